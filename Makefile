@@ -1,0 +1,54 @@
+# Yizhan: `make run` serves the whole platform with a demo city on SQLite;
+# `make test` runs the whole suite (on PostgreSQL when DATABASE_URL says so).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+# Embedded mode for a laptop: debug on (plain HTTP), SQLite under var/.
+RUN_ENV := YIZHAN_DEBUG=1
+
+.PHONY: run test test-browser lint bench install browser messages clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,distributed]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	$(RUN_ENV) $(BIN)/yizhan migrate --noinput
+	$(RUN_ENV) $(BIN)/yizhan demo
+	$(RUN_ENV) $(BIN)/yizhan serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests; installed once, as root, from
+# Debian's packages (Playwright's own browser download is not used).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else echo "Install Debian's chromium package (apt-get install chromium) for the browser tests"; fi; \
+	fi
+
+test: $(STAMP) browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+messages: $(STAMP)
+	cd src/yizhan && ../../$(BIN)/django-admin makemessages -l en --no-obsolete && \
+	  ../../$(BIN)/django-admin compilemessages -l en
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

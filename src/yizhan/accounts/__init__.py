@@ -1,0 +1,1 @@
+"""Accounts: users, sign-in protection, second factor and API tokens."""

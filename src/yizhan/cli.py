@@ -1,0 +1,32 @@
+"""The ``yizhan`` console script.
+
+It is Django's ``manage.py`` with the platform's settings, plus three
+spellings operators expect: ``yizhan check`` (plain-words configuration
+report), ``yizhan audit verify`` and ``yizhan demo``.
+"""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yizhan.settings")
+    if len(argv) > 1 and argv[1] == "check":
+        # Django's own check stays reachable as ``yizhan django-check``.
+        argv[1] = "platform_check"
+    elif len(argv) > 1 and argv[1] == "django-check":
+        argv[1] = "check"
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(argv)
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"yizhan: {exc}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

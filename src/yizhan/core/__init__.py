@@ -1,0 +1,1 @@
+"""Shared foundations: errors, middleware, the API object, crypto, tasks."""

@@ -1,0 +1,145 @@
+"""The platform's one JSON API object, its authentication and error shape.
+
+Every app adds a router here (see ``yizhan.urls``).  Errors, whatever
+raised them, leave as one JSON shape, documented in docs/api.md::
+
+    {"code": "directory.invalid_identifier",
+     "message": "<in the request's language>",
+     "message_zh": "...", "message_en": "...",
+     "fields": {...}, "request_id": "..."}
+"""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from yizhan import __version__
+from yizhan.core.error_codes import CoreErrorCode
+from yizhan.core.errors import (
+    ApplicationError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer yz_<prefix>_<secret>``: a system acting for an agency."""
+
+    def authenticate(self, request, token):
+        from yizhan.accounts.services import token_authenticate
+
+        principal = token_authenticate(token)
+        request.actor = principal
+        return principal
+
+
+class StaffOrPublicSession(SessionAuth):
+    """Session auth for pages calling the API; CSRF is checked by ninja."""
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        if user is not None:
+            request.actor = user
+        return user
+
+
+session_auth = StaffOrPublicSession()
+token_auth = TokenAuth()
+AUTH = [session_auth, token_auth]
+
+api = NinjaAPI(
+    title="一站 Yizhan API",
+    version=__version__,
+    description=(
+        "示范市一站式政务服务平台接口。错误统一返回 JSON：code（机器可读代码）、"
+        "message_zh、message_en、fields、request_id。参见 docs/api.md。"
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def actor_of(request):
+    """The authenticated principal of an API request (user or token)."""
+    return getattr(request, "actor", None) or request.auth
+
+
+def _respond(request, error: ApplicationError):
+    body = error.as_dict()
+    body["request_id"] = getattr(request, "request_id", "")
+    return api.create_response(request, body, status=error.http_status)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request, exc: ApplicationError):
+    return _respond(request, exc)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    problems = []
+    for err in exc.errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
+        problems.append({"field": loc, "problem": err.get("msg", "")})
+    if any(err.get("type") == "json_invalid" for err in exc.errors):
+        return _respond(request, InvalidInput(_("请求体不是有效的 JSON。"),
+                                              code=CoreErrorCode.MALFORMED_JSON))
+    detail = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return _respond(request, InvalidInput(detail=detail, problems=problems))
+
+
+@api.exception_handler(DjangoValidationError)
+def _django_validation_error(request, exc: DjangoValidationError):
+    return _respond(request, InvalidInput(detail="; ".join(exc.messages)))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    # ninja reports an unreadable body as a 400 HttpError whose cause is the
+    # real problem: a body over the limit, or text that is not JSON.
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return _too_big(request, exc.__cause__)
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse"):
+        return _bad_json(request, exc)
+    error = ApplicationError(detail=str(exc), http_status=exc.status_code)
+    return _respond(request, error)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _respond(request, NotAuthenticated())
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def _permission_denied(request, exc):
+    return _respond(request, PermissionDenied())
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _respond(request, NotFound())
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return _respond(request, InvalidInput(
+        _("请求体过大（上限 %(limit)s 字节）。"), code=CoreErrorCode.BODY_TOO_LARGE,
+        http_status=413, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+
+
+@api.exception_handler(json.JSONDecodeError)
+def _bad_json(request, exc):
+    return _respond(request, InvalidInput(_("请求体不是有效的 JSON。"),
+                                          code=CoreErrorCode.MALFORMED_JSON))

@@ -1,0 +1,43 @@
+"""Per-request context that services read without threading it through.
+
+The request id and the acting post are set by middleware for a web request
+(and by the CLI for a command) and read by the audit log, so every record of
+one user action carries the same request id.  Services still take the actor
+as an explicit argument: the context only adds where the call came from.
+"""
+
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    source: str = "web"  # web, api, cli, task
+    ip: str | None = None
+    acting_post_id: int | None = None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("yizhan_request_context", default=None)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current() -> RequestContext:
+    ctx = _current.get()
+    if ctx is None:
+        # Outside a request (shell, test, background task): each call gets a
+        # fresh id so records are never wrongly grouped.
+        return RequestContext(request_id=new_request_id(), source="system")
+    return ctx
+
+
+def activate(ctx: RequestContext):
+    return _current.set(ctx)
+
+
+def deactivate(token) -> None:
+    _current.reset(token)

@@ -1,0 +1,18 @@
+"""Stable machine codes of errors raised by the platform's core.
+
+Codes are part of the API contract: clients branch on them, so a code is
+never renamed or reused.  Each app keeps its own ``error_codes.py``.
+"""
+
+from enum import StrEnum
+
+
+class CoreErrorCode(StrEnum):
+    INVALID_INPUT = "core.invalid_input"
+    MALFORMED_JSON = "core.malformed_json"
+    BODY_TOO_LARGE = "core.body_too_large"
+    NOT_FOUND = "core.not_found"
+    PERMISSION_DENIED = "core.permission_denied"
+    NOT_AUTHENTICATED = "core.not_authenticated"
+    CONFLICT = "core.conflict"
+    THROTTLED = "core.throttled"

@@ -1,0 +1,70 @@
+"""``yizhan check``: configuration problems of this installation, in plain words.
+
+Runs Django's system checks (with the deployment checks unless in debug
+mode), then checks what only a live installation can show: the database
+answers, migrations are applied, the broker answers if one is configured.
+"""
+
+from django.conf import settings
+from django.core import checks
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+
+class Command(BaseCommand):
+    help = "Report configuration problems of this installation in plain words."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-live", action="store_true",
+                            help="skip the checks that connect to the database and broker")
+
+    def handle(self, *args, **options):
+        problems: list[tuple[str, str, str]] = []
+        for message in checks.run_checks(include_deployment_checks=not settings.DEBUG):
+            if message.level < checks.WARNING or message.is_silenced():
+                continue
+            level = "ERROR" if message.level >= checks.ERROR else "WARNING"
+            problems.append((level, f"[{message.id}] {message.msg}", message.hint or ""))
+        if settings.DEBUG:
+            problems.append(("WARNING", "DEBUG is on: error pages show internal details.",
+                             "Unset YIZHAN_DEBUG for any deployment reachable by others."))
+        if not options["no_live"]:
+            problems.extend(self._live())
+        if not problems:
+            self.stdout.write(self.style.SUCCESS("配置检查通过 / configuration OK"))
+            return
+        for level, text, hint in problems:
+            self.stdout.write(f"{level}: {text}")
+            if hint:
+                self.stdout.write(f"    → {hint}")
+        errors = sum(1 for p in problems if p[0] == "ERROR")
+        if errors:
+            raise CommandError(f"{errors} configuration error(s) found")
+
+    def _live(self):
+        found = []
+        connection = connections[DEFAULT_DB_ALIAS]
+        try:
+            connection.ensure_connection()
+        except Exception as exc:
+            return [("ERROR", f"the database does not answer: {exc}",
+                     "Check DATABASE_URL and that the database server is running.")]
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            found.append(("ERROR", f"{len(pending)} database migration(s) are not applied.",
+                          "Run: yizhan migrate"))
+        if settings.YIZHAN_BROKER_URL:
+            try:
+                from kombu import Connection
+
+                with Connection(settings.YIZHAN_BROKER_URL, connect_timeout=3) as conn:
+                    conn.ensure_connection(max_retries=1)
+            except ImportError:
+                found.append(("ERROR", "a broker is configured but Celery is not installed.",
+                              "Install the distributed extras: pip install 'yizhan[distributed]'"))
+            except Exception as exc:
+                found.append(("ERROR", f"the broker does not answer: {exc}",
+                              "Check YIZHAN_BROKER_URL and that Redis or RabbitMQ is running."))
+        return found

@@ -1,0 +1,233 @@
+"""The demo city (示范市): a fictional but believable city to try the platform.
+
+Everything is created through the services, so the demo leaves the same
+audit trail a real set-up would.  Loading is idempotent: a second run finds
+the city and does nothing.  Codes are shaped like real ones (GB/T 2260
+division codes, GB 32100 credit codes, GB 11643 ID numbers with correct
+check characters) but name no real place, body or person.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from stdnum.cn import ric, uscc
+
+from yizhan.accounts.models import User
+from yizhan.accounts.services import superuser_create
+from yizhan.directory import services
+from yizhan.directory.models import Agency, Applicant, Division
+from yizhan.directory.roles import Role
+
+DEMO_PASSWORD = "Yizhan@2026"
+PROVINCE = ("440000", "示范省")
+CITY = ("449900", "示范市")
+DISTRICTS = [
+    ("449901", "东湖区", "dh", ["湖滨街道", "东门街道", "翠竹街道", "莲塘街道"]),
+    ("449902", "西岭区", "xl", ["西岭街道", "桃源街道", "南山街道"]),
+    ("449903", "南港区", "ng", ["港湾街道", "海景街道", "蛇口街道", "渔村街道"]),
+    ("449904", "北山区", "bs", ["北山街道", "松岗街道", "石岩街道"]),
+    ("449905", "新城区", "xc", ["新城街道", "科技园街道", "会展街道"]),
+    ("449906", "高新区", "gx", ["创业街道", "软件园街道"]),
+]
+COMMUNITIES = ["社区", "花园社区", "新村社区"]
+
+# (slug, name, short name, kind, posts) for the city's own agencies.
+# Posts: (name, role, username suffix).
+STANDARD_POSTS = [
+    ("受理岗", Role.WINDOW_CLERK, "clerk"),
+    ("审查岗", Role.REVIEWER, "reviewer"),
+    ("决定岗", Role.AGENCY_HEAD, "head"),
+]
+CITY_AGENCIES = [
+    ("gov", "示范市人民政府", "市政府", "government"),
+    ("zsj", "示范市政务服务数据管理局", "市政数局", "department"),
+    ("xzfw", "示范市行政服务中心", "市行政服务中心", "service_center"),
+    ("jcj", "示范市监察局", "市监察局", "supervision"),
+    ("scjg", "示范市市场监督管理局", "市市场监管局", "department"),
+    ("zjj", "示范市住房和城乡建设局", "市住建局", "department"),
+    ("gtj", "示范市规划和自然资源局", "市规自局", "department"),
+    ("wjw", "示范市卫生健康委员会", "市卫健委", "department"),
+    ("xf", "示范市消防救援支队", "市消防支队", "department"),
+    ("gaj", "示范市公安局", "市公安局", "department"),
+    ("rsj", "示范市人力资源和社会保障局", "市人社局", "department"),
+    ("fgw", "示范市发展和改革委员会", "市发改委", "department"),
+    ("jyj", "示范市教育局", "市教育局", "department"),
+    ("mzj", "示范市民政局", "市民政局", "department"),
+    ("sfj", "示范市司法局", "市司法局", "department"),
+    ("czj", "示范市财政局", "市财政局", "department"),
+    ("sthj", "示范市生态环境局", "市生态环境局", "department"),
+    ("jtj", "示范市交通运输局", "市交通局", "department"),
+    ("swj", "示范市水务局", "市水务局", "department"),
+    ("wgl", "示范市文化广电旅游体育局", "市文广旅体局", "department"),
+    ("yjj", "示范市应急管理局", "市应急局", "department"),
+    ("rd", "示范市人民代表大会常务委员会", "市人大常委会", "congress"),
+    ("zx", "中国人民政治协商会议示范市委员会", "市政协", "cppcc"),
+    ("fy", "示范市中级人民法院", "市中院", "court"),
+    ("jcy", "示范市人民检察院", "市检察院", "procuratorate"),
+]
+# Agencies without approval work hold only a head's post.
+HEAD_ONLY = {"gov", "rd", "zx", "fy", "jcy"}
+INTERNAL_UNITS = {
+    "scjg": [("djzc", "登记注册处"), ("spjy", "食品经营许可科")],
+    "zjj": [("jzgl", "建筑市场监管处")],
+}
+DISTRICT_AGENCIES = [
+    ("gov", "人民政府", "government"),
+    ("xzfw", "行政服务中心", "service_center"),
+    ("scjg", "市场监督管理局", "department"),
+]
+CITIZENS = [
+    ("zhangwei", "张伟", "449901", "19850312", "13800000001"),
+    ("wangfang", "王芳", "449902", "19900705", "13800000002"),
+    ("lina", "李娜", "449903", "19721118", "13800000003"),
+    ("liuyang", "刘洋", "449905", "19980224", "13800000004"),
+    ("chenjing", "陈静", "449904", "19550609", "13800000005"),
+]
+ENTERPRISES = [
+    ("示范市湖滨餐饮管理有限公司", "赵强", "449901"),
+    ("示范市南港海鲜酒楼有限公司", "孙丽", "449903"),
+    ("示范市新城科技发展有限公司", "周杰", "449905"),
+    ("示范市北山建筑工程有限公司", "吴刚", "449904"),
+]
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    what: str
+
+
+def org_code(seed: int) -> str:
+    """A 9-character organisation code (GB 11714) with its check digit."""
+    body = f"{(seed * 7919 + 10007) % 100000000:08d}"
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    check = 11 - sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11
+    return body + {10: "X", 11: "0"}.get(check, str(check))
+
+
+def credit_code(registration: str, division: str, seed: int) -> str:
+    """A unified social credit code: authority+type, division, org code, check."""
+    body = registration + division + org_code(seed)
+    return body + uscc.calc_check_digit(body + "0")
+
+
+def id_number(division: str, birth: str, seq: int, male: bool) -> str:
+    order = seq * 2 + (1 if male else 0)
+    body = f"{division}{birth}{order:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def is_loaded() -> bool:
+    return Division.objects.filter(code=CITY[0]).exists()
+
+
+@transaction.atomic
+def load(out=print) -> list[DemoAccount]:
+    """Load the demo city unless it is there; return the accounts to print."""
+    if is_loaded():
+        out("示范市已加载，跳过 / demo city already loaded")
+        return accounts()
+    admin = User.objects.filter(username="admin").first()
+    if admin is None:
+        admin = superuser_create(username="admin", password=DEMO_PASSWORD,
+                                 full_name="平台管理员")
+    services.division_create(actor=admin, code=PROVINCE[0], name=PROVINCE[1])
+    city = services.division_create(actor=admin, code=CITY[0], name=CITY[1],
+                                    parent_code=PROVINCE[0])
+    for code, name, _slug, streets in DISTRICTS:
+        services.division_create(actor=admin, code=code, name=name, parent_code=CITY[0])
+        for s_index, street in enumerate(streets, start=1):
+            s_code = f"{code}{s_index:03d}"
+            services.division_create(actor=admin, code=s_code, name=street, parent_code=code)
+            for c_index, suffix in enumerate(COMMUNITIES, start=1):
+                c_name = street.replace("街道", "") + suffix
+                services.division_create(actor=admin, code=f"{s_code}{c_index:03d}",
+                                         name=c_name, parent_code=s_code)
+
+    password_hash = make_password(DEMO_PASSWORD)
+    seed = 1
+
+    def add_agency(slug, name, short, kind, division_code, parent=None, posts=STANDARD_POSTS):
+        nonlocal seed
+        seed += 1
+        agency = services.agency_create(
+            actor=admin, name=name, short_name=short, kind=kind, division_code=division_code,
+            credit_code="" if parent else credit_code("11", division_code, seed),
+            parent_id=parent.pk if parent else None,
+        )
+        for post_name, role, suffix in posts:
+            post = services.post_create(actor=admin, agency=agency, name=post_name, role=role)
+            services.staff_create(
+                actor=admin, post=post, username=f"{slug}.{suffix}",
+                full_name=f"{short or name}{post_name.replace('岗', '')}员",
+                password_hash=password_hash,
+            )
+        return agency
+
+    by_slug: dict[str, Agency] = {}
+    for slug, name, short, kind in CITY_AGENCIES:
+        posts = STANDARD_POSTS
+        if slug in HEAD_ONLY:
+            posts = [("负责人", Role.AGENCY_HEAD, "head")]
+        elif slug == "jcj":
+            posts = [("监察岗", Role.SUPERVISION_OFFICER, "officer"),
+                     ("负责人", Role.AGENCY_HEAD, "head")]
+        elif slug == "zsj":
+            posts = [("数据管理岗", Role.DATA_OFFICER, "data"),
+                     ("系统管理岗", Role.SYSADMIN, "sysadmin"),
+                     ("负责人", Role.AGENCY_HEAD, "head")]
+        by_slug[slug] = add_agency(slug, name, short, kind, CITY[0], posts=posts)
+    for parent_slug, units in INTERNAL_UNITS.items():
+        parent = by_slug[parent_slug]
+        for slug, name in units:
+            add_agency(f"{parent_slug}.{slug}", name, name, "unit", CITY[0], parent=parent,
+                       posts=[("审查岗", Role.REVIEWER, "reviewer")])
+    for code, district, d_slug, _streets in DISTRICTS:
+        for slug, suffix, kind in DISTRICT_AGENCIES:
+            add_agency(f"{d_slug}.{slug}", f"示范市{district}{suffix}", f"{district}{suffix}",
+                       kind, code,
+                       posts=[("负责人", Role.AGENCY_HEAD, "head")] if slug == "gov"
+                       else STANDARD_POSTS)
+
+    # The supervision office watches, and the platform administrator
+    # administers, every agency of the city: scope by grant, on the record.
+    supervision = "《示范市行政审批电子监察办法》第五条：市监察局对全市行政许可实施电子监察"
+    grants = [
+        ("jcj.officer", Role.SUPERVISION_OFFICER, supervision),
+        ("jcj.head", Role.SUPERVISION_OFFICER, supervision),
+        ("zsj.sysadmin", Role.SYSADMIN, "市政府办公室关于一站式平台运行维护职责的通知"),
+        ("zsj.data", Role.DATA_OFFICER,
+         "《示范市政务信息资源共享管理办法》：市政数局统筹全市数据共享"),
+    ]
+    for username, role, reason in grants:
+        services.scope_grant_create(actor=admin, user=User.objects.get(username=username),
+                                    role=role, division=city, reason=reason)
+
+    for index, (username, name, division, birth, phone) in enumerate(CITIZENS, start=1):
+        services.person_sign_up(
+            username=username, full_name=name,
+            id_number=id_number(division, birth, index, male=index % 2 == 1),
+            password=DEMO_PASSWORD, phone=phone, email=f"{username}@example.com",
+        )
+    clerk = User.objects.get(username="xzfw.clerk")
+    for index, (name, rep, division) in enumerate(ENTERPRISES, start=1):
+        services.applicant_register(actor=clerk, kind=Applicant.Kind.LEGAL, name=name,
+                                    credit_code=credit_code("91", division, 5000 + index),
+                                    legal_rep_name=rep)
+    out(f"示范市已加载 / demo city loaded: {Division.objects.count()} divisions, "
+        f"{Agency.objects.count()} agencies, {User.objects.count()} accounts")
+    return accounts()
+
+
+def accounts() -> list[DemoAccount]:
+    return [
+        DemoAccount("admin", "平台超级管理员 / platform superuser"),
+        DemoAccount("zsj.sysadmin", "市政数局 系统管理员 / system administrator"),
+        DemoAccount("xzfw.clerk", "市行政服务中心 窗口受理员 / window clerk"),
+        DemoAccount("scjg.reviewer", "市市场监管局 审查员 / reviewer"),
+        DemoAccount("scjg.head", "市市场监管局 负责人 / agency head"),
+        DemoAccount("jcj.officer", "市监察局 监察员 / supervision officer"),
+        DemoAccount("zsj.data", "市政数局 数据管理员 / data officer"),
+        DemoAccount("zhangwei", "市民 张伟 / citizen"),
+    ]

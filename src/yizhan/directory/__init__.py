@@ -1,0 +1,1 @@
+"""Directory: divisions, agencies, posts, staff, applicants and roles."""

@@ -1,0 +1,87 @@
+"""Permission predicates of the directory app, one per service.
+
+Each predicate is named after the service that calls it and answers True or
+False; services call ``require`` which raises ``PermissionDenied``.  A
+staff member acts only within the agencies of their posts (and their
+units) unless a grant or the bootstrap superuser says otherwise; see
+``authz.Scope``.
+"""
+
+from yizhan.directory.authz import scope_of
+from yizhan.directory.roles import Role
+
+MANAGERS = (Role.SYSADMIN, Role.AGENCY_HEAD)
+
+
+def division_create(actor, *, parent) -> bool:
+    scope = scope_of(actor)
+    if parent is None:
+        # A new province-level root: only the installation's superuser.
+        return Role.SYSADMIN in scope.everywhere
+    return scope.has_division(Role.SYSADMIN, parent.id)
+
+
+def agency_create(actor, *, division, parent) -> bool:
+    scope = scope_of(actor)
+    if parent is not None:
+        return scope.has_any(MANAGERS, parent.id)
+    return scope.has_division(Role.SYSADMIN, division.id)
+
+
+def agency_update(actor, *, agency) -> bool:
+    return scope_of(actor).has(Role.SYSADMIN, agency.id)
+
+
+def post_create(actor, *, agency) -> bool:
+    return scope_of(actor).has_any(MANAGERS, agency.id)
+
+
+def staff_create(actor, *, post) -> bool:
+    return scope_of(actor).has_any(MANAGERS, post.agency_id)
+
+
+def staff_post(actor, *, post) -> bool:
+    return scope_of(actor).has_any(MANAGERS, post.agency_id)
+
+
+def staff_unpost(actor, *, post) -> bool:
+    return scope_of(actor).has_any(MANAGERS, post.agency_id)
+
+
+def staff_deactivate(actor, *, agency_ids) -> bool:
+    scope = scope_of(actor)
+    return bool(agency_ids) and all(scope.has_any(MANAGERS, a) for a in agency_ids)
+
+
+def staff_view(actor, *, agency_id) -> bool:
+    """Colleagues of one agency are visible to every staff member in it."""
+    return scope_of(actor).sees_agency(agency_id)
+
+
+def scope_grant_create(actor, *, agency, division) -> bool:
+    scope = scope_of(actor)
+    if agency is not None:
+        return scope.has(Role.SYSADMIN, agency.id)
+    return scope.has_division(Role.SYSADMIN, division.id)
+
+
+def scope_grant_revoke(actor, *, grant) -> bool:
+    return scope_grant_create(actor, agency=grant.agency, division=grant.division)
+
+
+def applicant_register(actor, *, for_self: bool) -> bool:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    if for_self:
+        return getattr(actor, "is_public_user", False)
+    return scope_of(actor).has_role(Role.WINDOW_CLERK)
+
+
+def applicant_identifier_reveal(actor, *, applicant) -> bool:
+    if actor is None:
+        return False
+    if applicant.user_id is not None and applicant.user_id == getattr(actor, "pk", None):
+        return True
+    # The window clerk checks the applicant's identity document at the
+    # counter; every reveal is audited with its reason.
+    return scope_of(actor).has_role(Role.WINDOW_CLERK)

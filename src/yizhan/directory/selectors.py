@@ -1,0 +1,94 @@
+"""Reads of the directory app; visibility is decided here."""
+
+from django.db.models import Prefetch, QuerySet
+
+from yizhan.core.errors import NotFound
+from yizhan.directory import permissions
+from yizhan.directory.authz import scope_of
+from yizhan.directory.models import Agency, Applicant, Division, Post, Posting
+
+
+def division_list(*, parent_code: str | None = None) -> QuerySet[Division]:
+    """Divisions are public reference data."""
+    qs = Division.objects.all()
+    if parent_code is not None:
+        qs = qs.filter(parent__code=parent_code)
+    return qs.select_related("parent")
+
+
+def division_get(*, code: str) -> Division:
+    try:
+        return Division.objects.get(code=code)
+    except Division.DoesNotExist:
+        raise NotFound() from None
+
+
+def agency_list(*, division_code: str | None = None) -> QuerySet[Agency]:
+    """Agencies and what they do are public (政府信息公开)."""
+    qs = Agency.objects.filter(is_active=True).select_related("division", "parent")
+    if division_code:
+        qs = qs.filter(division__code=division_code)
+    return qs
+
+
+def agency_get(*, agency_id: int) -> Agency:
+    try:
+        return Agency.objects.select_related("division", "parent").get(pk=agency_id)
+    except Agency.DoesNotExist:
+        raise NotFound() from None
+
+
+def post_list_for_actor(*, actor, agency_id: int) -> QuerySet[Post]:
+    if not permissions.staff_view(actor, agency_id=agency_id):
+        raise NotFound()
+    return Post.objects.filter(agency_id=agency_id).select_related("agency")
+
+
+def post_get_for_actor(*, actor, post_id: int) -> Post:
+    post = Post.objects.select_related("agency").filter(pk=post_id).first()
+    if post is None or not permissions.staff_view(actor, agency_id=post.agency_id):
+        raise NotFound()
+    return post
+
+
+def staff_list_for_actor(*, actor, agency_id: int) -> QuerySet[Posting]:
+    if not permissions.staff_view(actor, agency_id=agency_id):
+        raise NotFound()
+    return (
+        Posting.objects.filter(post__agency_id=agency_id, user__is_active=True)
+        .select_related("user", "post", "post__agency")
+        .order_by("post_id", "user__username")
+    )
+
+
+def postings_of(*, user) -> list[Posting]:
+    return list(
+        Posting.objects.filter(user=user).select_related("post", "post__agency",
+                                                         "post__agency__division")
+    )
+
+
+def agencies_for_actor(*, actor) -> QuerySet[Agency]:
+    """The agencies whose internal matters the actor may see."""
+    scope = scope_of(actor)
+    ids = scope.agencies()
+    qs = Agency.objects.all() if ids is None else Agency.objects.filter(
+        pk__in=ids | scope.home_agency_ids)
+    return qs.select_related("division").prefetch_related(
+        Prefetch("posts", queryset=Post.objects.order_by("id"))
+    )
+
+
+def applicant_get_for_actor(*, actor, applicant_id: int) -> Applicant:
+    applicant = Applicant.objects.filter(pk=applicant_id).first()
+    if applicant is None:
+        raise NotFound()
+    scope = scope_of(actor)
+    own = applicant.user_id is not None and applicant.user_id == getattr(actor, "pk", None)
+    if not own and not scope.is_staff:
+        raise NotFound()
+    return applicant
+
+
+def applicants_of_user(*, user) -> QuerySet[Applicant]:
+    return Applicant.objects.filter(user=user)

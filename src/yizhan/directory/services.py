@@ -1,0 +1,392 @@
+"""State changes of the directory app.
+
+Each function checks permission first, validates, writes, and appends the
+audit record in the same transaction.  Nothing else saves these models.
+"""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yizhan.accounts.models import User
+from yizhan.audit.services import audit_append
+from yizhan.core import crypto
+from yizhan.core.errors import Conflict, InvalidInput, NotFound
+from yizhan.core.permissions import require
+from yizhan.directory import identifiers, permissions
+from yizhan.directory.actions import DirectoryAction
+from yizhan.directory.authz import forget_scope
+from yizhan.directory.error_codes import DirectoryErrorCode
+from yizhan.directory.models import (
+    Agency,
+    Applicant,
+    Division,
+    Post,
+    Posting,
+    ScopeGrant,
+)
+from yizhan.directory.roles import Role
+
+
+def _level_for(code: str) -> int:
+    if len(code) == 12:
+        return Division.Level.VILLAGE
+    if len(code) == 9:
+        return Division.Level.TOWN
+    if code[2:] == "0000":
+        return Division.Level.PROVINCE
+    if code[4:] == "00":
+        return Division.Level.CITY
+    return Division.Level.COUNTY
+
+
+@transaction.atomic
+def division_create(*, actor, code: str, name: str, parent_code: str | None = None) -> Division:
+    """Create a division under ``parent_code`` (None: a province-level root)."""
+    parent = None
+    if parent_code:
+        parent = Division.objects.filter(code=parent_code).first()
+        if parent is None:
+            raise InvalidInput(_("上级行政区划代码 %(code)s 不存在。"),
+                               code=DirectoryErrorCode.UNKNOWN_DIVISION, parent_code=parent_code)
+    require(permissions.division_create(actor, parent=parent), action="division_create")
+    code = identifiers.validate_division_code(code)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("请填写区划名称。"), field="name")
+    level = _level_for(code)
+    if parent is not None:
+        significant = {Division.Level.PROVINCE: 2, Division.Level.CITY: 4}
+        prefix = parent.code[: significant.get(parent.level, len(parent.code))]
+        if level <= parent.level or not code.startswith(prefix):
+            raise InvalidInput(
+                _("区划代码 %(child)s 不属于上级区划 %(parent)s。"),
+                code=DirectoryErrorCode.BAD_DIVISION_PARENT, child=code, parent=parent.code,
+            )
+    if Division.objects.filter(code=code).exists():
+        raise InvalidInput(_("区划代码 %(division)s 已存在。"),
+                           code=DirectoryErrorCode.DIVISION_EXISTS, division=code)
+    division = Division.objects.create(code=code, name=name, level=level, parent=parent, path="")
+    division.path = (parent.path if parent else "/") + f"{division.pk}/"
+    division.save(update_fields=["path"])
+    audit_append(actor=actor, action=DirectoryAction.DIVISION_CREATED, obj=division,
+                 changes={"code": code, "name": name, "parent": parent_code})
+    return division
+
+
+@transaction.atomic
+def agency_create(
+    *,
+    actor,
+    name: str,
+    kind: str,
+    division_code: str,
+    credit_code: str = "",
+    short_name: str = "",
+    parent_id: int | None = None,
+) -> Agency:
+    division = Division.objects.filter(code=division_code).first()
+    if division is None:
+        raise InvalidInput(_("行政区划代码 %(division)s 不存在。"),
+                           code=DirectoryErrorCode.UNKNOWN_DIVISION, division=division_code)
+    parent = None
+    if parent_id is not None:
+        parent = Agency.objects.filter(pk=parent_id).first()
+        if parent is None:
+            raise InvalidInput(_("上级机关不存在。"), code=DirectoryErrorCode.UNKNOWN_AGENCY)
+    require(permissions.agency_create(actor, division=division, parent=parent),
+            action="agency_create")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("请填写机关名称。"), field="name")
+    if kind not in Agency.Kind.values:
+        raise InvalidInput(_("机关类型无效。"), field="kind")
+    if credit_code:
+        credit_code = identifiers.validate_credit_code(credit_code)
+        if Agency.objects.filter(credit_code=credit_code).exists():
+            raise InvalidInput(_("统一社会信用代码 %(credit_code)s 已被其他机关使用。"),
+                               code=DirectoryErrorCode.AGENCY_EXISTS, credit_code=credit_code)
+    if Agency.objects.filter(division=division, parent=parent, name=name).exists():
+        raise InvalidInput(_("该区划下已有名为“%(name)s”的机关。"),
+                           code=DirectoryErrorCode.AGENCY_EXISTS, name=name)
+    agency = Agency.objects.create(name=name, short_name=short_name, kind=kind,
+                                   division=division, credit_code=credit_code, parent=parent,
+                                   path="")
+    agency.path = (parent.path if parent else "/") + f"{agency.pk}/"
+    agency.save(update_fields=["path"])
+    audit_append(actor=actor, action=DirectoryAction.AGENCY_CREATED, obj=agency,
+                 agency_id=agency.pk,
+                 changes={"name": name, "kind": kind, "division": division.code,
+                          "credit_code": credit_code, "parent": parent_id})
+    return agency
+
+
+@transaction.atomic
+def agency_update(*, actor, agency: Agency, name: str | None = None,
+                  short_name: str | None = None, is_active: bool | None = None) -> Agency:
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
+    require(permissions.agency_update(actor, agency=agency), action="agency_update")
+    changes = {}
+    for field, value in (("name", name), ("short_name", short_name), ("is_active", is_active)):
+        if value is not None and getattr(agency, field) != value:
+            changes[field] = [getattr(agency, field), value]
+            setattr(agency, field, value)
+    if not changes:
+        return agency
+    agency.save(update_fields=list(changes))
+    audit_append(actor=actor, action=DirectoryAction.AGENCY_UPDATED, obj=agency,
+                 agency_id=agency.pk, changes=changes)
+    return agency
+
+
+@transaction.atomic
+def post_create(*, actor, agency: Agency, name: str, role: str) -> Post:
+    require(permissions.post_create(actor, agency=agency), action="post_create")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("请填写岗位名称。"), field="name")
+    if role not in Role.values:
+        raise InvalidInput(_("角色“%(role)s”不存在。"), code=DirectoryErrorCode.UNKNOWN_ROLE,
+                           role=role)
+    if Post.objects.filter(agency=agency, name=name).exists():
+        raise InvalidInput(_("本机关已有名为“%(name)s”的岗位。"), name=name)
+    post = Post.objects.create(agency=agency, name=name, role=role)
+    audit_append(actor=actor, action=DirectoryAction.POST_CREATED, obj=post,
+                 agency_id=agency.pk, changes={"name": name, "role": role})
+    return post
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput(_("密码不符合要求：%(detail)s"), field="password",
+                           detail="；".join(str(m) for m in exc.messages)) from None
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    actor,
+    post: Post,
+    username: str,
+    full_name: str,
+    password: str = "",
+    password_hash: str = "",
+    email: str = "",
+    phone: str = "",
+) -> User:
+    """Create a staff account holding ``post``.
+
+    ``password_hash`` (a Django password hash) replaces ``password`` when
+    accounts are imported from an existing directory.
+    """
+    require(permissions.staff_create(actor, post=post), action="staff_create")
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        raise InvalidInput(_("请填写登录名（不超过 150 个字符）。"), field="username")
+    if not (full_name or "").strip():
+        raise InvalidInput(_("请填写姓名。"), field="full_name")
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(_("登录名“%(username)s”已被使用。"),
+                           code=DirectoryErrorCode.USERNAME_TAKEN, username=username)
+    user = User(username=username, full_name=full_name.strip(), email=email, phone=phone,
+                kind=User.Kind.STAFF)
+    if password_hash:
+        user.password = password_hash
+    else:
+        _check_password(password, user)
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict(_("登录名“%(username)s”已被使用。"),
+                       code=DirectoryErrorCode.USERNAME_TAKEN, username=username) from None
+    Posting.objects.create(user=user, post=post, since=timezone.now())
+    audit_append(actor=actor, action=DirectoryAction.STAFF_CREATED, obj=user,
+                 agency_id=post.agency_id,
+                 changes={"username": username, "full_name": full_name, "post": post.pk})
+    return user
+
+
+@transaction.atomic
+def staff_post(*, actor, user: User, post: Post) -> Posting:
+    require(permissions.staff_post(actor, post=post), action="staff_post")
+    if not user.is_staff_member:
+        raise InvalidInput(_("只有工作人员账户可以任命岗位。"), field="user")
+    posting, created = Posting.objects.get_or_create(user=user, post=post,
+                                                     defaults={"since": timezone.now()})
+    if created:
+        audit_append(actor=actor, action=DirectoryAction.STAFF_POSTED, obj=user,
+                     agency_id=post.agency_id, changes={"post": post.pk, "role": post.role})
+        forget_scope(user)
+    return posting
+
+
+@transaction.atomic
+def staff_unpost(*, actor, user: User, post: Post) -> None:
+    require(permissions.staff_unpost(actor, post=post), action="staff_unpost")
+    deleted, _rows = Posting.objects.filter(user=user, post=post).delete()
+    if deleted:
+        audit_append(actor=actor, action=DirectoryAction.STAFF_UNPOSTED, obj=user,
+                     agency_id=post.agency_id, changes={"post": post.pk})
+        forget_scope(user)
+
+
+@transaction.atomic
+def staff_deactivate(*, actor, user: User, reason: str) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    agency_ids = set(Posting.objects.filter(user=user).values_list("post__agency_id", flat=True))
+    require(permissions.staff_deactivate(actor, agency_ids=agency_ids),
+            action="staff_deactivate")
+    if not (reason or "").strip():
+        raise InvalidInput(_("停用账户须说明理由。"), field="reason")
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    audit_append(actor=actor, action=DirectoryAction.STAFF_DEACTIVATED, obj=user,
+                 agency_id=min(agency_ids), reason=reason, changes={"is_active": [True, False]})
+    return user
+
+
+@transaction.atomic
+def scope_grant_create(
+    *,
+    actor,
+    user: User,
+    role: str,
+    reason: str,
+    agency: Agency | None = None,
+    division: Division | None = None,
+    expires_at=None,
+) -> ScopeGrant:
+    if (agency is None) == (division is None):
+        raise InvalidInput(_("授权对象须为一个机关或一个行政区划。"), field="agency")
+    require(permissions.scope_grant_create(actor, agency=agency, division=division),
+            action="scope_grant_create")
+    if role not in Role.values:
+        raise InvalidInput(_("角色“%(role)s”不存在。"), code=DirectoryErrorCode.UNKNOWN_ROLE,
+                           role=role)
+    if not (reason or "").strip():
+        raise InvalidInput(_("授权须写明依据。"), field="reason")
+    grant = ScopeGrant.objects.create(user=user, role=role, agency=agency, division=division,
+                                      reason=reason, granted_by=_user_or_none(actor),
+                                      granted_at=timezone.now(), expires_at=expires_at)
+    audit_append(actor=actor, action=DirectoryAction.GRANT_CREATED, obj=grant,
+                 agency_id=agency.pk if agency else None, reason=reason,
+                 changes={"user": user.pk, "role": role,
+                          "agency": agency.pk if agency else None,
+                          "division": division.code if division else None,
+                          "expires_at": expires_at})
+    forget_scope(user)
+    return grant
+
+
+@transaction.atomic
+def scope_grant_revoke(*, actor, grant: ScopeGrant, reason: str) -> ScopeGrant:
+    grant = ScopeGrant.objects.select_for_update().get(pk=grant.pk)
+    require(permissions.scope_grant_revoke(actor, grant=grant), action="scope_grant_revoke")
+    if grant.revoked_at is not None:
+        return grant
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    audit_append(actor=actor, action=DirectoryAction.GRANT_REVOKED, obj=grant, reason=reason,
+                 agency_id=grant.agency_id, changes={"revoked_at": grant.revoked_at})
+    return grant
+
+
+def _user_or_none(actor):
+    return actor if isinstance(actor, User) else None
+
+
+@transaction.atomic
+def applicant_register(
+    *,
+    actor,
+    kind: str,
+    name: str,
+    id_number: str = "",
+    credit_code: str = "",
+    legal_rep_name: str = "",
+    phone: str = "",
+    for_self: bool = False,
+) -> Applicant:
+    """Register a natural or legal person who applies for services.
+
+    A public user registers themselves (``for_self``); a window clerk
+    registers a walk-in applicant.  Identifiers are validated by their
+    check characters; the ID number is stored encrypted and masked.
+    """
+    require(permissions.applicant_register(actor, for_self=for_self), action="applicant_register")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("请填写姓名或名称。"), field="name")
+    if kind == Applicant.Kind.PERSON:
+        number = identifiers.validate_id_number(id_number)
+        index = crypto.blind_index(number)
+        if Applicant.objects.filter(kind=kind, id_number_index=index).exists():
+            raise InvalidInput(_("该身份证号码已登记。"), code=DirectoryErrorCode.APPLICANT_EXISTS)
+        applicant = Applicant(kind=kind, name=name, id_number_enc=crypto.encrypt_field(number),
+                              id_number_index=index,
+                              id_number_masked=identifiers.mask_id_number(number))
+        logged = {"name": name, "id_number": applicant.id_number_masked}
+    elif kind == Applicant.Kind.LEGAL:
+        code = identifiers.validate_credit_code(credit_code)
+        if not (legal_rep_name or "").strip():
+            raise InvalidInput(_("请填写法定代表人姓名。"), field="legal_rep_name")
+        if Applicant.objects.filter(kind=kind, credit_code=code).exists():
+            raise InvalidInput(_("该统一社会信用代码已登记。"),
+                               code=DirectoryErrorCode.APPLICANT_EXISTS)
+        applicant = Applicant(kind=kind, name=name, credit_code=code,
+                              legal_rep_name=legal_rep_name.strip())
+        logged = {"name": name, "credit_code": code, "legal_rep_name": legal_rep_name}
+    else:
+        raise InvalidInput(_("申请人类型须为自然人或法人。"), field="kind")
+    applicant.phone = phone
+    applicant.user = actor if for_self else None
+    applicant.created_at = timezone.now()
+    try:
+        with transaction.atomic():
+            applicant.save()
+    except IntegrityError:
+        raise InvalidInput(_("该申请人已登记。"),
+                           code=DirectoryErrorCode.APPLICANT_EXISTS) from None
+    audit_append(actor=actor, action=DirectoryAction.APPLICANT_REGISTERED, obj=applicant,
+                 changes=logged)
+    return applicant
+
+
+@transaction.atomic
+def applicant_identifier_reveal(*, actor, applicant: Applicant, reason: str) -> str:
+    """Return the full ID number, leaving an audit record of who saw it and why."""
+    require(permissions.applicant_identifier_reveal(actor, applicant=applicant),
+            action="applicant_identifier_reveal")
+    if not applicant.id_number_enc:
+        raise NotFound()
+    if not (reason or "").strip():
+        raise InvalidInput(_("查看完整证件号码须说明理由。"), field="reason")
+    audit_append(actor=actor, action=DirectoryAction.APPLICANT_IDENTIFIER_REVEALED,
+                 obj=applicant, reason=reason)
+    return crypto.decrypt_field(applicant.id_number_enc)
+
+
+@transaction.atomic
+def person_sign_up(*, username: str, full_name: str, id_number: str, password: str,
+                   phone: str = "", email: str = "") -> User:
+    """A citizen creates a public account and registers as an applicant.
+
+    Both happen or neither: a refused ID number leaves no account behind.
+    Open to anyone, so no permission predicate.
+    """
+    from yizhan.accounts.services import user_register_public
+
+    identifiers.validate_id_number(id_number)
+    user = user_register_public(username=username, full_name=full_name, password=password,
+                                email=email, phone=phone)
+    applicant_register(actor=user, kind=Applicant.Kind.PERSON, name=full_name,
+                       id_number=id_number, phone=phone, for_self=True)
+    return user

@@ -1,0 +1,1 @@
+"""Public portal pages and the staff workbench."""

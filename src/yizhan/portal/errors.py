@@ -1,0 +1,48 @@
+"""Error pages in the user's language, and application errors on pages.
+
+``ApplicationErrorMiddleware`` turns an ``ApplicationError`` raised while
+rendering a page into that error's status and message, so a refused
+action is a clear 4xx page rather than a 500.  API requests are left to
+the API's own handler.
+"""
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from yizhan.core.errors import ApplicationError
+
+
+def _page(request, status: int, title: str, message: str):
+    return render(request, "portal/error.html", {"title": title, "message": message},
+                  status=status)
+
+
+def bad_request(request, exception=None):
+    return _page(request, 400, _("请求有误"), _("请求无法处理，请检查后重试。"))
+
+
+def permission_denied(request, exception=None):
+    message = exception.render() if isinstance(exception, ApplicationError) else _(
+        "您没有访问此页面的权限。")
+    return _page(request, 403, _("无权访问"), message)
+
+
+def page_not_found(request, exception=None):
+    return _page(request, 404, _("页面不存在"), _("您访问的页面不存在或已被移除。"))
+
+
+def server_error(request):
+    return render(request, "portal/error_500.html", status=500)
+
+
+class ApplicationErrorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ApplicationError) and not request.path.startswith("/api/"):
+            return _page(request, exception.http_status, _("无法完成操作"), exception.render())
+        return None

@@ -1,0 +1,27 @@
+"""URLs of the portal and the workbench."""
+
+from django.urls import path
+
+from yizhan.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("disclosure/", views.disclosure, name="disclosure"),
+    path("services/", views.services_index, name="services"),
+    path("participation/", views.participation, name="participation"),
+    path("display/", views.display_settings, name="display"),
+    path("accounts/login/", views.sign_in, name="login"),
+    path("accounts/logout/", views.sign_out, name="logout"),
+    path("accounts/register/", views.register, name="register"),
+    path("accounts/", views.account, name="account"),
+    path("accounts/password/", views.password_change, name="password_change"),
+    path("accounts/password/reset/", views.password_reset, name="password_reset"),
+    path("accounts/password/reset/<str:uidb64>/<str:token>/", views.password_reset_confirm,
+         name="password_reset_confirm"),
+    path("accounts/totp/", views.totp_setup, name="totp"),
+    path("workbench/", views.workbench, name="workbench"),
+    path("workbench/agency/", views.my_agency, name="my_agency"),
+    path("workbench/audit/", views.audit_search, name="audit_search"),
+]

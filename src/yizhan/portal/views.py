@@ -1,0 +1,274 @@
+"""Portal and workbench pages: parse the request, call one service, render."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from yizhan.accounts import services as account_services
+from yizhan.accounts.services import SecondFactorRequired
+from yizhan.audit import registry as audit_registry
+from yizhan.audit import selectors as audit_selectors
+from yizhan.audit.permissions import audit_search as may_search_audit
+from yizhan.core.errors import ApplicationError, PermissionDenied
+from yizhan.directory import selectors as directory_selectors
+from yizhan.directory import services as directory_services
+from yizhan.directory.authz import scope_of
+from yizhan.portal import forms
+from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
+def home(request):
+    return render(request, "portal/home.html", {
+        "agencies": directory_selectors.agency_list().filter(parent__isnull=True)[:40],
+    })
+
+
+def disclosure(request):
+    """信息公开: the government's organisation, public by law."""
+    agencies = directory_selectors.agency_list().filter(parent__isnull=True)
+    return render(request, "portal/disclosure.html", {"agencies": agencies})
+
+
+def services_index(request):
+    """在线办事: where a citizen starts; items arrive with the service catalog."""
+    return render(request, "portal/services.html", {})
+
+
+def participation(request):
+    """互动交流: channels of public participation."""
+    return render(request, "portal/participation.html", {})
+
+
+@require_POST
+def display_settings(request):
+    """Turn large text / high contrast on or off; works without JavaScript."""
+    response = HttpResponseRedirect(_safe_next(request, reverse("portal:home")))
+    for cookie, field, value in ((DISPLAY_COOKIE, "large_text", "large"),
+                                 (CONTRAST_COOKIE, "high_contrast", "high")):
+        if field in request.POST:
+            if request.POST[field] == "on":
+                response.set_cookie(cookie, value, max_age=ONE_YEAR, samesite="Lax",
+                                    secure=request.is_secure(), httponly=True)
+            else:
+                response.delete_cookie(cookie)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    form = forms.SignInForm(request.POST or None)
+    need_totp = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = account_services.user_sign_in(request=request, **form.cleaned_data)
+        except SecondFactorRequired as exc:
+            need_totp = True
+            form.add_error("totp_code", exc.render())
+        except ApplicationError as exc:
+            form.add_error(None, exc.render())
+            return render(request, "registration/login.html",
+                          {"form": form, "need_totp": need_totp, "next": _next_param(request)},
+                          status=exc.http_status)
+        else:
+            login(request, user)
+            default = reverse("portal:workbench") if user.is_staff_member else reverse(
+                "portal:home")
+            return redirect(_safe_next(request, default))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "registration/login.html",
+                  {"form": form, "need_totp": need_totp, "next": _next_param(request)},
+                  status=status)
+
+
+def _next_param(request) -> str:
+    return _safe_next(request, "")
+
+
+@require_POST
+def sign_out(request):
+    if request.user.is_authenticated:
+        account_services.user_sign_out(actor=request.user)
+    logout(request)
+    messages.info(request, _("您已安全退出。"))
+    return redirect("portal:home")
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    form = forms.RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = directory_services.person_sign_up(**form.cleaned_data)
+        except ApplicationError as exc:
+            field = exc.fields.get("field")
+            form.add_error(field if field in form.fields else None, exc.render())
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("注册成功，欢迎使用。"))
+            return redirect("portal:home")
+    return render(request, "registration/register.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    form = forms.PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.password_change(actor=request.user, user=request.user,
+                                             **form.cleaned_data)
+        except ApplicationError as exc:
+            field = exc.fields.get("field")
+            form.add_error(field if field in form.fields else None, exc.render())
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("密码已修改。"))
+            return redirect("portal:account")
+    return render(request, "registration/password_change.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    form = forms.PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        template = request.build_absolute_uri(
+            reverse("portal:password_reset_confirm", args=["UIDX", "TOKENX"])
+        ).replace("UIDX", "{uid}").replace("TOKENX", "{token}")
+        account_services.password_reset_request(email=form.cleaned_data["email"],
+                                                reset_url_template=template)
+        return render(request, "registration/password_reset_sent.html")
+    return render(request, "registration/password_reset.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request, uidb64: str, token: str):
+    form = forms.PasswordResetConfirmForm(request.POST or None)
+    try:
+        account_services.password_reset_user(uidb64=uidb64, token=token)
+    except ApplicationError as exc:
+        return render(request, "registration/password_reset_confirm.html",
+                      {"invalid": exc.render()}, status=400)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.password_reset_confirm(uidb64=uidb64, token=token,
+                                                    **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error("new_password", exc.render())
+        else:
+            messages.success(request, _("密码已重置，请用新密码登录。"))
+            return redirect("portal:login")
+    return render(request, "registration/password_reset_confirm.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def account(request):
+    return render(request, "portal/account.html", {
+        "applicants": directory_selectors.applicants_of_user(user=request.user),
+        "postings": directory_selectors.postings_of(user=request.user),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def totp_setup(request):
+    """Enable the second factor: show a secret, confirm with one code."""
+    user = request.user
+    if request.method == "POST" and request.POST.get("action") == "disable":
+        account_services.totp_disable(actor=user, user=user, reason="disabled by the user")
+        messages.success(request, _("已停用动态口令。"))
+        return redirect("portal:account")
+    secret = request.session.get("totp_pending") or account_services.totp_new_secret()
+    request.session["totp_pending"] = secret
+    form = forms.TotpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.totp_enable(actor=user, user=user, secret=secret,
+                                         code=form.cleaned_data["code"])
+        except ApplicationError as exc:
+            form.add_error("code", exc.render())
+        else:
+            del request.session["totp_pending"]
+            messages.success(request, _("已启用动态口令，下次登录时需要输入。"))
+            return redirect("portal:account")
+    return render(request, "portal/totp.html", {
+        "form": form, "secret": secret,
+        "uri": account_services.totp_provisioning_uri(user=user, secret=secret),
+    }, status=400 if request.method == "POST" else 200)
+
+
+def _staff_required(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('portal:login')}?next={request.path}")
+    if not scope_of(request.user).is_staff:
+        raise PermissionDenied()
+    return None
+
+
+def workbench(request):
+    if (resp := _staff_required(request)) is not None:
+        return resp
+    return render(request, "portal/workbench.html", {
+        "postings": directory_selectors.postings_of(user=request.user),
+        "may_audit": may_search_audit(request.user),
+        "tasks": [],
+    })
+
+
+def my_agency(request):
+    if (resp := _staff_required(request)) is not None:
+        return resp
+    agencies = []
+    for agency in directory_selectors.agencies_for_actor(actor=request.user).filter(
+        pk__in=scope_of(request.user).home_agency_ids
+    ):
+        staff = directory_selectors.staff_list_for_actor(actor=request.user, agency_id=agency.pk)
+        agencies.append({"agency": agency, "staff": staff})
+    return render(request, "portal/my_agency.html", {"agencies": agencies})
+
+
+def audit_search(request):
+    if (resp := _staff_required(request)) is not None:
+        return resp
+    form = forms.AuditSearchForm(request.GET or None)
+    records = None
+    if form.is_valid() or not request.GET:
+        data = form.cleaned_data if form.is_bound else {}
+        tz = timezone.get_current_timezone()
+        since = data.get("since")
+        until = data.get("until")
+        qs = audit_selectors.audit_search(
+            actor=request.user,
+            actor_query=data.get("actor") or "",
+            object_query=data.get("object") or "",
+            since=datetime.datetime.combine(since, datetime.time.min, tz) if since else None,
+            until=(datetime.datetime.combine(until, datetime.time.min, tz)
+                   + datetime.timedelta(days=1)) if until else None,
+        )
+        records = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/audit_search.html", {
+        "form": form, "records": records, "labels": audit_registry.all_actions(),
+    })
