@@ -21,3 +21,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# No collected static files in tests; WhiteNoise serves from the finders.
+STATIC_ROOT = None

@@ -4,14 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from yizhan.accounts.api import router as accounts_router
-from yizhan.audit.api import router as audit_router
-from yizhan.core.api import api
-from yizhan.directory.api import router as directory_router
-
-api.add_router("/directory", directory_router)
-api.add_router("/accounts", accounts_router)
-api.add_router("/audit", audit_router)
+from yizhan.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),

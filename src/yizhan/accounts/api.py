@@ -2,7 +2,7 @@
 
 import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from yizhan.accounts import permissions, services
 from yizhan.accounts.models import ApiToken
@@ -84,7 +84,7 @@ def issue_token(request, payload: TokenIn):
                                          expires_at=payload.expires_at)
     data = TokenOut.from_orm(token).dict()
     data["token"] = secret
-    return 201, data
+    return Status(201, data)
 
 
 @router.get("/agencies/{agency_id}/tokens", response=list[TokenOut], auth=AUTH)

@@ -56,7 +56,11 @@ class StaffOrPublicSession(SessionAuth):
 
 session_auth = StaffOrPublicSession()
 token_auth = TokenAuth()
-AUTH = [session_auth, token_auth]
+# The token comes first: session auth checks CSRF before it looks for a
+# session, so a system posting with only a Bearer token would be refused
+# with 403 if the session were tried first.  Without an Authorization
+# header the token auth steps aside and the session is checked as before.
+AUTH = [token_auth, session_auth]
 
 api = NinjaAPI(
     title="一站 Yizhan API",

@@ -1,7 +1,7 @@
 """Directory API: divisions and agencies (public), posts, staff, applicants."""
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from yizhan.accounts.models import User
 from yizhan.core.api import AUTH, actor_of
@@ -121,7 +121,7 @@ def create_division(request, payload: DivisionIn):
     """Create a division (system administrators of the parent division)."""
     division = services.division_create(actor=actor_of(request), code=payload.code,
                                         name=payload.name, parent_code=payload.parent_code)
-    return 201, division
+    return Status(201, division)
 
 
 @router.get("/agencies", response=list[AgencyOut], auth=None)
@@ -139,7 +139,7 @@ def get_agency(request, agency_id: int):
 def create_agency(request, payload: AgencyIn):
     """Create an agency, or an internal unit when ``parent_id`` is given."""
     agency = services.agency_create(actor=actor_of(request), **payload.dict())
-    return 201, agency
+    return Status(201, agency)
 
 
 @router.get("/agencies/{agency_id}/posts", response=list[PostOut], auth=AUTH)
@@ -153,7 +153,7 @@ def create_post(request, agency_id: int, payload: PostIn):
     agency = get_object_or_404(Agency, pk=agency_id)
     post = services.post_create(actor=actor_of(request), agency=agency, name=payload.name,
                                 role=payload.role)
-    return 201, post
+    return Status(201, post)
 
 
 @router.get("/agencies/{agency_id}/staff", response=list[StaffOut], auth=AUTH)
@@ -168,7 +168,7 @@ def create_staff(request, post_id: int, payload: StaffIn):
     if post is None:
         raise NotFound()
     user = services.staff_create(actor=actor_of(request), post=post, **payload.dict())
-    return 201, {"user_id": user.pk, "username": user.username}
+    return Status(201, {"user_id": user.pk, "username": user.username})
 
 
 @router.post("/staff/{user_id}/deactivate", response={200: StaffCreated}, auth=AUTH)
@@ -184,7 +184,7 @@ def deactivate_staff(request, user_id: int, payload: ReasonIn):
 def register_applicant(request, payload: ApplicantIn):
     """Register a natural person (ID number) or a legal person (credit code)."""
     applicant = services.applicant_register(actor=actor_of(request), **payload.dict())
-    return 201, applicant
+    return Status(201, applicant)
 
 
 @router.get("/applicants/{applicant_id}", response=ApplicantOut, auth=AUTH)

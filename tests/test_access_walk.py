@@ -1,0 +1,235 @@
+"""Every route and page, with every role, against objects of another agency.
+
+A staff member acts only within their own agency (and its units) unless a
+grant says otherwise.  This walk takes each API operation and each page of
+the platform, points it at agency B's objects, and calls it as a holder of
+every role in agency A, as a citizen, and as an API token of agency A: each
+call must be refused and must write nothing.  Every route must be listed
+here, so a new route fails this test until someone decides which kind it is.
+"""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from yizhan.accounts import services as account_services
+from yizhan.accounts.models import ApiToken
+from yizhan.api import api
+from yizhan.audit.models import AuditRecord
+from yizhan.directory.models import Posting
+from yizhan.directory.roles import Role
+
+REFUSED = {401, 403, 404}
+
+# Routes that are public reference data by law or by design, with the reason.
+PUBLIC = {
+    ("GET", "/api/v1/directory/divisions"): "administrative divisions are public reference data",
+    ("GET", "/api/v1/directory/divisions/{code}"): "administrative divisions are public",
+    ("GET", "/api/v1/directory/agencies"): "the organisation of government is disclosed",
+    ("GET", "/api/v1/directory/agencies/{agency_id}"): "the organisation of government is public",
+}
+
+# Routes about the caller themselves or not tied to any agency, with the reason.
+NOT_AGENCY_SCOPED = {
+    ("GET", "/api/v1/accounts/me"): "the caller's own account",
+    ("POST", "/api/v1/directory/applicants"): "applicants are persons, not agency data",
+    ("GET", "/api/v1/directory/applicants/{applicant_id}"): "masked applicant identity",
+    ("POST", "/api/v1/directory/applicants/{applicant_id}/reveal"):
+        "identity check at the window; audited with its reason (tests/directory)",
+}
+
+
+def _foreign(world):
+    """(method, path) -> (concrete path, JSON body) aimed at agency B."""
+    b = world.agency_b
+    post_b = world.posts["b"][Role.REVIEWER]
+    token_b, _secret = account_services.token_issue(actor=world.admin, agency=b, name="乙系统",
+                                                    role=Role.REVIEWER)
+    return {
+        ("POST", "/api/v1/directory/divisions"):
+            ("/api/v1/directory/divisions", {"code": "449902", "name": "新区",
+                                             "parent_code": "449900"}),
+        ("POST", "/api/v1/directory/agencies"):
+            ("/api/v1/directory/agencies", {"name": "乙局内设科", "kind": "unit",
+                                            "division_code": "449900", "parent_id": b.pk}),
+        ("GET", "/api/v1/directory/agencies/{agency_id}/posts"):
+            (f"/api/v1/directory/agencies/{b.pk}/posts", None),
+        ("POST", "/api/v1/directory/agencies/{agency_id}/posts"):
+            (f"/api/v1/directory/agencies/{b.pk}/posts", {"name": "新岗", "role": "reviewer"}),
+        ("GET", "/api/v1/directory/agencies/{agency_id}/staff"):
+            (f"/api/v1/directory/agencies/{b.pk}/staff", None),
+        ("POST", "/api/v1/directory/posts/{post_id}/staff"):
+            (f"/api/v1/directory/posts/{post_b.pk}/staff",
+             {"username": "intruder", "full_name": "冒名者", "password": "Long-enough-pw-1"}),
+        ("POST", "/api/v1/directory/staff/{user_id}/deactivate"):
+            (f"/api/v1/directory/staff/{world.user('b', Role.REVIEWER).pk}/deactivate",
+             {"reason": "越权停用"}),
+        ("POST", "/api/v1/accounts/tokens"):
+            ("/api/v1/accounts/tokens", {"agency_id": b.pk, "name": "越权令牌",
+                                         "role": "reviewer"}),
+        ("GET", "/api/v1/accounts/agencies/{agency_id}/tokens"):
+            (f"/api/v1/accounts/agencies/{b.pk}/tokens", None),
+        ("POST", "/api/v1/accounts/tokens/{token_id}/revoke"):
+            (f"/api/v1/accounts/tokens/{token_b.pk}/revoke", {"reason": "越权吊销"}),
+        ("GET", "/api/v1/audit/records"):
+            (f"/api/v1/audit/records?object={b.name}", None),
+    }
+
+
+def _api_operations():
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    for path, methods in schema["paths"].items():
+        for method in methods:
+            yield method.upper(), path
+
+
+def _actors_of_agency_a(world):
+    """Everyone who must not reach B: each role of A, a citizen, A's token."""
+    actors = [(f"a.{role}", world.user("a", role)) for role in Role.values]
+    actors.append(("citizen", world.citizen))
+    _token, secret = account_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                  name="甲系统", role=Role.AGENCY_HEAD)
+    actors.append(("token-a", secret))
+    return actors
+
+
+def _client(actor):
+    if isinstance(actor, str):
+        return Client(HTTP_AUTHORIZATION=f"Bearer {actor}")
+    client = Client()
+    client.force_login(actor)
+    return client
+
+
+def _snapshot():
+    return (AuditRecord.objects.count(), Posting.objects.count(), ApiToken.objects.filter(
+        revoked_at__isnull=False).count())
+
+
+def test_every_api_route_is_classified(world):
+    """A new API route must be declared public, not agency-scoped, or walked."""
+    walked = set(_foreign(world))
+    unclassified = [op for op in _api_operations()
+                    if op not in PUBLIC and op not in NOT_AGENCY_SCOPED and op not in walked]
+    assert unclassified == [], f"classify these routes in {__name__}: {unclassified}"
+
+
+@pytest.mark.django_db
+def test_no_role_of_agency_a_reaches_agency_b_through_the_api(world):
+    """Every scoped API route refuses every role of A, a citizen and A's token, writing nothing."""
+    foreign = _foreign(world)
+    actors = _actors_of_agency_a(world)
+    # Grants that would legitimately widen a scope are not part of this world.
+    before = _snapshot()
+    failures = []
+    for (method, _template), (path, body) in foreign.items():
+        for label, actor in actors:
+            client = _client(actor)
+            if method == "GET":
+                response = client.get(path)
+            else:
+                response = client.generic(method, path, json.dumps(body or {}),
+                                          content_type="application/json")
+            ok = response.status_code in REFUSED
+            if method == "GET" and path.startswith("/api/v1/audit/records") and (
+                response.status_code == 200
+            ):
+                # Readers of the audit log may search, but never see B's rows.
+                ok = all(row["agency_id"] != world.agency_b.pk for row in response.json())
+            if not ok:
+                failures.append((label, method, path, response.status_code))
+            elif response.status_code in REFUSED:
+                assert "code" in response.json(), (label, path)
+    assert failures == [], failures
+    assert _snapshot() == before
+
+
+def _page_names():
+    names = set()
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                ns = entry.namespace
+                if ns in ("api", "admin"):
+                    continue
+                walk(entry.url_patterns, f"{ns}:" if ns else prefix)
+            elif isinstance(entry, URLPattern) and entry.name:
+                names.add(prefix + entry.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+PAGES_PUBLIC = {"portal:home", "portal:disclosure", "portal:services", "portal:participation",
+                "portal:display", "portal:login", "portal:logout", "portal:register",
+                "portal:password_reset", "portal:password_reset_confirm", "set_language",
+                "javascript-catalog"}
+PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp"}
+# Staff pages whose content is limited to the viewer's agencies: checked below.
+PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search"}
+
+
+def test_every_page_is_classified():
+    """A new page must be declared public, own-account, or a checked staff page."""
+    unclassified = _page_names() - PAGES_PUBLIC - PAGES_OWN_ACCOUNT - PAGES_STAFF
+    assert unclassified == set(), unclassified
+
+
+@pytest.mark.django_db
+def test_staff_pages_show_nothing_of_agency_b(world):
+    """Workbench pages list A's posts and people, never B's."""
+    b_names = {u.full_name for u in world.staff["b"].values()}
+    for role in Role.values:
+        client = _client(world.user("a", role))
+        for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
+            response = client.get(url)
+            assert response.status_code in {200, 403}, (role, url, response.status_code)
+            text = response.content.decode()
+            leaked = [name for name in b_names if name in text]
+            assert leaked == [], (role, url, leaked)
+    citizen = _client(world.citizen)
+    for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
+        assert citizen.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_refuses_agency_b_objects_to_agency_a(world):
+    """The master-data admin shows A's administrators nothing of B."""
+    b = world.agency_b
+    post_b = world.posts["b"][Role.REVIEWER]
+    record_b = AuditRecord.objects.filter(agency_id=b.pk).first()
+    urls = [
+        f"/admin/directory/agency/{b.pk}/change/",
+        f"/admin/directory/post/{post_b.pk}/change/",
+        f"/admin/accounts/user/{world.user('b', Role.REVIEWER).pk}/change/",
+        f"/admin/audit/auditrecord/{record_b.pk}/change/",
+    ]
+    for role in Role.values:
+        client = _client(world.user("a", role))
+        for url in urls:
+            response = client.get(url)
+            # Refused outright, or sent back to the index/login: never the form.
+            assert response.status_code in REFUSED | {302}, (role, url, response.status_code)
+            if response.status_code == 302:
+                assert not response["Location"].startswith(url), (role, url)
+        response = client.post(f"/admin/directory/agency/{b.pk}/change/",
+                               {"name": "被篡改", "short_name": "", "is_active": "on"})
+        assert response.status_code in REFUSED | {302}
+    b.refresh_from_db()
+    assert b.name == "乙局"
+
+
+@pytest.mark.django_db
+def test_the_same_routes_serve_agency_b_itself(world):
+    """Control: B's own head reaches what A was refused, so refusals are about scope."""
+    client = _client(world.user("b", Role.AGENCY_HEAD))
+    b = world.agency_b.pk
+    for path in (f"/api/v1/directory/agencies/{b}/posts", f"/api/v1/directory/agencies/{b}/staff",
+                 f"/api/v1/accounts/agencies/{b}/tokens"):
+        assert client.get(path).status_code == 200, path
+    response = client.post(f"/api/v1/directory/agencies/{b}/posts",
+                           {"name": "新岗", "role": "reviewer"}, content_type="application/json")
+    assert response.status_code == 201

@@ -1,0 +1,55 @@
+"""Conventions the code base keeps, checked so they stay kept.
+
+Every public function in an app's ``services.py`` checks its permission
+predicate, named like the service, in that app's ``permissions.py`` (the
+CKAN rule: an action that never calls its auth function is a bug).  The
+few services open to anyone are listed with the reason.
+"""
+
+import importlib
+import inspect
+
+import pytest
+
+APPS = ["directory", "accounts"]
+
+OPEN_TO_ANYONE = {
+    "accounts.user_sign_in": "signing in is how one becomes someone",
+    "accounts.user_sign_out": "one's own session",
+    "accounts.user_register_public": "self-registration of a citizen",
+    "accounts.password_reset_request": "proves nothing until the mailed link is used",
+    "accounts.password_reset_user": "checks the mailed link's token",
+    "accounts.password_reset_confirm": "checks the mailed link's token",
+    "accounts.superuser_create": "command line only: the operator controls the server",
+    "accounts.token_authenticate": "authentication itself",
+    "accounts.totp_new_secret": "pure function",
+    "accounts.totp_provisioning_uri": "pure function",
+    "directory.person_sign_up": "self-registration of a citizen",
+}
+
+
+def _services(app):
+    module = importlib.import_module(f"yizhan.{app}.services")
+    for name, func in inspect.getmembers(module, inspect.isfunction):
+        if func.__module__ == module.__name__ and not name.startswith("_"):
+            yield name, func
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_every_service_checks_its_permission(app):
+    """Each service calls ``permissions.<its own name>`` or is declared open."""
+    permissions = importlib.import_module(f"yizhan.{app}.permissions")
+    missing = []
+    for name, func in _services(app):
+        if f"{app}.{name}" in OPEN_TO_ANYONE:
+            continue
+        source = inspect.getsource(func)
+        if not hasattr(permissions, name) or f"permissions.{name}(" not in source:
+            missing.append(name)
+    assert missing == [], f"services without their permission check: {missing}"
+
+
+def test_open_list_names_real_services():
+    """The list of open services has no stale names."""
+    real = {f"{app}.{name}" for app in APPS for name, _ in _services(app)}
+    assert set(OPEN_TO_ANYONE) <= real, set(OPEN_TO_ANYONE) - real
