@@ -1,7 +1,7 @@
 # Yizhan: `make run` serves the whole platform with a demo city on SQLite;
 # `make test` runs the whole suite (on PostgreSQL when DATABASE_URL says so).
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -14,7 +14,8 @@ RUN_ENV := YIZHAN_DEBUG=1
 .PHONY: run test test-browser lint bench install browser messages clean
 
 $(STAMP): pyproject.toml requirements.lock
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+	  || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,distributed]'
@@ -25,6 +26,7 @@ install: $(STAMP)
 run: $(STAMP)
 	@mkdir -p var
 	$(RUN_ENV) $(BIN)/yizhan migrate --noinput
+	$(RUN_ENV) $(BIN)/yizhan collectstatic --noinput -v0
 	$(RUN_ENV) $(BIN)/yizhan demo
 	$(RUN_ENV) $(BIN)/yizhan serve --host $(HOST) --port $(PORT)
 
