@@ -13,3 +13,4 @@ class AccountsConfig(AppConfig):
         from yizhan.audit.registry import register_actions
 
         register_actions(AccountsAction)
+        from yizhan.accounts import tasks  # noqa: F401  (registers the tasks)
