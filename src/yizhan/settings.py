@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "yizhan.audit",
     "yizhan.accounts",
     "yizhan.directory",
+    "yizhan.workdays",
     "yizhan.portal",
 ]
 

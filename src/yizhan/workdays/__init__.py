@@ -1,0 +1,1 @@
+"""Working days: the holiday calendar and working-day arithmetic."""
