@@ -110,3 +110,17 @@ def build_world() -> World:
                                             password=PASSWORD, email="citizen@example.com")
     world.applicant = Applicant.objects.get(user=world.citizen)
     return world
+
+
+def item_content(name: str = "测试事项", **overrides) -> dict:
+    """Valid content of an item version, in the catalog's input shape."""
+    content = {
+        "name": name, "basic_code": "XK00101000", "exercise_level": "3",
+        "legal_basis": "《中华人民共和国行政许可法》", "service_objects": ["natural", "legal"],
+        "acceptance_conditions": "符合法定条件", "statutory_limit": 20, "promised_limit": 10,
+        "case_type": "promised", "process_template": "promised", "themes": ["permits"],
+        "materials": [{"name": "申请书", "forms": ["original"], "copies": 1}],
+        "fees": [],
+    }
+    content.update(overrides)
+    return content

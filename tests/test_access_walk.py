@@ -11,6 +11,7 @@ here, so a new route fails this test until someone decides which kind it is.
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -18,6 +19,7 @@ from yizhan.accounts import services as account_services
 from yizhan.accounts.models import ApiToken
 from yizhan.api import api
 from yizhan.audit.models import AuditRecord
+from yizhan.catalog import transfer
 from yizhan.directory.models import Posting
 from yizhan.directory.roles import Role
 
@@ -29,6 +31,10 @@ PUBLIC = {
     ("GET", "/api/v1/directory/divisions/{code}"): "administrative divisions are public",
     ("GET", "/api/v1/directory/agencies"): "the organisation of government is disclosed",
     ("GET", "/api/v1/directory/agencies/{agency_id}"): "the organisation of government is public",
+    ("GET", "/api/v1/catalog/items"): "the published service catalog is public",
+    ("GET", "/api/v1/catalog/items/{impl_code}"): "service guides are public",
+    ("GET", "/api/v1/catalog/themes"): "reference data",
+    ("GET", "/api/v1/catalog/export"): "the published service catalog is public",
 }
 
 # Routes about the caller themselves or not tied to any agency, with the reason.
@@ -41,9 +47,20 @@ NOT_AGENCY_SCOPED = {
 }
 
 
+def _item_of_b(world):
+    from tests.factories import item_content
+    from yizhan.catalog import services as catalog_services
+
+    return catalog_services.item_create(actor=world.admin, agency=world.agency_b,
+                                        data=item_content("乙局事项"))
+
+
 def _foreign(world):
     """(method, path) -> (concrete path, JSON body) aimed at agency B."""
+    from tests.factories import item_content
+
     b = world.agency_b
+    version_b = _item_of_b(world)
     post_b = world.posts["b"][Role.REVIEWER]
     token_b, _secret = account_services.token_issue(actor=world.admin, agency=b, name="乙系统",
                                                     role=Role.REVIEWER)
@@ -75,6 +92,23 @@ def _foreign(world):
             (f"/api/v1/accounts/tokens/{token_b.pk}/revoke", {"reason": "越权吊销"}),
         ("GET", "/api/v1/audit/records"):
             (f"/api/v1/audit/records?object={b.name}", None),
+        ("POST", "/api/v1/catalog/items"):
+            ("/api/v1/catalog/items", {"agency_id": b.pk, "content": item_content("越权事项")}),
+        ("GET", "/api/v1/catalog/versions/{version_id}"):
+            (f"/api/v1/catalog/versions/{version_b.pk}", None),
+        ("PUT", "/api/v1/catalog/versions/{version_id}"):
+            (f"/api/v1/catalog/versions/{version_b.pk}", item_content("篡改")),
+        ("POST", "/api/v1/catalog/items/{impl_code}/versions"):
+            (f"/api/v1/catalog/items/{version_b.item.impl_code}/versions", {}),
+        ("POST", "/api/v1/catalog/versions/{version_id}/submit"):
+            (f"/api/v1/catalog/versions/{version_b.pk}/submit", {}),
+        ("POST", "/api/v1/catalog/versions/{version_id}/publish"):
+            (f"/api/v1/catalog/versions/{version_b.pk}/publish", {"note": ""}),
+        ("POST", "/api/v1/catalog/versions/{version_id}/return"):
+            (f"/api/v1/catalog/versions/{version_b.pk}/return", {"note": "x"}),
+        ("POST", "/api/v1/catalog/import"):
+            ("/api/v1/catalog/import", {"__file__": ("items.json", json.dumps(
+                {"items": [dict(item_content("越权导入"), agency=b.name)]}).encode())}),
     }
 
 
@@ -129,6 +163,10 @@ def test_no_role_of_agency_a_reaches_agency_b_through_the_api(world):
             client = _client(actor)
             if method == "GET":
                 response = client.get(path)
+            elif body and "__file__" in body:
+                name, raw = body["__file__"]
+                upload = SimpleUploadedFile(name, raw, content_type="application/json")
+                response = client.post(path, {"file": upload})
             else:
                 response = client.generic(method, path, json.dumps(body or {}),
                                           content_type="application/json")
@@ -163,13 +201,16 @@ def _page_names():
     return names
 
 
-PAGES_PUBLIC = {"portal:home", "portal:disclosure", "portal:services", "portal:participation",
+PAGES_PUBLIC = {"portal:home", "portal:disclosure", "catalog:index", "catalog:search",
+                "catalog:guide", "portal:participation",
                 "portal:display", "portal:login", "portal:logout", "portal:register",
                 "portal:password_reset", "portal:password_reset_confirm", "set_language",
                 "javascript-catalog"}
 PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
-PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search"}
+PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
+               "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
+               "catalog:desk_action"}
 
 
 def test_every_page_is_classified():
@@ -181,15 +222,24 @@ def test_every_page_is_classified():
 @pytest.mark.django_db
 def test_staff_pages_show_nothing_of_agency_b(world):
     """Workbench pages list A's posts and people, never B's."""
-    b_names = {u.full_name for u in world.staff["b"].values()}
+    b_names = {u.full_name for u in world.staff["b"].values()} | {"乙局事项"}
+    version_b = _item_of_b(world)
     for role in Role.values:
         client = _client(world.user("a", role))
-        for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
+        for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
+                    "/workbench/catalog/", "/workbench/catalog/export/"):
             response = client.get(url)
             assert response.status_code in {200, 403}, (role, url, response.status_code)
-            text = response.content.decode()
+            if url.endswith("/export/") and response.status_code == 200:
+                text = repr([r.data for r in transfer.read_upload("x.xlsx", response.content)])
+            else:
+                text = response.content.decode()
             leaked = [name for name in b_names if name in text]
             assert leaked == [], (role, url, leaked)
+        for action in ("", "submit/", "publish/", "return/", "draft/"):
+            url = f"/workbench/catalog/versions/{version_b.pk}/{action}"
+            response = client.post(url, {"note": "x"}) if action else client.get(url)
+            assert response.status_code in REFUSED, (role, url, response.status_code)
     citizen = _client(world.citizen)
     for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
         assert citizen.get(url).status_code == 403

@@ -11,7 +11,7 @@ import inspect
 
 import pytest
 
-APPS = ["directory", "accounts"]
+APPS = ["directory", "accounts", "catalog"]
 
 OPEN_TO_ANYONE = {
     "accounts.user_sign_in": "signing in is how one becomes someone",

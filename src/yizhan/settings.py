@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "yizhan.accounts",
     "yizhan.directory",
     "yizhan.workdays",
+    "yizhan.catalog",
     "yizhan.portal",
 ]
 

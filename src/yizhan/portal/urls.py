@@ -9,7 +9,6 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("disclosure/", views.disclosure, name="disclosure"),
-    path("services/", views.services_index, name="services"),
     path("participation/", views.participation, name="participation"),
     path("display/", views.display_settings, name="display"),
     path("accounts/login/", views.sign_in, name="login"),

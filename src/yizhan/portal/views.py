@@ -49,11 +49,6 @@ def disclosure(request):
     return render(request, "portal/disclosure.html", {"agencies": agencies})
 
 
-def services_index(request):
-    """在线办事: where a citizen starts; items arrive with the service catalog."""
-    return render(request, "portal/services.html", {})
-
-
 def participation(request):
     """互动交流: channels of public participation."""
     return render(request, "portal/participation.html", {})
@@ -163,13 +158,19 @@ def password_reset(request):
                   status=400 if request.method == "POST" else 200)
 
 
+# Not registration/password_reset_confirm.html: the admin app comes first in
+# INSTALLED_APPS and its template of that name would be rendered instead,
+# which shows "invalid link" and no form because it expects ``validlink``.
+_RESET_CONFIRM_TEMPLATE = "registration/password_reset_new.html"
+
+
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request, uidb64: str, token: str):
     form = forms.PasswordResetConfirmForm(request.POST or None)
     try:
         account_services.password_reset_user(uidb64=uidb64, token=token)
     except ApplicationError as exc:
-        return render(request, "registration/password_reset_confirm.html",
+        return render(request, _RESET_CONFIRM_TEMPLATE,
                       {"invalid": exc.render()}, status=400)
     if request.method == "POST" and form.is_valid():
         try:
@@ -180,7 +181,7 @@ def password_reset_confirm(request, uidb64: str, token: str):
         else:
             messages.success(request, _("密码已重置，请用新密码登录。"))
             return redirect("portal:login")
-    return render(request, "registration/password_reset_confirm.html", {"form": form},
+    return render(request, _RESET_CONFIRM_TEMPLATE, {"form": form},
                   status=400 if request.method == "POST" else 200)
 
 

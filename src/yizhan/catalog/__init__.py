@@ -1,0 +1,1 @@
+"""The service-item catalog (事项目录): items, versions, materials, fees."""

@@ -1,0 +1,253 @@
+"""Catalog API: the public catalog, and editing, review and import for staff."""
+
+import datetime
+from decimal import Decimal
+
+from django.http import HttpResponse
+from ninja import Field, File, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from yizhan.catalog import selectors, services, transfer
+from yizhan.catalog.models import THEMES, Item
+from yizhan.core.api import AUTH, actor_of
+from yizhan.core.errors import NotFound
+from yizhan.directory import selectors as directory_selectors
+
+router = Router(tags=["catalog"])
+
+
+class ItemSummary(Schema):
+    impl_code: str = Field(..., alias="item.impl_code")
+    name: str
+    item_type: str
+    agency: str = Field(..., alias="item.agency.name")
+    case_type: str
+    statutory_limit: int
+    promised_limit: int
+    online_depth: int
+    visits_required: int
+    version: int = Field(..., alias="number")
+
+
+class MaterialOut(Schema):
+    order: int
+    name: str
+    forms: list[str]
+    necessity: str
+    condition: str
+    copies: int
+    source: str
+    blank_form: str
+    sample: str
+    acceptance_standard: str
+    basis: str
+
+
+class FeeOut(Schema):
+    name: str
+    standard: str
+    amount: Decimal | None
+    basis: str
+    waivable: bool
+
+
+class ItemGuide(ItemSummary):
+    basic_code: str
+    exercise_level: str
+    legal_basis: str
+    service_objects: list[str]
+    acceptance_conditions: str
+    process_description: str
+    limit_notes: str
+    result_name: str
+    result_type: str
+    consultation: str
+    complaint: str
+    special_procedures: list[str]
+    themes: list[str]
+    process_template: str
+    status: str
+    published_at: datetime.datetime | None
+    joint_agencies: list[str]
+    materials: list[MaterialOut]
+    fees: list[FeeOut]
+
+    @staticmethod
+    def resolve_joint_agencies(obj):
+        return [a.name for a in obj.joint_agencies.all()]
+
+    @staticmethod
+    def resolve_materials(obj):
+        return list(obj.materials.all())
+
+    @staticmethod
+    def resolve_fees(obj):
+        return list(obj.fees.all())
+
+
+class VersionOut(ItemGuide):
+    id: int
+    review_note: str
+
+
+class MaterialIn(Schema):
+    name: str
+    forms: list[str] = ["original"]
+    necessity: str = "required"
+    condition: str = ""
+    copies: int = 1
+    source: str = "applicant"
+    blank_form: str = ""
+    sample: str = ""
+    acceptance_standard: str = ""
+    basis: str = ""
+
+
+class FeeIn(Schema):
+    name: str
+    standard: str
+    amount: Decimal | None = None
+    basis: str
+    waivable: bool = False
+
+
+class VersionIn(Schema):
+    """The content of an item version; see docs/catalog.md for every field."""
+
+    name: str
+    basic_code: str = Field(..., description="e.g. XK00101000")
+    item_type: str = ""
+    exercise_level: str = Field(..., description="1 national … 5 township")
+    legal_basis: str
+    joint_agencies: list[str] = Field([], description="agency names or credit codes")
+    upper_agency: str | None = None
+    service_objects: list[str] = Field(..., description="natural and/or legal")
+    acceptance_conditions: str
+    process_description: str = ""
+    statutory_limit: int
+    promised_limit: int
+    limit_notes: str = ""
+    case_type: str = "promised"
+    result_name: str = ""
+    result_type: str = ""
+    result_sample: str = ""
+    visits_required: int = 0
+    online_depth: int = 4
+    consultation: str = ""
+    complaint: str = ""
+    special_procedures: list[str] = []
+    themes: list[str] = []
+    process_template: str = "promised"
+    process_xml: str = ""
+    materials: list[MaterialIn] = []
+    fees: list[FeeIn] = []
+
+
+class ItemCreateIn(Schema):
+    agency_id: int
+    impl_code: str | None = Field(None, description="omit to generate from the codes")
+    content: VersionIn
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+class ImportOut(Schema):
+    created: list[str]
+    drafted: list[str]
+
+
+@router.get("/items", response=list[ItemSummary], auth=None)
+def search_items(request, q: str = "", agency: int | None = None, theme: str = "",
+                 type: str = ""):
+    """Published items; ``q`` is matched word by word (Chinese segmentation)."""
+    return list(selectors.item_search(query=q, agency_id=agency, theme=theme,
+                                      item_type=type)[:200])
+
+
+@router.get("/themes", response=dict[str, str], auth=None)
+def list_themes(request):
+    """Life events and enterprise themes: code -> name."""
+    return {code: str(label) for code, label in THEMES.items()}
+
+
+@router.get("/items/{impl_code}", response=ItemGuide, auth=None)
+def get_item(request, impl_code: str):
+    """The complete guide (办事指南) of a published item."""
+    return selectors.item_guide(impl_code=impl_code)
+
+
+@router.get("/export", auth=None)
+def export_catalog(request, format: str = "json"):
+    """The published catalog as JSON or Excel (``format=xlsx``)."""
+    versions = selectors.published_versions().prefetch_related("materials", "fees",
+                                                                "joint_agencies")
+    if format == "xlsx":
+        response = HttpResponse(
+            transfer.export_excel(versions),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = 'attachment; filename="catalog.xlsx"'
+        return response
+    return HttpResponse(transfer.export_json(versions), content_type="application/json")
+
+
+@router.post("/items", response={201: VersionOut}, auth=AUTH)
+def create_item(request, payload: ItemCreateIn):
+    """Create an item of an agency; its first version is a draft."""
+    agency = directory_selectors.agency_get(agency_id=payload.agency_id)
+    version = services.item_create(actor=actor_of(request), agency=agency,
+                                   data=payload.content.dict(), impl_code=payload.impl_code)
+    return Status(201, version)
+
+
+@router.get("/versions/{version_id}", response=VersionOut, auth=AUTH)
+def get_version(request, version_id: int):
+    """Any version (drafts included) of an item of the caller's agencies."""
+    return selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
+
+
+@router.put("/versions/{version_id}", response=VersionOut, auth=AUTH)
+def edit_version(request, version_id: int, payload: VersionIn):
+    version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
+    return services.item_version_edit(actor=actor_of(request), version=version,
+                                      data=payload.dict())
+
+
+@router.post("/items/{impl_code}/versions", response={201: VersionOut}, auth=AUTH)
+def draft_version(request, impl_code: str):
+    """Start the next version of an item as a copy of its latest."""
+    item = Item.objects.filter(impl_code=impl_code).first()
+    if item is None:
+        raise NotFound()
+    return Status(201, services.item_version_draft(actor=actor_of(request), item=item))
+
+
+@router.post("/versions/{version_id}/submit", response=VersionOut, auth=AUTH)
+def submit_version(request, version_id: int):
+    version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
+    return services.item_version_submit(actor=actor_of(request), version=version)
+
+
+@router.post("/versions/{version_id}/publish", response=VersionOut, auth=AUTH)
+def publish_version(request, version_id: int, payload: NoteIn):
+    """Publish a pending version (a reviewer other than its editor)."""
+    version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
+    return services.item_version_publish(actor=actor_of(request), version=version,
+                                         note=payload.note)
+
+
+@router.post("/versions/{version_id}/return", response=VersionOut, auth=AUTH)
+def return_version(request, version_id: int, payload: NoteIn):
+    version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
+    return services.item_version_return(actor=actor_of(request), version=version,
+                                        note=payload.note)
+
+
+@router.post("/import", response=ImportOut, auth=AUTH)
+def import_catalog(request, file: File[UploadedFile]):
+    """Import items from .xlsx or .json: all records or none; errors list each row."""
+    records = transfer.read_upload(file.name, file.read(transfer.MAX_IMPORT_BYTES + 1))
+    result = transfer.catalog_import(actor=actor_of(request), records=records,
+                                     source=file.name)
+    return {"created": result.created, "drafted": result.drafted}

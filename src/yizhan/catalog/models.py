@@ -1,0 +1,251 @@
+"""Service items to the national item standard (基本目录 and 实施清单).
+
+An ``Item`` is the stable identity of one implementation of an item by one
+agency (its 实施编码); every content change is a new ``ItemVersion``.  A
+published version is never edited: editing it drafts the next version, and
+cases keep the version they were started with.  Publishing needs a second
+person (the reviewer may not be the editor).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ItemType(models.TextChoices):
+    """The eleven kinds of administrative power and public service, with the
+    two-letter type codes used in the basic code."""
+
+    LICENSING = "XK", _("行政许可")
+    PENALTY = "CF", _("行政处罚")
+    COERCION = "QZ", _("行政强制")
+    LEVY = "ZS", _("行政征收")
+    PAYMENT = "JF", _("行政给付")
+    INSPECTION = "JC", _("行政检查")
+    CONFIRMATION = "QR", _("行政确认")
+    REWARD = "JL", _("行政奖励")
+    ADJUDICATION = "CJ", _("行政裁决")
+    OTHER_POWER = "QT", _("其他行政权力")
+    PUBLIC_SERVICE = "GG", _("公共服务")
+
+
+class ExerciseLevel(models.TextChoices):
+    """事权层级: the level of government that exercises the item."""
+
+    NATIONAL = "1", _("国家级")
+    PROVINCIAL = "2", _("省级")
+    MUNICIPAL = "3", _("市级")
+    COUNTY = "4", _("县级")
+    TOWNSHIP = "5", _("乡镇级")
+
+
+class CaseType(models.TextChoices):
+    IMMEDIATE = "immediate", _("即办件")
+    PROMISED = "promised", _("承诺件")
+
+
+class OnlineDepth(models.IntegerChoices):
+    """网上办理深度, from information only to fully online."""
+
+    INFORMATION = 1, _("一级：网上发布办事指南")
+    DOWNLOAD = 2, _("二级：网上下载表格、预约")
+    PRE_REVIEW = 3, _("三级：网上申报、预审，到现场一次")
+    FULLY_ONLINE = 4, _("四级：全程网上办理")
+
+
+class ProcessTemplate(models.TextChoices):
+    IMMEDIATE = "immediate", _("即办件流程")
+    PROMISED = "promised", _("承诺件流程")
+    PARALLEL = "parallel", _("并联审批流程")
+    UPPER_REVIEW = "upper_review", _("上级初审流程")
+    CUSTOM = "custom", _("自定义流程")
+
+
+SERVICE_OBJECTS = {"natural": _("自然人"), "legal": _("法人")}
+
+SPECIAL_PROCEDURES = {
+    "hearing": _("听证"),
+    "inspection": _("现场勘验"),
+    "testing": _("检验检测"),
+    "expert_review": _("专家评审"),
+    "public_notice": _("公示"),
+    "quarantine": _("检疫"),
+}
+
+# 主题: life events for persons, themes for enterprises.
+THEMES = {
+    "birth": _("生育收养"),
+    "household": _("户籍办理"),
+    "education": _("教育科研"),
+    "employment": _("就业创业"),
+    "marriage": _("婚姻登记"),
+    "housing": _("住房保障"),
+    "health": _("医疗卫生"),
+    "social_security": _("社会保障"),
+    "travel": _("出境入境"),
+    "retirement": _("退休养老"),
+    "death": _("死亡殡葬"),
+    "establish": _("设立变更"),
+    "permits": _("准营准办"),
+    "qualification": _("资质认证"),
+    "construction": _("工程建设"),
+    "tax": _("税费办理"),
+    "dissolution": _("注销清算"),
+}
+
+
+class Item(models.Model):
+    impl_code = models.CharField(_("实施编码"), max_length=64, unique=True)
+    agency = models.ForeignKey("directory.Agency", verbose_name=_("实施机关"),
+                               on_delete=models.PROTECT, related_name="items")
+    published = models.ForeignKey("ItemVersion", verbose_name=_("现行版本"), null=True,
+                                  blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"))
+
+    class Meta:
+        verbose_name = _("事项")
+        verbose_name_plural = _("事项")
+        ordering = ["impl_code"]
+
+    def __str__(self):
+        return self.impl_code
+
+
+class ItemVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        PENDING = "pending", _("待审核")
+        PUBLISHED = "published", _("已发布")
+        SUPERSEDED = "superseded", _("已被新版本替代")
+
+    item = models.ForeignKey(Item, verbose_name=_("事项"), on_delete=models.PROTECT,
+                             related_name="versions")
+    number = models.PositiveIntegerField(_("版本号"))
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices,
+                              default=Status.DRAFT)
+
+    name = models.CharField(_("事项名称"), max_length=200)
+    basic_code = models.CharField(_("基本编码"), max_length=32)
+    item_type = models.CharField(_("事项类型"), max_length=2, choices=ItemType.choices)
+    legal_basis = models.TextField(_("设定依据"))
+    exercise_level = models.CharField(_("行使层级"), max_length=1,
+                                      choices=ExerciseLevel.choices)
+    joint_agencies = models.ManyToManyField("directory.Agency", verbose_name=_("联办机关"),
+                                            blank=True, related_name="joint_item_versions")
+    upper_agency = models.ForeignKey("directory.Agency", verbose_name=_("上级审批机关"),
+                                     null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="upper_item_versions")
+    service_objects = models.JSONField(_("服务对象"), default=list)
+    acceptance_conditions = models.TextField(_("受理条件"))
+    process_description = models.TextField(_("办理流程"), blank=True)
+    statutory_limit = models.PositiveIntegerField(_("法定办结时限（工作日）"))
+    promised_limit = models.PositiveIntegerField(_("承诺办结时限（工作日）"))
+    limit_notes = models.TextField(_("时限说明"), blank=True)
+    case_type = models.CharField(_("办件类型"), max_length=12, choices=CaseType.choices)
+    result_name = models.CharField(_("审批结果名称"), max_length=200, blank=True)
+    result_type = models.CharField(_("审批结果类型"), max_length=40, blank=True)
+    result_sample = models.CharField(_("结果样本"), max_length=255, blank=True)
+    visits_required = models.PositiveSmallIntegerField(_("到办事现场次数"), default=0)
+    online_depth = models.PositiveSmallIntegerField(_("网上办理深度"),
+                                                    choices=OnlineDepth.choices,
+                                                    default=OnlineDepth.FULLY_ONLINE)
+    consultation = models.TextField(_("咨询方式"), blank=True)
+    complaint = models.TextField(_("监督投诉方式"), blank=True)
+    special_procedures = models.JSONField(_("特别程序"), default=list)
+    themes = models.JSONField(_("主题分类"), default=list)
+    process_template = models.CharField(_("流程"), max_length=16,
+                                        choices=ProcessTemplate.choices,
+                                        default=ProcessTemplate.PROMISED)
+    process_xml = models.TextField(_("自定义流程 BPMN"), blank=True)
+    # The process as SpiffWorkflow's serialized specification: parsed once,
+    # when the version is published, never per case or per step.
+    process_spec = models.TextField(editable=False, blank=True)
+    search_text = models.TextField(editable=False, blank=True)
+
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("编辑人"),
+                                  null=True, on_delete=models.PROTECT, related_name="+")
+    edited_at = models.DateTimeField(_("编辑时间"))
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"),
+                                    null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+    review_note = models.TextField(_("审核意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("事项版本")
+        verbose_name_plural = _("事项版本")
+        ordering = ["item_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "number"], name="item_version_unique"),
+            # At most one draft (or pending) version per item at a time.
+            models.UniqueConstraint(fields=["item"],
+                                    condition=models.Q(status__in=["draft", "pending"]),
+                                    name="item_one_open_version"),
+        ]
+        indexes = [models.Index(fields=["status"], name="item_version_status_idx")]
+
+    def __str__(self):
+        return f"{self.name} v{self.number}"
+
+    @property
+    def agency(self):
+        return self.item.agency
+
+
+class Material(models.Model):
+    class Necessity(models.TextChoices):
+        REQUIRED = "required", _("必要")
+        CONDITIONAL = "conditional", _("容缺或情形必要")
+        OPTIONAL = "optional", _("非必要")
+
+    class Source(models.TextChoices):
+        APPLICANT = "applicant", _("申请人自备")
+        GOVERNMENT = "government", _("政府部门核发")
+        INTERMEDIARY = "intermediary", _("中介机构出具")
+        OTHER = "other", _("其他")
+
+    FORMS = {"original": _("原件"), "copy": _("复印件"), "electronic": _("电子件")}
+
+    version = models.ForeignKey(ItemVersion, verbose_name=_("事项版本"),
+                                on_delete=models.CASCADE, related_name="materials")
+    order = models.PositiveSmallIntegerField(_("序号"))
+    name = models.CharField(_("材料名称"), max_length=200)
+    forms = models.JSONField(_("材料形式"), default=list)
+    necessity = models.CharField(_("必要性"), max_length=12, choices=Necessity.choices,
+                                 default=Necessity.REQUIRED)
+    condition = models.CharField(_("适用情形"), max_length=200, blank=True)
+    copies = models.PositiveSmallIntegerField(_("份数"), default=1)
+    source = models.CharField(_("来源渠道"), max_length=16, choices=Source.choices,
+                              default=Source.APPLICANT)
+    blank_form = models.CharField(_("空白表格"), max_length=255, blank=True)
+    sample = models.CharField(_("示例样表"), max_length=255, blank=True)
+    acceptance_standard = models.TextField(_("受理标准"), blank=True)
+    basis = models.TextField(_("要求提供材料的依据"), blank=True)
+
+    class Meta:
+        verbose_name = _("申请材料")
+        verbose_name_plural = _("申请材料")
+        ordering = ["version_id", "order"]
+
+    def __str__(self):
+        return self.name
+
+
+class Fee(models.Model):
+    version = models.ForeignKey(ItemVersion, verbose_name=_("事项版本"),
+                                on_delete=models.CASCADE, related_name="fees")
+    order = models.PositiveSmallIntegerField(_("序号"))
+    name = models.CharField(_("收费项目"), max_length=200)
+    standard = models.CharField(_("收费标准"), max_length=200)
+    amount = models.DecimalField(_("金额上限（元）"), max_digits=12, decimal_places=2,
+                                 null=True, blank=True)
+    basis = models.TextField(_("收费依据"))
+    waivable = models.BooleanField(_("可减免"), default=False)
+
+    class Meta:
+        verbose_name = _("收费项目")
+        verbose_name_plural = _("收费项目")
+        ordering = ["version_id", "order"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,48 @@
+"""Permission predicates of the catalog app, one per service.
+
+Each agency keeps its own items: its head, or the data officers and system
+administrators whose scope covers it, edit them.  Publishing is the
+review step of the data administration: a data officer or system
+administrator whose scope covers the agency, who is not the editor.
+"""
+
+from yizhan.directory.authz import scope_of
+from yizhan.directory.roles import Role
+
+EDITORS = (Role.AGENCY_HEAD, Role.DATA_OFFICER, Role.SYSADMIN)
+REVIEWERS = (Role.DATA_OFFICER, Role.SYSADMIN)
+
+
+def item_create(actor, *, agency) -> bool:
+    return scope_of(actor).has_any(EDITORS, agency.id)
+
+
+def item_version_edit(actor, *, version) -> bool:
+    return scope_of(actor).has_any(EDITORS, version.item.agency_id)
+
+
+def item_version_draft(actor, *, item) -> bool:
+    return scope_of(actor).has_any(EDITORS, item.agency_id)
+
+
+def item_version_submit(actor, *, version) -> bool:
+    return scope_of(actor).has_any(EDITORS, version.item.agency_id)
+
+
+def item_version_publish(actor, *, version) -> bool:
+    return scope_of(actor).has_any(REVIEWERS, version.item.agency_id)
+
+
+def item_version_return(actor, *, version) -> bool:
+    return scope_of(actor).has_any(REVIEWERS, version.item.agency_id)
+
+
+def catalog_import(actor) -> bool:
+    """Anyone who edits some agency's items; each row is checked again."""
+    scope = scope_of(actor)
+    return any(scope.has_role(role) for role in EDITORS)
+
+
+def catalog_edit_any(actor) -> bool:
+    scope = scope_of(actor)
+    return any(scope.has_role(role) for role in EDITORS)

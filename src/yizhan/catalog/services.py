@@ -1,0 +1,202 @@
+"""State changes of the catalog: items, versions and their review.
+
+Content is checked by ``content.clean_version_data``, whatever the entry
+point (form, API, import).
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yizhan.audit.services import audit_append
+from yizhan.catalog import codes, permissions
+from yizhan.catalog.actions import CatalogAction
+from yizhan.catalog.content import clean_version_data, version_as_data
+from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.catalog.models import Fee, Item, ItemVersion, Material
+from yizhan.catalog.search import search_text_for
+from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.core.permissions import require
+from yizhan.directory.models import Agency
+
+
+def _write_version(version: ItemVersion, clean: dict) -> None:
+    """Store clean content on ``version`` (saved) with its materials and fees."""
+    simple = {k: v for k, v in clean.items() if k not in ("materials", "fees",
+                                                           "joint_agencies")}
+    for field, value in simple.items():
+        setattr(version, field, value)
+    version.save()
+    version.joint_agencies.set(clean["joint_agencies"])
+    version.materials.all().delete()
+    version.fees.all().delete()
+    Material.objects.bulk_create(Material(version=version, **m) for m in clean["materials"])
+    Fee.objects.bulk_create(Fee(version=version, **f) for f in clean["fees"])
+    version.search_text = search_text_for(version)
+    version.save(update_fields=["search_text"])
+
+
+def _impl_code_for(agency: Agency, clean: dict, given: str | None) -> str:
+    if not agency.credit_code:
+        raise InvalidInput(_("实施机关“%(agency)s”没有统一社会信用代码，不能作为事项实施主体。"),
+                           code=CatalogErrorCode.BAD_IMPL_CODE, agency=agency.name)
+    if given:
+        parsed = codes.parse_impl_code(given)
+        if parsed.credit_code != agency.credit_code:
+            raise InvalidInput(_("实施编码中的统一社会信用代码与实施机关“%(agency)s”不符。"),
+                               code=CatalogErrorCode.BAD_IMPL_CODE, field="impl_code",
+                               agency=agency.name)
+        if parsed.division != agency.division.code[: len(parsed.division)]:
+            raise InvalidInput(_("实施编码中的行政区划代码与实施机关所在区划不符。"),
+                               code=CatalogErrorCode.BAD_IMPL_CODE, field="impl_code")
+        if parsed.basic != clean["basic_code"] or parsed.level != clean["exercise_level"]:
+            raise InvalidInput(_("实施编码与基本编码或行使层级不一致。"),
+                               code=CatalogErrorCode.BAD_IMPL_CODE, field="impl_code")
+        return str(parsed)
+    sequence = 1
+    while True:
+        code = codes.make_impl_code(basic_code=clean["basic_code"],
+                                    level=clean["exercise_level"],
+                                    division_code=agency.division.code[:6],
+                                    credit_code=agency.credit_code, sequence=sequence)
+        if not Item.objects.filter(impl_code=code).exists():
+            return code
+        sequence += 1
+
+
+@transaction.atomic
+def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = None
+                ) -> ItemVersion:
+    """Create an item of ``agency`` with its first version as a draft."""
+    require(permissions.item_create(actor, agency=agency), action="item_create")
+    clean = clean_version_data(data, agency=agency)
+    code = _impl_code_for(agency, clean, impl_code)
+    if Item.objects.filter(impl_code=code).exists():
+        raise InvalidInput(_("实施编码 %(code)s 已存在。"), code=CatalogErrorCode.ITEM_EXISTS,
+                           field="impl_code")
+    now = timezone.now()
+    item = Item.objects.create(impl_code=code, agency=agency, created_at=now)
+    version = ItemVersion(item=item, number=1, edited_by=_user(actor), edited_at=now)
+    _write_version(version, clean)
+    audit_append(actor=actor, action=CatalogAction.ITEM_CREATED, obj=item, agency_id=agency.pk,
+                 changes={"impl_code": code, "name": clean["name"], "version": 1})
+    return version
+
+
+def _user(actor):
+    from yizhan.accounts.models import User
+
+    return actor if isinstance(actor, User) else None
+
+
+def _locked(version: ItemVersion) -> ItemVersion:
+    return ItemVersion.objects.select_for_update().select_related("item", "item__agency").get(
+        pk=version.pk)
+
+
+@transaction.atomic
+def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion:
+    """Replace the content of a draft version."""
+    version = _locked(version)
+    require(permissions.item_version_edit(actor, version=version), action="item_version_edit")
+    if version.status != ItemVersion.Status.DRAFT:
+        raise Conflict(_("只能修改草稿；已发布的事项请先新建版本。"),
+                       code=CatalogErrorCode.NOT_DRAFT)
+    clean = clean_version_data(data, agency=version.item.agency)
+    version.edited_by = _user(actor)
+    version.edited_at = timezone.now()
+    _write_version(version, clean)
+    audit_append(actor=actor, action=CatalogAction.VERSION_EDITED, obj=version,
+                 agency_id=version.item.agency_id, changes={"name": clean["name"]})
+    return version
+
+
+@transaction.atomic
+def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVersion:
+    """Start the next version of a published item (a copy, optionally changed)."""
+    item = Item.objects.select_for_update().select_related("agency").get(pk=item.pk)
+    require(permissions.item_version_draft(actor, item=item), action="item_version_draft")
+    if item.versions.filter(status__in=[ItemVersion.Status.DRAFT,
+                                        ItemVersion.Status.PENDING]).exists():
+        raise Conflict(_("该事项已有未发布的版本，请在其上修改。"),
+                       code=CatalogErrorCode.DRAFT_EXISTS)
+    latest = item.versions.order_by("-number").first()
+    content = version_as_data(latest) if data is None else data
+    clean = clean_version_data(content, agency=item.agency)
+    version = ItemVersion(item=item, number=latest.number + 1, edited_by=_user(actor),
+                          edited_at=timezone.now())
+    _write_version(version, clean)
+    audit_append(actor=actor, action=CatalogAction.VERSION_DRAFTED, obj=version,
+                 agency_id=item.agency_id, changes={"number": version.number})
+    return version
+
+
+@transaction.atomic
+def item_version_submit(*, actor, version: ItemVersion) -> ItemVersion:
+    version = _locked(version)
+    require(permissions.item_version_submit(actor, version=version),
+            action="item_version_submit")
+    if version.status != ItemVersion.Status.DRAFT:
+        raise Conflict(_("只有草稿可以提交审核。"), code=CatalogErrorCode.NOT_DRAFT)
+    version.status = ItemVersion.Status.PENDING
+    version.save(update_fields=["status"])
+    audit_append(actor=actor, action=CatalogAction.VERSION_SUBMITTED, obj=version,
+                 agency_id=version.item.agency_id,
+                 changes={"status": ["draft", "pending"]})
+    return version
+
+
+@transaction.atomic
+def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> ItemVersion:
+    """Publish a pending version; the reviewer must not be its editor.
+
+    The previous published version is superseded; cases started on it keep
+    it.  The process is compiled here, once per version.
+    """
+    from yizhan.catalog.process import compile_process
+
+    version = _locked(version)
+    require(permissions.item_version_publish(actor, version=version),
+            action="item_version_publish")
+    if version.status != ItemVersion.Status.PENDING:
+        raise Conflict(_("只有待审核的版本可以发布。"), code=CatalogErrorCode.NOT_PENDING)
+    if version.edited_by_id is not None and version.edited_by_id == getattr(actor, "pk", None):
+        raise PermissionDenied(_("发布须由编辑人以外的人员审核。"),
+                               code=CatalogErrorCode.SAME_REVIEWER)
+    version.process_spec = compile_process(version)
+    item = Item.objects.select_for_update().get(pk=version.item_id)
+    previous = item.published_id
+    if previous:
+        ItemVersion.objects.filter(pk=previous).update(status=ItemVersion.Status.SUPERSEDED)
+    now = timezone.now()
+    version.status = ItemVersion.Status.PUBLISHED
+    version.reviewed_by = _user(actor)
+    version.published_at = now
+    version.review_note = note
+    version.save(update_fields=["status", "reviewed_by", "published_at", "review_note",
+                                "process_spec"])
+    item.published = version
+    item.save(update_fields=["published"])
+    audit_append(actor=actor, action=CatalogAction.VERSION_PUBLISHED, obj=version,
+                 agency_id=item.agency_id, reason=note,
+                 changes={"status": ["pending", "published"], "superseded": previous})
+    return version
+
+
+@transaction.atomic
+def item_version_return(*, actor, version: ItemVersion, note: str) -> ItemVersion:
+    """Send a pending version back to its editor with the reviewer's note."""
+    version = _locked(version)
+    require(permissions.item_version_return(actor, version=version),
+            action="item_version_return")
+    if version.status != ItemVersion.Status.PENDING:
+        raise Conflict(_("只有待审核的版本可以退回。"), code=CatalogErrorCode.NOT_PENDING)
+    if not (note or "").strip():
+        raise InvalidInput(_("退回须写明审核意见。"), field="note")
+    version.status = ItemVersion.Status.DRAFT
+    version.review_note = note
+    version.save(update_fields=["status", "review_note"])
+    audit_append(actor=actor, action=CatalogAction.VERSION_RETURNED, obj=version,
+                 agency_id=version.item.agency_id, reason=note,
+                 changes={"status": ["pending", "draft"]})
+    return version

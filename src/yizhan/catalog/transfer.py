@@ -1,0 +1,345 @@
+"""Import and export of the catalog as JSON and Excel.
+
+Both formats carry the same records: one per item, in the input shape of
+``services.clean_version_data`` plus ``impl_code`` (optional for new items)
+and ``agency`` (name or credit code).  Excel spreads a record over three
+sheets — 事项, 申请材料, 收费项目 — joined by the 事项键 column (the
+implementation code, or any label unique in the file for new items).
+
+Import checks every record first and reports each bad one with its sheet,
+row and field; only when all are good does it write, in one transaction,
+so a catalog is never half imported.
+"""
+
+import io
+import json
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from yizhan.audit.services import audit_append
+from yizhan.catalog import content, permissions, services
+from yizhan.catalog.actions import CatalogAction
+from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.catalog.models import (
+    SERVICE_OBJECTS,
+    SPECIAL_PROCEDURES,
+    THEMES,
+    CaseType,
+    ExerciseLevel,
+    Item,
+    ItemType,
+    ItemVersion,
+    Material,
+    ProcessTemplate,
+)
+from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.core.permissions import require
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+
+# Excel columns: (header, key). Choice columns accept the code or the label.
+ITEM_COLUMNS = [
+    ("事项键", "key"), ("实施编码", "impl_code"), ("实施机关", "agency"),
+    ("事项名称", "name"), ("基本编码", "basic_code"), ("事项类型", "item_type"),
+    ("行使层级", "exercise_level"), ("设定依据", "legal_basis"),
+    ("联办机关", "joint_agencies"), ("上级审批机关", "upper_agency"),
+    ("服务对象", "service_objects"), ("受理条件", "acceptance_conditions"),
+    ("办理流程", "process_description"), ("法定时限", "statutory_limit"),
+    ("承诺时限", "promised_limit"), ("时限说明", "limit_notes"), ("办件类型", "case_type"),
+    ("结果名称", "result_name"), ("结果类型", "result_type"), ("结果样本", "result_sample"),
+    ("到现场次数", "visits_required"), ("网上办理深度", "online_depth"),
+    ("咨询方式", "consultation"), ("投诉方式", "complaint"),
+    ("特别程序", "special_procedures"), ("主题", "themes"), ("流程", "process_template"),
+]
+MATERIAL_COLUMNS = [
+    ("事项键", "key"), ("材料名称", "name"), ("材料形式", "forms"), ("必要性", "necessity"),
+    ("适用情形", "condition"), ("份数", "copies"), ("来源渠道", "source"),
+    ("空白表格", "blank_form"), ("示例样表", "sample"), ("受理标准", "acceptance_standard"),
+    ("依据", "basis"),
+]
+FEE_COLUMNS = [
+    ("事项键", "key"), ("收费项目", "name"), ("收费标准", "standard"), ("金额上限", "amount"),
+    ("收费依据", "basis"), ("可减免", "waivable"),
+]
+LIST_KEYS = {"joint_agencies", "service_objects", "special_procedures", "themes", "forms"}
+SHEETS = ("事项", "申请材料", "收费项目")
+
+
+def _label_map(choices) -> dict[str, str]:
+    return {str(label): value for value, label in choices}
+
+
+CHOICE_LABELS = {
+    "item_type": _label_map(ItemType.choices),
+    "exercise_level": _label_map(ExerciseLevel.choices),
+    "case_type": _label_map(CaseType.choices),
+    "process_template": _label_map(ProcessTemplate.choices),
+    "necessity": _label_map(Material.Necessity.choices),
+    "source": _label_map(Material.Source.choices),
+    "service_objects": {str(v): k for k, v in SERVICE_OBJECTS.items()},
+    "special_procedures": {str(v): k for k, v in SPECIAL_PROCEDURES.items()},
+    "themes": {str(v): k for k, v in THEMES.items()},
+    "forms": {str(v): k for k, v in Material.FORMS.items()},
+}
+
+
+class ImportFailed(InvalidInput):
+    """Some records are bad; ``fields['errors']`` lists sheet, row, field, problem."""
+
+    code = CatalogErrorCode.IMPORT_FAILED
+    message = _("导入未执行：%(count)s 处错误，请修改后重新导入。")
+
+
+@dataclass
+class Record:
+    sheet: str
+    row: int
+    data: dict
+    materials_rows: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    drafted: list[str] = field(default_factory=list)
+
+
+# --- reading -----------------------------------------------------------------
+
+def _normalise(key: str, value):
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if key in LIST_KEYS:
+        if isinstance(value, list):
+            items = value
+        else:
+            items = [p.strip() for p in str(value).replace("，", "、").replace(",", "、")
+                     .split("、") if p.strip()]
+        labels = CHOICE_LABELS.get(key, {})
+        return [labels.get(str(item), item) for item in items]
+    if key in CHOICE_LABELS:
+        return CHOICE_LABELS[key].get(str(value), str(value))
+    if key == "online_depth" and isinstance(value, str) and value[:1].isdigit():
+        return int(value[:1])
+    if key == "waivable":
+        return str(value).strip().lower() in {"1", "true", "是", "yes", "y"}
+    return value
+
+
+def read_json(raw: bytes) -> list[Record]:
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(_("文件不是有效的 JSON：%(detail)s"), detail=str(exc)) from None
+    if isinstance(data, dict):
+        data = data.get("items")
+    if not isinstance(data, list):
+        raise InvalidInput(_("JSON 文件应为事项列表，或含 items 列表的对象。"))
+    records = []
+    for index, entry in enumerate(data, start=1):
+        if not isinstance(entry, dict):
+            entry = {"_bad": True}
+        records.append(Record("JSON", index, {k: (v if k in ("materials", "fees") else
+                                                  _normalise(k, v)) for k, v in entry.items()}))
+    return records
+
+
+def _sheet_rows(workbook, title, columns, errors):
+    if title not in workbook.sheetnames:
+        if title == SHEETS[0]:
+            errors.append({"sheet": title, "row": 0, "field": "",
+                           "problem": _g("缺少工作表“%(sheet)s”") % {"sheet": title}})
+        return []
+    sheet = workbook[title]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None) or ()
+    by_header = {str(h).strip(): i for i, h in enumerate(header) if h is not None}
+    known = {h for h, _k in columns}
+    unknown = [h for h in by_header if h not in known]
+    if unknown:
+        errors.append({"sheet": title, "row": 1, "field": "",
+                       "problem": _g("未知的列：%(cols)s") % {"cols": "、".join(unknown)}})
+    result = []
+    for row_number, values in enumerate(rows, start=2):
+        if values is None or all(v in (None, "") for v in values):
+            continue
+        entry = {}
+        for header_text, key in columns:
+            index = by_header.get(header_text)
+            if index is not None and index < len(values):
+                entry[key] = _normalise(key, values[index])
+        result.append((row_number, entry))
+    return result
+
+
+def read_excel(raw: bytes) -> list[Record]:
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：%(detail)s"),
+                           detail=str(exc)) from None
+    errors: list[dict] = []
+    items = _sheet_rows(workbook, SHEETS[0], ITEM_COLUMNS, errors)
+    materials = _sheet_rows(workbook, SHEETS[1], MATERIAL_COLUMNS, errors)
+    fees = _sheet_rows(workbook, SHEETS[2], FEE_COLUMNS, errors)
+    workbook.close()
+    records: dict[str, Record] = {}
+    for row_number, entry in items:
+        key = str(entry.pop("key", None) or entry.get("impl_code") or entry.get("name") or "")
+        if key in records:
+            errors.append({"sheet": SHEETS[0], "row": row_number, "field": "事项键",
+                           "problem": _g("事项键“%(key)s”重复") % {"key": key}})
+            continue
+        entry["materials"], entry["fees"] = [], []
+        records[key] = Record(SHEETS[0], row_number, entry)
+    for sheet, rows, target in ((SHEETS[1], materials, "materials"),
+                                (SHEETS[2], fees, "fees")):
+        for row_number, entry in rows:
+            key = str(entry.pop("key", None) or "")
+            if key not in records:
+                errors.append({"sheet": sheet, "row": row_number, "field": "事项键",
+                               "problem": _g("在“事项”表中找不到事项键“%(key)s”") % {"key": key}})
+                continue
+            records[key].data[target].append(entry)
+    if errors:
+        raise ImportFailed(count=len(errors), errors=errors)
+    return list(records.values())
+
+
+def read_upload(name: str, raw: bytes) -> list[Record]:
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise InvalidInput(_("文件过大（上限 %(mb)s MB）。"), http_status=413,
+                           mb=MAX_IMPORT_BYTES // (1024 * 1024))
+    lowered = (name or "").lower()
+    if lowered.endswith(".json"):
+        return read_json(raw)
+    if lowered.endswith(".xlsx"):
+        if not raw.startswith(b"PK"):
+            raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿。"))
+        return read_excel(raw)
+    raise InvalidInput(_("只能导入 .xlsx 或 .json 文件。"), http_status=415)
+
+
+# --- importing ---------------------------------------------------------------
+
+def _check(actor, record: Record, errors: list[dict]):
+    """Validate one record; return (agency, existing item, clean data) or None."""
+    data = record.data
+    if data.get("_bad"):
+        errors.append({"sheet": record.sheet, "row": record.row, "field": "",
+                       "problem": _g("应为对象")})
+        return None
+    agency = content.find_agency(data.get("agency") or "")
+    if agency is None:
+        errors.append({"sheet": record.sheet, "row": record.row, "field": "agency",
+                       "problem": _g("找不到实施机关“%(a)s”") % {"a": data.get("agency") or ""}})
+        return None
+    existing = None
+    if data.get("impl_code"):
+        existing = Item.objects.filter(impl_code=str(data["impl_code"]).upper()).first()
+    allowed = (permissions.item_version_draft(actor, item=existing) if existing
+               else permissions.item_create(actor, agency=agency))
+    if not allowed:
+        raise PermissionDenied(_("您无权维护“%(agency)s”的事项（%(sheet)s 第 %(row)s 行）。"),
+                               agency=agency.name, sheet=record.sheet, row=record.row)
+    try:
+        content.clean_version_data(data, agency=agency)
+    except content.VersionDataError as exc:
+        for problem in exc.fields["problems"]:
+            errors.append({"sheet": record.sheet, "row": record.row, **problem})
+        return None
+    if existing is not None and existing.agency_id != agency.pk:
+        errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
+                       "problem": _g("实施编码属于另一个机关")})
+        return None
+    return agency, existing
+
+
+@transaction.atomic
+def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportResult:
+    """Import every record or none: new items as drafts, known ones as new drafts."""
+    require(permissions.catalog_import(actor), action="catalog_import")
+    errors: list[dict] = []
+    checked = [(_check(actor, record, errors), record) for record in records]
+    if errors:
+        raise ImportFailed(count=len(errors), errors=errors)
+    result = ImportResult()
+    for (agency, existing), record in checked:
+        try:
+            if existing is None:
+                version = services.item_create(actor=actor, agency=agency, data=record.data,
+                                               impl_code=record.data.get("impl_code") or None)
+                result.created.append(version.item.impl_code)
+            else:
+                open_version = existing.versions.filter(
+                    status=ItemVersion.Status.DRAFT).first()
+                if open_version is not None:
+                    services.item_version_edit(actor=actor, version=open_version,
+                                               data=record.data)
+                else:
+                    services.item_version_draft(actor=actor, item=existing, data=record.data)
+                result.drafted.append(existing.impl_code)
+        except InvalidInput as exc:
+            # A problem only visible while writing (e.g. a code clash between
+            # two rows of the same file): report it and write nothing.
+            transaction.set_rollback(True)
+            raise ImportFailed(count=1, errors=[{"sheet": record.sheet, "row": record.row,
+                                                 "field": exc.fields.get("field", ""),
+                                                 "problem": exc.render()}]) from None
+    audit_append(actor=actor, action=CatalogAction.CATALOG_IMPORTED, object_type="catalog",
+                 object_id=source[:64] or "import", object_repr=source[:200] or "import",
+                 changes={"created": result.created, "drafted": result.drafted})
+    return result
+
+
+# --- exporting ---------------------------------------------------------------
+
+def export_records(versions) -> list[dict]:
+    records = []
+    for version in versions:
+        data = content.version_as_data(version)
+        data["impl_code"] = version.item.impl_code
+        data["agency"] = version.item.agency.name
+        records.append(data)
+    return records
+
+
+def export_json(versions) -> bytes:
+    return json.dumps({"items": export_records(versions)}, ensure_ascii=False, indent=2,
+                      default=str).encode()
+
+
+def _cell(value):
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return value
+
+
+def export_excel(versions) -> bytes:
+    workbook = Workbook()
+    sheets = [workbook.active, workbook.create_sheet(), workbook.create_sheet()]
+    for sheet, title, columns in zip(sheets, SHEETS, (ITEM_COLUMNS, MATERIAL_COLUMNS,
+                                                      FEE_COLUMNS), strict=True):
+        sheet.title = title
+        sheet.append([header for header, _key in columns])
+    for record in export_records(versions):
+        key = record["impl_code"]
+        sheets[0].append([key if k == "key" else _cell(record.get(k))
+                          for _h, k in ITEM_COLUMNS])
+        for material in record["materials"]:
+            sheets[1].append([key if k == "key" else _cell(material.get(k))
+                              for _h, k in MATERIAL_COLUMNS])
+        for fee in record["fees"]:
+            sheets[2].append([key if k == "key" else _cell(fee.get(k))
+                              for _h, k in FEE_COLUMNS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+

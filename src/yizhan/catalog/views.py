@@ -1,0 +1,155 @@
+"""Catalog pages: browse, search and the guide (public); editing desk (staff)."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yizhan.catalog import permissions, selectors, services, transfer
+from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
+from yizhan.catalog.models import THEMES, ItemType
+from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
+from yizhan.directory import selectors as directory_selectors
+
+PERSON_THEMES = ["birth", "household", "education", "employment", "marriage", "housing",
+                 "health", "social_security", "travel", "retirement", "death"]
+ENTERPRISE_THEMES = ["establish", "permits", "qualification", "construction", "tax",
+                     "dissolution"]
+
+
+def index(request):
+    counts = selectors.theme_counts()
+    return render(request, "catalog/index.html", {
+        "form": SearchForm(),
+        "agencies": selectors.agencies_with_items(),
+        "person_themes": [(t, THEMES[t], counts[t]) for t in PERSON_THEMES],
+        "enterprise_themes": [(t, THEMES[t], counts[t]) for t in ENTERPRISE_THEMES],
+    })
+
+
+def search(request):
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    agency_id = request.GET.get("agency")
+    agency = None
+    if agency_id and agency_id.isdigit():
+        try:
+            agency = directory_selectors.agency_get(agency_id=int(agency_id))
+        except NotFound:
+            agency = None
+    theme = request.GET.get("theme", "")
+    theme = theme if theme in THEMES else ""
+    results = selectors.item_search(query=query, agency_id=agency.pk if agency else None,
+                                    theme=theme)[:200]
+    return render(request, "catalog/search.html", {
+        "form": form, "query": query, "agency": agency, "theme": theme,
+        "theme_name": THEMES.get(theme), "results": results,
+    })
+
+
+def guide(request, impl_code: str):
+    version = selectors.item_guide(impl_code=impl_code)
+    template = "catalog/guide_print.html" if request.GET.get("print") else "catalog/guide.html"
+    return render(request, template, {"v": version, "item_types": dict(ItemType.choices)})
+
+
+def _editor(request):
+    if not request.user.is_authenticated:
+        return redirect(f"/accounts/login/?next={request.path}")
+    if not permissions.catalog_edit_any(request.user):
+        raise PermissionDenied()
+    return None
+
+
+def desk(request):
+    """The catalog desk of the workbench: my agencies' items and their versions."""
+    if (resp := _editor(request)) is not None:
+        return resp
+    return render(request, "catalog/desk.html", {
+        "items": selectors.items_for_editor(actor=request.user),
+        "import_form": ImportForm(),
+    })
+
+
+def desk_version(request, version_id: int):
+    if (resp := _editor(request)) is not None:
+        return resp
+    version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
+    return render(request, "catalog/desk_version.html", {
+        "v": version, "note_form": NoteForm(),
+        "may_review": permissions.item_version_publish(request.user, version=version),
+        "may_edit": permissions.item_version_edit(request.user, version=version),
+    })
+
+
+@require_POST
+def desk_action(request, version_id: int, action: str):
+    if (resp := _editor(request)) is not None:
+        return resp
+    version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
+    note = request.POST.get("note", "")
+    try:
+        if action == "submit":
+            services.item_version_submit(actor=request.user, version=version)
+            messages.success(request, _("已提交审核。"))
+        elif action == "publish":
+            services.item_version_publish(actor=request.user, version=version, note=note)
+            messages.success(request, _("已发布。"))
+        elif action == "return":
+            services.item_version_return(actor=request.user, version=version, note=note)
+            messages.success(request, _("已退回编辑人。"))
+        elif action == "draft":
+            version = services.item_version_draft(actor=request.user, item=version.item)
+            messages.success(request, _("已新建版本草稿。"))
+        else:
+            raise NotFound()
+    except ApplicationError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        messages.error(request, exc.render())
+    return redirect("catalog:desk_version", version_id=version.pk)
+
+
+@require_POST
+def desk_import(request):
+    if (resp := _editor(request)) is not None:
+        return resp
+    form = ImportForm(request.POST, request.FILES)
+    errors = []
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            records = transfer.read_upload(upload.name,
+                                           upload.read(transfer.MAX_IMPORT_BYTES + 1))
+            result = transfer.catalog_import(actor=request.user, records=records,
+                                             source=upload.name)
+        except ApplicationError as exc:
+            messages.error(request, exc.render())
+            errors = exc.fields.get("errors", [])
+        else:
+            messages.success(
+                request,
+                _("导入成功：新增 %(c)s 项，更新 %(d)s 项（均为草稿，待审核发布）。")
+                % {"c": len(result.created), "d": len(result.drafted)},
+            )
+            return redirect("catalog:desk")
+    status = 400
+    return render(request, "catalog/desk.html", {
+        "items": selectors.items_for_editor(actor=request.user),
+        "import_form": form, "import_errors": errors,
+    }, status=status)
+
+
+def desk_export(request):
+    if (resp := _editor(request)) is not None:
+        return resp
+    items = selectors.items_for_editor(actor=request.user)
+    versions = [item.versions.all()[0] for item in items if item.versions.all()]
+    response = HttpResponse(
+        transfer.export_excel(versions),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="catalog-drafts.xlsx"'
+    return response
+
+
