@@ -149,6 +149,8 @@ def password_reset_request(*, email: str, reset_url_template: str) -> None:
     has ``{uid}`` and ``{token}`` placeholders.
     """
     email = (email or "").strip()
+    if not email:
+        return
     for user in User.objects.filter(email__iexact=email, is_active=True):
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
@@ -236,6 +238,8 @@ def token_issue(*, actor, agency, name: str, role: str,
     if role not in Role.values:
         raise InvalidInput(_("角色“%(role)s”不存在。"), field="role", role=role)
     require(permissions.token_issue(actor, agency=agency, role=role), action="token_issue")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput(_("到期时间须晚于现在。"), field="expires_at")
     name = (name or "").strip()
     if not name:
         raise InvalidInput(_("请填写令牌名称（说明由哪个系统使用）。"), field="name")

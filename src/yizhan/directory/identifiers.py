@@ -15,7 +15,6 @@ import datetime
 
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric, uscc
-from stdnum.exceptions import ValidationError as StdnumError
 
 from yizhan.core.errors import InvalidInput
 from yizhan.directory.error_codes import DirectoryErrorCode
@@ -27,23 +26,25 @@ class InvalidIdentifier(InvalidInput):
 
 def validate_id_number(value: str) -> str:
     number = (value or "").strip().replace(" ", "").upper()
-    if len(number) != 18 or not number[:17].isdigit() or not (
+    # isdigit() alone accepts full-width and other Unicode digits, which int()
+    # reads too: the same person would then get a second blind index.
+    if len(number) != 18 or not number.isascii() or not number[:17].isdigit() or not (
         number[17].isdigit() or number[17] == "X"
     ):
         raise InvalidIdentifier(
             _("身份证号码应为 18 位，前 17 位为数字，最后一位为数字或 X。"), value=value
         )
     if number[:2] not in _PROVINCES:
-        raise InvalidIdentifier(_("身份证号码中的地区码无效。"), value=value)
+        raise InvalidIdentifier(_("身份证号码中的地区码无效。"))
     try:
         born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         born = None
     if born is None or born.year < 1880 or born > datetime.date.today():
-        raise InvalidIdentifier(_("身份证号码中的出生日期无效。"), value=value)
+        raise InvalidIdentifier(_("身份证号码中的出生日期无效。"))
     # stdnum's calc_check_digit expects the full number, check digit included.
     if ric.calc_check_digit(number) != number[17]:
-        raise InvalidIdentifier(_("身份证号码校验位错误，请核对后重新输入。"), value=value)
+        raise InvalidIdentifier(_("身份证号码校验位错误，请核对后重新输入。"))
     return number
 
 
@@ -55,15 +56,26 @@ _PROVINCES = {
 }
 
 
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
 def validate_credit_code(value: str) -> str:
     code = (value or "").strip().replace(" ", "").upper()
-    try:
-        return uscc.validate(code)
-    except StdnumError:
+    # stdnum's uscc.validate wants digits in the first eight places, but the
+    # registration authority and the category (places 1 and 2) may be
+    # letters under GB 32100 (A military, N rural collectives, Y other);
+    # only the division code (places 3 to 8) is always digits.
+    if (
+        len(code) != 18
+        or any(c not in _USCC_ALPHABET for c in code)
+        or not all(c in "0123456789" for c in code[2:8])
+        or uscc.calc_check_digit(code[:17]) != code[17]
+    ):
         raise InvalidIdentifier(
             _("统一社会信用代码无效（应为 18 位，末位校验码须正确），请核对后重新输入。"),
             value=value,
-        ) from None
+        )
+    return code
 
 
 def validate_division_code(value: str) -> str:
@@ -74,7 +86,7 @@ def validate_division_code(value: str) -> str:
     12 digits are kept (street: 9 significant digits, community: 12).
     """
     code = (value or "").strip()
-    if not code.isdigit() or len(code) not in (6, 9, 12):
+    if not code.isascii() or not code.isdigit() or len(code) not in (6, 9, 12):
         raise InvalidIdentifier(
             _("行政区划代码应为 6 位（县级以上）或 9/12 位（乡镇、村居）数字。"), value=value
         )

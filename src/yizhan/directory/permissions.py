@@ -50,7 +50,10 @@ def staff_unpost(actor, *, post) -> bool:
 
 def staff_deactivate(actor, *, agency_ids) -> bool:
     scope = scope_of(actor)
-    return bool(agency_ids) and all(scope.has_any(MANAGERS, a) for a in agency_ids)
+    if not agency_ids:
+        # A staff account without a post: only an administrator of everything.
+        return Role.SYSADMIN in scope.everywhere
+    return all(scope.has_any(MANAGERS, a) for a in agency_ids)
 
 
 def staff_view(actor, *, agency_id) -> bool:

@@ -49,7 +49,7 @@ def division_create(*, actor, code: str, name: str, parent_code: str | None = No
     if parent_code:
         parent = Division.objects.filter(code=parent_code).first()
         if parent is None:
-            raise InvalidInput(_("上级行政区划代码 %(code)s 不存在。"),
+            raise InvalidInput(_("上级行政区划代码 %(parent_code)s 不存在。"),
                                code=DirectoryErrorCode.UNKNOWN_DIVISION, parent_code=parent_code)
     require(permissions.division_create(actor, parent=parent), action="division_create")
     code = identifiers.validate_division_code(code)
@@ -290,6 +290,8 @@ def scope_grant_create(
 def scope_grant_revoke(*, actor, grant: ScopeGrant, reason: str) -> ScopeGrant:
     grant = ScopeGrant.objects.select_for_update().get(pk=grant.pk)
     require(permissions.scope_grant_revoke(actor, grant=grant), action="scope_grant_revoke")
+    if not (reason or "").strip():
+        raise InvalidInput(_("收回授权须说明理由。"), field="reason")
     if grant.revoked_at is not None:
         return grant
     grant.revoked_at = timezone.now()

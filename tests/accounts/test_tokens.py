@@ -1,0 +1,303 @@
+"""API tokens: shown once, stored as an SM3 digest, bound to one agency and
+role."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from tests.directory.writes import last_audit, nothing_written
+from yizhan.accounts import services
+from yizhan.accounts.actions import AccountsAction
+from yizhan.accounts.models import ApiToken
+from yizhan.core import crypto
+from yizhan.core.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from yizhan.directory.models import Post
+from yizhan.directory.roles import Role
+
+ME = "/api/v1/accounts/me"
+TOKENS = "/api/v1/accounts/tokens"
+ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
+
+
+def bearer(secret: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def issue(world, role=Role.REVIEWER, agency=None, **extra):
+    return services.token_issue(actor=world.admin, agency=agency or world.agency_a,
+                                name="审批系统", role=role, **extra)
+
+
+def raw_row(token: ApiToken) -> tuple:
+    table = connection.ops.quote_name(ApiToken._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [token.pk])  # noqa: S608
+        return cursor.fetchone()
+
+
+# --- issuing ------------------------------------------------------------------------
+
+
+def test_only_the_sm3_digest_of_the_secret_is_stored(world):
+    """The secret is returned once; the row holds its SM3 digest and prefix
+    only."""
+    token, secret = issue(world)
+    assert secret.startswith(f"yz_{token.prefix}_")
+    key = secret.removeprefix(f"yz_{token.prefix}_")
+    assert len(key) >= 32
+    assert token.digest == crypto.sm3_hex(key.encode())
+    for value in raw_row(token):
+        assert key not in str(value)
+    record = last_audit(AccountsAction.TOKEN_ISSUED, object_id=str(token.pk))
+    assert record.agency_id == world.agency_a.pk
+    assert record.changes == {"name": "审批系统", "role": "reviewer", "prefix": token.prefix}
+    assert key not in str(record.changes)
+
+
+def test_two_tokens_have_different_secrets_and_prefixes(world):
+    """Every token is unique, prefix and secret."""
+    (first, s1), (second, s2) = issue(world), issue(world)
+    assert s1 != s2
+    assert first.prefix != second.prefix
+
+
+def test_api_returns_the_secret_once_and_lists_without_it(world, client_for):
+    """The issuing response has the secret; the list never does."""
+    client = client_for(world.user("a", "agency_head"))
+    response = client.post(TOKENS, {"agency_id": world.agency_a.pk, "name": "档案系统",
+                                    "role": "reviewer"}, content_type="application/json")
+    assert response.status_code == 201
+    issued = response.json()
+    secret = issued["token"]
+    assert secret.startswith(f"yz_{issued['prefix']}_")
+    assert issued["agency_id"] == world.agency_a.pk
+    listing = client.get(f"/api/v1/accounts/agencies/{world.agency_a.pk}/tokens")
+    assert listing.status_code == 200
+    assert [t["id"] for t in listing.json()] == [issued["id"]]
+    assert "token" not in listing.json()[0]
+    assert secret not in listing.content.decode()
+    assert secret.split("_", 2)[2] not in listing.content.decode()
+
+
+def test_head_of_b_cannot_issue_a_token_for_a(world, client_for):
+    """Neither the service nor the API lets B's head act for A."""
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_issue(actor=world.user("b", "agency_head"), agency=world.agency_a,
+                             name="越权", role=Role.REVIEWER)
+    client = client_for(world.user("b", "agency_head"))
+    with nothing_written():
+        response = client.post(TOKENS, {"agency_id": world.agency_a.pk, "name": "越权",
+                                        "role": "reviewer"}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "core.permission_denied"
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.WINDOW_CLERK, Role.DATA_OFFICER])
+def test_non_managers_cannot_issue_tokens(world, role):
+    """Only managers of the agency issue its tokens."""
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_issue(actor=world.user("a", role), agency=world.agency_a,
+                             name="自签", role=Role.REVIEWER)
+
+
+def test_only_a_sysadmin_issues_a_sysadmin_token(world):
+    """An agency head may issue working tokens but not administrator ones."""
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_issue(actor=world.user("a", "agency_head"), agency=world.agency_a,
+                             name="管理", role=Role.SYSADMIN)
+    token, _secret = services.token_issue(actor=world.user("a", "sysadmin"),
+                                          agency=world.agency_a, name="管理",
+                                          role=Role.SYSADMIN)
+    assert token.created_by == world.user("a", "sysadmin")
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_issue(actor=world.user("a", "sysadmin"), agency=world.agency_b,
+                             name="管理", role=Role.SYSADMIN)
+    assert services.token_issue(actor=world.admin, agency=world.agency_b, name="管理",
+                                role=Role.SYSADMIN)
+
+
+def test_unknown_role_and_empty_name_are_refused(world):
+    """A token needs a real role and a name saying who uses it."""
+    with nothing_written():
+        with pytest.raises(InvalidInput):
+            services.token_issue(actor=world.admin, agency=world.agency_a, name="x",
+                                 role="root")
+        with pytest.raises(InvalidInput):
+            services.token_issue(actor=world.admin, agency=world.agency_a, name="  ",
+                                 role=Role.REVIEWER)
+
+
+def test_token_list_is_refused_to_other_agencies(world, client_for):
+    """B's head cannot see A's tokens."""
+    issue(world)
+    response = client_for(world.user("b", "agency_head")).get(
+        f"/api/v1/accounts/agencies/{world.agency_a.pk}/tokens")
+    assert response.status_code == 403
+
+
+# --- using ------------------------------------------------------------------------------
+
+
+def test_bearer_token_works_on_me(world):
+    """A Bearer token authenticates as a system of its agency and is marked
+    used."""
+    token, secret = issue(world)
+    response = Client().get(ME, **bearer(secret))
+    assert response.status_code == 200
+    assert response.json() == {"username": f"token:{token.prefix}", "full_name": "",
+                               "kind": "system", "postings": [], "roles": ["reviewer"]}
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
+def test_session_still_works_on_me(world, client_for):
+    """A signed-in user sees their posts and roles."""
+    response = client_for(world.user("a", "reviewer")).get(ME)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["username"] == "a.reviewer"
+    assert body["roles"] == ["reviewer"]
+    assert body["postings"][0]["agency_id"] == world.agency_a.pk
+
+
+@pytest.mark.parametrize("presented", [
+    "garbage", "yz_", "yz_nothing", "yz_deadbeef_notasecret", "Bearer", "yz__x",
+])
+def test_garbage_tokens_get_401(world, presented):
+    """Anything that is not a live token is refused with accounts.bad_token."""
+    issue(world)
+    response = Client().get(ME, **bearer(presented))
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == "accounts.bad_token"
+
+
+def test_a_right_prefix_with_a_wrong_secret_gets_401(world):
+    """Knowing the public prefix is not enough."""
+    token, secret = issue(world)
+    forged = f"yz_{token.prefix}_{'A' * 43}"
+    assert forged != secret
+    response = Client().get(ME, **bearer(forged))
+    assert response.status_code == 401
+    assert response.json()["code"] == "accounts.bad_token"
+
+
+def test_no_credentials_get_401(world):
+    """Without a session or a token the API asks to sign in."""
+    response = Client().get(ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "core.not_authenticated"
+
+
+def test_revoked_token_gets_401(world):
+    """Revocation takes effect at once and is audited with its reason."""
+    token, secret = issue(world)
+    assert Client().get(ME, **bearer(secret)).status_code == 200
+    services.token_revoke(actor=world.user("a", "agency_head"), token=token, reason="系统下线")
+    response = Client().get(ME, **bearer(secret))
+    assert response.status_code == 401
+    body = response.json()
+    assert body["code"] == "accounts.bad_token"
+    assert "吊销" in body["message_zh"]
+    record = last_audit(AccountsAction.TOKEN_REVOKED, object_id=str(token.pk))
+    assert (record.reason, record.agency_id) == ("系统下线", world.agency_a.pk)
+    with nothing_written():
+        services.token_revoke(actor=world.admin, token=token, reason="再次")
+
+
+def test_expired_token_gets_401(world, monkeypatch):
+    """Once its expiry has passed the token is refused."""
+    _token, secret = issue(world, expires_at=timezone.now() + datetime.timedelta(hours=1))
+    assert Client().get(ME, **bearer(secret)).status_code == 200
+    later = timezone.now() + datetime.timedelta(hours=2)
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    response = Client().get(ME, **bearer(secret))
+    assert response.status_code == 401
+    assert response.json()["code"] == "accounts.bad_token"
+    with pytest.raises(NotAuthenticated):
+        services.token_authenticate(secret)
+
+
+def test_revoke_through_the_api(world, client_for):
+    """A head revokes a token of their agency through the API."""
+    token, secret = issue(world)
+    response = client_for(world.user("a", "agency_head")).post(
+        f"{TOKENS}/{token.pk}/revoke", {"reason": "泄露"}, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["revoked_at"] is not None
+    assert Client().get(ME, **bearer(secret)).status_code == 401
+
+
+def test_head_of_b_cannot_revoke_a_s_token(world, client_for):
+    """B's head can neither revoke nor find A's token."""
+    token, secret = issue(world)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_revoke(actor=world.user("b", "agency_head"), token=token, reason="x")
+    client = client_for(world.user("b", "agency_head"))
+    with nothing_written():
+        response = client.post(f"{TOKENS}/{token.pk}/revoke", {"reason": "x"},
+                               content_type="application/json")
+    assert response.status_code == 404
+    assert Client().get(ME, **bearer(secret)).status_code == 200
+
+
+# --- scope of a token --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["posts", "staff"])
+def test_token_of_a_lists_a_but_not_b(world, what):
+    """A token reaches its own agency's internal lists, never another's."""
+    _token, secret = issue(world)
+    own = Client().get(f"/api/v1/directory/agencies/{world.agency_a.pk}/{what}", **bearer(secret))
+    assert own.status_code == 200
+    assert own.json()
+    other = Client().get(f"/api/v1/directory/agencies/{world.agency_b.pk}/{what}",
+                         **bearer(secret))
+    assert other.status_code in (403, 404)
+    assert other.json()["code"] in ("core.not_found", "core.permission_denied")
+    assert "b." not in other.content.decode()
+
+
+def test_token_writes_without_csrf_and_within_its_agency_only(world):
+    """Another system posts with its token alone (no session, no CSRF cookie):
+    allowed in its agency, refused in another, and audited as the token."""
+    token, secret = issue(world, role=Role.AGENCY_HEAD)
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(f"/api/v1/directory/agencies/{world.agency_a.pk}/posts",
+                           {"name": "接口岗", "role": "reviewer"},
+                           content_type="application/json", **bearer(secret))
+    assert response.status_code == 201, response.content
+    post = Post.objects.get(pk=response.json()["id"])
+    record = last_audit("directory.post_created", object_id=str(post.pk))
+    assert record.actor_label == f"token:{token.prefix}"
+    assert record.actor_id is None
+    with nothing_written():
+        refused = client.post(f"/api/v1/directory/agencies/{world.agency_b.pk}/posts",
+                              {"name": "接口岗", "role": "reviewer"},
+                              content_type="application/json", **bearer(secret))
+    assert refused.status_code == 403
+
+
+def test_session_writes_still_need_csrf(world):
+    """Putting the token first does not open the session to cross-site posts.
+    """
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.user("a", "agency_head"))
+    with nothing_written():
+        response = client.post(f"/api/v1/directory/agencies/{world.agency_a.pk}/posts",
+                               {"name": "跨站岗", "role": "reviewer"},
+                               content_type="application/json")
+    assert response.status_code == 403
+
+
+def test_a_reviewer_token_cannot_manage_its_own_agency(world):
+    """A working token cannot issue more tokens."""
+    _token, secret = issue(world, role=Role.REVIEWER)
+    with nothing_written():
+        response = Client().post(TOKENS, {"agency_id": world.agency_a.pk, "name": "自我繁殖",
+                                          "role": "reviewer"},
+                                 content_type="application/json", **bearer(secret))
+    assert response.status_code == 403

@@ -1,0 +1,127 @@
+"""The directory API: public reference data, scoped lists, thin writes."""
+
+from django.test import Client
+
+from tests.directory.writes import last_audit, nothing_written
+from tests.factories import PASSWORD
+from yizhan.accounts.models import User
+from yizhan.directory.actions import DirectoryAction
+from yizhan.directory.models import Post
+
+ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
+
+
+def test_divisions_and_agencies_are_public(world):
+    """Divisions and agencies are public reference data; a missing code is a
+    JSON 404."""
+    client = Client()
+    divisions = client.get("/api/v1/directory/divisions", {"parent": "449900"})
+    assert divisions.status_code == 200
+    assert [d["code"] for d in divisions.json()] == ["449901"]
+    assert client.get("/api/v1/directory/divisions/449901").json()["parent_code"] == "449900"
+    agencies = client.get("/api/v1/directory/agencies", {"division": "449900"}).json()
+    assert {a["name"] for a in agencies} == {"甲局", "乙局", "甲局审批科"}
+    missing = client.get("/api/v1/directory/divisions/449999")
+    assert missing.status_code == 404
+    assert set(missing.json()) == ERROR_KEYS
+
+
+def test_posts_and_staff_are_listed_to_the_agency_s_own_staff(world, client_for):
+    """Any staff member sees the posts and colleagues of their agency."""
+    client = client_for(world.user("a", "reviewer"))
+    posts = client.get(f"/api/v1/directory/agencies/{world.agency_a.pk}/posts")
+    assert posts.status_code == 200
+    assert {p["role"] for p in posts.json()} == {p.role for p in world.posts["a"].values()}
+    staff = client.get(f"/api/v1/directory/agencies/{world.agency_a.pk}/staff")
+    assert "a.reviewer" in {s["username"] for s in staff.json()}
+
+
+def test_another_agency_s_posts_and_staff_are_not_found(world, client_for):
+    """Another agency's internal lists answer 404, not 403."""
+    client = client_for(world.user("b", "agency_head"))
+    for what in ("posts", "staff"):
+        response = client.get(f"/api/v1/directory/agencies/{world.agency_a.pk}/{what}")
+        assert response.status_code == 404
+        assert response.json()["code"] == "core.not_found"
+
+
+def test_lists_need_sign_in(world):
+    """Anonymous callers get 401 in the error shape."""
+    response = Client().get(f"/api/v1/directory/agencies/{world.agency_a.pk}/posts")
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == "core.not_authenticated"
+
+
+def test_head_creates_a_post_through_the_api(world, client_for):
+    """The endpoint calls the service, which audits the head."""
+    response = client_for(world.user("a", "agency_head")).post(
+        f"/api/v1/directory/agencies/{world.agency_a.pk}/posts",
+        {"name": "复核岗", "role": "reviewer"}, content_type="application/json")
+    assert response.status_code == 201
+    post = Post.objects.get(pk=response.json()["id"])
+    assert last_audit(DirectoryAction.POST_CREATED, object_id=str(post.pk)).actor_label == (
+        "a.agency_head")
+
+
+def test_head_of_another_agency_is_refused_and_nothing_is_written(world, client_for):
+    """A refused write is a JSON 403 with the Chinese message."""
+    client = client_for(world.user("b", "agency_head"))
+    with nothing_written():
+        response = client.post(f"/api/v1/directory/agencies/{world.agency_a.pk}/posts",
+                               {"name": "插手岗", "role": "reviewer"},
+                               content_type="application/json")
+    assert response.status_code == 403
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == "core.permission_denied"
+    assert body["message_zh"] == "您没有执行此操作的权限。"
+
+
+def test_weak_staff_password_through_the_api_gets_a_chinese_400(world, client_for):
+    """The API explains a weak password in Chinese and names the field."""
+    client = client_for(world.user("a", "agency_head"))
+    with nothing_written():
+        response = client.post(f"/api/v1/directory/posts/{world.posts['a']['reviewer'].pk}/staff",
+                               {"username": "a.new", "full_name": "王五", "password": "short"},
+                               content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message_zh"].startswith("密码不符合要求：")
+    assert "10" in body["message_zh"]
+    assert body["fields"]["field"] == "password"
+
+
+def test_staff_created_through_the_api_can_sign_in(world, client_for):
+    """An account created through the API can sign in with its password."""
+    response = client_for(world.user("a", "agency_head")).post(
+        f"/api/v1/directory/posts/{world.posts['a']['reviewer'].pk}/staff",
+        {"username": "a.new", "full_name": "王五", "password": PASSWORD},
+        content_type="application/json")
+    assert response.status_code == 201
+    assert Client().login(username="a.new", password=PASSWORD)
+
+
+def test_deactivation_through_the_api_needs_a_reason(world, client_for):
+    """Missing, empty or blank reasons are a 400; with a reason the account is
+    off."""
+    client = client_for(world.user("a", "agency_head"))
+    url = f"/api/v1/directory/staff/{world.user('a', 'reviewer').pk}/deactivate"
+    with nothing_written():
+        for payload in ({}, {"reason": ""}, {"reason": "   "}):
+            response = client.post(url, payload, content_type="application/json")
+            assert response.status_code == 400, payload
+            assert set(response.json()) == ERROR_KEYS
+    response = client.post(url, {"reason": "调离"}, content_type="application/json")
+    assert response.status_code == 200
+    assert User.objects.get(username="a.reviewer").is_active is False
+
+
+def test_deactivating_a_citizen_through_the_staff_endpoint_is_not_found(world, client_for):
+    """The staff endpoint does not reach public accounts."""
+    client = client_for(world.admin)
+    with nothing_written():
+        response = client.post(f"/api/v1/directory/staff/{world.citizen.pk}/deactivate",
+                               {"reason": "试试"}, content_type="application/json")
+    assert response.status_code == 404

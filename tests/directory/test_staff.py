@@ -1,0 +1,299 @@
+"""Staff accounts, postings, deactivation and cross-agency grants."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+
+from tests.directory.writes import audit_rows, last_audit, nothing_written
+from tests.factories import PASSWORD
+from yizhan.accounts.models import User
+from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.directory import services
+from yizhan.directory.actions import DirectoryAction
+from yizhan.directory.authz import scope_of
+from yizhan.directory.error_codes import DirectoryErrorCode
+from yizhan.directory.models import Posting, ScopeGrant
+from yizhan.directory.roles import Role
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def fresh(user: User) -> User:
+    """The user as the next request would load it (no cached scope)."""
+    return User.objects.get(pk=user.pk)
+
+
+# --- staff_create --------------------------------------------------------------
+
+
+def test_agency_head_creates_staff_holding_the_post(world):
+    """The account is staff, holds the post, can sign in, and is audited."""
+    post = world.posts["a"]["reviewer"]
+    user = services.staff_create(actor=world.user("a", "agency_head"), post=post,
+                                 username="a.newcomer", full_name=" 王五 ",
+                                 password=PASSWORD, email="wang@example.com")
+    assert user.is_staff_member
+    assert user.full_name == "王五"
+    assert user.check_password(PASSWORD)
+    assert list(Posting.objects.filter(user=user).values_list("post_id", flat=True)) == [post.pk]
+    record = last_audit(DirectoryAction.STAFF_CREATED, object_id=str(user.pk))
+    assert record.agency_id == world.agency_a.pk
+    assert record.actor_label == "a.agency_head"
+    assert record.changes["post"] == post.pk
+    assert PASSWORD not in str(record.changes)
+
+
+@pytest.mark.parametrize("password", ["short1!", "1234567890123", "password123", "a.newcomer1"])
+def test_weak_password_is_refused_with_a_chinese_message(world, password):
+    """Too short, all digits, too common, or too like the username."""
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                              username="a.newcomer", full_name="王五", password=password)
+    message = exc.value.render("zh-hans")
+    assert message.startswith("密码不符合要求：")
+    detail = message.removeprefix("密码不符合要求：")
+    assert CJK.search(detail), detail
+    assert exc.value.fields["field"] == "password"
+
+
+@pytest.mark.parametrize("username", ["a.reviewer", "A.Reviewer", " a.reviewer "])
+def test_duplicate_username_is_refused_whatever_the_case(world, username):
+    """Usernames are unique without regard to case or spaces."""
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                              username=username, full_name="重名", password=PASSWORD)
+    assert exc.value.code == DirectoryErrorCode.USERNAME_TAKEN
+    assert "已被使用" in exc.value.render()
+
+
+def test_staff_create_refusals_by_scope_and_input(world):
+    """Other agencies' heads, non-managers and empty names are refused."""
+    post = world.posts["a"]["reviewer"]
+    with nothing_written():
+        for actor in (world.user("b", "agency_head"), world.user("a", "reviewer"),
+                      world.citizen):
+            with pytest.raises(PermissionDenied):
+                services.staff_create(actor=actor, post=post, username="x.new",
+                                      full_name="某", password=PASSWORD)
+        with pytest.raises(InvalidInput):
+            services.staff_create(actor=world.admin, post=post, username=" ",
+                                  full_name="某", password=PASSWORD)
+        with pytest.raises(InvalidInput):
+            services.staff_create(actor=world.admin, post=post, username="x.new",
+                                  full_name=" ", password=PASSWORD)
+
+
+def test_agency_head_may_staff_the_posts_of_internal_units(world):
+    """A head staffs posts of A's units; the new account acts in the unit only.
+    """
+    unit_post = services.post_create(actor=world.admin, agency=world.unit_a, name="科员岗",
+                                     role=Role.REVIEWER)
+    user = services.staff_create(actor=world.user("a", "agency_head"), post=unit_post,
+                                 username="unit.clerk", full_name="赵六", password=PASSWORD)
+    assert scope_of(user).has(Role.REVIEWER, world.unit_a.pk)
+    assert not scope_of(user).has(Role.REVIEWER, world.agency_a.pk)
+
+
+# --- staff_post / staff_unpost -------------------------------------------------
+
+
+def test_posting_and_unposting_change_the_scope(world):
+    """A second post adds its agency to the scope at once; removing it takes
+    it away again."""
+    user = world.user("a", "reviewer")
+    b_post = world.posts["b"]["window_clerk"]
+    assert not scope_of(user).has(Role.WINDOW_CLERK, world.agency_b.pk)
+
+    services.staff_post(actor=world.admin, user=user, post=b_post)
+    assert scope_of(user).has(Role.WINDOW_CLERK, world.agency_b.pk)
+    assert scope_of(fresh(user)).has(Role.WINDOW_CLERK, world.agency_b.pk)
+    assert scope_of(user).has(Role.REVIEWER, world.agency_a.pk)
+    posted = last_audit(DirectoryAction.STAFF_POSTED, object_id=str(user.pk))
+    assert posted.agency_id == world.agency_b.pk
+    assert posted.changes == {"post": b_post.pk, "role": "window_clerk"}
+
+    services.staff_unpost(actor=world.admin, user=user, post=b_post)
+    assert not scope_of(user).has(Role.WINDOW_CLERK, world.agency_b.pk)
+    assert not scope_of(fresh(user)).has(Role.WINDOW_CLERK, world.agency_b.pk)
+    unposted = last_audit(DirectoryAction.STAFF_UNPOSTED, object_id=str(user.pk))
+    assert unposted.changes == {"post": b_post.pk}
+
+
+def test_posting_twice_and_unposting_a_post_not_held_write_nothing(world):
+    """Repeating a posting or removing one never held is a no-op."""
+    user = world.user("a", "reviewer")
+    with nothing_written():
+        services.staff_post(actor=world.admin, user=user, post=world.posts["a"]["reviewer"])
+        services.staff_unpost(actor=world.admin, user=user, post=world.posts["b"]["reviewer"])
+
+
+def test_posting_refusals(world):
+    """Only managers of the post's agency post staff, and only staff accounts.
+    """
+    a_post = world.posts["a"]["window_clerk"]
+    with nothing_written():
+        with pytest.raises(PermissionDenied):
+            services.staff_post(actor=world.user("b", "agency_head"),
+                                user=world.user("b", "reviewer"), post=a_post)
+        with pytest.raises(PermissionDenied):
+            services.staff_unpost(actor=world.user("b", "agency_head"),
+                                  user=world.user("a", "reviewer"),
+                                  post=world.posts["a"]["reviewer"])
+        with pytest.raises(InvalidInput):
+            services.staff_post(actor=world.admin, user=world.citizen, post=a_post)
+
+
+# --- staff_deactivate ----------------------------------------------------------
+
+
+def test_agency_head_deactivates_a_subordinate_with_a_reason(world):
+    """The account is switched off, loses its scope, and the reason is audited.
+    """
+    reviewer = world.user("a", "reviewer")
+    services.staff_deactivate(actor=world.user("a", "agency_head"), user=reviewer,
+                              reason="调离本单位")
+    reloaded = fresh(reviewer)
+    assert reloaded.is_active is False
+    assert scope_of(reloaded).is_staff is False
+    record = last_audit(DirectoryAction.STAFF_DEACTIVATED, object_id=str(reviewer.pk))
+    assert record.reason == "调离本单位"
+    assert record.agency_id == world.agency_a.pk
+    assert record.changes == {"is_active": [True, False]}
+
+
+def test_deactivating_an_inactive_account_writes_nothing_more(world):
+    """A second deactivation leaves no second record."""
+    reviewer = world.user("a", "reviewer")
+    services.staff_deactivate(actor=world.admin, user=reviewer, reason="离职")
+    with nothing_written():
+        services.staff_deactivate(actor=world.admin, user=reviewer, reason="离职")
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_deactivation_needs_a_reason(world, reason):
+    """An empty or blank reason is refused and the account stays on."""
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.staff_deactivate(actor=world.user("a", "agency_head"),
+                                  user=world.user("a", "reviewer"), reason=reason)
+    assert "理由" in exc.value.render()
+    assert fresh(world.user("a", "reviewer")).is_active is True
+
+
+def test_head_of_another_agency_may_not_deactivate(world):
+    """B's head and A's colleagues cannot switch off A's staff."""
+    for actor in (world.user("b", "agency_head"), world.user("a", "reviewer")):
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.staff_deactivate(actor=actor, user=world.user("a", "reviewer"),
+                                      reason="越权")
+    assert fresh(world.user("a", "reviewer")).is_active is True
+
+
+def test_staff_of_two_agencies_needs_a_manager_of_both(world):
+    """Someone posted in A and B cannot be switched off by A's head alone."""
+    reviewer = world.user("a", "reviewer")
+    services.staff_post(actor=world.admin, user=reviewer, post=world.posts["b"]["reviewer"])
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.staff_deactivate(actor=world.user("a", "agency_head"), user=reviewer,
+                                  reason="调离")
+
+
+# --- scope grants --------------------------------------------------------------
+
+
+def test_division_grant_reaches_every_agency_in_the_division_until_revoked(world):
+    """A city-wide grant covers the city's agencies, their units and agencies
+    of the districts below; revoking it takes all of that away."""
+    officer = world.user("b", "supervision_officer")
+    district_agency = services.agency_create(actor=world.admin, name="东湖区某局",
+                                             kind="department", division_code="449901")
+    assert not scope_of(officer).has(Role.SUPERVISION_OFFICER, world.agency_a.pk)
+
+    grant = services.scope_grant_create(actor=world.admin, user=officer,
+                                        role=Role.SUPERVISION_OFFICER, division=world.city,
+                                        reason="市监察室全市监察")
+    scope = scope_of(officer)
+    for agency in (world.agency_a, world.agency_b, world.unit_a, district_agency):
+        assert scope.has(Role.SUPERVISION_OFFICER, agency.pk), agency.name
+    assert scope.has_division(Role.SUPERVISION_OFFICER, world.district.pk)
+    assert not scope.has(Role.REVIEWER, world.agency_a.pk)
+    created = last_audit(DirectoryAction.GRANT_CREATED, object_id=str(grant.pk))
+    assert created.reason == "市监察室全市监察"
+    assert created.changes["division"] == "449900"
+    assert grant.granted_by == world.admin
+
+    services.scope_grant_revoke(actor=world.admin, grant=grant, reason="任务结束")
+    after = scope_of(fresh(officer))
+    assert not after.has(Role.SUPERVISION_OFFICER, world.agency_a.pk)
+    assert not after.has(Role.SUPERVISION_OFFICER, district_agency.pk)
+    assert after.has(Role.SUPERVISION_OFFICER, world.agency_b.pk)  # their own post
+    revoked = last_audit(DirectoryAction.GRANT_REVOKED, object_id=str(grant.pk))
+    assert revoked.reason == "任务结束"
+    with nothing_written():
+        services.scope_grant_revoke(actor=world.admin, grant=grant, reason="再次")
+
+
+def test_agency_grant_reaches_the_agency_and_its_units_only(world):
+    """An agency grant covers the agency and its units, not the division."""
+    reviewer_b = world.user("b", "reviewer")
+    services.scope_grant_create(actor=world.admin, user=reviewer_b, role=Role.REVIEWER,
+                                agency=world.agency_a, reason="协助甲局审查")
+    scope = scope_of(reviewer_b)
+    assert scope.has(Role.REVIEWER, world.agency_a.pk)
+    assert scope.has(Role.REVIEWER, world.unit_a.pk)
+    assert not scope.has_division(Role.REVIEWER, world.city.pk)
+    record = last_audit(DirectoryAction.GRANT_CREATED)
+    assert record.agency_id == world.agency_a.pk
+
+
+def test_expired_grant_gives_nothing(world):
+    """A grant past its expiry reaches nothing."""
+    reviewer_b = world.user("b", "reviewer")
+    services.scope_grant_create(actor=world.admin, user=reviewer_b, role=Role.REVIEWER,
+                                agency=world.agency_a, reason="临时协助",
+                                expires_at=timezone.now() - datetime.timedelta(days=1))
+    assert not scope_of(fresh(reviewer_b)).has(Role.REVIEWER, world.agency_a.pk)
+
+
+def test_grant_refusals_write_nothing(world):
+    """A head cannot grant, a grant needs one target, a known role and a
+    reason."""
+    user = world.user("b", "reviewer")
+    with nothing_written():
+        with pytest.raises(PermissionDenied):
+            services.scope_grant_create(actor=world.user("a", "agency_head"), user=user,
+                                        role=Role.REVIEWER, agency=world.agency_a,
+                                        reason="私自授权")
+        with pytest.raises(PermissionDenied):
+            services.scope_grant_create(actor=world.user("a", "sysadmin"), user=user,
+                                        role=Role.REVIEWER, division=world.city,
+                                        reason="越级授权")
+        with pytest.raises(InvalidInput):
+            services.scope_grant_create(actor=world.admin, user=user, role=Role.REVIEWER,
+                                        agency=world.agency_a, division=world.city,
+                                        reason="两个对象")
+        with pytest.raises(InvalidInput):
+            services.scope_grant_create(actor=world.admin, user=user, role=Role.REVIEWER,
+                                        reason="没有对象")
+        with pytest.raises(InvalidInput) as exc:
+            services.scope_grant_create(actor=world.admin, user=user, role="overlord",
+                                        agency=world.agency_a, reason="未知角色")
+        assert exc.value.code == DirectoryErrorCode.UNKNOWN_ROLE
+        with pytest.raises(InvalidInput):
+            services.scope_grant_create(actor=world.admin, user=user, role=Role.REVIEWER,
+                                        agency=world.agency_a, reason=" ")
+
+
+def test_agency_sysadmin_grants_within_their_agency_only(world):
+    """A's system administrator grants within A; B's cannot revoke it."""
+    sysadmin_a = world.user("a", "sysadmin")
+    grant = services.scope_grant_create(actor=sysadmin_a, user=world.user("b", "reviewer"),
+                                        role=Role.REVIEWER, agency=world.unit_a,
+                                        reason="协助审批科")
+    assert grant.granted_by == sysadmin_a
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.scope_grant_revoke(actor=world.user("b", "sysadmin"), grant=grant,
+                                    reason="越权收回")
+    assert ScopeGrant.objects.get(pk=grant.pk).revoked_at is None
+    assert len(audit_rows(DirectoryAction.GRANT_REVOKED)) == 0

@@ -1,0 +1,57 @@
+"""Helpers that check what a call wrote: nothing at all, or these audit rows.
+
+``nothing_written()`` snapshots every table of the directory and accounts
+apps and the audit log, and fails if the block changed any of them.  Use it
+around ``pytest.raises`` so the refusal is checked first::
+
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.post_create(actor=stranger, ...)
+"""
+
+from contextlib import contextmanager
+
+from yizhan.accounts.models import ApiToken, SignInFailure, User
+from yizhan.audit.models import AuditChainHead, AuditRecord
+from yizhan.directory.models import Agency, Applicant, Division, Post, Posting, ScopeGrant
+
+_WATCHED = (Division, Agency, Post, Posting, ScopeGrant, Applicant, User, ApiToken,
+            SignInFailure, AuditRecord, AuditChainHead)
+
+
+# Bookkeeping that any authenticated call may touch, refused or not: when a
+# token was last used is recorded before the endpoint decides anything.
+_UNWATCHED_FIELDS = {ApiToken: {"last_used_at"}}
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    return {
+        model._meta.label: sorted(
+            (
+                tuple(sorted((k, v) for k, v in row.items()
+                             if k not in _UNWATCHED_FIELDS.get(model, ())))
+                for row in model.objects.values()
+            ),
+            key=repr,
+        )
+        for model in _WATCHED
+    }
+
+
+@contextmanager
+def nothing_written():
+    before = snapshot()
+    yield
+    after = snapshot()
+    changed = [label for label in before if before[label] != after[label]]
+    assert not changed, f"a refused call wrote to {changed}"
+
+
+def audit_rows(action: str, **filters):
+    """Audit records of ``action`` (and ``filters``), oldest first."""
+    return list(AuditRecord.objects.filter(action=action, **filters).order_by("at", "id"))
+
+
+def last_audit(action: str, **filters) -> AuditRecord:
+    rows = audit_rows(action, **filters)
+    assert rows, f"no audit record {action} {filters}"
+    return rows[-1]
