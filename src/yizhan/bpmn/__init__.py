@@ -1,0 +1,67 @@
+"""The BPMN process layer: load checked BPMN 2.0 processes and run them.
+
+A library, not a Django app: no models, no database.  The case engine
+stores ``ProcessDefinition.spec_json`` once per item version and
+``Step.state_json`` once per case, and calls::
+
+    definition = load_process(xml, resolve_agency=agency_exists)
+    step = start(definition.spec_json, data={...}, agencies={"$accepting": 3})
+    step = complete(definition.spec_json, step.state_json,
+                    task_id=step.ready[0].task_id, data={"opinion": "approve"})
+
+See docs/processes.md for the conventions (lanes, symbolic agencies,
+outcomes, conditions) and the reasons behind them.
+"""
+
+from yizhan.bpmn.definition import (
+    ACCEPTING,
+    JOINT,
+    UPPER,
+    Outcome,
+    ProcessDefinition,
+    TaskPost,
+)
+from yizhan.bpmn.errors import (
+    ProcessCallError,
+    ProcessError,
+    ProcessRuntimeError,
+    ProcessStateError,
+    TaskNotReady,
+)
+from yizhan.bpmn.loader import MAX_BYTES, load_process
+from yizhan.bpmn.runtime import (
+    ReadyTask,
+    Step,
+    clear_spec_cache,
+    complete,
+    current,
+    spec_cache_info,
+    start,
+)
+from yizhan.bpmn.templates import TEMPLATES, load_template, template_xml
+
+__all__ = [
+    "ACCEPTING",
+    "JOINT",
+    "MAX_BYTES",
+    "TEMPLATES",
+    "UPPER",
+    "Outcome",
+    "ProcessCallError",
+    "ProcessDefinition",
+    "ProcessError",
+    "ProcessRuntimeError",
+    "ProcessStateError",
+    "ReadyTask",
+    "Step",
+    "TaskNotReady",
+    "TaskPost",
+    "clear_spec_cache",
+    "complete",
+    "current",
+    "load_process",
+    "load_template",
+    "spec_cache_info",
+    "start",
+    "template_xml",
+]

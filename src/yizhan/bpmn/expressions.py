@@ -1,0 +1,431 @@
+"""A small, closed expression language for gateway conditions and scripts.
+
+Conditions in an uploaded BPMN file are written by people who are not fully
+trusted, and SpiffWorkflow's default script engine hands them to ``eval`` and
+``exec``.  Here an expression is parsed with ``ast`` and checked against a
+whitelist before it is ever evaluated, and evaluation walks the tree itself:
+nothing is compiled to bytecode, so nothing outside the whitelist can run.
+
+What an expression may use:
+
+* names of process data (``amount``, ``opinion``); names that start with an
+  underscore are refused, so dunder tricks have nothing to start from;
+* literals: strings, numbers, ``True``/``False``/``None``, lists, tuples,
+  sets and dicts of these;
+* ``and``/``or``/``not``, comparisons (``==``, ``<``, ``in``, ``is None`` ...),
+  ``+ - * / // %``, unary ``-``/``+``, ``x if c else y``;
+* subscripts (``opinions[0]``, ``applicant["kind"]``) and ``a.b`` as a
+  shorthand for ``a["b"]`` on dicts only;
+* calls of a few pure functions: ``len abs min max round int float str bool
+  any all sum``.
+
+Anything else (other calls, attribute access on non-dicts, lambdas,
+comprehensions, ``**``, f-strings, walrus ...) is refused with
+``ExpressionRefused`` when the expression is compiled, and the evaluator
+refuses it again if a tree ever reaches it unchecked.  Values are limited in
+size so that ``a * a`` repeated in a script cannot exhaust memory.
+
+A script is a sequence of plain assignments ``name = expression``.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+import operator
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from yizhan.bpmn.errors import Detail
+
+# Bounds that keep one evaluation cheap.
+MAX_SOURCE = 2000          # characters of one condition or script
+MAX_NODES = 400            # AST nodes of one expression or script
+MAX_DEPTH = 40             # nesting of one expression (the evaluator recurses)
+MAX_STATEMENTS = 50        # assignments in one script
+MAX_INT = 2**63            # |int| of any intermediate value
+MAX_LENGTH = 10_000        # len() of any intermediate str/list/dict
+
+# The data keys a script may not assign to: they carry the joint agencies and
+# their opinions, which only the runtime writes.
+RESERVED_NAMES = frozenset({"joint_agencies", "joint_agency", "joint_opinions"})
+
+
+class ExpressionError(ValueError):
+    """Base: ``detail`` is a translatable ``Detail`` saying what is wrong."""
+
+    def __init__(self, template, **params):
+        self.detail = Detail(template, **params)
+        super().__init__(template, params)
+
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+class ExpressionRefused(ExpressionError):
+    """The expression uses something outside the language (load time or run time)."""
+
+
+class ExpressionFailed(ExpressionError):
+    """A well-formed expression could not be evaluated with the data at hand."""
+
+
+def _checked(value):
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise ExpressionFailed(_("整数超出允许范围。"))
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, (str, list, tuple, dict, set, frozenset)):
+        if len(value) > MAX_LENGTH:
+            raise ExpressionFailed(_("值过长。"))
+        return value
+    raise ExpressionRefused(_("不允许的值类型 %(type)s。"), type=type(value).__name__)
+
+
+def _round(number, digits=0):
+    # round(5, -10**18) would compute 10**(10**18).
+    if not isinstance(digits, int) or abs(digits) > 15:
+        raise ExpressionFailed(_("round() 的位数必须是 -15 到 15 之间的整数。"))
+    return round(number, digits)
+
+
+def _sum(values):
+    total = 0
+    for value in values:
+        total = _checked(_arith(operator.add, total, value))
+    return total
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": _round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "any": any,
+    "all": all,
+    "sum": _sum,
+}
+
+_NUMBER = (int, float)
+
+
+def _refused_call() -> ExpressionRefused:
+    return ExpressionRefused(_("只能调用这些函数：%(functions)s。"),
+                             functions="、".join(FUNCTIONS))
+
+
+def _refused_construct(node: ast.AST) -> ExpressionRefused:
+    return ExpressionRefused(_("不允许使用 %(construct)s。"), construct=type(node).__name__)
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+
+_ALLOWED = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load,
+    ast.BoolOp, ast.And, ast.Or,
+    ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, *_BINOPS,
+    ast.Compare, *_COMPARE,
+    ast.IfExp,
+    ast.List, ast.Tuple, ast.Set, ast.Dict,
+    ast.Subscript, ast.Attribute, ast.Call,
+)
+
+
+def _refuse_name(name: str) -> None:
+    if name.startswith("_"):
+        raise ExpressionRefused(_("不允许以下划线开头的名称“%(name)s”。"), name=name)
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _check_tree(tree: ast.AST) -> None:
+    for count, node in enumerate(ast.walk(tree), start=1):
+        if count > MAX_NODES:
+            raise ExpressionRefused(_("表达式过于复杂。"))
+        if not isinstance(node, _ALLOWED):
+            raise _refused_construct(node)
+        if isinstance(node, ast.Constant) and not (
+            node.value is None or isinstance(node.value, (bool, int, float, str))
+        ):
+            raise ExpressionRefused(_("不允许的常量 %(value)s。"), value=repr(node.value))
+        if isinstance(node, ast.Name):
+            _refuse_name(node.id)
+        elif isinstance(node, ast.Attribute):
+            _refuse_name(node.attr)
+        elif isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                raise _refused_call()
+            if node.keywords:
+                raise ExpressionRefused(_("函数调用不能使用关键字参数。"))
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            raise ExpressionRefused(_("不允许使用切片。"))
+        elif isinstance(node, ast.Dict) and any(key is None for key in node.keys):
+            raise ExpressionRefused(_("不允许使用 ** 展开。"))
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionRefused(_("表达式嵌套过深。"))
+
+
+def _parse(source: str, mode: str) -> ast.AST:
+    if not isinstance(source, str):
+        raise ExpressionRefused(_("表达式必须是文本。"))
+    if len(source) > MAX_SOURCE:
+        raise ExpressionRefused(_("表达式超过 %(limit)s 个字符。"), limit=MAX_SOURCE)
+    try:
+        return ast.parse(source.strip(), mode=mode)
+    except SyntaxError as exc:
+        raise ExpressionRefused(_("语法错误（第 %(line)s 行）：%(error)s。"),
+                                line=exc.lineno, error=exc.msg) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionRefused(_("表达式无法解析。")) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_expression(source: str) -> ast.Expression:
+    """Parse and check a condition; raise ``ExpressionRefused`` if not allowed."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionRefused(_("条件为空。"))
+    tree = _parse(source, "eval")
+    _check_tree(tree)
+    return tree
+
+
+@functools.lru_cache(maxsize=256)
+def compile_script(source: str) -> tuple[tuple[str, ast.expr], ...]:
+    """Parse and check a script: assignments ``name = expression`` only."""
+    tree = _parse(source or "", "exec")
+    if len(tree.body) > MAX_STATEMENTS:
+        raise ExpressionRefused(_("脚本超过 %(limit)s 条语句。"), limit=MAX_STATEMENTS)
+    assignments = []
+    for statement in tree.body:
+        if (
+            not isinstance(statement, ast.Assign)
+            or len(statement.targets) != 1
+            or not isinstance(statement.targets[0], ast.Name)
+        ):
+            raise ExpressionRefused(
+                _("第 %(line)s 行：脚本只能是“变量 = 表达式”形式的赋值。"), line=statement.lineno
+            )
+        name = statement.targets[0].id
+        _refuse_name(name)
+        if name in RESERVED_NAMES or name in FUNCTIONS:
+            raise ExpressionRefused(_("第 %(line)s 行：不能给“%(name)s”赋值。"),
+                                    line=statement.lineno, name=name)
+        value = ast.Expression(body=statement.value)
+        _check_tree(value)
+        assignments.append((name, statement.value))
+    return tuple(assignments)
+
+
+def evaluate(source: str, data: Mapping[str, Any]) -> Any:
+    """Evaluate a condition against ``data``."""
+    return _Evaluator(data).visit(compile_expression(source).body)
+
+
+def execute(source: str, data: MutableMapping[str, Any]) -> None:
+    """Run a script, assigning into ``data`` one statement at a time."""
+    for name, expression in compile_script(source):
+        data[name] = _Evaluator(data).visit(expression)
+
+
+def _arith(op, left, right):
+    if isinstance(left, _NUMBER) and isinstance(right, _NUMBER):
+        pass
+    elif op is operator.add and (
+        (isinstance(left, str) and isinstance(right, str))
+        or (isinstance(left, list) and isinstance(right, list))
+        or (isinstance(left, tuple) and isinstance(right, tuple))
+    ):
+        if len(left) + len(right) > MAX_LENGTH:
+            raise ExpressionFailed(_("值过长。"))
+    else:
+        raise ExpressionFailed(_("不能对 %(left)s 和 %(right)s 做算术运算。"),
+                               left=type(left).__name__, right=type(right).__name__)
+    # Check the size of a product before multiplying, not after.
+    if (op is operator.mul and isinstance(left, int) and isinstance(right, int)
+            and left and right and math.log2(abs(left)) + math.log2(abs(right)) > 64):
+        raise ExpressionFailed(_("整数超出允许范围。"))
+    try:
+        return op(left, right)
+    except ZeroDivisionError:
+        raise ExpressionFailed(_("除数为零。")) from None
+    except (OverflowError, ValueError) as exc:
+        raise ExpressionFailed(_("运算失败：%(error)s。"), error=str(exc)) from None
+
+
+class _Evaluator:
+    """Walks a checked tree; any node type it does not know is refused."""
+
+    def __init__(self, data: Mapping[str, Any]):
+        self.data = data
+
+    def visit(self, node: ast.AST) -> Any:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise _refused_construct(node)
+        return _checked(method(node))
+
+    def visit_Constant(self, node: ast.Constant):
+        if node.value is None or isinstance(node.value, (bool, int, float, str)):
+            return node.value
+        raise ExpressionRefused(_("不允许的常量 %(value)s。"), value=repr(node.value))
+
+    def visit_Name(self, node: ast.Name):
+        _refuse_name(node.id)
+        try:
+            return self.data[node.id]
+        except KeyError:
+            raise ExpressionFailed(_("变量“%(name)s”不存在。"), name=node.id) from None
+
+    def visit_BoolOp(self, node: ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            value = True
+            for operand in node.values:
+                value = self.visit(operand)
+                if not value:
+                    return value
+            return value
+        if isinstance(node.op, ast.Or):
+            value = False
+            for operand in node.values:
+                value = self.visit(operand)
+                if value:
+                    return value
+            return value
+        raise ExpressionRefused(_("不允许的逻辑运算。"))
+
+    def visit_UnaryOp(self, node: ast.UnaryOp):
+        operand = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not operand
+        if not isinstance(operand, _NUMBER):
+            raise ExpressionFailed(_("正负号只能用于数字。"))
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return +operand
+        raise ExpressionRefused(_("不允许的一元运算。"))
+
+    def visit_BinOp(self, node: ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise _refused_construct(node.op)
+        return _arith(op, self.visit(node.left), self.visit(node.right))
+
+    def visit_Compare(self, node: ast.Compare):
+        left = self.visit(node.left)
+        for op_node, comparator in zip(node.ops, node.comparators, strict=True):
+            op = _COMPARE.get(type(op_node))
+            if op is None:
+                raise _refused_construct(op_node)
+            right = self.visit(comparator)
+            if isinstance(op_node, (ast.In, ast.NotIn)) and not isinstance(
+                right, (str, list, tuple, dict, set, frozenset)
+            ):
+                raise ExpressionFailed(_("in 的右边必须是文本、列表或字典。"))
+            try:
+                result = op(left, right)
+            except TypeError:
+                raise ExpressionFailed(_("不能比较 %(left)s 和 %(right)s。"),
+                                       left=type(left).__name__,
+                                       right=type(right).__name__) from None
+            if not result:
+                return False
+            left = right
+        return True
+
+    def visit_IfExp(self, node: ast.IfExp):
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_List(self, node: ast.List):
+        return [self.visit(item) for item in node.elts]
+
+    def visit_Tuple(self, node: ast.Tuple):
+        return tuple(self.visit(item) for item in node.elts)
+
+    def visit_Set(self, node: ast.Set):
+        try:
+            return {self.visit(item) for item in node.elts}
+        except TypeError:
+            raise ExpressionFailed(_("集合的元素必须是简单值。")) from None
+
+    def visit_Dict(self, node: ast.Dict):
+        if any(key is None for key in node.keys):
+            raise ExpressionRefused(_("不允许使用 ** 展开。"))
+        try:
+            return {self.visit(key): self.visit(value)
+                    for key, value in zip(node.keys, node.values, strict=True)}
+        except TypeError:
+            raise ExpressionFailed(_("字典的键必须是简单值。")) from None
+
+    def visit_Subscript(self, node: ast.Subscript):
+        if isinstance(node.slice, ast.Slice):
+            raise ExpressionRefused(_("不允许使用切片。"))
+        container = self.visit(node.value)
+        key = self.visit(node.slice)
+        if not isinstance(container, (dict, list, tuple, str)):
+            raise ExpressionFailed(_("只能对文本、列表或字典取下标。"))
+        try:
+            return container[key]
+        except (KeyError, IndexError, TypeError):
+            raise ExpressionFailed(_("下标 %(key)s 不存在。"), key=repr(key)) from None
+
+    def visit_Attribute(self, node: ast.Attribute):
+        _refuse_name(node.attr)
+        container = self.visit(node.value)
+        if not isinstance(container, dict):
+            raise ExpressionRefused(_("只能用“.”读取字典的键。"))
+        try:
+            return container[node.attr]
+        except KeyError:
+            raise ExpressionFailed(_("键“%(key)s”不存在。"), key=node.attr) from None
+
+    def visit_Call(self, node: ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise _refused_call()
+        if node.keywords:
+            raise ExpressionRefused(_("函数调用不能使用关键字参数。"))
+        args = [self.visit(arg) for arg in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionFailed(_("%(function)s() 调用失败：%(error)s。"),
+                                   function=node.func.id, error=str(exc)) from None

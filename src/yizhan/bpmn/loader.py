@@ -1,0 +1,604 @@
+"""Checking an uploaded BPMN 2.0 file and turning it into a ``ProcessDefinition``.
+
+``load_process`` refuses, with a ``ProcessError`` that names the element
+and the reason, anything the runtime could not run safely and predictably:
+
+* more than ``MAX_BYTES``, not UTF-8, not well-formed XML, or any DTD (so
+  no entity can be declared: no XXE, no billion laughs; the parser resolves
+  none either and never touches the network);
+* not BPMN 2.0, no executable process, or more than one;
+* an element outside the supported set (``SUPPORTED``): start event, end
+  event (plain or terminate), user task, script task, exclusive and
+  parallel gateway, sequence flow, lanes, plus what modelers draw for
+  people (pools, text annotations, associations, groups, documentation,
+  extension elements, diagram interchange), which never runs;
+* a user task whose lane does not name a known role and agency, a
+  multi-instance marker anywhere but on a ``$joint`` task;
+* a condition or script outside ``yizhan.bpmn.expressions``;
+* a graph the engine would get stuck in: not exactly one start event, an
+  element without an exit, an element that cannot be reached, a loop with no
+  user task in it (the engine would spin), an exclusive gateway exit with
+  neither a condition nor the default mark, an end event whose id names no
+  outcome.
+
+The checks run on the parsed tree before SpiffWorkflow sees it, so the
+messages are ours and in Chinese; what SpiffWorkflow still refuses is passed
+on with its (English) reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.utils.translation import gettext_lazy as _
+from lxml import etree
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from yizhan.bpmn import expressions, spiff
+from yizhan.bpmn.definition import (
+    SYMBOLIC_AGENCIES,
+    ProcessDefinition,
+    TaskPost,
+    build_spec_json,
+    outcome_of,
+)
+from yizhan.bpmn.errors import Detail, ProcessError
+from yizhan.directory.roles import Role
+
+MAX_BYTES = 1024 * 1024
+
+_DECLARED_ENCODING = re.compile(
+    rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+
+# The roles that do case work, with the labels a person may write instead
+# of the code (the Chinese labels of ``Role``; a test keeps them in step).
+TASK_ROLES = {
+    Role.WINDOW_CLERK.value: Role.WINDOW_CLERK,
+    Role.REVIEWER.value: Role.REVIEWER,
+    Role.AGENCY_HEAD.value: Role.AGENCY_HEAD,
+    "窗口受理员": Role.WINDOW_CLERK,
+    "审查员": Role.REVIEWER,
+    "部门负责人": Role.AGENCY_HEAD,
+}
+
+FLOW_NODES = frozenset({
+    "startEvent", "endEvent", "userTask", "scriptTask", "exclusiveGateway", "parallelGateway",
+})
+# What modelers draw for people; none of it runs.
+ARTIFACTS = frozenset({"textAnnotation", "association", "group", "documentation",
+                       "extensionElements"})
+PROCESS_CHILDREN = FLOW_NODES | ARTIFACTS | {"sequenceFlow", "laneSet"}
+NODE_CHILDREN = frozenset({"incoming", "outgoing", "documentation", "extensionElements"})
+EXTRA_CHILDREN = {
+    "endEvent": frozenset({"terminateEventDefinition"}),
+    "userTask": frozenset({"multiInstanceLoopCharacteristics"}),
+    "scriptTask": frozenset({"script"}),
+}
+DEFINITIONS_CHILDREN = frozenset({"process", "collaboration", "category", "documentation",
+                                  "extensionElements"})
+COLLABORATION_CHILDREN = frozenset({"participant"}) | ARTIFACTS
+SUPPORTED = FLOW_NODES | {"sequenceFlow", "lane"}
+
+KINDS = {
+    "startEvent": _("开始事件"),
+    "endEvent": _("结束事件"),
+    "userTask": _("用户任务"),
+    "scriptTask": _("脚本任务"),
+    "exclusiveGateway": _("排他网关"),
+    "parallelGateway": _("并行网关"),
+    "inclusiveGateway": _("包容网关"),
+    "eventBasedGateway": _("事件网关"),
+    "complexGateway": _("复杂网关"),
+    "sequenceFlow": _("顺序流"),
+    "messageFlow": _("消息流"),
+    "process": _("流程"),
+    "lane": _("泳道"),
+    "task": _("未指定类型的任务"),
+    "serviceTask": _("服务任务"),
+    "sendTask": _("发送任务"),
+    "receiveTask": _("接收任务"),
+    "manualTask": _("手工任务"),
+    "businessRuleTask": _("业务规则任务"),
+    "subProcess": _("子流程"),
+    "adHocSubProcess": _("特设子流程"),
+    "transaction": _("事务子流程"),
+    "callActivity": _("调用活动"),
+    "intermediateCatchEvent": _("中间捕获事件"),
+    "intermediateThrowEvent": _("中间抛出事件"),
+    "boundaryEvent": _("边界事件"),
+    "timerEventDefinition": _("定时事件定义"),
+    "messageEventDefinition": _("消息事件定义"),
+    "signalEventDefinition": _("信号事件定义"),
+    "errorEventDefinition": _("错误事件定义"),
+    "escalationEventDefinition": _("升级事件定义"),
+    "conditionalEventDefinition": _("条件事件定义"),
+    "compensateEventDefinition": _("补偿事件定义"),
+    "cancelEventDefinition": _("取消事件定义"),
+    "linkEventDefinition": _("链接事件定义"),
+    "standardLoopCharacteristics": _("循环标记"),
+    "multiInstanceLoopCharacteristics": _("多实例标记"),
+    "ioSpecification": _("输入输出定义"),
+    "dataInputAssociation": _("数据输入关联"),
+    "dataOutputAssociation": _("数据输出关联"),
+    "dataObject": _("数据对象"),
+    "dataObjectReference": _("数据对象引用"),
+    "dataStoreReference": _("数据存储引用"),
+    "message": _("消息定义"),
+    "signal": _("信号定义"),
+    "error": _("错误定义"),
+    "escalation": _("升级定义"),
+    "dataStore": _("数据存储"),
+    "itemDefinition": _("数据项定义"),
+    "import": _("导入"),
+}
+
+UNSUPPORTED = _(
+    "%(element)s：不支持%(kind)s。流程只能由开始事件、结束事件（可为终止结束事件）、"
+    "用户任务、脚本任务、排他网关、并行网关、顺序流和泳道组成。"
+)
+
+
+def load_process(xml: bytes, *, resolve_agency: Callable[[str], bool]) -> ProcessDefinition:
+    """Check an uploaded BPMN 2.0 file and load it.
+
+    ``resolve_agency(name)`` answers whether an agency of that name exists;
+    it is asked once for each named (not ``$``-symbolic) agency in a lane.
+    Raises ``ProcessError`` (code ``bpmn.invalid``) naming the element and
+    the reason.
+    """
+    root = _parse_xml(xml)
+    process = _Checker(root, resolve_agency).check()
+    return process.build(root)
+
+
+def _local(node) -> str:
+    return etree.QName(node).localname
+
+
+def _namespace(node) -> str | None:
+    return etree.QName(node).namespace
+
+
+def _kind(tag: str):
+    return KINDS.get(tag, tag)
+
+
+def _label(node) -> Detail:
+    tag = _local(node)
+    name = _name(node)
+    if name:
+        return Detail(_("%(kind)s“%(name)s”（%(id)s）"), kind=_kind(tag), name=name,
+                      id=node.get("id", "?"))
+    return Detail(_("%(kind)s %(id)s"), kind=_kind(tag), id=node.get("id", "?"))
+
+
+def _name(node) -> str:
+    return " ".join((node.get("name") or "").split())
+
+
+def _refuse(node, message, **fields):
+    raise ProcessError(message, element=_label(node), element_id=node.get("id", ""), **fields)
+
+
+def _parse_xml(xml: bytes):
+    if isinstance(xml, str):
+        xml = xml.encode()
+    if not isinstance(xml, (bytes, bytearray)):
+        raise ProcessError(_("流程文件必须以字节形式提供。"))
+    _check_bytes(xml)
+    return _parse_checked(xml)
+
+
+def _check_bytes(xml: bytes) -> None:
+    """Size, encoding and a DTD, before any parsing."""
+    if len(xml) > MAX_BYTES:
+        raise ProcessError(_("流程文件过大：%(size)s 字节，上限为 %(limit)s 字节。"),
+                           size=len(xml), limit=MAX_BYTES)
+    if not xml.strip():
+        raise ProcessError(_("流程文件是空的。"))
+    # UTF-8 only (what modelers write): then a DTD cannot hide from the byte
+    # search below in another encoding.  The parsed tree is checked again.
+    declared = _DECLARED_ENCODING.match(xml)
+    if b"\x00" in xml or (declared and declared.group(1).lower() not in (b"utf-8", b"utf8")):
+        raise ProcessError(_("流程文件须为 UTF-8 编码。"))
+    try:
+        bytes(xml).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProcessError(_("流程文件须为 UTF-8 编码。")) from None
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        raise ProcessError(_("流程文件含有 DTD 或实体声明，出于安全原因不予接受。"))
+
+
+def _parse_checked(xml: bytes):
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(bytes(xml), parser)
+    except etree.XMLSyntaxError as exc:
+        raise ProcessError(_("流程文件不是有效的 XML：%(error)s"), error=exc.msg) from None
+    except (etree.LxmlError, ValueError):
+        raise ProcessError(_("流程文件不是有效的 XML。")) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise ProcessError(_("流程文件含有 DTD 或实体声明，出于安全原因不予接受。"))
+    if next(root.iter(etree.Entity), None) is not None:
+        raise ProcessError(_("流程文件含有 DTD 或实体声明，出于安全原因不予接受。"))
+    if not isinstance(root.tag, str) or root.tag != f"{{{BPMN}}}definitions":
+        raise ProcessError(_("文件不是 BPMN 2.0 文档：根元素应为命名空间 %(namespace)s 中的 "
+                             "definitions。"), namespace=BPMN)
+    return root
+
+
+class _Checked:
+    """What the checks found, ready to be handed to SpiffWorkflow."""
+
+    def __init__(self, process, posts, outcomes):
+        self.process = process
+        self.posts = posts
+        self.outcomes = outcomes
+
+    def build(self, root) -> ProcessDefinition:
+        process_id = self.process.get("id")
+        parser = spiff.YizhanParser()
+        try:
+            parser.add_bpmn_xml(root)
+            spec = parser.get_spec(process_id)
+            spiff_spec = spiff.spec_to_dict(spec)
+        except SpiffWorkflowException as exc:
+            element = getattr(exc, "id", "") or process_id
+            raise ProcessError(_("%(element)s：流程引擎无法解析：%(error)s"),
+                               element=element, element_id=element, error=str(exc)) from None
+        name = _name(self.process) or _participant_name(root, process_id) or process_id
+        spec_json = build_spec_json(
+            process_id=process_id,
+            name=name,
+            tasks=self.posts,
+            outcomes=self.outcomes,
+            spiff_spec=spiff_spec,
+            serializer_version=spiff.SPIFF_SERIALIZER_VERSION,
+        )
+        return ProcessDefinition.from_json(spec_json)
+
+
+def _participant_name(root, process_id) -> str:
+    for participant in root.iter(f"{{{BPMN}}}participant"):
+        if participant.get("processRef") == process_id:
+            return _name(participant)
+    return ""
+
+
+class _Checker:
+    def __init__(self, root, resolve_agency):
+        self.root = root
+        self.resolve_agency = resolve_agency
+        self.agency_known: dict[str, bool] = {}
+
+    def check(self) -> _Checked:
+        process = self._the_process()
+        self._check_definitions()
+        nodes, flows = self._check_elements(process)
+        self._check_ids()
+        lanes = self._lanes(process)
+        posts = self._check_user_tasks(nodes, lanes)
+        self._check_scripts(nodes)
+        self._check_flows(nodes, flows)
+        outcomes = self._check_graph(process, nodes, flows)
+        return _Checked(process, posts, outcomes)
+
+    # The document
+
+    def _the_process(self):
+        processes = [p for p in self.root if _namespace(p) == BPMN and _local(p) == "process"]
+        executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
+        if not executable:
+            raise ProcessError(_("流程文件中没有可执行的流程（请在建模工具中把流程设为“可执行”，"
+                                 "即 isExecutable=\"true\"）。"))
+        if len(executable) > 1:
+            raise ProcessError(_("流程文件只能有一个可执行流程，现有 %(count)s 个：%(ids)s。"),
+                               count=len(executable),
+                               ids="、".join(p.get("id", "?") for p in executable))
+        process = executable[0]
+        if not process.get("id"):
+            raise ProcessError(_("可执行流程没有 ID。"))
+        return process
+
+    def _check_definitions(self):
+        for child in self.root:
+            if not isinstance(child.tag, str):
+                continue
+            if _namespace(child) == BPMNDI and _local(child) == "BPMNDiagram":
+                continue
+            if _namespace(child) != BPMN or _local(child) not in DEFINITIONS_CHILDREN:
+                _refuse(child, UNSUPPORTED, kind=_kind(_local(child)))
+            if _local(child) == "collaboration":
+                for item in child:
+                    if _namespace(item) != BPMN or _local(item) not in COLLABORATION_CHILDREN:
+                        _refuse(item, UNSUPPORTED, kind=_kind(_local(item)))
+
+    def _check_elements(self, process):
+        nodes, flows = {}, {}
+        for child in process:
+            if not isinstance(child.tag, str):
+                continue
+            tag = _local(child)
+            if _namespace(child) != BPMN or tag not in PROCESS_CHILDREN:
+                _refuse(child, UNSUPPORTED, kind=_kind(tag))
+            if tag in FLOW_NODES:
+                allowed = NODE_CHILDREN | EXTRA_CHILDREN.get(tag, frozenset())
+                for item in child:
+                    if _namespace(item) != BPMN or _local(item) not in allowed:
+                        _refuse(child, UNSUPPORTED, kind=_kind(_local(item)))
+                if not child.get("id"):
+                    raise ProcessError(_("有一个%(kind)s没有 ID。"), kind=_kind(tag))
+                nodes[child.get("id")] = child
+            elif tag == "sequenceFlow":
+                for item in child:
+                    if _namespace(item) != BPMN or _local(item) not in {
+                            "conditionExpression", "documentation", "extensionElements"}:
+                        _refuse(child, UNSUPPORTED, kind=_kind(_local(item)))
+                if not child.get("id"):
+                    raise ProcessError(_("有一条顺序流没有 ID。"))
+                flows[child.get("id")] = child
+            elif tag == "laneSet":
+                self._check_lane_set(child)
+        return nodes, flows
+
+    def _check_lane_set(self, lane_set):
+        for lane in lane_set:
+            if _namespace(lane) != BPMN or _local(lane) not in {"lane", "documentation",
+                                                                "extensionElements"}:
+                _refuse(lane_set, UNSUPPORTED, kind=_kind(_local(lane)))
+            for item in lane if _local(lane) == "lane" else ():
+                tag = _local(item)
+                if _namespace(item) != BPMN or tag not in {
+                        "flowNodeRef", "childLaneSet", "documentation", "extensionElements"}:
+                    _refuse(lane, UNSUPPORTED, kind=_kind(tag))
+                if tag == "childLaneSet":
+                    self._check_lane_set(item)
+
+    def _check_ids(self):
+        seen = set()
+        for node in self.root.iter():
+            if not isinstance(node.tag, str) or _namespace(node) != BPMN:
+                continue
+            node_id = node.get("id")
+            if node_id is None:
+                continue
+            if node_id in seen:
+                raise ProcessError(_("元素 ID“%(id)s”重复出现。"), id=node_id, element_id=node_id)
+            seen.add(node_id)
+
+    # Lanes and posts
+
+    def _lanes(self, process) -> dict[str, list[str]]:
+        """Node id → the lane names from the outermost lane to the innermost."""
+        found: dict[str, list[str]] = {}
+
+        def walk(lane_set, path):
+            for lane in lane_set.iterchildren(f"{{{BPMN}}}lane"):
+                here = [*path, _name(lane)]
+                for ref in lane.iterchildren(f"{{{BPMN}}}flowNodeRef"):
+                    node_id = (ref.text or "").strip()
+                    # A node listed by nested lanes belongs to the innermost.
+                    if len(here) >= len(found.get(node_id, ())):
+                        found[node_id] = here
+                for child in lane.iterchildren(f"{{{BPMN}}}childLaneSet"):
+                    walk(child, here)
+
+        for lane_set in process.iterchildren(f"{{{BPMN}}}laneSet"):
+            walk(lane_set, [])
+        return found
+
+    def _check_user_tasks(self, nodes, lanes) -> dict[str, TaskPost]:
+        posts = {}
+        for node_id, node in nodes.items():
+            if _local(node) != "userTask":
+                continue
+            post = self._post(node, lanes.get(node_id, []))
+            self._check_multi_instance(node, post)
+            posts[node_id] = post
+        return posts
+
+    def _post(self, node, lane_names) -> TaskPost:
+        parts = [
+            part.strip()
+            for name in lane_names
+            for part in name.replace("／", "/").split("/")
+            if part.strip()
+        ]
+        if not parts:
+            _refuse(node, _("%(element)s 不在任何泳道里。用户任务须放在以“角色”或“机关/角色”"
+                            "命名的泳道中，例如“$accepting/窗口受理员”。"))
+        if len(parts) > 2:
+            _refuse(node, _("%(element)s 所在泳道“%(lane)s”的名称应为“角色”或“机关/角色”。"),
+                    lane="/".join(parts))
+        role_name = parts[-1]
+        role = TASK_ROLES.get(role_name)
+        if role is None:
+            known = {r.value for r in Role}
+            if role_name in known:
+                _refuse(node, _("%(element)s：角色“%(role)s”不办理流程任务；可用的角色是 "
+                                "%(roles)s。"), role=role_name, roles=_ROLE_LIST)
+            _refuse(node, _("%(element)s：泳道中的角色“%(role)s”不存在；可用的角色是 %(roles)s。"),
+                    role=role_name, roles=_ROLE_LIST)
+        agency = parts[0] if len(parts) == 2 else SYMBOLIC_AGENCIES[0]
+        if agency.startswith("$"):
+            if agency not in SYMBOLIC_AGENCIES:
+                _refuse(node, _("%(element)s：机关代号“%(agency)s”不存在；可用的代号是 "
+                                "%(symbols)s。"), agency=agency,
+                        symbols="、".join(SYMBOLIC_AGENCIES))
+        else:
+            if agency not in self.agency_known:
+                self.agency_known[agency] = bool(self.resolve_agency(agency))
+            if not self.agency_known[agency]:
+                _refuse(node, _("%(element)s：泳道中的机关“%(agency)s”不存在。"), agency=agency)
+        title = _name(node) or node.get("id")
+        return TaskPost(task=node.get("id"), title=title, role=role.value, agency=agency)
+
+    def _check_multi_instance(self, node, post):
+        marker = node.find(f"{{{BPMN}}}multiInstanceLoopCharacteristics")
+        if not post.joint:
+            if marker is not None:
+                _refuse(node, _("%(element)s：只有“$joint”（会同机关）泳道中的任务才能是"
+                                "多实例任务。"))
+            return
+        if marker is None:
+            _refuse(node, _("%(element)s 在“$joint”泳道中，须画成并行多实例任务（三条竖线标记），"
+                            "每个会同机关各办一份。"))
+        if marker.get("isSequential") == "true":
+            _refuse(node, _("%(element)s：会同机关的任务须并行办理，不能是串行多实例。"))
+        for item in marker:
+            tag = _local(item)
+            if _namespace(item) != BPMN or tag not in {"completionCondition", "documentation",
+                                                       "extensionElements"}:
+                _refuse(node, _("%(element)s：会同任务的实例由系统按会同机关生成，多实例标记中只能"
+                                "填写完成条件（completionCondition），不能有 %(item)s。"), item=tag)
+            if tag == "completionCondition":
+                self._check_expression(node, item.text)
+
+    def _check_expression(self, node, text):
+        try:
+            expressions.compile_expression(text or "")
+        except expressions.ExpressionError as exc:
+            _refuse(node, _("%(element)s 的条件“%(expression)s”不被允许：%(detail)s"),
+                    expression=(text or "").strip()[:200], detail=exc.detail)
+
+    def _check_scripts(self, nodes):
+        for node in nodes.values():
+            if _local(node) != "scriptTask":
+                continue
+            scripts = node.findall(f"{{{BPMN}}}script")
+            if len(scripts) != 1 or not (scripts[0].text or "").strip():
+                _refuse(node, _("%(element)s 没有脚本。"))
+            try:
+                expressions.compile_script(scripts[0].text)
+            except expressions.ExpressionError as exc:
+                _refuse(node, _("%(element)s 的脚本不被允许：%(detail)s"), detail=exc.detail)
+
+    # The graph
+
+    def _check_flows(self, nodes, flows):
+        for flow in flows.values():
+            for end in ("sourceRef", "targetRef"):
+                if flow.get(end) not in nodes:
+                    _refuse(flow, _("%(element)s 的%(end)s“%(ref)s”不是本流程中的元素。"),
+                            end=_("起点") if end == "sourceRef" else _("终点"),
+                            ref=flow.get(end) or "")
+            condition = flow.find(f"{{{BPMN}}}conditionExpression")
+            if condition is not None:
+                if _local(nodes[flow.get("sourceRef")]) != "exclusiveGateway":
+                    _refuse(flow, _("%(element)s 带有条件，但条件只能写在排他网关的出口上。"))
+                self._check_expression(flow, condition.text)
+
+    def _check_graph(self, process, nodes, flows) -> dict[str, str]:
+        outgoing = {node_id: [] for node_id in nodes}
+        incoming = {node_id: [] for node_id in nodes}
+        for flow in flows.values():
+            outgoing[flow.get("sourceRef")].append(flow)
+            incoming[flow.get("targetRef")].append(flow)
+
+        starts = [n for n in nodes.values() if _local(n) == "startEvent"]
+        if not starts:
+            _refuse(process, _("%(element)s 没有开始事件。"))
+        if len(starts) > 1:
+            _refuse(process, _("%(element)s 只能有一个开始事件，现有 %(count)s 个。"),
+                    count=len(starts))
+        ends = [n for n in nodes.values() if _local(n) == "endEvent"]
+        if not ends:
+            _refuse(process, _("%(element)s 没有结束事件。"))
+
+        outcomes = {}
+        for node_id, node in nodes.items():
+            tag = _local(node)
+            exits = outgoing[node_id]
+            if tag == "startEvent" and incoming[node_id]:
+                _refuse(node, _("%(element)s 是开始事件，不能有进入的顺序流。"))
+            if tag == "endEvent":
+                if exits:
+                    _refuse(node, _("%(element)s 是结束事件，不能有出口。"))
+                outcome = outcome_of(node_id)
+                if outcome is None:
+                    _refuse(node, _("%(element)s：结束事件的 ID 须表示办理结果，为 %(outcomes)s "
+                                    "之一，或加下划线后缀（如 refused_review）。"),
+                            outcomes=_OUTCOME_LIST)
+                outcomes[node_id] = outcome
+                continue
+            if not exits:
+                _refuse(node, _("%(element)s 没有出口顺序流。"))
+            if tag in ("exclusiveGateway", "parallelGateway"):
+                if tag == "exclusiveGateway":
+                    self._check_exclusive(node, exits)
+            elif len(exits) > 1:
+                _refuse(node, _("%(element)s 有 %(count)s 个出口；分支请用排他网关或并行网关。"),
+                        count=len(exits))
+
+        reached = {starts[0].get("id")}
+        frontier = [starts[0].get("id")]
+        while frontier:
+            for flow in outgoing[frontier.pop()]:
+                target = flow.get("targetRef")
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
+        for node_id, node in nodes.items():
+            if node_id not in reached:
+                _refuse(node, _("%(element)s 从开始事件无法到达。"))
+
+        self._check_idle_loops(nodes, outgoing)
+        return outcomes
+
+    def _check_exclusive(self, gateway, exits):
+        default = gateway.get("default")
+        if default is not None and default not in {f.get("id") for f in exits}:
+            _refuse(gateway, _("%(element)s 的默认出口“%(flow)s”不是它的出口。"), flow=default)
+        if len(exits) == 1:
+            return
+        for flow in exits:
+            has_condition = flow.find(f"{{{BPMN}}}conditionExpression") is not None
+            if flow.get("id") == default and has_condition:
+                _refuse(flow, _("%(element)s 是默认出口，不能再带条件。"))
+            if flow.get("id") != default and not has_condition:
+                _refuse(flow, _("%(element)s 是排他网关的出口，但既没有条件也不是默认出口。"))
+
+    def _check_idle_loops(self, nodes, outgoing):
+        """Refuse a cycle of gateways and scripts: the engine would spin in it."""
+        automatic = {node_id for node_id, node in nodes.items() if _local(node) != "userTask"}
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
+        for first in automatic:
+            if first in state:
+                continue
+            stack = [(first, iter(outgoing[first]))]
+            state[first] = 1
+            while stack:
+                node_id, exits = stack[-1]
+                for flow in exits:
+                    target = flow.get("targetRef")
+                    if target not in automatic:
+                        continue
+                    if state.get(target) == 1:
+                        _refuse(nodes[target], _("%(element)s 处在一个没有用户任务的回路中，"
+                                                 "流程会空转。"))
+                    if target not in state:
+                        state[target] = 1
+                        stack.append((target, iter(outgoing[target])))
+                        break
+                else:
+                    state[node_id] = 2
+                    stack.pop()
+
+
+_ROLE_LIST = "window_clerk（窗口受理员）、reviewer（审查员）、agency_head（部门负责人）"
+_OUTCOME_LIST = "approved（准予）、refused（不予许可）、not_accepted（不予受理）"
+
+__all__ = ["MAX_BYTES", "SUPPORTED", "load_process"]

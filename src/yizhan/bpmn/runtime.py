@@ -1,0 +1,386 @@
+"""Running a process: start a workflow, complete its user tasks, step by step.
+
+The case engine keeps two texts: ``ProcessDefinition.spec_json``, once per
+item version, and ``Step.state_json``, once per case (the workflow state
+without the specification).  Each call takes them back and returns the next
+``Step``; nothing is kept between calls except a cache of deserialized
+specifications keyed by the SHA-256 of ``spec_json``, so a step costs one
+state deserialization, the engine's work and one state serialization, never
+a re-parse of the process.
+
+Every workflow runs with ``yizhan.bpmn.engine.SAFE_ENGINE``: conditions and
+scripts are evaluated by ``yizhan.bpmn.expressions``, never by ``eval``.
+
+Calls are pure functions of their arguments: a call that raises leaves
+nothing behind, and the caller's stored state is still the state to use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.utils.translation import gettext_lazy as _
+from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
+
+from yizhan.bpmn import spiff
+from yizhan.bpmn.definition import JOINT, ProcessDefinition, hash_spec
+from yizhan.bpmn.engine import TaskExpressionError
+from yizhan.bpmn.errors import (
+    Detail,
+    ProcessCallError,
+    ProcessRuntimeError,
+    ProcessStateError,
+    TaskNotReady,
+)
+from yizhan.bpmn.expressions import RESERVED_NAMES, ExpressionError
+
+CACHE_SIZE = 256                 # deserialized specifications kept in memory
+MAX_DATA_BYTES = 256 * 1024      # JSON size of the data passed to one call
+MAX_DATA_DEPTH = 20
+
+# Keys of the state JSON and of the workflow's own data that are Yizhan's.
+STATE_SPEC_KEY = "yizhan_spec"
+INTERNAL = "_yizhan"
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task waiting for someone holding ``role`` in ``agency_id``."""
+
+    task_id: str        # a UUID; pass it back to ``complete``
+    name: str           # the BPMN id of the user task
+    title: str          # its name in the drawing, e.g. "审查"
+    role: str           # a value of yizhan.directory.roles.Role
+    agency_ref: str     # "$accepting", "$joint", "$upper" or an agency's name
+    agency_id: int      # the agency, from ``start(agencies=...)``
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a case's process stands after a call.
+
+    ``cancelled`` lists the ids of tasks that were ready before this call
+    and were withdrawn by it (for example the other joint reviews when one
+    agency's rejection ends the joint stage); the case engine closes them.
+    ``outcome`` is set once ``finished``: the outcome of the end event
+    reached (``yizhan.bpmn.definition.Outcome``).
+    """
+
+    state_json: str = field(repr=False)
+    ready: list[ReadyTask]
+    finished: bool
+    outcome: str | None
+    data: dict[str, Any]
+    cancelled: list[str] = field(default_factory=list)
+
+
+def start(spec: ProcessDefinition | str, *, data: Mapping[str, Any],
+          agencies: Mapping[str, int | list[int]]) -> Step:
+    """Start a process and run it up to its first user task(s).
+
+    ``spec`` is a ``ProcessDefinition`` or its stored ``spec_json``.
+    ``data`` is the application data the conditions read (JSON values; keys
+    may not start with ``_`` or be one of ``joint_agencies``,
+    ``joint_agency``, ``joint_opinions``).  ``agencies`` maps each of the
+    definition's ``agency_refs`` to an agency id, and ``$joint`` to a list of
+    ids, e.g. ``{"$accepting": 3, "$joint": [4, 5, 6], "$upper": 2}``.
+    """
+    compiled = _compiled(spec)
+    agency_ids = _check_agencies(compiled.definition, agencies)
+    data = _check_data(data)
+    if compiled.definition.has_joint:
+        data[spiff.JOINT_AGENCIES] = list(agency_ids[JOINT])
+    workflow = spiff.new_workflow(compiled.spec)
+    workflow.data[INTERNAL] = {"agencies": agency_ids}
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    _advance(workflow.do_engine_steps)
+    return _step(compiled, workflow, previously_ready=set())
+
+
+def complete(spec: ProcessDefinition | str, state_json: str, *, task_id: str,
+             data: Mapping[str, Any]) -> Step:
+    """Complete the ready user task ``task_id`` with ``data`` and run on.
+
+    ``data`` is merged into the process data (same rules as for ``start``);
+    a ``$joint`` task must carry an ``opinion``, which is collected into
+    ``joint_opinions``.  Raises ``TaskNotReady`` if the task is not ready
+    (already done, cancelled, or not in this case).
+    """
+    compiled = _compiled(spec)
+    workflow = _restore(compiled, state_json)
+    task = _ready_task(workflow, task_id)
+    data = _check_data(data)
+    post = compiled.definition.tasks[task.task_spec.bpmn_id]
+    if post.joint and spiff.OPINION not in data:
+        raise ProcessCallError(_("会同任务“%(task)s”须提交意见（opinion）。"), task=post.title)
+    previously_ready = {str(t.id) for t in _ready_user_tasks(workflow)}
+    task.data.update(data)
+
+    def run():
+        task.run()
+        workflow.do_engine_steps()
+
+    _advance(run)
+    return _step(compiled, workflow, previously_ready=previously_ready - {str(task.id)})
+
+
+def current(spec: ProcessDefinition | str, state_json: str) -> Step:
+    """The step a stored state stands at, without changing it."""
+    compiled = _compiled(spec)
+    workflow = _restore(compiled, state_json)
+    return _step(compiled, workflow, previously_ready=set(), state_json=state_json)
+
+
+# The specification cache
+
+@dataclass(frozen=True)
+class _Compiled:
+    definition: ProcessDefinition
+    spec: Any   # SpiffWorkflow's BpmnProcessSpec, shared by every workflow of it
+
+
+_cache: OrderedDict[str, _Compiled] = OrderedDict()
+# The same process under another serialization of its text (a jsonb column
+# reorders keys) shares the restored specification: keyed by digest.
+_by_digest: dict[str, _Compiled] = {}
+_cache_lock = threading.Lock()
+_cache_stats = {"hits": 0, "misses": 0}
+
+
+def spec_cache_info() -> dict[str, int]:
+    """Hits, misses and size of the specification cache (for tests and benchmarks)."""
+    with _cache_lock:
+        return {**_cache_stats, "size": len(_cache)}
+
+
+def clear_spec_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+        _by_digest.clear()
+        _cache_stats.update(hits=0, misses=0)
+
+
+def _compiled(spec: ProcessDefinition | str) -> _Compiled:
+    if isinstance(spec, ProcessDefinition):
+        key, text = spec.spec_hash, spec.spec_json
+    elif isinstance(spec, str):
+        key, text = hash_spec(spec), spec
+    else:
+        raise TypeError("spec must be a ProcessDefinition or its spec_json")
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            _cache_stats["hits"] += 1
+            return found
+        _cache_stats["misses"] += 1
+    definition, spiff_document = ProcessDefinition._parse(text)
+    with _cache_lock:
+        same = _by_digest.get(definition.digest)
+    if same is not None:
+        compiled = _Compiled(definition, same.spec)
+        _remember(key, compiled)
+        return compiled
+    if spiff_document.get("serializer_version") != spiff.SPIFF_SERIALIZER_VERSION:
+        raise ProcessStateError(detail=_("流程定义由另一版本的流程引擎生成，请重新载入流程文件。"))
+    try:
+        bpmn_spec = spiff.spec_from_dict(spiff_document["spec"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ProcessStateError(detail=_("流程定义已损坏，请重新载入流程文件。")) from None
+    compiled = _Compiled(definition, bpmn_spec)
+    _remember(key, compiled)
+    return compiled
+
+
+def _remember(key: str, compiled: _Compiled) -> None:
+    with _cache_lock:
+        _cache[key] = compiled
+        _by_digest[compiled.definition.digest] = compiled
+        while len(_cache) > CACHE_SIZE:
+            _key, evicted = _cache.popitem(last=False)
+            if _by_digest.get(evicted.definition.digest) is evicted:
+                del _by_digest[evicted.definition.digest]
+
+
+# State
+
+def _restore(compiled: _Compiled, state_json: str):
+    try:
+        dct = json.loads(state_json)
+        if not isinstance(dct, dict):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ProcessStateError(detail=_("流程状态不是有效的 JSON。")) from None
+    if dct.pop(STATE_SPEC_KEY, None) != compiled.definition.digest:
+        raise ProcessStateError(detail=_("流程状态不属于这个流程定义。"))
+    if dct.pop(spiff.VERSION_KEY, None) != spiff.SPIFF_SERIALIZER_VERSION:
+        raise ProcessStateError(detail=_("流程状态由另一版本的流程引擎保存。"))
+    try:
+        return spiff.load_state(dct, compiled.spec)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ProcessStateError(detail=_("流程状态已损坏。")) from None
+
+
+def _ready_user_tasks(workflow):
+    return [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+
+
+def _ready_task(workflow, task_id: str):
+    try:
+        task = workflow.get_task_from_id(UUID(str(task_id)))
+    except (ValueError, TypeError, KeyError):
+        task = None
+    except WorkflowException:
+        task = None
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        raise TaskNotReady(task_id=str(task_id))
+    return task
+
+
+def _advance(run) -> None:
+    """Run the engine; turn what it raises into errors that name the element."""
+    try:
+        run()
+    except TaskExpressionError as exc:
+        raise ProcessRuntimeError(detail=Detail(_("%(element)s：%(error)s"),
+                                                element=exc.element, error=exc.detail)) from None
+    except ExpressionError as exc:
+        # Evaluated by SpiffWorkflow outside any task (not reachable with the
+        # supported elements, but the evaluator's refusal must surface).
+        raise ProcessRuntimeError(detail=exc.detail) from None
+    except WorkflowException as exc:
+        spec = getattr(exc, "task_spec", None)
+        element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", "?")
+        if isinstance(spec, ExclusiveGateway):
+            detail = Detail(_("排他网关 %(element)s 的条件都不满足，又没有默认出口。"),
+                            element=element)
+        else:
+            detail = Detail(_("%(element)s：%(error)s"), element=element, error=str(exc))
+        raise ProcessRuntimeError(detail=detail) from None
+
+
+def _step(compiled: _Compiled, workflow, *, previously_ready: set[str],
+          state_json: str | None = None) -> Step:
+    definition = compiled.definition
+    agencies = workflow.data[INTERNAL]["agencies"]
+    ready_tasks = _ready_user_tasks(workflow)
+    ready = []
+    for task in ready_tasks:
+        post = definition.tasks[task.task_spec.bpmn_id]
+        agency_id = task.data[spiff.JOINT_AGENCY] if post.joint else agencies[post.agency]
+        ready.append(ReadyTask(task_id=str(task.id), name=post.task, title=post.title,
+                               role=post.role, agency_ref=post.agency, agency_id=agency_id))
+    finished = bool(workflow.completed)
+    if finished:
+        data = _visible(workflow.data)
+        outcome = _outcome(definition, workflow)
+    else:
+        merged: dict[str, Any] = {}
+        for task in ready_tasks:
+            DeepMerge.merge(merged, task.data)
+        data = _visible(merged)
+        outcome = None
+    if state_json is None:
+        state_json = spiff.dump_state(workflow, {STATE_SPEC_KEY: definition.digest})
+    still_ready = {r.task_id for r in ready}
+    return Step(state_json=state_json, ready=ready, finished=finished, outcome=outcome,
+                data=data, cancelled=sorted(previously_ready - still_ready))
+
+
+def _visible(data: Mapping[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps({
+        k: v for k, v in data.items()
+        if not k.startswith("_") and k != spiff.JOINT_AGENCY
+    }))
+
+
+def _outcome(definition: ProcessDefinition, workflow) -> str | None:
+    ends = [
+        task for task in workflow.get_tasks(state=TaskState.COMPLETED)
+        if getattr(task.task_spec, "bpmn_id", None) in definition.outcomes
+    ]
+    if not ends:
+        return None
+    last = max(ends, key=lambda t: t.last_state_change)
+    return definition.outcomes[last.task_spec.bpmn_id]
+
+
+# Checking what the caller passes
+
+def _check_agencies(definition: ProcessDefinition, agencies) -> dict[str, Any]:
+    if not isinstance(agencies, Mapping):
+        raise ProcessCallError(_("agencies 必须是从机关代号到机关 ID 的映射。"))
+    checked: dict[str, Any] = {}
+    for ref in sorted(definition.agency_refs):
+        if ref not in agencies:
+            raise ProcessCallError(_("流程需要机关“%(ref)s”，但 agencies 中没有给出。"), ref=ref)
+        value = agencies[ref]
+        if ref == JOINT:
+            if (not isinstance(value, (list, tuple)) or not value
+                    or not all(_is_id(v) for v in value) or len(set(value)) != len(value)):
+                raise ProcessCallError(_("“$joint”须是不重复的机关 ID 列表，且至少有一个。"))
+            checked[ref] = list(value)
+        else:
+            if not _is_id(value):
+                raise ProcessCallError(_("机关“%(ref)s”的 ID 必须是整数。"), ref=ref)
+            checked[ref] = value
+    return checked
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_data(data) -> dict[str, Any]:
+    """A private, JSON-clean copy of ``data``, or ``ProcessCallError``."""
+    if not isinstance(data, Mapping):
+        raise ProcessCallError(_("data 必须是字典。"))
+    for key in data:
+        if not isinstance(key, str) or key.startswith("_") or key in RESERVED_NAMES:
+            raise ProcessCallError(_("data 中的键“%(key)s”不允许使用（不能以下划线开头，"
+                                     "也不能是系统保留的名称）。"), key=str(key))
+    _check_value(data, 0)
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        raise ProcessCallError(_("data 只能包含 JSON 值。")) from None
+    if len(text.encode()) > MAX_DATA_BYTES:
+        raise ProcessCallError(_("data 过大，上限为 %(limit)s 字节。"), limit=MAX_DATA_BYTES)
+    return json.loads(text)
+
+
+def _check_value(value, depth: int) -> None:
+    if depth > MAX_DATA_DEPTH:
+        raise ProcessCallError(_("data 嵌套过深。"))
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ProcessCallError(_("data 中的数字必须是有限值。"))
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_value(item, depth + 1)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ProcessCallError(_("data 中字典的键必须是文本。"))
+            # SpiffWorkflow's serializer takes a dict with a "typename" key
+            # for one of its own objects when it restores the state.
+            if key == "typename":
+                raise ProcessCallError(_("data 中不能使用键“typename”。"))
+            _check_value(item, depth + 1)
+        return
+    raise ProcessCallError(_("data 只能包含 JSON 值，不能有 %(type)s。"), type=type(value).__name__)

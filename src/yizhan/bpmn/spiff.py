@@ -1,0 +1,174 @@
+"""What Yizhan adds to SpiffWorkflow: the joint task, the parser, the serializer.
+
+* ``JointTask``: the parallel multi-instance task of a ``$joint`` lane,
+  one instance per joint agency.  Each instance receives its agency id in
+  ``joint_agency``; each instance's ``opinion`` is collected, in the order
+  the agencies answer, into ``joint_opinions``.
+* ``YizhanParser``: SpiffWorkflow's BPMN parser with the user task parser
+  that builds ``JointTask``.  It only ever sees documents that
+  ``yizhan.bpmn.loader`` has already checked.
+* ``spec_to_dict``/``spec_from_dict`` and ``dump_state``/``load_state``:
+  the process specification is serialized once, and a workflow's state is
+  serialized *without* it (SpiffWorkflow's own serializer always embeds the
+  whole specification in every workflow).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+from yizhan.bpmn.engine import SAFE_ENGINE
+
+VERSION_KEY = BpmnWorkflowSerializer.VERSION_KEY
+JOINT_AGENCIES = "joint_agencies"
+JOINT_AGENCY = "joint_agency"
+JOINT_OPINIONS = "joint_opinions"
+OPINION = "opinion"
+
+__all__ = [
+    "JOINT_AGENCIES",
+    "JOINT_AGENCY",
+    "JOINT_OPINIONS",
+    "OPINION",
+    "SPIFF_SERIALIZER_VERSION",
+    "VERSION_KEY",
+    "JointTask",
+    "YizhanParser",
+    "dump_state",
+    "load_state",
+    "new_workflow",
+    "spec_from_dict",
+    "spec_to_dict",
+]
+
+
+class JointTask(ParallelMultiInstanceTask):
+    """One instance per joint agency, in parallel; opinions are collected.
+
+    Before the instances are made, an ``opinion`` left in the data by an
+    earlier step is dropped (it is not any joint agency's opinion, and
+    SpiffWorkflow refuses an output item that already exists) and
+    ``joint_opinions`` starts empty, so a second joint stage in the same
+    process starts afresh.
+    """
+
+    def create_children(self, my_task):
+        my_task.data.pop(OPINION, None)
+        my_task.data[JOINT_OPINIONS] = []
+        super().create_children(my_task)
+
+
+class _UserTaskParser(TaskParser):
+    """Builds a ``JointTask`` where the document has a multi-instance marker.
+
+    The loader allows the marker only on ``$joint`` tasks, parallel, with
+    at most a ``completionCondition``; the collection, the item and the
+    output are always the ones named above, so a person drawing the process
+    never types them.
+    """
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        condition = self.xpath("./bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition")
+        condition = condition[0].text.strip() if condition and condition[0].text else None
+        original = self.spec.task_specs.pop(self.task.name)
+        self.task = JointTask(
+            self.spec,
+            original.name,
+            task_spec="",
+            data_input=TaskDataReference(JOINT_AGENCIES),
+            data_output=TaskDataReference(JOINT_OPINIONS),
+            input_item=TaskDataReference(JOINT_AGENCY),
+            output_item=TaskDataReference(OPINION),
+            condition=condition,
+            description="Joint Task",
+        )
+        self._copy_task_attrs(original, loop_characteristics)
+
+
+class YizhanParser(BpmnParser):
+    OVERRIDE_PARSER_CLASSES = {full_tag("userTask"): (_UserTaskParser, UserTask)}
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """A ``BpmnWorkflow`` without its specification, restored onto a given one."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None):
+        if spec is None:
+            raise ValueError("the process specification is required to restore a workflow")
+        workflow = self.target_class(spec, {}, script_engine=SAFE_ENGINE, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_CONFIG = {**DEFAULT_CONFIG, BpmnWorkflow: _StateConverter, JointTask: MultiInstanceTaskConverter}
+
+
+class _Serializer(threading.local):
+    """One registry per thread: SpiffWorkflow toggles a flag on it while encoding."""
+
+    def __init__(self):
+        self.registry = BpmnWorkflowSerializer.configure(_CONFIG)
+        self.encoder = create_encoder(self.registry, None)
+
+
+_serializer = _Serializer()
+
+
+def spec_to_dict(spec) -> dict:
+    return _serializer.registry.convert(spec)
+
+
+def spec_from_dict(dct: dict):
+    """Restore a specification; ``dct`` is consumed (the registry pops keys)."""
+    return _serializer.registry.restore(dct)
+
+
+def new_workflow(spec) -> BpmnWorkflow:
+    return BpmnWorkflow(spec, script_engine=SAFE_ENGINE)
+
+
+def dump_state(workflow: BpmnWorkflow, extra: dict) -> str:
+    """The workflow as JSON, without its specification; ``extra`` is added on top."""
+    registry = _serializer.registry
+    registry._encoder_mode = True
+    try:
+        dct = registry.convert(workflow)
+        dct[VERSION_KEY] = SPIFF_SERIALIZER_VERSION
+        dct.update(extra)
+        return json.dumps(dct, cls=_serializer.encoder, ensure_ascii=False,
+                          separators=(",", ":"))
+    finally:
+        registry._encoder_mode = False
+
+
+def load_state(dct: dict, spec) -> BpmnWorkflow:
+    """Restore a workflow from ``dump_state``'s dict (already checked) onto ``spec``."""
+    return _serializer.registry.restore(dct, spec=spec)

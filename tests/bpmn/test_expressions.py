@@ -1,0 +1,163 @@
+"""The condition and script language: what it evaluates and what it refuses."""
+
+import pytest
+
+from yizhan.bpmn import expressions
+from yizhan.bpmn.expressions import ExpressionFailed, ExpressionRefused, evaluate, execute
+
+DATA = {
+    "amount": 150000,
+    "opinion": "reject",
+    "joint_opinions": ["approve", "reject"],
+    "applicant": {"kind": "legal", "name": "某某公司"},
+    "items": [1, 2, 3],
+    "missing_value": None,
+}
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("amount > 100000", True),
+    ("amount > 100000 and opinion == 'approve'", False),
+    ('opinion == "reject" or "reject" in joint_opinions', True),
+    ('"reject" not in joint_opinions', False),
+    ("100000 < amount <= 200000", True),
+    ("applicant.kind == 'legal'", True),
+    ("applicant['name']", "某某公司"),
+    ("items[-1] + len(items)", 6),
+    ("sum(items) / 2", 3.0),
+    ("amount // 1000 % 7", 3),
+    ("-amount + +1", -149999),
+    ("not missing_value", True),
+    ("missing_value is None", True),
+    ("max(items) if items else 0", 3),
+    ("min(1, 2.5)", 1),
+    ("abs(-3) + round(2.567, 2)", 5.57),
+    ("int('12') + float('0.5')", 12.5),
+    ("str(amount) + '元'", "150000元"),
+    ("bool([])", False),
+    ("any([0, 1]) and all([1, 1])", True),
+    ("[1, 2] + [3]", [1, 2, 3]),
+    ("{'a': 1}['a']", 1),
+    ("'k' in {'k': 1}", True),
+    ("1 in {1, 2}", True),
+    ("(1, 2)[0]", 1),
+])
+def test_evaluates(source, expected):
+    assert evaluate(source, DATA) == expected
+
+
+@pytest.mark.parametrize("source", [
+    "__import__('os')",
+    "open('/etc/passwd').read()",
+    "().__class__.__bases__[0].__subclasses__()",
+    "applicant.__class__",
+    "_private",
+    "items.append(4)",
+    "'{}'.format(amount)",
+    "[x for x in items]",
+    "{x: 1 for x in items}",
+    "(x for x in items)",
+    "lambda: 1",
+    "amount ** 2",
+    "f'{amount}'",
+    "(a := 1)",
+    "items[0:2]",
+    "{**applicant}",
+    "len(items, key=1)",
+    "b'bytes'",
+    "...",
+    "1j",
+    "amount @ amount",
+    "amount << 2",
+    "~amount",
+    "await amount",
+    "yield amount",
+    "import os",
+    "amount = 1",
+    "",
+    "   ",
+    "x" * (expressions.MAX_SOURCE + 1),
+    " + ".join(["1"] * (expressions.MAX_NODES)),
+    "-" * (expressions.MAX_DEPTH + 5) + "1",
+])
+def test_refuses(source):
+    with pytest.raises(ExpressionRefused):
+        expressions.compile_expression(source)
+    with pytest.raises(ExpressionRefused):
+        evaluate(source, DATA)
+
+
+@pytest.mark.parametrize("source", [
+    "unknown > 1",
+    "applicant.age",
+    "items[10]",
+    "opinion < 1",
+    "amount / 0",
+    "'a' + 1",
+    "'ab' * 3",
+    "items * 3",
+    "1 in amount",
+    "amount * amount * amount * amount",
+    "int('x')",
+    "round(1.5, 1000000000)",
+    "amount.kind",
+    "len(amount)",
+])
+def test_fails_cleanly(source):
+    with pytest.raises((ExpressionFailed, ExpressionRefused)):
+        evaluate(source, DATA)
+
+
+def test_attribute_access_on_non_dicts_is_refused_at_run_time():
+    with pytest.raises(ExpressionRefused):
+        evaluate("opinion.upper", DATA)
+
+
+def test_scripts_assign_in_order():
+    data = {"amount": 2000}
+    execute("fee = amount * 0.01\ntotal = amount + fee\nlabel = '合计' + str(total)", data)
+    assert data == {"amount": 2000, "fee": 20.0, "total": 2020.0, "label": "合计2020.0"}
+
+
+@pytest.mark.parametrize("script", [
+    "import os",
+    "from os import system",
+    "x = y = 1",
+    "x += 1",
+    "a.b = 1",
+    "a[0] = 1",
+    "a, b = 1, 2",
+    "del amount",
+    "if amount: x = 1",
+    "for i in items: pass",
+    "while True: pass",
+    "def f(): pass",
+    "class A: pass",
+    "with open('f') as f: pass",
+    "try:\n  x = 1\nexcept Exception:\n  pass",
+    "x = 1; exec('y = 2')",
+    "len = 1",
+    "joint_opinions = []",
+    "_x = 1",
+    "\n".join(f"x{i} = {i}" for i in range(expressions.MAX_STATEMENTS + 1)),
+])
+def test_scripts_are_assignments_only(script):
+    with pytest.raises(ExpressionRefused):
+        expressions.compile_script(script)
+
+
+def test_a_script_cannot_grow_values_without_bound():
+    data = {"s": "x" * 100, "n": 2}
+    with pytest.raises(ExpressionFailed):
+        execute("\n".join(["s = s + s"] * 20), data)
+    with pytest.raises(ExpressionFailed):
+        execute("\n".join(["n = n * n"] * 20), data)
+
+
+def test_messages_are_chinese_and_name_the_problem():
+    with pytest.raises(ExpressionRefused) as info:
+        expressions.compile_expression("().__class__")
+    assert str(info.value) == "不允许以下划线开头的名称“__class__”。"
+    with pytest.raises(ExpressionFailed) as info:
+        evaluate("amount > 1", {})
+    assert str(info.value) == "变量“amount”不存在。"

@@ -1,0 +1,340 @@
+"""Uploading BPMN files: what is accepted, and what is refused with which message."""
+
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+from tests.bpmn.documents import document, flow, gateway_document, linear, user_task
+from yizhan import bpmn
+from yizhan.bpmn import loader
+from yizhan.directory.roles import Role
+
+FILES = Path(__file__).parent / "files"
+KNOWN_AGENCIES = {"市市场监督管理局", "市公安局"}
+
+
+def load(xml: bytes):
+    return bpmn.load_process(xml, resolve_agency=KNOWN_AGENCIES.__contains__)
+
+
+def refusal(xml: bytes) -> bpmn.ProcessError:
+    with pytest.raises(bpmn.ProcessError) as info:
+        load(xml)
+    return info.value
+
+
+def message(xml: bytes) -> str:
+    return refusal(xml).render("zh-hans")
+
+
+def test_a_modeler_export_with_diagram_interchange_loads():
+    """A Camunda Modeler file: pool, nested lanes, DI, camunda:* extensions, a script."""
+    definition = load((FILES / "camunda_modeler.bpmn").read_bytes())
+    assert definition.process_id == "Process_food_license"
+    assert definition.name == "食品经营许可"
+    posts = {p.title: (p.role, p.agency) for p in definition.tasks.values()}
+    assert posts == {
+        "受理": ("window_clerk", "$accepting"),
+        "审查": ("reviewer", "$accepting"),
+        "区县局决定": ("agency_head", "$accepting"),
+        "市局决定": ("agency_head", "市市场监督管理局"),
+        "送达": ("window_clerk", "$accepting"),
+    }
+    assert definition.agency_refs == {"$accepting", "市市场监督管理局"}
+    assert definition.outcomes == {"approved": "approved"}
+
+
+@pytest.mark.parametrize(("amount", "decider", "agency_id"), [
+    (200000, "市局决定", 2),
+    (100000, "区县局决定", 7),
+])
+def test_gateways_branch_on_application_data(case, amount, decider, agency_id):
+    """``amount > 100000`` sends the case to the city; a script computed the fee."""
+    definition = load((FILES / "camunda_modeler.bpmn").read_bytes())
+    c = case(definition, data={"amount": amount},
+             agencies={"$accepting": 7, "市市场监督管理局": 2})
+    c.do("受理")
+    c.do("审查", opinion="approve")
+    assert [(t.title, t.agency_id) for t in c.ready] == [(decider, agency_id)]
+    assert c.step.data["large"] is (amount > 100000)
+    assert c.step.data["fee"] == round(amount * 0.001, 2)
+
+
+def test_the_definition_is_rebuilt_from_its_text():
+    definition = bpmn.load_template("parallel")
+    again = bpmn.ProcessDefinition.from_json(definition.spec_json)
+    assert again == definition
+
+
+def test_the_role_labels_match_the_directory():
+    """Lanes may say 审查员 instead of reviewer: the labels are Role's."""
+    with translation.override("zh-hans"):
+        labels = {str(role.label): role for role in Role}
+    for label, role in loader.TASK_ROLES.items():
+        if label not in {r.value for r in Role}:
+            assert labels[label] is role
+
+
+@pytest.mark.parametrize("lane", [
+    "reviewer", "审查员", "$accepting/reviewer", "$accepting / 审查员", "$accepting／审查员",
+])
+def test_lane_names_a_role_with_or_without_an_agency(lane):
+    definition = load(linear("review", lane=lane))
+    assert definition.tasks["review"].role == "reviewer"
+    assert definition.tasks["review"].agency == "$accepting"
+
+
+# Refusals: each names the element and the reason.
+
+def test_not_xml():
+    assert message(b"this is not xml <") .startswith("流程文件不是有效的 XML")
+    assert message(b"") == "流程文件是空的。"
+
+
+def test_not_bpmn():
+    text = message(b'<?xml version="1.0"?><definitions xmlns="http://example.com/x"/>')
+    assert text.startswith("文件不是 BPMN 2.0 文档")
+
+
+def test_no_executable_process():
+    text = message(linear("a").replace(b'isExecutable="true"', b'isExecutable="false"'))
+    assert "没有可执行的流程" in text
+
+
+def test_two_executable_processes():
+    xml = document('<bpmn:startEvent id="s"/>', after=(
+        '<bpmn:process id="other" isExecutable="true"><bpmn:startEvent id="s2"/>'
+        "</bpmn:process>"))
+    assert "只能有一个可执行流程" in message(xml)
+
+
+def test_no_start_event():
+    body = user_task("a") + '<bpmn:endEvent id="approved"/>' + flow("a", "approved")
+    error = refusal(document(body, lanes=[("window_clerk", ["a"])]))
+    assert error.render("zh-hans") == "流程“测试流程”（test） 没有开始事件。"
+    assert error.fields["element_id"] == "test"
+    assert error.code == "bpmn.invalid"
+    assert error.http_status == 400
+    assert isinstance(error, bpmn.ProcessError)
+
+
+def test_unknown_role():
+    error = refusal(linear("review", lane="$accepting/inspector"))
+    assert error.render("zh-hans").startswith(
+        "用户任务“review”（review）：泳道中的角色“inspector”不存在")
+    assert error.fields["element_id"] == "review"
+
+
+def test_a_role_that_does_no_case_work():
+    text = message(linear("review", lane="sysadmin"))
+    assert "角色“sysadmin”不办理流程任务" in text
+
+
+def test_unknown_agency():
+    text = message(linear("review", lane="市税务局/reviewer"))
+    assert text == "用户任务“review”（review）：泳道中的机关“市税务局”不存在。"
+
+
+def test_known_named_agency():
+    definition = load(linear("review", lane="市公安局/reviewer"))
+    assert definition.tasks["review"].agency == "市公安局"
+    assert definition.agency_refs == {"市公安局"}
+
+
+def test_unknown_symbolic_agency():
+    assert "机关代号“$province”不存在" in message(linear("a", lane="$province/reviewer"))
+
+
+def test_user_task_outside_lanes():
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a", "审查")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "a") + flow("a", "approved"))
+    assert message(document(body)).startswith("用户任务“审查”（a） 不在任何泳道里")
+
+
+def test_lane_with_too_many_parts():
+    assert "应为“角色”或“机关/角色”" in message(linear("a", lane="a/b/reviewer"))
+
+
+@pytest.mark.parametrize(("element", "kind"), [
+    ('<bpmn:serviceTask id="svc" name="调用接口"/>', "服务任务"),
+    ('<bpmn:callActivity id="call" calledElement="other"/>', "调用活动"),
+    ('<bpmn:subProcess id="sub"/>', "子流程"),
+    ('<bpmn:sendTask id="send"/>', "发送任务"),
+    ('<bpmn:task id="plain"/>', "未指定类型的任务"),
+    ('<bpmn:inclusiveGateway id="inc"/>', "包容网关"),
+    ('<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition/>'
+     "</bpmn:intermediateCatchEvent>", "中间捕获事件"),
+    ('<bpmn:boundaryEvent id="b" attachedToRef="a"><bpmn:timerEventDefinition/>'
+     "</bpmn:boundaryEvent>", "边界事件"),
+    ('<bpmn:dataObjectReference id="doc"/>', "数据对象引用"),
+])
+def test_unsupported_elements(element, kind):
+    error = refusal(linear("a", middle=element))
+    assert f"不支持{kind}" in error.render("zh-hans")
+    assert "流程只能由开始事件、结束事件" in error.render("zh-hans")
+
+
+@pytest.mark.parametrize(("definition", "kind"), [
+    ("<bpmn:timerEventDefinition/>", "定时事件定义"),
+    ("<bpmn:messageEventDefinition/>", "消息事件定义"),
+])
+def test_start_events_carry_no_trigger(definition, kind):
+    xml = linear("a").replace(b'<bpmn:startEvent id="start"/>',
+                              f'<bpmn:startEvent id="start">{definition}</bpmn:startEvent>'
+                              .encode())
+    assert message(xml) == (f"开始事件 start：不支持{kind}。流程只能由开始事件、结束事件（可为"
+                            "终止结束事件）、用户任务、脚本任务、排他网关、并行网关、顺序流和泳道组成。")
+
+
+def test_message_flows_between_pools_are_refused():
+    xml = linear("a").replace(b"<bpmn:process", (
+        b'<bpmn:collaboration id="c"><bpmn:participant id="p" processRef="test"/>'
+        b'<bpmn:messageFlow id="m" sourceRef="p" targetRef="p"/></bpmn:collaboration>'
+        b"<bpmn:process"))
+    assert "不支持消息流" in message(xml)
+
+
+def test_root_level_message_definitions_are_refused():
+    xml = linear("a").replace(b"<bpmn:process",
+                              b'<bpmn:message id="msg" name="m"/><bpmn:process')
+    assert "不支持消息定义" in message(xml)
+
+
+def test_loop_marker_is_refused():
+    xml = linear("a").replace(b'name="a"></bpmn:userTask>',
+                              b'name="a"><bpmn:standardLoopCharacteristics/></bpmn:userTask>')
+    assert "不支持循环标记" in message(xml)
+
+
+def test_multi_instance_only_in_the_joint_lane():
+    xml = linear("a").replace(
+        b'name="a"></bpmn:userTask>',
+        b'name="a"><bpmn:multiInstanceLoopCharacteristics/></bpmn:userTask>')
+    assert "只有“$joint”（会同机关）泳道中的任务才能是多实例任务" in message(xml)
+
+
+def test_joint_task_must_be_drawn_parallel_multi_instance():
+    assert "须画成并行多实例任务" in message(linear("a", lane="$joint/reviewer"))
+    xml = linear("a", lane="$joint/reviewer").replace(
+        b'name="a"></bpmn:userTask>',
+        b'name="a"><bpmn:multiInstanceLoopCharacteristics isSequential="true"/>'
+        b"</bpmn:userTask>")
+    assert "不能是串行多实例" in message(xml)
+
+
+def test_joint_task_collection_is_not_typed_by_hand():
+    xml = linear("a", lane="$joint/reviewer").replace(
+        b'name="a"></bpmn:userTask>',
+        b'name="a"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3'
+        b"</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>")
+    assert "不能有 loopCardinality" in message(xml)
+
+
+def test_condition_only_on_exclusive_gateway_exits():
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "a") + flow("a", "approved", "amount > 1"))
+    text = message(document(body, lanes=[("window_clerk", ["a"])]))
+    assert text == "顺序流 f_a_approved 带有条件，但条件只能写在排他网关的出口上。"
+
+
+def test_exclusive_exit_without_condition_or_default():
+    xml = gateway_document("amount > 1").replace(b' default="f_default"', b"")
+    assert message(xml) == "顺序流 f_default 是排他网关的出口，但既没有条件也不是默认出口。"
+
+
+def test_condition_with_a_syntax_error():
+    text = message(gateway_document("amount >"))
+    assert text.startswith("顺序流 f_condition 的条件“amount >”不被允许：语法错误")
+
+
+def test_element_without_exit():
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a") + user_task("b")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "a") + flow("a", "approved")
+            + flow("start", "b", flow_id="f2"))
+    text = message(document(body, lanes=[("window_clerk", ["a", "b"])]))
+    assert text == "开始事件 start 有 2 个出口；分支请用排他网关或并行网关。"
+
+
+def test_task_without_exit():
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a", "审查")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "a"))
+    text = message(document(body, lanes=[("window_clerk", ["a"])]))
+    assert text == "用户任务“审查”（a） 没有出口顺序流。"
+
+
+def test_unreachable_element():
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a") + user_task("lost", "遗漏")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "a") + flow("a", "approved")
+            + flow("lost", "approved"))
+    text = message(document(body, lanes=[("window_clerk", ["a", "lost"])]))
+    assert text == "用户任务“遗漏”（lost） 从开始事件无法到达。"
+
+
+def test_loop_without_a_user_task_would_spin():
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a")
+            + '<bpmn:exclusiveGateway id="g1" default="f_g1_g2"/>'
+            + '<bpmn:exclusiveGateway id="g2" default="f_g2_g1"/>'
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "a") + flow("a", "g1") + flow("g1", "g2")
+            + flow("g1", "approved", "opinion == 'approve'") + flow("g2", "g1"))
+    assert "处在一个没有用户任务的回路中" in message(
+        document(body, lanes=[("window_clerk", ["a"])]))
+
+
+def test_a_loop_through_a_user_task_is_fine(case):
+    """补正: the reviewer sends the case back to the clerk, who accepts again."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + user_task("review", "审查")
+            + '<bpmn:exclusiveGateway id="g" default="f_g_approved"/>'
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "g")
+            + flow("g", "accept", 'opinion == "correct"') + flow("g", "approved"))
+    definition = load(document(body, lanes=[("window_clerk", ["accept"]),
+                                            ("reviewer", ["review"])]))
+    c = case(definition, data={}, agencies={"$accepting": 1})
+    c.do("受理")
+    c.do("审查", opinion="correct")
+    c.do("受理")
+    step = c.do("审查", opinion="approve")
+    assert step.outcome == "approved"
+
+
+def test_end_event_must_name_an_outcome():
+    text = message(linear("a", end="Event_0abc"))
+    assert text.startswith("结束事件 Event_0abc：结束事件的 ID 须表示办理结果")
+
+
+def test_end_event_ids_with_a_suffix_name_their_outcome():
+    definition = load(linear("a", end="not_accepted_incomplete"))
+    assert definition.outcomes == {"not_accepted_incomplete": "not_accepted"}
+
+
+def test_duplicate_ids():
+    xml = linear("a").replace(b'<bpmn:endEvent id="approved"/>',
+                              b'<bpmn:endEvent id="approved"/><bpmn:textAnnotation id="a"/>')
+    assert message(xml) == "元素 ID“a”重复出现。"
+
+
+def test_oversized_file():
+    xml = linear("a").replace(b"</bpmn:definitions>",
+                              b"<!--" + b"x" * loader.MAX_BYTES + b"--></bpmn:definitions>")
+    assert message(xml).startswith("流程文件过大")
+
+
+def test_script_task_outside_the_language():
+    body = ('<bpmn:startEvent id="start"/><bpmn:scriptTask id="s" name="算费">'
+            "<bpmn:script>import os</bpmn:script></bpmn:scriptTask>"
+            '<bpmn:endEvent id="approved"/>' + flow("start", "s") + flow("s", "approved"))
+    assert message(document(body)) == (
+        "脚本任务“算费”（s） 的脚本不被允许：第 1 行：脚本只能是“变量 = 表达式”形式的赋值。")
+
+
+def test_messages_have_an_english_rendering_too():
+    """The API renders both languages; the English one exists (may fall back)."""
+    body = refusal(linear("review", lane="市税务局/reviewer")).as_dict()
+    assert body["code"] == "bpmn.invalid"
+    assert body["message_zh"] == "用户任务“review”（review）：泳道中的机关“市税务局”不存在。"
+    assert body["message_en"]
+    assert body["fields"]["agency"] == "市税务局"
+    assert body["fields"]["element_id"] == "review"
