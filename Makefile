@@ -11,7 +11,7 @@ PORT   ?= 8000
 # Embedded mode for a laptop: debug on (plain HTTP), SQLite under var/.
 RUN_ENV := YIZHAN_DEBUG=1
 
-.PHONY: run test test-browser lint bench install browser messages clean
+.PHONY: run test lint bench install browser fonts messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	@mkdir -p var
 	$(RUN_ENV) $(BIN)/yizhan migrate --noinput
 	$(RUN_ENV) $(BIN)/yizhan collectstatic --noinput -v0
@@ -39,7 +39,16 @@ browser:
 	  else echo "Install Debian's chromium package (apt-get install chromium) for the browser tests"; fi; \
 	fi
 
-test: $(STAMP) browser
+# A CJK TrueType font for PDF certificates (AR PL UMing, a Song/Ming face
+# like official documents use), from Debian's packages.
+fonts:
+	@if [ ! -f /usr/share/fonts/truetype/arphic/uming.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-arphic-uming >/dev/null; \
+	  else echo "Install Debian's fonts-arphic-uming package for PDF certificates"; fi; \
+	fi
+
+test: $(STAMP) browser fonts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

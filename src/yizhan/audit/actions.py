@@ -6,3 +6,5 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditAction(models.TextChoices):
     VERIFIED = "audit.verified", _("核验审计链")
+    SIGNING_KEY_CREATED = "audit.signing_key_created", _("生成签名密钥")
+    SIGNING_KEY_ROTATED = "audit.signing_key_rotated", _("轮换签名密钥")

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from yizhan.audit.models import AuditRecord
+from yizhan.audit.models import AuditRecord, SigningKey
 from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 from yizhan.portal.admin_site import ScopedAdmin
@@ -21,3 +21,10 @@ class AuditRecordAdmin(ScopedAdmin):
 
     def has_module_permission(self, request):
         return scope_of(request.user).has_any_division(Role.SYSADMIN)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ScopedAdmin):
+    agency_field = "agency_id"
+    list_display = ("agency", "algorithm", "fingerprint", "created_at", "retired_at")
+    exclude = ("private_key_enc",)

@@ -112,3 +112,60 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return f"shard {self.shard} @ {self.seq}"
+
+
+class SigningKeyQuerySet(models.QuerySet):
+    def delete(self):
+        raise ImmutableRecordError("signing keys are retired, never deleted")
+
+
+class SigningKey(models.Model):
+    """An agency's key for signing its results (certificates, documents).
+
+    The private key is PEM encrypted with the field key
+    (``yizhan.core.crypto.encrypt_field``); the public key is in clear.
+    An agency has at most one active key.  Rotation retires the old key:
+    its private half is erased, since nothing signs with it again, and its
+    public half stays so that what it signed still verifies.  Keys are
+    never deleted.  See ``yizhan.audit.signing``.
+    """
+
+    class Algorithm(models.TextChoices):
+        SM2_SM3 = "SM2-SM3", _("SM2 数字签名（SM3 杂凑）")
+        ED25519 = "Ed25519", _("Ed25519 数字签名")
+
+    agency = models.ForeignKey("directory.Agency", verbose_name=_("机关"),
+                               on_delete=models.PROTECT, related_name="signing_keys")
+    algorithm = models.CharField(_("算法"), max_length=16, choices=Algorithm.choices)
+    public_key_pem = models.TextField(_("公钥"))
+    private_key_enc = models.TextField(_("私钥（加密）"), blank=True)
+    # SM3 of the public key's DER (SubjectPublicKeyInfo), for offline checks.
+    fingerprint = models.CharField(_("公钥指纹"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("生成时间"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("生成人"),
+                                   null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+    retired_reason = models.TextField(_("停用事由"), blank=True)
+
+    objects = SigningKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("签名密钥")
+        verbose_name_plural = _("签名密钥")
+        ordering = ["agency_id", "-created_at", "-id"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["agency"], condition=models.Q(retired_at__isnull=True),
+                                    name="signing_key_one_active_per_agency"),
+        ]
+
+    def __str__(self):
+        return f"{self.algorithm} {self.fingerprint[:16]}"
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError("signing keys are retired, never deleted")
+
+    @property
+    def is_active(self) -> bool:
+        return self.retired_at is None

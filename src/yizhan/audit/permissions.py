@@ -28,3 +28,12 @@ def visible_agency_ids(actor) -> frozenset[int] | None:
 
 def sees_unattributed(actor) -> bool:
     return audit_verify(actor)
+
+
+def signing_key_create(actor, *, agency) -> bool:
+    """An agency's system administrators manage its signing keys."""
+    return scope_of(actor).has(Role.SYSADMIN, agency.id)
+
+
+def signing_key_rotate(actor, *, agency) -> bool:
+    return scope_of(actor).has(Role.SYSADMIN, agency.id)

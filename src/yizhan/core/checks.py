@@ -7,6 +7,10 @@ wrong and the hint says what to set.
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from yizhan.core.pdf import check_cjk_font
+
+register(check_cjk_font)
+
 
 @register(Tags.security, deploy=False)
 def check_platform_settings(app_configs, **kwargs):

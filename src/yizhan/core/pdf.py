@@ -1,0 +1,377 @@
+"""PDF electronic certificates (电子证照) with Chinese text, a seal and a QR code.
+
+``render_certificate`` lays out one A4 page: a bordered certificate with
+its title, number, holder and fields, the issuing agency and date under a
+red round seal, and a QR code that leads to the public verification page.
+Everything is drawn locally with fpdf2: the seal is vector graphics, the QR
+code is vector rectangles from ``yizhan.core.qr``, and the text uses a CJK
+font from Debian's packages, embedded as a subset so that the file looks
+the same in every reader.  Nothing is fetched at run time.
+
+The drawn seal is a picture, not the signature: the certificate's
+authenticity rests on the agency's signature over the SM3 digest of these
+exact bytes (``yizhan.audit.signing``), which the verification page checks.
+
+Fonts: AR PL UMing (Debian's ``fonts-arphic-uming``), a Ming/Song serif as
+official documents use, is preferred; the WenQuanYi fonts serve when it is
+missing, and another font found is added as a fallback only when the text
+has characters the first lacks (rare characters in names).
+``settings.YIZHAN_PDF_FONT`` may name another TrueType file (``path``, or
+``path#face`` for a collection), tried first.
+"""
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from yizhan.core.qr import QUIET_ZONE, qr_matrix, qr_runs
+
+# The Debian package that setup installs; named in the error when no font
+# is found.
+FONT_PACKAGE = "fonts-arphic-uming"
+
+# fontTools warns on every render that it drops UMing's bitmap strikes
+# (table "BDF "), which a subset for print does not need.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class FontFile:
+    path: str
+    face: int
+    package: str
+
+
+# In order of preference.  fpdf2 embeds TrueType outlines (glyf), so the
+# CFF-based Noto CJK collections are not listed.
+FONT_CANDIDATES = (
+    FontFile("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
+    FontFile("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
+    FontFile("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, "fonts-wqy-microhei"),
+)
+
+
+class CjkFontMissing(ImproperlyConfigured):
+    pass
+
+
+def cjk_fonts() -> list[FontFile]:
+    """The CJK fonts present on this machine, preferred first."""
+    found = []
+    configured = getattr(settings, "YIZHAN_PDF_FONT", "")
+    if configured:
+        path, _, face = configured.partition("#")
+        if not os.path.isfile(path):
+            raise CjkFontMissing(f"YIZHAN_PDF_FONT names {path!r}, which does not exist.")
+        found.append(FontFile(path, int(face or 0), "YIZHAN_PDF_FONT"))
+    found.extend(font for font in FONT_CANDIDATES if os.path.isfile(font.path))
+    if not found:
+        raise CjkFontMissing(
+            "No Chinese (CJK) font for PDF certificates was found. Install Debian's "
+            f"{FONT_PACKAGE} package (apt-get install {FONT_PACKAGE}), or set "
+            "YIZHAN_PDF_FONT to the path of a TrueType CJK font."
+        )
+    return found
+
+
+def check_cjk_font(app_configs=None, **kwargs):
+    """System check: certificates cannot be rendered without a CJK font."""
+    from django.core.checks import Error
+
+    try:
+        cjk_fonts()
+    except CjkFontMissing as exc:
+        return [Error(str(exc), hint=f"apt-get install {FONT_PACKAGE}", id="core.E010")]
+    return []
+
+
+# Layout, in millimetres on an A4 portrait page.  Tests read the QR box.
+PAGE_W, PAGE_H = 210.0, 297.0
+QR_X, QR_Y, QR_SIZE = 28.0, 204.0, 34.0
+SEAL_R = 21.0
+SEAL_CX, SEAL_CY = 150.0, 222.0
+# The issuer's name and the date sit left of the seal's centre, so that the
+# seal covers the end of the name and straddles the date (骑年盖月), as an
+# agency stamps a paper certificate.
+ISSUER_CX = 140.0
+TABLE_X, TABLE_RIGHT = 30.0, 180.0
+TABLE_TOP, TABLE_BOTTOM = 74.0, 194.0
+
+INK = (28, 28, 28)
+MUTED = (96, 96, 96)
+FRAME = (150, 28, 32)
+GOLD = (190, 150, 80)
+RULE = (214, 200, 180)
+WATERMARK = (246, 236, 222)
+SEAL_RED = (222, 24, 32)
+
+SUBTITLE = "（电子证照）"
+QR_CAPTION = "扫码核验真伪"
+FOOTER = ("本证照由一站政务服务平台签发，并经发证机关电子签名。"
+          "扫描二维码或访问二维码下方网址可核验真伪。")
+HOLDER_LABEL = "持证人"
+
+_FAMILY = "cjk"
+_PT = 25.4 / 72  # millimetres per point
+
+
+@lru_cache(maxsize=8)
+def _codepoints(font: FontFile) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(font.path, fontNumber=font.face, lazy=True) as face:
+        return frozenset(face.getBestCmap())
+
+
+def _new_document(*, title: str, issuer: str, issued_at: datetime, text: str):
+    from fpdf import FPDF
+
+    fonts = cjk_fonts()
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    pdf.add_font(_FAMILY, fname=fonts[0].path, collection_font_number=fonts[0].face)
+    # Loading a CJK font takes a quarter of a second, so a fallback is
+    # loaded only when the text has characters the first font lacks.
+    missing = {ord(ch) for ch in text if not ch.isspace()} - _codepoints(fonts[0])
+    fallbacks = []
+    for n, font in enumerate(fonts[1:], start=1):
+        if missing & _codepoints(font):
+            pdf.add_font(f"{_FAMILY}{n}", fname=font.path, collection_font_number=font.face)
+            fallbacks.append(f"{_FAMILY}{n}")
+            missing -= _codepoints(font)
+    if fallbacks:
+        pdf.set_fallback_fonts(fallbacks)
+    # Fixed metadata and creation date: the same input gives the same bytes.
+    pdf.set_title(title)
+    pdf.set_author(issuer)
+    pdf.set_subject("电子证照")
+    pdf.set_creator("一站政务服务平台 Yizhan")
+    pdf.set_producer("Yizhan")
+    pdf.set_creation_date(issued_at)
+    pdf.set_lang("zh-CN")
+    pdf.add_page()
+    return pdf
+
+
+def chinese_date(at: datetime) -> str:
+    """``2026年3月5日`` in the platform's time zone."""
+    local = timezone.localtime(at) if timezone.is_aware(at) else at
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _frame(pdf) -> None:
+    """A double border with corner marks and a faint rosette in the middle."""
+    with pdf.local_context(draw_color=WATERMARK, line_width=0.25):
+        cx, cy = PAGE_W / 2, 138.0
+        for i in range(24):
+            angle = 2 * math.pi * i / 24
+            pdf.circle(cx + 17 * math.cos(angle), cy + 17 * math.sin(angle), 34)
+    with pdf.local_context(draw_color=FRAME, line_width=1.4):
+        pdf.rect(10, 10, PAGE_W - 20, PAGE_H - 20)
+    with pdf.local_context(draw_color=GOLD, line_width=0.35):
+        pdf.rect(13, 13, PAGE_W - 26, PAGE_H - 26)
+        pdf.rect(14.2, 14.2, PAGE_W - 28.4, PAGE_H - 28.4)
+    with pdf.local_context(fill_color=FRAME):
+        for x, y in ((13, 13), (PAGE_W - 13, 13), (13, PAGE_H - 13), (PAGE_W - 13, PAGE_H - 13)):
+            pdf.polygon([(x, y - 3), (x + 3, y), (x, y + 3), (x - 3, y)], style="F")
+
+
+def _centered(pdf, text: str, y: float, *, cx: float = PAGE_W / 2) -> None:
+    pdf.text(cx - pdf.get_string_width(text) / 2, y, text)
+
+
+def _spread(pdf, text: str, x: float, y: float, width: float) -> None:
+    """Write ``text`` on one baseline, its characters spread over ``width``.
+
+    Form labels of unequal length line up this way (持　证　人 above
+    法定代表人), as on printed certificates.
+    """
+    natural = pdf.get_string_width(text)
+    if len(text) < 2 or natural >= width:
+        pdf.text(x, y, text)
+        return
+    gap = (width - natural) / (len(text) - 1)
+    for ch in text:
+        pdf.text(x, y, ch)
+        x += pdf.get_string_width(ch) + gap
+
+
+def _table_layout(pdf, rows, size: float) -> tuple[float, float, float]:
+    """Label width, line height and total height of the rows at ``size``."""
+    pdf.set_font(_FAMILY, size=size)
+    label_w = max(pdf.get_string_width("法定代表人"),
+                  *(pdf.get_string_width(label) for label, _ in rows))
+    value_w = TABLE_RIGHT - (TABLE_X + label_w + size * _PT * 1.5)
+    line = size * _PT * 1.55
+    total = 0.0
+    for _, value in rows:
+        lines = pdf.multi_cell(value_w, line, value or "—", dry_run=True, output="LINES",
+                               wrapmode="CHAR")
+        total += max(1, len(lines)) * line + 4.0
+    return label_w, line, total
+
+
+def _table(pdf, rows) -> None:
+    """Label and value rows; the text shrinks until the rows fit the page."""
+    size = 13.0
+    while True:
+        label_w, line, total = _table_layout(pdf, rows, size)
+        if TABLE_TOP + total <= TABLE_BOTTOM:
+            break
+        if size <= 8.0:
+            raise ValueError("the certificate's fields do not fit on one page")
+        size -= 0.5
+    colon_x = TABLE_X + label_w + 0.5
+    value_x = TABLE_X + label_w + size * _PT * 1.5
+    value_w = TABLE_RIGHT - value_x
+    y = TABLE_TOP
+    for label, value in rows:
+        baseline = y + line * 0.72
+        pdf.set_text_color(*MUTED)
+        _spread(pdf, label, TABLE_X, baseline, label_w)
+        pdf.text(colon_x, baseline, "：")
+        pdf.set_text_color(*INK)
+        pdf.set_xy(value_x, y)
+        pdf.multi_cell(value_w, line, value or "—", wrapmode="CHAR", new_x="LEFT", new_y="NEXT")
+        y = pdf.get_y() + 1.5
+        with pdf.local_context(draw_color=RULE, line_width=0.15,
+                               dash_pattern={"dash": 0.6, "gap": 0.6}):
+            pdf.line(value_x, y, TABLE_RIGHT, y)
+        y += 2.5
+
+
+def _qr(pdf, url: str) -> None:
+    """The code as black rectangles on a white square (with quiet zone)."""
+    matrix = qr_matrix(url)
+    module = QR_SIZE / (len(matrix) + 2 * QUIET_ZONE)
+    with pdf.local_context(fill_color=(255, 255, 255)):
+        pdf.rect(QR_X, QR_Y, QR_SIZE, QR_SIZE, style="F")
+    with pdf.local_context(fill_color=(0, 0, 0)):
+        for r, c, n in qr_runs(matrix):
+            pdf.rect(QR_X + (c + QUIET_ZONE) * module, QR_Y + (r + QUIET_ZONE) * module,
+                     n * module, module, style="F")
+
+
+def _seal(pdf, seal_text: str) -> None:
+    """A round official seal: ring, star, name along the arc, purpose below.
+
+    The first line of ``seal_text`` runs clockwise along the upper arc, as
+    the agency's name does on a real seal; a second line, if any (such as
+    电子证照专用章), is set straight under the star.  The ink multiplies
+    with what is under it, so the issuer's name stays legible through it.
+    """
+    arc_text, _, purpose = seal_text.strip().partition("\n")
+    arc_text, purpose = arc_text.strip(), purpose.strip()
+    cx, cy, radius = SEAL_CX, SEAL_CY, SEAL_R
+    with pdf.local_context(draw_color=SEAL_RED, fill_color=SEAL_RED, text_color=SEAL_RED,
+                           blend_mode="Multiply", fill_opacity=0.92, stroke_opacity=0.92):
+        pdf.set_line_width(1.1)
+        pdf.circle(cx, cy, radius - 0.55)
+        star_r = radius * 0.30
+        pdf.star(cx, cy, star_r * 0.382, star_r, 5, rotate_degrees=180, style="F")
+        if arc_text:
+            count = len(arc_text)
+            # Up to about 16 characters fill 250 degrees of the ring.
+            size_pt = max(8.0, min(14.0, 190.0 / count))
+            height = size_pt * _PT
+            text_r = radius - 1.6 - height * 0.62
+            step = min(24.0, 250.0 / max(count - 1, 1))
+            span = step * (count - 1)
+            # Slightly bolder strokes, as a seal's engraving is.
+            pdf.set_line_width(0.12)
+            pdf.text_mode = "FILL_STROKE"
+            pdf.set_font(_FAMILY, size=size_pt)
+            for i, ch in enumerate(arc_text):
+                phi = -span / 2 + step * i
+                x = cx + text_r * math.sin(math.radians(phi))
+                y = cy - text_r * math.cos(math.radians(phi))
+                with pdf.rotation(-phi, x, y):
+                    pdf.text(x - pdf.get_string_width(ch) / 2, y + height * 0.36, ch)
+            pdf.text_mode = "FILL"
+        if purpose:
+            size_pt = max(7.0, min(10.0, 85.0 / len(purpose)))
+            pdf.set_font(_FAMILY, size=size_pt)
+            _centered(pdf, purpose, cy + radius * 0.58, cx=cx)
+
+
+def render_certificate(
+    *,
+    title: str,
+    number: str,
+    holder: str,
+    fields: list[tuple[str, str]],
+    issuer: str,
+    issued_at: datetime,
+    verify_url: str,
+    seal_text: str,
+) -> bytes:
+    """Render one certificate as the bytes of an A4 PDF.
+
+    ``fields`` are (label, value) rows shown after the holder, in order;
+    long values wrap and the text shrinks to keep to one page (ValueError
+    when even the smallest size does not fit).  ``seal_text`` is the
+    agency's name for the seal's ring, optionally followed by a newline and
+    the seal's purpose (``示范市市场监督管理局\\n电子证照专用章``).
+    ``issued_at`` is shown as a date in the platform's time zone and is the
+    PDF's creation date, so the same input gives the same bytes.
+    """
+    if not title or not number or not verify_url:
+        raise ValueError("a certificate needs a title, a number and a verification URL")
+    rows = [(HOLDER_LABEL, holder), *fields]
+    text = "".join([title, number, issuer, seal_text, verify_url, SUBTITLE, QR_CAPTION,
+                    FOOTER, "证照编号：发证机关年月日0123456789",
+                    *(label + value for label, value in rows)])
+    pdf = _new_document(title=title, issuer=issuer, issued_at=issued_at, text=text)
+    _frame(pdf)
+
+    pdf.set_text_color(*INK)
+    pdf.set_draw_color(*INK)
+    pdf.set_line_width(0.25)
+    pdf.set_font(_FAMILY, size=30)
+    spacing = 4.0 if len(title) <= 10 else 0.0
+    pdf.set_char_spacing(spacing)
+    pdf.text_mode = "FILL_STROKE"
+    # Character spacing follows the last character too: centre on the ink.
+    _centered(pdf, title, 44, cx=PAGE_W / 2 + spacing * _PT / 2)
+    pdf.text_mode = "FILL"
+    pdf.set_char_spacing(0)
+
+    pdf.set_font(_FAMILY, size=11)
+    pdf.set_text_color(*MUTED)
+    _centered(pdf, SUBTITLE, 53)
+    pdf.set_text_color(*INK)
+    _centered(pdf, f"证照编号：{number}", 61)
+    with pdf.local_context(draw_color=GOLD, line_width=0.5):
+        pdf.line(TABLE_X, 66, TABLE_RIGHT, 66)
+    with pdf.local_context(draw_color=GOLD, line_width=0.2):
+        pdf.line(TABLE_X, 67.2, TABLE_RIGHT, 67.2)
+
+    _table(pdf, rows)
+
+    _qr(pdf, verify_url)
+    pdf.set_font(_FAMILY, size=9)
+    pdf.set_text_color(*INK)
+    _centered(pdf, QR_CAPTION, QR_Y + QR_SIZE + 5, cx=QR_X + QR_SIZE / 2)
+    pdf.set_font(_FAMILY, size=6.5)
+    pdf.set_text_color(*MUTED)
+    pdf.set_xy(QR_X - 8, QR_Y + QR_SIZE + 7)
+    pdf.multi_cell(QR_SIZE + 16, 3, verify_url, align="C", wrapmode="CHAR")
+
+    pdf.set_text_color(*INK)
+    pdf.set_font(_FAMILY, size=13)
+    _centered(pdf, f"发证机关：{issuer}", SEAL_CY - 7, cx=ISSUER_CX)
+    _centered(pdf, chinese_date(issued_at), SEAL_CY + 5, cx=ISSUER_CX + 6)
+    _seal(pdf, seal_text)
+
+    pdf.set_font(_FAMILY, size=8)
+    pdf.set_text_color(*MUTED)
+    _centered(pdf, FOOTER, 272)
+    return bytes(pdf.output())
