@@ -1,0 +1,106 @@
+"""Accessibility basics on every main page, as the browser computes them.
+
+Landmarks are found by their ARIA roles (implicit or explicit), as
+assistive technology finds them; form labels through ``element.labels``.
+"""
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+# The main public pages, reached as a visitor does: by the header's links.
+PUBLIC_PAGES = ["首页", "信息公开", "在线办事", "互动交流", "登录", "注册"]
+
+FACTS = """() => {
+  const text = (el) => (el ? el.textContent.trim() : "");
+  const labelledBy = (el) => (el.getAttribute("aria-labelledby") || "").split(/\\s+/)
+      .filter(Boolean).map((id) => text(document.getElementById(id))).join(" ");
+  const labelled = (el) => [...(el.labels || [])].some((l) => text(l) !== "")
+      || labelledBy(el) !== "" || (el.getAttribute("aria-label") || "").trim() !== "";
+  const fields = [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => el.type !== "hidden");
+  return {
+    lang: document.documentElement.getAttribute("lang") || "",
+    h1: [...document.querySelectorAll("h1")].map(text),
+    fields: fields.length,
+    unlabelled: fields.filter((el) => !labelled(el)).map((el) => el.outerHTML),
+    imagesWithoutAlt: [...document.querySelectorAll("img:not([alt])")].map((el) => el.outerHTML),
+    unnamedNavs: [...document.querySelectorAll("nav, [role=navigation]")]
+      .filter((el) => (el.getAttribute("aria-label") || "").trim() === ""
+                      && labelledBy(el) === "").map((el) => el.outerHTML.slice(0, 80)),
+    duplicateIds: [...document.querySelectorAll("[id]")].map((el) => el.id)
+      .filter((id, i, all) => all.indexOf(id) !== i),
+  };
+}"""
+
+
+def _check(page: Page, path: str | None = None, lang: str = "zh-CN") -> None:
+    """Check the page at ``path``, or the one already open."""
+    if path is not None:
+        response = page.goto(path)
+        assert response is not None and response.ok, (path, response and response.status)
+    where = page.url
+    facts = page.evaluate(FACTS)
+    assert facts["lang"] == lang, where
+    assert len(facts["h1"]) == 1 and facts["h1"][0], (where, facts["h1"])
+    for role in ("main", "banner", "contentinfo"):
+        assert page.get_by_role(role).count() == 1, (where, role)
+    assert page.get_by_role("navigation").count() >= 1, where
+    assert facts["unnamedNavs"] == [], where
+    expect(page.get_by_role("banner").get_by_role("navigation")).to_have_attribute(
+        "aria-label", "主导航" if lang == "zh-CN" else "Main navigation")
+    assert facts["unlabelled"] == [], where
+    assert facts["imagesWithoutAlt"] == [], where
+    assert facts["duplicateIds"] == [], where
+    # The skip link leads to the main landmark.
+    assert page.locator("a.skip-link").get_attribute("href") == "#main", where
+    assert page.locator("main#main").count() == 1, where
+
+
+@pytest.mark.parametrize("link", PUBLIC_PAGES)
+def test_public_page_basics(page: Page, link: str):
+    """One h1, the landmarks, named navigation, labels, alt texts, a language."""
+    page.goto("/")
+    with page.expect_navigation():
+        page.get_by_role("banner").get_by_role("link", name=link, exact=True).click()
+    _check(page)
+
+
+def test_forms_have_fields_to_check(page: Page):
+    """The label check is not vacuous: login and register have fields."""
+    for path, least in ((reverse("portal:login"), 3), (reverse("portal:register"), 6)):
+        page.goto(path)
+        assert page.evaluate(FACTS)["fields"] >= least, path
+
+
+def test_staff_page_basics(page: Page, site, sign_in):
+    """The workbench pages meet the same basics when signed in."""
+    sign_in(site.world.user("a", "reviewer").username, PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("工作台")
+    _check(page)
+    subnav = page.get_by_role("navigation", name="工作台导航")
+    subnav.get_by_role("link", name="本机关", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("本机关")
+    _check(page)
+
+
+def test_english_pages_declare_english(page: Page):
+    """After the switch, pages say lang="en" and keep the same structure."""
+    page.goto("/")
+    page.get_by_role("button", name="English", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    for path in (reverse("portal:home"), reverse("portal:login")):
+        _check(page, path, lang="en")
+
+
+def test_refused_sign_in_page_basics(page: Page, site, sign_in):
+    """The login page with an error still has one h1 and labelled fields."""
+    sign_in("nobody", "wrong-password")
+    expect(page.get_by_role("alert")).to_be_visible()
+    facts = page.evaluate(FACTS)
+    assert len(facts["h1"]) == 1
+    assert facts["unlabelled"] == []
