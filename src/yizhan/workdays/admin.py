@@ -1,0 +1,107 @@
+"""Admin of the holiday calendar.
+
+Any system administrator may look; calendar administrators (a division
+sysadmin grant, or the superuser) add and change days and publish years,
+through the services, so every change is checked and audited and the
+case engine hears of it.  Days are never deleted here: setting a day back
+to what the Monday-to-Friday rule says removes its exception.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from yizhan.directory.authz import scope_of
+from yizhan.directory.roles import Role
+from yizhan.portal.admin_site import ServiceAdmin
+from yizhan.workdays import services
+from yizhan.workdays.models import CalendarDay, CalendarYear
+
+
+def _calendar_administrator(request) -> bool:
+    return scope_of(request.user).has_any_division(Role.SYSADMIN)
+
+
+class CalendarDayForm(forms.ModelForm):
+    # Empty when a day goes back to the weekday rule; the service decides.
+    name = forms.CharField(label=_("节日名称"), max_length=40, required=False)
+    reason = forms.CharField(label=_("调整依据"), max_length=500,
+                             help_text=_("如国务院办公厅关于节假日安排的通知文号。"))
+
+    class Meta:
+        model = CalendarDay
+        fields = ("date", "is_workday", "name")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ServiceAdmin):
+    form = CalendarDayForm
+    list_display = ("date", "weekday", "is_workday", "name", "changed_at", "changed_by")
+    list_filter = ("is_workday", "year")
+    search_fields = ("name",)
+    date_hierarchy = "date"
+    list_select_related = ("changed_by",)
+
+    @admin.display(description=_("星期"))
+    def weekday(self, obj):
+        return "一二三四五六日"[obj.date.weekday()]
+
+    def get_fields(self, request, obj=None):
+        return ("date", "is_workday", "name", "reason")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("date",) if obj is not None else ()
+
+    def has_add_permission(self, request):
+        return _calendar_administrator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _calendar_administrator(request)
+
+    def write(self, request, data, obj):
+        date = obj.date if obj is not None else data["date"]
+        day = services.calendar_day_set(actor=request.user, date=date,
+                                        is_workday=data["is_workday"], name=data["name"],
+                                        reason=data["reason"])
+        if day is None:
+            # Back to the weekday rule: the exception is gone.  The admin
+            # still wants an object to name in its message.
+            return CalendarDay(pk=obj.pk if obj else None, date=date,
+                               is_workday=data["is_workday"], name=data["name"])
+        return day
+
+
+class CalendarYearForm(forms.ModelForm):
+    # Required by the service when publishing, not for saving unchanged.
+    reason = forms.CharField(label=_("发布依据"), max_length=500, required=False,
+                             help_text=_("如国务院办公厅关于节假日安排的通知文号。"))
+
+    class Meta:
+        model = CalendarYear
+        fields = ("published",)
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(ServiceAdmin):
+    form = CalendarYearForm
+    list_display = ("year", "source", "source_version", "published", "published_at",
+                    "published_by")
+    list_filter = ("source", "published")
+    list_select_related = ("published_by",)
+    readonly_fields = ("year", "source", "source_version", "published_at", "published_by",
+                       "created_at")
+
+    def get_fields(self, request, obj=None):
+        return ("year", "source", "source_version", "published", "reason", "created_at")
+
+    def has_change_permission(self, request, obj=None):
+        # Only the step from unpublished to published exists.
+        if obj is not None and obj.published:
+            return False
+        return _calendar_administrator(request)
+
+    def write(self, request, data, obj):
+        if not data.get("published"):
+            return obj
+        return services.calendar_year_publish(actor=request.user, year=obj.year,
+                                              reason=data["reason"])

@@ -1,0 +1,207 @@
+"""calendar_day_set and calendar_year_publish: checked, audited, announced after commit."""
+
+import datetime as dt
+import importlib
+import inspect
+
+import pytest
+from django.db import transaction
+
+from tests.workdays.writes import nothing_written
+from yizhan.audit.models import AuditRecord
+from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.directory.roles import Role
+from yizhan.workdays import services
+from yizhan.workdays.actions import WorkdaysAction
+from yizhan.workdays.error_codes import WorkdaysErrorCode
+from yizhan.workdays.models import CalendarDay, CalendarYear
+from yizhan.workdays.selectors import calendar_current, calendar_version
+from yizhan.workdays.signals import calendar_day_changed, calendar_year_published
+
+D = dt.date
+NOTICE = "国办发明电〔2026〕9号"
+
+
+@pytest.fixture
+def signals_received():
+    received = []
+
+    def on_published(sender, year, **kwargs):
+        received.append(("published", year))
+
+    def on_changed(sender, date, year, published, **kwargs):
+        received.append(("changed", date, published))
+
+    calendar_year_published.connect(on_published)
+    calendar_day_changed.connect(on_changed)
+    yield received
+    calendar_year_published.disconnect(on_published)
+    calendar_day_changed.disconnect(on_changed)
+
+
+def enter_2027(actor):
+    """Part of the 2027 announcement: 元旦 on Friday 1 January, a worked Saturday."""
+    services.calendar_day_set(actor=actor, date=D(2027, 1, 1), is_workday=False, name="元旦",
+                              reason=NOTICE)
+    services.calendar_day_set(actor=actor, date=D(2027, 2, 20), is_workday=True, name="春节",
+                              reason=NOTICE)
+
+
+def test_every_service_checks_its_permission():
+    """Each service calls ``permissions.<its own name>`` first (STYLE §8)."""
+    module = importlib.import_module("yizhan.workdays.services")
+    permissions = importlib.import_module("yizhan.workdays.permissions")
+    names = [name for name, func in inspect.getmembers(module, inspect.isfunction)
+             if func.__module__ == module.__name__ and not name.startswith("_")]
+    assert sorted(names) == ["calendar_day_set", "calendar_seed", "calendar_year_publish"]
+    for name in names:
+        source = inspect.getsource(getattr(module, name))
+        assert hasattr(permissions, name) and f"permissions.{name}(" in source, name
+
+
+@pytest.mark.django_db
+class TestCalendarDaySet:
+    def test_a_new_year_gets_its_first_day_and_an_audit_record(self, world):
+        version = calendar_version()
+        day = services.calendar_day_set(actor=world.admin, date=D(2027, 1, 1), is_workday=False,
+                                        name=" 元旦 ", reason=NOTICE)
+        assert (day.date, day.is_workday, day.name, day.changed_by) == (
+            D(2027, 1, 1), False, "元旦", world.admin)
+        year = CalendarYear.objects.get(pk=2027)
+        assert (year.source, year.published) == ("manual", False)
+        record = AuditRecord.objects.get(action=WorkdaysAction.DAY_SET)
+        assert (record.actor_label, record.object_type, record.object_id, record.reason) == (
+            "root", "workdays.calendarday", "2027-01-01", NOTICE)
+        assert record.changes == {"date": "2027-01-01", "is_workday": [True, False],
+                                  "name": ["", "元旦"], "year_published": False}
+        assert calendar_version() == version + 1
+
+    def test_a_division_sysadmin_corrects_a_published_year(self, world, city_sysadmin,
+                                                           django_capture_on_commit_callbacks,
+                                                           signals_received):
+        """Sunday 20 September 2026 worked -> renamed; the change is announced after commit."""
+        with django_capture_on_commit_callbacks() as callbacks:
+            day = services.calendar_day_set(actor=city_sysadmin, date=D(2026, 9, 20),
+                                            is_workday=True, name="国庆节、中秋节",
+                                            reason=NOTICE)
+        assert day.name == "国庆节、中秋节"
+        assert signals_received == []
+        for callback in callbacks:
+            callback()
+        assert signals_received == [("changed", D(2026, 9, 20), True)]
+        record = AuditRecord.objects.get(action=WorkdaysAction.DAY_SET)
+        assert record.changes["name"] == ["国庆节", "国庆节、中秋节"]
+        assert record.actor_label == city_sysadmin.username
+
+    def test_setting_a_day_back_to_the_rule_removes_the_exception(self, world):
+        """National Day 2026 moved: Thursday 1 October made a working day again."""
+        assert services.calendar_day_set(actor=world.admin, date=D(2026, 10, 1),
+                                         is_workday=True, name="", reason=NOTICE) is None
+        assert not CalendarDay.objects.filter(date=D(2026, 10, 1)).exists()
+        record = AuditRecord.objects.get(action=WorkdaysAction.DAY_SET)
+        assert record.changes["is_workday"] == [False, True]
+        assert record.changes["name"] == ["国庆节", ""]
+
+    def test_nothing_changes_when_the_day_is_already_so(self, world):
+        with nothing_written():
+            day = services.calendar_day_set(actor=world.admin, date=D(2026, 10, 1),
+                                            is_workday=False, name="国庆节", reason=NOTICE)
+            assert day.name == "国庆节"
+            assert services.calendar_day_set(actor=world.admin, date=D(2026, 10, 12),
+                                             is_workday=True, name="", reason=NOTICE) is None
+
+    def test_a_day_left_as_the_rule_says_creates_no_year(self, world):
+        """Monday 6 March 2028 as a working day: nothing to store, not even the year."""
+        with nothing_written():
+            assert services.calendar_day_set(actor=world.admin, date=D(2028, 3, 6),
+                                             is_workday=True, name="", reason=NOTICE) is None
+        assert not CalendarYear.objects.filter(pk=2028).exists()
+
+    @pytest.mark.parametrize("actor_key", ["reviewer", "agency_sysadmin", "citizen", "system"])
+    def test_refused_for_anyone_but_calendar_administrators(self, world, actor_key,
+                                                            signals_received):
+        """An agency's own sysadmin is not enough; nothing is written or sent."""
+        actor = {"reviewer": world.user("a", Role.REVIEWER),
+                 "agency_sysadmin": world.user("a", Role.SYSADMIN),
+                 "citizen": world.citizen, "system": None}[actor_key]
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.calendar_day_set(actor=actor, date=D(2027, 1, 1), is_workday=False,
+                                      name="元旦", reason=NOTICE)
+        assert signals_received == []
+
+    @pytest.mark.parametrize(("kwargs", "field"), [
+        ({"reason": "  "}, "reason"),
+        ({"name": ""}, "name"),
+        ({"name": "节" * 41}, "name"),
+        ({"date": dt.datetime(2027, 1, 1, tzinfo=dt.UTC)}, "date"),
+        ({"date": D(2101, 1, 1)}, "year"),
+        ({"is_workday": None}, "is_workday"),
+    ])
+    def test_bad_input_is_refused_and_names_the_field(self, world, kwargs, field):
+        arguments = {"date": D(2027, 1, 1), "is_workday": False, "name": "元旦",
+                     "reason": NOTICE} | kwargs
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.calendar_day_set(actor=world.admin, **arguments)
+        assert exc.value.fields["field"] == field
+
+
+@pytest.mark.django_db
+class TestCalendarYearPublish:
+    def test_publishing_is_audited_and_announced_after_commit_only(
+            self, world, django_capture_on_commit_callbacks, signals_received):
+        enter_2027(world.admin)
+        with django_capture_on_commit_callbacks() as callbacks:
+            row = services.calendar_year_publish(actor=world.admin, year=2027, reason=NOTICE)
+            assert ("published", 2027) not in signals_received
+        assert (row.published, row.published_by) == (True, world.admin)
+        assert row.published_at is not None
+        record = AuditRecord.objects.get(action=WorkdaysAction.YEAR_PUBLISHED)
+        assert (record.object_id, record.reason) == ("2027", NOTICE)
+        assert record.changes == {"published": [False, True], "holidays": 1, "workdays": 1}
+        for callback in callbacks:
+            callback()
+        assert signals_received[-1] == ("published", 2027)
+        assert calendar_current().is_known(2027)
+
+    def test_a_rolled_back_publication_announces_nothing(
+            self, world, django_capture_on_commit_callbacks, signals_received):
+        enter_2027(world.admin)
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), \
+                transaction.atomic():
+            services.calendar_year_publish(actor=world.admin, year=2027, reason=NOTICE)
+            raise RuntimeError("the surrounding work failed")
+        assert ("published", 2027) not in signals_received
+        assert CalendarYear.objects.get(pk=2027).published is False
+
+    def test_publishing_a_published_year_changes_nothing(self, world, signals_received,
+                                                         django_capture_on_commit_callbacks):
+        with nothing_written(), django_capture_on_commit_callbacks(execute=True):
+            row = services.calendar_year_publish(actor=world.admin, year=2026, reason=NOTICE)
+        assert row.published is True
+        assert signals_received == []
+
+    def test_a_year_without_days_off_cannot_be_published(self, world):
+        services.calendar_day_set(actor=world.admin, date=D(2027, 2, 20), is_workday=True,
+                                  name="春节", reason=NOTICE)
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.calendar_year_publish(actor=world.admin, year=2027, reason=NOTICE)
+        assert exc.value.code == WorkdaysErrorCode.YEAR_EMPTY
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.calendar_year_publish(actor=world.admin, year=2028, reason=NOTICE)
+        assert exc.value.code == WorkdaysErrorCode.YEAR_UNKNOWN
+        assert "2028" in exc.value.render("zh-hans")
+
+    def test_publishing_needs_a_reason(self, world):
+        enter_2027(world.admin)
+        with nothing_written(), pytest.raises(InvalidInput):
+            services.calendar_year_publish(actor=world.admin, year=2027, reason=" ")
+
+    def test_refused_for_a_reviewer_writing_and_sending_nothing(
+            self, world, django_capture_on_commit_callbacks, signals_received):
+        enter_2027(world.admin)
+        with nothing_written(), django_capture_on_commit_callbacks(execute=True), \
+                pytest.raises(PermissionDenied):
+            services.calendar_year_publish(actor=world.user("a", Role.REVIEWER), year=2027,
+                                           reason=NOTICE)
+        assert signals_received == []
+        assert CalendarYear.objects.get(pk=2027).published is False
