@@ -12,6 +12,7 @@ cannot deadlock.
 """
 
 import secrets
+from functools import partial
 
 from django.conf import settings
 from django.db import models, transaction
@@ -44,7 +45,15 @@ def _shard_for_transaction(using: str) -> int:
         return cached[1]
     shard = secrets.randbelow(max(1, settings.YIZHAN_AUDIT_SHARDS))
     connection._yizhan_audit_shard = (outer, shard)
+    # A function decorated with @transaction.atomic enters the same Atomic
+    # on every call, so the outer block alone does not tell one transaction
+    # from the next: forget the choice when this transaction commits.
+    transaction.on_commit(partial(_forget_shard, connection), using=using)
     return shard
+
+
+def _forget_shard(connection) -> None:
+    connection._yizhan_audit_shard = None
 
 
 def _lock_head(shard: int) -> AuditChainHead:

@@ -38,8 +38,7 @@ class VerifyResult:
 
 def verify_chain(*, stop_at_first: bool = True) -> VerifyResult:
     result = VerifyResult()
-    heads = {h.shard: h for h in AuditChainHead.objects.all()}
-    shards = set(heads) | set(
+    shards = set(AuditChainHead.objects.values_list("shard", flat=True)) | set(
         AuditRecord.objects.order_by().values_list("shard", flat=True).distinct()
     )
     for shard in sorted(shards):
@@ -47,31 +46,48 @@ def verify_chain(*, stop_at_first: bool = True) -> VerifyResult:
         prev = genesis_hash(shard)
         expected_seq = 1
         last_seq = 0
-        rows = (
-            AuditRecord.objects.filter(shard=shard)
-            .order_by("seq")
-            .values("id", "prev_hash", "hash", "changes", *HASHED_FIELDS)
-            .iterator(chunk_size=2000)
-        )
-        for row in rows:
-            result.records += 1
-            problem = None
-            if row["seq"] != expected_seq:
-                problem = f"sequence jumps from {expected_seq - 1} to {row['seq']} (record removed)"
-            elif row["prev_hash"] != prev:
-                problem = "link to the previous record is broken (record inserted or removed)"
-            elif changes_digest(row["changes"]) != row["digest"]:
-                problem = "change content does not match its digest (record altered)"
-            elif record_hash(row, prev) != row["hash"]:
-                problem = "hash does not match the record's content (record altered)"
-            if problem:
-                result.breaks.append(Break(shard, row["seq"], row["id"], problem))
-                if stop_at_first:
-                    return result
-            prev = row["hash"]
-            expected_seq = row["seq"] + 1
-            last_seq = row["seq"]
-        head = heads.get(shard)
+        seen_head_seq = None
+        while True:
+            read = 0
+            rows = AuditRecord.objects.filter(shard=shard)
+            if seen_head_seq is not None:  # reading on: only what came since
+                rows = rows.filter(seq__gt=last_seq)
+            rows = (
+                rows.order_by("seq")
+                .values("id", "prev_hash", "hash", "changes", *HASHED_FIELDS)
+                .iterator(chunk_size=2000)
+            )
+            for row in rows:
+                read += 1
+                result.records += 1
+                problem = None
+                if row["seq"] != expected_seq:
+                    problem = (f"sequence jumps from {expected_seq - 1} to {row['seq']} "
+                               "(record removed)")
+                elif row["prev_hash"] != prev:
+                    problem = "link to the previous record is broken (record inserted or removed)"
+                elif changes_digest(row["changes"]) != row["digest"]:
+                    problem = "change content does not match its digest (record altered)"
+                elif record_hash(row, prev) != row["hash"]:
+                    problem = "hash does not match the record's content (record altered)"
+                if problem:
+                    result.breaks.append(Break(shard, row["seq"], row["id"], problem))
+                    if stop_at_first:
+                        return result
+                prev = row["hash"]
+                expected_seq = row["seq"] + 1
+                last_seq = row["seq"]
+            # The head is read after the records.  A writer commits its
+            # records and the head together, so a head past the last record
+            # read means either records committed while this shard was read
+            # (read on) or records removed at the end (nothing more to read,
+            # head unchanged).
+            head = AuditChainHead.objects.filter(shard=shard).first()
+            if head is None or head.seq <= last_seq:
+                break
+            if read == 0 and head.seq == seen_head_seq:
+                break
+            seen_head_seq = head.seq
         if head is None or head.seq != last_seq or head.hash != prev:
             result.breaks.append(
                 Break(shard, last_seq, None,

@@ -1,0 +1,143 @@
+"""The API's one error shape, and that a refused request writes nothing.
+
+Every error leaves as ``{code, message, message_zh, message_en, fields,
+request_id}``; the request id is the one echoed in ``X-Request-ID``.
+"""
+
+import json
+
+import pytest
+from django.test import override_settings
+
+from tests.factories import valid_id_number
+from yizhan.audit.models import AuditRecord
+from yizhan.directory.actions import DirectoryAction
+from yizhan.directory.models import Applicant
+from yizhan.directory.roles import Role
+
+APPLICANTS = "/api/v1/directory/applicants"
+ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
+
+
+def _counts():
+    return AuditRecord.objects.count(), Applicant.objects.count()
+
+
+def _error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == code
+    assert body["message"]
+    assert body["message_zh"]
+    assert body["message_en"]
+    assert isinstance(body["fields"], dict)
+    assert body["request_id"] == response["X-Request-ID"]
+    return body
+
+
+@pytest.fixture
+def clerk_client(world, client_for):
+    return client_for(world.user("a", Role.WINDOW_CLERK))
+
+
+def _post(client, body, **extra):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(APPLICANTS, data=data, content_type="application/json", **extra)
+
+
+def test_valid_registration_writes_the_applicant_and_one_record(clerk_client):
+    """The control case: a correct request registers and is audited once."""
+    audits, applicants = _counts()
+    response = _post(clerk_client, {"kind": "person", "name": "李四",
+                                    "id_number": valid_id_number(seq=321)})
+    assert response.status_code == 201
+    assert response.json()["id_number_masked"].startswith("4499")
+    assert _counts() == (audits + 1, applicants + 1)
+    record = AuditRecord.objects.order_by("-id").first()
+    assert record.action == DirectoryAction.APPLICANT_REGISTERED
+    assert record.actor_label == "a.window_clerk"
+
+
+@pytest.mark.parametrize("body", ["{not json", '{"kind": "person",', "\ufeff\x00", "[1, 2"])
+def test_malformed_json_is_refused_and_nothing_is_written(clerk_client, body):
+    """A body that is not JSON gets 400 core.malformed_json."""
+    before = _counts()
+    body = _error(_post(clerk_client, body), 400, "core.malformed_json")
+    assert body["message_zh"] == "请求体不是有效的 JSON。"
+    assert body["message_en"] == "The request body is not valid JSON."
+    assert _counts() == before
+
+
+def test_body_over_the_limit_is_refused_and_nothing_is_written(clerk_client):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE gets 413 core.body_too_large."""
+    before = _counts()
+    payload = {"kind": "person", "name": "王" * 100, "id_number": valid_id_number(seq=322)}
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=128):
+        body = _error(_post(clerk_client, payload), 413, "core.body_too_large")
+    assert body["fields"] == {"limit": 128}
+    assert "128" in body["message_zh"]
+    assert _counts() == before
+
+
+def test_invalid_id_number_is_refused_in_both_languages(clerk_client):
+    """A wrong check digit gets 400 directory.invalid_identifier, in Chinese and English."""
+    number = valid_id_number(seq=323)
+    wrong = number[:17] + ("0" if number[17] != "0" else "1")
+    before = _counts()
+    body = _error(_post(clerk_client, {"kind": "person", "name": "李四", "id_number": wrong}),
+                  400, "directory.invalid_identifier")
+    assert "校验位" in body["message_zh"]
+    assert body["message"] == body["message_zh"]
+    assert body["message_en"] != body["message_zh"]
+    assert "check digit" in body["message_en"]
+    assert _counts() == before
+
+
+def test_english_request_gets_the_english_message(clerk_client):
+    """``message`` follows the request's language; message_zh stays Chinese."""
+    body = _error(_post(clerk_client, {"kind": "person", "name": "李四", "id_number": "123"},
+                        HTTP_ACCEPT_LANGUAGE="en"), 400, "directory.invalid_identifier")
+    assert body["message"] == body["message_en"]
+    assert body["message_zh"].startswith("身份证号码")
+
+
+def test_schema_violation_names_the_field(clerk_client):
+    """A missing field gets 400 core.invalid_input with the field named."""
+    before = _counts()
+    body = _error(_post(clerk_client, {"name": "李四"}), 400, "core.invalid_input")
+    assert {"field": "kind", "problem": "Field required"} in body["fields"]["problems"]
+    assert _counts() == before
+
+
+def test_permission_refusal_writes_nothing(world, client_for):
+    """A reviewer may not register applicants: 403 and no record."""
+    before = _counts()
+    response = _post(client_for(world.user("a", Role.REVIEWER)),
+                     {"kind": "person", "name": "李四", "id_number": valid_id_number(seq=324)})
+    body = _error(response, 403, "core.permission_denied")
+    assert body["fields"] == {"action": "applicant_register"}
+    assert _counts() == before
+
+
+def test_unauthenticated_request_gets_401(world, client_for):
+    """An auth route without a session or token answers core.not_authenticated."""
+    before = _counts()
+    _error(client_for(None).get("/api/v1/accounts/me"), 401, "core.not_authenticated")
+    _error(_post(client_for(None), {"kind": "person", "name": "李四",
+                                    "id_number": valid_id_number(seq=325)}),
+           401, "core.not_authenticated")
+    assert _counts() == before
+
+
+def test_bad_bearer_token_gets_401(world, client_for):
+    """A made-up API token is refused with 401 and the error shape."""
+    response = client_for(None).get("/api/v1/accounts/me",
+                                    HTTP_AUTHORIZATION="Bearer yz_deadbeef_nothing")
+    _error(response, 401, "accounts.bad_token")
+
+
+def test_unknown_object_gets_404(world, client_for):
+    """A missing object answers core.not_found."""
+    _error(client_for(None).get("/api/v1/directory/agencies/987654"), 404, "core.not_found")

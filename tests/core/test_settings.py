@@ -1,0 +1,213 @@
+"""Start-up refusals, ``platform_check`` and the ``yizhan`` console script."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from yizhan import cli
+
+REPO = Path(__file__).resolve().parents[2]
+START = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'yizhan.settings'; "
+         "django.setup(); print('started')")
+SECRET = "a-long-random-secret-for-this-test-only-0123456789abcdefghij"
+FIELD_KEY = "00112233445566778899aabbccddeeff"
+
+
+def _environment(**values: str) -> dict[str, str]:
+    """This process's environment without the platform's keys, plus ``values``."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"SECRET_KEY", "YIZHAN_FIELD_KEY", "YIZHAN_DEBUG",
+                        "DJANGO_SETTINGS_MODULE", "DATABASE_URL"}}
+    env.update(values)
+    return env
+
+
+def _start(**values: str) -> subprocess.CompletedProcess:
+    # A fixed command line: this interpreter and a constant script.
+    return subprocess.run([sys.executable, "-c", START],  # noqa: S603
+                          env=_environment(**values), cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_missing_secret_key_refuses_to_start():
+    """With DEBUG off and no SECRET_KEY the platform does not start, and says why."""
+    result = _start(YIZHAN_FIELD_KEY=FIELD_KEY)
+    assert result.returncode != 0
+    assert "started" not in result.stdout
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "未设置 SECRET_KEY" in result.stderr
+
+
+def test_missing_field_key_refuses_to_start():
+    """With DEBUG off and no YIZHAN_FIELD_KEY the platform does not start."""
+    result = _start(SECRET_KEY=SECRET)
+    assert result.returncode != 0
+    assert "YIZHAN_FIELD_KEY is not set" in result.stderr
+    assert "32 hexadecimal digits" in result.stderr
+
+
+def test_debug_off_value_does_not_count_as_debug():
+    """YIZHAN_DEBUG=0 is off: the keys are still required."""
+    result = _start(YIZHAN_DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_both_keys_set_starts():
+    """With both keys the platform starts in production mode."""
+    result = _start(SECRET_KEY=SECRET, YIZHAN_FIELD_KEY=FIELD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_debug_mode_starts_without_keys():
+    """A laptop run (YIZHAN_DEBUG=1) needs no keys."""
+    result = _start(YIZHAN_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_console_script_reports_the_missing_key_plainly():
+    """``yizhan check`` without SECRET_KEY exits 2 with one plain line, not a traceback."""
+    script = Path(sys.executable).with_name("yizhan")
+    if not script.exists():
+        pytest.skip("the yizhan console script is not installed in this environment")
+    result = subprocess.run([str(script), "check"], env=_environment(), cwd=REPO,  # noqa: S603
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("yizhan: SECRET_KEY is not set")
+    assert "Traceback" not in result.stderr
+
+
+# --- platform_check ------------------------------------------------------------
+
+
+def _platform_check(*args) -> str:
+    out = io.StringIO()
+    call_command("platform_check", "--no-live", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def _platform_check_error() -> tuple[str, str]:
+    out = io.StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("platform_check", "--no-live", stdout=out, stderr=io.StringIO())
+    return str(raised.value), out.getvalue()
+
+
+def test_platform_check_reports_warnings_without_failing():
+    """The test configuration has warnings only: each is printed with its hint."""
+    output = _platform_check()
+    assert "WARNING: [core.W002] YIZHAN_HTTPS is off" in output
+    assert "→ Serve the platform behind HTTPS" in output
+    assert "ERROR" not in output
+
+
+def test_platform_check_refuses_a_foreign_broker_url():
+    """A broker URL that is neither Redis nor RabbitMQ is an error, with the fix."""
+    with override_settings(YIZHAN_BROKER_URL="ftp://x"):
+        message, output = _platform_check_error()
+    assert "1 configuration error(s) found" in message
+    assert "ERROR: [core.E003] YIZHAN_BROKER_URL 'ftp://x' is neither a Redis nor a RabbitMQ URL" \
+        in output
+    assert "→ Use redis://host:6379/0" in output
+
+
+def test_platform_check_refuses_a_malformed_field_key():
+    """A field key that is not 32 hex digits is an error naming YIZHAN_FIELD_KEY."""
+    with override_settings(FIELD_ENCRYPTION_KEY="not-hex"):
+        _message, output = _platform_check_error()
+    assert "[core.E002] YIZHAN_FIELD_KEY is not 32 hexadecimal digits." in output
+    assert "secrets.token_hex(16)" in output
+
+
+def test_platform_check_refuses_empty_allowed_hosts():
+    """No ALLOWED_HOSTS outside debug is an error."""
+    with override_settings(ALLOWED_HOSTS=[]):
+        _message, output = _platform_check_error()
+    assert "[core.E001] ALLOWED_HOSTS is empty" in output
+    assert "ALLOWED_HOSTS=zwfw.example.gov.cn" in output
+
+
+def test_platform_check_counts_every_error():
+    """Several errors are all listed and counted."""
+    with override_settings(ALLOWED_HOSTS=[], YIZHAN_BROKER_URL="ftp://x"):
+        message, output = _platform_check_error()
+    assert "2 configuration error(s) found" in message
+    assert "core.E001" in output and "core.E003" in output
+
+
+def test_platform_check_warns_about_debug():
+    """DEBUG on is reported, with what to unset."""
+    with override_settings(DEBUG=True):
+        output = _platform_check()
+    assert "DEBUG is on" in output
+    assert "Unset YIZHAN_DEBUG" in output
+
+
+def test_platform_check_accepts_redis_and_rabbitmq_urls():
+    """Redis and RabbitMQ broker URLs pass the static check."""
+    for url in ("redis://127.0.0.1:6379/0", "rediss://h:6380/1", "amqp://u:p@h:5672//"):
+        with override_settings(YIZHAN_BROKER_URL=url):
+            assert "core.E003" not in _platform_check()
+
+
+def test_platform_check_live_finds_the_migrated_database(db):
+    """With the database checked, an up-to-date schema raises no error."""
+    out = io.StringIO()
+    call_command("platform_check", stdout=out, stderr=io.StringIO())
+    assert "migration(s) are not applied" not in out.getvalue()
+    assert "does not answer" not in out.getvalue()
+
+
+# --- console script --------------------------------------------------------------
+
+
+@pytest.fixture
+def executed(monkeypatch):
+    """Record what the console script hands to Django instead of running it."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr("django.core.management.execute_from_command_line",
+                        lambda argv: calls.append(list(argv)))
+    return calls
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["yizhan", "check"], ["yizhan", "platform_check"]),
+    (["yizhan", "check", "--no-live"], ["yizhan", "platform_check", "--no-live"]),
+    (["yizhan", "django-check", "--deploy"], ["yizhan", "check", "--deploy"]),
+    (["yizhan", "audit", "verify"], ["yizhan", "audit", "verify"]),
+    (["yizhan", "migrate"], ["yizhan", "migrate"]),
+    (["yizhan"], ["yizhan"]),
+])
+def test_console_script_maps_commands(executed, argv, expected):
+    """``yizhan check`` is platform_check; Django's own check is ``django-check``."""
+    cli.main(argv)
+    assert executed == [expected]
+
+
+def test_console_script_reads_sys_argv(executed, monkeypatch):
+    """Without arguments main() reads the command line."""
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/yizhan", "check"])
+    cli.main()
+    assert executed == [["/usr/bin/yizhan", "platform_check"]]
+
+
+def test_console_script_turns_configuration_errors_into_exit_2(monkeypatch, capsys):
+    """A configuration error is one line on stderr and exit status 2."""
+
+    def refuse(argv):
+        raise ImproperlyConfigured("SECRET_KEY is not set.")
+
+    monkeypatch.setattr("django.core.management.execute_from_command_line", refuse)
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["yizhan", "check"])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err == "yizhan: SECRET_KEY is not set.\n"
