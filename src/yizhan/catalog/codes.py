@@ -88,6 +88,14 @@ def parse_impl_code(value: str) -> ImplCode:
     return ImplCode(basic, level, division, credit, sequence)
 
 
+def division_for_level(division_code: str, level: str) -> str:
+    """The division part of an implementation code: 9 digits for a township
+    item, 6 otherwise (a county-level or higher code is padded with zeros
+    when a township item is implemented above the township)."""
+    length = 9 if level == ExerciseLevel.TOWNSHIP else 6
+    return division_code[:length].ljust(length, "0")
+
+
 def make_impl_code(*, basic_code: str, level: str, division_code: str, credit_code: str,
                    sequence: int = 1) -> str:
     return str(ImplCode(basic_code, level, division_code, credit_code, f"{sequence:02d}"))

@@ -58,7 +58,10 @@ def _problem(problems, field, message):
 
 
 def _int(problems, data, field, default=None, minimum=0):
-    value = data.get(field, default)
+    value = data.get(field)
+    # A blank cell (Excel) or null (JSON) means "not given", like a missing key.
+    if value is None or value == "":
+        value = default
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -255,6 +258,14 @@ def clean_version_data(data: dict, *, agency: Agency) -> dict:
         _problem(problems, "upper_agency", _("上级初审事项须指定上级审批机关"))
     if template == ProcessTemplate.CUSTOM and not clean["process_xml"]:
         _problem(problems, "process_xml", _("自定义流程须上传 BPMN 文件"))
+    elif template == ProcessTemplate.CUSTOM:
+        from yizhan.bpmn import ProcessError, load_process
+
+        try:
+            load_process(clean["process_xml"].encode(),
+                         resolve_agency=lambda name: Agency.objects.filter(name=name).exists())
+        except ProcessError as exc:
+            _problem(problems, "process_xml", exc.render())
     if case_type == CaseType.IMMEDIATE and template not in (ProcessTemplate.IMMEDIATE,
                                                             ProcessTemplate.CUSTOM):
         _problem(problems, "process_template", _("即办件应使用即办件流程"))

@@ -191,6 +191,11 @@ class ItemVersion(models.Model):
     def agency(self):
         return self.item.agency
 
+    @property
+    def special_procedure_labels(self) -> list[str]:
+        """The special procedures by name (听证, 现场勘验), for the guide."""
+        return [str(SPECIAL_PROCEDURES.get(code, code)) for code in self.special_procedures]
+
 
 class Material(models.Model):
     class Necessity(models.TextChoices):

@@ -40,13 +40,14 @@ def _impl_code_for(agency: Agency, clean: dict, given: str | None) -> str:
     if not agency.credit_code:
         raise InvalidInput(_("实施机关“%(agency)s”没有统一社会信用代码，不能作为事项实施主体。"),
                            code=CatalogErrorCode.BAD_IMPL_CODE, agency=agency.name)
+    division = codes.division_for_level(agency.division.code, clean["exercise_level"])
     if given:
         parsed = codes.parse_impl_code(given)
         if parsed.credit_code != agency.credit_code:
             raise InvalidInput(_("实施编码中的统一社会信用代码与实施机关“%(agency)s”不符。"),
                                code=CatalogErrorCode.BAD_IMPL_CODE, field="impl_code",
                                agency=agency.name)
-        if parsed.division != agency.division.code[: len(parsed.division)]:
+        if parsed.division != division:
             raise InvalidInput(_("实施编码中的行政区划代码与实施机关所在区划不符。"),
                                code=CatalogErrorCode.BAD_IMPL_CODE, field="impl_code")
         if parsed.basic != clean["basic_code"] or parsed.level != clean["exercise_level"]:
@@ -57,7 +58,7 @@ def _impl_code_for(agency: Agency, clean: dict, given: str | None) -> str:
     while True:
         code = codes.make_impl_code(basic_code=clean["basic_code"],
                                     level=clean["exercise_level"],
-                                    division_code=agency.division.code[:6],
+                                    division_code=division,
                                     credit_code=agency.credit_code, sequence=sequence)
         if not Item.objects.filter(impl_code=code).exists():
             return code
@@ -160,7 +161,10 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
             action="item_version_publish")
     if version.status != ItemVersion.Status.PENDING:
         raise Conflict(_("只有待审核的版本可以发布。"), code=CatalogErrorCode.NOT_PENDING)
-    if version.edited_by_id is not None and version.edited_by_id == getattr(actor, "pk", None):
+    reviewer = _user(actor)
+    # The review is a second person's act: an API token is no person, and a
+    # version it edited records no editor, so a token may never publish.
+    if reviewer is None or version.edited_by_id == reviewer.pk:
         raise PermissionDenied(_("发布须由编辑人以外的人员审核。"),
                                code=CatalogErrorCode.SAME_REVIEWER)
     version.process_spec = compile_process(version)

@@ -13,6 +13,8 @@ so a catalog is never half imported.
 
 import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -35,9 +37,10 @@ from yizhan.catalog.models import (
     ItemType,
     ItemVersion,
     Material,
+    OnlineDepth,
     ProcessTemplate,
 )
-from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -86,6 +89,8 @@ CHOICE_LABELS = {
     "themes": {str(v): k for k, v in THEMES.items()},
     "forms": {str(v): k for k, v in Material.FORMS.items()},
 }
+# Kept apart from CHOICE_LABELS: a number stays a number ("4" and 4 both work).
+ONLINE_DEPTH_LABELS = _label_map(OnlineDepth.choices)
 
 
 class ImportFailed(InvalidInput):
@@ -101,6 +106,7 @@ class Record:
     row: int
     data: dict
     materials_rows: list[int] = field(default_factory=list)
+    fees_rows: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -126,8 +132,11 @@ def _normalise(key: str, value):
         return [labels.get(str(item), item) for item in items]
     if key in CHOICE_LABELS:
         return CHOICE_LABELS[key].get(str(value), str(value))
-    if key == "online_depth" and isinstance(value, str) and value[:1].isdigit():
-        return int(value[:1])
+    if key == "online_depth" and isinstance(value, str):
+        if value.strip() in ONLINE_DEPTH_LABELS:
+            return ONLINE_DEPTH_LABELS[value.strip()]
+        if value[:1].isdigit():
+            return int(value[:1])
     if key == "waivable":
         return str(value).strip().lower() in {"1", "true", "是", "yes", "y"}
     return value
@@ -180,16 +189,20 @@ def _sheet_rows(workbook, title, columns, errors):
 
 
 def read_excel(raw: bytes) -> list[Record]:
+    errors: list[dict] = []
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        # A read-only workbook parses each sheet lazily, so a damaged sheet
+        # shows only while its rows are read (SyntaxError covers the XML
+        # parsers' ParseError).
+        items = _sheet_rows(workbook, SHEETS[0], ITEM_COLUMNS, errors)
+        materials = _sheet_rows(workbook, SHEETS[1], MATERIAL_COLUMNS, errors)
+        fees = _sheet_rows(workbook, SHEETS[2], FEE_COLUMNS, errors)
+        workbook.close()
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError,
+            SyntaxError) as exc:
         raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：%(detail)s"),
                            detail=str(exc)) from None
-    errors: list[dict] = []
-    items = _sheet_rows(workbook, SHEETS[0], ITEM_COLUMNS, errors)
-    materials = _sheet_rows(workbook, SHEETS[1], MATERIAL_COLUMNS, errors)
-    fees = _sheet_rows(workbook, SHEETS[2], FEE_COLUMNS, errors)
-    workbook.close()
     records: dict[str, Record] = {}
     for row_number, entry in items:
         key = str(entry.pop("key", None) or entry.get("impl_code") or entry.get("name") or "")
@@ -208,6 +221,7 @@ def read_excel(raw: bytes) -> list[Record]:
                                "problem": _g("在“事项”表中找不到事项键“%(key)s”") % {"key": key}})
                 continue
             records[key].data[target].append(entry)
+            getattr(records[key], f"{target}_rows").append(row_number)
     if errors:
         raise ImportFailed(count=len(errors), errors=errors)
     return list(records.values())
@@ -228,6 +242,21 @@ def read_upload(name: str, raw: bytes) -> list[Record]:
 
 
 # --- importing ---------------------------------------------------------------
+
+_ROW_FIELD = re.compile(r"^(materials|fees)\[(\d+)\]\.?(.*)$")
+
+
+def _where(record: Record, field_name: str) -> dict:
+    """Sheet and row of a problem: a material's or fee's own row in Excel."""
+    match = _ROW_FIELD.match(field_name)
+    if match:
+        target, index = match.group(1), int(match.group(2))
+        rows = getattr(record, f"{target}_rows")
+        if 0 < index <= len(rows):
+            sheet = SHEETS[1] if target == "materials" else SHEETS[2]
+            return {"sheet": sheet, "row": rows[index - 1]}
+    return {"sheet": record.sheet, "row": record.row}
+
 
 def _check(actor, record: Record, errors: list[dict]):
     """Validate one record; return (agency, existing item, clean data) or None."""
@@ -253,7 +282,7 @@ def _check(actor, record: Record, errors: list[dict]):
         content.clean_version_data(data, agency=agency)
     except content.VersionDataError as exc:
         for problem in exc.fields["problems"]:
-            errors.append({"sheet": record.sheet, "row": record.row, **problem})
+            errors.append({**_where(record, problem["field"]), **problem})
         return None
     if existing is not None and existing.agency_id != agency.pk:
         errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
@@ -286,9 +315,10 @@ def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportR
                 else:
                     services.item_version_draft(actor=actor, item=existing, data=record.data)
                 result.drafted.append(existing.impl_code)
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:
             # A problem only visible while writing (e.g. a code clash between
-            # two rows of the same file): report it and write nothing.
+            # two rows of the same file, or an item already awaiting review):
+            # report it with its row and write nothing.
             transaction.set_rollback(True)
             raise ImportFailed(count=1, errors=[{"sheet": record.sheet, "row": record.row,
                                                  "field": exc.fields.get("field", ""),

@@ -1,0 +1,90 @@
+"""Helpers of the catalog tests: items built through the services, write checks.
+
+``nothing_written()`` snapshots the catalog's tables and the audit log and
+fails if the block changed any of them; wrap it around ``pytest.raises``::
+
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_create(actor=stranger, ...)
+"""
+
+import io
+from contextlib import contextmanager
+
+from openpyxl import Workbook
+
+from tests.factories import item_content
+from yizhan.audit.models import AuditChainHead, AuditRecord
+from yizhan.catalog import services, transfer
+from yizhan.catalog.models import Fee, Item, ItemVersion, Material
+
+_WATCHED = (Item, ItemVersion, ItemVersion.joint_agencies.through, Material, Fee, AuditRecord,
+            AuditChainHead)
+
+ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
+
+
+def snapshot() -> dict[str, list]:
+    return {
+        model._meta.label: sorted((tuple(sorted(row.items())) for row in model.objects.values()),
+                                  key=repr)
+        for model in _WATCHED
+    }
+
+
+@contextmanager
+def nothing_written():
+    before = snapshot()
+    yield
+    after = snapshot()
+    changed = [label for label in before if before[label] != after[label]]
+    assert not changed, f"a refused call wrote to {changed}"
+
+
+def audit_actions(obj_type: str, obj_id) -> list[str]:
+    """Audit actions recorded on one object, oldest first."""
+    return list(AuditRecord.objects.filter(object_type=obj_type, object_id=str(obj_id))
+                .order_by("at", "id").values_list("action", flat=True))
+
+
+def editor(world, key="a"):
+    return world.user(key, "agency_head")
+
+
+def reviewer(world, key="a"):
+    return world.user(key, "data_officer")
+
+
+def create(world, name="测试事项", key="a", **overrides) -> ItemVersion:
+    """A draft v1 of an item of agency ``key``, created by its head."""
+    agency = world.agency_a if key == "a" else world.agency_b
+    return services.item_create(actor=editor(world, key), agency=agency,
+                                data=item_content(name, **overrides))
+
+
+def publish(world, version: ItemVersion, key="a") -> ItemVersion:
+    """Submit (by the head) and publish (by the data officer) ``version``."""
+    services.item_version_submit(actor=editor(world, key), version=version)
+    return services.item_version_publish(actor=reviewer(world, key), version=version)
+
+
+def published(world, name="测试事项", key="a", **overrides) -> ItemVersion:
+    return publish(world, create(world, name, key, **overrides), key)
+
+
+def workbook_bytes(items=(), materials=(), fees=(), *, item_headers=None) -> bytes:
+    """An import workbook: rows are dicts keyed by the column headers."""
+    book = Workbook()
+    sheets = [book.active, book.create_sheet(), book.create_sheet()]
+    all_columns = (transfer.ITEM_COLUMNS, transfer.MATERIAL_COLUMNS, transfer.FEE_COLUMNS)
+    for sheet, title, columns, rows in zip(sheets, transfer.SHEETS, all_columns,
+                                           (items, materials, fees), strict=True):
+        sheet.title = title
+        headers = [h for h, _k in columns]
+        if title == transfer.SHEETS[0] and item_headers is not None:
+            headers = item_headers
+        sheet.append(headers)
+        for row in rows:
+            sheet.append([row.get(h) for h in headers])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,243 @@
+"""The catalog API: the public catalog, and editing, review and import for staff."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.catalog.helpers import (
+    ERROR_KEYS,
+    create,
+    editor,
+    nothing_written,
+    published,
+    reviewer,
+    workbook_bytes,
+)
+from tests.factories import item_content
+from yizhan.accounts import services as accounts_services
+from yizhan.catalog import transfer
+from yizhan.catalog.models import Item, ItemVersion
+from yizhan.directory.roles import Role
+
+BASE = "/api/v1/catalog"
+
+
+def _post(client, url, payload=None):
+    return client.post(url, json.dumps(payload or {}), content_type="application/json")
+
+
+def _error(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == code
+    return body
+
+
+# --- public -------------------------------------------------------------------
+
+
+def test_search_is_public_and_lists_published_items_only(world):
+    item = published(world, "食品经营许可证核发", basic_code="XK04101000")
+    create(world, "食品生产许可证核发", basic_code="XK04102000")
+    response = Client().get(f"{BASE}/items", {"q": "食品"})
+    assert response.status_code == 200
+    assert response.json() == [{
+        "impl_code": item.item.impl_code, "name": "食品经营许可证核发", "item_type": "XK",
+        "agency": "甲局", "case_type": "promised", "statutory_limit": 20, "promised_limit": 10,
+        "online_depth": 4, "visits_required": 0, "version": 1}]
+    assert Client().get(f"{BASE}/items", {"q": "宇宙飞船"}).json() == []
+    assert len(Client().get(f"{BASE}/items", {"theme": "permits"}).json()) == 1
+    assert len(Client().get(f"{BASE}/items", {"agency": world.agency_b.pk}).json()) == 0
+
+
+def test_the_guide_is_public_with_everything_it_shows(world):
+    version = published(world, "并联事项", process_template="parallel", joint_agencies=["乙局"],
+                        fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10",
+                               "basis": "某文件", "waivable": True}])
+    body = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
+    assert body["name"] == "并联事项"
+    assert body["status"] == "published"
+    assert body["joint_agencies"] == ["乙局"]
+    assert body["materials"][0]["name"] == "申请书"
+    assert body["fees"] == [{"name": "工本费", "standard": "每证 10 元", "amount": "10.00",
+                             "basis": "某文件", "waivable": True}]
+    assert body["legal_basis"] == "《中华人民共和国行政许可法》"
+
+
+def test_an_unpublished_or_unknown_item_is_not_found(world):
+    draft = create(world)
+    for code in (draft.item.impl_code, "XK001010003449900000000000000000001"):
+        _error(Client().get(f"{BASE}/items/{code}"), 404, "core.not_found")
+
+
+def test_themes_and_the_published_export_are_public(world):
+    published(world, "已发布")
+    create(world, "草稿", basic_code="XK00102000")
+    assert Client().get(f"{BASE}/themes").json()["birth"] == "生育收养"
+    exported = json.loads(Client().get(f"{BASE}/export").content)
+    assert [r["name"] for r in exported["items"]] == ["已发布"]
+    xlsx = Client().get(f"{BASE}/export", {"format": "xlsx"})
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert [r.data["name"] for r in transfer.read_excel(xlsx.content)] == ["已发布"]
+
+
+# --- editing through the API ----------------------------------------------------
+
+
+def test_create_edit_submit_publish_through_the_api(world, client_for):
+    head = client_for(editor(world))
+    created = _post(head, f"{BASE}/items", {"agency_id": world.agency_a.pk,
+                                            "content": item_content("接口事项")})
+    assert created.status_code == 201, created.content
+    version = created.json()
+    assert (version["status"], version["version"], version["agency"]) == ("draft", 1, "甲局")
+    vid = version["id"]
+
+    edited = head.put(f"{BASE}/versions/{vid}", json.dumps(item_content("接口事项（改）")),
+                      content_type="application/json")
+    assert edited.status_code == 200
+    assert edited.json()["name"] == "接口事项（改）"
+    assert _post(head, f"{BASE}/versions/{vid}/submit").json()["status"] == "pending"
+
+    body = _error(_post(head, f"{BASE}/versions/{vid}/publish"), 403, "core.permission_denied")
+    assert body["message_zh"] == "您没有执行此操作的权限。"
+    done = _post(client_for(reviewer(world)), f"{BASE}/versions/{vid}/publish", {"note": "同意"})
+    assert done.status_code == 200
+    assert (done.json()["status"], done.json()["review_note"]) == ("published", "同意")
+    code = version["impl_code"]
+    assert Client().get(f"{BASE}/items/{code}").json()["name"] == "接口事项（改）"
+
+    again = _post(head, f"{BASE}/items/{code}/versions")
+    assert again.status_code == 201
+    assert (again.json()["version"], again.json()["name"]) == (2, "接口事项（改）")
+
+
+def test_the_editor_publishing_their_own_version_gets_same_reviewer(world, client_for):
+    officer = client_for(reviewer(world))
+    vid = _post(officer, f"{BASE}/items", {"agency_id": world.agency_a.pk,
+                                           "content": item_content()}).json()["id"]
+    _post(officer, f"{BASE}/versions/{vid}/submit")
+    with nothing_written():
+        response = _post(officer, f"{BASE}/versions/{vid}/publish")
+    body = _error(response, 403, "catalog.same_reviewer")
+    assert body["message_zh"] == "发布须由编辑人以外的人员审核。"
+    assert body["message_en"]
+
+
+def test_an_api_token_cannot_be_the_second_person(world):
+    """A token is no person: it may edit, but never publish, even another's draft."""
+    _token, secret = accounts_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                   name="事项同步系统", role=Role.DATA_OFFICER)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    created = _post(client, f"{BASE}/items", {"agency_id": world.agency_a.pk,
+                                              "content": item_content("系统事项")})
+    assert created.status_code == 201
+    vid = created.json()["id"]
+    _post(client, f"{BASE}/versions/{vid}/submit")
+    _error(_post(client, f"{BASE}/versions/{vid}/publish"), 403, "catalog.same_reviewer")
+    others = create(world, "他人事项", basic_code="XK00102000")
+    _post(client, f"{BASE}/versions/{others.pk}/submit")
+    _error(_post(client, f"{BASE}/versions/{others.pk}/publish"), 403, "catalog.same_reviewer")
+    assert not ItemVersion.objects.filter(status="published").exists()
+
+
+def test_bad_content_gets_every_problem_in_the_error_fields(world, client_for):
+    with nothing_written():
+        response = _post(client_for(editor(world)), f"{BASE}/items", {
+            "agency_id": world.agency_a.pk,
+            "content": item_content(promised_limit=30, process_template="upper_review",
+                                    themes=["nope"],
+                                    fees=[{"name": "工本费", "standard": "每证", "amount": "-1",
+                                           "basis": "某文件"}])})
+    body = _error(response, 400, "catalog.bad_field")
+    fields = {p["field"] for p in body["fields"]["problems"]}
+    assert fields == {"promised_limit", "upper_agency", "themes", "fees[1].amount"}
+    assert body["message_zh"].startswith("事项信息有误：")
+
+
+def test_a_malformed_payload_gets_the_same_error_shape(world, client_for):
+    with nothing_written():
+        response = _post(client_for(editor(world)), f"{BASE}/items",
+                         {"agency_id": world.agency_a.pk, "content": {"name": "缺字段"}})
+    body = _error(response, 400, "core.invalid_input")
+    assert any(p["field"].startswith("content.") for p in body["fields"]["problems"])
+
+
+def test_another_agency_s_head_is_refused_and_nothing_is_written(world, client_for):
+    version = create(world)
+    client = client_for(editor(world, "b"))
+    with nothing_written():
+        _error(_post(client, f"{BASE}/items", {"agency_id": world.agency_a.pk,
+                                               "content": item_content()}),
+               403, "core.permission_denied")
+        _error(client.get(f"{BASE}/versions/{version.pk}"), 404, "core.not_found")
+        _error(client.put(f"{BASE}/versions/{version.pk}", json.dumps(item_content("插手")),
+                          content_type="application/json"), 404, "core.not_found")
+        _error(_post(client, f"{BASE}/versions/{version.pk}/submit"), 404, "core.not_found")
+
+
+def test_a_reviewer_role_cannot_create_items(world, client_for):
+    with nothing_written():
+        _error(_post(client_for(world.user("a", "reviewer")), f"{BASE}/items",
+                     {"agency_id": world.agency_a.pk, "content": item_content()}),
+               403, "core.permission_denied")
+
+
+def test_staff_writes_need_sign_in(world):
+    with nothing_written():
+        _error(_post(Client(), f"{BASE}/items", {"agency_id": world.agency_a.pk,
+                                                 "content": item_content()}),
+               401, "core.not_authenticated")
+
+
+def test_editing_a_published_version_is_a_conflict(world, client_for):
+    version = published(world)
+    response = client_for(editor(world)).put(f"{BASE}/versions/{version.pk}",
+                                             json.dumps(item_content("改")),
+                                             content_type="application/json")
+    _error(response, 409, "catalog.not_draft")
+
+
+# --- import ---------------------------------------------------------------------
+
+
+def _upload(client, name, raw):
+    return client.post(f"{BASE}/import", {"file": SimpleUploadedFile(name, raw)})
+
+
+def test_import_a_json_file(world, client_for):
+    raw = json.dumps({"items": [{**item_content("导入事项"), "agency": "甲局"}]},
+                     ensure_ascii=False).encode()
+    response = _upload(client_for(editor(world)), "catalog.json", raw)
+    assert response.status_code == 200
+    [code] = response.json()["created"]
+    assert Item.objects.get(impl_code=code).versions.get().name == "导入事项"
+
+
+def test_import_a_bad_workbook_lists_each_error_and_imports_nothing(world, client_for):
+    good = {"事项键": "k", "实施机关": "甲局", "事项名称": "好事项", "基本编码": "XK00101000",
+            "行使层级": "3", "设定依据": "某法", "服务对象": "legal", "受理条件": "符合条件",
+            "法定时限": 20, "承诺时限": 10}
+    raw = workbook_bytes(items=[good, {**good, "事项键": "k2", "行使层级": "9"}])
+    with nothing_written():
+        response = _upload(client_for(editor(world)), "catalog.xlsx", raw)
+    body = _error(response, 400, "catalog.import_failed")
+    assert body["fields"]["errors"] == [{"sheet": "事项", "row": 3, "field": "exercise_level",
+                                         "problem": "行使层级应为 1–5"}]
+
+
+@pytest.mark.parametrize(("name", "raw", "status"), [
+    ("catalog.txt", b"hello", 415),
+    ("catalog.xlsx", b"hello", 400),
+    ("catalog.json", b" " * (transfer.MAX_IMPORT_BYTES + 1), 413),
+])
+def test_import_refuses_wrong_files(world, client_for, name, raw, status):
+    with nothing_written():
+        _error(_upload(client_for(editor(world)), name, raw), status, "core.invalid_input")
+
+
+def test_import_needs_sign_in(world):
+    _error(_upload(Client(), "catalog.json", b"[]"), 401, "core.not_authenticated")

@@ -1,0 +1,88 @@
+"""The demo city's catalog (catalog/fixtures/demo_items.json) imports and publishes.
+
+The file is loaded the way the demo loads it: read as an upload, imported
+by the platform administrator, then submitted and published by the data
+officer zsj.data, so every record passes the same checks as a real import.
+"""
+
+import json
+from importlib import resources
+
+import pytest
+
+from yizhan import demo
+from yizhan.accounts.models import User
+from yizhan.catalog import codes, selectors, services, transfer
+from yizhan.catalog.models import Item, ItemVersion
+
+FIXTURE = resources.files("yizhan.catalog").joinpath("fixtures", "demo_items.json")
+
+
+def _raw() -> bytes:
+    return FIXTURE.read_bytes()
+
+
+def test_the_file_is_a_catalog_of_real_looking_items():
+    """Checked without a database: shape, spread and the items the demo needs."""
+    records = json.loads(_raw())["items"]
+    assert len(records) >= 32
+    assert len({r["agency"] for r in records}) >= 12
+    assert any("区" in r["agency"] for r in records)
+    templates = [r["process_template"] for r in records]
+    assert templates.count("parallel") >= 4
+    assert templates.count("upper_review") >= 1
+    immediate = [r for r in records if r["case_type"] == "immediate"]
+    assert len(immediate) >= 3
+    assert all(r["process_template"] == "immediate" and r["promised_limit"] <= 1
+               for r in immediate)
+    assert sum(r["case_type"] == "promised" for r in records) >= 20
+    for r in records:
+        assert r["promised_limit"] <= r["statutory_limit"], r["name"]
+        assert len(r["materials"]) >= 2, r["name"]
+        assert "12345" in r["consultation"], r["name"]
+        assert "《" in r["legal_basis"], r["name"]
+    names = {(r["agency"], r["basic_code"]) for r in records}
+    assert len(names) == len(records), "one basic code per agency and item"
+    fees = [f for r in records for f in r["fees"]]
+    assert fees and all(f["amount"] and f["basis"] for f in fees)
+
+
+@pytest.mark.django_db
+def test_the_demo_catalog_imports_and_publishes_in_the_demo_city():
+    """Imported again over the demo (which may load it itself), every record is new."""
+    demo.load(out=lambda *args: None)
+    admin = User.objects.get(username="admin")
+    officer = User.objects.get(username="zsj.data")
+    records = transfer.read_upload("demo_items.json", _raw())
+    result = transfer.catalog_import(actor=admin, records=records, source="demo_items.json")
+    assert len(result.created) == len(records)
+    mine = ItemVersion.objects.filter(item__impl_code__in=result.created)
+    for version in mine.select_related("item"):
+        services.item_version_submit(actor=officer, version=version)
+        services.item_version_publish(actor=officer, version=version, note="示范数据")
+    assert set(mine.values_list("status", flat=True)) == {"published"}
+    items = Item.objects.filter(impl_code__in=result.created)
+    assert not items.filter(published__isnull=True).exists()
+
+    for item in items.select_related("agency__division"):
+        parsed = codes.parse_impl_code(item.impl_code)
+        assert parsed.credit_code == item.agency.credit_code
+        assert parsed.division == item.agency.division.code[:6]
+
+    restaurant = mine.get(name="开办餐饮店“一件事”")
+    assert restaurant.process_template == "parallel"
+    assert sorted(a.name for a in restaurant.joint_agencies.all()) == sorted([
+        "示范市市场监督管理局", "示范市卫生健康委员会", "示范市消防救援支队"])
+    upper = mine.filter(process_template="upper_review").first()
+    assert upper.upper_agency.name == "示范市市场监督管理局"
+    assert upper.item.agency.division.code != upper.upper_agency.division.code
+
+    def names(query, **kwargs):
+        return {v.name for v in selectors.item_search(query=query, **kwargs)}
+
+    assert "开办餐饮店“一件事”" in names("开餐馆")
+    assert "开办餐饮店“一件事”" in names("餐饮")
+    assert "食品经营许可证核发" in names("食品经营")
+    assert "内地居民结婚登记" in names("结婚登记")
+    assert names("宇宙飞船") == set()
+    assert selectors.theme_counts()["construction"] >= 3

@@ -1,0 +1,218 @@
+"""Catalog pages: browsing, search and the guide (public); the catalog desk (staff)."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.catalog.helpers import (
+    create,
+    editor,
+    nothing_written,
+    published,
+    reviewer,
+    workbook_bytes,
+)
+from tests.factories import item_content
+from yizhan.catalog import services, transfer
+from yizhan.catalog.models import Item, ItemVersion
+
+
+@pytest.fixture
+def guide_item(world):
+    return published(
+        world, "食品经营许可证核发", basic_code="XK04101000",
+        legal_basis="《中华人民共和国食品安全法》第三十五条",
+        acceptance_conditions="在本市开餐馆、饭店等，具有与经营的食品品种相适应的场所",
+        materials=[{"name": "食品经营许可申请书", "forms": ["original", "electronic"]},
+                   {"name": "授权委托书", "necessity": "conditional",
+                    "condition": "委托他人代为办理的", "forms": ["original"]}],
+        fees=[{"name": "证书工本费", "standard": "每证 10 元", "amount": "10",
+               "basis": "某收费文件"}],
+        limit_notes="现场核查时间不计入", consultation="0755-25831200；12345",
+        special_procedures=["inspection", "hearing"])
+
+
+def test_the_services_page_lists_themes_and_agencies_with_items(world, guide_item):
+    create(world, "只有草稿", key="b")
+    page = Client().get("/services/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    for theme in ("生育收养", "婚姻登记", "准营准办", "工程建设"):
+        assert theme in text
+    assert "?theme=permits" in text
+    assert f"?agency={world.agency_a.pk}" in text
+    assert f"?agency={world.agency_b.pk}" not in text
+
+
+def test_search_page_shows_results_and_says_when_there_are_none(guide_item):
+    page = Client().get("/services/search/", {"q": "食品经营"}).content.decode()
+    assert "食品经营许可证核发" in page
+    assert f"/services/items/{guide_item.item.impl_code}/" in page
+    assert "找到 1 个事项" in page
+    page = Client().get("/services/search/", {"q": "开餐馆"}).content.decode()
+    assert "食品经营许可证核发" in page
+    empty = Client().get("/services/search/", {"q": "宇宙飞船"}).content.decode()
+    assert "没有找到相关事项" in empty
+
+
+def test_search_page_filters_by_theme_and_agency(world, guide_item):
+    by_theme = Client().get("/services/search/", {"theme": "permits"}).content.decode()
+    assert "<h1>准营准办</h1>" in by_theme
+    assert "食品经营许可证核发" in by_theme
+    assert "找到 0 个事项" in Client().get("/services/search/",
+                                          {"theme": "marriage"}).content.decode()
+    by_agency = Client().get("/services/search/", {"agency": world.agency_b.pk}).content.decode()
+    assert "<h1>乙局</h1>" in by_agency
+    assert "找到 0 个事项" in by_agency
+    unknown = Client().get("/services/search/", {"agency": "999999", "theme": "nonsense"})
+    assert unknown.status_code == 200
+
+
+def test_the_guide_shows_everything_an_applicant_needs(guide_item):
+    page = Client().get(f"/services/items/{guide_item.item.impl_code}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    for expected in ("食品经营许可证核发", guide_item.item.impl_code, "XK04101000", "行政许可",
+                     "《中华人民共和国食品安全法》第三十五条", "食品经营许可申请书",
+                     "原件、电子件", "授权委托书", "委托他人代为办理的", "证书工本费",
+                     "每证 10 元", "20 个工作日", "10 个工作日", "现场核查时间不计入",
+                     "承诺件", "0755-25831200", "现场勘验、听证", "?print=1"):
+        assert expected in text, expected
+    assert "inspection" not in text
+
+
+def test_the_guide_without_fees_says_it_is_free(world):
+    version = published(world, "免费事项")
+    assert "不收费。" in Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+
+
+def test_the_printable_guide_is_a_page_of_its_own(guide_item):
+    code = guide_item.item.impl_code
+    page = Client().get(f"/services/items/{code}/", {"print": "1"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "portal/print.css" in text
+    assert "main-nav" not in text
+    assert "食品经营许可申请书" in text
+    assert "证书工本费" in text
+    assert f"{code} · v1" in text
+
+
+def test_unknown_and_unpublished_items_are_404(world):
+    draft = create(world)
+    for code in ("XK00000000", draft.item.impl_code):
+        assert Client().get(f"/services/items/{code}/").status_code == 404
+
+
+# --- the catalog desk -------------------------------------------------------------
+
+
+def test_the_desk_needs_sign_in(world):
+    response = Client().get("/workbench/catalog/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/workbench/catalog/"
+
+
+def test_the_desk_lists_the_editor_s_agency_items_only(world, client_for):
+    create(world, "甲的事项")
+    create(world, "乙的事项", key="b")
+    page = client_for(editor(world)).get("/workbench/catalog/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "甲的事项" in text
+    assert "乙的事项" not in text
+    assert 'enctype="multipart/form-data"' in text
+
+
+@pytest.mark.parametrize("role", ["reviewer", "window_clerk"])
+def test_the_desk_is_closed_to_staff_who_edit_no_items(world, client_for, role):
+    assert client_for(world.user("a", role)).get("/workbench/catalog/").status_code == 403
+    assert client_for(world.citizen).get("/workbench/catalog/").status_code == 403
+
+
+def test_a_draft_shows_submit_to_its_editor_and_no_publish(world, client_for):
+    version = create(world)
+    text = client_for(editor(world)).get(
+        f"/workbench/catalog/versions/{version.pk}/").content.decode()
+    assert "提交审核" in text
+    assert 'data-testid="publish"' not in text
+
+
+def test_a_pending_version_shows_the_publish_button_to_a_reviewer_only(world, client_for):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    url = f"/workbench/catalog/versions/{version.pk}/"
+    assert 'data-testid="publish"' in client_for(reviewer(world)).get(url).content.decode()
+    assert 'data-testid="publish"' not in client_for(editor(world)).get(url).content.decode()
+    assert client_for(editor(world, "b")).get(url).status_code == 404
+
+
+def test_publishing_from_the_desk(world, client_for):
+    version = create(world)
+    client = client_for(editor(world))
+    response = client.post(f"/workbench/catalog/versions/{version.pk}/submit/")
+    assert response.status_code == 302
+    response = client_for(reviewer(world)).post(
+        f"/workbench/catalog/versions/{version.pk}/publish/", {"note": "同意"}, follow=True)
+    assert "已发布。" in response.content.decode()
+    version.refresh_from_db()
+    assert (version.status, version.review_note) == ("published", "同意")
+    response = client.post(f"/workbench/catalog/versions/{version.pk}/draft/")
+    new = ItemVersion.objects.get(item=version.item, number=2)
+    assert response["Location"] == f"/workbench/catalog/versions/{new.pk}/"
+
+
+def test_the_editor_publishing_their_own_version_from_the_desk_is_told_why_not(world, client_for):
+    officer = reviewer(world)
+    version = services.item_create(actor=officer, agency=world.agency_a, data=item_content())
+    services.item_version_submit(actor=officer, version=version)
+    with nothing_written():
+        response = client_for(officer).post(
+            f"/workbench/catalog/versions/{version.pk}/publish/", follow=True)
+    assert "发布须由编辑人以外的人员审核。" in response.content.decode()
+
+
+def test_an_unknown_desk_action_is_404(world, client_for):
+    version = create(world)
+    response = client_for(editor(world)).post(f"/workbench/catalog/versions/{version.pk}/burn/")
+    assert response.status_code == 404
+
+
+def test_desk_import_errors_are_rendered_as_a_table(world, client_for):
+    raw = workbook_bytes(items=[{"事项键": "k", "实施机关": "甲局", "事项名称": "缺很多字段"}])
+    with nothing_written():
+        response = client_for(editor(world)).post(
+            "/workbench/catalog/import/", {"file": SimpleUploadedFile("catalog.xlsx", raw)})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert 'data-testid="import-errors"' in text
+    assert "导入未执行" in text
+    assert "<td>事项</td><td>2</td><td>basic_code</td>" in text
+    assert "<td>legal_basis</td>" in text
+
+
+def test_desk_import_of_a_good_file_redirects_with_a_message(world, client_for):
+    raw = json.dumps([{**item_content("桌面导入"), "agency": "甲局"}], ensure_ascii=False)
+    response = client_for(editor(world)).post(
+        "/workbench/catalog/import/",
+        {"file": SimpleUploadedFile("catalog.json", raw.encode())}, follow=True)
+    assert "导入成功：新增 1 项" in response.content.decode()
+    assert Item.objects.get().versions.get().name == "桌面导入"
+
+
+def test_desk_import_of_a_wrong_file_says_what_is_wrong(world, client_for):
+    response = client_for(editor(world)).post(
+        "/workbench/catalog/import/", {"file": SimpleUploadedFile("notes.txt", b"hello")})
+    assert response.status_code == 400
+    assert "只能导入 .xlsx 或 .json 文件。" in response.content.decode()
+
+
+def test_desk_export_gives_the_latest_versions_as_excel(world, client_for):
+    published(world, "已发布")
+    create(world, "草稿", basic_code="XK00102000")
+    response = client_for(editor(world)).get("/workbench/catalog/export/")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    names = sorted(r.data["name"] for r in transfer.read_excel(response.content))
+    assert names == ["已发布", "草稿"]

@@ -1,0 +1,314 @@
+"""Import and export of the catalog: Excel and JSON, all records or none."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.catalog.helpers import (
+    create,
+    editor,
+    nothing_written,
+    published,
+    reviewer,
+    workbook_bytes,
+)
+from tests.factories import item_content
+from yizhan.audit.models import AuditRecord
+from yizhan.catalog import selectors, services, transfer
+from yizhan.catalog.actions import CatalogAction
+from yizhan.catalog.content import version_as_data
+from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.catalog.models import Item, ItemVersion
+from yizhan.core.errors import InvalidInput, PermissionDenied
+
+
+def _json(*records) -> bytes:
+    return json.dumps({"items": list(records)}, ensure_ascii=False).encode()
+
+
+def _record(name="导入事项", agency="甲局", **overrides):
+    return {**item_content(name, **overrides), "agency": agency}
+
+
+def _import(world, raw, name="catalog.json", actor=None):
+    records = transfer.read_upload(name, raw)
+    return transfer.catalog_import(actor=actor or editor(world), records=records, source=name)
+
+
+def _failed(world, raw, name="catalog.xlsx", actor=None) -> list[tuple]:
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, raw, name, actor)
+    assert exc.value.code == CatalogErrorCode.IMPORT_FAILED
+    errors = exc.value.fields["errors"]
+    assert exc.value.fields["count"] == len(errors)
+    return [(e["sheet"], e["row"], e["field"]) for e in errors]
+
+
+# --- JSON ---------------------------------------------------------------------
+
+
+def test_json_import_creates_drafts_and_one_audit_row(world):
+    result = _import(world, _json(_record("甲事项"), _record("乙事项", agency="乙局")),
+                     actor=world.admin)
+    assert len(result.created) == 2
+    assert result.drafted == []
+    versions = ItemVersion.objects.order_by("name")
+    assert [(v.name, v.status, v.item.agency.name) for v in versions] == [
+        ("乙事项", "draft", "乙局"), ("甲事项", "draft", "甲局")]
+    record = AuditRecord.objects.get(action=CatalogAction.CATALOG_IMPORTED)
+    assert record.object_id == "catalog.json"
+    assert record.changes == {"created": result.created, "drafted": []}
+
+
+def test_json_import_accepts_a_bare_list_and_agency_credit_codes(world):
+    raw = json.dumps([_record(agency=world.agency_a.credit_code)]).encode()
+    assert len(_import(world, raw).created) == 1
+
+
+def test_json_import_of_a_known_code_drafts_the_next_version(world):
+    v1 = published(world)
+    result = _import(world, _json(_record("测试事项（修订）", impl_code=v1.item.impl_code)))
+    assert result.drafted == [v1.item.impl_code]
+    v2 = v1.item.versions.get(number=2)
+    assert (v2.name, v2.status) == ("测试事项（修订）", "draft")
+    again = _import(world, _json(_record("再次修订", impl_code=v1.item.impl_code)))
+    assert again.drafted == [v1.item.impl_code]
+    v2.refresh_from_db()
+    assert v2.name == "再次修订"
+    assert v1.item.versions.count() == 2
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (b"{not json", "不是有效的 JSON"),
+    (b'{"items": 3}', "事项列表"),
+    ("\ufeff[]".encode() + b"\xff", "不是有效的 JSON"),
+])
+def test_unreadable_json_is_refused(world, raw, message):
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _import(world, raw)
+    assert message in exc.value.render()
+
+
+def test_bad_json_records_are_all_reported_and_nothing_imported(world):
+    raw = _json(_record("好事项"), _record(agency="不存在的局"), "not an object",
+                _record(basic_code="XK1", themes=["nope"]))
+    assert _failed(world, raw, "catalog.json") == [
+        ("JSON", 2, "agency"), ("JSON", 3, ""), ("JSON", 4, "basic_code"),
+        ("JSON", 4, "item_type"), ("JSON", 4, "themes")]
+    assert not Item.objects.exists()
+
+
+def test_two_records_claiming_one_code_import_nothing(world):
+    """A clash seen only while writing still leaves nothing behind."""
+    code = f"XK001010003449900{world.agency_a.credit_code}01"
+    raw = _json(_record("一", impl_code=code), _record("二", impl_code=code))
+    assert _failed(world, raw, "catalog.json") == [("JSON", 2, "impl_code")]
+
+
+def test_importing_for_an_agency_one_does_not_edit_is_refused(world):
+    raw = _json(_record("甲事项"), _record("乙事项", agency="乙局"))
+    with nothing_written(), pytest.raises(PermissionDenied) as exc:
+        _import(world, raw, actor=editor(world))
+    assert "乙局" in exc.value.render()
+    assert "第 2 行" in exc.value.render()
+
+
+def test_staff_who_edit_no_items_cannot_import(world):
+    with nothing_written(), pytest.raises(PermissionDenied):
+        _import(world, _json(_record()), actor=world.user("a", "reviewer"))
+
+
+def test_a_code_of_another_agency_s_item_is_refused(world):
+    theirs = published(world, key="b")
+    raw = _json(_record(impl_code=theirs.item.impl_code, agency="甲局"))
+    with nothing_written(), pytest.raises(PermissionDenied):
+        _import(world, raw, actor=editor(world))
+    assert _failed(world, raw, "catalog.json", actor=world.admin) == [("JSON", 1, "impl_code")]
+
+
+# --- the checks on the file itself ----------------------------------------------
+
+
+def test_a_text_file_renamed_xlsx_is_refused_clearly(world):
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _import(world, "事项名称,基本编码\n".encode(), "catalog.xlsx")
+    assert exc.value.render("zh-hans") == "文件不是有效的 Excel（.xlsx）工作簿。"
+    assert exc.value.http_status == 400
+
+
+def _damaged_workbook() -> bytes:
+    good = zipfile.ZipFile(io.BytesIO(transfer.export_excel([])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as damaged:
+        for name in good.namelist():
+            data = good.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            damaged.writestr(name, data)
+    return out.getvalue()
+
+
+def _other_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("raw", [b"PK\x03\x04 but no archive follows", b"PK", "_other_zip",
+                                 "_damaged_workbook"])
+def test_a_broken_or_foreign_zip_named_xlsx_is_refused_not_crashed_on(world, raw):
+    raw = globals()[raw]() if isinstance(raw, str) else raw
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _import(world, raw, "catalog.xlsx")
+    assert exc.value.render("zh-hans").startswith("文件不是有效的 Excel（.xlsx）工作簿")
+
+
+def test_an_oversized_file_is_refused_with_413(world):
+    with pytest.raises(InvalidInput) as exc:
+        transfer.read_upload("catalog.json", b" " * (transfer.MAX_IMPORT_BYTES + 1))
+    assert exc.value.http_status == 413
+    assert "10 MB" in exc.value.render()
+
+
+@pytest.mark.parametrize("name", ["catalog.txt", "catalog.csv", "catalog", "catalog.xls"])
+def test_other_file_types_are_refused_with_415(name):
+    with pytest.raises(InvalidInput) as exc:
+        transfer.read_upload(name, b"anything")
+    assert exc.value.http_status == 415
+    assert ".xlsx" in exc.value.render()
+
+
+# --- Excel --------------------------------------------------------------------
+
+
+def _published_pair(world):
+    one = published(world, "并联事项", process_template="parallel", joint_agencies=["乙局"],
+                    special_procedures=["inspection"], themes=["permits", "establish"],
+                    materials=[{"name": "申请书", "forms": ["original", "electronic"],
+                                "copies": 2, "necessity": "conditional",
+                                "condition": "委托办理的", "source": "government",
+                                "acceptance_standard": "签字", "basis": "某条例第八条"},
+                               {"name": "营业执照", "forms": ["copy"]}],
+                    fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10.50",
+                           "basis": "某文件", "waivable": True}])
+    two = published(world, "即办事项", basic_code="QR00201000", case_type="immediate",
+                    process_template="immediate", statutory_limit=1, promised_limit=0,
+                    materials=[])
+    return one, two
+
+
+def test_excel_round_trip_drafts_the_same_items_with_the_same_content(world):
+    one, two = _published_pair(world)
+    raw = transfer.export_excel(selectors.published_versions())
+    result = _import(world, raw, "catalog.xlsx")
+    assert sorted(result.drafted) == sorted([one.item.impl_code, two.item.impl_code])
+    assert result.created == []
+    for v1 in (one, two):
+        v2 = v1.item.versions.get(number=2)
+        assert v2.status == "draft"
+        assert version_as_data(v2) == version_as_data(v1)
+
+
+def test_json_round_trip_keeps_the_content(world):
+    one, _two = _published_pair(world)
+    raw = transfer.export_json(selectors.published_versions())
+    _import(world, raw)
+    assert version_as_data(one.item.versions.get(number=2)) == version_as_data(one)
+
+
+def test_excel_accepts_labels_and_blank_optional_cells(world):
+    """People fill the sheet with the words they see: 行政许可, 市级, 原件、复印件."""
+    raw = workbook_bytes(
+        items=[{"事项键": "k1", "实施机关": "甲局", "事项名称": "人工填写的事项",
+                "基本编码": "XK00301000", "事项类型": "行政许可", "行使层级": "市级",
+                "设定依据": "《某条例》第三条", "服务对象": "法人、自然人",
+                "受理条件": "符合条件", "法定时限": 20, "承诺时限": 5, "办件类型": "承诺件",
+                "网上办理深度": "四级：全程网上办理", "主题": "准营准办，设立变更",
+                "流程": "承诺件流程", "到现场次数": None}],
+        materials=[{"事项键": "k1", "材料名称": "申请书", "材料形式": "原件、复印件",
+                    "必要性": "必要", "来源渠道": "申请人自备", "份数": 2}],
+        fees=[{"事项键": "k1", "收费项目": "工本费", "收费标准": "每证 5 元", "金额上限": 5,
+               "收费依据": "某文件", "可减免": "是"}])
+    result = _import(world, raw, "catalog.xlsx")
+    version = Item.objects.get(impl_code=result.created[0]).versions.get()
+    assert (version.item_type, version.exercise_level, version.case_type) == ("XK", "3",
+                                                                             "promised")
+    assert version.service_objects == ["legal", "natural"]
+    assert version.themes == ["permits", "establish"]
+    assert (version.online_depth, version.visits_required) == (4, 0)
+    material = version.materials.get()
+    assert (material.forms, material.copies) == (["original", "copy"], 2)
+    fee = version.fees.get()
+    assert (str(fee.amount), fee.waivable) == ("5.00", True)
+
+
+def test_bad_excel_rows_are_each_reported_with_sheet_row_and_field(world):
+    """Nothing is imported, not even the good rows; each problem says where it is."""
+    good = {"事项键": "good", "实施机关": "甲局", "事项名称": "好事项", "基本编码": "XK00101000",
+            "行使层级": "3", "设定依据": "某法", "服务对象": "legal", "受理条件": "符合条件",
+            "法定时限": 20, "承诺时限": 10}
+    raw = workbook_bytes(
+        items=[good,
+               {**good, "事项键": "late", "事项名称": "超时事项", "承诺时限": 30},
+               {**good, "事项键": "nowhere", "实施机关": "不存在的局"},
+               {**good, "事项键": "code", "基本编码": "XK1", "主题": "宇宙"}],
+        materials=[{"事项键": "good", "材料名称": "申请书"},
+                   {"事项键": "good", "材料名称": "身份证", "材料形式": "传真"}],
+        fees=[{"事项键": "good", "收费项目": "工本费", "收费标准": "每证", "金额上限": -1,
+               "收费依据": "某文件"}])
+    assert sorted(_failed(world, raw)) == sorted([
+        ("事项", 3, "promised_limit"),
+        ("事项", 4, "agency"),
+        ("事项", 5, "basic_code"), ("事项", 5, "item_type"), ("事项", 5, "themes"),
+        ("申请材料", 3, "materials[2].forms"),
+        ("收费项目", 2, "fees[1].amount"),
+    ])
+    assert not Item.objects.exists()
+
+
+def test_sheet_structure_problems_are_reported_before_any_row_is_checked(world):
+    good = {"事项键": "k1", "实施机关": "甲局", "事项名称": "好事项"}
+    raw = workbook_bytes(
+        items=[good, {**good, "事项名称": "重复键"}],
+        materials=[{"事项键": "missing", "材料名称": "申请书"}],
+        item_headers=[h for h, _k in transfer.ITEM_COLUMNS] + ["备注"])
+    assert _failed(world, raw) == [("事项", 1, ""), ("事项", 3, "事项键"),
+                                   ("申请材料", 2, "事项键")]
+
+
+def test_a_workbook_without_the_item_sheet_is_refused(world):
+    raw = workbook_bytes()
+    book = load_workbook(io.BytesIO(raw))
+    book["事项"].title = "Sheet1"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert _failed(world, buffer.getvalue()) == [("事项", 0, "")]
+
+
+def test_an_empty_workbook_imports_nothing_and_says_so_in_the_audit(world):
+    result = _import(world, workbook_bytes(), "empty.xlsx")
+    assert (result.created, result.drafted) == ([], [])
+    assert AuditRecord.objects.filter(action=CatalogAction.CATALOG_IMPORTED).count() == 1
+
+
+def test_an_import_over_an_open_draft_edits_that_draft(world):
+    draft = create(world)
+    raw = _json(_record("草稿改名", impl_code=draft.item.impl_code))
+    assert _import(world, raw).drafted == [draft.item.impl_code]
+    draft.refresh_from_db()
+    assert (draft.name, draft.number) == ("草稿改名", 1)
+
+
+def test_an_import_over_a_pending_version_is_reported_with_its_row(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    raw = _json(_record("新事项"), _record("改名", impl_code=version.item.impl_code))
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, raw, actor=reviewer(world))
+    [error] = exc.value.fields["errors"]
+    assert (error["sheet"], error["row"]) == ("JSON", 2)
+    assert error["problem"] == "该事项已有未发布的版本，请在其上修改。"

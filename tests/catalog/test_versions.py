@@ -1,0 +1,255 @@
+"""Versions of an item: draft, review, publication, the next version; who may do what."""
+
+import pytest
+
+from tests.catalog.helpers import (
+    audit_actions,
+    create,
+    editor,
+    nothing_written,
+    publish,
+    published,
+    reviewer,
+)
+from tests.factories import item_content
+from yizhan.audit.models import AuditRecord
+from yizhan.catalog import services
+from yizhan.catalog.actions import CatalogAction
+from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.catalog.models import Item, ItemVersion
+from yizhan.core.error_codes import CoreErrorCode
+from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.directory.roles import Role
+
+Status = ItemVersion.Status
+
+
+def test_create_makes_a_draft_v1_with_its_materials_and_an_audit_row(world):
+    version = create(world, "测试许可", fees=[{"name": "工本费", "standard": "每证 10 元",
+                                              "amount": "10", "basis": "某文件"}])
+    assert (version.number, version.status) == (1, Status.DRAFT)
+    assert version.edited_by == editor(world)
+    assert version.item.agency == world.agency_a
+    assert version.item.published is None
+    assert [m.name for m in version.materials.all()] == ["申请书"]
+    assert [f.name for f in version.fees.all()] == ["工本费"]
+    assert " 测试 " in version.search_text
+    record = AuditRecord.objects.get(action=CatalogAction.ITEM_CREATED)
+    assert record.actor_label == "a.agency_head"
+    assert record.agency_id == world.agency_a.pk
+    assert record.changes == {"impl_code": version.item.impl_code, "name": "测试许可",
+                              "version": 1}
+
+
+def test_bad_content_creates_nothing(world):
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.item_create(actor=editor(world), agency=world.agency_a,
+                             data=item_content(promised_limit=99))
+
+
+def test_submit_then_publish_by_a_data_officer(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    version.refresh_from_db()
+    assert version.status == Status.PENDING
+    services.item_version_publish(actor=reviewer(world), version=version, note="同意发布")
+    version.refresh_from_db()
+    assert version.status == Status.PUBLISHED
+    assert version.reviewed_by == reviewer(world)
+    assert version.review_note == "同意发布"
+    assert version.published_at is not None
+    assert Item.objects.get(pk=version.item_id).published == version
+
+
+def test_a_system_administrator_of_the_agency_may_publish(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    services.item_version_publish(actor=world.user("a", "sysadmin"), version=version)
+    version.refresh_from_db()
+    assert version.status == Status.PUBLISHED
+
+
+def test_the_editor_cannot_publish_their_own_version(world):
+    """Publishing needs a second person: a data officer's own draft waits for another."""
+    officer = reviewer(world)
+    version = services.item_create(actor=officer, agency=world.agency_a, data=item_content())
+    services.item_version_submit(actor=officer, version=version)
+    with nothing_written(), pytest.raises(PermissionDenied) as exc:
+        services.item_version_publish(actor=officer, version=version)
+    assert exc.value.code == CatalogErrorCode.SAME_REVIEWER
+    assert exc.value.http_status == 403
+    assert exc.value.render("zh-hans") == "发布须由编辑人以外的人员审核。"
+    services.item_version_publish(actor=world.user("a", "sysadmin"), version=version)
+
+
+@pytest.mark.parametrize("role", [Role.AGENCY_HEAD, Role.REVIEWER, Role.WINDOW_CLERK])
+def test_only_data_officers_and_sysadmins_publish(world, role):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    with nothing_written(), pytest.raises(PermissionDenied) as exc:
+        services.item_version_publish(actor=world.user("a", role), version=version)
+    assert exc.value.code == CoreErrorCode.PERMISSION_DENIED
+
+
+def test_another_agency_s_data_officer_cannot_publish(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_version_publish(actor=reviewer(world, "b"), version=version)
+
+
+def test_only_a_pending_version_is_published(world):
+    version = create(world)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_publish(actor=reviewer(world), version=version)
+    assert exc.value.code == CatalogErrorCode.NOT_PENDING
+    publish(world, version)
+    with nothing_written(), pytest.raises(Conflict):
+        services.item_version_publish(actor=reviewer(world), version=version)
+
+
+def test_only_a_draft_is_submitted(world):
+    version = published(world)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_submit(actor=editor(world), version=version)
+    assert exc.value.code == CatalogErrorCode.NOT_DRAFT
+
+
+def test_a_draft_is_edited_in_place(world):
+    version = create(world)
+    services.item_version_edit(actor=editor(world), version=version,
+                               data=item_content("改名事项", materials=[]))
+    version.refresh_from_db()
+    assert (version.number, version.name) == (1, "改名事项")
+    assert version.materials.count() == 0
+    assert " 改名 " in version.search_text
+
+
+@pytest.mark.parametrize("state", ["pending", "published"])
+def test_editing_a_pending_or_published_version_is_refused(world, state):
+    version = create(world)
+    if state == "pending":
+        services.item_version_submit(actor=editor(world), version=version)
+    else:
+        publish(world, version)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_edit(actor=editor(world), version=version,
+                                   data=item_content("改名事项"))
+    assert exc.value.code == CatalogErrorCode.NOT_DRAFT
+
+
+def test_the_next_version_copies_the_latest(world):
+    v1 = published(world, "并联事项", process_template="parallel", joint_agencies=["乙局"],
+                   fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10",
+                          "basis": "某文件"}])
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert (v2.number, v2.status) == (2, Status.DRAFT)
+    assert v2.name == "并联事项"
+    assert [a.name for a in v2.joint_agencies.all()] == ["乙局"]
+    assert [m.name for m in v2.materials.all()] == ["申请书"]
+    assert [(f.name, f.amount) for f in v2.fees.all()] == [("工本费", v1.fees.get().amount)]
+    v1.refresh_from_db()
+    assert v1.status == Status.PUBLISHED
+    assert Item.objects.get(pk=v1.item_id).published_id == v1.pk
+
+
+def test_only_one_open_version_at_a_time(world):
+    v1 = published(world)
+    services.item_version_draft(actor=editor(world), item=v1.item)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_draft(actor=editor(world), item=v1.item)
+    assert exc.value.code == CatalogErrorCode.DRAFT_EXISTS
+
+
+def test_publishing_v2_supersedes_v1(world):
+    v1 = published(world)
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item,
+                                     data=item_content("测试事项（2026 年版）"))
+    publish(world, v2)
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.status, v2.status) == (Status.SUPERSEDED, Status.PUBLISHED)
+    assert Item.objects.get(pk=v1.item_id).published == v2
+    record = AuditRecord.objects.filter(action=CatalogAction.VERSION_PUBLISHED,
+                                        object_id=str(v2.pk)).get()
+    assert record.changes["superseded"] == v1.pk
+
+
+def test_a_returned_version_goes_back_to_draft_with_the_note(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.item_version_return(actor=reviewer(world), version=version, note=" ")
+    services.item_version_return(actor=reviewer(world), version=version, note="设定依据缺条款号")
+    version.refresh_from_db()
+    assert (version.status, version.review_note) == (Status.DRAFT, "设定依据缺条款号")
+    with pytest.raises(PermissionDenied):
+        services.item_version_return(actor=editor(world), version=version, note="x")
+
+
+def test_every_step_leaves_its_audit_row(world):
+    v1 = create(world)
+    services.item_version_edit(actor=editor(world), version=v1, data=item_content("改名"))
+    services.item_version_submit(actor=editor(world), version=v1)
+    services.item_version_return(actor=reviewer(world), version=v1, note="请补充")
+    services.item_version_submit(actor=editor(world), version=v1)
+    services.item_version_publish(actor=reviewer(world), version=v1, note="同意")
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert audit_actions("catalog.item", v1.item_id) == [CatalogAction.ITEM_CREATED]
+    assert audit_actions("catalog.itemversion", v1.pk) == [
+        CatalogAction.VERSION_EDITED, CatalogAction.VERSION_SUBMITTED,
+        CatalogAction.VERSION_RETURNED, CatalogAction.VERSION_SUBMITTED,
+        CatalogAction.VERSION_PUBLISHED,
+    ]
+    assert audit_actions("catalog.itemversion", v2.pk) == [CatalogAction.VERSION_DRAFTED]
+    published_row = AuditRecord.objects.get(action=CatalogAction.VERSION_PUBLISHED)
+    assert (published_row.actor_label, published_row.reason) == ("a.data_officer", "同意")
+    assert published_row.agency_id == world.agency_a.pk
+
+
+# --- who may edit -------------------------------------------------------------
+
+
+def test_another_agency_s_head_cannot_touch_a_s_items(world):
+    version = create(world)
+    stranger = editor(world, "b")
+    with nothing_written():
+        with pytest.raises(PermissionDenied):
+            services.item_create(actor=stranger, agency=world.agency_a, data=item_content())
+        with pytest.raises(PermissionDenied):
+            services.item_version_edit(actor=stranger, version=version,
+                                       data=item_content("插手"))
+        with pytest.raises(PermissionDenied):
+            services.item_version_submit(actor=stranger, version=version)
+    publish(world, version)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_version_draft(actor=stranger, item=version.item)
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.WINDOW_CLERK, Role.SUPERVISION_OFFICER])
+def test_staff_without_an_editing_role_cannot_create_items(world, role):
+    counts = (AuditRecord.objects.count(), ItemVersion.objects.count())
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_create(actor=world.user("a", role), agency=world.agency_a,
+                             data=item_content())
+    assert (AuditRecord.objects.count(), ItemVersion.objects.count()) == counts
+
+
+def test_citizens_and_nobody_cannot_create_items(world):
+    with nothing_written():
+        for actor in (world.citizen, None):
+            with pytest.raises(PermissionDenied):
+                services.item_create(actor=actor, agency=world.agency_a, data=item_content())
+
+
+def test_a_data_officer_edits_the_items_of_their_agency(world):
+    version = services.item_create(actor=reviewer(world), agency=world.agency_a,
+                                   data=item_content())
+    assert version.edited_by == reviewer(world)
+
+
+def test_an_agency_without_credit_code_cannot_implement_items(world):
+    """Internal units have no credit code, so no implementation code."""
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.item_create(actor=editor(world), agency=world.unit_a, data=item_content())
+    assert exc.value.code == CatalogErrorCode.BAD_IMPL_CODE
