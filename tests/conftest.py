@@ -30,6 +30,16 @@ def _eager_tasks(monkeypatch):
     monkeypatch.setattr(tasks, "EAGER", True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """Tests roll back; a calendar cached by an earlier test must not leak."""
+    from yizhan.workdays.selectors import calendar_cache_clear
+
+    calendar_cache_clear()
+    yield
+    calendar_cache_clear()
+
+
 @pytest.fixture
 def world(db):
     return build_world()

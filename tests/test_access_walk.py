@@ -35,6 +35,8 @@ PUBLIC = {
     ("GET", "/api/v1/catalog/items/{impl_code}"): "service guides are public",
     ("GET", "/api/v1/catalog/themes"): "reference data",
     ("GET", "/api/v1/catalog/export"): "the published service catalog is public",
+    ("GET", "/api/v1/cases/status"): "needs the case number and its query code",
+    ("GET", "/api/v1/certificates/verify/{token}"): "the QR code's public verification",
 }
 
 # Routes about the caller themselves or not tied to any agency, with the reason.
@@ -44,6 +46,9 @@ NOT_AGENCY_SCOPED = {
     ("GET", "/api/v1/directory/applicants/{applicant_id}"): "masked applicant identity",
     ("POST", "/api/v1/directory/applicants/{applicant_id}/reveal"):
         "identity check at the window; audited with its reason (tests/directory)",
+    ("POST", "/api/v1/cases"): "an applicant's own application (tests/cases)",
+    ("GET", "/api/v1/cases/mine"): "the caller's own applications",
+    ("GET", "/api/v1/tasks/inbox"): "the caller's own inbox, built from their scope",
 }
 
 
@@ -55,12 +60,59 @@ def _item_of_b(world):
                                         data=item_content("乙局事项"))
 
 
+def _cases_of_b(world):
+    """Two cases handled by agency B for another citizen: one under review,
+    one closed with its certificate."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import PASSWORD, item_content, valid_id_number
+    from yizhan.cases import services as case_services
+    from yizhan.cases.models import Task
+    from yizhan.catalog import services as catalog_services
+    from yizhan.core import tasks
+    from yizhan.directory.models import Applicant
+    from yizhan.directory.services import person_sign_up
+
+    version = catalog_services.item_create(actor=world.admin, agency=world.agency_b,
+                                           data=item_content("乙局许可"))
+    catalog_services.item_version_submit(actor=world.admin, version=version)
+    catalog_services.item_version_publish(actor=world.user("b", Role.SYSADMIN),
+                                          version=version)
+    version.refresh_from_db()
+    other = person_sign_up(username="citizen.b", full_name="李四",
+                           id_number=valid_id_number(seq=71), password=PASSWORD)
+    applicant = Applicant.objects.get(user=other)
+    made = []
+    for key in ("open", "closed"):
+        case = case_services.case_create(actor=other, item_version=version,
+                                         applicant=applicant, idempotency_key=key)
+        for material in version.materials.all():
+            case_services.material_upload(
+                actor=other, case=case, material_id=material.pk,
+                upload=SimpleUploadedFile("m.pdf", b"%PDF-1.4\n%%EOF\n"))
+        case, _code = case_services.case_submit(actor=other, case=case)
+        steps = 1 if key == "open" else 4
+        for _ in range(steps):
+            task = Task.objects.get(case=case, status=Task.Status.OPEN)
+            case_services.task_complete(actor=world.user("b", task.role), task=task,
+                                        decision="approve")
+        if key == "closed":
+            tasks.run_now("cases.issue_certificate", case_id=case.pk)
+        case.refresh_from_db()
+        made.append(case)
+    return made
+
+
 def _foreign(world):
     """(method, path) -> (concrete path, JSON body) aimed at agency B."""
     from tests.factories import item_content
+    from yizhan.cases.models import Task
 
     b = world.agency_b
     version_b = _item_of_b(world)
+    open_case, closed_case = _cases_of_b(world)
+    review = Task.objects.get(case=open_case, status=Task.Status.OPEN)
+    c, t = open_case.pk, review.pk
     post_b = world.posts["b"][Role.REVIEWER]
     token_b, _secret = account_services.token_issue(actor=world.admin, agency=b, name="乙系统",
                                                     role=Role.REVIEWER)
@@ -106,6 +158,29 @@ def _foreign(world):
             (f"/api/v1/catalog/versions/{version_b.pk}/publish", {"note": ""}),
         ("POST", "/api/v1/catalog/versions/{version_id}/return"):
             (f"/api/v1/catalog/versions/{version_b.pk}/return", {"note": "x"}),
+        ("GET", "/api/v1/cases/{case_id}"): (f"/api/v1/cases/{c}", None),
+        ("POST", "/api/v1/cases/{case_id}/materials"):
+            (f"/api/v1/cases/{c}/materials", {"__file__": ("m.pdf", b"%PDF-1.4\n%%EOF\n"),
+                                               "material_id": "1"}),
+        ("POST", "/api/v1/cases/{case_id}/submit"): (f"/api/v1/cases/{c}/submit", {}),
+        ("POST", "/api/v1/cases/{case_id}/correct"): (f"/api/v1/cases/{c}/correct", {}),
+        ("POST", "/api/v1/cases/{case_id}/withdraw"):
+            (f"/api/v1/cases/{c}/withdraw", {"reason": "越权撤回"}),
+        ("POST", "/api/v1/cases/{case_id}/suspend"):
+            (f"/api/v1/cases/{c}/suspend", {"reason": "hearing", "note": "越权"}),
+        ("POST", "/api/v1/cases/{case_id}/resume"): (f"/api/v1/cases/{c}/resume", {}),
+        ("POST", "/api/v1/cases/{case_id}/extend"):
+            (f"/api/v1/cases/{c}/extend", {"workdays": 5, "reason": "越权延期"}),
+        ("GET", "/api/v1/cases/{case_id}/certificate"):
+            (f"/api/v1/cases/{closed_case.pk}/certificate", None),
+        ("POST", "/api/v1/tasks/{task_id}/claim"): (f"/api/v1/tasks/{t}/claim", {}),
+        ("POST", "/api/v1/tasks/{task_id}/complete"):
+            (f"/api/v1/tasks/{t}/complete", {"decision": "approve"}),
+        ("POST", "/api/v1/tasks/{task_id}/correction"):
+            (f"/api/v1/tasks/{t}/correction", {"items": [], "note": ""}),
+        ("POST", "/api/v1/certificates/{number}/revoke"):
+            (f"/api/v1/certificates/{closed_case.certificate.number}/revoke",
+             {"reason": "越权注销"}),
         ("POST", "/api/v1/catalog/import"):
             ("/api/v1/catalog/import", {"__file__": ("items.json", json.dumps(
                 {"items": [dict(item_content("越权导入"), agency=b.name)]}).encode())}),
@@ -166,7 +241,8 @@ def test_no_role_of_agency_a_reaches_agency_b_through_the_api(world):
             elif body and "__file__" in body:
                 name, raw = body["__file__"]
                 upload = SimpleUploadedFile(name, raw, content_type="application/json")
-                response = client.post(path, {"file": upload})
+                fields = {k: v for k, v in body.items() if k != "__file__"}
+                response = client.post(path, {"file": upload, **fields})
             else:
                 response = client.generic(method, path, json.dumps(body or {}),
                                           content_type="application/json")
@@ -202,32 +278,45 @@ def _page_names():
 
 
 PAGES_PUBLIC = {"portal:home", "portal:disclosure", "catalog:index", "catalog:search",
-                "catalog:guide", "portal:participation",
+                "catalog:guide", "portal:participation", "cases:status", "cases:verify",
                 "portal:display", "portal:login", "portal:logout", "portal:register",
                 "portal:password_reset", "portal:password_reset_confirm", "set_language",
                 "javascript-catalog"}
-PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp"}
+PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp",
+                     "cases:apply", "cases:mine"}
+# Pages of one case: walked below against agency B's cases.
+PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:certificate", "cases:file"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
-               "catalog:desk_action"}
+               "catalog:desk_action", "cases:agency_cases", "cases:staff_case", "cases:task",
+               "cases:task_action"}
 
 
 def test_every_page_is_classified():
     """A new page must be declared public, own-account, or a checked staff page."""
-    unclassified = _page_names() - PAGES_PUBLIC - PAGES_OWN_ACCOUNT - PAGES_STAFF
+    unclassified = (_page_names() - PAGES_PUBLIC - PAGES_OWN_ACCOUNT - PAGES_STAFF
+                    - PAGES_CASE)
     assert unclassified == set(), unclassified
 
 
 @pytest.mark.django_db
 def test_staff_pages_show_nothing_of_agency_b(world):
     """Workbench pages list A's posts and people, never B's."""
-    b_names = {u.full_name for u in world.staff["b"].values()} | {"乙局事项"}
+    b_names = {u.full_name for u in world.staff["b"].values()} | {"乙局事项", "乙局许可"}
     version_b = _item_of_b(world)
+    open_case, closed_case = _cases_of_b(world)
+    from yizhan.cases.models import MaterialFile, Task
+
+    task_b = Task.objects.get(case=open_case, status=Task.Status.OPEN)
+    file_b = MaterialFile.objects.filter(case=open_case).first()
+    case_pages = [f"/my/cases/{open_case.pk}/", f"/my/cases/{closed_case.pk}/certificate/",
+                  f"/files/{file_b.pk}/", f"/workbench/cases/{open_case.pk}/",
+                  f"/workbench/tasks/{task_b.pk}/"]
     for role in Role.values:
         client = _client(world.user("a", role))
         for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
-                    "/workbench/catalog/", "/workbench/catalog/export/"):
+                    "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/"):
             response = client.get(url)
             assert response.status_code in {200, 403}, (role, url, response.status_code)
             if url.endswith("/export/") and response.status_code == 200:
@@ -236,11 +325,22 @@ def test_staff_pages_show_nothing_of_agency_b(world):
                 text = response.content.decode()
             leaked = [name for name in b_names if name in text]
             assert leaked == [], (role, url, leaked)
+        for url in case_pages:
+            response = client.get(url)
+            assert response.status_code in REFUSED, (role, url, response.status_code)
+        for action in ("claim", "approve", "reject", "correction"):
+            url = f"/workbench/tasks/{task_b.pk}/{action}/"
+            response = client.post(url, {"opinion": "x"})
+            assert response.status_code in REFUSED, (role, url, response.status_code)
+        response = client.post(f"/my/cases/{open_case.pk}/correct/")
+        assert response.status_code in REFUSED, (role, "correct", response.status_code)
         for action in ("", "submit/", "publish/", "return/", "draft/"):
             url = f"/workbench/catalog/versions/{version_b.pk}/{action}"
             response = client.post(url, {"note": "x"}) if action else client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
     citizen = _client(world.citizen)
+    for url in case_pages:
+        assert citizen.get(url).status_code in REFUSED, url
     for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
         assert citizen.get(url).status_code == 403
 

@@ -7,6 +7,7 @@ added exactly once, whoever imports the API first.
 
 from yizhan.accounts.api import router as accounts_router
 from yizhan.audit.api import router as audit_router
+from yizhan.cases.api import router as cases_router
 from yizhan.catalog.api import router as catalog_router
 from yizhan.core.api import api
 from yizhan.directory.api import router as directory_router
@@ -15,5 +16,6 @@ api.add_router("/directory", directory_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/catalog", catalog_router)
+api.add_router("", cases_router)
 
 __all__ = ["api"]

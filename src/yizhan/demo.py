@@ -14,7 +14,7 @@ from django.db import transaction
 from stdnum.cn import ric, uscc
 
 from yizhan.accounts.models import User
-from yizhan.accounts.services import superuser_create
+from yizhan.accounts.services import superuser_create, user_register_public
 from yizhan.directory import services
 from yizhan.directory.models import Agency, Applicant, Division
 from yizhan.directory.roles import Role
@@ -84,11 +84,12 @@ CITIZENS = [
     ("liuyang", "刘洋", "449905", "19980224", "13800000004"),
     ("chenjing", "陈静", "449904", "19550609", "13800000005"),
 ]
+# (account, name, legal representative, division of registration)
 ENTERPRISES = [
-    ("示范市湖滨餐饮管理有限公司", "赵强", "449901"),
-    ("示范市南港海鲜酒楼有限公司", "孙丽", "449903"),
-    ("示范市新城科技发展有限公司", "周杰", "449905"),
-    ("示范市北山建筑工程有限公司", "吴刚", "449904"),
+    ("hubin.canyin", "示范市湖滨餐饮管理有限公司", "赵强", "449901"),
+    ("nangang.jiulou", "示范市南港海鲜酒楼有限公司", "孙丽", "449903"),
+    ("xincheng.keji", "示范市新城科技发展有限公司", "周杰", "449905"),
+    ("beishan.jianzhu", "示范市北山建筑工程有限公司", "吴刚", "449904"),
 ]
 
 
@@ -210,14 +211,99 @@ def load(out=print) -> list[DemoAccount]:
             id_number=id_number(division, birth, index, male=index % 2 == 1),
             password=DEMO_PASSWORD, phone=phone, email=f"{username}@example.com",
         )
-    clerk = User.objects.get(username="xzfw.clerk")
-    for index, (name, rep, division) in enumerate(ENTERPRISES, start=1):
-        services.applicant_register(actor=clerk, kind=Applicant.Kind.LEGAL, name=name,
+    for index, (username, name, rep, division) in enumerate(ENTERPRISES, start=1):
+        agent = user_register_public(username=username, full_name=rep,
+                                     password=DEMO_PASSWORD, email=f"{username}@example.com")
+        services.applicant_register(actor=agent, kind=Applicant.Kind.LEGAL, name=name,
                                     credit_code=credit_code("91", division, 5000 + index),
-                                    legal_rep_name=rep)
+                                    legal_rep_name=rep, for_self=True)
+    load_catalog(admin=admin, reviewer=User.objects.get(username="zsj.data"))
+    load_cases()
     out(f"示范市已加载 / demo city loaded: {Division.objects.count()} divisions, "
         f"{Agency.objects.count()} agencies, {User.objects.count()} accounts")
     return accounts()
+
+
+def load_catalog(*, admin, reviewer) -> int:
+    """Import the demo items, then publish them: edited by one, reviewed by another."""
+    from importlib import resources
+
+    from yizhan.catalog import services as catalog_services
+    from yizhan.catalog import transfer
+    from yizhan.catalog.models import ItemVersion
+
+    raw = resources.files("yizhan.catalog").joinpath("fixtures", "demo_items.json").read_bytes()
+    records = transfer.read_upload("demo_items.json", raw)
+    transfer.catalog_import(actor=admin, records=records, source="demo_items.json")
+    drafts = ItemVersion.objects.filter(status=ItemVersion.Status.DRAFT).select_related("item")
+    for version in drafts:
+        catalog_services.item_version_submit(actor=admin, version=version)
+        catalog_services.item_version_publish(actor=reviewer, version=version,
+                                              note="演示数据审核通过")
+    return len(records)
+
+
+# A one-page PDF standing for a scanned material in the demo cases.
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _apply(user, applicant, version, key):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yizhan.cases import services as case_services
+
+    case = case_services.case_create(actor=user, item_version=version, applicant=applicant,
+                                     idempotency_key=key)
+    for material in version.materials.all():
+        case_services.material_upload(
+            actor=user, case=case, material_id=material.pk,
+            upload=SimpleUploadedFile(f"{material.name}.pdf", DEMO_PDF,
+                                      content_type="application/pdf"))
+    case, _code = case_services.case_submit(actor=user, case=case)
+    return case
+
+
+def _complete_next(case, decision="approve", opinion=""):
+    from yizhan.cases import services as case_services
+    from yizhan.cases.models import Task
+    from yizhan.directory.models import Posting
+
+    for task in Task.objects.filter(case=case, status=Task.Status.OPEN).order_by("id"):
+        posting = Posting.objects.filter(post__agency_id=task.agency_id,
+                                         post__role=task.role).select_related("user").first()
+        case_services.task_complete(actor=posting.user, task=task, decision=decision,
+                                    opinion=opinion)
+
+
+def load_cases() -> None:
+    """A few applications in different states, so the workbench is not empty."""
+    from yizhan.catalog.models import ItemVersion
+
+    published = ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED)
+    restaurant = published.filter(name__contains="开办餐饮店").first()
+    promised = published.filter(process_template="promised",
+                                service_objects__icontains="\"natural\"").first()
+    if restaurant is None or promised is None:
+        return
+    hubin = User.objects.get(username="hubin.canyin")
+    zhangwei = User.objects.get(username="zhangwei")
+    company = Applicant.objects.get(user=hubin)
+    person = Applicant.objects.get(user=zhangwei)
+    # Waiting for acceptance at the service center's window.
+    _apply(hubin, company, restaurant, "demo-restaurant-1")
+    # Accepted: the three bureaus review in parallel.
+    reviewing = _apply(hubin, company, restaurant, "demo-restaurant-2")
+    _complete_next(reviewing)
+    # A citizen's item through to the end, with its certificate.
+    done = _apply(zhangwei, person, promised, "demo-citizen-1")
+    for _step in range(4):
+        _complete_next(done)
+    # And one waiting in review.
+    waiting = _apply(zhangwei, person, promised, "demo-citizen-2")
+    _complete_next(waiting)
 
 
 def accounts() -> list[DemoAccount]:
@@ -230,4 +316,8 @@ def accounts() -> list[DemoAccount]:
         DemoAccount("jcj.officer", "市监察局 监察员 / supervision officer"),
         DemoAccount("zsj.data", "市政数局 数据管理员 / data officer"),
         DemoAccount("zhangwei", "市民 张伟 / citizen"),
+        DemoAccount("hubin.canyin", "湖滨餐饮公司经办人 / enterprise agent"),
+        DemoAccount("scjg.clerk", "市市场监管局 窗口受理员 / window clerk"),
+        DemoAccount("wjw.reviewer", "市卫健委 审查员 / reviewer (joint review)"),
+        DemoAccount("xf.reviewer", "市消防支队 审查员 / reviewer (joint review)"),
     ]

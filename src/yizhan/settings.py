@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "yizhan.directory",
     "yizhan.workdays",
     "yizhan.catalog",
+    "yizhan.cases",
     "yizhan.portal",
 ]
 
@@ -183,6 +184,8 @@ X_FRAME_OPTIONS = "DENY"
 # have their own per-kind limits in the services that accept them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("YIZHAN_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Whole uploads (a few materials of up to 10 MB each) are refused above this.
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -225,6 +228,13 @@ YIZHAN_BROKER_URL = os.environ.get("YIZHAN_BROKER_URL", "")
 
 # --- Platform ---------------------------------------------------------------
 YIZHAN_SITE_NAME = os.environ.get("YIZHAN_SITE_NAME", "示范市一站式政务服务平台")
+# The address the public reaches the platform at: printed in certificates'
+# QR codes, so it must be the real public URL in production.
+YIZHAN_PUBLIC_URL = os.environ.get("YIZHAN_PUBLIC_URL", "http://127.0.0.1:8000")
+YIZHAN_SMS_BACKEND = os.environ.get("YIZHAN_SMS_BACKEND", "yizhan.core.notify.ConsoleSmsBackend")
+# A CJK TrueType font file for PDFs; empty: found among Debian's fonts.
+YIZHAN_PDF_FONT = os.environ.get("YIZHAN_PDF_FONT", "")
+YIZHAN_MAX_UPLOAD_BYTES = int(os.environ.get("YIZHAN_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # Audit records are chained per shard so that concurrent writers do not all
 # wait on one chain head; see audit/services.py.
 YIZHAN_AUDIT_SHARDS = int(os.environ.get("YIZHAN_AUDIT_SHARDS", "8"))

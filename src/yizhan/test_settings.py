@@ -23,3 +23,4 @@ STORAGES = {
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # No collected static files in tests; WhiteNoise serves from the finders.
 STATIC_ROOT = None
+YIZHAN_SMS_BACKEND = "yizhan.core.notify.MemorySmsBackend"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("yizhan.catalog.urls")),
+    path("", include("yizhan.cases.urls")),
     path("", include("yizhan.portal.urls")),
 ]
 

@@ -19,12 +19,14 @@ from yizhan.accounts.services import SecondFactorRequired
 from yizhan.audit import registry as audit_registry
 from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
+from yizhan.cases import selectors as case_selectors
 from yizhan.core.errors import ApplicationError, PermissionDenied
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
 from yizhan.portal import forms
 from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
+from yizhan.workdays.notices import calendar_notice_context
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -235,7 +237,9 @@ def workbench(request):
     return render(request, "portal/workbench.html", {
         "postings": directory_selectors.postings_of(user=request.user),
         "may_audit": may_search_audit(request.user),
-        "tasks": [],
+        "tasks": list(case_selectors.inbox(actor=request.user)[:200]),
+        "now": timezone.now(),
+        **calendar_notice_context(request),
     })
 
 

@@ -1,0 +1,1 @@
+"""The case engine (办件): cases, tasks, the clock, events, materials, results."""

@@ -1,0 +1,327 @@
+"""Case API: applying, following and receiving results; tasks for staff."""
+
+import datetime
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from yizhan.cases import certificates, selectors, services
+from yizhan.cases.models import Certificate
+from yizhan.catalog import selectors as catalog_selectors
+from yizhan.core.api import AUTH, actor_of
+from yizhan.core.errors import NotFound
+from yizhan.directory import selectors as directory_selectors
+
+router = Router(tags=["cases"])
+
+
+class TaskOut(Schema):
+    id: int
+    name: str
+    title: str
+    role: str
+    agency_id: int
+    agency: str = Field(..., alias="agency.name")
+    status: str
+    decision: str
+    opinion: str
+    created_at: datetime.datetime
+    due_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
+
+
+class EventOut(Schema):
+    type: str
+    label: str
+    at: datetime.datetime
+    actor_label: str
+    data: dict[str, Any]
+
+    @staticmethod
+    def resolve_label(obj):
+        return str(obj.get_type_display())
+
+
+class RemainingOut(Schema):
+    statutory: int | None
+    promised: int | None
+    provisional: bool
+
+
+class CaseOut(Schema):
+    id: int
+    number: str | None
+    item: str = Field(..., alias="item_version.name")
+    impl_code: str = Field(..., alias="item_version.item.impl_code")
+    item_version: int = Field(..., alias="item_version.number")
+    applicant: str = Field(..., alias="applicant.name")
+    agency: str = Field(..., alias="agency.name")
+    status: str
+    status_label: str
+    outcome: str
+    outcome_reason: str
+    submitted_at: datetime.datetime | None
+    accepted_at: datetime.datetime | None
+    statutory_due: datetime.datetime | None
+    promised_due: datetime.datetime | None
+    due_provisional: bool
+
+    @staticmethod
+    def resolve_status_label(obj):
+        return str(obj.get_status_display())
+
+
+class CaseDetail(CaseOut):
+    tasks: list[TaskOut]
+    timeline: list[EventOut]
+    remaining: RemainingOut
+    correction: list[dict[str, Any]] | None
+    certificate: str | None
+
+    @staticmethod
+    def resolve_tasks(obj):
+        return obj.task_list
+
+    @staticmethod
+    def resolve_remaining(obj):
+        return selectors.remaining_workdays(obj).__dict__
+
+    @staticmethod
+    def resolve_correction(obj):
+        notice = getattr(obj, "correction", None) if obj.corrections else None
+        return notice.items if notice is not None else None
+
+    @staticmethod
+    def resolve_certificate(obj):
+        cert = Certificate.objects.filter(case=obj).first()
+        return cert.number if cert else None
+
+
+class CaseIn(Schema):
+    impl_code: str = Field(..., description="implementation code of a published item")
+    applicant_id: int = Field(..., description="an applicant record of the caller")
+    data: dict[str, Any] = Field({}, description="application fields (letters, digits, _)")
+    idempotency_key: str = Field("", max_length=64,
+                                 description="a retried request with the same key "
+                                             "returns the same case")
+
+
+class Submitted(Schema):
+    case: CaseOut
+    query_code: str | None = Field(None, description="shown once: status query without login")
+
+
+class FileOut(Schema):
+    id: int
+    material_id: int
+    original_name: str
+    content_type: str
+    size: int
+    digest: str
+
+
+class DecisionIn(Schema):
+    decision: str = Field(..., description="approve or reject")
+    opinion: str = Field("", description="required when rejecting")
+
+
+class CorrectionItem(Schema):
+    material_id: int
+    problem: str
+
+
+class CorrectionIn(Schema):
+    items: list[CorrectionItem]
+    note: str = ""
+
+
+class SuspendIn(Schema):
+    reason: str = Field(..., description="hearing, inspection, testing, expert_review, "
+                                         "quarantine")
+    note: str
+
+
+class ExtendIn(Schema):
+    workdays: int
+    reason: str
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class VerificationOut(Schema):
+    number: str
+    title: str
+    holder: str
+    issuer: str
+    issued_at: datetime.datetime
+    valid: bool
+    revoked: bool
+    message: str
+    algorithm: str
+
+
+@router.post("/cases", response={201: CaseOut}, auth=AUTH)
+def create_case(request, payload: CaseIn):
+    """Start an application (a draft) on a published item."""
+    actor = actor_of(request)
+    version = catalog_selectors.item_guide(impl_code=payload.impl_code)
+    applicant = directory_selectors.applicant_get_for_actor(actor=actor,
+                                                            applicant_id=payload.applicant_id)
+    case = services.case_create(actor=actor, item_version=version, applicant=applicant,
+                                data=payload.data, idempotency_key=payload.idempotency_key)
+    return Status(201, selectors.case_get_for_actor(actor=actor, case_id=case.pk))
+
+
+@router.get("/cases/mine", response=list[CaseOut], auth=AUTH)
+def my_cases(request):
+    return list(selectors.cases_of_applicant_user(user=actor_of(request))[:200])
+
+
+@router.get("/cases/status", response=CaseDetail, auth=None)
+def case_status(request, number: str, code: str):
+    """Status without signing in: the case number and the query code."""
+    return selectors.case_by_query_code(number=number, code=code)
+
+
+@router.get("/cases/{case_id}", response=CaseDetail, auth=AUTH)
+def get_case(request, case_id: int):
+    return selectors.case_detail(actor=actor_of(request), case_id=case_id)
+
+
+@router.post("/cases/{case_id}/materials", response={201: FileOut}, auth=AUTH)
+def upload_material(request, case_id: int, material_id: Form[int], file: File[UploadedFile]):
+    """Upload one material file (PDF, JPG, PNG or OFD; 10 MB at most)."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    record = services.material_upload(actor=actor, case=case, material_id=material_id,
+                                      upload=file)
+    return Status(201, record)
+
+
+@router.post("/cases/{case_id}/submit", response=Submitted, auth=AUTH)
+def submit_case(request, case_id: int):
+    """Submit a draft; repeating it returns the case unchanged."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    case, code = services.case_submit(actor=actor, case=case)
+    return {"case": selectors.case_get_for_actor(actor=actor, case_id=case.pk),
+            "query_code": code}
+
+
+@router.post("/cases/{case_id}/correct", response=CaseOut, auth=AUTH)
+def correct_case(request, case_id: int):
+    """Resubmit after uploading every material the correction notice lists."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_correct(actor=actor, case=case)
+
+
+@router.post("/cases/{case_id}/withdraw", response=CaseOut, auth=AUTH)
+def withdraw_case(request, case_id: int, payload: ReasonIn):
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_withdraw(actor=actor, case=case, reason=payload.reason)
+
+
+@router.post("/cases/{case_id}/suspend", response=CaseOut, auth=AUTH)
+def suspend_case(request, case_id: int, payload: SuspendIn):
+    """Stop the clock for a lawful reason (staff of the agency)."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_suspend(actor=actor, case=case, reason=payload.reason,
+                                 note=payload.note)
+
+
+@router.post("/cases/{case_id}/resume", response=CaseOut, auth=AUTH)
+def resume_case(request, case_id: int):
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_resume(actor=actor, case=case)
+
+
+@router.post("/cases/{case_id}/extend", response=CaseOut, auth=AUTH)
+def extend_case(request, case_id: int, payload: ExtendIn):
+    """The one extension (at most 10 working days), by the agency's head."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_extend(actor=actor, case=case, workdays=payload.workdays,
+                                reason=payload.reason)
+
+
+@router.get("/cases/{case_id}/certificate", auth=AUTH)
+def download_certificate(request, case_id: int):
+    """The signed certificate PDF of an approved case."""
+    case = selectors.case_get_for_actor(actor=actor_of(request), case_id=case_id)
+    certificate = Certificate.objects.filter(case=case).first()
+    if certificate is None:
+        raise NotFound()
+    handle = default_storage.open(certificate.file.name, "rb")
+    return FileResponse(handle, content_type="application/pdf", as_attachment=True,
+                        filename=f"{certificate.number}.pdf")
+
+
+@router.get("/tasks/inbox", response=list[TaskOut], auth=AUTH)
+def task_inbox(request):
+    """Open tasks for the caller's roles in their agencies, soonest due first."""
+    return list(selectors.inbox(actor=actor_of(request))[:500])
+
+
+@router.post("/tasks/{task_id}/claim", response=TaskOut, auth=AUTH)
+def claim_task(request, task_id: int):
+    actor = actor_of(request)
+    task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
+    return services.task_claim(actor=actor, task=task)
+
+
+@router.post("/tasks/{task_id}/complete", response=TaskOut, auth=AUTH)
+def complete_task(request, task_id: int, payload: DecisionIn):
+    """Handle a task: approve, or reject with reasons."""
+    actor = actor_of(request)
+    task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
+    services.task_complete(actor=actor, task=task, decision=payload.decision,
+                           opinion=payload.opinion)
+    task.refresh_from_db()
+    return task
+
+
+@router.post("/tasks/{task_id}/correction", response=CaseOut, auth=AUTH)
+def request_correction(request, task_id: int, payload: CorrectionIn):
+    """一次性告知: every material to correct, once (at acceptance)."""
+    actor = actor_of(request)
+    task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
+    services.case_request_correction(actor=actor, task=task,
+                                     items=[i.dict() for i in payload.items], note=payload.note)
+    return selectors.case_get_for_actor(actor=actor, case_id=task.case_id)
+
+
+@router.post("/certificates/{number}/revoke", response=VerificationOut, auth=AUTH)
+def revoke_certificate(request, number: str, payload: ReasonIn):
+    actor = actor_of(request)
+    certificate = Certificate.objects.select_related("case").filter(number=number).first()
+    if certificate is None:
+        raise NotFound()
+    selectors.case_get_for_actor(actor=actor, case_id=certificate.case_id)
+    certificate = certificates.certificate_revoke(actor=actor, certificate=certificate,
+                                                  reason=payload.reason)
+    return _verification(certificate)
+
+
+def _verification(certificate):
+    result = certificates.certificate_verify(certificate=certificate)
+    case = certificate.case
+    return {"number": certificate.number, "title": certificate.title,
+            "holder": case.applicant.name, "issuer": case.agency.name,
+            "issued_at": certificate.issued_at, "valid": result.ok,
+            "revoked": certificate.revoked_at is not None, "message": result.message,
+            "algorithm": certificate.algorithm}
+
+
+@router.get("/certificates/verify/{token}", response=VerificationOut, auth=None)
+def verify_certificate(request, token: str):
+    """Public check of a certificate (the QR code's target), stored file re-verified."""
+    return _verification(selectors.certificate_by_token(token=token))

@@ -1,0 +1,133 @@
+"""Electronic certificates: issued on approval, signed, verifiable by anyone.
+
+The PDF is rendered (Chinese fonts from the system, a seal, a QR code that
+opens the public verification page), its SM3 digest is signed with the
+agency's key (SM2 where available, otherwise Ed25519; the algorithm is
+recorded), and the file and the signature are kept with the case.  The
+certificate number derives from the case number, and rendering is
+deterministic, so a step retried after a failure writes the same file.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yizhan.audit.services import audit_append
+from yizhan.audit.signing import sign_certificate_bytes, verify_certificate_bytes
+from yizhan.cases import events, permissions
+from yizhan.cases.actions import CasesAction
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case, Certificate, EventType
+from yizhan.core.errors import Conflict, InvalidInput
+from yizhan.core.pdf import render_certificate
+from yizhan.core.permissions import require
+from yizhan.core.tasks import task
+
+
+def verify_url(token: str) -> str:
+    return settings.YIZHAN_PUBLIC_URL.rstrip("/") + reverse("cases:verify", args=[token])
+
+
+def _holder_rows(case: Case) -> list[tuple[str, str]]:
+    applicant = case.applicant
+    version = case.item_version
+    rows = []
+    if applicant.kind == "legal":
+        rows.append((str(_("统一社会信用代码")), applicant.credit_code))
+        rows.append((str(_("法定代表人")), applicant.legal_rep_name))
+    else:
+        rows.append((str(_("公民身份号码")), applicant.id_number_masked))
+    rows.append((str(_("许可事项")), version.name))
+    if version.result_name:
+        rows.append((str(_("许可内容")), version.result_name))
+    rows.append((str(_("办件编号")), case.number))
+    return rows
+
+
+@task("cases.issue_certificate")
+def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None) -> int:
+    """Background step after an approving decision; safe to run twice."""
+    from yizhan.accounts.models import User
+
+    with transaction.atomic():
+        case = Case.objects.select_for_update().select_related(
+            "item_version", "agency", "applicant").get(pk=case_id)
+        existing = Certificate.objects.filter(case=case).first()
+        if existing is not None:
+            return existing.pk
+        if case.outcome not in ("", Case.Outcome.APPROVED) or case.decided_at is None:
+            return 0
+        actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+        return certificate_issue(case=case, actor=actor).pk
+
+
+def certificate_issue(*, case: Case, actor) -> Certificate:
+    """Issue the certificate of an approved case, inside the caller's transaction."""
+    version = case.item_version
+    agency = case.agency
+    number = f"{case.number}-01"
+    token = secrets.token_urlsafe(18)
+    issued_at = timezone.now()
+    title = version.result_name or f"{version.name}决定书"
+    pdf = render_certificate(
+        title=title, number=number, holder=case.applicant.name, fields=_holder_rows(case),
+        issuer=agency.name, issued_at=issued_at, verify_url=verify_url(token),
+        seal_text=f"{agency.name}\n电子证照专用章",
+    )
+    signed = sign_certificate_bytes(agency_id=agency.pk, pdf_bytes=pdf)
+    path = f"certificates/{number}.pdf"
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    name = default_storage.save(path, ContentFile(pdf))
+    certificate = Certificate.objects.create(
+        case=case, number=number, title=title, file=name, digest=signed.digest,
+        key_id=signed.signature.key_id, algorithm=signed.signature.algorithm,
+        signature=signed.signature.value_b64, verify_token=token, issued_at=issued_at,
+    )
+    events.append(case=case, type=EventType.CERTIFICATE_ISSUED, actor=actor,
+                  data={"number": number, "algorithm": certificate.algorithm,
+                        "sm3": signed.digest})
+    audit_append(actor=actor, action=CasesAction.CERTIFICATE_ISSUED, obj=case,
+                 agency_id=agency.pk,
+                 changes={"certificate": number, "sm3": signed.digest,
+                          "algorithm": certificate.algorithm, "key": certificate.key_id})
+    return certificate
+
+
+@transaction.atomic
+def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certificate:
+    certificate = Certificate.objects.select_for_update().select_related("case").get(
+        pk=certificate.pk)
+    require(permissions.certificate_revoke(actor, certificate=certificate),
+            action="certificate_revoke")
+    if certificate.revoked_at is not None:
+        raise Conflict(_("该证照已注销。"), code=CasesErrorCode.BAD_STATE)
+    if not (reason or "").strip():
+        raise InvalidInput(_("注销证照须说明理由。"), code=CasesErrorCode.NO_REASON,
+                           field="reason")
+    certificate.revoked_at = timezone.now()
+    certificate.revoke_reason = reason
+    certificate.save(update_fields=["revoked_at", "revoke_reason"])
+    events.append(case=certificate.case, type=EventType.CERTIFICATE_REVOKED, actor=actor,
+                  data={"number": certificate.number, "reason": reason})
+    audit_append(actor=actor, action=CasesAction.CERTIFICATE_REVOKED,
+                 obj=certificate.case, agency_id=certificate.case.agency_id, reason=reason,
+                 changes={"certificate": certificate.number})
+    return certificate
+
+
+def certificate_verify(*, certificate: Certificate, pdf_bytes: bytes | None = None):
+    """Verify a certificate file (the stored one unless ``pdf_bytes`` is given)."""
+    if pdf_bytes is None:
+        with default_storage.open(certificate.file.name, "rb") as handle:
+            pdf_bytes = handle.read()
+    return verify_certificate_bytes(pdf_bytes, expected_digest=certificate.digest,
+                                    key_id=certificate.key_id,
+                                    signature_b64=certificate.signature,
+                                    revoked=certificate.revoked_at is not None)

@@ -1,0 +1,87 @@
+"""The statutory clock of a case, counted in Chinese working days.
+
+Pure functions over a case's clock columns and a ``WorkdayCalendar``; the
+services call them and save the columns.  The rules:
+
+- the clock starts at acceptance (受理): the statutory and promised limits
+  run from the next working day (``WorkdayCalendar.deadline``);
+- time the law excludes (补正, hearing, inspection, testing, expert review)
+  pauses the clock: the working days between pause and resume are added to
+  both limits;
+- one lawful extension adds its working days to the statutory limit only;
+- a limit that runs into a year with no holiday data is provisional, and is
+  recomputed when that year is published.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from yizhan.workdays.arithmetic import Deadline, WorkdayCalendar
+
+# The lawful reasons to stop the clock (《行政许可法》第四十五条 and 补正).
+PAUSE_REASONS = {
+    "correction": "补正材料",
+    "hearing": "听证",
+    "inspection": "现场勘验",
+    "testing": "检验检测",
+    "expert_review": "专家评审",
+    "quarantine": "检疫",
+}
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    statutory: Deadline
+    promised: Deadline
+
+    @property
+    def provisional(self) -> bool:
+        return self.statutory.provisional or self.promised.provisional
+
+
+def deadlines(*, calendar: WorkdayCalendar, accepted_at: dt.datetime, statutory_limit: int,
+              promised_limit: int, paused_workdays: int = 0,
+              extension_workdays: int = 0) -> Deadlines:
+    tz = timezone.get_default_timezone()
+    statutory = calendar.deadline(accepted_at, statutory_limit + paused_workdays
+                                  + extension_workdays, tz)
+    promised = calendar.deadline(accepted_at, promised_limit + paused_workdays, tz)
+    return Deadlines(statutory=statutory, promised=promised)
+
+
+def paused_workdays(*, calendar: WorkdayCalendar, since: dt.datetime, until: dt.datetime
+                    ) -> int:
+    """Working days lost to a pause: from the day after ``since`` to ``until``.
+
+    A pause begun and ended on the same day costs nothing; each working day
+    on which the case waited, up to and including the day it resumed,
+    is given back.
+    """
+    tz = timezone.get_default_timezone()
+    start = since.astimezone(tz).date()
+    end = until.astimezone(tz).date()
+    if end <= start:
+        return 0
+    return calendar.count_workdays(start, end).days
+
+
+def remaining(*, calendar: WorkdayCalendar, now: dt.datetime, due: dt.datetime | None,
+              provisional: bool = False) -> int | None:
+    """Working days left to ``due`` (negative when overdue), or None."""
+    if due is None:
+        return None
+    tz = timezone.get_default_timezone()
+    local = due.astimezone(tz)
+    deadline = Deadline(at=local, date=local.date(), provisional=provisional)
+    return calendar.remaining(now, deadline)
+
+
+def apply(case, result: Deadlines) -> list[str]:
+    """Store deadlines on ``case``; return the fields changed."""
+    case.statutory_due = result.statutory.at
+    case.promised_due = result.promised.at
+    case.due_provisional = result.provisional
+    case.next_check_at = min(result.promised.at, result.statutory.at)
+    return ["statutory_due", "promised_due", "due_provisional", "next_check_at"]

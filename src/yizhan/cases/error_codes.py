@@ -1,0 +1,21 @@
+"""Stable error codes of the case engine."""
+
+from enum import StrEnum
+
+
+class CasesErrorCode(StrEnum):
+    NOT_PUBLISHED = "cases.item_not_published"
+    NOT_ONLINE = "cases.item_not_online"
+    BAD_STATE = "cases.bad_state"
+    TASK_TAKEN = "cases.task_taken"
+    TASK_CLOSED = "cases.task_closed"
+    BAD_DECISION = "cases.bad_decision"
+    MISSING_MATERIALS = "cases.missing_materials"
+    UPLOAD_TOO_BIG = "cases.upload_too_big"
+    UPLOAD_TYPE = "cases.upload_type"
+    UPLOAD_TRUNCATED = "cases.upload_truncated"
+    CORRECTION_ONCE = "cases.correction_once"
+    EXTENSION_ONCE = "cases.extension_once"
+    NO_REASON = "cases.no_reason"
+    BAD_QUERY = "cases.bad_query"
+    APPLICANT = "cases.bad_applicant"

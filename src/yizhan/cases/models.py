@@ -1,0 +1,301 @@
+"""Cases (办件), their tasks, events, materials and certificates.
+
+A case pins the item version it was started with.  Its process state is
+the workflow without its specification (the specification lives once on the
+item version).  The clock is kept as plain columns: when it started, the
+deadlines, the working days paused, and ``next_check_at`` — the next moment
+supervision needs to look at the case — which is indexed so that a sweep
+reads only the cases that are due.
+"""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventType(models.TextChoices):
+    """The monitoring points of electronic supervision, and the other steps.
+
+    Values are namespaced and never reused; supervision rules refer to them.
+    """
+
+    SUBMITTED = "cases.submitted", _("申请")
+    ACCEPTED = "cases.accepted", _("受理")
+    NOT_ACCEPTED = "cases.not_accepted", _("不予受理")
+    CORRECTION_REQUESTED = "cases.correction_requested", _("补正告知")
+    CORRECTION_SUBMITTED = "cases.correction_submitted", _("补正提交")
+    TASK_CLAIMED = "cases.task_claimed", _("承办")
+    REVIEWED = "cases.reviewed", _("审核")
+    RETURNED = "cases.returned", _("退回")
+    APPROVED = "cases.approved", _("批准")
+    REFUSED = "cases.refused", _("不予批准")
+    NOTIFIED = "cases.notified", _("告知")
+    FEE_CHARGED = "cases.fee_charged", _("收费")
+    SUSPENDED = "cases.suspended", _("挂起")
+    RESUMED = "cases.resumed", _("恢复")
+    EXTENDED = "cases.extended", _("延期")
+    CERTIFICATE_ISSUED = "cases.certificate_issued", _("出证")
+    DELIVERED = "cases.delivered", _("送达")
+    CLOSED = "cases.closed", _("办结")
+    WITHDRAWN = "cases.withdrawn", _("撤回")
+    CERTIFICATE_REVOKED = "cases.certificate_revoked", _("证照注销")
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("待受理")
+        CORRECTION = "correction", _("待补正")
+        IN_PROGRESS = "in_progress", _("办理中")
+        SUSPENDED = "suspended", _("暂停计时")
+        APPROVED = "approved", _("已批准，待送达")
+        CLOSED = "closed", _("已办结")
+        NOT_ACCEPTED = "not_accepted", _("不予受理")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", _("准予许可")
+        REFUSED = "refused", _("不予许可")
+        NOT_ACCEPTED = "not_accepted", _("不予受理")
+        WITHDRAWN = "withdrawn", _("撤回")
+
+    OPEN_STATUSES = (Status.SUBMITTED, Status.CORRECTION, Status.IN_PROGRESS, Status.SUSPENDED,
+                     Status.APPROVED)
+
+    number = models.CharField(_("办件编号"), max_length=32, unique=True, null=True, blank=True)
+    kind = models.CharField(_("办件类别"), max_length=20, default="approval")
+    item_version = models.ForeignKey("catalog.ItemVersion", verbose_name=_("事项版本"),
+                                     on_delete=models.PROTECT, related_name="cases")
+    applicant = models.ForeignKey("directory.Applicant", verbose_name=_("申请人"),
+                                  on_delete=models.PROTECT, related_name="cases")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("提交人"),
+                                     on_delete=models.PROTECT, related_name="submitted_cases")
+    agency = models.ForeignKey("directory.Agency", verbose_name=_("受理机关"),
+                               on_delete=models.PROTECT, related_name="cases")
+    channel = models.CharField(_("申请渠道"), max_length=12, default="online")
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices,
+                              default=Status.DRAFT, db_index=True)
+    outcome = models.CharField(_("结果"), max_length=16, choices=Outcome.choices, blank=True)
+    outcome_reason = models.TextField(_("理由"), blank=True)
+    data = models.JSONField(_("申请信息"), encoder=DjangoJSONEncoder, default=dict)
+    process_state = models.TextField(editable=False, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    query_code_hash = models.CharField(max_length=64, blank=True)
+    corrections = models.PositiveSmallIntegerField(_("补正次数"), default=0)
+
+    created_at = models.DateTimeField(_("创建时间"))
+    submitted_at = models.DateTimeField(_("申请时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    # The clock (working days; see cases/clock.py).
+    statutory_due = models.DateTimeField(_("法定期限"), null=True, blank=True)
+    promised_due = models.DateTimeField(_("承诺期限"), null=True, blank=True)
+    due_provisional = models.BooleanField(_("期限为暂定"), default=False)
+    paused_since = models.DateTimeField(_("暂停计时起"), null=True, blank=True)
+    pause_reason = models.CharField(_("暂停事由"), max_length=40, blank=True)
+    paused_workdays = models.PositiveIntegerField(_("已暂停工作日"), default=0)
+    extension_workdays = models.PositiveIntegerField(_("延期工作日"), default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("办件")
+        verbose_name_plural = _("办件")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submitted_by", "idempotency_key"],
+                                    condition=~models.Q(idempotency_key=""),
+                                    name="case_idempotent_submission"),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "status"], name="case_agency_status_idx"),
+            models.Index(fields=["applicant", "status"], name="case_applicant_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.number or f"草稿 #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class CaseNumberSequence(models.Model):
+    """The last serial per agency and year; locked to allocate the next.
+
+    Per agency, not per city, so that agencies never wait on each other.
+    """
+
+    agency = models.ForeignKey("directory.Agency", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "year"], name="case_sequence_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.agency_id}/{self.year}: {self.last}"
+
+
+class Task(models.Model):
+    """One step of a case for a post in an agency (受理, 审查, 决定 ...)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待办")
+        CLAIMED = "claimed", _("办理中")
+        DONE = "done", _("已办")
+        CANCELLED = "cancelled", _("已取消")
+
+    case = models.ForeignKey(Case, verbose_name=_("办件"), on_delete=models.CASCADE,
+                             related_name="tasks")
+    spiff_id = models.CharField(max_length=40)
+    name = models.CharField(_("环节代码"), max_length=80)
+    title = models.CharField(_("环节"), max_length=120)
+    role = models.CharField(_("岗位角色"), max_length=32)
+    agency = models.ForeignKey("directory.Agency", verbose_name=_("办理机关"),
+                               on_delete=models.PROTECT, related_name="tasks")
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices,
+                              default=Status.OPEN)
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("承办人"),
+                                   null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decision = models.CharField(_("办理意见"), max_length=16, blank=True)
+    opinion = models.TextField(_("意见说明"), blank=True)
+    created_at = models.DateTimeField(_("到达时间"))
+    claimed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    due_at = models.DateTimeField(_("环节时限"), null=True, blank=True)
+    # Bumped on every change: two people acting on the same task at once
+    # both read N, and only one UPDATE ... WHERE version = N succeeds.
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("环节任务")
+        verbose_name_plural = _("环节任务")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["agency", "role", "status"], name="task_inbox_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "spiff_id"], name="task_spiff_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.case} · {self.title}"
+
+
+class CaseEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("case events are append-only")
+
+    def delete(self):
+        raise TypeError("case events are append-only")
+
+
+class CaseEvent(models.Model):
+    """An append-only record of one step; supervision reads only these."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="events")
+    type = models.CharField(_("类型"), max_length=40, choices=EventType.choices)
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(_("操作人"), max_length=150)
+    agency = models.ForeignKey("directory.Agency", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    data = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
+    correlation_id = models.CharField(max_length=64, db_index=True)
+
+    objects = CaseEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("办件事件")
+        verbose_name_plural = _("办件事件")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="event_case_at_idx")]
+
+    def __str__(self):
+        return f"{self.case_id} {self.type} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("case events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("case events are append-only")
+
+
+def material_path(instance, filename):
+    # The stored name never contains what the user called the file.
+    return f"cases/{instance.case_id}/{instance.digest[:2]}/{instance.digest}"
+
+
+class MaterialFile(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="files")
+    material = models.ForeignKey("catalog.Material", verbose_name=_("材料"),
+                                 on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=material_path, max_length=255)
+    original_name = models.CharField(_("文件名"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    digest = models.CharField(_("SM3 摘要"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField()
+    replaced = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("申请材料文件")
+        verbose_name_plural = _("申请材料文件")
+        ordering = ["material__order", "uploaded_at"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class CorrectionNotice(models.Model):
+    """一次性告知: everything the applicant must correct, listed once."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="correction")
+    items = models.JSONField(default=list)  # [{"material_id", "name", "problem"}]
+    note = models.TextField(blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    issued_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("补正告知")
+        verbose_name_plural = _("补正告知")
+
+    def __str__(self):
+        return f"{self.case}: {len(self.items)}"
+
+
+class Certificate(models.Model):
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="certificate")
+    number = models.CharField(_("证照编号"), max_length=40, unique=True)
+    title = models.CharField(_("证照名称"), max_length=200)
+    file = models.FileField(max_length=255)
+    digest = models.CharField(max_length=64)
+    key_id = models.BigIntegerField()
+    algorithm = models.CharField(max_length=20)
+    signature = models.TextField()
+    verify_token = models.CharField(max_length=40, unique=True)
+    issued_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("电子证照")
+        verbose_name_plural = _("电子证照")
+
+    def __str__(self):
+        return self.number

@@ -1,0 +1,59 @@
+"""What the case engine tells applicants and staff, and when.
+
+Texts are rendered in Chinese (the applicant's language is not known at
+this point); every one names the case number so it can be looked up.
+"""
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from yizhan.core import notify
+
+
+def _to_applicant(case, subject: str, text: str) -> None:
+    user = case.submitted_by
+    notify.send(email=user.email, phone=case.applicant.phone or user.phone,
+                subject=subject, text=text)
+
+
+def case_submitted(case) -> None:
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("申请已提交"),
+                      _("您的“%(item)s”申请已提交，办件编号 %(number)s，请等待受理。")
+                      % {"item": case.item_version.name, "number": case.number})
+
+
+def correction_requested(case, notice) -> None:
+    names = "、".join(item["name"] for item in notice.items)
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("请补正申请材料"),
+                      _("办件 %(number)s 需要补正以下材料：%(names)s。"
+                        "请登录平台一次性补正后重新提交。")
+                      % {"number": case.number, "names": names})
+
+
+def correction_submitted(case) -> None:
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("补正材料已提交"),
+                      _("办件 %(number)s 的补正材料已提交，请等待受理。") % {"number": case.number})
+
+
+def task_completed(case, task, *, kind: str, decision: str) -> None:
+    with translation.override("zh-hans"):
+        texts = {
+            ("accept", "approve"): _("办件 %(number)s 已受理。"),
+            ("accept", "reject"): _("办件 %(number)s 不予受理，理由见平台。"),
+            ("decide", "approve"): _("办件 %(number)s 已准予，电子证照可在平台下载。"),
+            ("decide", "reject"): _("办件 %(number)s 不予许可，理由及救济途径见平台。"),
+            ("deliver", "approve"): _("办件 %(number)s 的决定已送达，办理完结。"),
+        }
+        template = texts.get((kind, decision))
+        if template:
+            _to_applicant(case, _("办件进度"), template % {"number": case.number})
+
+
+def case_extended(case) -> None:
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("办理期限延长"),
+                      _("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日。")
+                      % {"number": case.number, "n": case.extension_workdays})

@@ -1,0 +1,88 @@
+"""Permission predicates of the case engine, one per service.
+
+Applicants act on their own cases (the applicant record is theirs); a
+window clerk may apply on someone's behalf at the counter.  Staff act on
+a task when they hold its role in its agency (or a grant covers it); a
+staff member sees only the cases of the agencies in their scope.
+"""
+
+from yizhan.directory.authz import scope_of
+from yizhan.directory.roles import Role
+
+STAFF_VIEW_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD,
+                    Role.SUPERVISION_OFFICER, Role.SYSADMIN)
+
+
+def _own_applicant(actor, applicant) -> bool:
+    return (actor is not None and applicant.user_id is not None
+            and applicant.user_id == getattr(actor, "pk", None))
+
+
+def case_create(actor, *, applicant) -> bool:
+    if _own_applicant(actor, applicant):
+        return True
+    return scope_of(actor).has_role(Role.WINDOW_CLERK)
+
+
+def _applicant_or_clerk(actor, case) -> bool:
+    if case.submitted_by_id == getattr(actor, "pk", None) and actor is not None:
+        return True
+    return _own_applicant(actor, case.applicant)
+
+
+def material_upload(actor, *, case) -> bool:
+    return _applicant_or_clerk(actor, case)
+
+
+def case_submit(actor, *, case) -> bool:
+    return _applicant_or_clerk(actor, case)
+
+
+def case_correct(actor, *, case) -> bool:
+    return _applicant_or_clerk(actor, case)
+
+
+def case_withdraw(actor, *, case) -> bool:
+    return _applicant_or_clerk(actor, case)
+
+
+def case_view(actor, *, case) -> bool:
+    if _applicant_or_clerk(actor, case):
+        return True
+    scope = scope_of(actor)
+    if scope.has_any(STAFF_VIEW_ROLES, case.agency_id):
+        return True
+    # Staff of an agency holding a task of the case (joint review) see it.
+    agencies = scope.agencies(Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD)
+    task_agencies = {t.agency_id for t in case.tasks.all()}
+    return agencies is None or bool(task_agencies & agencies)
+
+
+def task_claim(actor, *, task) -> bool:
+    return scope_of(actor).has(task.role, task.agency_id)
+
+
+def task_complete(actor, *, task) -> bool:
+    return scope_of(actor).has(task.role, task.agency_id)
+
+
+def case_request_correction(actor, *, task) -> bool:
+    return scope_of(actor).has(task.role, task.agency_id)
+
+
+def case_suspend(actor, *, case) -> bool:
+    scope = scope_of(actor)
+    return scope.has_any((Role.REVIEWER, Role.AGENCY_HEAD), case.agency_id)
+
+
+def case_resume(actor, *, case) -> bool:
+    return case_suspend(actor, case=case)
+
+
+def case_extend(actor, *, case) -> bool:
+    """An extension needs the approval of the agency's head (《行政许可法》第四十二条)."""
+    return scope_of(actor).has(Role.AGENCY_HEAD, case.agency_id)
+
+
+def certificate_revoke(actor, *, certificate) -> bool:
+    return scope_of(actor).has(Role.AGENCY_HEAD, certificate.case.agency_id)

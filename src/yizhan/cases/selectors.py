@@ -1,0 +1,143 @@
+"""Reads of the case engine; who sees which case is decided here.
+
+Applicants see their own cases; staff see the cases of the agencies in
+their scope, and the cases where their agency holds a task (joint review).
+Inboxes list the tasks whose role the actor holds in the task's agency.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from yizhan.cases import clock, permissions
+from yizhan.cases.models import Case, CaseEvent, MaterialFile, Task
+from yizhan.core.crypto import sm3_hex
+from yizhan.core.errors import InvalidInput, NotFound
+from yizhan.directory.authz import scope_of
+from yizhan.directory.roles import Role
+from yizhan.workdays.selectors import calendar_current
+
+CASE_RELATED = ("item_version", "item_version__item", "agency", "applicant", "submitted_by")
+
+
+def _cases() -> QuerySet[Case]:
+    return Case.objects.select_related(*CASE_RELATED)
+
+
+def case_get_for_actor(*, actor, case_id: int) -> Case:
+    case = _cases().prefetch_related("tasks").filter(pk=case_id).first()
+    if case is None or not permissions.case_view(actor, case=case):
+        raise NotFound()
+    return case
+
+
+def case_detail(*, actor, case_id: int) -> Case:
+    """A case with its tasks, events, files and certificate, for one page."""
+    case = case_get_for_actor(actor=actor, case_id=case_id)
+    return _with_timeline(case)
+
+
+def _with_timeline(case: Case) -> Case:
+    case.timeline = list(CaseEvent.objects.filter(case=case).select_related("task", "agency")
+                         .order_by("at", "id"))
+    case.task_list = list(case.tasks.select_related("agency", "claimed_by").order_by(
+        "created_at", "id"))
+    case.file_list = list(MaterialFile.objects.filter(case=case).select_related("material")
+                          .order_by("material__order", "uploaded_at"))
+    return case
+
+
+def cases_of_applicant_user(*, user) -> QuerySet[Case]:
+    return _cases().filter(Q(submitted_by=user) | Q(applicant__user=user)).order_by(
+        "-created_at")
+
+
+def inbox(*, actor, include_claimed: bool = True) -> QuerySet[Task]:
+    """Open tasks the actor may take: their role in the task's agency."""
+    scope = scope_of(actor)
+    match = Q(pk__in=[])
+    roles = set(scope.roles) | set(scope.everywhere)
+    for role in roles:
+        ids = scope.agencies(role)
+        match |= Q(role=role) if ids is None else Q(role=role, agency_id__in=ids)
+    statuses = [Task.Status.OPEN] + ([Task.Status.CLAIMED] if include_claimed else [])
+    return (Task.objects.filter(match, status__in=statuses)
+            .exclude(case__status__in=[Case.Status.CORRECTION, Case.Status.SUSPENDED])
+            .select_related("case", "case__item_version", "case__applicant", "agency",
+                            "claimed_by")
+            .order_by("due_at", "id"))
+
+
+def agency_cases(*, actor, status: str = "") -> QuerySet[Case]:
+    scope = scope_of(actor)
+    ids = scope.agencies(*permissions.STAFF_VIEW_ROLES)
+    qs = _cases().exclude(status=Case.Status.DRAFT)
+    if ids is not None:
+        # Through a task (joint review) only the roles that do tasks see a
+        # case, as in permissions.case_view: a listed case must open.
+        task_ids = scope.agencies(Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD)
+        qs = qs.filter(Q(agency_id__in=ids) | Q(tasks__agency_id__in=task_ids)).distinct()
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-submitted_at")
+
+
+def task_get_for_actor(*, actor, task_id: int) -> Task:
+    task = Task.objects.select_related("case", "agency").filter(pk=task_id).first()
+    if task is None or not permissions.case_view(actor, case=task.case):
+        raise NotFound()
+    return task
+
+
+@dataclass(frozen=True)
+class Remaining:
+    statutory: int | None
+    promised: int | None
+    provisional: bool
+
+
+def remaining_workdays(case: Case, now=None) -> Remaining:
+    """Working days left to each deadline, shown to applicant and staff."""
+    now = now or timezone.now()
+    calendar = calendar_current()
+    at = case.paused_since or now
+    return Remaining(
+        statutory=clock.remaining(calendar=calendar, now=at, due=case.statutory_due,
+                                  provisional=case.due_provisional),
+        promised=clock.remaining(calendar=calendar, now=at, due=case.promised_due,
+                                 provisional=case.due_provisional),
+        provisional=case.due_provisional,
+    )
+
+
+def case_by_query_code(*, number: str, code: str) -> Case:
+    """Status without signing in: the case number and its query code."""
+    number = (number or "").strip()
+    code = (code or "").strip()
+    if not number or not code.isdigit():
+        raise InvalidInput(_bad_query())
+    case = _cases().filter(number=number).first()
+    if case is None or case.query_code_hash != sm3_hex(f"{number}:{code}".encode()):
+        # The same answer for a wrong number and a wrong code.
+        raise NotFound(_bad_query())
+    return _with_timeline(case)
+
+
+def _bad_query():
+    from django.utils.translation import gettext_lazy as _
+
+    return _("办件编号或查询码不正确。")
+
+
+def certificate_by_token(*, token: str):
+    from yizhan.cases.models import Certificate
+
+    certificate = Certificate.objects.select_related(
+        "case", "case__agency", "case__applicant", "case__item_version").filter(
+        verify_token=token).first()
+    if certificate is None:
+        raise NotFound()
+    return certificate
+
+

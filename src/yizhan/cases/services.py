@@ -1,0 +1,679 @@
+"""State changes of cases: application, acceptance, review, decision, delivery.
+
+Every function here is one user action: it locks the case row (so that two
+steps of one case — say two joint reviews finishing together — never lose
+each other's process state), checks permission, validates, advances the
+BPMN process, writes, appends the case event and the audit record, and
+schedules notifications after commit.  Each runs in its own short
+transaction; a failure anywhere leaves the case exactly as it was.
+"""
+
+import re
+import secrets
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from yizhan import bpmn
+from yizhan.audit.services import audit_append
+from yizhan.cases import clock, events, notifications, permissions
+from yizhan.cases.actions import CasesAction
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import (
+    Case,
+    CaseNumberSequence,
+    CorrectionNotice,
+    EventType,
+    MaterialFile,
+    Task,
+)
+from yizhan.cases.uploads import check_upload
+from yizhan.catalog.models import Item, ItemVersion, Material
+from yizhan.core.crypto import sm3_hex
+from yizhan.core.errors import Conflict, InvalidInput
+from yizhan.core.permissions import require
+from yizhan.core.tasks import enqueue
+from yizhan.workdays.selectors import calendar_current
+
+DECISIONS = ("approve", "reject")
+MAX_DATA_KEYS = 100
+_DATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
+# Extension of a licensing decision: at most ten working days, approved by
+# the head of the agency (《行政许可法》第四十二条).
+MAX_EXTENSION = 10
+
+
+def task_kind(name: str) -> str:
+    """accept / review / decide / deliver, from the BPMN id of the user task.
+
+    The convention of the standard templates (docs/processes.md): ids start
+    with ``accept``, ``decide`` or ``deliver``; anything else is a review.
+    """
+    for kind in ("accept", "decide", "deliver"):
+        if name.startswith(kind):
+            return kind
+    return "review"
+
+
+def _user(actor):
+    from yizhan.accounts.models import User
+
+    return actor if isinstance(actor, User) else None
+
+
+def _lock(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related(
+        "item_version", "item_version__item", "agency", "agency__division", "applicant",
+    ).get(pk=case.pk)
+
+
+def _clean_data(data) -> dict:
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or len(data) > MAX_DATA_KEYS:
+        raise InvalidInput(_("申请信息应为不超过 %(n)s 项的键值对。"), field="data",
+                           n=MAX_DATA_KEYS)
+    bad = [key for key in data if not isinstance(key, str) or not _DATA_KEY.match(key)]
+    if bad:
+        raise InvalidInput(_("申请信息的字段名只能由字母、数字和下划线组成：%(keys)s"),
+                           field="data", keys="、".join(map(str, bad)))
+    return data
+
+
+# --- application -------------------------------------------------------------
+
+@transaction.atomic
+def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | None = None,
+                idempotency_key: str = "", channel: str = "online") -> Case:
+    """Start an application (a draft) for ``applicant`` on a published item.
+
+    With an ``idempotency_key`` a retried request returns the case the first
+    one created, never a second.
+    """
+    require(permissions.case_create(actor, applicant=applicant), action="case_create")
+    key = (idempotency_key or "").strip()[:64]
+    if key:
+        existing = Case.objects.filter(submitted_by=actor, idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    # Read afresh: the caller's version may have been loaded before a newer
+    # version superseded it, and its cached item would still say published.
+    item = Item.objects.get(pk=item_version.item_id)
+    if item.published_id != item_version.pk:
+        raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
+                           code=CasesErrorCode.NOT_PUBLISHED)
+    wanted = "natural" if applicant.kind == "person" else "legal"
+    if wanted not in item_version.service_objects:
+        raise InvalidInput(_("该事项不受理%(who)s的申请。"), code=CasesErrorCode.APPLICANT,
+                           who=_("自然人") if wanted == "natural" else _("法人"))
+    data = _clean_data(data)
+    now = timezone.now()
+    case = Case(kind="approval", item_version=item_version, applicant=applicant,
+                submitted_by=actor, agency_id=item.agency_id, channel=channel, data=data,
+                idempotency_key=key, created_at=now)
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        # The same key, committed by a concurrent retry: that one wins.
+        existing = Case.objects.filter(submitted_by=actor, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return existing
+    audit_append(actor=actor, action=CasesAction.CASE_CREATED, obj=case,
+                 agency_id=case.agency_id,
+                 changes={"item": item.impl_code, "version": item_version.number,
+                          "applicant": applicant.pk})
+    return case
+
+
+def material_upload(*, actor, case: Case, material_id: int, upload) -> MaterialFile:
+    """Attach a checked file to a material of a draft or a case under correction.
+
+    The file is checked before anything is written, stored, and removed
+    again if the database write fails, so a refused upload leaves nothing.
+    """
+    # Checked once before the file is read or stored, and again under the lock.
+    require(permissions.material_upload(actor, case=case), action="material_upload")
+    checked = check_upload(upload)
+    name = default_storage.save(f"cases/{case.pk}/{checked.digest}",
+                                ContentFile(checked.content))
+    try:
+        return _material_record(actor=actor, case=case, material_id=material_id,
+                                upload=upload, checked=checked, name=name)
+    except BaseException:
+        default_storage.delete(name)
+        raise
+
+
+@transaction.atomic
+def _material_record(*, actor, case, material_id, upload, checked, name) -> MaterialFile:
+    case = _lock(case)
+    require(permissions.material_upload(actor, case=case), action="material_upload")
+    if case.status not in (Case.Status.DRAFT, Case.Status.CORRECTION):
+        raise Conflict(_("办件已提交，不能再上传材料（补正时除外）。"),
+                       code=CasesErrorCode.BAD_STATE)
+    material = Material.objects.filter(pk=material_id, version_id=case.item_version_id).first()
+    if material is None:
+        raise InvalidInput(_("该事项没有这项材料。"), field="material_id")
+    MaterialFile.objects.filter(case=case, material=material, replaced=False).update(
+        replaced=True)
+    record = MaterialFile(
+        case=case, material=material, original_name=(upload.name or "")[:255],
+        content_type=checked.kind.content_type, size=checked.size, digest=checked.digest,
+        uploaded_by=actor, uploaded_at=timezone.now(),
+    )
+    record.file.name = name
+    record.save()
+    audit_append(actor=actor, action=CasesAction.MATERIAL_UPLOADED, obj=case,
+                 agency_id=case.agency_id,
+                 changes={"material": material.name, "file": record.original_name,
+                          "sm3": checked.digest, "size": checked.size})
+    return record
+
+
+def _missing_materials(case: Case) -> list[str]:
+    have = set(MaterialFile.objects.filter(case=case, replaced=False)
+               .values_list("material_id", flat=True))
+    # Materials issued by government bodies are fetched through data sharing
+    # (免提交): the applicant is never asked to upload them.
+    required = case.item_version.materials.filter(
+        necessity=Material.Necessity.REQUIRED).exclude(source=Material.Source.GOVERNMENT)
+    return [m.name for m in required if m.pk not in have]
+
+
+def _allocate_number(case: Case, now) -> str:
+    """办件编号: division (6) + year (4) + agency (4) + serial in the year (6)."""
+    year = timezone.localtime(now).year
+    CaseNumberSequence.objects.get_or_create(agency_id=case.agency_id, year=year)
+    CaseNumberSequence.objects.filter(agency_id=case.agency_id, year=year).update(
+        last=F("last") + 1)
+    serial = CaseNumberSequence.objects.get(agency_id=case.agency_id, year=year).last
+    return f"{case.agency.division.code[:6]}{year}{case.agency_id % 10000:04d}{serial:06d}"
+
+
+def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:
+    from yizhan.directory.models import Agency
+
+    version = case.item_version
+    mapping: dict = {}
+    for ref in definition.agency_refs:
+        if ref == bpmn.ACCEPTING:
+            mapping[ref] = case.agency_id
+        elif ref == bpmn.JOINT:
+            mapping[ref] = sorted(version.joint_agencies.values_list("id", flat=True))
+        elif ref == bpmn.UPPER:
+            mapping[ref] = version.upper_agency_id
+        else:
+            agency = Agency.objects.filter(name=ref).first()
+            if agency is None:
+                raise InvalidInput(_("流程中的机关“%(name)s”不存在。"), name=ref)
+            mapping[ref] = agency.pk
+    return mapping
+
+
+_DEFINITIONS: dict[str, bpmn.ProcessDefinition] = {}
+
+
+def _definition(version: ItemVersion) -> bpmn.ProcessDefinition:
+    """The process of a version, parsed once per process (not per step)."""
+    key = f"{version.pk}:{len(version.process_spec)}"
+    definition = _DEFINITIONS.get(key)
+    if definition is None:
+        definition = bpmn.ProcessDefinition.from_json(version.process_spec)
+        if len(_DEFINITIONS) > 512:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[key] = definition
+    return definition
+
+
+def _task_limit(case: Case, kind: str) -> int:
+    """Working days allowed for one step (every task has its own limit).
+
+    Acceptance and delivery: one working day; the review and decision
+    steps share the promised limit, review half, decision a quarter.
+    """
+    promised = case.item_version.promised_limit
+    if kind in ("accept", "deliver"):
+        return 1
+    if kind == "review":
+        return max(1, promised // 2)
+    return max(1, promised // 4)
+
+
+def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
+    calendar = calendar_current()
+    tz = timezone.get_default_timezone()
+    known = set(case.tasks.values_list("spiff_id", flat=True))
+    created = []
+    for ready in step.ready:
+        if ready.task_id in known:
+            continue
+        kind = task_kind(ready.name)
+        due = calendar.deadline(now, _task_limit(case, kind), tz)
+        created.append(Task(case=case, spiff_id=ready.task_id, name=ready.name,
+                            title=ready.title, role=ready.role, agency_id=ready.agency_id,
+                            created_at=now, due_at=due.at))
+    Task.objects.bulk_create(created)
+    return created
+
+
+@transaction.atomic
+def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
+    """Submit a draft; returns the case and its query code (shown once).
+
+    Submitting a case that is already submitted returns it unchanged, with
+    no code: a retried click does nothing twice.
+    """
+    case = _lock(case)
+    require(permissions.case_submit(actor, case=case), action="case_submit")
+    if case.status != Case.Status.DRAFT:
+        return case, None
+    missing = _missing_materials(case)
+    if missing:
+        raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,
+                           names="、".join(missing), missing=missing)
+    version = case.item_version
+    definition = _definition(version)
+    now = timezone.now()
+    step = bpmn.start(definition.spec_json, data=case.data,
+                      agencies=_agencies_for(case, definition))
+    case.number = _allocate_number(case, now)
+    code = f"{secrets.randbelow(10**8):08d}"
+    case.query_code_hash = sm3_hex(f"{case.number}:{code}".encode())
+    case.status = Case.Status.SUBMITTED
+    case.submitted_at = now
+    case.process_state = step.state_json
+    case.save(update_fields=["number", "query_code_hash", "status", "submitted_at",
+                             "process_state"])
+    _open_tasks(case, step, now)
+    events.append(case=case, type=EventType.SUBMITTED, actor=actor,
+                  data={"item": version.item.impl_code, "version": version.number,
+                        "channel": case.channel})
+    audit_append(actor=actor, action=CasesAction.CASE_SUBMITTED, obj=case,
+                 agency_id=case.agency_id, changes={"number": case.number})
+    notifications.case_submitted(case)
+    return case, code
+
+
+# --- staff steps -------------------------------------------------------------
+
+@transaction.atomic
+def task_claim(*, actor, task: Task) -> Task:
+    """Take a task (签收/承办): exactly one of two people claiming at once wins."""
+    task = Task.objects.select_related("case").get(pk=task.pk)
+    require(permissions.task_claim(actor, task=task), action="task_claim")
+    if task.status == Task.Status.CLAIMED and task.claimed_by_id == getattr(actor, "pk", None):
+        return task
+    now = timezone.now()
+    won = Task.objects.filter(pk=task.pk, status=Task.Status.OPEN, version=task.version).update(
+        status=Task.Status.CLAIMED, claimed_by=_user(actor), claimed_at=now,
+        version=F("version") + 1)
+    if not won:
+        raise Conflict(_("该环节已被他人签收或已办理，请刷新待办列表。"),
+                       code=CasesErrorCode.TASK_TAKEN)
+    task.refresh_from_db()
+    events.append(case=task.case, type=EventType.TASK_CLAIMED, actor=actor, task=task,
+                  data={"task": task.name})
+    audit_append(actor=actor, action=CasesAction.TASK_CLAIMED, obj=task.case,
+                 agency_id=task.agency_id, changes={"task": task.title})
+    return task
+
+
+def _close_task(task: Task, actor, *, decision: str, opinion: str, now) -> None:
+    """Mark ``task`` done unless someone else got there first."""
+    done = Task.objects.filter(
+        pk=task.pk, version=task.version, status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
+    ).update(status=Task.Status.DONE, decision=decision, opinion=opinion, completed_at=now,
+             claimed_by=_user(actor) if task.claimed_by_id is None else task.claimed_by_id,
+             version=F("version") + 1)
+    if not done:
+        raise Conflict(_("该环节已被他人办理，请刷新后查看。"), code=CasesErrorCode.TASK_TAKEN)
+
+
+def _start_clock(case: Case, now) -> list[str]:
+    version = case.item_version
+    case.accepted_at = now
+    result = clock.deadlines(calendar=calendar_current(), accepted_at=now,
+                             statutory_limit=version.statutory_limit,
+                             promised_limit=version.promised_limit)
+    return ["accepted_at", *clock.apply(case, result)]
+
+
+@transaction.atomic
+def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Task:
+    """Handle a task with a decision (approve/reject) and an opinion.
+
+    A refusal at any step needs its reasons.  Acceptance starts the clock;
+    an approving decision issues the signed certificate; delivery of the
+    decision closes the case (办结).
+    """
+    task = Task.objects.select_related("case").get(pk=task.pk)
+    case = _lock(task.case)
+    task.refresh_from_db()
+    require(permissions.task_complete(actor, task=task), action="task_complete")
+    if task.status not in (Task.Status.OPEN, Task.Status.CLAIMED):
+        raise Conflict(_("该环节已办理或已取消。"), code=CasesErrorCode.TASK_CLOSED)
+    if task.status == Task.Status.CLAIMED and task.claimed_by_id != getattr(actor, "pk", None):
+        raise Conflict(_("该环节已由他人签收办理。"), code=CasesErrorCode.TASK_TAKEN)
+    if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
+                           Case.Status.APPROVED):
+        raise Conflict(_("办件当前状态（%(status)s）下不能办理此环节。"),
+                       code=CasesErrorCode.BAD_STATE, status=case.get_status_display())
+    if decision not in DECISIONS:
+        raise InvalidInput(_("办理意见须为 approve（同意）或 reject（不同意）。"),
+                           code=CasesErrorCode.BAD_DECISION, field="decision")
+    opinion = (opinion or "").strip()
+    kind = task_kind(task.name)
+    if decision == "reject" and not opinion:
+        raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
+                           code=CasesErrorCode.NO_REASON, field="opinion")
+    now = timezone.now()
+    _close_task(task, actor, decision=decision, opinion=opinion, now=now)
+    definition = _definition(case.item_version)
+    step = bpmn.complete(definition.spec_json, case.process_state, task_id=task.spiff_id,
+                         data={"opinion": decision})
+    fields = ["process_state", "status"]
+    base = {"task": task.name, "decision": decision, "opinion": opinion}
+    if kind == "accept":
+        if decision == "approve":
+            fields += _start_clock(case, now)
+            case.status = Case.Status.IN_PROGRESS
+            events.append(case=case, type=EventType.ACCEPTED, actor=actor, task=task, data=base)
+        else:
+            events.append(case=case, type=EventType.NOT_ACCEPTED, actor=actor, task=task,
+                          data=base)
+    elif kind == "decide":
+        if case.accepted_at is None:
+            # 即办件: accepted and decided in one step at the window.
+            fields += _start_clock(case, now)
+            events.append(case=case, type=EventType.ACCEPTED, actor=actor, task=task,
+                          data=base)
+        case.decided_at = now
+        fields.append("decided_at")
+        if decision == "approve":
+            case.status = Case.Status.APPROVED
+            events.append(case=case, type=EventType.APPROVED, actor=actor, task=task,
+                          data=base)
+            # Rendering and signing take most of a second (font subsetting):
+            # done after commit, in the background, so the decision itself
+            # stays a short transaction.  Issuing is idempotent.
+            enqueue("cases.issue_certificate", case_id=case.pk,
+                    actor_id=getattr(actor, "pk", None))
+        else:
+            case.outcome_reason = opinion
+            fields.append("outcome_reason")
+            events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
+                          data=base)
+    elif kind == "deliver":
+        events.append(case=case, type=EventType.DELIVERED, actor=actor, task=task, data=base)
+    else:
+        events.append(case=case, type=EventType.REVIEWED, actor=actor, task=task, data=base)
+    if step.cancelled:
+        Task.objects.filter(case=case, spiff_id__in=step.cancelled).exclude(
+            status=Task.Status.DONE).update(status=Task.Status.CANCELLED,
+                                            version=F("version") + 1)
+    _open_tasks(case, step, now)
+    case.process_state = step.state_json
+    if step.finished:
+        fields += _finish(case, step, actor, now, reason=opinion)
+    case.save(update_fields=sorted(set(fields)))
+    audit_append(actor=actor, action=CasesAction.TASK_COMPLETED, obj=case,
+                 agency_id=task.agency_id, reason=opinion,
+                 changes={"task": task.title, "decision": decision, "status": case.status})
+    notifications.task_completed(case, task, kind=kind, decision=decision)
+    return task
+
+
+def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str]:
+    outcome = step.outcome or Case.Outcome.APPROVED
+    case.outcome = outcome
+    case.status = (Case.Status.NOT_ACCEPTED if outcome == Case.Outcome.NOT_ACCEPTED
+                   else Case.Status.CLOSED)
+    if outcome != Case.Outcome.APPROVED and not case.outcome_reason:
+        # A refusal reached without a refusing decision (a joint review's
+        # rejection leads straight to delivery) states the reasons of the
+        # steps that rejected, not the delivering clerk's note.
+        rejections = [text for text in case.tasks.filter(
+            status=Task.Status.DONE, decision="reject").order_by("completed_at", "id")
+            .values_list("opinion", flat=True) if text]
+        case.outcome_reason = "；".join(rejections) or reason
+    case.closed_at = now
+    case.next_check_at = None
+    events.append(case=case, type=EventType.CLOSED, actor=actor,
+                  data={"outcome": outcome})
+    return ["outcome", "outcome_reason", "closed_at", "next_check_at"]
+
+
+# --- corrections, pauses, extension --------------------------------------------
+
+@transaction.atomic
+def case_request_correction(*, actor, task: Task, items: list[dict], note: str = ""
+                            ) -> CorrectionNotice:
+    """一次性告知: list every missing or faulty material at once.
+
+    Only at acceptance, and only once per case: the applicant is told
+    everything in one notice.  Acceptance waits (its clock pauses) until
+    the applicant resubmits.
+    """
+    task = Task.objects.select_related("case").get(pk=task.pk)
+    case = _lock(task.case)
+    require(permissions.case_request_correction(actor, task=task),
+            action="case_request_correction")
+    if task_kind(task.name) != "accept" or task.status not in (Task.Status.OPEN,
+                                                                Task.Status.CLAIMED):
+        raise Conflict(_("只能在受理环节告知补正。"), code=CasesErrorCode.BAD_STATE)
+    if case.status != Case.Status.SUBMITTED:
+        raise Conflict(_("办件当前状态下不能告知补正。"), code=CasesErrorCode.BAD_STATE)
+    if case.corrections:
+        raise Conflict(_("补正须一次性告知，本件已告知过，不能再次告知。"),
+                       code=CasesErrorCode.CORRECTION_ONCE)
+    materials = {m.pk: m for m in case.item_version.materials.all()}
+    cleaned = []
+    for entry in items or []:
+        material = materials.get(int(entry.get("material_id") or 0)) if isinstance(
+            entry, dict) and str(entry.get("material_id") or "").isdigit() else None
+        problem = str(entry.get("problem") or "").strip() if isinstance(entry, dict) else ""
+        if material is None or not problem:
+            raise InvalidInput(_("每一项补正须指明材料并写明问题。"), field="items")
+        cleaned.append({"material_id": material.pk, "name": material.name,
+                        "problem": problem})
+    if not cleaned:
+        raise InvalidInput(_("请列出需要补正的全部材料。"), field="items")
+    now = timezone.now()
+    notice = CorrectionNotice.objects.create(case=case, items=cleaned, note=note,
+                                             issued_by=actor, issued_at=now)
+    case.status = Case.Status.CORRECTION
+    case.corrections += 1
+    case.paused_since = now
+    case.pause_reason = "correction"
+    case.save(update_fields=["status", "corrections", "paused_since", "pause_reason"])
+    events.append(case=case, type=EventType.CORRECTION_REQUESTED, actor=actor, task=task,
+                  data={"items": cleaned, "note": note})
+    audit_append(actor=actor, action=CasesAction.CORRECTION_REQUESTED, obj=case,
+                 agency_id=task.agency_id, changes={"items": cleaned})
+    notifications.correction_requested(case, notice)
+    return notice
+
+
+@transaction.atomic
+def case_correct(*, actor, case: Case) -> Case:
+    """The applicant resubmits after correcting; acceptance resumes."""
+    case = _lock(case)
+    require(permissions.case_correct(actor, case=case), action="case_correct")
+    if case.status != Case.Status.CORRECTION:
+        raise Conflict(_("本件没有待补正的内容。"), code=CasesErrorCode.BAD_STATE)
+    notice = case.correction
+    now = timezone.now()
+    fixed = set(MaterialFile.objects.filter(case=case, replaced=False,
+                                            uploaded_at__gte=notice.issued_at)
+                .values_list("material_id", flat=True))
+    missing = [item["name"] for item in notice.items if item["material_id"] not in fixed]
+    if missing:
+        raise InvalidInput(_("以下材料尚未重新上传：%(names)s"),
+                           code=CasesErrorCode.MISSING_MATERIALS, names="、".join(missing),
+                           missing=missing)
+    notice.answered_at = now
+    notice.save(update_fields=["answered_at"])
+    case.status = Case.Status.SUBMITTED
+    case.paused_since = None
+    case.pause_reason = ""
+    case.save(update_fields=["status", "paused_since", "pause_reason"])
+    # The acceptance step starts afresh from the resubmission.
+    calendar = calendar_current()
+    due = calendar.deadline(now, _task_limit(case, "accept"), timezone.get_default_timezone())
+    case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
+        due_at=due.at, version=F("version") + 1)
+    events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
+                  data={"materials": sorted(fixed)})
+    audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
+                 agency_id=case.agency_id)
+    notifications.correction_submitted(case)
+    return case
+
+
+@transaction.atomic
+def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
+    """Stop the clock for time the law excludes (hearing, inspection ...)."""
+    case = _lock(case)
+    require(permissions.case_suspend(actor, case=case), action="case_suspend")
+    if reason not in clock.PAUSE_REASONS or reason == "correction":
+        raise InvalidInput(_("暂停计时须为法定事由：听证、现场勘验、检验检测、专家评审或检疫。"),
+                           code=CasesErrorCode.NO_REASON, field="reason")
+    if not (note or "").strip():
+        raise InvalidInput(_("请说明暂停计时的具体情况。"), code=CasesErrorCode.NO_REASON,
+                           field="note")
+    if case.status != Case.Status.IN_PROGRESS:
+        raise Conflict(_("只有办理中的办件可以暂停计时。"), code=CasesErrorCode.BAD_STATE)
+    now = timezone.now()
+    case.status = Case.Status.SUSPENDED
+    case.paused_since = now
+    case.pause_reason = reason
+    case.next_check_at = None
+    case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
+    events.append(case=case, type=EventType.SUSPENDED, actor=actor,
+                  data={"reason": reason, "note": note})
+    audit_append(actor=actor, action=CasesAction.CASE_SUSPENDED, obj=case,
+                 agency_id=case.agency_id, reason=note, changes={"reason": reason})
+    return case
+
+
+def _recompute(case: Case) -> list[str]:
+    version = case.item_version
+    result = clock.deadlines(calendar=calendar_current(), accepted_at=case.accepted_at,
+                             statutory_limit=version.statutory_limit,
+                             promised_limit=version.promised_limit,
+                             paused_workdays=case.paused_workdays,
+                             extension_workdays=case.extension_workdays)
+    return clock.apply(case, result)
+
+
+@transaction.atomic
+def case_resume(*, actor, case: Case) -> Case:
+    case = _lock(case)
+    require(permissions.case_resume(actor, case=case), action="case_resume")
+    if case.status != Case.Status.SUSPENDED:
+        raise Conflict(_("办件未暂停计时。"), code=CasesErrorCode.BAD_STATE)
+    now = timezone.now()
+    lost = clock.paused_workdays(calendar=calendar_current(), since=case.paused_since,
+                                 until=now)
+    case.paused_workdays += lost
+    reason = case.pause_reason
+    case.status = Case.Status.IN_PROGRESS
+    case.paused_since = None
+    case.pause_reason = ""
+    fields = ["paused_workdays", "status", "paused_since", "pause_reason", *_recompute(case)]
+    case.save(update_fields=fields)
+    events.append(case=case, type=EventType.RESUMED, actor=actor,
+                  data={"reason": reason, "paused_workdays": lost})
+    audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
+                 agency_id=case.agency_id, changes={"paused_workdays": lost})
+    return case
+
+
+@transaction.atomic
+def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
+    """The one lawful extension, approved by the agency's head."""
+    case = _lock(case)
+    require(permissions.case_extend(actor, case=case), action="case_extend")
+    if case.extension_workdays:
+        raise Conflict(_("办理期限只能延长一次。"), code=CasesErrorCode.EXTENSION_ONCE)
+    if case.status not in (Case.Status.IN_PROGRESS, Case.Status.SUSPENDED):
+        raise Conflict(_("只有办理中的办件可以延期。"), code=CasesErrorCode.BAD_STATE)
+    if not isinstance(workdays, int) or not 1 <= workdays <= MAX_EXTENSION:
+        raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays",
+                           n=MAX_EXTENSION)
+    if not (reason or "").strip():
+        raise InvalidInput(_("延期须说明理由。"), code=CasesErrorCode.NO_REASON, field="reason")
+    case.extension_workdays = workdays
+    fields = ["extension_workdays", *_recompute(case)]
+    if case.status == Case.Status.SUSPENDED:
+        # The clock is stopped: supervision watches again from case_resume.
+        case.next_check_at = None
+    case.save(update_fields=fields)
+    events.append(case=case, type=EventType.EXTENDED, actor=actor,
+                  data={"workdays": workdays, "reason": reason})
+    audit_append(actor=actor, action=CasesAction.CASE_EXTENDED, obj=case,
+                 agency_id=case.agency_id, reason=reason, changes={"workdays": workdays})
+    notifications.case_extended(case)
+    return case
+
+
+@transaction.atomic
+def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
+    """The applicant withdraws before a decision."""
+    case = _lock(case)
+    require(permissions.case_withdraw(actor, case=case), action="case_withdraw")
+    if case.status not in (Case.Status.DRAFT, Case.Status.SUBMITTED, Case.Status.CORRECTION,
+                           Case.Status.IN_PROGRESS, Case.Status.SUSPENDED):
+        raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
+    now = timezone.now()
+    case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
+        status=Task.Status.CANCELLED, version=F("version") + 1)
+    case.status = Case.Status.WITHDRAWN
+    case.outcome = Case.Outcome.WITHDRAWN
+    case.outcome_reason = reason
+    case.closed_at = now
+    case.next_check_at = None
+    case.save(update_fields=["status", "outcome", "outcome_reason", "closed_at",
+                             "next_check_at"])
+    events.append(case=case, type=EventType.WITHDRAWN, actor=actor, data={"reason": reason})
+    audit_append(actor=actor, action=CasesAction.CASE_WITHDRAWN, obj=case,
+                 agency_id=case.agency_id, reason=reason)
+    return case
+
+
+# --- the calendar changed ------------------------------------------------------
+
+@transaction.atomic
+def deadlines_recompute(*, year: int | None = None) -> int:
+    """Recompute the deadlines of open cases after the calendar changed.
+
+    System work (no actor): run when a year's holidays are published, so
+    provisional deadlines become final, and when a day of a published year
+    is edited.  Returns the number of cases whose deadlines moved.
+    """
+    qs = Case.objects.select_for_update().filter(
+        status__in=[Case.Status.IN_PROGRESS, Case.Status.SUSPENDED],
+        accepted_at__isnull=False).select_related("item_version")
+    if year is not None:
+        qs = qs.filter(Q(due_provisional=True) | Q(statutory_due__year=year))
+    moved = 0
+    for case in qs:
+        before = (case.statutory_due, case.promised_due, case.due_provisional)
+        fields = _recompute(case)
+        if (case.statutory_due, case.promised_due, case.due_provisional) != before:
+            if case.status == Case.Status.SUSPENDED:
+                case.next_check_at = None
+            case.save(update_fields=fields)
+            audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
+                         agency_id=case.agency_id, reason=f"calendar {year}",
+                         changes={"statutory_due": [before[0], case.statutory_due],
+                                  "promised_due": [before[1], case.promised_due]})
+            moved += 1
+    return moved
+

@@ -1,0 +1,24 @@
+"""Background work of the case engine."""
+
+from yizhan.core.tasks import task
+
+
+@task("cases.recompute_deadlines")
+def recompute_deadlines(*, year: int | None = None) -> int:
+    from yizhan.cases.services import deadlines_recompute
+
+    return deadlines_recompute(year=year)
+
+
+def on_calendar_year_published(sender, *, year, **kwargs):
+    """A year's holidays are in: provisional deadlines over it become final."""
+    from yizhan.core.tasks import enqueue
+
+    enqueue("cases.recompute_deadlines", year=year)
+
+
+def on_calendar_day_changed(sender, *, year, published, **kwargs):
+    if published:
+        from yizhan.core.tasks import enqueue
+
+        enqueue("cases.recompute_deadlines", year=year)

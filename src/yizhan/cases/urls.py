@@ -1,0 +1,23 @@
+"""URLs of the case pages."""
+
+from django.urls import path
+
+from yizhan.cases import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("services/items/<str:impl_code>/apply/", views.apply, name="apply"),
+    path("my/cases/", views.mine, name="mine"),
+    path("my/cases/<int:case_id>/", views.mine_detail, name="mine_detail"),
+    path("my/cases/<int:case_id>/correct/", views.mine_correct, name="mine_correct"),
+    path("my/cases/<int:case_id>/certificate/", views.certificate_download,
+         name="certificate"),
+    path("files/<int:file_id>/", views.material_download, name="file"),
+    path("status/", views.status, name="status"),
+    path("verify/<str:token>/", views.verify, name="verify"),
+    path("workbench/cases/", views.agency_cases, name="agency_cases"),
+    path("workbench/cases/<int:case_id>/", views.staff_case, name="staff_case"),
+    path("workbench/tasks/<int:task_id>/", views.task_page, name="task"),
+    path("workbench/tasks/<int:task_id>/<str:action>/", views.task_action, name="task_action"),
+]

@@ -1,0 +1,266 @@
+"""Case pages: apply, follow, correct and download (applicants); the task
+desk (staff); status by query code and certificate verification (public)."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from yizhan.cases import certificates, permissions, selectors, services
+from yizhan.cases.models import Case, Certificate, MaterialFile
+from yizhan.cases.services import task_kind
+from yizhan.catalog import selectors as catalog_selectors
+from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
+from yizhan.directory import selectors as directory_selectors
+from yizhan.directory.authz import scope_of
+
+
+def _errors_from(exc: ApplicationError) -> list[str]:
+    return [exc.render()]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request, impl_code: str):
+    """One page: choose the applicant, attach the materials, submit.
+
+    The hidden key makes the whole form idempotent: submitting it again
+    (a double click, a retry after a dropped connection) continues the same
+    case rather than starting a second one.
+    """
+    version = catalog_selectors.item_guide(impl_code=impl_code)
+    applicants = list(directory_selectors.applicants_of_user(user=request.user))
+    materials = list(version.materials.all())
+    errors: list[str] = []
+    if request.method == "POST":
+        key = request.POST.get("key", "")[:64]
+        applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
+                         None)
+        if applicant is None:
+            errors.append(_("请选择申请人。"))
+        else:
+            try:
+                case = services.case_create(actor=request.user, item_version=version,
+                                            applicant=applicant, idempotency_key=key)
+            except ApplicationError as exc:
+                errors += _errors_from(exc)
+            else:
+                if case.status != Case.Status.DRAFT:
+                    # The same form again after it went through: its files
+                    # would be refused as late, so show the submitted case.
+                    return redirect("cases:mine_detail", case_id=case.pk)
+                for material in materials:
+                    upload = request.FILES.get(f"material_{material.pk}")
+                    if upload is None:
+                        continue
+                    try:
+                        services.material_upload(actor=request.user, case=case,
+                                                 material_id=material.pk, upload=upload)
+                    except ApplicationError as exc:
+                        errors += _errors_from(exc)
+                if not errors and case.status == Case.Status.DRAFT:
+                    try:
+                        case, code = services.case_submit(actor=request.user, case=case)
+                    except ApplicationError as exc:
+                        errors += _errors_from(exc)
+                    else:
+                        request.session[f"query_code_{case.pk}"] = code
+                        messages.success(request, _("申请已提交，办件编号 %(number)s。")
+                                         % {"number": case.number})
+                        return redirect("cases:mine_detail", case_id=case.pk)
+                elif not errors:
+                    return redirect("cases:mine_detail", case_id=case.pk)
+        status = 400
+    else:
+        key = uuid.uuid4().hex
+        status = 200
+    return render(request, "cases/apply.html", {
+        "v": version, "applicants": applicants, "materials": materials, "key": key,
+        "errors": errors,
+    }, status=status)
+
+
+@login_required
+def mine(request):
+    return render(request, "cases/mine.html", {
+        "cases": selectors.cases_of_applicant_user(user=request.user)[:200],
+    })
+
+
+@login_required
+def mine_detail(request, case_id: int):
+    case = selectors.case_detail(actor=request.user, case_id=case_id)
+    if not permissions.case_correct(request.user, case=case):
+        raise NotFound()
+    return render(request, "cases/case_detail.html", {
+        "case": case, "remaining": selectors.remaining_workdays(case),
+        "query_code": request.session.pop(f"query_code_{case.pk}", None),
+        "certificate": Certificate.objects.filter(case=case).first(),
+        "applicant_view": True,
+    })
+
+
+@login_required
+@require_POST
+def mine_correct(request, case_id: int):
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    errors = []
+    if case.status == Case.Status.CORRECTION:
+        for item in case.correction.items:
+            upload = request.FILES.get(f"material_{item['material_id']}")
+            if upload is None:
+                continue
+            try:
+                services.material_upload(actor=request.user, case=case,
+                                         material_id=item["material_id"], upload=upload)
+            except ApplicationError as exc:
+                errors += _errors_from(exc)
+    if not errors:
+        try:
+            services.case_correct(actor=request.user, case=case)
+        except ApplicationError as exc:
+            errors += _errors_from(exc)
+    for error in errors:
+        messages.error(request, error)
+    if not errors:
+        messages.success(request, _("补正材料已提交。"))
+    return redirect("cases:mine_detail", case_id=case.pk)
+
+
+def _file_response(certificate_or_file, name):
+    handle = default_storage.open(certificate_or_file.file.name, "rb")
+    return FileResponse(handle, as_attachment=True, filename=name)
+
+
+@login_required
+def certificate_download(request, case_id: int):
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    certificate = Certificate.objects.filter(case=case).first()
+    if certificate is None:
+        raise NotFound()
+    return _file_response(certificate, f"{certificate.number}.pdf")
+
+
+@login_required
+def material_download(request, file_id: int):
+    record = MaterialFile.objects.select_related("case").filter(pk=file_id).first()
+    if record is None or not permissions.case_view(request.user, case=record.case):
+        raise NotFound()
+    return _file_response(record, record.original_name)
+
+
+@require_http_methods(["GET", "POST"])
+def status(request):
+    """Status by case number and query code, without signing in."""
+    case = None
+    error = ""
+    if request.method == "POST":
+        try:
+            case = selectors.case_by_query_code(number=request.POST.get("number", ""),
+                                                code=request.POST.get("code", ""))
+        except ApplicationError as exc:
+            error = exc.render()
+    return render(request, "cases/status.html", {
+        "case": case, "error": error,
+        "remaining": selectors.remaining_workdays(case) if case else None,
+    }, status=400 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request, token: str):
+    """The page a certificate's QR code opens; a file can be checked against it."""
+    certificate = selectors.certificate_by_token(token=token)
+    uploaded = None
+    uploaded_name = ""
+    if request.method == "POST" and request.FILES.get("file"):
+        uploaded_name = request.FILES["file"].name
+        data = request.FILES["file"].read(20 * 1024 * 1024)
+        uploaded = certificates.certificate_verify(certificate=certificate, pdf_bytes=data)
+    result = certificates.certificate_verify(certificate=certificate)
+    return render(request, "cases/verify.html", {
+        "certificate": certificate, "result": result, "uploaded": uploaded,
+        "uploaded_name": uploaded_name,
+    })
+
+
+# --- staff ---------------------------------------------------------------------
+
+def _staff(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('portal:login')}?next={request.path}")
+    if not scope_of(request.user).is_staff:
+        raise PermissionDenied()
+    return None
+
+
+def agency_cases(request):
+    if (resp := _staff(request)) is not None:
+        return resp
+    status_filter = request.GET.get("status", "")
+    if status_filter not in Case.Status.values:
+        status_filter = ""
+    return render(request, "cases/agency_cases.html", {
+        "cases": selectors.agency_cases(actor=request.user, status=status_filter)[:300],
+        "statuses": Case.Status.choices, "status": status_filter,
+    })
+
+
+def staff_case(request, case_id: int):
+    if (resp := _staff(request)) is not None:
+        return resp
+    case = selectors.case_detail(actor=request.user, case_id=case_id)
+    return render(request, "cases/case_detail.html", {
+        "case": case, "remaining": selectors.remaining_workdays(case),
+        "certificate": Certificate.objects.filter(case=case).first(),
+        "applicant_view": False,
+    })
+
+
+def task_page(request, task_id: int):
+    if (resp := _staff(request)) is not None:
+        return resp
+    task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
+    case = selectors.case_detail(actor=request.user, case_id=task.case_id)
+    may_act = permissions.task_complete(request.user, task=task)
+    return render(request, "cases/task.html", {
+        "task": task, "case": case, "kind": task_kind(task.name), "may_act": may_act,
+        "remaining": selectors.remaining_workdays(case),
+        "materials": list(case.item_version.materials.all()),
+        "certificate": Certificate.objects.filter(case=case).first(),
+    })
+
+
+@require_POST
+def task_action(request, task_id: int, action: str):
+    if (resp := _staff(request)) is not None:
+        return resp
+    task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
+    try:
+        if action == "claim":
+            services.task_claim(actor=request.user, task=task)
+            messages.success(request, _("已签收。"))
+        elif action in ("approve", "reject"):
+            services.task_complete(actor=request.user, task=task, decision=action,
+                                   opinion=request.POST.get("opinion", ""))
+            messages.success(request, _("已办理。"))
+            return redirect("portal:workbench")
+        elif action == "correction":
+            items = [{"material_id": m, "problem": request.POST.get(f"problem_{m}", "")}
+                     for m in request.POST.getlist("material")]
+            services.case_request_correction(actor=request.user, task=task, items=items,
+                                             note=request.POST.get("note", ""))
+            messages.success(request, _("已一次性告知申请人补正。"))
+            return redirect("portal:workbench")
+        else:
+            raise NotFound()
+    except ApplicationError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        messages.error(request, exc.render())
+    return redirect("cases:task", task_id=task.pk)
