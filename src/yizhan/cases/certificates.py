@@ -56,7 +56,7 @@ def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None) -> 
     from yizhan.accounts.models import User
 
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related(
+        case = Case.objects.select_for_update(of=("self",)).select_related(
             "item_version", "agency", "applicant").get(pk=case_id)
         existing = Certificate.objects.filter(case=case).first()
         if existing is not None:
@@ -102,7 +102,7 @@ def certificate_issue(*, case: Case, actor) -> Certificate:
 
 @transaction.atomic
 def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certificate:
-    certificate = Certificate.objects.select_for_update().select_related("case").get(
+    certificate = Certificate.objects.select_for_update(of=("self",)).select_related("case").get(
         pk=certificate.pk)
     require(permissions.certificate_revoke(actor, certificate=certificate),
             action="certificate_revoke")

@@ -66,7 +66,7 @@ def _user(actor):
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related(
+    return Case.objects.select_for_update(of=("self",)).select_related(
         "item_version", "item_version__item", "agency", "agency__division", "applicant",
     ).get(pk=case.pk)
 
@@ -657,7 +657,7 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     provisional deadlines become final, and when a day of a published year
     is edited.  Returns the number of cases whose deadlines moved.
     """
-    qs = Case.objects.select_for_update().filter(
+    qs = Case.objects.select_for_update(of=("self",)).filter(
         status__in=[Case.Status.IN_PROGRESS, Case.Status.SUSPENDED],
         accepted_at__isnull=False).select_related("item_version")
     if year is not None:

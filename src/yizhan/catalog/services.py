@@ -91,7 +91,7 @@ def _user(actor):
 
 
 def _locked(version: ItemVersion) -> ItemVersion:
-    return ItemVersion.objects.select_for_update().select_related("item", "item__agency").get(
+    return ItemVersion.objects.select_for_update(of=("self",)).select_related("item", "item__agency").get(
         pk=version.pk)
 
 
@@ -115,7 +115,7 @@ def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion
 @transaction.atomic
 def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVersion:
     """Start the next version of a published item (a copy, optionally changed)."""
-    item = Item.objects.select_for_update().select_related("agency").get(pk=item.pk)
+    item = Item.objects.select_for_update(of=("self",)).select_related("agency").get(pk=item.pk)
     require(permissions.item_version_draft(actor, item=item), action="item_version_draft")
     if item.versions.filter(status__in=[ItemVersion.Status.DRAFT,
                                         ItemVersion.Status.PENDING]).exists():
