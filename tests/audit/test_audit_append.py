@@ -160,3 +160,17 @@ def test_chains_across_shards_verify(committed_db, shard_cycle):
     result = verify_chain()
     assert result.ok, result.breaks
     assert (result.records, result.shards) == (9, 3)
+
+
+def test_records_name_the_post_the_actor_acts_in(world):
+    """A staff member's record names their post and its agency without being told."""
+    from yizhan.audit.models import AuditRecord
+    from yizhan.directory import services
+    from yizhan.directory.roles import Role
+
+    head = world.user("a", Role.AGENCY_HEAD)
+    post = services.post_create(actor=head, agency=world.agency_a, name="新设岗", role="reviewer")
+    record = AuditRecord.objects.filter(object_type="directory.post",
+                                        object_id=str(post.pk)).get()
+    assert record.post_id == world.posts["a"][Role.AGENCY_HEAD].pk
+    assert record.agency_id == world.agency_a.pk

@@ -28,3 +28,20 @@ def label(action: str) -> str:
 
 def all_actions() -> dict[str, str]:
     return dict(_actions)
+
+
+# Who resolves the post an actor acts in: the directory registers it in its
+# AppConfig.ready() (the audit app calls no other app).  Signature:
+# resolver(actor, agency_id) -> (post_id, agency_id).
+_post_resolver = None
+
+
+def set_post_resolver(resolver) -> None:
+    global _post_resolver
+    _post_resolver = resolver
+
+
+def resolve_post(actor, agency_id):
+    if _post_resolver is None or actor is None:
+        return None, agency_id
+    return _post_resolver(actor, agency_id)

@@ -102,6 +102,8 @@ def audit_append(
         agency_id = getattr(actor, "acting_agency_id", None)
     if post_id is None:
         post_id = ctx.acting_post_id or (getattr(actor, "acting_post_id", None) if actor else None)
+    if post_id is None and actor is not None:
+        post_id, agency_id = registry.resolve_post(actor, agency_id)
     changes = changes or {}
 
     shard = _shard_for_transaction(connection.alias)

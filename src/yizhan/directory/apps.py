@@ -13,3 +13,7 @@ class DirectoryConfig(AppConfig):
         from yizhan.directory.actions import DirectoryAction
 
         register_actions(DirectoryAction)
+        from yizhan.audit.registry import set_post_resolver
+        from yizhan.directory.authz import acting_post
+
+        set_post_resolver(acting_post)

@@ -141,7 +141,33 @@ def scope_of(actor) -> Scope:
 def forget_scope(actor) -> None:
     if actor is not None and hasattr(actor, "_yizhan_scope"):
         del actor._yizhan_scope
+    if actor is not None and hasattr(actor, "_yizhan_postings"):
+        del actor._yizhan_postings
 
 
 def is_sysadmin(actor) -> bool:
     return scope_of(actor).has_role(Role.SYSADMIN)
+
+
+def acting_post(actor, agency_id: int | None) -> tuple[int | None, int | None]:
+    """The post ``actor`` acts in for an audit record, and its agency.
+
+    The post in ``agency_id`` if the actor holds one there; without an
+    agency, the actor's only post.  Postings are read once per actor object.
+    """
+    if getattr(actor, "pk", None) is None:
+        return None, agency_id
+    postings = getattr(actor, "_yizhan_postings", None)
+    if postings is None:
+        postings = list(Posting.objects.filter(user_id=actor.pk)
+                        .values_list("post_id", "post__agency_id"))
+        with contextlib.suppress(AttributeError):
+            actor._yizhan_postings = postings
+    if agency_id is not None:
+        for post_id, post_agency in postings:
+            if post_agency == agency_id:
+                return post_id, agency_id
+        return None, agency_id
+    if len(postings) == 1:
+        return postings[0]
+    return None, None
