@@ -91,8 +91,8 @@ def _user(actor):
 
 
 def _locked(version: ItemVersion) -> ItemVersion:
-    return ItemVersion.objects.select_for_update(of=("self",)).select_related("item", "item__agency").get(
-        pk=version.pk)
+    return (ItemVersion.objects.select_for_update(of=("self",))
+            .select_related("item", "item__agency").get(pk=version.pk))
 
 
 @transaction.atomic
