@@ -166,3 +166,19 @@ def test_disabling_when_not_enabled_writes_nothing(world):
     with nothing_written():
         services.totp_disable(actor=world.admin, user=world.user("a", "reviewer"),
                               reason="无需")
+
+
+@pytest.mark.django_db
+def test_a_code_signs_in_only_once(world, rf):
+    """The same code cannot be used twice: the second use is refused as a replay."""
+    user = world.user("a", "reviewer")
+    secret = services.totp_new_secret()
+    services.totp_enable(actor=user, user=user, secret=secret, code=pyotp.TOTP(secret).now())
+    code = pyotp.TOTP(secret).now()
+    request = rf.post("/accounts/login/")
+    request.META["REMOTE_ADDR"] = "10.9.9.9"
+    services.user_sign_in(request=request, username=user.username, password=PASSWORD,
+                          totp_code=code)
+    with pytest.raises(services.SignInRefused):
+        services.user_sign_in(request=request, username=user.username, password=PASSWORD,
+                              totp_code=code)

@@ -23,6 +23,8 @@ class User(AbstractUser):
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     totp_secret = models.CharField(_("动态口令密钥（加密）"), max_length=200, blank=True)
     totp_enabled = models.BooleanField(_("启用动态口令"), default=False)
+    # The time step of the last code accepted, so a code works only once.
+    totp_last_step = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("用户")

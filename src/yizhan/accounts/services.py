@@ -81,14 +81,30 @@ def user_sign_in(*, request, username: str, password: str, totp_code: str = "") 
     if user.totp_enabled:
         if not totp_code:
             raise SecondFactorRequired()
-        if not _totp_for(user).verify(totp_code.strip(), valid_window=1):
+        step = _totp_step(user, totp_code.strip())
+        # A code is good once: a step at or before the last one used is a
+        # replay (someone who saw the code over a shoulder, or a proxy log).
+        if step is None or step <= user.totp_last_step:
             _record_failure(username=username, ip=ip, why="bad second factor")
             raise SignInRefused(_("动态口令错误。"), code=AccountsErrorCode.BAD_TOTP)
     with transaction.atomic():
         # A success clears the account's failures, not the address's.
         SignInFailure.objects.filter(username__iexact=username).delete()
+        if user.totp_enabled:
+            User.objects.filter(pk=user.pk).update(totp_last_step=step)
         audit_append(actor=user, action=AccountsAction.SIGNED_IN, obj=user)
     return user
+
+
+def _totp_step(user: User, code: str) -> int | None:
+    """The time step ``code`` belongs to (one step of drift allowed), or None."""
+    totp = _totp_for(user)
+    now = timezone.now()
+    for drift in (0, -1, 1):
+        at = now + datetime.timedelta(seconds=drift * totp.interval)
+        if secrets.compare_digest(totp.at(at), code):
+            return totp.timecode(at)
+    return None
 
 
 @transaction.atomic
