@@ -1,0 +1,156 @@
+"""Helpers of the case engine's tests: items, files, cases and write checks.
+
+Everything is built through the services, so it leaves the events and the
+audit records a real case leaves.  ``nothing_written()`` counts the rows of
+the engine's tables and the audit log (and the files in storage) and fails
+if the block changed any of them; wrap it around ``pytest.raises``::
+
+    with nothing_written(), pytest.raises(Conflict):
+        services.task_claim(actor=someone_else, task=task)
+"""
+
+from contextlib import contextmanager
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import item_content
+from yizhan.audit.models import AuditRecord
+from yizhan.cases import services
+from yizhan.cases.models import Case, CaseEvent, Certificate, CorrectionNotice, MaterialFile, Task
+from yizhan.catalog import services as catalog_services
+from yizhan.directory import services as directory_services
+from yizhan.directory.roles import Role
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
+       b"\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82")
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
+
+_COUNTED = (Case, Task, CaseEvent, MaterialFile, CorrectionNotice, Certificate, AuditRecord)
+
+
+def upload(content: bytes = PDF, name: str = "申请书.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def stored_files() -> set[str]:
+    """Every file name in the (in-memory) default storage, recursively."""
+
+    def walk(path):
+        dirs, files = default_storage.listdir(path)
+        found = {f"{path}/{name}".lstrip("/") for name in files}
+        for sub in dirs:
+            found |= walk(f"{path}/{sub}".lstrip("/"))
+        return found
+
+    return walk("")
+
+
+def counts() -> dict[str, int]:
+    result = {model._meta.label: model.objects.count() for model in _COUNTED}
+    result["files"] = len(stored_files())
+    return result
+
+
+@contextmanager
+def nothing_written():
+    """Fail if the block added or removed a row of the engine or a stored file."""
+    before = counts()
+    yield
+    after = counts()
+    assert after == before, f"a refused call wrote: {before} -> {after}"
+
+
+def event_types(case) -> list[str]:
+    return list(CaseEvent.objects.filter(case_id=case.pk).order_by("at", "id")
+                .values_list("type", flat=True))
+
+
+def audit_actions(case) -> list[str]:
+    """Audit actions recorded on one case, oldest first."""
+    return list(AuditRecord.objects.filter(object_type="cases.case", object_id=str(case.pk))
+                .order_by("at", "id").values_list("action", flat=True))
+
+
+def publish_item(world, *, agency=None, publisher=None, name="测试许可", **overrides):
+    """A published item of ``agency`` (A by default), created by the platform admin."""
+    agency = agency or world.agency_a
+    version = catalog_services.item_create(actor=world.admin, agency=agency,
+                                           data=item_content(name, **overrides))
+    catalog_services.item_version_submit(actor=world.admin, version=version)
+    key = "b" if agency == world.agency_b else "a"
+    publisher = publisher or world.user(key, Role.SYSADMIN)
+    return catalog_services.item_version_publish(actor=publisher, version=version)
+
+
+def add_agency(world, name: str, *, credit_seed: int, division="449900", roles=None):
+    """Another agency with one staff member per case-work role.
+
+    Returns ``(agency, {role: user})``.
+    """
+    from tests.factories import _password_hash, valid_credit_code
+
+    agency = directory_services.agency_create(
+        actor=world.admin, name=name, kind="department", division_code=division,
+        credit_code=valid_credit_code(credit_seed, division))
+    staff = {}
+    for role in roles or (Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD):
+        post = directory_services.post_create(actor=world.admin, agency=agency,
+                                              name=f"{role}岗", role=role)
+        staff[role] = directory_services.staff_create(
+            actor=world.admin, post=post, username=f"{credit_seed}.{role}",
+            full_name=f"{name}{role}", password_hash=_password_hash())
+    return agency, staff
+
+
+def draft(world, version, *, actor=None, applicant=None, data=None, key="", files=True):
+    """A draft case of the citizen with every required material uploaded."""
+    actor = actor or world.citizen
+    case = services.case_create(actor=actor, item_version=version,
+                                applicant=applicant or world.applicant, data=data,
+                                idempotency_key=key)
+    if files:
+        for material in version.materials.all():
+            services.material_upload(actor=actor, case=case, material_id=material.pk,
+                                     upload=upload())
+    return case
+
+
+def submitted(world, version, **kwargs):
+    """A submitted case; returns ``(case, query_code)``."""
+    case = draft(world, version, **kwargs)
+    return services.case_submit(actor=kwargs.get("actor") or world.citizen, case=case)
+
+
+def open_task(case, name_prefix: str = "", *, agency=None) -> Task:
+    """The one open or claimed task of ``case`` whose BPMN id starts with the prefix."""
+    qs = Task.objects.filter(case_id=case.pk, status__in=[Task.Status.OPEN,
+                                                          Task.Status.CLAIMED])
+    if name_prefix:
+        qs = qs.filter(name__startswith=name_prefix)
+    if agency is not None:
+        qs = qs.filter(agency=agency)
+    return qs.get()
+
+
+def complete(actor, case, name_prefix="", decision="approve", opinion="", agency=None):
+    task = open_task(case, name_prefix, agency=agency)
+    return services.task_complete(actor=actor, task=task, decision=decision, opinion=opinion)
+
+
+def reload(case) -> Case:
+    return Case.objects.get(pk=case.pk)
+
+
+def another_citizen(username="lisi", full_name="李四", seq=8):
+    """A second signed-up citizen with their own applicant record."""
+    from tests.factories import PASSWORD, valid_id_number
+    from yizhan.directory.models import Applicant
+    from yizhan.directory.services import person_sign_up
+
+    user = person_sign_up(username=username, full_name=full_name,
+                          id_number=valid_id_number(seq=seq), password=PASSWORD)
+    return user, Applicant.objects.get(user=user)

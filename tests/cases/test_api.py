@@ -1,0 +1,263 @@
+"""The case API: the whole promised flow with session auth, and its JSON errors."""
+
+import json
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.cases.helpers import (
+    ERROR_KEYS,
+    PDF,
+    PNG,
+    another_citizen,
+    counts,
+    event_types,
+    nothing_written,
+    reload,
+    submitted,
+)
+from yizhan.cases.models import Case, Certificate, EventType
+from yizhan.core.crypto import sm3_hex
+from yizhan.directory.roles import Role
+
+BASE = "/api/v1"
+E = EventType
+
+
+def _post(client, url, payload=None):
+    return client.post(url, json.dumps(payload or {}), content_type="application/json")
+
+
+def _error(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == ERROR_KEYS
+    assert body["code"] == code
+    return body
+
+
+def _create(client, world, version, key=""):
+    return _post(client, f"{BASE}/cases", {"impl_code": version.item.impl_code,
+                                           "applicant_id": world.applicant.pk,
+                                           "data": {"shop_name": "张记"},
+                                           "idempotency_key": key})
+
+
+def _upload(client, case_id, material, content=PDF, name="申请书.pdf"):
+    return client.post(f"{BASE}/cases/{case_id}/materials",
+                       {"material_id": material.pk, "file": SimpleUploadedFile(name, content)})
+
+
+def _inbox(client):
+    response = client.get(f"{BASE}/tasks/inbox")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_promised_flow_through_the_api(world, promised, client_for,
+                                           django_capture_on_commit_callbacks):
+    """Apply, upload, submit; accept, review, decide, deliver; follow and download."""
+    citizen = client_for(world.citizen)
+    created = _create(citizen, world, promised, key="req-1")
+    assert created.status_code == 201, created.content
+    case_id = created.json()["id"]
+    assert created.json()["status"] == "draft"
+    for material in promised.materials.all():
+        response = _upload(citizen, case_id, material)
+        assert response.status_code == 201, response.content
+        assert response.json()["digest"] == sm3_hex(PDF)
+        assert response.json()["content_type"] == "application/pdf"
+    submitted_ = _post(citizen, f"{BASE}/cases/{case_id}/submit")
+    assert submitted_.status_code == 200
+    body = submitted_.json()
+    assert re.fullmatch(r"\d{8}", body["query_code"])
+    assert body["case"]["status"] == "submitted"
+    assert _post(citizen, f"{BASE}/cases/{case_id}/submit").json()["query_code"] is None
+
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    [accept] = _inbox(clerk)
+    assert (accept["title"], accept["agency"], accept["status"]) == ("受理", "甲局", "open")
+    claimed = _post(clerk, f"{BASE}/tasks/{accept['id']}/claim")
+    assert claimed.json()["status"] == "claimed"
+    done = _post(clerk, f"{BASE}/tasks/{accept['id']}/complete", {"decision": "approve"})
+    assert done.status_code == 200 and done.json()["status"] == "done"
+
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    [review] = _inbox(reviewer)
+    before = counts()
+    _error(_post(reviewer, f"{BASE}/tasks/{review['id']}/complete", {"decision": "maybe"}),
+           400, "cases.bad_decision")
+    _error(_post(reviewer, f"{BASE}/tasks/{review['id']}/complete", {"decision": "reject"}),
+           400, "cases.no_reason")
+    assert counts() == before
+    _post(reviewer, f"{BASE}/tasks/{review['id']}/complete",
+          {"decision": "approve", "opinion": "符合条件"})
+
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    [decide] = _inbox(head)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(head, f"{BASE}/tasks/{decide['id']}/complete",
+                     {"decision": "approve"}).status_code == 200
+    [deliver] = _inbox(clerk)
+    _post(clerk, f"{BASE}/tasks/{deliver['id']}/complete", {"decision": "approve"})
+
+    detail = citizen.get(f"{BASE}/cases/{case_id}").json()
+    assert (detail["status"], detail["outcome"]) == ("closed", "approved")
+    assert detail["certificate"] == f"{detail['number']}-01"
+    assert [e["type"] for e in detail["timeline"]] == [
+        E.SUBMITTED, E.TASK_CLAIMED, E.ACCEPTED, E.REVIEWED, E.APPROVED,
+        E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert detail["timeline"][3]["label"] == "审核"
+    assert [t["title"] for t in detail["tasks"]] == ["受理", "审查", "决定", "送达准予决定"]
+    assert set(detail["remaining"]) == {"statutory", "promised", "provisional"}
+    mine = citizen.get(f"{BASE}/cases/mine").json()
+    assert [c["id"] for c in mine] == [case_id]
+    pdf = citizen.get(f"{BASE}/cases/{case_id}/certificate")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+def test_create_is_idempotent_over_the_api(world, promised, client_for):
+    """POST /cases twice with one idempotency_key gives one case."""
+    citizen = client_for(world.citizen)
+    first = _create(citizen, world, promised, key="retry-me")
+    second = _create(citizen, world, promised, key="retry-me")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert Case.objects.count() == 1
+
+
+def test_api_errors_have_one_shape(world, promised, client_for):
+    """Unknown item 404, not signed in 401, bad data keys 400, another's applicant 404."""
+    citizen = client_for(world.citizen)
+    _error(_post(citizen, f"{BASE}/cases", {"impl_code": "nope", "applicant_id":
+                                            world.applicant.pk}), 404, "core.not_found")
+    _error(_create(Client(), world, promised), 401, "core.not_authenticated")
+    _error(_post(citizen, f"{BASE}/cases", {"impl_code": promised.item.impl_code,
+                                            "applicant_id": world.applicant.pk,
+                                            "data": {"bad key": 1}}), 400, "core.invalid_input")
+    stranger, _applicant = another_citizen()
+    _error(_create(client_for(stranger), world, promised), 404, "core.not_found")
+    assert Case.objects.count() == 0
+
+
+def test_upload_errors_over_the_api(world, promised, client_for):
+    """Wrong content 415 cases.upload_type; truncated 400; nothing is kept."""
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    material = promised.materials.first()
+    with nothing_written():
+        _error(_upload(citizen, case_id, material, b"hello", "a.pdf"), 415,
+               "cases.upload_type")
+        _error(_upload(citizen, case_id, material, PNG[:-4], "a.png"), 400,
+               "cases.upload_truncated")
+        body = _error(_post(citizen, f"{BASE}/cases/{case_id}/submit"), 400,
+                      "cases.missing_materials")
+    assert body["fields"]["missing"] == ["申请书", "营业执照"]
+
+
+def test_another_citizens_case_is_not_found(world, promised, client_for):
+    """A stranger can neither read nor upload to the case."""
+    case, _code = submitted(world, promised)
+    stranger, _applicant = another_citizen()
+    client = client_for(stranger)
+    _error(client.get(f"{BASE}/cases/{case.pk}"), 404, "core.not_found")
+    _error(_upload(client, case.pk, promised.materials.first()), 404, "core.not_found")
+
+
+def test_correction_through_the_api(world, promised, client_for):
+    """The clerk's notice, the applicant's new files and the resubmission."""
+    case, _code = submitted(world, promised)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    [task] = _inbox(clerk)
+    material = promised.materials.get(name="营业执照")
+    response = _post(clerk, f"{BASE}/tasks/{task['id']}/correction",
+                     {"items": [{"material_id": material.pk, "problem": "已过期"}],
+                      "note": "请补正"})
+    assert response.status_code == 200 and response.json()["status"] == "correction"
+    _error(_post(clerk, f"{BASE}/tasks/{task['id']}/correction",
+                 {"items": [{"material_id": material.pk, "problem": "再次"}]}),
+           409, "cases.bad_state")
+    citizen = client_for(world.citizen)
+    detail = citizen.get(f"{BASE}/cases/{case.pk}").json()
+    assert detail["correction"] == [{"material_id": material.pk, "name": "营业执照",
+                                     "problem": "已过期"}]
+    _error(_post(citizen, f"{BASE}/cases/{case.pk}/correct"), 400, "cases.missing_materials")
+    assert _upload(citizen, case.pk, material, PNG, "new.png").status_code == 201
+    assert _post(citizen, f"{BASE}/cases/{case.pk}/correct").json()["status"] == "submitted"
+    assert event_types(case)[-2:] == [E.CORRECTION_REQUESTED, E.CORRECTION_SUBMITTED]
+
+
+def test_clock_endpoints(world, promised, client_for):
+    """Suspend, resume and extend through the API; a reviewer's extension is refused."""
+    case, _code = submitted(world, promised)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    [task] = _inbox(clerk)
+    _post(clerk, f"{BASE}/tasks/{task['id']}/complete", {"decision": "approve"})
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    _error(_post(reviewer, f"{BASE}/cases/{case.pk}/suspend",
+                 {"reason": "holiday", "note": "放假"}), 400, "cases.no_reason")
+    suspended = _post(reviewer, f"{BASE}/cases/{case.pk}/suspend",
+                      {"reason": "hearing", "note": "听证"})
+    assert suspended.json()["status"] == "suspended"
+    assert _post(reviewer, f"{BASE}/cases/{case.pk}/resume").json()["status"] == "in_progress"
+    _error(_post(reviewer, f"{BASE}/cases/{case.pk}/extend", {"workdays": 5, "reason": "复杂"}),
+           403, "core.permission_denied")
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    extended = _post(head, f"{BASE}/cases/{case.pk}/extend", {"workdays": 5, "reason": "复杂"})
+    assert extended.status_code == 200
+    assert reload(case).extension_workdays == 5
+    _error(_post(head, f"{BASE}/cases/{case.pk}/extend", {"workdays": 5, "reason": "复杂"}),
+           409, "cases.extension_once")
+
+
+def test_claim_conflict_over_the_api(world, promised, client_for):
+    """The second claimer gets 409 cases.task_taken."""
+    from tests.factories import _password_hash
+    from yizhan.directory import services as directory_services
+
+    _case, _code = submitted(world, promised)
+    other = directory_services.staff_create(actor=world.admin,
+                                            post=world.posts["a"]["window_clerk"],
+                                            username="a.clerk2", full_name="第二受理员",
+                                            password_hash=_password_hash())
+    first = client_for(world.user("a", Role.WINDOW_CLERK))
+    [task] = _inbox(first)
+    assert _post(first, f"{BASE}/tasks/{task['id']}/claim").status_code == 200
+    _error(_post(client_for(other), f"{BASE}/tasks/{task['id']}/claim"), 409,
+           "cases.task_taken")
+    _error(_post(client_for(other), f"{BASE}/tasks/{task['id']}/complete",
+                 {"decision": "approve"}), 409, "cases.task_taken")
+
+
+@pytest.mark.parametrize("role", [Role.WINDOW_CLERK, Role.REVIEWER])
+def test_another_agencys_staff_cannot_touch_a_task(world, promised, client_for, role):
+    """B's staff get 404 on A's task: they cannot even learn it exists."""
+    case, _code = submitted(world, promised)
+    task = case.tasks.get()
+    client = client_for(world.user("b", role))
+    _error(_post(client, f"{BASE}/tasks/{task.pk}/claim"), 404, "core.not_found")
+    _error(_post(client, f"{BASE}/tasks/{task.pk}/complete", {"decision": "approve"}), 404,
+           "core.not_found")
+
+
+def test_revocation_through_the_api(world, promised, client_for,
+                                    django_capture_on_commit_callbacks):
+    """The head revokes by certificate number; the answer says revoked."""
+    case, _code = submitted(world, promised)
+    for key, role in (("a", Role.WINDOW_CLERK), ("a", Role.REVIEWER)):
+        task = case.tasks.filter(status="open").get()
+        _post(client_for(world.user(key, role)), f"{BASE}/tasks/{task.pk}/complete",
+              {"decision": "approve"})
+    task = case.tasks.filter(status="open").get()
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client_for(world.user("a", Role.AGENCY_HEAD)), f"{BASE}/tasks/{task.pk}/complete",
+              {"decision": "approve"})
+    number = Certificate.objects.get(case=case).number
+    _error(_post(client_for(world.user("a", Role.REVIEWER)),
+                 f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"}),
+           403, "core.permission_denied")
+    body = _post(client_for(world.user("a", Role.AGENCY_HEAD)),
+                 f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"}).json()
+    assert (body["valid"], body["revoked"]) == (False, True)

@@ -1,0 +1,383 @@
+"""Applying: drafts, material uploads and submission."""
+
+import re
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import override_settings
+from django.utils import timezone
+
+from tests.cases.helpers import (
+    JPEG,
+    PDF,
+    PNG,
+    another_citizen,
+    audit_actions,
+    draft,
+    event_types,
+    nothing_written,
+    publish_item,
+    reload,
+    submitted,
+    upload,
+)
+from tests.factories import item_content, valid_credit_code
+from yizhan.audit.models import AuditRecord
+from yizhan.cases import selectors, services
+from yizhan.cases.actions import CasesAction
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case, CaseNumberSequence, EventType, MaterialFile, Task
+from yizhan.catalog import services as catalog_services
+from yizhan.catalog.models import ItemVersion
+from yizhan.core.crypto import sm3_hex
+from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.directory import services as directory_services
+from yizhan.directory.roles import Role
+
+# --- drafts -------------------------------------------------------------------
+
+
+def test_create_makes_a_draft_pinned_to_the_published_version(world, promised):
+    """A draft records the version, applicant, agency and data, and is audited."""
+    case = services.case_create(actor=world.citizen, item_version=promised,
+                                applicant=world.applicant, data={"shop_name": "张记小吃"})
+    case = reload(case)
+    assert case.status == Case.Status.DRAFT
+    assert case.item_version == promised
+    assert case.agency == world.agency_a
+    assert case.submitted_by == world.citizen
+    assert case.data == {"shop_name": "张记小吃"}
+    assert case.number is None
+    assert event_types(case) == []
+    record = AuditRecord.objects.get(action=CasesAction.CASE_CREATED)
+    assert record.object_id == str(case.pk)
+    assert record.agency_id == world.agency_a.pk
+    assert record.changes == {"item": promised.item.impl_code, "version": 1,
+                              "applicant": world.applicant.pk}
+
+
+def test_create_is_idempotent_with_the_same_key(world, promised):
+    """A retried request with the same idempotency key returns the first case."""
+    first = services.case_create(actor=world.citizen, item_version=promised,
+                                 applicant=world.applicant, idempotency_key="k-1")
+    with nothing_written():
+        again = services.case_create(actor=world.citizen, item_version=promised,
+                                     applicant=world.applicant, idempotency_key="k-1")
+    assert again.pk == first.pk
+    assert Case.objects.filter(submitted_by=world.citizen).count() == 1
+    other = services.case_create(actor=world.citizen, item_version=promised,
+                                 applicant=world.applicant, idempotency_key="k-2")
+    assert other.pk != first.pk
+
+
+def test_an_unpublished_version_is_refused(world):
+    """A draft or pending version of an item cannot be applied for."""
+    version = catalog_services.item_create(actor=world.admin, agency=world.agency_a,
+                                           data=item_content())
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_create(actor=world.citizen, item_version=version,
+                             applicant=world.applicant)
+    assert exc.value.code == CasesErrorCode.NOT_PUBLISHED
+
+
+def test_a_superseded_version_is_refused(world, promised):
+    """Once v2 is published, applying on v1 is refused, even with a v1 loaded earlier."""
+    loaded_before = ItemVersion.objects.select_related("item").get(pk=promised.pk)
+    assert loaded_before.item.published_id == promised.pk
+    v2 = catalog_services.item_version_draft(actor=world.admin, item=promised.item)
+    catalog_services.item_version_submit(actor=world.admin, version=v2)
+    catalog_services.item_version_publish(actor=world.user("a", Role.SYSADMIN), version=v2)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_create(actor=world.citizen, item_version=loaded_before,
+                             applicant=world.applicant)
+    assert exc.value.code == CasesErrorCode.NOT_PUBLISHED
+    case = services.case_create(actor=world.citizen, item_version=v2,
+                                applicant=world.applicant)
+    assert case.item_version == v2
+
+
+def test_an_applicant_kind_the_item_does_not_serve_is_refused(world):
+    """An item for legal persons only refuses a natural person."""
+    version = publish_item(world, service_objects=["legal"])
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_create(actor=world.citizen, item_version=version,
+                             applicant=world.applicant)
+    assert exc.value.code == CasesErrorCode.APPLICANT
+    assert "自然人" in exc.value.render()
+
+
+def test_a_legal_person_applies_for_an_item_for_legal_persons(world):
+    """A citizen's company (a legal applicant they registered) may apply."""
+    version = publish_item(world, service_objects=["legal"])
+    company = directory_services.applicant_register(
+        actor=world.citizen, kind="legal", name="张记餐饮有限公司",
+        credit_code=valid_credit_code(909), legal_rep_name="张三", for_self=True)
+    case = services.case_create(actor=world.citizen, item_version=version, applicant=company)
+    assert case.applicant == company
+
+
+def test_someone_elses_applicant_is_refused(world, promised):
+    """A citizen cannot apply in another citizen's name."""
+    stranger, _applicant = another_citizen()
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_create(actor=stranger, item_version=promised, applicant=world.applicant)
+
+
+def test_a_window_clerk_applies_on_someones_behalf(world, promised):
+    """At the counter a window clerk creates the case for a walk-in applicant."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case = services.case_create(actor=clerk, item_version=promised, applicant=world.applicant,
+                                channel="window")
+    assert (case.submitted_by, case.channel) == (clerk, "window")
+
+
+@pytest.mark.parametrize("data", [
+    {"店名": "张记"},
+    {"1st": "x"},
+    {"shop name": "x"},
+    {"__class__": "x"},
+    ["not", "a", "dict"],
+    {f"k{i}": i for i in range(101)},
+])
+def test_data_keys_must_be_identifiers(world, promised, data):
+    """Application data is a small dict whose keys are letters, digits and underscores."""
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_create(actor=world.citizen, item_version=promised,
+                             applicant=world.applicant, data=data)
+    assert exc.value.fields["field"] == "data"
+
+
+# --- uploads ------------------------------------------------------------------
+
+
+def _material(version, name="申请书"):
+    return version.materials.get(name=name)
+
+
+def test_an_upload_is_stored_with_its_sm3_digest(world, promised):
+    """The file is kept under its digest, recorded with type, size and SM3, and audited."""
+    case = draft(world, promised, files=False)
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=_material(promised).pk,
+                                      upload=upload(PDF, "申请书.pdf"))
+    assert record.digest == sm3_hex(PDF)
+    assert (record.content_type, record.size, record.original_name) == (
+        "application/pdf", len(PDF), "申请书.pdf")
+    assert default_storage.exists(record.file.name)
+    assert sm3_hex(PDF) in record.file.name and "申请书" not in record.file.name
+    with default_storage.open(record.file.name, "rb") as handle:
+        assert handle.read() == PDF
+    audit = AuditRecord.objects.get(action=CasesAction.MATERIAL_UPLOADED)
+    assert audit.changes["sm3"] == sm3_hex(PDF)
+    assert audit.changes["material"] == "申请书"
+
+
+def test_the_type_comes_from_the_content_not_the_name(world, promised):
+    """A PNG named .pdf is stored as a PNG; a JPEG is accepted as a JPEG."""
+    case = draft(world, promised, files=False)
+    png = services.material_upload(actor=world.citizen, case=case,
+                                   material_id=_material(promised).pk,
+                                   upload=upload(PNG, "scan.pdf"))
+    jpeg = services.material_upload(actor=world.citizen, case=case,
+                                    material_id=_material(promised, "营业执照").pk,
+                                    upload=upload(JPEG, "licence.png"))
+    assert png.content_type == "image/png"
+    assert jpeg.content_type == "image/jpeg"
+
+
+def test_a_text_file_renamed_pdf_is_refused_415(world, promised):
+    """Content that is no accepted type is refused whatever its name, and nothing is kept."""
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk,
+                                 upload=upload(b"just some text\n%%EOF\n", "申请书.pdf"))
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TYPE, 415)
+
+
+@override_settings(YIZHAN_MAX_UPLOAD_BYTES=64)
+def test_a_file_too_big_is_refused_413(world, promised):
+    """A file above the configured limit is refused before it is stored."""
+    case = draft(world, promised, files=False)
+    big = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload(big))
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TOO_BIG, 413)
+
+
+@pytest.mark.parametrize("content", [
+    PDF.replace(b"%%EOF", b""),
+    PNG[:-12],
+    JPEG[:-2],
+], ids=["pdf", "png", "jpeg"])
+def test_a_truncated_file_is_refused(world, promised, content):
+    """A PDF without %%EOF, a PNG without IEND, a JPEG without EOI are refused."""
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload(content))
+    assert exc.value.code == CasesErrorCode.UPLOAD_TRUNCATED
+
+
+def test_a_material_of_another_item_is_refused_and_its_file_removed(world, promised):
+    """The file stored before the database write is deleted when the write fails."""
+    other = publish_item(world, name="另一事项", basic_code="XK00102000")
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=other.materials.get().pk, upload=upload())
+
+
+def test_a_stranger_cannot_upload_to_a_case(world, promised):
+    """Only the applicant (or the clerk who filed it) uploads to a case."""
+    case = draft(world, promised, files=False)
+    stranger, _applicant = another_citizen()
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.material_upload(actor=stranger, case=case,
+                                 material_id=_material(promised).pk, upload=upload())
+
+
+def test_uploading_again_replaces_the_earlier_file(world, promised):
+    """A second file for the same material marks the first one replaced."""
+    case = draft(world, promised, files=False)
+    first = services.material_upload(actor=world.citizen, case=case,
+                                     material_id=_material(promised).pk, upload=upload(PDF))
+    second = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=_material(promised).pk, upload=upload(PNG))
+    first.refresh_from_db()
+    assert first.replaced is True
+    assert second.replaced is False
+
+
+def test_no_upload_after_submission(world, promised):
+    """A submitted case takes no new files (except under correction), and keeps none."""
+    case, _code = submitted(world, promised)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload())
+    assert exc.value.code == CasesErrorCode.BAD_STATE
+
+
+# --- submission -----------------------------------------------------------------
+
+
+def test_missing_required_materials_are_listed_by_name(world, promised):
+    """Submission is refused naming every required material still missing."""
+    case = draft(world, promised, files=False)
+    services.material_upload(actor=world.citizen, case=case,
+                             material_id=_material(promised, "补充说明").pk, upload=upload())
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_submit(actor=world.citizen, case=case)
+    assert exc.value.code == CasesErrorCode.MISSING_MATERIALS
+    assert exc.value.fields["missing"] == ["申请书", "营业执照"]
+    assert "申请书、营业执照" in exc.value.render()
+    assert reload(case).status == Case.Status.DRAFT
+
+
+def test_materials_issued_by_government_are_not_asked_for(world):
+    """A required material that a government body issues is fetched, not uploaded."""
+    version = publish_item(world, materials=[
+        {"name": "申请书", "forms": ["original"]},
+        {"name": "户籍证明", "forms": ["electronic"], "source": "government"},
+    ])
+    case = draft(world, version, files=False)
+    services.material_upload(actor=world.citizen, case=case,
+                             material_id=_material(version).pk, upload=upload())
+    case, _code = services.case_submit(actor=world.citizen, case=case)
+    assert case.status == Case.Status.SUBMITTED
+
+
+def test_optional_materials_are_not_required(world, promised):
+    """The two required materials are enough to submit."""
+    case = draft(world, promised, files=False)
+    for name in ("申请书", "营业执照"):
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised, name).pk, upload=upload())
+    case, code = services.case_submit(actor=world.citizen, case=case)
+    assert case.status == Case.Status.SUBMITTED
+    assert code is not None
+
+
+def test_submission_numbers_the_case_and_gives_a_query_code(world, promised):
+    """办件编号 = division (6) + year (4) + agency (4) + serial (6); the code is 8 digits."""
+    case, code = submitted(world, promised)
+    year = timezone.localtime(case.submitted_at).year
+    agency = world.agency_a
+    assert case.number == f"449900{year}{agency.pk % 10000:04d}000001"
+    assert re.fullmatch(r"\d{20}", case.number)
+    assert re.fullmatch(r"\d{8}", code)
+    assert case.query_code_hash == sm3_hex(f"{case.number}:{code}".encode())
+    assert code not in case.query_code_hash
+    second, _code = submitted(world, promised)
+    assert second.number == f"449900{year}{agency.pk % 10000:04d}000002"
+    assert CaseNumberSequence.objects.get(agency=agency, year=year).last == 2
+
+
+def test_submission_writes_the_submitted_event_and_audit_record(world, promised):
+    """SUBMITTED names the item, version and channel; the audit row names the number."""
+    case, _code = submitted(world, promised)
+    case = reload(case)
+    assert case.status == Case.Status.SUBMITTED
+    assert case.submitted_at is not None
+    assert event_types(case) == [EventType.SUBMITTED]
+    event = case.events.get()
+    assert event.data == {"item": promised.item.impl_code, "version": 1, "channel": "online"}
+    assert (event.actor, event.agency) == (world.citizen, world.agency_a)
+    assert audit_actions(case)[-1] == CasesAction.CASE_SUBMITTED
+    record = AuditRecord.objects.get(action=CasesAction.CASE_SUBMITTED)
+    assert record.changes == {"number": case.number}
+
+
+def test_submitting_twice_returns_the_same_case_and_no_second_code(world, promised):
+    """A retried submission changes nothing and shows no new query code."""
+    case, code = submitted(world, promised)
+    with nothing_written():
+        again, second_code = services.case_submit(actor=world.citizen, case=case)
+    assert again.pk == case.pk
+    assert again.number == case.number
+    assert code is not None and second_code is None
+    assert event_types(case) == [EventType.SUBMITTED]
+
+
+def test_the_first_task_is_acceptance_by_the_window_clerk(world, promised):
+    """受理 waits in the inbox of the accepting agency's window clerk, nowhere else."""
+    case, _code = submitted(world, promised)
+    task = Task.objects.get(case=case)
+    assert (task.name, task.title, task.role, task.agency) == (
+        "accept", "受理", Role.WINDOW_CLERK, world.agency_a)
+    assert task.status == Task.Status.OPEN
+    assert task.due_at is not None
+    assert list(selectors.inbox(actor=world.user("a", Role.WINDOW_CLERK))) == [task]
+    assert list(selectors.inbox(actor=world.user("b", Role.WINDOW_CLERK))) == []
+    assert list(selectors.inbox(actor=world.user("a", Role.REVIEWER))) == []
+
+
+def test_a_stranger_cannot_submit(world, promised):
+    """Only the applicant submits their draft."""
+    case = draft(world, promised)
+    stranger, _applicant = another_citizen()
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_submit(actor=stranger, case=case)
+
+
+def test_the_applicant_is_told_after_commit(world, promised, django_capture_on_commit_callbacks):
+    """The submission notice goes out once the transaction commits, naming the number."""
+    from django.core import mail
+
+    case = draft(world, promised)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        case, _code = services.case_submit(actor=world.citizen, case=case)
+    assert mail.outbox == []
+    for callback in callbacks:
+        callback()
+    assert len(mail.outbox) == 1
+    assert case.number in mail.outbox[0].body
+
+
+def test_materials_are_listed_in_the_files_of_the_case(world, promised):
+    """Each required material has exactly one current file after submission."""
+    case, _code = submitted(world, promised)
+    current = MaterialFile.objects.filter(case=case, replaced=False)
+    assert sorted(current.values_list("material__name", flat=True)) == sorted(
+        ["申请书", "营业执照", "补充说明"])

@@ -1,0 +1,300 @@
+"""The statutory clock: pauses the law allows, the one extension, provisional deadlines."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tests.cases.helpers import (
+    audit_actions,
+    complete,
+    event_types,
+    nothing_written,
+    reload,
+    submitted,
+)
+from yizhan.audit.models import AuditRecord
+from yizhan.cases import selectors, services
+from yizhan.cases.actions import CasesAction
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case, EventType
+from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.directory.roles import Role
+from yizhan.workdays import services as workdays_services
+from yizhan.workdays.selectors import calendar_current
+
+TZ = timezone.get_default_timezone()
+
+
+def _accepted(world, version):
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    return reload(case)
+
+
+def _head(world):
+    return world.user("a", Role.AGENCY_HEAD)
+
+
+def _reviewer(world):
+    return world.user("a", Role.REVIEWER)
+
+
+# --- pauses ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["hearing", "inspection", "testing", "expert_review",
+                                    "quarantine"])
+def test_the_clock_stops_for_a_lawful_reason(world, promised, reason):
+    """挂起: status, pause start and reason are kept; supervision stops watching."""
+    case = _accepted(world, promised)
+    services.case_suspend(actor=_reviewer(world), case=case, reason=reason,
+                          note="申请人申请听证，定于下周举行")
+    case = reload(case)
+    assert case.status == Case.Status.SUSPENDED
+    assert case.pause_reason == reason and case.paused_since is not None
+    assert case.next_check_at is None
+    assert event_types(case)[-1] == EventType.SUSPENDED
+    assert case.events.get(type=EventType.SUSPENDED).data == {
+        "reason": reason, "note": "申请人申请听证，定于下周举行"}
+    record = AuditRecord.objects.get(action=CasesAction.CASE_SUSPENDED)
+    assert (record.reason, record.changes) == ("申请人申请听证，定于下周举行",
+                                               {"reason": reason})
+    # The suspended case's task leaves the reviewer's inbox until it resumes.
+    assert list(selectors.inbox(actor=_reviewer(world))) == []
+
+
+@pytest.mark.parametrize("reason", ["correction", "holiday", "", "HEARING"])
+def test_other_reasons_do_not_stop_the_clock(world, promised, reason):
+    """Only the reasons the law lists (补正 has its own path) stop the clock."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_suspend(actor=_reviewer(world), case=case, reason=reason, note="说明")
+    assert exc.value.code == CasesErrorCode.NO_REASON
+
+
+def test_a_pause_needs_a_note(world, promised):
+    """A lawful reason still needs the particulars."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note=" ")
+    assert exc.value.code == CasesErrorCode.NO_REASON
+
+
+def test_only_a_case_in_progress_is_suspended(world, promised):
+    """A case not yet accepted has no clock to stop."""
+    case, _code = submitted(world, promised)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note="听证")
+    assert exc.value.code == CasesErrorCode.BAD_STATE
+
+
+@pytest.mark.parametrize("who", [("a", Role.WINDOW_CLERK), ("b", Role.REVIEWER)])
+def test_only_reviewers_and_heads_of_the_agency_suspend(world, promised, who):
+    """A window clerk, or a reviewer of another agency, may not stop the clock."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_suspend(actor=world.user(*who), case=case, reason="hearing", note="听证")
+
+
+def test_resuming_adds_the_paused_working_days_to_both_deadlines(world, promised):
+    """恢复: the working days the case waited push both deadlines back."""
+    case = _accepted(world, promised)
+    services.case_suspend(actor=_reviewer(world), case=case, reason="inspection",
+                          note="现场勘验")
+    since = timezone.now() - dt.timedelta(days=15)
+    Case.objects.filter(pk=case.pk).update(paused_since=since)
+    services.case_resume(actor=_reviewer(world), case=case)
+    case = reload(case)
+    calendar = calendar_current()
+    lost = calendar.count_workdays(timezone.localtime(since).date(),
+                                   timezone.localdate()).days
+    assert lost >= 9
+    assert case.paused_workdays == lost
+    assert case.status == Case.Status.IN_PROGRESS
+    assert (case.paused_since, case.pause_reason) == (None, "")
+    assert case.statutory_due == calendar.deadline(case.accepted_at, 20 + lost, TZ).at
+    assert case.promised_due == calendar.deadline(case.accepted_at, 10 + lost, TZ).at
+    assert case.next_check_at == case.promised_due
+    resumed = case.events.get(type=EventType.RESUMED)
+    assert resumed.data == {"reason": "inspection", "paused_workdays": lost}
+    assert audit_actions(case)[-1] == CasesAction.CASE_RESUMED
+
+
+def test_a_pause_within_one_day_costs_nothing(world, promised):
+    """Suspended and resumed on the same day: the deadlines do not move."""
+    case = _accepted(world, promised)
+    before = (case.statutory_due, case.promised_due)
+    services.case_suspend(actor=_reviewer(world), case=case, reason="testing", note="检测")
+    services.case_resume(actor=_reviewer(world), case=case)
+    case = reload(case)
+    assert case.paused_workdays == 0
+    assert (case.statutory_due, case.promised_due) == before
+
+
+def test_resuming_a_running_clock_is_refused(world, promised):
+    """Only a suspended case resumes."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(Conflict):
+        services.case_resume(actor=_reviewer(world), case=case)
+
+
+def test_a_suspended_case_takes_no_decision(world, promised):
+    """Tasks wait while the clock is stopped."""
+    case = _accepted(world, promised)
+    services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note="听证")
+    with nothing_written(), pytest.raises(Conflict):
+        complete(_reviewer(world), case, "review")
+
+
+# --- the one extension --------------------------------------------------------------
+
+
+def test_the_head_extends_the_statutory_limit_once(world, promised):
+    """延期: up to ten working days on the statutory deadline, by the agency head."""
+    case = _accepted(world, promised)
+    promised_before = case.promised_due
+    services.case_extend(actor=_head(world), case=case, workdays=10, reason="情况复杂，需集体讨论")
+    case = reload(case)
+    calendar = calendar_current()
+    assert case.extension_workdays == 10
+    assert case.statutory_due == calendar.deadline(case.accepted_at, 30, TZ).at
+    assert case.promised_due == promised_before
+    assert case.events.get(type=EventType.EXTENDED).data == {
+        "workdays": 10, "reason": "情况复杂，需集体讨论"}
+    record = AuditRecord.objects.get(action=CasesAction.CASE_EXTENDED)
+    assert (record.reason, record.changes) == ("情况复杂，需集体讨论", {"workdays": 10})
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_extend(actor=_head(world), case=case, workdays=1, reason="再延")
+    assert exc.value.code == CasesErrorCode.EXTENSION_ONCE
+
+
+@pytest.mark.parametrize("workdays", [0, 11, -1, "5"])
+def test_an_extension_is_one_to_ten_working_days(world, promised, workdays):
+    """Longer than the law allows, or not a whole number, is refused."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.case_extend(actor=_head(world), case=case, workdays=workdays, reason="复杂")
+
+
+def test_an_extension_needs_a_reason(world, promised):
+    """The head states why the case needs longer."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_extend(actor=_head(world), case=case, workdays=5, reason="")
+    assert exc.value.code == CasesErrorCode.NO_REASON
+
+
+@pytest.mark.parametrize("who", [("a", Role.REVIEWER), ("b", Role.AGENCY_HEAD)])
+def test_only_the_head_of_the_agency_extends(world, promised, who):
+    """A reviewer, or another agency's head, cannot extend."""
+    case = _accepted(world, promised)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_extend(actor=world.user(*who), case=case, workdays=5, reason="复杂")
+
+
+def test_extending_a_suspended_case_keeps_supervision_paused(world, promised):
+    """While the clock is stopped, an extension does not re-arm the deadline sweep."""
+    case = _accepted(world, promised)
+    services.case_suspend(actor=_reviewer(world), case=case, reason="expert_review",
+                          note="专家评审")
+    services.case_extend(actor=_head(world), case=case, workdays=5, reason="专家评审耗时")
+    case = reload(case)
+    assert case.status == Case.Status.SUSPENDED
+    assert case.next_check_at is None
+    services.case_resume(actor=_reviewer(world), case=case)
+    case = reload(case)
+    assert case.next_check_at == case.promised_due
+    assert case.statutory_due == calendar_current().deadline(
+        case.accepted_at, 20 + 5 + case.paused_workdays, TZ).at
+
+
+# --- remaining working days -----------------------------------------------------------
+
+
+def test_remaining_working_days(world, promised):
+    """At acceptance the whole limits remain; on the last day 0; after it, negative."""
+    case = _accepted(world, promised)
+    left = selectors.remaining_workdays(case, now=case.accepted_at)
+    assert (left.statutory, left.promised, left.provisional) == (20, 10, case.due_provisional)
+    last_day = timezone.localtime(case.promised_due).replace(hour=9)
+    assert selectors.remaining_workdays(case, now=last_day).promised == 0
+    after = calendar_current().add_workdays(last_day.date(), 1).date
+    later = dt.datetime.combine(after, dt.time(9), tzinfo=TZ)
+    assert selectors.remaining_workdays(case, now=later).promised == -1
+
+
+def test_remaining_days_stand_still_while_suspended(world, promised):
+    """A suspended case's remaining days are counted at the pause, not now."""
+    case = _accepted(world, promised)
+    services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note="听证")
+    Case.objects.filter(pk=case.pk).update(paused_since=case.accepted_at)
+    case = reload(case)
+    much_later = case.accepted_at + dt.timedelta(days=60)
+    left = selectors.remaining_workdays(case, now=much_later)
+    assert (left.statutory, left.promised) == (20, 10)
+
+
+def test_a_case_not_accepted_has_no_remaining_days(world, promised):
+    """Before acceptance there is no deadline to count to."""
+    case, _code = submitted(world, promised)
+    left = selectors.remaining_workdays(case)
+    assert (left.statutory, left.promised) == (None, None)
+
+
+# --- provisional deadlines and a newly published year ------------------------------------
+
+
+def _first_weekday(year: int) -> dt.date:
+    day = dt.date(year, 1, 1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_published(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """Accepted in late December, the deadlines run into a year without holiday data
+    and are provisional; publishing that year recomputes them as final."""
+    last_known = max(calendar_current().known_years)
+    new_year = last_known + 1
+    accepted_at = dt.datetime(last_known, 12, 24, 10, 0, tzinfo=TZ)
+    case, _code = submitted(world, promised)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: accepted_at)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    case = reload(case)
+    assert case.accepted_at == accepted_at
+    assert case.due_provisional is True
+    provisional = case.promised_due
+    assert provisional == calendar_current().deadline(accepted_at, 10, TZ).at
+    assert selectors.remaining_workdays(case, now=accepted_at).provisional is True
+
+    holiday = _first_weekday(new_year)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=holiday, is_workday=False,
+                                           name="元旦", reason="国办发明电〔测试〕1号")
+    # An unpublished year's days do not make the deadlines final.
+    assert reload(case).due_provisional is True
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_year_publish(actor=world.admin, year=new_year,
+                                                reason="国办发明电〔测试〕1号")
+    case = reload(case)
+    calendar = calendar_current()
+    assert calendar.is_known(new_year)
+    assert case.due_provisional is False
+    assert case.promised_due == calendar.deadline(accepted_at, 10, TZ).at
+    assert case.statutory_due == calendar.deadline(accepted_at, 20, TZ).at
+    # The new holiday lies inside the limit, so the deadline moved one working day later.
+    assert case.promised_due.date() > provisional.date()
+    record = AuditRecord.objects.get(action=CasesAction.DEADLINES_RECOMPUTED)
+    assert record.actor_id is None and record.actor_label == "system"
+    assert record.object_id == str(case.pk)
+
+
+def test_recomputing_leaves_final_deadlines_alone(world, promised):
+    """deadlines_recompute moves nothing when the calendar did not change."""
+    case = _accepted(world, promised)
+    with nothing_written():
+        assert services.deadlines_recompute(year=None) == 0
+    assert reload(case).statutory_due == case.statutory_due

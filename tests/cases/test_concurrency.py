@@ -1,0 +1,184 @@
+"""Two people acting on the same task: exactly one wins, the other is told."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from tests.cases.helpers import (
+    add_agency,
+    complete,
+    event_types,
+    nothing_written,
+    open_task,
+    publish_item,
+    reload,
+    submitted,
+)
+from tests.factories import _password_hash
+from yizhan.accounts.models import User
+from yizhan.audit.models import AuditRecord
+from yizhan.cases import services
+from yizhan.cases.actions import CasesAction
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case, CaseEvent, EventType, Task
+from yizhan.core.errors import Conflict
+from yizhan.directory import services as directory_services
+from yizhan.directory.roles import Role
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
+                                   reason="threads need a server database's row locks")
+
+
+def _second_reviewer(world):
+    """Another reviewer of agency A, on the same post as the first."""
+    return directory_services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                                           username="a.reviewer2", full_name="第二审查员",
+                                           password_hash=_password_hash())
+
+
+def _in_review(world, version):
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    return case, open_task(case)
+
+
+def test_of_two_claims_with_stale_objects_one_wins(world, promised):
+    """Both loaded the open task; the second claim gets Conflict cases.task_taken."""
+    case, task = _in_review(world, promised)
+    first, second = world.user("a", Role.REVIEWER), _second_reviewer(world)
+    stale_one = Task.objects.get(pk=task.pk)
+    stale_two = Task.objects.get(pk=task.pk)
+    claimed = services.task_claim(actor=first, task=stale_one)
+    assert (claimed.status, claimed.claimed_by) == (Task.Status.CLAIMED, first)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.task_claim(actor=second, task=stale_two)
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.TASK_TAKEN, 409)
+    task.refresh_from_db()
+    assert (task.status, task.claimed_by, task.version) == (Task.Status.CLAIMED, first, 1)
+    assert event_types(case).count(EventType.TASK_CLAIMED) == 1
+    claim_event = case.events.get(type=EventType.TASK_CLAIMED)
+    assert (claim_event.actor, claim_event.task) == (first, task)
+    assert AuditRecord.objects.filter(action=CasesAction.TASK_CLAIMED).count() == 1
+
+
+def test_claiming_ones_own_task_again_changes_nothing(world, promised):
+    """A repeated click on 签收 by the same person is no error and no second event."""
+    _case, task = _in_review(world, promised)
+    reviewer = world.user("a", Role.REVIEWER)
+    services.task_claim(actor=reviewer, task=task)
+    with nothing_written():
+        again = services.task_claim(actor=reviewer, task=task)
+    assert again.claimed_by == reviewer
+
+
+def test_a_task_claimed_by_someone_else_cannot_be_completed(world, promised):
+    """Only the claimer completes a claimed task."""
+    case, task = _in_review(world, promised)
+    services.task_claim(actor=world.user("a", Role.REVIEWER), task=task)
+    second = _second_reviewer(world)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.task_complete(actor=second, task=task, decision="approve")
+    assert exc.value.code == CasesErrorCode.TASK_TAKEN
+    assert reload(case).status == Case.Status.IN_PROGRESS
+
+
+def test_the_claimer_completes_their_task(world, promised):
+    """The claimed task is completed by its claimer and keeps them as the handler."""
+    case, task = _in_review(world, promised)
+    reviewer = world.user("a", Role.REVIEWER)
+    services.task_claim(actor=reviewer, task=task)
+    services.task_complete(actor=reviewer, task=task, decision="approve")
+    task.refresh_from_db()
+    assert (task.status, task.claimed_by) == (Task.Status.DONE, reviewer)
+    assert event_types(case)[-2:] == [EventType.TASK_CLAIMED, EventType.REVIEWED]
+
+
+def test_a_done_task_cannot_be_completed_again(world, promised):
+    """Completing a finished task (a stale page, a retried request) is refused."""
+    case, task = _in_review(world, promised)
+    stale = Task.objects.get(pk=task.pk)
+    services.task_complete(actor=world.user("a", Role.REVIEWER), task=task, decision="approve")
+    second = _second_reviewer(world)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.task_complete(actor=second, task=stale, decision="approve")
+    assert exc.value.code == CasesErrorCode.TASK_CLOSED
+    assert event_types(case).count(EventType.REVIEWED) == 1
+
+
+def test_a_done_task_cannot_be_claimed(world, promised):
+    """Claiming a finished task is refused as taken."""
+    _case, task = _in_review(world, promised)
+    services.task_complete(actor=world.user("a", Role.REVIEWER), task=task, decision="approve")
+    second = _second_reviewer(world)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.task_claim(actor=second, task=task)
+    assert exc.value.code == CasesErrorCode.TASK_TAKEN
+
+
+# --- real threads (PostgreSQL) -------------------------------------------------------
+
+
+def _run_together(*calls):
+    """Run each call in its own thread and connection, released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # the exception is the thread's result
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@postgres_only
+def test_two_threads_claiming_at_once_one_wins(transactional_db, world, promised):
+    """Two reviewers claim in two transactions at once: one claim, one task_taken."""
+    case, task = _in_review(world, promised)
+    second = _second_reviewer(world)
+    reviewers = [User.objects.get(pk=world.user("a", Role.REVIEWER).pk),
+                 User.objects.get(pk=second.pk)]
+    results = _run_together(*[
+        (lambda user=user: services.task_claim(actor=user, task=Task.objects.get(pk=task.pk)))
+        for user in reviewers])
+    wins = [r for r in results if isinstance(r, Task)]
+    losses = [r for r in results if isinstance(r, Conflict)]
+    assert (len(wins), len(losses)) == (1, 1), results
+    assert losses[0].code == CasesErrorCode.TASK_TAKEN
+    task.refresh_from_db()
+    assert task.status == Task.Status.CLAIMED
+    assert task.claimed_by_id == wins[0].claimed_by_id
+    assert CaseEvent.objects.filter(case=case, type=EventType.TASK_CLAIMED).count() == 1
+    assert AuditRecord.objects.filter(action=CasesAction.TASK_CLAIMED).count() == 1
+
+
+@postgres_only
+def test_two_joint_reviews_finishing_at_once_both_count(transactional_db, world):
+    """Two agencies completing their joint reviews at the same moment lose neither answer."""
+    c, c_staff = add_agency(world, "丙局", credit_seed=303)
+    version = publish_item(world, name="并联许可", process_template="parallel",
+                           joint_agencies=[world.agency_b.name, "丙局"])
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    b_task = open_task(case, "joint_review", agency=world.agency_b)
+    c_task = open_task(case, "joint_review", agency=c)
+    b_reviewer = User.objects.get(pk=world.user("b", Role.REVIEWER).pk)
+    c_reviewer = User.objects.get(pk=c_staff[Role.REVIEWER].pk)
+    results = _run_together(
+        lambda: services.task_complete(actor=b_reviewer, task=b_task, decision="approve"),
+        lambda: services.task_complete(actor=c_reviewer, task=c_task, decision="approve"),
+    )
+    assert all(isinstance(r, Task) for r in results), results
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    assert open_task(case).name == "decide"
+    assert event_types(case).count(EventType.REVIEWED) == 3

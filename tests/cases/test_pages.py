@@ -1,0 +1,246 @@
+"""The case pages: applying, following, correcting; the staff workbench; status."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.cases.helpers import (
+    PDF,
+    PNG,
+    another_citizen,
+    complete,
+    event_types,
+    nothing_written,
+    open_task,
+    reload,
+    submitted,
+)
+from yizhan.cases.models import Case, EventType, MaterialFile
+from yizhan.directory.roles import Role
+
+E = EventType
+
+
+def _apply_form(world, version, key="form-key-1", files=None):
+    form = {"key": key, "applicant": str(world.applicant.pk)}
+    for material in version.materials.all():
+        content = (files or {}).get(material.name, PDF)
+        if content is not None:
+            form[f"material_{material.pk}"] = SimpleUploadedFile(f"{material.name}.pdf",
+                                                                 content)
+    return form
+
+
+def test_the_apply_page_lists_the_materials(world, promised, client_for):
+    """GET shows each material, marks the required ones, and carries a fresh key."""
+    response = client_for(world.citizen).get(
+        f"/services/items/{promised.item.impl_code}/apply/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for name in ("申请书", "营业执照", "补充说明"):
+        assert name in page
+    assert 'name="key"' in page
+    assert "张三" in page
+
+
+def test_the_apply_page_needs_a_sign_in(world, promised, client):
+    """An anonymous visitor is sent to sign in."""
+    response = client.get(f"/services/items/{promised.item.impl_code}/apply/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_applying_on_the_page_creates_uploads_and_submits(world, promised, client_for):
+    """One POST: a submitted case with its files; the query code is shown once."""
+    client = client_for(world.citizen)
+    url = f"/services/items/{promised.item.impl_code}/apply/"
+    response = client.post(url, _apply_form(world, promised))
+    case = Case.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/my/cases/{case.pk}/"
+    assert case.status == Case.Status.SUBMITTED
+    assert MaterialFile.objects.filter(case=case).count() == 3
+    assert event_types(case) == [E.SUBMITTED]
+    first = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert 'data-testid="query-code"' in first
+    assert case.number in first
+    second = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert 'data-testid="query-code"' not in second
+
+
+def test_posting_the_same_form_twice_makes_one_case(world, promised, client_for):
+    """A double click or a retry continues the same case: one case, one submission."""
+    client = client_for(world.citizen)
+    url = f"/services/items/{promised.item.impl_code}/apply/"
+    client.post(url, _apply_form(world, promised))
+    case = Case.objects.get()
+    with nothing_written():
+        again = client.post(url, _apply_form(world, promised))
+    assert again.status_code == 302
+    assert again["Location"] == f"/my/cases/{case.pk}/"
+    assert Case.objects.count() == 1
+    assert event_types(case) == [E.SUBMITTED]
+
+
+def test_a_missing_material_on_the_page_is_named_and_the_retry_completes(
+        world, promised, client_for):
+    """Without a required file the page says which; sending it with the same key submits."""
+    client = client_for(world.citizen)
+    url = f"/services/items/{promised.item.impl_code}/apply/"
+    response = client.post(url, _apply_form(world, promised, files={"营业执照": None}))
+    assert response.status_code == 400
+    assert "营业执照" in response.content.decode()
+    case = Case.objects.get()
+    assert case.status == Case.Status.DRAFT
+    retry = client.post(url, _apply_form(world, promised))
+    assert retry.status_code == 302
+    assert reload(case).status == Case.Status.SUBMITTED
+    assert Case.objects.count() == 1
+
+
+def test_a_bad_file_on_the_page_is_refused_with_its_name(world, promised, client_for):
+    """A text file posing as a PDF is reported; nothing is submitted."""
+    client = client_for(world.citizen)
+    url = f"/services/items/{promised.item.impl_code}/apply/"
+    response = client.post(url, _apply_form(world, promised, files={"申请书": b"plain text"}))
+    assert response.status_code == 400
+    assert "申请书.pdf" in response.content.decode()
+    assert Case.objects.get().status == Case.Status.DRAFT
+
+
+def test_my_cases_and_the_case_page(world, promised, client_for):
+    """/my/cases/ lists the case; its page shows the timeline and the days remaining."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    client = client_for(world.citizen)
+    listing = client.get("/my/cases/").content.decode()
+    assert case.number in listing and "办理中" in listing
+    page = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert 'data-testid="timeline"' in page
+    assert "申请" in page and "受理" in page
+    assert "剩余 10 个工作日" in page
+    assert "剩余 20 个工作日" in page
+
+
+def test_someone_elses_case_page_is_not_found(world, promised, client_for):
+    """Another citizen, and staff on the applicant's page, get 404."""
+    case, _code = submitted(world, promised)
+    stranger, _applicant = another_citizen()
+    assert client_for(stranger).get(f"/my/cases/{case.pk}/").status_code == 404
+    assert client_for(world.user("b", Role.REVIEWER)).get(
+        f"/workbench/cases/{case.pk}/").status_code == 404
+
+
+def test_the_correction_form_reuploads_and_resubmits(world, promised, client_for):
+    """The applicant sees the notice, sends the listed files, and the case resubmits."""
+    from yizhan.cases import services
+
+    case, _code = submitted(world, promised)
+    material = promised.materials.get(name="营业执照")
+    services.case_request_correction(actor=world.user("a", Role.WINDOW_CLERK),
+                                     task=open_task(case),
+                                     items=[{"material_id": material.pk, "problem": "已过期"}])
+    client = client_for(world.citizen)
+    page = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert "营业执照：已过期" in page and 'data-testid="submit-correction"' in page
+    # Without the file: an error, still under correction.
+    client.post(f"/my/cases/{case.pk}/correct/", {})
+    assert reload(case).status == Case.Status.CORRECTION
+    response = client.post(f"/my/cases/{case.pk}/correct/",
+                           {f"material_{material.pk}": SimpleUploadedFile("new.png", PNG)})
+    assert response.status_code == 302
+    assert reload(case).status == Case.Status.SUBMITTED
+    assert event_types(case)[-1] == E.CORRECTION_SUBMITTED
+
+
+# --- the staff workbench ----------------------------------------------------------------
+
+
+def test_the_workbench_lists_the_inbox(world, promised, client_for):
+    """/workbench/ lists the clerk's 受理 task with a link; B's clerk sees none."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    page = client_for(world.user("a", Role.WINDOW_CLERK)).get("/workbench/").content.decode()
+    assert f"/workbench/tasks/{task.pk}/" in page and case.number in page
+    other = client_for(world.user("b", Role.WINDOW_CLERK)).get("/workbench/").content.decode()
+    assert case.number not in other
+
+
+def test_the_workbench_needs_staff(world, client_for, client):
+    """A citizen is refused; an anonymous visitor is sent to sign in."""
+    assert client_for(world.citizen).get("/workbench/cases/").status_code == 403
+    assert client.get("/workbench/cases/").status_code == 302
+
+
+def test_the_clerk_accepts_on_the_task_page(world, promised, client_for):
+    """The task page offers 受理; posting it accepts the case and returns to the workbench."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    assert 'data-testid="approve"' in page and 'data-testid="request-correction"' in page
+    assert clerk.post(f"/workbench/tasks/{task.pk}/claim/").status_code == 302
+    response = clerk.post(f"/workbench/tasks/{task.pk}/approve/", {"opinion": ""})
+    assert response["Location"] == "/workbench/"
+    case = reload(case)
+    assert case.status == Case.Status.IN_PROGRESS
+    assert event_types(case) == [E.SUBMITTED, E.TASK_CLAIMED, E.ACCEPTED]
+
+
+def test_the_clerk_requests_a_correction_on_the_task_page(world, promised, client_for):
+    """Ticking materials with their problems sends the one-time notice."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    first, second = promised.materials.filter(name__in=["申请书", "营业执照"]).order_by("order")
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    clerk.post(f"/workbench/tasks/{task.pk}/correction/", {
+        "material": [first.pk, second.pk], f"problem_{first.pk}": "未签字",
+        f"problem_{second.pk}": "已过期", "note": "请一并补正"})
+    case = reload(case)
+    assert case.status == Case.Status.CORRECTION
+    assert [i["problem"] for i in case.correction.items] == ["未签字", "已过期"]
+
+
+def test_a_refusal_without_reasons_on_the_page_is_shown_not_done(world, promised, client_for):
+    """不予受理 with an empty opinion returns to the task page with the message."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    with nothing_written():
+        response = clerk.post(f"/workbench/tasks/{task.pk}/reject/", {"opinion": ""},
+                              follow=True)
+    assert "须写明理由" in response.content.decode()
+    assert reload(case).status == Case.Status.SUBMITTED
+
+
+def test_the_reviewer_approves_on_the_task_page(world, promised, client_for):
+    """The reviewer's 同意 completes the review and opens the decision."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    task = open_task(case)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    page = reviewer.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    assert "同意" in page and 'data-testid="request-correction"' not in page
+    reviewer.post(f"/workbench/tasks/{task.pk}/approve/", {"opinion": "材料齐全"})
+    assert open_task(case).name == "decide"
+    assert reload(case).events.get(type=E.REVIEWED).data["opinion"] == "材料齐全"
+
+
+@pytest.mark.parametrize("role", [Role.WINDOW_CLERK, Role.REVIEWER])
+def test_another_agencys_task_page_is_not_found(world, promised, client_for, role):
+    """B's staff cannot open or act on A's task."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    client = client_for(world.user("b", role))
+    assert client.get(f"/workbench/tasks/{task.pk}/").status_code == 404
+    with nothing_written():
+        assert client.post(f"/workbench/tasks/{task.pk}/approve/").status_code == 404
+
+
+def test_the_agency_case_list(world, promised, client_for):
+    """/workbench/cases/ lists the agency's cases and filters by status."""
+    case, _code = submitted(world, promised)
+    client = client_for(world.user("a", Role.REVIEWER))
+    assert case.number in client.get("/workbench/cases/").content.decode()
+    assert case.number not in client.get("/workbench/cases/?status=closed").content.decode()
+    assert case.number not in client_for(world.user("b", Role.REVIEWER)).get(
+        "/workbench/cases/").content.decode()

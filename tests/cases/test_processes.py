@@ -1,0 +1,272 @@
+"""Review and decision through the standard processes: promised, parallel, immediate, upper."""
+
+import pytest
+
+from tests.cases.helpers import (
+    add_agency,
+    audit_actions,
+    complete,
+    event_types,
+    nothing_written,
+    open_task,
+    publish_item,
+    reload,
+    submitted,
+)
+from yizhan.cases import selectors, services
+from yizhan.cases.actions import CasesAction
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case, Certificate, EventType, Task
+from yizhan.core.errors import Conflict, InvalidInput
+from yizhan.directory.roles import Role
+
+E = EventType
+
+
+def _titles(tasks):
+    return sorted((t.title, t.agency.name) for t in tasks)
+
+
+def test_promised_end_to_end(world, promised, django_capture_on_commit_callbacks):
+    """承诺件: accept, review, decide, deliver; the certificate is issued; the case closes."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review", opinion="材料齐全")
+    decide = open_task(case)
+    assert (decide.name, decide.role) == ("decide", Role.AGENCY_HEAD)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    case = reload(case)
+    assert case.status == Case.Status.APPROVED
+    assert case.decided_at is not None
+    assert Certificate.objects.filter(case=case).exists()
+    deliver = open_task(case)
+    assert (deliver.name, deliver.role) == ("deliver_approval", Role.WINDOW_CLERK)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert case.status == Case.Status.CLOSED
+    assert case.outcome == Case.Outcome.APPROVED
+    assert case.closed_at is not None and case.next_check_at is None
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.APPROVED,
+                                 E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert case.events.get(type=E.REVIEWED).data["opinion"] == "材料齐全"
+    assert case.events.get(type=E.CLOSED).data == {"outcome": "approved"}
+    assert audit_actions(case).count(CasesAction.TASK_COMPLETED) == 4
+    assert audit_actions(case).count(CasesAction.CERTIFICATE_ISSUED) == 1
+    assert not Task.objects.filter(case=case, status__in=["open", "claimed"]).exists()
+    assert list(Task.objects.filter(case=case).values_list("name", flat=True)) == [
+        "accept", "review", "decide", "deliver_approval"]
+
+
+def test_promised_refusal_needs_reasons_and_is_delivered(world, promised):
+    """不予许可: the decision records its reasons; delivery closes the case refused."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review", decision="reject",
+             opinion="经营场所不符合要求")
+    with nothing_written(), pytest.raises(InvalidInput):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide", decision="reject")
+    complete(world.user("a", Role.AGENCY_HEAD), case, "decide", decision="reject",
+             opinion="经营场所不符合卫生要求")
+    case = reload(case)
+    assert case.outcome_reason == "经营场所不符合卫生要求"
+    assert open_task(case).name == "deliver_refusal"
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.REFUSED)
+    assert case.outcome_reason == "经营场所不符合卫生要求"
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REFUSED, E.DELIVERED,
+                                 E.CLOSED]
+    assert not Certificate.objects.filter(case=case).exists()
+
+
+# --- parallel (并联审批) -----------------------------------------------------------
+
+
+@pytest.fixture
+def joint(world):
+    """Agencies C and D with staff; a parallel item of A with B, C and D as joint agencies."""
+    c, c_staff = add_agency(world, "丙局", credit_seed=303)
+    d, d_staff = add_agency(world, "丁局", credit_seed=404)
+    version = publish_item(world, name="并联许可", process_template="parallel",
+                           joint_agencies=[world.agency_b.name, "丙局", "丁局"])
+    reviewers = {"b": world.user("b", Role.REVIEWER), "c": c_staff[Role.REVIEWER],
+                 "d": d_staff[Role.REVIEWER]}
+    agencies = {"b": world.agency_b, "c": c, "d": d}
+    return version, agencies, reviewers
+
+
+def _accepted(world, version):
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    return case
+
+
+def test_parallel_reviews_open_at_once_in_four_inboxes(world, joint):
+    """After acceptance the lead review and three joint reviews wait in four inboxes."""
+    version, agencies, reviewers = joint
+    case = _accepted(world, version)
+    open_tasks = Task.objects.filter(case=case, status=Task.Status.OPEN)
+    assert _titles(open_tasks) == [("主办机关审查", "甲局"), ("会同审查", "丁局"),
+                                   ("会同审查", "丙局"), ("会同审查", "乙局")]
+    lead = list(selectors.inbox(actor=world.user("a", Role.REVIEWER)))
+    assert [(t.title, t.agency) for t in lead] == [("主办机关审查", world.agency_a)]
+    for key, reviewer in reviewers.items():
+        inbox = list(selectors.inbox(actor=reviewer))
+        assert [(t.title, t.agency) for t in inbox] == [("会同审查", agencies[key])]
+
+
+def test_parallel_decision_waits_for_every_review(world, joint,
+                                                  django_capture_on_commit_callbacks):
+    """联合决定 appears only when the lead and all three joint reviews are in."""
+    version, agencies, reviewers = joint
+    case = _accepted(world, version)
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    complete(reviewers["b"], case, "joint_review", agency=agencies["b"])
+    complete(reviewers["c"], case, "joint_review", agency=agencies["c"])
+    assert not Task.objects.filter(case=case, name__startswith="decide").exists()
+    assert list(selectors.inbox(actor=world.user("a", Role.AGENCY_HEAD))) == []
+    complete(reviewers["d"], case, "joint_review", agency=agencies["d"])
+    decide = open_task(case)
+    assert (decide.title, decide.role, decide.agency) == ("联合决定", Role.AGENCY_HEAD,
+                                                          world.agency_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_complete(actor=world.user("a", Role.AGENCY_HEAD), task=decide,
+                               decision="approve")
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED] + [E.REVIEWED] * 4 + [
+        E.APPROVED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    joint_events = case.events.filter(type=E.REVIEWED, task__name="joint_review")
+    assert sorted(e.agency.name for e in joint_events) == ["丁局", "丙局", "乙局"]
+
+
+def test_one_joint_rejection_cancels_the_others_and_refuses(world, joint):
+    """The first joint rejection withdraws the other joint reviews; the case ends refused."""
+    version, agencies, reviewers = joint
+    case = _accepted(world, version)
+    complete(reviewers["c"], case, "joint_review", agency=agencies["c"], decision="reject",
+             opinion="消防条件不符合")
+    by_agency = {t.agency.name: t.status for t in Task.objects.filter(case=case,
+                                                                      name="joint_review")}
+    assert by_agency == {"乙局": "cancelled", "丙局": "done", "丁局": "cancelled"}
+    assert list(selectors.inbox(actor=reviewers["b"])) == []
+    assert list(selectors.inbox(actor=reviewers["d"])) == []
+    cancelled = Task.objects.get(case=case, name="joint_review", agency=agencies["b"])
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.task_complete(actor=reviewers["b"], task=cancelled, decision="approve")
+    assert exc.value.code == CasesErrorCode.TASK_CLOSED
+    # The lead review is still to be done; no decision step follows.
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    deliver = open_task(case)
+    assert (deliver.name, deliver.agency) == ("deliver_refusal", world.agency_a)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver", opinion="已当面送达")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.REFUSED)
+    # The refusal states the joint agency's reasons, not the delivery note.
+    assert case.outcome_reason == "消防条件不符合"
+    assert not Certificate.objects.filter(case=case).exists()
+    assert not Task.objects.filter(case=case, name__startswith="decide").exists()
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REVIEWED, E.DELIVERED,
+                                 E.CLOSED]
+
+
+# --- immediate (即办件) and upper review --------------------------------------------
+
+
+def test_immediate_is_accepted_and_decided_in_one_step(world,
+                                                       django_capture_on_commit_callbacks):
+    """即办件: the window clerk accepts and decides at once; the case closes approved."""
+    version = publish_item(world, name="即办事项", case_type="immediate",
+                           process_template="immediate", statutory_limit=1, promised_limit=0)
+    case, _code = submitted(world, version)
+    task = open_task(case)
+    assert (task.name, task.title, task.role) == ("decide", "受理并当场办结",
+                                                  Role.WINDOW_CLERK)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_complete(actor=world.user("a", Role.WINDOW_CLERK), task=task,
+                               decision="approve")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
+    assert case.accepted_at is not None
+    assert case.accepted_at == case.decided_at == case.closed_at
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.APPROVED, E.CLOSED,
+                                 E.CERTIFICATE_ISSUED]
+    assert Certificate.objects.filter(case=case).exists()
+
+
+def test_immediate_refusal_closes_refused_with_its_reason(world):
+    """即办件 refused at the window: reasons recorded, no certificate."""
+    version = publish_item(world, name="即办事项", case_type="immediate",
+                           process_template="immediate", statutory_limit=1, promised_limit=0)
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, decision="reject", opinion="不符合条件")
+    case = reload(case)
+    assert (case.status, case.outcome, case.outcome_reason) == (
+        Case.Status.CLOSED, Case.Outcome.REFUSED, "不符合条件")
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REFUSED, E.CLOSED]
+
+
+def test_upper_review_goes_to_the_upper_agency_and_back(world,
+                                                        django_capture_on_commit_callbacks):
+    """上级初审: A's first review, the upper agency's review and decision, A's delivery."""
+    upper, upper_staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    first = open_task(case)
+    assert (first.title, first.role, first.agency) == ("初审并转报上级", Role.REVIEWER,
+                                                       world.agency_a)
+    services.task_complete(actor=world.user("a", Role.REVIEWER), task=first, decision="approve",
+                           opinion="同意上报")
+    upper_review = open_task(case)
+    assert (upper_review.role, upper_review.agency) == (Role.REVIEWER, upper)
+    assert list(selectors.inbox(actor=upper_staff[Role.REVIEWER])) == [upper_review]
+    # The upper agency sees the case because it holds a task of it.
+    assert selectors.case_get_for_actor(actor=upper_staff[Role.REVIEWER],
+                                        case_id=case.pk) == case
+    services.task_complete(actor=upper_staff[Role.REVIEWER], task=upper_review,
+                           decision="approve")
+    decide = open_task(case)
+    assert (decide.title, decide.role, decide.agency) == ("上级决定", Role.AGENCY_HEAD, upper)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_complete(actor=upper_staff[Role.AGENCY_HEAD], task=decide,
+                               decision="approve")
+    deliver = open_task(case)
+    assert (deliver.role, deliver.agency) == (Role.WINDOW_CLERK, world.agency_a)
+    services.task_complete(actor=world.user("a", Role.WINDOW_CLERK), task=deliver,
+                           decision="approve")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REVIEWED, E.APPROVED,
+                                 E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    approved = case.events.get(type=E.APPROVED)
+    assert (approved.agency, approved.actor) == (upper, upper_staff[Role.AGENCY_HEAD])
+
+
+# --- withdrawal ---------------------------------------------------------------------
+
+
+def test_the_applicant_withdraws_before_the_decision(world, promised):
+    """撤回: open tasks are cancelled and the case closes withdrawn."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    services.case_withdraw(actor=world.citizen, case=case, reason="不再需要")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.WITHDRAWN, Case.Outcome.WITHDRAWN)
+    assert Task.objects.get(case=case, name="review").status == Task.Status.CANCELLED
+    assert event_types(case)[-1] == E.WITHDRAWN
+    assert audit_actions(case)[-1] == CasesAction.CASE_WITHDRAWN
+    assert list(selectors.inbox(actor=world.user("a", Role.REVIEWER))) == []
+
+
+def test_no_withdrawal_after_the_decision(world, promised):
+    """A decided case cannot be withdrawn."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case)
+    complete(world.user("a", Role.AGENCY_HEAD), case)
+    with nothing_written(), pytest.raises(Conflict):
+        services.case_withdraw(actor=world.citizen, case=case)

@@ -1,0 +1,130 @@
+"""Who sees which case: agencies, joint agencies, applicants, and the public query."""
+
+import pytest
+from django.test import Client
+
+from tests.cases.helpers import another_citizen, complete, publish_item, submitted
+from yizhan.cases import selectors
+from yizhan.core.errors import InvalidInput, NotFound
+from yizhan.directory.roles import Role
+
+
+@pytest.fixture
+def cases(world, promised):
+    """A promised case of A only, and a parallel case of A with B as joint agency."""
+    own, _code = submitted(world, promised)
+    parallel_item = publish_item(world, name="并联许可", process_template="parallel",
+                                 joint_agencies=[world.agency_b.name])
+    joint, _code = submitted(world, parallel_item)
+    return own, joint
+
+
+@pytest.mark.parametrize("role", [Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD])
+def test_another_agency_never_sees_a_case_it_has_no_task_in(world, cases, role):
+    """B's staff cannot open A's case, and it is not in B's list."""
+    own, _joint = cases
+    with pytest.raises(NotFound):
+        selectors.case_get_for_actor(actor=world.user("b", role), case_id=own.pk)
+    assert own not in selectors.agency_cases(actor=world.user("b", role))
+
+
+def test_a_joint_agency_sees_the_case_once_it_holds_a_task(world, cases):
+    """Before acceptance B has no task and sees nothing; after it, B's reviewer sees the case."""
+    own, joint = cases
+    b_reviewer = world.user("b", Role.REVIEWER)
+    with pytest.raises(NotFound):
+        selectors.case_get_for_actor(actor=b_reviewer, case_id=joint.pk)
+    complete(world.user("a", Role.WINDOW_CLERK), joint, "accept")
+    assert selectors.case_get_for_actor(actor=b_reviewer, case_id=joint.pk) == joint
+    assert list(selectors.agency_cases(actor=b_reviewer)) == [joint]
+    with pytest.raises(NotFound):
+        selectors.case_get_for_actor(actor=b_reviewer, case_id=own.pk)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_list_and_the_case_agree_for_every_role_of_a_joint_agency(world, cases, role):
+    """A case listed for B's staff opens for them, and one that does not open is not listed."""
+    _own, joint = cases
+    complete(world.user("a", Role.WINDOW_CLERK), joint, "accept")
+    user = world.user("b", role)
+    listed = joint in selectors.agency_cases(actor=user)
+    try:
+        selectors.case_get_for_actor(actor=user, case_id=joint.pk)
+        opens = True
+    except NotFound:
+        opens = False
+    assert listed is opens
+
+
+def test_the_accepting_agency_sees_all_its_cases(world, cases):
+    """A's staff list both of A's cases, newest first; drafts are not listed."""
+    own, joint = cases
+    listed = list(selectors.agency_cases(actor=world.user("a", Role.REVIEWER)))
+    assert listed == [joint, own]
+    assert list(selectors.agency_cases(actor=world.user("a", Role.REVIEWER),
+                                       status="submitted")) == [joint, own]
+    assert list(selectors.agency_cases(actor=world.user("a", Role.REVIEWER),
+                                       status="closed")) == []
+
+
+def test_a_citizen_sees_only_their_own_cases(world, cases):
+    """Another citizen finds neither case; the applicant finds both."""
+    own, joint = cases
+    stranger, _applicant = another_citizen()
+    for case in cases:
+        with pytest.raises(NotFound):
+            selectors.case_get_for_actor(actor=stranger, case_id=case.pk)
+        assert selectors.case_get_for_actor(actor=world.citizen, case_id=case.pk) == case
+    assert list(selectors.cases_of_applicant_user(user=stranger)) == []
+    assert set(selectors.cases_of_applicant_user(user=world.citizen)) == {own, joint}
+
+
+def test_a_citizen_sees_no_task_of_anyone(world, cases):
+    """A citizen's inbox is empty."""
+    assert list(selectors.inbox(actor=world.citizen)) == []
+
+
+# --- status by number and query code ---------------------------------------------------
+
+
+def test_status_by_number_and_code(world, promised):
+    """The number and the code shown once give the case and its timeline."""
+    case, code = submitted(world, promised)
+    found = selectors.case_by_query_code(number=case.number, code=code)
+    assert found == case
+    assert [e.type for e in found.timeline] == ["cases.submitted"]
+
+
+def test_a_wrong_code_and_a_wrong_number_give_the_same_answer(world, promised):
+    """Nobody can tell a real number from a wrong one by the message."""
+    case, code = submitted(world, promised)
+    wrong_code = f"{(int(code) + 1) % 10**8:08d}"
+    with pytest.raises(NotFound) as by_code:
+        selectors.case_by_query_code(number=case.number, code=wrong_code)
+    with pytest.raises(NotFound) as by_number:
+        selectors.case_by_query_code(number="44990020269999999999", code=code)
+    assert by_code.value.render() == by_number.value.render() == "办件编号或查询码不正确。"
+    with pytest.raises(InvalidInput):
+        selectors.case_by_query_code(number=case.number, code="abc")
+
+
+def test_status_pages_and_api_without_login(world, promised):
+    """/status/ and GET /api/v1/cases/status work without signing in; wrong code is 404."""
+    case, code = submitted(world, promised)
+    client = Client()
+    assert client.get("/status/").status_code == 200
+    page = client.post("/status/", {"number": case.number, "code": code})
+    assert page.status_code == 200
+    assert case.number in page.content.decode() and "待受理" in page.content.decode()
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    bad = client.post("/status/", {"number": case.number, "code": wrong})
+    assert bad.status_code == 400 and "办件编号或查询码不正确" in bad.content.decode()
+    body = client.get("/api/v1/cases/status", {"number": case.number, "code": code}).json()
+    assert (body["number"], body["status"]) == (case.number, "submitted")
+    assert [e["type"] for e in body["timeline"]] == ["cases.submitted"]
+    wrong_code = client.get("/api/v1/cases/status", {"number": case.number, "code": wrong})
+    wrong_number = client.get("/api/v1/cases/status",
+                              {"number": "44990020269999999999", "code": code})
+    assert wrong_code.status_code == wrong_number.status_code == 404
+    assert wrong_code.json()["message"] == wrong_number.json()["message"]
+    assert wrong_code.json()["code"] == wrong_number.json()["code"]
