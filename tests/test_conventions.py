@@ -27,6 +27,7 @@ OPEN_TO_ANYONE = {
     "directory.person_sign_up": "self-registration of a citizen",
     "cases.deadlines_recompute": "system work when the calendar changes; no actor",
     "cases.task_kind": "pure function",
+    "cases.case_status_lookup": "anyone with the number and query code; throttled",
     "workdays.calendar_seed": "system work (migration, command line); no actor",
 }
 

@@ -17,6 +17,7 @@ SYSTEM = {
     "certificate_issue": "runs inside the approving decision's own work",
     "certificate_verify": "public: anyone may verify a certificate",
     "verify_url": "a pure function of a token",
+    "case_status_lookup": "anyone with the number and query code; throttled",
 }
 
 

@@ -168,8 +168,10 @@ def test_one_joint_rejection_cancels_the_others_and_refuses(world, joint):
     assert case.outcome_reason == "消防条件不符合"
     assert not Certificate.objects.filter(case=case).exists()
     assert not Task.objects.filter(case=case, name__startswith="decide").exists()
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REVIEWED, E.DELIVERED,
-                                 E.CLOSED]
+    # The veto is recorded as the refusal decision, for supervision.
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REVIEWED, E.REFUSED,
+                                 E.DELIVERED, E.CLOSED]
+    assert case.decided_at is not None
 
 
 # --- immediate (即办件) and upper review --------------------------------------------
@@ -244,6 +246,21 @@ def test_upper_review_goes_to_the_upper_agency_and_back(world,
                                  E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
     approved = case.events.get(type=E.APPROVED)
     assert (approved.agency, approved.actor) == (upper, upper_staff[Role.AGENCY_HEAD])
+    # The deciding (upper) agency issues and signs the certificate.
+    assert Certificate.objects.get(case=case).agency == upper
+
+
+def test_delivery_cannot_be_rejected(world, promised):
+    """A delivery step only confirms delivery; rejecting it is refused and changes nothing."""
+    case, _code = submitted(world, promised)
+    for prefix in ("accept", "review", "decide"):
+        complete(world.user("a", {"accept": Role.WINDOW_CLERK, "review": Role.REVIEWER,
+                                  "decide": Role.AGENCY_HEAD}[prefix]), case, prefix)
+    deliver = open_task(case, "deliver")
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.task_complete(actor=world.user("a", Role.WINDOW_CLERK), task=deliver,
+                               decision="reject", opinion="不送了")
+    assert exc.value.code == CasesErrorCode.BAD_DECISION
 
 
 # --- withdrawal ---------------------------------------------------------------------

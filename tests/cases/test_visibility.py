@@ -118,7 +118,7 @@ def test_status_pages_and_api_without_login(world, promised):
     assert case.number in page.content.decode() and "待受理" in page.content.decode()
     wrong = f"{(int(code) + 1) % 10**8:08d}"
     bad = client.post("/status/", {"number": case.number, "code": wrong})
-    assert bad.status_code == 400 and "办件编号或查询码不正确" in bad.content.decode()
+    assert bad.status_code == 404 and "办件编号或查询码不正确" in bad.content.decode()
     body = client.get("/api/v1/cases/status", {"number": case.number, "code": code}).json()
     assert (body["number"], body["status"]) == (case.number, "submitted")
     assert [e["type"] for e in body["timeline"]] == ["cases.submitted"]
@@ -128,3 +128,21 @@ def test_status_pages_and_api_without_login(world, promised):
     assert wrong_code.status_code == wrong_number.status_code == 404
     assert wrong_code.json()["message"] == wrong_number.json()["message"]
     assert wrong_code.json()["code"] == wrong_number.json()["code"]
+
+
+@pytest.mark.django_db
+def test_status_query_is_throttled_and_shows_no_staff(world, promised):
+    """Ten wrong codes from one address lock it out; the answer names no staff."""
+    case, code = submitted(world, promised)
+    client = Client(REMOTE_ADDR="10.1.2.3")
+    for _ in range(10):
+        response = client.get("/api/v1/cases/status", {"number": case.number, "code": "1"})
+        assert response.status_code == 404
+    locked = client.get("/api/v1/cases/status", {"number": case.number, "code": code})
+    assert locked.status_code == 429
+    other = Client(REMOTE_ADDR="10.1.2.4").get("/api/v1/cases/status",
+                                               {"number": case.number, "code": code})
+    assert other.status_code == 200
+    body = other.json()
+    assert "tasks" not in body and all(set(e) == {"type", "label", "at"}
+                                       for e in body["timeline"])

@@ -100,6 +100,43 @@ class CaseDetail(CaseOut):
         return cert.number if cert else None
 
 
+class PublicEventOut(Schema):
+    type: str
+    label: str
+    at: datetime.datetime
+
+    @staticmethod
+    def resolve_label(obj):
+        return str(obj.get_type_display())
+
+
+class CaseStatusOut(Schema):
+    """What anyone holding the number and query code sees: no names of staff,
+    no opinions."""
+
+    number: str
+    item: str = Field(..., alias="item_version.name")
+    agency: str = Field(..., alias="agency.name")
+    status: str
+    status_label: str
+    outcome: str
+    submitted_at: datetime.datetime | None
+    accepted_at: datetime.datetime | None
+    statutory_due: datetime.datetime | None
+    promised_due: datetime.datetime | None
+    due_provisional: bool
+    remaining: RemainingOut
+    timeline: list[PublicEventOut]
+
+    @staticmethod
+    def resolve_status_label(obj):
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_remaining(obj):
+        return selectors.remaining_workdays(obj).__dict__
+
+
 class CaseIn(Schema):
     impl_code: str = Field(..., description="implementation code of a published item")
     applicant_id: int = Field(..., description="an applicant record of the caller")
@@ -182,10 +219,14 @@ def my_cases(request):
     return list(selectors.cases_of_applicant_user(user=actor_of(request))[:200])
 
 
-@router.get("/cases/status", response=CaseDetail, auth=None)
+@router.get("/cases/status", response=CaseStatusOut, auth=None)
 def case_status(request, number: str, code: str):
-    """Status without signing in: the case number and the query code."""
-    return selectors.case_by_query_code(number=number, code=code)
+    """Status without signing in: the case number and the query code.
+
+    Ten wrong tries from one address in fifteen minutes are answered 429.
+    """
+    return services.case_status_lookup(number=number, code=code,
+                                       ip=request.META.get("REMOTE_ADDR"))
 
 
 @router.get("/cases/{case_id}", response=CaseDetail, auth=AUTH)
@@ -315,7 +356,7 @@ def _verification(certificate):
     result = certificates.certificate_verify(certificate=certificate)
     case = certificate.case
     return {"number": certificate.number, "title": certificate.title,
-            "holder": case.applicant.name, "issuer": case.agency.name,
+            "holder": case.applicant.name, "issuer": certificate.agency.name,
             "issued_at": certificate.issued_at, "valid": result.ok,
             "revoked": certificate.revoked_at is not None, "message": result.message,
             "algorithm": certificate.algorithm}

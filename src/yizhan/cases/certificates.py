@@ -51,7 +51,8 @@ def _holder_rows(case: Case) -> list[tuple[str, str]]:
 
 
 @task("cases.issue_certificate")
-def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None) -> int:
+def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None,
+                               agency_id: int | None = None) -> int:
     """Background step after an approving decision; safe to run twice."""
     from yizhan.accounts.models import User
 
@@ -64,13 +65,18 @@ def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None) -> 
         if case.outcome not in ("", Case.Outcome.APPROVED) or case.decided_at is None:
             return 0
         actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-        return certificate_issue(case=case, actor=actor).pk
+        return certificate_issue(case=case, actor=actor, agency_id=agency_id).pk
 
 
-def certificate_issue(*, case: Case, actor) -> Certificate:
-    """Issue the certificate of an approved case, inside the caller's transaction."""
+def certificate_issue(*, case: Case, actor, agency_id: int | None = None) -> Certificate:
+    """Issue the certificate of an approved case, inside the caller's transaction.
+
+    ``agency_id`` is the deciding agency (the case's own when not given).
+    """
+    from yizhan.directory.models import Agency
+
     version = case.item_version
-    agency = case.agency
+    agency = Agency.objects.get(pk=agency_id) if agency_id else case.agency
     number = f"{case.number}-01"
     token = secrets.token_urlsafe(18)
     issued_at = timezone.now()
@@ -86,7 +92,7 @@ def certificate_issue(*, case: Case, actor) -> Certificate:
         default_storage.delete(path)
     name = default_storage.save(path, ContentFile(pdf))
     certificate = Certificate.objects.create(
-        case=case, number=number, title=title, file=name, digest=signed.digest,
+        case=case, agency=agency, number=number, title=title, file=name, digest=signed.digest,
         key_id=signed.signature.key_id, algorithm=signed.signature.algorithm,
         signature=signed.signature.value_b64, verify_token=token, issued_at=issued_at,
     )
@@ -117,7 +123,7 @@ def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certi
     events.append(case=certificate.case, type=EventType.CERTIFICATE_REVOKED, actor=actor,
                   data={"number": certificate.number, "reason": reason})
     audit_append(actor=actor, action=CasesAction.CERTIFICATE_REVOKED,
-                 obj=certificate.case, agency_id=certificate.case.agency_id, reason=reason,
+                 obj=certificate.case, agency_id=certificate.agency_id, reason=reason,
                  changes={"certificate": certificate.number})
     return certificate
 

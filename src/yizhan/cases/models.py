@@ -281,6 +281,9 @@ class CorrectionNotice(models.Model):
 
 class Certificate(models.Model):
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="certificate")
+    # The issuing (deciding) agency: for an upper-level review, the upper one.
+    agency = models.ForeignKey("directory.Agency", verbose_name=_("发证机关"),
+                               on_delete=models.PROTECT, related_name="certificates")
     number = models.CharField(_("证照编号"), max_length=40, unique=True)
     title = models.CharField(_("证照名称"), max_length=200)
     file = models.FileField(max_length=255)
@@ -299,3 +302,17 @@ class Certificate(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class StatusQueryFailure(models.Model):
+    """A wrong number or query code, kept to throttle guessing from one address."""
+
+    at = models.DateTimeField(db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("办件查询失败记录")
+        verbose_name_plural = _("办件查询失败记录")
+
+    def __str__(self):
+        return f"{self.ip} {self.at:%Y-%m-%d %H:%M}"

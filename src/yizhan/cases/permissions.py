@@ -85,4 +85,4 @@ def case_extend(actor, *, case) -> bool:
 
 
 def certificate_revoke(actor, *, certificate) -> bool:
-    return scope_of(actor).has(Role.AGENCY_HEAD, certificate.case.agency_id)
+    return scope_of(actor).has(Role.AGENCY_HEAD, certificate.agency_id)

@@ -8,6 +8,7 @@ schedules notifications after commit.  Each runs in its own short
 transaction; a failure anywhere leaves the case exactly as it was.
 """
 
+import datetime
 import re
 import secrets
 
@@ -29,12 +30,13 @@ from yizhan.cases.models import (
     CorrectionNotice,
     EventType,
     MaterialFile,
+    StatusQueryFailure,
     Task,
 )
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
-from yizhan.core.errors import Conflict, InvalidInput
+from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
 from yizhan.workdays.selectors import calendar_current
@@ -193,7 +195,8 @@ def _allocate_number(case: Case, now) -> str:
     CaseNumberSequence.objects.filter(agency_id=case.agency_id, year=year).update(
         last=F("last") + 1)
     serial = CaseNumberSequence.objects.get(agency_id=case.agency_id, year=year).last
-    return f"{case.agency.division.code[:6]}{year}{case.agency_id % 10000:04d}{serial:06d}"
+    # The agency's id, at least four digits: unique without a separate code.
+    return f"{case.agency.division.code[:6]}{year}{case.agency_id:04d}{serial:06d}"
 
 
 def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:
@@ -221,7 +224,7 @@ _DEFINITIONS: dict[str, bpmn.ProcessDefinition] = {}
 
 def _definition(version: ItemVersion) -> bpmn.ProcessDefinition:
     """The process of a version, parsed once per process (not per step)."""
-    key = f"{version.pk}:{len(version.process_spec)}"
+    key = f"{version.pk}:{hash(version.process_spec)}"
     definition = _DEFINITIONS.get(key)
     if definition is None:
         definition = bpmn.ProcessDefinition.from_json(version.process_spec)
@@ -369,6 +372,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                            code=CasesErrorCode.BAD_DECISION, field="decision")
     opinion = (opinion or "").strip()
     kind = task_kind(task.name)
+    if kind == "deliver" and decision != "approve":
+        raise InvalidInput(_("送达环节只能确认送达。"), code=CasesErrorCode.BAD_DECISION,
+                           field="decision")
     if decision == "reject" and not opinion:
         raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
@@ -402,8 +408,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
             # Rendering and signing take most of a second (font subsetting):
             # done after commit, in the background, so the decision itself
             # stays a short transaction.  Issuing is idempotent.
+            # The deciding agency issues (for an upper-level review, the
+            # upper agency, not the one whose window accepted).
             enqueue("cases.issue_certificate", case_id=case.pk,
-                    actor_id=getattr(actor, "pk", None))
+                    actor_id=getattr(actor, "pk", None), agency_id=task.agency_id)
         else:
             case.outcome_reason = opinion
             fields.append("outcome_reason")
@@ -413,6 +421,20 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
         events.append(case=case, type=EventType.DELIVERED, actor=actor, task=task, data=base)
     else:
         events.append(case=case, type=EventType.REVIEWED, actor=actor, task=task, data=base)
+        if case.decided_at is None and any(task_kind(r.name) == "deliver" for r in step.ready):
+            # The process reached delivery without a decision step: a review
+            # vetoed it (a joint agency's rejection).  The refusal is decided
+            # here, with the rejecting reviews' reasons, and recorded as such
+            # for supervision.
+            reasons = [text for text in case.tasks.filter(
+                status=Task.Status.DONE, decision="reject").order_by("completed_at", "id")
+                .values_list("opinion", flat=True) if text]
+            if reasons:
+                case.decided_at = now
+                case.outcome_reason = "；".join(reasons)
+                fields += ["decided_at", "outcome_reason"]
+                events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
+                              data={**base, "reasons": reasons})
     if step.cancelled:
         Task.objects.filter(case=case, spiff_id__in=step.cancelled).exclude(
             status=Task.Status.DONE).update(status=Task.Status.CANCELLED,
@@ -645,6 +667,31 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     audit_append(actor=actor, action=CasesAction.CASE_WITHDRAWN, obj=case,
                  agency_id=case.agency_id, reason=reason)
     return case
+
+
+# --- status without signing in ---------------------------------------------------
+
+STATUS_QUERY_MAX_FAILURES = 10
+STATUS_QUERY_WINDOW = datetime.timedelta(minutes=15)
+
+
+def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
+    """A case by its number and query code, for anyone who has both.
+
+    Open to anyone, so guessing is throttled: after ten wrong tries from one
+    address in fifteen minutes, further tries are refused for a while.
+    """
+    from yizhan.cases import selectors
+
+    since = timezone.now() - STATUS_QUERY_WINDOW
+    if ip and StatusQueryFailure.objects.filter(ip=ip, at__gte=since).count() >= (
+            STATUS_QUERY_MAX_FAILURES):
+        raise Throttled(minutes=STATUS_QUERY_WINDOW.seconds // 60)
+    try:
+        return selectors.case_by_query_code(number=number, code=code)
+    except (NotFound, InvalidInput):
+        StatusQueryFailure.objects.create(at=timezone.now(), ip=ip)
+        raise
 
 
 # --- the calendar changed ------------------------------------------------------

@@ -160,16 +160,19 @@ def status(request):
     """Status by case number and query code, without signing in."""
     case = None
     error = ""
+    error_status = 400
     if request.method == "POST":
         try:
-            case = selectors.case_by_query_code(number=request.POST.get("number", ""),
-                                                code=request.POST.get("code", ""))
+            case = services.case_status_lookup(number=request.POST.get("number", ""),
+                                               code=request.POST.get("code", ""),
+                                               ip=request.META.get("REMOTE_ADDR"))
         except ApplicationError as exc:
             error = exc.render()
+            error_status = exc.http_status
     return render(request, "cases/status.html", {
         "case": case, "error": error,
         "remaining": selectors.remaining_workdays(case) if case else None,
-    }, status=400 if error else 200)
+    }, status=error_status if error else 200)
 
 
 @require_http_methods(["GET", "POST"])

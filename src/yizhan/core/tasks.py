@@ -53,8 +53,21 @@ def periodic() -> list[Periodic]:
 
 
 def run_now(name: str, **kwargs):
-    """Run a task synchronously in this process (workers and tests use this)."""
-    return _registry[name](**kwargs)
+    """Run a task synchronously in this process (workers and tests use this).
+
+    Outside a request, the task gets a context of its own, so every event
+    and audit record it writes shares one correlation id.
+    """
+    from yizhan.core import context
+
+    if context._current.get() is not None:
+        return _registry[name](**kwargs)
+    token = context.activate(context.RequestContext(request_id=context.new_request_id(),
+                                                    source="task"))
+    try:
+        return _registry[name](**kwargs)
+    finally:
+        context.deactivate(token)
 
 
 class _EmbeddedRunner:
