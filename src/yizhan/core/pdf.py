@@ -23,6 +23,7 @@ has characters the first lacks (rare characters in names).
 import logging
 import math
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -130,6 +131,49 @@ def _codepoints(font: FontFile) -> frozenset[int]:
         return frozenset(face.getBestCmap())
 
 
+# Parsed fonts, one per font file and face, kept for the life of the process.
+_font_templates: dict[tuple[str, int, str], object] = {}
+_font_lock = threading.Lock()
+
+
+def _add_font(pdf, family: str, font: FontFile) -> None:
+    """``pdf.add_font``, without parsing the font file again for every document.
+
+    fpdf2 parses the whole font (glyph table, metrics, character map) for
+    each document: about 0.35 s of the 0.5 s a certificate took.  The parsed
+    font is kept; each document gets a copy with its own glyph subset and a
+    fresh, lazily read font file for the subsetting at output, which
+    mutates it.  The bytes produced are identical to fpdf2's own path
+    (tests/core/test_pdf_fonts.py).
+    """
+    import copy
+
+    from fontTools import ttLib
+    from fpdf import FPDF
+    from fpdf.fonts import SubsetMap
+
+    key = (font.path, font.face, family)
+    template = _font_templates.get(key)
+    if template is None:
+        with _font_lock:
+            template = _font_templates.get(key)
+            if template is None:
+                scratch = FPDF()
+                scratch.add_font(family, fname=font.path, collection_font_number=font.face)
+                template = scratch.fonts[family.lower()]
+                _font_templates[key] = template
+    copied = copy.copy(template)
+    copied.i = len(pdf.fonts) + 1
+    copied.ttfont = ttLib.TTFont(font.path, recalcTimestamp=False, fontNumber=font.face,
+                                 lazy=True)
+    copied.missing_glyphs = []
+    copied.glyph_ids = dict(template.glyph_ids)
+    copied.subset = SubsetMap(copied)
+    copied._hbfont = None
+    copied.biggest_size_pt = 0
+    pdf.fonts[family.lower()] = copied
+
+
 def _new_document(*, title: str, issuer: str, issued_at: datetime, text: str):
     from fpdf import FPDF
 
@@ -137,14 +181,14 @@ def _new_document(*, title: str, issuer: str, issued_at: datetime, text: str):
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
-    pdf.add_font(_FAMILY, fname=fonts[0].path, collection_font_number=fonts[0].face)
+    _add_font(pdf, _FAMILY, fonts[0])
     # Loading a CJK font takes a quarter of a second, so a fallback is
     # loaded only when the text has characters the first font lacks.
     missing = {ord(ch) for ch in text if not ch.isspace()} - _codepoints(fonts[0])
     fallbacks = []
     for n, font in enumerate(fonts[1:], start=1):
         if missing & _codepoints(font):
-            pdf.add_font(f"{_FAMILY}{n}", fname=font.path, collection_font_number=font.face)
+            _add_font(pdf, f"{_FAMILY}{n}", font)
             fallbacks.append(f"{_FAMILY}{n}")
             missing -= _codepoints(font)
     if fallbacks:
