@@ -31,6 +31,22 @@ def _eager_tasks(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the platform's language.
+
+    A request through the test client activates the request's language in
+    this thread and nothing resets it, so a test after an English request
+    would otherwise render messages in English.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_calendar():
     """Tests roll back; a calendar cached by an earlier test must not leak."""
     from yizhan.workdays.selectors import calendar_cache_clear

@@ -92,10 +92,11 @@ def _set_truncate_trigger(enabled: bool) -> None:
 
 @pytest.fixture(scope="package")
 def _truncate_trigger_restored(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """Put the trigger back once the last test's tables have been emptied."""
+    """Leave the trigger as the session set it (off), once the last test's
+    tables have been emptied, so later transactional tests can be emptied too."""
     yield
     with django_db_blocker.unblock():
-        _set_truncate_trigger(True)
+        _set_truncate_trigger(False)
         # While Playwright's loop runs, Django keeps this thread's connection
         # apart from the one it opened before; close it, or the test
         # database cannot be dropped at the end of the run.
