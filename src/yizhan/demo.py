@@ -250,13 +250,34 @@ DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
             b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
+def _demo_answers(version) -> dict:
+    """Plausible answers to an item's application form."""
+    import datetime
+
+    answers = {}
+    for field in version.form_fields:
+        kind = field["type"]
+        if kind == "number":
+            answers[field["name"]] = 120
+        elif kind == "choice":
+            answers[field["name"]] = field["choices"][0]
+        elif kind == "date":
+            answers[field["name"]] = (datetime.date.today() + datetime.timedelta(days=30)
+                                      ).isoformat()
+        elif kind == "boolean":
+            answers[field["name"]] = False
+        else:
+            answers[field["name"]] = "湖滨小馆" if field["name"] == "shop_name" else "演示"
+    return answers
+
+
 def _apply(user, applicant, version, key):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from yizhan.cases import services as case_services
 
     case = case_services.case_create(actor=user, item_version=version, applicant=applicant,
-                                     idempotency_key=key)
+                                     data=_demo_answers(version), idempotency_key=key)
     for material in version.materials.all():
         case_services.material_upload(
             actor=user, case=case, material_id=material.pk,

@@ -129,6 +129,13 @@ def test_restaurant_opened_online_with_one_correction_and_joint_review(
     expect(agent.get_by_role("heading", level=1)).to_have_text(f"在线申请：{ITEM}")
     expect(agent.get_by_label(re.compile(COMPANY))).to_be_checked()
 
+    # The item's application form: the shop, its size and what it serves.
+    agent.get_by_label("拟用店名").fill("湖滨小馆")
+    agent.get_by_label("经营场所面积（平方米）").fill("120")
+    agent.get_by_label("就餐座位数").fill("40")
+    agent.get_by_label("经营项目").select_option("热食类食品制售")
+    agent.get_by_label("开展网络订餐").check()
+
     materials = list(version.materials.order_by("order"))
     for material in materials:
         upload = _pdf(tmp_path / f"{material.order:02d}.pdf", f"material {material.order}")
@@ -138,6 +145,7 @@ def test_restaurant_opened_online_with_one_correction_and_joint_review(
     assert re.fullmatch(r"\d{20}", number), number
     expect(agent.get_by_role("status").first).to_contain_text(f"办件编号 {number}")
     expect(agent.get_by_test_id("query-code")).to_contain_text(re.compile(r"查询码：\d{8}"))
+    expect(agent.locator("dl.facts")).to_contain_text("湖滨小馆")
     expect(agent.get_by_test_id("case-status")).to_have_text("待受理")
 
     # --- the window clerk asks once for a correction ----------------------

@@ -381,3 +381,21 @@ def test_materials_are_listed_in_the_files_of_the_case(world, promised):
     current = MaterialFile.objects.filter(case=case, replaced=False)
     assert sorted(current.values_list("material__name", flat=True)) == sorted(
         ["申请书", "营业执照", "补充说明"])
+
+
+@pytest.mark.django_db
+def test_the_application_form_is_checked_and_kept(world):
+    """Answers to the item's form are typed and stored; a missing required one is refused."""
+    from tests.cases.helpers import nothing_written, publish_item
+    from yizhan.cases import services as case_services
+    from yizhan.core.errors import InvalidInput
+
+    version = publish_item(world, form_fields=[
+        {"name": "area", "label": "经营面积", "type": "number", "required": True}])
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        case_services.case_create(actor=world.citizen, item_version=version,
+                                  applicant=world.applicant, data={})
+    assert "经营面积" in exc.value.render()
+    case = case_services.case_create(actor=world.citizen, item_version=version,
+                                     applicant=world.applicant, data={"area": "88"})
+    assert case.data == {"area": 88}

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts import permissions
@@ -174,8 +174,8 @@ def password_reset_request(*, email: str, reset_url_template: str) -> None:
         with transaction.atomic():
             audit_append(actor=None, action=AccountsAction.PASSWORD_RESET_REQUESTED, obj=user)
             transaction.on_commit(lambda u=user, link=link: send_mail(
-                _g("重置一站平台密码"),
-                _g("请打开以下链接设置新密码（仅可使用一次）：\n%(link)s") % {"link": link},
+                gettext("重置一站平台密码"),
+                gettext("请打开以下链接设置新密码（仅可使用一次）：\n%(link)s") % {"link": link},
                 settings.DEFAULT_FROM_EMAIL,
                 [u.email],
             ))

@@ -34,6 +34,7 @@ from yizhan.cases.models import (
     Task,
 )
 from yizhan.cases.uploads import check_upload
+from yizhan.catalog import form_spec
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled
@@ -113,6 +114,12 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
         raise InvalidInput(_("该事项不受理%(who)s的申请。"), code=CasesErrorCode.APPLICANT,
                            who=_("自然人") if wanted == "natural" else _("法人"))
     data = _clean_data(data)
+    if item_version.form_fields:
+        answers, problems = form_spec.clean_answers(item_version.form_fields, data)
+        if problems:
+            raise InvalidInput(_("申请信息有误：%(detail)s"), field="data",
+                               detail="；".join(problems.values()), problems=problems)
+        data = {**data, **answers}
     now = timezone.now()
     case = Case(kind="approval", item_version=item_version, applicant=applicant,
                 submitted_by=actor, agency_id=item.agency_id, channel=channel, data=data,

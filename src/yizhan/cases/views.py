@@ -42,12 +42,15 @@ def apply(request, impl_code: str):
         key = request.POST.get("key", "")[:64]
         applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
                          None)
+        answers = {field["name"]: request.POST.get(f"field_{field['name']}", "")
+                   for field in version.form_fields}
         if applicant is None:
             errors.append(_("请选择申请人。"))
         else:
             try:
                 case = services.case_create(actor=request.user, item_version=version,
-                                            applicant=applicant, idempotency_key=key)
+                                            applicant=applicant, data=answers,
+                                            idempotency_key=key)
             except ApplicationError as exc:
                 errors += _errors_from(exc)
             else:
@@ -82,7 +85,7 @@ def apply(request, impl_code: str):
         status = 200
     return render(request, "cases/apply.html", {
         "v": version, "applicants": applicants, "materials": materials, "key": key,
-        "errors": errors,
+        "errors": errors, "posted": request.POST if request.method == "POST" else {},
     }, status=status)
 
 

@@ -65,6 +65,7 @@ class ItemGuide(ItemSummary):
     complaint: str
     special_procedures: list[str]
     themes: list[str]
+    form_fields: list[dict]
     process_template: str
     status: str
     published_at: datetime.datetime | None
@@ -137,6 +138,8 @@ class VersionIn(Schema):
     complaint: str = ""
     special_procedures: list[str] = []
     themes: list[str] = []
+    form_fields: list[dict] = Field([], description="the application form's fields: "
+                                    "name, label, type, required, choices")
     process_template: str = "promised"
     process_xml: str = ""
     materials: list[MaterialIn] = []

@@ -7,11 +7,12 @@ point applies the same rules and reports problems field by field;
 version, exporting).
 """
 
+import json
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
-from yizhan.catalog import codes
+from yizhan.catalog import codes, form_spec
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import (
     SERVICE_OBJECTS,
@@ -242,6 +243,16 @@ def clean_version_data(data: dict, *, agency: Agency) -> dict:
     clean["special_procedures"] = _choice_list(problems, data, "special_procedures",
                                                list(SPECIAL_PROCEDURES))
     clean["themes"] = _choice_list(problems, data, "themes", list(THEMES))
+    raw_fields = data.get("form_fields")
+    if isinstance(raw_fields, str) and raw_fields.strip():
+        try:
+            raw_fields = json.loads(raw_fields)
+        except json.JSONDecodeError:
+            raw_fields = "bad"
+    form_fields, field_problems = form_spec.check_definitions(raw_fields)
+    for problem in field_problems:
+        _problem(problems, "form_fields", problem)
+    clean["form_fields"] = form_fields
     template = data.get("process_template") or ProcessTemplate.PROMISED
     if template not in ProcessTemplate.values:
         _problem(problems, "process_template", _("流程模板无效"))
@@ -282,7 +293,7 @@ def version_as_data(version: ItemVersion) -> dict:
     fields = [
         *TEXT_FIELDS, "basic_code", "item_type", "exercise_level", "case_type", "statutory_limit",
         "promised_limit", "visits_required", "online_depth", "service_objects",
-        "special_procedures", "themes", "process_template",
+        "special_procedures", "themes", "process_template", "form_fields",
     ]
     data = {field: getattr(version, field) for field in fields}
     data["joint_agencies"] = [a.name for a in version.joint_agencies.all()]

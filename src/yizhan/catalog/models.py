@@ -153,6 +153,9 @@ class ItemVersion(models.Model):
     complaint = models.TextField(_("监督投诉方式"), blank=True)
     special_procedures = models.JSONField(_("特别程序"), default=list)
     themes = models.JSONField(_("主题分类"), default=list)
+    # The application form beyond the materials: [{"name", "label", "type",
+    # "required", "choices"}]; see yizhan.catalog.forms_spec.
+    form_fields = models.JSONField(_("申请表字段"), default=list, blank=True)
     process_template = models.CharField(_("流程"), max_length=16,
                                         choices=ProcessTemplate.choices,
                                         default=ProcessTemplate.PROMISED)

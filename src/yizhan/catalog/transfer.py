@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -58,6 +58,7 @@ ITEM_COLUMNS = [
     ("到现场次数", "visits_required"), ("网上办理深度", "online_depth"),
     ("咨询方式", "consultation"), ("投诉方式", "complaint"),
     ("特别程序", "special_procedures"), ("主题", "themes"), ("流程", "process_template"),
+    ("申请表字段", "form_fields"),
 ]
 MATERIAL_COLUMNS = [
     ("事项键", "key"), ("材料名称", "name"), ("材料形式", "forms"), ("必要性", "necessity"),
@@ -164,7 +165,7 @@ def _sheet_rows(workbook, title, columns, errors):
     if title not in workbook.sheetnames:
         if title == SHEETS[0]:
             errors.append({"sheet": title, "row": 0, "field": "",
-                           "problem": _g("缺少工作表“%(sheet)s”") % {"sheet": title}})
+                           "problem": gettext("缺少工作表“%(sheet)s”") % {"sheet": title}})
         return []
     sheet = workbook[title]
     rows = sheet.iter_rows(values_only=True)
@@ -174,7 +175,7 @@ def _sheet_rows(workbook, title, columns, errors):
     unknown = [h for h in by_header if h not in known]
     if unknown:
         errors.append({"sheet": title, "row": 1, "field": "",
-                       "problem": _g("未知的列：%(cols)s") % {"cols": "、".join(unknown)}})
+                       "problem": gettext("未知的列：%(cols)s") % {"cols": "、".join(unknown)}})
     result = []
     for row_number, values in enumerate(rows, start=2):
         if values is None or all(v in (None, "") for v in values):
@@ -208,7 +209,7 @@ def read_excel(raw: bytes) -> list[Record]:
         key = str(entry.pop("key", None) or entry.get("impl_code") or entry.get("name") or "")
         if key in records:
             errors.append({"sheet": SHEETS[0], "row": row_number, "field": "事项键",
-                           "problem": _g("事项键“%(key)s”重复") % {"key": key}})
+                           "problem": gettext("事项键“%(key)s”重复") % {"key": key}})
             continue
         entry["materials"], entry["fees"] = [], []
         records[key] = Record(SHEETS[0], row_number, entry)
@@ -218,7 +219,8 @@ def read_excel(raw: bytes) -> list[Record]:
             key = str(entry.pop("key", None) or "")
             if key not in records:
                 errors.append({"sheet": sheet, "row": row_number, "field": "事项键",
-                               "problem": _g("在“事项”表中找不到事项键“%(key)s”") % {"key": key}})
+                               "problem": gettext("在“事项”表中找不到事项键“%(key)s”")
+                               % {"key": key}})
                 continue
             records[key].data[target].append(entry)
             getattr(records[key], f"{target}_rows").append(row_number)
@@ -263,12 +265,13 @@ def _check(actor, record: Record, errors: list[dict]):
     data = record.data
     if data.get("_bad"):
         errors.append({"sheet": record.sheet, "row": record.row, "field": "",
-                       "problem": _g("应为对象")})
+                       "problem": gettext("应为对象")})
         return None
     agency = content.find_agency(data.get("agency") or "")
     if agency is None:
         errors.append({"sheet": record.sheet, "row": record.row, "field": "agency",
-                       "problem": _g("找不到实施机关“%(a)s”") % {"a": data.get("agency") or ""}})
+                       "problem": gettext("找不到实施机关“%(a)s”")
+                       % {"a": data.get("agency") or ""}})
         return None
     existing = None
     if data.get("impl_code"):
@@ -286,7 +289,7 @@ def _check(actor, record: Record, errors: list[dict]):
         return None
     if existing is not None and existing.agency_id != agency.pk:
         errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
-                       "problem": _g("实施编码属于另一个机关")})
+                       "problem": gettext("实施编码属于另一个机关")})
         return None
     return agency, existing
 
@@ -347,6 +350,8 @@ def export_json(versions) -> bytes:
 
 
 def _cell(value):
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "、".join(str(v) for v in value)
     return value

@@ -1,0 +1,24 @@
+"""Template helpers of the case pages."""
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]`` in a template, or "" when absent."""
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""
+
+
+@register.filter
+def answer(case, field):
+    """An application answer for display: 是/否 for yes-no fields."""
+    value = (case.data or {}).get(field["name"], "")
+    if field["type"] == "boolean":
+        return _("是") if value else _("否")
+    return value

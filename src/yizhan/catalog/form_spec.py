@@ -1,0 +1,105 @@
+"""The application form of an item: the fields an applicant fills in.
+
+An item version lists its fields as data (``ItemVersion.form_fields``):
+
+    [{"name": "area", "label": "经营面积（平方米）", "type": "number",
+      "required": true},
+     {"name": "seats", "label": "座位数", "type": "number"},
+     {"name": "kind", "label": "经营类别", "type": "choice",
+      "choices": ["热食类", "冷食类", "饮品店"]}]
+
+``name`` is what processes' conditions read (``area > 500``), so it is an
+identifier.  Types: text, number, date (YYYY-MM-DD), choice, boolean.  The
+same definitions check the item (``check_definitions``) and an applicant's
+answers (``clean_answers``).
+"""
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext
+
+TYPES = ("text", "number", "date", "choice", "boolean")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+MAX_FIELDS = 40
+MAX_TEXT = 500
+
+
+def check_definitions(value) -> tuple[list[dict], list[str]]:
+    """Clean field definitions; return them with a list of problems."""
+    problems: list[str] = []
+    if value in (None, "", []):
+        return [], problems
+    if not isinstance(value, list) or len(value) > MAX_FIELDS:
+        return [], [gettext("申请表字段应为不超过 %(n)s 项的列表") % {"n": MAX_FIELDS}]
+    cleaned, seen = [], set()
+    for index, entry in enumerate(value, start=1):
+        if not isinstance(entry, dict):
+            problems.append(gettext("第 %(i)s 个字段应为对象") % {"i": index})
+            continue
+        name = str(entry.get("name") or "")
+        label = str(entry.get("label") or "").strip()
+        kind = entry.get("type") or "text"
+        if not NAME.match(name):
+            problems.append(gettext("第 %(i)s 个字段的名称须为小写字母开头的字母、数字或下划线")
+                            % {"i": index})
+        elif name in seen:
+            problems.append(gettext("字段名称“%(name)s”重复") % {"name": name})
+        seen.add(name)
+        if not label:
+            problems.append(gettext("第 %(i)s 个字段须有显示名称") % {"i": index})
+        if kind not in TYPES:
+            problems.append(gettext("第 %(i)s 个字段的类型须为 %(types)s 之一")
+                            % {"i": index, "types": "、".join(TYPES)})
+        choices = [str(c) for c in entry.get("choices") or []]
+        if kind == "choice" and not choices:
+            problems.append(gettext("第 %(i)s 个字段为选择题，须列出选项") % {"i": index})
+        cleaned.append({"name": name, "label": label[:100], "type": kind,
+                        "required": bool(entry.get("required")), "choices": choices})
+    return cleaned, problems
+
+
+def clean_answers(definitions: list[dict], raw: dict) -> tuple[dict, dict[str, str]]:
+    """An applicant's answers, typed; and the problems, by field name."""
+    answers: dict = {}
+    problems: dict[str, str] = {}
+    raw = raw or {}
+    for field in definitions:
+        name, kind = field["name"], field["type"]
+        value = raw.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+        if kind == "boolean":
+            answers[name] = value in (True, "true", "on", "1", 1, "是")
+            if field["required"] and not answers[name]:
+                problems[name] = gettext("请确认%(label)s") % {"label": field["label"]}
+            continue
+        if value in (None, ""):
+            if field["required"]:
+                problems[name] = gettext("请填写%(label)s") % {"label": field["label"]}
+            continue
+        if kind == "number":
+            try:
+                number = Decimal(str(value))
+                if not number.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                problems[name] = gettext("%(label)s应为数字") % {"label": field["label"]}
+                continue
+            answers[name] = int(number) if number == number.to_integral_value() else float(
+                number)
+        elif kind == "date":
+            try:
+                answers[name] = datetime.date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                problems[name] = (gettext("%(label)s应为日期（年-月-日）")
+                                  % {"label": field["label"]})
+        elif kind == "choice":
+            if str(value) not in field["choices"]:
+                problems[name] = gettext("%(label)s的选项无效") % {"label": field["label"]}
+            else:
+                answers[name] = str(value)
+        else:
+            answers[name] = str(value)[:MAX_TEXT]
+    return answers, problems

@@ -1,0 +1,57 @@
+"""An item's application form: field definitions and the answers to them."""
+
+import pytest
+
+from tests.factories import item_content
+from yizhan.catalog import form_spec, services
+from yizhan.catalog.content import VersionDataError
+
+FIELDS = [
+    {"name": "area", "label": "经营面积", "type": "number", "required": True},
+    {"name": "kind", "label": "类别", "type": "choice", "choices": ["热食", "冷食"]},
+    {"name": "opening", "label": "开业日期", "type": "date"},
+    {"name": "online", "label": "网络订餐", "type": "boolean"},
+    {"name": "note", "label": "说明", "type": "text"},
+]
+
+
+@pytest.mark.django_db
+def test_an_item_keeps_its_form_fields(world):
+    """Valid definitions are stored with the version."""
+    version = services.item_create(actor=world.admin, agency=world.agency_a,
+                                   data=item_content(form_fields=FIELDS))
+    assert [f["name"] for f in version.form_fields] == ["area", "kind", "opening", "online",
+                                                        "note"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields, problem", [
+    ([{"name": "Area", "label": "面积", "type": "number"}], "名称"),
+    ([{"name": "a", "label": "甲"}, {"name": "a", "label": "乙"}], "重复"),
+    ([{"name": "a", "label": "", "type": "text"}], "显示名称"),
+    ([{"name": "a", "label": "甲", "type": "file"}], "类型"),
+    ([{"name": "a", "label": "甲", "type": "choice"}], "选项"),
+    ("not a list", "列表"),
+])
+def test_bad_definitions_are_refused_with_the_reason(world, fields, problem):
+    """Each bad definition is named in the error, and no item is created."""
+    with pytest.raises(VersionDataError) as exc:
+        services.item_create(actor=world.admin, agency=world.agency_a,
+                             data=item_content(form_fields=fields))
+    assert problem in exc.value.render()
+
+
+def test_answers_are_typed_and_checked():
+    """Numbers, dates, choices and yes/no answers come back typed; problems by field."""
+    fields, problems = form_spec.check_definitions(FIELDS)
+    assert problems == []
+    answers, problems = form_spec.clean_answers(
+        fields, {"area": "120.5", "kind": "热食", "opening": "2027-01-05", "online": "on",
+                 "note": " 临街 "})
+    assert problems == {}
+    assert answers == {"area": 120.5, "kind": "热食", "opening": "2027-01-05",
+                       "online": True, "note": "临街"}
+    _answers, problems = form_spec.clean_answers(
+        fields, {"area": "", "kind": "西餐", "opening": "明天"})
+    assert set(problems) == {"area", "kind", "opening"}
+    assert "经营面积" in problems["area"]
