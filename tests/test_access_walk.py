@@ -171,6 +171,8 @@ def _foreign(world):
         ("POST", "/api/v1/cases/{case_id}/resume"): (f"/api/v1/cases/{c}/resume", {}),
         ("POST", "/api/v1/cases/{case_id}/extend"):
             (f"/api/v1/cases/{c}/extend", {"workdays": 5, "reason": "越权延期"}),
+        ("POST", "/api/v1/cases/{case_id}/fees"):
+            (f"/api/v1/cases/{c}/fees", {"fee_id": 1, "amount": "10"}),
         ("GET", "/api/v1/cases/{case_id}/certificate"):
             (f"/api/v1/cases/{closed_case.pk}/certificate", None),
         ("POST", "/api/v1/tasks/{task_id}/claim"): (f"/api/v1/tasks/{t}/claim", {}),
@@ -285,7 +287,8 @@ PAGES_PUBLIC = {"portal:home", "portal:disclosure", "catalog:index", "catalog:se
 PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp",
                      "cases:apply", "cases:mine"}
 # Pages of one case: walked below against agency B's cases.
-PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:certificate", "cases:file"}
+PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
+              "cases:certificate", "cases:file"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
@@ -328,12 +331,13 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         for url in case_pages:
             response = client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
-        for action in ("claim", "approve", "reject", "correction"):
+        for action in ("claim", "approve", "reject", "correction", "fee"):
             url = f"/workbench/tasks/{task_b.pk}/{action}/"
             response = client.post(url, {"opinion": "x"})
             assert response.status_code in REFUSED, (role, url, response.status_code)
-        response = client.post(f"/my/cases/{open_case.pk}/correct/")
-        assert response.status_code in REFUSED, (role, "correct", response.status_code)
+        for action in ("correct", "submit"):
+            response = client.post(f"/my/cases/{open_case.pk}/{action}/")
+            assert response.status_code in REFUSED, (role, action, response.status_code)
         for action in ("", "submit/", "publish/", "return/", "draft/"):
             url = f"/workbench/catalog/versions/{version_b.pk}/{action}"
             response = client.post(url, {"note": "x"}) if action else client.get(url)

@@ -244,3 +244,25 @@ def test_the_agency_case_list(world, promised, client_for):
     assert case.number not in client.get("/workbench/cases/?status=closed").content.decode()
     assert case.number not in client_for(world.user("b", Role.REVIEWER)).get(
         "/workbench/cases/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_draft_is_saved_and_submitted_later(world, promised, client_for):
+    """保存草稿 keeps the application unsubmitted; the case page finishes it."""
+    from yizhan.cases.models import Case
+
+    client = client_for(world.citizen)
+    code = promised.item.impl_code
+    first = promised.materials.get(order=1)
+    response = client.post(f"/services/items/{code}/apply/", {
+        "key": "draft-1", "applicant": world.applicant.pk, "action": "draft",
+        f"material_{first.pk}": SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n")})
+    case = Case.objects.get(idempotency_key="draft-1")
+    assert response.status_code == 302 and case.status == Case.Status.DRAFT
+    page = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert "继续申请" in page and "a.pdf" in page
+    second = promised.materials.get(order=2)
+    client.post(f"/my/cases/{case.pk}/submit/", {
+        f"material_{second.pk}": SimpleUploadedFile("b.pdf", b"%PDF-1.4\n%%EOF\n")})
+    case.refresh_from_db()
+    assert case.status == Case.Status.SUBMITTED and case.number

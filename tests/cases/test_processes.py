@@ -287,3 +287,28 @@ def test_no_withdrawal_after_the_decision(world, promised):
     complete(world.user("a", Role.AGENCY_HEAD), case)
     with nothing_written(), pytest.raises(Conflict):
         services.case_withdraw(actor=world.citizen, case=case)
+
+
+def test_fees_are_recorded_as_charged(world):
+    """A charge is a 收费 event; one above the standard is recorded and marked."""
+    from decimal import Decimal
+
+    version = publish_item(world, name="收费事项", fees=[
+        {"name": "登记费", "standard": "每件80元", "amount": "80",
+         "basis": "发改价格规〔2016〕2559号"}])
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    fee = version.fees.get()
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    services.case_fee_charge(actor=clerk, case=case, fee_id=fee.pk, amount="80")
+    services.case_fee_charge(actor=clerk, case=case, fee_id=fee.pk, amount="100", note="误收")
+    charges = [e.data for e in case.events.filter(type=E.FEE_CHARGED).order_by("id")]
+    assert [(Decimal(c["amount"]), c["above_standard"]) for c in charges] == [
+        (Decimal("80.00"), False), (Decimal("100.00"), True)]
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.case_fee_charge(actor=clerk, case=case, fee_id=fee.pk, amount="-1")
+    from yizhan.core.errors import PermissionDenied
+
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_fee_charge(actor=world.user("b", Role.WINDOW_CLERK), case=case,
+                                 fee_id=fee.pk, amount="80")

@@ -19,3 +19,4 @@ class CasesAction(models.TextChoices):
     CERTIFICATE_ISSUED = "cases.certificate_issued", _("签发电子证照")
     CERTIFICATE_REVOKED = "cases.certificate_revoked", _("注销电子证照")
     DEADLINES_RECOMPUTED = "cases.deadlines_recomputed", _("重算办理期限")
+    FEE_CHARGED = "cases.fee_charged", _("收费")

@@ -190,6 +190,12 @@ class ReasonIn(Schema):
     reason: str = ""
 
 
+class FeeIn(Schema):
+    fee_id: int = Field(..., description="a fee of the case's item version")
+    amount: str = Field(..., description="yuan charged, e.g. \"80.00\"; 0 when waived")
+    note: str = ""
+
+
 class VerificationOut(Schema):
     number: str
     title: str
@@ -292,6 +298,15 @@ def extend_case(request, case_id: int, payload: ExtendIn):
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_extend(actor=actor, case=case, workdays=payload.workdays,
                                 reason=payload.reason)
+
+
+@router.post("/cases/{case_id}/fees", response=CaseOut, auth=AUTH)
+def charge_fee(request, case_id: int, payload: FeeIn):
+    """Record a fee charged on the case (the window of the case's agency)."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_fee_charge(actor=actor, case=case, fee_id=payload.fee_id,
+                                    amount=payload.amount, note=payload.note)
 
 
 @router.get("/cases/{case_id}/certificate", auth=AUTH)

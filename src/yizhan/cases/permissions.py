@@ -86,3 +86,8 @@ def case_extend(actor, *, case) -> bool:
 
 def certificate_revoke(actor, *, certificate) -> bool:
     return scope_of(actor).has(Role.AGENCY_HEAD, certificate.agency_id)
+
+
+def case_fee_charge(actor, *, case) -> bool:
+    """The window (or the reviewer) of the case's agency records fees."""
+    return scope_of(actor).has_any((Role.WINDOW_CLERK, Role.REVIEWER), case.agency_id)

@@ -676,6 +676,43 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     return case
 
 
+# --- fees ------------------------------------------------------------------------
+
+@transaction.atomic
+def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "") -> Case:
+    """Record a fee charged on a case (收费), as it was charged.
+
+    The record states what happened, so a charge above the item's standard
+    is recorded (and marked) rather than refused: electronic supervision
+    must see it.  Waived fees are recorded with amount 0.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    case = _lock(case)
+    require(permissions.case_fee_charge(actor, case=case), action="case_fee_charge")
+    if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
+                           Case.Status.APPROVED):
+        raise Conflict(_("办件当前状态下不能收费。"), code=CasesErrorCode.BAD_STATE)
+    fee = case.item_version.fees.filter(pk=fee_id).first()
+    if fee is None:
+        raise InvalidInput(_("该事项没有这个收费项目。"), field="fee_id")
+    try:
+        charged = Decimal(str(amount)).quantize(Decimal("0.01"))
+        if charged < 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("金额应为不小于 0 的数字。"), field="amount") from None
+    above = fee.amount is not None and charged > fee.amount
+    events.append(case=case, type=EventType.FEE_CHARGED, actor=actor,
+                  data={"fee": fee.name, "standard": fee.standard,
+                        "standard_amount": fee.amount, "amount": charged,
+                        "above_standard": above, "waived": charged == 0, "note": note})
+    audit_append(actor=actor, action=CasesAction.FEE_CHARGED, obj=case,
+                 agency_id=case.agency_id, reason=note,
+                 changes={"fee": fee.name, "amount": charged, "above_standard": above})
+    return case
+
+
 # --- status without signing in ---------------------------------------------------
 
 STATUS_QUERY_MAX_FAILURES = 10

@@ -11,6 +11,7 @@ urlpatterns = [
     path("my/cases/", views.mine, name="mine"),
     path("my/cases/<int:case_id>/", views.mine_detail, name="mine_detail"),
     path("my/cases/<int:case_id>/correct/", views.mine_correct, name="mine_correct"),
+    path("my/cases/<int:case_id>/submit/", views.mine_submit, name="mine_submit"),
     path("my/cases/<int:case_id>/certificate/", views.certificate_download,
          name="certificate"),
     path("files/<int:file_id>/", views.material_download, name="file"),

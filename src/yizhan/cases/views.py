@@ -67,6 +67,9 @@ def apply(request, impl_code: str):
                                                  material_id=material.pk, upload=upload)
                     except ApplicationError as exc:
                         errors += _errors_from(exc)
+                if not errors and request.POST.get("action") == "draft":
+                    messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
+                    return redirect("cases:mine_detail", case_id=case.pk)
                 if not errors and case.status == Case.Status.DRAFT:
                     try:
                         case, code = services.case_submit(actor=request.user, case=case)
@@ -107,6 +110,36 @@ def mine_detail(request, case_id: int):
         "certificate": Certificate.objects.filter(case=case).first(),
         "applicant_view": True,
     })
+
+
+@login_required
+@require_POST
+def mine_submit(request, case_id: int):
+    """Finish a saved draft: upload what was added, then submit."""
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    errors = []
+    for material in case.item_version.materials.all():
+        upload = request.FILES.get(f"material_{material.pk}")
+        if upload is None:
+            continue
+        try:
+            services.material_upload(actor=request.user, case=case, material_id=material.pk,
+                                     upload=upload)
+        except ApplicationError as exc:
+            errors += _errors_from(exc)
+    if not errors and request.POST.get("action") != "draft":
+        try:
+            case, code = services.case_submit(actor=request.user, case=case)
+        except ApplicationError as exc:
+            errors += _errors_from(exc)
+        else:
+            if code:
+                request.session[f"query_code_{case.pk}"] = code
+                messages.success(request, _("申请已提交，办件编号 %(number)s。")
+                                 % {"number": case.number})
+    for error in errors:
+        messages.error(request, error)
+    return redirect("cases:mine_detail", case_id=case.pk)
 
 
 @login_required
@@ -238,6 +271,8 @@ def task_page(request, task_id: int):
         "task": task, "case": case, "kind": task_kind(task.name), "may_act": may_act,
         "remaining": selectors.remaining_workdays(case),
         "materials": list(case.item_version.materials.all()),
+        "fees": list(case.item_version.fees.all()),
+        "may_charge": permissions.case_fee_charge(request.user, case=case),
         "certificate": Certificate.objects.filter(case=case).first(),
     })
 
@@ -256,6 +291,12 @@ def task_action(request, task_id: int, action: str):
                                    opinion=request.POST.get("opinion", ""))
             messages.success(request, _("已办理。"))
             return redirect("portal:workbench")
+        elif action == "fee":
+            services.case_fee_charge(actor=request.user, case=task.case,
+                                     fee_id=int(request.POST.get("fee_id") or 0),
+                                     amount=request.POST.get("amount", ""),
+                                     note=request.POST.get("note", ""))
+            messages.success(request, _("已记录收费。"))
         elif action == "correction":
             items = [{"material_id": m, "problem": request.POST.get(f"problem_{m}", "")}
                      for m in request.POST.getlist("material")]
