@@ -8,11 +8,11 @@ fails if the block changed any of them; wrap it around ``pytest.raises``::
 """
 
 import io
-from contextlib import contextmanager
 
 from openpyxl import Workbook
 
 from tests.factories import item_content
+from tests.writes import watching
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.catalog import services, transfer
 from yizhan.catalog.models import Fee, Item, ItemVersion, Material
@@ -23,21 +23,7 @@ _WATCHED = (Item, ItemVersion, ItemVersion.joint_agencies.through, Material, Fee
 ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
 
 
-def snapshot() -> dict[str, list]:
-    return {
-        model._meta.label: sorted((tuple(sorted(row.items())) for row in model.objects.values()),
-                                  key=repr)
-        for model in _WATCHED
-    }
-
-
-@contextmanager
-def nothing_written():
-    before = snapshot()
-    yield
-    after = snapshot()
-    changed = [label for label in before if before[label] != after[label]]
-    assert not changed, f"a refused call wrote to {changed}"
+nothing_written = watching(*_WATCHED)
 
 
 def audit_actions(obj_type: str, obj_id) -> list[str]:

@@ -8,8 +8,7 @@ around ``pytest.raises`` so the refusal is checked first::
         services.post_create(actor=stranger, ...)
 """
 
-from contextlib import contextmanager
-
+from tests.writes import watching
 from yizhan.accounts.models import ApiToken, SignInFailure, User
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.directory.models import Agency, Applicant, Division, Post, Posting, ScopeGrant
@@ -20,30 +19,7 @@ _WATCHED = (Division, Agency, Post, Posting, ScopeGrant, Applicant, User, ApiTok
 
 # Bookkeeping that any authenticated call may touch, refused or not: when a
 # token was last used is recorded before the endpoint decides anything.
-_UNWATCHED_FIELDS = {ApiToken: {"last_used_at"}}
-
-
-def snapshot() -> dict[str, list[tuple]]:
-    return {
-        model._meta.label: sorted(
-            (
-                tuple(sorted((k, v) for k, v in row.items()
-                             if k not in _UNWATCHED_FIELDS.get(model, ())))
-                for row in model.objects.values()
-            ),
-            key=repr,
-        )
-        for model in _WATCHED
-    }
-
-
-@contextmanager
-def nothing_written():
-    before = snapshot()
-    yield
-    after = snapshot()
-    changed = [label for label in before if before[label] != after[label]]
-    assert not changed, f"a refused call wrote to {changed}"
+nothing_written = watching(*_WATCHED, ignore={ApiToken: {"last_used_at"}})
 
 
 def audit_rows(action: str, **filters):
