@@ -42,6 +42,15 @@ class User(AbstractUser):
         return self.kind == self.Kind.STAFF
 
 
+def person_of(actor) -> "User | None":
+    """The user account behind an actor: None for an API token or the system.
+
+    Columns such as "edited by" or "claimed by" name a person; a token's
+    acts are attributed to the token in the audit log instead.
+    """
+    return actor if isinstance(actor, User) else None
+
+
 class SignInFailure(models.Model):
     """One refused sign-in, kept for throttling and for the audit of abuse."""
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from yizhan.accounts import permissions
 from yizhan.accounts.actions import AccountsAction
 from yizhan.accounts.error_codes import AccountsErrorCode
-from yizhan.accounts.models import ApiToken, SignInFailure, User
+from yizhan.accounts.models import ApiToken, SignInFailure, User, person_of
 from yizhan.accounts.principals import TokenPrincipal
 from yizhan.audit.services import audit_append
 from yizhan.core import crypto
@@ -112,7 +112,8 @@ def user_sign_out(*, actor: User) -> None:
     audit_append(actor=actor, action=AccountsAction.SIGNED_OUT, obj=actor)
 
 
-def _check_new_password(password: str, user: User) -> None:
+def check_new_password(password: str, user: User, *, field: str = "new_password") -> None:
+    """Refuse a password Django's validators reject, with their reasons in Chinese."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
@@ -120,7 +121,7 @@ def _check_new_password(password: str, user: User) -> None:
         validate_password(password, user=user)
     except ValidationError as exc:
         raise InvalidInput(_("密码不符合要求：%(detail)s"), code=AccountsErrorCode.WEAK_PASSWORD,
-                           field="new_password",
+                           field=field,
                            detail="；".join(str(m) for m in exc.messages)) from None
 
 
@@ -130,7 +131,7 @@ def password_change(*, actor, user: User, old_password: str, new_password: str) 
     if not user.check_password(old_password):
         raise InvalidInput(_("原密码不正确。"), code=AccountsErrorCode.WRONG_PASSWORD,
                            field="old_password")
-    _check_new_password(new_password, user)
+    check_new_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
     audit_append(actor=actor, action=AccountsAction.PASSWORD_CHANGED, obj=user)
@@ -149,7 +150,7 @@ def user_register_public(*, username: str, full_name: str, password: str, email:
                            code=AccountsErrorCode.USERNAME_TAKEN, username=username)
     user = User(username=username, full_name=(full_name or "").strip(), email=email,
                 phone=phone, kind=User.Kind.PUBLIC)
-    _check_new_password(password, user)
+    check_new_password(password, user)
     user.set_password(password)
     user.save()
     audit_append(actor=user, action=AccountsAction.USER_CREATED, obj=user,
@@ -196,7 +197,7 @@ def password_reset_user(*, uidb64: str, token: str) -> User:
 @transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
     user = password_reset_user(uidb64=uidb64, token=token)
-    _check_new_password(new_password, user)
+    check_new_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
     SignInFailure.objects.filter(username__iexact=user.username).delete()
@@ -263,7 +264,7 @@ def token_issue(*, actor, agency, name: str, role: str,
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         agency=agency, name=name[:100], role=role, prefix=prefix,
-        digest=_token_digest(secret), created_by=actor if isinstance(actor, User) else None,
+        digest=_token_digest(secret), created_by=person_of(actor),
         created_at=timezone.now(), expires_at=expires_at,
     )
     audit_append(actor=actor, action=AccountsAction.TOKEN_ISSUED, obj=token,
@@ -324,7 +325,7 @@ def superuser_create(*, username: str, password: str = "", password_hash: str = 
     if password_hash:
         user.password = password_hash
     else:
-        _check_new_password(password, user)
+        check_new_password(password, user)
         user.set_password(password)
     user.save()
     audit_append(actor=None, action=AccountsAction.USER_CREATED, obj=user,

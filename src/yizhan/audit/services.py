@@ -28,7 +28,8 @@ class UnregisteredAuditAction(Exception):
     pass
 
 
-def _actor_label(actor) -> tuple[int | None, str]:
+def actor_label(actor) -> tuple[int | None, str]:
+    """The account id and the label an actor is recorded under (user, token, system)."""
     if actor is None:
         return None, "system"
     label = getattr(actor, "audit_label", None)
@@ -97,7 +98,7 @@ def audit_append(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
     ctx = context.current()
-    actor_id, actor_label = _actor_label(actor)
+    actor_id, label = actor_label(actor)
     if agency_id is None and actor is not None:
         agency_id = getattr(actor, "acting_agency_id", None)
     if post_id is None:
@@ -113,7 +114,7 @@ def audit_append(
         "seq": head.seq + 1,
         "at": timezone.now(),
         "actor_id": actor_id,
-        "actor_label": actor_label[:150],
+        "actor_label": label[:150],
         "agency_id": agency_id,
         "post_id": post_id,
         "action": action,

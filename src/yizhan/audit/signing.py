@@ -55,7 +55,7 @@ from django.utils.translation import gettext_lazy as _
 from yizhan.audit import permissions
 from yizhan.audit.actions import AuditAction
 from yizhan.audit.models import SigningKey
-from yizhan.audit.services import audit_append
+from yizhan.audit.services import actor_label, audit_append
 from yizhan.core.crypto import decrypt_field, encrypt_field, sm3, sm3_hex
 from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.permissions import require
@@ -237,21 +237,11 @@ def _new_key(*, actor, agency_id: int) -> SigningKey:
             return SigningKey.objects.create(
                 agency_id=agency_id, algorithm=algorithm, public_key_pem=public_pem,
                 private_key_enc=encrypt_field(private_pem), fingerprint=fingerprint,
-                created_at=timezone.now(), created_by_id=_user_id(actor),
+                created_at=timezone.now(), created_by_id=actor_label(actor)[0],
             )
     except IntegrityError:
         # Another transaction made the agency's active key first.
         raise Conflict() from None
-
-
-def _user_id(actor) -> int | None:
-    """The account behind ``actor``, as the audit log attributes it."""
-    if actor is None:
-        return None
-    if hasattr(actor, "audit_label"):
-        # An API-token principal; the audit record names the token.
-        return getattr(actor, "user_id", None)
-    return actor.pk
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from yizhan.audit.services import actor_label
 from yizhan.cases.models import Case, CaseEvent, EventType, Task
 from yizhan.core import context
 
@@ -22,20 +23,11 @@ def subscribe(listener: Callable[[CaseEvent], None]) -> None:
         _listeners.append(listener)
 
 
-def _label(actor) -> tuple[int | None, str]:
-    if actor is None:
-        return None, "system"
-    label = getattr(actor, "audit_label", None)
-    if label is not None:
-        return None, label
-    return actor.pk, actor.get_username()
-
-
 def append(*, case: Case, type: str, actor, task: Task | None = None, agency_id=None,
            data: dict | None = None, at=None) -> CaseEvent:
     if type not in EventType.values:
         raise ValueError(f"unknown case event type {type!r}")
-    actor_id, label = _label(actor)
+    actor_id, label = actor_label(actor)
     event = CaseEvent.objects.create(
         case=case, task=task, type=type, at=at or timezone.now(), actor_id=actor_id,
         actor_label=label[:150],

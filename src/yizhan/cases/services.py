@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yizhan import bpmn
+from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
 from yizhan.cases import clock, events, notifications, permissions
 from yizhan.cases.actions import CasesAction
@@ -60,12 +61,6 @@ def task_kind(name: str) -> str:
         if name.startswith(kind):
             return kind
     return "review"
-
-
-def _user(actor):
-    from yizhan.accounts.models import User
-
-    return actor if isinstance(actor, User) else None
 
 
 def _lock(case: Case) -> Case:
@@ -321,7 +316,7 @@ def task_claim(*, actor, task: Task) -> Task:
         return task
     now = timezone.now()
     won = Task.objects.filter(pk=task.pk, status=Task.Status.OPEN, version=task.version).update(
-        status=Task.Status.CLAIMED, claimed_by=_user(actor), claimed_at=now,
+        status=Task.Status.CLAIMED, claimed_by=person_of(actor), claimed_at=now,
         version=F("version") + 1)
     if not won:
         raise Conflict(_("该环节已被他人签收或已办理，请刷新待办列表。"),
@@ -339,7 +334,7 @@ def _close_task(task: Task, actor, *, decision: str, opinion: str, now) -> None:
     done = Task.objects.filter(
         pk=task.pk, version=task.version, status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
     ).update(status=Task.Status.DONE, decision=decision, opinion=opinion, completed_at=now,
-             claimed_by=_user(actor) if task.claimed_by_id is None else task.claimed_by_id,
+             claimed_by=person_of(actor) if task.claimed_by_id is None else task.claimed_by_id,
              version=F("version") + 1)
     if not done:
         raise Conflict(_("该环节已被他人办理，请刷新后查看。"), code=CasesErrorCode.TASK_TAKEN)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
 from yizhan.catalog import codes, permissions
 from yizhan.catalog.actions import CatalogAction
@@ -77,17 +78,11 @@ def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = No
                            field="impl_code")
     now = timezone.now()
     item = Item.objects.create(impl_code=code, agency=agency, created_at=now)
-    version = ItemVersion(item=item, number=1, edited_by=_user(actor), edited_at=now)
+    version = ItemVersion(item=item, number=1, edited_by=person_of(actor), edited_at=now)
     _write_version(version, clean)
     audit_append(actor=actor, action=CatalogAction.ITEM_CREATED, obj=item, agency_id=agency.pk,
                  changes={"impl_code": code, "name": clean["name"], "version": 1})
     return version
-
-
-def _user(actor):
-    from yizhan.accounts.models import User
-
-    return actor if isinstance(actor, User) else None
 
 
 def _locked(version: ItemVersion) -> ItemVersion:
@@ -104,7 +99,7 @@ def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion
         raise Conflict(_("只能修改草稿；已发布的事项请先新建版本。"),
                        code=CatalogErrorCode.NOT_DRAFT)
     clean = clean_version_data(data, agency=version.item.agency)
-    version.edited_by = _user(actor)
+    version.edited_by = person_of(actor)
     version.edited_at = timezone.now()
     _write_version(version, clean)
     audit_append(actor=actor, action=CatalogAction.VERSION_EDITED, obj=version,
@@ -124,7 +119,7 @@ def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVe
     latest = item.versions.order_by("-number").first()
     content = version_as_data(latest) if data is None else data
     clean = clean_version_data(content, agency=item.agency)
-    version = ItemVersion(item=item, number=latest.number + 1, edited_by=_user(actor),
+    version = ItemVersion(item=item, number=latest.number + 1, edited_by=person_of(actor),
                           edited_at=timezone.now())
     _write_version(version, clean)
     audit_append(actor=actor, action=CatalogAction.VERSION_DRAFTED, obj=version,
@@ -161,7 +156,7 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
             action="item_version_publish")
     if version.status != ItemVersion.Status.PENDING:
         raise Conflict(_("只有待审核的版本可以发布。"), code=CatalogErrorCode.NOT_PENDING)
-    reviewer = _user(actor)
+    reviewer = person_of(actor)
     # The review is a second person's act: an API token is no person, and a
     # version it edited records no editor, so a token may never publish.
     if reviewer is None or version.edited_by_id == reviewer.pk:
@@ -174,7 +169,7 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
         ItemVersion.objects.filter(pk=previous).update(status=ItemVersion.Status.SUPERSEDED)
     now = timezone.now()
     version.status = ItemVersion.Status.PUBLISHED
-    version.reviewed_by = _user(actor)
+    version.reviewed_by = person_of(actor)
     version.published_at = now
     version.review_note = note
     version.save(update_fields=["status", "reviewed_by", "published_at", "review_note",

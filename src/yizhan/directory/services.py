@@ -4,13 +4,12 @@ Each function checks permission first, validates, writes, and appends the
 audit record in the same transaction.  Nothing else saves these models.
 """
 
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yizhan.accounts.models import User
+from yizhan.accounts.models import User, person_of
+from yizhan.accounts.services import check_new_password
 from yizhan.audit.services import audit_append
 from yizhan.core import crypto
 from yizhan.core.errors import Conflict, InvalidInput, NotFound
@@ -158,14 +157,6 @@ def post_create(*, actor, agency: Agency, name: str, role: str) -> Post:
     return post
 
 
-def _check_password(password: str, user: User | None = None) -> None:
-    try:
-        validate_password(password, user=user)
-    except ValidationError as exc:
-        raise InvalidInput(_("密码不符合要求：%(detail)s"), field="password",
-                           detail="；".join(str(m) for m in exc.messages)) from None
-
-
 @transaction.atomic
 def staff_create(
     *,
@@ -197,7 +188,7 @@ def staff_create(
     if password_hash:
         user.password = password_hash
     else:
-        _check_password(password, user)
+        check_new_password(password, user, field="password")
         user.set_password(password)
     try:
         with transaction.atomic():
@@ -274,7 +265,7 @@ def scope_grant_create(
     if not (reason or "").strip():
         raise InvalidInput(_("授权须写明依据。"), field="reason")
     grant = ScopeGrant.objects.create(user=user, role=role, agency=agency, division=division,
-                                      reason=reason, granted_by=_user_or_none(actor),
+                                      reason=reason, granted_by=person_of(actor),
                                       granted_at=timezone.now(), expires_at=expires_at)
     audit_append(actor=actor, action=DirectoryAction.GRANT_CREATED, obj=grant,
                  agency_id=agency.pk if agency else None, reason=reason,
@@ -299,10 +290,6 @@ def scope_grant_revoke(*, actor, grant: ScopeGrant, reason: str) -> ScopeGrant:
     audit_append(actor=actor, action=DirectoryAction.GRANT_REVOKED, obj=grant, reason=reason,
                  agency_id=grant.agency_id, changes={"revoked_at": grant.revoked_at})
     return grant
-
-
-def _user_or_none(actor):
-    return actor if isinstance(actor, User) else None
 
 
 @transaction.atomic

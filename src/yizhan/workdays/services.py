@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yizhan.accounts.models import User
+from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
 from yizhan.core.errors import InvalidInput
 from yizhan.core.permissions import require
@@ -45,10 +45,6 @@ class SeedReport:
     kept: list[int] = field(default_factory=list)
     # Kept years whose stored exceptions differ from the package's.
     differing: list[int] = field(default_factory=list)
-
-
-def _user_or_none(actor):
-    return actor if isinstance(actor, User) else None
 
 
 def _check_year(year) -> int:
@@ -121,10 +117,10 @@ def calendar_day_set(*, actor, date: dt.date, is_workday: bool, name: str,
         day = None
     elif day is None:
         day = CalendarDay.objects.create(date=date, year=year, is_workday=is_workday, name=name,
-                                         changed_at=now, changed_by=_user_or_none(actor))
+                                         changed_at=now, changed_by=person_of(actor))
     else:
         day.is_workday, day.name = is_workday, name
-        day.changed_at, day.changed_by = now, _user_or_none(actor)
+        day.changed_at, day.changed_by = now, person_of(actor)
         day.save(update_fields=["is_workday", "name", "changed_at", "changed_by"])
     audit_append(actor=actor, action=WorkdaysAction.DAY_SET, object_type="workdays.calendarday",
                  object_id=date.isoformat(), object_repr=f"{date.isoformat()} {name}".strip(),
@@ -163,7 +159,7 @@ def calendar_year_publish(*, actor, year: int, reason: str) -> CalendarYear:
                            code=WorkdaysErrorCode.YEAR_EMPTY, field="year", year=year)
     row.published = True
     row.published_at = timezone.now()
-    row.published_by = _user_or_none(actor)
+    row.published_by = person_of(actor)
     row.save(update_fields=["published", "published_at", "published_by"])
     audit_append(actor=actor, action=WorkdaysAction.YEAR_PUBLISHED, obj=row, reason=reason,
                  changes={"published": [False, True],
