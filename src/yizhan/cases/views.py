@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,13 +15,28 @@ from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.models import Case, Certificate, MaterialFile
 from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
-from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
+from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.directory import selectors as directory_selectors
-from yizhan.directory.authz import scope_of
+from yizhan.directory.pages import staff_page
 
 
 def _errors_from(exc: ApplicationError) -> list[str]:
     return [exc.render()]
+
+
+def _upload_materials(request, case, material_ids) -> list[str]:
+    """Store each file posted as ``material_<id>``; return the refusals' messages."""
+    errors = []
+    for material_id in material_ids:
+        upload = request.FILES.get(f"material_{material_id}")
+        if upload is None:
+            continue
+        try:
+            services.material_upload(actor=request.user, case=case, material_id=material_id,
+                                     upload=upload)
+        except ApplicationError as exc:
+            errors += _errors_from(exc)
+    return errors
 
 
 @login_required
@@ -58,15 +72,7 @@ def apply(request, impl_code: str):
                     # The same form again after it went through: its files
                     # would be refused as late, so show the submitted case.
                     return redirect("cases:mine_detail", case_id=case.pk)
-                for material in materials:
-                    upload = request.FILES.get(f"material_{material.pk}")
-                    if upload is None:
-                        continue
-                    try:
-                        services.material_upload(actor=request.user, case=case,
-                                                 material_id=material.pk, upload=upload)
-                    except ApplicationError as exc:
-                        errors += _errors_from(exc)
+                errors += _upload_materials(request, case, [m.pk for m in materials])
                 if not errors and request.POST.get("action") == "draft":
                     messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
                     return redirect("cases:mine_detail", case_id=case.pk)
@@ -117,16 +123,8 @@ def mine_detail(request, case_id: int):
 def mine_submit(request, case_id: int):
     """Finish a saved draft: upload what was added, then submit."""
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
-    errors = []
-    for material in case.item_version.materials.all():
-        upload = request.FILES.get(f"material_{material.pk}")
-        if upload is None:
-            continue
-        try:
-            services.material_upload(actor=request.user, case=case, material_id=material.pk,
-                                     upload=upload)
-        except ApplicationError as exc:
-            errors += _errors_from(exc)
+    errors = _upload_materials(
+        request, case, case.item_version.materials.values_list("pk", flat=True))
     if not errors and request.POST.get("action") != "draft":
         try:
             case, code = services.case_submit(actor=request.user, case=case)
@@ -148,15 +146,8 @@ def mine_correct(request, case_id: int):
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
     errors = []
     if case.status == Case.Status.CORRECTION:
-        for item in case.correction.items:
-            upload = request.FILES.get(f"material_{item['material_id']}")
-            if upload is None:
-                continue
-            try:
-                services.material_upload(actor=request.user, case=case,
-                                         material_id=item["material_id"], upload=upload)
-            except ApplicationError as exc:
-                errors += _errors_from(exc)
+        errors = _upload_materials(request, case,
+                                   [item["material_id"] for item in case.correction.items])
     if not errors:
         try:
             services.case_correct(actor=request.user, case=case)
@@ -230,17 +221,8 @@ def verify(request, token: str):
 
 # --- staff ---------------------------------------------------------------------
 
-def _staff(request):
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('portal:login')}?next={request.path}")
-    if not scope_of(request.user).is_staff:
-        raise PermissionDenied()
-    return None
-
-
+@staff_page()
 def agency_cases(request):
-    if (resp := _staff(request)) is not None:
-        return resp
     status_filter = request.GET.get("status", "")
     if status_filter not in Case.Status.values:
         status_filter = ""
@@ -250,9 +232,8 @@ def agency_cases(request):
     })
 
 
+@staff_page()
 def staff_case(request, case_id: int):
-    if (resp := _staff(request)) is not None:
-        return resp
     case = selectors.case_detail(actor=request.user, case_id=case_id)
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
@@ -261,9 +242,8 @@ def staff_case(request, case_id: int):
     })
 
 
+@staff_page()
 def task_page(request, task_id: int):
-    if (resp := _staff(request)) is not None:
-        return resp
     task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
     case = selectors.case_detail(actor=request.user, case_id=task.case_id)
     may_act = permissions.task_complete(request.user, task=task)
@@ -278,9 +258,8 @@ def task_page(request, task_id: int):
 
 
 @require_POST
+@staff_page()
 def task_action(request, task_id: int, action: str):
-    if (resp := _staff(request)) is not None:
-        return resp
     task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
     try:
         if action == "claim":

@@ -9,8 +9,9 @@ from django.views.decorators.http import require_POST
 from yizhan.catalog import permissions, selectors, services, transfer
 from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
 from yizhan.catalog.models import THEMES, ItemType
-from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
+from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.directory import selectors as directory_selectors
+from yizhan.directory.pages import staff_page
 
 PERSON_THEMES = ["birth", "household", "education", "employment", "marriage", "housing",
                  "health", "social_security", "travel", "retirement", "death"]
@@ -54,27 +55,17 @@ def guide(request, impl_code: str):
     return render(request, template, {"v": version, "item_types": dict(ItemType.choices)})
 
 
-def _editor(request):
-    if not request.user.is_authenticated:
-        return redirect(f"/accounts/login/?next={request.path}")
-    if not permissions.catalog_edit_any(request.user):
-        raise PermissionDenied()
-    return None
-
-
+@staff_page(permissions.catalog_edit_any)
 def desk(request):
     """The catalog desk of the workbench: my agencies' items and their versions."""
-    if (resp := _editor(request)) is not None:
-        return resp
     return render(request, "catalog/desk.html", {
         "items": selectors.items_for_editor(actor=request.user),
         "import_form": ImportForm(),
     })
 
 
+@staff_page(permissions.catalog_edit_any)
 def desk_version(request, version_id: int):
-    if (resp := _editor(request)) is not None:
-        return resp
     version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
     return render(request, "catalog/desk_version.html", {
         "v": version, "note_form": NoteForm(),
@@ -84,9 +75,8 @@ def desk_version(request, version_id: int):
 
 
 @require_POST
+@staff_page(permissions.catalog_edit_any)
 def desk_action(request, version_id: int, action: str):
-    if (resp := _editor(request)) is not None:
-        return resp
     version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
     note = request.POST.get("note", "")
     try:
@@ -112,9 +102,8 @@ def desk_action(request, version_id: int, action: str):
 
 
 @require_POST
+@staff_page(permissions.catalog_edit_any)
 def desk_import(request):
-    if (resp := _editor(request)) is not None:
-        return resp
     form = ImportForm(request.POST, request.FILES)
     errors = []
     if form.is_valid():
@@ -141,9 +130,8 @@ def desk_import(request):
     }, status=status)
 
 
+@staff_page(permissions.catalog_edit_any)
 def desk_export(request):
-    if (resp := _editor(request)) is not None:
-        return resp
     items = selectors.items_for_editor(actor=request.user)
     versions = [item.versions.all()[0] for item in items if item.versions.all()]
     response = HttpResponse(

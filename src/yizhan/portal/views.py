@@ -20,10 +20,11 @@ from yizhan.audit import registry as audit_registry
 from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
 from yizhan.cases import selectors as case_selectors
-from yizhan.core.errors import ApplicationError, PermissionDenied
+from yizhan.core.errors import ApplicationError
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
+from yizhan.directory.pages import staff_page
 from yizhan.portal import forms
 from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
 from yizhan.workdays.notices import calendar_notice_context
@@ -223,17 +224,8 @@ def totp_setup(request):
     }, status=400 if request.method == "POST" else 200)
 
 
-def _staff_required(request):
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('portal:login')}?next={request.path}")
-    if not scope_of(request.user).is_staff:
-        raise PermissionDenied()
-    return None
-
-
+@staff_page()
 def workbench(request):
-    if (resp := _staff_required(request)) is not None:
-        return resp
     return render(request, "portal/workbench.html", {
         "postings": directory_selectors.postings_of(user=request.user),
         "may_audit": may_search_audit(request.user),
@@ -243,9 +235,8 @@ def workbench(request):
     })
 
 
+@staff_page()
 def my_agency(request):
-    if (resp := _staff_required(request)) is not None:
-        return resp
     agencies = []
     for agency in directory_selectors.agencies_for_actor(actor=request.user).filter(
         pk__in=scope_of(request.user).home_agency_ids
@@ -255,9 +246,8 @@ def my_agency(request):
     return render(request, "portal/my_agency.html", {"agencies": agencies})
 
 
+@staff_page()
 def audit_search(request):
-    if (resp := _staff_required(request)) is not None:
-        return resp
     form = forms.AuditSearchForm(request.GET or None)
     records = None
     if form.is_valid() or not request.GET:

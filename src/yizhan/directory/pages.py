@@ -1,0 +1,33 @@
+"""Guarding staff pages: sign-in first, then the page's own permission.
+
+A page decorated with ``staff_page()`` sends a visitor who is not signed in
+to the sign-in page (and back afterwards), and refuses with 403 a signed-in
+user the predicate does not allow: by default, anyone holding no post.
+The services check permission again for every action the page offers.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+
+from yizhan.core.errors import PermissionDenied
+from yizhan.directory.authz import scope_of
+
+
+def is_staff(user) -> bool:
+    return scope_of(user).is_staff
+
+
+def staff_page(allowed=is_staff):
+    def decorate(view):
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not allowed(request.user):
+                raise PermissionDenied()
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
