@@ -5,7 +5,6 @@ from django.core.files.storage import default_storage
 
 from tests.cases.helpers import publish_item, stored_files
 from yizhan.bpmn import clear_spec_cache
-from yizhan.cases import services
 from yizhan.core.notify import MemorySmsBackend
 from yizhan.workdays.selectors import calendar_cache_clear
 
@@ -15,19 +14,15 @@ def _fresh_caches():
     """No calendar, process spec, stored file or SMS outbox carries over.
 
     A test's writes are rolled back, never committed, so nothing tells the
-    calendar cache; and item versions of a rolled-back test may share a
-    primary key with the next test's, which would find the parsed process
-    of the wrong version in the engine's cache.
+    calendar cache.
     """
     calendar_cache_clear()
-    services._DEFINITIONS.clear()
     clear_spec_cache()
     MemorySmsBackend.outbox.clear()
     for name in stored_files():
         default_storage.delete(name)
     yield
     calendar_cache_clear()
-    services._DEFINITIONS.clear()
 
 
 @pytest.fixture

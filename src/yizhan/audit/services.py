@@ -101,8 +101,6 @@ def audit_append(
     actor_id, label = actor_label(actor)
     if agency_id is None and actor is not None:
         agency_id = getattr(actor, "acting_agency_id", None)
-    if post_id is None:
-        post_id = ctx.acting_post_id or (getattr(actor, "acting_post_id", None) if actor else None)
     if post_id is None and actor is not None:
         post_id, agency_id = registry.resolve_post(actor, agency_id)
     changes = changes or {}

@@ -221,21 +221,6 @@ def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:
     return mapping
 
 
-_DEFINITIONS: dict[str, bpmn.ProcessDefinition] = {}
-
-
-def _definition(version: ItemVersion) -> bpmn.ProcessDefinition:
-    """The process of a version, parsed once per process (not per step)."""
-    key = f"{version.pk}:{hash(version.process_spec)}"
-    definition = _DEFINITIONS.get(key)
-    if definition is None:
-        definition = bpmn.ProcessDefinition.from_json(version.process_spec)
-        if len(_DEFINITIONS) > 512:
-            _DEFINITIONS.clear()
-        _DEFINITIONS[key] = definition
-    return definition
-
-
 def _task_limit(case: Case, kind: str) -> int:
     """Working days allowed for one step (every task has its own limit).
 
@@ -283,9 +268,11 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
         raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,
                            names="、".join(missing), missing=missing)
     version = case.item_version
-    definition = _definition(version)
+    # The runtime keeps each parsed specification by its hash, so steps never
+    # re-parse it; only the agencies the process names are read here.
+    definition = bpmn.ProcessDefinition.from_json(version.process_spec)
     now = timezone.now()
-    step = bpmn.start(definition.spec_json, data=case.data,
+    step = bpmn.start(version.process_spec, data=case.data,
                       agencies=_agencies_for(case, definition))
     case.number = _allocate_number(case, now)
     code = f"{secrets.randbelow(10**8):08d}"
@@ -382,8 +369,8 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                            code=CasesErrorCode.NO_REASON, field="opinion")
     now = timezone.now()
     _close_task(task, actor, decision=decision, opinion=opinion, now=now)
-    definition = _definition(case.item_version)
-    step = bpmn.complete(definition.spec_json, case.process_state, task_id=task.spiff_id,
+    step = bpmn.complete(case.item_version.process_spec, case.process_state,
+                         task_id=task.spiff_id,
                          data={"opinion": decision})
     fields = ["process_state", "status"]
     base = {"task": task.name, "decision": decision, "opinion": opinion}

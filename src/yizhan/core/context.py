@@ -1,8 +1,8 @@
 """Per-request context that services read without threading it through.
 
-The request id and the acting post are set by middleware for a web request
-(and by the CLI for a command) and read by the audit log, so every record of
-one user action carries the same request id.  Services still take the actor
+The request id is set by middleware for a web request (and by the task
+runner for background work) and read by the audit log and the case events,
+so every record of one user action carries the same id.  Services still take the actor
 as an explicit argument: the context only adds where the call came from.
 """
 
@@ -16,7 +16,6 @@ class RequestContext:
     request_id: str
     source: str = "web"  # web, api, cli, task
     ip: str | None = None
-    acting_post_id: int | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("yizhan_request_context", default=None)

@@ -29,7 +29,6 @@ class RequestIdMiddleware:
                 request_id=request_id,
                 source=source,
                 ip=request.META.get("REMOTE_ADDR"),
-                acting_post_id=None,
             )
         )
         try:
