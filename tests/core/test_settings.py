@@ -105,8 +105,9 @@ def _platform_check_error() -> tuple[str, str]:
 def test_platform_check_reports_warnings_without_failing():
     """The test configuration has warnings only: each is printed with its hint."""
     output = _platform_check()
-    assert "WARNING: [core.W002] YIZHAN_HTTPS is off" in output
-    assert "→ Serve the platform behind HTTPS" in output
+    assert "WARNING: [core.W002] YIZHAN_HTTPS 已关闭" in output
+    assert "YIZHAN_HTTPS is off" in output
+    assert "→ 请在 HTTPS 之后提供服务" in output and "Serve the platform behind HTTPS" in output
     assert "ERROR" not in output
 
 
@@ -115,16 +116,17 @@ def test_platform_check_refuses_a_foreign_broker_url():
     with override_settings(YIZHAN_BROKER_URL="ftp://x"):
         message, output = _platform_check_error()
     assert "1 configuration error(s) found" in message
-    assert "ERROR: [core.E003] YIZHAN_BROKER_URL 'ftp://x' is neither a Redis nor a RabbitMQ URL" \
-        in output
-    assert "→ Use redis://host:6379/0" in output
+    assert "ERROR: [core.E003] YIZHAN_BROKER_URL 'ftp://x' 不是 Redis 或 RabbitMQ 地址" in output
+    assert "YIZHAN_BROKER_URL 'ftp://x' is neither a Redis nor a RabbitMQ URL" in output
+    assert "Use redis://host:6379/0" in output
 
 
 def test_platform_check_refuses_a_malformed_field_key():
     """A field key that is not 32 hex digits is an error naming YIZHAN_FIELD_KEY."""
     with override_settings(FIELD_ENCRYPTION_KEY="not-hex"):
         _message, output = _platform_check_error()
-    assert "[core.E002] YIZHAN_FIELD_KEY is not 32 hexadecimal digits." in output
+    assert "[core.E002] YIZHAN_FIELD_KEY 不是 32 位十六进制数字" in output
+    assert "YIZHAN_FIELD_KEY is not 32 hexadecimal digits." in output
     assert "secrets.token_hex(16)" in output
 
 
@@ -132,7 +134,8 @@ def test_platform_check_refuses_empty_allowed_hosts():
     """No ALLOWED_HOSTS outside debug is an error."""
     with override_settings(ALLOWED_HOSTS=[]):
         _message, output = _platform_check_error()
-    assert "[core.E001] ALLOWED_HOSTS is empty" in output
+    assert "[core.E001] ALLOWED_HOSTS 为空" in output
+    assert "ALLOWED_HOSTS is empty" in output
     assert "ALLOWED_HOSTS=zwfw.example.gov.cn" in output
 
 

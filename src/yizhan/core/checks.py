@@ -17,8 +17,10 @@ def check_platform_settings(app_configs, **kwargs):
     problems = []
     if not settings.DEBUG and not settings.ALLOWED_HOSTS:
         problems.append(Error(
+            "ALLOWED_HOSTS 为空，不会响应任何请求。/ "
             "ALLOWED_HOSTS is empty: no request will be served.",
-            hint="Set ALLOWED_HOSTS to the host names of the site, e.g. "
+            hint="请把 ALLOWED_HOSTS 设为站点域名 / "
+                 "Set ALLOWED_HOSTS to the host names of the site, e.g. "
                  "ALLOWED_HOSTS=zwfw.example.gov.cn",
             id="core.E001",
         ))
@@ -30,29 +32,37 @@ def check_platform_settings(app_configs, **kwargs):
             ok = False
         if not ok:
             problems.append(Error(
+                "YIZHAN_FIELD_KEY 不是 32 位十六进制数字。/ "
                 "YIZHAN_FIELD_KEY is not 32 hexadecimal digits.",
-                hint="Generate one with: python -c 'import secrets; print(secrets.token_hex(16))'",
+                hint="生成方法 / Generate one with: "
+                     "python -c 'import secrets; print(secrets.token_hex(16))'",
                 id="core.E002",
             ))
     if not settings.DEBUG and not settings.HTTPS:
         problems.append(Warning(
+            "YIZHAN_HTTPS 已关闭，会话 Cookie 以明文 HTTP 传输。/ "
             "YIZHAN_HTTPS is off: session cookies are sent over plain HTTP.",
-            hint="Serve the platform behind HTTPS and unset YIZHAN_HTTPS=0.",
+            hint="请在 HTTPS 之后提供服务并去掉 YIZHAN_HTTPS=0 / "
+                 "Serve the platform behind HTTPS and unset YIZHAN_HTTPS=0.",
             id="core.W002",
         ))
     broker = settings.YIZHAN_BROKER_URL
     if broker and not broker.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
         problems.append(Error(
+            f"YIZHAN_BROKER_URL {broker!r} 不是 Redis 或 RabbitMQ 地址。/ "
             f"YIZHAN_BROKER_URL {broker!r} is neither a Redis nor a RabbitMQ URL.",
-            hint="Use redis://host:6379/0 or amqp://user:password@host:5672//, "
+            hint="请使用 redis://… 或 amqp://…，内嵌模式留空 / "
+                 "Use redis://host:6379/0 or amqp://user:password@host:5672//, "
                  "or leave it empty for embedded mode.",
             id="core.E003",
         ))
     engine = settings.DATABASES["default"]["ENGINE"]
     if not settings.DEBUG and engine.endswith("sqlite3"):
         problems.append(Warning(
+            "数据库为 SQLite：适合单机，不适合多个 Web 节点。/ "
             "The database is SQLite: fine for one machine, not for several web nodes.",
-            hint="Set DATABASE_URL=postgres://user:password@host/dbname for a distributed setup.",
+            hint="分布式部署请设置 / For a distributed setup set "
+                 "DATABASE_URL=postgres://user:password@host/dbname",
             id="core.W003",
         ))
     return problems

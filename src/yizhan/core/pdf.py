@@ -70,11 +70,14 @@ def cjk_fonts() -> list[FontFile]:
     if configured:
         path, _, face = configured.partition("#")
         if not os.path.isfile(path):
-            raise CjkFontMissing(f"YIZHAN_PDF_FONT names {path!r}, which does not exist.")
+            raise CjkFontMissing(f"YIZHAN_PDF_FONT 指定的字体文件 {path!r} 不存在 / "
+                                 f"YIZHAN_PDF_FONT names {path!r}, which does not exist.")
         found.append(FontFile(path, int(face or 0), "YIZHAN_PDF_FONT"))
     found.extend(font for font in FONT_CANDIDATES if os.path.isfile(font.path))
     if not found:
         raise CjkFontMissing(
+            f"找不到生成电子证照所需的中文字体，请安装 {FONT_PACKAGE}（apt-get install "
+            f"{FONT_PACKAGE}）或设置 YIZHAN_PDF_FONT。/ "
             "No Chinese (CJK) font for PDF certificates was found. Install Debian's "
             f"{FONT_PACKAGE} package (apt-get install {FONT_PACKAGE}), or set "
             "YIZHAN_PDF_FONT to the path of a TrueType CJK font."

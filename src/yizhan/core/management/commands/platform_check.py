@@ -27,7 +27,9 @@ class Command(BaseCommand):
             level = "ERROR" if message.level >= checks.ERROR else "WARNING"
             problems.append((level, f"[{message.id}] {message.msg}", message.hint or ""))
         if settings.DEBUG:
-            problems.append(("WARNING", "DEBUG is on: error pages show internal details.",
+            problems.append(("WARNING", "调试模式已开启，错误页会显示内部细节。/ "
+                             "DEBUG is on: error pages show internal details.",
+                             "对外部署请去掉 YIZHAN_DEBUG / "
                              "Unset YIZHAN_DEBUG for any deployment reachable by others."))
         if not options["no_live"]:
             problems.extend(self._live())
@@ -40,7 +42,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"    → {hint}")
         errors = sum(1 for p in problems if p[0] == "ERROR")
         if errors:
-            raise CommandError(f"{errors} configuration error(s) found")
+            raise CommandError(f"发现 {errors} 项配置错误 / {errors} configuration error(s) found")
 
     def _live(self):
         found = []
@@ -48,13 +50,15 @@ class Command(BaseCommand):
         try:
             connection.ensure_connection()
         except Exception as exc:
-            return [("ERROR", f"the database does not answer: {exc}",
+            return [("ERROR", f"数据库无响应 / the database does not answer: {exc}",
+                     "请检查 DATABASE_URL 与数据库服务 / "
                      "Check DATABASE_URL and that the database server is running.")]
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
         if pending:
-            found.append(("ERROR", f"{len(pending)} database migration(s) are not applied.",
-                          "Run: yizhan migrate"))
+            found.append(("ERROR", f"有 {len(pending)} 个数据库迁移未执行 / "
+                          f"{len(pending)} database migration(s) are not applied.",
+                          "运行 / Run: yizhan migrate"))
         if settings.YIZHAN_BROKER_URL:
             try:
                 from kombu import Connection
@@ -62,9 +66,12 @@ class Command(BaseCommand):
                 with Connection(settings.YIZHAN_BROKER_URL, connect_timeout=3) as conn:
                     conn.ensure_connection(max_retries=1)
             except ImportError:
-                found.append(("ERROR", "a broker is configured but Celery is not installed.",
-                              "Install the distributed extras: pip install 'yizhan[distributed]'"))
+                found.append(("ERROR", "已配置消息代理但未安装 Celery / "
+                              "a broker is configured but Celery is not installed.",
+                              "安装分布式组件 / Install the distributed extras: "
+                              "pip install 'yizhan[distributed]'"))
             except Exception as exc:
-                found.append(("ERROR", f"the broker does not answer: {exc}",
+                found.append(("ERROR", f"消息代理无响应 / the broker does not answer: {exc}",
+                              "请检查 YIZHAN_BROKER_URL 与 Redis/RabbitMQ / "
                               "Check YIZHAN_BROKER_URL and that Redis or RabbitMQ is running."))
         return found
