@@ -180,6 +180,8 @@ def _foreign(world):
             (f"/api/v1/tasks/{t}/complete", {"decision": "approve"}),
         ("POST", "/api/v1/tasks/{task_id}/correction"):
             (f"/api/v1/tasks/{t}/correction", {"items": [], "note": ""}),
+        ("POST", "/api/v1/tasks/{task_id}/return"):
+            (f"/api/v1/tasks/{t}/return", {"opinion": "越权退回"}),
         ("POST", "/api/v1/certificates/{number}/revoke"):
             (f"/api/v1/certificates/{closed_case.certificate.number}/revoke",
              {"reason": "越权注销"}),
@@ -331,7 +333,7 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         for url in case_pages:
             response = client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
-        for action in ("claim", "approve", "reject", "correction", "fee"):
+        for action in ("claim", "approve", "reject", "correction", "fee", "return"):
             url = f"/workbench/tasks/{task_b.pk}/{action}/"
             response = client.post(url, {"opinion": "x"})
             assert response.status_code in REFUSED, (role, url, response.status_code)

@@ -35,6 +35,7 @@ from yizhan.bpmn.runtime import (
     clear_spec_cache,
     complete,
     current,
+    send_back,
     spec_cache_info,
     start,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "current",
     "load_process",
     "load_template",
+    "send_back",
     "spec_cache_info",
     "start",
     "template_xml",

@@ -27,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from django.utils.translation import gettext_lazy as _
-from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, ParallelGateway
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -133,6 +133,60 @@ def complete(spec: ProcessDefinition | str, state_json: str, *, task_id: str,
 
     _advance(run)
     return _step(compiled, workflow, previously_ready=previously_ready - {str(task.id)})
+
+
+def send_back(spec: ProcessDefinition | str, state_json: str, *, task_id: str) -> Step:
+    """Return the ready user task ``task_id`` to the step before it (退回).
+
+    The step before is the nearest user task upstream; when a parallel
+    stage lies in between (the joint reviews before a joint decision), the
+    whole stage is reopened, every branch of it.  Later work on the path is
+    discarded and the earlier step is ready again with the data it had then.
+    Raises ``ProcessCallError`` for the first step of a process.
+    """
+    compiled = _compiled(spec)
+    workflow = _restore(compiled, state_json)
+    task = _ready_task(workflow, task_id)
+    target = _previous_stage(task)
+    if target is None:
+        post = compiled.definition.tasks[task.task_spec.bpmn_id]
+        raise ProcessCallError(_("“%(task)s”是流程的第一个环节，没有可退回的环节。"),
+                               task=post.title)
+    previously_ready = {str(t.id) for t in _ready_user_tasks(workflow)}
+
+    def run():
+        workflow.reset_from_task_id(target.id)
+        workflow.do_engine_steps()
+
+    _advance(run)
+    return _step(compiled, workflow, previously_ready=previously_ready)
+
+
+def _previous_stage(task):
+    """The task to reset to for returning ``task``, or None (see ``send_back``).
+
+    Walking up the task tree, a join gateway opens a parallel stage and the
+    matching split closes it; the split is the stage's beginning.  A joint
+    instance's own container (``JointTask``) is the same step, not the one
+    before.
+    """
+    depth = 0
+    node = task.parent
+    if node is not None and isinstance(node.task_spec, spiff.JointTask):
+        node = node.parent
+    while node is not None:
+        node_spec = node.task_spec
+        if isinstance(node_spec, ParallelGateway) and len(node_spec.inputs) > 1:
+            depth += 1
+        elif isinstance(node_spec, ParallelGateway) and len(node_spec.outputs) > 1:
+            if depth > 0:
+                depth -= 1
+                if depth == 0:
+                    return node
+        elif depth == 0 and (node_spec.manual or isinstance(node_spec, spiff.JointTask)):
+            return node
+        node = node.parent
+    return None
 
 
 def current(spec: ProcessDefinition | str, state_json: str) -> Step:

@@ -10,6 +10,7 @@ class CasesAction(models.TextChoices):
     CASE_SUBMITTED = "cases.case_submitted", _("提交申请")
     TASK_CLAIMED = "cases.task_claimed", _("签收环节")
     TASK_COMPLETED = "cases.task_completed", _("办理环节")
+    TASK_RETURNED = "cases.task_returned", _("退回环节")
     CORRECTION_REQUESTED = "cases.correction_requested", _("一次性告知补正")
     CORRECTION_SUBMITTED = "cases.correction_submitted", _("提交补正材料")
     CASE_SUSPENDED = "cases.case_suspended", _("暂停计时")

@@ -165,6 +165,10 @@ class DecisionIn(Schema):
     opinion: str = Field("", description="required when rejecting")
 
 
+class OpinionIn(Schema):
+    opinion: str = Field(..., description="the reasons, required")
+
+
 class CorrectionItem(Schema):
     material_id: int
     problem: str
@@ -343,6 +347,14 @@ def complete_task(request, task_id: int, payload: DecisionIn):
                            opinion=payload.opinion)
     task.refresh_from_db()
     return task
+
+
+@router.post("/tasks/{task_id}/return", response=list[TaskOut], auth=AUTH)
+def return_task(request, task_id: int, payload: OpinionIn):
+    """退回: send a review or decision back to the step before it; returns the reopened tasks."""
+    actor = actor_of(request)
+    task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
+    return services.task_return(actor=actor, task=task, opinion=payload.opinion)
 
 
 @router.post("/tasks/{task_id}/correction", response=CaseOut, auth=AUTH)

@@ -10,6 +10,7 @@ class CasesErrorCode(StrEnum):
     TASK_TAKEN = "cases.task_taken"
     TASK_CLOSED = "cases.task_closed"
     BAD_DECISION = "cases.bad_decision"
+    CANNOT_RETURN = "cases.cannot_return"
     MISSING_MATERIALS = "cases.missing_materials"
     UPLOAD_TOO_BIG = "cases.upload_too_big"
     UPLOAD_TYPE = "cases.upload_type"

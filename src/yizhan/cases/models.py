@@ -181,7 +181,11 @@ class Task(models.Model):
             models.Index(fields=["agency", "role", "status"], name="task_inbox_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["case", "spiff_id"], name="task_spiff_unique"),
+            # A returned step comes back under the same workflow task id:
+            # one row per time it was open, but never two open at once.
+            models.UniqueConstraint(fields=["case", "spiff_id"],
+                                    condition=models.Q(status__in=["open", "claimed"]),
+                                    name="task_spiff_open_unique"),
         ]
 
     def __str__(self):

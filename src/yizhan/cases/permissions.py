@@ -66,6 +66,10 @@ def task_complete(actor, *, task) -> bool:
     return scope_of(actor).has(task.role, task.agency_id)
 
 
+def task_return(actor, *, task) -> bool:
+    return scope_of(actor).has(task.role, task.agency_id)
+
+
 def case_request_correction(actor, *, task) -> bool:
     return scope_of(actor).has(task.role, task.agency_id)
 

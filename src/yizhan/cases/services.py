@@ -238,7 +238,8 @@ def _task_limit(case: Case, kind: str) -> int:
 def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     calendar = calendar_current()
     tz = timezone.get_default_timezone()
-    known = set(case.tasks.values_list("spiff_id", flat=True))
+    known = set(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
+                .values_list("spiff_id", flat=True))
     created = []
     for ready in step.ready:
         if ready.task_id in known:
@@ -250,6 +251,14 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
                             created_at=now, due_at=due.at))
     Task.objects.bulk_create(created)
     return created
+
+
+def _cancel_withdrawn(case: Case, step: bpmn.Step) -> None:
+    """Close the open tasks the process withdrew in this step."""
+    if step.cancelled:
+        Task.objects.filter(case=case, spiff_id__in=step.cancelled,
+                            status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
+            status=Task.Status.CANCELLED, version=F("version") + 1)
 
 
 @transaction.atomic
@@ -316,6 +325,22 @@ def task_claim(*, actor, task: Task) -> Task:
     return task
 
 
+def _locked(task: Task) -> tuple[Task, Case]:
+    """The task, read again under the lock of its case, and the locked case."""
+    task = Task.objects.select_related("case").get(pk=task.pk)
+    case = _lock(task.case)
+    task.refresh_from_db()
+    return task, case
+
+
+def _check_in_hand(task: Task, actor) -> None:
+    """The task is still to do, and nobody but ``actor`` has claimed it."""
+    if task.status not in (Task.Status.OPEN, Task.Status.CLAIMED):
+        raise Conflict(_("该环节已办理或已取消。"), code=CasesErrorCode.TASK_CLOSED)
+    if task.status == Task.Status.CLAIMED and task.claimed_by_id != getattr(actor, "pk", None):
+        raise Conflict(_("该环节已由他人签收办理。"), code=CasesErrorCode.TASK_TAKEN)
+
+
 def _close_task(task: Task, actor, *, decision: str, opinion: str, now) -> None:
     """Mark ``task`` done unless someone else got there first."""
     done = Task.objects.filter(
@@ -344,14 +369,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     an approving decision issues the signed certificate; delivery of the
     decision closes the case (办结).
     """
-    task = Task.objects.select_related("case").get(pk=task.pk)
-    case = _lock(task.case)
-    task.refresh_from_db()
+    task, case = _locked(task)
     require(permissions.task_complete(actor, task=task), action="task_complete")
-    if task.status not in (Task.Status.OPEN, Task.Status.CLAIMED):
-        raise Conflict(_("该环节已办理或已取消。"), code=CasesErrorCode.TASK_CLOSED)
-    if task.status == Task.Status.CLAIMED and task.claimed_by_id != getattr(actor, "pk", None):
-        raise Conflict(_("该环节已由他人签收办理。"), code=CasesErrorCode.TASK_TAKEN)
+    _check_in_hand(task, actor)
     if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
                            Case.Status.APPROVED):
         raise Conflict(_("办件当前状态（%(status)s）下不能办理此环节。"),
@@ -376,7 +396,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     base = {"task": task.name, "decision": decision, "opinion": opinion}
     if kind == "accept":
         if decision == "approve":
-            fields += _start_clock(case, now)
+            if case.accepted_at is None:
+                # Accepted again after a return: the clock runs from the
+                # first acceptance, never restarts.
+                fields += _start_clock(case, now)
             case.status = Case.Status.IN_PROGRESS
             events.append(case=case, type=EventType.ACCEPTED, actor=actor, task=task, data=base)
         else:
@@ -424,10 +447,7 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                 fields += ["decided_at", "outcome_reason"]
                 events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
                               data={**base, "reasons": reasons})
-    if step.cancelled:
-        Task.objects.filter(case=case, spiff_id__in=step.cancelled).exclude(
-            status=Task.Status.DONE).update(status=Task.Status.CANCELLED,
-                                            version=F("version") + 1)
+    _cancel_withdrawn(case, step)
     _open_tasks(case, step, now)
     case.process_state = step.state_json
     if step.finished:
@@ -438,6 +458,45 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                  changes={"task": task.title, "decision": decision, "status": case.status})
     notifications.task_completed(case, task, kind=kind, decision=decision)
     return task
+
+
+@transaction.atomic
+def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
+    """退回: send a review or decision back to the step before it, with reasons.
+
+    The step before is reopened in its post's inbox (for a joint decision,
+    every joint review); the returned task is closed with the decision
+    ``return``.  The clock keeps running: a return is the agency's own
+    time, not time the law excludes.  Returns the reopened tasks.
+    """
+    task, case = _locked(task)
+    require(permissions.task_return(actor, task=task), action="task_return")
+    _check_in_hand(task, actor)
+    kind = task_kind(task.name)
+    if kind not in ("review", "decide") or case.status != Case.Status.IN_PROGRESS:
+        raise Conflict(_("只有办理中的审查、决定环节可以退回。"),
+                       code=CasesErrorCode.CANNOT_RETURN)
+    opinion = (opinion or "").strip()
+    if not opinion:
+        raise InvalidInput(_("退回须写明理由。"), code=CasesErrorCode.NO_REASON, field="opinion")
+    try:
+        step = bpmn.send_back(case.item_version.process_spec, case.process_state,
+                              task_id=task.spiff_id)
+    except bpmn.ProcessCallError as exc:
+        raise Conflict(exc.message, code=CasesErrorCode.CANNOT_RETURN, **exc.fields) from None
+    now = timezone.now()
+    _close_task(task, actor, decision="return", opinion=opinion, now=now)
+    _cancel_withdrawn(case, step)
+    reopened = _open_tasks(case, step, now)
+    case.process_state = step.state_json
+    case.save(update_fields=["process_state"])
+    events.append(case=case, type=EventType.RETURNED, actor=actor, task=task,
+                  data={"task": task.name, "opinion": opinion,
+                        "to": [t.name for t in reopened]})
+    audit_append(actor=actor, action=CasesAction.TASK_RETURNED, obj=case,
+                 agency_id=task.agency_id, reason=opinion,
+                 changes={"task": task.title, "to": [t.title for t in reopened]})
+    return reopened
 
 
 def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str]:

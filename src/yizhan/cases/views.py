@@ -270,6 +270,11 @@ def task_action(request, task_id: int, action: str):
                                    opinion=request.POST.get("opinion", ""))
             messages.success(request, _("已办理。"))
             return redirect("portal:workbench")
+        elif action == "return":
+            services.task_return(actor=request.user, task=task,
+                                 opinion=request.POST.get("opinion", ""))
+            messages.success(request, _("已退回上一环节。"))
+            return redirect("portal:workbench")
         elif action == "fee":
             services.case_fee_charge(actor=request.user, case=task.case,
                                      fee_id=int(request.POST.get("fee_id") or 0),
