@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "yizhan.workdays",
     "yizhan.catalog",
     "yizhan.cases",
+    "yizhan.supervision",
     "yizhan.portal",
 ]
 

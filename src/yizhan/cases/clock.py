@@ -79,9 +79,14 @@ def remaining(*, calendar: WorkdayCalendar, now: dt.datetime, due: dt.datetime |
 
 
 def apply(case, result: Deadlines) -> list[str]:
-    """Store deadlines on ``case``; return the fields changed."""
+    """Store deadlines on ``case``; return the fields changed.
+
+    The case is due for supervision's look at once: the sweep works out
+    when it next crosses a line (a warning point, a deadline) from the
+    rules in force, and sets ``next_check_at`` to that moment.
+    """
     case.statutory_due = result.statutory.at
     case.promised_due = result.promised.at
     case.due_provisional = result.provisional
-    case.next_check_at = min(result.promised.at, result.statutory.at)
+    case.next_check_at = timezone.now()
     return ["statutory_due", "promised_due", "due_provisional", "next_check_at"]

@@ -250,6 +250,9 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
                             title=ready.title, role=ready.role, agency_id=ready.agency_id,
                             created_at=now, due_at=due.at))
     Task.objects.bulk_create(created)
+    if created:
+        # New steps with their own limits: supervision plans its next look.
+        case.next_check_at = now
     return created
 
 
@@ -289,9 +292,9 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     case.status = Case.Status.SUBMITTED
     case.submitted_at = now
     case.process_state = step.state_json
-    case.save(update_fields=["number", "query_code_hash", "status", "submitted_at",
-                             "process_state"])
     _open_tasks(case, step, now)
+    case.save(update_fields=["number", "query_code_hash", "status", "submitted_at",
+                             "process_state", "next_check_at"])
     events.append(case=case, type=EventType.SUBMITTED, actor=actor,
                   data={"item": version.item.impl_code, "version": version.number,
                         "channel": case.channel})
@@ -392,10 +395,13 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     step = bpmn.complete(case.item_version.process_spec, case.process_state,
                          task_id=task.spiff_id,
                          data={"opinion": decision})
-    fields = ["process_state", "status"]
+    fields = ["process_state", "status", "next_check_at"]
     base = {"task": task.name, "decision": decision, "opinion": opinion}
     if kind == "accept":
         if decision == "approve":
+            # Supervision checks that nothing required was missing (it
+            # reads events, not the case's files).
+            base["missing_materials"] = _missing_materials(case)
             if case.accepted_at is None:
                 # Accepted again after a return: the clock runs from the
                 # first acceptance, never restarts.
@@ -489,7 +495,7 @@ def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
     _cancel_withdrawn(case, step)
     reopened = _open_tasks(case, step, now)
     case.process_state = step.state_json
-    case.save(update_fields=["process_state"])
+    case.save(update_fields=["process_state", "next_check_at"])
     events.append(case=case, type=EventType.RETURNED, actor=actor, task=task,
                   data={"task": task.name, "opinion": opinion,
                         "to": [t.name for t in reopened]})
@@ -598,6 +604,7 @@ def case_correct(*, actor, case: Case) -> Case:
     due = calendar.deadline(now, _task_limit(case, "accept"), timezone.get_default_timezone())
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
         due_at=due.at, version=F("version") + 1)
+    Case.objects.filter(pk=case.pk).update(next_check_at=now)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
                   data={"materials": sorted(fixed)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
@@ -623,7 +630,8 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     case.status = Case.Status.SUSPENDED
     case.paused_since = now
     case.pause_reason = reason
-    case.next_check_at = None
+    # Supervision watches how long the clock stays stopped.
+    case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
     events.append(case=case, type=EventType.SUSPENDED, actor=actor,
                   data={"reason": reason, "note": note})
@@ -681,9 +689,6 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
         raise InvalidInput(_("延期须说明理由。"), code=CasesErrorCode.NO_REASON, field="reason")
     case.extension_workdays = workdays
     fields = ["extension_workdays", *_recompute(case)]
-    if case.status == Case.Status.SUSPENDED:
-        # The clock is stopped: supervision watches again from case_resume.
-        case.next_check_at = None
     case.save(update_fields=fields)
     events.append(case=case, type=EventType.EXTENDED, actor=actor,
                   data={"workdays": workdays, "reason": reason})
@@ -745,7 +750,7 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "") -
         raise InvalidInput(_("金额应为不小于 0 的数字。"), field="amount") from None
     above = fee.amount is not None and charged > fee.amount
     events.append(case=case, type=EventType.FEE_CHARGED, actor=actor,
-                  data={"fee": fee.name, "standard": fee.standard,
+                  data={"fee": fee.name, "standard": fee.standard, "basis": fee.basis,
                         "standard_amount": fee.amount, "amount": charged,
                         "above_standard": above, "waived": charged == 0, "note": note})
     audit_append(actor=actor, action=CasesAction.FEE_CHARGED, obj=case,
@@ -799,8 +804,6 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         before = (case.statutory_due, case.promised_due, case.due_provisional)
         fields = _recompute(case)
         if (case.statutory_due, case.promised_due, case.due_provisional) != before:
-            if case.status == Case.Status.SUSPENDED:
-                case.next_check_at = None
             case.save(update_fields=fields)
             audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
                          agency_id=case.agency_id, reason=f"calendar {year}",
