@@ -49,6 +49,16 @@ NOT_AGENCY_SCOPED = {
     ("POST", "/api/v1/cases"): "an applicant's own application (tests/cases)",
     ("GET", "/api/v1/cases/mine"): "the caller's own applications",
     ("GET", "/api/v1/tasks/inbox"): "the caller's own inbox, built from their scope",
+    ("GET", "/api/v1/supervision/rules"): "the city's supervision rules, not agency data",
+    ("PATCH", "/api/v1/supervision/rules/{code}"):
+        "city-wide rules; only supervision officers change them (tests/supervision)",
+}
+
+# Lists that answer every caller but must never contain agency B's rows.
+FILTERED = {
+    "/api/v1/audit/records": "agency_id",
+    "/api/v1/supervision/alerts": "agency_id",
+    "/api/v1/supervision/coverage": "agency_id",
 }
 
 
@@ -103,6 +113,19 @@ def _cases_of_b(world):
     return made
 
 
+def _alert_of_b(world):
+    """An alert on agency B: a sweep a year ahead finds B's open case overdue."""
+    import datetime
+
+    from django.utils import timezone
+
+    from yizhan.supervision.detection import sweep
+    from yizhan.supervision.models import Alert
+
+    sweep(now=timezone.now() + datetime.timedelta(days=400))
+    return Alert.objects.filter(agency=world.agency_b).first()
+
+
 def _foreign(world):
     """(method, path) -> (concrete path, JSON body) aimed at agency B."""
     from tests.factories import item_content
@@ -116,7 +139,15 @@ def _foreign(world):
     post_b = world.posts["b"][Role.REVIEWER]
     token_b, _secret = account_services.token_issue(actor=world.admin, agency=b, name="乙系统",
                                                     role=Role.REVIEWER)
+    alert_b = _alert_of_b(world)
     return {
+        ("GET", "/api/v1/supervision/alerts"):
+            (f"/api/v1/supervision/alerts?agency_id={b.pk}&status=", None),
+        ("GET", "/api/v1/supervision/coverage"): ("/api/v1/supervision/coverage", None),
+        ("POST", "/api/v1/supervision/alerts/{alert_id}/clear"):
+            (f"/api/v1/supervision/alerts/{alert_b.pk}/clear", {"reason": "越权核销"}),
+        ("GET", "/api/v1/supervision/cases/{case_id}/monitoring"):
+            (f"/api/v1/supervision/cases/{c}/monitoring", None),
         ("POST", "/api/v1/directory/divisions"):
             ("/api/v1/directory/divisions", {"code": "449902", "name": "新区",
                                              "parent_code": "449900"}),
@@ -251,11 +282,10 @@ def test_no_role_of_agency_a_reaches_agency_b_through_the_api(world):
                 response = client.generic(method, path, json.dumps(body or {}),
                                           content_type="application/json")
             ok = response.status_code in REFUSED
-            if method == "GET" and path.startswith("/api/v1/audit/records") and (
-                response.status_code == 200
-            ):
-                # Readers of the audit log may search, but never see B's rows.
-                ok = all(row["agency_id"] != world.agency_b.pk for row in response.json())
+            filtered = FILTERED.get(path.split("?")[0])
+            if method == "GET" and filtered and response.status_code == 200:
+                # Readers of a list may search it, but never see B's rows.
+                ok = all(row[filtered] != world.agency_b.pk for row in response.json())
             if not ok:
                 failures.append((label, method, path, response.status_code))
             elif response.status_code in REFUSED:
@@ -295,7 +325,9 @@ PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
                "catalog:desk_action", "cases:agency_cases", "cases:staff_case", "cases:task",
-               "cases:task_action"}
+               "cases:task_action", "supervision:dashboard", "supervision:alerts",
+               "supervision:alert_clear", "supervision:case", "supervision:rules",
+               "supervision:rule"}
 
 
 def test_every_page_is_classified():
@@ -318,10 +350,15 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     case_pages = [f"/my/cases/{open_case.pk}/", f"/my/cases/{closed_case.pk}/certificate/",
                   f"/files/{file_b.pk}/", f"/workbench/cases/{open_case.pk}/",
                   f"/workbench/tasks/{task_b.pk}/"]
+    alert_b = _alert_of_b(world)
+    b_names.add(open_case.number)
+    case_pages.append(f"/supervision/cases/{open_case.pk}/")
     for role in Role.values:
         client = _client(world.user("a", role))
         for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
-                    "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/"):
+                    "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/",
+                    "/supervision/", "/supervision/alerts/?status=all", "/supervision/rules/",
+                    "/supervision/rules/SX-01/"):
             response = client.get(url)
             assert response.status_code in {200, 403}, (role, url, response.status_code)
             if url.endswith("/export/") and response.status_code == 200:
@@ -333,6 +370,8 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         for url in case_pages:
             response = client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
+        response = client.post(f"/supervision/alerts/{alert_b.pk}/clear/", {"reason": "越权"})
+        assert response.status_code in REFUSED, (role, "alert_clear", response.status_code)
         for action in ("claim", "approve", "reject", "correction", "fee", "return"):
             url = f"/workbench/tasks/{task_b.pk}/{action}/"
             response = client.post(url, {"opinion": "x"})

@@ -11,11 +11,13 @@ from yizhan.cases.api import router as cases_router
 from yizhan.catalog.api import router as catalog_router
 from yizhan.core.api import api
 from yizhan.directory.api import router as directory_router
+from yizhan.supervision.api import router as supervision_router
 
 api.add_router("/directory", directory_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("", cases_router)
+api.add_router("/supervision", supervision_router)
 
 __all__ = ["api"]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("yizhan.catalog.urls")),
     path("", include("yizhan.cases.urls")),
+    path("", include("yizhan.supervision.urls")),
     path("", include("yizhan.portal.urls")),
 ]
 

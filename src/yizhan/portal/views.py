@@ -27,6 +27,8 @@ from yizhan.directory.authz import scope_of
 from yizhan.directory.pages import staff_page
 from yizhan.portal import forms
 from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
+from yizhan.supervision import permissions as supervision_permissions
+from yizhan.supervision import selectors as supervision_selectors
 from yizhan.workdays.notices import calendar_notice_context
 
 ONE_YEAR = 365 * 24 * 3600
@@ -226,10 +228,15 @@ def totp_setup(request):
 
 @staff_page()
 def workbench(request):
+    tasks = list(case_selectors.inbox(actor=request.user)[:200])
+    marks = supervision_selectors.marks_for_tasks(tasks)
+    for task in tasks:
+        task.mark = marks.get(task.pk, "")
     return render(request, "portal/workbench.html", {
         "postings": directory_selectors.postings_of(user=request.user),
         "may_audit": may_search_audit(request.user),
-        "tasks": list(case_selectors.inbox(actor=request.user)[:200]),
+        "may_monitor": supervision_permissions.monitor(request.user),
+        "tasks": tasks,
         "now": timezone.now(),
         **calendar_notice_context(request),
     })

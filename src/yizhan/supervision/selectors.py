@@ -1,0 +1,250 @@
+"""Reads of supervision: alerts, a case's monitoring points, coverage, the dashboard.
+
+Everything is computed from case events, alerts and the catalog, never from
+anything an agency reports by hand.  The supervision office sees the
+agencies its scope covers; staff of an agency see their own agency's alerts.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from yizhan.cases import selectors as case_selectors
+from yizhan.cases.models import Case, CaseEvent, EventType
+from yizhan.core.errors import NotFound, PermissionDenied
+from yizhan.supervision import permissions
+from yizhan.supervision.detection import active_rules
+from yizhan.supervision.models import Alert, Kind, Level, Rule
+
+LEVEL_RANK = {Level.NOTICE: 1, Level.YELLOW: 2, Level.RED: 3}
+
+# The monitoring points of the supervision standard, in the order of a case.
+MONITORING_POINTS = (
+    EventType.SUBMITTED, EventType.ACCEPTED, EventType.NOT_ACCEPTED, EventType.TASK_CLAIMED,
+    EventType.REVIEWED, EventType.RETURNED, EventType.APPROVED, EventType.REFUSED,
+    EventType.CLOSED, EventType.NOTIFIED, EventType.CORRECTION_REQUESTED,
+    EventType.CORRECTION_SUBMITTED, EventType.FEE_CHARGED, EventType.SUSPENDED,
+    EventType.RESUMED, EventType.EXTENDED, EventType.DELIVERED, EventType.CERTIFICATE_ISSUED,
+    EventType.WITHDRAWN,
+)
+
+
+def _visible(actor) -> QuerySet[Alert]:
+    agencies = permissions.alert_agencies(actor)
+    queryset = Alert.objects.select_related("rule", "case", "case__item_version", "task",
+                                            "agency", "post", "responsible")
+    if agencies is not None:
+        queryset = queryset.filter(agency_id__in=agencies)
+    return queryset
+
+
+def alerts_for(*, actor, level: str = "", status: str = "", agency_id: int | None = None,
+               case_id: int | None = None, rule_code: str = "") -> QuerySet[Alert]:
+    queryset = _visible(actor)
+    if level:
+        queryset = queryset.filter(level=level)
+    if status:
+        queryset = queryset.filter(status=status)
+    if agency_id:
+        queryset = queryset.filter(agency_id=agency_id)
+    if case_id:
+        queryset = queryset.filter(case_id=case_id)
+    if rule_code:
+        queryset = queryset.filter(rule__code=rule_code)
+    return queryset.order_by("-raised_at", "-id")
+
+
+def alert_get_for_actor(*, actor, alert_id: int) -> Alert:
+    alert = _visible(actor).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound()
+    return alert
+
+
+def rules_for(*, actor) -> QuerySet[Rule]:
+    if not permissions.rule_view(actor):
+        raise PermissionDenied(action="rule_view")
+    return Rule.objects.prefetch_related("items", "agencies").order_by("code")
+
+
+def rule_get(*, actor, code: str) -> Rule:
+    rule = rules_for(actor=actor).filter(code=code).first()
+    if rule is None:
+        raise NotFound()
+    return rule
+
+
+def marks_for_tasks(tasks) -> dict[int, str]:
+    """The worst open alert level on each task, or on its case as a whole.
+
+    For the workbench: a reviewer sees a yellow or red mark on the step
+    that is late, and on every step of a case that is late as a whole.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return {}
+    case_ids = {t.case_id for t in tasks}
+    task_ids = {t.pk for t in tasks}
+    worst_task: dict[int, str] = {}
+    worst_case: dict[int, str] = {}
+    for task_id, case_id, level in (
+            Alert.objects.filter(status=Alert.Status.OPEN)
+            .filter(Q(task_id__in=task_ids) | Q(case_id__in=case_ids, task__isnull=True))
+            .values_list("task_id", "case_id", "level")):
+        target, key = (worst_task, task_id) if task_id else (worst_case, case_id)
+        if LEVEL_RANK[level] > LEVEL_RANK.get(target.get(key), 0):
+            target[key] = level
+    marks = {}
+    for task in tasks:
+        candidates = [lv for lv in (worst_task.get(task.pk), worst_case.get(task.case_id)) if lv]
+        if candidates:
+            marks[task.pk] = max(candidates, key=LEVEL_RANK.get)
+    return marks
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    case: Case
+    points: list[CaseEvent]
+    alerts: list[Alert]
+    remaining: object
+
+
+def case_monitoring(*, actor, case_id: int) -> Monitoring:
+    """A case's monitoring points with times, actors and remaining working days."""
+    case = case_selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    points = list(CaseEvent.objects.filter(case=case, type__in=MONITORING_POINTS)
+                  .select_related("task", "agency").order_by("at", "id"))
+    alerts = list(alerts_for(actor=actor, case_id=case.pk))
+    return Monitoring(case=case, points=points, alerts=alerts,
+                      remaining=case_selectors.remaining_workdays(case))
+
+
+# --- coverage and the dashboard ---------------------------------------------------------
+
+@dataclass
+class AgencyRow:
+    agency_id: int
+    name: str
+    items: int = 0
+    items_supervised: int = 0
+    items_online: int = 0
+    cases: int = 0
+    cases_supervised: int = 0
+    cases_fully_online: int = 0
+    open_cases: int = 0
+    alerts: dict | None = None
+
+    @staticmethod
+    def share(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    @property
+    def items_supervised_pct(self):
+        return self.share(self.items_supervised, self.items)
+
+    @property
+    def cases_supervised_pct(self):
+        return self.share(self.cases_supervised, self.cases)
+
+
+# The plans' own floor: every item applied for online and supervised, most
+# cases handled fully online (全程网办).
+TARGETS = {"items_online": 100.0, "items_supervised": 100.0, "cases_fully_online": 90.0}
+
+
+def _supervised(rules, item_id: int, agency_id: int) -> bool:
+    """An item is under supervision when an enabled deadline rule applies to it."""
+    return any(r.applies(item_id, agency_id) for r in rules)
+
+
+def coverage(*, actor) -> list[AgencyRow]:
+    """Per agency: items and cases, and the shares under supervision and online."""
+    from yizhan.catalog.models import Item, OnlineDepth
+
+    if not permissions.monitor(actor):
+        raise PermissionDenied(action="monitor")
+    agencies = permissions.alert_agencies(actor)
+    deadline_rules = [r for r in active_rules() if r.check.kind == Kind.TIMELINESS
+                      and r.check.target == "case"]
+    rows: dict[int, AgencyRow] = {}
+
+    def row(agency_id, name):
+        return rows.setdefault(agency_id, AgencyRow(agency_id, name, alerts={}))
+
+    items = Item.objects.filter(published__isnull=False).select_related("agency", "published")
+    if agencies is not None:
+        items = items.filter(agency_id__in=agencies)
+    supervised_items = set()
+    fully_online = set()
+    for item in items:
+        r = row(item.agency_id, item.agency.name)
+        r.items += 1
+        if item.published.online_depth >= OnlineDepth.PRE_REVIEW:
+            r.items_online += 1
+        if item.published.online_depth >= OnlineDepth.FULLY_ONLINE:
+            fully_online.add(item.pk)
+        if _supervised(deadline_rules, item.pk, item.agency_id):
+            r.items_supervised += 1
+            supervised_items.add(item.pk)
+    cases = Case.objects.exclude(status=Case.Status.DRAFT)
+    if agencies is not None:
+        cases = cases.filter(agency_id__in=agencies)
+    for agency_id, name, item_id, channel, status, n in (
+            cases.values_list("agency_id", "agency__name", "item_version__item_id", "channel",
+                              "status").annotate(n=Count("id")).order_by()):
+        r = row(agency_id, name)
+        r.cases += n
+        if item_id in supervised_items or _supervised(deadline_rules, item_id, agency_id):
+            r.cases_supervised += n
+        if channel == "online" and item_id in fully_online:
+            r.cases_fully_online += n
+        if status in Case.OPEN_STATUSES:
+            r.open_cases += n
+    alerts = Alert.objects.filter(status=Alert.Status.OPEN)
+    if agencies is not None:
+        alerts = alerts.filter(agency_id__in=agencies)
+    for agency_id, name, level, n in (alerts.values_list("agency_id", "agency__name", "level")
+                                      .annotate(n=Count("id")).order_by()):
+        row(agency_id, name).alerts[level] = n
+    return sorted(rows.values(), key=lambda r: (-(r.alerts or {}).get(Level.RED, 0), r.name))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    rows: list[AgencyRow]
+    totals: AgencyRow
+    by_level: dict
+    by_day: list[tuple]
+    recent: list[Alert]
+    targets: dict
+    actual: dict
+
+
+def dashboard(*, actor, days: int = 30) -> Dashboard:
+    rows = coverage(actor=actor)
+    totals = AgencyRow(0, "", alerts={})
+    for r in rows:
+        for name in ("items", "items_supervised", "items_online", "cases", "cases_supervised",
+                     "cases_fully_online", "open_cases"):
+            setattr(totals, name, getattr(totals, name) + getattr(r, name))
+        for level, n in (r.alerts or {}).items():
+            totals.alerts[level] = totals.alerts.get(level, 0) + n
+    since = timezone.now() - timezone.timedelta(days=days)
+    visible = _visible(actor)
+    counts = Counter()
+    for day, level in visible.filter(raised_at__gte=since).values_list("raised_at", "level"):
+        counts[(timezone.localtime(day).date(), level)] += 1
+    days_seen = sorted({d for d, _level in counts})
+    by_day = [(d, counts[(d, Level.YELLOW)], counts[(d, Level.RED)], counts[(d, Level.NOTICE)])
+              for d in days_seen]
+    actual = {
+        "items_online": AgencyRow.share(totals.items_online, totals.items),
+        "items_supervised": AgencyRow.share(totals.items_supervised, totals.items),
+        "cases_fully_online": AgencyRow.share(totals.cases_fully_online, totals.cases),
+    }
+    return Dashboard(rows=rows, totals=totals, by_level=dict(totals.alerts or {}),
+                     by_day=by_day, recent=list(visible.filter(status=Alert.Status.OPEN)[:20]),
+                     targets=TARGETS, actual=actual)

@@ -1,0 +1,128 @@
+"""Supervision pages: the dashboard, alerts, a case's monitoring points, rules."""
+
+import json
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yizhan.core.errors import ApplicationError, InvalidInput, NotFound
+from yizhan.directory.pages import staff_page
+from yizhan.supervision import charts, checks, permissions, selectors, services
+from yizhan.supervision.models import Alert, Level
+
+
+def _watcher(user) -> bool:
+    return permissions.monitor(user)
+
+
+@staff_page(_watcher)
+def dashboard(request):
+    board = selectors.dashboard(actor=request.user)
+    red = [(r.name, r.alerts.get(Level.RED, 0)) for r in board.rows if r.alerts.get(Level.RED)]
+    red_bars, red_height = charts.horizontal(red[:10])
+    columns = charts.stacked_columns(board.by_day)
+    return render(request, "supervision/dashboard.html", {
+        "board": board, "red_bars": red_bars, "red_height": red_height,
+        "columns": columns, "columns_width": len(columns) * 22 + 8,
+    })
+
+
+@staff_page()
+def alerts(request):
+    level = request.GET.get("level", "")
+    status = request.GET.get("status", "open")
+    agency = request.GET.get("agency", "")
+    found = selectors.alerts_for(actor=request.user, level=level if level in Level.values else "",
+                                 status=status if status in Alert.Status.values else "",
+                                 agency_id=int(agency) if agency.isdigit() else None,
+                                 rule_code=request.GET.get("rule", "")[:20])
+    return render(request, "supervision/alerts.html", {
+        "alerts": list(found[:300]), "level": level, "status": status,
+        "levels": Level.choices, "statuses": Alert.Status.choices,
+        "may_monitor": permissions.monitor(request.user),
+    })
+
+
+@require_POST
+@staff_page()
+def alert_clear(request, alert_id: int):
+    alert = selectors.alert_get_for_actor(actor=request.user, alert_id=alert_id)
+    try:
+        services.alert_clear(actor=request.user, alert=alert, reason=request.POST.get("reason", ""))
+        messages.success(request, _("预警已核销。"))
+    except ApplicationError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        messages.error(request, exc.render())
+    return redirect("supervision:case", case_id=alert.case_id)
+
+
+@staff_page()
+def case(request, case_id: int):
+    found = selectors.case_monitoring(actor=request.user, case_id=case_id)
+    return render(request, "supervision/case.html", {
+        "m": found, "case": found.case,
+        "may_clear": {a.pk for a in found.alerts if permissions.alert_clear(request.user, alert=a)
+                      and a.status != Alert.Status.CLEARED},
+    })
+
+
+@staff_page(permissions.rule_view)
+def rules(request):
+    return render(request, "supervision/rules.html", {
+        "rules": list(selectors.rules_for(actor=request.user)),
+        "may_edit": permissions.rule_update(request.user, rule=None),
+    })
+
+
+@staff_page(permissions.rule_view)
+def rule(request, code: str):
+    found = selectors.rule_get(actor=request.user, code=code)
+    check = checks.CHECKS.get(found.check_code)
+    if request.method == "POST":
+        try:
+            changes = {"name": request.POST.get("name", ""),
+                       "level": request.POST.get("level", ""),
+                       "enabled": request.POST.get("enabled") == "on",
+                       "params": _params_from(request.POST, check)}
+            services.rule_update(actor=request.user, rule=found, changes=changes,
+                                 reason=request.POST.get("reason", ""))
+            messages.success(request, _("规则已修改，新版本即时生效。"))
+            return redirect("supervision:rule", code=code)
+        except ApplicationError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            messages.error(request, exc.render())
+    params = []
+    for name, param in (check.params.items() if check else ()):
+        value = (found.params or {}).get(name, param.default)
+        params.append({"name": name, "label": param.label, "type": param.type.__name__,
+                       "value": ", ".join(value) if isinstance(value, list) else value,
+                       "choices": param.choices})
+    return render(request, "supervision/rule.html", {
+        "rule": found, "check": check, "params": params, "levels": Level.choices,
+        "revisions": list(found.revisions.select_related("changed_by")[:20]),
+        "may_edit": permissions.rule_update(request.user, rule=found),
+    })
+
+
+def _params_from(post, check) -> dict:
+    """Form fields to parameter values; checks.clean_params says what is wrong."""
+    values = {}
+    for name, param in (check.params.items() if check else ()):
+        raw = post.get(f"param_{name}", "").strip()
+        if param.type is bool:
+            values[name] = post.get(f"param_{name}") == "on"
+        elif param.type is list:
+            values[name] = [v.strip() for v in raw.replace("，", ",").split(",") if v.strip()]
+        elif param.type is str:
+            values[name] = raw
+        else:
+            try:
+                values[name] = json.loads(raw)
+            except ValueError:
+                raise InvalidInput(_("参数“%(param)s”应为数字。"), field=f"params.{name}",
+                                   param=str(param.label)) from None
+    return values

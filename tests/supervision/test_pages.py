@@ -1,0 +1,110 @@
+"""The supervision office's pages and API, and the marks in the workbench."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from tests.cases.helpers import complete, open_task, publish_item, submitted
+from yizhan.directory.roles import Role
+from yizhan.supervision.detection import sweep
+from yizhan.supervision.models import Alert, Rule
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def late_case(world):
+    """An accepted case of agency A, swept a month ahead: its review is red."""
+    version = publish_item(world, name="监察测试许可")
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    sweep(now=timezone.now() + datetime.timedelta(days=60))
+    return case
+
+
+def test_the_reviewer_sees_the_mark_in_the_workbench(world, late_case, client):
+    """A late step carries a red mark in the inbox of the post that holds it."""
+    client.force_login(world.user("a", Role.REVIEWER))
+    page = client.get("/workbench/").content.decode()
+    assert 'data-testid="mark-red"' in page
+    assert open_task(late_case, "review").title in page
+
+
+def test_the_dashboard_counts_and_draws_without_scripts(world, late_case, client):
+    """Totals by level, coverage against targets, the red chart as SVG; no script tag."""
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    response = client.get("/supervision/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    reds = Alert.objects.filter(agency=world.agency_a, level="red").count()
+    assert reds > 0
+    assert f'data-testid="red-count">{reds}<' in page
+    assert 'data-testid="red-chart"' in page and "<script" not in page
+    assert "纳入电子监察的事项" in page and "100.0%" in page
+
+
+def test_drill_down_from_an_alert_to_the_monitoring_points(world, late_case, client):
+    """The alert list links each alert to the case's monitoring points and remaining days."""
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    alerts = client.get("/supervision/alerts/?level=red").content.decode()
+    assert f"/supervision/cases/{late_case.pk}/" in alerts
+    page = client.get(f"/supervision/cases/{late_case.pk}/").content.decode()
+    assert "受理" in page and 'data-testid="points"' in page
+    assert 'data-testid="remaining"' in page
+
+
+def test_clearing_an_alert_from_its_case_page(world, late_case, client):
+    """The officer clears an alert with a reason; without one it stays open."""
+    alert = Alert.objects.filter(case=late_case).first()
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    response = client.post(f"/supervision/alerts/{alert.pk}/clear/", {"reason": ""},
+                           follow=True)
+    assert "核销预警须说明理由" in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.OPEN
+    client.post(f"/supervision/alerts/{alert.pk}/clear/", {"reason": "延期批准补录"})
+    alert.refresh_from_db()
+    assert (alert.status, alert.cleared_reason) == (Alert.Status.CLEARED, "延期批准补录")
+
+
+def test_editing_a_rule_from_its_page(world, client):
+    """A bad threshold is refused with its message; a good one makes version 2."""
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    form = {"name": "办件临近承诺期限", "level": "yellow", "enabled": "on",
+            "param_share": "1.5", "param_days_before": "1", "reason": "调整预警线"}
+    page = client.post("/supervision/rules/SX-01/", form, follow=True).content.decode()
+    assert "应在" in page
+    assert Rule.objects.get(code="SX-01").version == 1
+    client.post("/supervision/rules/SX-01/", {**form, "param_share": "0.7"})
+    rule = Rule.objects.get(code="SX-01")
+    assert (rule.version, rule.params["share"]) == (2, 0.7)
+    page = client.get("/supervision/rules/SX-01/").content.decode()
+    assert "调整预警线" in page and "v2" in page
+
+
+def test_a_clerk_may_not_open_the_dashboard_or_edit_rules(world, client):
+    """The dashboard is the office's; agency staff see their own alerts only."""
+    client.force_login(world.user("a", Role.WINDOW_CLERK))
+    assert client.get("/supervision/").status_code == 403
+    assert client.get("/supervision/rules/").status_code == 403
+    assert client.get("/supervision/alerts/").status_code == 200
+
+
+def test_the_api_lists_alerts_and_monitoring(world, late_case, client):
+    """GET alerts and a case's monitoring points; PATCH a rule with a bad parameter is a 400."""
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    rows = client.get("/api/v1/supervision/alerts?level=red").json()
+    assert rows and all(r["level"] == "red" for r in rows)
+    assert {r["case_id"] for r in rows} == {late_case.pk}
+    monitoring = client.get(f"/api/v1/supervision/cases/{late_case.pk}/monitoring").json()
+    assert [p["type"] for p in monitoring["points"]][:2] == ["cases.submitted",
+                                                             "cases.accepted"]
+    assert monitoring["remaining"]["promised"] is not None
+    response = client.patch("/api/v1/supervision/rules/SX-01",
+                            {"changes": {"params": {"shares": 0.5}}, "reason": "x"},
+                            content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "supervision.bad_rule"
+    coverage = client.get("/api/v1/supervision/coverage").json()
+    assert [row["agency_id"] for row in coverage] == [world.agency_a.pk]
