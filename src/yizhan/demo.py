@@ -325,6 +325,31 @@ def load_cases() -> None:
     # And one waiting in review.
     waiting = _apply(zhangwei, person, promised, "demo-citizen-2")
     _complete_next(waiting)
+    # A fee charged above its standard: electronic supervision's red card.
+    identity = published.filter(name__startswith="居民身份证换领").first()
+    if identity is not None:
+        _overcharge(zhangwei, person, identity)
+    from yizhan.supervision.detection import sweep
+
+    sweep()
+
+
+def _overcharge(user, applicant, version):
+    from decimal import Decimal
+
+    from yizhan.cases import services as case_services
+    from yizhan.directory.models import Posting
+    from yizhan.directory.roles import Role
+
+    case = _apply(user, applicant, version, "demo-citizen-3")
+    _complete_next(case)
+    fee = version.fees.exclude(amount__isnull=True).order_by("order").first()
+    clerk = Posting.objects.filter(post__agency_id=case.agency_id,
+                                   post__role=Role.WINDOW_CLERK).select_related("user").first()
+    if fee is None or clerk is None:
+        return
+    case_services.case_fee_charge(actor=clerk.user, case=case, fee_id=fee.pk,
+                                  amount=fee.amount + Decimal("10"), note="按旧标准收取")
 
 
 def accounts() -> list[DemoAccount]:

@@ -108,3 +108,22 @@ def test_the_api_lists_alerts_and_monitoring(world, late_case, client):
     assert response.json()["code"] == "supervision.bad_rule"
     coverage = client.get("/api/v1/supervision/coverage").json()
     assert [row["agency_id"] for row in coverage] == [world.agency_a.pk]
+
+
+def test_handling_time_by_item_against_its_limit(world, client):
+    """Decided cases give each item's average and p90 working days beside its limit."""
+    from yizhan.supervision.selectors import handling_times
+
+    version = publish_item(world, name="用时统计许可")
+    for _ in range(3):
+        case, _code = submitted(world, version)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+        complete(world.user("a", Role.REVIEWER), case, "review")
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    [row] = handling_times(actor=world.user("a", Role.SUPERVISION_OFFICER))
+    assert (row.name, row.cases, row.average, row.p90, row.over_limit) == (
+        "用时统计许可", 3, 0.0, 0, 0)
+    assert row.limit == version.promised_limit
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    page = client.get("/supervision/").content.decode()
+    assert 'data-testid="handling"' in page and "用时统计许可" in page

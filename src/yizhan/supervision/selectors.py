@@ -213,6 +213,52 @@ def coverage(*, actor) -> list[AgencyRow]:
 
 
 @dataclass(frozen=True)
+class HandlingTime:
+    item_id: int
+    name: str
+    cases: int
+    average: float
+    p90: int
+    limit: int
+    over_limit: int
+
+
+def handling_times(*, actor, days: int = 90) -> list[HandlingTime]:
+    """Working days from acceptance to decision, per item, against its promised limit.
+
+    Cases decided in the last ``days`` days; paused days do not count.
+    """
+    from yizhan.workdays.selectors import calendar_current
+
+    if not permissions.monitor(actor):
+        raise PermissionDenied(action="monitor")
+    agencies = permissions.alert_agencies(actor)
+    since = timezone.now() - timezone.timedelta(days=days)
+    cases = Case.objects.filter(decided_at__gte=since, accepted_at__isnull=False)
+    if agencies is not None:
+        cases = cases.filter(agency_id__in=agencies)
+    calendar = calendar_current()
+    tz = timezone.get_default_timezone()
+    used: dict[int, list[int]] = {}
+    about: dict[int, tuple[str, int]] = {}
+    for item_id, name, limit, accepted, decided, paused in cases.values_list(
+            "item_version__item_id", "item_version__name", "item_version__promised_limit",
+            "accepted_at", "decided_at", "paused_workdays"):
+        days_used = calendar.count_workdays(accepted.astimezone(tz).date(),
+                                            decided.astimezone(tz).date()).days
+        used.setdefault(item_id, []).append(max(0, days_used - paused))
+        about[item_id] = (name, limit)
+    rows = []
+    for item_id, values in used.items():
+        values.sort()
+        name, limit = about[item_id]
+        p90 = values[min(len(values) - 1, max(0, -(-9 * len(values) // 10) - 1))]
+        rows.append(HandlingTime(item_id, name, len(values), round(sum(values) / len(values), 1),
+                                 p90, limit, sum(1 for v in values if v > limit)))
+    return sorted(rows, key=lambda r: (-r.over_limit, -r.p90, r.name))
+
+
+@dataclass(frozen=True)
 class Dashboard:
     rows: list[AgencyRow]
     totals: AgencyRow
@@ -221,6 +267,7 @@ class Dashboard:
     recent: list[Alert]
     targets: dict
     actual: dict
+    handling: list[HandlingTime]
 
 
 def dashboard(*, actor, days: int = 30) -> Dashboard:
@@ -247,4 +294,4 @@ def dashboard(*, actor, days: int = 30) -> Dashboard:
     }
     return Dashboard(rows=rows, totals=totals, by_level=dict(totals.alerts or {}),
                      by_day=by_day, recent=list(visible.filter(status=Alert.Status.OPEN)[:20]),
-                     targets=TARGETS, actual=actual)
+                     targets=TARGETS, actual=actual, handling=handling_times(actor=actor))
