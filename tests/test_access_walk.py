@@ -22,6 +22,7 @@ from yizhan.audit.models import AuditRecord
 from yizhan.catalog import transfer
 from yizhan.directory.models import Posting
 from yizhan.directory.roles import Role
+from yizhan.supervision.models import AgencyScore
 
 REFUSED = {401, 403, 404}
 
@@ -52,6 +53,11 @@ NOT_AGENCY_SCOPED = {
     ("GET", "/api/v1/supervision/rules"): "the city's supervision rules, not agency data",
     ("PATCH", "/api/v1/supervision/rules/{code}"):
         "city-wide rules; only supervision officers change them (tests/supervision)",
+    ("GET", "/api/v1/supervision/scores/scheme"): "the city's scoring scheme, not agency data",
+    ("PUT", "/api/v1/supervision/scores/scheme"):
+        "city-wide scheme; only supervision officers change it (tests/supervision)",
+    ("POST", "/api/v1/supervision/scores/compute"):
+        "scores only the caller's own scope, never a named agency (tests/supervision)",
 }
 
 # Lists that answer every caller but must never contain agency B's rows.
@@ -59,7 +65,27 @@ FILTERED = {
     "/api/v1/audit/records": "agency_id",
     "/api/v1/supervision/alerts": "agency_id",
     "/api/v1/supervision/coverage": "agency_id",
+    "/api/v1/supervision/scores": "agency_id",
 }
+
+# Downloads that answer every reader but must never name agency B.
+FILTERED_FILES = {
+    "/api/v1/supervision/scores/report": "the report of the caller's agencies only",
+}
+
+
+def _download_text(response) -> str:
+    """The text of a PDF or Excel download, to look for names in it."""
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    if response["Content-Type"] == "application/pdf":
+        return "".join(page.extract_text() for page in PdfReader(
+            io.BytesIO(response.content)).pages)
+    workbook = load_workbook(io.BytesIO(response.content))
+    return repr([list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets])
 
 
 def _item_of_b(world):
@@ -126,6 +152,26 @@ def _alert_of_b(world):
     return Alert.objects.filter(agency=world.agency_b).first()
 
 
+def _scores_of_b(world):
+    """B's stored scores: the city's office computes a period holding B's alerts.
+
+    Returns the period's key.
+    """
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.supervision.helpers import city_officer
+    from yizhan.supervision.scoring import Period
+    from yizhan.supervision.scoring_services import scores_compute
+
+    today = timezone.localdate()
+    period = Period.of(today, today + datetime.timedelta(days=401))
+    run = scores_compute(actor=city_officer(world), period=period)
+    assert run.agency_scores.filter(agency=world.agency_b).exists()
+    return period.key
+
+
 def _foreign(world):
     """(method, path) -> (concrete path, JSON body) aimed at agency B."""
     from tests.factories import item_content
@@ -140,7 +186,14 @@ def _foreign(world):
     token_b, _secret = account_services.token_issue(actor=world.admin, agency=b, name="乙系统",
                                                     role=Role.REVIEWER)
     alert_b = _alert_of_b(world)
+    period = _scores_of_b(world)
     return {
+        ("GET", "/api/v1/supervision/scores"):
+            (f"/api/v1/supervision/scores?period={period}", None),
+        ("GET", "/api/v1/supervision/scores/agencies/{agency_id}"):
+            (f"/api/v1/supervision/scores/agencies/{b.pk}?period={period}", None),
+        ("GET", "/api/v1/supervision/scores/report"):
+            (f"/api/v1/supervision/scores/report?period={period}&format=xlsx", None),
         ("GET", "/api/v1/supervision/alerts"):
             (f"/api/v1/supervision/alerts?agency_id={b.pk}&status=", None),
         ("GET", "/api/v1/supervision/coverage"): ("/api/v1/supervision/coverage", None),
@@ -286,6 +339,9 @@ def test_no_role_of_agency_a_reaches_agency_b_through_the_api(world):
             if method == "GET" and filtered and response.status_code == 200:
                 # Readers of a list may search it, but never see B's rows.
                 ok = all(row[filtered] != world.agency_b.pk for row in response.json())
+            if (method == "GET" and path.split("?")[0] in FILTERED_FILES
+                    and response.status_code == 200):
+                ok = world.agency_b.name not in _download_text(response)
             if not ok:
                 failures.append((label, method, path, response.status_code))
             elif response.status_code in REFUSED:
@@ -327,7 +383,9 @@ PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "c
                "catalog:desk_action", "cases:agency_cases", "cases:staff_case", "cases:task",
                "cases:task_action", "supervision:dashboard", "supervision:alerts",
                "supervision:alert_clear", "supervision:case", "supervision:rules",
-               "supervision:rule"}
+               "supervision:rule", "supervision:scores", "supervision:scores_compute",
+               "supervision:scores_report", "supervision:scoring_scheme",
+               "supervision:score_agency"}
 
 
 def test_every_page_is_classified():
@@ -353,25 +411,40 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     alert_b = _alert_of_b(world)
     b_names.add(open_case.number)
     case_pages.append(f"/supervision/cases/{open_case.pk}/")
+    period = _scores_of_b(world)
+    b_score = AgencyScore.objects.get(agency=world.agency_b, current=True)
+    case_pages.append(f"/supervision/scores/agencies/{world.agency_b.pk}/?period={period}")
+    score_pages = (f"/supervision/scores/?period={period}", "/supervision/scores/scheme/",
+                   f"/supervision/scores/report/?period={period}&format=pdf",
+                   f"/supervision/scores/report/?period={period}&format=xlsx")
     for role in Role.values:
         client = _client(world.user("a", role))
         for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
                     "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/",
                     "/supervision/", "/supervision/alerts/?status=all", "/supervision/rules/",
-                    "/supervision/rules/SX-01/"):
+                    "/supervision/rules/SX-01/", *score_pages):
             response = client.get(url)
             assert response.status_code in {200, 403}, (role, url, response.status_code)
             if url.endswith("/export/") and response.status_code == 200:
                 text = repr([r.data for r in transfer.read_upload("x.xlsx", response.content)])
+            elif "format=" in url and response.status_code == 200:
+                text = _download_text(response)
             else:
                 text = response.content.decode()
             leaked = [name for name in b_names if name in text]
+            if url in score_pages:
+                # Scores name agencies themselves: B's name must not appear either.
+                leaked += [world.agency_b.name] if world.agency_b.name in text else []
             assert leaked == [], (role, url, leaked)
         for url in case_pages:
             response = client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
         response = client.post(f"/supervision/alerts/{alert_b.pk}/clear/", {"reason": "越权"})
         assert response.status_code in REFUSED, (role, "alert_clear", response.status_code)
+        response = client.post("/supervision/scores/compute/", {"period": period,
+                                                                 "reason": "越权"})
+        # A's office may compute, but only its own scope: B's scores stay as they were.
+        assert AgencyScore.objects.get(agency=world.agency_b, current=True).pk == b_score.pk
         for action in ("claim", "approve", "reject", "correction", "fee", "return"):
             url = f"/workbench/tasks/{task_b.pk}/{action}/"
             response = client.post(url, {"opinion": "x"})

@@ -12,6 +12,7 @@ from yizhan.catalog.api import router as catalog_router
 from yizhan.core.api import api
 from yizhan.directory.api import router as directory_router
 from yizhan.supervision.api import router as supervision_router
+from yizhan.supervision.scoring_api import router as scoring_router
 
 api.add_router("/directory", directory_router)
 api.add_router("/accounts", accounts_router)
@@ -19,5 +20,6 @@ api.add_router("/audit", audit_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("", cases_router)
 api.add_router("/supervision", supervision_router)
+api.add_router("/supervision/scores", scoring_router)
 
 __all__ = ["api"]

@@ -68,9 +68,9 @@ def test_clearing_an_alert_from_its_case_page(world, late_case, client):
     assert (alert.status, alert.cleared_reason) == (Alert.Status.CLEARED, "延期批准补录")
 
 
-def test_editing_a_rule_from_its_page(world, client):
+def test_editing_a_rule_from_its_page(world, officer, client):
     """A bad threshold is refused with its message; a good one makes version 2."""
-    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    client.force_login(officer)
     form = {"name": "办件临近承诺期限", "level": "yellow", "enabled": "on",
             "param_share": "1.5", "param_days_before": "1", "reason": "调整预警线"}
     page = client.post("/supervision/rules/SX-01/", form, follow=True).content.decode()
@@ -89,9 +89,12 @@ def test_a_clerk_may_not_open_the_dashboard_or_edit_rules(world, client):
     assert client.get("/supervision/").status_code == 403
     assert client.get("/supervision/rules/").status_code == 403
     assert client.get("/supervision/alerts/").status_code == 200
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    page = client.get("/supervision/rules/SX-01/").content.decode()
+    assert 'data-testid="save-rule"' not in page   # an officer of one agency reads only
 
 
-def test_the_api_lists_alerts_and_monitoring(world, late_case, client):
+def test_the_api_lists_alerts_and_monitoring(world, late_case, officer, client):
     """GET alerts and a case's monitoring points; PATCH a rule with a bad parameter is a 400."""
     client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
     rows = client.get("/api/v1/supervision/alerts?level=red").json()
@@ -101,13 +104,18 @@ def test_the_api_lists_alerts_and_monitoring(world, late_case, client):
     assert [p["type"] for p in monitoring["points"]][:2] == ["cases.submitted",
                                                              "cases.accepted"]
     assert monitoring["remaining"]["promised"] is not None
+    coverage = client.get("/api/v1/supervision/coverage").json()
+    assert [row["agency_id"] for row in coverage] == [world.agency_a.pk]
+    response = client.patch("/api/v1/supervision/rules/SX-01",
+                            {"changes": {"level": "red"}, "reason": "x"},
+                            content_type="application/json")
+    assert response.status_code == 403   # an officer posted in one agency
+    client.force_login(officer)
     response = client.patch("/api/v1/supervision/rules/SX-01",
                             {"changes": {"params": {"shares": 0.5}}, "reason": "x"},
                             content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "supervision.bad_rule"
-    coverage = client.get("/api/v1/supervision/coverage").json()
-    assert [row["agency_id"] for row in coverage] == [world.agency_a.pk]
 
 
 def test_handling_time_by_item_against_its_limit(world, client):

@@ -177,25 +177,33 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
     pdf.fonts[family.lower()] = copied
 
 
-def _new_document(*, title: str, issuer: str, issued_at: datetime, text: str):
-    from fpdf import FPDF
+def use_cjk_fonts(pdf, family: str, text: str) -> None:
+    """Give ``pdf`` the font family ``family`` for ``text``, in Chinese.
 
+    Loading a CJK font takes a quarter of a second, so a fallback font is
+    loaded only when the text has characters the first font lacks.
+    """
     fonts = cjk_fonts()
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(0, 0, 0)
-    _add_font(pdf, _FAMILY, fonts[0])
-    # Loading a CJK font takes a quarter of a second, so a fallback is
-    # loaded only when the text has characters the first font lacks.
+    _add_font(pdf, family, fonts[0])
     missing = {ord(ch) for ch in text if not ch.isspace()} - _codepoints(fonts[0])
     fallbacks = []
     for n, font in enumerate(fonts[1:], start=1):
         if missing & _codepoints(font):
-            _add_font(pdf, f"{_FAMILY}{n}", font)
-            fallbacks.append(f"{_FAMILY}{n}")
+            _add_font(pdf, f"{family}{n}", font)
+            fallbacks.append(f"{family}{n}")
             missing -= _codepoints(font)
     if fallbacks:
         pdf.set_fallback_fonts(fallbacks)
+
+
+def _new_document(*, title: str, issuer: str, issued_at: datetime, text: str):
+    from fpdf import FPDF
+
+    cjk_fonts()   # says which package to install, before anything is drawn
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    use_cjk_fonts(pdf, _FAMILY, text)
     # Fixed metadata and creation date: the same input gives the same bytes.
     pdf.set_title(title)
     pdf.set_author(issuer)

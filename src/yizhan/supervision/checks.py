@@ -24,6 +24,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -132,17 +133,34 @@ def _incomplete_acceptance(event, case, params, history):
                    {"missing_materials": missing})
 
 
+def _money(value) -> Decimal | None:
+    """An amount of an event's data: a Decimal in the appending process, text once
+    stored, a number from another channel; None when absent or not a number."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
 def _fee_without_basis(event, case, params, history):
     data = event.data or {}
-    if (data.get("basis") or "").strip() or data.get("waived"):
+    if (data.get("basis") or "").strip() or data.get("waived") or _money(
+            data.get("amount")) == 0:
         return None
     return Finding(_("收取“%(fee)s”%(amount)s 元，无收费依据。")
                    % {"fee": data.get("fee", ""), "amount": data.get("amount", "")})
 
 
 def _fee_above_standard(event, case, params, history):
+    # Compared here, not only taken from the engine's mark: an event appended
+    # by another channel (an import, a counter system) may not carry it.
     data = event.data or {}
-    if not data.get("above_standard"):
+    amount, standard = _money(data.get("amount")), _money(data.get("standard_amount"))
+    above = amount is not None and standard is not None and amount > standard
+    if not (above or data.get("above_standard")):
         return None
     return Finding(_("收取“%(fee)s”%(amount)s 元，高于标准 %(standard)s 元。")
                    % {"fee": data.get("fee", ""), "amount": data.get("amount", ""),

@@ -82,6 +82,11 @@ class RulesetVersion(models.Model):
         return str(self.number)
 
 
+class AlertQuerySet(models.QuerySet):
+    def delete(self):
+        raise TypeError("alerts are never deleted; clear them with a reason")
+
+
 class Alert(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("未处理")
@@ -114,6 +119,8 @@ class Alert(models.Model):
                                    on_delete=models.PROTECT, related_name="+")
     cleared_reason = models.TextField(_("核销理由"), blank=True)
 
+    objects = AlertQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("监察预警")
         verbose_name_plural = _("监察预警")
@@ -128,3 +135,160 @@ class Alert(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("alerts are never deleted; clear them with a reason")
+
+
+# --- performance scoring (绩效评估); see scoring.py ------------------------------------
+
+class Grade(models.TextChoices):
+    EXCELLENT = "excellent", _("优秀")
+    GOOD = "good", _("良好")
+    PASS = "pass", _("合格")
+    FAIL = "fail", _("不合格")
+
+
+class ScoringScheme(models.Model):
+    """One version of how agencies and posts are scored: dimensions, weights, bands.
+
+    A version is never edited: the supervision office's change is a new
+    version (``scoring_services.scoring_scheme_update``), and every stored
+    computation names the version it used.  The shape of ``dimensions``
+    and ``bands`` is checked by ``scoring.clean_scheme``.
+    """
+
+    version = models.PositiveIntegerField(_("版本"), unique=True)
+    dimensions = models.JSONField(_("评估指标"), encoder=DjangoJSONEncoder)
+    bands = models.JSONField(_("等级分数线"), encoder=DjangoJSONEncoder)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(_("修改时间"))
+    reason = models.TextField(_("修改理由"), blank=True)
+
+    class Meta:
+        verbose_name = _("绩效评估方案")
+        verbose_name_plural = _("绩效评估方案")
+        ordering = ["-version"]
+
+    def __str__(self):
+        return f"v{self.version}"
+
+
+class ScoreRun(models.Model):
+    """One computation of a period's scores, for the agencies of one scope.
+
+    Stored so that a published report does not change when alerts are
+    cleared later; computing the period again makes a new run whose scores
+    supersede the earlier ones (which stay on record).
+    """
+
+    starts_on = models.DateField(_("起始日期"))
+    ends_on = models.DateField(_("截止日期"))
+    scheme = models.ForeignKey(ScoringScheme, verbose_name=_("评估方案"),
+                               on_delete=models.PROTECT, related_name="runs")
+    computed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    computed_at = models.DateTimeField(_("计算时间"), db_index=True)
+    reason = models.TextField(_("计算说明"), blank=True)
+    agencies = models.PositiveIntegerField(_("机关数"), default=0)
+
+    class Meta:
+        verbose_name = _("绩效评估计算")
+        verbose_name_plural = _("绩效评估计算")
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["starts_on", "ends_on"], name="score_run_period_idx")]
+
+    def __str__(self):
+        return f"{self.starts_on}–{self.ends_on} #{self.pk}"
+
+
+class AgencyScore(models.Model):
+    """An agency's score for one period, as one run computed it.
+
+    ``current`` marks the score in force: the latest run that covered the
+    agency for exactly this period.  ``dimensions`` holds each dimension's
+    result (see ``scoring.DimensionResult``); the deductions behind it are
+    ``ScoreDeduction`` rows.
+    """
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="agency_scores")
+    agency = models.ForeignKey("directory.Agency", verbose_name=_("机关"),
+                               on_delete=models.PROTECT, related_name="+")
+    starts_on = models.DateField(_("起始日期"))
+    ends_on = models.DateField(_("截止日期"))
+    current = models.BooleanField(_("现行结果"), default=True)
+    total = models.DecimalField(_("总分"), max_digits=5, decimal_places=2)
+    grade = models.CharField(_("等级"), max_length=10, choices=Grade.choices)
+    rank = models.PositiveIntegerField(_("排名"))
+    ranked = models.PositiveIntegerField(_("参评机关数"))
+    alerts = models.PositiveIntegerField(_("计入的预警"), default=0)
+    dimensions = models.JSONField(_("各指标得分"), encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("机关绩效得分")
+        verbose_name_plural = _("机关绩效得分")
+        ordering = ["rank", "agency_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "starts_on", "ends_on"],
+                                    condition=models.Q(current=True),
+                                    name="agency_score_current_unique"),
+            models.UniqueConstraint(fields=["run", "agency"], name="agency_score_run_unique"),
+        ]
+        indexes = [models.Index(fields=["starts_on", "ends_on", "current"],
+                                name="agency_score_period_idx")]
+
+    def __str__(self):
+        return f"{self.agency_id} {self.starts_on}–{self.ends_on}: {self.total}"
+
+
+class PostScore(models.Model):
+    """A post's score within its agency's score, from the alerts attributed to it."""
+
+    agency_score = models.ForeignKey(AgencyScore, on_delete=models.CASCADE,
+                                     related_name="post_scores")
+    post = models.ForeignKey("directory.Post", verbose_name=_("岗位"),
+                             on_delete=models.PROTECT, related_name="+")
+    total = models.DecimalField(_("总分"), max_digits=5, decimal_places=2)
+    grade = models.CharField(_("等级"), max_length=10, choices=Grade.choices)
+    rank = models.PositiveIntegerField(_("排名"))
+    ranked = models.PositiveIntegerField(_("参评岗位数"))
+    alerts = models.PositiveIntegerField(_("计入的预警"), default=0)
+    dimensions = models.JSONField(_("各指标得分"), encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("岗位绩效得分")
+        verbose_name_plural = _("岗位绩效得分")
+        ordering = ["rank", "post_id"]
+        constraints = [models.UniqueConstraint(fields=["agency_score", "post"],
+                                               name="post_score_unique")]
+
+    def __str__(self):
+        return f"{self.post_id}: {self.total}"
+
+
+class ScoreDeduction(models.Model):
+    """One deduction behind a score: an alert (with its case) or a catalog item.
+
+    A deduction with a post counts for that post's score too.
+    """
+
+    agency_score = models.ForeignKey(AgencyScore, on_delete=models.CASCADE,
+                                     related_name="deductions")
+    post = models.ForeignKey("directory.Post", verbose_name=_("岗位"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    dimension = models.CharField(_("指标"), max_length=30)
+    points = models.DecimalField(_("扣分"), max_digits=6, decimal_places=2)
+    alert = models.ForeignKey(Alert, verbose_name=_("预警"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", verbose_name=_("办件"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey("catalog.Item", verbose_name=_("事项"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(_("级别"), max_length=8, choices=Level.choices, blank=True)
+    note = models.CharField(_("说明"), max_length=300)
+
+    class Meta:
+        verbose_name = _("绩效扣分")
+        verbose_name_plural = _("绩效扣分")
+        ordering = ["dimension", "id"]
+
+    def __str__(self):
+        return f"{self.dimension} -{self.points}"

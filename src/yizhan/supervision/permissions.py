@@ -18,7 +18,13 @@ def rule_view(actor) -> bool:
 
 
 def rule_update(actor, *, rule) -> bool:
-    return scope_of(actor).has_role(Role.SUPERVISION_OFFICER)
+    """Rules hold for the whole city: only the supervision office changes them.
+
+    That is an officer whose scope is granted over a division, not one
+    posted in a single agency, who could otherwise switch off the rules
+    watching their own agency.
+    """
+    return scope_of(actor).has_any_division(Role.SUPERVISION_OFFICER)
 
 
 def alert_clear(actor, *, alert) -> bool:
@@ -39,3 +45,42 @@ def monitor(actor) -> bool:
 def alert_agencies(actor) -> frozenset[int] | None:
     """The agencies whose alerts ``actor`` may read (None: all)."""
     return scope_of(actor).agencies(*WATCHERS, *AGENCY_READERS)
+
+
+# --- performance scoring (绩效评估) ---------------------------------------------------
+
+SCORE_READERS = (Role.SUPERVISION_OFFICER, Role.AGENCY_HEAD)
+
+
+def scoring_scheme_update(actor) -> bool:
+    """The scheme is the city's, as the rules are: only the supervision office edits it.
+
+    An officer granted a division, not one posted in a single agency, who
+    could otherwise weigh the dimensions in their own agency's favour.
+    """
+    return scope_of(actor).has_any_division(Role.SUPERVISION_OFFICER)
+
+
+def scores_compute(actor) -> bool:
+    """The office computes the scores of the agencies its scope covers."""
+    return scope_of(actor).has_role(Role.SUPERVISION_OFFICER)
+
+
+def scores_view(actor) -> bool:
+    """The office reads its scope's scores; an agency head reads their agency's."""
+    scope = scope_of(actor)
+    return any(scope.has_role(role) for role in SCORE_READERS)
+
+
+def score_agency_view(actor, *, agency_id: int) -> bool:
+    return scope_of(actor).has_any(SCORE_READERS, agency_id)
+
+
+def score_agencies(actor) -> frozenset[int] | None:
+    """The agencies whose scores ``actor`` may read (None: all)."""
+    return scope_of(actor).agencies(*SCORE_READERS)
+
+
+def score_compute_agencies(actor) -> frozenset[int] | None:
+    """The agencies a computation by ``actor`` covers (None: all)."""
+    return scope_of(actor).agencies(Role.SUPERVISION_OFFICER)

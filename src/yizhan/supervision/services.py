@@ -32,7 +32,9 @@ def rule_update(*, actor, rule: Rule, changes: dict, reason: str = "") -> Rule:
     """Change a rule's name, level, parameters, switch or scope: a new version.
 
     Parameters are checked against the rule's check (unknown names and bad
-    thresholds are refused); the previous version stays readable.
+    thresholds are refused); those not named keep their values.  The
+    previous version stays readable.  A change that changes nothing writes
+    nothing and returns the rule as it is.
     """
     from yizhan.catalog.models import Item
     from yizhan.directory.models import Agency
@@ -59,7 +61,14 @@ def rule_update(*, actor, rule: Rule, changes: dict, reason: str = "") -> Rule:
                                code=SupervisionErrorCode.BAD_RULE, field="level")
         rule.level = changes["level"]
     if "params" in changes:
-        rule.params = checks.clean_params(rule.check_code, changes["params"])
+        given = changes["params"]
+        if isinstance(given, dict):
+            # The parameters named change; the others keep their values (a
+            # change of one threshold must not reset the rest to the defaults).
+            known = checks.CHECKS[rule.check_code].params \
+                if rule.check_code in checks.CHECKS else {}
+            given = {**{k: v for k, v in (rule.params or {}).items() if k in known}, **given}
+        rule.params = checks.clean_params(rule.check_code, given)
     if "enabled" in changes:
         if not isinstance(changes["enabled"], bool):
             raise InvalidInput(_("启用状态须为是或否。"), code=SupervisionErrorCode.BAD_RULE,
@@ -69,7 +78,8 @@ def rule_update(*, actor, rule: Rule, changes: dict, reason: str = "") -> Rule:
     for field, model in (("items", Item), ("agencies", Agency)):
         if field in changes:
             ids = changes[field] or []
-            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            if not isinstance(ids, list) or not all(
+                    isinstance(i, int) and not isinstance(i, bool) for i in ids):
                 raise InvalidInput(_("适用范围须为编号列表。"), code=SupervisionErrorCode.BAD_RULE,
                                    field=field)
             found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
@@ -78,6 +88,12 @@ def rule_update(*, actor, rule: Rule, changes: dict, reason: str = "") -> Rule:
                                    code=SupervisionErrorCode.BAD_RULE, field=field,
                                    ids="、".join(map(str, sorted(set(ids) - found))))
             scope[field] = ids
+    proposed = {**before, "name": rule.name, "level": rule.level, "params": rule.params,
+                "enabled": rule.enabled, **{f: sorted(set(ids)) for f, ids in scope.items()}}
+    if proposed == before:
+        # Nothing changes (a form saved as it was, a retried call): no new
+        # version, no audit record, and no open case re-planned for nothing.
+        return rule
     now = timezone.now()
     rule.version += 1
     rule.updated_at = now

@@ -31,16 +31,18 @@ def notify_alerts(*, keys: list[str]) -> int:
     if not alerts:
         return 0
     heads: dict[int, list] = {}
+    # Accounts switched off keep their postings on record: they are told nothing.
     for posting in (Posting.objects.filter(post__agency_id__in={a.agency_id for a in alerts},
-                                           post__role=Role.AGENCY_HEAD)
+                                           post__role=Role.AGENCY_HEAD, user__is_active=True)
                     .select_related("user", "post")):
         heads.setdefault(posting.post.agency_id, []).append(posting.user)
     inbox: dict[int, tuple] = {}
     for alert in alerts:
-        people = list(heads.get(alert.agency_id, []))
-        if alert.responsible_id:
-            people.append(alert.responsible)
-        for person in people:
+        # A head who is also the responsible person is told once per alert.
+        people = {person.pk: person for person in heads.get(alert.agency_id, [])}
+        if alert.responsible_id and alert.responsible.is_active:
+            people.setdefault(alert.responsible_id, alert.responsible)
+        for person in people.values():
             inbox.setdefault(person.pk, (person, []))[1].append(alert)
     with translation.override("zh-hans"):
         for person, items in inbox.values():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yizhan.supervision import views
+from yizhan.supervision import scoring_views, views
 
 app_name = "supervision"
 
@@ -11,4 +11,10 @@ urlpatterns = [
     path("supervision/cases/<int:case_id>/", views.case, name="case"),
     path("supervision/rules/", views.rules, name="rules"),
     path("supervision/rules/<str:code>/", views.rule, name="rule"),
+    path("supervision/scores/", scoring_views.scores, name="scores"),
+    path("supervision/scores/compute/", scoring_views.scores_compute, name="scores_compute"),
+    path("supervision/scores/report/", scoring_views.scores_report, name="scores_report"),
+    path("supervision/scores/scheme/", scoring_views.scoring_scheme, name="scoring_scheme"),
+    path("supervision/scores/agencies/<int:agency_id>/", scoring_views.score_agency,
+         name="score_agency"),
 ]

@@ -87,9 +87,12 @@ def rule(request, code: str):
                        "level": request.POST.get("level", ""),
                        "enabled": request.POST.get("enabled") == "on",
                        "params": _params_from(request.POST, check)}
-            services.rule_update(actor=request.user, rule=found, changes=changes,
-                                 reason=request.POST.get("reason", ""))
-            messages.success(request, _("规则已修改，新版本即时生效。"))
+            saved = services.rule_update(actor=request.user, rule=found, changes=changes,
+                                         reason=request.POST.get("reason", ""))
+            if saved.version != found.version:
+                messages.success(request, _("规则已修改，新版本即时生效。"))
+            else:
+                messages.info(request, _("规则没有变化。"))
             return redirect("supervision:rule", code=code)
         except ApplicationError as exc:
             if isinstance(exc, NotFound):

@@ -1,0 +1,82 @@
+"""Helpers of supervision's tests: the officer, rules switched for a test, alerts, lines.
+
+Cases are built through the case engine's services (tests/cases/helpers.py),
+so the on-event rules see the events a real case appends.  The sweep is
+given a ``now`` of the test's choosing; the lines it must cross are worked
+out here from the calendar, not with the code under test.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from tests.cases.helpers import add_agency, complete, publish_item, reload, submitted
+from tests.writes import watching
+from yizhan.audit.models import AuditRecord
+from yizhan.cases.models import Case
+from yizhan.directory import services as directory_services
+from yizhan.directory.roles import Role
+from yizhan.supervision.detection import rules_cache_clear
+from yizhan.supervision.models import Alert, Rule, RuleRevision, RulesetVersion
+from yizhan.workdays.selectors import calendar_current
+
+TZ = timezone.get_default_timezone()
+MICRO = dt.timedelta(microseconds=1)
+
+# What a refused rule change or clearing could touch.
+nothing_written = watching(Rule, RuleRevision, RulesetVersion, Alert, AuditRecord, Case)
+
+
+def city_officer(world):
+    """A 监察员 of a city supervision office, granted the whole city (as the demo does)."""
+    _office, staff = add_agency(world, "示范市监察局", credit_seed=909,
+                                roles=(Role.SUPERVISION_OFFICER,))
+    officer = staff[Role.SUPERVISION_OFFICER]
+    directory_services.scope_grant_create(
+        actor=world.admin, user=officer, role=Role.SUPERVISION_OFFICER, division=world.city,
+        reason="《示范市行政审批电子监察办法》第五条")
+    return officer
+
+
+def set_enabled(*, codes=(), exclude=(), kind=None, enabled: bool) -> None:
+    """Switch rules on or off directly (test set-up, not the service under test)."""
+    rules = Rule.objects.all()
+    if codes:
+        rules = rules.filter(code__in=codes)
+    if kind:
+        rules = rules.filter(kind=kind)
+    rules.exclude(code__in=exclude).update(enabled=enabled)
+    rules_cache_clear()
+
+
+def codes(case=None) -> list[str]:
+    """Codes of the rules whose alerts stand, sorted (of one case if given)."""
+    qs = Alert.objects.all() if case is None else Alert.objects.filter(case_id=case.pk)
+    return sorted(qs.values_list("rule__code", flat=True))
+
+
+def fee_item(world, *, agency=None, amount="80", basis="发改价格规〔2016〕2559号"):
+    """A published item of A (or ``agency``) with one fee of ``amount`` yuan."""
+    return publish_item(world, agency=agency, name="收费许可", fees=[
+        {"name": "登记费", "standard": f"每件{amount}元", "amount": amount, "basis": basis}])
+
+
+def accepted(world, version, *, key="a"):
+    """A case of ``version`` submitted by the citizen and accepted by the window."""
+    case, _code = submitted(world, version)
+    complete(world.user(key, Role.WINDOW_CLERK), case, "accept")
+    return reload(case)
+
+
+def workday(case_or_moment, n: int) -> dt.date:
+    """The n-th working day after the local day of acceptance (or of a moment)."""
+    moment = case_or_moment.accepted_at if isinstance(case_or_moment, Case) else case_or_moment
+    return calendar_current().add_workdays(timezone.localtime(moment, TZ).date(), n).date
+
+
+def start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=TZ)
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.max, tzinfo=TZ)

@@ -1,0 +1,108 @@
+"""Two sweeps at once (two workers, two nodes): each alert is written once, announced once.
+
+Each sweep runs in its own thread and connection.  A third connection holds
+a SHARE lock on the alert table, which lets both sweeps read (and find no
+alert raised yet) but not write; once both wait, the lock goes and they
+write at the same moment: the worst interleaving, every time, whatever the
+sweep does inside.
+"""
+
+import datetime as dt
+import importlib
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tests.supervision.helpers import accepted
+from yizhan.accounts.models import User
+from yizhan.cases.models import Case
+from yizhan.core.notify import MemorySmsBackend
+from yizhan.directory.roles import Role
+from yizhan.supervision.detection import SweepResult, rules_cache_clear, sweep
+from yizhan.supervision.models import Alert
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
+                                   reason="threads need a server database's locks")
+
+LINES = ["SX-01", "SX-02", "SX-03", "SX-04", "SX-05"]
+
+
+@pytest.fixture
+def committed(transactional_db):
+    """Committed writes, and the default rules as their migration seeds them.
+
+    A committed test empties the tables afterwards, the seeded rules too:
+    an earlier one may have left none.  Seeding is idempotent.
+    """
+    from django.apps import apps
+
+    importlib.import_module("yizhan.supervision.migrations.0002_default_rules").seed(apps, None)
+    rules_cache_clear()
+
+
+def _waiting(cursor) -> int:
+    """Connections waiting for a lock (pg_locks is live, not a per-transaction snapshot)."""
+    cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+    return cursor.fetchone()[0]
+
+
+def _sweep_together(now):
+    """Two sweeps at ``now`` in two threads, released to write at the same moment."""
+    results: list = [None, None]
+
+    def run(index):
+        try:
+            results[index] = sweep(now=now)
+        except Exception as exc:  # the exception is the thread's result
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {Alert._meta.db_table} IN SHARE MODE")
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while _waiting(cursor) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        both_held = _waiting(cursor) >= 2
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(r, SweepResult) for r in results), results
+    assert both_held, "the two sweeps never waited to write together"
+    return results
+
+
+def _late_cases(world, promised, n=3):
+    return [accepted(world, promised) for _ in range(n)]
+
+
+@postgres_only
+def test_two_sweeps_at_once_write_each_alert_once(committed, world, promised):
+    """Both sweeps find the same crossed lines: every alert is in the table exactly once."""
+    cases = _late_cases(world, promised)
+    results = _sweep_together(timezone.now() + dt.timedelta(days=400))
+    keys = list(Alert.objects.values_list("key", flat=True))
+    assert len(keys) == len(set(keys)) == len(LINES) * len(cases)
+    assert sum(r.alerts for r in results) == len(keys)   # each counted by the sweep that won
+    for case in cases:
+        assert sorted(Alert.objects.filter(case=case).values_list("rule__code", flat=True)) \
+            == LINES
+    assert list(Case.objects.filter(pk__in=[c.pk for c in cases])
+                .values_list("next_check_at", flat=True)) == [None] * len(cases)
+
+
+@postgres_only
+def test_two_sweeps_at_once_notify_each_alert_once(committed, world, promised):
+    """The head of A gets one message for the alerts two sweeps found together."""
+    head = world.user("a", Role.AGENCY_HEAD)
+    User.objects.filter(pk=head.pk).update(phone="13900000002")
+    _late_cases(world, promised)
+    MemorySmsBackend.outbox.clear()
+    _sweep_together(timezone.now() + dt.timedelta(days=400))
+    assert Alert.objects.count() == len(LINES) * 3
+    assert len([m for m in MemorySmsBackend.outbox if m.phone == "13900000002"]) == 1

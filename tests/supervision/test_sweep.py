@@ -1,0 +1,299 @@
+"""The timeliness sweep: lines crossed are raised once, the next line is planned, the rest unread.
+
+The clock is moved by giving the sweep a later ``now``.  A 承诺件 accepted at
+T (promised 10 working days, statutory 20; its review step 5) has these
+lines, counted in working days after the day of acceptance:
+
+* day 4, start: the review's notice point (SX-04, 80 % of its five days);
+* day 5, end: the review is overdue (SX-05);
+* day 8, start: the case's yellow point (SX-01, 80 % of its ten days);
+* day 10, end: the promised deadline (SX-02); day 20, end: the statutory one (SX-03).
+"""
+
+import datetime as dt
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.cases.helpers import add_agency, complete, open_task, publish_item, reload
+from tests.supervision.helpers import (
+    MICRO,
+    accepted,
+    codes,
+    end_of,
+    start_of,
+    workday,
+)
+from yizhan.cases import services as case_services
+from yizhan.cases.models import Case, CaseEvent, EventType
+from yizhan.directory.roles import Role
+from yizhan.supervision import services
+from yizhan.supervision.detection import rules_cache_clear, sweep
+from yizhan.supervision.models import Alert, Level, Rule
+from yizhan.workdays.selectors import calendar_cache_clear
+
+FAR = dt.timedelta(days=400)
+
+
+def _only(case, code) -> Alert:
+    return Alert.objects.get(case_id=case.pk, rule__code=code)
+
+
+def test_after_acceptance_the_case_is_due_and_planned_to_its_first_line(world, promised):
+    """Due at once; a sweep now raises nothing and plans the first line, the review's notice."""
+    case = accepted(world, promised)
+    assert case.next_check_at <= timezone.now()
+    result = sweep(now=timezone.now())
+    assert (result.cases, result.alerts) == (1, 0)
+    assert codes() == []
+    assert reload(case).next_check_at == start_of(workday(case, 4))
+
+
+def test_a_sweep_now_plans_the_yellow_point(world, promised, lines_only):
+    """With the case's lines only, the next look is the yellow point: day 8's start."""
+    lines_only("SX-01", "SX-02", "SX-03")
+    case = accepted(world, promised)
+    assert sweep(now=timezone.now()).alerts == 0
+    assert reload(case).next_check_at == start_of(workday(case, 8))
+
+
+def test_the_yellow_point_raises_sx01(world, promised, lines_only):
+    """Not a moment before the yellow point; at it a yellow SX-01 on A's review post."""
+    lines_only("SX-01", "SX-02", "SX-03")
+    case = accepted(world, promised)
+    sweep(now=timezone.now())
+    yellow = start_of(workday(case, 8))
+    Case.objects.filter(pk=case.pk).update(next_check_at=yellow - 2 * MICRO)
+    assert sweep(now=yellow - MICRO).alerts == 0        # read, and nothing crossed yet
+    assert reload(case).next_check_at == yellow
+    assert sweep(now=yellow).alerts == 1
+    alert = _only(case, "SX-01")
+    accepted_event = CaseEvent.objects.get(case_id=case.pk, type=EventType.ACCEPTED)
+    assert (alert.level, alert.agency, alert.task) == (Level.YELLOW, world.agency_a, None)
+    assert (alert.post, alert.responsible) == (world.posts["a"][Role.REVIEWER], None)
+    assert alert.evidence["events"] == [accepted_event.pk]
+    assert alert.raised_at == yellow
+    # Next: the first instant after the promised limit ends.
+    assert reload(case).next_check_at == case.promised_due + MICRO
+
+
+def test_past_the_promised_deadline_sx02_is_raised(world, promised, lines_only):
+    """A moment after the promised deadline: a red SX-02; the statutory one is next."""
+    lines_only("SX-01", "SX-02", "SX-03")
+    case = accepted(world, promised)
+    assert case.promised_due == end_of(workday(case, 10))
+    sweep(now=case.promised_due - MICRO)
+    assert codes(case) == ["SX-01"]
+    sweep(now=case.promised_due + MICRO)
+    assert codes(case) == ["SX-01", "SX-02"]
+    assert _only(case, "SX-02").level == Level.RED
+    assert reload(case).next_check_at == case.statutory_due + MICRO
+
+
+def test_past_the_statutory_deadline_sx03_is_raised_and_nothing_is_left_to_watch(
+        world, promised, lines_only):
+    """A moment after the statutory deadline: a red SX-03; the case needs no further look."""
+    lines_only("SX-01", "SX-02", "SX-03")
+    case = accepted(world, promised)
+    assert case.statutory_due == end_of(workday(case, 20))
+    result = sweep(now=case.statutory_due + MICRO)
+    assert result.alerts == 3
+    assert codes(case) == ["SX-01", "SX-02", "SX-03"]
+    assert _only(case, "SX-03").level == Level.RED
+    assert reload(case).next_check_at is None
+
+
+def test_an_overdue_step_raises_sx05_on_its_agency_and_post(world, lines_only):
+    """Joint review of B claimed and late: SX-05 on B, B's review post, the claimer; A's too."""
+    lines_only("SX-05")
+    version = publish_item(world, name="并联许可", process_template="parallel",
+                           joint_agencies=[world.agency_b.name])
+    case = accepted(world, version)
+    b_task = open_task(case, "joint_review", agency=world.agency_b)
+    a_task = open_task(case, "lead_review")
+    reviewer_b = world.user("b", Role.REVIEWER)
+    case_services.task_claim(actor=reviewer_b, task=b_task)
+    assert b_task.due_at == end_of(workday(case, 5))
+    assert sweep(now=b_task.due_at - MICRO).alerts == 0
+    Case.objects.filter(pk=case.pk).update(next_check_at=b_task.due_at - MICRO)
+    assert sweep(now=b_task.due_at + MICRO).alerts == 2
+    on_b = Alert.objects.get(task=b_task)
+    assert (on_b.rule.code, on_b.level, on_b.agency) == ("SX-05", Level.YELLOW, world.agency_b)
+    assert (on_b.post, on_b.responsible) == (world.posts["b"][Role.REVIEWER], reviewer_b)
+    on_a = Alert.objects.get(task=a_task)
+    assert (on_a.agency, on_a.post, on_a.responsible) == (
+        world.agency_a, world.posts["a"][Role.REVIEWER], None)
+
+
+def test_a_late_first_review_raises_sx06(world, lines_only):
+    """上级初审: a first review still not sent up after twenty working days is SX-06."""
+    lines_only("SX-06")
+    add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case = accepted(world, version)
+    task = open_task(case, "first_review")
+    limit = end_of(workday(task.created_at, 20))
+    sweep(now=limit - MICRO)
+    assert codes() == []
+    sweep(now=limit + MICRO)
+    alert = Alert.objects.get()
+    assert (alert.rule.code, alert.task, alert.agency) == ("SX-06", task, world.agency_a)
+
+
+def test_the_same_sweep_again_raises_nothing_new(world, promised):
+    """Run twice, or with the cases due again, the sweep adds no alert a second time."""
+    cases = [accepted(world, promised) for _ in range(2)]
+    later = timezone.now() + FAR
+    first = sweep(now=later)
+    count = Alert.objects.count()
+    assert first.alerts == count > 0
+    assert sweep(now=later).alerts == 0
+    # The engine asks for a look at every change: looked at again, still nothing new.
+    Case.objects.filter(pk__in=[c.pk for c in cases]).update(next_check_at=timezone.now())
+    again = sweep(now=later)
+    assert (again.cases, again.alerts) == (2, 0)
+    assert Alert.objects.count() == count
+
+
+def _counted_sweep(now):
+    """The sweep's result and its number of queries, with the caches cold."""
+    rules_cache_clear()
+    calendar_cache_clear()
+    with CaptureQueriesContext(connection) as queries:
+        result = sweep(now=now)
+    return result, len(queries.captured_queries)
+
+
+def test_cases_not_due_are_not_read(world, promised):
+    """The same queries whether one or twenty open cases wait for a later line."""
+    accepted(world, promised)
+    sweep(now=timezone.now())
+    one, with_one = _counted_sweep(timezone.now())
+    for _ in range(19):
+        accepted(world, promised)
+    sweep(now=timezone.now())
+    assert Case.objects.filter(status=Case.Status.IN_PROGRESS,
+                               next_check_at__gt=timezone.now()).count() == 20
+    twenty, with_twenty = _counted_sweep(timezone.now())
+    assert (one.cases, twenty.cases) == (0, 0)
+    assert with_one == with_twenty
+
+
+def test_a_closed_case_is_never_alerted(world, promised, django_capture_on_commit_callbacks):
+    """Decided and delivered: nothing to watch; even looked at, a closed case raises nothing."""
+    case = accepted(world, promised)
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert (case.status, case.next_check_at) == (Case.Status.CLOSED, None)
+    assert sweep(now=timezone.now() + FAR).cases == 0
+    Case.objects.filter(pk=case.pk).update(next_check_at=timezone.now())
+    assert sweep(now=timezone.now() + FAR).alerts == 0
+    assert codes() == []
+    assert reload(case).next_check_at is None
+
+
+def test_a_withdrawn_case_is_never_alerted(world, promised):
+    """Withdrawn while in review: its deadlines pass without an alert."""
+    case = accepted(world, promised)
+    case_services.case_withdraw(actor=world.citizen, case=case, reason="不再需要")
+    Case.objects.filter(pk=case.pk).update(next_check_at=timezone.now())
+    assert sweep(now=timezone.now() + FAR).alerts == 0
+    assert codes() == []
+
+
+def test_a_suspended_case_gets_cx05_only_after_the_pause_limit(world, promised):
+    """Paused: no deadline alert while the clock is stopped; CX-05 once 30 working days pass."""
+    case = accepted(world, promised)
+    case_services.case_suspend(actor=world.user("a", Role.REVIEWER), case=case,
+                               reason="expert_review", note="专家评审")
+    case = reload(case)
+    limit = end_of(workday(case.paused_since, 30))
+    assert sweep(now=timezone.now()).alerts == 0
+    assert reload(case).next_check_at == limit
+    # Looked at just before the limit (long past both deadlines): nothing yet.
+    Case.objects.filter(pk=case.pk).update(next_check_at=limit - 2 * MICRO)
+    assert limit - MICRO > case.statutory_due
+    assert sweep(now=limit - MICRO).alerts == 0
+    assert codes() == []
+    assert sweep(now=limit + MICRO).alerts == 1
+    alert = _only(case, "CX-05")
+    assert (alert.level, alert.agency, alert.post) == (Level.YELLOW, world.agency_a,
+                                                       world.posts["a"][Role.REVIEWER])
+    assert reload(case).next_check_at is None
+
+
+def test_an_extension_moves_the_statutory_line(world, promised, lines_only):
+    """Extended by ten working days: not overdue at the old statutory deadline, at the new one."""
+    lines_only("SX-03")
+    case = accepted(world, promised)
+    old = case.statutory_due
+    case_services.case_extend(actor=world.user("a", Role.AGENCY_HEAD), case=case, workdays=10,
+                              reason="情况复杂")
+    case = reload(case)
+    assert case.statutory_due == end_of(workday(case, 30))
+    sweep(now=old + MICRO)
+    assert codes() == []
+    sweep(now=case.statutory_due + MICRO)
+    assert codes() == ["SX-03"]
+
+
+def test_a_timeliness_rule_change_replans_open_cases(world, promised, officer, lines_only):
+    """SX-01 at half the limit: open cases are due again and turn yellow at day 5."""
+    lines_only("SX-01")
+    case = accepted(world, promised)
+    sweep(now=timezone.now())
+    assert reload(case).next_check_at == start_of(workday(case, 8))
+    services.rule_update(actor=officer, rule=Rule.objects.get(code="SX-01"),
+                         changes={"params": {"share": 0.5}}, reason="提前预警")
+    assert reload(case).next_check_at <= timezone.now()
+    sweep(now=timezone.now())
+    half = start_of(workday(case, 5))
+    assert reload(case).next_check_at == half
+    sweep(now=half)
+    alert = _only(case, "SX-01")
+    assert (alert.rule_version, alert.raised_at) == (2, half)
+
+
+def test_other_rule_changes_leave_the_plan_alone(world, promised, officer):
+    """A fee rule's change moves no case's next look."""
+    case = accepted(world, promised)
+    sweep(now=timezone.now())
+    planned = reload(case).next_check_at
+    services.rule_update(actor=officer, rule=Rule.objects.get(code="SF-02"),
+                         changes={"level": "yellow"}, reason="调整级别")
+    assert reload(case).next_check_at == planned
+
+
+def test_a_threshold_change_does_not_raise_a_crossed_line_again(world, promised, officer,
+                                                                lines_only):
+    """A case already yellow stays with one SX-01 when the yellow point moves earlier."""
+    lines_only("SX-01")
+    case = accepted(world, promised)
+    yellow = start_of(workday(case, 8))
+    sweep(now=yellow)
+    assert codes(case) == ["SX-01"]
+    services.rule_update(actor=officer, rule=Rule.objects.get(code="SX-01"),
+                         changes={"params": {"share": 0.5}}, reason="提前预警")
+    sweep(now=yellow + dt.timedelta(hours=1))
+    assert codes(case) == ["SX-01"]
+
+
+def test_at_the_last_instant_of_a_deadline_nothing_is_overdue_yet(world, promised,
+                                                                   lines_only):
+    """A limit ends at the end of its last working day: at that instant it has not passed."""
+    lines_only("SX-02", "SX-05")
+    case = accepted(world, promised)
+    review = open_task(case, "review")
+    sweep(now=review.due_at)
+    assert codes() == []
+    sweep(now=review.due_at + MICRO)
+    assert codes() == ["SX-05"]
+    sweep(now=case.promised_due)
+    assert codes() == ["SX-05"]
+    sweep(now=case.promised_due + MICRO)
+    assert sorted(codes()) == ["SX-02", "SX-05"]
