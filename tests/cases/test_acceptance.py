@@ -180,6 +180,8 @@ def test_the_applicant_must_reupload_every_listed_material(world, promised):
     case = reload(case)
     assert case.status == Case.Status.SUBMITTED
     assert (case.paused_since, case.pause_reason) == (None, "")
+    # The acceptance step has a new limit: due for supervision's look at once.
+    assert case.next_check_at is not None and case.next_check_at <= timezone.now()
     assert CorrectionNotice.objects.get(case=case).answered_at is not None
     assert MaterialFile.objects.filter(case=case, replaced=True).count() == 2
     assert event_types(case) == [EventType.SUBMITTED, EventType.CORRECTION_REQUESTED,

@@ -598,13 +598,14 @@ def case_correct(*, actor, case: Case) -> Case:
     case.status = Case.Status.SUBMITTED
     case.paused_since = None
     case.pause_reason = ""
-    case.save(update_fields=["status", "paused_since", "pause_reason"])
-    # The acceptance step starts afresh from the resubmission.
+    # The acceptance step starts afresh from the resubmission, with a new
+    # limit: supervision plans its next look.
+    case.next_check_at = now
+    case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
     calendar = calendar_current()
     due = calendar.deadline(now, _task_limit(case, "accept"), timezone.get_default_timezone())
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
         due_at=due.at, version=F("version") + 1)
-    Case.objects.filter(pk=case.pk).update(next_check_at=now)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
                   data={"materials": sorted(fixed)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,

@@ -17,7 +17,7 @@ from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.directory import selectors as directory_selectors
-from yizhan.directory.pages import staff_page
+from yizhan.directory.pages import refusal_shown, staff_page
 
 
 def _errors_from(exc: ApplicationError) -> list[str]:
@@ -261,7 +261,7 @@ def task_page(request, task_id: int):
 @staff_page()
 def task_action(request, task_id: int, action: str):
     task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
-    try:
+    with refusal_shown(request):
         if action == "claim":
             services.task_claim(actor=request.user, task=task)
             messages.success(request, _("已签收。"))
@@ -290,8 +290,4 @@ def task_action(request, task_id: int, action: str):
             return redirect("portal:workbench")
         else:
             raise NotFound()
-    except ApplicationError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.render())
     return redirect("cases:task", task_id=task.pk)

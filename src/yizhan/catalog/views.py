@@ -11,7 +11,7 @@ from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
 from yizhan.catalog.models import THEMES, ItemType
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.directory import selectors as directory_selectors
-from yizhan.directory.pages import staff_page
+from yizhan.directory.pages import refusal_shown, staff_page
 
 PERSON_THEMES = ["birth", "household", "education", "employment", "marriage", "housing",
                  "health", "social_security", "travel", "retirement", "death"]
@@ -79,7 +79,7 @@ def desk_version(request, version_id: int):
 def desk_action(request, version_id: int, action: str):
     version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
     note = request.POST.get("note", "")
-    try:
+    with refusal_shown(request):
         if action == "submit":
             services.item_version_submit(actor=request.user, version=version)
             messages.success(request, _("已提交审核。"))
@@ -94,10 +94,6 @@ def desk_action(request, version_id: int, action: str):
             messages.success(request, _("已新建版本草稿。"))
         else:
             raise NotFound()
-    except ApplicationError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.render())
     return redirect("catalog:desk_version", version_id=version.pk)
 
 

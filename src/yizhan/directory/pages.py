@@ -6,11 +6,13 @@ user the predicate does not allow: by default, anyone holding no post.
 The services check permission again for every action the page offers.
 """
 
+from contextlib import contextmanager
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 
-from yizhan.core.errors import PermissionDenied
+from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
 from yizhan.directory.authz import scope_of
 
 
@@ -31,3 +33,18 @@ def staff_page(allowed=is_staff):
         return guarded
 
     return decorate
+
+
+@contextmanager
+def refusal_shown(request):
+    """Run a page's action; a refusal becomes a message on the page it returns to.
+
+    ``NotFound`` still answers 404, so a page never tells anyone that an
+    object they may not see exists.
+    """
+    try:
+        yield
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.render())

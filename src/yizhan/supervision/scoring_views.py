@@ -8,8 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yizhan.core.errors import ApplicationError, NotFound
-from yizhan.directory.pages import staff_page
+from yizhan.directory.pages import refusal_shown, staff_page
 from yizhan.supervision import (
     permissions,
     reports,
@@ -49,15 +48,11 @@ def scores(request):
 @staff_page(permissions.scores_compute)
 def scores_compute(request):
     period = None
-    try:
+    with refusal_shown(request):
         period = _period(request.POST, required=True)
         scoring_services.scores_compute(actor=request.user, period=period,
                                         reason=request.POST.get("reason", ""))
         messages.success(request, _("已计算%(period)s的绩效评估。") % {"period": period.label})
-    except ApplicationError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.render())
     url = reverse("supervision:scores")
     return redirect(f"{url}?{urlencode({'period': period.key})}" if period else url)
 
@@ -86,17 +81,13 @@ def scoring_scheme(request):
     posted = {}
     if request.method == "POST":
         posted = request.POST
-        try:
+        with refusal_shown(request):
             dimensions, bands = _scheme_from(request.POST, view.scheme)
             scoring_services.scoring_scheme_update(actor=request.user, dimensions=dimensions,
                                                    bands=bands,
                                                    reason=request.POST.get("reason", ""))
             messages.success(request, _("评估方案已保存为新版本，下次计算时生效。"))
             return redirect("supervision:scoring_scheme")
-        except ApplicationError as exc:
-            if isinstance(exc, NotFound):
-                raise
-            messages.error(request, exc.render())
     return render(request, "supervision/scores_scheme.html", {
         "view": view, "rows": _form_rows(view, posted),
         "bands": [(grade, Grade(grade).label, posted.get(f"band_{grade}",

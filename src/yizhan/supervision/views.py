@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yizhan.core.errors import ApplicationError, InvalidInput, NotFound
-from yizhan.directory.pages import staff_page
+from yizhan.core.errors import InvalidInput
+from yizhan.directory.pages import refusal_shown, staff_page
 from yizhan.supervision import charts, checks, permissions, selectors, services
 from yizhan.supervision.models import Alert, Level
 
@@ -49,13 +49,9 @@ def alerts(request):
 @staff_page()
 def alert_clear(request, alert_id: int):
     alert = selectors.alert_get_for_actor(actor=request.user, alert_id=alert_id)
-    try:
+    with refusal_shown(request):
         services.alert_clear(actor=request.user, alert=alert, reason=request.POST.get("reason", ""))
         messages.success(request, _("预警已核销。"))
-    except ApplicationError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.render())
     return redirect("supervision:case", case_id=alert.case_id)
 
 
@@ -82,7 +78,7 @@ def rule(request, code: str):
     found = selectors.rule_get(actor=request.user, code=code)
     check = checks.CHECKS.get(found.check_code)
     if request.method == "POST":
-        try:
+        with refusal_shown(request):
             changes = {"name": request.POST.get("name", ""),
                        "level": request.POST.get("level", ""),
                        "enabled": request.POST.get("enabled") == "on",
@@ -94,10 +90,6 @@ def rule(request, code: str):
             else:
                 messages.info(request, _("规则没有变化。"))
             return redirect("supervision:rule", code=code)
-        except ApplicationError as exc:
-            if isinstance(exc, NotFound):
-                raise
-            messages.error(request, exc.render())
     params = []
     for name, param in (check.params.items() if check else ()):
         value = (found.params or {}).get(name, param.default)
