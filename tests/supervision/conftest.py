@@ -1,5 +1,7 @@
 """Fixtures of supervision's tests: the case engine's, a city supervision officer, rules."""
 
+import importlib
+
 import pytest
 
 from tests.cases.conftest import _fresh_caches, promised  # noqa: F401  (fixtures)
@@ -20,3 +22,19 @@ def lines_only(db):
         set_enabled(exclude=codes, kind="timeliness", enabled=False)
 
     return keep
+
+
+@pytest.fixture
+def committed(transactional_db):
+    """Committed writes, with the rules and the scheme as their migrations seed them.
+
+    A committed test empties the tables afterwards, seeded rows too, so an
+    earlier one may have left none.  Seeding is idempotent.
+    """
+    from django.apps import apps
+
+    from yizhan.supervision.detection import rules_cache_clear
+
+    for name in ("0002_default_rules", "0004_default_scoring_scheme"):
+        importlib.import_module(f"yizhan.supervision.migrations.{name}").seed(apps, None)
+    rules_cache_clear()

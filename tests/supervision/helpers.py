@@ -7,7 +7,10 @@ out here from the calendar, not with the code under test.
 """
 
 import datetime as dt
+import threading
+import time
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.cases.helpers import add_agency, complete, publish_item, reload, submitted
@@ -80,3 +83,41 @@ def start_of(day: dt.date) -> dt.datetime:
 
 def end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.max, tzinfo=TZ)
+
+
+def run_released_together(hold, *calls, wait: float = 20) -> tuple[list, bool]:
+    """Run each call in its own thread and connection while this connection
+    holds a lock, and release the lock once every call waits on it.
+
+    ``hold(cursor)`` takes the lock.  The calls meet at the worst moment,
+    whatever they do before it.  Returns each call's result (or the
+    exception it raised) and whether all of them were seen waiting.
+    """
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            results[index] = call()
+        except Exception as exc:  # the exception is the thread's result
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        hold(cursor)
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + wait
+        while _waiting(cursor) < len(calls) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        all_waited = _waiting(cursor) >= len(calls)
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, all_waited
+
+
+def _waiting(cursor) -> int:
+    """Connections waiting for a lock (pg_locks is live, not a per-transaction snapshot)."""
+    cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+    return cursor.fetchone()[0]

@@ -8,20 +8,17 @@ sweep does inside.
 """
 
 import datetime as dt
-import importlib
-import threading
-import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from tests.supervision.helpers import accepted
+from tests.supervision.helpers import accepted, run_released_together
 from yizhan.accounts.models import User
 from yizhan.cases.models import Case
 from yizhan.core.notify import MemorySmsBackend
 from yizhan.directory.roles import Role
-from yizhan.supervision.detection import SweepResult, rules_cache_clear, sweep
+from yizhan.supervision.detection import SweepResult, sweep
 from yizhan.supervision.models import Alert
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
@@ -30,48 +27,11 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
 LINES = ["SX-01", "SX-02", "SX-03", "SX-04", "SX-05"]
 
 
-@pytest.fixture
-def committed(transactional_db):
-    """Committed writes, and the default rules as their migration seeds them.
-
-    A committed test empties the tables afterwards, the seeded rules too:
-    an earlier one may have left none.  Seeding is idempotent.
-    """
-    from django.apps import apps
-
-    importlib.import_module("yizhan.supervision.migrations.0002_default_rules").seed(apps, None)
-    rules_cache_clear()
-
-
-def _waiting(cursor) -> int:
-    """Connections waiting for a lock (pg_locks is live, not a per-transaction snapshot)."""
-    cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
-    return cursor.fetchone()[0]
-
-
 def _sweep_together(now):
     """Two sweeps at ``now`` in two threads, released to write at the same moment."""
-    results: list = [None, None]
-
-    def run(index):
-        try:
-            results[index] = sweep(now=now)
-        except Exception as exc:  # the exception is the thread's result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {Alert._meta.db_table} IN SHARE MODE")
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 20
-        while _waiting(cursor) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        both_held = _waiting(cursor) >= 2
-    for thread in threads:
-        thread.join(timeout=60)
+    results, both_held = run_released_together(
+        lambda cursor: cursor.execute(f"LOCK TABLE {Alert._meta.db_table} IN SHARE MODE"),
+        lambda: sweep(now=now), lambda: sweep(now=now))
     assert all(isinstance(r, SweepResult) for r in results), results
     assert both_held, "the two sweeps never waited to write together"
     return results

@@ -8,20 +8,18 @@ the review step held by agency A's reviewer post.
 """
 
 import datetime as dt
-import importlib
 import inspect
 import io
-import threading
-import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests.cases.helpers import complete, publish_item, submitted
+from tests.supervision.helpers import run_released_together
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.core.errors import InvalidInput, PermissionDenied
@@ -29,7 +27,7 @@ from yizhan.directory.roles import Role
 from yizhan.supervision import permissions, scoring, scoring_services
 from yizhan.supervision import services as supervision_services
 from yizhan.supervision.actions import SupervisionAction
-from yizhan.supervision.detection import rules_cache_clear, sweep
+from yizhan.supervision.detection import sweep
 from yizhan.supervision.models import (
     AgencyScore,
     Alert,
@@ -579,50 +577,17 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
                                    reason="threads need a server database's locks")
 
 
-@pytest.fixture
-def committed(transactional_db):
-    """Committed writes, with the rules and the scheme as their migrations seed them.
-
-    A committed test empties the tables afterwards, seeded rows too, so an
-    earlier one may have left none.  Seeding is idempotent.
-    """
-    from django.apps import apps
-
-    for name in ("0002_default_rules", "0004_default_scoring_scheme"):
-        importlib.import_module(f"yizhan.supervision.migrations.{name}").seed(apps, None)
-    rules_cache_clear()
-
-
 @postgres_only
 def test_two_computations_at_once_leave_one_score_in_force(committed, world, officer):
     """Both wait on the scheme, then run one after the other: the second supersedes the
     first, and each agency has exactly one score in force."""
     publish_item(world, name="并发计算许可")
     period = this_period()
-    results: list = [None, None]
-
-    def run(index):
-        try:
-            results[index] = scoring_services.scores_compute(actor=officer, period=period,
-                                                             reason="两人同时计算")
-        except Exception as exc:  # the exception is the thread's result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    with transaction.atomic(), connection.cursor() as cursor:
-        ScoringScheme.objects.select_for_update().get(version=1)
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0] >= 2:
-                break
-            time.sleep(0.02)
-    for thread in threads:
-        thread.join(timeout=60)
+    results, both_waited = run_released_together(
+        lambda cursor: ScoringScheme.objects.select_for_update().get(version=1),
+        *[lambda: scoring_services.scores_compute(actor=officer, period=period,
+                                                  reason="两人同时计算")] * 2)
+    assert both_waited
     assert all(isinstance(r, ScoreRun) for r in results), results
     first, second = sorted(results, key=lambda r: r.computed_at)
     assert list(AgencyScore.objects.filter(agency=world.agency_a, current=True)
