@@ -135,3 +135,19 @@ def test_handling_time_by_item_against_its_limit(world, client):
     client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
     page = client.get("/supervision/").content.decode()
     assert 'data-testid="handling"' in page and "用时统计许可" in page
+
+
+def test_the_dashboard_counts_alerts_per_local_day(world, late_case, client):
+    """The last 30 days' chart counts each day's alerts by level, on the local calendar."""
+    from yizhan.supervision.selectors import dashboard
+
+    officer = world.user("a", Role.SUPERVISION_OFFICER)
+    alerts = list(Alert.objects.filter(agency=world.agency_a))
+    day = timezone.localtime(alerts[0].raised_at).date()
+    by_level = {level: sum(1 for a in alerts if a.level == level)
+                for level in ("yellow", "red", "notice")}
+    assert dashboard(actor=officer).by_day == [
+        (day, by_level["yellow"], by_level["red"], by_level["notice"])]
+    client.force_login(officer)
+    page = client.get("/supervision/").content.decode()
+    assert 'data-testid="day-chart"' in page and day.strftime("%Y-%m-%d") in page
