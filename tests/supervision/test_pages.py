@@ -151,3 +151,27 @@ def test_the_dashboard_counts_alerts_per_local_day(world, late_case, client):
     client.force_login(officer)
     page = client.get("/supervision/").content.decode()
     assert 'data-testid="day-chart"' in page and day.strftime("%Y-%m-%d") in page
+
+
+def test_the_api_lists_changes_rules_and_clears_alerts(world, late_case, officer, client):
+    """GET rules lists the defaults; PATCH makes version 2; POST clear answers the cleared alert."""
+    client.force_login(officer)
+    rules = client.get("/api/v1/supervision/rules").json()
+    assert len(rules) == 15 and rules[0]["code"] == "CX-01"
+    sx01 = next(r for r in rules if r["code"] == "SX-01")
+    assert (sx01["check"], sx01["params"], sx01["version"]) == (
+        "case_warning", {"share": 0.8, "days_before": 1}, 1)
+    response = client.patch("/api/v1/supervision/rules/SX-01",
+                            {"changes": {"params": {"share": 0.7}}, "reason": "提前预警"},
+                            content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["version"], response.json()["params"]) == (
+        2, {"share": 0.7, "days_before": 1})
+    alert = Alert.objects.filter(case=late_case).first()
+    url = f"/api/v1/supervision/alerts/{alert.pk}/clear"
+    response = client.post(url, {"reason": ""}, content_type="application/json")
+    assert response.status_code == 400
+    response = client.post(url, {"reason": "延期批准补录"}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["cleared_reason"]) == (
+        "cleared", "延期批准补录")
