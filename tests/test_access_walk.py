@@ -66,6 +66,7 @@ FILTERED = {
     "/api/v1/supervision/alerts": "agency_id",
     "/api/v1/supervision/coverage": "agency_id",
     "/api/v1/supervision/scores": "agency_id",
+    "/api/v1/supervision/notices": "agency_id",
 }
 
 # Downloads that answer every reader but must never name agency B.
@@ -172,6 +173,23 @@ def _scores_of_b(world):
     return period.key
 
 
+def _notice_to_b(world):
+    """A supervision notice the city's office issued to B (after ``_scores_of_b``).
+
+    Returns the notice and an alert of B still open.
+    """
+    from yizhan.directory.models import Posting
+    from yizhan.supervision.models import Alert
+    from yizhan.supervision.services import notice_issue
+
+    officer = Posting.objects.get(post__role=Role.SUPERVISION_OFFICER,
+                                  post__agency__name="示范市监察局").user
+    first, second = Alert.objects.filter(agency=world.agency_b, status="open")[:2]
+    notice = notice_issue(actor=officer, alert_ids=[first.pk], content={
+        "type": "correction", "title": "乙局纠错通知", "requirements": "整改"})
+    return notice, second
+
+
 def _foreign(world):
     """(method, path) -> (concrete path, JSON body) aimed at agency B."""
     from tests.factories import item_content
@@ -187,7 +205,15 @@ def _foreign(world):
                                                     role=Role.REVIEWER)
     alert_b = _alert_of_b(world)
     period = _scores_of_b(world)
+    notice_b, alert_b = _notice_to_b(world)
     return {
+        ("GET", "/api/v1/supervision/notices"):
+            (f"/api/v1/supervision/notices?agency_id={b.pk}", None),
+        ("GET", "/api/v1/supervision/notices/{case_id}"):
+            (f"/api/v1/supervision/notices/{notice_b.pk}", None),
+        ("POST", "/api/v1/supervision/notices"):
+            ("/api/v1/supervision/notices", {"alerts": [alert_b.pk], "type": "correction",
+                                             "title": "越权督办", "requirements": "整改"}),
         ("GET", "/api/v1/supervision/scores"):
             (f"/api/v1/supervision/scores?period={period}", None),
         ("GET", "/api/v1/supervision/scores/agencies/{agency_id}"):
@@ -385,7 +411,8 @@ PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "c
                "supervision:alert_clear", "supervision:case", "supervision:rules",
                "supervision:rule", "supervision:scores", "supervision:scores_compute",
                "supervision:scores_report", "supervision:scoring_scheme",
-               "supervision:score_agency"}
+               "supervision:score_agency", "supervision:notices", "supervision:notice_new",
+               "supervision:notice"}
 
 
 def test_every_page_is_classified():
@@ -414,6 +441,10 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     period = _scores_of_b(world)
     b_score = AgencyScore.objects.get(agency=world.agency_b, current=True)
     case_pages.append(f"/supervision/scores/agencies/{world.agency_b.pk}/?period={period}")
+    notice_b, open_alert_b = _notice_to_b(world)
+    b_names.add(notice_b.number)
+    case_pages += [f"/supervision/notices/{notice_b.pk}/",
+                   f"/workbench/tasks/{notice_b.tasks.get().pk}/"]
     score_pages = (f"/supervision/scores/?period={period}", "/supervision/scores/scheme/",
                    f"/supervision/scores/report/?period={period}&format=pdf",
                    f"/supervision/scores/report/?period={period}&format=xlsx")
@@ -422,7 +453,8 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
                     "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/",
                     "/supervision/", "/supervision/alerts/?status=all", "/supervision/rules/",
-                    "/supervision/rules/SX-01/", *score_pages):
+                    "/supervision/rules/SX-01/", "/supervision/notices/?status=all",
+                    f"/supervision/notices/new/?alert={open_alert_b.pk}", *score_pages):
             response = client.get(url)
             assert response.status_code in {200, 403}, (role, url, response.status_code)
             if url.endswith("/export/") and response.status_code == 200:
@@ -441,6 +473,10 @@ def test_staff_pages_show_nothing_of_agency_b(world):
             assert response.status_code in REFUSED, (role, url, response.status_code)
         response = client.post(f"/supervision/alerts/{alert_b.pk}/clear/", {"reason": "越权"})
         assert response.status_code in REFUSED, (role, "alert_clear", response.status_code)
+        response = client.post("/supervision/notices/new/", {
+            "alert": open_alert_b.pk, "type": "correction", "title": "越权督办",
+            "requirements": "整改"})
+        assert response.status_code in REFUSED, (role, "notice_new", response.status_code)
         response = client.post("/supervision/scores/compute/", {"period": period,
                                                                  "reason": "越权"})
         # A's office may compute, but only its own scope: B's scores stay as they were.

@@ -56,13 +56,17 @@ BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 
 # The roles that do case work, with the labels a person may write instead
 # of the code (the Chinese labels of ``Role``; a test keeps them in step).
+# The supervision officer checks the replies to the office's own cases
+# (监察督办, the ``notice`` template).
 TASK_ROLES = {
     Role.WINDOW_CLERK.value: Role.WINDOW_CLERK,
     Role.REVIEWER.value: Role.REVIEWER,
     Role.AGENCY_HEAD.value: Role.AGENCY_HEAD,
+    Role.SUPERVISION_OFFICER.value: Role.SUPERVISION_OFFICER,
     "窗口受理员": Role.WINDOW_CLERK,
     "审查员": Role.REVIEWER,
     "部门负责人": Role.AGENCY_HEAD,
+    "监察员": Role.SUPERVISION_OFFICER,
 }
 
 FLOW_NODES = frozenset({

@@ -18,11 +18,14 @@ PARALLEL = "parallel"          # 并联件
 UPPER_REVIEW = "upper_review"  # 上级初审
 
 TEMPLATES = (IMMEDIATE, PROMISED, PARALLEL, UPPER_REVIEW)
+# The supervision office's own cases (监察督办): not offered for catalog items.
+NOTICE = "notice"
+INTERNAL_TEMPLATES = (NOTICE,)
 
 
 def template_xml(name: str) -> bytes:
     """The BPMN file of a standard template."""
-    if name not in TEMPLATES:
+    if name not in TEMPLATES and name not in INTERNAL_TEMPLATES:
         raise KeyError(name)
     return resources.files("yizhan.bpmn").joinpath("templates", f"{name}.bpmn").read_bytes()
 

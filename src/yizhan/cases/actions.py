@@ -8,6 +8,7 @@ class CasesAction(models.TextChoices):
     CASE_CREATED = "cases.case_created", _("新建办件草稿")
     MATERIAL_UPLOADED = "cases.material_uploaded", _("上传申请材料")
     CASE_SUBMITTED = "cases.case_submitted", _("提交申请")
+    CASE_ISSUED = "cases.case_issued", _("下达督办件")
     TASK_CLAIMED = "cases.task_claimed", _("签收环节")
     TASK_COMPLETED = "cases.task_completed", _("办理环节")
     TASK_RETURNED = "cases.task_returned", _("退回环节")

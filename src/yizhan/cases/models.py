@@ -40,9 +40,20 @@ class EventType(models.TextChoices):
     CLOSED = "cases.closed", _("办结")
     WITHDRAWN = "cases.withdrawn", _("撤回")
     CERTIFICATE_REVOKED = "cases.certificate_revoked", _("证照注销")
+    NOTICE_ISSUED = "cases.notice_issued", _("下达督办")
+    REPLIED = "cases.replied", _("督办回复")
 
 
 class Case(models.Model):
+    class Kind(models.TextChoices):
+        # An application for an item of the catalog.
+        APPROVAL = "approval", _("审批服务")
+        # A correction notice or supervision recommendation the supervision
+        # office issues to an agency (监察督办): the agency replies, the
+        # office accepts or returns the reply.  No applicant applies, no
+        # certificate is issued; its limits are those of its steps.
+        NOTICE = "notice", _("监察督办")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("待受理")
@@ -64,7 +75,8 @@ class Case(models.Model):
                      Status.APPROVED)
 
     number = models.CharField(_("办件编号"), max_length=32, unique=True, null=True, blank=True)
-    kind = models.CharField(_("办件类别"), max_length=20, default="approval")
+    kind = models.CharField(_("办件类别"), max_length=20, choices=Kind.choices,
+                            default=Kind.APPROVAL)
     item_version = models.ForeignKey("catalog.ItemVersion", verbose_name=_("事项版本"),
                                      on_delete=models.PROTECT, related_name="cases")
     applicant = models.ForeignKey("directory.Applicant", verbose_name=_("申请人"),

@@ -57,3 +57,49 @@ def case_extended(case) -> None:
         _to_applicant(case, _("办理期限延长"),
                       _("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日。")
                       % {"number": case.number, "n": case.extension_workdays})
+
+
+# --- supervision notices (监察督办) ------------------------------------------------
+
+def _to_heads(case, subject: str, text: str) -> None:
+    """The heads of the agency a notice is addressed to: they answer for it."""
+    from yizhan.directory.models import Posting
+    from yizhan.directory.roles import Role
+
+    for posting in (Posting.objects.filter(post__agency_id=case.agency_id,
+                                           post__role=Role.AGENCY_HEAD, user__is_active=True)
+                    .select_related("user")):
+        notify.send(email=posting.user.email, phone=posting.user.phone, subject=subject,
+                    text=text)
+
+
+def _to_issuer(case, subject: str, text: str) -> None:
+    user = case.submitted_by
+    if user.is_active:
+        notify.send(email=user.email, phone=user.phone, subject=subject, text=text)
+
+
+def notice_issued(case) -> None:
+    with translation.override("zh-hans"):
+        _to_heads(case, _("监察督办"),
+                  _("监察机关已下达督办件 %(number)s：%(title)s。请于 %(n)s 个工作日内"
+                    "登录工作台回复整改情况。")
+                  % {"number": case.number, "title": case.data.get("title", ""),
+                     "n": case.data.get("reply_workdays")})
+
+
+def notice_progressed(case, *, kind: str) -> None:
+    with translation.override("zh-hans"):
+        if kind == "reply":
+            _to_issuer(case, _("督办回复"),
+                       _("督办件 %(number)s 已回复，请审核。") % {"number": case.number})
+        elif case.status == case.Status.CLOSED:
+            _to_heads(case, _("督办办结"),
+                      _("督办件 %(number)s 的回复已被认可，督办办结。") % {"number": case.number})
+
+
+def notice_returned(case, opinion: str) -> None:
+    with translation.override("zh-hans"):
+        _to_heads(case, _("督办回复被退回"),
+                  _("督办件 %(number)s 的回复未被认可：%(opinion)s。请重新整改并回复。")
+                  % {"number": case.number, "opinion": opinion})

@@ -11,6 +11,8 @@ from yizhan.directory.roles import Role
 
 STAFF_VIEW_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD,
                     Role.SUPERVISION_OFFICER, Role.SYSADMIN)
+# The roles that hold tasks.
+TASK_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD, Role.SUPERVISION_OFFICER)
 
 
 def _own_applicant(actor, applicant) -> bool:
@@ -52,10 +54,16 @@ def case_view(actor, *, case) -> bool:
     scope = scope_of(actor)
     if scope.has_any(STAFF_VIEW_ROLES, case.agency_id):
         return True
-    # Staff of an agency holding a task of the case (joint review) see it.
-    agencies = scope.agencies(Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD)
+    # Staff of an agency holding a task of the case (joint review; the
+    # supervision office checking the reply to its notice) see it.
+    agencies = scope.agencies(*TASK_ROLES)
     task_agencies = {t.agency_id for t in case.tasks.all()}
     return agencies is None or bool(task_agencies & agencies)
+
+
+def case_issue(actor, *, agency) -> bool:
+    """The supervision office issues notices to the agencies its scope covers."""
+    return scope_of(actor).has(Role.SUPERVISION_OFFICER, agency.pk)
 
 
 def task_claim(actor, *, task) -> bool:

@@ -15,7 +15,6 @@ from yizhan.cases.models import Case, CaseEvent, MaterialFile, Task
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import InvalidInput, NotFound
 from yizhan.directory.authz import scope_of
-from yizhan.directory.roles import Role
 from yizhan.workdays.selectors import calendar_current
 
 CASE_RELATED = ("item_version", "item_version__item", "agency", "applicant", "submitted_by")
@@ -76,7 +75,7 @@ def agency_cases(*, actor, status: str = "") -> QuerySet[Case]:
     if ids is not None:
         # Through a task (joint review) only the roles that do tasks see a
         # case, as in permissions.case_view: a listed case must open.
-        task_ids = scope.agencies(Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD)
+        task_ids = scope.agencies(*permissions.TASK_ROLES)
         qs = qs.filter(Q(agency_id__in=ids) | Q(tasks__agency_id__in=task_ids)).distinct()
     if status:
         qs = qs.filter(status=status)

@@ -49,15 +49,19 @@ _DATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 # Extension of a licensing decision: at most ten working days, approved by
 # the head of the agency (《行政许可法》第四十二条).
 MAX_EXTENSION = 10
+# The supervision office checks an agency's reply to a notice within five
+# working days (Yizhan's default, a step limit like any other).
+NOTICE_VERIFY_WORKDAYS = 5
 
 
 def task_kind(name: str) -> str:
-    """accept / review / decide / deliver, from the BPMN id of the user task.
+    """accept / review / decide / deliver / reply, from the BPMN id of the user task.
 
     The convention of the standard templates (docs/processes.md): ids start
-    with ``accept``, ``decide`` or ``deliver``; anything else is a review.
+    with ``accept``, ``decide``, ``deliver`` or ``reply`` (an agency's reply
+    to a supervision notice); anything else is a review.
     """
-    for kind in ("accept", "decide", "deliver"):
+    for kind in ("accept", "decide", "deliver", "reply"):
         if name.startswith(kind):
             return kind
     return "review"
@@ -190,15 +194,20 @@ def _missing_materials(case: Case) -> list[str]:
     return [m.name for m in required if m.pk not in have]
 
 
-def _allocate_number(case: Case, now) -> str:
-    """办件编号: division (6) + year (4) + agency (4) + serial in the year (6)."""
+def _allocate_number(case: Case, now, agency=None) -> str:
+    """办件编号: division (6) + year (4) + agency (4) + serial in the year (6).
+
+    The agency is the one that numbers the case: the accepting agency, or
+    for a supervision notice the office that issues it.
+    """
+    agency = agency or case.agency
     year = timezone.localtime(now).year
-    CaseNumberSequence.objects.get_or_create(agency_id=case.agency_id, year=year)
-    CaseNumberSequence.objects.filter(agency_id=case.agency_id, year=year).update(
+    CaseNumberSequence.objects.get_or_create(agency_id=agency.pk, year=year)
+    CaseNumberSequence.objects.filter(agency_id=agency.pk, year=year).update(
         last=F("last") + 1)
-    serial = CaseNumberSequence.objects.get(agency_id=case.agency_id, year=year).last
+    serial = CaseNumberSequence.objects.get(agency_id=agency.pk, year=year).last
     # The agency's id, at least four digits: unique without a separate code.
-    return f"{case.agency.division.code[:6]}{year}{case.agency_id:04d}{serial:06d}"
+    return f"{agency.division.code[:6]}{year}{agency.pk:04d}{serial:06d}"
 
 
 def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:
@@ -227,6 +236,10 @@ def _task_limit(case: Case, kind: str) -> int:
     Acceptance and delivery: one working day; the review and decision
     steps share the promised limit, review half, decision a quarter.
     """
+    if case.kind == Case.Kind.NOTICE:
+        # The notice states the addressee's limit; the office checks a reply
+        # within NOTICE_VERIFY_WORKDAYS.
+        return case.data["reply_workdays"] if kind == "reply" else NOTICE_VERIFY_WORKDAYS
     promised = case.item_version.promised_limit
     if kind in ("accept", "deliver"):
         return 1
@@ -302,6 +315,42 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
                  agency_id=case.agency_id, changes={"number": case.number})
     notifications.case_submitted(case)
     return case, code
+
+
+# --- cases the platform issues ------------------------------------------------
+
+@transaction.atomic
+def case_issue(*, actor, kind: str, item_version: ItemVersion, applicant, agency,
+               issuer, data: dict) -> Case:
+    """Start a case that nobody applies for: one an office issues to ``agency``.
+
+    A supervision notice (监察督办) is in progress from the moment it is
+    issued and its clock runs from then: there is no draft, no window and
+    no acceptance.  ``issuer`` numbers it; the process's first step is the
+    addressee's.  ``data`` holds what the notice says, and
+    ``data["reply_workdays"]`` the addressee's limit.
+    """
+    require(permissions.case_issue(actor, agency=agency), action="case_issue")
+    now = timezone.now()
+    case = Case(kind=kind, item_version=item_version, applicant=applicant, submitted_by=actor,
+                agency=agency, channel="online", data=data, status=Case.Status.IN_PROGRESS,
+                created_at=now, submitted_at=now, accepted_at=now)
+    case.save()
+    case.number = _allocate_number(case, now, agency=issuer)
+    definition = bpmn.ProcessDefinition.from_json(item_version.process_spec)
+    step = bpmn.start(item_version.process_spec, data={},
+                      agencies=_agencies_for(case, definition))
+    case.process_state = step.state_json
+    _open_tasks(case, step, now)
+    case.save(update_fields=["number", "process_state", "next_check_at"])
+    events.append(case=case, type=EventType.NOTICE_ISSUED, actor=actor, agency_id=issuer.pk,
+                  data={"kind": kind, "to": agency.pk, **{
+                      k: v for k, v in data.items() if k in ("type", "title", "alerts",
+                                                            "reply_workdays")}})
+    audit_append(actor=actor, action=CasesAction.CASE_ISSUED, obj=case, agency_id=issuer.pk,
+                 changes={"number": case.number, "kind": kind, "to": agency.name})
+    notifications.notice_issued(case)
+    return case
 
 
 # --- staff steps -------------------------------------------------------------
@@ -384,6 +433,13 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                            code=CasesErrorCode.BAD_DECISION, field="decision")
     opinion = (opinion or "").strip()
     kind = task_kind(task.name)
+    notice = case.kind == Case.Kind.NOTICE
+    if notice and decision != "approve":
+        raise InvalidInput(_("督办件只能提交回复或认可回复；不认可的回复请退回重新整改。"),
+                           code=CasesErrorCode.BAD_DECISION, field="decision")
+    if kind == "reply" and not opinion:
+        raise InvalidInput(_("请写明整改情况或不能整改的理由。"),
+                           code=CasesErrorCode.NO_REASON, field="opinion")
     if kind == "deliver" and decision != "approve":
         raise InvalidInput(_("送达环节只能确认送达。"), code=CasesErrorCode.BAD_DECISION,
                            field="decision")
@@ -437,6 +493,8 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                           data=base)
     elif kind == "deliver":
         events.append(case=case, type=EventType.DELIVERED, actor=actor, task=task, data=base)
+    elif kind == "reply":
+        events.append(case=case, type=EventType.REPLIED, actor=actor, task=task, data=base)
     else:
         events.append(case=case, type=EventType.REVIEWED, actor=actor, task=task, data=base)
         if case.decided_at is None and any(task_kind(r.name) == "deliver" for r in step.ready):
@@ -462,7 +520,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     audit_append(actor=actor, action=CasesAction.TASK_COMPLETED, obj=case,
                  agency_id=task.agency_id, reason=opinion,
                  changes={"task": task.title, "decision": decision, "status": case.status})
-    notifications.task_completed(case, task, kind=kind, decision=decision)
+    if notice:
+        notifications.notice_progressed(case, kind=kind)
+    else:
+        notifications.task_completed(case, task, kind=kind, decision=decision)
     return task
 
 
@@ -502,6 +563,8 @@ def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
     audit_append(actor=actor, action=CasesAction.TASK_RETURNED, obj=case,
                  agency_id=task.agency_id, reason=opinion,
                  changes={"task": task.title, "to": [t.title for t in reopened]})
+    if case.kind == Case.Kind.NOTICE:
+        notifications.notice_returned(case, opinion)
     return reopened
 
 

@@ -12,3 +12,4 @@ class CatalogAction(models.TextChoices):
     VERSION_PUBLISHED = "catalog.version_published", _("发布事项")
     VERSION_RETURNED = "catalog.version_returned", _("退回事项草稿")
     CATALOG_IMPORTED = "catalog.imported", _("导入事项目录")
+    INTERNAL_ITEM_CREATED = "catalog.internal_item_created", _("新增内部事项")

@@ -101,6 +101,9 @@ class Item(models.Model):
     published = models.ForeignKey("ItemVersion", verbose_name=_("现行版本"), null=True,
                                   blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("创建时间"))
+    # An item the platform keeps for its own cases (监察督办): never in the
+    # public catalog, the editors' lists or the supervision coverage.
+    internal = models.BooleanField(_("内部事项"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("事项")
@@ -117,6 +120,7 @@ class ItemVersion(models.Model):
         PENDING = "pending", _("待审核")
         PUBLISHED = "published", _("已发布")
         SUPERSEDED = "superseded", _("已被新版本替代")
+        INTERNAL = "internal", _("内部事项，不公开")
 
     item = models.ForeignKey(Item, verbose_name=_("事项"), on_delete=models.PROTECT,
                              related_name="versions")

@@ -23,4 +23,9 @@ def compile_process(version) -> str:
         xml = template_xml(version.process_template)
     else:
         raise ValueError(f"unknown process template {version.process_template!r}")
+    return compile_xml(xml)
+
+
+def compile_xml(xml: bytes) -> str:
+    """The specification JSON of a BPMN file (raises ``ProcessError``)."""
     return load_process(xml, resolve_agency=_agency_exists).spec_json

@@ -72,7 +72,8 @@ def item_guide(*, impl_code: str) -> ItemVersion:
 
 
 def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:
-    version = _with_details(ItemVersion.objects.all()).filter(pk=version_id).first()
+    version = _with_details(ItemVersion.objects.all()).filter(
+        pk=version_id, item__internal=False).first()
     if version is None:
         raise NotFound()
     scope = scope_of(actor)
@@ -83,7 +84,7 @@ def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:
 
 def items_for_editor(*, actor) -> QuerySet[Item]:
     ids = scope_of(actor).agencies()
-    qs = Item.objects.select_related("agency", "published").prefetch_related(
+    qs = Item.objects.filter(internal=False).select_related("agency", "published").prefetch_related(
         Prefetch("versions", queryset=ItemVersion.objects.order_by("-number")))
     if ids is not None:
         qs = qs.filter(agency_id__in=ids)

@@ -14,7 +14,7 @@ from yizhan.catalog import codes, permissions
 from yizhan.catalog.actions import CatalogAction
 from yizhan.catalog.content import clean_version_data, version_as_data
 from yizhan.catalog.error_codes import CatalogErrorCode
-from yizhan.catalog.models import Fee, Item, ItemVersion, Material
+from yizhan.catalog.models import Fee, Item, ItemVersion, Material, ProcessTemplate
 from yizhan.catalog.search import search_text_for
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
@@ -198,4 +198,36 @@ def item_version_return(*, actor, version: ItemVersion, note: str) -> ItemVersio
     audit_append(actor=actor, action=CatalogAction.VERSION_RETURNED, obj=version,
                  agency_id=version.item.agency_id, reason=note,
                  changes={"status": ["pending", "draft"]})
+    return version
+
+
+# --- internal items -----------------------------------------------------------
+
+@transaction.atomic
+def internal_item_version(*, actor, impl_code: str, agency: Agency, upper_agency: Agency,
+                          content: dict, process_xml: bytes) -> ItemVersion:
+    """The version of an internal item, made the first time it is needed.
+
+    Internal items carry the platform's own cases (监察督办) on the case
+    engine: they are never published, so the portal, the editors' lists and
+    the supervision coverage do not see them.  The caller has checked who
+    may start such a case; the item is made once per ``impl_code``.
+    """
+    from yizhan.catalog.process import compile_xml
+
+    item = Item.objects.select_for_update().filter(impl_code=impl_code).first()
+    if item is not None:
+        return item.versions.order_by("-number").first()
+    now = timezone.now()
+    item = Item.objects.create(impl_code=impl_code, agency=agency, created_at=now,
+                               internal=True)
+    version = ItemVersion(
+        item=item, number=1, status=ItemVersion.Status.INTERNAL, upper_agency=upper_agency,
+        service_objects=["legal"], process_template=ProcessTemplate.CUSTOM,
+        process_xml=process_xml.decode(), edited_by=person_of(actor), edited_at=now,
+        published_at=None, **content)
+    version.process_spec = compile_xml(process_xml)
+    version.save()
+    audit_append(actor=actor, action=CatalogAction.INTERNAL_ITEM_CREATED, obj=item,
+                 agency_id=agency.pk, changes={"impl_code": impl_code, "name": version.name})
     return version

@@ -1,11 +1,11 @@
-"""Supervision API: rules, alerts, a case's monitoring points, coverage."""
+"""Supervision API: rules, alerts, notices (监察督办), a case's monitoring points, coverage."""
 
 import datetime
 from typing import Any
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
-from yizhan.cases.api import EventOut, RemainingOut
+from yizhan.cases.api import EventOut, RemainingOut, TaskOut
 from yizhan.core.api import AUTH, actor_of
 from yizhan.supervision import selectors, services
 
@@ -129,3 +129,69 @@ def case_monitoring(request, case_id: int):
 def coverage(request):
     """Per agency: items and cases, and how many are under supervision and online."""
     return selectors.coverage(actor=actor_of(request))
+
+
+class NoticeIn(Schema):
+    alerts: list[int] = Field(..., description="ids of open alerts, all on one agency")
+    type: str = Field(..., description="correction (纠错通知) or recommendation (监察建议书)")
+    title: str
+    facts: str = ""
+    requirements: str
+    reply_workdays: int | None = Field(None, description="the agency's limit; by default 5 "
+                                                         "(correction) or 20 (recommendation)")
+
+
+class NoticeOut(Schema):
+    id: int
+    number: str | None
+    type: str = Field(..., alias="data.type")
+    title: str = Field(..., alias="data.title")
+    facts: str = Field("", alias="data.facts")
+    requirements: str = Field(..., alias="data.requirements")
+    reply_workdays: int = Field(..., alias="data.reply_workdays")
+    alerts: list[int] = Field(..., alias="data.alerts")
+    agency_id: int
+    agency: str = Field(..., alias="agency.name")
+    status: str
+    outcome: str
+    issued_at: datetime.datetime | None = Field(None, alias="submitted_at")
+    closed_at: datetime.datetime | None
+
+
+class NoticeDetailOut(NoticeOut):
+    tasks: list[TaskOut] = Field(..., alias="task_list")
+    events: list[EventOut] = Field(..., alias="timeline")
+    remaining: int | None = Field(None, alias="open_step_remaining",
+                                  description="working days left to the open step")
+
+
+@router.get("/notices", response=list[NoticeOut], auth=AUTH)
+def list_notices(request, open_only: bool = False, agency_id: int | None = None):
+    """Notices to the agencies the caller may watch, or issued through their office."""
+    return list(selectors.notices_for(actor=actor_of(request), open_only=open_only,
+                                      agency_id=agency_id)[:500])
+
+
+@router.post("/notices", response={201: NoticeDetailOut}, auth=AUTH)
+def issue_notice(request, payload: NoticeIn):
+    """Issue a correction notice or recommendation from alerts (a retry returns the same one).
+
+    The agency's head replies and the office accepts or returns the reply
+    through the task endpoints (``/api/v1/tasks/{id}/complete``, ``/return``).
+    """
+    actor = actor_of(request)
+    notice = services.notice_issue(actor=actor, alert_ids=payload.alerts,
+                                   content=payload.dict(exclude={"alerts"}))
+    return Status(201, _detail(actor, notice.pk))
+
+
+@router.get("/notices/{case_id}", response=NoticeDetailOut, auth=AUTH)
+def notice_detail(request, case_id: int):
+    """A notice with its replies and checks (tasks), its events and the days left."""
+    return _detail(actor_of(request), case_id)
+
+
+def _detail(actor, case_id: int):
+    found = selectors.notice_detail(actor=actor, case_id=case_id)
+    found.case.open_step_remaining = found.remaining
+    return found.case

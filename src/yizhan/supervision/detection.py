@@ -134,6 +134,10 @@ def on_event(event: CaseEvent) -> None:
     if not rules:
         return
     case = event.case
+    if case.kind != Case.Kind.APPROVAL:
+        # The procedure, fee and online rules are about approvals; the
+        # office's own notices are watched by their step limits (the sweep).
+        return
     item_id = case.item_version.item_id
     agency_id = event.agency_id or case.agency_id
     seen: list[str] | None = None

@@ -7,6 +7,7 @@ class SupervisionErrorCode(StrEnum):
     BAD_RULE = "supervision.bad_rule"
     ALERT_CLOSED = "supervision.alert_closed"
     NO_REASON = "supervision.no_reason"
+    BAD_NOTICE = "supervision.bad_notice"
 
 
 class ScoringErrorCode(StrEnum):

@@ -118,6 +118,9 @@ class Alert(models.Model):
     cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     cleared_reason = models.TextField(_("核销理由"), blank=True)
+    # The supervision notice (监察督办, a case of its own) the alert led to.
+    notice = models.ForeignKey("cases.Case", verbose_name=_("督办件"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="noticed_alerts")
 
     objects = AlertQuerySet.as_manager()
 

@@ -31,6 +31,16 @@ def alert_clear(actor, *, alert) -> bool:
     return scope_of(actor).has(Role.SUPERVISION_OFFICER, alert.agency_id)
 
 
+def notice_issue(actor, *, agency_id: int) -> bool:
+    """The office issues notices (监察督办) to the agencies its scope covers."""
+    return scope_of(actor).has(Role.SUPERVISION_OFFICER, agency_id)
+
+
+def notice_agencies(actor) -> frozenset[int] | None:
+    """The agencies whose notices ``actor`` may read (None: all)."""
+    return scope_of(actor).agencies(*WATCHERS, *AGENCY_READERS)
+
+
 def alert_view(actor, *, alert) -> bool:
     scope = scope_of(actor)
     return scope.has_any((*WATCHERS, *AGENCY_READERS), alert.agency_id)

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from yizhan.cases import clock
 from yizhan.cases import selectors as case_selectors
 from yizhan.cases.models import Case, CaseEvent, EventType
 from yizhan.core.errors import NotFound, PermissionDenied
@@ -29,7 +30,7 @@ MONITORING_POINTS = (
     EventType.CLOSED, EventType.NOTIFIED, EventType.CORRECTION_REQUESTED,
     EventType.CORRECTION_SUBMITTED, EventType.FEE_CHARGED, EventType.SUSPENDED,
     EventType.RESUMED, EventType.EXTENDED, EventType.DELIVERED, EventType.CERTIFICATE_ISSUED,
-    EventType.WITHDRAWN,
+    EventType.WITHDRAWN, EventType.NOTICE_ISSUED, EventType.REPLIED,
 )
 
 
@@ -191,7 +192,7 @@ def coverage(*, actor) -> list[AgencyRow]:
         if _supervised(deadline_rules, item.pk, item.agency_id):
             r.items_supervised += 1
             supervised_items.add(item.pk)
-    cases = Case.objects.exclude(status=Case.Status.DRAFT)
+    cases = Case.objects.filter(kind=Case.Kind.APPROVAL).exclude(status=Case.Status.DRAFT)
     if agencies is not None:
         cases = cases.filter(agency_id__in=agencies)
     for agency_id, name, item_id, channel, status, n in (
@@ -236,7 +237,8 @@ def handling_times(*, actor, days: int = 90) -> list[HandlingTime]:
         raise PermissionDenied(action="monitor")
     agencies = permissions.alert_agencies(actor)
     since = timezone.now() - datetime.timedelta(days=days)
-    cases = Case.objects.filter(decided_at__gte=since, accepted_at__isnull=False)
+    cases = Case.objects.filter(kind=Case.Kind.APPROVAL, decided_at__gte=since,
+                                accepted_at__isnull=False)
     if agencies is not None:
         cases = cases.filter(agency_id__in=agencies)
     calendar = calendar_current()
@@ -300,3 +302,51 @@ def dashboard(*, actor, days: int = 30) -> Dashboard:
     return Dashboard(rows=rows, totals=totals, by_level=dict(totals.alerts or {}),
                      by_day=by_day, recent=list(visible.filter(status=Alert.Status.OPEN)[:20]),
                      targets=TARGETS, actual=actual, handling=handling_times(actor=actor))
+
+
+# --- supervision notices (监察督办) ------------------------------------------------
+
+def notices_for(*, actor, open_only: bool = False, agency_id: int | None = None
+                ) -> QuerySet[Case]:
+    """The notices ``actor`` may read: to the agencies in their scope, or by their office."""
+    agencies = permissions.notice_agencies(actor)
+    queryset = Case.objects.filter(kind=Case.Kind.NOTICE).select_related("agency",
+                                                                         "submitted_by")
+    if agencies is not None:
+        # The office holds the step that checks each reply: its officers see
+        # the notices they issued through it.
+        mine = Case.objects.filter(kind=Case.Kind.NOTICE).filter(
+            Q(agency_id__in=agencies) | Q(tasks__agency_id__in=agencies)).values("pk")
+        queryset = queryset.filter(pk__in=mine)
+    if open_only:
+        queryset = queryset.filter(status__in=Case.OPEN_STATUSES)
+    if agency_id:
+        queryset = queryset.filter(agency_id=agency_id)
+    return queryset.order_by("-submitted_at", "-id")
+
+
+@dataclass(frozen=True)
+class Notice:
+    case: Case
+    alerts: list[Alert]
+    open_task: object
+    remaining: int | None
+
+
+def notice_detail(*, actor, case_id: int) -> Notice:
+    """A notice with its alerts, every reply and check, and the days left to the open step."""
+    from yizhan.cases.models import Task
+    from yizhan.workdays.selectors import calendar_current
+
+    case = case_selectors.case_detail(actor=actor, case_id=case_id)
+    if case.kind != Case.Kind.NOTICE:
+        raise NotFound()
+    alerts = list(Alert.objects.filter(notice=case).select_related("rule", "case", "agency",
+                                                                   "post", "responsible"))
+    open_task = next((t for t in case.task_list
+                      if t.status in (Task.Status.OPEN, Task.Status.CLAIMED)), None)
+    remaining = None
+    if open_task is not None:
+        remaining = clock.remaining(calendar=calendar_current(), now=timezone.now(),
+                                    due=open_task.due_at)
+    return Notice(case=case, alerts=alerts, open_task=open_task, remaining=remaining)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
-from yizhan.core.errors import Conflict, InvalidInput
+from yizhan.core.errors import Conflict, InvalidInput, NotFound
 from yizhan.core.permissions import require
 from yizhan.supervision import checks, permissions
 from yizhan.supervision.actions import SupervisionAction
@@ -151,3 +151,152 @@ def alert_clear(*, actor, alert: Alert, reason: str) -> Alert:
                  agency_id=alert.agency_id, reason=reason,
                  changes={"rule": alert.rule.code, "level": alert.level})
     return alert
+
+
+# --- supervision notices (监察督办) ------------------------------------------------
+
+# 纠错通知: correct a handling error (default limit five working days);
+# 监察建议书: a recommendation on a pattern of problems, answered within a
+# month (about twenty working days).  The office may set another limit.
+NOTICE_TYPES = {
+    "correction": (_("纠错通知"), 5),
+    "recommendation": (_("监察建议书"), 20),
+}
+MAX_REPLY_WORKDAYS = 60
+MAX_NOTICE_ALERTS = 100
+NOTICE_BASIS = ("《中华人民共和国行政许可法》第六十条、第七十一条至第七十七条；"
+                "《中华人民共和国监察法》关于监察建议的规定")
+
+
+def _issuing_office(actor, agency):
+    """The supervision office a notice comes from: the officer's own post.
+
+    An officer granted a division without a post of their own issues in the
+    name of the supervision agency of the addressee's division.
+    """
+    from yizhan.directory.models import Agency, Posting
+    from yizhan.directory.roles import Role
+
+    posting = (Posting.objects.filter(user_id=getattr(actor, "pk", None),
+                                      post__role=Role.SUPERVISION_OFFICER,
+                                      post__agency__is_active=True)
+               .select_related("post__agency", "post__agency__division").order_by("id").first())
+    if posting is not None:
+        return posting.post.agency
+    office = (Agency.objects.filter(kind=Agency.Kind.SUPERVISION, is_active=True,
+                                    division_id=agency.division_id)
+              .select_related("division").order_by("id").first())
+    if office is None:
+        raise InvalidInput(_("找不到下达督办的监察机关：请先为监察员设置所在的监察机关岗位。"),
+                           code=SupervisionErrorCode.BAD_NOTICE)
+    return office
+
+
+def _addressee(agency):
+    """The agency as the party of its case: a legal person with its credit code."""
+    from yizhan.directory.models import Applicant
+
+    applicant = Applicant.objects.filter(kind=Applicant.Kind.LEGAL, user=None,
+                                         credit_code=agency.credit_code,
+                                         name=agency.name).first()
+    return applicant or Applicant.objects.create(
+        kind=Applicant.Kind.LEGAL, name=agency.name, credit_code=agency.credit_code,
+        created_at=timezone.now())
+
+
+def _clean_notice(content: dict) -> dict:
+    kind = content.get("type")
+    if kind not in NOTICE_TYPES:
+        raise InvalidInput(_("督办类型须为纠错通知或监察建议书。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="type")
+    title = str(content.get("title") or "").strip()
+    if not title or len(title) > 100:
+        raise InvalidInput(_("督办标题不能为空，且不超过 100 字。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="title")
+    requirements = str(content.get("requirements") or "").strip()
+    if not requirements or len(requirements) > 4000:
+        raise InvalidInput(_("请写明整改要求（不超过 4000 字）。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="requirements")
+    facts = str(content.get("facts") or "").strip()[:4000]
+    days = content.get("reply_workdays")
+    if days in (None, ""):
+        days = NOTICE_TYPES[kind][1]
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= MAX_REPLY_WORKDAYS:
+        raise InvalidInput(_("回复期限须为 1 至 %(max)s 个工作日。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="reply_workdays",
+                           max=MAX_REPLY_WORKDAYS)
+    return {"type": kind, "title": title, "facts": facts, "requirements": requirements,
+            "reply_workdays": days}
+
+
+@transaction.atomic
+def notice_issue(*, actor, alert_ids: list[int], content: dict):
+    """Issue a correction notice or supervision recommendation from alerts.
+
+    The notice is a case of its own on the case engine (``Case.Kind.NOTICE``):
+    the addressed agency's head replies within the limit, the office accepts
+    or returns the reply.  Every alert must be open and on the same agency;
+    they become "noticed" and point to the notice.  Issuing the same alerts
+    again (a retried click) returns the notice they already led to.
+    """
+    from yizhan.bpmn.templates import NOTICE, template_xml
+    from yizhan.cases import services as cases
+    from yizhan.cases.models import Case
+    from yizhan.catalog.models import ItemType
+    from yizhan.catalog.services import internal_item_version
+
+    if not isinstance(alert_ids, list) or not alert_ids or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in alert_ids):
+        raise InvalidInput(_("请选择督办所依据的预警。"), code=SupervisionErrorCode.BAD_NOTICE,
+                           field="alerts")
+    if len(set(alert_ids)) > MAX_NOTICE_ALERTS:
+        raise InvalidInput(_("一次督办最多依据 %(n)s 条预警。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="alerts",
+                           n=MAX_NOTICE_ALERTS)
+    alerts = list(Alert.objects.select_for_update(of=("self",))
+                  .filter(pk__in=set(alert_ids)).select_related("agency", "agency__division")
+                  .order_by("pk"))
+    visible = [a for a in alerts if permissions.alert_view(actor, alert=a)]
+    if len(visible) != len(set(alert_ids)):
+        # As for any object out of one's scope: not found, not "forbidden".
+        raise NotFound()
+    agencies = {a.agency_id for a in alerts}
+    if len(agencies) != 1:
+        raise InvalidInput(_("一份督办只能发给一个机关：所选预警涉及 %(n)s 个机关。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="alerts", n=len(agencies))
+    agency = alerts[0].agency
+    require(permissions.notice_issue(actor, agency_id=agency.pk), action="notice_issue")
+    clean = _clean_notice(content)
+    notices = {a.notice_id for a in alerts}
+    if len(notices) == 1 and None not in notices:
+        return Case.objects.get(pk=notices.pop())
+    closed = [a for a in alerts if a.status != Alert.Status.OPEN]
+    if closed:
+        raise Conflict(_("所选预警中有已督办或已核销的：%(ids)s。"),
+                       code=SupervisionErrorCode.ALERT_CLOSED,
+                       ids="、".join(str(a.pk) for a in closed))
+    clean = _clean_notice(content)
+    office = _issuing_office(actor, agency)
+    version = internal_item_version(
+        actor=actor, impl_code=f"internal-notice-{office.pk}", agency=office,
+        upper_agency=office, process_xml=template_xml(NOTICE),
+        content={"name": "监察督办（纠错通知、监察建议书）", "basic_code": "internal-notice",
+                 "item_type": ItemType.OTHER_POWER, "legal_basis": NOTICE_BASIS,
+                 "exercise_level": "3", "acceptance_conditions": "电子监察发现的问题",
+                 "statutory_limit": 0, "promised_limit": 0, "case_type": "promised"})
+    data = {**clean, "alerts": [a.pk for a in alerts], "issuer": office.pk,
+            "issuer_name": office.name}
+    notice = cases.case_issue(actor=actor, kind=Case.Kind.NOTICE, item_version=version,
+                              applicant=_addressee(agency), agency=agency, issuer=office,
+                              data=data)
+    Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(
+        status=Alert.Status.NOTICED, notice=notice)
+    audit_append(actor=actor, action=SupervisionAction.NOTICE_ISSUED, obj=notice,
+                 agency_id=agency.pk,
+                 changes={"number": notice.number, "type": clean["type"],
+                          "alerts": data["alerts"], "reply_workdays": clean["reply_workdays"]})
+    return notice

@@ -7,8 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from yizhan.cases import permissions as case_permissions
 from yizhan.core.errors import InvalidInput
+from yizhan.directory.authz import scope_of
 from yizhan.directory.pages import refusal_shown, staff_page
+from yizhan.directory.roles import Role
 from yizhan.supervision import charts, checks, permissions, selectors, services
 from yizhan.supervision.models import Alert, Level
 
@@ -42,6 +45,7 @@ def alerts(request):
         "alerts": list(found[:300]), "level": level, "status": status,
         "levels": Level.choices, "statuses": Alert.Status.choices,
         "may_monitor": permissions.monitor(request.user),
+        "may_issue": _issuer(request.user),
     })
 
 
@@ -59,7 +63,8 @@ def alert_clear(request, alert_id: int):
 def case(request, case_id: int):
     found = selectors.case_monitoring(actor=request.user, case_id=case_id)
     return render(request, "supervision/case.html", {
-        "m": found, "case": found.case,
+        "m": found, "case": found.case, "may_issue": _issuer(request.user),
+        "open_alerts": [a.pk for a in found.alerts if a.status == Alert.Status.OPEN],
         "may_clear": {a.pk for a in found.alerts if permissions.alert_clear(request.user, alert=a)
                       and a.status != Alert.Status.CLEARED},
     })
@@ -121,3 +126,61 @@ def _params_from(post, check) -> dict:
                 raise InvalidInput(_("参数“%(param)s”应为数字。"), field=f"params.{name}",
                                    param=str(param.label)) from None
     return values
+
+
+# --- supervision notices (监察督办) ------------------------------------------------
+
+def _issuer(user) -> bool:
+    return scope_of(user).has_role(Role.SUPERVISION_OFFICER)
+
+
+@staff_page()
+def notices(request):
+    open_only = request.GET.get("status", "open") == "open"
+    return render(request, "supervision/notices.html", {
+        "notices": list(selectors.notices_for(actor=request.user, open_only=open_only)[:300]),
+        "open_only": open_only, "may_monitor": permissions.monitor(request.user),
+    })
+
+
+@staff_page(_issuer)
+def notice_new(request):
+    source = request.POST if request.method == "POST" else request.GET
+    ids = [int(i) for i in source.getlist("alert") if i.isdigit()]
+    chosen = list(selectors.alerts_for(actor=request.user).filter(pk__in=ids))
+    if request.method == "POST":
+        with refusal_shown(request):
+            notice = services.notice_issue(actor=request.user, alert_ids=ids, content={
+                "type": request.POST.get("type", ""),
+                "title": request.POST.get("title", ""),
+                "facts": request.POST.get("facts", ""),
+                "requirements": request.POST.get("requirements", ""),
+                "reply_workdays": request.POST.get("reply_workdays", "").strip(),
+            })
+            messages.success(request, _("督办已下达，等待被督办机关回复。"))
+            return redirect("supervision:notice", case_id=notice.pk)
+    agencies = sorted({a.agency.name for a in chosen})
+    return render(request, "supervision/notice_new.html", {
+        "alerts": chosen,
+        "types": [(code, label, days) for code, (label, days) in services.NOTICE_TYPES.items()],
+        "form": {
+            "type": source.get("type", "correction"),
+            "title": source.get("title") or (
+                _("关于%(agency)s办件超期等问题的纠错通知") % {"agency": agencies[0]}
+                if len(agencies) == 1 else ""),
+            "facts": source.get("facts") or "\n".join(
+                f"{a.case.number}：{a.rule.code} {a.message}" for a in chosen),
+            "requirements": source.get("requirements", ""),
+            "reply_workdays": source.get("reply_workdays", ""),
+        },
+    })
+
+
+@staff_page()
+def notice(request, case_id: int):
+    found = selectors.notice_detail(actor=request.user, case_id=case_id)
+    task = found.open_task
+    return render(request, "supervision/notice.html", {
+        "n": found, "case": found.case,
+        "may_act": task is not None and case_permissions.task_complete(request.user, task=task),
+    })

@@ -1,0 +1,304 @@
+"""Supervision notices (监察督办): a case of its own on the case engine.
+
+The office issues a correction notice or a supervision recommendation from
+alerts on one agency; the agency's head replies within the limit; the office
+accepts the reply (the notice is closed) or returns it (the head replies
+again).  The alerts become "noticed" and point to the notice.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.cases.helpers import event_types, open_task, reload, submitted
+from tests.writes import watching
+from yizhan.audit.models import AuditRecord
+from yizhan.cases import clock, events
+from yizhan.cases import services as case_services
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case, CaseEvent, EventType, Task
+from yizhan.catalog import selectors as catalog_selectors
+from yizhan.catalog.models import Item, ItemVersion
+from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from yizhan.directory.roles import Role
+from yizhan.supervision import selectors, services
+from yizhan.supervision.actions import SupervisionAction
+from yizhan.supervision.detection import sweep
+from yizhan.supervision.error_codes import SupervisionErrorCode
+from yizhan.supervision.models import Alert
+from yizhan.workdays.selectors import calendar_current
+
+# What issuing, replying or checking could touch.
+nothing_written = watching(Case, Task, CaseEvent, Alert, AuditRecord, Item, ItemVersion)
+
+CONTENT = {"type": "correction", "title": "关于甲局办件未经受理即作出决定的纠错通知",
+           "facts": "办件未受理即批准。", "requirements": "立即核查并补正受理程序，书面报告。"}
+
+
+def _red(world, promised, *, agency="a") -> Alert:
+    """A red CX-01 on agency A (or B): a decision appended on a case never accepted."""
+    case, _code = submitted(world, promised)
+    events.append(case=case, type=EventType.APPROVED, actor=world.user(agency, Role.AGENCY_HEAD),
+                  agency_id=getattr(world, f"agency_{agency}").pk)
+    return Alert.objects.filter(case=case).get()
+
+
+@pytest.fixture
+def alert(world, promised):
+    return _red(world, promised)
+
+
+def _issue(officer, *alerts, **content):
+    return services.notice_issue(actor=officer, alert_ids=[a.pk for a in alerts],
+                                 content={**CONTENT, **content})
+
+
+def test_a_notice_is_a_case_of_its_own_with_the_agency_heads_reply_open(
+        world, officer, alert, django_capture_on_commit_callbacks):
+    """In progress at once, numbered by the office, the reply on A's head, limit from the notice."""
+    head = world.user("a", Role.AGENCY_HEAD)
+    head.email = "head@a.example.cn"
+    head.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = _issue(officer, alert)
+    assert (notice.kind, notice.status, notice.agency) == ("notice", "in_progress", world.agency_a)
+    assert notice.accepted_at == notice.submitted_at
+    assert notice.statutory_due is None and notice.promised_due is None
+    office = officer.postings.get().post.agency
+    assert notice.number[10:14] == f"{office.pk:04d}"
+    assert notice.data["reply_workdays"] == 5 and notice.data["alerts"] == [alert.pk]
+    assert notice.applicant.credit_code == world.agency_a.credit_code
+    reply = open_task(notice)
+    assert (reply.name, reply.role, reply.agency) == ("reply", Role.AGENCY_HEAD, world.agency_a)
+    local = timezone.localtime(notice.accepted_at).date()
+    assert timezone.localtime(reply.due_at).date() == calendar_current().add_workdays(
+        local, 5).date
+    assert event_types(notice) == [EventType.NOTICE_ISSUED]
+    alert.refresh_from_db()
+    assert (alert.status, alert.notice_id) == ("noticed", notice.pk)
+    assert AuditRecord.objects.filter(action=SupervisionAction.NOTICE_ISSUED,
+                                      object_id=str(notice.pk)).count() == 1
+    # The agency's head is told.
+    assert [m.subject for m in mail.outbox if m.to == [head.email]] == ["监察督办"]
+
+
+def test_reply_return_reply_accept_closes_the_notice(world, officer, alert):
+    """The whole round: the return reopens the reply; accepting closes the case, no certificate."""
+    notice = _issue(officer, alert, type="recommendation", reply_workdays="10")
+    head = world.user("a", Role.AGENCY_HEAD)
+    case_services.task_complete(actor=head, task=open_task(notice, "reply"), decision="approve",
+                                opinion="已补正受理程序，相关人员已批评教育。")
+    verify = open_task(notice, "verify")
+    assert (verify.role, verify.agency) == (Role.SUPERVISION_OFFICER,
+                                            officer.postings.get().post.agency)
+    case_services.task_return(actor=officer, task=verify, opinion="请附整改前后的受理记录。")
+    again = open_task(notice, "reply")
+    assert again.agency == world.agency_a
+    case_services.task_complete(actor=head, task=again, decision="approve",
+                                opinion="已附受理记录。")
+    case_services.task_complete(actor=officer, task=open_task(notice, "verify"),
+                                decision="approve", opinion="认可。")
+    notice = reload(notice)
+    assert (notice.status, notice.outcome) == ("closed", "approved")
+    assert not hasattr(notice, "certificate") or notice.certificate is None
+    assert event_types(notice) == [
+        EventType.NOTICE_ISSUED, EventType.REPLIED, EventType.RETURNED, EventType.REPLIED,
+        EventType.REVIEWED, EventType.CLOSED]
+    assert notice.data["reply_workdays"] == 10
+    assert not Task.objects.filter(case=notice, status__in=["open", "claimed"]).exists()
+
+
+def test_a_reply_needs_its_text_and_a_notice_takes_no_rejection(world, officer, alert):
+    notice = _issue(officer, alert)
+    head = world.user("a", Role.AGENCY_HEAD)
+    with nothing_written(), pytest.raises(InvalidInput) as empty:
+        case_services.task_complete(actor=head, task=open_task(notice), decision="approve",
+                                    opinion="  ")
+    assert empty.value.code == CasesErrorCode.NO_REASON
+    with nothing_written(), pytest.raises(InvalidInput) as reject:
+        case_services.task_complete(actor=head, task=open_task(notice), decision="reject",
+                                    opinion="不同意")
+    assert reject.value.code == CasesErrorCode.BAD_DECISION
+    case_services.task_complete(actor=head, task=open_task(notice), decision="approve",
+                                opinion="已整改")
+    with nothing_written(), pytest.raises(InvalidInput):
+        case_services.task_complete(actor=officer, task=open_task(notice, "verify"),
+                                    decision="reject", opinion="不认可")
+    with nothing_written(), pytest.raises(InvalidInput):
+        case_services.task_return(actor=officer, task=open_task(notice, "verify"), opinion="")
+
+
+def test_only_the_head_of_the_addressed_agency_replies(world, officer, alert):
+    notice = _issue(officer, alert)
+    for actor in (world.user("b", Role.AGENCY_HEAD), world.user("a", Role.REVIEWER), officer):
+        with nothing_written(), pytest.raises(PermissionDenied):
+            case_services.task_complete(actor=actor, task=open_task(notice), decision="approve",
+                                        opinion="已整改")
+
+
+def test_issuing_the_same_alerts_again_returns_the_same_notice(world, officer, alert):
+    first = _issue(officer, alert)
+    with nothing_written():
+        again = _issue(officer, alert)
+    assert again.pk == first.pk
+    assert Case.objects.filter(kind="notice").count() == 1
+
+
+@pytest.mark.parametrize(("content", "field"), [
+    ({"type": "warning"}, "type"),
+    ({"title": " "}, "title"),
+    ({"title": "题" * 101}, "title"),
+    ({"requirements": ""}, "requirements"),
+    ({"reply_workdays": 0}, "reply_workdays"),
+    ({"reply_workdays": 61}, "reply_workdays"),
+    ({"reply_workdays": "五"}, "reply_workdays"),
+])
+def test_a_bad_notice_is_refused_naming_the_field(world, officer, alert, content, field):
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
+        _issue(officer, alert, **content)
+    assert refused.value.code == SupervisionErrorCode.BAD_NOTICE
+    assert refused.value.fields.get("field") == field
+    alert.refresh_from_db()
+    assert alert.status == "open"
+
+
+def test_alerts_must_be_open_visible_and_on_one_agency(world, officer, promised, alert):
+    other = _red(world, promised, agency="b")
+    with nothing_written(), pytest.raises(InvalidInput) as two:
+        _issue(officer, alert, other)
+    assert two.value.fields.get("n") == 2
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.notice_issue(actor=officer, alert_ids=[], content=CONTENT)
+    with nothing_written(), pytest.raises(NotFound):
+        services.notice_issue(actor=officer, alert_ids=[999999], content=CONTENT)
+    services.alert_clear(actor=officer, alert=other, reason="系补录")
+    with nothing_written(), pytest.raises(Conflict):
+        _issue(officer, other)
+
+
+def test_only_the_supervision_office_issues(world, alert):
+    for actor in (world.user("a", Role.AGENCY_HEAD), world.user("a", Role.REVIEWER)):
+        with nothing_written(), pytest.raises(PermissionDenied):
+            _issue(actor, alert)
+
+
+def test_the_internal_item_stays_out_of_the_catalog(world, officer, alert, promised):
+    """The notice's item is never published, listed to editors, or found on the portal."""
+    _issue(officer, alert)
+    item = Item.objects.get(internal=True)
+    assert item.published_id is None
+    assert not catalog_selectors.published_versions().filter(item=item).exists()
+    assert item not in catalog_selectors.items_for_editor(actor=world.admin)
+    with pytest.raises(NotFound):
+        catalog_selectors.version_get_for_editor(actor=world.admin,
+                                                 version_id=item.versions.get().pk)
+    # A second notice from the same office uses the same item.
+    _issue(officer, _red(world, promised))
+    assert Item.objects.filter(internal=True).count() == 1
+
+
+def test_reading_notices(world, officer, alert, promised):
+    notice = _issue(officer, alert)
+    assert list(selectors.notices_for(actor=officer)) == [notice]
+    assert list(selectors.notices_for(actor=world.user("a", Role.AGENCY_HEAD))) == [notice]
+    assert list(selectors.notices_for(actor=world.user("b", Role.AGENCY_HEAD))) == []
+    found = selectors.notice_detail(actor=officer, case_id=notice.pk)
+    assert found.alerts == [alert] and found.open_task.name == "reply"
+    assert found.remaining == clock.remaining(calendar=calendar_current(), now=timezone.now(),
+                                              due=found.open_task.due_at)
+    assert 4 <= found.remaining <= 5
+    with pytest.raises(NotFound):
+        selectors.notice_detail(actor=world.user("b", Role.AGENCY_HEAD), case_id=notice.pk)
+    with pytest.raises(NotFound):
+        selectors.notice_detail(actor=officer, case_id=alert.case_id)
+
+
+def test_a_late_reply_is_a_card_on_the_agency_and_no_procedure_rule_fires(
+        world, officer, alert):
+    """The sweep watches the reply's limit like any step; on-event rules skip notices."""
+    notice = _issue(officer, alert)
+    reply = open_task(notice)
+    sweep(now=reply.due_at + dt.timedelta(seconds=1))
+    late = Alert.objects.filter(case=notice)
+    assert {(a.rule.code, a.level, a.agency_id) for a in late} == {
+        ("SX-04", "notice", world.agency_a.pk), ("SX-05", "yellow", world.agency_a.pk)}
+    assert all(a.task_id == reply.pk for a in late)
+
+
+# --- pages and API -------------------------------------------------------------------
+
+def test_the_whole_round_through_the_pages(world, officer, alert, client_for):
+    """Alert list → form → notice page → head's task page → officer's task page → closed."""
+    office = client_for(officer)
+    page = office.get("/supervision/alerts/").content.decode()
+    assert f'data-testid="pick-alert-{alert.pk}"' in page
+    form = office.get(f"/supervision/notices/new/?alert={alert.pk}")
+    assert form.status_code == 200
+    assert alert.case.number in form.content.decode()
+    # A refusal keeps the form and says why; nothing is issued.
+    refused = office.post("/supervision/notices/new/", {"alert": alert.pk, "type": "correction",
+                                                        "title": "纠错", "requirements": ""})
+    assert refused.status_code == 200 and "请写明整改要求" in refused.content.decode()
+    assert not Case.objects.filter(kind="notice").exists()
+    issued = office.post("/supervision/notices/new/", {
+        "alert": alert.pk, "type": "correction", "title": "纠错通知",
+        "requirements": "补正受理程序", "reply_workdays": ""})
+    notice = Case.objects.get(kind="notice")
+    assert issued.status_code == 302 and issued["Location"] == f"/supervision/notices/{notice.pk}/"
+    assert "补正受理程序" in office.get(issued["Location"]).content.decode()
+
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    reply = open_task(notice, "reply")
+    assert reply.title in head.get("/workbench/").content.decode()
+    task_page = head.get(f"/workbench/tasks/{reply.pk}/").content.decode()
+    assert "提交回复" in task_page and "补正受理程序" in task_page
+    head.post(f"/workbench/tasks/{reply.pk}/approve/", {"opinion": "已补正。"})
+    verify = open_task(notice, "verify")
+    assert "认可回复" in office.get(f"/workbench/tasks/{verify.pk}/").content.decode()
+    office.post(f"/workbench/tasks/{verify.pk}/approve/", {"opinion": "认可"})
+    assert reload(notice).status == "closed"
+    listing = office.get("/supervision/notices/?status=all").content.decode()
+    assert notice.number in listing and "回复已认可" in listing
+    # B's head sees neither the notice nor its page.
+    other = client_for(world.user("b", Role.AGENCY_HEAD))
+    assert notice.number not in other.get("/supervision/notices/?status=all").content.decode()
+    assert other.get(f"/supervision/notices/{notice.pk}/").status_code == 404
+    assert client_for(world.user("a", Role.AGENCY_HEAD)).get(
+        "/supervision/notices/new/").status_code == 403
+
+
+def test_the_api_issues_lists_and_shows_a_notice(world, officer, alert, client_for):
+    client = client_for(officer)
+    response = client.post("/api/v1/supervision/notices", {
+        "alerts": [alert.pk], "type": "recommendation", "title": "监察建议书",
+        "requirements": "建立受理台账"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["type"], body["reply_workdays"], body["alerts"], body["agency_id"]) == (
+        "recommendation", 20, [alert.pk], world.agency_a.pk)
+    assert [t["name"] for t in body["tasks"]] == ["reply"]
+    assert [e["type"] for e in body["events"]] == [EventType.NOTICE_ISSUED]
+    assert body["remaining"] is not None
+    again = client.post("/api/v1/supervision/notices", {
+        "alerts": [alert.pk], "type": "recommendation", "title": "监察建议书",
+        "requirements": "建立受理台账"}, content_type="application/json")
+    assert again.status_code == 201 and again.json()["id"] == body["id"]
+    listed = client.get("/api/v1/supervision/notices?open_only=true").json()
+    assert [n["id"] for n in listed] == [body["id"]]
+    bad = client.post("/api/v1/supervision/notices", {
+        "alerts": [alert.pk], "type": "x", "title": "t", "requirements": "r"},
+        content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["code"] == SupervisionErrorCode.BAD_NOTICE
+    # The head replies through the task endpoint.
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    task_id = body["tasks"][0]["id"]
+    done = head.post(f"/api/v1/tasks/{task_id}/complete",
+                     {"decision": "approve", "opinion": "已建立台账"},
+                     content_type="application/json")
+    assert done.status_code == 200, done.content
+    detail = client.get(f"/api/v1/supervision/notices/{body['id']}").json()
+    assert [t["name"] for t in detail["tasks"]] == ["reply", "verify"]
+    assert client_for(world.user("b", Role.AGENCY_HEAD)).get(
+        f"/api/v1/supervision/notices/{body['id']}").status_code == 404
