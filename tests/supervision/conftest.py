@@ -35,6 +35,7 @@ def committed(transactional_db):
 
     from yizhan.supervision.detection import rules_cache_clear
 
-    for name in ("0002_default_rules", "0004_default_scoring_scheme"):
+    for name in ("0002_default_rules", "0004_default_scoring_scheme",
+                 "0006_scheme_counts_notices"):
         importlib.import_module(f"yizhan.supervision.migrations.{name}").seed(apps, None)
     rules_cache_clear()

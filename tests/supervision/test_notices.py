@@ -302,3 +302,52 @@ def test_the_api_issues_lists_and_shows_a_notice(world, officer, alert, client_f
     assert [t["name"] for t in detail["tasks"]] == ["reply", "verify"]
     assert client_for(world.user("b", Role.AGENCY_HEAD)).get(
         f"/api/v1/supervision/notices/{body['id']}").status_code == 404
+
+
+# --- scoring ------------------------------------------------------------------------
+
+def test_the_default_scheme_counts_notices_and_their_returns(world, officer, alert, client_for):
+    """v2: a correction notice costs 5 in 监察督办 and its returned reply 2 more; posts are
+    not scored on it; each deduction links to the notice."""
+    from yizhan.supervision.models import ScoreDeduction, ScoringScheme
+    from yizhan.supervision.scoring import Period
+    from yizhan.supervision.scoring_services import scores_compute
+
+    scheme = ScoringScheme.objects.order_by("-version").first()
+    assert scheme.version == 2
+    assert [d["source"] for d in scheme.dimensions if d["code"] == "supervision"] == ["notices"]
+    notice = _issue(officer, alert)
+    head = world.user("a", Role.AGENCY_HEAD)
+    case_services.task_complete(actor=head, task=open_task(notice), decision="approve",
+                                opinion="已整改")
+    case_services.task_return(actor=officer, task=open_task(notice, "verify"), opinion="不全")
+    today = timezone.localdate()
+    period = Period.of(today, today)
+    run = scores_compute(actor=officer, period=period)
+    score = run.agency_scores.get(agency=world.agency_a)
+    dims = {d["code"]: d for d in score.dimensions}
+    assert dims["supervision"]["score"] == "93.00"
+    assert dims["supervision"]["explain"]["params"]["notices"] == 1
+    lines = ScoreDeduction.objects.filter(agency_score=score, dimension="supervision")
+    assert sorted(line.points for line in lines) == [2, 5]
+    assert {line.case_id for line in lines} == {notice.pk}
+    for post in score.post_scores.all():
+        by_code = {d["code"]: d for d in post.dimensions}
+        assert by_code["supervision"]["explain"]["key"] == "agency_only"
+    page = client_for(officer).get(
+        f"/supervision/scores/agencies/{world.agency_a.pk}/?period={period.key}")
+    assert f'href="/supervision/notices/{notice.pk}/"' in page.content.decode()
+
+
+def test_a_notice_deduction_must_name_a_notice_type(world, officer):
+    from yizhan.supervision.models import ScoringScheme
+    from yizhan.supervision.scoring_services import scoring_scheme_update
+
+    scheme = ScoringScheme.objects.order_by("-version").first()
+    dimensions = [dict(d) for d in scheme.dimensions]
+    for d in dimensions:
+        if d["code"] == "supervision":
+            d["deductions"] = {"red": 5}
+    with pytest.raises(InvalidInput):
+        scoring_scheme_update(actor=officer, dimensions=dimensions, bands=scheme.bands,
+                              reason="试改")

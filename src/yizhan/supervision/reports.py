@@ -46,13 +46,18 @@ def deduction_source(deduction) -> str:
         return f"{deduction.case.number or deduction.case_id} {deduction.alert.rule.code}"
     if deduction.item_id:
         return deduction.item.impl_code
+    if deduction.case_id:
+        # A notice (监察督办) issued to the agency.
+        return deduction.case.number or str(deduction.case_id)
     return ""
 
 
 def deduction_link(deduction) -> str:
-    """The case's supervision page at the alert, or "" for a catalog deduction."""
+    """The case's supervision page at the alert, the notice's page, or "" for an item."""
     if not deduction.case_id:
         return ""
+    if deduction.case.kind == "notice":
+        return reverse("supervision:notice", args=[deduction.case_id])
     url = reverse("supervision:case", args=[deduction.case_id])
     return f"{url}#alert-{deduction.alert_id}" if deduction.alert_id else url
 

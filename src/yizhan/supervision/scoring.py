@@ -16,6 +16,10 @@ Sources of data:
 * ``catalog``: the agency's items as published when the period ended, each
   below the online depth ``min_depth`` costing ``per_item`` (事项公开).  It
   is an agency's matter, so posts are not scored on it.
+* ``notices``: supervision notices (监察督办) issued to the agency in the
+  period, each costing the deduction of its type (纠错通知, 监察建议书), and
+  each return of its reply costing ``returned`` more.  An agency's matter,
+  as the catalog is: the head replies for the agency.
 * ``ratings``: applicants' satisfaction ratings.  The platform has none
   yet: the dimension is not scored and its weight is spread over the other
   dimensions in proportion to their weights.
@@ -62,6 +66,7 @@ CASE_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD)
 class Source(models.TextChoices):
     ALERTS = "alerts", _("监察预警")
     CATALOG = "catalog", _("事项目录（网上办理深度）")
+    NOTICES = "notices", _("监察督办件")
     RATINGS = "ratings", _("群众满意度评价")
     NONE = "none", _("暂无数据来源")
 
@@ -184,10 +189,14 @@ COMMON_KEYS = {"code", "name", "weight", "source", "note"}
 SOURCE_KEYS = {
     Source.ALERTS: {"kinds", "rules", "deductions", "undecided_only"},
     Source.CATALOG: {"min_depth", "per_item"},
+    Source.NOTICES: {"deductions"},
     Source.RATINGS: set(),
     Source.NONE: set(),
 }
 BAND_KEYS = (Grade.EXCELLENT, Grade.GOOD, Grade.PASS)
+# What a notice costs: by its type, and for each return of its reply.
+NOTICE_DEDUCTIONS = {"correction": _("纠错通知"), "recommendation": _("监察建议书"),
+                     "returned": _("回复被退回")}
 
 
 def _bad(message, **fields):
@@ -264,6 +273,8 @@ def clean_scheme(dimensions, bands) -> tuple[list[dict], dict]:
             row.update(_clean_alert_source(given, name))
         elif source == Source.CATALOG:
             row.update(_clean_catalog_source(given, name))
+        elif source == Source.NOTICES:
+            row.update(_clean_notice_source(given, name))
         cleaned.append(row)
     if total != HUNDRED:
         raise _bad(_("各指标权重之和须为 100，现为 %(total)s。"), field="dimensions",
@@ -322,6 +333,21 @@ def _clean_catalog_source(given: dict, name: str) -> dict:
         raise _bad(_("指标“%(name)s”的每个事项扣分须为 0 到 100 之间、最多两位小数的数。"),
                    field="dimensions", name=name)
     return {"min_depth": depth, "per_item": _plain(per_item)}
+
+
+def _clean_notice_source(given: dict, name: str) -> dict:
+    deductions = given.get("deductions") or {}
+    if not isinstance(deductions, dict) or set(deductions) - set(NOTICE_DEDUCTIONS):
+        raise _bad(_("指标“%(name)s”的扣分须按督办类型给出：%(keys)s。"), field="dimensions",
+                   name=name, keys="、".join(NOTICE_DEDUCTIONS))
+    clean = {}
+    for key in NOTICE_DEDUCTIONS:
+        points = _number(deductions.get(key, 0))
+        if points is None:
+            raise _bad(_("指标“%(name)s”的“%(level)s”扣分须为 0 到 100 之间、最多两位小数的数。"),
+                       field="dimensions", name=name, level=key)
+        clean[key] = _plain(points)
+    return {"deductions": clean}
 
 
 def clean_bands(bands) -> dict:
@@ -408,6 +434,9 @@ EXPLANATIONS = {
     "catalog": _("%(items)s 个事项中有 %(count)s 个的网上办理深度低于 %(depth)s 级，"
                  "共扣 %(points)s 分。"),
     "catalog_none": _("%(items)s 个事项的网上办理深度均达到 %(depth)s 级，得满分。"),
+    "notices": _("期间内下达督办件 %(notices)s 份，回复被退回 %(returns)s 次，"
+                 "共扣 %(points)s 分。"),
+    "notices_none": _("期间内没有下达给本机关的督办件，得满分。"),
     "agency_only": _("按机关评估的指标，不适用于岗位，按满分计。"),
     "ratings": _("平台尚无群众满意度评价数据：本指标暂不计分，其权重 %(weight)s "
                  "按比例分配给其他指标。"),
@@ -429,6 +458,10 @@ def describe(row: dict) -> str:
     if source == Source.CATALOG:
         return str(_("网上办理深度低于 %(depth)s 级的事项，每个扣 %(points)s 分。")) % {
             "depth": row["min_depth"], "points": row["per_item"]}
+    if source == Source.NOTICES:
+        return str(_("期间内下达的督办件，每份纠错通知扣 %(correction)s 分，每份监察建议书扣 "
+                     "%(recommendation)s 分；回复每被退回一次再扣 %(returned)s 分。")) % row[
+            "deductions"]
     if source == Source.RATINGS and not RATINGS_AVAILABLE:
         return str(_("平台尚无群众满意度评价数据，本指标暂不计分，其权重按比例分配给其他指标。"))
     return str(EXPLANATIONS["no_source"])
@@ -466,6 +499,15 @@ class ItemRow:
     agency_id: int
     name: str
     depth: int
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    case_id: int
+    agency_id: int
+    type: str
+    title: str
+    returns: int
 
 
 @dataclass
@@ -507,10 +549,12 @@ class Computation:
 
 def _score(dimensions: list[Dimension], weights: dict[str, Decimal], bands: dict, *,
            alerts: list[AlertRow], items: list[ItemRow] | None, end: dt.datetime,
+           notices: list[NoticeRow] | None = None,
            ) -> tuple[list[dict], Decimal, str, list[Line]]:
     """Each dimension's score and explanation, the total, the grade and the deductions.
 
-    ``items`` is None for a post: the catalog is the agency's matter.
+    ``items`` and ``notices`` are None for a post: the catalog and the
+    notices are the agency's matter.
     """
     results, lines = [], []
     weighted = Decimal(0)
@@ -522,10 +566,16 @@ def _score(dimensions: list[Dimension], weights: dict[str, Decimal], bands: dict
             explanation = {"key": "ratings", "params": {"weight": str(_plain(dim.weight))}}
         elif dim.source == Source.NONE:
             score, explanation = HUNDRED, {"key": "no_source", "params": {}}
-        elif dim.source == Source.CATALOG and items is None:
+        elif (dim.source == Source.CATALOG and items is None) or (
+                dim.source == Source.NOTICES and notices is None):
             score, explanation = HUNDRED, {"key": "agency_only", "params": {}}
         else:
-            if dim.source == Source.CATALOG:
+            if dim.source == Source.NOTICES:
+                found = _notice_lines(dim, notices)
+                returns = sum(n.returns for n in notices)
+                explanation = {"key": "notices" if found else "notices_none",
+                               "params": {"notices": len(notices), "returns": returns}}
+            elif dim.source == Source.CATALOG:
                 found = [Line(dim.code, dim.per_item, item.name[:300], item_id=item.item_id)
                          for item in items if item.depth < dim.min_depth and dim.per_item]
                 explanation = {"key": "catalog" if found else "catalog_none",
@@ -556,6 +606,22 @@ def _score(dimensions: list[Dimension], weights: dict[str, Decimal], bands: dict
         lines.extend(found)
     total = (weighted / HUNDRED).quantize(CENT, ROUND_HALF_UP)
     return results, total, grade_of(total, bands), lines
+
+
+def _notice_lines(dim: Dimension, notices: list[NoticeRow]) -> list[Line]:
+    lines = []
+    for notice in notices:
+        label = str(NOTICE_DEDUCTIONS.get(notice.type, notice.type))
+        points = dim.deductions.get(notice.type, Decimal(0))
+        if points:
+            lines.append(Line(dim.code, points, f"{label}：{notice.title}"[:300],
+                              case_id=notice.case_id))
+        per_return = dim.deductions.get("returned", Decimal(0))
+        if notice.returns and per_return:
+            lines.append(Line(dim.code, per_return * notice.returns,
+                              f"{NOTICE_DEDUCTIONS['returned']} {notice.returns}：{notice.title}"
+                              [:300], case_id=notice.case_id))
+    return lines
 
 
 def _rank(cards: list[Card]) -> list[Card]:
@@ -614,7 +680,8 @@ def compute(*, dimensions: list[dict], bands: dict, period: Period,
         seen_items.add(item_id)
         items[department[agency_id]].append(ItemRow(item_id, agency_id, name, depth))
 
-    scored = sorted(set(by_agency) | set(items))
+    notices = _notices(start, end, agency_ids, in_scope, department)
+    scored = sorted(set(by_agency) | set(items) | set(notices))
     scored_set = set(scored)
     members = {a for a, top in department.items() if top in scored_set}
     posts_by_agency: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -630,7 +697,8 @@ def compute(*, dimensions: list[dict], bands: dict, period: Period,
     for agency_id in scored:
         rows = by_agency.get(agency_id, [])
         results, total, grade, lines = _score(dims, weights, bands, alerts=rows,
-                                              items=items.get(agency_id, []), end=end)
+                                              items=items.get(agency_id, []), end=end,
+                                              notices=notices.get(agency_id, []))
         agency_cards.append(Card(agency_id, None, names[agency_id], results, total, grade,
                                  len(rows), lines))
         by_post: dict[int | None, list[AlertRow]] = defaultdict(list)
@@ -644,6 +712,27 @@ def compute(*, dimensions: list[dict], bands: dict, period: Period,
             cards.append(Card(agency_id, post_id, label, results, total, grade, len(own), lines))
         post_cards[agency_id] = _rank(cards)
     return Computation(period=period, agencies=_rank(agency_cards), posts=post_cards)
+
+
+def _notices(start, end, agency_ids, in_scope, department) -> dict[int, list[NoticeRow]]:
+    """The notices issued in the period, by department, with the returns of their replies."""
+    from django.db.models import Count, Q
+
+    from yizhan.cases.models import Case
+
+    queryset = Case.objects.filter(kind=Case.Kind.NOTICE, submitted_at__gte=start,
+                                   submitted_at__lt=end)
+    if agency_ids is not None:
+        queryset = queryset.filter(agency_id__in=agency_ids)
+    found: dict[int, list[NoticeRow]] = defaultdict(list)
+    for case_id, agency_id, data, returns in (
+            queryset.annotate(returns=Count("tasks", filter=Q(tasks__decision="return")))
+            .order_by("submitted_at", "id").values_list("id", "agency_id", "data", "returns")):
+        if in_scope(agency_id):
+            found[department[agency_id]].append(NoticeRow(
+                case_id, agency_id, str(data.get("type", "")), str(data.get("title", "")),
+                returns))
+    return found
 
 
 def _departments(agency_model) -> tuple[dict[int, str], dict[int, int]]:

@@ -99,6 +99,15 @@ def scoring_scheme(request):
     })
 
 
+def _deduction_keys(source: str) -> list[tuple[str, str]]:
+    """What a dimension deducts for, with labels: alert levels, or notice types."""
+    if source == Source.ALERTS:
+        return list(Level.choices)
+    if source == Source.NOTICES:
+        return [(key, str(label)) for key, label in scoring.NOTICE_DEDUCTIONS.items()]
+    return []
+
+
 def _form_rows(view, posted) -> list[dict]:
     """Each dimension's editable values: as posted when a form came back refused."""
     rows = []
@@ -110,8 +119,7 @@ def _form_rows(view, posted) -> list[dict]:
             "name": posted.get(f"name_{code}", dimension.name),
             "weight": posted.get(f"weight_{code}", config["weight"]),
             "levels": [(level, label, posted.get(f"{level}_{code}", deductions.get(level, 0)))
-                       for level, label in Level.choices]
-            if dimension.source == Source.ALERTS else [],
+                       for level, label in _deduction_keys(dimension.source)],
             "per_item": posted.get(f"per_item_{code}", config.get("per_item")),
             "min_depth": posted.get(f"min_depth_{code}", config.get("min_depth")),
         })
@@ -129,10 +137,10 @@ def _scheme_from(post, scheme) -> tuple[list[dict], dict]:
         code = row["code"]
         changed = {**row, "name": post.get(f"name_{code}", row["name"]),
                    "weight": post.get(f"weight_{code}", row["weight"])}
-        if row["source"] == Source.ALERTS:
-            changed["deductions"] = {level: post.get(f"{level}_{code}",
-                                                     row["deductions"].get(level, 0))
-                                     for level in Level.values}
+        if row["source"] in (Source.ALERTS, Source.NOTICES):
+            changed["deductions"] = {key: post.get(f"{key}_{code}",
+                                                   row["deductions"].get(key, 0))
+                                     for key, _label in _deduction_keys(row["source"])}
         elif row["source"] == Source.CATALOG:
             changed["per_item"] = post.get(f"per_item_{code}", row["per_item"])
             changed["min_depth"] = post.get(f"min_depth_{code}", row["min_depth"])
