@@ -351,3 +351,30 @@ def test_a_notice_deduction_must_name_a_notice_type(world, officer):
     with pytest.raises(InvalidInput):
         scoring_scheme_update(actor=officer, dimensions=dimensions, bands=scheme.bands,
                               reason="试改")
+
+
+# --- scores at the end of each quarter ----------------------------------------------------
+
+def test_the_quarter_just_ended_is_scored_once_by_the_platform(world, officer, alert):
+    """The periodic task scores last quarter for every agency, once; then leaves it alone."""
+    from yizhan.core import tasks
+    from yizhan.supervision.models import ScoreRun
+    from yizhan.supervision.scoring import Period
+    from yizhan.supervision.scoring_services import scores_compute_after_quarter
+
+    assert "supervision.quarterly_scores" in {p.name for p in tasks.periodic()}
+    _issue(officer, alert)
+    this_quarter = Period.containing(timezone.localdate())
+    next_quarter_day = this_quarter.ends_on + dt.timedelta(days=3)
+    run = scores_compute_after_quarter(today=next_quarter_day)
+    assert (run.starts_on, run.ends_on) == (this_quarter.starts_on, this_quarter.ends_on)
+    assert run.computed_by is None and run.reason
+    assert run.agency_scores.filter(agency=world.agency_a).exists()
+    record = AuditRecord.objects.get(action=SupervisionAction.SCORES_COMPUTED)
+    assert record.actor_id is None
+    assert scores_compute_after_quarter(today=next_quarter_day) is None
+    assert ScoreRun.objects.count() == 1
+    # Within the quarter, the last one had nothing to score: nothing is stored.
+    assert scores_compute_after_quarter(today=timezone.localdate()) is None
+    assert ScoreRun.objects.count() == 1
+    assert tasks.run_now("supervision.quarterly_scores") == {"run": None}

@@ -7,6 +7,8 @@ of the agencies it covers; the earlier ones stay on record, and both
 computations are in the audit log.
 """
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -81,12 +83,44 @@ def scores_compute(*, actor, period: Period, reason: str = "") -> ScoreRun:
     and the new scores supersede the earlier ones, which stay on record.
     """
     require(permissions.scores_compute(actor), action="scores_compute")
+    return _store_scores(actor=actor, period=period, reason=reason,
+                         agency_ids=permissions.score_compute_agencies(actor))
+
+
+@transaction.atomic
+def scores_compute_after_quarter(*, today: dt.date | None = None) -> ScoreRun | None:
+    """The quarterly scores, computed by the platform once the quarter has ended.
+
+    For every agency, the quarter before the one ``today`` falls in.  Run
+    by a periodic task; a quarter already computed (by this task or by the
+    office) is left as it is: recomputing it needs the office and a reason.
+    Returns the run, or None when there was nothing to do.
+    """
+    today = today or timezone.localdate()
+    current = Period.containing(today)
+    last_day = current.starts_on - dt.timedelta(days=1)
+    quarter = Period.containing(last_day)
+    # Two workers running the task at once queue on the scheme's row: the
+    # second finds the first one's run and does nothing.
+    _current_scheme_locked()
+    if ScoreRun.objects.filter(starts_on=quarter.starts_on, ends_on=quarter.ends_on).exists():
+        return None
+    try:
+        return _store_scores(actor=None, period=quarter, agency_ids=None,
+                             reason=str(_("季度结束后自动计算")))
+    except InvalidInput as exc:
+        if exc.code == ScoringErrorCode.NOTHING_TO_SCORE:
+            return None
+        raise
+
+
+def _store_scores(*, actor, period: Period, reason: str, agency_ids) -> ScoreRun:
     reason = (reason or "").strip()
     scheme = _current_scheme_locked()
     if scheme is None:
         raise InvalidInput(_("尚未配置绩效评估方案。"), code=ScoringErrorCode.BAD_SCHEME)
     result = scoring.compute(dimensions=scheme.dimensions, bands=scheme.bands, period=period,
-                             agency_ids=permissions.score_compute_agencies(actor))
+                             agency_ids=agency_ids)
     if not result.agencies:
         raise InvalidInput(
             _("该期间在您的监察范围内没有可评估的机关（没有已发布的事项，也没有预警）。"),

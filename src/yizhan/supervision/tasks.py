@@ -1,4 +1,4 @@
-"""Background work of supervision: the minute sweep and the alert notices."""
+"""Background work of supervision: the minute sweep, the alert notices, the quarterly scores."""
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -14,6 +14,15 @@ def run_sweep() -> dict:
 
     result = sweep()
     return {"cases": result.cases, "alerts": result.alerts}
+
+
+@task("supervision.quarterly_scores", every=6 * 3600)
+def quarterly_scores() -> dict:
+    """Score the quarter just ended, once (every six hours it looks whether that is due)."""
+    from yizhan.supervision.scoring_services import scores_compute_after_quarter
+
+    run = scores_compute_after_quarter()
+    return {"run": run.pk if run else None}
 
 
 @task("supervision.notify_alerts")
