@@ -350,6 +350,22 @@ def _overcharge(user, applicant, version):
         return
     case_services.case_fee_charge(actor=clerk.user, case=case, fee_id=fee.pk,
                                   amount=fee.amount + Decimal("10"), note="按旧标准收取")
+    _notice_overcharge(case)
+
+
+def _notice_overcharge(case):
+    """The supervision office's correction notice on the overcharge, awaiting the reply."""
+    from yizhan.supervision import services as supervision_services
+    from yizhan.supervision.models import Alert
+
+    alert = Alert.objects.filter(case=case, rule__code="SF-02").first()
+    officer = User.objects.filter(username="jcj.officer").first()
+    if alert is None or officer is None:
+        return
+    supervision_services.notice_issue(actor=officer, alert_ids=[alert.pk], content={
+        "type": "correction", "title": "关于居民身份证换领超标准收费的纠错通知",
+        "facts": f"办件 {case.number} 按旧标准多收费 10 元。",
+        "requirements": "退还多收费用，按现行标准收费，并书面报告整改情况。"})
 
 
 def accounts() -> list[DemoAccount]:
