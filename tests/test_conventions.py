@@ -30,6 +30,8 @@ OPEN_TO_ANYONE = {
     "cases.task_kind": "pure function",
     "cases.case_status_lookup": "anyone with the number and query code; throttled",
     "workdays.calendar_seed": "system work (migration, command line); no actor",
+    "catalog.internal_item_version": "made once for a case whose own service checked the "
+                                     "caller (supervision.notice_issue)",
 }
 
 
