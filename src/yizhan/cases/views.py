@@ -268,12 +268,18 @@ def task_action(request, task_id: int, action: str):
         elif action in ("approve", "reject"):
             services.task_complete(actor=request.user, task=task, decision=action,
                                    opinion=request.POST.get("opinion", ""))
-            messages.success(request, _("已办理。"))
+            if task.case.kind != Case.Kind.NOTICE:
+                messages.success(request, _("已办理。"))
+            elif task_kind(task.name) == "reply":
+                messages.success(request, _("回复已提交，等待监察机关审核。"))
+            else:
+                messages.success(request, _("回复已认可，督办办结。"))
             return redirect("portal:workbench")
         elif action == "return":
             services.task_return(actor=request.user, task=task,
                                  opinion=request.POST.get("opinion", ""))
-            messages.success(request, _("已退回上一环节。"))
+            messages.success(request, _("已退回上一环节。") if task.case.kind != Case.Kind.NOTICE
+                             else _("回复已退回，被督办机关须重新整改并回复。"))
             return redirect("portal:workbench")
         elif action == "fee":
             services.case_fee_charge(actor=request.user, case=task.case,

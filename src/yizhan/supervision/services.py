@@ -279,7 +279,6 @@ def notice_issue(*, actor, alert_ids: list[int], content: dict):
         raise Conflict(_("所选预警中有已督办或已核销的：%(ids)s。"),
                        code=SupervisionErrorCode.ALERT_CLOSED,
                        ids="、".join(str(a.pk) for a in closed))
-    clean = _clean_notice(content)
     office = _issuing_office(actor, agency)
     version = internal_item_version(
         actor=actor, impl_code=f"internal-notice-{office.pk}", agency=office,

@@ -64,6 +64,7 @@ def case(request, case_id: int):
     found = selectors.case_monitoring(actor=request.user, case_id=case_id)
     return render(request, "supervision/case.html", {
         "m": found, "case": found.case, "may_issue": _issuer(request.user),
+        "may_monitor": permissions.monitor(request.user),
         "open_alerts": [a.pk for a in found.alerts if a.status == Alert.Status.OPEN],
         "may_clear": {a.pk for a in found.alerts if permissions.alert_clear(request.user, alert=a)
                       and a.status != Alert.Status.CLEARED},
@@ -183,4 +184,5 @@ def notice(request, case_id: int):
     return render(request, "supervision/notice.html", {
         "n": found, "case": found.case,
         "may_act": task is not None and case_permissions.task_complete(request.user, task=task),
+        "may_monitor": permissions.monitor(request.user),
     })
