@@ -600,7 +600,7 @@ def test_two_computations_at_once_leave_one_score_in_force(committed, world, off
     publish_item(world, name="并发计算许可")
     period = this_period()
     results, both_waited = run_released_together(
-        lambda cursor: ScoringScheme.objects.select_for_update().get(version=1),
+        lambda cursor: ScoringScheme.objects.select_for_update().order_by("-version").first(),
         *[lambda: scoring_services.scores_compute(actor=officer, period=period,
                                                   reason="两人同时计算")] * 2)
     assert both_waited
