@@ -236,3 +236,20 @@ def test_the_applicant_is_told_what_to_correct(world, promised,
     with django_capture_on_commit_callbacks(execute=True):
         _request_correction(world, case, promised)
     assert "申请书、营业执照" in mail.outbox[-1].body
+
+
+def test_a_clerk_cannot_notify_corrections_on_a_task_another_clerk_claimed(world, promised):
+    """The one notice is the claiming clerk's to give: a colleague is refused, nothing written."""
+    from yizhan.directory import services as directory_services
+
+    case, _code = submitted(world, promised)
+    colleague = directory_services.staff_create(
+        actor=world.admin, post=world.posts["a"][Role.WINDOW_CLERK], username="a.clerk2",
+        full_name="甲局第二受理员", password="Long-enough-pw-1")
+    services.task_claim(actor=_clerk(world), task=open_task(case))
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_request_correction(
+            actor=colleague, task=open_task(case),
+            items=[{"material_id": _material_id(promised, "申请书"), "problem": "不清晰"}])
+    assert exc.value.code == CasesErrorCode.TASK_TAKEN
+    assert reload(case).corrections == 0

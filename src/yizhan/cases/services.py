@@ -599,12 +599,11 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
     everything in one notice.  Acceptance waits (its clock pauses) until
     the applicant resubmits.
     """
-    task = Task.objects.select_related("case").get(pk=task.pk)
-    case = _lock(task.case)
+    task, case = _locked(task)
     require(permissions.case_request_correction(actor, task=task),
             action="case_request_correction")
-    if task_kind(task.name) != "accept" or task.status not in (Task.Status.OPEN,
-                                                                Task.Status.CLAIMED):
+    _check_in_hand(task, actor)
+    if task_kind(task.name) != "accept":
         raise Conflict(_("只能在受理环节告知补正。"), code=CasesErrorCode.BAD_STATE)
     if case.status != Case.Status.SUBMITTED:
         raise Conflict(_("办件当前状态下不能告知补正。"), code=CasesErrorCode.BAD_STATE)
