@@ -298,3 +298,29 @@ def test_recomputing_leaves_final_deadlines_alone(world, promised):
     with nothing_written():
         assert services.deadlines_recompute(year=None) == 0
     assert reload(case).statutory_due == case.statutory_due
+
+
+def test_a_day_edited_in_a_published_year_moves_cases_running_into_the_next(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """A case accepted in December whose statutory deadline falls in January is recomputed
+    when a December working day of that (published) year becomes a holiday."""
+    known = calendar_current().known_years
+    year = max(y for y in known if y + 1 in known)
+    accepted_at = dt.datetime(year, 12, 10, 10, 0, tzinfo=TZ)
+    case, _code = submitted(world, promised)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: accepted_at)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    before = reload(case)
+    assert before.statutory_due.year == year + 1
+    day = dt.date(year, 12, 15)
+    while not calendar_current().is_workday(day):
+        day += dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=day, is_workday=False,
+                                           name="调休", reason="国办发明电〔测试〕2号")
+    after = reload(case)
+    calendar = calendar_current()
+    assert after.statutory_due == calendar.deadline(accepted_at, 20, TZ).at
+    assert after.promised_due == calendar.deadline(accepted_at, 10, TZ).at
+    assert after.statutory_due.date() > before.statutory_due.date()

@@ -861,7 +861,10 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         status__in=[Case.Status.IN_PROGRESS, Case.Status.SUSPENDED],
         accepted_at__isnull=False).select_related("item_version")
     if year is not None:
-        qs = qs.filter(Q(due_provisional=True) | Q(statutory_due__year=year))
+        # Every case whose counted days run through that year, whichever year
+        # its deadlines fall in.
+        qs = qs.filter(Q(due_provisional=True)
+                       | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
     moved = 0
     for case in qs:
         before = (case.statutory_due, case.promised_due, case.due_provisional)
