@@ -261,3 +261,23 @@ def test_revocation_through_the_api(world, promised, client_for,
     body = _post(client_for(world.user("a", Role.AGENCY_HEAD)),
                  f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"}).json()
     assert (body["valid"], body["revoked"]) == (False, True)
+
+
+def test_fees_and_withdrawal_through_the_api(world, client_for):
+    """The window records a fee (an unknown fee is a 400); the applicant withdraws."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    _error(_post(clerk, f"{BASE}/cases/{case.pk}/fees", {"fee_id": 999999, "amount": "80"}),
+           400, "core.invalid_input")
+    charged = _post(clerk, f"{BASE}/cases/{case.pk}/fees",
+                    {"fee_id": version.fees.get().pk, "amount": "80.00"})
+    assert charged.status_code == 200, charged.content
+    assert E.FEE_CHARGED in event_types(case)
+    withdrawn = _post(client_for(world.citizen), f"{BASE}/cases/{case.pk}/withdraw",
+                      {"reason": "不再开办"})
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert withdrawn.json()["status"] == "withdrawn"
+    assert reload(case).status == Case.Status.WITHDRAWN

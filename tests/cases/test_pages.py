@@ -266,3 +266,36 @@ def test_a_draft_is_saved_and_submitted_later(world, promised, client_for):
         f"material_{second.pk}": SimpleUploadedFile("b.pdf", b"%PDF-1.4\n%%EOF\n")})
     case.refresh_from_db()
     assert case.status == Case.Status.SUBMITTED and case.number
+
+
+def test_the_window_records_a_fee_on_the_task_page(world, client_for):
+    """A fee charged on the page is an event; a bad fee id is a message on the page, not a 500."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    task = open_task(case, "accept")
+    page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    assert "记录收费" in page and "登记费" in page
+    with nothing_written():
+        refused = clerk.post(f"/workbench/tasks/{task.pk}/fee/", {"fee_id": "abc",
+                                                                 "amount": "80"}, follow=True)
+    assert refused.status_code == 200
+    assert "该事项没有这个收费项目" in refused.content.decode()
+    done = clerk.post(f"/workbench/tasks/{task.pk}/fee/",
+                      {"fee_id": version.fees.get().pk, "amount": "80", "note": "现场缴费"})
+    assert done.status_code == 302
+    assert E.FEE_CHARGED in event_types(case)
+
+
+def test_the_applicant_and_the_reviewer_download_a_material(world, promised, client_for):
+    """The stored bytes come back as an attachment to whoever may see the case."""
+    case, _code = submitted(world, promised)
+    record = MaterialFile.objects.filter(case=case, replaced=False).first()
+    stored = record.file.open("rb").read()
+    for user in (world.citizen, world.user("a", Role.REVIEWER)):
+        response = client_for(user).get(f"/files/{record.pk}/")
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == stored
+        assert response["Content-Disposition"].startswith("attachment;")

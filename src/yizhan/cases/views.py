@@ -20,6 +20,11 @@ from yizhan.directory import selectors as directory_selectors
 from yizhan.directory.pages import refusal_shown, staff_page
 
 
+def _int(value) -> int:
+    """A posted id; anything else is 0, which no row has (the service names the field)."""
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
+
+
 def _errors_from(exc: ApplicationError) -> list[str]:
     return [exc.render()]
 
@@ -283,7 +288,7 @@ def task_action(request, task_id: int, action: str):
             return redirect("portal:workbench")
         elif action == "fee":
             services.case_fee_charge(actor=request.user, case=task.case,
-                                     fee_id=int(request.POST.get("fee_id") or 0),
+                                     fee_id=_int(request.POST.get("fee_id")),
                                      amount=request.POST.get("amount", ""),
                                      note=request.POST.get("note", ""))
             messages.success(request, _("已记录收费。"))
