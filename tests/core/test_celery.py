@@ -27,6 +27,19 @@ def test_celery_app_knows_every_registered_task_and_schedule():
         assert app.conf.beat_schedule[item.name]["schedule"] == float(item.seconds)
 
 
+def test_a_worker_runs_each_task_in_a_context_of_its_own(monkeypatch):
+    """As in embedded mode: one correlation id for the task's writes, source "task"."""
+    from yizhan.core import context
+    from yizhan.core.celery import app
+
+    seen = []
+    monkeypatch.setitem(tasks._registry, "accounts.clear_expired_sessions",
+                        lambda: seen.append(context.current()) or 0)
+    assert app.tasks["accounts.clear_expired_sessions"]() == 0
+    [ctx] = seen
+    assert ctx.source == "task" and ctx.request_id
+
+
 @pytest.mark.django_db
 def test_session_cleanup_task_deletes_only_expired_sessions():
     """The hourly clean-up removes expired sessions and keeps live ones."""

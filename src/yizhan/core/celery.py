@@ -31,5 +31,17 @@ app.conf.update(
     },
 )
 
-for _name, _func in tasks.registered().items():
-    app.task(name=_name)(_func)
+def _through_run_now(name: str):
+    """The task as a worker runs it: through ``run_now``, so it gets its own context
+    (one correlation id for everything it writes, source "task") as in embedded mode."""
+
+    def run(**kwargs):
+        return tasks.run_now(name, **kwargs)
+
+    run.__name__ = run.__qualname__ = name.replace(".", "_")
+    run.__doc__ = tasks.registered()[name].__doc__
+    return run
+
+
+for _name in tasks.registered():
+    app.task(name=_name)(_through_run_now(_name))
