@@ -129,6 +129,10 @@ def test_unknown_role():
 def test_a_role_that_does_no_case_work():
     text = message(linear("review", lane="sysadmin"))
     assert "角色“sysadmin”不办理流程任务" in text
+    # The refusal lists every role that may hold a task, from the loader's own table.
+    for role in set(loader.TASK_ROLES.values()):
+        assert f"{role.value}（" in text
+    assert "supervision_officer（监察员）" in text
 
 
 def test_unknown_agency():

@@ -38,6 +38,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from yizhan.bpmn import expressions, spiff
 from yizhan.bpmn.definition import (
     SYMBOLIC_AGENCIES,
+    Outcome,
     ProcessDefinition,
     TaskPost,
     build_spec_json,
@@ -433,9 +434,9 @@ class _Checker:
             known = {r.value for r in Role}
             if role_name in known:
                 _refuse(node, _("%(element)s：角色“%(role)s”不办理流程任务；可用的角色是 "
-                                "%(roles)s。"), role=role_name, roles=_ROLE_LIST)
+                                "%(roles)s。"), role=role_name, roles=_role_list())
             _refuse(node, _("%(element)s：泳道中的角色“%(role)s”不存在；可用的角色是 %(roles)s。"),
-                    role=role_name, roles=_ROLE_LIST)
+                    role=role_name, roles=_role_list())
         agency = parts[0] if len(parts) == 2 else SYMBOLIC_AGENCIES[0]
         if agency.startswith("$"):
             if agency not in SYMBOLIC_AGENCIES:
@@ -535,7 +536,7 @@ class _Checker:
                 if outcome is None:
                     _refuse(node, _("%(element)s：结束事件的 ID 须表示办理结果，为 %(outcomes)s "
                                     "之一，或加下划线后缀（如 refused_review）。"),
-                            outcomes=_OUTCOME_LIST)
+                            outcomes=_outcome_list())
                 outcomes[node_id] = outcome
                 continue
             if not exits:
@@ -602,7 +603,13 @@ class _Checker:
                     stack.pop()
 
 
-_ROLE_LIST = "window_clerk（窗口受理员）、reviewer（审查员）、agency_head（部门负责人）"
-_OUTCOME_LIST = "approved（准予）、refused（不予许可）、not_accepted（不予受理）"
+def _role_list() -> str:
+    """The roles a lane may name, as the refusal lists them (from TASK_ROLES)."""
+    roles = dict.fromkeys(TASK_ROLES.values())
+    return "、".join(f"{role.value}（{role.label}）" for role in roles)
+
+
+def _outcome_list() -> str:
+    return "、".join(f"{outcome.value}（{outcome.label}）" for outcome in Outcome)
 
 __all__ = ["MAX_BYTES", "SUPPORTED", "load_process"]
