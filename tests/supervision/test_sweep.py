@@ -269,6 +269,16 @@ def test_other_rule_changes_leave_the_plan_alone(world, promised, officer):
     assert reload(case).next_check_at == planned
 
 
+def test_a_pause_limit_change_replans_open_cases_too(world, promised, officer):
+    """CX-05 is a procedure rule, but the sweep applies it: its change re-plans."""
+    case = accepted(world, promised)
+    sweep(now=timezone.now())
+    assert reload(case).next_check_at > timezone.now()
+    services.rule_update(actor=officer, rule=Rule.objects.get(code="CX-05"),
+                         changes={"params": {"workdays": 20}}, reason="缩短暂停上限")
+    assert reload(case).next_check_at <= timezone.now()
+
+
 def test_a_threshold_change_does_not_raise_a_crossed_line_again(world, promised, officer,
                                                                 lines_only):
     """A case already yellow stays with one SX-01 when the yellow point moves earlier."""

@@ -157,14 +157,17 @@ def on_event(event: CaseEvent) -> None:
             if finding is None:
                 continue
             message = str(finding.message)
-        raised.append(Alert(
-            key=f"{rule.code}:e{event.pk}", rule_id=rule.id, rule_version=rule.version,
-            level=rule.level, case_id=case.pk, task_id=event.task_id, agency_id=agency_id,
-            post_id=_post_of(event.actor_id, agency_id), responsible_id=event.actor_id,
-            message=message[:300],
-            evidence={"events": [event.pk], **finding.evidence}, raised_at=event.at))
-    if raised:
-        _insert(raised)
+        if not raised:
+            post_id = _post_of(event.actor_id, agency_id)
+        raised.append({
+            "key": f"{rule.code}:e{event.pk}", "rule_id": rule.id, "rule_version": rule.version,
+            "level": rule.level, "case_id": case.pk, "task_id": event.task_id,
+            "agency_id": agency_id, "post_id": post_id, "responsible_id": event.actor_id,
+            "message": message[:300],
+            "evidence": {"events": [event.pk], **finding.evidence}, "raised_at": event.at})
+    # The keys name this event, appended a moment ago: none can exist yet, and
+    # the insert skips a conflict anyway.
+    _insert_rows(raised)
 
 
 def _post_of(user_id: int | None, agency_id: int) -> int | None:
@@ -176,19 +179,8 @@ def _post_of(user_id: int | None, agency_id: int) -> int | None:
             .values_list("post_id", flat=True).first())
 
 
-def _insert(alerts: list[Alert]) -> list[str]:
-    """Insert the alerts not raised before; return their keys and notify about them."""
-    existing = _existing_keys([a.key for a in alerts])
-    return _insert_rows([{name: getattr(a, name) for name in _ALERT_COLUMNS}
-                         for a in alerts if a.key not in existing])
-
-
-_ALERT_COLUMNS = ("key", "rule_id", "rule_version", "level", "case_id", "task_id", "agency_id",
-                  "post_id", "responsible_id", "message", "evidence", "raised_at")
-
-
 def _insert_rows(rows: list[dict]) -> list[str]:
-    """Insert alerts (``_ALERT_COLUMNS`` dicts) found not raised before.
+    """Insert alerts (dicts of the columns ``_ALERT_INSERT`` takes) found not raised before.
 
     Returns, and notifies about, the keys this call inserted: an alert that
     a concurrent sweep inserted since they were looked for is neither
@@ -236,7 +228,8 @@ def _insert_postgresql(rows: list[dict]) -> list[str]:
         return [key for (key,) in cursor.fetchall()]
 
 
-# Every column of ``Alert``: a field added to the model must be added here too.
+# Every column of ``Alert`` but ``notice`` (an alert is raised without one): a
+# field added to the model must be added here too.
 _ALERT_INSERT = (
     "INSERT INTO supervision_alert (key, rule_id, rule_version, level, case_id, task_id, "
     "agency_id, post_id, responsible_id, message, evidence, raised_at, status, cleared_at, "
@@ -337,7 +330,7 @@ class _Line(NamedTuple):
 class _Planner:
     """Works out, for one batch of due cases, what has fired and when to look next.
 
-    Alerts come out as ``_ALERT_COLUMNS`` dicts, not model instances: a
+    Alerts come out as dicts of their columns, not model instances: a
     batch can raise thousands, and building models cost more than inserting.
     """
 

@@ -19,7 +19,7 @@ from yizhan.cases.models import Case, CaseEvent, EventType
 from yizhan.core.errors import NotFound, PermissionDenied
 from yizhan.supervision import permissions
 from yizhan.supervision.detection import active_rules
-from yizhan.supervision.models import Alert, Kind, Level, Rule
+from yizhan.supervision.models import Alert, Level, Rule
 
 LEVEL_RANK = {Level.NOTICE: 1, Level.YELLOW: 2, Level.RED: 3}
 
@@ -36,8 +36,7 @@ MONITORING_POINTS = (
 
 def _visible(actor) -> QuerySet[Alert]:
     agencies = permissions.alert_agencies(actor)
-    queryset = Alert.objects.select_related("rule", "case", "case__item_version", "task",
-                                            "agency", "post", "responsible")
+    queryset = Alert.objects.select_related("rule", "case", "agency", "post", "responsible")
     if agencies is not None:
         queryset = queryset.filter(agency_id__in=agencies)
     return queryset
@@ -170,28 +169,29 @@ def coverage(*, actor) -> list[AgencyRow]:
     if not permissions.monitor(actor):
         raise PermissionDenied(action="monitor")
     agencies = permissions.alert_agencies(actor)
-    deadline_rules = [r for r in active_rules() if r.check.kind == Kind.TIMELINESS
-                      and r.check.target == "case"]
+    deadline_rules = [r for r in active_rules() if r.check.target == "case"]
     rows: dict[int, AgencyRow] = {}
 
     def row(agency_id, name):
         return rows.setdefault(agency_id, AgencyRow(agency_id, name, alerts={}))
 
-    items = Item.objects.filter(published__isnull=False).select_related("agency", "published")
+    items = Item.objects.filter(published__isnull=False)
     if agencies is not None:
         items = items.filter(agency_id__in=agencies)
     supervised_items = set()
     fully_online = set()
-    for item in items:
-        r = row(item.agency_id, item.agency.name)
+    # Four columns, not every published version's process and search text.
+    for item_id, agency_id, name, depth in items.values_list(
+            "pk", "agency_id", "agency__name", "published__online_depth"):
+        r = row(agency_id, name)
         r.items += 1
-        if item.published.online_depth >= OnlineDepth.PRE_REVIEW:
+        if depth >= OnlineDepth.PRE_REVIEW:
             r.items_online += 1
-        if item.published.online_depth >= OnlineDepth.FULLY_ONLINE:
-            fully_online.add(item.pk)
-        if _supervised(deadline_rules, item.pk, item.agency_id):
+        if depth >= OnlineDepth.FULLY_ONLINE:
+            fully_online.add(item_id)
+        if _supervised(deadline_rules, item_id, agency_id):
             r.items_supervised += 1
-            supervised_items.add(item.pk)
+            supervised_items.add(item_id)
     cases = Case.objects.filter(kind=Case.Kind.APPROVAL).exclude(status=Case.Status.DRAFT)
     if agencies is not None:
         cases = cases.filter(agency_id__in=agencies)

@@ -103,25 +103,27 @@ def rule_update(*, actor, rule: Rule, changes: dict, reason: str = "") -> Rule:
     after = rule_snapshot(rule)
     RuleRevision.objects.create(rule=rule, version=rule.version, snapshot=after,
                                 changed_by=person_of(actor), changed_at=now, reason=reason)
-    _bump_ruleset(timeliness=rule.kind == "timeliness" or rule.check_code == "pause_too_long")
+    check = checks.CHECKS.get(rule.check_code)
+    _bump_ruleset(swept=bool(check and check.target))
     audit_append(actor=actor, action=SupervisionAction.RULE_UPDATED, obj=rule, reason=reason,
                  changes={k: [before[k], after[k]] for k in after if before[k] != after[k]})
     return rule
 
 
-def _bump_ruleset(*, timeliness: bool) -> None:
+def _bump_ruleset(*, swept: bool) -> None:
     """Tell every worker to reload the rules; re-plan open cases if lines moved.
 
-    A timeliness rule's thresholds decide when each case is next looked at,
-    so every open case is due for a look again: the sweep re-plans them in
-    batches.
+    The thresholds of a rule the sweep applies (a check with a target: the
+    timeliness lines and the pause limit) decide when each case is next
+    looked at, so every open case is due for a look again: the sweep
+    re-plans them in batches.
     """
     from yizhan.cases.models import Case
 
     updated = RulesetVersion.objects.filter(pk=1).update(number=F("number") + 1)
     if not updated:
         RulesetVersion.objects.create(pk=1, number=1)
-    if timeliness:
+    if swept:
         Case.objects.filter(status__in=Case.OPEN_STATUSES).exclude(
             status=Case.Status.CORRECTION).update(next_check_at=timezone.now())
     transaction.on_commit(rules_cache_clear)
