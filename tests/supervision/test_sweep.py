@@ -307,3 +307,13 @@ def test_at_the_last_instant_of_a_deadline_nothing_is_overdue_yet(world, promise
     assert codes() == ["SX-05"]
     sweep(now=case.promised_due + MICRO)
     assert sorted(codes()) == ["SX-02", "SX-05"]
+
+
+def test_the_sweep_runs_every_minute_as_a_task(world, promised):
+    """Embedded scheduler and Celery beat both take it from the registry, every 60 s."""
+    from yizhan.core import tasks
+
+    assert {(p.name, p.seconds) for p in tasks.periodic()} >= {("supervision.sweep", 60)}
+    case = accepted(world, promised)
+    assert tasks.run_now("supervision.sweep") == {"cases": 1, "alerts": 0}
+    assert reload(case).next_check_at > timezone.now()

@@ -63,14 +63,10 @@ def case_extended(case) -> None:
 
 def _to_heads(case, subject: str, text: str) -> None:
     """The heads of the agency a notice is addressed to: they answer for it."""
-    from yizhan.directory.models import Posting
-    from yizhan.directory.roles import Role
+    from yizhan.directory.selectors import agency_heads
 
-    for posting in (Posting.objects.filter(post__agency_id=case.agency_id,
-                                           post__role=Role.AGENCY_HEAD, user__is_active=True)
-                    .select_related("user")):
-        notify.send(email=posting.user.email, phone=posting.user.phone, subject=subject,
-                    text=text)
+    for head in agency_heads(agency_ids=[case.agency_id]).get(case.agency_id, []):
+        notify.send(email=head.email, phone=head.phone, subject=subject, text=text)
 
 
 def _to_issuer(case, subject: str, text: str) -> None:

@@ -92,3 +92,18 @@ def applicant_get_for_actor(*, actor, applicant_id: int) -> Applicant:
 
 def applicants_of_user(*, user) -> QuerySet[Applicant]:
     return Applicant.objects.filter(user=user)
+
+
+def agency_heads(*, agency_ids) -> dict[int, list]:
+    """The active accounts holding a head's post (部门负责人) in each agency, for notices.
+
+    Accounts switched off keep their postings on record: they are left out.
+    """
+    from yizhan.directory.roles import Role
+
+    heads: dict[int, list] = {}
+    for posting in (Posting.objects.filter(post__agency_id__in=agency_ids,
+                                           post__role=Role.AGENCY_HEAD, user__is_active=True)
+                    .select_related("user", "post").order_by("id")):
+        heads.setdefault(posting.post.agency_id, []).append(posting.user)
+    return heads

@@ -36,9 +36,14 @@ def notice_issue(actor, *, agency_id: int) -> bool:
     return scope_of(actor).has(Role.SUPERVISION_OFFICER, agency_id)
 
 
+def notice_issuer(actor) -> bool:
+    """An officer of a supervision office: the pages that issue notices."""
+    return scope_of(actor).has_role(Role.SUPERVISION_OFFICER)
+
+
 def notice_agencies(actor) -> frozenset[int] | None:
-    """The agencies whose notices ``actor`` may read (None: all)."""
-    return scope_of(actor).agencies(*WATCHERS, *AGENCY_READERS)
+    """The agencies whose notices ``actor`` may read (None: all): those of their alerts."""
+    return alert_agencies(actor)
 
 
 def alert_view(actor, *, alert) -> bool:

@@ -32,19 +32,13 @@ def notify_alerts(*, keys: list[str]) -> int:
     One message per person per batch, listing the cases, so a sweep that
     raises many alerts does not send each head hundreds of texts.
     """
-    from yizhan.directory.models import Posting
-    from yizhan.directory.roles import Role
+    from yizhan.directory.selectors import agency_heads
     from yizhan.supervision.models import Alert
 
     alerts = list(Alert.objects.filter(key__in=keys).select_related("case", "rule", "responsible"))
     if not alerts:
         return 0
-    heads: dict[int, list] = {}
-    # Accounts switched off keep their postings on record: they are told nothing.
-    for posting in (Posting.objects.filter(post__agency_id__in={a.agency_id for a in alerts},
-                                           post__role=Role.AGENCY_HEAD, user__is_active=True)
-                    .select_related("user", "post")):
-        heads.setdefault(posting.post.agency_id, []).append(posting.user)
+    heads = agency_heads(agency_ids={a.agency_id for a in alerts})
     inbox: dict[int, tuple] = {}
     for alert in alerts:
         # A head who is also the responsible person is told once per alert.

@@ -9,18 +9,12 @@ from django.views.decorators.http import require_POST
 
 from yizhan.cases import permissions as case_permissions
 from yizhan.core.errors import InvalidInput
-from yizhan.directory.authz import scope_of
 from yizhan.directory.pages import refusal_shown, staff_page
-from yizhan.directory.roles import Role
 from yizhan.supervision import charts, checks, permissions, selectors, services
 from yizhan.supervision.models import Alert, Level
 
 
-def _watcher(user) -> bool:
-    return permissions.monitor(user)
-
-
-@staff_page(_watcher)
+@staff_page(permissions.monitor)
 def dashboard(request):
     board = selectors.dashboard(actor=request.user)
     red = [(r.name, r.alerts.get(Level.RED, 0)) for r in board.rows if r.alerts.get(Level.RED)]
@@ -45,7 +39,7 @@ def alerts(request):
         "alerts": list(found[:300]), "level": level, "status": status,
         "levels": Level.choices, "statuses": Alert.Status.choices,
         "may_monitor": permissions.monitor(request.user),
-        "may_issue": _issuer(request.user),
+        "may_issue": permissions.notice_issuer(request.user),
     })
 
 
@@ -63,7 +57,7 @@ def alert_clear(request, alert_id: int):
 def case(request, case_id: int):
     found = selectors.case_monitoring(actor=request.user, case_id=case_id)
     return render(request, "supervision/case.html", {
-        "m": found, "case": found.case, "may_issue": _issuer(request.user),
+        "m": found, "case": found.case, "may_issue": permissions.notice_issuer(request.user),
         "may_monitor": permissions.monitor(request.user),
         "open_alerts": [a.pk for a in found.alerts if a.status == Alert.Status.OPEN],
         "may_clear": {a.pk for a in found.alerts if permissions.alert_clear(request.user, alert=a)
@@ -75,7 +69,6 @@ def case(request, case_id: int):
 def rules(request):
     return render(request, "supervision/rules.html", {
         "rules": list(selectors.rules_for(actor=request.user)),
-        "may_edit": permissions.rule_update(request.user, rule=None),
     })
 
 
@@ -131,10 +124,6 @@ def _params_from(post, check) -> dict:
 
 # --- supervision notices (监察督办) ------------------------------------------------
 
-def _issuer(user) -> bool:
-    return scope_of(user).has_role(Role.SUPERVISION_OFFICER)
-
-
 @staff_page()
 def notices(request):
     open_only = request.GET.get("status", "open") == "open"
@@ -144,7 +133,7 @@ def notices(request):
     })
 
 
-@staff_page(_issuer)
+@staff_page(permissions.notice_issuer)
 def notice_new(request):
     source = request.POST if request.method == "POST" else request.GET
     ids = [int(i) for i in source.getlist("alert") if i.isdigit()]
