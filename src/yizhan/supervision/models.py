@@ -11,6 +11,7 @@ twice.  Alerts are never deleted; they are cleared with a reason.
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -295,3 +296,17 @@ class ScoreDeduction(models.Model):
 
     def __str__(self):
         return f"{self.dimension} -{self.points}"
+
+    @property
+    def link(self) -> str:
+        """Where the deduction is explained, for pages, the API and the Excel report.
+
+        The case's supervision page at the alert, the notice's page, or ""
+        for a catalog item.
+        """
+        if not self.case_id:
+            return ""
+        if self.case.kind == "notice":
+            return reverse("supervision:notice", args=[self.case_id])
+        url = reverse("supervision:case", args=[self.case_id])
+        return f"{url}#alert-{self.alert_id}" if self.alert_id else url

@@ -14,7 +14,6 @@ import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,16 +49,6 @@ def deduction_source(deduction) -> str:
         # A notice (监察督办) issued to the agency.
         return deduction.case.number or str(deduction.case_id)
     return ""
-
-
-def deduction_link(deduction) -> str:
-    """The case's supervision page at the alert, the notice's page, or "" for an item."""
-    if not deduction.case_id:
-        return ""
-    if deduction.case.kind == "notice":
-        return reverse("supervision:notice", args=[deduction.case_id])
-    url = reverse("supervision:case", args=[deduction.case_id])
-    return f"{url}#alert-{deduction.alert_id}" if deduction.alert_id else url
 
 
 def _texts(report: Report) -> list[str]:
@@ -275,7 +264,7 @@ def scores_excel(report: Report) -> bytes:
                               _level(deduction.level), deduction_source(deduction),
                               deduction.alert_id, deduction.post.name if deduction.post else "",
                               str(deduction.alert.responsible or "") if deduction.alert_id
-                              else "", deduction.note, deduction_link(deduction)])
+                              else "", deduction.note, deduction.link])
 
     dimensions = workbook.create_sheet(str(_("各指标得分")))
     dimensions.append([str(_("机关")), str(_("指标")), str(_("权重")), str(_("实际权重")),

@@ -12,7 +12,7 @@ from ninja import Field, Router, Schema, Status
 
 from yizhan.core.api import AUTH, actor_of
 from yizhan.supervision import scoring_selectors, scoring_services
-from yizhan.supervision.reports import deduction_link, report_response
+from yizhan.supervision.reports import report_response
 from yizhan.supervision.scoring import Period
 
 router = Router(tags=["supervision"])
@@ -148,7 +148,7 @@ def _deduction(d) -> dict:
             "note": d.note, "alert_id": d.alert_id,
             "rule": d.alert.rule.code if d.alert_id else None, "case_id": d.case_id,
             "case_number": d.case.number if d.case_id else None, "item_id": d.item_id,
-            "post_id": d.post_id, "url": deduction_link(d)}
+            "post_id": d.post_id, "url": d.link}
 
 
 @router.get("", response=list[AgencyScoreOut], auth=AUTH)
