@@ -132,8 +132,8 @@ def _bad_query():
 def certificate_by_token(*, token: str):
     from yizhan.cases.models import Certificate
 
-    certificate = Certificate.objects.select_related(
-        "case", "case__agency", "case__applicant", "case__item_version").filter(
+    # What the verification page and the API show: the holder and the issuer.
+    certificate = Certificate.objects.select_related("case__applicant", "agency").filter(
         verify_token=token).first()
     if certificate is None:
         raise NotFound()

@@ -248,20 +248,22 @@ def _task_limit(case: Case, kind: str) -> int:
     return max(1, promised // 4)
 
 
+def _task_due(case: Case, kind: str, now):
+    """When a step of ``kind`` opened ``now`` is due: its own limit in working days."""
+    return calendar_current().deadline(now, _task_limit(case, kind),
+                                       timezone.get_default_timezone()).at
+
+
 def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
-    calendar = calendar_current()
-    tz = timezone.get_default_timezone()
     known = set(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
                 .values_list("spiff_id", flat=True))
     created = []
     for ready in step.ready:
         if ready.task_id in known:
             continue
-        kind = task_kind(ready.name)
-        due = calendar.deadline(now, _task_limit(case, kind), tz)
         created.append(Task(case=case, spiff_id=ready.task_id, name=ready.name,
                             title=ready.title, role=ready.role, agency_id=ready.agency_id,
-                            created_at=now, due_at=due.at))
+                            created_at=now, due_at=_task_due(case, task_kind(ready.name), now)))
     Task.objects.bulk_create(created)
     if created:
         # New steps with their own limits: supervision plans its next look.
@@ -405,12 +407,9 @@ def _close_task(task: Task, actor, *, decision: str, opinion: str, now) -> None:
 
 
 def _start_clock(case: Case, now) -> list[str]:
-    version = case.item_version
+    # Nothing is paused or extended before acceptance: the deadlines are the limits'.
     case.accepted_at = now
-    result = clock.deadlines(calendar=calendar_current(), accepted_at=now,
-                             statutory_limit=version.statutory_limit,
-                             promised_limit=version.promised_limit)
-    return ["accepted_at", *clock.apply(case, result)]
+    return ["accepted_at", *_recompute(case)]
 
 
 @transaction.atomic
@@ -502,9 +501,7 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
             # vetoed it (a joint agency's rejection).  The refusal is decided
             # here, with the rejecting reviews' reasons, and recorded as such
             # for supervision.
-            reasons = [text for text in case.tasks.filter(
-                status=Task.Status.DONE, decision="reject").order_by("completed_at", "id")
-                .values_list("opinion", flat=True) if text]
+            reasons = _rejection_reasons(case)
             if reasons:
                 case.decided_at = now
                 case.outcome_reason = "；".join(reasons)
@@ -568,6 +565,13 @@ def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
     return reopened
 
 
+def _rejection_reasons(case: Case) -> list[str]:
+    """The reasons of the steps that rejected, in the order they were given."""
+    return [text for text in case.tasks.filter(
+        status=Task.Status.DONE, decision="reject").order_by("completed_at", "id")
+        .values_list("opinion", flat=True) if text]
+
+
 def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str]:
     outcome = step.outcome or Case.Outcome.APPROVED
     case.outcome = outcome
@@ -577,10 +581,7 @@ def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str
         # A refusal reached without a refusing decision (a joint review's
         # rejection leads straight to delivery) states the reasons of the
         # steps that rejected, not the delivering clerk's note.
-        rejections = [text for text in case.tasks.filter(
-            status=Task.Status.DONE, decision="reject").order_by("completed_at", "id")
-            .values_list("opinion", flat=True) if text]
-        case.outcome_reason = "；".join(rejections) or reason
+        case.outcome_reason = "；".join(_rejection_reasons(case)) or reason
     case.closed_at = now
     case.next_check_at = None
     events.append(case=case, type=EventType.CLOSED, actor=actor,
@@ -664,10 +665,8 @@ def case_correct(*, actor, case: Case) -> Case:
     # limit: supervision plans its next look.
     case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
-    calendar = calendar_current()
-    due = calendar.deadline(now, _task_limit(case, "accept"), timezone.get_default_timezone())
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
-        due_at=due.at, version=F("version") + 1)
+        due_at=_task_due(case, "accept", now), version=F("version") + 1)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
                   data={"materials": sorted(fixed)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
