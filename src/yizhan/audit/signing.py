@@ -106,10 +106,12 @@ def default_algorithm() -> str:
 def _need(algorithm: str) -> None:
     if algorithm == Algorithm.SM2_SM3 and not SM2_AVAILABLE:
         raise SigningUnavailable(
-            "This key uses SM2-SM3, which needs tongsuopy (pip install tongsuopy)."
+            "该密钥使用 SM2-SM3，需要安装 tongsuopy / This key uses SM2-SM3, which needs "
+            "tongsuopy (pip install tongsuopy)."
         )
     if algorithm not in Algorithm.values:
-        raise SigningUnavailable(f"Unknown signature algorithm {algorithm!r}.")
+        raise SigningUnavailable(f"未知的签名算法 {algorithm!r} / "
+                                 f"Unknown signature algorithm {algorithm!r}.")
 
 
 def _generate(algorithm: str) -> tuple[str, str, str]:

@@ -11,15 +11,17 @@ at version 3 or 4, large modules at a 30 mm print size.
 import io
 from functools import lru_cache
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
-
 # The white margin the standard requires around the code, in modules.
 QUIET_ZONE = 4
 
 
 @lru_cache(maxsize=64)
 def _matrix(data: str) -> tuple[tuple[bool, ...], ...]:
+    # Imported here: qrcode brings Pillow, which every process would otherwise
+    # load at start-up (through the platform checks) for the few that draw.
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
     code.add_data(data)
     code.make(fit=True)

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         try:
             if operation == "seed":
                 if year is not None:
-                    raise CommandError(f"seed takes no year (got {year}); it seeds every "
+                    raise CommandError(f"seed 不接受年份（收到 {year}），"
+                                       f"会导入软件包已知的全部年份 / "
+                                       f"seed takes no year (got {year}); it seeds every "
                                        f"year the package knows")
                 self._seed()
             elif year is None:
