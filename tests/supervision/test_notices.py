@@ -184,7 +184,8 @@ def test_only_the_supervision_office_issues(world, alert):
             _issue(actor, alert)
 
 
-def test_the_internal_item_stays_out_of_the_catalog(world, officer, alert, promised):
+def test_the_internal_item_stays_out_of_the_catalog(world, officer, alert, promised,
+                                                    client_for):
     """The notice's item is never published, listed to editors, or found on the portal."""
     _issue(officer, alert)
     item = Item.objects.get(internal=True)
@@ -194,6 +195,14 @@ def test_the_internal_item_stays_out_of_the_catalog(world, officer, alert, promi
     with pytest.raises(NotFound):
         catalog_selectors.version_get_for_editor(actor=world.admin,
                                                  version_id=item.versions.get().pk)
+    # Nobody drafts a version of it, through the API or the service.
+    response = client_for(world.admin).post(
+        f"/api/v1/catalog/items/{item.impl_code}/versions", {}, content_type="application/json")
+    assert response.status_code == 404
+    from yizhan.catalog import services as catalog_services
+
+    with pytest.raises(NotFound):
+        catalog_services.item_version_draft(actor=world.admin, item=item)
     # A second notice from the same office uses the same item.
     _issue(officer, _red(world, promised))
     assert Item.objects.filter(internal=True).count() == 1

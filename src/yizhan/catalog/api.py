@@ -220,7 +220,7 @@ def edit_version(request, version_id: int, payload: VersionIn):
 @router.post("/items/{impl_code}/versions", response={201: VersionOut}, auth=AUTH)
 def draft_version(request, impl_code: str):
     """Start the next version of an item as a copy of its latest."""
-    item = Item.objects.filter(impl_code=impl_code, internal=False).first()
+    item = Item.objects.filter(impl_code=impl_code).first()
     if item is None:
         raise NotFound()
     return Status(201, services.item_version_draft(actor=actor_of(request), item=item))

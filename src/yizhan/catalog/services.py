@@ -16,7 +16,7 @@ from yizhan.catalog.content import clean_version_data, version_as_data
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import Fee, Item, ItemVersion, Material, ProcessTemplate
 from yizhan.catalog.search import search_text_for
-from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from yizhan.core.permissions import require
 from yizhan.directory.models import Agency
 
@@ -111,6 +111,9 @@ def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion
 def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVersion:
     """Start the next version of a published item (a copy, optionally changed)."""
     item = Item.objects.select_for_update(of=("self",)).select_related("agency").get(pk=item.pk)
+    if item.internal:
+        # The platform's own item (监察督办) has no editors: it is not found.
+        raise NotFound()
     require(permissions.item_version_draft(actor, item=item), action="item_version_draft")
     if item.versions.filter(status__in=[ItemVersion.Status.DRAFT,
                                         ItemVersion.Status.PENDING]).exists():
