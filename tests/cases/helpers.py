@@ -1,9 +1,9 @@
 """Helpers of the case engine's tests: items, files, cases and write checks.
 
 Everything is built through the services, so it leaves the events and the
-audit records a real case leaves.  ``nothing_written()`` counts the rows of
-the engine's tables and the audit log (and the files in storage) and fails
-if the block changed any of them; wrap it around ``pytest.raises``::
+audit records a real case leaves.  ``nothing_written()`` compares the rows
+of the engine's tables and the audit log whole (and the files in storage)
+and fails if the block changed any of them; wrap it around ``pytest.raises``::
 
     with nothing_written(), pytest.raises(Conflict):
         services.task_claim(actor=someone_else, task=task)
@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import item_content
+from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
 from yizhan.cases.models import Case, CaseEvent, Certificate, CorrectionNotice, MaterialFile, Task
@@ -55,13 +56,16 @@ def counts() -> dict[str, int]:
     return result
 
 
+_rows_unchanged = watching(*_COUNTED)
+
+
 @contextmanager
 def nothing_written():
-    """Fail if the block added or removed a row of the engine or a stored file."""
-    before = counts()
-    yield
-    after = counts()
-    assert after == before, f"a refused call wrote: {before} -> {after}"
+    """Fail if the block added, changed or removed a row of the engine, or a stored file."""
+    files = stored_files()
+    with _rows_unchanged():
+        yield
+    assert stored_files() == files, "a refused call stored or removed a file"
 
 
 def event_types(case) -> list[str]:
