@@ -16,6 +16,7 @@ from tests.cases.helpers import (
     submitted,
 )
 from tests.factories import _password_hash
+from tests.markers import postgres_only
 from yizhan.accounts.models import User
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
@@ -25,9 +26,6 @@ from yizhan.cases.models import Case, CaseEvent, EventType, Task
 from yizhan.core.errors import Conflict
 from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
-
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="threads need a server database's row locks")
 
 
 def _second_reviewer(world):

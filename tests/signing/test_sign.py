@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from tests.factories import build_world
+from tests.markers import postgres_only
 from tests.signing.writes import audit_rows
 from yizhan.audit import signing
 from yizhan.audit.actions import AuditAction
@@ -165,8 +166,7 @@ def test_cache_holds_a_bounded_number_of_keys(world, monkeypatch):
 # --- concurrency (PostgreSQL) -------------------------------------------------------
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="concurrent writers need PostgreSQL")
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_signatures_make_one_key():
     """Racing first signatures of one agency agree on a single key."""

@@ -9,10 +9,9 @@ sweep does inside.
 
 import datetime as dt
 
-import pytest
-from django.db import connection
 from django.utils import timezone
 
+from tests.markers import postgres_only
 from tests.supervision.helpers import accepted, run_released_together
 from yizhan.accounts.models import User
 from yizhan.cases.models import Case
@@ -20,9 +19,6 @@ from yizhan.core.notify import MemorySmsBackend
 from yizhan.directory.roles import Role
 from yizhan.supervision.detection import SweepResult, sweep
 from yizhan.supervision.models import Alert
-
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="threads need a server database's locks")
 
 LINES = ["SX-01", "SX-02", "SX-03", "SX-04", "SX-05"]
 

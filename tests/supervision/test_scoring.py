@@ -18,12 +18,12 @@ import io
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests.cases.helpers import complete, publish_item, submitted
+from tests.markers import postgres_only
 from tests.supervision.helpers import run_released_together
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
@@ -589,8 +589,6 @@ def test_a_clerk_is_refused_everywhere(world, two_agencies, client):
 
 # --- two computations at once -------------------------------------------------------------
 
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="threads need a server database's locks")
 
 
 @postgres_only
