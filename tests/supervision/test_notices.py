@@ -18,7 +18,7 @@ from yizhan.audit.models import AuditRecord
 from yizhan.cases import clock, events
 from yizhan.cases import services as case_services
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, CaseEvent, EventType, Task
+from yizhan.cases.models import Case, CaseEvent, Certificate, EventType, Task
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -102,7 +102,7 @@ def test_reply_return_reply_accept_closes_the_notice(world, officer, alert):
                                 decision="approve", opinion="认可。")
     notice = reload(notice)
     assert (notice.status, notice.outcome) == ("closed", "approved")
-    assert not hasattr(notice, "certificate") or notice.certificate is None
+    assert not Certificate.objects.filter(case=notice).exists()
     assert event_types(notice) == [
         EventType.NOTICE_ISSUED, EventType.REPLIED, EventType.RETURNED, EventType.REPLIED,
         EventType.REVIEWED, EventType.CLOSED]

@@ -120,17 +120,29 @@ def test_the_api_lists_alerts_and_monitoring(world, late_case, officer, client):
 
 def test_handling_time_by_item_against_its_limit(world, client):
     """Decided cases give each item's average and p90 working days beside its limit."""
+    from yizhan.cases.models import Case
     from yizhan.supervision.selectors import handling_times
+    from yizhan.workdays.selectors import calendar_current
 
     version = publish_item(world, name="用时统计许可")
-    for _ in range(3):
+    assert version.promised_limit == 10
+    calendar = calendar_current()
+    # Working days from acceptance to decision, and days paused among them:
+    # 2, 5, 11 and 15 − 5 = 10 counted; only 11 is over the limit of 10.
+    for used, paused in ((2, 0), (5, 0), (11, 0), (15, 5)):
         case, _code = submitted(world, version)
         complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
         complete(world.user("a", Role.REVIEWER), case, "review")
         complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+        accepted = timezone.localtime(Case.objects.get(pk=case.pk).accepted_at)
+        day = calendar.add_workdays(accepted.date(), used).date
+        # Set-up, not the code under test: the decision moved `used` working days on.
+        Case.objects.filter(pk=case.pk).update(
+            decided_at=accepted.replace(year=day.year, month=day.month, day=day.day),
+            paused_workdays=paused)
     [row] = handling_times(actor=world.user("a", Role.SUPERVISION_OFFICER))
     assert (row.name, row.cases, row.average, row.p90, row.over_limit) == (
-        "用时统计许可", 3, 0.0, 0, 0)
+        "用时统计许可", 4, 7.0, 11, 1)
     assert row.limit == version.promised_limit
     client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
     page = client.get("/supervision/").content.decode()
