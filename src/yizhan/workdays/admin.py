@@ -11,15 +11,9 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from yizhan.directory.authz import scope_of
-from yizhan.directory.roles import Role
 from yizhan.portal.admin_site import ServiceAdmin
-from yizhan.workdays import services
+from yizhan.workdays import permissions, services
 from yizhan.workdays.models import CalendarDay, CalendarYear
-
-
-def _calendar_administrator(request) -> bool:
-    return scope_of(request.user).has_any_division(Role.SYSADMIN)
 
 
 class CalendarDayForm(forms.ModelForm):
@@ -53,10 +47,10 @@ class CalendarDayAdmin(ServiceAdmin):
         return ("date",) if obj is not None else ()
 
     def has_add_permission(self, request):
-        return _calendar_administrator(request)
+        return permissions.calendar_day_set(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return _calendar_administrator(request)
+        return permissions.calendar_day_set(request.user)
 
     def write(self, request, data, obj):
         date = obj.date if obj is not None else data["date"]
@@ -98,7 +92,7 @@ class CalendarYearAdmin(ServiceAdmin):
         # Only the step from unpublished to published exists.
         if obj is not None and obj.published:
             return False
-        return _calendar_administrator(request)
+        return permissions.calendar_year_publish(request.user)
 
     def write(self, request, data, obj):
         if not data.get("published"):
