@@ -245,6 +245,15 @@ def test_a_case_not_accepted_has_no_remaining_days(world, promised):
 # --- provisional deadlines and a newly published year ------------------------------------
 
 
+def _accepted_on(world, version, moment, monkeypatch):
+    """A case submitted now and accepted by the window at ``moment``."""
+    case, _code = submitted(world, version)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    return reload(case)
+
+
 def _first_weekday(year: int) -> dt.date:
     day = dt.date(year, 1, 1)
     while day.weekday() >= 5:
@@ -259,11 +268,7 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     last_known = max(calendar_current().known_years)
     new_year = last_known + 1
     accepted_at = dt.datetime(last_known, 12, 24, 10, 0, tzinfo=TZ)
-    case, _code = submitted(world, promised)
-    with monkeypatch.context() as patch:
-        patch.setattr(timezone, "now", lambda: accepted_at)
-        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    case = reload(case)
+    case = _accepted_on(world, promised, accepted_at, monkeypatch)
     assert case.accepted_at == accepted_at
     assert case.due_provisional is True
     provisional = case.promised_due
@@ -307,11 +312,7 @@ def test_a_day_edited_in_a_published_year_moves_cases_running_into_the_next(
     known = calendar_current().known_years
     year = max(y for y in known if y + 1 in known)
     accepted_at = dt.datetime(year, 12, 10, 10, 0, tzinfo=TZ)
-    case, _code = submitted(world, promised)
-    with monkeypatch.context() as patch:
-        patch.setattr(timezone, "now", lambda: accepted_at)
-        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    before = reload(case)
+    before = _accepted_on(world, promised, accepted_at, monkeypatch)
     assert before.statutory_due.year == year + 1
     day = dt.date(year, 12, 15)
     while not calendar_current().is_workday(day):
@@ -319,7 +320,7 @@ def test_a_day_edited_in_a_published_year_moves_cases_running_into_the_next(
     with django_capture_on_commit_callbacks(execute=True):
         workdays_services.calendar_day_set(actor=world.admin, date=day, is_workday=False,
                                            name="调休", reason="国办发明电〔测试〕2号")
-    after = reload(case)
+    after = reload(before)
     calendar = calendar_current()
     assert after.statutory_due == calendar.deadline(accepted_at, 20, TZ).at
     assert after.promised_due == calendar.deadline(accepted_at, 10, TZ).at
