@@ -94,17 +94,17 @@ class Alert(models.Model):
         NOTICED = "noticed", _("已发督办")
         CLEARED = "cleared", _("已核销")
 
-    key = models.CharField(max_length=120, unique=True)
+    key = models.CharField(max_length=120)
     rule = models.ForeignKey(Rule, verbose_name=_("规则"), on_delete=models.PROTECT,
                              related_name="alerts")
     rule_version = models.PositiveIntegerField()
     level = models.CharField(_("级别"), max_length=8, choices=Level.choices)
     case = models.ForeignKey("cases.Case", verbose_name=_("办件"), on_delete=models.PROTECT,
-                             related_name="alerts")
+                             related_name="alerts", db_index=False)
     task = models.ForeignKey("cases.Task", verbose_name=_("环节"), null=True, blank=True,
                              on_delete=models.PROTECT, related_name="alerts")
     agency = models.ForeignKey("directory.Agency", verbose_name=_("责任机关"),
-                               on_delete=models.PROTECT, related_name="alerts")
+                               on_delete=models.PROTECT, related_name="alerts", db_index=False)
     post = models.ForeignKey("directory.Post", verbose_name=_("责任岗位"), null=True,
                              blank=True, on_delete=models.PROTECT, related_name="alerts")
     responsible = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("责任人"),
@@ -129,6 +129,11 @@ class Alert(models.Model):
         verbose_name = _("监察预警")
         verbose_name_plural = _("监察预警")
         ordering = ["-raised_at", "-id"]
+        # The sweep inserts thousands of alerts at a time and each index is
+        # written for each: the key is unique by a constraint (``unique=True``
+        # would add an unused pattern-ops index on PostgreSQL), and the
+        # composite indexes serve lookups by agency or case alone.
+        constraints = [models.UniqueConstraint(fields=["key"], name="alert_key_unique")]
         indexes = [
             models.Index(fields=["agency", "status", "level"], name="alert_agency_idx"),
             models.Index(fields=["case", "level"], name="alert_case_idx"),
