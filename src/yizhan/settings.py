@@ -235,6 +235,9 @@ YIZHAN_PUBLIC_URL = os.environ.get("YIZHAN_PUBLIC_URL", "http://127.0.0.1:8000")
 YIZHAN_SMS_BACKEND = os.environ.get("YIZHAN_SMS_BACKEND", "yizhan.core.notify.ConsoleSmsBackend")
 # A CJK TrueType font file for PDFs; empty: found among Debian's fonts.
 YIZHAN_PDF_FONT = os.environ.get("YIZHAN_PDF_FONT", "")
+# Files the platform derives and may rebuild at any time (a reduced copy of
+# the PDF font); safe to delete.
+YIZHAN_CACHE_DIR = Path(os.environ.get("YIZHAN_CACHE_DIR", VAR_DIR / "cache"))
 YIZHAN_MAX_UPLOAD_BYTES = int(os.environ.get("YIZHAN_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # Audit records are chained per shard so that concurrent writers do not all
 # wait on one chain head; see audit/services.py.

@@ -1,7 +1,12 @@
-"""Certificates render the same bytes with the process's cached fonts."""
+"""Certificates drawn with the process's cached fonts are the ones fpdf2 draws."""
 
 import datetime
+import io
+import logging
 
+import pypdf
+import pytest
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from yizhan.core import pdf
@@ -25,12 +30,93 @@ def _uncached(monkeypatch):
     return pdf.render_certificate(**ARGS)
 
 
-def test_cached_fonts_give_the_bytes_fpdf_gives(monkeypatch):
-    """The cached font path changes nothing in the output, first use or later."""
+def _embedded(data: bytes) -> tuple[bytes, dict]:
+    """The page's drawing operations, and each embedded glyph's outline and advance."""
+    page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
+    [font] = page["/Resources"]["/Font"].values()
+    descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+    with TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())) as face:
+        glyf, hmtx = face["glyf"], face["hmtx"]
+        glyphs = {name: (list(glyf[name].getCoordinates(glyf)[0]), hmtx[name])
+                  for name in face.getGlyphOrder()}
+    return page.get_contents().get_data(), glyphs
+
+
+def test_cached_fonts_draw_what_fpdf_draws(monkeypatch):
+    """The cached font path draws the same, first use or later.
+
+    The bytes are not fpdf2's: its subset recompiles every glyph (to
+    recompute bounding boxes the font already has right), the cached path
+    copies each glyph's data as it is.  The page and the outlines are equal.
+    """
     pdf._font_templates.clear()
     first = pdf.render_certificate(**ARGS)
     again = pdf.render_certificate(**ARGS)
     other = pdf.render_certificate(**{**ARGS, "holder": "示范市南港海鲜酒楼有限公司"})
     reference = _uncached(monkeypatch)
-    assert first == again == reference
-    assert other != reference
+    assert first == again
+    assert _embedded(first) == _embedded(reference)
+    assert _embedded(other) != _embedded(reference)
+
+
+# --- the everyday subset -----------------------------------------------------------
+
+
+@pytest.fixture
+def fonts_used(monkeypatch):
+    """The font files each render adds, in order."""
+    used = []
+    add = pdf._add_font
+
+    def spy(document, family, font):
+        used.append(font)
+        add(document, family, font)
+
+    monkeypatch.setattr(pdf, "_add_font", spy)
+    return used
+
+
+def _text(data: bytes) -> str:
+    return "".join(pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+
+
+def test_everyday_text_is_drawn_from_the_reduced_font(fonts_used, settings):
+    data = pdf.render_certificate(**ARGS)
+    [font] = fonts_used
+    whole = pdf.cjk_fonts()[0]
+    assert font.path.startswith(str(settings.YIZHAN_CACHE_DIR))
+    assert pdf._codepoints(font) < pdf._codepoints(whole)
+    with TTFont(font.path, lazy=True) as reduced, \
+            TTFont(whole.path, fontNumber=whole.face, lazy=True) as original:
+        # The same outline for a character, whichever file it comes from.
+        name = reduced.getBestCmap()[ord("证")]
+        assert (reduced["glyf"][name].getCoordinates(reduced["glyf"])[0]
+                == original["glyf"][original.getBestCmap()[ord("证")]]
+                .getCoordinates(original["glyf"])[0])
+    assert ARGS["holder"] in _text(data)
+
+
+def test_a_rare_character_is_drawn_from_the_whole_font(fonts_used):
+    whole = pdf.cjk_fonts()[0]
+    rare = "堃"   # common in names, not in GB 2312
+    if ord(rare) not in pdf._codepoints(whole):
+        pytest.skip("the installed font lacks the character")
+    data = pdf.render_certificate(**{**ARGS, "holder": f"李{rare}"})
+    assert fonts_used[0] == whole
+    assert f"李{rare}" in _text(data)
+
+
+def test_without_a_writable_cache_the_whole_font_serves(fonts_used, settings, tmp_path,
+                                                        caplog):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.YIZHAN_CACHE_DIR = blocker
+    pdf._everyday_font.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="yizhan.core.pdf"):
+            data = pdf.render_certificate(**ARGS)
+    finally:
+        pdf._everyday_font.cache_clear()
+    assert fonts_used[0] == pdf.cjk_fonts()[0]
+    assert "everyday font subset" in caplog.text
+    assert ARGS["holder"] in _text(data)

@@ -27,6 +27,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,8 @@ from yizhan.core.qr import QUIET_ZONE, qr_matrix, qr_runs
 # The Debian package that setup installs; named in the error when no font
 # is found.
 FONT_PACKAGE = "fonts-arphic-uming"
+
+log = logging.getLogger(__name__)
 
 # fontTools warns on every render that it drops UMing's bitmap strikes
 # (table "BDF "), which a subset for print does not need.
@@ -146,8 +149,10 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
     each document: about 0.35 s of the 0.5 s a certificate took.  The parsed
     font is kept; each document gets a copy with its own glyph subset and a
     fresh, lazily read font file for the subsetting at output, which
-    mutates it.  The bytes produced are identical to fpdf2's own path
-    (tests/core/test_pdf_fonts.py).
+    mutates it.  That file does not recompute bounding boxes: fpdf2's own
+    path does, which decodes and re-encodes every embedded glyph (a third
+    of a render) to the boxes the font already holds.  The page and the
+    glyph outlines are those of fpdf2's own path (tests/core/test_pdf_fonts.py).
     """
     import copy
 
@@ -167,8 +172,8 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
                 _font_templates[key] = template
     copied = copy.copy(template)
     copied.i = len(pdf.fonts) + 1
-    copied.ttfont = ttLib.TTFont(font.path, recalcTimestamp=False, fontNumber=font.face,
-                                 lazy=True)
+    copied.ttfont = ttLib.TTFont(font.path, recalcTimestamp=False, recalcBBoxes=False,
+                                 fontNumber=font.face, lazy=True)
     copied.missing_glyphs = []
     copied.glyph_ids = dict(template.glyph_ids)
     copied.subset = SubsetMap(copied)
@@ -177,15 +182,93 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
     pdf.fonts[family.lower()] = copied
 
 
+# --- the everyday subset ------------------------------------------------------
+#
+# Embedding a subset means reading the whole font's tables (UMing has 27,000
+# glyphs) for every document: two thirds of a certificate's rendering time.
+# A copy of the font cut down once to the characters of everyday text (GB 2312,
+# ASCII and the punctuation official documents use, some 7,500 glyphs) is read
+# three times faster; a document with a character outside it (a rare
+# character in a name) is rendered from the whole font as before.  The
+# glyphs are the same outlines either way.
+
+EVERYDAY_VERSION = 1   # part of the cached file's name: raise it to rebuild
+
+
+def _everyday_codepoints() -> frozenset[int]:
+    points = set(range(0x20, 0x7F)) | set(range(0xA0, 0x100))
+    points |= set(range(0x2010, 0x2040)) | set(range(0x3000, 0x3040))
+    points |= set(range(0xFF01, 0xFF5F))
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                points.add(ord(bytes((high, low)).decode("gb2312")))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(points)
+
+
+@lru_cache(maxsize=8)
+def _everyday_font(font: FontFile) -> FontFile | None:
+    """The everyday subset of ``font``, built once into the cache directory.
+
+    None when it cannot be written there (the whole font serves instead).
+    """
+    stat = os.stat(font.path)
+    name = (f"{Path(font.path).stem}-{font.face}-{stat.st_size}-{int(stat.st_mtime)}"
+            f"-everyday{EVERYDAY_VERSION}.ttf")
+    path = Path(settings.YIZHAN_CACHE_DIR) / "fonts" / name
+    with _font_lock:
+        if not path.is_file():
+            try:
+                _build_everyday_font(font, path)
+            except OSError as exc:
+                log.warning("cannot write the everyday font subset to %s (%s); "
+                            "PDFs use the whole font", path, exc)
+                return None
+    return FontFile(str(path), 0, font.package)
+
+
+def _build_everyday_font(font: FontFile, path: Path) -> None:
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    # Glyph names are kept: fpdf2 subsets each document by name.  Tables
+    # fpdf2 drops from every embedded subset are dropped here already.
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True,
+                             ignore_missing_glyphs=True, ignore_missing_unicodes=True)
+    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta",
+                            "EBDT", "EBLC", "EBSC"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        with TTFont(font.path, fontNumber=font.face, lazy=True) as face:
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=_everyday_codepoints())
+            subsetter.subset(face)
+            face.save(partial)
+        # Another process may be building the same file: whole files only.
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def use_cjk_fonts(pdf, family: str, text: str) -> None:
     """Give ``pdf`` the font family ``family`` for ``text``, in Chinese.
 
-    Loading a CJK font takes a quarter of a second, so a fallback font is
-    loaded only when the text has characters the first font lacks.
+    ``text`` must hold every character the document draws.  The everyday
+    subset of the first font serves when it has them all; loading a CJK
+    font takes a quarter of a second, so a fallback font is loaded only
+    when the text has characters the first font lacks.
     """
     fonts = cjk_fonts()
-    _add_font(pdf, family, fonts[0])
-    missing = {ord(ch) for ch in text if not ch.isspace()} - _codepoints(fonts[0])
+    wanted = {ord(ch) for ch in text if not ch.isspace()}
+    everyday = _everyday_font(fonts[0])
+    if everyday is not None and wanted <= _codepoints(everyday):
+        _add_font(pdf, family, everyday)
+    else:
+        _add_font(pdf, family, fonts[0])
+    missing = wanted - _codepoints(fonts[0])
     fallbacks = []
     for n, font in enumerate(fonts[1:], start=1):
         if missing & _codepoints(font):
