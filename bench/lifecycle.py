@@ -132,13 +132,16 @@ def worker(args):
         staff.setdefault((posting.post.agency_id, posting.post.role), posting.user)
     materials = list(version.materials.all())
     latencies: list[float] = []
+    by_step: dict[str, list[float]] = {}
     transitions = 0
 
-    def timed(fn, *a, **kw):
+    def timed(step, fn, *a, **kw):
         nonlocal transitions
         start = time.perf_counter()
         result = fn(*a, **kw)
-        latencies.append(time.perf_counter() - start)
+        spent = time.perf_counter() - start
+        latencies.append(spent)
+        by_step.setdefault(step, []).append(spent)
         transitions += 1
         return result
 
@@ -150,24 +153,25 @@ def worker(args):
         profiler.enable()
     started = time.perf_counter()
     for number in range(cases):
-        case = timed(services.case_create, actor=user, item_version=version,
+        case = timed("create", services.case_create, actor=user, item_version=version,
                      applicant=applicant, idempotency_key=f"bench-{index}-{number}")
         for material in materials:
-            timed(services.material_upload, actor=user, case=case, material_id=material.pk,
+            timed("upload", services.material_upload, actor=user, case=case,
+                  material_id=material.pk,
                   upload=SimpleUploadedFile("m.pdf", PDF, content_type="application/pdf"))
-        case, _code = timed(services.case_submit, actor=user, case=case)
+        case, _code = timed("submit", services.case_submit, actor=user, case=case)
         while True:
             open_tasks = list(Task.objects.filter(case=case, status=Task.Status.OPEN)
                               .order_by("id"))
             if not open_tasks:
                 break
             for task in open_tasks:
-                timed(services.task_complete, actor=staff[(task.agency_id, task.role)],
-                      task=task, decision="approve")
+                timed(services.task_kind(task.name), services.task_complete,
+                      actor=staff[(task.agency_id, task.role)], task=task, decision="approve")
                 while queued:
                     name, kw = queued.pop(0)
                     if name == "cases.issue_certificate":
-                        timed(tasks.run_now, name, **kw)  # a step of its own
+                        timed("certificate", tasks.run_now, name, **kw)  # a step of its own
                     else:
                         tasks.run_now(name, **kw)  # notifications: not transitions
     elapsed = time.perf_counter() - started
@@ -177,12 +181,15 @@ def worker(args):
 
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(35)
+        stats.print_callees("certificate_issue|task_complete|case_submit")
         sys.stderr.write(out.getvalue())
     connection.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"transitions": transitions, "cases": cases, "seconds": elapsed,
-            "latencies": latencies, "peak_rss_mb": round(peak_kb / 1024, 1)}
+            "latencies": latencies, "by_step": by_step,
+            "peak_rss_mb": round(peak_kb / 1024, 1)}
 
 
 def pgbench_tps(url: str, clients: int, seconds: int) -> float | None:
@@ -246,6 +253,17 @@ def main():
     latencies = sorted(x for r in results for x in r["latencies"])
     transitions = sum(r["transitions"] for r in results)
     cases = sum(r["cases"] for r in results)
+    # Where the time goes: each kind of step's count, median latency and
+    # share of all the time spent in steps.
+    spent: dict[str, list[float]] = {}
+    for r in results:
+        for step, values in r["by_step"].items():
+            spent.setdefault(step, []).extend(values)
+    total = sum(latencies)
+    steps = {step: {"count": len(values),
+                    "latency_ms_p50": round(statistics.median(values) * 1000, 2),
+                    "share_of_time": round(sum(values) / total, 3)}
+             for step, values in sorted(spent.items(), key=lambda kv: -sum(kv[1]))}
     tps = None
     if url.startswith("postgres"):
         tps = pgbench_tps(url, args.concurrency, args.pgbench_seconds)
@@ -260,6 +278,7 @@ def main():
         "cases_per_second": round(cases / wall, 2),
         "latency_ms_p50": round(statistics.median(latencies) * 1000, 2),
         "latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "steps": steps,
         "peak_worker_rss_mb": max(r["peak_rss_mb"] for r in results),
         "pgbench_tps": tps,
         "ratio_to_pgbench": round(transitions / wall / tps, 3) if tps else None,
