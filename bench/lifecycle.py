@@ -183,7 +183,7 @@ def worker(args):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(35)
-        stats.print_callees("certificate_issue|task_complete|case_submit")
+        stats.print_callees("certificate_issue_for_case|task_complete|case_submit")
         sys.stderr.write(out.getvalue())
     connection.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -87,6 +87,31 @@ def test_issuing_twice_issues_once(world, approved):
     assert event_types(approved).count(EventType.CERTIFICATE_ISSUED) == 1
 
 
+def test_a_run_overtaken_while_rendering_keeps_the_first_certificate(
+        world, promised, monkeypatch):
+    """Rendering happens before the lock: a run that finished meanwhile wins."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    prepare = certificates._prepare
+    first = []
+
+    def overtaken(*args, **kwargs):
+        if not first:   # another worker issues it while this one renders
+            first.append(None)
+            first[0] = tasks.run_now("cases.issue_certificate", case_id=case.pk)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(certificates, "_prepare", overtaken)
+    second = tasks.run_now("cases.issue_certificate", case_id=case.pk)
+    assert second == first[0]
+    certificate = Certificate.objects.get(case=case)
+    assert certificates.certificate_verify(certificate=certificate).ok
+    assert event_types(case).count(EventType.CERTIFICATE_ISSUED) == 1
+    assert audit_actions(case).count(CasesAction.CERTIFICATE_ISSUED) == 1
+
+
 def test_a_refused_case_gets_no_certificate(world, promised):
     """Issuing for a refused case does nothing."""
     case, _code = submitted(world, promised)

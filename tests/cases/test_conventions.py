@@ -14,7 +14,6 @@ SYSTEM = {
     "task_kind": "a pure function of a BPMN id",
     "deadlines_recompute": "system work after the calendar changed (no actor)",
     "certificate_issue_for_case": "background step after an approving decision",
-    "certificate_issue": "runs inside the approving decision's own work",
     "certificate_verify": "public: anyone may verify a certificate",
     "verify_url": "a pure function of a token",
     "case_status_lookup": "anyone with the number and query code; throttled",

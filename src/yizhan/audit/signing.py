@@ -314,9 +314,11 @@ def sign_for_agency(*, agency_id: int, data: bytes) -> Signature:
     """Sign ``data`` with the agency's active key, made on first use.
 
     For services only: it checks no permission, since the calling service
-    has decided that the agency issues this result.  Run it inside that
-    service's transaction, so a key made on first use and its audit record
-    commit or roll back with the result.
+    has decided that the agency issues this result.  Inside the service's
+    transaction, a key made on first use and its audit record commit or
+    roll back with the result; outside any (certificates are signed before
+    their case is locked), they commit on their own, and a key kept without
+    the result it was made for is simply the agency's key for the next.
     """
     key = _active_key(agency_id)
     value = _sign(key.algorithm, _private_key(key), data)

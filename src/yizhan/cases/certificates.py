@@ -9,6 +9,7 @@ deterministic, so a step retried after a failure writes the same file.
 """
 
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -53,23 +54,53 @@ def _holder_rows(case: Case) -> list[tuple[str, str]]:
 @task("cases.issue_certificate")
 def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None,
                                agency_id: int | None = None) -> int:
-    """Background step after an approving decision; safe to run twice."""
+    """Background step after an approving decision; safe to run twice.
+
+    The certificate is rendered and signed before the case is locked, and
+    the lock is held only to record it: rendering is most of the step, and
+    a transaction holding the case (and an audit chain) for all of it
+    would keep every other step of that case, and every writer on that
+    chain, waiting.  Two runs at once both render; the second to take the
+    lock finds the first's certificate and keeps it.
+    """
     from yizhan.accounts.models import User
 
+    case = Case.objects.select_related("item_version", "agency", "applicant").get(pk=case_id)
+    existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
+    if existing is not None:
+        return existing
+    if not _issuable(case):
+        return 0
+    prepared = _prepare(case, agency_id)
     with transaction.atomic():
         case = Case.objects.select_for_update(of=("self",)).select_related(
             "item_version", "agency", "applicant").get(pk=case_id)
-        existing = Certificate.objects.filter(case=case).first()
+        existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
         if existing is not None:
-            return existing.pk
-        if case.outcome not in ("", Case.Outcome.APPROVED) or case.decided_at is None:
+            return existing
+        if not _issuable(case):
             return 0
         actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-        return certificate_issue(case=case, actor=actor, agency_id=agency_id).pk
+        return _record(case, prepared, actor=actor).pk
 
 
-def certificate_issue(*, case: Case, actor, agency_id: int | None = None) -> Certificate:
-    """Issue the certificate of an approved case, inside the caller's transaction.
+def _issuable(case: Case) -> bool:
+    return case.outcome in ("", Case.Outcome.APPROVED) and case.decided_at is not None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    agency: object
+    number: str
+    title: str
+    token: str
+    issued_at: object
+    pdf: bytes
+    signed: object
+
+
+def _prepare(case: Case, agency_id: int | None) -> _Prepared:
+    """Render and sign the certificate of an approved case (nothing is written).
 
     ``agency_id`` is the deciding agency (the case's own when not given).
     """
@@ -87,21 +118,29 @@ def certificate_issue(*, case: Case, actor, agency_id: int | None = None) -> Cer
         seal_text=f"{agency.name}\n电子证照专用章",
     )
     signed = sign_certificate_bytes(agency_id=agency.pk, pdf_bytes=pdf)
-    path = f"certificates/{number}.pdf"
+    return _Prepared(agency=agency, number=number, title=title, token=token,
+                     issued_at=issued_at, pdf=pdf, signed=signed)
+
+
+def _record(case: Case, prepared: _Prepared, *, actor) -> Certificate:
+    """Keep the file and record the certificate, its event and audit record."""
+    signed = prepared.signed
+    path = f"certificates/{prepared.number}.pdf"
     if default_storage.exists(path):
         default_storage.delete(path)
-    name = default_storage.save(path, ContentFile(pdf))
+    name = default_storage.save(path, ContentFile(prepared.pdf))
     certificate = Certificate.objects.create(
-        case=case, agency=agency, number=number, title=title, file=name, digest=signed.digest,
-        key_id=signed.signature.key_id, algorithm=signed.signature.algorithm,
-        signature=signed.signature.value_b64, verify_token=token, issued_at=issued_at,
+        case=case, agency=prepared.agency, number=prepared.number, title=prepared.title,
+        file=name, digest=signed.digest, key_id=signed.signature.key_id,
+        algorithm=signed.signature.algorithm, signature=signed.signature.value_b64,
+        verify_token=prepared.token, issued_at=prepared.issued_at,
     )
     events.append(case=case, type=EventType.CERTIFICATE_ISSUED, actor=actor,
-                  data={"number": number, "algorithm": certificate.algorithm,
+                  data={"number": prepared.number, "algorithm": certificate.algorithm,
                         "sm3": signed.digest})
     audit_append(actor=actor, action=CasesAction.CERTIFICATE_ISSUED, obj=case,
-                 agency_id=agency.pk,
-                 changes={"certificate": number, "sm3": signed.digest,
+                 agency_id=prepared.agency.pk,
+                 changes={"certificate": prepared.number, "sm3": signed.digest,
                           "algorithm": certificate.algorithm, "key": certificate.key_id})
     return certificate
 
