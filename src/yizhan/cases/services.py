@@ -380,10 +380,14 @@ def task_claim(*, actor, task: Task) -> Task:
 
 
 def _locked(task: Task) -> tuple[Task, Case]:
-    """The task, read again under the lock of its case, and the locked case."""
-    task = Task.objects.select_related("case").get(pk=task.pk)
-    case = _lock(task.case)
-    task.refresh_from_db()
+    """The task, read again under the lock of its case, and the locked case.
+
+    A task never changes case, so the caller's copy says which case to lock;
+    the task itself is read only once the lock is held.
+    """
+    case = _lock(Case(pk=task.case_id))
+    task = Task.objects.get(pk=task.pk)
+    task.case = case
     return task, case
 
 
