@@ -258,7 +258,7 @@ def test_a_late_case_is_marked_noticed_answered_and_scored(seeded, site, desk):
     compute.get_by_label("截止日期").fill(ends_on.isoformat())
     compute.get_by_label("计算说明").fill("督办演练：计算演练期间的绩效")
     compute.get_by_test_id("compute").click()
-    expect(page.get_by_role("status")).to_contain_text(f"已计算{label}的绩效评估。")
+    expect(page.get_by_role("status")).to_contain_text(f"已计算 {label} 的绩效评估。")
     expect(page.get_by_test_id("period")).to_have_text(label)
     page.get_by_test_id("ranking").get_by_role("link", name="甲局", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/supervision/scores/agencies/{world.agency_a.pk}/\?"))

@@ -68,6 +68,32 @@ def test_clearing_an_alert_from_its_case_page(world, late_case, client):
     assert (alert.status, alert.cleared_reason) == (Alert.Status.CLEARED, "延期批准补录")
 
 
+def test_the_workbench_leads_heads_to_notices_and_scores(world, client):
+    """A head reads the agency's notices and scores; a clerk only the notices."""
+    client.force_login(world.user("a", Role.AGENCY_HEAD))
+    page = client.get("/workbench/").content.decode()
+    assert 'href="/supervision/notices/"' in page and 'href="/supervision/scores/"' in page
+    assert client.get("/supervision/scores/").status_code == 200
+    client.force_login(world.user("a", Role.WINDOW_CLERK))
+    page = client.get("/workbench/").content.decode()
+    assert 'href="/supervision/notices/"' in page
+    assert 'href="/supervision/scores/"' not in page
+
+
+def test_each_clear_button_names_its_alert(world, late_case, client):
+    """Screen readers tell the clear buttons apart: each is described by its alert."""
+    import re
+
+    alerts = list(Alert.objects.filter(case=late_case))
+    assert len(alerts) > 1
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    page = client.get(f"/supervision/cases/{late_case.pk}/").content.decode()
+    for alert in alerts:
+        summary = re.search(rf'<span id="alert-summary-{alert.pk}">(.*?)</span>（', page, re.S)
+        assert summary and alert.rule.name in summary.group(1)
+        assert f'<button type="submit" aria-describedby="alert-summary-{alert.pk}">' in page
+
+
 def test_editing_a_rule_from_its_page(world, officer, client):
     """A bad threshold is refused with its message; a good one makes version 2."""
     client.force_login(officer)

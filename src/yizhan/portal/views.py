@@ -236,6 +236,7 @@ def workbench(request):
         "postings": directory_selectors.postings_of(user=request.user),
         "may_audit": may_search_audit(request.user),
         "may_monitor": supervision_permissions.monitor(request.user),
+        "may_see_scores": supervision_permissions.scores_view(request.user),
         "tasks": tasks,
         "now": timezone.now(),
         **calendar_notice_context(request),

@@ -52,7 +52,7 @@ def scores_compute(request):
         period = _period(request.POST, required=True)
         scoring_services.scores_compute(actor=request.user, period=period,
                                         reason=request.POST.get("reason", ""))
-        messages.success(request, _("已计算%(period)s的绩效评估。") % {"period": period.label})
+        messages.success(request, _("已计算 %(period)s 的绩效评估。") % {"period": period.label})
     url = reverse("supervision:scores")
     return redirect(f"{url}?{urlencode({'period': period.key})}" if period else url)
 
