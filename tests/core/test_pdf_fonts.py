@@ -3,6 +3,8 @@
 import datetime
 import io
 import logging
+import shutil
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -106,17 +108,39 @@ def test_a_rare_character_is_drawn_from_the_whole_font(fonts_used):
     assert f"李{rare}" in _text(data)
 
 
+def _forget_everyday():
+    pdf._everyday_path.cache_clear()
+    pdf._everyday_unwritable.clear()
+
+
 def test_without_a_writable_cache_the_whole_font_serves(fonts_used, settings, tmp_path,
                                                         caplog):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     settings.YIZHAN_CACHE_DIR = blocker
-    pdf._everyday_font.cache_clear()
+    _forget_everyday()
     try:
         with caplog.at_level(logging.WARNING, logger="yizhan.core.pdf"):
             data = pdf.render_certificate(**ARGS)
+            again = pdf.render_certificate(**ARGS)
     finally:
-        pdf._everyday_font.cache_clear()
-    assert fonts_used[0] == pdf.cjk_fonts()[0]
-    assert "everyday font subset" in caplog.text
+        _forget_everyday()
+    assert fonts_used[0] == fonts_used[1] == pdf.cjk_fonts()[0]
+    assert caplog.text.count("everyday font subset") == 1   # not tried again
+    assert ARGS["holder"] in _text(data) and ARGS["holder"] in _text(again)
+
+
+def test_an_emptied_cache_is_filled_again(fonts_used, settings, tmp_path):
+    """Deleting the cache while the platform runs costs a rebuild, not a failure."""
+    settings.YIZHAN_CACHE_DIR = tmp_path / "cache"
+    _forget_everyday()
+    try:
+        pdf.render_certificate(**ARGS)
+        built = Path(fonts_used[0].path)
+        assert built.is_file() and built.is_relative_to(tmp_path)
+        shutil.rmtree(tmp_path / "cache")
+        data = pdf.render_certificate(**ARGS)
+    finally:
+        _forget_everyday()
+    assert fonts_used[1] == fonts_used[0] and built.is_file()
     assert ARGS["holder"] in _text(data)

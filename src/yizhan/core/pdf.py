@@ -208,24 +208,38 @@ def _everyday_codepoints() -> frozenset[int]:
     return frozenset(points)
 
 
-@lru_cache(maxsize=8)
-def _everyday_font(font: FontFile) -> FontFile | None:
-    """The everyday subset of ``font``, built once into the cache directory.
+# Fonts whose everyday subset could not be written: not tried again per document.
+_everyday_unwritable: set[FontFile] = set()
 
-    None when it cannot be written there (the whole font serves instead).
-    """
+
+@lru_cache(maxsize=8)
+def _everyday_path(font: FontFile) -> Path:
     stat = os.stat(font.path)
     name = (f"{Path(font.path).stem}-{font.face}-{stat.st_size}-{int(stat.st_mtime)}"
             f"-everyday{EVERYDAY_VERSION}.ttf")
-    path = Path(settings.YIZHAN_CACHE_DIR) / "fonts" / name
-    with _font_lock:
-        if not path.is_file():
-            try:
-                _build_everyday_font(font, path)
-            except OSError as exc:
-                log.warning("cannot write the everyday font subset to %s (%s); "
-                            "PDFs use the whole font", path, exc)
-                return None
+    return Path(settings.YIZHAN_CACHE_DIR) / "fonts" / name
+
+
+def _everyday_font(font: FontFile) -> FontFile | None:
+    """The everyday subset of ``font``, built into the cache directory when missing.
+
+    Looked for on every document, so a cache directory emptied while the
+    platform runs is filled again, not failed on.  None when it cannot be
+    written there (the whole font serves instead).
+    """
+    path = _everyday_path(font)
+    if not path.is_file():
+        if font in _everyday_unwritable:
+            return None
+        with _font_lock:
+            if not path.is_file():
+                try:
+                    _build_everyday_font(font, path)
+                except OSError as exc:
+                    log.warning("cannot write the everyday font subset to %s (%s); "
+                                "PDFs use the whole font", path, exc)
+                    _everyday_unwritable.add(font)
+                    return None
     return FontFile(str(path), 0, font.package)
 
 
