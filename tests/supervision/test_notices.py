@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from tests.cases.helpers import event_types, open_task, reload, submitted
+from tests.cases.helpers import event_types, open_task, publish_item, reload, submitted
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import clock, events
@@ -332,7 +332,8 @@ def test_the_default_scheme_counts_notices_and_their_returns(world, officer, ale
     case_services.task_return(actor=officer, task=open_task(notice, "verify"), opinion="不全")
     today = timezone.localdate()
     period = Period.of(today, today)
-    run = scores_compute(actor=officer, period=period)
+    with translation.override("en"):   # asked for from an English page
+        run = scores_compute(actor=officer, period=period)
     score = run.agency_scores.get(agency=world.agency_a)
     dims = {d["code"]: d for d in score.dimensions}
     assert dims["supervision"]["score"] == "93.00"
@@ -340,6 +341,10 @@ def test_the_default_scheme_counts_notices_and_their_returns(world, officer, ale
     lines = ScoreDeduction.objects.filter(agency_score=score, dimension="supervision")
     assert sorted(line.points for line in lines) == [2, 5]
     assert {line.case_id for line in lines} == {notice.pk}
+    # Stored in the platform's language, whoever asked: readers see it in Chinese.
+    notes = sorted(line.note for line in lines)
+    assert any("纠错通知" in note for note in notes), notes
+    assert any("回复被退回" in note for note in notes), notes
     for post in score.post_scores.all():
         by_code = {d["code"]: d for d in post.dimensions}
         assert by_code["supervision"]["explain"]["key"] == "agency_only"
@@ -387,3 +392,22 @@ def test_the_quarter_just_ended_is_scored_once_by_the_platform(world, officer, a
     assert scores_compute_after_quarter(today=timezone.localdate()) is None
     assert ScoreRun.objects.count() == 1
     assert tasks.run_now("supervision.quarterly_scores") == {"run": None}
+
+
+def test_the_platform_scores_the_agencies_an_office_left_out(world, officer, alert):
+    """An office that scored its own agency first does not stop the city's run."""
+    from yizhan.supervision.models import AgencyScore
+    from yizhan.supervision.scoring import Period
+    from yizhan.supervision.scoring_services import scores_compute, scores_compute_after_quarter
+
+    publish_item(world, agency=world.agency_b, name="乙局督办测试许可")
+    quarter = Period.containing(timezone.localdate())
+    own = scores_compute(actor=world.user("a", Role.SUPERVISION_OFFICER), period=quarter)
+    assert set(own.agency_scores.values_list("agency", flat=True)) == {world.agency_a.pk}
+    run = scores_compute_after_quarter(today=quarter.ends_on + dt.timedelta(days=3))
+    assert run is not None
+    assert set(run.agency_scores.values_list("agency", flat=True)) == {world.agency_b.pk}
+    current = AgencyScore.objects.filter(starts_on=quarter.starts_on, current=True)
+    assert {(s.agency_id, s.run_id) for s in current} == {
+        (world.agency_a.pk, own.pk), (world.agency_b.pk, run.pk)}
+    assert scores_compute_after_quarter(today=quarter.ends_on + dt.timedelta(days=3)) is None

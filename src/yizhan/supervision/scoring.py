@@ -150,8 +150,12 @@ class Period:
         found = []
         for _n in range(count):
             found.append(quarter)
-            quarter = cls.containing(quarter.starts_on - dt.timedelta(days=1))
+            quarter = quarter.quarter_before()
         return found
+
+    def quarter_before(self) -> Period:
+        """The calendar quarter that ends the day before this period starts."""
+        return Period.containing(self.starts_on - dt.timedelta(days=1))
 
     @property
     def quarter_number(self) -> int | None:

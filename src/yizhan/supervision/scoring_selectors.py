@@ -112,8 +112,7 @@ def default_period(*, actor, today: dt.date | None = None) -> Period:
     periods = score_periods(actor=actor)
     if periods:
         return periods[0]
-    current = Period.containing(today or timezone.localdate())
-    return Period.containing(current.starts_on - dt.timedelta(days=1))
+    return Period.containing(today or timezone.localdate()).quarter_before()
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ computations are in the audit log.
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import person_of
@@ -84,6 +85,7 @@ def scores_compute(*, actor, period: Period, reason: str = "") -> ScoreRun:
     """
     require(permissions.scores_compute(actor), action="scores_compute")
     return _store_scores(actor=actor, period=period, reason=reason,
+                         scheme=_current_scheme_locked(),
                          agency_ids=permissions.score_compute_agencies(actor))
 
 
@@ -91,73 +93,86 @@ def scores_compute(*, actor, period: Period, reason: str = "") -> ScoreRun:
 def scores_compute_after_quarter(*, today: dt.date | None = None) -> ScoreRun | None:
     """The quarterly scores, computed by the platform once the quarter has ended.
 
-    For every agency, the quarter before the one ``today`` falls in.  Run
-    by a periodic task; a quarter already computed (by this task or by the
-    office) is left as it is: recomputing it needs the office and a reason.
+    For every agency not scored yet for the quarter before the one
+    ``today`` falls in.  Run by a periodic task; an agency whose quarter is
+    already computed (by this task, or by an office for its own agencies)
+    is left as it is: recomputing it needs the office and a reason.
     Returns the run, or None when there was nothing to do.
     """
-    today = today or timezone.localdate()
-    current = Period.containing(today)
-    last_day = current.starts_on - dt.timedelta(days=1)
-    quarter = Period.containing(last_day)
+    from yizhan.directory.models import Agency
+
+    quarter = Period.containing(today or timezone.localdate()).quarter_before()
     # Two workers running the task at once queue on the scheme's row: the
-    # second finds the first one's run and does nothing.
-    _current_scheme_locked()
-    if ScoreRun.objects.filter(starts_on=quarter.starts_on, ends_on=quarter.ends_on).exists():
-        return None
+    # second finds the first one's scores and does nothing.
+    scheme = _current_scheme_locked()
+    scored = set(AgencyScore.objects.filter(
+        starts_on=quarter.starts_on, ends_on=quarter.ends_on, current=True,
+    ).values_list("agency_id", flat=True))
+    agency_ids = None
+    if scored:
+        agency_ids = frozenset(Agency.objects.exclude(pk__in=scored)
+                               .values_list("pk", flat=True))
     try:
-        return _store_scores(actor=None, period=quarter, agency_ids=None,
-                             reason=str(_("季度结束后自动计算")))
+        return _store_scores(actor=None, period=quarter, scheme=scheme, agency_ids=agency_ids,
+                             reason=_("季度结束后自动计算"))
     except InvalidInput as exc:
         if exc.code == ScoringErrorCode.NOTHING_TO_SCORE:
             return None
         raise
 
 
-def _store_scores(*, actor, period: Period, reason: str, agency_ids) -> ScoreRun:
-    reason = (reason or "").strip()
-    scheme = _current_scheme_locked()
-    if scheme is None:
-        raise InvalidInput(_("尚未配置绩效评估方案。"), code=ScoringErrorCode.BAD_SCHEME)
-    result = scoring.compute(dimensions=scheme.dimensions, bands=scheme.bands, period=period,
-                             agency_ids=agency_ids)
-    if not result.agencies:
-        raise InvalidInput(
-            _("该期间在您的监察范围内没有可评估的机关（没有已发布的事项，也没有预警）。"),
-            code=ScoringErrorCode.NOTHING_TO_SCORE)
-    earlier = list(AgencyScore.objects.select_for_update().filter(
-        agency_id__in=[card.agency_id for card in result.agencies], starts_on=period.starts_on,
-        ends_on=period.ends_on, current=True).values_list("pk", "run_id"))
-    if earlier and not reason:
-        raise InvalidInput(_("该期间已有评估结果，重新计算须说明理由。"),
-                           code=SupervisionErrorCode.NO_REASON, field="reason")
-    AgencyScore.objects.filter(pk__in=[pk for pk, _run in earlier]).update(current=False)
+def _store_scores(*, actor, period: Period, reason, scheme: ScoringScheme | None,
+                  agency_ids) -> ScoreRun:
+    """Compute and store; ``scheme`` is the current one, locked by the caller.
 
-    run = ScoreRun.objects.create(starts_on=period.starts_on, ends_on=period.ends_on,
-                                  scheme=scheme, computed_by=person_of(actor),
-                                  computed_at=timezone.now(), reason=reason,
-                                  agencies=len(result.agencies))
-    scores = AgencyScore.objects.bulk_create([
-        AgencyScore(run=run, agency_id=card.agency_id, starts_on=period.starts_on,
-                    ends_on=period.ends_on, current=True, total=card.total, grade=card.grade,
-                    rank=card.rank, ranked=card.ranked, alerts=card.alerts,
-                    dimensions=card.dimensions)
-        for card in result.agencies])
-    by_agency = {score.agency_id: score for score in scores}
-    PostScore.objects.bulk_create([
-        PostScore(agency_score=by_agency[agency_id], post_id=card.post_id, total=card.total,
-                  grade=card.grade, rank=card.rank, ranked=card.ranked, alerts=card.alerts,
-                  dimensions=card.dimensions)
-        for agency_id, cards in result.posts.items() for card in cards], batch_size=1000)
-    ScoreDeduction.objects.bulk_create([
-        ScoreDeduction(agency_score=by_agency[card.agency_id], post_id=line.post_id,
-                       dimension=line.dimension, points=line.points, alert_id=line.alert_id,
-                       case_id=line.case_id, item_id=line.item_id, level=line.level,
-                       note=line.note)
-        for card in result.agencies for line in card.lines], batch_size=1000)
-    audit_append(actor=actor, action=SupervisionAction.SCORES_COMPUTED, obj=run, reason=reason,
-                 object_repr=period.key,
-                 changes={"period": [period.starts_on.isoformat(), period.ends_on.isoformat()],
-                          "scheme": scheme.version, "agencies": len(scores),
-                          "superseded_runs": sorted({run_id for _pk, run_id in earlier})})
-    return run
+    What is stored (deduction notes, the reason) is text in the platform's
+    language, whatever the language of the request that asked for it.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = str(reason or "").strip()
+        if scheme is None:
+            raise InvalidInput(_("尚未配置绩效评估方案。"), code=ScoringErrorCode.BAD_SCHEME)
+        result = scoring.compute(dimensions=scheme.dimensions, bands=scheme.bands, period=period,
+                                 agency_ids=agency_ids)
+        if not result.agencies:
+            raise InvalidInput(
+                _("该期间在您的监察范围内没有可评估的机关（没有已发布的事项，也没有预警）。"),
+                code=ScoringErrorCode.NOTHING_TO_SCORE)
+        # The scheme's lock serialises computations: no other one can
+        # supersede these scores meanwhile.
+        earlier = list(AgencyScore.objects.filter(
+            agency_id__in=[card.agency_id for card in result.agencies], starts_on=period.starts_on,
+            ends_on=period.ends_on, current=True).values_list("pk", "run_id"))
+        if earlier and not reason:
+            raise InvalidInput(_("该期间已有评估结果，重新计算须说明理由。"),
+                               code=SupervisionErrorCode.NO_REASON, field="reason")
+        AgencyScore.objects.filter(pk__in=[pk for pk, _run in earlier]).update(current=False)
+
+        run = ScoreRun.objects.create(starts_on=period.starts_on, ends_on=period.ends_on,
+                                      scheme=scheme, computed_by=person_of(actor),
+                                      computed_at=timezone.now(), reason=reason,
+                                      agencies=len(result.agencies))
+        scores = AgencyScore.objects.bulk_create([
+            AgencyScore(run=run, agency_id=card.agency_id, starts_on=period.starts_on,
+                        ends_on=period.ends_on, current=True, total=card.total, grade=card.grade,
+                        rank=card.rank, ranked=card.ranked, alerts=card.alerts,
+                        dimensions=card.dimensions)
+            for card in result.agencies])
+        by_agency = {score.agency_id: score for score in scores}
+        PostScore.objects.bulk_create([
+            PostScore(agency_score=by_agency[agency_id], post_id=card.post_id, total=card.total,
+                      grade=card.grade, rank=card.rank, ranked=card.ranked, alerts=card.alerts,
+                      dimensions=card.dimensions)
+            for agency_id, cards in result.posts.items() for card in cards], batch_size=1000)
+        ScoreDeduction.objects.bulk_create([
+            ScoreDeduction(agency_score=by_agency[card.agency_id], post_id=line.post_id,
+                           dimension=line.dimension, points=line.points, alert_id=line.alert_id,
+                           case_id=line.case_id, item_id=line.item_id, level=line.level,
+                           note=line.note)
+            for card in result.agencies for line in card.lines], batch_size=1000)
+        audit_append(actor=actor, action=SupervisionAction.SCORES_COMPUTED, obj=run, reason=reason,
+                     object_repr=period.key,
+                     changes={"period": [period.starts_on.isoformat(), period.ends_on.isoformat()],
+                              "scheme": scheme.version, "agencies": len(scores),
+                              "superseded_runs": sorted({run_id for _pk, run_id in earlier})})
+        return run
