@@ -107,9 +107,14 @@ def score_periods(*, actor) -> list[Period]:
     return [Period(start, end) for start, end in pairs]
 
 
-def default_period(*, actor, today: dt.date | None = None) -> Period:
-    """The latest period computed, else the last complete quarter."""
-    periods = score_periods(actor=actor)
+def default_period(*, actor, today: dt.date | None = None,
+                   periods: list[Period] | None = None) -> Period:
+    """The latest period computed, else the last complete quarter.
+
+    ``periods``: the actor's ``score_periods``, when the caller has them.
+    """
+    if periods is None:
+        periods = score_periods(actor=actor)
     if periods:
         return periods[0]
     return Period.containing(today or timezone.localdate()).quarter_before()

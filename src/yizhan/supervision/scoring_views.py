@@ -25,19 +25,25 @@ def _period(params, *, required: bool = False) -> Period | None:
                               end=params.get("end") or None, required=required)
 
 
-def _choices(actor, period: Period) -> list[Period]:
+def _shown_period(request, periods: list[Period] | None = None) -> Period:
+    """The period the query asks for, else the default one."""
+    return _period(request.GET) or scoring_selectors.default_period(actor=request.user,
+                                                                    periods=periods)
+
+
+def _choices(periods: list[Period], period: Period) -> list[Period]:
     """Recent quarters and every period computed, latest first, with the one shown."""
-    found = {p.key: p for p in (*Period.recent_quarters(8),
-                                *scoring_selectors.score_periods(actor=actor), period)}
+    found = {p.key: p for p in (*Period.recent_quarters(8), *periods, period)}
     return sorted(found.values(), key=lambda p: (p.ends_on, p.starts_on), reverse=True)
 
 
 @staff_page(permissions.scores_view)
 def scores(request):
-    period = _period(request.GET) or scoring_selectors.default_period(actor=request.user)
+    periods = scoring_selectors.score_periods(actor=request.user)
+    period = _shown_period(request, periods)
     board = scoring_selectors.score_board(actor=request.user, period=period)
     return render(request, "supervision/scores.html", {
-        "board": board, "period": period, "choices": _choices(request.user, period),
+        "board": board, "period": period, "choices": _choices(periods, period),
         "query": urlencode({"period": period.key}),
         "may_compute": permissions.scores_compute(request.user),
         "may_monitor": permissions.monitor(request.user),
@@ -59,7 +65,7 @@ def scores_compute(request):
 
 @staff_page(permissions.scores_view)
 def score_agency(request, agency_id: int):
-    period = _period(request.GET) or scoring_selectors.default_period(actor=request.user)
+    period = _shown_period(request)
     detail = scoring_selectors.agency_score_get(actor=request.user, period=period,
                                                 agency_id=agency_id)
     return render(request, "supervision/scores_agency.html", {
@@ -70,7 +76,7 @@ def score_agency(request, agency_id: int):
 
 @staff_page(permissions.scores_view)
 def scores_report(request):
-    period = _period(request.GET) or scoring_selectors.default_period(actor=request.user)
+    period = _shown_period(request)
     report = scoring_selectors.score_report(actor=request.user, period=period)
     return reports.report_response(report, request.GET.get("format", "pdf"))
 
