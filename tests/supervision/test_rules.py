@@ -32,6 +32,11 @@ def _overcharge(world, version, key="a"):
     return case
 
 
+def test_the_seeded_rules_first_versions_give_a_chinese_reason(db):
+    reasons = set(RuleRevision.objects.filter(version=1).values_list("reason", flat=True))
+    assert reasons == {"按全国通行做法设置的默认规则"}
+
+
 def test_a_disabled_rule_raises_nothing_until_enabled_again(world, officer):
     """SF-02 switched off: an overcharge raises nothing; switched on again, the next one does."""
     version = fee_item(world)

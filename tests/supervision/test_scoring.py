@@ -122,6 +122,7 @@ def test_the_installation_starts_with_the_nine_dimensions():
     assert scoring.clean_scheme(scheme.dimensions, scheme.bands) == (scheme.dimensions,
                                                                      scheme.bands)
     assert scheme.bands == {"excellent": 90, "good": 80, "pass": 60}
+    assert scheme.reason == "按全国通行做法设置的默认方案"   # shown in the version history
 
 
 @pytest.mark.parametrize(("change", "message"), [
