@@ -238,6 +238,46 @@ def test_a_late_reply_is_a_card_on_the_agency_and_no_procedure_rule_fires(
 
 # --- pages and API -------------------------------------------------------------------
 
+def test_the_issuing_officer_is_not_the_notices_applicant(world, officer, alert, client_for):
+    """The officer recorded as submitter gets no applicant's rights over a notice."""
+    notice = _issue(officer, alert)
+    client = client_for(officer)
+    assert notice.pk not in [c["id"] for c in client.get("/api/v1/cases/mine").json()]
+    assert notice.number not in client.get("/my/cases/").content.decode()
+    response = client.post(f"/api/v1/cases/{notice.pk}/withdraw", {"reason": "撤回"},
+                           content_type="application/json")
+    assert response.status_code == 403
+    with pytest.raises(PermissionDenied):
+        case_services.case_withdraw(actor=officer, case=notice, reason="撤回")
+    assert reload(notice).status == Case.Status.IN_PROGRESS
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.NOTICED
+    # The office still reads its notice.
+    assert client.get(f"/supervision/notices/{notice.pk}/").status_code == 200
+
+
+def test_a_renamed_agency_is_the_same_party(world, officer, promised):
+    """The addressee is the legal person of the agency's credit code, whatever its name."""
+    from yizhan.directory import services as directory_services
+
+    first = _issue(officer, _red(world, promised))
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a, name="甲局（更名）")
+    second = _issue(officer, _red(world, promised))
+    assert second.pk != first.pk and second.applicant_id == first.applicant_id
+
+
+def test_an_agency_without_a_credit_code_cannot_be_noticed(world, officer, alert):
+    from yizhan.directory.models import Agency
+
+    Agency.objects.filter(pk=world.agency_a.pk).update(credit_code="")
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
+        _issue(officer, alert)
+    assert refused.value.code == SupervisionErrorCode.BAD_NOTICE
+    assert "统一社会信用代码" in str(refused.value)
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.OPEN
+
+
 def test_the_whole_round_through_the_pages(world, officer, alert, client_for):
     """Alert list → form → notice page → head's task page → officer's task page → closed."""
     office = client_for(officer)

@@ -27,6 +27,11 @@ def case_create(actor, *, applicant) -> bool:
 
 
 def _applicant_or_clerk(actor, case) -> bool:
+    # Only an application has an applicant's rights over it; a case the
+    # platform issues (a supervision notice) is handled by staff alone, and
+    # its issuing officer is not its applicant.
+    if case.kind != case.Kind.APPROVAL:
+        return False
     if case.submitted_by_id == getattr(actor, "pk", None) and actor is not None:
         return True
     return _own_applicant(actor, case.applicant)

@@ -48,8 +48,9 @@ def _with_timeline(case: Case) -> Case:
 
 
 def cases_of_applicant_user(*, user) -> QuerySet[Case]:
-    return _cases().filter(Q(submitted_by=user) | Q(applicant__user=user)).order_by(
-        "-created_at")
+    """The applications a user made or is the applicant of (not notices they issued)."""
+    return _cases().filter(Q(submitted_by=user) | Q(applicant__user=user),
+                           kind=Case.Kind.APPROVAL).order_by("-created_at")
 
 
 def inbox(*, actor, include_claimed: bool = True) -> QuerySet[Task]:

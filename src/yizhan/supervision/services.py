@@ -195,15 +195,22 @@ def _issuing_office(actor, agency):
 
 
 def _addressee(agency):
-    """The agency as the party of its case: a legal person with its credit code."""
+    """The agency as the party of its case: the legal person with its credit code.
+
+    A legal person is one record per credit code (whatever name it had when
+    first recorded), so an agency renamed since its last notice is the same
+    party.  An agency without a credit code cannot be one.
+    """
     from yizhan.directory.models import Applicant
 
-    applicant = Applicant.objects.filter(kind=Applicant.Kind.LEGAL, user=None,
-                                         credit_code=agency.credit_code,
-                                         name=agency.name).first()
-    return applicant or Applicant.objects.create(
-        kind=Applicant.Kind.LEGAL, name=agency.name, credit_code=agency.credit_code,
-        created_at=timezone.now())
+    if not agency.credit_code:
+        raise InvalidInput(_("机关“%(agency)s”未登记统一社会信用代码，不能作为督办对象；"
+                             "请先由系统管理员补录。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, agency=agency.name)
+    applicant, _created = Applicant.objects.get_or_create(
+        kind=Applicant.Kind.LEGAL, credit_code=agency.credit_code,
+        defaults={"name": agency.name, "created_at": timezone.now()})
+    return applicant
 
 
 def _clean_notice(content: dict) -> dict:
