@@ -152,9 +152,13 @@ def test_the_same_sweep_again_raises_nothing_new(world, promised):
     assert sweep(now=later).alerts == 0
     # The engine asks for a look at every change: looked at again, still nothing new.
     Case.objects.filter(pk__in=[c.pk for c in cases]).update(next_check_at=timezone.now())
-    again = sweep(now=later)
+    with CaptureQueriesContext(connection) as queries:
+        again = sweep(now=later)
     assert (again.cases, again.alerts) == (2, 0)
     assert Alert.objects.count() == count
+    # What only a new alert needs (posts, acceptance events) is not read.
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "directory_post" not in read and "cases_caseevent" not in read
 
 
 def _counted_sweep(now):

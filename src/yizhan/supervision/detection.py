@@ -344,8 +344,7 @@ class _Planner:
                     case_id__in=ids, status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
                     .order_by("created_at", "id").values(*_TASK_FIELDS)):
                 self.tasks[task["case_id"]].append(task)
-        pairs = {(t["agency_id"], t["role"]) for ts in self.tasks.values() for t in ts}
-        self.posts = _posts_for(pairs)
+        self.posts: dict[tuple[int, str], int] = {}
         self.accepted_events: dict[int, int] = {}
 
     def run(self) -> tuple[list[dict], list[tuple]]:
@@ -363,6 +362,10 @@ class _Planner:
             updates.append((row["id"], row["next_check_at"], min(upcoming, default=None)))
         existing = _existing_keys([line.key for line in lines])
         lines = [line for line in lines if line.key not in existing]
+        # What only new alerts need is read for them alone: in steady
+        # running most lines crossed were raised at an earlier look.
+        self.posts = _posts_for({(line.holder["agency_id"], line.holder["role"])
+                                 for line in lines if line.holder})
         cases = {line.row["id"] for line in lines if line.rule.check.target == "case"}
         if cases:
             self.accepted_events = dict(CaseEvent.objects.filter(
