@@ -216,7 +216,7 @@ def internal_item_version(*, actor, impl_code: str, agency: Agency, upper_agency
     the supervision coverage do not see them.  The caller has checked who
     may start such a case; the item is made once per ``impl_code``.
     """
-    from yizhan.catalog.process import compile_xml
+    from yizhan.catalog.process import compile_process
 
     item = Item.objects.select_for_update().filter(impl_code=impl_code).first()
     if item is not None:
@@ -229,7 +229,7 @@ def internal_item_version(*, actor, impl_code: str, agency: Agency, upper_agency
         service_objects=["legal"], process_template=ProcessTemplate.CUSTOM,
         process_xml=process_xml.decode(), edited_by=person_of(actor), edited_at=now,
         published_at=None, **content)
-    version.process_spec = compile_xml(process_xml)
+    version.process_spec = compile_process(version)
     version.save()
     audit_append(actor=actor, action=CatalogAction.INTERNAL_ITEM_CREATED, obj=item,
                  agency_id=agency.pk, changes={"impl_code": impl_code, "name": version.name})
