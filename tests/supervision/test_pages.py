@@ -97,6 +97,7 @@ def test_each_clear_button_names_its_alert(world, late_case, client):
 def test_editing_a_rule_from_its_page(world, officer, client):
     """A bad threshold is refused with its message; a good one makes version 2."""
     client.force_login(officer)
+    assert 'data-testid="save-rule"' in client.get("/supervision/rules/SX-01/").content.decode()
     form = {"name": "办件临近承诺期限", "level": "yellow", "enabled": "on",
             "param_share": "1.5", "param_days_before": "1", "reason": "调整预警线"}
     page = client.post("/supervision/rules/SX-01/", form, follow=True).content.decode()
@@ -116,8 +117,11 @@ def test_a_clerk_may_not_open_the_dashboard_or_edit_rules(world, client):
     assert client.get("/supervision/rules/").status_code == 403
     assert client.get("/supervision/alerts/").status_code == 200
     client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
-    page = client.get("/supervision/rules/SX-01/").content.decode()
-    assert 'data-testid="save-rule"' not in page   # an officer of one agency reads only
+    response = client.get("/supervision/rules/SX-01/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "办件临近承诺期限" in page                  # an officer of one agency reads
+    assert 'data-testid="save-rule"' not in page   # and does not edit
 
 
 def test_the_api_lists_alerts_and_monitoring(world, late_case, officer, client):

@@ -535,6 +535,17 @@ def test_the_api_computes_lists_and_explains(world, officer, version_a, client):
                            "reason": "x"}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "supervision.bad_scoring_scheme"
+    # Weights that add up again: accepted as version 2, which the API then serves.
+    scheme = client.get("/api/v1/supervision/scores/scheme").json()
+    scheme["dimensions"][1]["weight"] += scheme["dimensions"][0]["weight"] - 10
+    scheme["dimensions"][0]["weight"] = 10
+    response = client.put("/api/v1/supervision/scores/scheme",
+                          {"dimensions": scheme["dimensions"], "bands": scheme["bands"],
+                           "reason": "调整权重"}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert ScoringScheme.objects.order_by("-version").first().version == 2
+    served = client.get("/api/v1/supervision/scores/scheme").json()
+    assert served["dimensions"][0]["weight"] == 10
 
 
 # --- who sees what --------------------------------------------------------------------------
