@@ -8,6 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from tests.api import ERROR_KEYS
 from tests.directory.writes import last_audit, nothing_written
 from yizhan.accounts import services
 from yizhan.accounts.actions import AccountsAction
@@ -19,7 +20,6 @@ from yizhan.directory.roles import Role
 
 ME = "/api/v1/accounts/me"
 TOKENS = "/api/v1/accounts/tokens"
-ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
 
 
 def bearer(secret: str) -> dict:

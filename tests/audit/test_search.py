@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from tests.api import ERROR_KEYS
 from yizhan.audit import services as audit_services
 from yizhan.audit.actions import AuditAction
 from yizhan.audit.models import AuditRecord
@@ -24,7 +25,6 @@ from yizhan.directory.services import post_create, scope_grant_create
 
 API = "/api/v1/audit/records"
 PAGE = "/workbench/audit/"
-ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
 
 
 def _ids(qs) -> set[int]:

@@ -28,8 +28,6 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
-ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
-
 _COUNTED = (Case, Task, CaseEvent, MaterialFile, CorrectionNotice, Certificate, AuditRecord)
 
 

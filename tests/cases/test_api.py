@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from tests.api import api_error as _error
 from tests.cases.helpers import (
-    ERROR_KEYS,
     PDF,
     PNG,
     another_citizen,
@@ -28,14 +28,6 @@ E = EventType
 
 def _post(client, url, payload=None):
     return client.post(url, json.dumps(payload or {}), content_type="application/json")
-
-
-def _error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == ERROR_KEYS
-    assert body["code"] == code
-    return body
 
 
 def _create(client, world, version, key=""):

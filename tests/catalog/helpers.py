@@ -20,9 +20,6 @@ from yizhan.catalog.models import Fee, Item, ItemVersion, Material
 _WATCHED = (Item, ItemVersion, ItemVersion.joint_agencies.through, Material, Fee, AuditRecord,
             AuditChainHead)
 
-ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
-
-
 nothing_written = watching(*_WATCHED)
 
 

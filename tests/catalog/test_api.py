@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from tests.api import api_error as _error
 from tests.catalog.helpers import (
-    ERROR_KEYS,
     create,
     editor,
     nothing_written,
@@ -26,14 +26,6 @@ BASE = "/api/v1/catalog"
 
 def _post(client, url, payload=None):
     return client.post(url, json.dumps(payload or {}), content_type="application/json")
-
-
-def _error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == ERROR_KEYS
-    assert body["code"] == code
-    return body
 
 
 # --- public -------------------------------------------------------------------

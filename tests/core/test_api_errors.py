@@ -9,6 +9,7 @@ import json
 import pytest
 from django.test import override_settings
 
+from tests.api import api_error as _error
 from tests.factories import valid_id_number
 from yizhan.audit.models import AuditRecord
 from yizhan.directory.actions import DirectoryAction
@@ -16,25 +17,10 @@ from yizhan.directory.models import Applicant
 from yizhan.directory.roles import Role
 
 APPLICANTS = "/api/v1/directory/applicants"
-ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
 
 
 def _counts():
     return AuditRecord.objects.count(), Applicant.objects.count()
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == ERROR_KEYS
-    assert body["code"] == code
-    assert body["message"]
-    assert body["message_zh"]
-    assert body["message_en"]
-    assert isinstance(body["fields"], dict)
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 
 from django.test import Client
 
+from tests.api import ERROR_KEYS
 from tests.directory.writes import last_audit, nothing_written
 from tests.factories import PASSWORD
 from yizhan.accounts.models import User
 from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.models import Post
-
-ERROR_KEYS = {"code", "message", "message_zh", "message_en", "fields", "request_id"}
 
 
 def test_divisions_and_agencies_are_public(world):

@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone, translation
 
+from tests.api import api_error
 from tests.cases.helpers import event_types, open_task, publish_item, reload, submitted
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
@@ -339,7 +340,7 @@ def test_the_api_issues_lists_and_shows_a_notice(world, officer, alert, client_f
     bad = client.post("/api/v1/supervision/notices", {
         "alerts": [alert.pk], "type": "x", "title": "t", "requirements": "r"},
         content_type="application/json")
-    assert bad.status_code == 400 and bad.json()["code"] == SupervisionErrorCode.BAD_NOTICE
+    api_error(bad, 400, SupervisionErrorCode.BAD_NOTICE)
     # The head replies through the task endpoint.
     head = client_for(world.user("a", Role.AGENCY_HEAD))
     task_id = body["tasks"][0]["id"]

@@ -5,9 +5,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from tests.api import api_error
 from tests.cases.helpers import complete, open_task, publish_item, submitted
 from yizhan.directory.roles import Role
 from yizhan.supervision.detection import sweep
+from yizhan.supervision.error_codes import SupervisionErrorCode
 from yizhan.supervision.models import Alert, Rule
 
 pytestmark = pytest.mark.django_db
@@ -144,8 +146,7 @@ def test_the_api_lists_alerts_and_monitoring(world, late_case, officer, client):
     response = client.patch("/api/v1/supervision/rules/SX-01",
                             {"changes": {"params": {"shares": 0.5}}, "reason": "x"},
                             content_type="application/json")
-    assert response.status_code == 400
-    assert response.json()["code"] == "supervision.bad_rule"
+    api_error(response, 400, "supervision.bad_rule")
 
 
 def test_handling_time_by_item_against_its_limit(world, client):
@@ -212,7 +213,7 @@ def test_the_api_lists_changes_rules_and_clears_alerts(world, late_case, officer
     alert = Alert.objects.filter(case=late_case).first()
     url = f"/api/v1/supervision/alerts/{alert.pk}/clear"
     response = client.post(url, {"reason": ""}, content_type="application/json")
-    assert response.status_code == 400
+    api_error(response, 400, SupervisionErrorCode.NO_REASON)
     response = client.post(url, {"reason": "延期批准补录"}, content_type="application/json")
     assert response.status_code == 200, response.content
     assert (response.json()["status"], response.json()["cleared_reason"]) == (

@@ -22,6 +22,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.api import api_error
 from tests.cases.helpers import complete, publish_item, submitted
 from tests.markers import postgres_only
 from tests.supervision.helpers import run_released_together
@@ -533,8 +534,7 @@ def test_the_api_computes_lists_and_explains(world, officer, version_a, client):
     response = client.put("/api/v1/supervision/scores/scheme",
                           {"dimensions": scheme["dimensions"], "bands": scheme["bands"],
                            "reason": "x"}, content_type="application/json")
-    assert response.status_code == 400
-    assert response.json()["code"] == "supervision.bad_scoring_scheme"
+    api_error(response, 400, "supervision.bad_scoring_scheme")
     # Weights that add up again: accepted as version 2, which the API then serves.
     scheme = client.get("/api/v1/supervision/scores/scheme").json()
     scheme["dimensions"][1]["weight"] += scheme["dimensions"][0]["weight"] - 10
