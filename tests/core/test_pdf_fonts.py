@@ -24,12 +24,12 @@ ARGS = {
 }
 
 
-def _uncached(monkeypatch):
+def _uncached(monkeypatch, args=ARGS):
     def plain(document, family, font):
         FPDF.add_font(document, family, fname=font.path, collection_font_number=font.face)
 
     monkeypatch.setattr(pdf, "_add_font", plain)
-    return pdf.render_certificate(**ARGS)
+    return pdf.render_certificate(**args)
 
 
 def _embedded(data: bytes) -> tuple[bytes, dict]:
@@ -59,6 +59,32 @@ def test_cached_fonts_draw_what_fpdf_draws(monkeypatch):
     assert first == again
     assert _embedded(first) == _embedded(reference)
     assert _embedded(other) != _embedded(reference)
+
+
+def test_composite_glyphs_keep_their_parts(monkeypatch):
+    """A composite glyph names its parts by glyph id, which the cut font renumbers."""
+    args = {**ARGS, "holder": "Café ℃ Ⅲ 示范餐饮"}
+    drawn = pdf.render_certificate(**args)
+    page = pypdf.PdfReader(io.BytesIO(drawn)).pages[0]
+    [font] = page["/Resources"]["/Font"].values()
+    descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+    with TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())) as face:
+        assert any(face["glyf"][name].isComposite() for name in face.getGlyphOrder())
+    reference = _uncached(monkeypatch, args)
+    assert _embedded(drawn) == _embedded(reference)
+
+
+def test_documents_drawn_at_once_share_the_parsed_font():
+    """Threads cut their documents' fonts from one parsed font and only read it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pdf._font_templates.clear()
+    holders = [f"示范市第{n}餐饮管理有限公司" for n in "一二三四五六七八"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda h: pdf.render_certificate(**{**ARGS, "holder": h}),
+                                 holders))
+    alone = [pdf.render_certificate(**{**ARGS, "holder": h}) for h in holders]
+    assert together == alone
 
 
 # --- the everyday subset -----------------------------------------------------------

@@ -137,28 +137,24 @@ def _codepoints(font: FontFile) -> frozenset[int]:
         return frozenset(face.getBestCmap())
 
 
-# Parsed fonts, one per font file and face, kept for the life of the process.
+# Parsed fonts, one per font file, face and family, kept for the life of the process.
 _font_templates: dict[tuple[str, int, str], object] = {}
 _font_lock = threading.Lock()
 
+# The tables a document's font is made of.  The glyph tables (glyf, loca,
+# hmtx, cmap, post) are cut to the document's glyphs; these are copied
+# whole.  Vertical metrics, bitmaps and layout tables are left out: the
+# page sets horizontal text, and fpdf2 drops the layout tables too.
+_COPIED_TABLES = ("head", "hhea", "maxp", "OS/2", "name", "gasp", "cvt ", "fpgm", "prep")
 
-def _add_font(pdf, family: str, font: FontFile) -> None:
-    """``pdf.add_font``, without parsing the font file again for every document.
 
-    fpdf2 parses the whole font (glyph table, metrics, character map) for
-    each document: about 0.35 s of the 0.5 s a certificate took.  The parsed
-    font is kept; each document gets a copy with its own glyph subset and a
-    fresh, lazily read font file for the subsetting at output, which
-    mutates it.  That file does not recompute bounding boxes: fpdf2's own
-    path does, which decodes and re-encodes every embedded glyph (a third
-    of a render) to the boxes the font already holds.  The page and the
-    glyph outlines are those of fpdf2's own path (tests/core/test_pdf_fonts.py).
+def _template(font: FontFile, family: str):
+    """fpdf2's parsed font for ``font``, made once per process.
+
+    Every table a document's font is cut from is read here, under the
+    lock, so that documents on other threads only ever read them.
     """
-    import copy
-
-    from fontTools import ttLib
     from fpdf import FPDF
-    from fpdf.fonts import SubsetMap
 
     key = (font.path, font.face, family)
     template = _font_templates.get(key)
@@ -169,28 +165,162 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
                 scratch = FPDF()
                 scratch.add_font(family, fname=font.path, collection_font_number=font.face)
                 template = scratch.fonts[family.lower()]
+                face = template.ttfont
+                for tag in ("glyf", "loca", "hmtx", "cmap", "post", *_COPIED_TABLES):
+                    if tag in face:
+                        face[tag]
                 _font_templates[key] = template
-    copied = copy.copy(template)
-    copied.i = len(pdf.fonts) + 1
-    copied.ttfont = ttLib.TTFont(font.path, recalcTimestamp=False, recalcBBoxes=False,
-                                 fontNumber=font.face, lazy=True)
-    copied.missing_glyphs = []
-    copied.glyph_ids = dict(template.glyph_ids)
-    copied.subset = SubsetMap(copied)
-    copied._hbfont = None
-    copied.biggest_size_pt = 0
-    pdf.fonts[family.lower()] = copied
+    return template
+
+
+def _glyph_subset(face, names: list[str], codepoints: set[int]):
+    """A TrueType font of just ``names`` (and their components), cut from ``face``.
+
+    ``face`` is only read.  Each glyph's data is copied as it is: fontTools'
+    own subsetter would first decode the whole font's glyph, metrics, name
+    and character tables, which took three quarters of a certificate's
+    rendering, to keep a hundred or two of its glyphs.
+    """
+    import copy
+
+    from fontTools.ttLib import TTFont, newTable
+    from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+    from fontTools.ttLib.tables._g_l_y_f import Glyph
+
+    glyf = face["glyf"]
+    order = face.getGlyphOrder()
+    # .notdef, .null, CR and space, as fpdf2's subset keeps them.
+    wanted = set(order[:4]) | set(names)
+    pending = list(wanted)
+    while pending:   # the parts of composite glyphs
+        source = glyf.glyphs[pending.pop()]
+        if source.isComposite():
+            for part in source.getComponentNames(glyf):
+                if part not in wanted:
+                    wanted.add(part)
+                    pending.append(part)
+    kept = sorted(wanted, key=face.getGlyphID)
+
+    subset = TTFont(recalcBBoxes=False, recalcTimestamp=False)
+    subset.setGlyphOrder(kept)
+    for tag in _COPIED_TABLES:
+        if tag in face:
+            subset[tag] = copy.deepcopy(face[tag])
+    table = subset["glyf"] = newTable("glyf")
+    table.glyphOrder = kept
+    table.glyphs = {name: _raw_glyph(Glyph, glyf, glyf.glyphs[name]) for name in kept}
+    subset["loca"] = newTable("loca")
+    table = subset["hmtx"] = newTable("hmtx")
+    table.metrics = {name: face["hmtx"].metrics[name] for name in kept}
+    table = subset["cmap"] = newTable("cmap")
+    table.tableVersion = 0
+    table.tables = []
+    for source in face["cmap"].tables:
+        if source.format in (4, 12) and source.isUnicode():
+            part = CmapSubtable.newSubtable(source.format)
+            part.platformID, part.platEncID, part.language = (
+                source.platformID, source.platEncID, source.language)
+            part.cmap = {point: source.cmap[point] for point in codepoints
+                         if point in source.cmap and (source.format == 12 or point <= 0xFFFF)}
+            table.tables.append(part)
+    post = face["post"]
+    table = subset["post"] = newTable("post")
+    table.formatType = 3.0   # no glyph names: the embedded subset drops them anyway
+    for field in ("italicAngle", "underlinePosition", "underlineThickness", "isFixedPitch",
+                  "minMemType42", "maxMemType42", "minMemType1", "maxMemType1"):
+        setattr(table, field, getattr(post, field))
+    return subset
+
+
+def _raw_glyph(glyph_class, glyf, glyph):
+    """A new glyph object with ``glyph``'s data.
+
+    A composite glyph names its parts by glyph id, which the subset
+    renumbers: it is expanded against the whole font, so that its parts
+    are known by name and numbered afresh when the subset is written.
+    """
+    data = getattr(glyph, "data", None)
+    if data is None:   # a glyph the template expanded
+        data = glyph.compile(glyf, False) if glyph.numberOfContours else b""
+    copied = glyph_class(data)
+    if copied.isComposite():
+        copied.expand(glyf)
+    return copied
+
+
+@lru_cache(maxsize=1)
+def _document_font_class():
+    # Made on first use: fpdf2 is imported only by the processes that draw.
+    from fpdf.fonts import TTFFont
+
+    class DocumentFont(TTFFont):
+        """One document's use of a parsed font; its embedded font is made at output.
+
+        fpdf2 reads ``ttfont`` only when it writes the PDF, to cut the
+        subset it embeds.  By then the document's glyphs are known, and a
+        font of just those is cut from the parsed template.
+        """
+
+        __slots__ = ("_face", "_template_face")
+
+        @property
+        def ttfont(self):
+            if self._face is None:
+                codepoints = set()
+                for glyph, _char_id in self.subset.items():
+                    if glyph is not None:
+                        unicode = glyph.unicode
+                        codepoints.update(unicode if isinstance(unicode, tuple) else (unicode,))
+                self._face = _glyph_subset(self._template_face,
+                                           self.subset.get_all_glyph_names(), codepoints)
+            return self._face
+
+        @ttfont.setter
+        def ttfont(self, face):
+            self._face = face
+
+    return DocumentFont
+
+
+def _add_font(pdf, family: str, font: FontFile) -> None:
+    """``pdf.add_font``, without parsing the font file again for every document.
+
+    fpdf2 parses the whole font (glyph table, metrics, character map) for
+    each document, and parses it again when it cuts the subset to embed.
+    The parsed font is kept for the process; each document gets a copy
+    with its own glyph subset, whose embedded font is cut from the kept
+    tables (``_glyph_subset``).  The page and the glyph outlines are those
+    of fpdf2's own path (tests/core/test_pdf_fonts.py).
+    """
+    from fpdf.fonts import SubsetMap, TTFFont
+
+    template = _template(font, family)
+    document_class = _document_font_class()
+    document = document_class.__new__(document_class)
+    for slot in TTFFont.__slots__:
+        if slot != "ttfont" and hasattr(template, slot):
+            setattr(document, slot, getattr(template, slot))
+    document._template_face = template.ttfont
+    document._face = None
+    document.i = len(pdf.fonts) + 1
+    document.missing_glyphs = []
+    document.glyph_ids = dict(template.glyph_ids)
+    document.subset = SubsetMap(document)
+    document._hbfont = None
+    document.biggest_size_pt = 0
+    pdf.fonts[family.lower()] = document
 
 
 # --- the everyday subset ------------------------------------------------------
 #
-# Embedding a subset means reading the whole font's tables (UMing has 27,000
-# glyphs) for every document: two thirds of a certificate's rendering time.
-# A copy of the font cut down once to the characters of everyday text (GB 2312,
-# ASCII and the punctuation official documents use, some 7,500 glyphs) is read
-# three times faster; a document with a character outside it (a rare
-# character in a name) is rendered from the whole font as before.  The
-# glyphs are the same outlines either way.
+# Each process parses the font it draws from once and keeps it (above).
+# UMing has 27,000 glyphs: parsed, that is about 90 MB of a worker's memory
+# and most of a second on its first certificate.  A copy of the font cut
+# down once to the characters of everyday text (GB 2312, ASCII and the
+# punctuation official documents use, some 7,500 glyphs) takes about 55 MB
+# and a third of the time; a document with a character outside it (a rare
+# character in a name) is drawn from the whole font, which is then parsed
+# too.  The glyphs are the same outlines either way.
 
 EVERYDAY_VERSION = 1   # part of the cached file's name: raise it to rebuild
 
