@@ -26,6 +26,41 @@ def test_matrix_is_square_and_of_a_qr_size():
         assert all(matrix[r0][c0 + i] and matrix[r0 + 6][c0 + i] for i in range(7))
 
 
+@pytest.mark.parametrize("length", [5, 30, 60, 90, 150, 260])   # versions 1 to 9
+def test_the_matrix_is_qrcodes_own(length):
+    """The mask is chosen faster than qrcode does, but the same one: so is every module."""
+    import random
+    import string
+
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    rng = random.Random(length)
+    for _ in range(12):
+        url = "".join(rng.choice(string.ascii_letters + string.digits + "/:.?=-")
+                      for _ in range(length))
+        reference = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+        reference.add_data(url)
+        reference.make(fit=True)
+        assert qr_matrix(url) == [list(row) for row in reference.get_matrix()]
+
+
+def test_each_masks_penalty_is_qrcodes():
+    from qrcode import util
+    from qrcode.constants import ERROR_CORRECT_M
+
+    from yizhan.core import qr
+
+    code = qr._code_class()(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(URL * 3)   # version 7 and up also carry version information
+    code.best_fit()
+    assert code.version >= 7
+    for pattern in range(8):
+        code.makeImpl(True, pattern)
+        rows = [sum(1 << c for c, dark in enumerate(row) if dark) for row in code.modules]
+        assert qr._penalty(rows, len(rows)) == util.lost_point(code.modules)
+
+
 def test_matrix_needs_a_url():
     with pytest.raises(ValueError):
         qr_matrix("")

@@ -9,6 +9,8 @@ at version 3 or 4, large modules at a 30 mm print size.
 """
 
 import io
+import itertools
+import re
 from functools import lru_cache
 
 # The white margin the standard requires around the code, in modules.
@@ -17,15 +19,96 @@ QUIET_ZONE = 4
 
 @lru_cache(maxsize=64)
 def _matrix(data: str) -> tuple[tuple[bool, ...], ...]:
-    # Imported here: qrcode brings Pillow, which every process would otherwise
-    # load at start-up (through the platform checks) for the few that draw.
-    import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code = _code_class()(error_correction=ERROR_CORRECT_M, border=0)
     code.add_data(data)
     code.make(fit=True)
     return tuple(tuple(row) for row in code.get_matrix())
+
+
+# --- choosing the mask ---------------------------------------------------------
+#
+# The standard has the encoder try all eight masks and keep the one whose
+# symbol scores the lowest penalty (ISO/IEC 18004 §7.8.3: long runs, 2×2
+# blocks, finder-like patterns, the balance of dark and light).  qrcode
+# lays out the whole symbol again for each mask and scores it module by
+# module: 11 ms of a certificate's 40.  Only the data modules differ from
+# one mask to the next, so here the symbol is laid out once, each mask is
+# applied to whole rows held as integers, and the penalty is scored on
+# rows and columns as bit strings.  The mask chosen, and its penalty, are
+# qrcode's own (tests/core/test_qr.py compares them).
+
+_RUN = re.compile(r"0{5,}|1{5,}")
+_FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
+
+
+@lru_cache(maxsize=1)
+def _code_class():
+    # Imported here: qrcode brings Pillow, which every process would otherwise
+    # load at start-up (through the platform checks) for the few that draw.
+    import qrcode
+
+    class Code(qrcode.QRCode):
+        def best_mask_pattern(self):
+            return _best_mask(self)
+
+    class Layout(qrcode.QRCode):
+        """Records which modules hold data (those the data placement fills)."""
+
+        def map_data(self, data, mask_pattern):
+            self.data_modules = [[cell is None for cell in row] for row in self.modules]
+
+    Code.layout_class = Layout
+    return Code
+
+
+@lru_cache(maxsize=40)
+def _masks(code_class, version: int) -> tuple[tuple[int, ...], ...]:
+    """For each mask pattern, per row, the data modules it darkens, as bits."""
+    from qrcode.util import mask_func
+
+    layout = code_class.layout_class(version=version, border=0)
+    layout.data_cache = b""
+    layout.makeImpl(True, 0)
+    size = len(layout.data_modules)
+    masks = []
+    for pattern in range(8):
+        darkens = mask_func(pattern)
+        masks.append(tuple(
+            sum(1 << c for c in range(size) if row[c] and darkens(r, c))
+            for r, row in enumerate(layout.data_modules)))
+    return tuple(masks)
+
+
+def _best_mask(code) -> int:
+    code.makeImpl(True, 0)
+    size = len(code.modules)
+    masks = _masks(type(code), code.version)
+    plain = [sum(1 << c for c, dark in enumerate(row) if dark) ^ mask
+             for row, mask in zip(code.modules, masks[0], strict=True)]
+    scores = [_penalty([row ^ mask for row, mask in zip(plain, masks[pattern], strict=True)],
+                       size)
+              for pattern in range(8)]
+    return scores.index(min(scores))   # the first of equals, as qrcode does
+
+
+def _penalty(rows: list[int], size: int) -> int:
+    """qrcode's ``util.lost_point`` of the symbol whose rows are ``rows`` (bit c = column c)."""
+    lines = [format(row, f"0{size}b") for row in rows]
+    lines += ["".join(column) for column in zip(*lines, strict=True)]
+    runs = sum(len(run) - 2 for line in lines for run in _RUN.findall(line))
+    finder_like = 40 * sum(len(_FINDER_LIKE.findall(line)) for line in lines)
+    # A 2×2 block at column c is of one colour when each row's modules c and
+    # c+1 agree and the two rows agree at c.
+    pairs = (1 << (size - 1)) - 1
+    blocks = 0
+    for upper, lower in itertools.pairwise(rows):
+        same = ~(upper ^ (upper >> 1)) & ~(lower ^ (lower >> 1)) & ~(upper ^ lower) & pairs
+        blocks += same.bit_count()
+    dark = sum(row.bit_count() for row in rows)
+    balance = int(abs(float(dark) / (size**2) * 100 - 50) / 5) * 10
+    return runs + 3 * blocks + finder_like + balance
 
 
 def qr_matrix(url: str) -> list[list[bool]]:
