@@ -43,8 +43,8 @@ def _reviewer(world):
 # --- pauses ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", ["hearing", "inspection", "testing", "expert_review",
-                                    "quarantine"])
+@pytest.mark.parametrize("reason", ["hearing", "tender", "auction", "testing", "quarantine",
+                                    "appraisal", "expert_review", "inspection"])
 def test_the_clock_stops_for_a_lawful_reason(world, promised, reason):
     """挂起: status, pause start and reason are kept; supervision is asked to watch the pause."""
     case = _accepted(world, promised)

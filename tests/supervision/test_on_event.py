@@ -11,6 +11,7 @@ from django.db import transaction
 from tests.cases.helpers import complete, open_task, publish_item, reload, submitted, upload
 from tests.supervision.helpers import accepted, codes, fee_item
 from yizhan.cases import events, services
+from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.models import CaseEvent, EventType
 from yizhan.directory.roles import Role
 from yizhan.supervision import detection
@@ -199,12 +200,52 @@ def test_a_pause_without_a_lawful_reason_raises_cx04(world, promised, reason):
     assert (alert.rule.code, alert.level) == ("CX-04", Level.RED)
 
 
-def test_a_lawful_pause_raises_nothing(world, promised):
-    """挂起 for a hearing, through the service, is lawful."""
+@pytest.mark.parametrize("reason", sorted(SUSPEND_REASONS))
+def test_a_lawful_pause_raises_nothing(world, promised, reason):
+    """挂起 for any reason of 第四十五条, through the service, is lawful."""
     case = accepted(world, promised)
-    services.case_suspend(actor=world.user("a", Role.REVIEWER), case=case, reason="hearing",
-                          note="申请人申请听证")
+    services.case_suspend(actor=world.user("a", Role.REVIEWER), case=case, reason=reason,
+                          note="依法需要的程序")
     assert codes() == []
+
+
+def _article_45_migration():
+    import importlib
+
+    return importlib.import_module(
+        "yizhan.supervision.migrations.0009_pause_reasons_of_article_45")
+
+
+def test_the_seeded_rule_gains_the_reasons_of_article_45(db):
+    """A CX-04 still at the old default list gets 招标, 拍卖, 鉴定 as a new version."""
+    from django.apps import apps
+
+    from yizhan.supervision.models import Rule, RulesetVersion
+
+    migration = _article_45_migration()
+    rule = Rule.objects.get(code="CX-04")
+    Rule.objects.filter(pk=rule.pk).update(params={"lawful_reasons": migration.OLD})
+    ruleset = RulesetVersion.objects.get(pk=1).number
+    migration.forwards(apps, None)
+    rule.refresh_from_db()
+    assert rule.params["lawful_reasons"] == sorted([*SUSPEND_REASONS, "correction"])
+    latest = rule.revisions.get(version=rule.version)
+    assert latest.reason == migration.REASON and latest.snapshot["params"] == rule.params
+    assert RulesetVersion.objects.get(pk=1).number == ruleset + 1
+
+
+def test_an_office_s_own_list_of_reasons_stands(db):
+    from django.apps import apps
+
+    from yizhan.supervision.models import Rule
+
+    migration = _article_45_migration()
+    rule = Rule.objects.get(code="CX-04")
+    Rule.objects.filter(pk=rule.pk).update(params={"lawful_reasons": ["correction", "hearing"]})
+    version = Rule.objects.get(pk=rule.pk).version
+    migration.forwards(apps, None)
+    rule.refresh_from_db()
+    assert (rule.params["lawful_reasons"], rule.version) == (["correction", "hearing"], version)
 
 
 def test_accepting_with_materials_missing_raises_cx06(world, promised):

@@ -103,8 +103,9 @@ def test_a_bad_change_is_refused_and_writes_nothing(world, officer, promised, co
         services.rule_update(actor=officer, rule=before, changes=changes, reason=REASON)
     assert exc.value.code == SupervisionErrorCode.BAD_RULE
     after = _rule(code)
-    assert (after.version, after.params, after.level) == (1, before.params, before.level)
-    assert RuleRevision.objects.filter(rule=after).count() == 1
+    assert (after.version, after.params, after.level) == (
+        before.version, before.params, before.level)
+    assert RuleRevision.objects.filter(rule=after).count() == before.version
     in_force = {r.code: r for r in detection.active_rules()}
     assert in_force[code].params == checks.clean_params(before.check_code, before.params)
 

@@ -9,6 +9,7 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yizhan.cases import certificates, selectors, services
+from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.models import Certificate
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.api import AUTH, actor_of
@@ -180,8 +181,7 @@ class CorrectionIn(Schema):
 
 
 class SuspendIn(Schema):
-    reason: str = Field(..., description="hearing, inspection, testing, expert_review, "
-                                         "quarantine")
+    reason: str = Field(..., description="the lawful reason: " + ", ".join(SUSPEND_REASONS))
     note: str
 
 

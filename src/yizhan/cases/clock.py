@@ -5,9 +5,9 @@ services call them and save the columns.  The rules:
 
 - the clock starts at acceptance (受理): the statutory and promised limits
   run from the next working day (``WorkdayCalendar.deadline``);
-- time the law excludes (补正, hearing, inspection, testing, expert review)
-  pauses the clock: the working days between pause and resume are added to
-  both limits;
+- time the law excludes (补正, hearing, tender, auction, testing, quarantine,
+  appraisal, expert review, inspection: ``PAUSE_REASONS``) pauses the clock:
+  the working days between pause and resume are added to both limits;
 - one lawful extension adds its working days to the statutory limit only;
 - a limit that runs into a year with no holiday data is provisional, and is
   recomputed when that year is published.
@@ -17,18 +17,29 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from yizhan.workdays.arithmetic import Deadline, WorkdayCalendar
 
-# The lawful reasons to stop the clock (《行政许可法》第四十五条 and 补正).
+# The lawful reasons to stop the clock.  《行政许可法》第四十五条: the time
+# needed for 听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审 is not counted
+# in the limits; 现场勘验 (第三十四条) likewise, as the provinces' rules on
+# special procedures say; and 补正 (第三十二条), which the correction notice
+# starts and the applicant's answer ends.
 PAUSE_REASONS = {
-    "correction": "补正材料",
-    "hearing": "听证",
-    "inspection": "现场勘验",
-    "testing": "检验检测",
-    "expert_review": "专家评审",
-    "quarantine": "检疫",
+    "correction": _("补正材料"),
+    "hearing": _("听证"),
+    "tender": _("招标"),
+    "auction": _("拍卖"),
+    "testing": _("检验检测"),
+    "quarantine": _("检疫"),
+    "appraisal": _("鉴定"),
+    "expert_review": _("专家评审"),
+    "inspection": _("现场勘验"),
 }
+
+# Those staff choose when they stop the clock (补正 is the correction notice's).
+SUSPEND_REASONS = {key: label for key, label in PAUSE_REASONS.items() if key != "correction"}
 
 
 @dataclass(frozen=True)

@@ -684,9 +684,11 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     """Stop the clock for time the law excludes (hearing, inspection ...)."""
     case = _lock(case)
     require(permissions.case_suspend(actor, case=case), action="case_suspend")
-    if reason not in clock.PAUSE_REASONS or reason == "correction":
-        raise InvalidInput(_("暂停计时须为法定事由：听证、现场勘验、检验检测、专家评审或检疫。"),
-                           code=CasesErrorCode.NO_REASON, field="reason")
+    if reason not in clock.SUSPEND_REASONS:
+        raise InvalidInput(_("暂停计时须为法定事由：%(reasons)s。"),
+                           code=CasesErrorCode.NO_REASON, field="reason",
+                           reasons="、".join(str(label)
+                                            for label in clock.SUSPEND_REASONS.values()))
     if not (note or "").strip():
         raise InvalidInput(_("请说明暂停计时的具体情况。"), code=CasesErrorCode.NO_REASON,
                            field="note")

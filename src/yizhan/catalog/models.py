@@ -70,6 +70,9 @@ SPECIAL_PROCEDURES = {
     "expert_review": _("专家评审"),
     "public_notice": _("公示"),
     "quarantine": _("检疫"),
+    "tender": _("招标"),
+    "auction": _("拍卖"),
+    "appraisal": _("鉴定"),
 }
 
 # 主题: life events for persons, themes for enterprises.
