@@ -88,6 +88,25 @@ def test_staff_page_basics(page: Page, site, sign_in):
     _check(page)
 
 
+def test_the_case_page_s_clock_forms_meet_the_basics_and_work(page: Page, site, sign_in):
+    """The head's case page with its clock and extension forms; a pause made by the form."""
+    from tests.cases.helpers import publish_item
+    from tests.supervision.helpers import accepted
+    from yizhan.directory.roles import Role
+
+    case = accepted(site.world, publish_item(site.world))
+    sign_in(site.world.user("a", Role.AGENCY_HEAD).username, PASSWORD)
+    page.goto(reverse("cases:staff_case", args=[case.pk]))
+    expect(page.get_by_role("button", name="批准延期")).to_be_visible()
+    _check(page)
+    page.get_by_label("法定事由").select_option(label="鉴定")
+    page.get_by_label("具体情况").fill("房屋安全鉴定，待鉴定机构出具报告")
+    page.get_by_role("button", name="暂停计时").click()
+    expect(page.get_by_test_id("paused")).to_contain_text("鉴定")
+    expect(page.get_by_role("button", name="恢复计时")).to_be_visible()
+    _check(page)
+
+
 def test_english_pages_declare_english(page: Page):
     """After the switch, pages say lang="en" and keep the same structure."""
     page.goto("/")

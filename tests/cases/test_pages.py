@@ -299,3 +299,152 @@ def test_the_applicant_and_the_reviewer_download_a_material(world, promised, cli
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == stored
         assert response["Content-Disposition"].startswith("attachment;")
+
+
+# --- the clock, the extension and the certificate from the staff pages -------------
+
+
+def _accepted(world, version):
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    return reload(case)
+
+
+def test_the_reviewer_stops_and_restarts_the_clock_on_the_task_page(world, promised,
+                                                                    client_for):
+    """暂停计时 for an appraisal from the task page, back to it; then 恢复计时."""
+    case = _accepted(world, promised)
+    task = open_task(case)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    page = reviewer.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    assert 'data-testid="suspend"' in page and 'value="appraisal"' in page
+    assert 'data-testid="extend"' not in page   # the head's approval
+    response = reviewer.post(f"/workbench/cases/{case.pk}/suspend/", {
+        "reason": "appraisal", "note": "房屋安全鉴定，鉴定机构出具报告前",
+        "next": f"/workbench/tasks/{task.pk}/"})
+    assert response["Location"] == f"/workbench/tasks/{task.pk}/"
+    case = reload(case)
+    assert (case.status, case.pause_reason) == (Case.Status.SUSPENDED, "appraisal")
+    page = reviewer.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert "鉴定" in page and 'data-testid="resume"' in page
+    assert 'data-testid="suspend"' not in page
+    reviewer.post(f"/workbench/cases/{case.pk}/resume/")
+    assert reload(case).status == Case.Status.IN_PROGRESS
+    assert event_types(case)[-2:] == [E.SUSPENDED, E.RESUMED]
+
+
+def test_a_pause_without_a_lawful_reason_is_shown_not_done(world, promised, client_for):
+    case = _accepted(world, promised)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    with nothing_written():
+        response = reviewer.post(f"/workbench/cases/{case.pk}/suspend/",
+                                 {"reason": "holiday", "note": "负责人休假"}, follow=True)
+    assert "暂停计时须为法定事由：听证、招标、拍卖" in response.content.decode()
+    assert reload(case).status == Case.Status.IN_PROGRESS
+
+
+def test_the_head_extends_once_on_the_case_page(world, promised, client_for):
+    """延期 needs the head; a second extension is refused with the reason shown."""
+    case = _accepted(world, promised)
+    before = case.statutory_due
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    with nothing_written():
+        assert reviewer.post(f"/workbench/cases/{case.pk}/extend/",
+                             {"workdays": "5", "reason": "需补充现场核查"}).status_code == 302
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    assert 'data-testid="extend"' in head.get(f"/workbench/cases/{case.pk}/").content.decode()
+    head.post(f"/workbench/cases/{case.pk}/extend/", {"workdays": "5", "reason": "需补充现场核查"})
+    case = reload(case)
+    assert case.extension_workdays == 5 and case.statutory_due > before
+    page = head.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert "法定期限已延长 5 个工作日" in page and 'data-testid="extend"' not in page
+    with nothing_written():
+        response = head.post(f"/workbench/cases/{case.pk}/extend/",
+                             {"workdays": "3", "reason": "再延"}, follow=True)
+    assert "只能延长一次" in response.content.decode()
+
+
+@pytest.mark.parametrize("workdays", ["0", "11", "五", ""])
+def test_a_bad_extension_is_shown_not_done(world, promised, client_for, workdays):
+    case = _accepted(world, promised)
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    with nothing_written():
+        response = head.post(f"/workbench/cases/{case.pk}/extend/",
+                             {"workdays": workdays, "reason": "需补充现场核查"}, follow=True)
+    assert "延长期限为 1 至 10 个工作日" in response.content.decode()
+
+
+def test_another_agencys_staff_cannot_stop_the_clock(world, promised, client_for):
+    case = _accepted(world, promised)
+    with nothing_written():
+        response = client_for(world.user("b", Role.AGENCY_HEAD)).post(
+            f"/workbench/cases/{case.pk}/suspend/", {"reason": "hearing", "note": "听证"})
+    assert response.status_code == 404
+
+
+def test_the_head_revokes_the_certificate_on_the_case_page(
+        world, promised, client_for, django_capture_on_commit_callbacks):
+    """注销证照 with a reason; the verification page then says so."""
+    from yizhan.cases.models import Certificate
+
+    case = _accepted(world, promised)
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    certificate = Certificate.objects.get(case=case)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    assert 'data-testid="revoke"' not in reviewer.get(
+        f"/workbench/cases/{case.pk}/").content.decode()
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    with nothing_written():
+        head.post(f"/workbench/cases/{case.pk}/revoke/", {"reason": " "})
+    head.post(f"/workbench/cases/{case.pk}/revoke/", {"reason": "被许可人以欺骗手段取得"})
+    certificate.refresh_from_db()
+    assert certificate.revoked_at is not None
+    assert certificate.revoke_reason == "被许可人以欺骗手段取得"
+    assert "已注销" in head.get(f"/verify/{certificate.verify_token}/").content.decode()
+
+
+@pytest.mark.parametrize("path", ["suspend", "resume", "extend", "revoke", "delete"])
+def test_a_case_action_needs_a_post_and_staff(world, promised, client_for, path):
+    case = _accepted(world, promised)
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    assert head.get(f"/workbench/cases/{case.pk}/{path}/").status_code == 405
+    citizen = client_for(world.citizen)
+    with nothing_written():
+        assert citizen.post(f"/workbench/cases/{case.pk}/{path}/").status_code in (403, 404)
+
+
+def test_an_outside_next_is_not_followed(world, promised, client_for):
+    case = _accepted(world, promised)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    response = reviewer.post(f"/workbench/cases/{case.pk}/suspend/", {
+        "reason": "hearing", "note": "申请人申请听证", "next": "https://evil.example/"})
+    assert response["Location"] == f"/workbench/cases/{case.pk}/"
+
+
+# --- withdrawing from the applicant's page -------------------------------------------
+
+
+def test_the_applicant_withdraws_before_the_decision(world, promised, client_for):
+    case = _accepted(world, promised)
+    citizen = client_for(world.citizen)
+    page = citizen.get(f"/my/cases/{case.pk}/").content.decode()
+    assert 'data-testid="withdraw"' in page
+    response = citizen.post(f"/my/cases/{case.pk}/withdraw/", {"reason": "店址变更，另行申请"})
+    assert response["Location"] == f"/my/cases/{case.pk}/"
+    case = reload(case)
+    assert (case.status, case.outcome_reason) == (Case.Status.WITHDRAWN, "店址变更，另行申请")
+    assert not case.tasks.filter(status__in=["open", "claimed"]).exists()
+    assert 'data-testid="withdraw"' not in citizen.get(f"/my/cases/{case.pk}/").content.decode()
+    with nothing_written():
+        response = citizen.post(f"/my/cases/{case.pk}/withdraw/", follow=True)
+    assert "不能撤回" in response.content.decode()
+
+
+def test_another_citizen_cannot_withdraw(world, promised, client_for):
+    case = _accepted(world, promised)
+    other, _applicant = another_citizen()
+    with nothing_written():
+        assert client_for(other).post(f"/my/cases/{case.pk}/withdraw/").status_code == 404
+    assert reload(case).status == Case.Status.IN_PROGRESS

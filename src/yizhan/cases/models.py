@@ -73,6 +73,10 @@ class Case(models.Model):
 
     OPEN_STATUSES = (Status.SUBMITTED, Status.CORRECTION, Status.IN_PROGRESS, Status.SUSPENDED,
                      Status.APPROVED)
+    # Before a decision the applicant may withdraw (《行政许可法》 leaves the
+    # application theirs until it is decided).
+    WITHDRAWABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.CORRECTION,
+                             Status.IN_PROGRESS, Status.SUSPENDED)
 
     number = models.CharField(_("办件编号"), max_length=32, null=True, blank=True)
     kind = models.CharField(_("办件类别"), max_length=20, choices=Kind.choices,

@@ -771,8 +771,7 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     """The applicant withdraws before a decision."""
     case = _lock(case)
     require(permissions.case_withdraw(actor, case=case), action="case_withdraw")
-    if case.status not in (Case.Status.DRAFT, Case.Status.SUBMITTED, Case.Status.CORRECTION,
-                           Case.Status.IN_PROGRESS, Case.Status.SUSPENDED):
+    if case.status not in Case.WITHDRAWABLE_STATUSES:
         raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("my/cases/<int:case_id>/", views.mine_detail, name="mine_detail"),
     path("my/cases/<int:case_id>/correct/", views.mine_correct, name="mine_correct"),
     path("my/cases/<int:case_id>/submit/", views.mine_submit, name="mine_submit"),
+    path("my/cases/<int:case_id>/withdraw/", views.mine_withdraw, name="mine_withdraw"),
     path("my/cases/<int:case_id>/certificate/", views.certificate_download,
          name="certificate"),
     path("files/<int:file_id>/", views.material_download, name="file"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify, name="verify"),
     path("workbench/cases/", views.agency_cases, name="agency_cases"),
     path("workbench/cases/<int:case_id>/", views.staff_case, name="staff_case"),
+    path("workbench/cases/<int:case_id>/<str:action>/", views.case_action, name="case_action"),
     path("workbench/tasks/<int:task_id>/", views.task_page, name="task"),
     path("workbench/tasks/<int:task_id>/<str:action>/", views.task_action, name="task_action"),
 ]

@@ -8,10 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yizhan.cases import certificates, permissions, selectors, services
+from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.models import Case, Certificate, MaterialFile
 from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
@@ -120,7 +122,23 @@ def mine_detail(request, case_id: int):
         "query_code": request.session.pop(f"query_code_{case.pk}", None),
         "certificate": Certificate.objects.filter(case=case).first(),
         "applicant_view": True,
+        "may_withdraw": case.status in Case.WITHDRAWABLE_STATUSES
+        and permissions.case_withdraw(request.user, case=case),
     })
+
+
+@login_required
+@require_POST
+def mine_withdraw(request, case_id: int):
+    """The applicant withdraws the application before it is decided (撤回申请)."""
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    if not permissions.case_withdraw(request.user, case=case):
+        raise NotFound()
+    with refusal_shown(request):
+        services.case_withdraw(actor=request.user, case=case,
+                               reason=request.POST.get("reason", ""))
+        messages.success(request, _("申请已撤回。"))
+    return redirect("cases:mine_detail", case_id=case.pk)
 
 
 @login_required
@@ -242,9 +260,66 @@ def staff_case(request, case_id: int):
     case = selectors.case_detail(actor=request.user, case_id=case_id)
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
-        "certificate": Certificate.objects.filter(case=case).first(),
-        "applicant_view": False,
+        "applicant_view": False, **_case_actions(request.user, case),
     })
+
+
+def _case_actions(actor, case) -> dict:
+    """The certificate, and which of the case's clock and certificate actions ``actor`` may take.
+
+    The services check again; this only decides which forms a page shows.
+    """
+    certificate = Certificate.objects.filter(case=case).first()
+    application = case.kind == Case.Kind.APPROVAL
+    running = case.status in (Case.Status.IN_PROGRESS, Case.Status.SUSPENDED)
+    return {
+        "certificate": certificate,
+        "may_suspend": application and case.status == Case.Status.IN_PROGRESS
+        and permissions.case_suspend(actor, case=case),
+        "may_resume": application and case.status == Case.Status.SUSPENDED
+        and permissions.case_resume(actor, case=case),
+        "may_extend": application and running and not case.extension_workdays
+        and permissions.case_extend(actor, case=case),
+        "may_revoke": certificate is not None and certificate.revoked_at is None
+        and permissions.certificate_revoke(actor, certificate=certificate),
+        "suspend_reasons": list(SUSPEND_REASONS.items()),
+        "max_extension": services.MAX_EXTENSION,
+    }
+
+
+@require_POST
+@staff_page()
+def case_action(request, case_id: int, action: str):
+    """暂停计时, 恢复计时, 延期 and 注销证照 from the staff pages."""
+    case = selectors.case_detail(actor=request.user, case_id=case_id)
+    with refusal_shown(request):
+        if action == "suspend":
+            services.case_suspend(actor=request.user, case=case,
+                                  reason=request.POST.get("reason", ""),
+                                  note=request.POST.get("note", ""))
+            messages.success(request, _("已暂停计时。"))
+        elif action == "resume":
+            services.case_resume(actor=request.user, case=case)
+            messages.success(request, _("已恢复计时，期限已顺延。"))
+        elif action == "extend":
+            services.case_extend(actor=request.user, case=case,
+                                 workdays=_int(request.POST.get("workdays")),
+                                 reason=request.POST.get("reason", ""))
+            messages.success(request, _("已延长办理期限。"))
+        elif action == "revoke":
+            certificate = Certificate.objects.filter(case=case).first()
+            if certificate is None:
+                raise NotFound()
+            certificates.certificate_revoke(actor=request.user, certificate=certificate,
+                                            reason=request.POST.get("reason", ""))
+            messages.success(request, _("证照已注销，核验时将显示已注销。"))
+        else:
+            raise NotFound()
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("cases:staff_case", case_id=case.pk)
 
 
 @staff_page()
@@ -258,7 +333,7 @@ def task_page(request, task_id: int):
         "materials": list(case.item_version.materials.all()),
         "fees": list(case.item_version.fees.all()),
         "may_charge": permissions.case_fee_charge(request.user, case=case),
-        "certificate": Certificate.objects.filter(case=case).first(),
+        **_case_actions(request.user, case),
     })
 
 

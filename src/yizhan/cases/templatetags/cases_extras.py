@@ -22,3 +22,11 @@ def answer(case, field):
     if field["type"] == "boolean":
         return _("是") if value else _("否")
     return value
+
+
+@register.filter
+def pause_reason(key):
+    """The label of a reason the clock stopped for (``clock.PAUSE_REASONS``)."""
+    from yizhan.cases.clock import PAUSE_REASONS
+
+    return PAUSE_REASONS.get(key, key)
