@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 from yizhan.core.api import AUTH, actor_of
 from yizhan.supervision import scoring_selectors, scoring_services
 from yizhan.supervision.reports import report_response
-from yizhan.supervision.scoring import Period
+from yizhan.supervision.scoring import NOTICE_DEDUCTIONS, Period, Source
 
 router = Router(tags=["supervision"])
 
@@ -21,7 +21,8 @@ router = Router(tags=["supervision"])
 class DimensionOut(Schema):
     code: str
     name: str
-    source: str = Field(..., description="alerts, catalog, ratings or none")
+    source: str = Field(..., description="where the dimension's score comes from: "
+                                         + ", ".join(Source.values))
     weight: float
     effective_weight: float = Field(..., description="the weight once the weight of "
                                                      "dimensions without data is spread")
@@ -116,8 +117,9 @@ class SchemeOut(Schema):
 class SchemeIn(Schema):
     dimensions: list[dict[str, Any]] = Field(..., description=(
         "every dimension: code, name, weight (the weights add up to 100), source "
-        "(alerts, catalog, ratings, none), note; for alerts: kinds, rules, deductions "
-        "{notice, yellow, red}, undecided_only; for catalog: min_depth, per_item"))
+        "(" + ", ".join(Source.values) + "), note; for alerts: kinds, rules, deductions "
+        "{notice, yellow, red}, undecided_only; for catalog: min_depth, per_item; "
+        "for notices: deductions {" + ", ".join(NOTICE_DEDUCTIONS) + "}"))
     bands: dict[str, Any] = Field(..., description="lowest totals of excellent, good, pass")
     reason: str = Field(..., description="why the scheme changes (kept with the version)")
 
