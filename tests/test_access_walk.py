@@ -402,12 +402,13 @@ PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp",
                      "cases:apply", "cases:mine"}
 # Pages of one case: walked below against agency B's cases.
 PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
-              "cases:certificate", "cases:file"}
+              "cases:mine_withdraw", "cases:certificate", "cases:file"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
                "catalog:desk_action", "cases:agency_cases", "cases:staff_case", "cases:task",
-               "cases:task_action", "supervision:dashboard", "supervision:alerts",
+               "cases:task_action", "cases:case_action", "supervision:dashboard",
+               "supervision:alerts",
                "supervision:alert_clear", "supervision:case", "supervision:rules",
                "supervision:rule", "supervision:scores", "supervision:scores_compute",
                "supervision:scores_report", "supervision:scoring_scheme",
@@ -485,7 +486,11 @@ def test_staff_pages_show_nothing_of_agency_b(world):
             url = f"/workbench/tasks/{task_b.pk}/{action}/"
             response = client.post(url, {"opinion": "x"})
             assert response.status_code in REFUSED, (role, url, response.status_code)
-        for action in ("correct", "submit"):
+        for action in ("suspend", "resume", "extend", "revoke"):
+            url = f"/workbench/cases/{open_case.pk}/{action}/"
+            response = client.post(url, {"reason": "hearing", "note": "越权", "workdays": "5"})
+            assert response.status_code in REFUSED, (role, url, response.status_code)
+        for action in ("correct", "submit", "withdraw"):
             response = client.post(f"/my/cases/{open_case.pk}/{action}/")
             assert response.status_code in REFUSED, (role, action, response.status_code)
         for action in ("", "submit/", "publish/", "return/", "draft/"):
@@ -495,6 +500,9 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     citizen = _client(world.citizen)
     for url in case_pages:
         assert citizen.get(url).status_code in REFUSED, url
+    status = open_case.status
+    open_case.refresh_from_db()
+    assert (open_case.status, open_case.extension_workdays) == (status, 0)
     for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
         assert citizen.get(url).status_code == 403
 
