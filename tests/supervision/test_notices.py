@@ -237,6 +237,23 @@ def test_a_late_reply_is_a_card_on_the_agency_and_no_procedure_rule_fires(
     assert all(a.task_id == reply.pk for a in late)
 
 
+def test_a_late_reply_s_deduction_leads_to_its_card(world, officer, alert, client_for):
+    """A card on a notice is shown on the notice's supervision case page, not on the
+    notice's own page (which lists the alerts it was issued for): its deduction links
+    there, and the case column still leads to the notice."""
+    from yizhan.supervision.models import ScoreDeduction
+
+    notice = _issue(officer, alert)
+    sweep(now=open_task(notice).due_at + dt.timedelta(seconds=1))
+    late = Alert.objects.get(case=notice, rule__code="SX-05")
+    deduction = ScoreDeduction(case=notice, alert=late, points=1)
+    assert deduction.link == f"/supervision/cases/{notice.pk}/#alert-{late.pk}"
+    assert deduction.case_link == f"/supervision/notices/{notice.pk}/"
+    assert ScoreDeduction(case=notice, points=5).link == f"/supervision/notices/{notice.pk}/"
+    page = client_for(officer).get(f"/supervision/cases/{notice.pk}/").content.decode()
+    assert f'id="alert-{late.pk}"' in page
+
+
 # --- pages and API -------------------------------------------------------------------
 
 def test_the_issuing_officer_is_not_the_notices_applicant(world, officer, alert, client_for):

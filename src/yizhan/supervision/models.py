@@ -303,15 +303,23 @@ class ScoreDeduction(models.Model):
         return f"{self.dimension} -{self.points}"
 
     @property
-    def link(self) -> str:
-        """Where the deduction is explained, for pages, the API and the Excel report.
-
-        The case's supervision page at the alert, the notice's page, or ""
-        for a catalog item.
-        """
+    def case_link(self) -> str:
+        """The case's page in supervision: a notice's own page, or the case's; "" for an item."""
         if not self.case_id:
             return ""
         if self.case.kind == "notice":
             return reverse("supervision:notice", args=[self.case_id])
-        url = reverse("supervision:case", args=[self.case_id])
-        return f"{url}#alert-{self.alert_id}" if self.alert_id else url
+        return reverse("supervision:case", args=[self.case_id])
+
+    @property
+    def link(self) -> str:
+        """Where the deduction is explained, for pages, the API and the Excel report.
+
+        An alert is shown on its case's supervision page, a notice's too (a
+        late reply is a card on the notice, which the notice's own page,
+        listing the alerts it was issued for, does not show); a deduction
+        for a notice itself leads to the notice; "" for a catalog item.
+        """
+        if self.alert_id:
+            return f"{reverse('supervision:case', args=[self.case_id])}#alert-{self.alert_id}"
+        return self.case_link
