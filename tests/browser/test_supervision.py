@@ -15,25 +15,28 @@ person named, never with a session left behind.
 """
 
 import datetime as dt
-import importlib
-import pkgutil
 import re
 from collections.abc import Callable
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.cases.helpers import open_task, publish_item
 from tests.factories import PASSWORD
-from tests.supervision.helpers import TZ, accepted, city_officer, start_of, workday
+from tests.supervision.helpers import (
+    TZ,
+    accepted,
+    city_officer,
+    seed_as_migrations_do,
+    start_of,
+    workday,
+)
 from yizhan.cases.models import Case
 from yizhan.directory.roles import Role
-from yizhan.supervision.detection import rules_cache_clear, sweep
+from yizhan.supervision.detection import sweep
 from yizhan.supervision.models import Alert, Level
-from yizhan.workdays.selectors import calendar_cache_clear
 
 pytestmark = pytest.mark.browser
 
@@ -57,20 +60,11 @@ SUPERVISION = "监察督办"
 def seeded(site) -> None:
     """The rules, the scoring scheme and the calendar, as a fresh installation has them.
 
-    Every ``seed`` of these apps' migrations runs, in the migrations' order,
-    so a later one (a new version of the default scheme) is not left out.
-    Each is idempotent: a database that still has its rows (the first test
-    of a run) is left as it is.  The caches are dropped so this process, the
-    live server's threads included, reads the rows now stored.
+    Each seed is idempotent: a database that still has its rows (the first
+    test of a run) is left as it is.  The caches are dropped, so this
+    process, the live server's threads included, reads the rows now stored.
     """
-    for app in SEEDED_APPS:
-        package = importlib.import_module(f"yizhan.{app}.migrations")
-        for name in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
-            seed = getattr(importlib.import_module(f"{package.__name__}.{name}"), "seed", None)
-            if seed is not None:
-                seed(apps, None)
-    rules_cache_clear()
-    calendar_cache_clear()
+    seed_as_migrations_do(*SEEDED_APPS)
 
 
 @pytest.fixture

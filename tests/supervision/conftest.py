@@ -1,11 +1,10 @@
 """Fixtures of supervision's tests: the case engine's, a city supervision officer, rules."""
 
-import importlib
 
 import pytest
 
 from tests.cases.conftest import _fresh_caches, promised  # noqa: F401  (fixtures)
-from tests.supervision.helpers import city_officer, set_enabled
+from tests.supervision.helpers import city_officer, seed_as_migrations_do, set_enabled
 
 
 @pytest.fixture
@@ -31,11 +30,4 @@ def committed(transactional_db):
     A committed test empties the tables afterwards, seeded rows too, so an
     earlier one may have left none.  Seeding is idempotent.
     """
-    from django.apps import apps
-
-    from yizhan.supervision.detection import rules_cache_clear
-
-    for name in ("0002_default_rules", "0004_default_scoring_scheme",
-                 "0006_scheme_counts_notices"):
-        importlib.import_module(f"yizhan.supervision.migrations.{name}").seed(apps, None)
-    rules_cache_clear()
+    seed_as_migrations_do("supervision")

@@ -7,6 +7,8 @@ out here from the calendar, not with the code under test.
 """
 
 import datetime as dt
+import importlib
+import pkgutil
 import threading
 import time
 
@@ -28,6 +30,27 @@ MICRO = dt.timedelta(microseconds=1)
 
 # What a refused rule change or clearing could touch.
 nothing_written = watching(Rule, RuleRevision, RulesetVersion, Alert, AuditRecord, Case)
+
+
+def seed_as_migrations_do(*app_labels: str) -> None:
+    """Run every ``seed`` of these apps' migrations, in the migrations' order.
+
+    Committed tests empty the tables afterwards, seeded rows too; this puts
+    them back as a fresh installation has them, later seeds (a new scheme
+    version, a rule's new reasons) included.  Each seed is idempotent.
+    """
+    from django.apps import apps
+
+    from yizhan.workdays.selectors import calendar_cache_clear
+
+    for app in app_labels:
+        package = importlib.import_module(f"yizhan.{app}.migrations")
+        for name in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+            seed = getattr(importlib.import_module(f"{package.__name__}.{name}"), "seed", None)
+            if seed is not None:
+                seed(apps, None)
+    rules_cache_clear()
+    calendar_cache_clear()
 
 
 def city_officer(world):

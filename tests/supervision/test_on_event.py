@@ -226,7 +226,7 @@ def test_the_seeded_rule_gains_the_reasons_of_article_45(db):
     rule = Rule.objects.get(code="CX-04")
     Rule.objects.filter(pk=rule.pk).update(params={"lawful_reasons": migration.OLD})
     ruleset = RulesetVersion.objects.get(pk=1).number
-    migration.forwards(apps, None)
+    migration.seed(apps, None)
     rule.refresh_from_db()
     assert rule.params["lawful_reasons"] == sorted([*SUSPEND_REASONS, "correction"])
     latest = rule.revisions.get(version=rule.version)
@@ -243,7 +243,7 @@ def test_an_office_s_own_list_of_reasons_stands(db):
     rule = Rule.objects.get(code="CX-04")
     Rule.objects.filter(pk=rule.pk).update(params={"lawful_reasons": ["correction", "hearing"]})
     version = Rule.objects.get(pk=rule.pk).version
-    migration.forwards(apps, None)
+    migration.seed(apps, None)
     rule.refresh_from_db()
     assert (rule.params["lawful_reasons"], rule.version) == (["correction", "hearing"], version)
 

@@ -40,7 +40,7 @@ def seed(apps, schema_editor):
                                  "params": params, "updated_at": now})
         if created:
             RuleRevision.objects.create(
-                rule=rule, version=1, changed_at=now, reason="按全国通行做法设置的默认规则",
+                rule=rule, version=1, changed_at=now, reason="national-practice defaults",
                 snapshot={"code": code, "name": name, "check": check, "level": level,
                           "params": params, "enabled": True, "items": [], "agencies": []})
     RulesetVersion.objects.get_or_create(pk=1, defaults={"number": 1})

@@ -31,15 +31,13 @@ DIMENSIONS = [
     {"code": "other", "name": "其他", "weight": 5, "source": "none", "note": ""},
 ]
 BANDS = {"excellent": 90, "good": 80, "pass": 60}
-# Shown in the scheme's version history: in Chinese, as every reason is.
-SEED_REASON = "按全国通行做法设置的默认方案"
 
 
 def seed(apps, schema_editor):
     ScoringScheme = apps.get_model("supervision", "ScoringScheme")
     ScoringScheme.objects.get_or_create(version=1, defaults={
         "dimensions": DIMENSIONS, "bands": BANDS, "changed_at": timezone.now(),
-        "reason": SEED_REASON})
+        "reason": "national-practice defaults"})
 
 
 class Migration(migrations.Migration):

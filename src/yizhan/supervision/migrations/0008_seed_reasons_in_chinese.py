@@ -1,6 +1,8 @@
 """The seeded rules' and scheme's first reasons, once English, said in Chinese.
 
 They are shown in the version histories of the rule and scheme pages.
+Named ``seed`` like the seeding migrations, so the tests that seed again
+after emptying the tables (tests/supervision/helpers.py) run it too.
 """
 
 from django.db import migrations
@@ -8,7 +10,7 @@ from django.db import migrations
 OLD = "national-practice defaults"
 
 
-def forwards(apps, schema_editor):
+def seed(apps, schema_editor):
     apps.get_model("supervision", "RuleRevision").objects.filter(
         version=1, reason=OLD).update(reason="按全国通行做法设置的默认规则")
     apps.get_model("supervision", "ScoringScheme").objects.filter(
@@ -18,4 +20,4 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("supervision", "0007_lean_indexes")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

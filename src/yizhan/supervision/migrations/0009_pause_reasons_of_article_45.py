@@ -16,7 +16,7 @@ ADDED = ["appraisal", "auction", "tender"]
 REASON = "《行政许可法》第四十五条：招标、拍卖、鉴定所需时间不计入办理期限"
 
 
-def forwards(apps, schema_editor):
+def seed(apps, schema_editor):
     Rule = apps.get_model("supervision", "Rule")
     RuleRevision = apps.get_model("supervision", "RuleRevision")
     RulesetVersion = apps.get_model("supervision", "RulesetVersion")
@@ -41,4 +41,4 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("supervision", "0008_seed_reasons_in_chinese")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
