@@ -254,6 +254,19 @@ def test_a_late_reply_s_deduction_leads_to_its_card(world, officer, alert, clien
     assert f'id="alert-{late.pk}"' in page
 
 
+def test_the_addressed_agency_cannot_stop_or_extend_a_notice(world, officer, alert,
+                                                              client_for):
+    """A notice is not on the statutory clock: its reply's limit cannot be paused or extended."""
+    notice = _issue(officer, alert)
+    head = world.user("a", Role.AGENCY_HEAD)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        case_services.case_suspend(actor=head, case=notice, reason="hearing", note="听证")
+    with nothing_written(), pytest.raises(PermissionDenied):
+        case_services.case_extend(actor=head, case=notice, workdays=5, reason="延期")
+    page = client_for(head).get(f"/workbench/tasks/{open_task(notice).pk}/").content.decode()
+    assert 'data-testid="suspend"' not in page and 'data-testid="extend"' not in page
+
+
 # --- pages and API -------------------------------------------------------------------
 
 def test_the_issuing_officer_is_not_the_notices_applicant(world, officer, alert, client_for):

@@ -73,6 +73,9 @@ class Case(models.Model):
 
     OPEN_STATUSES = (Status.SUBMITTED, Status.CORRECTION, Status.IN_PROGRESS, Status.SUSPENDED,
                      Status.APPROVED)
+    # Accepted and not yet decided: the clock runs (or stands still for a
+    # lawful reason), and the deadlines may move.
+    RUNNING_STATUSES = (Status.IN_PROGRESS, Status.SUSPENDED)
     # Before a decision the applicant may withdraw (《行政许可法》 leaves the
     # application theirs until it is decided).
     WITHDRAWABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.CORRECTION,

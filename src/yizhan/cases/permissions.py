@@ -88,6 +88,10 @@ def case_request_correction(actor, *, task) -> bool:
 
 
 def case_suspend(actor, *, case) -> bool:
+    # Only an application runs on the statutory clock; a notice's reply has
+    # its own step limit, which the addressed agency must not stop or extend.
+    if case.kind != case.Kind.APPROVAL:
+        return False
     scope = scope_of(actor)
     return scope.has_any((Role.REVIEWER, Role.AGENCY_HEAD), case.agency_id)
 
@@ -98,6 +102,8 @@ def case_resume(actor, *, case) -> bool:
 
 def case_extend(actor, *, case) -> bool:
     """An extension needs the approval of the agency's head (《行政许可法》第四十二条)."""
+    if case.kind != case.Kind.APPROVAL:
+        return False
     return scope_of(actor).has(Role.AGENCY_HEAD, case.agency_id)
 
 

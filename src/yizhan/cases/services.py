@@ -748,7 +748,7 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
     require(permissions.case_extend(actor, case=case), action="case_extend")
     if case.extension_workdays:
         raise Conflict(_("办理期限只能延长一次。"), code=CasesErrorCode.EXTENSION_ONCE)
-    if case.status not in (Case.Status.IN_PROGRESS, Case.Status.SUSPENDED):
+    if case.status not in Case.RUNNING_STATUSES:
         raise Conflict(_("只有办理中的办件可以延期。"), code=CasesErrorCode.BAD_STATE)
     if not isinstance(workdays, int) or not 1 <= workdays <= MAX_EXTENSION:
         raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays",
@@ -862,7 +862,7 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     is edited.  Returns the number of cases whose deadlines moved.
     """
     qs = Case.objects.select_for_update(of=("self",)).filter(
-        status__in=[Case.Status.IN_PROGRESS, Case.Status.SUSPENDED],
+        status__in=Case.RUNNING_STATUSES,
         accepted_at__isnull=False).select_related("item_version")
     if year is not None:
         # Every case whose counted days run through that year, whichever year

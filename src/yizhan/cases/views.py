@@ -270,15 +270,13 @@ def _case_actions(actor, case) -> dict:
     The services check again; this only decides which forms a page shows.
     """
     certificate = Certificate.objects.filter(case=case).first()
-    application = case.kind == Case.Kind.APPROVAL
-    running = case.status in (Case.Status.IN_PROGRESS, Case.Status.SUSPENDED)
     return {
         "certificate": certificate,
-        "may_suspend": application and case.status == Case.Status.IN_PROGRESS
+        "may_suspend": case.status == Case.Status.IN_PROGRESS
         and permissions.case_suspend(actor, case=case),
-        "may_resume": application and case.status == Case.Status.SUSPENDED
+        "may_resume": case.status == Case.Status.SUSPENDED
         and permissions.case_resume(actor, case=case),
-        "may_extend": application and running and not case.extension_workdays
+        "may_extend": case.status in Case.RUNNING_STATUSES and not case.extension_workdays
         and permissions.case_extend(actor, case=case),
         "may_revoke": certificate is not None and certificate.revoked_at is None
         and permissions.certificate_revoke(actor, certificate=certificate),
