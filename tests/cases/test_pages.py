@@ -364,7 +364,7 @@ def test_the_head_extends_once_on_the_case_page(world, promised, client_for):
     assert "只能延长一次" in response.content.decode()
 
 
-@pytest.mark.parametrize("workdays", ["0", "11", "五", ""])
+@pytest.mark.parametrize("workdays", ["0", "11", "五", "", "²"])
 def test_a_bad_extension_is_shown_not_done(world, promised, client_for, workdays):
     case = _accepted(world, promised)
     head = client_for(world.user("a", Role.AGENCY_HEAD))

@@ -24,7 +24,8 @@ from yizhan.directory.pages import refusal_shown, staff_page
 
 def _int(value) -> int:
     """A posted id; anything else is 0, which no row has (the service names the field)."""
-    return int(value) if isinstance(value, str) and value.isdigit() else 0
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    return int(value) if isinstance(value, str) and value.isdecimal() else 0
 
 
 def _errors_from(exc: ApplicationError) -> list[str]:
