@@ -135,6 +135,14 @@ def test_a_role_that_does_no_case_work():
     assert "supervision_officer（监察员）" in text
 
 
+def test_the_listed_roles_follow_the_message_s_language():
+    """Raised on an English page, the Chinese message still lists the roles in Chinese."""
+    with translation.override("en"):
+        error = refusal(linear("review", lane="sysadmin"))
+    assert "supervision_officer（监察员）" in error.render("zh-hans")
+    assert "supervision_officer（监察员）" not in error.render("en")
+
+
 def test_unknown_agency():
     text = message(linear("review", lane="市税务局/reviewer"))
     assert text == "用户任务“review”（review）：泳道中的机关“市税务局”不存在。"

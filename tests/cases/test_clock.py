@@ -73,6 +73,17 @@ def test_other_reasons_do_not_stop_the_clock(world, promised, reason):
     assert exc.value.code == CasesErrorCode.NO_REASON
 
 
+def test_the_listed_reasons_follow_the_message_s_language(world, promised):
+    """Refused on an English page, the Chinese message still lists the reasons in Chinese."""
+    from django.utils import translation
+
+    case = _accepted(world, promised)
+    with translation.override("en"), pytest.raises(InvalidInput) as exc:
+        services.case_suspend(actor=_reviewer(world), case=case, reason="holiday", note="说明")
+    assert "听证、招标、拍卖" in exc.value.render("zh-hans")
+    assert "Hearing" in exc.value.render("en") and "听证" not in exc.value.render("en")
+
+
 def test_a_pause_needs_a_note(world, promised):
     """A lawful reason still needs the particulars."""
     case = _accepted(world, promised)

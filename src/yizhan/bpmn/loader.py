@@ -45,6 +45,7 @@ from yizhan.bpmn.definition import (
     outcome_of,
 )
 from yizhan.bpmn.errors import Detail, ProcessError
+from yizhan.core.errors import rendered_later
 from yizhan.directory.roles import Role
 
 MAX_BYTES = 1024 * 1024
@@ -434,9 +435,9 @@ class _Checker:
             known = {r.value for r in Role}
             if role_name in known:
                 _refuse(node, _("%(element)s：角色“%(role)s”不办理流程任务；可用的角色是 "
-                                "%(roles)s。"), role=role_name, roles=_role_list())
+                                "%(roles)s。"), role=role_name, roles=rendered_later(_role_list))
             _refuse(node, _("%(element)s：泳道中的角色“%(role)s”不存在；可用的角色是 %(roles)s。"),
-                    role=role_name, roles=_role_list())
+                    role=role_name, roles=rendered_later(_role_list))
         agency = parts[0] if len(parts) == 2 else SYMBOLIC_AGENCIES[0]
         if agency.startswith("$"):
             if agency not in SYMBOLIC_AGENCIES:
@@ -536,7 +537,7 @@ class _Checker:
                 if outcome is None:
                     _refuse(node, _("%(element)s：结束事件的 ID 须表示办理结果，为 %(outcomes)s "
                                     "之一，或加下划线后缀（如 refused_review）。"),
-                            outcomes=_outcome_list())
+                            outcomes=rendered_later(_outcome_list))
                 outcomes[node_id] = outcome
                 continue
             if not exits:

@@ -38,7 +38,7 @@ from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
-from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled
+from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled, rendered_later
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
 from yizhan.workdays.selectors import calendar_current
@@ -687,8 +687,8 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     if reason not in clock.SUSPEND_REASONS:
         raise InvalidInput(_("暂停计时须为法定事由：%(reasons)s。"),
                            code=CasesErrorCode.NO_REASON, field="reason",
-                           reasons="、".join(str(label)
-                                            for label in clock.SUSPEND_REASONS.values()))
+                           reasons=rendered_later(
+                               lambda: "、".join(map(str, clock.SUSPEND_REASONS.values()))))
     if not (note or "").strip():
         raise InvalidInput(_("请说明暂停计时的具体情况。"), code=CasesErrorCode.NO_REASON,
                            field="note")

@@ -9,6 +9,7 @@ reorder them.
 """
 
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.error_codes import CoreErrorCode
@@ -30,12 +31,18 @@ class ApplicationError(Exception):
         super().__init__(self.render())
 
     def render(self, language: str | None = None) -> str:
-        """The message in ``language`` (the active language if None)."""
+        """The message in ``language`` (the active language if None).
+
+        Fields are filled in that language too, so a field made with
+        ``rendered_later`` (a list of translated labels) follows the message.
+        """
         if language is None:
-            text = str(self.message)
-        else:
-            with translation.override(language):
-                text = str(self.message)
+            return self._filled()
+        with translation.override(language):
+            return self._filled()
+
+    def _filled(self) -> str:
+        text = str(self.message)
         try:
             return text % self.fields if self.fields else text
         except (KeyError, TypeError, ValueError):
@@ -49,6 +56,17 @@ class ApplicationError(Exception):
             "message_en": self.render("en"),
             "fields": {k: _jsonable(v) for k, v in self.fields.items()},
         }
+
+
+def rendered_later(make) -> str:
+    """A field whose text ``make()`` gives when the message is rendered.
+
+    For fields built from translated labels (the lawful reasons, the roles a
+    lane may name): an error is rendered in Chinese and in English from the
+    same fields, so a text joined when the error is raised would be in one
+    language in both.
+    """
+    return lazy(make, str)()
 
 
 def _jsonable(value):
