@@ -32,16 +32,21 @@ def _uncached(monkeypatch, args=ARGS):
     return pdf.render_certificate(**args)
 
 
-def _embedded(data: bytes) -> tuple[bytes, dict]:
-    """The page's drawing operations, and each embedded glyph's outline and advance."""
+def _font_file(data: bytes) -> TTFont:
+    """The font the page embeds."""
     page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
     [font] = page["/Resources"]["/Font"].values()
     descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-    with TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())) as face:
+    return TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+
+
+def _embedded(data: bytes) -> tuple[bytes, dict]:
+    """The page's drawing operations, and each embedded glyph's outline and advance."""
+    with _font_file(data) as face:
         glyf, hmtx = face["glyf"], face["hmtx"]
         glyphs = {name: (list(glyf[name].getCoordinates(glyf)[0]), hmtx[name])
                   for name in face.getGlyphOrder()}
-    return page.get_contents().get_data(), glyphs
+    return pypdf.PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data(), glyphs
 
 
 def test_cached_fonts_draw_what_fpdf_draws(monkeypatch):
@@ -65,10 +70,7 @@ def test_composite_glyphs_keep_their_parts(monkeypatch):
     """A composite glyph names its parts by glyph id, which the cut font renumbers."""
     args = {**ARGS, "holder": "Café ℃ Ⅲ 示范餐饮"}
     drawn = pdf.render_certificate(**args)
-    page = pypdf.PdfReader(io.BytesIO(drawn)).pages[0]
-    [font] = page["/Resources"]["/Font"].values()
-    descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-    with TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())) as face:
+    with _font_file(drawn) as face:
         assert any(face["glyf"][name].isComposite() for name in face.getGlyphOrder())
     reference = _uncached(monkeypatch, args)
     assert _embedded(drawn) == _embedded(reference)
@@ -124,14 +126,17 @@ def test_everyday_text_is_drawn_from_the_reduced_font(fonts_used, settings):
     assert ARGS["holder"] in _text(data)
 
 
-def test_a_rare_character_is_drawn_from_the_whole_font(fonts_used):
+def test_a_rare_character_is_drawn_from_the_whole_font(fonts_used, monkeypatch):
+    """Cut from the whole font, too, the page and outlines are fpdf2's own."""
     whole = pdf.cjk_fonts()[0]
     rare = "堃"   # common in names, not in GB 2312
     if ord(rare) not in pdf._codepoints(whole):
         pytest.skip("the installed font lacks the character")
-    data = pdf.render_certificate(**{**ARGS, "holder": f"李{rare}"})
+    args = {**ARGS, "holder": f"李{rare} Café ℃"}
+    data = pdf.render_certificate(**args)
     assert fonts_used[0] == whole
     assert f"李{rare}" in _text(data)
+    assert _embedded(data) == _embedded(_uncached(monkeypatch, args))
 
 
 def _forget_everyday():

@@ -26,7 +26,7 @@ def test_matrix_is_square_and_of_a_qr_size():
         assert all(matrix[r0][c0 + i] and matrix[r0 + 6][c0 + i] for i in range(7))
 
 
-@pytest.mark.parametrize("length", [5, 30, 60, 90, 150, 260])   # versions 1 to 9
+@pytest.mark.parametrize("length", [5, 30, 60, 90, 150, 260])   # versions 1 to 12
 def test_the_matrix_is_qrcodes_own(length):
     """The mask is chosen faster than qrcode does, but the same one: so is every module."""
     import random

@@ -37,7 +37,7 @@ def _matrix(data: str) -> tuple[tuple[bool, ...], ...]:
 # one mask to the next, so here the symbol is laid out once, each mask is
 # applied to whole rows held as integers, and the penalty is scored on
 # rows and columns as bit strings.  The mask chosen, and its penalty, are
-# qrcode's own (tests/core/test_qr.py compares them).
+# qrcode's own (tests/signing/test_qr.py compares them).
 
 _RUN = re.compile(r"0{5,}|1{5,}")
 _FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
