@@ -112,6 +112,27 @@ def test_a_run_overtaken_while_rendering_keeps_the_first_certificate(
     assert audit_actions(case).count(CasesAction.CERTIFICATE_ISSUED) == 1
 
 
+def test_a_case_that_stops_being_issuable_while_rendering_gets_none(world, promised,
+                                                                     monkeypatch):
+    """What was rendered is not recorded if the case no longer stands approved under the lock."""
+    from yizhan.cases.models import Case
+
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    prepare = certificates._prepare
+
+    def overruled(*args, **kwargs):
+        Case.objects.filter(pk=case.pk).update(outcome=Case.Outcome.REFUSED)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(certificates, "_prepare", overruled)
+    assert tasks.run_now("cases.issue_certificate", case_id=case.pk) == 0
+    assert not Certificate.objects.filter(case=case).exists()
+    assert EventType.CERTIFICATE_ISSUED not in event_types(case)
+
+
 def test_a_refused_case_gets_no_certificate(world, promised):
     """Issuing for a refused case does nothing."""
     case, _code = submitted(world, promised)

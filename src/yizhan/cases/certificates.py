@@ -4,8 +4,8 @@ The PDF is rendered (Chinese fonts from the system, a seal, a QR code that
 opens the public verification page), its SM3 digest is signed with the
 agency's key (SM2 where available, otherwise Ed25519; the algorithm is
 recorded), and the file and the signature are kept with the case.  The
-certificate number derives from the case number, and rendering is
-deterministic, so a step retried after a failure writes the same file.
+certificate number, and so the file's name, derives from the case number,
+so a step retried after a failure replaces the file it left, never adds one.
 """
 
 import secrets
@@ -66,26 +66,27 @@ def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None,
     from yizhan.accounts.models import User
 
     case = Case.objects.select_related("item_version", "agency", "applicant").get(pk=case_id)
-    existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
-    if existing is not None:
-        return existing
-    if not _issuable(case):
-        return 0
+    settled = _settled(case)
+    if settled is not None:
+        return settled
     prepared = _prepare(case, agency_id)
     with transaction.atomic():
-        case = Case.objects.select_for_update(of=("self",)).select_related(
-            "item_version", "agency", "applicant").get(pk=case_id)
-        existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
-        if existing is not None:
-            return existing
-        if not _issuable(case):
-            return 0
+        # Recording reads only the case's own columns.
+        case = Case.objects.select_for_update().get(pk=case_id)
+        settled = _settled(case)
+        if settled is not None:
+            return settled
         actor = User.objects.filter(pk=actor_id).first() if actor_id else None
         return _record(case, prepared, actor=actor).pk
 
 
-def _issuable(case: Case) -> bool:
-    return case.outcome in ("", Case.Outcome.APPROVED) and case.decided_at is not None
+def _settled(case: Case) -> int | None:
+    """The certificate's id if one is recorded, 0 if none is due, None if one is to issue."""
+    existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
+    if existing is not None:
+        return existing
+    issuable = case.outcome in ("", Case.Outcome.APPROVED) and case.decided_at is not None
+    return None if issuable else 0
 
 
 @dataclass(frozen=True)
