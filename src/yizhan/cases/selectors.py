@@ -32,7 +32,7 @@ def case_get_for_actor(*, actor, case_id: int) -> Case:
 
 
 def case_detail(*, actor, case_id: int) -> Case:
-    """A case with its tasks, events, files and certificate, for one page."""
+    """A case with its tasks, events and files, for one page."""
     case = case_get_for_actor(actor=actor, case_id=case_id)
     return _with_timeline(case)
 

@@ -290,7 +290,7 @@ def _case_actions(actor, case) -> dict:
 @staff_page()
 def case_action(request, case_id: int, action: str):
     """暂停计时, 恢复计时, 延期 and 注销证照 from the staff pages."""
-    case = selectors.case_detail(actor=request.user, case_id=case_id)
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
     with refusal_shown(request):
         if action == "suspend":
             services.case_suspend(actor=request.user, case=case,
