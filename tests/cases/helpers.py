@@ -127,6 +127,13 @@ def submitted(world, version, **kwargs):
     return services.case_submit(actor=kwargs.get("actor") or world.citizen, case=case)
 
 
+def accepted(world, version, *, key="a"):
+    """A case of ``version`` submitted by the citizen and accepted by the window."""
+    case, _code = submitted(world, version)
+    complete(world.user(key, Role.WINDOW_CLERK), case, "accept")
+    return reload(case)
+
+
 def open_task(case, name_prefix: str = "", *, agency=None) -> Task:
     """The one open or claimed task of ``case`` whose BPMN id starts with the prefix."""
     qs = Task.objects.filter(case_id=case.pk, status__in=[Task.Status.OPEN,

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests.cases.helpers import (
+    accepted,
     audit_actions,
     complete,
     event_types,
@@ -26,12 +27,6 @@ from yizhan.workdays.selectors import calendar_current
 TZ = timezone.get_default_timezone()
 
 
-def _accepted(world, version):
-    case, _code = submitted(world, version)
-    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    return reload(case)
-
-
 def _head(world):
     return world.user("a", Role.AGENCY_HEAD)
 
@@ -47,7 +42,7 @@ def _reviewer(world):
                                     "appraisal", "expert_review", "inspection"])
 def test_the_clock_stops_for_a_lawful_reason(world, promised, reason):
     """挂起: status, pause start and reason are kept; supervision is asked to watch the pause."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     services.case_suspend(actor=_reviewer(world), case=case, reason=reason,
                           note="申请人申请听证，定于下周举行")
     case = reload(case)
@@ -67,7 +62,7 @@ def test_the_clock_stops_for_a_lawful_reason(world, promised, reason):
 @pytest.mark.parametrize("reason", ["correction", "holiday", "", "HEARING"])
 def test_other_reasons_do_not_stop_the_clock(world, promised, reason):
     """Only the reasons the law lists (补正 has its own path) stop the clock."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         services.case_suspend(actor=_reviewer(world), case=case, reason=reason, note="说明")
     assert exc.value.code == CasesErrorCode.NO_REASON
@@ -77,7 +72,7 @@ def test_the_listed_reasons_follow_the_message_s_language(world, promised):
     """Refused on an English page, the Chinese message still lists the reasons in Chinese."""
     from django.utils import translation
 
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with translation.override("en"), pytest.raises(InvalidInput) as exc:
         services.case_suspend(actor=_reviewer(world), case=case, reason="holiday", note="说明")
     assert "听证、招标、拍卖" in exc.value.render("zh-hans")
@@ -86,7 +81,7 @@ def test_the_listed_reasons_follow_the_message_s_language(world, promised):
 
 def test_a_pause_needs_a_note(world, promised):
     """A lawful reason still needs the particulars."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note=" ")
     assert exc.value.code == CasesErrorCode.NO_REASON
@@ -103,14 +98,14 @@ def test_only_a_case_in_progress_is_suspended(world, promised):
 @pytest.mark.parametrize("who", [("a", Role.WINDOW_CLERK), ("b", Role.REVIEWER)])
 def test_only_reviewers_and_heads_of_the_agency_suspend(world, promised, who):
     """A window clerk, or a reviewer of another agency, may not stop the clock."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_suspend(actor=world.user(*who), case=case, reason="hearing", note="听证")
 
 
 def test_resuming_adds_the_paused_working_days_to_both_deadlines(world, promised):
     """恢复: the working days the case waited push both deadlines back."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     services.case_suspend(actor=_reviewer(world), case=case, reason="inspection",
                           note="现场勘验")
     since = timezone.now() - dt.timedelta(days=15)
@@ -134,7 +129,7 @@ def test_resuming_adds_the_paused_working_days_to_both_deadlines(world, promised
 
 def test_a_pause_within_one_day_costs_nothing(world, promised):
     """Suspended and resumed on the same day: the deadlines do not move."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     before = (case.statutory_due, case.promised_due)
     services.case_suspend(actor=_reviewer(world), case=case, reason="testing", note="检测")
     services.case_resume(actor=_reviewer(world), case=case)
@@ -145,14 +140,14 @@ def test_a_pause_within_one_day_costs_nothing(world, promised):
 
 def test_resuming_a_running_clock_is_refused(world, promised):
     """Only a suspended case resumes."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(Conflict):
         services.case_resume(actor=_reviewer(world), case=case)
 
 
 def test_a_suspended_case_takes_no_decision(world, promised):
     """Tasks wait while the clock is stopped."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note="听证")
     with nothing_written(), pytest.raises(Conflict):
         complete(_reviewer(world), case, "review")
@@ -163,7 +158,7 @@ def test_a_suspended_case_takes_no_decision(world, promised):
 
 def test_the_head_extends_the_statutory_limit_once(world, promised):
     """延期: up to ten working days on the statutory deadline, by the agency head."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     promised_before = case.promised_due
     services.case_extend(actor=_head(world), case=case, workdays=10, reason="情况复杂，需集体讨论")
     case = reload(case)
@@ -183,14 +178,14 @@ def test_the_head_extends_the_statutory_limit_once(world, promised):
 @pytest.mark.parametrize("workdays", [0, 11, -1, "5"])
 def test_an_extension_is_one_to_ten_working_days(world, promised, workdays):
     """Longer than the law allows, or not a whole number, is refused."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(InvalidInput):
         services.case_extend(actor=_head(world), case=case, workdays=workdays, reason="复杂")
 
 
 def test_an_extension_needs_a_reason(world, promised):
     """The head states why the case needs longer."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         services.case_extend(actor=_head(world), case=case, workdays=5, reason="")
     assert exc.value.code == CasesErrorCode.NO_REASON
@@ -199,14 +194,14 @@ def test_an_extension_needs_a_reason(world, promised):
 @pytest.mark.parametrize("who", [("a", Role.REVIEWER), ("b", Role.AGENCY_HEAD)])
 def test_only_the_head_of_the_agency_extends(world, promised, who):
     """A reviewer, or another agency's head, cannot extend."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_extend(actor=world.user(*who), case=case, workdays=5, reason="复杂")
 
 
 def test_extending_a_suspended_case_is_planned_again(world, promised):
     """An extension while the clock is stopped asks supervision to plan again."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     services.case_suspend(actor=_reviewer(world), case=case, reason="expert_review",
                           note="专家评审")
     services.case_extend(actor=_head(world), case=case, workdays=5, reason="专家评审耗时")
@@ -225,7 +220,7 @@ def test_extending_a_suspended_case_is_planned_again(world, promised):
 
 def test_remaining_working_days(world, promised):
     """At acceptance the whole limits remain; on the last day 0; after it, negative."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     left = selectors.remaining_workdays(case, now=case.accepted_at)
     assert (left.statutory, left.promised, left.provisional) == (20, 10, case.due_provisional)
     last_day = timezone.localtime(case.promised_due).replace(hour=9)
@@ -237,7 +232,7 @@ def test_remaining_working_days(world, promised):
 
 def test_remaining_days_stand_still_while_suspended(world, promised):
     """A suspended case's remaining days are counted at the pause, not now."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     services.case_suspend(actor=_reviewer(world), case=case, reason="hearing", note="听证")
     Case.objects.filter(pk=case.pk).update(paused_since=case.accepted_at)
     case = reload(case)
@@ -310,7 +305,7 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
 
 def test_recomputing_leaves_final_deadlines_alone(world, promised):
     """deadlines_recompute moves nothing when the calendar did not change."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written():
         assert services.deadlines_recompute(year=None) == 0
     assert reload(case).statutory_due == case.statutory_due

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.cases.helpers import (
     PDF,
     PNG,
+    accepted,
     another_citizen,
     complete,
     event_types,
@@ -304,16 +305,10 @@ def test_the_applicant_and_the_reviewer_download_a_material(world, promised, cli
 # --- the clock, the extension and the certificate from the staff pages -------------
 
 
-def _accepted(world, version):
-    case, _code = submitted(world, version)
-    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    return reload(case)
-
-
 def test_the_reviewer_stops_and_restarts_the_clock_on_the_task_page(world, promised,
                                                                     client_for):
     """暂停计时 for an appraisal from the task page, back to it; then 恢复计时."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     task = open_task(case)
     reviewer = client_for(world.user("a", Role.REVIEWER))
     page = reviewer.get(f"/workbench/tasks/{task.pk}/").content.decode()
@@ -334,7 +329,7 @@ def test_the_reviewer_stops_and_restarts_the_clock_on_the_task_page(world, promi
 
 
 def test_a_pause_without_a_lawful_reason_is_shown_not_done(world, promised, client_for):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     reviewer = client_for(world.user("a", Role.REVIEWER))
     with nothing_written():
         response = reviewer.post(f"/workbench/cases/{case.pk}/suspend/",
@@ -345,7 +340,7 @@ def test_a_pause_without_a_lawful_reason_is_shown_not_done(world, promised, clie
 
 def test_the_head_extends_once_on_the_case_page(world, promised, client_for):
     """延期 needs the head; a second extension is refused with the reason shown."""
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     before = case.statutory_due
     reviewer = client_for(world.user("a", Role.REVIEWER))
     with nothing_written():
@@ -366,7 +361,7 @@ def test_the_head_extends_once_on_the_case_page(world, promised, client_for):
 
 @pytest.mark.parametrize("workdays", ["0", "11", "五", "", "²"])
 def test_a_bad_extension_is_shown_not_done(world, promised, client_for, workdays):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     head = client_for(world.user("a", Role.AGENCY_HEAD))
     with nothing_written():
         response = head.post(f"/workbench/cases/{case.pk}/extend/",
@@ -375,7 +370,7 @@ def test_a_bad_extension_is_shown_not_done(world, promised, client_for, workdays
 
 
 def test_another_agencys_staff_cannot_stop_the_clock(world, promised, client_for):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     with nothing_written():
         response = client_for(world.user("b", Role.AGENCY_HEAD)).post(
             f"/workbench/cases/{case.pk}/suspend/", {"reason": "hearing", "note": "听证"})
@@ -387,7 +382,7 @@ def test_the_head_revokes_the_certificate_on_the_case_page(
     """注销证照 with a reason; the verification page then says so."""
     from yizhan.cases.models import Certificate
 
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     complete(world.user("a", Role.REVIEWER), case, "review")
     with django_capture_on_commit_callbacks(execute=True):
         complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
@@ -407,7 +402,7 @@ def test_the_head_revokes_the_certificate_on_the_case_page(
 
 @pytest.mark.parametrize("path", ["suspend", "resume", "extend", "revoke", "delete"])
 def test_a_case_action_needs_a_post_and_staff(world, promised, client_for, path):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     head = client_for(world.user("a", Role.AGENCY_HEAD))
     assert head.get(f"/workbench/cases/{case.pk}/{path}/").status_code == 405
     citizen = client_for(world.citizen)
@@ -416,7 +411,7 @@ def test_a_case_action_needs_a_post_and_staff(world, promised, client_for, path)
 
 
 def test_an_outside_next_is_not_followed(world, promised, client_for):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     reviewer = client_for(world.user("a", Role.REVIEWER))
     response = reviewer.post(f"/workbench/cases/{case.pk}/suspend/", {
         "reason": "hearing", "note": "申请人申请听证", "next": "https://evil.example/"})
@@ -427,7 +422,7 @@ def test_an_outside_next_is_not_followed(world, promised, client_for):
 
 
 def test_the_applicant_withdraws_before_the_decision(world, promised, client_for):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     citizen = client_for(world.citizen)
     page = citizen.get(f"/my/cases/{case.pk}/").content.decode()
     assert 'data-testid="withdraw"' in page
@@ -443,7 +438,7 @@ def test_the_applicant_withdraws_before_the_decision(world, promised, client_for
 
 
 def test_another_citizen_cannot_withdraw(world, promised, client_for):
-    case = _accepted(world, promised)
+    case = accepted(world, promised)
     other, _applicant = another_citizen()
     with nothing_written():
         assert client_for(other).post(f"/my/cases/{case.pk}/withdraw/").status_code == 404

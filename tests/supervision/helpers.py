@@ -15,7 +15,14 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tests.cases.helpers import add_agency, complete, publish_item, reload, submitted
+from tests.cases.helpers import (  # noqa: F401  (accepted: imported from here too)
+    accepted,
+    add_agency,
+    complete,
+    publish_item,
+    reload,
+    submitted,
+)
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases.models import Case
@@ -85,13 +92,6 @@ def fee_item(world, *, agency=None, amount="80", basis="发改价格规〔2016�
     """A published item of A (or ``agency``) with one fee of ``amount`` yuan."""
     return publish_item(world, agency=agency, name="收费许可", fees=[
         {"name": "登记费", "standard": f"每件{amount}元", "amount": amount, "basis": basis}])
-
-
-def accepted(world, version, *, key="a"):
-    """A case of ``version`` submitted by the citizen and accepted by the window."""
-    case, _code = submitted(world, version)
-    complete(world.user(key, Role.WINDOW_CLERK), case, "accept")
-    return reload(case)
 
 
 def workday(case_or_moment, n: int) -> dt.date:
