@@ -36,9 +36,14 @@ def notice_issue(actor, *, agency_id: int) -> bool:
     return scope_of(actor).has(Role.SUPERVISION_OFFICER, agency_id)
 
 
-def notice_issuer(actor) -> bool:
-    """An officer of a supervision office: the pages that issue notices."""
+def _office_member(actor) -> bool:
+    """An officer of some supervision office (what they reach is their scope's)."""
     return scope_of(actor).has_role(Role.SUPERVISION_OFFICER)
+
+
+def notice_issuer(actor) -> bool:
+    """The pages that issue notices."""
+    return _office_member(actor)
 
 
 def notice_agencies(actor) -> frozenset[int] | None:
@@ -78,7 +83,7 @@ def scoring_scheme_update(actor) -> bool:
 
 def scores_compute(actor) -> bool:
     """The office computes the scores of the agencies its scope covers."""
-    return scope_of(actor).has_role(Role.SUPERVISION_OFFICER)
+    return _office_member(actor)
 
 
 def scores_view(actor) -> bool:
