@@ -131,18 +131,12 @@ def worker(args):
     for posting in Posting.objects.select_related("user", "post"):
         staff.setdefault((posting.post.agency_id, posting.post.role), posting.user)
     materials = list(version.materials.all())
-    latencies: list[float] = []
-    by_step: dict[str, list[float]] = {}
-    transitions = 0
+    by_step: dict[str, list[float]] = {}   # each transition's latency, by kind of step
 
     def timed(step, fn, *a, **kw):
-        nonlocal transitions
         start = time.perf_counter()
         result = fn(*a, **kw)
-        spent = time.perf_counter() - start
-        latencies.append(spent)
-        by_step.setdefault(step, []).append(spent)
-        transitions += 1
+        by_step.setdefault(step, []).append(time.perf_counter() - start)
         return result
 
     profiler = None
@@ -187,8 +181,8 @@ def worker(args):
         sys.stderr.write(out.getvalue())
     connection.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"transitions": transitions, "cases": cases, "seconds": elapsed,
-            "latencies": latencies, "by_step": by_step,
+    return {"cases": cases, "seconds": elapsed,
+            "by_step": by_step,
             "peak_rss_mb": round(peak_kb / 1024, 1)}
 
 
@@ -250,8 +244,8 @@ def main():
     with mp.get_context("spawn").Pool(args.concurrency) as pool:
         results = pool.map(worker, jobs)
     wall = time.perf_counter() - started
-    latencies = sorted(x for r in results for x in r["latencies"])
-    transitions = sum(r["transitions"] for r in results)
+    latencies = sorted(x for r in results for values in r["by_step"].values() for x in values)
+    transitions = len(latencies)
     cases = sum(r["cases"] for r in results)
     # Where the time goes: each kind of step's count, median latency and
     # share of all the time spent in steps.
