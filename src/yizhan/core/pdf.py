@@ -210,8 +210,9 @@ def _glyph_subset(face, names: list[str], codepoints: set[int]):
     table.glyphOrder = kept
     table.glyphs = {name: _raw_glyph(Glyph, glyf, glyf.glyphs[name]) for name in kept}
     subset["loca"] = newTable("loca")
+    metrics = face["hmtx"].metrics
     table = subset["hmtx"] = newTable("hmtx")
-    table.metrics = {name: face["hmtx"].metrics[name] for name in kept}
+    table.metrics = {name: metrics[name] for name in kept}
     table = subset["cmap"] = newTable("cmap")
     table.tableVersion = 0
     table.tables = []
