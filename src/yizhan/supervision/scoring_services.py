@@ -105,6 +105,12 @@ def scores_compute_after_quarter(*, today: dt.date | None = None) -> ScoreRun | 
     # Two workers running the task at once queue on the scheme's row: the
     # second finds the first one's scores and does nothing.
     scheme = _current_scheme_locked()
+    if ScoreRun.objects.filter(starts_on=quarter.starts_on, ends_on=quarter.ends_on,
+                               computed_by=None).exists():
+        # The usual answer, every six hours: the platform has scored the
+        # quarter.  An agency it left out had nothing to score, and none can
+        # gain any since: alerts and publications are dated when they happen.
+        return None
     scored = set(AgencyScore.objects.filter(
         starts_on=quarter.starts_on, ends_on=quarter.ends_on, current=True,
     ).values_list("agency_id", flat=True))
