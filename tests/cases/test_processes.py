@@ -142,6 +142,32 @@ def test_parallel_decision_waits_for_every_review(world, joint,
     assert sorted(e.agency.name for e in joint_events) == ["丁局", "丙局", "乙局"]
 
 
+def test_a_joint_reviewer_reads_the_case_page_in_as_many_queries_at_every_step(world, joint):
+    """The tasks, which also decide that a joint agency may see the case, are read once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    version, agencies, reviewers = joint
+
+    def queries(case) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = selectors.case_detail(actor=reviewers["c"], case_id=case.pk)
+            [(t.agency.name, t.claimed_by) for t in page.task_list]
+        task_reads = [q for q in captured if 'FROM "cases_task"' in q["sql"]]
+        assert len(task_reads) == 1, task_reads
+        return len(captured)
+
+    case = _accepted(world, version)  # acceptance and four reviews
+    queries(case)  # the reviewer's scope, read once per request
+    before = queries(case)
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    complete(reviewers["b"], case, "joint_review", agency=agencies["b"])
+    complete(reviewers["c"], case, "joint_review", agency=agencies["c"])
+    complete(reviewers["d"], case, "joint_review", agency=agencies["d"])
+    assert Task.objects.filter(case=case).count() == 6  # and the decision
+    assert queries(case) == before
+
+
 def test_one_joint_rejection_cancels_the_others_and_refuses(world, joint):
     """The first joint rejection withdraws the other joint reviews; the case ends refused."""
     version, agencies, reviewers = joint

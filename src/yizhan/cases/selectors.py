@@ -7,7 +7,7 @@ Inboxes list the tasks whose role the actor holds in the task's agency.
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from yizhan.cases import clock, permissions
@@ -24,8 +24,15 @@ def _cases() -> QuerySet[Case]:
     return Case.objects.select_related(*CASE_RELATED)
 
 
+def _cases_with_tasks() -> QuerySet[Case]:
+    # The tasks decide who may see a case (joint review), and every page and
+    # answer that shows one case lists them: read once, in order.
+    tasks = Task.objects.select_related("agency", "claimed_by").order_by("created_at", "id")
+    return _cases().prefetch_related(Prefetch("tasks", queryset=tasks))
+
+
 def case_get_for_actor(*, actor, case_id: int) -> Case:
-    case = _cases().prefetch_related("tasks").filter(pk=case_id).first()
+    case = _cases_with_tasks().filter(pk=case_id).first()
     if case is None or not permissions.case_view(actor, case=case):
         raise NotFound()
     return case
@@ -40,8 +47,7 @@ def case_detail(*, actor, case_id: int) -> Case:
 def _with_timeline(case: Case) -> Case:
     case.timeline = list(CaseEvent.objects.filter(case=case).select_related("task", "agency")
                          .order_by("at", "id"))
-    case.task_list = list(case.tasks.select_related("agency", "claimed_by").order_by(
-        "created_at", "id"))
+    case.task_list = list(case.tasks.all())
     case.file_list = list(MaterialFile.objects.filter(case=case).select_related("material")
                           .order_by("material__order", "uploaded_at"))
     return case
@@ -117,7 +123,7 @@ def case_by_query_code(*, number: str, code: str) -> Case:
     code = (code or "").strip()
     if not number or not code.isdigit():
         raise InvalidInput(_bad_query())
-    case = _cases().filter(number=number).first()
+    case = _cases_with_tasks().filter(number=number).first()
     if case is None or case.query_code_hash != sm3_hex(f"{number}:{code}".encode()):
         # The same answer for a wrong number and a wrong code.
         raise NotFound(_bad_query())
