@@ -513,7 +513,9 @@ def test_admin_refuses_agency_b_objects_to_agency_a(world):
     b = world.agency_b
     post_b = world.posts["b"][Role.REVIEWER]
     record_b = AuditRecord.objects.filter(agency_id=b.pk).first()
+    applicant_b = _cases_of_b(world)[0].applicant  # applied to B only
     urls = [
+        f"/admin/directory/applicant/{applicant_b.pk}/change/",
         f"/admin/directory/agency/{b.pk}/change/",
         f"/admin/directory/post/{post_b.pk}/change/",
         f"/admin/accounts/user/{world.user('b', Role.REVIEWER).pk}/change/",
@@ -532,6 +534,9 @@ def test_admin_refuses_agency_b_objects_to_agency_a(world):
         assert response.status_code in REFUSED | {302}
     b.refresh_from_db()
     assert b.name == "乙局"
+    # Control: B's administrator sees the applicant who applied to B.
+    own = _client(world.user("b", Role.SYSADMIN)).get(urls[0])
+    assert own.status_code == 200 and "李四" in own.content.decode()
 
 
 @pytest.mark.django_db

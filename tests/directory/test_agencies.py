@@ -143,6 +143,24 @@ def test_agency_update_records_old_and_new_and_skips_no_change(world):
         services.agency_update(actor=world.admin, agency=world.agency_a, short_name="甲")
 
 
+def test_agency_renamed_to_a_name_in_use_or_to_nothing_is_refused(world):
+    """Two agencies of one division, or two units of one agency, never share a name."""
+    second = services.agency_create(actor=world.admin, name="甲局登记科", kind="unit",
+                                    division_code=world.unit_a.division.code,
+                                    parent_id=world.agency_a.pk)
+    with nothing_written():
+        with pytest.raises(InvalidInput) as exc:
+            services.agency_update(actor=world.admin, agency=world.agency_b, name=" 甲局 ")
+        assert exc.value.code == DirectoryErrorCode.AGENCY_EXISTS
+        with pytest.raises(InvalidInput) as exc:
+            services.agency_update(actor=world.admin, agency=second, name=world.unit_a.name)
+        assert exc.value.code == DirectoryErrorCode.AGENCY_EXISTS
+        with pytest.raises(InvalidInput):
+            services.agency_update(actor=world.admin, agency=second, name="  ")
+    services.agency_update(actor=world.admin, agency=second, name=" 甲局窗口科 ")
+    assert Agency.objects.get(pk=second.pk).name == "甲局窗口科"
+
+
 def test_agency_update_by_a_head_is_refused(world):
     """Renaming an agency needs a system administrator."""
     with nothing_written(), pytest.raises(PermissionDenied):

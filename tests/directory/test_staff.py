@@ -4,7 +4,7 @@ import datetime
 import re
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.directory.writes import audit_rows, last_audit, nothing_written
 from tests.factories import PASSWORD
@@ -56,6 +56,13 @@ def test_weak_password_is_refused_with_a_chinese_message(world, password):
     detail = message.removeprefix("密码不符合要求：")
     assert CJK.search(detail), detail
     assert exc.value.fields["field"] == "password"
+    # Raised on an English page or not, each language's message is whole.
+    english = exc.value.render("en")
+    assert english.startswith("The password") and not CJK.search(english), english
+    with translation.override("en"), pytest.raises(InvalidInput) as exc:
+        services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                              username="a.newcomer", full_name="王五", password=password)
+    assert exc.value.render("zh-hans") == message
 
 
 @pytest.mark.parametrize("username", ["a.reviewer", "A.Reviewer", " a.reviewer "])
@@ -297,3 +304,51 @@ def test_agency_sysadmin_grants_within_their_agency_only(world):
                                     reason="越权收回")
     assert ScopeGrant.objects.get(pk=grant.pk).revoked_at is None
     assert len(audit_rows(DirectoryAction.GRANT_REVOKED)) == 0
+
+
+# --- roles that oversee an agency ------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [Role.SUPERVISION_OFFICER, Role.SYSADMIN])
+def test_the_head_may_not_confer_or_remove_a_role_that_oversees_the_agency(world, role):
+    """A head who made a supervision officer in the agency could clear its own alerts."""
+    head = world.user("a", "agency_head")
+    post = world.posts["a"][role]
+    overseer = world.user("a", role)
+    with nothing_written():
+        with pytest.raises(PermissionDenied):
+            services.post_create(actor=head, agency=world.agency_a, name="自设岗", role=role)
+        with pytest.raises(PermissionDenied):
+            services.staff_create(actor=head, post=post, username="a.shadow",
+                                  full_name="影子", password=PASSWORD)
+        with pytest.raises(PermissionDenied):
+            services.staff_post(actor=head, user=world.user("a", "reviewer"), post=post)
+        with pytest.raises(PermissionDenied):
+            services.staff_unpost(actor=head, user=overseer, post=post)
+        with pytest.raises(PermissionDenied):
+            services.staff_deactivate(actor=head, user=overseer, reason="调离")
+    assert "supervision_officer" not in scope_of(fresh(head)).roles
+    # The agency's system administrator does it.
+    admin_a = world.user("a", "sysadmin")
+    new = services.post_create(actor=admin_a, agency=world.agency_a, name="新设岗", role=role)
+    services.staff_post(actor=admin_a, user=world.user("a", "reviewer"), post=new)
+
+
+def test_the_head_still_staffs_the_roles_of_the_agencys_work(world):
+    """Clerks, reviewers, heads and data officers are the head's to appoint."""
+    head = world.user("a", "agency_head")
+    for role in (Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD, Role.DATA_OFFICER):
+        post = services.post_create(actor=head, agency=world.agency_a, name=f"新{role}",
+                                    role=role)
+        services.staff_post(actor=head, user=world.user("a", "reviewer"), post=post)
+
+
+def test_a_superuser_deactivates_an_account_without_a_post(world):
+    """No post, no agency: the record names none (it used to fail on the empty list)."""
+    user = services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                                 username="a.leaver", full_name="离职者", password=PASSWORD)
+    services.staff_unpost(actor=world.admin, user=user, post=world.posts["a"]["reviewer"])
+    services.staff_deactivate(actor=world.admin, user=user, reason="离职")
+    assert not fresh(user).is_active
+    record = last_audit(DirectoryAction.STAFF_DEACTIVATED, object_id=str(user.pk))
+    assert record.agency_id is None

@@ -1,6 +1,7 @@
 """Permission predicates of the accounts app, one per service."""
 
 from yizhan.directory.authz import scope_of
+from yizhan.directory.permissions import confers
 from yizhan.directory.roles import Role
 
 MANAGERS = (Role.SYSADMIN, Role.AGENCY_HEAD)
@@ -21,23 +22,23 @@ def totp_enable(actor, *, user) -> bool:
 def totp_disable(actor, *, user) -> bool:
     if _is_user(actor) and actor.pk == user.pk:
         return True
-    # A lost phone: the head of the staff member's agency may reset it.
+    # A lost phone: whoever may post the staff member in each of their
+    # posts (the head of the agency, for most) may reset it.
     from yizhan.directory.models import Posting
 
-    agencies = set(Posting.objects.filter(user=user).values_list("post__agency_id", flat=True))
-    scope = scope_of(actor)
-    return bool(agencies) and all(scope.has_any(MANAGERS, a) for a in agencies)
+    posts = set(Posting.objects.filter(user=user).values_list("post__role", "post__agency_id"))
+    return bool(posts) and all(confers(actor, role=role, agency_id=agency_id)
+                               for role, agency_id in posts)
 
 
 def token_issue(actor, *, agency, role) -> bool:
-    scope = scope_of(actor)
-    if role == Role.SYSADMIN:
-        return scope.has(Role.SYSADMIN, agency.id)
-    return scope.has_any(MANAGERS, agency.id)
+    # A person issues tokens, not a token: one that could mint another
+    # would outlive its own expiry and revocation.
+    return _is_user(actor) and confers(actor, role=role, agency_id=agency.id)
 
 
 def token_revoke(actor, *, token) -> bool:
-    return scope_of(actor).has_any(MANAGERS, token.agency_id)
+    return _is_user(actor) and confers(actor, role=token.role, agency_id=token.agency_id)
 
 
 def token_list(actor, *, agency_id) -> bool:

@@ -108,3 +108,13 @@ class ApplicantAdmin(ScopedAdmin):
     search_fields = ("name", "credit_code")
     list_filter = ("kind",)
     exclude = ("id_number_enc", "id_number_index")
+
+    def get_queryset(self, request):
+        # An applicant belongs to no agency: an agency's administrator sees
+        # the people and enterprises who applied to it, not the whole city's
+        # names and telephone numbers.
+        qs = super().get_queryset(request)
+        ids = self._agencies(request)
+        if ids is None:
+            return qs
+        return qs.filter(pk__in=Applicant.objects.filter(cases__agency_id__in=ids).values("pk"))

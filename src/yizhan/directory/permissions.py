@@ -11,6 +11,23 @@ from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
 MANAGERS = (Role.SYSADMIN, Role.AGENCY_HEAD)
+# Roles that watch over an agency rather than work in it.  Its head staffs
+# the agency, but a head who could make a supervision officer or a system
+# administrator in it could clear its own alerts and grant its own scope.
+OVERSIGHT_ROLES = frozenset({Role.SYSADMIN, Role.SUPERVISION_OFFICER})
+
+
+def confers(actor, *, role: str, agency_id: int) -> bool:
+    """Whether ``actor`` may give or take away ``role`` in an agency.
+
+    One rule for a post, a posting, a staff account and an API token:
+    the agency's managers confer the roles of its work; only a system
+    administrator over the agency confers the roles that oversee it.
+    """
+    scope = scope_of(actor)
+    if role in OVERSIGHT_ROLES:
+        return scope.has(Role.SYSADMIN, agency_id)
+    return scope.has_any(MANAGERS, agency_id)
 
 
 def division_create(actor, *, parent) -> bool:
@@ -32,28 +49,28 @@ def agency_update(actor, *, agency) -> bool:
     return scope_of(actor).has(Role.SYSADMIN, agency.id)
 
 
-def post_create(actor, *, agency) -> bool:
-    return scope_of(actor).has_any(MANAGERS, agency.id)
+def post_create(actor, *, agency, role) -> bool:
+    return confers(actor, role=role, agency_id=agency.id)
 
 
 def staff_create(actor, *, post) -> bool:
-    return scope_of(actor).has_any(MANAGERS, post.agency_id)
+    return confers(actor, role=post.role, agency_id=post.agency_id)
 
 
 def staff_post(actor, *, post) -> bool:
-    return scope_of(actor).has_any(MANAGERS, post.agency_id)
+    return confers(actor, role=post.role, agency_id=post.agency_id)
 
 
 def staff_unpost(actor, *, post) -> bool:
-    return scope_of(actor).has_any(MANAGERS, post.agency_id)
+    return confers(actor, role=post.role, agency_id=post.agency_id)
 
 
-def staff_deactivate(actor, *, agency_ids) -> bool:
-    scope = scope_of(actor)
-    if not agency_ids:
+def staff_deactivate(actor, *, posts) -> bool:
+    """``posts``: the (role, agency id) of every post the account holds."""
+    if not posts:
         # A staff account without a post: only an administrator of everything.
-        return Role.SYSADMIN in scope.everywhere
-    return all(scope.has_any(MANAGERS, a) for a in agency_ids)
+        return Role.SYSADMIN in scope_of(actor).everywhere
+    return all(confers(actor, role=role, agency_id=agency_id) for role, agency_id in posts)
 
 
 def staff_view(actor, *, agency_id) -> bool:

@@ -127,6 +127,14 @@ def agency_update(*, actor, agency: Agency, name: str | None = None,
                   short_name: str | None = None, is_active: bool | None = None) -> Agency:
     agency = Agency.objects.select_for_update().get(pk=agency.pk)
     require(permissions.agency_update(actor, agency=agency), action="agency_update")
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput(_("请填写机关名称。"), field="name")
+        if Agency.objects.filter(division_id=agency.division_id, parent_id=agency.parent_id,
+                                 name=name).exclude(pk=agency.pk).exists():
+            raise InvalidInput(_("该区划下已有名为“%(name)s”的机关。"),
+                               code=DirectoryErrorCode.AGENCY_EXISTS, field="name", name=name)
     changes = {}
     for field, value in (("name", name), ("short_name", short_name), ("is_active", is_active)):
         if value is not None and getattr(agency, field) != value:
@@ -142,7 +150,7 @@ def agency_update(*, actor, agency: Agency, name: str | None = None,
 
 @transaction.atomic
 def post_create(*, actor, agency: Agency, name: str, role: str) -> Post:
-    require(permissions.post_create(actor, agency=agency), action="post_create")
+    require(permissions.post_create(actor, agency=agency, role=role), action="post_create")
     name = (name or "").strip()
     if not name:
         raise InvalidInput(_("请填写岗位名称。"), field="name")
@@ -230,9 +238,8 @@ def staff_unpost(*, actor, user: User, post: Post) -> None:
 @transaction.atomic
 def staff_deactivate(*, actor, user: User, reason: str) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
-    agency_ids = set(Posting.objects.filter(user=user).values_list("post__agency_id", flat=True))
-    require(permissions.staff_deactivate(actor, agency_ids=agency_ids),
-            action="staff_deactivate")
+    posts = set(Posting.objects.filter(user=user).values_list("post__role", "post__agency_id"))
+    require(permissions.staff_deactivate(actor, posts=posts), action="staff_deactivate")
     if not (reason or "").strip():
         raise InvalidInput(_("停用账户须说明理由。"), field="reason")
     if not user.is_active:
@@ -240,7 +247,8 @@ def staff_deactivate(*, actor, user: User, reason: str) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_append(actor=actor, action=DirectoryAction.STAFF_DEACTIVATED, obj=user,
-                 agency_id=min(agency_ids), reason=reason, changes={"is_active": [True, False]})
+                 agency_id=min((a for _role, a in posts), default=None), reason=reason,
+                 changes={"is_active": [True, False]})
     return user
 
 
