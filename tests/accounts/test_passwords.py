@@ -135,6 +135,30 @@ def test_unknown_address_gets_the_same_page_and_no_mail(world,
     assert mail.outbox == []
 
 
+def test_the_request_does_not_wait_for_the_mail_server(world, monkeypatch, settings,
+                                                     django_capture_on_commit_callbacks):
+    """A mail server that is down gives a known address the same page, not an error."""
+    from yizhan.core import tasks
+
+    settings.EMAIL_BACKEND = "tests.accounts.test_passwords.DownMailBackend"
+    monkeypatch.setattr(tasks, "EAGER", False)
+    queued = []
+    monkeypatch.setattr(tasks._embedded, "submit", lambda name, kw: queued.append((name, kw)))
+    unknown = request_reset(django_capture_on_commit_callbacks, "stranger@example.com")
+    known = request_reset(django_capture_on_commit_callbacks, "citizen@example.com")
+    assert comparable(known) == comparable(unknown)
+    [(name, kwargs)] = queued
+    assert (name, kwargs["email"]) == ("core.deliver_notification", "citizen@example.com")
+
+
+class DownMailBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("the mail server is down")
+
+
 def test_inactive_accounts_get_no_mail(world, django_capture_on_commit_callbacks):
     """A deactivated account cannot be reopened through a reset."""
     directory_services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],

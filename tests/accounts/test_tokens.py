@@ -119,6 +119,44 @@ def test_only_a_sysadmin_issues_a_sysadmin_token(world):
                                 role=Role.SYSADMIN)
 
 
+def test_a_head_issues_no_token_that_oversees_the_agency(world):
+    """A supervision token of its own would let an agency clear its own alerts."""
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_issue(actor=world.user("a", "agency_head"), agency=world.agency_a,
+                             name="自查", role=Role.SUPERVISION_OFFICER)
+    token, _secret = services.token_issue(actor=world.user("a", "sysadmin"),
+                                          agency=world.agency_a, name="监察系统",
+                                          role=Role.SUPERVISION_OFFICER)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.token_revoke(actor=world.user("a", "agency_head"), token=token, reason="x")
+
+
+def test_a_token_neither_issues_nor_revokes_tokens(world):
+    """A token that minted another would live on past its own expiry and revocation."""
+    head_token, secret = issue(world, role=Role.AGENCY_HEAD,
+                               expires_at=timezone.now() + datetime.timedelta(hours=1))
+    working, _working_secret = issue(world)
+    with nothing_written():
+        response = Client().post(TOKENS, {"agency_id": world.agency_a.pk, "name": "永久",
+                                          "role": Role.REVIEWER},
+                                 content_type="application/json", **bearer(secret))
+        assert response.status_code == 403, response.content
+        response = Client().post(f"{TOKENS}/{working.pk}/revoke", {"reason": "x"},
+                                 content_type="application/json", **bearer(secret))
+        assert response.status_code in (403, 404), response.content
+    assert head_token.revoked_at is None
+
+
+def test_an_expiry_without_a_time_zone_is_beijing_time(world, client_for):
+    """"2030-01-01T00:00:00" from a system that sends no zone is read, not a 500."""
+    response = client_for(world.admin).post(
+        TOKENS, {"agency_id": world.agency_a.pk, "name": "审批系统", "role": Role.REVIEWER,
+                 "expires_at": "2030-01-01T00:00:00"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    token = ApiToken.objects.get(pk=response.json()["id"])
+    assert token.expires_at == datetime.datetime(2029, 12, 31, 16, tzinfo=datetime.UTC)
+
+
 def test_unknown_role_and_empty_name_are_refused(world):
     """A token needs a real role and a name saying who uses it."""
     with nothing_written():

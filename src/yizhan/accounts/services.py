@@ -12,10 +12,9 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
@@ -27,8 +26,14 @@ from yizhan.accounts.error_codes import AccountsErrorCode
 from yizhan.accounts.models import ApiToken, SignInFailure, User, person_of
 from yizhan.accounts.principals import TokenPrincipal
 from yizhan.audit.services import audit_append
-from yizhan.core import crypto
-from yizhan.core.errors import ApplicationError, InvalidInput, NotAuthenticated, Throttled
+from yizhan.core import crypto, notify
+from yizhan.core.errors import (
+    ApplicationError,
+    InvalidInput,
+    NotAuthenticated,
+    Throttled,
+    rendered_later,
+)
 from yizhan.core.permissions import require
 from yizhan.directory.roles import Role
 
@@ -119,10 +124,23 @@ def check_new_password(password: str, user: User, *, field: str = "new_password"
 
     try:
         validate_password(password, user=user)
-    except ValidationError as exc:
-        raise InvalidInput(_("密码不符合要求：%(detail)s"), code=AccountsErrorCode.WEAK_PASSWORD,
-                           field=field,
-                           detail="；".join(str(m) for m in exc.messages)) from None
+    except ValidationError:
+        pass
+    else:
+        return
+    # Django's validators translate their reasons when they run: run them
+    # once per language, so the English message is English throughout.
+    details = {}
+    for language, separator in (("zh-hans", "；"), ("en", "; ")):
+        with translation.override(language):
+            try:
+                validate_password(password, user=user)
+            except ValidationError as exc:
+                details[language] = separator.join(exc.messages)
+    raise InvalidInput(_("密码不符合要求：%(detail)s"), code=AccountsErrorCode.WEAK_PASSWORD,
+                       field=field, detail=rendered_later(
+                           lambda: details["en" if translation.get_language() == "en"
+                                           else "zh-hans"]))
 
 
 @transaction.atomic
@@ -174,12 +192,11 @@ def password_reset_request(*, email: str, reset_url_template: str) -> None:
         link = reset_url_template.format(uid=uid, token=token)
         with transaction.atomic():
             audit_append(actor=None, action=AccountsAction.PASSWORD_RESET_REQUESTED, obj=user)
-            transaction.on_commit(lambda u=user, link=link: send_mail(
-                gettext("重置一站平台密码"),
-                gettext("请打开以下链接设置新密码（仅可使用一次）：\n%(link)s") % {"link": link},
-                settings.DEFAULT_FROM_EMAIL,
-                [u.email],
-            ))
+            # Sent by the task runner, not in the request: a mail server that
+            # is down or slow must not tell a known address from an unknown one.
+            notify.send(email=user.email, subject=gettext("重置一站平台密码"),
+                        text=gettext("请打开以下链接设置新密码（仅可使用一次）：\n%(link)s")
+                        % {"link": link})
 
 
 def password_reset_user(*, uidb64: str, token: str) -> User:
@@ -255,6 +272,9 @@ def token_issue(*, actor, agency, name: str, role: str,
     if role not in Role.values:
         raise InvalidInput(_("角色“%(role)s”不存在。"), field="role", role=role)
     require(permissions.token_issue(actor, agency=agency, role=role), action="token_issue")
+    if expires_at is not None and timezone.is_naive(expires_at):
+        # A time without a zone is the platform's local time (Beijing time).
+        expires_at = timezone.make_aware(expires_at)
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput(_("到期时间须晚于现在。"), field="expires_at")
     name = (name or "").strip()
