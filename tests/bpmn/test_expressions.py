@@ -154,6 +154,38 @@ def test_a_script_cannot_grow_values_without_bound():
         execute("\n".join(["n = n * n"] * 20), data)
 
 
+def test_lists_of_lists_cannot_grow_without_bound():
+    """Each list is short, but [a, a, ...] nests: the weight counts it whole."""
+    names = ",".join(["a"] * 150)
+    for script in (
+        # across lines: 150, 150², 150³ ... elements
+        "a = [" + ",".join(["1"] * 150) + "]\n" + "\n".join([f"a = [{names}]"] * 4),
+        # within one expression, before str() could spell it out
+        "a = [" + ",".join(["1"] * 150) + f"]\na = [{names}]\nb = str([a, a, a])",
+    ):
+        with pytest.raises(ExpressionFailed) as info:
+            execute(script, {})
+        assert str(info.value) == "值过大。"
+    data = {}
+    execute("a = [1, 2]\nb = [a, a, [a]]\nc = len(b)", data)
+    assert data == {"a": [1, 2], "b": [[1, 2], [1, 2], [[1, 2]]], "c": 3}
+
+
+@pytest.mark.parametrize(("script", "problem"), [
+    ("s = {1, 2}", "只能是 JSON 值，不能是 set。"),
+    ("s = {1: 2}", "字典的键必须是文本。"),
+    ('s = {"typename": "BpmnWorkflow"}', "不能使用键“typename”。"),
+    ("s = 1\n" + "\n".join(["s = [s]"] * 25), "数据嵌套过深。"),
+])
+def test_a_script_stores_only_what_process_data_may_hold(script, problem):
+    """A set is fine in a condition (x in {1, 2}); stored, it could not be saved."""
+    data = {}
+    with pytest.raises(ExpressionFailed) as info:
+        execute(script, data)
+    assert str(info.value) == f"“s”的值有误：{problem}"
+    assert evaluate("2 in {1, 2}", {})
+
+
 def test_messages_are_chinese_and_name_the_problem():
     with pytest.raises(ExpressionRefused) as info:
         expressions.compile_expression("().__class__")

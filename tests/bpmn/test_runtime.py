@@ -230,6 +230,25 @@ def test_script_tasks_assign_with_the_safe_evaluator():
     assert step.data == {"amount": 123456, "fee": 1234, "label": "收费 1234"}
 
 
+@pytest.mark.parametrize("script", [
+    "s = {1, 2}",
+    'x = {"typename": "BpmnWorkflow"}',
+    "a = [" + ",".join(["1"] * 150) + "]\n" + "\n".join(
+        ["a = [" + ",".join(["a"] * 150) + "]"] * 4),
+])
+def test_a_script_that_would_store_what_cannot_be_saved_stops_the_start(script):
+    """Refused at the script, naming it, instead of a 500 when saving or a case
+    whose state no longer loads."""
+    body = ('<bpmn:startEvent id="start"/><bpmn:scriptTask id="fee" name="算费">'
+            f"<bpmn:script>{script}</bpmn:script></bpmn:scriptTask>"
+            + user_task("pay", "收费") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "fee") + flow("fee", "pay") + flow("pay", "approved"))
+    definition = load(document(body, lanes=[("window_clerk", ["pay"])]))
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        bpmn.start(definition, data={}, agencies={"$accepting": 1})
+    assert info.value.render("zh-hans").startswith("流程运行出错：fee")
+
+
 # State and specification
 
 def test_a_state_does_not_run_on_another_process(promised):

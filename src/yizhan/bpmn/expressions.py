@@ -23,7 +23,9 @@ Anything else (other calls, attribute access on non-dicts, lambdas,
 comprehensions, ``**``, f-strings, walrus ...) is refused with
 ``ExpressionRefused`` when the expression is compiled, and the evaluator
 refuses it again if a tree ever reaches it unchecked.  Values are limited in
-size so that ``a * a`` repeated in a script cannot exhaust memory.
+size, nested values counted whole, so that neither ``a * a`` nor ``[a, a]``
+repeated in a script can exhaust memory; what a script stores must be
+process data (the JSON values a caller may pass, see ``value_problem``).
 
 A script is a sequence of plain assignments ``name = expression``.
 """
@@ -48,6 +50,11 @@ MAX_DEPTH = 40             # nesting of one expression (the evaluator recurses)
 MAX_STATEMENTS = 50        # assignments in one script
 MAX_INT = 2**63            # |int| of any intermediate value
 MAX_LENGTH = 10_000        # len() of any intermediate str/list/dict
+# A list may hold lists: what a value weighs is every element and character
+# in it, nested values counted whole, so [a, a, a] repeated cannot grow past
+# this however it is built, in one expression or across a script's lines.
+MAX_WEIGHT = 50_000
+MAX_DATA_DEPTH = 20        # nesting of process data (a caller's, or a script's)
 
 # The data keys a script may not assign to: they carry the joint agencies and
 # their opinions, which only the runtime writes.
@@ -87,6 +94,41 @@ def _checked(value):
             raise ExpressionFailed(_("值过长。"))
         return value
     raise ExpressionRefused(_("不允许的值类型 %(type)s。"), type=type(value).__name__)
+
+
+def value_problem(value, depth: int = 0) -> Detail | None:
+    """What keeps ``value`` from being process data, or None if nothing does.
+
+    Process data is JSON: text, finite numbers, booleans, None, lists and
+    dicts with text keys, nested at most ``MAX_DATA_DEPTH`` deep.  The same
+    rule holds for the data a caller passes to the runtime and for the
+    values a script stores.
+    """
+    if depth > MAX_DATA_DEPTH:
+        return Detail(_("数据嵌套过深。"))
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else Detail(_("数字必须是有限值。"))
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            problem = value_problem(item, depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return Detail(_("字典的键必须是文本。"))
+            # SpiffWorkflow's serializer takes a dict with a "typename" key
+            # for one of its own objects when it restores the state.
+            if key == "typename":
+                return Detail(_("不能使用键“typename”。"))
+            problem = value_problem(item, depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    return Detail(_("只能是 JSON 值，不能是 %(type)s。"), type=type(value).__name__)
 
 
 def _round(number, digits=0):
@@ -261,9 +303,20 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
 
 
 def execute(source: str, data: MutableMapping[str, Any]) -> None:
-    """Run a script, assigning into ``data`` one statement at a time."""
+    """Run a script, assigning into ``data`` one statement at a time.
+
+    What a line stores joins the process data, which is saved as JSON with
+    the case: a set, a dict keyed by numbers or a value too deep is refused
+    here, naming the variable, rather than when the case is saved.
+    """
+    evaluator = _Evaluator(data)
     for name, expression in compile_script(source):
-        data[name] = _Evaluator(data).visit(expression)
+        value = evaluator.visit(expression)
+        problem = value_problem(value)
+        if problem is not None:
+            raise ExpressionFailed(_("“%(name)s”的值有误：%(problem)s"), name=name,
+                                   problem=problem)
+        data[name] = value
 
 
 def _arith(op, left, right):
@@ -296,12 +349,38 @@ class _Evaluator:
 
     def __init__(self, data: Mapping[str, Any]):
         self.data = data
+        # id of a list/tuple/dict/set -> (the value, its weight).  Holding the
+        # value keeps its id from being reused while the weight is remembered;
+        # nothing in the language changes a container once it is built.
+        self._weights: dict[int, tuple[Any, int]] = {}
 
     def visit(self, node: ast.AST) -> Any:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise _refused_construct(node)
-        return _checked(method(node))
+        value = _checked(method(node))
+        if isinstance(value, (list, tuple, dict, set, frozenset)):
+            self._weigh(value)
+        return value
+
+    def _weigh(self, value) -> int:
+        """Elements and characters of ``value``, nested values counted whole."""
+        if isinstance(value, str):
+            return len(value) or 1
+        if not isinstance(value, (list, tuple, dict, set, frozenset)):
+            return 1
+        known = self._weights.get(id(value))
+        if known is not None:
+            return known[1]
+        items = (list(value.keys()) + list(value.values()) if isinstance(value, dict)
+                 else value)
+        weight = 1
+        for item in items:
+            weight += self._weigh(item)
+            if weight > MAX_WEIGHT:
+                raise ExpressionFailed(_("值过大。"))
+        self._weights[id(value)] = (value, weight)
+        return weight
 
     def visit_Constant(self, node: ast.Constant):
         if node.value is None or isinstance(node.value, (bool, int, float, str)):

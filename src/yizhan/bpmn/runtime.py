@@ -18,7 +18,6 @@ nothing behind, and the caller's stored state is still the state to use.
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -42,11 +41,10 @@ from yizhan.bpmn.errors import (
     ProcessStateError,
     TaskNotReady,
 )
-from yizhan.bpmn.expressions import RESERVED_NAMES, ExpressionError
+from yizhan.bpmn.expressions import RESERVED_NAMES, ExpressionError, value_problem
 
 CACHE_SIZE = 256                 # deserialized specifications kept in memory
 MAX_DATA_BYTES = 256 * 1024      # JSON size of the data passed to one call
-MAX_DATA_DEPTH = 20
 
 # Keys of the state JSON and of the workflow's own data that are Yizhan's.
 STATE_SPEC_KEY = "yizhan_spec"
@@ -404,7 +402,9 @@ def _check_data(data) -> dict[str, Any]:
         if not isinstance(key, str) or key.startswith("_") or key in RESERVED_NAMES:
             raise ProcessCallError(_("data 中的键“%(key)s”不允许使用（不能以下划线开头，"
                                      "也不能是系统保留的名称）。"), key=str(key))
-    _check_value(data, 0)
+    problem = value_problem(data)
+    if problem is not None:
+        raise ProcessCallError(_("data 有误：%(problem)s"), problem=problem)
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
@@ -412,29 +412,3 @@ def _check_data(data) -> dict[str, Any]:
     if len(text.encode()) > MAX_DATA_BYTES:
         raise ProcessCallError(_("data 过大，上限为 %(limit)s 字节。"), limit=MAX_DATA_BYTES)
     return json.loads(text)
-
-
-def _check_value(value, depth: int) -> None:
-    if depth > MAX_DATA_DEPTH:
-        raise ProcessCallError(_("data 嵌套过深。"))
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ProcessCallError(_("data 中的数字必须是有限值。"))
-        return
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            _check_value(item, depth + 1)
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ProcessCallError(_("data 中字典的键必须是文本。"))
-            # SpiffWorkflow's serializer takes a dict with a "typename" key
-            # for one of its own objects when it restores the state.
-            if key == "typename":
-                raise ProcessCallError(_("data 中不能使用键“typename”。"))
-            _check_value(item, depth + 1)
-        return
-    raise ProcessCallError(_("data 只能包含 JSON 值，不能有 %(type)s。"), type=type(value).__name__)
