@@ -32,6 +32,10 @@ def test_an_item_keeps_its_form_fields(world):
     ([{"name": "a", "label": "甲", "type": "file"}], "类型"),
     ([{"name": "a", "label": "甲", "type": "choice"}], "选项"),
     ("not a list", "列表"),
+    ([{"name": "a", "label": "甲", "type": "choice", "choices": 5}], "选项应为列表"),
+    ([{"name": "joint_agencies", "label": "甲"}], "保留"),
+    ([{"name": "opinion", "label": "意见"}], "保留"),
+    ([{"name": "typename", "label": "类型"}], "保留"),
 ])
 def test_bad_definitions_are_refused_with_the_reason(world, fields, problem):
     """Each bad definition is named in the error, and no item is created."""
@@ -55,3 +59,16 @@ def test_answers_are_typed_and_checked():
         fields, {"area": "", "kind": "西餐", "opening": "明天"})
     assert set(problems) == {"area", "kind", "opening"}
     assert "经营面积" in problems["area"]
+
+
+@pytest.mark.parametrize("answer", ["1e2000000", "1e5000", "-1e15", "1" * 40])
+def test_a_number_answer_out_of_range_is_refused_before_it_is_converted(answer):
+    """"1e2000000" is nine characters, and int() of it took minutes of CPU."""
+    fields, _problems = form_spec.check_definitions(FIELDS)
+    answers, problems = form_spec.clean_answers(fields, {"area": answer})
+    assert problems == {"area": "经营面积超出允许的范围"}
+    assert "area" not in answers
+    answers, problems = form_spec.clean_answers(fields, {"area": "999999999999999"})
+    assert (answers["area"], problems) == (999999999999999, {})
+    answers, problems = form_spec.clean_answers(fields, {"area": "1e-2000000"})
+    assert (answers["area"], problems) == (0.0, {})

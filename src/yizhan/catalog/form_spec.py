@@ -20,10 +20,17 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext
 
+from yizhan.bpmn.expressions import RESERVED_NAMES
+
 TYPES = ("text", "number", "date", "choice", "boolean")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 MAX_FIELDS = 40
 MAX_TEXT = 500
+MAX_DIGITS = 15            # a number answer below 10^15 (and a float keeps 15 digits)
+# Names the process data keeps for itself: the joint agencies and their
+# opinions (written by the runtime), each decision's "opinion" (which
+# gateways read), and "typename" (SpiffWorkflow's own marker).
+RESERVED = RESERVED_NAMES | {"opinion", "typename"}
 
 
 def check_definitions(value) -> tuple[list[dict], list[str]]:
@@ -46,13 +53,19 @@ def check_definitions(value) -> tuple[list[dict], list[str]]:
                             % {"i": index})
         elif name in seen:
             problems.append(gettext("字段名称“%(name)s”重复") % {"name": name})
+        elif name in RESERVED:
+            problems.append(gettext("字段名称“%(name)s”为流程保留，请换一个") % {"name": name})
         seen.add(name)
         if not label:
             problems.append(gettext("第 %(i)s 个字段须有显示名称") % {"i": index})
         if kind not in TYPES:
             problems.append(gettext("第 %(i)s 个字段的类型须为 %(types)s 之一")
                             % {"i": index, "types": "、".join(TYPES)})
-        choices = [str(c) for c in entry.get("choices") or []]
+        raw_choices = entry.get("choices") or []
+        if not isinstance(raw_choices, list):
+            problems.append(gettext("第 %(i)s 个字段的选项应为列表") % {"i": index})
+            raw_choices = []
+        choices = [str(c) for c in raw_choices]
         if kind == "choice" and not choices:
             problems.append(gettext("第 %(i)s 个字段为选择题，须列出选项") % {"i": index})
         cleaned.append({"name": name, "label": label[:100], "type": kind,
@@ -86,6 +99,11 @@ def clean_answers(definitions: list[dict], raw: dict) -> tuple[dict, dict[str, s
                     raise InvalidOperation
             except InvalidOperation:
                 problems[name] = gettext("%(label)s应为数字") % {"label": field["label"]}
+                continue
+            if number and number.adjusted() >= MAX_DIGITS:
+                # Checked before int(): "1e2000000" would build a
+                # two-million-digit integer, minutes of CPU.
+                problems[name] = gettext("%(label)s超出允许的范围") % {"label": field["label"]}
                 continue
             answers[name] = int(number) if number == number.to_integral_value() else float(
                 number)
