@@ -216,3 +216,10 @@ def test_desk_export_gives_the_latest_versions_as_excel(world, client_for):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     names = sorted(r.data["name"] for r in transfer.read_excel(response.content))
     assert names == ["已发布", "草稿"]
+
+
+@pytest.mark.parametrize("agency", ["²", str(10**30), "-1", "abc"])
+def test_search_page_ignores_an_agency_that_is_no_id(world, guide_item, agency):
+    response = Client().get("/services/search/", {"agency": agency, "q": "食品经营"})
+    assert response.status_code == 200
+    assert "食品经营许可证核发" in response.content.decode()

@@ -101,6 +101,37 @@ def test_bad_json_records_are_all_reported_and_nothing_imported(world):
     assert not Item.objects.exists()
 
 
+FEE = {"name": "工本费", "standard": "每证", "basis": "某文"}
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"fees": [{**FEE, "amount": "1e20"}]}, "fees[1].amount"),      # stored, then a 500 on read
+    ({"fees": [{**FEE, "amount": "0.001"}]}, "fees[1].amount"),
+    ({"fees": [{**FEE, "amount": "NaN"}]}, "fees[1].amount"),
+    ({"statutory_limit": 10**30, "promised_limit": 1}, "statutory_limit"),
+    ({"statutory_limit": float("inf")}, "statutory_limit"),
+    ({"statutory_limit": 20.5}, "statutory_limit"),
+    ({"materials": [{"name": "申请书", "copies": 10**30}]}, "materials[1].copies"),
+    ({"agency": "²"}, "agency"),
+    ({"form_fields": [{"name": "k", "label": "类别", "type": "choice", "choices": 5}]},
+     "form_fields"),
+])
+def test_values_a_column_cannot_hold_are_reported_not_a_500(world, overrides, field):
+    """Each is named on its row; nothing is imported, so nothing breaks a page later."""
+    agency = overrides.pop("agency", "甲局")
+    raw = json.dumps({"items": [_record(agency=agency, **overrides)]}, ensure_ascii=False,
+                     allow_nan=True).encode()
+    assert ("JSON", 1, field) in _failed(world, raw, "catalog.json")
+    assert not Item.objects.exists()
+
+
+def test_a_basic_code_written_as_a_number_is_read_as_its_digits(world):
+    """An Excel cell or a JSON number holding the ten digits of a public-service code."""
+    record = _record(basic_code=1010100000, item_type="")
+    failures = _failed(world, _json(record), "catalog.json")
+    assert ("JSON", 1, "basic_code") in failures  # "1010100000": no type letters, told so
+
+
 def test_two_records_claiming_one_code_import_nothing(world):
     """A clash seen only while writing still leaves nothing behind."""
     code = f"XK001010003449900{world.agency_a.credit_code}01"

@@ -127,3 +127,31 @@ def test_bad_bearer_token_gets_401(world, client_for):
 def test_unknown_object_gets_404(world, client_for):
     """A missing object answers core.not_found."""
     _error(client_for(None).get("/api/v1/directory/agencies/987654"), 404, "core.not_found")
+
+
+@pytest.mark.parametrize("path", [
+    f"/api/v1/cases/{10**30}",
+    f"/api/v1/supervision/alerts?agency_id={10**30}",
+    f"/api/v1/catalog/versions/{10**30}",
+])
+def test_an_id_beyond_any_column_is_refused_not_a_500(world, client_for, path):
+    """SQLite's driver raises on 10**30 before a row is read; PostgreSQL finds nothing."""
+    client = client_for(world.user("a", Role.SUPERVISION_OFFICER))
+    response = client.get(path)
+    assert response.status_code in (400, 404), response.content
+    body = response.json()
+    assert body["code"] in ("core.number_out_of_range", "core.not_found")
+    if response.status_code == 400:
+        assert body["message_zh"] == "数值超出允许的范围。"
+        assert body["message_en"] == "The number is out of the allowed range."
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("12", 12), (12, 12), ("0012", 12), (str(2**63 - 1), 2**63 - 1),
+    ("²", None), ("１２", None), ("-1", None), ("0", None), (0, None), (True, None),
+    (str(2**63), None), (10**30, None), ("", None), (None, None), ("1.0", None), (1.0, None),
+])
+def test_parse_id_reads_what_a_person_means_by_an_id(value, expected):
+    from yizhan.core.ids import parse_id
+
+    assert parse_id(value) == expected

@@ -84,6 +84,9 @@ def test_a_rule_scoped_to_an_item_fires_for_that_item_only(world, officer):
     ("SX-01", {"params": {"share": "0.5"}}),                # text for a number
     ("SX-01", {"params": {"days_before": 1.5}}),            # a fraction of a day
     ("SX-01", {"params": {"share": float("nan")}}),
+    ("SX-06", {"params": {"workdays": float("inf")}}),      # int(inf) was a 500
+    ("SX-06", {"params": {"workdays": float("nan")}}),
+    ("SX-01", {"agencies": [10**30]}),                      # beyond any column
     ("CX-01", {"params": {"require_review": "yes"}}),       # text for yes/no
     ("CX-04", {"params": {"lawful_reasons": ["holiday"]}}),  # a reason the law lacks
     ("CX-03", {"params": ["max_notices", 2]}),              # not a mapping

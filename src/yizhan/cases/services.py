@@ -39,6 +39,7 @@ from yizhan.catalog import form_spec
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled, rendered_later
+from yizhan.core.ids import parse_id
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
 from yizhan.workdays.selectors import calendar_current
@@ -618,8 +619,8 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
     materials = {m.pk: m for m in case.item_version.materials.all()}
     cleaned = []
     for entry in items or []:
-        material = materials.get(int(entry.get("material_id") or 0)) if isinstance(
-            entry, dict) and str(entry.get("material_id") or "").isdigit() else None
+        material = materials.get(parse_id(entry.get("material_id"))) if isinstance(
+            entry, dict) else None
         problem = str(entry.get("problem") or "").strip() if isinstance(entry, dict) else ""
         if material is None or not problem:
             raise InvalidInput(_("每一项补正须指明材料并写明问题。"), field="items")

@@ -18,14 +18,14 @@ from yizhan.cases.models import Case, Certificate, MaterialFile
 from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.errors import ApplicationError, NotFound
+from yizhan.core.ids import parse_id
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory.pages import refusal_shown, staff_page
 
 
 def _int(value) -> int:
     """A posted id; anything else is 0, which no row has (the service names the field)."""
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    return int(value) if isinstance(value, str) and value.isdecimal() else 0
+    return parse_id(value) or 0
 
 
 def _errors_from(exc: ApplicationError) -> list[str]:

@@ -40,8 +40,10 @@ class ImplCode:
 
 
 def validate_basic_code(value: str) -> str:
-    code = (value or "").strip().upper()
-    if len(code) != 10 or code[:2] not in ItemType.values or not code[2:].isdigit():
+    # An Excel cell or a JSON number may hold digits as a number.
+    code = str(value if value is not None else "").strip().upper()
+    if len(code) != 10 or code[:2] not in ItemType.values or not (
+            code[2:].isascii() and code[2:].isdigit()):
         raise InvalidInput(
             _("基本编码“%(value)s”无效：应为 10 位，前 2 位为事项类型代码（如 XK），"
               "后 8 位为数字。"),
@@ -57,7 +59,7 @@ def _bad_impl(value, detail):
 
 
 def parse_impl_code(value: str) -> ImplCode:
-    code = (value or "").strip().upper()
+    code = str(value if value is not None else "").strip().upper()
     if len(code) < 11:
         raise _bad_impl(value, _("长度不足"))
     try:
@@ -83,7 +85,7 @@ def parse_impl_code(value: str) -> ImplCode:
     except InvalidInput:
         raise _bad_impl(value, _("其中的统一社会信用代码 %(c)s 校验不通过") % {"c": credit}
                         ) from None
-    if not sequence.isdigit():
+    if not (sequence.isascii() and sequence.isdigit()):
         raise _bad_impl(value, _("最后 2 位业务办理项编码应为数字"))
     return ImplCode(basic, level, division, credit, sequence)
 

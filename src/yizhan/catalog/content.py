@@ -27,6 +27,7 @@ from yizhan.catalog.models import (
     ProcessTemplate,
 )
 from yizhan.core.errors import InvalidInput
+from yizhan.core.ids import parse_id
 from yizhan.directory.models import Agency
 
 TEXT_FIELDS = {
@@ -58,20 +59,33 @@ def _problem(problems, field, message):
     problems.append({"field": field, "problem": str(message)})
 
 
-def _int(problems, data, field, default=None, minimum=0):
+# Time limits, visits and copies: far above any real one, far below what
+# the integer columns hold.
+MAX_COUNT = 9999
+# Fee.amount: 12 digits with 2 decimals.
+MAX_AMOUNT_DIGITS = 10
+
+
+def _int(problems, data, field, default=None, minimum=0, maximum=MAX_COUNT):
     value = data.get(field)
     # A blank cell (Excel) or null (JSON) means "not given", like a missing key.
     if value is None or value == "":
         value = default
+    label = FIELD_LABELS.get(field, field)
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        _problem(problems, field, _("%(label)s应为整数") % {"label": FIELD_LABELS.get(field,
-                                                                                   field)})
+        if isinstance(value, float) and value != number:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):  # "abc", 1.5, Infinity
+        _problem(problems, field, _("%(label)s应为整数") % {"label": label})
         return default
     if number < minimum:
         _problem(problems, field, _("%(label)s不能小于 %(min)s") % {
-            "label": FIELD_LABELS.get(field, field), "min": minimum})
+            "label": label, "min": minimum})
+    elif number > maximum:
+        _problem(problems, field, _("%(label)s不能大于 %(max)s") % {
+            "label": label, "max": maximum})
+        return default
     return number
 
 
@@ -120,9 +134,9 @@ def _clean_materials(problems, rows):
             _problem(problems, f"{where}.source", _("来源渠道无效"))
         try:
             copies = int(row.get("copies") or 1)
-            if copies < 1:
+            if not 1 <= copies <= MAX_COUNT:
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             _problem(problems, f"{where}.copies", _("份数应为正整数"))
             copies = 1
         cleaned.append({
@@ -156,8 +170,14 @@ def _clean_fees(problems, rows):
         else:
             try:
                 amount = Decimal(str(amount))
-                if amount < 0:
+                if not amount.is_finite() or amount < 0:
                     raise InvalidOperation
+                if amount and (amount.adjusted() >= MAX_AMOUNT_DIGITS
+                               or amount != amount.quantize(Decimal("0.01"))):
+                    # It would be stored, then fail every page that reads it.
+                    _problem(problems, f"{where}.amount",
+                             _("金额最多 %(n)s 位整数、2 位小数") % {"n": MAX_AMOUNT_DIGITS})
+                    amount = None
             except InvalidOperation:
                 _problem(problems, f"{where}.amount", _("金额应为不小于 0 的数字"))
                 amount = None
@@ -187,8 +207,10 @@ def _agency_ids(problems, field, value):
 
 def find_agency(ref):
     """An agency by id, credit code or exact name (imports use names)."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit() and len(ref) < 12):
-        return Agency.objects.filter(pk=int(ref)).first()
+    # Digits: an id; 18 characters, even if all digits: a credit code.
+    if isinstance(ref, int) or (isinstance(ref, str) and len(ref) < 12 and parse_id(ref)):
+        pk = parse_id(ref)
+        return Agency.objects.filter(pk=pk).first() if pk else None
     ref = str(ref).strip()
     return (Agency.objects.filter(credit_code=ref).first()
             or Agency.objects.filter(name=ref).first())

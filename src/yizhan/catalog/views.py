@@ -10,6 +10,7 @@ from yizhan.catalog import permissions, selectors, services, transfer
 from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
 from yizhan.catalog.models import THEMES, ItemType
 from yizhan.core.errors import ApplicationError, NotFound
+from yizhan.core.ids import parse_id
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory.pages import refusal_shown, staff_page
 
@@ -34,9 +35,9 @@ def search(request):
     query = form.cleaned_data["q"] if form.is_valid() else ""
     agency_id = request.GET.get("agency")
     agency = None
-    if agency_id and agency_id.isdigit():
+    if parse_id(agency_id):
         try:
-            agency = directory_selectors.agency_get(agency_id=int(agency_id))
+            agency = directory_selectors.agency_get(agency_id=parse_id(agency_id))
         except NotFound:
             agency = None
     theme = request.GET.get("theme", "")

@@ -109,6 +109,14 @@ def _django_validation_error(request, exc: DjangoValidationError):
     return _respond(request, InvalidInput(detail="; ".join(exc.messages)))
 
 
+@api.exception_handler(OverflowError)
+def _overflow(request, exc: OverflowError):
+    # An id or number beyond what the database holds (10**30 as a path or
+    # query id, or in a body): the driver raises before any row is read.
+    return _respond(request, InvalidInput(_("数值超出允许的范围。"),
+                                          code=CoreErrorCode.NUMBER_OUT_OF_RANGE))
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     # ninja reports an unreadable body as a 400 HttpError whose cause is the

@@ -10,6 +10,7 @@ from enum import StrEnum
 class CoreErrorCode(StrEnum):
     INVALID_INPUT = "core.invalid_input"
     MALFORMED_JSON = "core.malformed_json"
+    NUMBER_OUT_OF_RANGE = "core.number_out_of_range"
     BODY_TOO_LARGE = "core.body_too_large"
     NOT_FOUND = "core.not_found"
     PERMISSION_DENIED = "core.permission_denied"

@@ -282,6 +282,9 @@ def _clean_value(param: Param, name: str, value):
         return value.strip()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         bad(_("参数“%(param)s”应为数字。"))
+    if isinstance(value, float) and not math.isfinite(value):
+        bad(_("参数“%(param)s”应在 %(low)s 至 %(high)s 之间。"),  # int(inf) would raise
+            low=param.minimum, high=param.maximum)
     if param.type is int and value != int(value):
         bad(_("参数“%(param)s”应为整数。"))
     value = param.type(value)

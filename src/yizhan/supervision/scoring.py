@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import InvalidInput
+from yizhan.core.ids import parse_id
 from yizhan.directory.roles import Role
 from yizhan.supervision.error_codes import ScoringErrorCode
 from yizhan.supervision.models import Alert, Grade, Kind, Level, Rule
@@ -328,8 +329,8 @@ def _clean_alert_source(given: dict, name: str) -> dict:
 
 def _clean_catalog_source(given: dict, name: str) -> dict:
     depth = given.get("min_depth", 3)
-    if isinstance(depth, str) and depth.strip().isdigit():
-        depth = int(depth)
+    if isinstance(depth, str):
+        depth = parse_id(depth.strip()) or depth
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 4:
         raise _bad(_("指标“%(name)s”的网上办理深度须为 1–4 级。"), field="dimensions", name=name)
     per_item = _number(given.get("per_item"))
@@ -628,13 +629,21 @@ def _notice_lines(dim: Dimension, notices: list[NoticeRow]) -> list[Line]:
     return lines
 
 
+def rank(rows: list, *, key) -> list:
+    """Best first by ``key``; equal totals share a rank (1, 2, 2, 4).
+
+    ``rows`` are computed cards or stored scores: anything with ``total``,
+    ``rank`` and ``ranked``, which are set in place.
+    """
+    rows.sort(key=key)
+    for n, row in enumerate(rows, start=1):
+        row.rank = rows[n - 2].rank if n > 1 and rows[n - 2].total == row.total else n
+        row.ranked = len(rows)
+    return rows
+
+
 def _rank(cards: list[Card]) -> list[Card]:
-    """Best first; equal totals share a rank (1, 2, 2, 4)."""
-    cards.sort(key=lambda c: (-c.total, c.name, c.post_id or c.agency_id))
-    for n, card in enumerate(cards, start=1):
-        card.rank = cards[n - 2].rank if n > 1 and cards[n - 2].total == card.total else n
-        card.ranked = len(cards)
-    return cards
+    return rank(cards, key=lambda c: (-c.total, c.name, c.post_id or c.agency_id))
 
 
 def compute(*, dimensions: list[dict], bands: dict, period: Period,

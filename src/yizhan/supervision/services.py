@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
 from yizhan.core.errors import Conflict, InvalidInput, NotFound
+from yizhan.core.ids import parse_id
 from yizhan.core.permissions import require
 from yizhan.supervision import checks, permissions
 from yizhan.supervision.actions import SupervisionAction
@@ -82,7 +83,8 @@ def rule_update(*, actor, rule: Rule, changes: dict, reason: str = "") -> Rule:
                     isinstance(i, int) and not isinstance(i, bool) for i in ids):
                 raise InvalidInput(_("适用范围须为编号列表。"), code=SupervisionErrorCode.BAD_RULE,
                                    field=field)
-            found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            found = set(model.objects.filter(pk__in=[i for i in ids if parse_id(i)])
+                        .values_list("pk", flat=True))
             if found != set(ids):
                 raise InvalidInput(_("适用范围中有不存在的编号：%(ids)s。"),
                                    code=SupervisionErrorCode.BAD_RULE, field=field,

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from yizhan.cases import permissions as case_permissions
 from yizhan.core.errors import InvalidInput
+from yizhan.core.ids import parse_id
 from yizhan.directory.pages import refusal_shown, staff_page
 from yizhan.supervision import charts, checks, permissions, selectors, services
 from yizhan.supervision.models import Alert, Level
@@ -33,7 +34,7 @@ def alerts(request):
     agency = request.GET.get("agency", "")
     found = selectors.alerts_for(actor=request.user, level=level if level in Level.values else "",
                                  status=status if status in Alert.Status.values else "",
-                                 agency_id=int(agency) if agency.isdigit() else None,
+                                 agency_id=parse_id(agency),
                                  rule_code=request.GET.get("rule", "")[:20])
     return render(request, "supervision/alerts.html", {
         "alerts": list(found[:300]), "level": level, "status": status,
@@ -136,7 +137,7 @@ def notices(request):
 @staff_page(permissions.notice_issuer)
 def notice_new(request):
     source = request.POST if request.method == "POST" else request.GET
-    ids = [int(i) for i in source.getlist("alert") if i.isdigit()]
+    ids = [i for i in map(parse_id, source.getlist("alert")) if i is not None]
     chosen = list(selectors.alerts_for(actor=request.user).filter(pk__in=ids))
     if request.method == "POST":
         with refusal_shown(request):
