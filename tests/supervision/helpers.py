@@ -71,6 +71,31 @@ def city_officer(world):
     return officer
 
 
+def district_officer(world):
+    """An officer of the 东湖区 office, granted the district, and the district's one
+    agency (丙局, with a published item): a scope smaller than the city's.
+
+    Returns ``(officer, agency)``.
+    """
+    agency, staff = add_agency(world, "东湖区丙局", credit_seed=808, division="449901",
+                               roles=(Role.SUPERVISION_OFFICER,))
+    officer = staff[Role.SUPERVISION_OFFICER]
+    directory_services.scope_grant_create(
+        actor=world.admin, user=officer, role=Role.SUPERVISION_OFFICER,
+        division=world.district, reason="《示范市行政审批电子监察办法》第五条")
+    # Published by another administrator than the one who wrote it (the city's).
+    publish_item(world, agency=agency, name="丙局许可", publisher=city_officer_admin(world))
+    return officer, agency
+
+
+def city_officer_admin(world):
+    """A system administrator of the city, who is not the platform's superuser."""
+    user = world.user("b", Role.SYSADMIN)
+    directory_services.scope_grant_create(actor=world.admin, user=user, role=Role.SYSADMIN,
+                                          division=world.city, reason="市政务服务数据管理局职责")
+    return user
+
+
 def set_enabled(*, codes=(), exclude=(), kind=None, enabled: bool) -> None:
     """Switch rules on or off directly (test set-up, not the service under test)."""
     rules = Rule.objects.all()

@@ -71,11 +71,13 @@ def _other_city_officer(world):
     return user
 
 
-@pytest.mark.parametrize("who", ["head_a", "reviewer_a", "officer_b", "district_officer",
-                                 "superuser", "citizen"])
+@pytest.mark.parametrize("who", ["head_a", "reviewer_a", "officer_a", "officer_b",
+                                 "district_officer", "superuser", "citizen"])
 def test_only_an_officer_watching_the_agency_clears(world, alert, who):
-    """Anyone but an officer whose scope covers A gets PermissionDenied."""
+    """Anyone but an office's officer whose scope covers A gets PermissionDenied: an
+    officer posted in A itself watches A but does not clear its own alerts."""
     actor = {"head_a": lambda: world.user("a", Role.AGENCY_HEAD),
+             "officer_a": lambda: world.user("a", Role.SUPERVISION_OFFICER),
              "reviewer_a": lambda: world.user("a", Role.REVIEWER),
              "officer_b": lambda: world.user("b", Role.SUPERVISION_OFFICER),
              "district_officer": lambda: _other_city_officer(world),

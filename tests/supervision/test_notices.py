@@ -7,6 +7,7 @@ again).  The alerts become "noticed" and point to the notice.
 """
 
 import datetime as dt
+from unittest.mock import patch
 
 import pytest
 from django.core import mail
@@ -14,6 +15,7 @@ from django.utils import timezone, translation
 
 from tests.api import api_error
 from tests.cases.helpers import event_types, open_task, publish_item, reload, submitted
+from tests.supervision.helpers import district_officer
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import clock, events
@@ -470,19 +472,42 @@ def test_the_quarter_just_ended_is_scored_once_by_the_platform(
 
 
 def test_the_platform_scores_the_agencies_an_office_left_out(world, officer, alert):
-    """An office that scored its own agency first does not stop the city's run."""
+    """An office that scored its district after the quarter does not stop the city's
+    run, and the board ranks every agency together, whichever run scored it."""
     from yizhan.supervision.models import AgencyScore
     from yizhan.supervision.scoring import Period
     from yizhan.supervision.scoring_services import scores_compute, scores_compute_after_quarter
 
     publish_item(world, agency=world.agency_b, name="乙局督办测试许可")
+    district, agency_c = district_officer(world)
     quarter = Period.containing(timezone.localdate())
-    own = scores_compute(actor=world.user("a", Role.SUPERVISION_OFFICER), period=quarter)
-    assert set(own.agency_scores.values_list("agency", flat=True)) == {world.agency_a.pk}
+    after_end = quarter.bounds()[1] + dt.timedelta(hours=1)
+    with patch("django.utils.timezone.now", return_value=after_end):
+        own = scores_compute(actor=district, period=quarter)
+    assert set(own.agency_scores.values_list("agency", flat=True)) == {agency_c.pk}
     run = scores_compute_after_quarter(today=quarter.ends_on + dt.timedelta(days=3))
     assert run is not None
-    assert set(run.agency_scores.values_list("agency", flat=True)) == {world.agency_b.pk}
+    assert set(run.agency_scores.values_list("agency", flat=True)) == {
+        world.agency_a.pk, world.agency_b.pk}
     current = AgencyScore.objects.filter(starts_on=quarter.starts_on, current=True)
     assert {(s.agency_id, s.run_id) for s in current} == {
-        (world.agency_a.pk, own.pk), (world.agency_b.pk, run.pk)}
+        (agency_c.pk, own.pk), (world.agency_a.pk, run.pk), (world.agency_b.pk, run.pk)}
+    for score in current:
+        assert score.ranked == 3
+        assert score.rank == 1 + sum(other.total > score.total for other in current)
     assert scores_compute_after_quarter(today=quarter.ends_on + dt.timedelta(days=3)) is None
+
+
+def test_a_look_taken_while_the_quarter_ran_is_computed_again_after_it(world, officer, alert):
+    """Alerts raised after an office's mid-quarter look count in the quarter's scores."""
+    from yizhan.supervision.models import AgencyScore
+    from yizhan.supervision.scoring import Period
+    from yizhan.supervision.scoring_services import scores_compute, scores_compute_after_quarter
+
+    quarter = Period.containing(timezone.localdate())
+    look = scores_compute(actor=officer, period=quarter)  # today, inside the quarter
+    run = scores_compute_after_quarter(today=quarter.ends_on + dt.timedelta(days=1))
+    assert run is not None and run.reason
+    score = AgencyScore.objects.get(agency=world.agency_a, starts_on=quarter.starts_on,
+                                    current=True)
+    assert score.run_id == run.pk != look.pk

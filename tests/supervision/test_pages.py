@@ -56,10 +56,10 @@ def test_drill_down_from_an_alert_to_the_monitoring_points(world, late_case, cli
     assert 'data-testid="remaining"' in page
 
 
-def test_clearing_an_alert_from_its_case_page(world, late_case, client):
+def test_clearing_an_alert_from_its_case_page(world, officer, late_case, client):
     """The officer clears an alert with a reason; without one it stays open."""
     alert = Alert.objects.filter(case=late_case).first()
-    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    client.force_login(officer)
     response = client.post(f"/supervision/alerts/{alert.pk}/clear/", {"reason": ""},
                            follow=True)
     assert "核销预警须说明理由" in response.content.decode()
@@ -82,13 +82,13 @@ def test_the_workbench_leads_heads_to_notices_and_scores(world, client):
     assert 'href="/supervision/scores/"' not in page
 
 
-def test_each_clear_button_names_its_alert(world, late_case, client):
+def test_each_clear_button_names_its_alert(world, officer, late_case, client):
     """Screen readers tell the clear buttons apart: each is described by its alert."""
     import re
 
     alerts = list(Alert.objects.filter(case=late_case))
     assert len(alerts) > 1
-    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    client.force_login(officer)
     page = client.get(f"/supervision/cases/{late_case.pk}/").content.decode()
     for alert in alerts:
         summary = re.search(rf'<span id="alert-summary-{alert.pk}">(.*?)</span>（', page, re.S)
@@ -218,3 +218,14 @@ def test_the_api_lists_changes_rules_and_clears_alerts(world, late_case, officer
     assert response.status_code == 200, response.content
     assert (response.json()["status"], response.json()["cleared_reason"]) == (
         "cleared", "延期批准补录")
+
+
+@pytest.mark.parametrize("path", [
+    "/supervision/alerts/?agency=%C2%B2",           # "²": a digit that int() refuses
+    f"/supervision/alerts/?agency={10**30}",
+    "/supervision/notices/new/?alert=%C2%B2",
+    f"/supervision/notices/new/?alert={10**30}",
+])
+def test_a_query_id_that_is_no_id_is_ignored_not_a_500(world, late_case, client, path):
+    client.force_login(world.user("a", Role.SUPERVISION_OFFICER))
+    assert client.get(path).status_code == 200

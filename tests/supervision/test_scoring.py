@@ -25,7 +25,7 @@ from pypdf import PdfReader
 from tests.api import api_error
 from tests.cases.helpers import complete, publish_item, submitted
 from tests.markers import postgres_only
-from tests.supervision.helpers import run_released_together
+from tests.supervision.helpers import district_officer, run_released_together
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.core.errors import InvalidInput, PermissionDenied
@@ -352,16 +352,18 @@ def test_a_stored_period_stays_as_computed_until_recomputed(world, officer, vers
 
 
 def test_only_the_office_computes_and_only_its_scope(world, officer, version_a):
-    """Heads and clerks are refused; an officer of agency A scores A alone."""
+    """Heads, clerks and an officer posted in agency A (who would score A's own
+    work) are refused; the district office scores its district alone."""
     publish_item(world, agency=world.agency_b, name="乙局许可")
-    for role in (Role.AGENCY_HEAD, Role.WINDOW_CLERK, Role.REVIEWER):
+    for role in (Role.AGENCY_HEAD, Role.WINDOW_CLERK, Role.REVIEWER, Role.SUPERVISION_OFFICER):
         with nothing_written(), pytest.raises(PermissionDenied):
             compute(world.user("a", role))
-    run = compute(world.user("a", Role.SUPERVISION_OFFICER))
-    assert set(run.agency_scores.values_list("agency_id", flat=True)) == {world.agency_a.pk}
+    district, agency_c = district_officer(world)
+    run = compute(district)
+    assert set(run.agency_scores.values_list("agency_id", flat=True)) == {agency_c.pk}
     city = compute(officer, reason="全市统一计算")
     assert set(city.agency_scores.values_list("agency_id", flat=True)) == {
-        world.agency_a.pk, world.agency_b.pk}
+        world.agency_a.pk, world.agency_b.pk, agency_c.pk}
 
 
 def test_a_period_with_nothing_to_score_is_refused(world, officer):

@@ -24,11 +24,22 @@ def rule_update(actor, *, rule) -> bool:
     posted in a single agency, who could otherwise switch off the rules
     watching their own agency.
     """
-    return scope_of(actor).has_any_division(Role.SUPERVISION_OFFICER)
+    return _office(scope_of(actor))
+
+
+def _office(scope) -> bool:
+    """An officer of a supervision office: one whose scope is granted over a division.
+
+    An officer posted in a single agency watches it but does not judge it:
+    clearing its alerts or computing its score would let the agency mark
+    its own work, as changing the rules would.
+    """
+    return scope.has_any_division(Role.SUPERVISION_OFFICER)
 
 
 def alert_clear(actor, *, alert) -> bool:
-    return scope_of(actor).has(Role.SUPERVISION_OFFICER, alert.agency_id)
+    scope = scope_of(actor)
+    return _office(scope) and scope.has(Role.SUPERVISION_OFFICER, alert.agency_id)
 
 
 def notice_issue(actor, *, agency_id: int) -> bool:
@@ -78,12 +89,12 @@ def scoring_scheme_update(actor) -> bool:
     An officer granted a division, not one posted in a single agency, who
     could otherwise weigh the dimensions in their own agency's favour.
     """
-    return scope_of(actor).has_any_division(Role.SUPERVISION_OFFICER)
+    return _office(scope_of(actor))
 
 
 def scores_compute(actor) -> bool:
     """The office computes the scores of the agencies its scope covers."""
-    return _office_member(actor)
+    return _office(scope_of(actor))
 
 
 def scores_view(actor) -> bool:

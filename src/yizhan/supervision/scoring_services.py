@@ -111,8 +111,11 @@ def scores_compute_after_quarter(*, today: dt.date | None = None) -> ScoreRun | 
         # quarter.  An agency it left out had nothing to score, and none can
         # gain any since: alerts and publications are dated when they happen.
         return None
+    # Scored for good: after the quarter ended.  A look an office took while
+    # it ran missed the alerts raised since, and is computed again.
     scored = set(AgencyScore.objects.filter(
         starts_on=quarter.starts_on, ends_on=quarter.ends_on, current=True,
+        run__computed_at__gte=quarter.bounds()[1],
     ).values_list("agency_id", flat=True))
     agency_ids = None
     if scored:
@@ -176,9 +179,29 @@ def _store_scores(*, actor, period: Period, reason, scheme: ScoringScheme | None
                            case_id=line.case_id, item_id=line.item_id, level=line.level,
                            note=line.note)
             for card in result.agencies for line in card.lines], batch_size=1000)
+        _rerank(period)
         audit_append(actor=actor, action=SupervisionAction.SCORES_COMPUTED, obj=run, reason=reason,
                      object_repr=period.key,
                      changes={"period": [period.starts_on.isoformat(), period.ends_on.isoformat()],
                               "scheme": scheme.version, "agencies": len(scores),
                               "superseded_runs": sorted({run_id for _pk, run_id in earlier})})
         return run
+
+
+def _rerank(period: Period) -> None:
+    """Rank every agency score in force for ``period`` together.
+
+    Computations cover different agencies (an office its scope, the
+    platform the agencies left out) and each ranks its own: without this,
+    one board showed two agencies first, out of different totals.  Runs
+    are serialised by the scheme's lock, so the ranks stay consistent.
+    """
+    scores = list(AgencyScore.objects.filter(
+        starts_on=period.starts_on, ends_on=period.ends_on, current=True,
+    ).select_related("agency"))
+    before = {score.pk: (score.rank, score.ranked) for score in scores}
+    scoring.rank(scores, key=lambda s: (-s.total, s.agency.name, s.agency_id))
+    AgencyScore.objects.bulk_update(
+        [s for s in scores if (s.rank, s.ranked) != before[s.pk]], ["rank", "ranked"],
+        batch_size=500)
+
