@@ -15,6 +15,7 @@ from yizhan.directory import services
 from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.error_codes import DirectoryErrorCode
 from yizhan.directory.models import Applicant
+from yizhan.directory.roles import Role
 
 CITIZEN_ID = valid_id_number(seq=7)  # the number build_world() registers
 
@@ -314,3 +315,18 @@ def test_api_registers_a_person_and_returns_the_masked_number(world, client_for)
     assert response.status_code == 201
     assert response.json()["id_number_masked"] == f"{number[:4]}{'*' * 10}{number[-4:]}"
     assert number not in response.content.decode()
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"phone": "1" * 21}, "phone"),
+    ({"legal_rep_name": "张" * 101}, "legal_rep_name"),
+    ({"name": "某" * 201}, "name"),
+])
+def test_details_too_long_for_their_column_are_refused(world, overrides, field):
+    """PostgreSQL raised on them (a 500); SQLite stored them whole."""
+    details = {"kind": "legal", "name": "某某餐饮有限公司", "legal_rep_name": "张三",
+               "credit_code": valid_credit_code(555), **overrides}
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.applicant_register(actor=world.user("a", Role.WINDOW_CLERK), **details)
+    assert exc.value.fields["field"] == field
+

@@ -352,3 +352,28 @@ def test_a_superuser_deactivates_an_account_without_a_post(world):
     assert not fresh(user).is_active
     record = last_audit(DirectoryAction.STAFF_DEACTIVATED, object_id=str(user.pk))
     assert record.agency_id is None
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("phone", "1" * 21),                 # longer than the column: PostgreSQL raised a 500
+    ("phone", "请拨打总机"),
+    ("phone", "１３８００１３８０００"),   # full-width digits
+    ("email", "not-an-address"),
+    ("email", "a" * 250 + "@example.com"),
+    ("full_name", "王" * 101),
+])
+def test_contact_details_that_do_not_fit_are_refused(world, field, value):
+    details = {"full_name": "王五", "email": "", "phone": "", field: value}
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                              username="a.newcomer", password=PASSWORD, **details)
+    assert exc.value.fields["field"] == field
+
+
+def test_a_telephone_is_kept_as_people_write_it(world):
+    for n, number in enumerate(("13800138000", "0755-12345678", "+86 138 0013 8000")):
+        user = services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                                     username=f"a.phone{n}", full_name="王五",
+                                     password=PASSWORD, phone=f" {number} ")
+        assert user.phone == number
+

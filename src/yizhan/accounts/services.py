@@ -35,6 +35,7 @@ from yizhan.core.errors import (
     rendered_later,
 )
 from yizhan.core.permissions import require
+from yizhan.directory import identifiers
 from yizhan.directory.roles import Role
 
 TOKEN_PREFIX = "yz_"
@@ -166,8 +167,11 @@ def user_register_public(*, username: str, full_name: str, password: str, email:
     if User.objects.filter(username__iexact=username).exists():
         raise InvalidInput(_("登录名“%(username)s”已被使用。"),
                            code=AccountsErrorCode.USERNAME_TAKEN, username=username)
-    user = User(username=username, full_name=(full_name or "").strip(), email=email,
-                phone=phone, kind=User.Kind.PUBLIC)
+    user = User(username=username,
+                full_name=identifiers.clean_name(full_name, field="full_name", max_length=100,
+                                                 required=False),
+                email=identifiers.clean_email(email), phone=identifiers.clean_phone(phone),
+                kind=User.Kind.PUBLIC)
     check_new_password(password, user)
     user.set_password(password)
     user.save()

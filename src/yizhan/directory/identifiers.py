@@ -7,12 +7,19 @@
 - 行政区划代码 (GB/T 2260): 6 digits, or the 12-digit statistical form with
   the town (3) and village (3) levels appended.
 
+Contact details and names are checked here too, against the columns that
+hold them: a value too long for its column is refused with a message, not
+left to the database (PostgreSQL raises; SQLite would store it).
+
 Each validator returns the normalised value or raises ``InvalidIdentifier``
 with a message saying what is wrong.
 """
 
 import datetime
+import re
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric, uscc
 
@@ -110,3 +117,41 @@ def mask_name(name: str) -> str:
     if len(name) <= 1:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+# As people write a number: 13800138000, 0755-12345678, +86 138 0013 8000.
+# ASCII digits only ([0-9] is not \d), at most the column's 20 characters.
+PHONE = re.compile(r"\+?[0-9][0-9 -]{2,18}")
+
+
+def clean_phone(value) -> str:
+    """A telephone number, or "" when none is given."""
+    phone = str(value or "").strip()
+    if phone and not PHONE.fullmatch(phone):
+        raise InvalidInput(_("联系电话格式有误：只能是数字，可含“+”“-”和空格，最多 20 位。"),
+                           field="phone")
+    return phone
+
+
+def clean_email(value) -> str:
+    """An e-mail address, or "" when none is given."""
+    email = str(value or "").strip()
+    if email:
+        try:
+            if len(email) > 254:  # the column, and RFC 5321's limit
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            raise InvalidInput(_("电子邮箱地址格式有误。"), field="email") from None
+    return email
+
+
+def clean_name(value, *, field: str, max_length: int, required: bool = True) -> str:
+    """A person's or an organisation's name, stripped; refused if too long for its column."""
+    name = str(value or "").strip()
+    if required and not name:
+        raise InvalidInput(_("请填写姓名或名称。"), field=field)
+    if len(name) > max_length:
+        raise InvalidInput(_("名称不能超过 %(n)s 个字。"), field=field, n=max_length)
+    return name
+

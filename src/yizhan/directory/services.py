@@ -186,12 +186,12 @@ def staff_create(
     username = (username or "").strip()
     if not username or len(username) > 150:
         raise InvalidInput(_("请填写登录名（不超过 150 个字符）。"), field="username")
-    if not (full_name or "").strip():
-        raise InvalidInput(_("请填写姓名。"), field="full_name")
+    full_name = identifiers.clean_name(full_name, field="full_name", max_length=100)
+    email, phone = identifiers.clean_email(email), identifiers.clean_phone(phone)
     if User.objects.filter(username__iexact=username).exists():
         raise InvalidInput(_("登录名“%(username)s”已被使用。"),
                            code=DirectoryErrorCode.USERNAME_TAKEN, username=username)
-    user = User(username=username, full_name=full_name.strip(), email=email, phone=phone,
+    user = User(username=username, full_name=full_name, email=email, phone=phone,
                 kind=User.Kind.STAFF)
     if password_hash:
         user.password = password_hash
@@ -319,9 +319,8 @@ def applicant_register(
     check characters; the ID number is stored encrypted and masked.
     """
     require(permissions.applicant_register(actor, for_self=for_self), action="applicant_register")
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput(_("请填写姓名或名称。"), field="name")
+    name = identifiers.clean_name(name, field="name", max_length=200)
+    phone = identifiers.clean_phone(phone)
     if kind == Applicant.Kind.PERSON:
         number = identifiers.validate_id_number(id_number)
         index = crypto.blind_index(number)
@@ -335,6 +334,8 @@ def applicant_register(
         code = identifiers.validate_credit_code(credit_code)
         if not (legal_rep_name or "").strip():
             raise InvalidInput(_("请填写法定代表人姓名。"), field="legal_rep_name")
+        legal_rep_name = identifiers.clean_name(legal_rep_name, field="legal_rep_name",
+                                                max_length=100)
         if Applicant.objects.filter(kind=kind, credit_code=code).exists():
             raise InvalidInput(_("该统一社会信用代码已登记。"),
                                code=DirectoryErrorCode.APPLICANT_EXISTS)
