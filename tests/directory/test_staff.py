@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone, translation
 
 from tests.directory.writes import audit_rows, last_audit, nothing_written
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, valid_credit_code
 from yizhan.accounts.models import User
 from yizhan.core.errors import InvalidInput, PermissionDenied
 from yizhan.directory import services
@@ -377,3 +377,23 @@ def test_a_telephone_is_kept_as_people_write_it(world):
                                      password=PASSWORD, phone=f" {number} ")
         assert user.phone == number
 
+
+
+def test_a_district_administrator_lists_only_the_grants_of_the_district(world, client_for):
+    """The master-data admin showed every grant of the platform to any division admin."""
+    services.agency_create(actor=world.admin, name="东湖区政务局", kind="department",
+                           division_code="449901", credit_code=valid_credit_code(303, "449901"))
+    district_admin = world.user("b", Role.WINDOW_CLERK)
+    services.scope_grant_create(actor=world.admin, user=district_admin, role=Role.SYSADMIN,
+                                reason="区级系统管理", division=world.district)
+    city_grant = services.scope_grant_create(
+        actor=world.admin, user=world.user("b", Role.REVIEWER), role=Role.SUPERVISION_OFFICER,
+        reason="市级监察", agency=world.agency_a)
+    client = client_for(district_admin)
+    listing = client.get("/admin/directory/scopegrant/")
+    assert listing.status_code == 200
+    assert f"/admin/directory/scopegrant/{city_grant.pk}/change/" not in listing.content.decode()
+    assert client.get(f"/admin/directory/scopegrant/{city_grant.pk}/change/").status_code in (
+        302, 403, 404)
+    own = ScopeGrant.objects.get(user=district_admin)
+    assert f"/admin/directory/scopegrant/{own.pk}/change/" in listing.content.decode()

@@ -6,6 +6,7 @@ read-only here and changed through the workbench or the API.
 """
 
 from django.contrib import admin
+from django.db.models import Q
 
 from yizhan.directory import services
 from yizhan.directory.authz import scope_of
@@ -100,6 +101,16 @@ class ScopeGrantAdmin(ScopedAdmin):
 
     def has_module_permission(self, request):
         return scope_of(request.user).has_any_division(Role.SYSADMIN)
+
+    def get_queryset(self, request):
+        # A district's administrator sees the grants over the district's
+        # divisions and agencies, not the city's or another district's.
+        qs = super().get_queryset(request)
+        scope = scope_of(request.user)
+        if Role.SYSADMIN in scope.everywhere:
+            return qs
+        return qs.filter(Q(agency_id__in=scope.agencies(Role.SYSADMIN) or ())
+                         | Q(division_id__in=scope.division_roles.get(Role.SYSADMIN, ())))
 
 
 @admin.register(Applicant)
