@@ -153,6 +153,21 @@ def test_the_next_version_copies_the_latest(world):
     assert Item.objects.get(pk=v1.item_id).published_id == v1.pk
 
 
+@pytest.mark.parametrize("change", [{"basic_code": "CF00999000", "item_type": "CF"},
+                                    {"exercise_level": "2"}])
+def test_a_later_version_keeps_what_the_implementation_code_says(world, change):
+    """Changing the basic code or the level would publish under another item's code."""
+    v1 = published(world)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.item_version_draft(actor=editor(world), item=v1.item,
+                                    data=item_content(**change))
+    assert exc.value.code == CatalogErrorCode.BAD_IMPL_CODE
+    assert v1.item.impl_code in exc.value.render()
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.item_version_edit(actor=editor(world), version=v2, data=item_content(**change))
+
+
 def test_only_one_open_version_at_a_time(world):
     v1 = published(world)
     services.item_version_draft(actor=editor(world), item=v1.item)

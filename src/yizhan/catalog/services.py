@@ -66,6 +66,23 @@ def _impl_code_for(agency: Agency, clean: dict, given: str | None) -> str:
         sequence += 1
 
 
+def _keeps_code(item: Item, clean: dict) -> None:
+    """A later version may change anything but what the implementation code says.
+
+    The code carries the basic code and the exercising level (and the
+    agency and division); a version that changed them would publish under
+    a code of another item type or level.
+    """
+    if item.internal:
+        return
+    parsed = codes.parse_impl_code(item.impl_code)
+    if parsed.basic != clean["basic_code"] or parsed.level != clean["exercise_level"]:
+        raise InvalidInput(
+            _("基本编码和行使层级是实施编码 %(impl_code)s 的一部分，新版本不能改变；"
+              "改变它们须作为新事项录入。"),
+            code=CatalogErrorCode.BAD_IMPL_CODE, field="basic_code", impl_code=item.impl_code)
+
+
 @transaction.atomic
 def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = None
                 ) -> ItemVersion:
@@ -99,6 +116,7 @@ def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion
         raise Conflict(_("只能修改草稿；已发布的事项请先新建版本。"),
                        code=CatalogErrorCode.NOT_DRAFT)
     clean = clean_version_data(data, agency=version.item.agency)
+    _keeps_code(version.item, clean)
     version.edited_by = person_of(actor)
     version.edited_at = timezone.now()
     _write_version(version, clean)
@@ -122,6 +140,7 @@ def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVe
     latest = item.versions.order_by("-number").first()
     content = version_as_data(latest) if data is None else data
     clean = clean_version_data(content, agency=item.agency)
+    _keeps_code(item, clean)
     version = ItemVersion(item=item, number=latest.number + 1, edited_by=person_of(actor),
                           edited_at=timezone.now())
     _write_version(version, clean)
