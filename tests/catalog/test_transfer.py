@@ -343,3 +343,36 @@ def test_an_import_over_a_pending_version_is_reported_with_its_row(world):
     [error] = exc.value.fields["errors"]
     assert (error["sheet"], error["row"]) == ("JSON", 2)
     assert error["problem"] == "该事项已有未发布的版本，请在其上修改。"
+
+
+def _export_queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def _items(world, count, start, *, publish):
+    from tests.catalog.helpers import create
+
+    for n in range(start, start + count):
+        (published if publish else create)(
+            world, f"事项{n}", basic_code=f"XK00{n:03d}000", upper_agency="乙局",
+            process_template="upper_review", joint_agencies=["乙局"],
+            fees=[{"name": "工本费", "standard": "每证", "basis": "某文", "amount": "10"}])
+
+
+@pytest.mark.parametrize(("url", "publish"), [("/api/v1/catalog/export", True),
+                                              ("/api/v1/catalog/export?format=xlsx", True),
+                                              ("/workbench/catalog/export/", False)])
+def test_an_export_reads_as_many_queries_for_eight_items_as_for_two(world, client_for, url,
+                                                                   publish):
+    """The upper agency, joint agencies, materials and fees are read once for all rows."""
+    client = client_for(editor(world))
+    _items(world, 2, 100, publish=publish)
+    client.get(url)  # the editor's scope, read once per request
+    few = _export_queries(client, url)
+    _items(world, 6, 200, publish=publish)
+    assert _export_queries(client, url) == few

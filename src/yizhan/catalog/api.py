@@ -184,8 +184,7 @@ def get_item(request, impl_code: str):
 @router.get("/export", auth=None)
 def export_catalog(request, format: str = "json"):
     """The published catalog as JSON or Excel (``format=xlsx``)."""
-    versions = selectors.published_versions().prefetch_related("materials", "fees",
-                                                                "joint_agencies")
+    versions = selectors.versions_for_export(selectors.published_versions())
     if format == "xlsx":
         response = HttpResponse(
             transfer.export_excel(versions),

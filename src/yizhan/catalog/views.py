@@ -129,8 +129,7 @@ def desk_import(request):
 
 @staff_page(permissions.catalog_edit_any)
 def desk_export(request):
-    items = selectors.items_for_editor(actor=request.user)
-    versions = [item.versions.all()[0] for item in items if item.versions.all()]
+    versions = selectors.editor_versions_for_export(actor=request.user)
     response = HttpResponse(
         transfer.export_excel(versions),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
