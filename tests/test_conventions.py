@@ -32,6 +32,8 @@ OPEN_TO_ANYONE = {
     "workdays.calendar_seed": "system work (migration, command line); no actor",
     "catalog.internal_item_version": "made once for a case whose own service checked the "
                                      "caller (supervision.notice_issue)",
+    "directory.agency_party": "recorded for a case whose own service checked the caller "
+                              "(supervision.notice_issue)",
 }
 
 

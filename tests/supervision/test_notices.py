@@ -297,6 +297,11 @@ def test_a_renamed_agency_is_the_same_party(world, officer, promised):
     directory_services.agency_update(actor=world.admin, agency=world.agency_a, name="甲局（更名）")
     second = _issue(officer, _red(world, promised))
     assert second.pk != first.pk and second.applicant_id == first.applicant_id
+    # Recorded once, through the directory, with its audit record.
+    [record] = AuditRecord.objects.filter(action="directory.applicant_registered",
+                                          object_id=str(first.applicant_id))
+    assert (record.actor_id, record.changes["credit_code"]) == (
+        officer.pk, world.agency_a.credit_code)
 
 
 def test_an_agency_without_a_credit_code_cannot_be_noticed(world, officer, alert):

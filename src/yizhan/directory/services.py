@@ -359,6 +359,26 @@ def applicant_register(
 
 
 @transaction.atomic
+def agency_party(*, actor, agency: Agency) -> Applicant:
+    """The agency as a party to a case (a notice addressed to it): a legal person.
+
+    One record per credit code, whatever name the agency had when it was
+    first recorded, so an agency renamed since its last notice is the same
+    party.  Recording it is audited like any applicant's registration.  Called
+    by a service that checked its own caller (supervision.notice_issue).
+    """
+    applicant, created = Applicant.objects.get_or_create(
+        kind=Applicant.Kind.LEGAL, credit_code=agency.credit_code,
+        defaults={"name": agency.name, "created_at": timezone.now()})
+    if created:
+        audit_append(actor=actor, action=DirectoryAction.APPLICANT_REGISTERED, obj=applicant,
+                     agency_id=agency.pk,
+                     changes={"name": agency.name, "credit_code": agency.credit_code,
+                              "as": "agency"})
+    return applicant
+
+
+@transaction.atomic
 def applicant_identifier_reveal(*, actor, applicant: Applicant, reason: str) -> str:
     """Return the full ID number, leaving an audit record of who saw it and why."""
     require(permissions.applicant_identifier_reveal(actor, applicant=applicant),

@@ -196,23 +196,15 @@ def _issuing_office(actor, agency):
     return office
 
 
-def _addressee(agency):
-    """The agency as the party of its case: the legal person with its credit code.
-
-    A legal person is one record per credit code (whatever name it had when
-    first recorded), so an agency renamed since its last notice is the same
-    party.  An agency without a credit code cannot be one.
-    """
-    from yizhan.directory.models import Applicant
+def _addressee(actor, agency):
+    """The agency as the party of its case (the directory records it once)."""
+    from yizhan.directory.services import agency_party
 
     if not agency.credit_code:
         raise InvalidInput(_("机关“%(agency)s”未登记统一社会信用代码，不能作为督办对象；"
                              "请先由系统管理员补录。"),
                            code=SupervisionErrorCode.BAD_NOTICE, agency=agency.name)
-    applicant, _created = Applicant.objects.get_or_create(
-        kind=Applicant.Kind.LEGAL, credit_code=agency.credit_code,
-        defaults={"name": agency.name, "created_at": timezone.now()})
-    return applicant
+    return agency_party(actor=actor, agency=agency)
 
 
 def _clean_notice(content: dict) -> dict:
@@ -301,7 +293,7 @@ def notice_issue(*, actor, alert_ids: list[int], content: dict):
     data = {**clean, "alerts": [a.pk for a in alerts], "issuer": office.pk,
             "issuer_name": office.name}
     notice = cases.case_issue(actor=actor, kind=Case.Kind.NOTICE, item_version=version,
-                              applicant=_addressee(agency), agency=agency, issuer=office,
+                              applicant=_addressee(actor, agency), agency=agency, issuer=office,
                               data=data)
     Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(
         status=Alert.Status.NOTICED, notice=notice)
