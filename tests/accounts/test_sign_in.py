@@ -149,6 +149,21 @@ def test_one_address_failing_across_usernames_is_locked(world):
     assert sign_in(Client(), "a.reviewer", PASSWORD, ip="10.3.0.2").status_code == 302
 
 
+def test_behind_the_proxy_each_person_is_their_own_address(world, settings):
+    """Every request comes from the proxy: its address alone would lock everyone out."""
+    settings.YIZHAN_TRUSTED_PROXIES = ["10.9.0.1"]
+
+    def through_proxy(username, password, client_address):
+        return Client().post(LOGIN, {"username": username, "password": password},
+                             REMOTE_ADDR="10.9.0.1", HTTP_X_FORWARDED_FOR=client_address)
+
+    for i in range(settings.LOGIN_MAX_FAILURES):
+        through_proxy(f"guess{i}", "wrong", "198.51.100.7")
+    assert through_proxy("a.reviewer", PASSWORD, "198.51.100.7").status_code == 429
+    assert through_proxy("a.reviewer", PASSWORD, "198.51.100.8").status_code == 302
+    assert set(SignInFailure.objects.values_list("ip", flat=True)) == {"198.51.100.7"}
+
+
 def test_one_failure_short_of_the_limit_still_lets_the_owner_in(world):
     """The lock starts at the limit, not before."""
     for i in range(settings.LOGIN_MAX_FAILURES - 1):

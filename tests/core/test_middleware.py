@@ -1,7 +1,7 @@
 """Request ids and security headers.
 
 Each request gets an id, echoed in ``X-Request-ID``: a well-formed id from a
-proxy is kept, anything else replaced.  Every audit record written while
+trusted proxy is kept, anything else replaced.  Every audit record written while
 serving the request carries that id.
 """
 
@@ -20,12 +20,43 @@ from yizhan.directory.roles import Role
 GENERATED = re.compile(r"^[0-9a-f]{32}$")
 
 
+@pytest.fixture
+def behind_proxy(settings):
+    """The test client's address (127.0.0.1) is a trusted proxy's."""
+    settings.YIZHAN_TRUSTED_PROXIES = ["127.0.0.0/8"]
+
+
 @pytest.mark.parametrize("incoming", ["proxy-0001-abcdef", "A1b2C3d4", "x" * 64,
                                       "0af7651916cd43dd8448eb211c80319c", "trace.id_42-x"])
-def test_well_formed_incoming_id_is_kept(db, client, incoming):
-    """An id of 8 to 64 safe characters is echoed unchanged."""
+def test_well_formed_incoming_id_is_kept(db, client, settings, incoming):
+    """An id of 8 to 64 safe characters from a trusted proxy is echoed unchanged."""
+    settings.YIZHAN_TRUSTED_PROXIES = ["127.0.0.0/8"]
     response = client.get("/", HTTP_X_REQUEST_ID=incoming)
     assert response["X-Request-ID"] == incoming
+
+
+def test_an_id_from_anyone_but_a_trusted_proxy_is_replaced(db, client):
+    """A client could otherwise file its actions under someone else's request id."""
+    response = client.get("/", HTTP_X_REQUEST_ID="proxy-0001-abcdef")
+    assert GENERATED.match(response["X-Request-ID"])
+
+
+@pytest.mark.parametrize(("remote", "forwarded", "expected"), [
+    ("203.0.113.9", "", "203.0.113.9"),                   # no proxy configured in front
+    ("203.0.113.9", "198.51.100.7", "203.0.113.9"),       # a client's own header: ignored
+    ("10.0.0.5", "198.51.100.7", "198.51.100.7"),         # through the proxy
+    ("10.0.0.5", "1.2.3.4, 198.51.100.7", "198.51.100.7"),  # the client chose "1.2.3.4"
+    ("10.0.0.5", "198.51.100.7, 10.1.2.3", "198.51.100.7"),  # two proxies
+    ("10.0.0.5", "not-an-address", "10.0.0.5"),
+    ("10.0.0.5", "", "10.0.0.5"),
+])
+def test_the_client_address_is_the_one_the_trusted_proxy_saw(settings, rf, remote, forwarded,
+                                                             expected):
+    from yizhan.core.middleware import client_ip
+
+    settings.YIZHAN_TRUSTED_PROXIES = ["10.0.0.5", "10.1.0.0/16", "bad entry"]
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
 
 
 @pytest.mark.parametrize("incoming", ["", "short", "x" * 65, "has space in it",
@@ -46,7 +77,7 @@ def test_each_request_gets_its_own_id(db, client):
     assert first != second
 
 
-def test_api_errors_echo_the_request_id(db, client):
+def test_api_errors_echo_the_request_id(db, client, behind_proxy):
     """The id in an error body is the one in the header, kept from the proxy."""
     response = client.get("/api/v1/accounts/me", HTTP_X_REQUEST_ID="proxy-trace-401")
     assert response.status_code == 401
@@ -54,7 +85,7 @@ def test_api_errors_echo_the_request_id(db, client):
     assert response.json()["request_id"] == "proxy-trace-401"
 
 
-def test_api_write_carries_the_request_id(world, client_for):
+def test_api_write_carries_the_request_id(world, client_for, behind_proxy):
     """The record of an API write has the request's id and source api."""
     client = client_for(world.user("a", Role.WINDOW_CLERK))
     before = set(AuditRecord.objects.values_list("id", flat=True))
@@ -69,7 +100,7 @@ def test_api_write_carries_the_request_id(world, client_for):
         (DirectoryAction.APPLICANT_REGISTERED, "api-request-0001", "api")]
 
 
-def test_every_record_of_one_request_carries_its_id(db, client):
+def test_every_record_of_one_request_carries_its_id(db, client, behind_proxy):
     """Signing up on the page writes two records, both with the request's id."""
     response = client.post("/accounts/register/", {
         "username": "wangwu", "full_name": "王五", "id_number": valid_id_number(seq=402),

@@ -34,6 +34,7 @@ from yizhan.core.errors import (
     Throttled,
     rendered_later,
 )
+from yizhan.core.middleware import client_ip
 from yizhan.core.permissions import require
 from yizhan.directory import identifiers
 from yizhan.directory.roles import Role
@@ -76,7 +77,7 @@ def user_sign_in(*, request, username: str, password: str, totp_code: str = "") 
     (a view) starts the session with ``django.contrib.auth.login``.
     """
     username = (username or "").strip()
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    ip = client_ip(request) if request is not None else None
     if _recent_failures(username=username, ip=ip) >= settings.LOGIN_MAX_FAILURES:
         raise Throttled(code=AccountsErrorCode.LOCKED_OUT,
                         minutes=max(1, settings.LOGIN_LOCK_SECONDS // 60))

@@ -14,6 +14,7 @@ from yizhan.cases.models import Certificate
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.api import AUTH, actor_of
 from yizhan.core.errors import NotFound
+from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
 
 router = Router(tags=["cases"])
@@ -236,7 +237,7 @@ def case_status(request, number: str, code: str):
     Ten wrong tries from one address in fifteen minutes are answered 429.
     """
     return services.case_status_lookup(number=number, code=code,
-                                       ip=request.META.get("REMOTE_ADDR"))
+                                       ip=client_ip(request))
 
 
 @router.get("/cases/{case_id}", response=CaseDetail, auth=AUTH)

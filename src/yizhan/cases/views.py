@@ -19,6 +19,7 @@ from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
+from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory.pages import refusal_shown, staff_page
 
@@ -216,7 +217,7 @@ def status(request):
         try:
             case = services.case_status_lookup(number=request.POST.get("number", ""),
                                                code=request.POST.get("code", ""),
-                                               ip=request.META.get("REMOTE_ADDR"))
+                                               ip=client_ip(request))
         except ApplicationError as exc:
             error = exc.render()
             error_status = exc.http_status
