@@ -106,6 +106,19 @@ def test_public_user_registers_only_themselves(world):
         register_person(citizen, valid_id_number(seq=22), name="王五")
 
 
+def test_an_account_is_one_natural_person(world):
+    """Registering a second person for oneself would squat another's ID number."""
+    mallory = services.person_sign_up(username="mallory", full_name="马某",
+                                      id_number=valid_id_number(seq=31), password=PASSWORD)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.applicant_register(actor=mallory, kind=Applicant.Kind.PERSON, name="李四",
+                                    id_number=valid_id_number(seq=32), for_self=True)
+    assert exc.value.code == DirectoryErrorCode.APPLICANT_EXISTS
+    # 李四 still signs up with his own number.
+    services.person_sign_up(username="lisi", full_name="李四",
+                            id_number=valid_id_number(seq=32), password=PASSWORD)
+
+
 @pytest.mark.parametrize("role", ["reviewer", "agency_head", "sysadmin"])
 def test_staff_other_than_window_clerks_may_not_register(world, role):
     """Registering walk-in applicants is the window clerk's job."""

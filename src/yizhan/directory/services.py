@@ -322,6 +322,13 @@ def applicant_register(
     name = identifiers.clean_name(name, field="name", max_length=200)
     phone = identifiers.clean_phone(phone)
     if kind == Applicant.Kind.PERSON:
+        if for_self and Applicant.objects.filter(user=actor, kind=kind).exists():
+            # An account is one natural person, registered when it signed up:
+            # a second would let anyone claim another's ID number, and the
+            # real person could then not sign up.
+            raise InvalidInput(_("本账户已登记为自然人申请人，不能再登记其他自然人；"
+                                 "为他人办理请由其本人注册或到窗口办理。"),
+                               code=DirectoryErrorCode.APPLICANT_EXISTS, field="id_number")
         number = identifiers.validate_id_number(id_number)
         index = crypto.blind_index(number)
         if Applicant.objects.filter(kind=kind, id_number_index=index).exists():
