@@ -82,6 +82,23 @@ def test_the_editor_cannot_publish_their_own_version(world):
     services.item_version_publish(actor=world.user("a", "sysadmin"), version=version)
 
 
+def test_whoever_wrote_any_of_the_version_cannot_publish_it(world):
+    """Not only the last editor: a draft someone else saved once is still the officer's."""
+    officer, head = reviewer(world), editor(world)
+    v1 = services.item_create(actor=officer, agency=world.agency_a, data=item_content())
+    services.item_version_edit(actor=head, version=v1, data=item_content("改名事项"))
+    services.item_version_submit(actor=head, version=v1)
+    with nothing_written(), pytest.raises(PermissionDenied) as exc:
+        services.item_version_publish(actor=officer, version=v1)
+    assert exc.value.code == CatalogErrorCode.SAME_REVIEWER
+    services.item_version_publish(actor=world.user("a", "sysadmin"), version=v1)
+    v2 = services.item_version_draft(actor=officer, item=v1.item)
+    services.item_version_edit(actor=head, version=v2, data=item_content("再改名"))
+    services.item_version_submit(actor=head, version=v2)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_version_publish(actor=officer, version=v2)
+
+
 @pytest.mark.parametrize("role", [Role.AGENCY_HEAD, Role.REVIEWER, Role.WINDOW_CLERK])
 def test_only_data_officers_and_sysadmins_publish(world, role):
     version = create(world)

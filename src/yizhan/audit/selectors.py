@@ -46,3 +46,17 @@ def audit_search(
     if until:
         qs = qs.filter(at__lt=until)
     return qs.order_by("-at", "-id")
+
+
+def actors_of(*objects: tuple[str, str, tuple[str, ...]]) -> set[int]:
+    """The accounts that did any of the actions on any of the objects.
+
+    ``objects`` are ``(object_type, object_id, actions)``; for the services
+    that ask who took part (the editors of a version, which its reviewer
+    must not be).  The log keeps every act; a field would keep the last.
+    """
+    match = Q(pk__in=[])
+    for object_type, object_id, actions in objects:
+        match |= Q(object_type=object_type, object_id=object_id, action__in=actions)
+    return set(AuditRecord.objects.filter(match, actor_id__isnull=False)
+               .values_list("actor_id", flat=True))

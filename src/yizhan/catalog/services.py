@@ -164,6 +164,22 @@ def item_version_submit(*, actor, version: ItemVersion) -> ItemVersion:
     return version
 
 
+def _editors(version: ItemVersion) -> set[int]:
+    """Everyone who wrote the version: whoever created it and every later editor.
+
+    Not only the last: otherwise an officer who wrote a draft could have
+    someone else save it once and then publish their own content.
+    """
+    from yizhan.audit.selectors import actors_of
+
+    written = (CatalogAction.VERSION_DRAFTED, CatalogAction.VERSION_EDITED)
+    objects = [("catalog.itemversion", str(version.pk), written)]
+    if version.number == 1:
+        # Version 1 is written with its item (catalog.item_created).
+        objects.append(("catalog.item", str(version.item_id), (CatalogAction.ITEM_CREATED,)))
+    return actors_of(*objects) | {version.edited_by_id}
+
+
 @transaction.atomic
 def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> ItemVersion:
     """Publish a pending version; the reviewer must not be its editor.
@@ -181,7 +197,7 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
     reviewer = person_of(actor)
     # The review is a second person's act: an API token is no person, and a
     # version it edited records no editor, so a token may never publish.
-    if reviewer is None or version.edited_by_id == reviewer.pk:
+    if reviewer is None or reviewer.pk in _editors(version):
         raise PermissionDenied(_("发布须由编辑人以外的人员审核。"),
                                code=CatalogErrorCode.SAME_REVIEWER)
     version.process_spec = compile_process(version)
