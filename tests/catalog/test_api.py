@@ -1,6 +1,7 @@
 """The catalog API: the public catalog, and editing, review and import for staff."""
 
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -148,6 +149,11 @@ def test_bad_content_gets_every_problem_in_the_error_fields(world, client_for):
     fields = {p["field"] for p in body["fields"]["problems"]}
     assert fields == {"promised_limit", "upper_agency", "themes", "fees[1].amount"}
     assert body["message_zh"].startswith("事项信息有误：")
+    # Each language's message is whole, the problems included.
+    assert "承诺时限不能长于法定时限" in body["message_zh"]
+    english = body["message_en"]
+    assert english.startswith("The service item has errors: ")
+    assert not re.search(r"[\u4e00-\u9fff]", english.replace("乙局", "")), english
 
 
 def test_a_malformed_payload_gets_the_same_error_shape(world, client_for):

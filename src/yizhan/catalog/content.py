@@ -10,6 +10,7 @@ version, exporting).
 import json
 from decimal import Decimal, InvalidOperation
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.catalog import codes, form_spec
@@ -26,7 +27,7 @@ from yizhan.catalog.models import (
     OnlineDepth,
     ProcessTemplate,
 )
-from yizhan.core.errors import InvalidInput
+from yizhan.core.errors import InvalidInput, rendered_later
 from yizhan.core.ids import parse_id
 from yizhan.directory.models import Agency
 
@@ -217,7 +218,27 @@ def find_agency(ref):
 
 
 def clean_version_data(data: dict, *, agency: Agency) -> dict:
-    """Check a version's content; return clean values or raise with every problem."""
+    """Check a version's content; return clean values or raise with every problem.
+
+    The problems are worded when they are found, in the request's language;
+    the error carries them in both, checked once more in each, so that
+    ``message_en`` is English throughout and ``message_zh`` Chinese.
+    """
+    clean, problems = _clean(data, agency=agency)
+    if not problems:
+        return clean
+    details = {}
+    for language, separator in (("zh-hans", "；"), ("en", "; ")):
+        with translation.override(language):
+            _clean_again, found = _clean(data, agency=agency)
+        details[language] = separator.join(f"{p['field']}: {p['problem']}" for p in found)
+    raise VersionDataError(
+        detail=rendered_later(
+            lambda: details["en" if translation.get_language() == "en" else "zh-hans"]),
+        problems=problems)
+
+
+def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
     problems: list[dict] = []
     clean: dict = {}
     for field, (required, max_length) in TEXT_FIELDS.items():
@@ -305,10 +326,7 @@ def clean_version_data(data: dict, *, agency: Agency) -> dict:
         _problem(problems, "process_template", _("即办件应使用即办件流程"))
     clean["materials"] = _clean_materials(problems, data.get("materials") or [])
     clean["fees"] = _clean_fees(problems, data.get("fees") or [])
-    if problems:
-        raise VersionDataError(detail="；".join(f"{p['field']}: {p['problem']}"
-                                               for p in problems), problems=problems)
-    return clean
+    return clean, problems
 
 
 def version_as_data(version: ItemVersion) -> dict:
