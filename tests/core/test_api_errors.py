@@ -93,8 +93,18 @@ def test_schema_violation_names_the_field(clerk_client):
     """A missing field gets 400 core.invalid_input with the field named."""
     before = _counts()
     body = _error(_post(clerk_client, {"name": "李四"}), 400, "core.invalid_input")
-    assert {"field": "kind", "problem": "Field required"} in body["fields"]["problems"]
+    assert {"field": "kind", "problem": "必填"} in body["fields"]["problems"]
     assert _counts() == before
+
+
+def test_schema_problems_are_worded_in_each_language(clerk_client):
+    """pydantic speaks English only: the usual problems are the platform's own words."""
+    body = _error(_post(clerk_client, {"kind": "person", "name": "王" * 201},
+                        HTTP_ACCEPT_LANGUAGE="en"), 400, "core.invalid_input")
+    assert body["message_zh"] == "输入有误：name: 不能超过 200 个字符"
+    assert body["message_en"] == "Invalid input: name: must be at most 200 characters"
+    assert body["fields"]["problems"] == [{"field": "name",
+                                           "problem": "must be at most 200 characters"}]
 
 
 def test_permission_refusal_writes_nothing(world, client_for):

@@ -30,6 +30,7 @@ from yizhan.core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    rendered_later,
 )
 
 
@@ -91,17 +92,54 @@ def _application_error(request, exc: ApplicationError):
     return _respond(request, exc)
 
 
+# pydantic words its problems in English only: the usual ones, in the
+# platform's languages ({placeholders} are pydantic's ``ctx``).
+_DATETIME = _("应为日期时间，如 2026-12-01T09:00:00+08:00")
+_DATE = _("应为日期（年-月-日）")
+_PYDANTIC_PROBLEMS = {
+    "missing": _("必填"),
+    "int_parsing": _("应为整数"), "int_type": _("应为整数"), "int_from_float": _("应为整数"),
+    "float_parsing": _("应为数字"), "float_type": _("应为数字"),
+    "decimal_parsing": _("应为数字"), "decimal_type": _("应为数字"),
+    "bool_parsing": _("应为 true 或 false"), "bool_type": _("应为 true 或 false"),
+    "string_type": _("应为文本"),
+    "string_too_long": _("不能超过 %(max_length)s 个字符"),
+    "string_too_short": _("至少 %(min_length)s 个字符"),
+    "list_type": _("应为列表"), "dict_type": _("应为对象"), "model_type": _("应为对象"),
+    "model_attributes_type": _("应为对象"),
+    "datetime_parsing": _DATETIME, "datetime_from_date_parsing": _DATETIME,
+    "datetime_type": _DATETIME,
+    "date_parsing": _DATE, "date_from_datetime_parsing": _DATE, "date_type": _DATE,
+    "greater_than_equal": _("不能小于 %(ge)s"), "less_than_equal": _("不能大于 %(le)s"),
+    "greater_than": _("应大于 %(gt)s"), "less_than": _("应小于 %(lt)s"),
+    "enum": _("应为以下之一：%(expected)s"), "literal_error": _("应为以下之一：%(expected)s"),
+}
+
+
+def _pydantic_problem(err: dict) -> str:
+    """One pydantic problem in the active language (pydantic's own words otherwise)."""
+    template = _PYDANTIC_PROBLEMS.get(err.get("type", ""))
+    if template is None:
+        return err.get("msg", "")
+    try:
+        return str(template) % {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    except (KeyError, TypeError, ValueError):
+        return err.get("msg", "")
+
+
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
-    problems = []
-    for err in exc.errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
-        problems.append({"field": loc, "problem": err.get("msg", "")})
     if any(err.get("type") == "json_invalid" for err in exc.errors):
         return _respond(request, InvalidInput(_("请求体不是有效的 JSON。"),
                                               code=CoreErrorCode.MALFORMED_JSON))
-    detail = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-    return _respond(request, InvalidInput(detail=detail, problems=problems))
+    errors = [(".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")),
+               err) for err in exc.errors]
+
+    def detail() -> str:  # worded when the message is rendered, in its language
+        return "; ".join(f"{field}: {_pydantic_problem(err)}" for field, err in errors)
+
+    problems = [{"field": field, "problem": _pydantic_problem(err)} for field, err in errors]
+    return _respond(request, InvalidInput(detail=rendered_later(detail), problems=problems))
 
 
 @api.exception_handler(DjangoValidationError)
