@@ -139,6 +139,17 @@ def test_two_records_claiming_one_code_import_nothing(world):
     assert _failed(world, raw, "catalog.json") == [("JSON", 2, "impl_code")]
 
 
+def test_every_clash_seen_while_writing_is_reported_at_once(world):
+    """Not only the first: the editor fixes the file once."""
+    first = f"XK001010003449900{world.agency_a.credit_code}01"
+    second = f"XK001010003449900{world.agency_a.credit_code}02"
+    raw = _json(_record("一", impl_code=first), _record("二", impl_code=first),
+                _record("三", impl_code=second), _record("四", impl_code=second))
+    assert _failed(world, raw, "catalog.json") == [("JSON", 2, "impl_code"),
+                                                   ("JSON", 4, "impl_code")]
+    assert not Item.objects.exists()
+
+
 def test_importing_for_an_agency_one_does_not_edit_is_refused(world):
     raw = _json(_record("甲事项"), _record("乙事项", agency="乙局"))
     with nothing_written(), pytest.raises(PermissionDenied) as exc:

@@ -305,31 +305,37 @@ def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportR
     result = ImportResult()
     for (agency, existing), record in checked:
         try:
-            if existing is None:
-                version = services.item_create(actor=actor, agency=agency, data=record.data,
-                                               impl_code=record.data.get("impl_code") or None)
-                result.created.append(version.item.impl_code)
-            else:
-                open_version = existing.versions.filter(
-                    status=ItemVersion.Status.DRAFT).first()
-                if open_version is not None:
-                    services.item_version_edit(actor=actor, version=open_version,
-                                               data=record.data)
-                else:
-                    services.item_version_draft(actor=actor, item=existing, data=record.data)
-                result.drafted.append(existing.impl_code)
+            with transaction.atomic():  # a savepoint: one row's refusal, then the next row
+                _write(actor, agency, existing, record, result)
         except (InvalidInput, Conflict) as exc:
             # A problem only visible while writing (e.g. a code clash between
             # two rows of the same file, or an item already awaiting review):
-            # report it with its row and write nothing.
-            transaction.set_rollback(True)
-            raise ImportFailed(count=1, errors=[{"sheet": record.sheet, "row": record.row,
-                                                 "field": exc.fields.get("field", ""),
-                                                 "problem": exc.render()}]) from None
+            # reported with its row, like the others; nothing is written.
+            errors.append({"sheet": record.sheet, "row": record.row,
+                           "field": exc.fields.get("field", ""), "problem": exc.render()})
+    if errors:
+        raise ImportFailed(count=len(errors), errors=errors)
     audit_append(actor=actor, action=CatalogAction.CATALOG_IMPORTED, object_type="catalog",
                  object_id=source[:64] or "import", object_repr=source[:200] or "import",
                  changes={"created": result.created, "drafted": result.drafted})
     return result
+
+
+def _write(actor, agency, existing, record: Record, result: ImportResult) -> None:
+    """One checked record: a new item, or the next draft (or the open draft) of a known one."""
+    if existing is None:
+        version = services.item_create(actor=actor, agency=agency, data=record.data,
+                                       impl_code=record.data.get("impl_code") or None)
+        result.created.append(version.item.impl_code)
+    else:
+        open_version = existing.versions.filter(
+            status=ItemVersion.Status.DRAFT).first()
+        if open_version is not None:
+            services.item_version_edit(actor=actor, version=open_version,
+                                       data=record.data)
+        else:
+            services.item_version_draft(actor=actor, item=existing, data=record.data)
+        result.drafted.append(existing.impl_code)
 
 
 # --- exporting ---------------------------------------------------------------
