@@ -176,7 +176,7 @@ SECURE_SSL_REDIRECT = env_bool("YIZHAN_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 # The reverse proxies in front of the platform (addresses or networks).  A
 # request from one of them is the client named in X-Forwarded-For, for the
-# sign-in throttle and the audit log, and may carry its X-Request-ID;
+# sign-in and status-query throttles, and may carry its X-Request-ID;
 # without this, every user behind the proxy is one address.
 YIZHAN_TRUSTED_PROXIES = env_list("YIZHAN_TRUSTED_PROXIES", "")
 SECURE_HSTS_SECONDS = int(os.environ.get("YIZHAN_HSTS_SECONDS", "31536000" if HTTPS else "0"))
