@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,7 +21,7 @@ from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
-from yizhan.directory.pages import refusal_shown, staff_page
+from yizhan.directory.pages import refusal_shown, safe_next, staff_page
 
 
 def _int(value) -> int:
@@ -315,11 +315,7 @@ def case_action(request, case_id: int, action: str):
             messages.success(request, _("证照已注销，核验时将显示已注销。"))
         else:
             raise NotFound()
-    back = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
-        return redirect(back)
-    return redirect("cases:staff_case", case_id=case.pk)
+    return redirect(safe_next(request, reverse("cases:staff_case", args=[case.pk])))
 
 
 @staff_page()

@@ -11,9 +11,19 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
 from yizhan.directory.authz import scope_of
+
+
+def safe_next(request, default: str) -> str:
+    """The ``next`` a form or link asks to return to, if it is this site's; else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
 
 
 def is_staff(user) -> bool:

@@ -10,7 +10,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +23,7 @@ from yizhan.core.errors import ApplicationError
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
-from yizhan.directory.pages import staff_page
+from yizhan.directory.pages import safe_next, staff_page
 from yizhan.portal import forms
 from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
 from yizhan.supervision import permissions as supervision_permissions
@@ -32,14 +31,6 @@ from yizhan.supervision import selectors as supervision_selectors
 from yizhan.workdays.notices import calendar_notice_context
 
 ONE_YEAR = 365 * 24 * 3600
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return default
 
 
 def home(request):
@@ -62,7 +53,7 @@ def participation(request):
 @require_POST
 def display_settings(request):
     """Turn large text / high contrast on or off; works without JavaScript."""
-    response = HttpResponseRedirect(_safe_next(request, reverse("portal:home")))
+    response = HttpResponseRedirect(safe_next(request, reverse("portal:home")))
     for cookie, field, value in ((DISPLAY_COOKIE, "large_text", "large"),
                                  (CONTRAST_COOKIE, "high_contrast", "high")):
         if field in request.POST:
@@ -93,7 +84,7 @@ def sign_in(request):
             login(request, user)
             default = reverse("portal:workbench") if user.is_staff_member else reverse(
                 "portal:home")
-            return redirect(_safe_next(request, default))
+            return redirect(safe_next(request, default))
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/login.html",
                   {"form": form, "need_totp": need_totp, "next": _next_param(request)},
@@ -101,7 +92,7 @@ def sign_in(request):
 
 
 def _next_param(request) -> str:
-    return _safe_next(request, "")
+    return safe_next(request, "")
 
 
 @require_POST
