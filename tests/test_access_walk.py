@@ -540,6 +540,25 @@ def test_admin_refuses_agency_b_objects_to_agency_a(world):
 
 
 @pytest.mark.django_db
+def test_an_admin_that_forgets_its_agency_shows_an_agency_administrator_nothing(world, rf):
+    """The mechanism is safe by default: no agency_field and not unscoped lists nothing,
+    while a lookup through many rows (a user's postings) lists each object once."""
+    from django.contrib.admin import site
+
+    from yizhan.accounts.admin import UserAdmin
+    from yizhan.accounts.models import User
+    from yizhan.portal.admin_site import ScopedAdmin
+
+    request = rf.get("/admin/")
+    request.user = world.user("a", Role.SYSADMIN)
+    assert not ScopedAdmin(User, site).get_queryset(request).exists()
+    listed = list(UserAdmin(User, site).get_queryset(request).values_list("username", flat=True))
+    assert sorted(listed) == sorted({u.username for u in world.staff["a"].values()})
+    request.user = world.admin
+    assert ScopedAdmin(User, site).get_queryset(request).count() == User.objects.count()
+
+
+@pytest.mark.django_db
 def test_the_same_routes_serve_agency_b_itself(world):
     """Control: B's own head reaches what A was refused, so refusals are about scope."""
     client = _client(world.user("b", Role.AGENCY_HEAD))

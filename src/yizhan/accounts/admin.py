@@ -8,22 +8,12 @@ from yizhan.portal.admin_site import ScopedAdmin
 
 @admin.register(User)
 class UserAdmin(ScopedAdmin):
-    agency_field = None
+    agency_field = "postings__post__agency_id"   # staff of the administrator's agencies
     list_display = ("username", "full_name", "kind", "is_active", "totp_enabled", "last_login")
     list_filter = ("kind", "is_active")
     search_fields = ("username", "full_name")
     fields = ("username", "full_name", "kind", "email", "phone", "is_active", "totp_enabled",
               "last_login", "date_joined")
-
-    def get_queryset(self, request):
-        from yizhan.directory.authz import scope_of
-        from yizhan.directory.roles import Role
-
-        qs = super().get_queryset(request)
-        ids = scope_of(request.user).agencies(Role.SYSADMIN)
-        if ids is None:
-            return qs
-        return qs.filter(postings__post__agency_id__in=ids).distinct()
 
 
 @admin.register(ApiToken)

@@ -17,6 +17,7 @@ from yizhan.portal.admin_site import ScopedAdmin, ServiceAdmin
 
 @admin.register(Division)
 class DivisionAdmin(ServiceAdmin):
+    unscoped = True   # the city's divisions: reference data every administrator reads
     list_display = ("code", "name", "level", "parent")
     search_fields = ("code", "name")
     list_filter = ("level",)
@@ -92,6 +93,7 @@ class PostingAdmin(ScopedAdmin):
 
 @admin.register(ScopeGrant)
 class ScopeGrantAdmin(ScopedAdmin):
+    # A grant is over an agency or over a division: narrowed below.
     list_display = ("user", "role", "agency", "division", "granted_at", "expires_at",
                     "revoked_at")
     list_filter = ("role",)
@@ -105,7 +107,7 @@ class ScopeGrantAdmin(ScopedAdmin):
     def get_queryset(self, request):
         # A district's administrator sees the grants over the district's
         # divisions and agencies, not the city's or another district's.
-        qs = super().get_queryset(request)
+        qs = admin.ModelAdmin.get_queryset(self, request)
         scope = scope_of(request.user)
         if Role.SYSADMIN in scope.everywhere:
             return qs
@@ -115,17 +117,12 @@ class ScopeGrantAdmin(ScopedAdmin):
 
 @admin.register(Applicant)
 class ApplicantAdmin(ScopedAdmin):
+    # An applicant belongs to no agency: an agency's administrator sees the
+    # people and enterprises who applied to it, not the whole city's names
+    # and telephone numbers.
+    agency_field = "cases__agency_id"
     list_display = ("name", "kind", "id_number_masked", "credit_code", "created_at")
     search_fields = ("name", "credit_code")
     list_filter = ("kind",)
     exclude = ("id_number_enc", "id_number_index")
 
-    def get_queryset(self, request):
-        # An applicant belongs to no agency: an agency's administrator sees
-        # the people and enterprises who applied to it, not the whole city's
-        # names and telephone numbers.
-        qs = super().get_queryset(request)
-        ids = self._agencies(request)
-        if ids is None:
-            return qs
-        return qs.filter(pk__in=Applicant.objects.filter(cases__agency_id__in=ids).values("pk"))

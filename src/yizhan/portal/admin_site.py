@@ -29,21 +29,28 @@ class YizhanAdminSite(admin.AdminSite):
 class ScopedAdmin(admin.ModelAdmin):
     """Read-only unless a subclass routes a write through a service.
 
-    ``agency_field`` names the lookup from the model to its agency id; the
-    list is limited to agencies where the user is a system administrator.
+    ``agency_field`` names the lookup from the model to its agency id (it
+    may run through a relation with many rows, such as an applicant's
+    cases); the list is limited to agencies where the user is a system
+    administrator.  A model that belongs to no agency lists nothing for
+    them unless ``unscoped`` says it is the city's shared reference data
+    (divisions, the calendar), or the admin narrows ``get_queryset`` itself:
+    forgetting to scope an admin must hide rows, not show every agency's.
     """
 
     agency_field: str | None = None
-
-    def _agencies(self, request):
-        return scope_of(request.user).agencies(Role.SYSADMIN)
+    unscoped = False
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        ids = self._agencies(request)
-        if ids is None or self.agency_field is None:
+        ids = scope_of(request.user).agencies(Role.SYSADMIN)
+        if ids is None or self.unscoped:
             return qs
-        return qs.filter(**{f"{self.agency_field}__in": ids})
+        if self.agency_field is None:
+            return qs.none()
+        # A subquery, so a lookup through many rows lists each object once.
+        return qs.filter(pk__in=qs.model.objects.filter(
+            **{f"{self.agency_field}__in": ids}).values("pk"))
 
     def has_module_permission(self, request):
         return scope_of(request.user).has_role(Role.SYSADMIN)

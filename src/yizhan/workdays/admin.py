@@ -29,6 +29,7 @@ class CalendarDayForm(forms.ModelForm):
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(ServiceAdmin):
+    unscoped = True   # one calendar for the whole installation
     form = CalendarDayForm
     list_display = ("date", "weekday", "is_workday", "name", "changed_at", "changed_by")
     list_filter = ("is_workday", "year")
@@ -77,6 +78,7 @@ class CalendarYearForm(forms.ModelForm):
 
 @admin.register(CalendarYear)
 class CalendarYearAdmin(ServiceAdmin):
+    unscoped = True
     form = CalendarYearForm
     list_display = ("year", "source", "source_version", "published", "published_at",
                     "published_by")
