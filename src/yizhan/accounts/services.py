@@ -14,7 +14,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
@@ -32,7 +32,8 @@ from yizhan.core.errors import (
     InvalidInput,
     NotAuthenticated,
     Throttled,
-    rendered_later,
+    joined,
+    worded_in_each_language,
 )
 from yizhan.core.middleware import client_ip
 from yizhan.core.permissions import require
@@ -124,25 +125,18 @@ def check_new_password(password: str, user: User, *, field: str = "new_password"
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
-    try:
-        validate_password(password, user=user)
-    except ValidationError:
-        pass
-    else:
-        return
-    # Django's validators translate their reasons when they run: run them
-    # once per language, so the English message is English throughout.
-    details = {}
-    for language, separator in (("zh-hans", "；"), ("en", "; ")):
-        with translation.override(language):
-            try:
-                validate_password(password, user=user)
-            except ValidationError as exc:
-                details[language] = separator.join(exc.messages)
-    raise InvalidInput(_("密码不符合要求：%(detail)s"), code=AccountsErrorCode.WEAK_PASSWORD,
-                       field=field, detail=rendered_later(
-                           lambda: details["en" if translation.get_language() == "en"
-                                           else "zh-hans"]))
+    def reasons() -> str:
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            return joined(exc.messages)
+        return ""
+
+    found = reasons()
+    if found:
+        # The validators translate their reasons as they run.
+        raise InvalidInput(_("密码不符合要求：%(detail)s"), code=AccountsErrorCode.WEAK_PASSWORD,
+                           field=field, detail=worded_in_each_language(reasons))
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ version, exporting).
 import json
 from decimal import Decimal, InvalidOperation
 
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.catalog import codes, form_spec
@@ -27,7 +26,7 @@ from yizhan.catalog.models import (
     OnlineDepth,
     ProcessTemplate,
 )
-from yizhan.core.errors import InvalidInput, rendered_later
+from yizhan.core.errors import InvalidInput, joined, worded_in_each_language
 from yizhan.core.ids import parse_id
 from yizhan.directory.models import Agency
 
@@ -227,15 +226,11 @@ def clean_version_data(data: dict, *, agency: Agency) -> dict:
     clean, problems = _clean(data, agency=agency)
     if not problems:
         return clean
-    details = {}
-    for language, separator in (("zh-hans", "；"), ("en", "; ")):
-        with translation.override(language):
-            _clean_again, found = _clean(data, agency=agency)
-        details[language] = separator.join(f"{p['field']}: {p['problem']}" for p in found)
-    raise VersionDataError(
-        detail=rendered_later(
-            lambda: details["en" if translation.get_language() == "en" else "zh-hans"]),
-        problems=problems)
+
+    def worded() -> str:
+        return joined(f"{p['field']}: {p['problem']}" for p in _clean(data, agency=agency)[1])
+
+    raise VersionDataError(detail=worded_in_each_language(worded), problems=problems)
 
 
 def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:

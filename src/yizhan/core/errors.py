@@ -8,6 +8,7 @@ documented in docs/api.md (see ``yizhan.core.api``).  Message templates use
 reorder them.
 """
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +68,27 @@ def rendered_later(make) -> str:
     language in both.
     """
     return lazy(make, str)()
+
+
+def worded_in_each_language(make) -> str:
+    """A field ``make()`` words now, once in each of the platform's languages.
+
+    For text that can only be worded when the error is raised (Django's
+    password validators translate as they run; a check that reads the
+    database): each rendering of the message takes the wording of its own
+    language.
+    """
+    wordings = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            wordings[language] = make()
+    return rendered_later(
+        lambda: wordings.get(translation.get_language(), wordings[settings.LANGUAGE_CODE]))
+
+
+def joined(texts) -> str:
+    """Texts as a list in a message, with the active language's separator."""
+    return str(_("；")).join(map(str, texts))
 
 
 def _jsonable(value):
