@@ -214,3 +214,14 @@ def test_console_script_turns_configuration_errors_into_exit_2(monkeypatch, caps
         cli.main(["yizhan", "check"])
     assert raised.value.code == 2
     assert capsys.readouterr().err == "yizhan: SECRET_KEY is not set.\n"
+
+
+def test_platform_check_refuses_a_trusted_proxy_that_is_no_address():
+    """Each malformed entry is named; the valid ones pass."""
+    with override_settings(YIZHAN_TRUSTED_PROXIES=["10.0.0.5", "10.1.0.0/16", "proxy.local"]):
+        message, output = _platform_check_error()
+    assert "1 configuration error(s) found" in message
+    assert "[core.E004] YIZHAN_TRUSTED_PROXIES 中的 'proxy.local' 不是 IP 地址或网段" in output
+    assert "'proxy.local' in YIZHAN_TRUSTED_PROXIES is not an IP address or network." in output
+    with override_settings(YIZHAN_TRUSTED_PROXIES=["10.0.0.5", "fd00::/8"]):
+        assert "core.E004" not in _platform_check()

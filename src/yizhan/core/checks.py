@@ -4,11 +4,10 @@
 wrong and the hint says what to set.
 """
 
-import ipaddress
-
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from yizhan.core.middleware import parse_proxies
 from yizhan.core.pdf import check_cjk_font
 
 register(check_cjk_font)
@@ -58,16 +57,13 @@ def check_platform_settings(app_configs, **kwargs):
                  "or leave it empty for embedded mode.",
             id="core.E003",
         ))
-    for entry in settings.YIZHAN_TRUSTED_PROXIES:
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            problems.append(Error(
-                f"YIZHAN_TRUSTED_PROXIES 中的 {entry!r} 不是 IP 地址或网段。/ "
-                f"{entry!r} in YIZHAN_TRUSTED_PROXIES is not an IP address or network.",
-                hint="例如 / For example: YIZHAN_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16",
-                id="core.E004",
-            ))
+    for entry in parse_proxies(settings.YIZHAN_TRUSTED_PROXIES)[1]:
+        problems.append(Error(
+            f"YIZHAN_TRUSTED_PROXIES 中的 {entry!r} 不是 IP 地址或网段。/ "
+            f"{entry!r} in YIZHAN_TRUSTED_PROXIES is not an IP address or network.",
+            hint="例如 / For example: YIZHAN_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16",
+            id="core.E004",
+        ))
     engine = settings.DATABASES["default"]["ENGINE"]
     if not settings.DEBUG and engine.endswith("sqlite3"):
         problems.append(Warning(

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str
     source: str = "web"  # web, api, cli, task
-    ip: str | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("yizhan_request_context", default=None)

@@ -1,6 +1,5 @@
 """Middleware: request ids and the Content-Security-Policy header."""
 
-import contextlib
 import functools
 import ipaddress
 import re
@@ -12,15 +11,23 @@ from yizhan.core import context
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def parse_proxies(entries) -> tuple[tuple, list[str]]:
+    """``YIZHAN_TRUSTED_PROXIES`` read: the networks, and the entries that are none.
+
+    ``yizhan check`` reports the latter (core.E004); trusted they are not.
+    """
+    networks, invalid = [], []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            invalid.append(entry)
+    return tuple(networks), invalid
+
+
 @functools.cache
 def _proxies(configured: tuple[str, ...]) -> tuple:
-    networks = []
-    for entry in configured:
-        # An entry that is no address is reported by ``yizhan check``
-        # (core.E004), and trusted it is not.
-        with contextlib.suppress(ValueError):
-            networks.append(ipaddress.ip_network(entry, strict=False))
-    return tuple(networks)
+    return parse_proxies(configured)[0]
 
 
 def _address(text: str):
@@ -60,8 +67,7 @@ class RequestIdMiddleware:
 
     A well-formed id from a trusted proxy is kept so logs of the proxy and
     the platform line up; anything else is replaced (a client could
-    otherwise give its actions the id of someone else's).  Sets
-    ``request.client_ip`` (see ``client_ip``).
+    otherwise give its actions the id of someone else's).
     """
 
     def __init__(self, get_response):
@@ -69,19 +75,12 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        from_proxy = _trusted(_address(request.META.get("REMOTE_ADDR") or ""))
-        request_id = (incoming if from_proxy and _SAFE_ID.match(incoming)
+        request_id = (incoming if _SAFE_ID.match(incoming)
+                      and _trusted(_address(request.META.get("REMOTE_ADDR") or ""))
                       else context.new_request_id())
         request.request_id = request_id
-        request.client_ip = client_ip(request)
         source = "api" if request.path.startswith("/api/") else "web"
-        token = context.activate(
-            context.RequestContext(
-                request_id=request_id,
-                source=source,
-                ip=request.client_ip,
-            )
-        )
+        token = context.activate(context.RequestContext(request_id=request_id, source=source))
         try:
             response = self.get_response(request)
         finally:
