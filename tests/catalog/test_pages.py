@@ -211,11 +211,14 @@ def test_desk_import_of_a_wrong_file_says_what_is_wrong(world, client_for):
 
 def test_desk_export_gives_the_latest_versions_as_excel(world, client_for):
     published(world, "已发布")
+    revised = published(world, "修订前", basic_code="XK00103000")
+    services.item_version_draft(actor=editor(world), item=revised.item,
+                                data=item_content("修订稿", basic_code="XK00103000"))
     create(world, "草稿", basic_code="XK00102000")
     response = client_for(editor(world)).get("/workbench/catalog/export/")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     names = sorted(r.data["name"] for r in transfer.read_excel(response.content))
-    assert names == ["已发布", "草稿"]
+    assert names == ["修订稿", "已发布", "草稿"]
 
 
 @pytest.mark.parametrize("agency", ["²", str(10**30), "-1", "abc"])

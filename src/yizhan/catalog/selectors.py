@@ -1,6 +1,6 @@
 """Reads of the catalog: the public catalog and the editors' lists."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.catalog.search import query_tokens
@@ -92,14 +92,17 @@ def versions_for_export(versions: QuerySet[ItemVersion]) -> QuerySet[ItemVersion
     return versions.select_related(*EXPORT_RELATED).prefetch_related(*EXPORT_PREFETCH)
 
 
-def editor_versions_for_export(*, actor) -> list[ItemVersion]:
-    """The latest version of every item the actor edits (drafts included)."""
-    latest = {}
-    for version in versions_for_export(ItemVersion.objects.filter(
-            item__in=items_for_editor(actor=actor)).order_by("item__agency_id",
-                                                             "item__impl_code", "-number")):
-        latest.setdefault(version.item_id, version)
-    return list(latest.values())
+def editor_versions_for_export(*, actor) -> QuerySet[ItemVersion]:
+    """The latest version of every item the actor edits (drafts included).
+
+    Only those are read, with their materials and fees: not every earlier
+    version of each item.
+    """
+    latest = (ItemVersion.objects.filter(item=OuterRef("item")).order_by("-number")
+              .values("pk")[:1])
+    return versions_for_export(ItemVersion.objects.filter(
+        item__in=items_for_editor(actor=actor), pk=Subquery(latest),
+    ).order_by("item__agency_id", "item__impl_code"))
 
 
 def items_for_editor(*, actor) -> QuerySet[Item]:

@@ -33,11 +33,11 @@ def index(request):
 def search(request):
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    agency_id = request.GET.get("agency")
+    agency_id = parse_id(request.GET.get("agency"))
     agency = None
-    if parse_id(agency_id):
+    if agency_id:
         try:
-            agency = directory_selectors.agency_get(agency_id=parse_id(agency_id))
+            agency = directory_selectors.agency_get(agency_id=agency_id)
         except NotFound:
             agency = None
     theme = request.GET.get("theme", "")
