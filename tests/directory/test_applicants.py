@@ -330,16 +330,19 @@ def test_api_registers_a_person_and_returns_the_masked_number(world, client_for)
     assert number not in response.content.decode()
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"phone": "1" * 21}, "phone"),
-    ({"legal_rep_name": "张" * 101}, "legal_rep_name"),
-    ({"name": "某" * 201}, "name"),
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"legal_rep_name": " "}, "legal_rep_name", "请填写法定代表人姓名。"),
+    ({"phone": "1" * 21}, "phone", None),
+    ({"legal_rep_name": "张" * 101}, "legal_rep_name", "名称不能超过 100 个字。"),
+    ({"name": "某" * 201}, "name", "名称不能超过 200 个字。"),
 ])
-def test_details_too_long_for_their_column_are_refused(world, overrides, field):
-    """PostgreSQL raised on them (a 500); SQLite stored them whole."""
+def test_details_missing_or_too_long_for_their_column_are_refused(world, overrides, field,
+                                                                   message):
+    """PostgreSQL raised on the long ones (a 500); SQLite stored them whole."""
     details = {"kind": "legal", "name": "某某餐饮有限公司", "legal_rep_name": "张三",
                "credit_code": valid_credit_code(555), **overrides}
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         services.applicant_register(actor=world.user("a", Role.WINDOW_CLERK), **details)
     assert exc.value.fields["field"] == field
-
+    if message is not None:
+        assert exc.value.render("zh-hans") == message

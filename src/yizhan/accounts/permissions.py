@@ -1,10 +1,7 @@
 """Permission predicates of the accounts app, one per service."""
 
 from yizhan.directory.authz import scope_of
-from yizhan.directory.permissions import confers
-from yizhan.directory.roles import Role
-
-MANAGERS = (Role.SYSADMIN, Role.AGENCY_HEAD)
+from yizhan.directory.permissions import MANAGERS, confers
 
 
 def _is_user(actor) -> bool:

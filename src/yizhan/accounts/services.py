@@ -164,7 +164,7 @@ def user_register_public(*, username: str, full_name: str, password: str, email:
                            code=AccountsErrorCode.USERNAME_TAKEN, username=username)
     user = User(username=username,
                 full_name=identifiers.clean_name(full_name, field="full_name", max_length=100,
-                                                 required=False),
+                                                 missing=None),
                 email=identifiers.clean_email(email), phone=identifiers.clean_phone(phone),
                 kind=User.Kind.PUBLIC)
     check_new_password(password, user)

@@ -146,11 +146,17 @@ def clean_email(value) -> str:
     return email
 
 
-def clean_name(value, *, field: str, max_length: int, required: bool = True) -> str:
-    """A person's or an organisation's name, stripped; refused if too long for its column."""
+NAME_MISSING = _("请填写姓名或名称。")
+
+
+def clean_name(value, *, field: str, max_length: int, missing=NAME_MISSING) -> str:
+    """A person's or an organisation's name, stripped; refused if too long for its column.
+
+    ``missing`` is the message for a name not given, or None if it may be left out.
+    """
     name = str(value or "").strip()
-    if required and not name:
-        raise InvalidInput(_("请填写姓名或名称。"), field=field)
+    if missing is not None and not name:
+        raise InvalidInput(missing, field=field)
     if len(name) > max_length:
         raise InvalidInput(_("名称不能超过 %(n)s 个字。"), field=field, n=max_length)
     return name

@@ -186,7 +186,8 @@ def staff_create(
     username = (username or "").strip()
     if not username or len(username) > 150:
         raise InvalidInput(_("请填写登录名（不超过 150 个字符）。"), field="username")
-    full_name = identifiers.clean_name(full_name, field="full_name", max_length=100)
+    full_name = identifiers.clean_name(full_name, field="full_name", max_length=100,
+                                       missing=_("请填写姓名。"))
     email, phone = identifiers.clean_email(email), identifiers.clean_phone(phone)
     if User.objects.filter(username__iexact=username).exists():
         raise InvalidInput(_("登录名“%(username)s”已被使用。"),
@@ -339,10 +340,9 @@ def applicant_register(
         logged = {"name": name, "id_number": applicant.id_number_masked}
     elif kind == Applicant.Kind.LEGAL:
         code = identifiers.validate_credit_code(credit_code)
-        if not (legal_rep_name or "").strip():
-            raise InvalidInput(_("请填写法定代表人姓名。"), field="legal_rep_name")
         legal_rep_name = identifiers.clean_name(legal_rep_name, field="legal_rep_name",
-                                                max_length=100)
+                                                max_length=100,
+                                                missing=_("请填写法定代表人姓名。"))
         if Applicant.objects.filter(kind=kind, credit_code=code).exists():
             raise InvalidInput(_("该统一社会信用代码已登记。"),
                                code=DirectoryErrorCode.APPLICANT_EXISTS)
