@@ -84,11 +84,11 @@ def district_officer(world):
         actor=world.admin, user=officer, role=Role.SUPERVISION_OFFICER,
         division=world.district, reason="《示范市行政审批电子监察办法》第五条")
     # Published by another administrator than the one who wrote it (the city's).
-    publish_item(world, agency=agency, name="丙局许可", publisher=city_officer_admin(world))
+    publish_item(world, agency=agency, name="丙局许可", publisher=city_sysadmin(world))
     return officer, agency
 
 
-def city_officer_admin(world):
+def city_sysadmin(world):
     """A system administrator of the city, who is not the platform's superuser."""
     user = world.user("b", Role.SYSADMIN)
     directory_services.scope_grant_create(actor=world.admin, user=user, role=Role.SYSADMIN,

@@ -2,13 +2,12 @@
 
 import pytest
 
-from tests.cases.helpers import add_agency, submitted
-from tests.supervision.helpers import nothing_written
+from tests.cases.helpers import submitted
+from tests.supervision.helpers import district_officer, nothing_written
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import events
 from yizhan.cases.models import EventType
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
-from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
 from yizhan.supervision import services
 from yizhan.supervision.actions import SupervisionAction
@@ -60,17 +59,6 @@ def test_a_cleared_alert_is_not_cleared_again(world, officer, alert):
     assert alert.cleared_reason == REASON
 
 
-def _other_city_officer(world):
-    """An officer granted a district only: A and B are city agencies, outside it."""
-    _office, staff = add_agency(world, "东湖区监察办", credit_seed=919, division="449901",
-                                roles=(Role.SUPERVISION_OFFICER,))
-    user = staff[Role.SUPERVISION_OFFICER]
-    directory_services.scope_grant_create(actor=world.admin, user=user,
-                                          role=Role.SUPERVISION_OFFICER, division=world.district,
-                                          reason="区监察办职责")
-    return user
-
-
 @pytest.mark.parametrize("who", ["head_a", "reviewer_a", "officer_a", "officer_b",
                                  "district_officer", "superuser", "citizen"])
 def test_only_an_officer_watching_the_agency_clears(world, alert, who):
@@ -80,7 +68,8 @@ def test_only_an_officer_watching_the_agency_clears(world, alert, who):
              "officer_a": lambda: world.user("a", Role.SUPERVISION_OFFICER),
              "reviewer_a": lambda: world.user("a", Role.REVIEWER),
              "officer_b": lambda: world.user("b", Role.SUPERVISION_OFFICER),
-             "district_officer": lambda: _other_city_officer(world),
+             # Granted the district only: A and B are city agencies, outside it.
+             "district_officer": lambda: district_officer(world)[0],
              "superuser": lambda: world.admin,
              "citizen": lambda: world.citizen}[who]()
     with nothing_written(), pytest.raises(PermissionDenied):
