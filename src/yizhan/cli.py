@@ -7,6 +7,7 @@ report), ``yizhan audit verify`` and ``yizhan demo``.
 
 import os
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,10 +23,27 @@ def main(argv: list[str] | None = None) -> None:
     try:
         from django.core.management import execute_from_command_line
 
+        _make_database_folder()
         execute_from_command_line(argv)
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"yizhan: {exc}\n")
         sys.exit(2)
+
+
+def _make_database_folder() -> None:
+    """The folder of an SQLite database, made before its first use.
+
+    ``YIZHAN_VAR_DIR`` may name a folder that does not exist yet; SQLite
+    creates the file but not the folder, and says only "unable to open
+    database file".
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    name = str(database.get("NAME") or "")
+    if database["ENGINE"].endswith("sqlite3") and name and not name.startswith(
+            (":memory:", "file:")):
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
 
 
 if __name__ == "__main__":

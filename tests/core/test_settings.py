@@ -225,3 +225,17 @@ def test_platform_check_refuses_a_trusted_proxy_that_is_no_address():
     assert "'proxy.local' in YIZHAN_TRUSTED_PROXIES is not an IP address or network." in output
     with override_settings(YIZHAN_TRUSTED_PROXIES=["10.0.0.5", "fd00::/8"]):
         assert "core.E004" not in _platform_check()
+
+
+def test_console_script_makes_a_new_var_folder_for_sqlite(tmp_path):
+    """``YIZHAN_VAR_DIR`` naming a folder not made yet: the database opens there."""
+    script = Path(sys.executable).with_name("yizhan")
+    if not script.exists():
+        pytest.skip("the yizhan console script is not installed in this environment")
+    var = tmp_path / "new" / "var"
+    result = subprocess.run(  # noqa: S603
+        [str(script), "showmigrations", "workdays"], cwd=tmp_path, timeout=120, check=False,
+        env=_environment(YIZHAN_DEBUG="1", YIZHAN_VAR_DIR=str(var)),
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (var / "yizhan.sqlite3").is_file()
