@@ -303,6 +303,35 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     assert record.object_id == str(case.pk)
 
 
+def test_only_the_deadline_that_reaches_the_unpublished_year_is_marked_provisional(
+        world, promised, monkeypatch, client_for, django_capture_on_commit_callbacks):
+    """Accepted in early December: the promised deadline (10 working days) falls in
+    the last year with holiday data and is final; the statutory one (20) runs into
+    the next year and alone is 暂定, on the applicant's page and in the API."""
+    last_known = max(calendar_current().known_years)
+    accepted_at = dt.datetime(last_known, 12, 7, 10, 0, tzinfo=TZ)
+    case = _accepted_on(world, promised, accepted_at, monkeypatch)
+    assert case.promised_due.year == last_known
+    assert case.statutory_due.year == last_known + 1
+    assert (case.due_provisional, case.promised_provisional) == (True, False)
+    client = client_for(world.citizen)
+    page = client.get(f"/my/cases/{case.pk}/").content.decode()
+    promised_row = page.split("承诺期限</dt>")[1].split("</dd>")[0]
+    statutory_row = page.split("法定期限</dt>")[1].split("</dd>")[0]
+    assert "暂定" not in promised_row
+    assert "暂定" in statutory_row
+    body = client.get(f"/api/v1/cases/{case.pk}").json()
+    assert (body["due_provisional"], body["promised_provisional"]) == (True, False)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=_first_weekday(last_known + 1),
+                                           is_workday=False, name="元旦",
+                                           reason="国办发明电〔测试〕1号")
+        workdays_services.calendar_year_publish(actor=world.admin, year=last_known + 1,
+                                                reason="国办发明电〔测试〕1号")
+    case = reload(case)
+    assert (case.due_provisional, case.promised_provisional) == (False, False)
+
+
 def test_recomputing_leaves_final_deadlines_alone(world, promised):
     """deadlines_recompute moves nothing when the calendar did not change."""
     case = accepted(world, promised)

@@ -70,6 +70,7 @@ class CaseOut(Schema):
     statutory_due: datetime.datetime | None
     promised_due: datetime.datetime | None
     due_provisional: bool
+    promised_provisional: bool
 
     @staticmethod
     def resolve_status_label(obj):

@@ -99,5 +99,7 @@ def apply(case, result: Deadlines) -> list[str]:
     case.statutory_due = result.statutory.at
     case.promised_due = result.promised.at
     case.due_provisional = result.provisional
+    case.promised_provisional = result.promised.provisional
     case.next_check_at = timezone.now()
-    return ["statutory_due", "promised_due", "due_provisional", "next_check_at"]
+    return ["statutory_due", "promised_due", "due_provisional", "promised_provisional",
+            "next_check_at"]

@@ -113,7 +113,12 @@ class Case(models.Model):
     # The clock (working days; see cases/clock.py).
     statutory_due = models.DateTimeField(_("法定期限"), null=True, blank=True)
     promised_due = models.DateTimeField(_("承诺期限"), null=True, blank=True)
+    # A deadline is provisional when the days it counts reach a year without
+    # holiday data.  The promised limit is never longer than the statutory
+    # one, so ``due_provisional`` (the statutory deadline's) is also "some
+    # deadline is provisional"; the promised one may well be final already.
     due_provisional = models.BooleanField(_("期限为暂定"), default=False)
+    promised_provisional = models.BooleanField(_("承诺期限为暂定"), default=False)
     paused_since = models.DateTimeField(_("暂停计时起"), null=True, blank=True)
     pause_reason = models.CharField(_("暂停事由"), max_length=40, blank=True)
     paused_workdays = models.PositiveIntegerField(_("已暂停工作日"), default=0)

@@ -112,7 +112,7 @@ def remaining_workdays(case: Case, now=None) -> Remaining:
         statutory=clock.remaining(calendar=calendar, now=at, due=case.statutory_due,
                                   provisional=case.due_provisional),
         promised=clock.remaining(calendar=calendar, now=at, due=case.promised_due,
-                                 provisional=case.due_provisional),
+                                 provisional=case.promised_provisional),
         provisional=case.due_provisional,
     )
 

@@ -872,9 +872,11 @@ def deadlines_recompute(*, year: int | None = None) -> int:
                        | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
     moved = 0
     for case in qs:
-        before = (case.statutory_due, case.promised_due, case.due_provisional)
+        before = (case.statutory_due, case.promised_due, case.due_provisional,
+                  case.promised_provisional)
         fields = _recompute(case)
-        if (case.statutory_due, case.promised_due, case.due_provisional) != before:
+        if (case.statutory_due, case.promised_due, case.due_provisional,
+                case.promised_provisional) != before:
             case.save(update_fields=fields)
             audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
                          agency_id=case.agency_id, reason=f"calendar {year}",
