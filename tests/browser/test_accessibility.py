@@ -4,6 +4,8 @@ Landmarks are found by their ARIA roles (implicit or explicit), as
 assistive technology finds them; form labels through ``element.labels``.
 """
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
@@ -123,3 +125,50 @@ def test_refused_sign_in_page_basics(page: Page, site, sign_in):
     facts = page.evaluate(FACTS)
     assert len(facts["h1"]) == 1
     assert facts["unlabelled"] == []
+
+
+# The width of a common phone, in CSS pixels.
+PHONE = {"width": 390, "height": 844}
+
+FITS = """() => [document.documentElement.clientWidth, document.documentElement.scrollWidth,
+  [...document.querySelectorAll(".table-scroll")].map((el) =>
+    [el.getAttribute("role"), el.tabIndex, el.getAttribute("aria-label")])]"""
+
+
+def test_pages_fit_a_phone_and_wide_tables_scroll_in_their_own_box(browser, site):
+    """On a phone, in standard and large text, no page scrolls sideways: a long
+    implementation code wraps, and a table wider than the screen scrolls in a
+    labelled region the keyboard can reach."""
+    from tests.cases.helpers import accepted, publish_item
+    from yizhan.catalog.models import Item
+    from yizhan.directory.roles import Role
+
+    world = site.world
+    version = publish_item(world, name="开办餐饮店“一件事”（手机）")
+    accepted(world, version)
+    guide = reverse("catalog:guide", args=[Item.objects.get(pk=version.item_id).impl_code])
+    context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=PHONE,
+                                  is_mobile=True, timezone_id="Asia/Shanghai")
+    try:
+        phone = context.new_page()
+        for username, paths in ((world.citizen.username, [guide, reverse("cases:mine")]),
+                                (world.user("a", Role.REVIEWER).username,
+                                 [reverse("portal:workbench"), reverse("cases:agency_cases")])):
+            context.clear_cookies()  # signed out, standard text
+            phone.goto(reverse("portal:login"))
+            phone.get_by_label("用户名").fill(username)
+            phone.get_by_label("密码").fill(PASSWORD)
+            phone.get_by_test_id("sign-in").click()
+            expect(phone.get_by_role("button", name="退出")).to_be_visible()
+            for large in (False, True):
+                if large:
+                    phone.get_by_test_id("large-text").click()
+                    expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+                for path in paths:
+                    phone.goto(path)
+                    width, scroll_width, regions = phone.evaluate(FITS)
+                    assert scroll_width <= width, (path, large, width, scroll_width)
+                    for role, tab_index, label in regions:
+                        assert (role, tab_index) == ("region", 0) and label, (path, regions)
+    finally:
+        context.close()
