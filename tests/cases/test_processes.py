@@ -315,6 +315,31 @@ def test_no_withdrawal_after_the_decision(world, promised):
         services.case_withdraw(actor=world.citizen, case=case)
 
 
+def test_a_refusal_awaiting_delivery_cannot_be_withdrawn_paused_or_extended(world, promised):
+    """Refused and not yet delivered, the case is still in progress: the applicant
+    cannot withdraw it to erase the refusal, nor staff stop or lengthen its clock."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case)
+    complete(world.user("a", Role.AGENCY_HEAD), case, decision="reject", opinion="场所不符合")
+    case = reload(case)
+    assert case.status == Case.Status.IN_PROGRESS and case.decided_at is not None
+    head = world.user("a", Role.AGENCY_HEAD)
+    with nothing_written():
+        for attempt in (
+                lambda: services.case_withdraw(actor=world.citizen, case=case),
+                lambda: services.case_suspend(actor=head, case=case, reason="hearing",
+                                              note="申请听证"),
+                lambda: services.case_extend(actor=head, case=case, workdays=5,
+                                             reason="情况复杂")):
+            with pytest.raises(Conflict) as exc:
+                attempt()
+            assert exc.value.code == CasesErrorCode.BAD_STATE
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.REFUSED)
+
+
 def test_fees_are_recorded_as_charged(world):
     """A charge is a 收费 event; one above the standard is recorded and marked."""
     from decimal import Decimal

@@ -695,6 +695,7 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
                            field="note")
     if case.status != Case.Status.IN_PROGRESS:
         raise Conflict(_("只有办理中的办件可以暂停计时。"), code=CasesErrorCode.BAD_STATE)
+    _check_undecided(case)
     now = timezone.now()
     case.status = Case.Status.SUSPENDED
     case.paused_since = now
@@ -707,6 +708,15 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     audit_append(actor=actor, action=CasesAction.CASE_SUSPENDED, obj=case,
                  agency_id=case.agency_id, reason=note, changes={"reason": reason})
     return case
+
+
+def _check_undecided(case: Case) -> None:
+    """The clock runs to the decision: a refusal still to be delivered is
+    in progress, but its limits are spent and can no longer stop or grow
+    (《行政许可法》第四十二条 counts to the decision, 第四十四条 delivery apart)."""
+    if case.decided_at is not None:
+        raise Conflict(_("办件已作出决定，办理期限不再暂停或延长。"),
+                       code=CasesErrorCode.BAD_STATE)
 
 
 def _recompute(case: Case) -> list[str]:
@@ -751,6 +761,7 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
         raise Conflict(_("办理期限只能延长一次。"), code=CasesErrorCode.EXTENSION_ONCE)
     if case.status not in Case.RUNNING_STATUSES:
         raise Conflict(_("只有办理中的办件可以延期。"), code=CasesErrorCode.BAD_STATE)
+    _check_undecided(case)
     if not isinstance(workdays, int) or not 1 <= workdays <= MAX_EXTENSION:
         raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays",
                            n=MAX_EXTENSION)
@@ -772,7 +783,7 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     """The applicant withdraws before a decision."""
     case = _lock(case)
     require(permissions.case_withdraw(actor, case=case), action="case_withdraw")
-    if case.status not in Case.WITHDRAWABLE_STATUSES:
+    if case.status not in Case.WITHDRAWABLE_STATUSES or case.decided_at is not None:
         raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
