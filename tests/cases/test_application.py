@@ -30,7 +30,7 @@ from yizhan.cases.models import Case, CaseNumberSequence, EventType, MaterialFil
 from yizhan.catalog import services as catalog_services
 from yizhan.catalog.models import ItemVersion
 from yizhan.core.crypto import sm3_hex
-from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
 
@@ -129,6 +129,23 @@ def test_a_window_clerk_applies_on_someones_behalf(world, promised):
     case = services.case_create(actor=clerk, item_version=promised, applicant=world.applicant,
                                 channel="window")
     assert (case.submitted_by, case.channel) == (clerk, "window")
+
+
+def test_a_clerk_who_left_the_window_no_longer_reaches_the_cases_they_filed(world, promised):
+    """The walk-in case stays the applicant's; the clerk's hold on it ends with the post."""
+    from yizhan.accounts.models import User
+    from yizhan.directory import services as directory_services
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case, _code = submitted(world, promised, actor=clerk)
+    directory_services.staff_unpost(actor=world.admin, user=clerk,
+                                    post=world.posts["a"][Role.WINDOW_CLERK])
+    former = User.objects.get(pk=clerk.pk)
+    with nothing_written(), pytest.raises((PermissionDenied, NotFound)):
+        services.case_withdraw(actor=former, case=case, reason="不办了")
+    with pytest.raises((PermissionDenied, NotFound)):
+        selectors.case_get_for_actor(actor=former, case_id=case.pk)
+    assert services.case_withdraw(actor=world.citizen, case=case).status == "withdrawn"
 
 
 @pytest.mark.parametrize("data", [

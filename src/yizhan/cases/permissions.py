@@ -32,9 +32,13 @@ def _applicant_or_clerk(actor, case) -> bool:
     # its issuing officer is not its applicant.
     if case.kind != case.Kind.APPROVAL:
         return False
-    if case.submitted_by_id == getattr(actor, "pk", None) and actor is not None:
+    if _own_applicant(actor, case.applicant):
         return True
-    return _own_applicant(actor, case.applicant)
+    # A window clerk who filed a walk-in application carries it through
+    # while they serve at a window; the case is the applicant's, not theirs
+    # to keep after leaving the post.
+    return (actor is not None and case.submitted_by_id == getattr(actor, "pk", None)
+            and scope_of(actor).has_role(Role.WINDOW_CLERK))
 
 
 def material_upload(actor, *, case) -> bool:
