@@ -271,3 +271,44 @@ def test_fees_and_withdrawal_through_the_api(world, client_for):
     assert withdrawn.status_code == 200, withdrawn.content
     assert withdrawn.json()["status"] == "withdrawn"
     assert reload(case).status == Case.Status.WITHDRAWN
+
+
+# --- tokens --------------------------------------------------------------------
+
+
+def _token_client(world, role):
+    from yizhan.accounts import services as account_services
+
+    _token, secret = account_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                  name="对接系统", role=role)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}", raise_request_exception=False)
+
+
+def test_a_token_files_no_application_and_has_none(world, promised):
+    """Filing needs a person to upload and submit: a window clerk's token is refused
+    with the JSON error, and its list of own applications is empty."""
+    client = _token_client(world, Role.WINDOW_CLERK)
+    with nothing_written():
+        response = _create(client, world, promised)
+    _error(response, 403, "core.permission_denied")
+    response = client.get(f"{BASE}/cases/mine")
+    assert (response.status_code, response.json()) == (200, [])
+
+
+def test_a_token_handles_a_task_without_claiming_it(world, promised):
+    """A token cannot claim (nobody would hold the task, and it could never be
+    claimed again); it notifies corrections on the open task directly."""
+    from tests.cases.helpers import open_task
+
+    case, _code = submitted(world, promised)
+    task = open_task(case, "accept")
+    client = _token_client(world, Role.WINDOW_CLERK)
+    with nothing_written():
+        _error(_post(client, f"{BASE}/tasks/{task.pk}/claim"), 403, "core.permission_denied")
+    material = promised.materials.first()
+    response = _post(client, f"{BASE}/tasks/{task.pk}/correction",
+                     {"items": [{"material_id": material.pk, "problem": "复印件不清晰"}]})
+    assert response.status_code == 200, response.content
+    case = reload(case)
+    assert case.status == Case.Status.CORRECTION
+    assert case.correction.issued_by is None

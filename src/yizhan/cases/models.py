@@ -302,8 +302,9 @@ class CorrectionNotice(models.Model):
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="correction")
     items = models.JSONField(default=list)  # [{"material_id", "name", "problem"}]
     note = models.TextField(blank=True)
+    # None when a token issued it (the audit log names the token).
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="+")
+                                  null=True, related_name="+")
     issued_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,6 +6,7 @@ a task when they hold its role in its agency (or a grant covers it); a
 staff member sees only the cases of the agencies in their scope.
 """
 
+from yizhan.accounts.models import person_of
 from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
@@ -21,6 +22,10 @@ def _own_applicant(actor, applicant) -> bool:
 
 
 def case_create(actor, *, applicant) -> bool:
+    # A person files: the applicant, or a window clerk at the counter, who
+    # then uploads and submits.  A token has nobody behind it to do that.
+    if person_of(actor) is None:
+        return False
     if _own_applicant(actor, applicant):
         return True
     return scope_of(actor).has_role(Role.WINDOW_CLERK)
@@ -76,7 +81,9 @@ def case_issue(actor, *, agency) -> bool:
 
 
 def task_claim(actor, *, task) -> bool:
-    return scope_of(actor).has(task.role, task.agency_id)
+    # Claiming puts a task in one person's hands; a token, which no person
+    # holds, handles a task without claiming it.
+    return person_of(actor) is not None and scope_of(actor).has(task.role, task.agency_id)
 
 
 def task_complete(actor, *, task) -> bool:

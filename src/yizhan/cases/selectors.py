@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from yizhan.accounts.models import person_of
 from yizhan.cases import clock, permissions
 from yizhan.cases.models import Case, CaseEvent, MaterialFile, Task
 from yizhan.core.crypto import sm3_hex
@@ -55,6 +56,8 @@ def _with_timeline(case: Case) -> Case:
 
 def cases_of_applicant_user(*, user) -> QuerySet[Case]:
     """The applications a user made or is the applicant of (not notices they issued)."""
+    if person_of(user) is None:
+        return Case.objects.none()  # a token applies for nobody
     return _cases().filter(Q(submitted_by=user) | Q(applicant__user=user),
                            kind=Case.Kind.APPROVAL).order_by("-created_at")
 

@@ -630,7 +630,7 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
         raise InvalidInput(_("请列出需要补正的全部材料。"), field="items")
     now = timezone.now()
     notice = CorrectionNotice.objects.create(case=case, items=cleaned, note=note,
-                                             issued_by=actor, issued_at=now)
+                                             issued_by=person_of(actor), issued_at=now)
     case.status = Case.Status.CORRECTION
     case.corrections += 1
     case.paused_since = now
