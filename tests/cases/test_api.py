@@ -312,3 +312,14 @@ def test_a_token_handles_a_task_without_claiming_it(world, promised):
     case = reload(case)
     assert case.status == Case.Status.CORRECTION
     assert case.correction.issued_by is None
+
+
+def test_a_non_finite_number_in_the_data_is_a_400(world, promised, client_for):
+    """Python's JSON reader takes NaN; the service refuses it instead of a 500."""
+    client = client_for(world.citizen)
+    body = json.dumps({"impl_code": promised.item.impl_code,
+                       "applicant_id": world.applicant.pk, "data": {"area": 0}})
+    body = body.replace('"area": 0', '"area": NaN')
+    with nothing_written():
+        response = client.post(f"{BASE}/cases", body, content_type="application/json")
+    _error(response, 400, "core.invalid_input")

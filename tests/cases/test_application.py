@@ -70,6 +70,39 @@ def test_create_is_idempotent_with_the_same_key(world, promised):
     assert other.pk != first.pk
 
 
+def test_a_key_sent_again_for_other_content_is_refused_once_submitted(world, promised):
+    """The key names one application: for another item, or for other answers after
+    submission, it is refused rather than answered with the first case."""
+    other = publish_item(world, name="另一许可")
+    case, _code = submitted(world, promised, key="k-9", data={"shop_name": "张记"})
+    with nothing_written():
+        again = services.case_create(actor=world.citizen, item_version=promised,
+                                     applicant=world.applicant, idempotency_key="k-9",
+                                     data=case.data)
+        assert again.pk == case.pk
+        for version, data in ((other, case.data), (promised, {"shop_name": "另一家"})):
+            with pytest.raises(Conflict) as exc:
+                services.case_create(actor=world.citizen, item_version=version,
+                                     applicant=world.applicant, idempotency_key="k-9",
+                                     data=data)
+            assert exc.value.code == CasesErrorCode.KEY_REUSED
+
+
+@pytest.mark.parametrize("data", [
+    {"area": float("nan")},
+    {"area": float("inf")},
+    {"joint_agencies": [1]},
+    {"joint_opinions": []},
+])
+def test_data_the_process_would_refuse_is_refused_at_once(world, promised, data):
+    """Non-finite numbers and the process's reserved names never reach a draft,
+    which submission would then refuse for good."""
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_create(actor=world.citizen, item_version=promised,
+                             applicant=world.applicant, data=data)
+    assert exc.value.fields["field"] == "data"
+
+
 def test_an_unpublished_version_is_refused(world):
     """A draft or pending version of an item cannot be applied for."""
     version = catalog_services.item_create(actor=world.admin, agency=world.agency_a,

@@ -12,9 +12,12 @@ from tests.cases.helpers import (
     event_types,
     nothing_written,
     open_task,
+    publish_item,
     reload,
     submitted,
 )
+from yizhan.audit.models import AuditRecord
+from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, MaterialFile
 from yizhan.directory.roles import Role
 
@@ -96,6 +99,27 @@ def test_a_missing_material_on_the_page_is_named_and_the_retry_completes(
     assert retry.status_code == 302
     assert reload(case).status == Case.Status.SUBMITTED
     assert Case.objects.count() == 1
+
+
+def test_a_retry_after_a_refusal_carries_the_corrected_answers(world, client_for):
+    """The first post leaves a draft (a bad file); the retry with the same key and a
+    corrected answer submits the corrected answer, not the first one."""
+    version = publish_item(world, name="带表单的许可",
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    client = client_for(world.citizen)
+    url = f"/services/items/{version.item.impl_code}/apply/"
+    first = _apply_form(world, version, files={"申请书": b"plain text"})
+    first["field_area"] = "88"
+    assert client.post(url, first).status_code == 400
+    assert Case.objects.get().data == {"area": 88}
+    retry = _apply_form(world, version)
+    retry["field_area"] = "120"
+    assert client.post(url, retry).status_code == 302
+    case = Case.objects.get()
+    assert (case.status, case.data) == (Case.Status.SUBMITTED, {"area": 120})
+    record = AuditRecord.objects.get(action=CasesAction.DRAFT_UPDATED)
+    assert record.changes["data"] == [{"area": 88}, {"area": 120}]
 
 
 def test_a_bad_file_on_the_page_is_refused_with_its_name(world, promised, client_for):

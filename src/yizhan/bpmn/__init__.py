@@ -32,6 +32,7 @@ from yizhan.bpmn.loader import MAX_BYTES, load_process
 from yizhan.bpmn.runtime import (
     ReadyTask,
     Step,
+    check_data,
     clear_spec_cache,
     complete,
     current,
@@ -57,6 +58,7 @@ __all__ = [
     "Step",
     "TaskNotReady",
     "TaskPost",
+    "check_data",
     "clear_spec_cache",
     "complete",
     "current",

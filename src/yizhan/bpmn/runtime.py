@@ -95,7 +95,7 @@ def start(spec: ProcessDefinition | str, *, data: Mapping[str, Any],
     """
     compiled = _compiled(spec)
     agency_ids = _check_agencies(compiled.definition, agencies)
-    data = _check_data(data)
+    data = check_data(data)
     if compiled.definition.has_joint:
         data[spiff.JOINT_AGENCIES] = list(agency_ids[JOINT])
     workflow = spiff.new_workflow(compiled.spec)
@@ -118,7 +118,7 @@ def complete(spec: ProcessDefinition | str, state_json: str, *, task_id: str,
     compiled = _compiled(spec)
     workflow = _restore(compiled, state_json)
     task = _ready_task(workflow, task_id)
-    data = _check_data(data)
+    data = check_data(data)
     post = compiled.definition.tasks[task.task_spec.bpmn_id]
     if post.joint and spiff.OPINION not in data:
         raise ProcessCallError(_("会同任务“%(task)s”须提交意见（opinion）。"), task=post.title)
@@ -394,7 +394,7 @@ def _is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_data(data) -> dict[str, Any]:
+def check_data(data) -> dict[str, Any]:
     """A private, JSON-clean copy of ``data``, or ``ProcessCallError``."""
     if not isinstance(data, Mapping):
         raise ProcessCallError(_("data 必须是字典。"))

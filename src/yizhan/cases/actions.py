@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 class CasesAction(models.TextChoices):
     CASE_CREATED = "cases.case_created", _("新建办件草稿")
+    DRAFT_UPDATED = "cases.draft_updated", _("修改办件草稿")
     MATERIAL_UPLOADED = "cases.material_uploaded", _("上传申请材料")
     CASE_SUBMITTED = "cases.case_submitted", _("提交申请")
     CASE_ISSUED = "cases.case_issued", _("下达督办件")

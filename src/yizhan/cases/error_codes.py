@@ -20,3 +20,4 @@ class CasesErrorCode(StrEnum):
     NO_REASON = "cases.no_reason"
     BAD_QUERY = "cases.bad_query"
     APPLICANT = "cases.bad_applicant"
+    KEY_REUSED = "cases.idempotency_key_reused"

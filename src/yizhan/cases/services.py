@@ -74,9 +74,15 @@ def _lock(case: Case) -> Case:
     ).get(pk=case.pk)
 
 
-def _clean_data(data) -> dict:
+def _application_data(item_version: ItemVersion, data) -> dict:
+    """``data`` checked as the case will carry it: the form's answers cleaned.
+
+    The process's own data rules (finite numbers, no reserved names, size)
+    are applied here too, so that nothing is stored in a draft that
+    submission would then refuse.
+    """
     if data is None:
-        return {}
+        data = {}
     if not isinstance(data, dict) or len(data) > MAX_DATA_KEYS:
         raise InvalidInput(_("申请信息应为不超过 %(n)s 项的键值对。"), field="data",
                            n=MAX_DATA_KEYS)
@@ -84,7 +90,23 @@ def _clean_data(data) -> dict:
     if bad:
         raise InvalidInput(_("申请信息的字段名只能由字母、数字和下划线组成：%(keys)s"),
                            field="data", keys="、".join(map(str, bad)))
-    return data
+    if item_version.form_fields:
+        answers, problems = form_spec.clean_answers(item_version.form_fields, data)
+        if problems:
+            raise InvalidInput(_("申请信息有误：%(detail)s"), field="data",
+                               detail="；".join(problems.values()), problems=problems)
+        data = {**data, **answers}
+    try:
+        return bpmn.check_data(data)
+    except bpmn.ProcessCallError as exc:
+        raise InvalidInput(exc.message, field="data", **exc.fields) from None
+
+
+def _check_applicant_served(item_version: ItemVersion, applicant) -> None:
+    wanted = "natural" if applicant.kind == "person" else "legal"
+    if wanted not in item_version.service_objects:
+        raise InvalidInput(_("该事项不受理%(who)s的申请。"), code=CasesErrorCode.APPLICANT,
+                           who=_("自然人") if wanted == "natural" else _("法人"))
 
 
 # --- application -------------------------------------------------------------
@@ -102,24 +124,16 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
     if key:
         existing = Case.objects.filter(submitted_by=actor, idempotency_key=key).first()
         if existing is not None:
-            return existing
+            return _continue_keyed(existing, actor=actor, item_version=item_version,
+                                   applicant=applicant, data=data)
     # Read afresh: the caller's version may have been loaded before a newer
     # version superseded it, and its cached item would still say published.
     item = Item.objects.get(pk=item_version.item_id)
     if item.published_id != item_version.pk:
         raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
-    wanted = "natural" if applicant.kind == "person" else "legal"
-    if wanted not in item_version.service_objects:
-        raise InvalidInput(_("该事项不受理%(who)s的申请。"), code=CasesErrorCode.APPLICANT,
-                           who=_("自然人") if wanted == "natural" else _("法人"))
-    data = _clean_data(data)
-    if item_version.form_fields:
-        answers, problems = form_spec.clean_answers(item_version.form_fields, data)
-        if problems:
-            raise InvalidInput(_("申请信息有误：%(detail)s"), field="data",
-                               detail="；".join(problems.values()), problems=problems)
-        data = {**data, **answers}
+    _check_applicant_served(item_version, applicant)
+    data = _application_data(item_version, data)
     now = timezone.now()
     case = Case(kind="approval", item_version=item_version, applicant=applicant,
                 submitted_by=actor, agency_id=item.agency_id, channel=channel, data=data,
@@ -137,6 +151,41 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
                  agency_id=case.agency_id,
                  changes={"item": item.impl_code, "version": item_version.number,
                           "applicant": applicant.pk})
+    return case
+
+
+def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, data) -> Case:
+    """The case an idempotency key already named, for a request sent again.
+
+    The same request again (a double click, a retry after a dropped
+    connection) gets the case back.  A draft takes the applicant and the
+    answers of the request: the application page sends its key again after
+    a refusal, with what the applicant corrected.  A key sent for another
+    item, or for other answers once the case is submitted, is refused
+    rather than answered with a case that is not the one asked for.
+    """
+    if case.item_version_id != item_version.pk:
+        raise Conflict(_("该请求编号已用于其他事项或事项版本的申请，请重新打开申请页面。"),
+                       code=CasesErrorCode.KEY_REUSED)
+    data = _application_data(item_version, data)
+    if case.applicant_id == applicant.pk and case.data == data:
+        return case
+    if case.status != Case.Status.DRAFT:
+        raise Conflict(_("该请求编号的申请已经提交，内容不能再更改。"),
+                       code=CasesErrorCode.KEY_REUSED)
+    _check_applicant_served(item_version, applicant)
+    case = _lock(case)
+    if case.status != Case.Status.DRAFT:
+        raise Conflict(_("该请求编号的申请已经提交，内容不能再更改。"),
+                       code=CasesErrorCode.KEY_REUSED)
+    before = {"applicant": case.applicant_id, "data": case.data}
+    case.applicant = applicant
+    case.data = data
+    case.save(update_fields=["applicant", "data"])
+    audit_append(actor=actor, action=CasesAction.DRAFT_UPDATED, obj=case,
+                 agency_id=case.agency_id,
+                 changes={"applicant": [before["applicant"], applicant.pk],
+                          "data": [before["data"], data]})
     return case
 
 
