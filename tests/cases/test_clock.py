@@ -18,7 +18,7 @@ from yizhan.audit.models import AuditRecord
 from yizhan.cases import selectors, services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, EventType
+from yizhan.cases.models import Case, EventType, Task
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.directory.roles import Role
 from yizhan.workdays import services as workdays_services
@@ -104,8 +104,10 @@ def test_only_reviewers_and_heads_of_the_agency_suspend(world, promised, who):
 
 
 def test_resuming_adds_the_paused_working_days_to_both_deadlines(world, promised):
-    """恢复: the working days the case waited push both deadlines back."""
+    """恢复: the working days the case waited push both deadlines back, and the
+    open step's own limit with them."""
     case = accepted(world, promised)
+    review = case.tasks.get(status=Task.Status.OPEN)
     services.case_suspend(actor=_reviewer(world), case=case, reason="inspection",
                           note="现场勘验")
     since = timezone.now() - dt.timedelta(days=15)
@@ -121,6 +123,9 @@ def test_resuming_adds_the_paused_working_days_to_both_deadlines(world, promised
     assert (case.paused_since, case.pause_reason) == (None, "")
     assert case.statutory_due == calendar.deadline(case.accepted_at, 20 + lost, TZ).at
     assert case.promised_due == calendar.deadline(case.accepted_at, 10 + lost, TZ).at
+    before = review.due_at
+    review.refresh_from_db()
+    assert review.due_at == calendar.deadline(before, lost, TZ).at
     assert case.next_check_at <= timezone.now()   # supervision re-plans the new deadlines
     resumed = case.events.get(type=EventType.RESUMED)
     assert resumed.data == {"reason": "inspection", "paused_workdays": lost}

@@ -794,6 +794,16 @@ def case_resume(*, actor, case: Case) -> Case:
     case.pause_reason = ""
     fields = ["paused_workdays", "status", "paused_since", "pause_reason", *_recompute(case)]
     case.save(update_fields=fields)
+    if lost:
+        # Each open step's own limit stopped with the case's clock: it is
+        # given back the working days the pause took, or supervision would
+        # count time the law excludes against the step.
+        calendar = calendar_current()
+        tz = timezone.get_default_timezone()
+        for task in case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
+                                      due_at__isnull=False):
+            Task.objects.filter(pk=task.pk).update(
+                due_at=calendar.deadline(task.due_at, lost, tz).at)
     events.append(case=case, type=EventType.RESUMED, actor=actor,
                   data={"reason": reason, "paused_workdays": lost})
     audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
