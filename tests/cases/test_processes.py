@@ -58,6 +58,27 @@ def test_promised_end_to_end(world, promised, django_capture_on_commit_callbacks
         "accept", "review", "decide", "deliver_approval"]
 
 
+def test_a_lost_certificate_run_is_made_good_at_delivery(
+        world, promised, django_capture_on_commit_callbacks):
+    """The background issue after the decision never ran: delivery issues the
+    certificate, as the deciding head, before the case closes approved."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    head = world.user("a", Role.AGENCY_HEAD)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        complete(head, case, "decide")
+    assert callbacks  # the issue, never run
+    assert not Certificate.objects.filter(case=case).exists()
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
+    certificate = Certificate.objects.get(case=case)
+    assert certificate.agency_id == world.agency_a.pk
+    assert event_types(case)[-3:] == [E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert case.events.get(type=E.CERTIFICATE_ISSUED).actor_id == head.pk
+
+
 def test_promised_refusal_needs_reasons_and_is_delivered(world, promised):
     """不予许可: the decision records its reasons; delivery closes the case refused."""
     case, _code = submitted(world, promised)

@@ -48,12 +48,13 @@ def test_decision_returned_to_review_and_redone(world, promised):
     assert audit_actions(case).count(CasesAction.TASK_RETURNED) == 1
     complete(world.user("a", Role.REVIEWER), case, "review", opinion="已补充核查")
     complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    # (the certificate, not issued after the decision here, is issued at delivery)
     complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
     case = reload(case)
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
     assert case.statutory_due == deadline
     assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.RETURNED, E.REVIEWED,
-                                 E.APPROVED, E.DELIVERED, E.CLOSED]
+                                 E.APPROVED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
 
 
 def test_review_returned_to_acceptance_keeps_the_clock(world, promised):

@@ -22,12 +22,13 @@ from django.utils.translation import gettext_lazy as _
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
-from yizhan.cases import clock, events, notifications, permissions
+from yizhan.cases import certificates, clock, events, notifications, permissions
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import (
     Case,
     CaseNumberSequence,
+    Certificate,
     CorrectionNotice,
     EventType,
     MaterialFile,
@@ -545,6 +546,8 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
             events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
                           data=base)
     elif kind == "deliver":
+        if case.status == Case.Status.APPROVED:
+            _ensure_certificate(case)
         events.append(case=case, type=EventType.DELIVERED, actor=actor, task=task, data=base)
     elif kind == "reply":
         events.append(case=case, type=EventType.REPLIED, actor=actor, task=task, data=base)
@@ -576,6 +579,25 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     else:
         notifications.task_completed(case, task, kind=kind, decision=decision)
     return task
+
+
+def _ensure_certificate(case: Case) -> None:
+    """An approval is delivered with its certificate.
+
+    The certificate is issued in the background after the decision; if that
+    run was lost (a worker killed, a queue emptied), nothing else would
+    issue it, and the case would close approved with nothing to download.
+    Delivery then issues it itself, as the decider's agency.
+    """
+    if Certificate.objects.filter(case=case).exists():
+        return
+    decider, agency_id = (case.tasks.filter(status=Task.Status.DONE, decision="approve",
+                                            name__startswith="decide")
+                          .order_by("-completed_at")
+                          .values_list("claimed_by_id", "agency_id").first()
+                          or (None, case.agency_id))
+    certificates.certificate_issue_for_case(case_id=case.pk, actor_id=decider,
+                                            agency_id=agency_id)
 
 
 @transaction.atomic
