@@ -67,6 +67,25 @@ def test_the_accepting_agency_sees_all_its_cases(world, cases):
                                        status="closed")) == []
 
 
+@pytest.mark.parametrize("role", [Role.WINDOW_CLERK, Role.REVIEWER, Role.AGENCY_HEAD])
+def test_a_draft_and_its_files_stay_the_applicant_s_until_submitted(
+        world, promised, client_for, role):
+    """Not listed, and not opened either, by page, API or file link."""
+    from tests.cases.helpers import draft
+    from yizhan.cases.models import MaterialFile
+
+    case = draft(world, promised)
+    staff = world.user("a", role)
+    with pytest.raises(NotFound):
+        selectors.case_get_for_actor(actor=staff, case_id=case.pk)
+    client = client_for(staff)
+    file = MaterialFile.objects.filter(case=case).first()
+    for url in (f"/workbench/cases/{case.pk}/", f"/api/v1/cases/{case.pk}",
+                f"/files/{file.pk}/"):
+        assert client.get(url).status_code == 404, url
+    assert selectors.case_get_for_actor(actor=world.citizen, case_id=case.pk) == case
+
+
 def test_a_citizen_sees_only_their_own_cases(world, cases):
     """Another citizen finds neither case; the applicant finds both."""
     own, joint = cases

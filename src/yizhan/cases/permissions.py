@@ -65,6 +65,10 @@ def case_withdraw(actor, *, case) -> bool:
 def case_view(actor, *, case) -> bool:
     if _applicant_or_clerk(actor, case):
         return True
+    if case.status == case.Status.DRAFT:
+        # Not yet an application: the draft and its files are the
+        # applicant's until they submit it.
+        return False
     scope = scope_of(actor)
     if scope.has_any(STAFF_VIEW_ROLES, case.agency_id):
         return True
