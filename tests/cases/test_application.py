@@ -129,6 +129,19 @@ def test_a_superseded_version_is_refused(world, promised):
     assert case.item_version == v2
 
 
+def test_a_draft_begun_on_a_version_since_superseded_is_not_submitted(world, promised):
+    """A draft is submitted on the version it began with only while that version
+    is the one in force; after v2 its conditions may have changed."""
+    case = draft(world, promised)
+    v2 = catalog_services.item_version_draft(actor=world.admin, item=promised.item)
+    catalog_services.item_version_submit(actor=world.admin, version=v2)
+    catalog_services.item_version_publish(actor=world.user("a", Role.SYSADMIN), version=v2)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_submit(actor=world.citizen, case=case)
+    assert exc.value.code == CasesErrorCode.NOT_PUBLISHED
+    assert reload(case).status == Case.Status.DRAFT
+
+
 def test_an_applicant_kind_the_item_does_not_serve_is_refused(world):
     """An item for legal persons only refuses a natural person."""
     version = publish_item(world, service_objects=["legal"])

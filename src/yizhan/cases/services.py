@@ -341,6 +341,12 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     require(permissions.case_submit(actor, case=case), action="case_submit")
     if case.status != Case.Status.DRAFT:
         return case, None
+    if case.item_version.item.published_id != case.item_version_id:
+        # The item was changed (or withdrawn) since the draft began: its
+        # materials and conditions may no longer be the ones in force.
+        raise InvalidInput(_("该事项的办事指南已更新或已停止办理，本草稿不能再提交，"
+                             "请按现行办事指南重新申请。"),
+                           code=CasesErrorCode.NOT_PUBLISHED)
     missing = _missing_materials(case)
     if missing:
         raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,
