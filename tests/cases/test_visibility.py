@@ -165,3 +165,33 @@ def test_status_query_is_throttled_and_shows_no_staff(world, promised):
     body = other.json()
     assert "tasks" not in body and all(set(e) == {"type", "label", "at"}
                                        for e in body["timeline"])
+
+
+@pytest.mark.django_db
+def test_status_query_counts_an_ipv6_client_by_its_64(world, promised):
+    """A new address of the same /64 for every try is still one client."""
+    case, code = submitted(world, promised)
+    answers = [Client(REMOTE_ADDR=f"2001:db8:1:2::{i:x}").get(
+        "/api/v1/cases/status", {"number": case.number, "code": "1"}).status_code
+        for i in range(1, 12)]
+    assert answers == [404] * 10 + [429]
+    other = Client(REMOTE_ADDR="2001:db8:1:3::1").get(
+        "/api/v1/cases/status", {"number": case.number, "code": code})
+    assert other.status_code == 200
+
+
+@pytest.mark.django_db
+def test_status_query_limits_tries_on_one_number_from_anywhere(world, promised):
+    """Thirty wrong codes on one case number, from thirty addresses, lock that
+    number's public query; other numbers answer as before."""
+    case, code = submitted(world, promised)
+    other_case, other_code = submitted(world, promised)
+    for i in range(30):
+        response = Client(REMOTE_ADDR=f"10.9.{i}.1").get(
+            "/api/v1/cases/status", {"number": case.number, "code": "1"})
+        assert response.status_code == 404
+    fresh = Client(REMOTE_ADDR="10.200.0.1")
+    assert fresh.get("/api/v1/cases/status",
+                     {"number": case.number, "code": code}).status_code == 429
+    assert fresh.get("/api/v1/cases/status",
+                     {"number": other_case.number, "code": other_code}).status_code == 200

@@ -342,10 +342,15 @@ class Certificate(models.Model):
 
 
 class StatusQueryFailure(models.Model):
-    """A wrong number or query code, kept to throttle guessing from one address."""
+    """A wrong number or query code, kept to throttle guessing.
+
+    ``ip`` is the address counted against (an IPv6 client's /64), ``number``
+    the case number tried.
+    """
 
     at = models.DateTimeField(db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    number = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("办件查询失败记录")

@@ -9,6 +9,7 @@ transaction; a failure anywhere leaves the case exactly as it was.
 """
 
 import datetime
+import ipaddress
 import re
 import secrets
 
@@ -928,25 +929,53 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "") -
 # --- status without signing in ---------------------------------------------------
 
 STATUS_QUERY_MAX_FAILURES = 10
+# Wrong tries on one case number from every address together: a query code
+# has 10^8 values, so at this rate guessing one takes decades however many
+# addresses try.  The applicant, locked out of the public query meanwhile,
+# still sees the case when signed in.
+STATUS_QUERY_MAX_FAILURES_PER_NUMBER = 30
 STATUS_QUERY_WINDOW = datetime.timedelta(minutes=15)
+
+
+def _address_block(ip: str | None) -> str | None:
+    """The address a failure is counted against: an IPv6 client's /64.
+
+    One IPv6 host commonly holds a whole /64 and can use a new address for
+    every try, so a per-address count would never fill.
+    """
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
 
 
 def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
     """A case by its number and query code, for anyone who has both.
 
     Open to anyone, so guessing is throttled: after ten wrong tries from one
-    address in fifteen minutes, further tries are refused for a while.
+    address (for IPv6, one /64) in fifteen minutes, or thirty on one case
+    number from anywhere, further tries are refused for a while.
     """
     from yizhan.cases import selectors
 
-    since = timezone.now() - STATUS_QUERY_WINDOW
-    if ip and StatusQueryFailure.objects.filter(ip=ip, at__gte=since).count() >= (
-            STATUS_QUERY_MAX_FAILURES):
+    block = _address_block(ip)
+    number = (number or "").strip()[:32]
+    recent = StatusQueryFailure.objects.filter(at__gte=timezone.now() - STATUS_QUERY_WINDOW)
+    if ((block and recent.filter(ip=block).count() >= STATUS_QUERY_MAX_FAILURES)
+            or (number and recent.filter(number=number).count()
+                >= STATUS_QUERY_MAX_FAILURES_PER_NUMBER)):
         raise Throttled(minutes=STATUS_QUERY_WINDOW.seconds // 60)
     try:
         return selectors.case_by_query_code(number=number, code=code)
     except (NotFound, InvalidInput):
-        StatusQueryFailure.objects.create(at=timezone.now(), ip=ip)
+        StatusQueryFailure.objects.create(at=timezone.now(), ip=block, number=number)
         raise
 
 
