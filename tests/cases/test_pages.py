@@ -122,6 +122,29 @@ def test_a_retry_after_a_refusal_carries_the_corrected_answers(world, client_for
     assert record.changes["data"] == [{"area": 88}, {"area": 120}]
 
 
+def test_the_page_keeps_the_chosen_applicant_after_a_refusal(world, client_for):
+    """A citizen applying for their company, refused for a missing answer, finds the
+    company still chosen, not their own name, on the page that comes back."""
+    import re
+
+    from tests.factories import valid_credit_code
+    from yizhan.directory import services as directory_services
+
+    company = directory_services.applicant_register(
+        actor=world.citizen, kind="legal", name="张记餐饮有限公司",
+        credit_code=valid_credit_code(777), legal_rep_name="张三", for_self=True)
+    version = publish_item(world, name="带表单的许可", service_objects=["natural", "legal"],
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    response = client_for(world.citizen).post(
+        f"/services/items/{version.item.impl_code}/apply/",
+        {"key": "k2", "applicant": str(company.pk), "field_area": ""})
+    assert response.status_code == 400
+    radios = dict(re.findall(r'<input type="radio" name="applicant" value="(\d+)"[^>]*?'
+                             r'( checked)?>', response.content.decode()))
+    assert radios == {str(world.applicant.pk): "", str(company.pk): " checked"}
+
+
 def test_a_bad_file_on_the_page_is_refused_with_its_name(world, promised, client_for):
     """A text file posing as a PDF is reported; nothing is submitted."""
     client = client_for(world.citizen)

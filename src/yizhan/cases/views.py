@@ -101,9 +101,13 @@ def apply(request, impl_code: str):
     else:
         key = uuid.uuid4().hex
         status = 200
+    # After a refusal the page keeps the applicant chosen, as it keeps the answers.
+    chosen = next((a.pk for a in applicants if str(a.pk) == request.POST.get("applicant")),
+                  applicants[0].pk if applicants else None)
     return render(request, "cases/apply.html", {
         "v": version, "applicants": applicants, "materials": materials, "key": key,
         "errors": errors, "posted": request.POST if request.method == "POST" else {},
+        "chosen": chosen,
     }, status=status)
 
 
