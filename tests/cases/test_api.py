@@ -323,3 +323,20 @@ def test_a_non_finite_number_in_the_data_is_a_400(world, promised, client_for):
     with nothing_written():
         response = client.post(f"{BASE}/cases", body, content_type="application/json")
     _error(response, 400, "core.invalid_input")
+
+
+def test_form_problems_are_worded_in_each_language(world, client_for):
+    """message_zh is Chinese throughout and message_en English, whatever the request's."""
+    from tests.cases.helpers import publish_item
+
+    version = publish_item(world, name="带表单的许可",
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    client = client_for(world.citizen)
+    for language in ("zh-hans", "en"):
+        response = client.post(f"{BASE}/cases", json.dumps(
+            {"impl_code": version.item.impl_code, "applicant_id": world.applicant.pk,
+             "data": {}}), content_type="application/json", HTTP_ACCEPT_LANGUAGE=language)
+        body = _error(response, 400, "core.invalid_input")
+        assert "经营面积" in body["message_zh"], body
+        assert not re.search(r"请填写|申请信息", body["message_en"]), body["message_en"]

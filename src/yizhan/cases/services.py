@@ -40,7 +40,15 @@ from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
-from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled, rendered_later
+from yizhan.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Throttled,
+    joined,
+    rendered_later,
+    worded_in_each_language,
+)
 from yizhan.core.ids import parse_id
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
@@ -95,8 +103,12 @@ def _application_data(item_version: ItemVersion, data) -> dict:
     if item_version.form_fields:
         answers, problems = form_spec.clean_answers(item_version.form_fields, data)
         if problems:
-            raise InvalidInput(_("申请信息有误：%(detail)s"), field="data",
-                               detail="；".join(problems.values()), problems=problems)
+            # Worded as found, in the request's language; checked again in
+            # each language so that each message is in one language throughout.
+            raise InvalidInput(_("申请信息有误：%(detail)s"), field="data", problems=problems,
+                               detail=worded_in_each_language(lambda: joined(
+                                   form_spec.clean_answers(item_version.form_fields,
+                                                           data)[1].values())))
         data = {**data, **answers}
     try:
         return bpmn.check_data(data)
