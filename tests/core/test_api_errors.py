@@ -169,3 +169,59 @@ def test_parse_id_reads_what_a_person_means_by_an_id(value, expected):
     from yizhan.core.ids import parse_id
 
     assert parse_id(value) == expected
+
+
+# --- failures outside the API's own handlers --------------------------------------
+
+
+def test_an_unknown_route_answers_in_the_error_shape(world, client_for):
+    body = _error(client_for(world.citizen).get("/api/v1/cases/1/nothing"), 404,
+                  "core.not_found")
+    assert "/api/v1/cases/1/nothing" in body["message_zh"]
+
+
+def test_a_method_the_route_does_not_take_answers_in_the_error_shape(world, client_for):
+    response = client_for(world.citizen).delete("/api/v1/cases/mine")
+    body = _error(response, 405, "core.method_not_allowed")
+    assert "DELETE" in body["message_en"] and "GET" in body["message_en"]
+
+
+def test_a_body_django_cannot_parse_answers_in_the_error_shape(world, client_for):
+    response = client_for(world.citizen).post("/api/v1/cases/1/materials", "x",
+                                              content_type="multipart/form-data")
+    _error(response, 400, "core.invalid_input")
+
+
+def test_a_crash_answers_in_the_error_shape(world, client_for, monkeypatch):
+    """A bug is a 500 in the same shape, with the request id to quote."""
+    from yizhan.cases import selectors
+
+    def crash(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(selectors, "cases_of_applicant_user", crash)
+    client = client_for(world.citizen)
+    client.raise_request_exception = False
+    _error(client.get("/api/v1/cases/mine"), 500, "core.server_error")
+
+
+def test_a_refused_csrf_check_says_so(world):
+    """A signed-in browser session writing without the CSRF header."""
+    from django.test import Client
+
+    from tests.cases.helpers import publish_item
+
+    promised = publish_item(world)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.citizen)
+    with_session = client.post("/api/v1/cases", json.dumps({
+        "impl_code": promised.item.impl_code, "applicant_id": world.applicant.pk}),
+        content_type="application/json")
+    body = _error(with_session, 403, "core.csrf_failed")
+    assert "X-CSRFToken" in body["message_zh"]
+
+
+def test_pages_keep_their_own_error_pages(world, client_for):
+    response = client_for(world.citizen).get("/no/such/page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

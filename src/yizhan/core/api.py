@@ -81,10 +81,45 @@ def actor_of(request):
     return getattr(request, "actor", None) or request.auth
 
 
-def _respond(request, error: ApplicationError):
+def respond_error(request, error: ApplicationError):
+    """``error`` in the API's one JSON shape, with the request's id."""
     body = error.as_dict()
     body["request_id"] = getattr(request, "request_id", "")
     return api.create_response(request, body, status=error.http_status)
+
+
+_respond = respond_error
+
+
+def is_api_request(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+# Failures that never reach the API's own handlers (no such route, a body
+# Django cannot parse, a crash) are answered in the same shape by the
+# site's error handlers (portal.errors) for paths under the API.
+API_PREFIX = "/api/"
+
+
+def route_not_found(request):
+    return respond_error(request, NotFound(_("接口不存在：%(path)s"), path=request.path))
+
+
+def bad_request(request):
+    return respond_error(request, InvalidInput(_("请求无法解析，请检查请求体和请求头。")))
+
+
+def server_error(request):
+    return respond_error(request, ApplicationError(
+        _("服务器内部错误，已记录，请稍后重试；如再次发生请提供请求号。"),
+        code=CoreErrorCode.SERVER_ERROR, http_status=500))
+
+
+def method_not_allowed(request, allowed: str):
+    return respond_error(request, ApplicationError(
+        _("该接口不支持 %(method)s 方法；可用：%(allowed)s。"),
+        code=CoreErrorCode.METHOD_NOT_ALLOWED, http_status=405,
+        method=request.method, allowed=allowed))
 
 
 @api.exception_handler(ApplicationError)
@@ -163,6 +198,11 @@ def _http_error(request, exc: HttpError):
         return _too_big(request, exc.__cause__)
     if exc.status_code == 400 and str(exc).startswith("Cannot parse"):
         return _bad_json(request, exc)
+    if exc.status_code == 403:
+        # Session authentication's CSRF check: the only 403 ninja raises.
+        return _respond(request, PermissionDenied(
+            _("请求未通过 CSRF 校验：以登录会话调用接口时，写操作须带 X-CSRFToken 请求头。"),
+            code=CoreErrorCode.CSRF_FAILED))
     error = ApplicationError(detail=str(exc), http_status=exc.status_code)
     return _respond(request, error)
 

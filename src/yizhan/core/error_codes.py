@@ -17,3 +17,6 @@ class CoreErrorCode(StrEnum):
     NOT_AUTHENTICATED = "core.not_authenticated"
     CONFLICT = "core.conflict"
     THROTTLED = "core.throttled"
+    METHOD_NOT_ALLOWED = "core.method_not_allowed"
+    CSRF_FAILED = "core.csrf_failed"
+    SERVER_ERROR = "core.server_error"

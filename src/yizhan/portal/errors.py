@@ -3,12 +3,15 @@
 ``ApplicationErrorMiddleware`` turns an ``ApplicationError`` raised while
 rendering a page into that error's status and message, so a refused
 action is a clear 4xx page rather than a 500.  API requests are left to
-the API's own handler.
+the API's own handler; what never reaches it (no such route, a method the
+route does not take, a body Django cannot parse, a crash) is answered here
+in the API's JSON shape for paths under the API.
 """
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from yizhan.core import api
 from yizhan.core.errors import ApplicationError
 
 
@@ -18,20 +21,29 @@ def _page(request, status: int, title: str, message: str):
 
 
 def bad_request(request, exception=None):
+    if api.is_api_request(request):
+        return api.bad_request(request)
     return _page(request, 400, _("请求有误"), _("请求无法处理，请检查后重试。"))
 
 
 def permission_denied(request, exception=None):
+    if api.is_api_request(request):
+        return api.respond_error(request, exception if isinstance(
+            exception, ApplicationError) else api.PermissionDenied())
     message = exception.render() if isinstance(exception, ApplicationError) else _(
         "您没有访问此页面的权限。")
     return _page(request, 403, _("无权访问"), message)
 
 
 def page_not_found(request, exception=None):
+    if api.is_api_request(request):
+        return api.route_not_found(request)
     return _page(request, 404, _("页面不存在"), _("您访问的页面不存在或已被移除。"))
 
 
 def server_error(request):
+    if api.is_api_request(request):
+        return api.server_error(request)
     return render(request, "portal/error_500.html", status=500)
 
 
@@ -40,7 +52,11 @@ class ApplicationErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (response.status_code == 405 and api.is_api_request(request)
+                and not response.get("Content-Type", "").startswith("application/json")):
+            return api.method_not_allowed(request, response.get("Allow", ""))
+        return response
 
     def process_exception(self, request, exception):
         if isinstance(exception, ApplicationError) and not request.path.startswith("/api/"):
