@@ -340,3 +340,18 @@ def test_form_problems_are_worded_in_each_language(world, client_for):
         body = _error(response, 400, "core.invalid_input")
         assert "经营面积" in body["message_zh"], body
         assert not re.search(r"请填写|申请信息", body["message_en"]), body["message_en"]
+
+
+def test_my_cases_are_paged_to_the_last(world, promised, client_for):
+    """limit and offset reach every case; a limit beyond the maximum is refused."""
+    from yizhan.cases import services as case_services
+
+    for number in range(7):
+        case_services.case_create(actor=world.citizen, item_version=promised,
+                                  applicant=world.applicant, idempotency_key=f"k{number}")
+    client = client_for(world.citizen)
+    pages = [client.get(f"{BASE}/cases/mine", {"limit": 3, "offset": offset}).json()
+             for offset in (0, 3, 6)]
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert len({case["id"] for page in pages for case in page}) == 7
+    _error(client.get(f"{BASE}/cases/mine", {"limit": 501}), 400, "core.invalid_input")

@@ -490,3 +490,17 @@ def test_another_citizen_cannot_withdraw(world, promised, client_for):
     with nothing_written():
         assert client_for(other).post(f"/my/cases/{case.pk}/withdraw/").status_code == 404
     assert reload(case).status == Case.Status.IN_PROGRESS
+
+
+def test_my_cases_page_reaches_every_case_page_by_page(world, promised, client_for):
+    """Fifty a page, with links to the next and back."""
+    from yizhan.cases import services as case_services
+
+    for number in range(51):
+        case_services.case_create(actor=world.citizen, item_version=promised,
+                                  applicant=world.applicant, idempotency_key=f"k{number}")
+    client = client_for(world.citizen)
+    first = client.get("/my/cases/").content.decode()
+    second = client.get("/my/cases/", {"page": 2}).content.decode()
+    assert first.count("/my/cases/") - second.count("/my/cases/") == 49
+    assert 'href="?page=2"' in first and 'href="?page=1"' in second

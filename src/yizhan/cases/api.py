@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse
-from ninja import Field, File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yizhan.cases import certificates, selectors, services
@@ -18,6 +18,9 @@ from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
 
 router = Router(tags=["cases"])
+
+# The most rows one request of a list returns; ``offset`` reaches the rest.
+MAX_LIST = 500
 
 
 class TaskOut(Schema):
@@ -227,8 +230,11 @@ def create_case(request, payload: CaseIn):
 
 
 @router.get("/cases/mine", response=list[CaseOut], auth=AUTH)
-def my_cases(request):
-    return list(selectors.cases_of_applicant_user(user=actor_of(request))[:200])
+def my_cases(request, limit: int = Query(100, ge=1, le=MAX_LIST),
+             offset: int = Query(0, ge=0)):
+    """The caller's applications, newest first; ``limit`` and ``offset`` page them."""
+    qs = selectors.cases_of_applicant_user(user=actor_of(request))
+    return list(qs[offset:offset + limit])
 
 
 @router.get("/cases/status", response=CaseStatusOut, auth=None)
@@ -328,9 +334,11 @@ def download_certificate(request, case_id: int):
 
 
 @router.get("/tasks/inbox", response=list[TaskOut], auth=AUTH)
-def task_inbox(request):
-    """Open tasks for the caller's roles in their agencies, soonest due first."""
-    return list(selectors.inbox(actor=actor_of(request))[:500])
+def task_inbox(request, limit: int = Query(100, ge=1, le=MAX_LIST),
+               offset: int = Query(0, ge=0)):
+    """Open tasks for the caller's roles in their agencies, soonest due first;
+    ``limit`` and ``offset`` page them."""
+    return list(selectors.inbox(actor=actor_of(request))[offset:offset + limit])
 
 
 @router.post("/tasks/{task_id}/claim", response=TaskOut, auth=AUTH)

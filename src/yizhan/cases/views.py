@@ -6,6 +6,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +23,9 @@ from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory.pages import refusal_shown, safe_next, staff_page
+
+# Rows of a list page.
+PAGE_SIZE = 50
 
 
 def _int(value) -> int:
@@ -114,7 +118,8 @@ def apply(request, impl_code: str):
 @login_required
 def mine(request):
     return render(request, "cases/mine.html", {
-        "cases": selectors.cases_of_applicant_user(user=request.user)[:200],
+        "cases": Paginator(selectors.cases_of_applicant_user(user=request.user),
+                           PAGE_SIZE).get_page(request.GET.get("page")),
     })
 
 
@@ -256,7 +261,8 @@ def agency_cases(request):
     if status_filter not in Case.Status.values:
         status_filter = ""
     return render(request, "cases/agency_cases.html", {
-        "cases": selectors.agency_cases(actor=request.user, status=status_filter)[:300],
+        "cases": Paginator(selectors.agency_cases(actor=request.user, status=status_filter),
+                           PAGE_SIZE).get_page(request.GET.get("page")),
         "statuses": Case.Status.choices, "status": status_filter,
     })
 
