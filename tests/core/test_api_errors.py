@@ -225,3 +225,29 @@ def test_pages_keep_their_own_error_pages(world, client_for):
     response = client_for(world.citizen).get("/no/such/page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+# --- NUL, which PostgreSQL's text cannot hold ------------------------------------
+
+
+def test_a_nul_anywhere_in_api_input_is_refused_before_the_database(world, client_for):
+    """In a JSON body (as \\u0000, in a value or a key), a query parameter or the
+    address: a 400 in the error shape, and nothing written (a 500 on PostgreSQL)."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    person = {"kind": "person", "name": "李四", "id_number": valid_id_number(seq=77)}
+    with_key = dict(person)
+    with_key["note\u0000"] = "x"
+    before = _counts()
+    for body in ({**person, "name": "李\u0000四"}, with_key):
+        _error(_post(client, json.dumps(body)), 400, "core.invalid_input")
+    _error(client.get("/api/v1/cases/status", {"number": "4499\x00", "code": "1"}), 400,
+           "core.invalid_input")
+    _error(client.get("/api/v1/certificates/verify/a%00b"), 400, "core.invalid_input")
+    assert _counts() == before
+
+
+def test_a_nul_in_a_page_form_is_refused_with_a_page(world, client_for):
+    response = client_for(world.citizen).post("/status/", {"number": "4499\x00",
+                                                          "code": "12345678"})
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()

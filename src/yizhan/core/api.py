@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
 from yizhan import __version__
@@ -32,6 +33,7 @@ from yizhan.core.errors import (
     PermissionDenied,
     rendered_later,
 )
+from yizhan.core.text import NUL_REFUSED, has_nul, querydict_has_nul
 
 
 class TokenAuth(HttpBearer):
@@ -63,7 +65,23 @@ token_auth = TokenAuth()
 # header the token auth steps aside and the session is checked as before.
 AUTH = [token_auth, session_auth]
 
+class _Parser(Parser):
+    """ninja's parser, refusing input no text column can hold (core.text)."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if has_nul(data):
+            raise InvalidInput(NUL_REFUSED)
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        if querydict_has_nul(data):
+            raise InvalidInput(NUL_REFUSED)
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(
+    parser=_Parser(),
     title="一站 Yizhan API",
     version=__version__,
     description=(
@@ -196,6 +214,8 @@ def _http_error(request, exc: HttpError):
     # real problem: a body over the limit, or text that is not JSON.
     if isinstance(exc.__cause__, RequestDataTooBig):
         return _too_big(request, exc.__cause__)
+    if isinstance(exc.__cause__, ApplicationError):  # refused by the parser
+        return _respond(request, exc.__cause__)
     if exc.status_code == 400 and str(exc).startswith("Cannot parse"):
         return _bad_json(request, exc)
     if exc.status_code == 403:

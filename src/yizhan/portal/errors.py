@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from yizhan.core import api
-from yizhan.core.errors import ApplicationError
+from yizhan.core.errors import ApplicationError, InvalidInput
+from yizhan.core.text import NUL_REFUSED, has_nul, querydict_has_nul
 
 
 def _page(request, status: int, title: str, message: str):
@@ -52,11 +53,30 @@ class ApplicationErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        refused = self._refuse_nul(request)
+        if refused is not None:
+            return refused
         response = self.get_response(request)
         if (response.status_code == 405 and api.is_api_request(request)
                 and not response.get("Content-Type", "").startswith("application/json")):
             return api.method_not_allowed(request, response.get("Allow", ""))
         return response
+
+    @staticmethod
+    def _refuse_nul(request):
+        """Input no text column can hold (core.text), refused before any view.
+
+        The API's bodies and parameters are checked by its parser; the
+        address and the pages' forms here.
+        """
+        is_api = api.is_api_request(request)
+        refused = has_nul(request.path) or querydict_has_nul(request.GET) or (
+            not is_api and request.method == "POST" and querydict_has_nul(request.POST))
+        if not refused:
+            return None
+        if is_api:
+            return api.respond_error(request, InvalidInput(NUL_REFUSED))
+        return _page(request, 400, _("请求有误"), str(NUL_REFUSED))
 
     def process_exception(self, request, exception):
         if isinstance(exception, ApplicationError) and not request.path.startswith("/api/"):
