@@ -73,6 +73,21 @@ def test_review_returned_to_acceptance_keeps_the_clock(world, promised):
     assert open_task(case).name == "review"
 
 
+def test_a_case_returned_to_the_window_cannot_be_refused_acceptance(world, promised):
+    """Once 受理, an application ends in a decision: the reopened acceptance
+    may be confirmed, not turned into 不予受理."""
+    case, _code = submitted(world, promised)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    complete(clerk, case, "accept")
+    services.task_return(actor=world.user("a", Role.REVIEWER), task=open_task(case, "review"),
+                         opinion="受理登记信息有误")
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.task_complete(actor=clerk, task=open_task(case, "accept"),
+                               decision="reject", opinion="材料不全")
+    assert exc.value.code == CasesErrorCode.BAD_DECISION
+    assert reload(case).status == Case.Status.IN_PROGRESS
+
+
 def _accepted_parallel(world):
     """An accepted case of a parallel item of A with B and 丙局 as joint agencies."""
     add_agency(world, "丙局", credit_seed=303)

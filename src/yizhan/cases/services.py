@@ -519,6 +519,13 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     if decision == "reject" and not opinion:
         raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
+    if kind == "accept" and decision == "reject" and case.accepted_at is not None:
+        # Returned to the window after it was accepted: the application is
+        # already 受理 and its clock runs, so it ends in a decision
+        # (不予许可), not in a refusal to accept.
+        raise InvalidInput(_("本件已经受理，不能再不予受理；如不符合条件，请在审查、"
+                             "决定环节提出不予许可。"),
+                           code=CasesErrorCode.BAD_DECISION, field="decision")
     now = timezone.now()
     _close_task(task, actor, decision=decision, opinion=opinion, now=now)
     step = bpmn.complete(case.item_version.process_spec, case.process_state,
