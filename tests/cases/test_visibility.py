@@ -195,3 +195,18 @@ def test_status_query_limits_tries_on_one_number_from_anywhere(world, promised):
                      {"number": case.number, "code": code}).status_code == 429
     assert fresh.get("/api/v1/cases/status",
                      {"number": other_case.number, "code": other_code}).status_code == 200
+
+
+def test_the_public_status_page_masks_a_person_and_leaves_out_the_answers(world, client_for):
+    """Whoever holds the number and code sees the status, not the applicant's full
+    name or what they answered; the applicant's own page shows both."""
+    version = publish_item(world, name="带表单的许可",
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    case, code = submitted(world, version, data={"area": 88})
+    page = Client().post("/status/", {"number": case.number, "code": code}).content.decode()
+    name = world.applicant.name
+    assert name not in page and f"{name[0]}{'*' * (len(name) - 1)}" in page
+    assert "经营面积" not in page
+    own = client_for(world.citizen).get(f"/my/cases/{case.pk}/").content.decode()
+    assert name in own and "经营面积" in own

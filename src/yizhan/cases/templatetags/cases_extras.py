@@ -3,6 +3,8 @@
 from django import template
 from django.utils.translation import gettext as _
 
+from yizhan.directory.identifiers import mask_name
+
 register = template.Library()
 
 
@@ -13,6 +15,18 @@ def get_item(mapping, key):
         return mapping.get(key, "")
     except AttributeError:
         return ""
+
+
+@register.filter
+def public_name(applicant):
+    """The applicant's name on the public status page: a person's masked (张*).
+
+    Anyone holding a case number and its query code reads that page, so it
+    says no more of a person than the applicant needs to recognise the case.
+    """
+    if applicant.kind == "person":
+        return mask_name(applicant.name)
+    return applicant.name
 
 
 @register.filter
