@@ -75,7 +75,9 @@ class _Parser(Parser):
         return data
 
     def parse_querydict(self, data, list_fields, request):
-        if querydict_has_nul(data):
+        # The address and the query are checked for every request by the
+        # pages' error middleware; a form body only here.
+        if data is request.POST and querydict_has_nul(data):
             raise InvalidInput(NUL_REFUSED)
         return super().parse_querydict(data, list_fields, request)
 
@@ -106,18 +108,9 @@ def respond_error(request, error: ApplicationError):
     return api.create_response(request, body, status=error.http_status)
 
 
-_respond = respond_error
-
-
-def is_api_request(request) -> bool:
-    return request.path.startswith(API_PREFIX)
-
-
 # Failures that never reach the API's own handlers (no such route, a body
 # Django cannot parse, a crash) are answered in the same shape by the
 # site's error handlers (portal.errors) for paths under the API.
-API_PREFIX = "/api/"
-
 
 def route_not_found(request):
     return respond_error(request, NotFound(_("接口不存在：%(path)s"), path=request.path))
@@ -142,7 +135,7 @@ def method_not_allowed(request, allowed: str):
 
 @api.exception_handler(ApplicationError)
 def _application_error(request, exc: ApplicationError):
-    return _respond(request, exc)
+    return respond_error(request, exc)
 
 
 # pydantic words its problems in English only: the usual ones, in the
@@ -183,7 +176,7 @@ def _pydantic_problem(err: dict) -> str:
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
     if any(err.get("type") == "json_invalid" for err in exc.errors):
-        return _respond(request, InvalidInput(_("请求体不是有效的 JSON。"),
+        return respond_error(request, InvalidInput(_("请求体不是有效的 JSON。"),
                                               code=CoreErrorCode.MALFORMED_JSON))
     errors = [(".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")),
                err) for err in exc.errors]
@@ -192,19 +185,19 @@ def _validation_error(request, exc: NinjaValidationError):
         return "; ".join(f"{field}: {_pydantic_problem(err)}" for field, err in errors)
 
     problems = [{"field": field, "problem": _pydantic_problem(err)} for field, err in errors]
-    return _respond(request, InvalidInput(detail=rendered_later(detail), problems=problems))
+    return respond_error(request, InvalidInput(detail=rendered_later(detail), problems=problems))
 
 
 @api.exception_handler(DjangoValidationError)
 def _django_validation_error(request, exc: DjangoValidationError):
-    return _respond(request, InvalidInput(detail="; ".join(exc.messages)))
+    return respond_error(request, InvalidInput(detail="; ".join(exc.messages)))
 
 
 @api.exception_handler(OverflowError)
 def _overflow(request, exc: OverflowError):
     # An id or number beyond what the database holds (10**30 as a path or
     # query id, or in a body): the driver raises before any row is read.
-    return _respond(request, InvalidInput(_("数值超出允许的范围。"),
+    return respond_error(request, InvalidInput(_("数值超出允许的范围。"),
                                           code=CoreErrorCode.NUMBER_OUT_OF_RANGE))
 
 
@@ -215,41 +208,41 @@ def _http_error(request, exc: HttpError):
     if isinstance(exc.__cause__, RequestDataTooBig):
         return _too_big(request, exc.__cause__)
     if isinstance(exc.__cause__, ApplicationError):  # refused by the parser
-        return _respond(request, exc.__cause__)
+        return respond_error(request, exc.__cause__)
     if exc.status_code == 400 and str(exc).startswith("Cannot parse"):
         return _bad_json(request, exc)
     if exc.status_code == 403:
         # Session authentication's CSRF check: the only 403 ninja raises.
-        return _respond(request, PermissionDenied(
+        return respond_error(request, PermissionDenied(
             _("请求未通过 CSRF 校验：以登录会话调用接口时，写操作须带 X-CSRFToken 请求头。"),
             code=CoreErrorCode.CSRF_FAILED))
     error = ApplicationError(detail=str(exc), http_status=exc.status_code)
-    return _respond(request, error)
+    return respond_error(request, error)
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
-    return _respond(request, NotAuthenticated())
+    return respond_error(request, NotAuthenticated())
 
 
 @api.exception_handler(DjangoPermissionDenied)
 def _permission_denied(request, exc):
-    return _respond(request, PermissionDenied())
+    return respond_error(request, PermissionDenied())
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return _respond(request, NotFound())
+    return respond_error(request, NotFound())
 
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request, exc):
-    return _respond(request, InvalidInput(
+    return respond_error(request, InvalidInput(
         _("请求体过大（上限 %(limit)s 字节）。"), code=CoreErrorCode.BODY_TOO_LARGE,
         http_status=413, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
 
 
 @api.exception_handler(json.JSONDecodeError)
 def _bad_json(request, exc):
-    return _respond(request, InvalidInput(_("请求体不是有效的 JSON。"),
+    return respond_error(request, InvalidInput(_("请求体不是有效的 JSON。"),
                                           code=CoreErrorCode.MALFORMED_JSON))

@@ -10,6 +10,14 @@ from yizhan.core import context
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+# Everything under it is the JSON API: its requests are recorded as such,
+# and every failure under it is answered in the API's error shape.
+API_PREFIX = "/api/"
+
+
+def is_api_request(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
 
 def parse_proxies(entries) -> tuple[tuple, list[str]]:
     """``YIZHAN_TRUSTED_PROXIES`` read: the networks, and the entries that are none.
@@ -79,7 +87,7 @@ class RequestIdMiddleware:
                       and _trusted(_address(request.META.get("REMOTE_ADDR") or ""))
                       else context.new_request_id())
         request.request_id = request_id
-        source = "api" if request.path.startswith("/api/") else "web"
+        source = "api" if is_api_request(request) else "web"
         token = context.activate(context.RequestContext(request_id=request_id, source=source))
         try:
             response = self.get_response(request)

@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from yizhan.core import api
-from yizhan.core.errors import ApplicationError, InvalidInput
+from yizhan.core.errors import ApplicationError, InvalidInput, PermissionDenied
+from yizhan.core.middleware import is_api_request
 from yizhan.core.text import NUL_REFUSED, has_nul, querydict_has_nul
 
 
@@ -22,28 +23,28 @@ def _page(request, status: int, title: str, message: str):
 
 
 def bad_request(request, exception=None):
-    if api.is_api_request(request):
+    if is_api_request(request):
         return api.bad_request(request)
     return _page(request, 400, _("请求有误"), _("请求无法处理，请检查后重试。"))
 
 
 def permission_denied(request, exception=None):
-    if api.is_api_request(request):
+    if is_api_request(request):
         return api.respond_error(request, exception if isinstance(
-            exception, ApplicationError) else api.PermissionDenied())
+            exception, ApplicationError) else PermissionDenied())
     message = exception.render() if isinstance(exception, ApplicationError) else _(
         "您没有访问此页面的权限。")
     return _page(request, 403, _("无权访问"), message)
 
 
 def page_not_found(request, exception=None):
-    if api.is_api_request(request):
+    if is_api_request(request):
         return api.route_not_found(request)
     return _page(request, 404, _("页面不存在"), _("您访问的页面不存在或已被移除。"))
 
 
 def server_error(request):
-    if api.is_api_request(request):
+    if is_api_request(request):
         return api.server_error(request)
     return render(request, "portal/error_500.html", status=500)
 
@@ -57,7 +58,7 @@ class ApplicationErrorMiddleware:
         if refused is not None:
             return refused
         response = self.get_response(request)
-        if (response.status_code == 405 and api.is_api_request(request)
+        if (response.status_code == 405 and is_api_request(request)
                 and not response.get("Content-Type", "").startswith("application/json")):
             return api.method_not_allowed(request, response.get("Allow", ""))
         return response
@@ -66,10 +67,10 @@ class ApplicationErrorMiddleware:
     def _refuse_nul(request):
         """Input no text column can hold (core.text), refused before any view.
 
-        The API's bodies and parameters are checked by its parser; the
-        address and the pages' forms here.
+        The address and the query of every request, and the pages' forms,
+        here; the API's bodies (JSON or form) by its parser.
         """
-        is_api = api.is_api_request(request)
+        is_api = is_api_request(request)
         refused = has_nul(request.path) or querydict_has_nul(request.GET) or (
             not is_api and request.method == "POST" and querydict_has_nul(request.POST))
         if not refused:
@@ -79,6 +80,6 @@ class ApplicationErrorMiddleware:
         return _page(request, 400, _("请求有误"), str(NUL_REFUSED))
 
     def process_exception(self, request, exception):
-        if isinstance(exception, ApplicationError) and not request.path.startswith("/api/"):
+        if isinstance(exception, ApplicationError) and not is_api_request(request):
             return _page(request, exception.http_status, _("无法完成操作"), exception.render())
         return None
