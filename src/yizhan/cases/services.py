@@ -184,14 +184,11 @@ def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, 
     data = _application_data(item_version, data)
     if case.applicant_id == applicant.pk and case.data == data:
         return case
-    if case.status != Case.Status.DRAFT:
-        raise Conflict(_("该请求编号的申请已经提交，内容不能再更改。"),
-                       code=CasesErrorCode.KEY_REUSED)
-    _check_applicant_served(item_version, applicant)
     case = _lock(case)
     if case.status != Case.Status.DRAFT:
         raise Conflict(_("该请求编号的申请已经提交，内容不能再更改。"),
                        code=CasesErrorCode.KEY_REUSED)
+    _check_applicant_served(item_version, applicant)
     before = {"applicant": case.applicant_id, "data": case.data}
     case.applicant = applicant
     case.data = data
@@ -848,10 +845,11 @@ def case_resume(*, actor, case: Case) -> Case:
         # count time the law excludes against the step.
         calendar = calendar_current()
         tz = timezone.get_default_timezone()
-        for task in case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
-                                      due_at__isnull=False):
-            Task.objects.filter(pk=task.pk).update(
-                due_at=calendar.deadline(task.due_at, lost, tz).at)
+        open_steps = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
+                                            due_at__isnull=False))
+        for task in open_steps:
+            task.due_at = calendar.deadline(task.due_at, lost, tz).at
+        Task.objects.bulk_update(open_steps, ["due_at"])
     events.append(case=case, type=EventType.RESUMED, actor=actor,
                   data={"reason": reason, "paused_workdays": lost})
     audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
