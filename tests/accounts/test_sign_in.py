@@ -149,6 +149,14 @@ def test_one_address_failing_across_usernames_is_locked(world):
     assert sign_in(Client(), "a.reviewer", PASSWORD, ip="10.3.0.2").status_code == 302
 
 
+def test_an_ipv6_client_is_counted_by_its_64(world):
+    """A new address of the same /64 for every guess is still one client."""
+    for i in range(settings.LOGIN_MAX_FAILURES):
+        sign_in(Client(), f"guess{i}", "wrong", ip=f"2001:db8:7:1::{i + 1:x}")
+    assert sign_in(Client(), "a.reviewer", PASSWORD, ip="2001:db8:7:1::ff").status_code == 429
+    assert sign_in(Client(), "a.reviewer", PASSWORD, ip="2001:db8:7:2::1").status_code == 302
+
+
 def test_behind_the_proxy_each_person_is_their_own_address(world, settings):
     """Every request comes from the proxy: its address alone would lock everyone out."""
     settings.YIZHAN_TRUSTED_PROXIES = ["10.9.0.1"]

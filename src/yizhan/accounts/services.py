@@ -35,7 +35,7 @@ from yizhan.core.errors import (
     joined,
     worded_in_each_language,
 )
-from yizhan.core.middleware import client_ip
+from yizhan.core.middleware import client_ip, throttle_address
 from yizhan.core.permissions import require
 from yizhan.directory import identifiers
 from yizhan.directory.roles import Role
@@ -78,7 +78,7 @@ def user_sign_in(*, request, username: str, password: str, totp_code: str = "") 
     (a view) starts the session with ``django.contrib.auth.login``.
     """
     username = (username or "").strip()
-    ip = client_ip(request) if request is not None else None
+    ip = throttle_address(client_ip(request)) if request is not None else None
     if _recent_failures(username=username, ip=ip) >= settings.LOGIN_MAX_FAILURES:
         raise Throttled(code=AccountsErrorCode.LOCKED_OUT,
                         minutes=max(1, settings.LOGIN_LOCK_SECONDS // 60))

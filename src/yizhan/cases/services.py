@@ -9,7 +9,6 @@ transaction; a failure anywhere leaves the case exactly as it was.
 """
 
 import datetime
-import ipaddress
 import re
 import secrets
 
@@ -50,6 +49,7 @@ from yizhan.core.errors import (
     worded_in_each_language,
 )
 from yizhan.core.ids import parse_id
+from yizhan.core.middleware import throttle_address
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
 from yizhan.workdays.selectors import calendar_current
@@ -954,25 +954,6 @@ STATUS_QUERY_MAX_FAILURES_PER_NUMBER = 30
 STATUS_QUERY_WINDOW = datetime.timedelta(minutes=15)
 
 
-def _address_block(ip: str | None) -> str | None:
-    """The address a failure is counted against: an IPv6 client's /64.
-
-    One IPv6 host commonly holds a whole /64 and can use a new address for
-    every try, so a per-address count would never fill.
-    """
-    if not ip:
-        return None
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if address.version == 6:
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-    return str(address)
-
-
 def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
     """A case by its number and query code, for anyone who has both.
 
@@ -982,7 +963,7 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
     """
     from yizhan.cases import selectors
 
-    block = _address_block(ip)
+    block = throttle_address(ip)
     number = (number or "").strip()[:32]
     recent = StatusQueryFailure.objects.filter(at__gte=timezone.now() - STATUS_QUERY_WINDOW)
     if ((block and recent.filter(ip=block).count() >= STATUS_QUERY_MAX_FAILURES)

@@ -70,6 +70,23 @@ def client_ip(request) -> str | None:
     return remote
 
 
+def throttle_address(ip: str | None) -> str | None:
+    """The address failures are counted against: an IPv6 client's /64.
+
+    One IPv6 host commonly holds a whole /64 and can use a new address for
+    every try, so a count per address would never fill.  Every throttle
+    (sign-in, the public status query) counts by this.
+    """
+    address = _address(ip or "")
+    if address is None:
+        return None
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
 class RequestIdMiddleware:
     """Give each request an id, echo it in ``X-Request-ID``, and expose it.
 
