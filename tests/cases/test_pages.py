@@ -294,6 +294,19 @@ def test_the_agency_case_list(world, promised, client_for):
         "/workbench/cases/").content.decode()
 
 
+def test_the_agency_case_list_pages_keep_the_filter(world, promised, client_for, monkeypatch):
+    """The pager's links keep the status filter; the pages hold every case once."""
+    monkeypatch.setattr("yizhan.directory.pages.PAGE_SIZE", 2)
+    numbers = {submitted(world, promised)[0].number for _ in range(3)}
+    client = client_for(world.user("a", Role.REVIEWER))
+    first = client.get("/workbench/cases/", {"status": "submitted"}).content.decode()
+    assert 'href="?status=submitted&amp;page=2"' in first
+    second = client.get("/workbench/cases/", {"status": "submitted", "page": 2})
+    shown = [n for n in numbers if n in first] + [n for n in numbers
+                                                  if n in second.content.decode()]
+    assert sorted(shown) == sorted(numbers)
+
+
 @pytest.mark.django_db
 def test_a_draft_is_saved_and_submitted_later(world, promised, client_for):
     """保存草稿 keeps the application unsubmitted; the case page finishes it."""

@@ -6,7 +6,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,10 +21,7 @@ from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
-from yizhan.directory.pages import refusal_shown, safe_next, staff_page
-
-# Rows of a list page.
-PAGE_SIZE = 50
+from yizhan.directory.pages import paged, refusal_shown, safe_next, staff_page
 
 
 def _int(value) -> int:
@@ -118,8 +114,7 @@ def apply(request, impl_code: str):
 @login_required
 def mine(request):
     return render(request, "cases/mine.html", {
-        "cases": Paginator(selectors.cases_of_applicant_user(user=request.user),
-                           PAGE_SIZE).get_page(request.GET.get("page")),
+        "cases": paged(request, selectors.cases_of_applicant_user(user=request.user)),
     })
 
 
@@ -261,8 +256,8 @@ def agency_cases(request):
     if status_filter not in Case.Status.values:
         status_filter = ""
     return render(request, "cases/agency_cases.html", {
-        "cases": Paginator(selectors.agency_cases(actor=request.user, status=status_filter),
-                           PAGE_SIZE).get_page(request.GET.get("page")),
+        "cases": paged(request, selectors.agency_cases(actor=request.user,
+                                                       status=status_filter)),
         "statuses": Case.Status.choices, "status": status_filter,
     })
 

@@ -11,6 +11,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from yizhan.core.errors import ApplicationError, NotFound, PermissionDenied
@@ -58,3 +59,12 @@ def refusal_shown(request):
         raise
     except ApplicationError as exc:
         messages.error(request, exc.render())
+
+
+# Rows of a list page; portal/_pager.html links a page to the others.
+PAGE_SIZE = 50
+
+
+def paged(request, rows):
+    """The page of ``rows`` that ``?page=`` asks for (the last for a number too large)."""
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -5,7 +5,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +22,7 @@ from yizhan.core.errors import ApplicationError
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
-from yizhan.directory.pages import safe_next, staff_page
+from yizhan.directory.pages import paged, safe_next, staff_page
 from yizhan.portal import forms
 from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
 from yizhan.supervision import permissions as supervision_permissions
@@ -262,7 +261,7 @@ def audit_search(request):
             until=(datetime.datetime.combine(until, datetime.time.min, tz)
                    + datetime.timedelta(days=1)) if until else None,
         )
-        records = Paginator(qs, 50).get_page(request.GET.get("page"))
+        records = paged(request, qs)
     return render(request, "portal/audit_search.html", {
         "form": form, "records": records, "labels": audit_registry.all_actions(),
     })
