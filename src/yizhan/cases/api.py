@@ -19,8 +19,15 @@ from yizhan.directory import selectors as directory_selectors
 
 router = Router(tags=["cases"])
 
-# The most rows one request of a list returns; ``offset`` reaches the rest.
-MAX_LIST = 500
+
+class ListPage(Schema):
+    """``?limit=&offset=`` of a list: at most 500 rows a request; offset reaches the rest."""
+
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+    def of(self, rows) -> list:
+        return list(rows[self.offset:self.offset + self.limit])
 
 
 class TaskOut(Schema):
@@ -230,11 +237,9 @@ def create_case(request, payload: CaseIn):
 
 
 @router.get("/cases/mine", response=list[CaseOut], auth=AUTH)
-def my_cases(request, limit: int = Query(100, ge=1, le=MAX_LIST),
-             offset: int = Query(0, ge=0)):
-    """The caller's applications, newest first; ``limit`` and ``offset`` page them."""
-    qs = selectors.cases_of_applicant_user(user=actor_of(request))
-    return list(qs[offset:offset + limit])
+def my_cases(request, page: Query[ListPage]):
+    """The caller's applications, newest first, a page at a time."""
+    return page.of(selectors.cases_of_applicant_user(user=actor_of(request)))
 
 
 @router.get("/cases/status", response=CaseStatusOut, auth=None)
@@ -334,11 +339,10 @@ def download_certificate(request, case_id: int):
 
 
 @router.get("/tasks/inbox", response=list[TaskOut], auth=AUTH)
-def task_inbox(request, limit: int = Query(100, ge=1, le=MAX_LIST),
-               offset: int = Query(0, ge=0)):
-    """Open tasks for the caller's roles in their agencies, soonest due first;
-    ``limit`` and ``offset`` page them."""
-    return list(selectors.inbox(actor=actor_of(request))[offset:offset + limit])
+def task_inbox(request, page: Query[ListPage]):
+    """Open tasks for the caller's roles in their agencies, soonest due first,
+    a page at a time."""
+    return page.of(selectors.inbox(actor=actor_of(request)))
 
 
 @router.post("/tasks/{task_id}/claim", response=TaskOut, auth=AUTH)
