@@ -67,6 +67,26 @@ def test_a_cancelled_joint_task_cannot_be_completed():
         bpmn.complete(definition, step.state_json, task_id=joint[3], data={"opinion": "approve"})
 
 
+def test_a_step_names_the_tasks_it_opened():
+    """The case engine opens a task for each of ``opened`` and reads nothing
+    else to find them, so a task still waiting must not be listed again."""
+    definition = bpmn.load_template("parallel")
+    step = bpmn.start(definition, data={}, agencies={"$accepting": 1, "$joint": [2, 3]})
+    assert step.opened == step.ready
+    step = bpmn.complete(definition, step.state_json, task_id=first(step),
+                         data={"opinion": "approve"})
+    assert sorted((t.name, t.agency_id) for t in step.opened) == [
+        ("joint_review", 2), ("joint_review", 3), ("lead_review", 1)]
+    reviews = list(step.ready)
+    for done, review in enumerate(reviews, start=1):
+        step = bpmn.complete(definition, step.state_json, task_id=review.task_id,
+                             data={"opinion": "approve"})
+        if done < len(reviews):
+            assert step.opened == []
+            assert len(step.ready) == len(reviews) - done
+    assert [t.name for t in step.opened] == ["decide"] == [t.name for t in step.ready]
+
+
 def test_current_reads_a_state_without_changing_it(promised):
     step = bpmn.start(promised, data={"amount": 3}, agencies={"$accepting": 1})
     again = bpmn.current(promised.spec_json, step.state_json)

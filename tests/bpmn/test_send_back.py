@@ -28,6 +28,7 @@ def test_a_decision_goes_back_to_its_review_under_the_same_id():
     back = bpmn.send_back(spec, step.state_json, task_id=step.ready[0].task_id)
     assert _names(back) == [("review", 1)]
     assert back.cancelled == [step.ready[0].task_id]
+    assert back.opened == back.ready
     review_id = back.ready[0].task_id
     again = bpmn.complete(spec, back.state_json, task_id=review_id, data={"opinion": "approve"})
     assert _names(again) == [("decide", 1)]
@@ -53,6 +54,7 @@ def test_a_joint_review_goes_back_to_acceptance_and_withdraws_the_stage():
     back = bpmn.send_back(spec, step.state_json, task_id=joint.task_id)
     assert _names(back) == [("accept", 1)]
     assert set(back.cancelled) == before
+    assert back.opened == back.ready
 
 
 def test_upper_review_goes_back_to_the_lower_level():

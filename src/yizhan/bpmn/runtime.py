@@ -70,6 +70,8 @@ class Step:
     ``cancelled`` lists the ids of tasks that were ready before this call
     and were withdrawn by it (for example the other joint reviews when one
     agency's rejection ends the joint stage); the case engine closes them.
+    ``opened`` are the tasks of ``ready`` that this call made ready (for
+    ``start`` and ``current``, all of them); the case engine opens them.
     ``outcome`` is set once ``finished``: the outcome of the end event
     reached (``yizhan.bpmn.definition.Outcome``).
     """
@@ -80,6 +82,7 @@ class Step:
     outcome: str | None
     data: dict[str, Any]
     cancelled: list[str] = field(default_factory=list)
+    opened: list[ReadyTask] = field(default_factory=list)
 
 
 def start(spec: ProcessDefinition | str, *, data: Mapping[str, Any],
@@ -347,7 +350,8 @@ def _step(compiled: _Compiled, workflow, *, previously_ready: set[str],
         state_json = spiff.dump_state(workflow, {STATE_SPEC_KEY: definition.digest})
     still_ready = {r.task_id for r in ready}
     return Step(state_json=state_json, ready=ready, finished=finished, outcome=outcome,
-                data=data, cancelled=sorted(previously_ready - still_ready))
+                data=data, cancelled=sorted(previously_ready - still_ready),
+                opened=[r for r in ready if r.task_id not in previously_ready])
 
 
 def _visible(data: Mapping[str, Any]) -> dict[str, Any]:

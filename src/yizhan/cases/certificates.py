@@ -108,7 +108,8 @@ def _prepare(case: Case, agency_id: int | None) -> _Prepared:
     from yizhan.directory.models import Agency
 
     version = case.item_version
-    agency = Agency.objects.get(pk=agency_id) if agency_id else case.agency
+    agency = (case.agency if agency_id in (None, case.agency_id)
+              else Agency.objects.get(pk=agency_id))
     number = f"{case.number}-01"
     token = secrets.token_urlsafe(18)
     issued_at = timezone.now()
