@@ -190,6 +190,23 @@ def test_the_applicant_must_reupload_every_listed_material(world, promised):
     assert list(selectors.inbox(actor=_clerk(world))) == [open_task(case)]
 
 
+def test_only_the_materials_the_notice_lists_can_be_replaced(world, promised):
+    """The window accepted the materials the notice did not list as they stand:
+    under correction the applicant replaces only the listed ones."""
+    case, _code = submitted(world, promised)
+    _request_correction(world, case, promised, names=("申请书",))
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material_id(promised, "营业执照"),
+                                 upload=upload(PNG))
+    assert exc.value.code == CasesErrorCode.NOT_IN_NOTICE
+    assert exc.value.render("zh-hans") == "补正告知没有列出“营业执照”，该材料不能更换。"
+    services.material_upload(actor=world.citizen, case=case,
+                             material_id=_material_id(promised, "申请书"), upload=upload(PNG))
+    services.case_correct(actor=world.citizen, case=case)
+    assert MaterialFile.objects.filter(case=case, replaced=True).count() == 1
+
+
 def test_after_correction_acceptance_continues_and_no_second_notice(world, promised):
     """The notice is given once: a second one is refused, and acceptance goes on."""
     case, _code = submitted(world, promised)

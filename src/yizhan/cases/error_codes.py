@@ -12,6 +12,7 @@ class CasesErrorCode(StrEnum):
     BAD_DECISION = "cases.bad_decision"
     CANNOT_RETURN = "cases.cannot_return"
     MISSING_MATERIALS = "cases.missing_materials"
+    NOT_IN_NOTICE = "cases.material_not_in_notice"
     UPLOAD_TOO_BIG = "cases.upload_too_big"
     UPLOAD_TYPE = "cases.upload_type"
     UPLOAD_TRUNCATED = "cases.upload_truncated"

@@ -239,6 +239,12 @@ def _material_record(*, actor, case, material_id, upload, checked, name) -> Mate
     material = Material.objects.filter(pk=material_id, version_id=case.item_version_id).first()
     if material is None:
         raise InvalidInput(_("该事项没有这项材料。"), field="material_id")
+    if case.status == Case.Status.CORRECTION and material.pk not in {
+            item["material_id"] for item in case.correction.items}:
+        # 一次性告知: the notice lists everything to correct; the window
+        # accepted the other materials as they stand, and they stay so.
+        raise Conflict(_("补正告知没有列出“%(name)s”，该材料不能更换。"),
+                       code=CasesErrorCode.NOT_IN_NOTICE, name=material.name)
     MaterialFile.objects.filter(case=case, material=material, replaced=False).update(
         replaced=True)
     record = MaterialFile(
