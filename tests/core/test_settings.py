@@ -111,6 +111,24 @@ def test_platform_check_reports_warnings_without_failing():
     assert "ERROR" not in output
 
 
+@pytest.mark.parametrize(("backend", "warned"), [
+    ("yizhan.core.notify.ConsoleSmsBackend", True),
+    ("yizhan.core.notify.MemorySmsBackend", True),
+    ("province.sms.GatewayBackend", False),
+])
+def test_platform_check_warns_while_sms_goes_nowhere(backend, warned):
+    """In production, an SMS backend that sends nothing (and logs the phone
+    numbers) is named, with what to set."""
+    with override_settings(YIZHAN_SMS_BACKEND=backend):
+        output = _platform_check()
+    assert ("[core.W004]" in output) is warned
+    if warned:
+        assert f"短信通知没有接入短信网关（YIZHAN_SMS_BACKEND={backend}）" in output
+        assert "Set YIZHAN_SMS_BACKEND to the dotted path" in output
+    with override_settings(YIZHAN_SMS_BACKEND=backend, DEBUG=True):
+        assert "[core.W004]" not in _platform_check()
+
+
 def test_platform_check_refuses_a_foreign_broker_url():
     """A broker URL that is neither Redis nor RabbitMQ is an error, with the fix."""
     with override_settings(YIZHAN_BROKER_URL="ftp://x"):

@@ -12,6 +12,10 @@ from yizhan.core.pdf import check_cjk_font
 
 register(check_cjk_font)
 
+# The SMS backends that send nothing: for development and tests.
+LOCAL_SMS_BACKENDS = ("yizhan.core.notify.ConsoleSmsBackend",
+                      "yizhan.core.notify.MemorySmsBackend")
+
 
 @register(Tags.security, deploy=False)
 def check_platform_settings(app_configs, **kwargs):
@@ -63,6 +67,20 @@ def check_platform_settings(app_configs, **kwargs):
             f"{entry!r} in YIZHAN_TRUSTED_PROXIES is not an IP address or network.",
             hint="例如 / For example: YIZHAN_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16",
             id="core.E004",
+        ))
+    sms = settings.YIZHAN_SMS_BACKEND
+    if not settings.DEBUG and sms in LOCAL_SMS_BACKENDS:
+        # Applicants would never get their texts, and the console backend
+        # writes their phone numbers into the log instead.
+        problems.append(Warning(
+            f"短信通知没有接入短信网关（YIZHAN_SMS_BACKEND={sms}）：短信不会发出，"
+            "控制台后端还把手机号码写入日志。/ "
+            f"SMS notifications are not connected to a gateway (YIZHAN_SMS_BACKEND={sms}): "
+            "no text is sent, and the console backend writes phone numbers to the log.",
+            hint="请把 YIZHAN_SMS_BACKEND 设为短信网关的发送类 / "
+                 "Set YIZHAN_SMS_BACKEND to the dotted path of the gateway's class "
+                 "with send(phone, text) (docs/operations.md).",
+            id="core.W004",
         ))
     engine = settings.DATABASES["default"]["ENGINE"]
     if not settings.DEBUG and engine.endswith("sqlite3"):
