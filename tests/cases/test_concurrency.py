@@ -8,6 +8,7 @@ from django.db import connection
 from tests.cases.helpers import (
     add_agency,
     complete,
+    draft,
     event_types,
     nothing_written,
     open_task,
@@ -180,3 +181,19 @@ def test_two_joint_reviews_finishing_at_once_both_count(transactional_db, world)
     complete(world.user("a", Role.REVIEWER), case, "lead_review")
     assert open_task(case).name == "decide"
     assert event_types(case).count(EventType.REVIEWED) == 3
+
+
+@postgres_only
+def test_applications_submitted_at_once_get_numbers_in_turn(transactional_db, world,
+                                                             promised):
+    """The agency's first applications of the year, submitted at the same moment,
+    get the serials 1, 2 and 3: the sequence is made once and counted under its lock."""
+    drafts = [draft(world, promised, key=f"k{n}") for n in range(3)]
+    citizen = User.objects.get(pk=world.citizen.pk)
+    results = _run_together(*[
+        (lambda case=case: services.case_submit(actor=citizen, case=Case.objects.get(pk=case.pk)))
+        for case in drafts])
+    assert all(isinstance(r, tuple) for r in results), results
+    numbers = sorted(Case.objects.filter(pk__in=[c.pk for c in drafts])
+                     .values_list("number", flat=True))
+    assert [number[-6:] for number in numbers] == ["000001", "000002", "000003"]

@@ -262,13 +262,14 @@ def _material_record(*, actor, case, material_id, upload, checked, name) -> Mate
 
 
 def _missing_materials(case: Case) -> list[str]:
-    have = set(MaterialFile.objects.filter(case=case, replaced=False)
-               .values_list("material_id", flat=True))
     # Materials issued by government bodies are fetched through data sharing
     # (免提交): the applicant is never asked to upload them.
-    required = case.item_version.materials.filter(
-        necessity=Material.Necessity.REQUIRED).exclude(source=Material.Source.GOVERNMENT)
-    return [m.name for m in required if m.pk not in have]
+    return list(case.item_version.materials
+                .filter(necessity=Material.Necessity.REQUIRED)
+                .exclude(source=Material.Source.GOVERNMENT)
+                .exclude(pk__in=MaterialFile.objects.filter(case=case, replaced=False)
+                         .values("material_id"))
+                .values_list("name", flat=True))
 
 
 def _allocate_number(case: Case, now, agency=None) -> str:
@@ -279,10 +280,12 @@ def _allocate_number(case: Case, now, agency=None) -> str:
     """
     agency = agency or case.agency
     year = timezone.localtime(now).year
-    CaseNumberSequence.objects.get_or_create(agency_id=agency.pk, year=year)
-    CaseNumberSequence.objects.filter(agency_id=agency.pk, year=year).update(
-        last=F("last") + 1)
-    serial = CaseNumberSequence.objects.get(agency_id=agency.pk, year=year).last
+    sequence = CaseNumberSequence.objects.filter(agency_id=agency.pk, year=year)
+    if not sequence.update(last=F("last") + 1):
+        # The agency's first case of the year.
+        CaseNumberSequence.objects.get_or_create(agency_id=agency.pk, year=year)
+        sequence.update(last=F("last") + 1)
+    serial = sequence.get().last
     # The agency's id, at least four digits: unique without a separate code.
     return f"{agency.division.code[:6]}{year}{agency.pk:04d}{serial:06d}"
 
