@@ -306,6 +306,7 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     record = AuditRecord.objects.get(action=CasesAction.DEADLINES_RECOMPUTED)
     assert record.actor_id is None and record.actor_label == "system"
     assert record.object_id == str(case.pk)
+    assert set(record.changes) == {"statutory_due", "promised_due"}
 
 
 def test_only_the_deadline_that_reaches_the_unpublished_year_is_marked_provisional(

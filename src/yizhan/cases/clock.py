@@ -89,6 +89,10 @@ def remaining(*, calendar: WorkdayCalendar, now: dt.datetime, due: dt.datetime |
     return calendar.remaining(now, deadline)
 
 
+# The case's fields that ``apply`` stores the deadlines in.
+DEADLINE_FIELDS = ("statutory_due", "promised_due", "due_provisional", "promised_provisional")
+
+
 def apply(case, result: Deadlines) -> list[str]:
     """Store deadlines on ``case``; return the fields changed.
 
@@ -101,5 +105,4 @@ def apply(case, result: Deadlines) -> list[str]:
     case.due_provisional = result.provisional
     case.promised_provisional = result.promised.provisional
     case.next_check_at = timezone.now()
-    return ["statutory_due", "promised_due", "due_provisional", "promised_provisional",
-            "next_check_at"]
+    return [*DEADLINE_FIELDS, "next_check_at"]

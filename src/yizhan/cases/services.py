@@ -85,10 +85,11 @@ APPLICANT_SIDE = ("applicant", "submitted_by")
 def _lock(case: Case, *related: str) -> Case:
     """The case, locked, with its item version and the ``related`` rows a step reads.
 
-    Every step reads the item version (the process, the limits).  Each join
-    more costs a task step a tenth of its time in the ORM alone (measured in
-    bench/lifecycle.py), so other rows come only when the step names them;
-    a row not named still loads, with a query of its own, when read.
+    Every step reads the item version (the process, the limits).  Joining
+    the other rows on every step cost a review a tenth of its time in the
+    ORM alone (measured with bench/lifecycle.py), so they come only when the
+    step names them; a row not named still loads, with a query of its own,
+    when read.
     """
     return Case.objects.select_for_update(of=("self",)).select_related(
         "item_version", *related).get(pk=case.pk)
@@ -1018,16 +1019,14 @@ def deadlines_recompute(*, year: int | None = None) -> int:
                        | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
     moved = 0
     for case in qs:
-        before = (case.statutory_due, case.promised_due, case.due_provisional,
-                  case.promised_provisional)
+        before = {name: getattr(case, name) for name in clock.DEADLINE_FIELDS}
         fields = _recompute(case)
-        if (case.statutory_due, case.promised_due, case.due_provisional,
-                case.promised_provisional) != before:
+        if any(getattr(case, name) != value for name, value in before.items()):
             case.save(update_fields=fields)
             audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
                          agency_id=case.agency_id, reason=f"calendar {year}",
-                         changes={"statutory_due": [before[0], case.statutory_due],
-                                  "promised_due": [before[1], case.promised_due]})
+                         changes={name: [before[name], getattr(case, name)]
+                                  for name in ("statutory_due", "promised_due")})
             moved += 1
     return moved
 
