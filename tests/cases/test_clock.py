@@ -257,12 +257,12 @@ def test_a_case_not_accepted_has_no_remaining_days(world, promised):
 
 
 def _accepted_on(world, version, moment, monkeypatch):
-    """A case submitted now and accepted by the window at ``moment``."""
-    case, _code = submitted(world, version)
+    """A case submitted now and accepted by the window at ``moment``, and its query code."""
+    case, code = submitted(world, version)
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: moment)
         complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    return reload(case)
+    return reload(case), code
 
 
 def _first_weekday(year: int) -> dt.date:
@@ -279,7 +279,7 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     last_known = max(calendar_current().known_years)
     new_year = last_known + 1
     accepted_at = dt.datetime(last_known, 12, 24, 10, 0, tzinfo=TZ)
-    case = _accepted_on(world, promised, accepted_at, monkeypatch)
+    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
     assert case.accepted_at == accepted_at
     assert case.due_provisional is True
     provisional = case.promised_due
@@ -316,7 +316,7 @@ def test_only_the_deadline_that_reaches_the_unpublished_year_is_marked_provision
     the next year and alone is 暂定, on the applicant's page and in the API."""
     last_known = max(calendar_current().known_years)
     accepted_at = dt.datetime(last_known, 12, 7, 10, 0, tzinfo=TZ)
-    case = _accepted_on(world, promised, accepted_at, monkeypatch)
+    case, code = _accepted_on(world, promised, accepted_at, monkeypatch)
     assert case.promised_due.year == last_known
     assert case.statutory_due.year == last_known + 1
     assert (case.due_provisional, case.promised_provisional) == (True, False)
@@ -328,6 +328,9 @@ def test_only_the_deadline_that_reaches_the_unpublished_year_is_marked_provision
     assert "暂定" in statutory_row
     body = client.get(f"/api/v1/cases/{case.pk}").json()
     assert (body["due_provisional"], body["promised_provisional"]) == (True, False)
+    public = client_for(None).get("/api/v1/cases/status",
+                                  {"number": case.number, "code": code}).json()
+    assert (public["due_provisional"], public["promised_provisional"]) == (True, False)
     with django_capture_on_commit_callbacks(execute=True):
         workdays_services.calendar_day_set(actor=world.admin, date=_first_weekday(last_known + 1),
                                            is_workday=False, name="元旦",
@@ -353,7 +356,7 @@ def test_a_day_edited_in_a_published_year_moves_cases_running_into_the_next(
     known = calendar_current().known_years
     year = max(y for y in known if y + 1 in known)
     accepted_at = dt.datetime(year, 12, 10, 10, 0, tzinfo=TZ)
-    before = _accepted_on(world, promised, accepted_at, monkeypatch)
+    before, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
     assert before.statutory_due.year == year + 1
     day = dt.date(year, 12, 15)
     while not calendar_current().is_workday(day):

@@ -138,6 +138,7 @@ class CaseStatusOut(Schema):
     statutory_due: datetime.datetime | None
     promised_due: datetime.datetime | None
     due_provisional: bool
+    promised_provisional: bool
     remaining: RemainingOut
     timeline: list[PublicEventOut]
 
