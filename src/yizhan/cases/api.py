@@ -12,22 +12,12 @@ from yizhan.cases import certificates, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.models import Certificate
 from yizhan.catalog import selectors as catalog_selectors
-from yizhan.core.api import AUTH, actor_of
+from yizhan.core.api import AUTH, ListPage, actor_of
 from yizhan.core.errors import NotFound
 from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
 
 router = Router(tags=["cases"])
-
-
-class ListPage(Schema):
-    """``?limit=&offset=`` of a list: at most 500 rows a request; offset reaches the rest."""
-
-    limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
-
-    def of(self, rows) -> list:
-        return list(rows[self.offset:self.offset + self.limit])
 
 
 class TaskOut(Schema):

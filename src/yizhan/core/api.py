@@ -17,7 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
@@ -64,6 +64,19 @@ token_auth = TokenAuth()
 # with 403 if the session were tried first.  Without an Authorization
 # header the token auth steps aside and the session is checked as before.
 AUTH = [token_auth, session_auth]
+
+
+class ListPage(Schema):
+    """``?limit=&offset=`` of a list: at most 500 rows a request; offset reaches the rest.
+
+    Every list that can grow without bound takes it (``page: Query[ListPage]``).
+    """
+
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+    def of(self, rows) -> list:
+        return list(rows[self.offset:self.offset + self.limit])
 
 class _Parser(Parser):
     """ninja's parser, refusing input no text column can hold (core.text)."""
