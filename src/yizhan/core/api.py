@@ -189,8 +189,7 @@ def _pydantic_problem(err: dict) -> str:
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
     if any(err.get("type") == "json_invalid" for err in exc.errors):
-        return respond_error(request, InvalidInput(_("请求体不是有效的 JSON。"),
-                                              code=CoreErrorCode.MALFORMED_JSON))
+        return _bad_json(request, exc)
     errors = [(".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")),
                err) for err in exc.errors]
 
@@ -211,7 +210,7 @@ def _overflow(request, exc: OverflowError):
     # An id or number beyond what the database holds (10**30 as a path or
     # query id, or in a body): the driver raises before any row is read.
     return respond_error(request, InvalidInput(_("数值超出允许的范围。"),
-                                          code=CoreErrorCode.NUMBER_OUT_OF_RANGE))
+                                               code=CoreErrorCode.NUMBER_OUT_OF_RANGE))
 
 
 @api.exception_handler(HttpError)
@@ -258,4 +257,4 @@ def _too_big(request, exc):
 @api.exception_handler(json.JSONDecodeError)
 def _bad_json(request, exc):
     return respond_error(request, InvalidInput(_("请求体不是有效的 JSON。"),
-                                          code=CoreErrorCode.MALFORMED_JSON))
+                                               code=CoreErrorCode.MALFORMED_JSON))
