@@ -211,8 +211,15 @@ def test_api_filters(world, client_for):
     assert [r["id"] for r in rows] == [record.pk]
     rows = client.get(API, {"until": record.at.isoformat(), "limit": 500}).json()
     assert record.pk not in {r["id"] for r in rows}
-    assert len(client.get(API, {"limit": 2}).json()) == 2
-    assert len(client.get(API, {"limit": 0}).json()) == 1
+    everything = [r["id"] for r in client.get(API, {"limit": 500}).json()]
+    assert [r["id"] for r in client.get(API, {"limit": 2}).json()] == everything[:2]
+    assert [r["id"] for r in client.get(API, {"limit": 2, "offset": 2}).json()] == (
+        everything[2:4])
+    for limit in (0, 501):
+        refused = client.get(API, {"limit": limit})
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "core.invalid_input"
+        assert "query.limit" in refused.json()["message_zh"]
 
 
 @pytest.mark.parametrize("who", ["reviewer", "citizen"])

@@ -46,6 +46,18 @@ def test_search_is_public_and_lists_published_items_only(world):
     assert len(Client().get(f"{BASE}/items", {"agency": world.agency_b.pk}).json()) == 0
 
 
+def test_search_pages_through_every_item(world):
+    """Beyond a page the rest is reached with ``offset``, not cut off."""
+    for n, code in enumerate(("XK04101000", "XK04102000", "XK04103000")):
+        published(world, f"食品许可{n}", basic_code=code)
+    every = [row["impl_code"] for row in Client().get(f"{BASE}/items", {"q": "食品"}).json()]
+    assert len(every) == 3
+    first = Client().get(f"{BASE}/items", {"q": "食品", "limit": 2}).json()
+    rest = Client().get(f"{BASE}/items", {"q": "食品", "limit": 2, "offset": 2}).json()
+    assert [row["impl_code"] for row in first + rest] == every
+    _error(Client().get(f"{BASE}/items", {"limit": 501}), 400, "core.invalid_input")
+
+
 def test_the_guide_is_public_with_everything_it_shows(world):
     version = published(world, "并联事项", process_template="parallel", joint_agencies=["乙局"],
                         fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10",

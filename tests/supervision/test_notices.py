@@ -374,6 +374,7 @@ def test_the_api_issues_lists_and_shows_a_notice(world, officer, alert, client_f
     assert again.status_code == 201 and again.json()["id"] == body["id"]
     listed = client.get("/api/v1/supervision/notices?open_only=true").json()
     assert [n["id"] for n in listed] == [body["id"]]
+    assert client.get("/api/v1/supervision/notices?offset=1").json() == []
     bad = client.post("/api/v1/supervision/notices", {
         "alerts": [alert.pk], "type": "x", "title": "t", "requirements": "r"},
         content_type="application/json")

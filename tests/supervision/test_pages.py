@@ -132,6 +132,9 @@ def test_the_api_lists_alerts_and_monitoring(world, late_case, officer, client):
     rows = client.get("/api/v1/supervision/alerts?level=red").json()
     assert rows and all(r["level"] == "red" for r in rows)
     assert {r["case_id"] for r in rows} == {late_case.pk}
+    every = client.get("/api/v1/supervision/alerts").json()
+    assert client.get("/api/v1/supervision/alerts?limit=1&offset=1").json() == every[1:2]
+    assert client.get("/api/v1/supervision/alerts?limit=501").status_code == 400
     monitoring = client.get(f"/api/v1/supervision/cases/{late_case.pk}/monitoring").json()
     assert [p["type"] for p in monitoring["points"]][:2] == ["cases.submitted",
                                                              "cases.accepted"]

@@ -2,10 +2,10 @@
 
 import datetime
 
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from yizhan.audit import selectors
-from yizhan.core.api import AUTH, actor_of
+from yizhan.core.api import AUTH, ListPage, actor_of
 
 router = Router(tags=["audit"])
 
@@ -31,14 +31,14 @@ class RecordOut(Schema):
 @router.get("/records", response=list[RecordOut], auth=AUTH)
 def search_records(
     request,
+    page: Query[ListPage],
     actor: str = "",
     object: str = "",
     action: str = "",
     since: datetime.datetime | None = None,
     until: datetime.datetime | None = None,
-    limit: int = 100,
 ):
-    """Audit records visible to the caller, newest first (at most 500)."""
+    """Audit records visible to the caller, newest first, a page at a time."""
     qs = selectors.audit_search(actor=actor_of(request), actor_query=actor, object_query=object,
                                 action=action, since=since, until=until)
-    return list(qs[: max(1, min(limit, 500))])
+    return page.of(qs)

@@ -4,12 +4,12 @@ import datetime
 from decimal import Decimal
 
 from django.http import HttpResponse
-from ninja import Field, File, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yizhan.catalog import selectors, services, transfer
 from yizhan.catalog.models import THEMES, Item
-from yizhan.core.api import AUTH, actor_of
+from yizhan.core.api import AUTH, ListPage, actor_of
 from yizhan.core.errors import NotFound
 from yizhan.directory import selectors as directory_selectors
 
@@ -162,11 +162,12 @@ class ImportOut(Schema):
 
 
 @router.get("/items", response=list[ItemSummary], auth=None)
-def search_items(request, q: str = "", agency: int | None = None, theme: str = "",
-                 type: str = ""):
-    """Published items; ``q`` is matched word by word (Chinese segmentation)."""
-    return list(selectors.item_search(query=q, agency_id=agency, theme=theme,
-                                      item_type=type)[:200])
+def search_items(request, page: Query[ListPage], q: str = "", agency: int | None = None,
+                 theme: str = "", type: str = ""):
+    """Published items, a page at a time; ``q`` is matched word by word (Chinese
+    segmentation)."""
+    return page.of(selectors.item_search(query=q, agency_id=agency, theme=theme,
+                                         item_type=type))
 
 
 @router.get("/themes", response=dict[str, str], auth=None)

@@ -3,10 +3,10 @@
 import datetime
 from typing import Any
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from yizhan.cases.api import EventOut, RemainingOut, TaskOut
-from yizhan.core.api import AUTH, actor_of
+from yizhan.core.api import AUTH, ListPage, actor_of
 from yizhan.supervision import selectors, services
 
 router = Router(tags=["supervision"])
@@ -101,11 +101,11 @@ def change_rule(request, code: str, payload: RuleChangeIn):
 
 
 @router.get("/alerts", response=list[AlertOut], auth=AUTH)
-def list_alerts(request, level: str = "", status: str = "", agency_id: int | None = None,
-                case_id: int | None = None, rule: str = ""):
-    """Alerts of the agencies the caller may watch, newest first (at most 500)."""
-    return list(selectors.alerts_for(actor=actor_of(request), level=level, status=status,
-                                     agency_id=agency_id, case_id=case_id, rule_code=rule)[:500])
+def list_alerts(request, page: Query[ListPage], level: str = "", status: str = "",
+                agency_id: int | None = None, case_id: int | None = None, rule: str = ""):
+    """Alerts of the agencies the caller may watch, newest first, a page at a time."""
+    return page.of(selectors.alerts_for(actor=actor_of(request), level=level, status=status,
+                                        agency_id=agency_id, case_id=case_id, rule_code=rule))
 
 
 @router.post("/alerts/{alert_id}/clear", response=AlertOut, auth=AUTH)
@@ -166,10 +166,12 @@ class NoticeDetailOut(NoticeOut):
 
 
 @router.get("/notices", response=list[NoticeOut], auth=AUTH)
-def list_notices(request, open_only: bool = False, agency_id: int | None = None):
-    """Notices to the agencies the caller may watch, or issued through their office."""
-    return list(selectors.notices_for(actor=actor_of(request), open_only=open_only,
-                                      agency_id=agency_id)[:500])
+def list_notices(request, page: Query[ListPage], open_only: bool = False,
+                 agency_id: int | None = None):
+    """Notices to the agencies the caller may watch, or issued through their office,
+    a page at a time."""
+    return page.of(selectors.notices_for(actor=actor_of(request), open_only=open_only,
+                                         agency_id=agency_id))
 
 
 @router.post("/notices", response={201: NoticeDetailOut}, auth=AUTH)
