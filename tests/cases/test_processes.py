@@ -58,6 +58,29 @@ def test_promised_end_to_end(world, promised, django_capture_on_commit_callbacks
         "accept", "review", "decide", "deliver_approval"]
 
 
+def test_a_step_that_tells_the_applicant_reads_them_with_its_lock(
+        world, promised, django_capture_on_commit_callbacks):
+    """Acceptance, decision and delivery tell the applicant: the applicant and
+    the submitter come with the case's lock, not with queries of their own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case, _code = submitted(world, promised)
+    steps = [(world.user("a", Role.WINDOW_CLERK), "accept"),
+             (world.user("a", Role.REVIEWER), "review"),
+             (world.user("a", Role.AGENCY_HEAD), "decide"),
+             (world.user("a", Role.WINDOW_CLERK), "deliver")]
+    for actor, name in steps:
+        task = open_task(case, name)
+        with django_capture_on_commit_callbacks(execute=True), \
+                CaptureQueriesContext(connection) as captured:
+            services.task_complete(actor=actor, task=task, decision="approve")
+        own = [q["sql"] for q in captured
+               if q["sql"].startswith(('SELECT "directory_applicant"', 'SELECT "accounts_user"'))]
+        assert own == [], (name, own)
+    assert reload(case).status == Case.Status.CLOSED
+
+
 def test_a_lost_certificate_run_is_made_good_at_delivery(
         world, promised, django_capture_on_commit_callbacks):
     """The background issue after the decision never ran: delivery issues the

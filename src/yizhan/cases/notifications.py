@@ -6,6 +6,7 @@ this point); every one names the case number so it can be looked up.
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yizhan.core import notify
 
@@ -38,18 +39,23 @@ def correction_submitted(case) -> None:
                       _("办件 %(number)s 的补正材料已提交，请等待受理。") % {"number": case.number})
 
 
+# What the applicant is told when a task is completed, by (task kind, decision).
+_TASK_TEXTS = {
+    ("accept", "approve"): gettext_lazy("办件 %(number)s 已受理。"),
+    ("accept", "reject"): gettext_lazy("办件 %(number)s 不予受理，理由见平台。"),
+    ("decide", "approve"): gettext_lazy("办件 %(number)s 已准予，电子证照可在平台下载。"),
+    ("decide", "reject"): gettext_lazy("办件 %(number)s 不予许可，理由及救济途径见平台。"),
+    ("deliver", "approve"): gettext_lazy("办件 %(number)s 的决定已送达，办理完结。"),
+}
+# The kinds of task whose completion the applicant hears of.
+TOLD_KINDS = frozenset(kind for kind, _decision in _TASK_TEXTS)
+
+
 def task_completed(case, task, *, kind: str, decision: str) -> None:
-    with translation.override("zh-hans"):
-        texts = {
-            ("accept", "approve"): _("办件 %(number)s 已受理。"),
-            ("accept", "reject"): _("办件 %(number)s 不予受理，理由见平台。"),
-            ("decide", "approve"): _("办件 %(number)s 已准予，电子证照可在平台下载。"),
-            ("decide", "reject"): _("办件 %(number)s 不予许可，理由及救济途径见平台。"),
-            ("deliver", "approve"): _("办件 %(number)s 的决定已送达，办理完结。"),
-        }
-        template = texts.get((kind, decision))
-        if template:
-            _to_applicant(case, _("办件进度"), template % {"number": case.number})
+    template = _TASK_TEXTS.get((kind, decision))
+    if template:
+        with translation.override("zh-hans"):
+            _to_applicant(case, _("办件进度"), str(template) % {"number": case.number})
 
 
 def case_extended(case) -> None:

@@ -78,7 +78,8 @@ def task_kind(name: str) -> str:
     return "review"
 
 
-# What a step on an applicant's behalf reads besides the item version.
+# What a step on an applicant's behalf, or one that tells the applicant
+# (``notifications.TOLD_KINDS``), reads besides the item version.
 APPLICANT_SIDE = ("applicant", "submitted_by")
 
 
@@ -468,13 +469,14 @@ def task_claim(*, actor, task: Task) -> Task:
     return task
 
 
-def _locked(task: Task) -> tuple[Task, Case]:
+def _locked(task: Task, *related: str) -> tuple[Task, Case]:
     """The task, read again under the lock of its case, and the locked case.
 
-    A task never changes case, so the caller's copy says which case to lock;
-    the task itself is read only once the lock is held.
+    A task never changes case or name, so the caller's copy says which case
+    to lock (with the ``related`` rows the step reads); the task itself is
+    read only once the lock is held.
     """
-    case = _lock(Case(pk=task.case_id))
+    case = _lock(Case(pk=task.case_id), *related)
     task = Task.objects.get(pk=task.pk)
     task.case = case
     return task, case
@@ -513,7 +515,8 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     an approving decision issues the signed certificate; delivery of the
     decision closes the case (办结).
     """
-    task, case = _locked(task)
+    told = task_kind(task.name) in notifications.TOLD_KINDS
+    task, case = _locked(task, *(APPLICANT_SIDE if told else ()))
     require(permissions.task_complete(actor, task=task), action="task_complete")
     _check_in_hand(task, actor)
     if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
@@ -721,7 +724,7 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
     everything in one notice.  Acceptance waits (its clock pauses) until
     the applicant resubmits.
     """
-    task, case = _locked(task)
+    task, case = _locked(task, *APPLICANT_SIDE)
     require(permissions.case_request_correction(actor, task=task),
             action="case_request_correction")
     _check_in_hand(task, actor)
