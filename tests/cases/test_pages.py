@@ -295,12 +295,15 @@ def test_the_agency_case_list(world, promised, client_for):
 
 
 def test_the_agency_case_list_pages_keep_the_filter(world, promised, client_for, monkeypatch):
-    """The pager's links keep the status filter; the pages hold every case once."""
+    """The pager's links keep the query as it came (every value of a repeated
+    name, names with signs); the pages hold every case once."""
     monkeypatch.setattr("yizhan.directory.pages.PAGE_SIZE", 2)
     numbers = {submitted(world, promised)[0].number for _ in range(3)}
     client = client_for(world.user("a", Role.REVIEWER))
     first = client.get("/workbench/cases/", {"status": "submitted"}).content.decode()
     assert 'href="?status=submitted&amp;page=2"' in first
+    repeated = client.get("/workbench/cases/?status=submitted&k=1&k=2&a%26b=c").content.decode()
+    assert 'href="?status=submitted&amp;k=1&amp;k=2&amp;a%26b=c&amp;page=2"' in repeated
     second = client.get("/workbench/cases/", {"status": "submitted", "page": 2})
     shown = [n for n in numbers if n in first] + [n for n in numbers
                                                   if n in second.content.decode()]
