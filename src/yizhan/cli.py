@@ -25,9 +25,22 @@ def main(argv: list[str] | None = None) -> None:
 
         _make_database_folder()
         execute_from_command_line(argv)
+        _finish_background_work()
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"yizhan: {exc}\n")
         sys.exit(2)
+
+
+def _finish_background_work() -> None:
+    """Wait for the work a command handed to the embedded runner.
+
+    Without a broker, work enqueued at commit (deadlines recomputed after
+    ``yizhan workdays seed`` adds a year, for one) runs on a daemon thread
+    of this process, which would die unfinished when the command returns.
+    """
+    from yizhan.core import tasks
+
+    tasks.drain()
 
 
 def _make_database_folder() -> None:

@@ -221,6 +221,27 @@ def test_console_script_reads_sys_argv(executed, monkeypatch):
     assert executed == [["/usr/bin/yizhan", "platform_check"]]
 
 
+def test_console_script_waits_for_the_work_a_command_left(monkeypatch):
+    """Without a broker, work a command enqueued (deadlines recomputed after
+    ``yizhan workdays seed``) runs on a daemon thread: the command waits for
+    it instead of exiting with it unfinished."""
+    import time
+
+    from yizhan.core import tasks
+
+    done = []
+
+    def slow(name, **kwargs):
+        time.sleep(0.2)
+        done.append(name)
+
+    monkeypatch.setattr(tasks, "run_now", slow)
+    monkeypatch.setattr("django.core.management.execute_from_command_line",
+                        lambda argv: tasks._embedded.submit("cases.recompute_deadlines", {}))
+    cli.main(["yizhan", "workdays", "seed"])
+    assert done == ["cases.recompute_deadlines"]
+
+
 def test_console_script_turns_configuration_errors_into_exit_2(monkeypatch, capsys):
     """A configuration error is one line on stderr and exit status 2."""
 
