@@ -290,8 +290,10 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     with django_capture_on_commit_callbacks(execute=True):
         workdays_services.calendar_day_set(actor=world.admin, date=holiday, is_workday=False,
                                            name="元旦", reason="国办发明电〔测试〕1号")
-    # An unpublished year's days do not make the deadlines final.
+    # An unpublished year's days move the deadlines, which stay provisional:
+    # a case accepted before the edit counts the same days as one after it.
     assert reload(case).due_provisional is True
+    assert reload(case).promised_due == calendar_current().deadline(accepted_at, 10, TZ).at
     with django_capture_on_commit_callbacks(execute=True):
         workdays_services.calendar_year_publish(actor=world.admin, year=new_year,
                                                 reason="国办发明电〔测试〕1号")
@@ -303,10 +305,12 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     assert case.statutory_due == calendar.deadline(accepted_at, 20, TZ).at
     # The new holiday lies inside the limit, so the deadline moved one working day later.
     assert case.promised_due.date() > provisional.date()
-    record = AuditRecord.objects.get(action=CasesAction.DEADLINES_RECOMPUTED)
-    assert record.actor_id is None and record.actor_label == "system"
-    assert record.object_id == str(case.pk)
-    assert set(record.changes) == {"statutory_due", "promised_due"}
+    moved, final = AuditRecord.objects.filter(
+        action=CasesAction.DEADLINES_RECOMPUTED).order_by("seq")
+    assert moved.actor_id is None and moved.actor_label == "system"
+    assert moved.object_id == final.object_id == str(case.pk)
+    assert set(moved.changes) == {"statutory_due", "promised_due"}
+    assert final.changes == {"due_provisional": [True, False]}
 
 
 def test_only_the_deadline_that_reaches_the_unpublished_year_is_marked_provisional(
@@ -369,3 +373,140 @@ def test_a_day_edited_in_a_published_year_moves_cases_running_into_the_next(
     assert after.statutory_due == calendar.deadline(accepted_at, 20, TZ).at
     assert after.promised_due == calendar.deadline(accepted_at, 10, TZ).at
     assert after.statutory_due.date() > before.statutory_due.date()
+
+
+NOTICE = "国办发明电〔测试〕1号"
+
+
+def _publish_with_new_year_holiday(world, year, capture):
+    with capture(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=_first_weekday(year),
+                                           is_workday=False, name="元旦", reason=NOTICE)
+        workdays_services.calendar_year_publish(actor=world.admin, year=year, reason=NOTICE)
+
+
+def _pause(world, case, since, until, monkeypatch, reason="inspection"):
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: since)
+        services.case_suspend(actor=_reviewer(world), case=case, reason=reason, note="现场勘验")
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: until)
+        services.case_resume(actor=_reviewer(world), case=reload(case))
+    return reload(case)
+
+
+def test_a_pause_into_an_unpublished_year_is_counted_again_when_it_is_published(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """Paused from late December into January of a year without data, 1 January
+    counted as a working day the case waited.  Once it is published as 元旦 the
+    pause cost a working day less, and both deadlines come a day earlier."""
+    last = max(calendar_current().known_years)
+    new = last + 1
+    accepted_at = dt.datetime(last, 12, 14, 10, 0, tzinfo=TZ)
+    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
+    since = dt.datetime(last, 12, 28, 10, 0, tzinfo=TZ)
+    until = dt.datetime(new, 1, 12, 10, 0, tzinfo=TZ)
+    case = _pause(world, case, since, until, monkeypatch)
+    provisional_lost = case.paused_workdays
+    assert case.due_provisional is True
+
+    _publish_with_new_year_holiday(world, new, django_capture_on_commit_callbacks)
+    calendar = calendar_current()
+    lost = calendar.count_workdays(since.date(), until.date()).days
+    assert lost == provisional_lost - 1
+    case = reload(case)
+    assert case.paused_workdays == lost
+    assert case.due_provisional is False
+    assert case.statutory_due == calendar.deadline(accepted_at, 20 + lost, TZ).at
+    assert case.promised_due == calendar.deadline(accepted_at, 10 + lost, TZ).at
+    record = AuditRecord.objects.filter(action=CasesAction.DEADLINES_RECOMPUTED).last()
+    assert record.changes["paused_workdays"] == [provisional_lost, lost]
+
+
+def test_a_make_up_working_day_inside_a_past_pause_is_given_back(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """A Saturday inside a finished pause becomes a 调休 working day: the case
+    waited on one working day more, so its deadlines move a day later."""
+    known = calendar_current().known_years
+    year = max(y for y in known if y + 1 in known)
+    accepted_at = dt.datetime(year, 3, 2, 10, 0, tzinfo=TZ)
+    while accepted_at.weekday() != 0:
+        accepted_at += dt.timedelta(days=1)
+    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
+    since = accepted_at + dt.timedelta(days=2)
+    case = _pause(world, case, since, since + dt.timedelta(days=14), monkeypatch,
+                  reason="hearing")
+    saturday = since.date() + dt.timedelta(days=(5 - since.weekday()) % 7)
+    assert not calendar_current().is_workday(saturday)
+    before = case.paused_workdays
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=saturday, is_workday=True,
+                                           name="调休", reason=NOTICE)
+    case = reload(case)
+    assert case.paused_workdays == before + 1
+    assert case.statutory_due == calendar_current().deadline(accepted_at, 20 + before + 1,
+                                                             TZ).at
+
+
+def test_a_step_limit_into_an_unpublished_year_is_provisional_until_it_is_published(
+        world, promised, monkeypatch, client_for, django_capture_on_commit_callbacks):
+    """A review opened on 30 December has its own limit, counted into a year
+    without data: it is marked 暂定 in the inbox, the task page and the API,
+    and counted again, as final, when the year is published."""
+    last = max(calendar_current().known_years)
+    accepted_at = dt.datetime(last, 12, 30, 10, 0, tzinfo=TZ)
+    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
+    review = Task.objects.get(case=case, status=Task.Status.OPEN)
+    limit = services._task_limit(case, "review")
+    assert review.due_provisional is True
+    assert review.due_at == calendar_current().deadline(accepted_at, limit, TZ).at
+    reviewer = client_for(_reviewer(world))
+    inbox = reviewer.get("/workbench/").content.decode()
+    assert "暂定" in inbox.split(case.number)[1].split("</tr>")[0]
+    assert "暂定" in reviewer.get(f"/workbench/tasks/{review.pk}/").content.decode()
+    listed = reviewer.get("/api/v1/tasks/inbox").json()
+    assert [t["due_provisional"] for t in listed if t["id"] == review.pk] == [True]
+
+    _publish_with_new_year_holiday(world, last + 1, django_capture_on_commit_callbacks)
+    review.refresh_from_db()
+    final = calendar_current().deadline(accepted_at, limit, TZ)
+    assert review.due_provisional is False
+    assert review.due_at == final.at
+    assert "暂定" not in reviewer.get(f"/workbench/tasks/{review.pk}/").content.decode()
+
+
+def test_a_day_entered_for_an_unpublished_year_moves_provisional_deadlines_too(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """Two cases accepted at the same moment count the same days, whether
+    accepted before or after an administrator entered 元旦 of a year still to
+    be published."""
+    last = max(calendar_current().known_years)
+    moment = dt.datetime(last, 12, 24, 10, 0, tzinfo=TZ)
+    first, _code = _accepted_on(world, promised, moment, monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=_first_weekday(last + 1),
+                                           is_workday=False, name="元旦", reason=NOTICE)
+    second, _code = _accepted_on(world, promised, moment, monkeypatch)
+    first = reload(first)
+    assert (first.due_provisional, second.due_provisional) == (True, True)
+    assert first.statutory_due == second.statutory_due
+
+
+def test_the_recount_reads_the_calendar_afresh(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """With a broker the recount runs in a worker, which may have read the
+    calendar less than a second before the change committed elsewhere: it
+    must count with the new calendar, not its copy."""
+    from yizhan.workdays import selectors as workdays_selectors
+
+    last = max(calendar_current().known_years)
+    case, _code = _accepted_on(world, promised, dt.datetime(last, 12, 24, 10, 0, tzinfo=TZ),
+                               monkeypatch)
+    assert case.due_provisional is True
+    monkeypatch.setattr(workdays_selectors, "_monotonic", lambda: 1000.0)
+    workdays_selectors.calendar_cache_clear()
+    calendar_current()   # the worker's copy, just checked
+    # The change commits in another process: this one's copy is not dropped.
+    monkeypatch.setattr(workdays_services, "calendar_cache_clear", lambda: None)
+    _publish_with_new_year_holiday(world, last + 1, django_capture_on_commit_callbacks)
+    assert reload(case).due_provisional is False

@@ -32,6 +32,8 @@ class TaskOut(Schema):
     opinion: str
     created_at: datetime.datetime
     due_at: datetime.datetime | None
+    # The step's limit runs into a year without holiday data.
+    due_provisional: bool
     completed_at: datetime.datetime | None
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.cases.models import EventType
 from yizhan.workdays.arithmetic import Deadline, WorkdayCalendar
 
 # The lawful reasons to stop the clock.  《行政许可法》第四十五条: the time
@@ -76,6 +77,32 @@ def paused_workdays(*, calendar: WorkdayCalendar, since: dt.datetime, until: dt.
     if end <= start:
         return 0
     return calendar.count_workdays(start, end).days
+
+
+def pause_spans(events) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The finished pauses of one case, as (since, until), from its events.
+
+    ``events`` are the case's SUSPENDED and RESUMED events (objects with
+    ``type`` and ``at``) in order.  The events, written with the same moment
+    as the case's clock columns, are the record of when the clock stood
+    still; the working days each pause cost are counted from them again
+    whenever the calendar changes.
+    """
+    spans, since = [], None
+    for event in events:
+        if event.type == EventType.SUSPENDED:
+            since = event.at
+        elif event.type == EventType.RESUMED and since is not None:
+            spans.append((since, event.at))
+            since = None
+    return spans
+
+
+def paused_in(*, calendar: WorkdayCalendar, spans, after: dt.datetime | None = None) -> int:
+    """Working days the finished pauses ``spans`` cost (only those begun at
+    or after ``after``, when given), under ``calendar``."""
+    return sum(paused_workdays(calendar=calendar, since=since, until=until)
+               for since, until in spans if after is None or since >= after)
 
 
 def remaining(*, calendar: WorkdayCalendar, now: dt.datetime, due: dt.datetime | None,

@@ -201,6 +201,12 @@ class Task(models.Model):
     claimed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     due_at = models.DateTimeField(_("环节时限"), null=True, blank=True)
+    # When the step's own limit began: its opening, or the applicant's
+    # resubmission after a correction (None: ``created_at``).  Kept so the
+    # limit can be counted again when the calendar changes.
+    due_from = models.DateTimeField(_("时限起算"), null=True, blank=True)
+    # The limit runs into a year without holiday data (see ``clock``).
+    due_provisional = models.BooleanField(_("环节时限暂定"), default=False)
     # Bumped on every change: two people acting on the same task at once
     # both read N, and only one UPDATE ... WHERE version = N succeeds.
     version = models.PositiveIntegerField(default=0)

@@ -27,6 +27,7 @@ from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import (
     Case,
+    CaseEvent,
     CaseNumberSequence,
     Certificate,
     CorrectionNotice,
@@ -52,7 +53,8 @@ from yizhan.core.ids import parse_id
 from yizhan.core.middleware import throttle_address
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
-from yizhan.workdays.selectors import calendar_current
+from yizhan.workdays.arithmetic import Deadline
+from yizhan.workdays.selectors import calendar_cache_clear, calendar_current
 
 DECISIONS = ("approve", "reject")
 MAX_DATA_KEYS = 100
@@ -330,10 +332,12 @@ def _task_limit(case: Case, kind: str) -> int:
     return max(1, promised // 4)
 
 
-def _task_due(case: Case, kind: str, now):
-    """When a step of ``kind`` opened ``now`` is due: its own limit in working days."""
-    return calendar_current().deadline(now, _task_limit(case, kind),
-                                       timezone.get_default_timezone()).at
+def _task_due(case: Case, kind: str, start, *, paused: int = 0, calendar=None) -> Deadline:
+    """When a step of ``kind`` whose limit began at ``start`` is due: its own
+    limit in working days, and the ``paused`` working days the case's clock
+    has stood still since."""
+    return (calendar or calendar_current()).deadline(
+        start, _task_limit(case, kind) + paused, timezone.get_default_timezone())
 
 
 def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
@@ -345,9 +349,10 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     """
     created = []
     for ready in step.opened:
+        due = _task_due(case, task_kind(ready.name), now)
         created.append(Task(case=case, spiff_id=ready.task_id, name=ready.name,
                             title=ready.title, role=ready.role, agency_id=ready.agency_id,
-                            created_at=now, due_at=_task_due(case, task_kind(ready.name), now)))
+                            created_at=now, due_at=due.at, due_provisional=due.provisional))
     Task.objects.bulk_create(created)
     if created:
         # New steps with their own limits: supervision plans its next look.
@@ -789,8 +794,10 @@ def case_correct(*, actor, case: Case) -> Case:
     # limit: supervision plans its next look.
     case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
+    due = _task_due(case, "accept", now)
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
-        due_at=_task_due(case, "accept", now), version=F("version") + 1)
+        due_at=due.at, due_from=now, due_provisional=due.provisional,
+        version=F("version") + 1)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
                   data={"materials": sorted(fixed)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
@@ -822,7 +829,9 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     # Supervision watches how long the clock stays stopped.
     case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
-    events.append(case=case, type=EventType.SUSPENDED, actor=actor,
+    # The event carries the very moment the clock stopped: the pause is
+    # counted from it again when the calendar changes (``clock.pause_spans``).
+    events.append(case=case, type=EventType.SUSPENDED, actor=actor, at=now,
                   data={"reason": reason, "note": note})
     audit_append(actor=actor, action=CasesAction.CASE_SUSPENDED, obj=case,
                  agency_id=case.agency_id, reason=note, changes={"reason": reason})
@@ -873,9 +882,10 @@ def case_resume(*, actor, case: Case) -> Case:
         open_steps = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
                                             due_at__isnull=False))
         for task in open_steps:
-            task.due_at = calendar.deadline(task.due_at, lost, tz).at
-        Task.objects.bulk_update(open_steps, ["due_at"])
-    events.append(case=case, type=EventType.RESUMED, actor=actor,
+            due = calendar.deadline(task.due_at, lost, tz)
+            task.due_at, task.due_provisional = due.at, due.provisional
+        Task.objects.bulk_update(open_steps, ["due_at", "due_provisional"])
+    events.append(case=case, type=EventType.RESUMED, actor=actor, at=now,
                   data={"reason": reason, "paused_workdays": lost})
     audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
                  agency_id=case.agency_id, changes={"paused_workdays": lost})
@@ -1006,30 +1016,74 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
 
 @transaction.atomic
 def deadlines_recompute(*, year: int | None = None) -> int:
-    """Recompute the deadlines of open cases after the calendar changed.
+    """Count the deadlines of open cases and steps again after the calendar changed.
 
     System work (no actor): run when a year's holidays are published, so
-    provisional deadlines become final, and when a day of a published year
-    is edited.  Returns the number of cases whose deadlines moved.
+    provisional deadlines become final, and when a day is edited.  Counted
+    again from what they are made of: the case's deadlines from its
+    acceptance, limits, extension and the working days its pauses cost
+    (each pause recounted from its events, since a day inside it may have
+    changed); each open step's limit from when it began.  Returns the
+    number of cases whose deadlines or steps moved.
     """
-    qs = Case.objects.select_for_update(of=("self",)).filter(
-        status__in=Case.RUNNING_STATUSES,
-        accepted_at__isnull=False).select_related("item_version")
+    # This process may have read the calendar a moment before the change
+    # committed elsewhere (a worker): the count must use the new one.
+    calendar_cache_clear()
+    calendar = calendar_current()
+    steps = Task.objects.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
+                                due_at__isnull=False)
+    running = Q(status__in=Case.RUNNING_STATUSES, accepted_at__isnull=False)
     if year is not None:
-        # Every case whose counted days run through that year, whichever year
-        # its deadlines fall in.
-        qs = qs.filter(Q(due_provisional=True)
-                       | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
+        # Whatever counted days through that year, whichever year it ends in.
+        steps = steps.filter(Q(due_provisional=True)
+                             | Q(created_at__year__lte=year, due_at__year__gte=year))
+        running &= (Q(due_provisional=True)
+                    | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
+    cases = list(Case.objects.select_for_update(of=("self",)).filter(
+        running | Q(pk__in=steps.values("case_id"))).select_related("item_version"))
+    ids = [case.pk for case in cases]
+    pauses = {}
+    for event in CaseEvent.objects.filter(
+            case_id__in=ids, type__in=[EventType.SUSPENDED, EventType.RESUMED]).order_by(
+            "case_id", "at", "id").only("case_id", "type", "at"):
+        pauses.setdefault(event.case_id, []).append(event)
+    open_steps = {}
+    for task in steps.filter(case_id__in=ids):
+        open_steps.setdefault(task.case_id, []).append(task)
     moved = 0
-    for case in qs:
-        before = {name: getattr(case, name) for name in clock.DEADLINE_FIELDS}
-        fields = _recompute(case)
-        if any(getattr(case, name) != value for name, value in before.items()):
-            case.save(update_fields=fields)
-            audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
-                         agency_id=case.agency_id, reason=f"calendar {year}",
-                         changes={name: [before[name], getattr(case, name)]
-                                  for name in ("statutory_due", "promised_due")})
-            moved += 1
+    for case in cases:
+        spans = clock.pause_spans(pauses.get(case.pk, ()))
+        changes, fields = {}, []
+        if case.status in Case.RUNNING_STATUSES and case.accepted_at is not None:
+            before = {name: getattr(case, name) for name in
+                      ("paused_workdays", *clock.DEADLINE_FIELDS)}
+            case.paused_workdays = clock.paused_in(calendar=calendar, spans=spans)
+            fields = ["paused_workdays", *_recompute(case)]
+            changes = {name: [before[name], getattr(case, name)]
+                       for name in ("paused_workdays", "statutory_due", "promised_due")
+                       if before[name] != getattr(case, name)}
+            if not changes and any(getattr(case, name) != before[name]
+                                   for name in clock.DEADLINE_FIELDS):
+                changes["due_provisional"] = [before["due_provisional"], case.due_provisional]
+        moved_steps = []
+        for task in open_steps.get(case.pk, ()):
+            start = task.due_from or task.created_at
+            due = _task_due(case, task_kind(task.name), start, calendar=calendar,
+                            paused=clock.paused_in(calendar=calendar, spans=spans, after=start))
+            if (due.at, due.provisional) != (task.due_at, task.due_provisional):
+                changes.setdefault("tasks", {})[task.title] = [task.due_at, due.at]
+                task.due_at, task.due_provisional = due.at, due.provisional
+                moved_steps.append(task)
+        if not changes:
+            continue
+        Task.objects.bulk_update(moved_steps, ["due_at", "due_provisional"])
+        if moved_steps and not fields:
+            # Steps with new limits: supervision plans its next look.
+            case.next_check_at = timezone.now()
+            fields = ["next_check_at"]
+        case.save(update_fields=fields)
+        audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
+                     agency_id=case.agency_id, reason=f"calendar {year}", changes=changes)
+        moved += 1
     return moved
 

@@ -18,7 +18,10 @@ def on_calendar_year_published(sender, *, year, **kwargs):
 
 
 def on_calendar_day_changed(sender, *, year, published, **kwargs):
-    if published:
-        from yizhan.core.tasks import enqueue
+    """A day changed: deadlines counted over it move.  In a published year
+    they were final; in one still to be published they stay provisional,
+    but move too, so that a case accepted before the edit counts the same
+    days as one accepted after it."""
+    from yizhan.core.tasks import enqueue
 
-        enqueue("cases.recompute_deadlines", year=year)
+    enqueue("cases.recompute_deadlines", year=year)
