@@ -1,5 +1,6 @@
 """Uploading BPMN files: what is accepted, and what is refused with which message."""
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,142 @@ def test_messages_have_an_english_rendering_too():
     assert body["message_en"]
     assert body["fields"]["agency"] == "市税务局"
     assert body["fields"]["element_id"] == "review"
+
+
+# What SpiffWorkflow would read but the checks would not see
+
+PLAIN = {
+    "start": '<bpmn:startEvent id="start"/>',
+    "gw": '<bpmn:exclusiveGateway id="gw"/>',
+    "gw_a": flow("gw", "a"),
+}
+HIDDEN = {
+    # A back edge gw → s: a loop with no user task, refused if drawn.
+    "flow": {"gw": '<bpmn:exclusiveGateway id="gw" default="f_gw_a"><bpmn:extensionElements>'
+                   '<bpmn:sequenceFlow id="hidden" sourceRef="gw" targetRef="s">'
+                   "<bpmn:conditionExpression>True</bpmn:conditionExpression>"
+                   "</bpmn:sequenceFlow></bpmn:extensionElements></bpmn:exclusiveGateway>"},
+    # A condition outside the expression language, on a flow drawn without one.
+    "condition": {"gw_a": '<bpmn:sequenceFlow id="f_gw_a" sourceRef="gw" targetRef="a">'
+                          "<bpmn:documentation><bpmn:conditionExpression>__import__('os')"
+                          "</bpmn:conditionExpression></bpmn:documentation></bpmn:sequenceFlow>"},
+    # A trigger on the start event, which must have none.
+    "trigger": {"start": '<bpmn:startEvent id="start"><bpmn:extensionElements>'
+                         '<bpmn:messageEventDefinition id="hidden"/></bpmn:extensionElements>'
+                         "</bpmn:startEvent>"},
+}
+
+
+@pytest.mark.parametrize("hidden", HIDDEN.values(), ids=HIDDEN.keys())
+def test_extension_elements_and_documentation_never_reach_the_engine(case, hidden):
+    """Their content is not checked, so SpiffWorkflow never sees it: it would take
+    any flow, condition or event definition at any depth."""
+    parts = {**PLAIN, **hidden}
+    body = (parts["start"]
+            + '<bpmn:scriptTask id="s"><bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>'
+            + parts["gw"] + user_task("a") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "s") + flow("s", "gw") + parts["gw_a"] + flow("a", "approved"))
+    definition = load(document(body, lanes=[("window_clerk", ["a"])]))
+    for text in ("hidden", "__import__"):
+        assert text not in definition.spec_json
+    c = case(definition, data={}, agencies={"$accepting": 1})
+    assert c.titles() == ["a"]
+    assert c.do("a").outcome == "approved"
+
+
+@pytest.mark.parametrize(("xml", "text"), [
+    (linear("a").replace(b'name="a"></bpmn:userTask>', (
+        b'name="a"><bpmn:outgoing><bpmn:sequenceFlow id="x" sourceRef="a" targetRef="start"/>'
+        b"</bpmn:outgoing></bpmn:userTask>")),
+     "用户任务“a”（a）：outgoing 中不能含有其他元素（顺序流）。"),
+    (linear("a").replace(b'<bpmn:endEvent id="approved"/>', (
+        b'<bpmn:endEvent id="approved"/><bpmn:textAnnotation id="note">'
+        b'<bpmn:text>note</bpmn:text><bpmn:startEvent id="s2"/></bpmn:textAnnotation>')),
+     "textAnnotation note：textAnnotation 中不能含有其他元素（开始事件）。"),
+    (linear("a").replace(b"</bpmn:definitions>", (
+        b'<bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" id="d">'
+        b'<bpmn:process id="other"/></bpmndi:BPMNDiagram></bpmn:definitions>')),
+     "图形 d 中不能含有流程元素（流程）。"),
+])
+def test_elements_where_only_text_or_pictures_belong_are_refused(xml, text):
+    """SpiffWorkflow finds a flow or a process wherever it is nested."""
+    assert message(xml) == text
+
+
+def test_diagram_coordinates_must_be_numbers():
+    """SpiffWorkflow reads the positions with float(): a ValueError, not a refusal."""
+    di = ('<bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+          'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" id="d">'
+          '<bpmndi:BPMNPlane id="p" bpmnElement="test">'
+          '<bpmndi:BPMNShape id="shape_a" bpmnElement="a">'
+          '<dc:Bounds x="abc" y="1" width="1" height="1"/>'
+          "</bpmndi:BPMNShape></bpmndi:BPMNPlane></bpmndi:BPMNDiagram>")
+    error = refusal(linear("a").replace(b"</bpmn:definitions>",
+                                        di.encode() + b"</bpmn:definitions>"))
+    assert error.render("zh-hans") == "图形 shape_a（元素 a）的坐标 x=“abc”不是数字。"
+    assert error.fields["element_id"] == "a"
+
+
+@pytest.mark.parametrize("failure", [ValueError("bad"), TypeError("bad"), RecursionError()])
+def test_whatever_the_engine_s_parser_raises_is_a_refusal(monkeypatch, failure):
+    """A file the checks did not foresee is still a 400 naming the process, never a 500."""
+    def fail(self, bpmn, filename=None):
+        raise failure
+
+    monkeypatch.setattr(bpmn.spiff.YizhanParser, "add_bpmn_xml", fail)
+    error = refusal(linear("a"))
+    assert error.render("zh-hans").startswith("test：流程")
+    assert error.fields["element_id"] == "test"
+
+
+@pytest.mark.parametrize("task_id", [
+    "Start", "End", "Root", "test.EndJoin", "approved.BoundaryEventSplit", "a.b",
+])
+def test_ids_the_engine_uses_for_itself_are_refused(task_id):
+    """SpiffWorkflow names its own task specs Start, End, Root, <process>.EndJoin,
+    <node>.BoundaryEventSplit: a node of that name replaces one, and the case ends at
+    once (as approved) or cannot start."""
+    error = refusal(linear(task_id))
+    assert error.render("zh-hans") == (
+        f"用户任务“{task_id}”（{task_id}）：ID 与流程引擎的内部名称冲突（Start、End、Root 和含“.”"
+        "的 ID 由引擎保留），请改用其他 ID。")
+    assert error.fields["element_id"] == task_id
+
+
+def test_a_process_has_at_most_max_flow_nodes():
+    """Every step of every case pays for the size of the graph (joins rescan it)."""
+    tasks = [f"t{i}" for i in range(loader.MAX_FLOW_NODES - 1)]
+    assert message(linear(*tasks)) == (
+        f"流程“测试流程”（test） 有 {loader.MAX_FLOW_NODES + 1} 个流程节点，"
+        f"上限为 {loader.MAX_FLOW_NODES} 个。")
+    load(linear(*tasks[:-1]))
+
+
+def test_a_process_has_at_most_max_script_tasks():
+    """Every script runs at each step of every case that reaches it."""
+    count = loader.MAX_SCRIPT_TASKS + 1
+    chain = ["start", *[f"s{i}" for i in range(count)], "a", "approved"]
+    body = ('<bpmn:startEvent id="start"/>'
+            + "".join(f'<bpmn:scriptTask id="s{i}"><bpmn:script>n = {i}</bpmn:script>'
+                      "</bpmn:scriptTask>" for i in range(count))
+            + user_task("a") + '<bpmn:endEvent id="approved"/>'
+            + "".join(flow(x, y) for x, y in itertools.pairwise(chain)))
+    assert message(document(body, lanes=[("window_clerk", ["a"])])) == (
+        f"流程“测试流程”（test） 有 {count} 个脚本任务，上限为 {loader.MAX_SCRIPT_TASKS} 个。")
+
+
+def test_a_named_agency_the_directory_refuses_is_named_with_the_reason():
+    """``resolve_agency`` may answer why a name cannot be used (ambiguous, inactive)."""
+    reasons = {"审批科": "有 2 个在用的机关同名，无法确定是哪一个"}
+    error = refusal_with(linear("review", lane="审批科/reviewer"),
+                         resolve_agency=lambda name: reasons.get(name, False))
+    assert error.render("zh-hans") == (
+        "用户任务“review”（review）：泳道中的机关“审批科”不能使用："
+        "有 2 个在用的机关同名，无法确定是哪一个")
+    assert error.fields["element_id"] == "review"
+
+
+def refusal_with(xml: bytes, **kwargs) -> bpmn.ProcessError:
+    with pytest.raises(bpmn.ProcessError) as info:
+        bpmn.load_process(xml, **kwargs)
+    return info.value

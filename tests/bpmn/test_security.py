@@ -192,3 +192,11 @@ def test_the_parsed_document_is_checked_for_a_dtd_too(monkeypatch, xml):
 
 def test_a_string_is_accepted_as_utf8():
     assert load(linear("a").decode()).process_id == "test"
+
+
+def test_a_string_with_a_lone_surrogate_is_refused_as_not_utf8():
+    """A lone surrogate (from a JSON ``\\ud800`` escape) has no UTF-8 form: a
+    refusal, not a UnicodeEncodeError (a 500)."""
+    with pytest.raises(bpmn.ProcessError) as info:
+        load(linear("a").decode().replace("测试流程", "\ud800"))
+    assert info.value.render("zh-hans") == "流程文件须为 UTF-8 编码。"

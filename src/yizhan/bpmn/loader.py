@@ -6,6 +6,13 @@ and the reason, anything the runtime could not run safely and predictably:
 * more than ``MAX_BYTES``, not UTF-8, not well-formed XML, or any DTD (so
   no entity can be declared: no XXE, no billion laughs; the parser resolves
   none either and never touches the network);
+* more than ``MAX_FLOW_NODES`` flow nodes or ``MAX_SCRIPT_TASKS`` script
+  tasks (every case of the process pays for them at each step);
+* an element nested where only text belongs (in an ``incoming``, a
+  ``script``, a condition ...), a BPMN element inside the diagram
+  interchange, or diagram coordinates that are not numbers;
+* a flow node id SpiffWorkflow uses for its own task specs (``Start``,
+  ``End``, ``Root``, or any id with a ``.``);
 * not BPMN 2.0, no executable process, or more than one;
 * an element outside the supported set (``SUPPORTED``): start event, end
   event (plain or terminate), user task, script task, exclusive and
@@ -21,13 +28,19 @@ and the reason, anything the runtime could not run safely and predictably:
   neither a condition nor the default mark, an end event whose id names no
   outcome.
 
-The checks run on the parsed tree before SpiffWorkflow sees it, so the
-messages are ours and in Chinese; what SpiffWorkflow still refuses is passed
-on with its (English) reason.
+Every ``extensionElements`` and ``documentation`` is removed from the
+parsed tree first: they only ever carry notes for people and modeler
+settings (``camunda:*``), and SpiffWorkflow reads every descendant of a
+process (any element with an id, any tag ending in ``sequenceFlow``,
+conditions and event definitions at any depth), so whatever they held would
+run without having been checked.  The checks then run on that tree and
+SpiffWorkflow parses the same tree, so the messages are ours and in Chinese;
+what SpiffWorkflow still refuses is passed on with its (English) reason.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -49,12 +62,18 @@ from yizhan.core.errors import rendered_later
 from yizhan.directory.roles import Role
 
 MAX_BYTES = 1024 * 1024
+# SpiffWorkflow's joins rescan the task tree for each arriving branch and
+# every script runs at each step of every case: a process far larger than
+# any real procedure would make each step cost seconds.
+MAX_FLOW_NODES = 200
+MAX_SCRIPT_TASKS = 50
 
 _DECLARED_ENCODING = re.compile(
     rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC = "http://www.omg.org/spec/DD/20100524/DC"
 
 # The roles that do case work, with the labels a person may write instead
 # of the code (the Chinese labels of ``Role``; a test keeps them in step).
@@ -88,6 +107,22 @@ DEFINITIONS_CHILDREN = frozenset({"process", "collaboration", "category", "docum
                                   "extensionElements"})
 COLLABORATION_CHILDREN = frozenset({"participant"}) | ARTIFACTS
 SUPPORTED = FLOW_NODES | {"sequenceFlow", "lane"}
+# Removed before anything is checked (see the module docstring).
+STRIPPED = frozenset({"extensionElements", "documentation"})
+# Elements whose children the checker goes through one by one ...
+CHECKED_CONTENT = FLOW_NODES | {"definitions", "process", "collaboration", "laneSet", "lane",
+                                "childLaneSet", "sequenceFlow",
+                                "multiInstanceLoopCharacteristics"}
+# ... and those that may hold only these; every other element holds text only.
+CONTENT = {
+    "textAnnotation": frozenset({"text"}),
+    "category": frozenset({"categoryValue"}),
+}
+# The names SpiffWorkflow gives its own task specs, next to those named
+# after the flow nodes: "Start", "End", "Root", "<process>.EndJoin",
+# "<node>.BoundaryEventSplit" ...  A flow node with one of them replaces or
+# shadows the engine's spec: the process ends at once or cannot start.
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
 
 KINDS = {
     "startEvent": _("开始事件"),
@@ -151,12 +186,15 @@ UNSUPPORTED = _(
 def load_process(xml: bytes, *, resolve_agency: Callable[[str], bool]) -> ProcessDefinition:
     """Check an uploaded BPMN 2.0 file and load it.
 
-    ``resolve_agency(name)`` answers whether an agency of that name exists;
-    it is asked once for each named (not ``$``-symbolic) agency in a lane.
+    ``resolve_agency(name)`` answers whether the agency of that name can be
+    named in a lane: True, False (there is none), or the reason it cannot
+    be (a text, e.g. the name is ambiguous); it is asked once for each named
+    (not ``$``-symbolic) agency in a lane.
     Raises ``ProcessError`` (code ``bpmn.invalid``) naming the element and
     the reason.
     """
     root = _parse_xml(xml)
+    _strip_notes(root)
     process = _Checker(root, resolve_agency).check()
     return process.build(root)
 
@@ -192,7 +230,12 @@ def _refuse(node, message, **fields):
 
 def _parse_xml(xml: bytes):
     if isinstance(xml, str):
-        xml = xml.encode()
+        try:
+            xml = xml.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate ("\ud800", from a JSON "\\ud800" escape) has
+            # no UTF-8 form: the text cannot be a file anyone saved.
+            raise ProcessError(_("流程文件须为 UTF-8 编码。")) from None
     if not isinstance(xml, (bytes, bytearray)):
         raise ProcessError(_("流程文件必须以字节形式提供。"))
     _check_bytes(xml)
@@ -246,6 +289,26 @@ def _parse_checked(xml: bytes):
     return root
 
 
+def _strip_notes(root) -> None:
+    """Remove every ``extensionElements`` and ``documentation`` (see the module docstring)."""
+    found = list(root.iter(*(f"{{{BPMN}}}{tag}" for tag in STRIPPED)))
+    for node in found:
+        parent = node.getparent()
+        if parent is not None:
+            # Keep the text after the element (lxml stores it on the element).
+            _remove_keeping_tail(parent, node)
+
+
+def _remove_keeping_tail(parent, node) -> None:
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
 class _Checked:
     """What the checks found, ready to be handed to SpiffWorkflow."""
 
@@ -265,6 +328,15 @@ class _Checked:
             element = getattr(exc, "id", "") or process_id
             raise ProcessError(_("%(element)s：流程引擎无法解析：%(error)s"),
                                element=element, element_id=element, error=str(exc)) from None
+        except RecursionError:
+            raise ProcessError(_("%(element)s：流程过于复杂，流程引擎无法解析。"),
+                               element=process_id, element_id=process_id) from None
+        except (ValueError, TypeError, LookupError, AttributeError) as exc:
+            # Whatever the checks above did not foresee is still a bad file
+            # (a 400 naming the process), never a server error.
+            raise ProcessError(_("%(element)s：流程引擎无法解析：%(error)s"),
+                               element=process_id, element_id=process_id,
+                               error=f"{type(exc).__name__}: {exc}") from None
         name = _name(self.process) or _participant_name(root, process_id) or process_id
         spec_json = build_spec_json(
             process_id=process_id,
@@ -288,12 +360,15 @@ class _Checker:
     def __init__(self, root, resolve_agency):
         self.root = root
         self.resolve_agency = resolve_agency
-        self.agency_known: dict[str, bool] = {}
+        self.agency_known: dict[str, object] = {}
 
     def check(self) -> _Checked:
         process = self._the_process()
         self._check_definitions()
         nodes, flows = self._check_elements(process)
+        self._check_size(process, nodes)
+        self._check_nesting(self.root)
+        self._check_diagram()
         self._check_ids()
         lanes = self._lanes(process)
         posts = self._check_user_tasks(nodes, lanes)
@@ -347,6 +422,7 @@ class _Checker:
                         _refuse(child, UNSUPPORTED, kind=_kind(_local(item)))
                 if not child.get("id"):
                     raise ProcessError(_("有一个%(kind)s没有 ID。"), kind=_kind(tag))
+                self._check_node_id(child)
                 nodes[child.get("id")] = child
             elif tag == "sequenceFlow":
                 for item in child:
@@ -359,6 +435,78 @@ class _Checker:
             elif tag == "laneSet":
                 self._check_lane_set(child)
         return nodes, flows
+
+    def _check_node_id(self, node):
+        node_id = node.get("id")
+        if node_id in RESERVED_IDS or "." in node_id:
+            _refuse(node, _("%(element)s：ID 与流程引擎的内部名称冲突（Start、End、Root 和含“.”"
+                            "的 ID 由引擎保留），请改用其他 ID。"))
+
+    def _check_size(self, process, nodes):
+        if len(nodes) > MAX_FLOW_NODES:
+            _refuse(process, _("%(element)s 有 %(count)s 个流程节点，上限为 %(limit)s 个。"),
+                    count=len(nodes), limit=MAX_FLOW_NODES)
+        scripts = sum(1 for node in nodes.values() if _local(node) == "scriptTask")
+        if scripts > MAX_SCRIPT_TASKS:
+            _refuse(process, _("%(element)s 有 %(count)s 个脚本任务，上限为 %(limit)s 个。"),
+                    count=scripts, limit=MAX_SCRIPT_TASKS)
+
+    def _check_nesting(self, node, owner=None):
+        """Refuse an element where only text belongs (an ``incoming``, a ``script`` ...).
+
+        SpiffWorkflow would find it there all the same (see the module
+        docstring).  The children of the elements in ``CHECKED_CONTENT`` are
+        checked one by one elsewhere; a non-executable process never runs,
+        and the diagram is ``_check_diagram``'s.
+        """
+        tag = _local(node)
+        if node.get("id"):
+            owner = node
+        if _namespace(node) == BPMNDI and tag == "BPMNDiagram":
+            return
+        if _namespace(node) == BPMN and tag == "process" and node.get(
+                "isExecutable", "true") != "true":
+            return
+        checked = _namespace(node) == BPMN and tag in CHECKED_CONTENT
+        allowed = CONTENT.get(tag, frozenset()) if _namespace(node) == BPMN else frozenset()
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            if not checked and (_namespace(child) != BPMN or _local(child) not in allowed):
+                if owner is None:
+                    raise ProcessError(_("%(part)s 中不能含有其他元素（%(child)s）。"),
+                                       part=tag, child=_kind(_local(child)))
+                _refuse(owner, _("%(element)s：%(part)s 中不能含有其他元素（%(child)s）。"),
+                        part=tag, child=_kind(_local(child)))
+            self._check_nesting(child, owner)
+
+    def _check_diagram(self):
+        """The diagram interchange: pictures only, with numbers for coordinates."""
+        for diagram in self.root.iterchildren(f"{{{BPMNDI}}}BPMNDiagram"):
+            for node in diagram.iter():
+                if isinstance(node.tag, str) and _namespace(node) == BPMN:
+                    raise ProcessError(_("图形 %(diagram)s 中不能含有流程元素（%(kind)s）。"),
+                                       diagram=diagram.get("id", "?"),
+                                       kind=_kind(_local(node)), element_id=node.get("id", ""))
+        # SpiffWorkflow reads the positions (it orders parallel branches by them).
+        for bounds in self.root.iter(f"{{{DC}}}Bounds"):
+            for attribute in ("x", "y", "width", "height"):
+                value = bounds.get(attribute)
+                if value is None:
+                    continue
+                try:
+                    number = float(value)
+                except ValueError:
+                    number = math.nan
+                if not math.isfinite(number):
+                    shape = bounds.getparent()
+                    target = shape.get("bpmnElement", "") if shape is not None else ""
+                    raise ProcessError(
+                        _("图形 %(shape)s（元素 %(target)s）的坐标 %(attribute)s=“%(value)s”"
+                          "不是数字。"),
+                        shape=shape.get("id", "?") if shape is not None else "?",
+                        target=target or "?", attribute=attribute, value=value[:50],
+                        element_id=target)
 
     def _check_lane_set(self, lane_set):
         for lane in lane_set:
@@ -446,9 +594,15 @@ class _Checker:
                         symbols="、".join(SYMBOLIC_AGENCIES))
         else:
             if agency not in self.agency_known:
-                self.agency_known[agency] = bool(self.resolve_agency(agency))
-            if not self.agency_known[agency]:
-                _refuse(node, _("%(element)s：泳道中的机关“%(agency)s”不存在。"), agency=agency)
+                self.agency_known[agency] = self.resolve_agency(agency)
+            answer = self.agency_known[agency]
+            if answer is None or isinstance(answer, bool):
+                if not answer:
+                    _refuse(node, _("%(element)s：泳道中的机关“%(agency)s”不存在。"),
+                            agency=agency)
+            else:
+                _refuse(node, _("%(element)s：泳道中的机关“%(agency)s”不能使用：%(reason)s"),
+                        agency=agency, reason=answer)
         title = _name(node) or node.get("id")
         return TaskPost(task=node.get("id"), title=title, role=role.value, agency=agency)
 
