@@ -1,11 +1,13 @@
 """The runtime API: start, complete, current; errors; the specification cache."""
 
+import itertools
 import json
 
 import pytest
 
 from tests.bpmn.documents import document, flow, gateway_document, linear, user_task
 from yizhan import bpmn
+from yizhan.bpmn import runtime
 
 
 def load(xml, agencies=("市公安局", "市消防救援支队")):
@@ -129,6 +131,31 @@ def test_no_exit_matches():
                       data={"opinion": "maybe"})
     assert info.value.render("zh-hans") == (
         "流程运行出错：排他网关 gw 的条件都不满足，又没有默认出口。")
+
+
+
+def test_a_join_waiting_for_a_branch_not_taken_stops_the_step():
+    """An exclusive split joined by a parallel gateway: the join waits for ever.
+
+    Stored, the case would stay open with no task anyone can do; the call is
+    refused instead, naming the join, and the caller keeps its state.
+    """
+    body = ('<bpmn:startEvent id="start"/>' + user_task("a")
+            + '<bpmn:exclusiveGateway id="x" default="f_x_t2"/>' + user_task("t1")
+            + user_task("t2") + '<bpmn:parallelGateway id="j"/>' + user_task("last")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "a") + flow("a", "x") + flow("x", "t1", "n > 0") + flow("x", "t2")
+            + flow("t1", "j") + flow("t2", "j") + flow("j", "last") + flow("last", "approved"))
+    definition = load(document(body, lanes=[("window_clerk", ["a", "t1", "t2", "last"])]))
+    step = bpmn.start(definition, data={"n": 1}, agencies={"$accepting": 1})
+    step = bpmn.complete(definition, step.state_json, task_id=first(step), data={})
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        bpmn.complete(definition, step.state_json, task_id=first(step), data={})
+    assert info.value.render("zh-hans") == (
+        "流程运行出错：j：流程无法继续，没有可办理的环节，流程也未结束（可能是并行网关在等待一条"
+        "不会到达的分支）。")
+    assert info.value.http_status == 422
+    assert [t.name for t in bpmn.current(definition, step.state_json).ready] == ["t1"]
 
 
 # Named agencies, explicit parallel branches, terminate, scripts
@@ -269,6 +296,41 @@ def test_a_script_that_would_store_what_cannot_be_saved_stops_the_start(script):
     assert info.value.render("zh-hans").startswith("流程运行出错：fee")
 
 
+
+def test_scripts_cannot_grow_the_process_data_past_the_limit():
+    """Each value a script stores is bounded, not how many: a few lines would make
+    every case of the process megabytes of state."""
+    lines = ['a = "' + "x" * 500 + '"', "a = " + " + ".join(["a"] * 18)]  # 9000 characters
+    lines += [f"w{i} = [a, a, a, a, a]" for i in range(20)]
+    body = ('<bpmn:startEvent id="start"/><bpmn:scriptTask id="grow" name="生成">'
+            "<bpmn:script>" + "\n".join(lines) + "</bpmn:script></bpmn:scriptTask>"
+            + user_task("pay", "收费") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "grow") + flow("grow", "pay") + flow("pay", "approved"))
+    definition = load(document(body, lanes=[("window_clerk", ["pay"])]))
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        bpmn.start(definition, data={}, agencies={"$accepting": 1})
+    text = info.value.render("zh-hans")
+    assert text.startswith("流程运行出错：grow：流程数据过大（")
+    assert text.endswith(f"上限为 {runtime.MAX_PROCESS_DATA_BYTES} 字节。")
+
+
+def test_data_piling_up_over_calls_is_bounded_too():
+    """Each call's data is within MAX_DATA_BYTES; what they add up to is checked."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("fill", "填报")
+            + '<bpmn:exclusiveGateway id="g" default="f_g_fill"/>'
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "fill") + flow("fill", "g")
+            + flow("g", "approved", 'opinion == "approve"') + flow("g", "fill"))
+    definition = load(document(body, lanes=[("window_clerk", ["fill"])]))
+    chunk = "x" * (runtime.MAX_DATA_BYTES - 100)
+    step = bpmn.start(definition, data={"part0": chunk}, agencies={"$accepting": 1})
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        for n in range(1, runtime.MAX_PROCESS_DATA_BYTES // runtime.MAX_DATA_BYTES + 1):
+            step = bpmn.complete(definition, step.state_json, task_id=first(step),
+                                 data={f"part{n}": chunk, "opinion": "correct"})
+    assert info.value.render("zh-hans").startswith("流程运行出错：fill：流程数据过大（")
+
+
 # State and specification
 
 def test_a_state_does_not_run_on_another_process(promised):
@@ -364,3 +426,37 @@ def test_the_package_needs_no_settings_and_no_database():
                             env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "not_accepted"
+
+
+def test_the_scripts_of_one_run_share_a_work_budget():
+    """Each value is small, not how often a script goes through it: scripts
+    summing an 8,000-element list again and again, many scripts in a row, would
+    make every step of every case take seconds.  The run stops at the budget,
+    naming the script; one such script alone stays within it."""
+    from yizhan.bpmn import expressions
+
+    build = ["a = [1, 1, 1, 1, 1, 1, 1, 1]"] + ["a = a + a"] * 10   # 8,192 elements
+    sums = ["s = " + " + ".join(["sum(a)"] * 20)]
+    scripts = [f"script{i}" for i in range(10)]
+    body = '<bpmn:startEvent id="start"/>'
+    for name in scripts:
+        body += (f'<bpmn:scriptTask id="{name}"><bpmn:script>'
+                 + "\n".join(build + sums) + "</bpmn:script></bpmn:scriptTask>")
+    body += user_task("pay", "收费") + '<bpmn:endEvent id="approved"/>'
+    chain = ["start", *scripts, "pay", "approved"]
+    body += "".join(flow(a, b) for a, b in itertools.pairwise(chain))
+    definition = load(document(body, lanes=[("window_clerk", ["pay"])]))
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        bpmn.start(definition, data={}, agencies={"$accepting": 1})
+    text = info.value.render("zh-hans")
+    assert text.startswith("流程运行出错：script")
+    assert f"计算量超过上限（{expressions.MAX_WORK}）" in text
+    # One script alone is well within the budget of its own run.
+    alone = load(document('<bpmn:startEvent id="start"/><bpmn:scriptTask id="once">'
+                          "<bpmn:script>" + "\n".join(build + sums)
+                          + "</bpmn:script></bpmn:scriptTask>" + user_task("pay", "收费")
+                          + '<bpmn:endEvent id="approved"/>' + flow("start", "once")
+                          + flow("once", "pay") + flow("pay", "approved"),
+                          lanes=[("window_clerk", ["pay"])]))
+    step = bpmn.start(alone, data={}, agencies={"$accepting": 1})
+    assert step.data["s"] == 20 * 8192

@@ -33,7 +33,10 @@ A script is a sequence of plain assignments ``name = expression``.
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import functools
+import json
 import math
 import operator
 from collections.abc import Callable, Mapping, MutableMapping
@@ -55,6 +58,29 @@ MAX_LENGTH = 10_000        # len() of any intermediate str/list/dict
 # this however it is built, in one expression or across a script's lines.
 MAX_WEIGHT = 50_000
 MAX_DATA_DEPTH = 20        # nesting of process data (a caller's, or a script's)
+# JSON size of the process data after a script: one value is bounded by
+# MAX_WEIGHT, but not how many a script (or many scripts) store.
+MAX_PROCESS_DATA_BYTES = 512 * 1024
+# Work of one engine run, every condition and script in it together: a node
+# visited is one unit, and so is each element a function, a comparison or a
+# concatenation goes through.  The bounds above keep each value small, not
+# how often a script goes through it: sum() over a list of 8,000 numbers,
+# written out a hundred times in each of fifty scripts, would cost every
+# step of every case seconds.  A real condition costs tens of units.
+MAX_WORK = 200_000
+
+_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "expression_work_budget", default=None)
+
+
+@contextlib.contextmanager
+def work_budget(limit: int = MAX_WORK):
+    """Share one budget of ``limit`` units among the evaluations in the block."""
+    token = _budget.set([limit])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 # The data keys a script may not assign to: they carry the joint agencies and
 # their opinions, which only the runtime writes.
@@ -317,6 +343,20 @@ def execute(source: str, data: MutableMapping[str, Any]) -> None:
             raise ExpressionFailed(_("“%(name)s”的值有误：%(problem)s"), name=name,
                                    problem=problem)
         data[name] = value
+    size = data_size(data)
+    if size > MAX_PROCESS_DATA_BYTES:
+        raise ExpressionFailed(_("流程数据过大（%(size)s 字节），上限为 %(limit)s 字节。"),
+                               size=size, limit=MAX_PROCESS_DATA_BYTES)
+
+
+def data_size(data) -> int:
+    """The size of ``data`` as it is saved (UTF-8 JSON), in bytes."""
+    return len(json.dumps(data, ensure_ascii=False, default=str).encode())
+
+
+def _size(value) -> int:
+    """What going through ``value`` once costs (see ``MAX_WORK``)."""
+    return len(value) if isinstance(value, (str, list, tuple, dict, set, frozenset)) else 0
 
 
 def _arith(op, left, right):
@@ -349,12 +389,22 @@ class _Evaluator:
 
     def __init__(self, data: Mapping[str, Any]):
         self.data = data
+        # The engine run's budget, or one of its own outside a run.
+        self._budget = _budget.get() or [MAX_WORK]
         # id of a list/tuple/dict/set -> (the value, its weight).  Holding the
         # value keeps its id from being reused while the weight is remembered;
         # nothing in the language changes a container once it is built.
         self._weights: dict[int, tuple[Any, int]] = {}
 
+    def _charge(self, units: int) -> None:
+        budget = self._budget
+        budget[0] -= units
+        if budget[0] < 0:
+            raise ExpressionFailed(_("条件和脚本的计算量超过上限（%(limit)s）。"),
+                                   limit=MAX_WORK)
+
     def visit(self, node: ast.AST) -> Any:
+        self._charge(1)
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise _refused_construct(node)
@@ -427,7 +477,9 @@ class _Evaluator:
         op = _BINOPS.get(type(node.op))
         if op is None:
             raise _refused_construct(node.op)
-        return _arith(op, self.visit(node.left), self.visit(node.right))
+        left, right = self.visit(node.left), self.visit(node.right)
+        self._charge(_size(left) + _size(right))
+        return _arith(op, left, right)
 
     def visit_Compare(self, node: ast.Compare):
         left = self.visit(node.left)
@@ -436,6 +488,7 @@ class _Evaluator:
             if op is None:
                 raise _refused_construct(op_node)
             right = self.visit(comparator)
+            self._charge(_size(left) + _size(right))
             if isinstance(op_node, (ast.In, ast.NotIn)) and not isinstance(
                 right, (str, list, tuple, dict, set, frozenset)
             ):
@@ -503,6 +556,7 @@ class _Evaluator:
         if node.keywords:
             raise ExpressionRefused(_("函数调用不能使用关键字参数。"))
         args = [self.visit(arg) for arg in node.args]
+        self._charge(sum(map(self._weigh, args)))
         try:
             return FUNCTIONS[node.func.id](*args)
         except (TypeError, ValueError, OverflowError) as exc:

@@ -31,7 +31,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from yizhan.bpmn import spiff
+from yizhan.bpmn import expressions, spiff
 from yizhan.bpmn.definition import JOINT, ProcessDefinition, hash_spec
 from yizhan.bpmn.engine import TaskExpressionError
 from yizhan.bpmn.errors import (
@@ -45,6 +45,11 @@ from yizhan.bpmn.expressions import RESERVED_NAMES, ExpressionError, value_probl
 
 CACHE_SIZE = 256                 # deserialized specifications kept in memory
 MAX_DATA_BYTES = 256 * 1024      # JSON size of the data passed to one call
+# JSON size of the process data (the callers' data and what the scripts
+# add), checked after each script and each call: each task keeps a copy of
+# it in the state saved with the case.  Twice MAX_DATA_BYTES, so scripts
+# have room above a full call's data.
+MAX_PROCESS_DATA_BYTES = expressions.MAX_PROCESS_DATA_BYTES
 
 # Keys of the state JSON and of the workflow's own data that are Yizhan's.
 STATE_SPEC_KEY = "yizhan_spec"
@@ -304,9 +309,14 @@ def _ready_task(workflow, task_id: str):
 
 
 def _advance(run) -> None:
-    """Run the engine; turn what it raises into errors that name the element."""
+    """Run the engine; turn what it raises into errors that name the element.
+
+    The conditions and scripts of the run share one work budget
+    (``expressions.MAX_WORK``).
+    """
     try:
-        run()
+        with expressions.work_budget():
+            run()
     except TaskExpressionError as exc:
         raise ProcessRuntimeError(detail=Detail(_("%(element)s：%(error)s"),
                                                 element=exc.element, error=exc.detail)) from None
@@ -330,6 +340,10 @@ def _step(compiled: _Compiled, workflow, *, previously_ready: set[str],
     definition = compiled.definition
     agencies = workflow.data[INTERNAL]["agencies"]
     ready_tasks = _ready_user_tasks(workflow)
+    if state_json is None:
+        # The engine just ran (``current`` only reads a stored state).
+        _check_not_stuck(definition, workflow, ready_tasks)
+        _check_data_size(definition, workflow, ready_tasks)
     ready = []
     for task in ready_tasks:
         post = definition.tasks[task.task_spec.bpmn_id]
@@ -352,6 +366,42 @@ def _step(compiled: _Compiled, workflow, *, previously_ready: set[str],
     return Step(state_json=state_json, ready=ready, finished=finished, outcome=outcome,
                 data=data, cancelled=sorted(previously_ready - still_ready),
                 opened=[r for r in ready if r.task_id not in previously_ready])
+
+
+def _check_not_stuck(definition: ProcessDefinition, workflow, ready_tasks) -> None:
+    """Refuse a run that leaves nothing to do and the process not finished.
+
+    A parallel join waiting for a branch an exclusive gateway did not take
+    never fires: stored, such a case would stay open for ever with no task
+    anyone can do.  The caller keeps its previous state.
+    """
+    if workflow.completed or ready_tasks:
+        return
+    waiting = sorted({
+        getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+        for task in workflow.get_tasks(state=TaskState.WAITING)
+        if getattr(task.task_spec, "bpmn_id", None)
+    })
+    raise ProcessRuntimeError(detail=Detail(
+        _("%(elements)s：流程无法继续，没有可办理的环节，流程也未结束（可能是并行网关在等待一条"
+          "不会到达的分支）。"),
+        elements="、".join(waiting) or definition.process_id))
+
+
+def _check_data_size(definition: ProcessDefinition, workflow, ready_tasks) -> None:
+    """Refuse a run after which the process data is past the limit.
+
+    Each script is checked as it runs (``expressions.execute``); this
+    catches what piles up over many calls, each within ``MAX_DATA_BYTES``.
+    """
+    holders = [(definition.process_id, workflow.data)]
+    holders += [(task.task_spec.bpmn_id, task.data) for task in ready_tasks]
+    for element, data in holders:
+        size = expressions.data_size(data)
+        if size > MAX_PROCESS_DATA_BYTES:
+            raise ProcessRuntimeError(detail=Detail(
+                _("%(element)s：流程数据过大（%(size)s 字节），上限为 %(limit)s 字节。"),
+                element=element, size=size, limit=MAX_PROCESS_DATA_BYTES))
 
 
 def _visible(data: Mapping[str, Any]) -> dict[str, Any]:
