@@ -70,6 +70,16 @@ def test_the_guide_is_public_with_everything_it_shows(world):
     assert body["fees"] == [{"name": "工本费", "standard": "每证 10 元", "amount": "10.00",
                              "basis": "某文件", "waivable": True}]
     assert body["legal_basis"] == "《中华人民共和国行政许可法》"
+    assert (body["upper_agency"], body["result_sample"]) == (None, "")
+
+
+def test_the_guide_and_a_version_show_the_upper_agency_and_result_sample(world, client_for):
+    version = published(world, process_template="upper_review", upper_agency="乙局",
+                        result_sample="/media/result.pdf")
+    guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
+    shown = client_for(editor(world)).get(f"{BASE}/versions/{version.pk}").json()
+    for body in (guide, shown):
+        assert (body["upper_agency"], body["result_sample"]) == ("乙局", "/media/result.pdf")
 
 
 def test_an_unpublished_or_unknown_item_is_not_found(world):
@@ -174,6 +184,25 @@ def test_a_malformed_payload_gets_the_same_error_shape(world, client_for):
                          {"agency_id": world.agency_a.pk, "content": {"name": "缺字段"}})
     body = _error(response, 400, "core.invalid_input")
     assert any(p["field"].startswith("content.") for p in body["fields"]["problems"])
+
+
+def test_a_lone_surrogate_in_the_content_is_a_field_problem_not_a_500(world, client_for):
+    body = json.dumps({"agency_id": world.agency_a.pk, "content": item_content("\ud800")})
+    with nothing_written():
+        response = client_for(editor(world)).post(f"{BASE}/items", body,
+                                                  content_type="application/json")
+    body = _error(response, 400, "catalog.bad_field")
+    assert [p["field"] for p in body["fields"]["problems"]] == ["name"]
+
+
+def test_an_existing_implementation_code_is_refused_with_the_code_named(world, client_for):
+    code = create(world).item.impl_code
+    with nothing_written():
+        response = _post(client_for(editor(world)), f"{BASE}/items", {
+            "agency_id": world.agency_a.pk, "impl_code": code, "content": item_content("重复")})
+    body = _error(response, 400, "catalog.item_exists")
+    assert body["message_zh"] == f"实施编码 {code} 已存在。"
+    assert body["fields"] == {"field": "impl_code", "impl_code": code}
 
 
 def test_another_agency_s_head_is_refused_and_nothing_is_written(world, client_for):

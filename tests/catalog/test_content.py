@@ -4,10 +4,19 @@ from decimal import Decimal
 
 import pytest
 
+from tests.bpmn.documents import document, flow, user_task
 from tests.catalog.helpers import create
 from tests.factories import item_content
-from yizhan.catalog.content import VersionDataError, clean_version_data, version_as_data
+from yizhan import bpmn
+from yizhan.bpmn.templates import TEMPLATES
+from yizhan.catalog.content import (
+    TEMPLATE_NEEDS,
+    VersionDataError,
+    clean_version_data,
+    version_as_data,
+)
 from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.directory import services as directory_services
 
 
 def _problems(world, **overrides) -> dict[str, str]:
@@ -87,10 +96,42 @@ def test_upper_review_needs_the_upper_agency(world):
     ({"materials": [{"name": "申请书", "copies": -1}]}, "materials[1].copies"),
     ({"materials": ["申请书"]}, "materials[1]"),
     ({"materials": "申请书"}, "materials"),
+    ({"materials": [{"name": "申请书", "forms": 5}]}, "materials[1].forms"),
+    ({"materials": [{"name": "申请书", "forms": [["original"]]}]}, "materials[1].forms"),
+    ({"materials": [{"name": "申请书", "forms": [{"x": 1}]}]}, "materials[1].forms"),
+    ({"consultation": "电话\x0112345"}, "consultation"),
+    ({"name": "\ud800"}, "name"),
+    ({"themes": ["permits\x0b"]}, "themes[1]"),
+    ({"form_fields": [{"name": "k", "label": "类\x1f别"}]}, "form_fields[1].label"),
+    ({"fees": [{"name": "工本费", "standard": "每证", "basis": "\udc80"}]}, "fees[1].basis"),
     ({"fees": [{"name": "", "standard": "", "basis": ""}]}, "fees[1].name"),
+    # Once changed silently: 0 and true to one copy, 2.5 to two, true to one day.
+    ({"materials": [{"name": "申请书", "copies": 0}]}, "materials[1].copies"),
+    ({"materials": [{"name": "申请书", "copies": 2.5}]}, "materials[1].copies"),
+    ({"materials": [{"name": "申请书", "copies": True}]}, "materials[1].copies"),
+    ({"statutory_limit": True}, "statutory_limit"),
+    ({"fees": [{"name": "工本费", "standard": "每证", "basis": "某文", "waivable": "maybe"}]},
+     "fees[1].waivable"),
+    ({"fees": [{"name": "工本费", "standard": "每证", "basis": "某文", "waivable": [1]}]},
+     "fees[1].waivable"),
 ])
 def test_single_problem_names_its_field(world, overrides, field):
     assert field in _problems(world, **overrides)
+
+
+def test_a_control_character_or_lone_surrogate_is_named_in_its_problem(world):
+    """Once stored: a 500 on the database write (surrogate) or on the Excel export."""
+    problems = _problems(world, consultation="电话\x0112345", limit_notes="\ud800")
+    assert problems["consultation"] == ("含有不能保存的字符 U+0001"
+                                        "（控制字符或无效的 Unicode 字符）")
+    assert "U+D800" in problems["limit_notes"]
+
+
+def test_content_nested_far_too_deep_is_refused_not_walked(world):
+    deep: list = []
+    for _level in range(2000):
+        deep = [deep]
+    assert "themes" in _problems(world, themes=deep)
 
 
 def test_the_implementing_agency_is_not_its_own_joint_agency(world):
@@ -123,6 +164,24 @@ def test_blank_numbers_take_their_defaults(world):
     assert clean["online_depth"] == 4
 
 
+@pytest.mark.parametrize(("waivable", "expected"), [
+    ("false", False), ("否", False), ("No", False), (0, False), (None, False), ("", False),
+    ("true", True), ("是", True), (" Y ", True), (1, True), (True, True),
+])
+def test_a_fee_is_waivable_by_a_boolean_or_a_yes_no_word(world, waivable, expected):
+    """Not bool(value): the string "false" was once read as waivable."""
+    fee = {"name": "工本费", "standard": "每证", "basis": "某文", "waivable": waivable}
+    clean = clean_version_data(item_content(fees=[fee]), agency=world.agency_a)
+    assert clean["fees"][0]["waivable"] is expected
+
+
+def test_materials_without_copies_take_one(world):
+    clean = clean_version_data(item_content(materials=[
+        {"name": "申请书"}, {"name": "身份证", "copies": ""}, {"name": "执照", "copies": "3"}]),
+        agency=world.agency_a)
+    assert [m["copies"] for m in clean["materials"]] == [1, 1, 3]
+
+
 def test_comma_separated_lists_are_accepted(world):
     clean = clean_version_data(
         item_content(themes="permits，establish", service_objects="natural, legal",
@@ -145,3 +204,70 @@ def test_a_version_written_out_cleans_to_the_same_content(world):
     version = create(world, **{k: v for k, v in data.items() if k != "name"}, name="并联事项")
     again = clean_version_data(version_as_data(version), agency=world.agency_a)
     assert again == clean_version_data(data, agency=world.agency_a)
+
+
+# Custom processes
+
+def _two_step(lane_of_review: str) -> str:
+    """Accepted at the window, reviewed in ``lane_of_review``."""
+    marker = ("<bpmn:multiInstanceLoopCharacteristics/>"
+              if lane_of_review.startswith("$joint") else "")
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + user_task("review", "审查", inner=marker) + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "approved"))
+    return document(body, lanes=[("$accepting/window_clerk", ["accept"]),
+                                 (lane_of_review, ["review"])]).decode()
+
+
+@pytest.mark.parametrize(("lane", "field", "problem"), [
+    ("$joint/reviewer", "joint_agencies",
+     "用户任务“审查”（review）在“$joint”泳道中，须至少有一个联办机关"),
+    ("$upper/reviewer", "upper_agency",
+     "用户任务“审查”（review）在“$upper”泳道中，须指定上级审批机关"),
+])
+def test_a_custom_process_needs_the_agencies_its_lanes_name(world, lane, field, problem):
+    """As the parallel and upper-review templates do: published without them, every
+    application would fail when it is submitted."""
+    xml = _two_step(lane)
+    assert _problems(world, process_template="custom", process_xml=xml) == {field: problem}
+    named = {"joint_agencies": ["乙局"]} if field == "joint_agencies" else {"upper_agency": "乙局"}
+    clean = clean_version_data(item_content(process_template="custom", process_xml=xml, **named),
+                               agency=world.agency_a)
+    assert clean["process_template"] == "custom"
+
+
+def test_the_template_needs_are_the_templates_lanes():
+    """The table the agency check reads for a template says what its lanes name."""
+    for template in TEMPLATES:
+        refs = bpmn.load_template(template).agency_refs - {bpmn.ACCEPTING}
+        assert refs == set(TEMPLATE_NEEDS.get(template, {})), template
+
+
+def test_a_custom_process_with_a_lone_surrogate_is_a_field_problem(world):
+    """It has no UTF-8 form: refused as the loader refuses it, not a 500."""
+    xml = _two_step("reviewer").replace("测试流程", "\ud800")
+    with pytest.raises(VersionDataError) as info:
+        clean_version_data(item_content(process_template="custom", process_xml=xml),
+                           agency=world.agency_a)
+    assert {"field": "process_xml", "problem": "流程文件须为 UTF-8 编码。"} in (
+        info.value.fields["problems"])
+
+
+def test_a_lane_must_name_exactly_one_active_agency(world):
+    """Unit names repeat under different parents, and a case routes a lane's tasks to
+    the agency of that name: an ambiguous or inactive name is refused."""
+    for parent in (world.agency_a, world.agency_b):
+        directory_services.agency_create(actor=world.admin, name="审批科", kind="unit",
+                                         division_code="449900", parent_id=parent.pk)
+    problems = _problems(world, process_template="custom", process_xml=_two_step("审批科/reviewer"))
+    assert problems["process_xml"] == ("用户任务“审查”（review）：泳道中的机关“审批科”不能使用："
+                                       "有多个在用的机关同名，无法确定是哪一个")
+    directory_services.agency_update(actor=world.admin, agency=world.unit_a, is_active=False)
+    problems = _problems(world, process_template="custom",
+                         process_xml=_two_step(f"{world.unit_a.name}/reviewer"))
+    assert problems["process_xml"] == (
+        f"用户任务“审查”（review）：泳道中的机关“{world.unit_a.name}”不能使用：该机关已停用")
+    clean = clean_version_data(
+        item_content(process_template="custom", process_xml=_two_step("乙局/reviewer")),
+        agency=world.agency_a)
+    assert clean["process_template"] == "custom"

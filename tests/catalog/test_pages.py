@@ -83,6 +83,23 @@ def test_the_guide_shows_everything_an_applicant_needs(guide_item):
     assert "inspection" not in text
 
 
+def test_the_guide_links_the_blank_forms_samples_and_result_sample(world):
+    """Stored and exported, but once shown nowhere to the applicant."""
+    version = published(
+        world, materials=[{"name": "申请书", "blank_form": "/media/blank.docx",
+                           "sample": "https://example.gov.cn/sample.pdf"},
+                          {"name": "身份证", "sample": "窗口领取"},
+                          {"name": "委托书", "blank_form": "javascript:alert(1)"}],
+        result_sample="/media/result.pdf")
+    text = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+    for link in ("/media/blank.docx", "https://example.gov.cn/sample.pdf", "/media/result.pdf"):
+        assert f'href="{link}"' in text, link
+    assert "窗口领取" in text
+    # Free text an editor typed: shown, never made a link.
+    assert 'href="javascript' not in text
+    assert "javascript:alert(1)" in text
+
+
 def test_the_guide_without_fees_says_it_is_free(world):
     version = published(world, "免费事项")
     assert "不收费。" in Client().get(f"/services/items/{version.item.impl_code}/").content.decode()

@@ -15,7 +15,7 @@ from tests.catalog.helpers import (
     reviewer,
     workbook_bytes,
 )
-from tests.factories import item_content
+from tests.factories import item_content, valid_credit_code
 from yizhan.audit.models import AuditRecord
 from yizhan.catalog import selectors, services, transfer
 from yizhan.catalog.actions import CatalogAction
@@ -23,6 +23,7 @@ from yizhan.catalog.content import version_as_data
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.directory import services as directory_services
 
 
 def _json(*records) -> bytes:
@@ -85,6 +86,7 @@ def test_json_import_of_a_known_code_drafts_the_next_version(world):
     (b"{not json", "不是有效的 JSON"),
     (b'{"items": 3}', "事项列表"),
     ("\ufeff[]".encode() + b"\xff", "不是有效的 JSON"),
+    (b"[" * 100_000, "嵌套层数过多"),  # once a RecursionError, a 500
 ])
 def test_unreadable_json_is_refused(world, raw, message):
     with nothing_written(), pytest.raises(InvalidInput) as exc:
@@ -125,6 +127,30 @@ def test_values_a_column_cannot_hold_are_reported_not_a_500(world, overrides, fi
     assert not Item.objects.exists()
 
 
+def test_a_json_fee_waivable_false_is_not_waivable(world):
+    fee = {**FEE, "waivable": "false"}  # once bool("false"): waivable
+    result = _import(world, _json(_record(fees=[fee])))
+    assert Item.objects.get(impl_code=result.created[0]).versions.get().fees.get().waivable is False
+
+
+@pytest.mark.parametrize("depth", ["12", "0", "99999"])
+def test_an_online_depth_out_of_range_is_reported_not_cut_to_its_first_digit(world, depth):
+    """"12" was once read as 1."""
+    assert ("JSON", 1, "online_depth") in _failed(world, _json(_record(online_depth=depth)),
+                                                  "catalog.json")
+
+
+def test_excel_yes_no_and_depth_words_it_does_not_know_are_reported(world):
+    raw = workbook_bytes(
+        items=[{"事项键": "k1", "实施机关": "甲局", "事项名称": "事项", "基本编码": "XK00101000",
+                "行使层级": "3", "设定依据": "某法", "服务对象": "legal", "受理条件": "符合条件",
+                "法定时限": 20, "承诺时限": 10, "网上办理深度": "12 级"}],
+        fees=[{"事项键": "k1", "收费项目": "工本费", "收费标准": "每证", "收费依据": "某文件",
+               "可减免": "看情况"}])
+    assert sorted(_failed(world, raw)) == [("事项", 2, "online_depth"),
+                                           ("收费项目", 2, "fees[1].waivable")]
+
+
 def test_a_basic_code_written_as_a_number_is_read_as_its_digits(world):
     """An Excel cell or a JSON number holding the ten digits of a public-service code."""
     record = _record(basic_code=1010100000, item_type="")
@@ -137,6 +163,25 @@ def test_two_records_claiming_one_code_import_nothing(world):
     code = f"XK001010003449900{world.agency_a.credit_code}01"
     raw = _json(_record("一", impl_code=code), _record("二", impl_code=code))
     assert _failed(world, raw, "catalog.json") == [("JSON", 2, "impl_code")]
+
+
+def test_an_impl_code_typed_with_spaces_or_in_lower_case_finds_its_item(world):
+    v1 = published(world)
+    raw = _json(_record("修订", impl_code=f" {v1.item.impl_code.lower()} "))
+    assert _import(world, raw).drafted == [v1.item.impl_code]
+    assert v1.item.versions.get(number=2).name == "修订"
+
+
+def test_records_repeating_a_known_item_s_code_are_each_reported(world):
+    """Once merged silently: each became the next draft, the last one's content kept."""
+    code = published(world).item.impl_code
+    raw = _json(_record("第一条", impl_code=code), _record("第二条", impl_code=f"{code} "),
+                _record("另一个事项", basic_code="XK00102000"), _record("第三条", impl_code=code))
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, raw)
+    errors = exc.value.fields["errors"]
+    assert [(e["row"], e["field"]) for e in errors] == [(2, "impl_code"), (4, "impl_code")]
+    assert errors[1]["problem"] == f"实施编码 {code} 与第 1 行重复，一个事项在文件中只能出现一次"
 
 
 def test_every_clash_seen_while_writing_is_reported_at_once(world):
@@ -200,13 +245,106 @@ def _other_zip() -> bytes:
     return out.getvalue()
 
 
+def _patched_workbook(*, flag=None, method=None) -> bytes:
+    """A workbook whose entries claim encryption (flag bit 0) or an unknown compression."""
+    import struct
+
+    data = bytearray(transfer.export_excel([]))
+    # (signature, offset of the flag in that header): local headers, then the directory.
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        pos = data.find(signature)
+        while pos >= 0:
+            if flag is not None:
+                struct.pack_into("<H", data, pos + at, flag)
+            if method is not None:
+                struct.pack_into("<H", data, pos + at + 2, method)
+            pos = data.find(signature, pos + 4)
+    return bytes(data)
+
+
+def _encrypted_workbook() -> bytes:
+    return _patched_workbook(flag=1)
+
+
+def _oddly_compressed_workbook() -> bytes:
+    return _patched_workbook(method=99)
+
+
+def _chart_named_like_the_item_sheet(*, with_chart: bool) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    book = Workbook()
+    book.active.title = "其他"
+    book.active.append([1])
+    chartsheet = book.create_chartsheet("事项")
+    if with_chart:
+        chart = BarChart()
+        chart.add_data(Reference(book.active, min_col=1, min_row=1, max_row=1))
+        chartsheet.add_chart(chart)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _chartsheet() -> bytes:
+    return _chart_named_like_the_item_sheet(with_chart=True)
+
+
+def _empty_chartsheet() -> bytes:
+    return _chart_named_like_the_item_sheet(with_chart=False)
+
+
 @pytest.mark.parametrize("raw", [b"PK\x03\x04 but no archive follows", b"PK", "_other_zip",
-                                 "_damaged_workbook"])
+                                 "_damaged_workbook", "_encrypted_workbook",
+                                 "_oddly_compressed_workbook", "_chartsheet",
+                                 "_empty_chartsheet"])
 def test_a_broken_or_foreign_zip_named_xlsx_is_refused_not_crashed_on(world, raw):
     raw = globals()[raw]() if isinstance(raw, str) else raw
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         _import(world, raw, "catalog.xlsx")
     assert exc.value.render("zh-hans").startswith("文件不是有效的 Excel（.xlsx）工作簿")
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"name": "\ud800"}, "name"),  # a lone surrogate: the database write failed
+    ({"agency": "\udfff"}, "agency"),
+    ({"impl_code": "XK\x00"}, "impl_code"),
+    ({"consultation": "电话\x0112345"}, "consultation"),  # the Excel export failed
+    ({"materials": [{"name": "申请\x1f书"}]}, "materials[1].name"),
+])
+def test_text_no_column_can_hold_is_a_row_error_not_a_500(world, overrides, field):
+    raw = json.dumps({"items": [_record(**overrides)]}).encode()  # written as \uXXXX
+    assert ("JSON", 1, field) in _failed(world, raw, "catalog.json")
+
+
+def test_a_tiny_sparse_workbook_is_read_quickly(world):
+    """One far-away cell (XFD20000) once padded every row to 16,384 columns: minutes."""
+    import time
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "事项"
+    book.active.append([h for h, _k in transfer.ITEM_COLUMNS])
+    book.active.cell(row=20000, column=16384, value="x")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    started = time.monotonic()
+    assert transfer.read_upload("catalog.xlsx", buffer.getvalue()) == []
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("name", ["catalog.xlsx", "catalog.json"])
+def test_more_items_than_an_import_reads_are_refused(world, monkeypatch, name):
+    monkeypatch.setattr(transfer, "MAX_IMPORT_ITEMS", 2)
+    rows = [{"事项键": f"k{n}", "事项名称": f"事项{n}"} for n in range(3)]
+    raw = workbook_bytes(items=rows) if name.endswith("xlsx") else _json(*rows)
+    with pytest.raises(InvalidInput) as exc:
+        transfer.read_upload(name, raw)
+    assert "超过 2 " in exc.value.render("zh-hans")
+    monkeypatch.setattr(transfer, "MAX_IMPORT_ITEMS", 3)
+    assert len(transfer.read_upload(name, raw)) == 3
 
 
 def test_an_oversized_file_is_refused_with_413(world):
@@ -255,11 +393,117 @@ def test_excel_round_trip_drafts_the_same_items_with_the_same_content(world):
         assert version_as_data(v2) == version_as_data(v1)
 
 
+def test_excel_round_trip_keeps_a_custom_process(world):
+    """The uploaded BPMN file once had no column: the import then refused the item."""
+    from yizhan.bpmn.templates import template_xml
+
+    v1 = published(world, "自定义流程事项", process_template="custom",
+                   process_xml=template_xml("promised").decode())
+    _import(world, transfer.export_excel(selectors.published_versions()), "catalog.xlsx")
+    assert version_as_data(v1.item.versions.get(number=2)) == version_as_data(v1)
+
+
+def test_excel_export_writes_text_starting_with_equals_as_text(world):
+    """Not a formula: it would run in the reader's Excel, and come back empty on import."""
+    v1 = published(world, '=HYPERLINK("http://evil.example","点此")', limit_notes="=法定时限减半",
+                   materials=[{"name": "=申请书"}])
+    raw = transfer.export_excel(selectors.published_versions())
+    book = load_workbook(io.BytesIO(raw))
+    cells = [book["事项"]["D2"], book["申请材料"]["B2"]]
+    assert [(c.value, c.data_type, c.quotePrefix) for c in cells] == [
+        ('=HYPERLINK("http://evil.example","点此")', "s", True), ("=申请书", "s", True)]
+    _import(world, raw, "catalog.xlsx")
+    assert version_as_data(v1.item.versions.get(number=2)) == version_as_data(v1)
+
+
+def test_a_text_longer_than_an_excel_cell_is_refused_clearly(world, client_for):
+    version = published(world, legal_basis="法" * (transfer.EXCEL_CELL_LIMIT + 1))
+    with pytest.raises(InvalidInput) as exc:
+        transfer.export_excel(selectors.published_versions())
+    assert exc.value.render("zh-hans") == (
+        f"事项 {version.item.impl_code} 的“设定依据”超过 Excel 单元格上限 32767 个字符，"
+        "不能导出为 Excel，请导出为 JSON。")
+    response = client_for(editor(world)).get("/workbench/catalog/export/", follow=True)
+    assert "超过 Excel 单元格上限" in response.content.decode()
+    assert len(json.loads(transfer.export_json(selectors.published_versions()))["items"]) == 1
+
+
+def test_control_characters_stored_before_they_were_refused_do_not_break_the_export(world):
+    version = published(world)
+    ItemVersion.objects.filter(pk=version.pk).update(consultation="电话\x0112345")
+    book = load_workbook(io.BytesIO(transfer.export_excel(selectors.published_versions())))
+    headers = [c.value for c in book["事项"][1]]
+    assert book["事项"].cell(row=2, column=headers.index("咨询方式") + 1).value == "电话12345"
+
+
 def test_json_round_trip_keeps_the_content(world):
     one, _two = _published_pair(world)
     raw = transfer.export_json(selectors.published_versions())
     _import(world, raw)
     assert version_as_data(one.item.versions.get(number=2)) == version_as_data(one)
+
+
+def _namesake(world, name: str, division="440000", seed=303):
+    """Another agency called ``name`` (in the province, which sorts first)."""
+    return directory_services.agency_create(actor=world.admin, name=name, kind="department",
+                                            division_code=division,
+                                            credit_code=valid_credit_code(seed, division))
+
+
+@pytest.mark.parametrize("export", [transfer.export_json, transfer.export_excel])
+def test_a_round_trip_keeps_agencies_whose_names_another_division_bears(world, export):
+    """Exports name agencies by credit code; by name, the other division's was taken."""
+    one = published(world, "上级初审事项", process_template="upper_review", upper_agency="乙局",
+                    joint_agencies=["乙局"])
+    _namesake(world, "乙局")
+    _namesake(world, "甲局", seed=404)
+    raw = export(selectors.published_versions())
+    result = _import(world, raw, "catalog.xlsx" if export is transfer.export_excel
+                     else "catalog.json", actor=world.admin)
+    assert result.drafted == [one.item.impl_code]
+    v2 = one.item.versions.get(number=2)
+    assert v2.upper_agency_id == world.agency_b.pk
+    assert list(v2.joint_agencies.values_list("pk", flat=True)) == [world.agency_b.pk]
+    assert version_as_data(v2) == version_as_data(one)
+
+
+def test_exports_name_agencies_by_credit_code_and_units_without_one_by_name(world):
+    published(world, "并联事项", process_template="parallel",
+              joint_agencies=["乙局", "甲局审批科"])
+    [record] = json.loads(transfer.export_json(selectors.published_versions()))["items"]
+    assert record["agency"] == world.agency_a.credit_code
+    assert record["joint_agencies"] == [world.agency_b.credit_code, "甲局审批科"]
+
+
+def test_a_joint_agency_whose_name_holds_a_list_separator_survives_excel(world):
+    joint = _namesake(world, "发改局、粮食局", division="449900", seed=505)
+    one = published(world, "并联事项", process_template="parallel",
+                    joint_agencies=[joint.credit_code])
+    _import(world, transfer.export_excel(selectors.published_versions()), "catalog.xlsx")
+    v2 = one.item.versions.get(number=2)
+    assert list(v2.joint_agencies.values_list("pk", flat=True)) == [joint.pk]
+
+
+def test_a_name_several_agencies_bear_is_refused_asking_for_the_credit_code(world):
+    _namesake(world, "乙局")
+    raw = _json(_record(agency="乙局"), _record(process_template="parallel",
+                                               joint_agencies=["乙局"]))
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, raw, actor=world.admin)
+    ambiguous = ("有多个机关名为“乙局”，请改用统一社会信用代码指明是哪一个"
+                 "（没有代码的内设机构用机关编号）")
+    assert [(e["row"], e["field"]) for e in exc.value.fields["errors"]
+            if e["problem"] == ambiguous] == [(1, "agency"), (2, "joint_agencies")]
+    # The credit code says which; a name only one agency bears still works.
+    raw = _json(_record(agency=world.agency_b.credit_code),
+                _record("另一个", basic_code="XK00102000", process_template="parallel",
+                        joint_agencies=[world.agency_b.credit_code, "甲局审批科"]))
+    assert len(_import(world, raw, actor=world.admin).created) == 2
+
+
+def test_a_record_without_an_agency_is_not_given_a_unit_without_a_code(world):
+    """A blank name once matched the blank credit code of every such unit."""
+    assert _failed(world, _json(_record(agency="")), "catalog.json") == [("JSON", 1, "agency")]
 
 
 def test_excel_accepts_labels_and_blank_optional_cells(world):

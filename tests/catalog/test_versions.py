@@ -11,7 +11,7 @@ from tests.catalog.helpers import (
     published,
     reviewer,
 )
-from tests.factories import item_content
+from tests.factories import item_content, valid_credit_code
 from yizhan.audit.models import AuditRecord
 from yizhan.catalog import services
 from yizhan.catalog.actions import CatalogAction
@@ -19,6 +19,7 @@ from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.core.error_codes import CoreErrorCode
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
 
 Status = ItemVersion.Status
@@ -45,6 +46,17 @@ def test_bad_content_creates_nothing(world):
     with nothing_written(), pytest.raises(InvalidInput):
         services.item_create(actor=editor(world), agency=world.agency_a,
                              data=item_content(promised_limit=99))
+
+
+def test_an_existing_implementation_code_is_named_in_the_refusal(world):
+    """The code was once passed as ``code=``, which is the error's code: "%(code)s" showed."""
+    code = create(world).item.impl_code
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.item_create(actor=editor(world), agency=world.agency_a,
+                             data=item_content("再来一次"), impl_code=code)
+    assert exc.value.code == CatalogErrorCode.ITEM_EXISTS
+    assert exc.value.render("zh-hans") == f"实施编码 {code} 已存在。"
+    assert code in exc.value.render("en")
 
 
 def test_submit_then_publish_by_a_data_officer(world):
@@ -168,6 +180,18 @@ def test_the_next_version_copies_the_latest(world):
     v1.refresh_from_db()
     assert v1.status == Status.PUBLISHED
     assert Item.objects.get(pk=v1.item_id).published_id == v1.pk
+
+
+def test_the_next_version_copies_the_agencies_themselves_not_their_names(world):
+    """The copy once went through names: another division's 乙局 (sorting first) was taken."""
+    v1 = published(world, "上级初审事项", process_template="upper_review", upper_agency="乙局",
+                   joint_agencies=["乙局"])
+    directory_services.agency_create(actor=world.admin, name="乙局", kind="department",
+                                     division_code="440000",
+                                     credit_code=valid_credit_code(606, "440000"))
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert v2.upper_agency_id == world.agency_b.pk
+    assert list(v2.joint_agencies.values_list("pk", flat=True)) == [world.agency_b.pk]
 
 
 @pytest.mark.parametrize("change", [{"basic_code": "CF00999000", "item_type": "CF"},

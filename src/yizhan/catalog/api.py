@@ -61,6 +61,7 @@ class ItemGuide(ItemSummary):
     limit_notes: str
     result_name: str
     result_type: str
+    result_sample: str
     consultation: str
     complaint: str
     special_procedures: list[str]
@@ -70,12 +71,17 @@ class ItemGuide(ItemSummary):
     status: str
     published_at: datetime.datetime | None
     joint_agencies: list[str]
+    upper_agency: str | None
     materials: list[MaterialOut]
     fees: list[FeeOut]
 
     @staticmethod
     def resolve_joint_agencies(obj):
         return [a.name for a in obj.joint_agencies.all()]
+
+    @staticmethod
+    def resolve_upper_agency(obj):
+        return obj.upper_agency.name if obj.upper_agency_id else None
 
     @staticmethod
     def resolve_materials(obj):
@@ -120,8 +126,10 @@ class VersionIn(Schema):
     item_type: str = ""
     exercise_level: str = Field(..., description="1 national … 5 township")
     legal_basis: str
-    joint_agencies: list[str] = Field([], description="agency names or credit codes")
-    upper_agency: str | None = None
+    joint_agencies: list[str] = Field([], description="credit codes, or names only one "
+                                      "agency bears")
+    upper_agency: str | None = Field(None, description="a credit code, or a name only one "
+                                     "agency bears")
     service_objects: list[str] = Field(..., description="natural and/or legal")
     acceptance_conditions: str
     process_description: str = ""

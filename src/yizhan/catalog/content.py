@@ -8,10 +8,13 @@ version, exporting).
 """
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from yizhan.bpmn.definition import JOINT, UPPER
 from yizhan.catalog import codes, form_spec
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import (
@@ -59,11 +62,76 @@ def _problem(problems, field, message):
     problems.append({"field": field, "problem": str(message)})
 
 
+# Control characters an Excel cell cannot hold (the export would fail on
+# them) and lone halves of a surrogate pair (no encoding stores them, so the
+# database write would fail): refused on the way in, whatever the entry point.
+ILLEGAL_TEXT_RE = re.compile(f"{ILLEGAL_CHARACTERS_RE.pattern}|[\ud800-\udfff]")
+# Real content nests three levels (form_fields[i].choices[j]); anything far
+# deeper is not content, and walking it must not exhaust the stack.
+MAX_NESTING = 8
+
+
+def illegal_character(text) -> str | None:
+    """The first character of ``text`` no field may hold, as U+XXXX; None if none."""
+    match = ILLEGAL_TEXT_RE.search(text) if isinstance(text, str) else None
+    return f"U+{ord(match.group()):04X}" if match else None
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _text_problems(problems, value, where, depth=0):
+    """Report every string in ``value`` (keys included) holding an illegal character."""
+    if depth > MAX_NESTING:
+        raise _TooDeep
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _text_problems(problems, key, where, depth + 1)
+            _text_problems(problems, item, f"{where}.{key}" if not illegal_character(key)
+                           else where, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            _text_problems(problems, item, f"{where}[{index}]", depth + 1)
+    elif char := illegal_character(value):
+        _problem(problems, where, _("含有不能保存的字符 %(char)s（控制字符或无效的 Unicode 字符）")
+                 % {"char": char})
+
+
 # Time limits, visits and copies: far above any real one, far below what
 # the integer columns hold.
 MAX_COUNT = 9999
 # Fee.amount: 12 digits with 2 decimals.
 MAX_AMOUNT_DIGITS = 10
+
+
+def _whole(value) -> int:
+    """``value`` as a whole number; ValueError for 2.5 or a JSON true (int() takes both)."""
+    if isinstance(value, bool):
+        raise ValueError
+    number = int(value)
+    if isinstance(value, float) and value != number:
+        raise ValueError
+    return number
+
+
+TRUE_WORDS = {"1", "true", "是", "yes", "y"}
+FALSE_WORDS = {"0", "false", "否", "no", "n", ""}
+
+
+def _yes_no(problems, where, value) -> bool:
+    """A JSON boolean, 0 or 1, or a word for yes or no: anything else is reported.
+
+    Not bool(value): the string "false" is true.
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    _problem(problems, where, _("应为“是”或“否”（true 或 false）"))
+    return False
 
 
 def _int(problems, data, field, default=None, minimum=0, maximum=MAX_COUNT):
@@ -73,10 +141,8 @@ def _int(problems, data, field, default=None, minimum=0, maximum=MAX_COUNT):
         value = default
     label = FIELD_LABELS.get(field, field)
     try:
-        number = int(value)
-        if isinstance(value, float) and value != number:
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):  # "abc", 1.5, Infinity
+        number = _whole(value)
+    except (TypeError, ValueError, OverflowError):  # "abc", 1.5, Infinity, true
         _problem(problems, field, _("%(label)s应为整数") % {"label": label})
         return default
     if number < minimum:
@@ -122,7 +188,10 @@ def _clean_materials(problems, rows):
         forms = row.get("forms") or ["original"]
         if isinstance(forms, str):
             forms = [f.strip() for f in forms.replace("，", ",").split(",") if f.strip()]
-        bad_forms = [f for f in forms if f not in Material.FORMS]
+        if not isinstance(forms, list):
+            forms = [forms]
+        # A JSON file can hold anything here, lists and objects included.
+        bad_forms = [f for f in forms if not isinstance(f, str) or f not in Material.FORMS]
         if bad_forms:
             _problem(problems, f"{where}.forms", _("材料形式只能是 original、copy、electronic"))
         necessity = row.get("necessity") or Material.Necessity.REQUIRED
@@ -132,8 +201,10 @@ def _clean_materials(problems, rows):
         source = row.get("source") or Material.Source.APPLICANT
         if source not in Material.Source.values:
             _problem(problems, f"{where}.source", _("来源渠道无效"))
+        copies = row.get("copies")
         try:
-            copies = int(row.get("copies") or 1)
+            # Only a missing copies means one: 0, 2.5 or true were once read as 1 or 2.
+            copies = 1 if copies is None or copies == "" else _whole(copies)
             if not 1 <= copies <= MAX_COUNT:
                 raise ValueError
         except (TypeError, ValueError, OverflowError):
@@ -185,7 +256,7 @@ def _clean_fees(problems, rows):
             "order": index, "name": str(row.get("name") or "").strip()[:200],
             "standard": str(row.get("standard") or "").strip()[:200], "amount": amount,
             "basis": str(row.get("basis") or "").strip(),
-            "waivable": bool(row.get("waivable")),
+            "waivable": _yes_no(problems, f"{where}.waivable", row.get("waivable")),
         })
     return cleaned
 
@@ -197,7 +268,13 @@ def _agency_ids(problems, field, value):
         value = [value]
     ids = []
     for ref in value:
-        agency = find_agency(ref)
+        if illegal_character(str(ref)):
+            continue  # reported already, and not to be echoed
+        try:
+            agency = find_agency(ref)
+        except AmbiguousAgency as exc:
+            _problem(problems, field, exc.render())
+            continue
         if agency is None:
             _problem(problems, field, _("找不到机关“%(ref)s”") % {"ref": ref})
         else:
@@ -205,15 +282,46 @@ def _agency_ids(problems, field, value):
     return ids
 
 
+class AmbiguousAgency(InvalidInput):
+    message = _("有多个机关名为“%(name)s”，请改用统一社会信用代码指明是哪一个"
+                "（没有代码的内设机构用机关编号）")
+
+
 def find_agency(ref):
-    """An agency by id, credit code or exact name (imports use names)."""
+    """An agency by id, credit code or exact name; None if there is none.
+
+    Names are unique only within a division, so a name several agencies
+    bear raises ``AmbiguousAgency``: taking the first would silently give
+    the item another division's agency.
+    """
+    if isinstance(ref, bool):
+        return None  # a JSON true is no id
     # Digits: an id; 18 characters, even if all digits: a credit code.
     if isinstance(ref, int) or (isinstance(ref, str) and len(ref) < 12 and parse_id(ref)):
         pk = parse_id(ref)
         return Agency.objects.filter(pk=pk).first() if pk else None
     ref = str(ref).strip()
-    return (Agency.objects.filter(credit_code=ref).first()
-            or Agency.objects.filter(name=ref).first())
+    if not ref or illegal_character(ref):
+        # Blank would match every unit without a credit code; an illegal
+        # character is reported as a field problem (the database could not
+        # even compare it).
+        return None
+    by_code = Agency.objects.filter(credit_code=ref).first()
+    if by_code is not None:
+        return by_code
+    named = list(Agency.objects.filter(name=ref).order_by("pk")[:2])
+    if len(named) > 1:
+        raise AmbiguousAgency(name=ref)
+    return named[0] if named else None
+
+
+def agency_reference(agency: Agency) -> str:
+    """How an export names an agency: by its credit code, unique, where it has one.
+
+    A name is not unique (and a name with "、" would be split as a list);
+    a unit without a code can only be named.
+    """
+    return agency.credit_code or agency.name
 
 
 def clean_version_data(data: dict, *, agency: Agency) -> dict:
@@ -236,6 +344,16 @@ def clean_version_data(data: dict, *, agency: Agency) -> dict:
 def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
     problems: list[dict] = []
     clean: dict = {}
+    too_deep = []
+    for field, value in data.items():
+        if field in FIELD_LABELS or field in ("materials", "fees"):
+            try:
+                _text_problems(problems, value, field)
+            except _TooDeep:
+                _problem(problems, field, _("嵌套层数过多"))
+                too_deep.append(field)
+    # The checks below would recurse through such a value too (str() of it).
+    data = {k: v for k, v in data.items() if k not in too_deep}
     for field, (required, max_length) in TEXT_FIELDS.items():
         value = str(data.get(field) or "").strip()
         if required and not value:
@@ -301,21 +419,27 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
     clean["joint_agencies"] = joint
     upper = _agency_ids(problems, "upper_agency", data.get("upper_agency"))
     clean["upper_agency_id"] = upper[0] if upper else None
-    if template == ProcessTemplate.PARALLEL and not joint:
-        _problem(problems, "joint_agencies", _("并联审批事项须至少有一个联办机关"))
-    if template == ProcessTemplate.UPPER_REVIEW and not upper:
-        _problem(problems, "upper_agency", _("上级初审事项须指定上级审批机关"))
+    needs = TEMPLATE_NEEDS.get(template, {})
     if template == ProcessTemplate.CUSTOM and not clean["process_xml"]:
         _problem(problems, "process_xml", _("自定义流程须上传 BPMN 文件"))
     elif template == ProcessTemplate.CUSTOM:
         from yizhan.bpmn import ProcessError
-        from yizhan.catalog.process import compile_xml
+        from yizhan.catalog.process import compile_definition
 
         # The same check as at publication, so a file that edits cleanly publishes.
         try:
-            compile_xml(clean["process_xml"].encode())
+            definition = compile_definition(clean["process_xml"])
         except ProcessError as exc:
             _problem(problems, "process_xml", exc.render())
+        else:
+            needs = _custom_needs(definition)
+    # A process with a $joint ($upper) lane gives its tasks to the version's
+    # joint (upper) agencies: without them every application would fail
+    # when it is submitted.
+    if JOINT in needs and not joint:
+        _problem(problems, "joint_agencies", needs[JOINT])
+    if UPPER in needs and not upper:
+        _problem(problems, "upper_agency", needs[UPPER])
     if case_type == CaseType.IMMEDIATE and template not in (ProcessTemplate.IMMEDIATE,
                                                             ProcessTemplate.CUSTOM):
         _problem(problems, "process_template", _("即办件应使用即办件流程"))
@@ -324,16 +448,44 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
     return clean, problems
 
 
-def version_as_data(version: ItemVersion) -> dict:
-    """A version's content in the input shape (for copying and export)."""
+# The symbolic agencies (beyond $accepting) each standard template's lanes
+# name, with the problem reported when the version does not say which.
+TEMPLATE_NEEDS = {
+    ProcessTemplate.PARALLEL: {JOINT: _("并联审批事项须至少有一个联办机关")},
+    ProcessTemplate.UPPER_REVIEW: {UPPER: _("上级初审事项须指定上级审批机关")},
+}
+
+
+def _custom_needs(definition) -> dict:
+    """The same for an uploaded process: the problem names the first task of the lane."""
+    needs = {}
+    for post in definition.tasks.values():
+        task = {"title": post.title, "id": post.task}
+        if post.agency == JOINT and JOINT not in needs:
+            needs[JOINT] = _("用户任务“%(title)s”（%(id)s）在“$joint”泳道中，"
+                             "须至少有一个联办机关") % task
+        if post.agency == UPPER and UPPER not in needs:
+            needs[UPPER] = _("用户任务“%(title)s”（%(id)s）在“$upper”泳道中，"
+                             "须指定上级审批机关") % task
+    return needs
+
+
+def version_as_data(version: ItemVersion, *, copy: bool = False) -> dict:
+    """A version's content in the input shape (for copying and export).
+
+    Agencies are named as an export names them (``agency_reference``), or,
+    for a ``copy`` of the version, by primary key: the copy has exactly the
+    agencies of the original, whatever their names.
+    """
+    refer = (lambda agency: agency.pk) if copy else agency_reference
     fields = [
         *TEXT_FIELDS, "basic_code", "item_type", "exercise_level", "case_type", "statutory_limit",
         "promised_limit", "visits_required", "online_depth", "service_objects",
         "special_procedures", "themes", "process_template", "form_fields",
     ]
     data = {field: getattr(version, field) for field in fields}
-    data["joint_agencies"] = [a.name for a in version.joint_agencies.all()]
-    data["upper_agency"] = version.upper_agency.name if version.upper_agency_id else None
+    data["joint_agencies"] = [refer(a) for a in version.joint_agencies.all()]
+    data["upper_agency"] = refer(version.upper_agency) if version.upper_agency_id else None
     data["materials"] = [
         {k: getattr(m, k) for k in ("name", "forms", "necessity", "condition", "copies",
                                     "source", "blank_form", "sample", "acceptance_standard",

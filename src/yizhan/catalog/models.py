@@ -7,9 +7,25 @@ cases keep the version they were started with.  Publishing needs a second
 person (the reviewer may not be the editor).
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def linkable(value: str) -> str:
+    """``value`` if a page may link to it, else "".
+
+    Sample and blank-form fields are free text typed by editors: only a web
+    address or a path of this site becomes a link (never ``javascript:``);
+    anything else ("窗口领取") is shown as text.
+    """
+    value = (value or "").strip()
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 class ItemType(models.TextChoices):
@@ -202,6 +218,10 @@ class ItemVersion(models.Model):
         return self.item.agency
 
     @property
+    def result_sample_link(self) -> str:
+        return linkable(self.result_sample)
+
+    @property
     def special_procedure_labels(self) -> list[str]:
         """The special procedures by name (听证, 现场勘验), for the guide."""
         return [str(SPECIAL_PROCEDURES.get(code, code)) for code in self.special_procedures]
@@ -244,6 +264,14 @@ class Material(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def blank_form_link(self) -> str:
+        return linkable(self.blank_form)
+
+    @property
+    def sample_link(self) -> str:
+        return linkable(self.sample)
 
 
 class Fee(models.Model):

@@ -5,20 +5,46 @@ loader (``yizhan.bpmn.load_process``); the serialized specification is
 stored on the version and every case of that version runs on it.
 """
 
-from yizhan.bpmn import load_process
+from django.utils.translation import gettext_lazy as _
+
+from yizhan.bpmn import ProcessDefinition, load_process
+from yizhan.bpmn.errors import Detail
 from yizhan.bpmn.templates import TEMPLATES, template_xml
 from yizhan.catalog.models import ProcessTemplate
 from yizhan.directory.models import Agency
 
 
-def _agency_exists(name: str) -> bool:
-    return Agency.objects.filter(name=name, is_active=True).exists()
+def named_agency(name: str) -> Agency | Detail | None:
+    """The one active agency a lane names, the reason it cannot be used, or None.
+
+    Agency names are unique only under one parent (two agencies may each
+    have a unit "审批科"), and the case engine routes a lane's tasks to the
+    agency of that name: a name that is not one active agency's would send
+    them to another agency, or to one that no longer works.  Asked when the
+    process is published and again when a case starts, since agencies are
+    renamed, added and closed in between.
+    """
+    active = list(Agency.objects.filter(name=name, is_active=True)[:2])
+    if len(active) == 1:
+        return active[0]
+    if active:
+        return Detail(_("有多个在用的机关同名，无法确定是哪一个"))
+    if Agency.objects.filter(name=name).exists():
+        return Detail(_("该机关已停用"))
+    return None
+
+
+def _agency_exists(name: str):
+    """For the loader: True, False (no such agency) or the reason it cannot be named."""
+    found = named_agency(name)
+    return found if isinstance(found, Detail) else found is not None
 
 
 def compile_process(version) -> str:
     """The specification JSON of ``version``'s process (raises ``ProcessError``)."""
     if version.process_template == ProcessTemplate.CUSTOM:
-        xml = version.process_xml.encode()
+        # Passed as text: the loader refuses what has no UTF-8 form.
+        xml = version.process_xml
     elif version.process_template in TEMPLATES:
         xml = template_xml(version.process_template)
     else:
@@ -26,6 +52,11 @@ def compile_process(version) -> str:
     return compile_xml(xml)
 
 
-def compile_xml(xml: bytes) -> str:
+def compile_definition(xml: bytes | str) -> ProcessDefinition:
+    """The loaded process of a BPMN file (raises ``ProcessError``)."""
+    return load_process(xml, resolve_agency=_agency_exists)
+
+
+def compile_xml(xml: bytes | str) -> str:
     """The specification JSON of a BPMN file (raises ``ProcessError``)."""
-    return load_process(xml, resolve_agency=_agency_exists).spec_json
+    return compile_definition(xml).spec_json

@@ -91,8 +91,9 @@ def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = No
     clean = clean_version_data(data, agency=agency)
     code = _impl_code_for(agency, clean, impl_code)
     if Item.objects.filter(impl_code=code).exists():
-        raise InvalidInput(_("实施编码 %(code)s 已存在。"), code=CatalogErrorCode.ITEM_EXISTS,
-                           field="impl_code")
+        # Not %(code)s: ``code`` is the error's own code, never a message field.
+        raise InvalidInput(_("实施编码 %(impl_code)s 已存在。"),
+                           code=CatalogErrorCode.ITEM_EXISTS, field="impl_code", impl_code=code)
     now = timezone.now()
     item = Item.objects.create(impl_code=code, agency=agency, created_at=now)
     version = ItemVersion(item=item, number=1, edited_by=person_of(actor), edited_at=now)
@@ -138,7 +139,7 @@ def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVe
         raise Conflict(_("该事项已有未发布的版本，请在其上修改。"),
                        code=CatalogErrorCode.DRAFT_EXISTS)
     latest = item.versions.order_by("-number").first()
-    content = version_as_data(latest) if data is None else data
+    content = version_as_data(latest, copy=True) if data is None else data
     clean = clean_version_data(content, agency=item.agency)
     _keeps_code(item, clean)
     version = ItemVersion(item=item, number=latest.number + 1, edited_by=person_of(actor),

@@ -2,9 +2,11 @@
 
 Both formats carry the same records: one per item, in the input shape of
 ``services.clean_version_data`` plus ``impl_code`` (optional for new items)
-and ``agency`` (name or credit code).  Excel spreads a record over three
-sheets — 事项, 申请材料, 收费项目 — joined by the 事项键 column (the
-implementation code, or any label unique in the file for new items).
+and ``agency`` (credit code, or a name borne by one agency only; exports
+write the code where the agency has one, as for joint and upper agencies).
+Excel spreads a record over three sheets — 事项, 申请材料, 收费项目 — joined
+by the 事项键 column (the implementation code, or any label unique in the
+file for new items).
 
 Import checks every record first and reports each bad one with its sheet,
 row and field; only when all are good does it write, in one transaction,
@@ -14,14 +16,14 @@ so a catalog is never half imported.
 import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chartsheet import Chartsheet
 
 from yizhan.audit.services import audit_append
 from yizhan.catalog import content, permissions, services
@@ -44,6 +46,10 @@ from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
+# Rows read from a workbook: items, and the materials or fees of all of them.
+# Far above a real catalog's import, far below what keeps a request waiting.
+MAX_IMPORT_ITEMS = 10_000
+MAX_IMPORT_ROWS = 100_000
 
 # Excel columns: (header, key). Choice columns accept the code or the label.
 ITEM_COLUMNS = [
@@ -58,7 +64,7 @@ ITEM_COLUMNS = [
     ("到现场次数", "visits_required"), ("网上办理深度", "online_depth"),
     ("咨询方式", "consultation"), ("投诉方式", "complaint"),
     ("特别程序", "special_procedures"), ("主题", "themes"), ("流程", "process_template"),
-    ("申请表字段", "form_fields"),
+    ("自定义流程（BPMN）", "process_xml"), ("申请表字段", "form_fields"),
 ]
 MATERIAL_COLUMNS = [
     ("事项键", "key"), ("材料名称", "name"), ("材料形式", "forms"), ("必要性", "necessity"),
@@ -136,10 +142,13 @@ def _normalise(key: str, value):
     if key == "online_depth" and isinstance(value, str):
         if value.strip() in ONLINE_DEPTH_LABELS:
             return ONLINE_DEPTH_LABELS[value.strip()]
-        if value[:1].isdigit():
-            return int(value[:1])
-    if key == "waivable":
-        return str(value).strip().lower() in {"1", "true", "是", "yes", "y"}
+        # The number a label starts with ("4 全程网办"), all of it: "12" is
+        # not 1 but a depth the check refuses.
+        leading = re.match(r"\s*(\d{1,4})(?!\d)", value)  # longer: left to the check
+        if leading:
+            return int(leading.group(1))
+    # 可减免 (yes/no words) is read by the content check, which reports a word
+    # it does not know instead of taking it for "no".
     return value
 
 
@@ -148,10 +157,15 @@ def read_json(raw: bytes) -> list[Record]:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(_("文件不是有效的 JSON：%(detail)s"), detail=str(exc)) from None
+    except RecursionError:
+        # A few bytes of "[[[[" nest deeper than the parser's recursion limit.
+        raise InvalidInput(_("文件不是有效的 JSON：嵌套层数过多。")) from None
     if isinstance(data, dict):
         data = data.get("items")
     if not isinstance(data, list):
         raise InvalidInput(_("JSON 文件应为事项列表，或含 items 列表的对象。"))
+    if len(data) > MAX_IMPORT_ITEMS:
+        raise InvalidInput(_("文件超过 %(limit)s 个事项，请分批导入。"), limit=MAX_IMPORT_ITEMS)
     records = []
     for index, entry in enumerate(data, start=1):
         if not isinstance(entry, dict):
@@ -161,15 +175,40 @@ def read_json(raw: bytes) -> list[Record]:
     return records
 
 
-def _sheet_rows(workbook, title, columns, errors):
+def _read_sheet(workbook, title, limit):
+    """The header and the non-blank rows (with their numbers) of one sheet, or None."""
     if title not in workbook.sheetnames:
+        return None
+    sheet = workbook[title]
+    if isinstance(sheet, Chartsheet):
+        # A chart that took the sheet's name has no cells to read.
+        raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：工作表“%(sheet)s”是图表，"
+                             "不是数据表。"), sheet=title)
+    header = next(sheet.iter_rows(max_row=1, values_only=True), None) or ()
+    width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
+    rows = []
+    if not width:
+        return header[:width], rows
+    # Bounded by the header's width: otherwise one far-away cell (XFD20000)
+    # pads every row to 16,384 columns, minutes of work for a 5 KB file.
+    for row_number, values in enumerate(
+            sheet.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
+        if values.count(None) + values.count("") == len(values):
+            continue
+        if len(rows) == limit:
+            raise InvalidInput(_("工作表“%(sheet)s”超过 %(limit)s 行，请分批导入。"),
+                               sheet=title, limit=limit)
+        rows.append((row_number, values))
+    return header[:width], rows
+
+
+def _sheet_rows(read, title, columns, errors):
+    if read is None:
         if title == SHEETS[0]:
             errors.append({"sheet": title, "row": 0, "field": "",
                            "problem": gettext("缺少工作表“%(sheet)s”") % {"sheet": title}})
         return []
-    sheet = workbook[title]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None) or ()
+    header, rows = read
     by_header = {str(h).strip(): i for i, h in enumerate(header) if h is not None}
     known = {h for h, _k in columns}
     unknown = [h for h in by_header if h not in known]
@@ -177,9 +216,7 @@ def _sheet_rows(workbook, title, columns, errors):
         errors.append({"sheet": title, "row": 1, "field": "",
                        "problem": gettext("未知的列：%(cols)s") % {"cols": "、".join(unknown)}})
     result = []
-    for row_number, values in enumerate(rows, start=2):
-        if values is None or all(v in (None, "") for v in values):
-            continue
+    for row_number, values in rows:
         entry = {}
         for header_text, key in columns:
             index = by_header.get(header_text)
@@ -194,16 +231,24 @@ def read_excel(raw: bytes) -> list[Record]:
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         # A read-only workbook parses each sheet lazily, so a damaged sheet
-        # shows only while its rows are read (SyntaxError covers the XML
-        # parsers' ParseError).
-        items = _sheet_rows(workbook, SHEETS[0], ITEM_COLUMNS, errors)
-        materials = _sheet_rows(workbook, SHEETS[1], MATERIAL_COLUMNS, errors)
-        fees = _sheet_rows(workbook, SHEETS[2], FEE_COLUMNS, errors)
+        # shows only while its rows are read.
+        read = [_read_sheet(workbook, title, limit)
+                for title, limit in zip(SHEETS, (MAX_IMPORT_ITEMS, MAX_IMPORT_ROWS,
+                                                 MAX_IMPORT_ROWS), strict=True)]
         workbook.close()
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError,
-            SyntaxError) as exc:
+    except InvalidInput:
+        raise
+    except Exception as exc:
+        # Only openpyxl and zipfile run in this block, and a damaged or unusual
+        # file makes them fail with almost any exception (RuntimeError for an
+        # encrypted entry, NotImplementedError for an unknown compression,
+        # AttributeError for a chartsheet without drawings, the XML parsers'
+        # SyntaxError…): every one is the file's fault, never a server error.
         raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：%(detail)s"),
-                           detail=str(exc)) from None
+                           detail=str(exc) or type(exc).__name__) from None
+    items = _sheet_rows(read[0], SHEETS[0], ITEM_COLUMNS, errors)
+    materials = _sheet_rows(read[1], SHEETS[1], MATERIAL_COLUMNS, errors)
+    fees = _sheet_rows(read[2], SHEETS[2], FEE_COLUMNS, errors)
     records: dict[str, Record] = {}
     for row_number, entry in items:
         key = str(entry.pop("key", None) or entry.get("impl_code") or entry.get("name") or "")
@@ -267,7 +312,20 @@ def _check(actor, record: Record, errors: list[dict]):
         errors.append({"sheet": record.sheet, "row": record.row, "field": "",
                        "problem": gettext("应为对象")})
         return None
-    agency = content.find_agency(data.get("agency") or "")
+    for key in ("agency", "impl_code"):
+        char = content.illegal_character(data.get(key) and str(data[key]))
+        if char:
+            # Not echoed: a page could not show it, the database not look it up.
+            errors.append({"sheet": record.sheet, "row": record.row, "field": key,
+                           "problem": gettext("含有不能保存的字符 %(char)s（控制字符或无效的 "
+                                              "Unicode 字符）") % {"char": char}})
+            return None
+    try:
+        agency = content.find_agency(data.get("agency") or "")
+    except content.AmbiguousAgency as exc:
+        errors.append({"sheet": record.sheet, "row": record.row, "field": "agency",
+                       "problem": exc.render()})
+        return None
     if agency is None:
         errors.append({"sheet": record.sheet, "row": record.row, "field": "agency",
                        "problem": gettext("找不到实施机关“%(a)s”")
@@ -275,7 +333,7 @@ def _check(actor, record: Record, errors: list[dict]):
         return None
     existing = None
     if data.get("impl_code"):
-        existing = Item.objects.filter(impl_code=str(data["impl_code"]).upper()).first()
+        existing = Item.objects.filter(impl_code=data["impl_code"]).first()
     allowed = (permissions.item_version_draft(actor, item=existing) if existing
                else permissions.item_create(actor, agency=agency))
     if not allowed:
@@ -299,7 +357,21 @@ def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportR
     """Import every record or none: new items as drafts, known ones as new drafts."""
     require(permissions.catalog_import(actor), action="catalog_import")
     errors: list[dict] = []
-    checked = [(_check(actor, record, errors), record) for record in records]
+    checked = []
+    first_with_code: dict[str, Record] = {}
+    for record in records:
+        if record.data.get("impl_code") and not record.data.get("_bad"):
+            # As typed: a code copied with a space or in lower case is still the item's.
+            record.data["impl_code"] = str(record.data["impl_code"]).strip().upper()
+        checked.append((_check(actor, record, errors), record))
+        code = record.data.get("impl_code")
+        if code and first_with_code.setdefault(code, record) is not record:
+            # Two records of one item would each become its next draft, the
+            # second silently replacing the first: the editor chooses.
+            errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
+                           "problem": gettext("实施编码 %(impl_code)s 与第 %(row)s 行重复，"
+                                              "一个事项在文件中只能出现一次")
+                           % {"impl_code": code, "row": first_with_code[code].row}})
     if errors:
         raise ImportFailed(count=len(errors), errors=errors)
     result = ImportResult()
@@ -308,9 +380,10 @@ def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportR
             with transaction.atomic():  # a savepoint: one row's refusal, then the next row
                 _write(actor, agency, existing, record, result)
         except (InvalidInput, Conflict) as exc:
-            # A problem only visible while writing (e.g. a code clash between
-            # two rows of the same file, or an item already awaiting review):
-            # reported with its row, like the others; nothing is written.
+            # A problem only visible while writing (e.g. a code given in one
+            # row that an earlier row's new item was just generated, or an
+            # item already awaiting review): reported with its row, like the
+            # others; nothing is written.
             errors.append({"sheet": record.sheet, "row": record.row,
                            "field": exc.fields.get("field", ""), "problem": exc.render()})
     if errors:
@@ -345,7 +418,7 @@ def export_records(versions) -> list[dict]:
     for version in versions:
         data = content.version_as_data(version)
         data["impl_code"] = version.item.impl_code
-        data["agency"] = version.item.agency.name
+        data["agency"] = content.agency_reference(version.item.agency)
         records.append(data)
     return records
 
@@ -355,12 +428,36 @@ def export_json(versions) -> bytes:
                       default=str).encode()
 
 
-def _cell(value):
+# The most characters an Excel cell holds; a longer text would be cut by Excel.
+EXCEL_CELL_LIMIT = 32_767
+
+
+def _cell(value, impl_code: str, header: str):
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        value = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        value = "、".join(str(v) for v in value)
+    if isinstance(value, str):
+        # Only content stored before such characters were refused holds them;
+        # they are invisible, and openpyxl cannot write them at all.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if len(value) > EXCEL_CELL_LIMIT:
+            raise InvalidInput(_("事项 %(impl_code)s 的“%(column)s”超过 Excel 单元格上限 "
+                                 "%(limit)s 个字符，不能导出为 Excel，请导出为 JSON。"),
+                               impl_code=impl_code, column=header, limit=EXCEL_CELL_LIMIT)
     return value
+
+
+def _append(sheet, columns, key: str, record: dict) -> None:
+    sheet.append([key if k == "key" else _cell(record.get(k), key, h) for h, k in columns])
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            # openpyxl takes any text starting with "=" for a formula: an
+            # exported "=HYPERLINK(...)" would run in the reader's Excel, and
+            # the text would come back empty on import (formulas are read as
+            # their cached value). Text, and marked so in Excel too.
+            cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def export_excel(versions) -> bytes:
@@ -372,15 +469,11 @@ def export_excel(versions) -> bytes:
         sheet.append([header for header, _key in columns])
     for record in export_records(versions):
         key = record["impl_code"]
-        sheets[0].append([key if k == "key" else _cell(record.get(k))
-                          for _h, k in ITEM_COLUMNS])
+        _append(sheets[0], ITEM_COLUMNS, key, record)
         for material in record["materials"]:
-            sheets[1].append([key if k == "key" else _cell(material.get(k))
-                              for _h, k in MATERIAL_COLUMNS])
+            _append(sheets[1], MATERIAL_COLUMNS, key, material)
         for fee in record["fees"]:
-            sheets[2].append([key if k == "key" else _cell(fee.get(k))
-                              for _h, k in FEE_COLUMNS])
+            _append(sheets[2], FEE_COLUMNS, key, fee)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-

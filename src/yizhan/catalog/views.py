@@ -130,8 +130,13 @@ def desk_import(request):
 @staff_page(permissions.catalog_edit_any)
 def desk_export(request):
     versions = selectors.editor_versions_for_export(actor=request.user)
+    try:
+        body = transfer.export_excel(versions)
+    except ApplicationError as exc:  # a text longer than a cell holds
+        messages.error(request, exc.render())
+        return redirect("catalog:desk")
     response = HttpResponse(
-        transfer.export_excel(versions),
+        body,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = 'attachment; filename="catalog-drafts.xlsx"'
     return response
