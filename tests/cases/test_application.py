@@ -462,3 +462,33 @@ def test_the_application_form_is_checked_and_kept(world):
     case = case_services.case_create(actor=world.citizen, item_version=version,
                                      applicant=world.applicant, data={"area": "88"})
     assert case.data == {"area": 88}
+
+
+def test_a_lane_agency_closed_or_doubled_after_publication_stops_submission(world):
+    """A lane names its agency: closed, or joined by another of the same name,
+    after the item was published, the case is refused, never routed elsewhere."""
+    from tests.bpmn.documents import document, flow, user_task
+
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + user_task("review", "审查") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "approved"))
+    xml = document(body, lanes=[("$accepting/window_clerk", ["accept"]),
+                                (f"{world.unit_a.name}/reviewer", ["review"])]).decode()
+    version = publish_item(world, name="科室审查事项", process_template="custom", process_xml=xml)
+    case, _code = submitted(world, version)
+    assert Task.objects.get(case=case).name == "accept"
+    assert reload(case).status == Case.Status.SUBMITTED
+
+    directory_services.agency_update(actor=world.admin, agency=world.unit_a, is_active=False)
+    waiting = draft(world, version)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_submit(actor=world.citizen, case=waiting)
+    assert exc.value.render("zh-hans") == (
+        f"流程中的机关“{world.unit_a.name}”不能使用：该机关已停用。")
+
+    directory_services.agency_update(actor=world.admin, agency=world.unit_a, is_active=True)
+    directory_services.agency_create(actor=world.admin, name=world.unit_a.name, kind="unit",
+                                     division_code="449900", parent_id=world.agency_b.pk)
+    with pytest.raises(InvalidInput) as exc:
+        services.case_submit(actor=world.citizen, case=waiting)
+    assert "有多个在用的机关同名" in exc.value.render("zh-hans")

@@ -295,6 +295,7 @@ def _allocate_number(case: Case, now, agency=None) -> str:
 
 
 def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:
+    from yizhan.catalog.process import named_agency
     from yizhan.directory.models import Agency
 
     version = case.item_version
@@ -307,9 +308,12 @@ def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:
         elif ref == bpmn.UPPER:
             mapping[ref] = version.upper_agency_id
         else:
-            agency = Agency.objects.filter(name=ref).first()
+            agency = named_agency(ref)
             if agency is None:
                 raise InvalidInput(_("流程中的机关“%(name)s”不存在。"), name=ref)
+            if not isinstance(agency, Agency):
+                raise InvalidInput(_("流程中的机关“%(name)s”不能使用：%(reason)s。"),
+                                   name=ref, reason=agency)
             mapping[ref] = agency.pk
     return mapping
 
