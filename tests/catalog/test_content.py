@@ -96,6 +96,8 @@ def test_upper_review_needs_the_upper_agency(world):
     ({"materials": [{"name": "申请书", "copies": -1}]}, "materials[1].copies"),
     ({"materials": ["申请书"]}, "materials[1]"),
     ({"materials": "申请书"}, "materials"),
+    ({"materials": [{"name": f"材料{i}"} for i in range(201)]}, "materials"),
+    ({"fees": [{"name": "工本费", "standard": "每证", "basis": "规定"}] * 51}, "fees"),
     ({"materials": [{"name": "申请书", "forms": 5}]}, "materials[1].forms"),
     ({"materials": [{"name": "申请书", "forms": [["original"]]}]}, "materials[1].forms"),
     ({"materials": [{"name": "申请书", "forms": [{"x": 1}]}]}, "materials[1].forms"),
