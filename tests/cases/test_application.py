@@ -18,6 +18,7 @@ from tests.cases.helpers import (
     nothing_written,
     publish_item,
     reload,
+    stored_files,
     submitted,
     upload,
 )
@@ -311,6 +312,52 @@ def test_uploading_again_replaces_the_earlier_file(world, promised):
     first.refresh_from_db()
     assert first.replaced is True
     assert second.replaced is False
+
+
+def test_the_same_file_sent_again_is_kept_once(world, promised):
+    """A retried upload (the page sent again with its key) is the file already
+    there: no second copy, row or audit record."""
+    case = draft(world, promised, files=False)
+    material = _material(promised)
+    first = services.material_upload(actor=world.citizen, case=case,
+                                     material_id=material.pk, upload=upload(PDF))
+    files, records = stored_files(), AuditRecord.objects.count()
+    again = services.material_upload(actor=world.citizen, case=case,
+                                     material_id=material.pk, upload=upload(PDF, "又一次.pdf"))
+    assert again.pk == first.pk and not again.replaced
+    assert stored_files() == files
+    assert AuditRecord.objects.count() == records
+    assert MaterialFile.objects.filter(case=case, material=material).count() == 1
+
+
+def _ofd(entries: dict) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        for name, data in entries.items():
+            package.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_ofd_document_is_a_zip_with_ofd_xml_at_its_root(world, promised):
+    """GB/T 33190: an OFD package has OFD.xml at its root.  Any other ZIP (a
+    .docx, an archive of programs) is refused as a type, and nothing is kept."""
+    case = draft(world, promised, files=False)
+    ofd = _ofd({"OFD.xml": b'<?xml version="1.0"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>',
+                "Doc_0/Document.xml": b"<ofd:Document/>"})
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=_material(promised).pk,
+                                      upload=upload(ofd, "营业执照.ofd"))
+    assert record.content_type == "application/ofd"
+    for other in (_ofd({"payload.exe": b"MZ\x90\x00"}), _ofd({"word/document.xml": b"<w/>"})):
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.material_upload(actor=world.citizen, case=case,
+                                     material_id=_material(promised).pk,
+                                     upload=upload(other, "材料.ofd"))
+        assert exc.value.code == CasesErrorCode.UPLOAD_TYPE
+        assert exc.value.http_status == 415
 
 
 def test_no_upload_after_submission(world, promised):

@@ -227,6 +227,52 @@ def test_checking_an_uploaded_file_on_the_page(world, approved):
     assert page.count("真实有效") == 2
 
 
+def test_the_public_page_does_not_publish_the_revocation_s_reasons(world, approved):
+    """The reasons are staff's words, not on the certificate (they may name people):
+    anyone with the QR code learns that and when it was revoked, nothing more."""
+    certificate = Certificate.objects.get(case=approved)
+    reason = "持证人张三（手机13800138000）涉嫌提供虚假材料"
+    certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                    certificate=certificate, reason=reason)
+    response = Client().get(f"/verify/{certificate.verify_token}/")
+    page = response.content.decode()
+    assert str(VerificationReason.REVOKED.label) in page
+    assert "13800138000" not in page and "虚假材料" not in page
+    # Never kept by a cache, so that a revocation shows at once.
+    assert "no-cache" in response["Cache-Control"]
+    api = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}")
+    assert "no-cache" in api["Cache-Control"] and api.json()["revoked"] is True
+
+
+def test_a_certificate_whose_archived_file_is_lost_says_so(world, approved, client_for):
+    """The page and the API say the archive is missing, not a server error; a
+    copy the verifier holds is still checked against the record."""
+    certificate = Certificate.objects.get(case=approved)
+    data = _pdf(certificate)
+    default_storage.delete(certificate.file.name)
+    url = f"/verify/{certificate.verify_token}/"
+    page = Client().get(url).content.decode()
+    assert str(VerificationReason.ARCHIVE_MISSING.label) in page
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
+    assert body["valid"] is False
+    assert body["message"] == str(VerificationReason.ARCHIVE_MISSING.label)
+    page = Client().post(url, {"file": SimpleUploadedFile("c.pdf", data)}).content.decode()
+    assert "真实有效" in page
+    assert client_for(world.citizen).get(
+        f"/my/cases/{approved.pk}/certificate/").status_code == 404
+
+
+def test_a_refusal_decided_but_not_delivered_is_never_issued(world, promised):
+    """Its outcome is set only at delivery: the decision says it is no approval."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    complete(world.user("a", Role.AGENCY_HEAD), case, "decide", decision="reject",
+             opinion="不符合条件")
+    assert tasks.run_now("cases.issue_certificate", case_id=case.pk) == 0
+    assert not Certificate.objects.filter(case=case).exists()
+
+
 def test_an_unknown_token_is_not_found(world):
     """A made-up token finds nothing."""
     assert Client().get("/verify/no-such-token/").status_code == 404

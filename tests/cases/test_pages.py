@@ -9,14 +9,17 @@ from tests.cases.helpers import (
     accepted,
     another_citizen,
     complete,
+    draft,
     event_types,
     nothing_written,
     open_task,
     publish_item,
     reload,
     submitted,
+    upload,
 )
 from yizhan.audit.models import AuditRecord
+from yizhan.cases import services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, MaterialFile
 from yizhan.directory.roles import Role
@@ -363,6 +366,37 @@ def test_the_applicant_and_the_reviewer_download_a_material(world, promised, cli
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == stored
         assert response["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize(("content", "name", "served", "saved_as"), [
+    # Checked to be a PDF: never served as the HTML its name says.
+    (b"%PDF-1.7\n<html><script>alert(1)</script></html>\n%%EOF\n", "申请书.html",
+     "application/pdf", "申请书.pdf"),
+    (PNG, "scan.pdf", "image/png", "scan.png"),
+])
+def test_a_material_is_served_as_the_type_its_content_was_checked_to_be(
+        world, promised, client_for, content, name, served, saved_as):
+    """The uploader's file name decides neither the type nor the extension."""
+    from urllib.parse import quote
+
+    case = draft(world, promised, files=False)
+    record = services.material_upload(
+        actor=world.citizen, case=case,
+        material_id=promised.materials.get(order=1).pk, upload=upload(content, name))
+    response = client_for(world.citizen).get(f"/files/{record.pk}/")
+    assert response["Content-Type"] == served
+    assert quote(saved_as) in response["Content-Disposition"]
+
+
+def test_a_file_lost_from_storage_is_not_found(world, promised, client_for):
+    """A stored file gone (a storage move, a restore) is a 404, not a server error."""
+    from django.core.files.storage import default_storage
+
+    case, _code = submitted(world, promised)
+    record = MaterialFile.objects.filter(case=case, replaced=False).first()
+    default_storage.delete(record.file.name)
+    response = client_for(world.citizen).get(f"/files/{record.pk}/")
+    assert response.status_code == 404
 
 
 # --- the clock, the extension and the certificate from the staff pages -------------

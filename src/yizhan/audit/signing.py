@@ -364,6 +364,7 @@ class VerificationReason(models.TextChoices):
     KEY_UNKNOWN = "key_unknown", _("找不到签发该证照的签名密钥，无法确认其来源。")
     BAD_SIGNATURE = "bad_signature", _("电子签名无效，该文件并非发证机关签发。")
     REVOKED = "revoked", _("该证照已被撤销或注销。")
+    ARCHIVE_MISSING = "archive_missing", _("平台存档的证照文件缺失，暂时无法核验，请联系发证机关。")
 
 
 VALID_MESSAGE = _("证照真实有效，内容与签发时一致。")

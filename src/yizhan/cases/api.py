@@ -3,13 +3,14 @@
 import datetime
 from typing import Any
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yizhan.cases import certificates, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
+from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Certificate
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.api import AUTH, ListPage, actor_of
@@ -326,9 +327,7 @@ def download_certificate(request, case_id: int):
     certificate = Certificate.objects.filter(case=case).first()
     if certificate is None:
         raise NotFound()
-    handle = default_storage.open(certificate.file.name, "rb")
-    return FileResponse(handle, content_type="application/pdf", as_attachment=True,
-                        filename=f"{certificate.number}.pdf")
+    return attachment(certificate, certificate.number, "application/pdf")
 
 
 @router.get("/tasks/inbox", response=list[TaskOut], auth=AUTH)
@@ -397,6 +396,8 @@ def _verification(certificate):
 
 
 @router.get("/certificates/verify/{token}", response=VerificationOut, auth=None)
-def verify_certificate(request, token: str):
+def verify_certificate(request, token: str, response: HttpResponse):
     """Public check of a certificate (the QR code's target), stored file re-verified."""
+    # Never kept by a cache: a revocation shows at once.
+    add_never_cache_headers(response)
     return _verification(selectors.certificate_by_token(token=token))

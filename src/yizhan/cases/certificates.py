@@ -8,6 +8,7 @@ certificate number, and so the file's name, derives from the case number,
 so a step retried after a failure replaces the file it left, never adds one.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -20,7 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.audit.services import audit_append
-from yizhan.audit.signing import sign_certificate_bytes, verify_certificate_bytes
+from yizhan.audit.signing import (
+    VerificationReason,
+    VerificationResult,
+    sign_certificate_bytes,
+    verify_certificate_bytes,
+)
 from yizhan.cases import events, permissions
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
@@ -29,6 +35,8 @@ from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.pdf import render_certificate
 from yizhan.core.permissions import require
 from yizhan.core.tasks import task
+
+log = logging.getLogger(__name__)
 
 
 def verify_url(token: str) -> str:
@@ -85,7 +93,11 @@ def _settled(case: Case) -> int | None:
     existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
     if existing is not None:
         return existing
-    issuable = case.outcome in ("", Case.Outcome.APPROVED) and case.decided_at is not None
+    # Approved, whether delivered yet or not; a refusal decided but not yet
+    # delivered has no outcome yet either, and is never issued.
+    issuable = case.decided_at is not None and (
+        case.outcome == Case.Outcome.APPROVED
+        or (case.outcome == "" and case.status == Case.Status.APPROVED))
     return None if issuable else 0
 
 
@@ -172,8 +184,17 @@ def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certi
 def certificate_verify(*, certificate: Certificate, pdf_bytes: bytes | None = None):
     """Verify a certificate file (the stored one unless ``pdf_bytes`` is given)."""
     if pdf_bytes is None:
-        with default_storage.open(certificate.file.name, "rb") as handle:
-            pdf_bytes = handle.read()
+        try:
+            with default_storage.open(certificate.file.name, "rb") as handle:
+                pdf_bytes = handle.read()
+        except OSError:
+            # Lost in a storage move or a restore: the verifier is told so,
+            # not shown a server error (and the file they hold can still be
+            # checked against the recorded digest and signature).
+            log.error("certificate %s: the archived file %s cannot be read",
+                      certificate.number, certificate.file.name)
+            return VerificationResult(ok=False, reason=VerificationReason.ARCHIVE_MISSING,
+                                      revoked=certificate.revoked_at is not None)
     return verify_certificate_bytes(pdf_bytes, expected_digest=certificate.digest,
                                     key_id=certificate.key_id,
                                     signature_b64=certificate.signature,

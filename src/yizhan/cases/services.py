@@ -226,11 +226,14 @@ def material_upload(*, actor, case: Case, material_id: int, upload) -> MaterialF
     name = default_storage.save(f"cases/{case.pk}/{checked.digest}",
                                 ContentFile(checked.content))
     try:
-        return _material_record(actor=actor, case=case, material_id=material_id,
-                                upload=upload, checked=checked, name=name)
+        record = _material_record(actor=actor, case=case, material_id=material_id,
+                                  upload=upload, checked=checked, name=name)
     except BaseException:
         default_storage.delete(name)
         raise
+    if record.file.name != name:   # the same file again: the copy is not kept
+        default_storage.delete(name)
+    return record
 
 
 @transaction.atomic
@@ -249,8 +252,16 @@ def _material_record(*, actor, case, material_id, upload, checked, name) -> Mate
         # accepted the other materials as they stand, and they stay so.
         raise Conflict(_("补正告知没有列出“%(name)s”，该材料不能更换。"),
                        code=CasesErrorCode.NOT_IN_NOTICE, name=material.name)
-    MaterialFile.objects.filter(case=case, material=material, replaced=False).update(
-        replaced=True)
+    current = MaterialFile.objects.filter(case=case, material=material, replaced=False).first()
+    if current is not None and current.digest == checked.digest and (
+            case.status == Case.Status.DRAFT
+            or current.uploaded_at >= case.correction.issued_at):
+        # A retried upload (a page sent again, a client's retry): the file
+        # is there already, in this phase.  A file the correction notice
+        # found fault with, sent again unchanged, is a new answer to it.
+        return current
+    if current is not None:
+        MaterialFile.objects.filter(pk=current.pk).update(replaced=True)
     record = MaterialFile(
         case=case, material=material, original_name=(upload.name or "")[:255],
         content_type=checked.kind.content_type, size=checked.size, digest=checked.digest,

@@ -4,8 +4,12 @@ The declared content type and the file name are not trusted: the first
 bytes decide the type, and the last bytes show whether the file arrived
 whole (a PDF ends with ``%%EOF``, a PNG with its IEND chunk, a JPEG with
 the EOI marker, an OFD/ZIP with its end-of-central-directory record).
+An OFD document (GB/T 33190) is a ZIP package with ``OFD.xml`` at its
+root: any other ZIP (a .docx, an archive of programs) is refused.
 """
 
+import io
+import zipfile
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -67,6 +71,21 @@ def _complete(kind: Kind, content: bytes) -> bool:
     return False
 
 
+# Entries an OFD package's directory may list; a real one has tens.
+MAX_OFD_ENTRIES = 10_000
+
+
+def _is_ofd_package(content: bytes) -> bool:
+    """A ZIP whose root holds OFD.xml (only the central directory is read)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            names = package.namelist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError,
+            NotImplementedError, RuntimeError, EOFError):
+        return False
+    return len(names) <= MAX_OFD_ENTRIES and "OFD.xml" in names
+
+
 def check_upload(upload) -> CheckedUpload:
     """Read and check an uploaded file; raise a clear error, or return its bytes."""
     limit = max_bytes()
@@ -86,5 +105,8 @@ def check_upload(upload) -> CheckedUpload:
     if not _complete(kind, content):
         raise InvalidInput(_("文件“%(name)s”不完整（可能上传中断），请重新上传。"),
                            code=CasesErrorCode.UPLOAD_TRUNCATED, name=upload.name)
+    if kind is OFD and not _is_ofd_package(content):
+        raise InvalidInput(_("文件“%(name)s”不是 OFD 文档：请上传 PDF、JPG、PNG 或 OFD 文件。"),
+                           code=CasesErrorCode.UPLOAD_TYPE, http_status=415, name=upload.name)
     return CheckedUpload(content=content, kind=kind, digest=sm3_hex(content),
                          size=len(content))

@@ -5,15 +5,15 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
+from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Case, Certificate, MaterialFile
 from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
@@ -189,18 +189,13 @@ def mine_correct(request, case_id: int):
     return redirect("cases:mine_detail", case_id=case.pk)
 
 
-def _file_response(certificate_or_file, name):
-    handle = default_storage.open(certificate_or_file.file.name, "rb")
-    return FileResponse(handle, as_attachment=True, filename=name)
-
-
 @login_required
 def certificate_download(request, case_id: int):
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
     certificate = Certificate.objects.filter(case=case).first()
     if certificate is None:
         raise NotFound()
-    return _file_response(certificate, f"{certificate.number}.pdf")
+    return attachment(certificate, certificate.number, "application/pdf")
 
 
 @login_required
@@ -208,7 +203,7 @@ def material_download(request, file_id: int):
     record = MaterialFile.objects.select_related("case").filter(pk=file_id).first()
     if record is None or not permissions.case_view(request.user, case=record.case):
         raise NotFound()
-    return _file_response(record, record.original_name)
+    return attachment(record, record.original_name, record.content_type)
 
 
 @require_http_methods(["GET", "POST"])
@@ -231,6 +226,7 @@ def status(request):
     }, status=error_status if error else 200)
 
 
+@never_cache   # a revocation shows at once
 @require_http_methods(["GET", "POST"])
 def verify(request, token: str):
     """The page a certificate's QR code opens; a file can be checked against it."""
