@@ -190,7 +190,15 @@ X_FRAME_OPTIONS = "DENY"
 # have their own per-kind limits in the services that accept them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("YIZHAN_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-# Whole uploads (a few materials of up to 10 MB each) are refused above this.
+# A larger file goes to a temporary file, of which no more is kept than the
+# largest file any endpoint accepts (yizhan.core.upload_handlers).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "yizhan.core.upload_handlers.CappedTemporaryFileUploadHandler",
+]
+YIZHAN_MAX_RECEIVED_FILE_BYTES = int(os.environ.get("YIZHAN_MAX_RECEIVED_FILE_BYTES",
+                                                    str(20 * 1024 * 1024)))
+# Files in one request: more are refused.
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 # --- Internationalisation -------------------------------------------------

@@ -1,6 +1,7 @@
 """The case API: the whole promised flow with session auth, and its JSON errors."""
 
 import json
+import os
 import re
 
 import pytest
@@ -145,6 +146,34 @@ def test_upload_errors_over_the_api(world, promised, client_for):
         body = _error(_post(citizen, f"{BASE}/cases/{case_id}/submit"), 400,
                       "cases.missing_materials")
     assert body["fields"]["missing"] == ["申请书", "营业执照"]
+
+
+def test_a_file_far_too_big_is_not_kept_while_it_arrives(world, promised, client_for,
+                                                          settings, monkeypatch):
+    """A file above what any form takes is dropped as it arrives, past the
+    largest size accepted, and still refused as too big, with the usual 413."""
+    from yizhan.core import upload_handlers
+
+    settings.YIZHAN_MAX_UPLOAD_BYTES = 64 * 1024
+    settings.YIZHAN_MAX_RECEIVED_FILE_BYTES = 128 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    kept = []
+    complete = upload_handlers.CappedTemporaryFileUploadHandler.file_complete
+
+    def measured(self, file_size):
+        self.file.flush()
+        kept.append((os.path.getsize(self.file.temporary_file_path()), file_size))
+        return complete(self, file_size)
+
+    monkeypatch.setattr(upload_handlers.CappedTemporaryFileUploadHandler, "file_complete",
+                        measured)
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    sent = b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024) + b"\n%%EOF\n"
+    with nothing_written():
+        _error(_upload(citizen, case_id, promised.materials.first(), sent), 413,
+               "cases.upload_too_big")
+    assert kept == [(128 * 1024 + 1, len(sent))]
 
 
 def test_another_citizens_case_is_not_found(world, promised, client_for):
