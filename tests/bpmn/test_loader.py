@@ -490,3 +490,13 @@ def refusal_with(xml: bytes, **kwargs) -> bpmn.ProcessError:
     with pytest.raises(bpmn.ProcessError) as info:
         bpmn.load_process(xml, **kwargs)
     return info.value
+
+
+def test_a_task_in_two_lanes_side_by_side_is_refused():
+    """Two posts would claim it, and the later lane silently won."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("review", "审查")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "review") + flow("review", "approved"))
+    xml = document(body, lanes=[("window_clerk", ["review"]), ("reviewer", ["review"])])
+    assert message(xml) == ("用户任务“审查”（review） 同时列在泳道“window_clerk”和“reviewer”中，"
+                            "一个用户任务只能属于一个泳道。")

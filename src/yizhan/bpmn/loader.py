@@ -361,6 +361,7 @@ class _Checker:
         self.root = root
         self.resolve_agency = resolve_agency
         self.agency_known: dict[str, object] = {}
+        self.lane_clashes: dict[str, tuple[list[str], list[str]]] = {}
 
     def check(self) -> _Checked:
         process = self._the_process()
@@ -544,8 +545,13 @@ class _Checker:
                 here = [*path, _name(lane)]
                 for ref in lane.iterchildren(f"{{{BPMN}}}flowNodeRef"):
                     node_id = (ref.text or "").strip()
+                    known = found.get(node_id, [])
+                    if here[:len(known)] != known and known[:len(here)] != here:
+                        # Two lanes side by side: two posts, and no saying
+                        # which one the task is for.
+                        self.lane_clashes.setdefault(node_id, (known, here))
                     # A node listed by nested lanes belongs to the innermost.
-                    if len(here) >= len(found.get(node_id, ())):
+                    if len(here) >= len(known):
                         found[node_id] = here
                 for child in lane.iterchildren(f"{{{BPMN}}}childLaneSet"):
                     walk(child, here)
@@ -559,6 +565,11 @@ class _Checker:
         for node_id, node in nodes.items():
             if _local(node) != "userTask":
                 continue
+            if node_id in self.lane_clashes:
+                first, second = self.lane_clashes[node_id]
+                _refuse(node, _("%(element)s 同时列在泳道“%(first)s”和“%(second)s”中，"
+                                "一个用户任务只能属于一个泳道。"),
+                        first="/".join(first), second="/".join(second))
             post = self._post(node, lanes.get(node_id, []))
             self._check_multi_instance(node, post)
             posts[node_id] = post
