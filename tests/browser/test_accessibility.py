@@ -172,3 +172,54 @@ def test_pages_fit_a_phone_and_wide_tables_scroll_in_their_own_box(browser, site
                         assert (role, tab_index) == ("region", 0) and label, (path, regions)
     finally:
         context.close()
+
+
+def test_printable_guide_fits_a_phone(browser, site):
+    """The printable guide is laid out for the phone's width, as every page is
+    (not 980 px shrunk to 4-point text)."""
+    from tests.cases.helpers import publish_item
+    from yizhan.catalog.models import Item
+
+    version = publish_item(site.world, name="手机打印测试")
+    code = Item.objects.get(pk=version.item_id).impl_code
+    context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=PHONE,
+                                  is_mobile=True, timezone_id="Asia/Shanghai")
+    try:
+        tab = context.new_page()
+        tab.goto(reverse("catalog:guide", args=[code]))
+        normal = tab.evaluate("document.documentElement.clientWidth")
+        tab.get_by_test_id("print-link").click()
+        tab.wait_for_load_state()
+        printable = tab.evaluate("document.documentElement.clientWidth")
+        assert (normal, printable) == (390, 390)
+    finally:
+        context.close()
+
+
+CONTRAST = """(el) => {
+  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92
+                                                   : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const style = getComputedStyle(el);
+  let bg = el.parentElement, colour = "rgba(0, 0, 0, 0)";
+  while (bg && (colour = getComputedStyle(bg).backgroundColor) === "rgba(0, 0, 0, 0)")
+    bg = bg.parentElement;
+  if (colour === "rgba(0, 0, 0, 0)") colour = "rgb(255, 255, 255)";
+  const [a, b] = [lum(rgb(style.outlineColor)), lum(rgb(colour))].sort((x, y) => y - x);
+  return {outline: style.outlineStyle + " " + style.outlineWidth + " " + style.outlineColor,
+          background: colour, ratio: (a + 0.05) / (b + 0.05)};
+}"""
+
+
+def test_keyboard_focus_ring_contrasts_with_the_page(page: Page, site):
+    """The keyboard's focus ring stands out from the white page: 3:1 or more
+    (WCAG 1.4.11); the yellow alone gave 1.6:1."""
+    page.goto(reverse("cases:status"))
+    page.locator("#number").focus()
+    page.keyboard.press("Tab")  # keyboard focus: :focus-visible applies
+    facts = page.locator("#code").evaluate(CONTRAST)
+    assert facts["outline"].startswith("solid"), facts
+    assert facts["ratio"] >= 3, facts

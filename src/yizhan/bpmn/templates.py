@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+from django.utils.translation import pgettext_lazy
+
 from yizhan.bpmn.definition import ProcessDefinition
 from yizhan.bpmn.loader import load_process
 
@@ -21,6 +23,34 @@ TEMPLATES = (IMMEDIATE, PROMISED, PARALLEL, UPPER_REVIEW)
 # The supervision office's own cases (监察督办): not offered for catalog items.
 NOTICE = "notice"
 INTERNAL_TEMPLATES = (NOTICE,)
+
+
+# The names of the standard templates' user tasks, for the pages in other
+# languages: a task keeps its process's name (``Task.title``), which for
+# these is the platform's own wording, not an agency's.  A test keeps the
+# table in step with the files.
+STEP_TITLES = {
+    "受理": pgettext_lazy("step", "受理"),
+    "审查": pgettext_lazy("step", "审查"),
+    "决定": pgettext_lazy("step", "决定"),
+    "受理并当场办结": pgettext_lazy("step", "受理并当场办结"),
+    "主办机关审查": pgettext_lazy("step", "主办机关审查"),
+    "会同审查": pgettext_lazy("step", "会同审查"),
+    "联合决定": pgettext_lazy("step", "联合决定"),
+    "初审并转报上级": pgettext_lazy("step", "初审并转报上级"),
+    "上级审查": pgettext_lazy("step", "上级审查"),
+    "上级决定": pgettext_lazy("step", "上级决定"),
+    "送达准予决定": pgettext_lazy("step", "送达准予决定"),
+    "送达不予许可决定": pgettext_lazy("step", "送达不予许可决定"),
+    "整改回复": pgettext_lazy("step", "整改回复"),
+    "审核回复": pgettext_lazy("step", "审核回复"),
+}
+
+
+def step_title(title: str) -> str:
+    """``title`` in the current language when it is a standard template's."""
+    translated = STEP_TITLES.get(title)
+    return str(translated) if translated is not None else title
 
 
 def template_xml(name: str) -> bytes:

@@ -147,7 +147,7 @@ class Case(models.Model):
         ]
 
     def __str__(self):
-        return self.number or f"草稿 #{self.pk}"
+        return self.number or _("草稿 #%(pk)s") % {"pk": self.pk}
 
     @property
     def is_open(self) -> bool:

@@ -33,8 +33,12 @@ def _errors_from(exc: ApplicationError) -> list[str]:
     return [exc.render()]
 
 
-def _upload_materials(request, case, material_ids) -> list[str]:
-    """Store each file posted as ``material_<id>``; return the refusals' messages."""
+def _upload_materials(request, case, material_ids, invalid=None) -> list[str]:
+    """Store each file posted as ``material_<id>``; return the refusals' messages.
+
+    ``invalid``, when given, takes each refused material's message by its id,
+    for the page to show it at its field.
+    """
     errors = []
     for material_id in material_ids:
         upload = request.FILES.get(f"material_{material_id}")
@@ -45,7 +49,17 @@ def _upload_materials(request, case, material_ids) -> list[str]:
                                      upload=upload)
         except ApplicationError as exc:
             errors += _errors_from(exc)
+            if invalid is not None:
+                invalid[material_id] = exc.render()
     return errors
+
+
+def _missing_at_fields(exc: ApplicationError, materials, invalid) -> None:
+    """A refused submission's missing materials, each marked at its field."""
+    missing = set(exc.fields.get("missing") or ())
+    for material in materials:
+        if material.name in missing:
+            invalid.setdefault(material.pk, _("请上传此材料。"))
 
 
 @login_required
@@ -61,6 +75,7 @@ def apply(request, impl_code: str):
     applicants = list(directory_selectors.applicants_of_user(user=request.user))
     materials = list(version.materials.all())
     errors: list[str] = []
+    invalid: dict[int, str] = {}   # material id -> what is wrong with it
     if request.method == "POST":
         key = request.POST.get("key", "")[:64]
         applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
@@ -81,7 +96,7 @@ def apply(request, impl_code: str):
                     # The same form again after it went through: its files
                     # would be refused as late, so show the submitted case.
                     return redirect("cases:mine_detail", case_id=case.pk)
-                errors += _upload_materials(request, case, [m.pk for m in materials])
+                errors += _upload_materials(request, case, [m.pk for m in materials], invalid)
                 if not errors and request.POST.get("action") == "draft":
                     messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
                     return redirect("cases:mine_detail", case_id=case.pk)
@@ -90,6 +105,7 @@ def apply(request, impl_code: str):
                         case, code = services.case_submit(actor=request.user, case=case)
                     except ApplicationError as exc:
                         errors += _errors_from(exc)
+                        _missing_at_fields(exc, materials, invalid)
                     else:
                         request.session[f"query_code_{case.pk}"] = code
                         messages.success(request, _("申请已提交，办件编号 %(number)s。")
@@ -106,7 +122,8 @@ def apply(request, impl_code: str):
                   applicants[0].pk if applicants else None)
     return render(request, "cases/apply.html", {
         "v": version, "applicants": applicants, "materials": materials, "key": key,
-        "errors": errors, "posted": request.POST if request.method == "POST" else {},
+        "errors": errors, "invalid": invalid,
+        "posted": request.POST if request.method == "POST" else {},
         "chosen": chosen,
     }, status=status)
 

@@ -18,6 +18,14 @@ def get_item(mapping, key):
 
 
 @register.filter
+def step(title):
+    """A task's title in the page's language (the standard templates' steps)."""
+    from yizhan.bpmn.templates import step_title
+
+    return step_title(title)
+
+
+@register.filter
 def public_name(applicant):
     """The applicant's name on the public status page: a person's masked (张*).
 

@@ -1,0 +1,168 @@
+"""Pages for everyone: fields tied to their errors and help, English without
+Chinese leftovers, states told in words (checked in the rendered HTML)."""
+
+import datetime as dt
+import re
+
+import lxml.html
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from tests.cases.helpers import accepted, draft, open_task, publish_item, submitted
+from yizhan.cases.models import Task
+from yizhan.directory.roles import Role
+
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e]")
+
+
+def _english(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def _soup(response):
+    assert response.status_code == 200, response.status_code
+    return lxml.html.fromstring(response.content.decode())
+
+
+def _one(doc, xpath):
+    found = doc.xpath(xpath)
+    assert found, xpath
+    return found[0]
+
+
+def _text(el):
+    return " ".join(el.text_content().split())
+
+
+
+def _dangling_describedby(soup):
+    dangling = []
+    for el in soup.xpath("//*[@aria-describedby]"):
+        for ref in el.get("aria-describedby").split():
+            if not soup.xpath(f"//*[@id='{ref}']"):
+                dangling.append((el.get("id"), ref))
+    return dangling
+
+
+@pytest.mark.django_db
+def test_field_error_is_referenced_by_an_existing_id(world, client_for):
+    """A field's error has the id its input's aria-describedby names (audit search
+    with a bad date), so a screen reader reads it with the field."""
+    client = client_for(world.user("a", Role.SYSADMIN))
+    soup = _soup(client.get(reverse("portal:audit_search"), {"since": "notadate"}))
+    assert _one(soup, "//*[@id='id_since']").get("aria-invalid") == "true"
+    assert _dangling_describedby(soup) == []
+
+
+@pytest.mark.django_db
+def test_field_help_text_is_referenced_by_an_existing_id(world, client_for):
+    """So does its help text (the password change form)."""
+    soup = _soup(client_for(world.citizen).get(reverse("portal:password_change")))
+    assert _dangling_describedby(soup) == []
+
+
+
+@pytest.mark.django_db
+def test_accept_step_buttons_are_actions_in_english(world, client_for):
+    """受理 / 不予受理 on a button is an action, not the state of the same words."""
+    version = publish_item(world)
+    case, _code = submitted(world, version)
+    task = open_task(case, "accept")
+    client = _english(client_for(world.user("a", Role.WINDOW_CLERK)))
+    soup = _soup(client.get(reverse("cases:task", args=[task.pk])))
+    approve = _text(_one(soup, "//*[@data-testid='approve']"))
+    reject = _text(_one(soup, "//*[@data-testid='reject']"))
+    assert approve not in {"Accepted"}, approve
+    assert reject not in {"Not accepted"}, reject
+
+
+
+@pytest.mark.django_db
+def test_overdue_step_in_inbox_is_not_marked_by_colour_alone(world, client_for):
+    """A late step says so in words, not in red alone."""
+    version = publish_item(world)
+    case = accepted(world, version)
+    task = open_task(case)
+    Task.objects.filter(pk=task.pk).update(due_at=timezone.now() - dt.timedelta(days=3))
+    reviewer = world.user("a", Role.REVIEWER)
+    soup = _soup(client_for(reviewer).get(reverse("portal:workbench")))
+    row = next(r for r in soup.xpath("//*[@data-testid='inbox']//tr")
+               if case.number in r.text_content())
+    due_cell = row.xpath("./td")[5]
+    assert due_cell.xpath(".//*[@class='overdue']")
+    text = _text(due_cell)
+    assert "超期" in text or "逾期" in text, text
+
+
+
+@pytest.mark.django_db
+def test_step_names_are_translated_in_english(world, client_for):
+    """The standard processes' step names are the platform's words, translated."""
+    version = publish_item(world, name="Test permit")
+    case = accepted(world, version)
+    task = open_task(case)
+    client = _english(client_for(world.user("a", Role.REVIEWER)))
+    soup = _soup(client.get(reverse("cases:task", args=[task.pk])))
+    h1 = _text(_one(soup, "//h1"))
+    timeline = _text(_one(soup, "//*[@data-testid='timeline']"))
+    timeline = timeline.replace(world.agency_a.name, "")
+    assert not CJK.search(h1), h1
+    assert not CJK.search(timeline), timeline
+
+
+
+@pytest.mark.django_db
+def test_guide_lists_use_english_separators_in_english(world, client):
+    """Lists are joined with the language's separator, not 、."""
+    publish_item(world, name="Test permit",
+                 service_objects=["natural", "legal"],
+                 materials=[{"name": "Form", "forms": ["original", "electronic"], "copies": 1}])
+    from yizhan.catalog.models import Item
+    item = Item.objects.get(agency=world.agency_a)
+    soup = _soup(_english(client).get(reverse("catalog:guide", args=[item.impl_code])))
+    who = _text(_one(soup, "//dt[normalize-space()='Who can apply']/following-sibling::dd[1]"))
+    assert "、" not in who, who
+
+
+@pytest.mark.django_db
+def test_apply_heading_has_no_fullwidth_colon_in_english(world, client_for):
+    """Nor with a full-width colon."""
+    version = publish_item(world, name="Test permit")
+    from yizhan.catalog.models import Item
+    item = Item.objects.get(pk=version.item_id)
+    client = _english(client_for(world.citizen))
+    soup = _soup(client.get(reverse("cases:apply", args=[item.impl_code])))
+    h1 = _text(_one(soup, "//h1"))
+    assert not CJK.search(h1), h1
+
+
+
+@pytest.mark.django_db
+def test_draft_case_str_is_translated(world):
+    """A draft is named in the reader's language (the audit log shows it)."""
+    case = draft(world, publish_item(world), files=False)
+    with translation.override("en"):
+        assert not CJK.search(str(case)), str(case)
+
+
+
+@pytest.mark.django_db
+def test_missing_material_error_is_tied_to_its_file_field(world, client_for):
+    """A refused application marks each missing material at its own field."""
+    version = publish_item(world, name="Test permit")
+    from yizhan.catalog.models import Item
+    item = Item.objects.get(pk=version.item_id)
+    material = version.materials.get()
+    response = client_for(world.citizen).post(
+        reverse("cases:apply", args=[item.impl_code]),
+        {"key": "scratch-1", "applicant": world.applicant.pk})
+    assert response.status_code == 400
+    doc = lxml.html.fromstring(response.content.decode())
+    error = _text(_one(doc, "//*[@data-testid='form-error']"))
+    assert material.name in error, error
+    field = _one(doc, f"//input[@id='material-{material.pk}']")
+    assert field.get("aria-invalid") == "true" or field.get("aria-describedby"), (
+        lxml.html.tostring(field).decode())
