@@ -259,6 +259,21 @@ def test_revoke_through_the_api(world, client_for):
     assert Client().get(ME, **bearer(secret)).status_code == 401
 
 
+def test_a_revocation_may_be_sent_without_a_body(world, client_for):
+    """docs/api.md lists the revocation with no body, and its reason is optional: sent
+    as ``curl -X POST`` sends it (no body, with or without the JSON type) it revokes,
+    rather than "输入有误：: 必填"."""
+    head = client_for(world.user("a", "agency_head"))
+    for send in (lambda url: head.generic("POST", url),
+                 lambda url: head.post(url, "", content_type="application/json")):
+        token, secret = issue(world)
+        response = send(f"{TOKENS}/{token.pk}/revoke")
+        assert response.status_code == 200, response.content
+        assert response.json()["revoked_at"] is not None
+        assert Client().get(ME, **bearer(secret)).status_code == 401
+        assert last_audit(AccountsAction.TOKEN_REVOKED, object_id=str(token.pk)).reason == ""
+
+
 def test_head_of_b_cannot_revoke_a_s_token(world, client_for):
     """B's head can neither revoke nor find A's token."""
     token, secret = issue(world)
@@ -310,7 +325,8 @@ def test_token_writes_without_csrf_and_within_its_agency_only(world):
 
 
 def test_session_writes_still_need_csrf(world):
-    """Putting the token first does not open the session to cross-site posts.
+    """Putting the token first does not open the session to cross-site posts (and
+    answering 401 to a write with no credentials does not either).
     """
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.user("a", "agency_head"))
@@ -319,6 +335,7 @@ def test_session_writes_still_need_csrf(world):
                                {"name": "跨站岗", "role": "reviewer"},
                                content_type="application/json")
     assert response.status_code == 403
+    assert response.json()["code"] == "core.csrf_failed"
 
 
 def test_a_reviewer_token_cannot_manage_its_own_agency(world):

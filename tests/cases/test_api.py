@@ -277,8 +277,12 @@ def test_revocation_through_the_api(world, promised, client_for,
     _error(_post(client_for(world.user("a", Role.REVIEWER)),
                  f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"}),
            403, "core.permission_denied")
-    body = _post(client_for(world.user("a", Role.AGENCY_HEAD)),
-                 f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"}).json()
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    # Sent without a body the reason is missing, and the refusal names it.
+    with nothing_written():
+        refused = head.generic("POST", f"{BASE}/certificates/{number}/revoke")
+    assert _error(refused, 400, "cases.no_reason")["fields"] == {"field": "reason"}
+    body = _post(head, f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"}).json()
     assert (body["valid"], body["revoked"]) == (False, True)
 
 
@@ -300,6 +304,28 @@ def test_fees_and_withdrawal_through_the_api(world, client_for):
     assert withdrawn.status_code == 200, withdrawn.content
     assert withdrawn.json()["status"] == "withdrawn"
     assert reload(case).status == Case.Status.WITHDRAWN
+
+
+def test_a_withdrawal_may_be_sent_without_a_body(world, promised, client_for):
+    """docs/api.md lists /withdraw with no body, and its reason is optional: sent as
+    ``curl -X POST`` sends it, it withdraws, rather than "输入有误：: 必填"."""
+    case, _code = submitted(world, promised)
+    response = client_for(world.citizen).generic("POST", f"{BASE}/cases/{case.pk}/withdraw")
+    assert response.status_code == 200, response.content
+    assert reload(case).status == Case.Status.WITHDRAWN
+
+
+def test_a_lone_surrogate_in_a_reason_is_refused_and_nothing_is_written(world, promised,
+                                                                        client_for):
+    """A withdrawal's reason is stored: half a surrogate pair (JSON's \\ud800) failed
+    at the database write (a 500)."""
+    case, _code = submitted(world, promised)
+    with nothing_written():
+        response = client_for(world.citizen).post(
+            f"{BASE}/cases/{case.pk}/withdraw", '{"reason": "\\ud800"}',
+            content_type="application/json")
+    _error(response, 400, "core.invalid_input")
+    assert reload(case).status == Case.Status.SUBMITTED
 
 
 # --- tokens --------------------------------------------------------------------

@@ -159,6 +159,35 @@ def test_an_api_token_cannot_be_the_second_person(world):
     assert not ItemVersion.objects.filter(status="published").exists()
 
 
+def test_an_api_token_cannot_return_a_version_either(world):
+    """Returning is the review's other outcome (docs/api.md: "never a token"): a token
+    returned another's pending version, though it may not publish it."""
+    _token, secret = accounts_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                   name="事项同步系统", role=Role.DATA_OFFICER)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    others = create(world, "他人事项", basic_code="XK00102000")
+    _post(client, f"{BASE}/versions/{others.pk}/submit")
+    with nothing_written():
+        response = _post(client, f"{BASE}/versions/{others.pk}/return", {"note": "请补充依据"})
+    body = _error(response, 403, "core.permission_denied")
+    assert body["fields"] == {"action": "item_version_return"}
+    assert ItemVersion.objects.get(pk=others.pk).status == ItemVersion.Status.PENDING
+
+
+def test_publish_and_return_may_be_sent_without_a_body(world, client_for):
+    """Their bodies hold only an optional note: sent without one, a return is refused by
+    its own rule (a note is required), naming the field, and a publication publishes."""
+    version = create(world)
+    officer = client_for(reviewer(world))
+    _post(client_for(editor(world)), f"{BASE}/versions/{version.pk}/submit")
+    with nothing_written():
+        refused = officer.generic("POST", f"{BASE}/versions/{version.pk}/return")
+    assert _error(refused, 400, "core.invalid_input")["fields"]["field"] == "note"
+    done = officer.generic("POST", f"{BASE}/versions/{version.pk}/publish")
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "published"
+
+
 def test_bad_content_gets_every_problem_in_the_error_fields(world, client_for):
     with nothing_written():
         response = _post(client_for(editor(world)), f"{BASE}/items", {
@@ -186,13 +215,29 @@ def test_a_malformed_payload_gets_the_same_error_shape(world, client_for):
     assert any(p["field"].startswith("content.") for p in body["fields"]["problems"])
 
 
-def test_a_lone_surrogate_in_the_content_is_a_field_problem_not_a_500(world, client_for):
+def test_a_lone_surrogate_in_the_content_is_refused_not_a_500(world, client_for):
+    """Refused by the API's parser, as in any JSON body (the content's own check names
+    the field for imported files, which the parser does not read)."""
     body = json.dumps({"agency_id": world.agency_a.pk, "content": item_content("\ud800")})
     with nothing_written():
         response = client_for(editor(world)).post(f"{BASE}/items", body,
                                                   content_type="application/json")
-    body = _error(response, 400, "catalog.bad_field")
-    assert [p["field"] for p in body["fields"]["problems"]] == ["name"]
+    body = _error(response, 400, "core.invalid_input")
+    assert "代理项" in body["message_zh"]
+
+
+def test_a_non_finite_fee_amount_is_worded_in_chinese(world, client_for):
+    """NaN is a Decimal pydantic refuses (finite_number): its English was the Chinese
+    message's text."""
+    content = item_content("费用事项", fees=[{"name": "工本费", "standard": "每件",
+                                             "amount": "NaN", "basis": "文件"}])
+    with nothing_written():
+        response = _post(client_for(editor(world)), f"{BASE}/items",
+                         {"agency_id": world.agency_a.pk, "content": content})
+    body = _error(response, 400, "core.invalid_input")
+    assert "finite" not in body["message_zh"], body["message_zh"]
+    assert {"field": "content.fees.0.amount", "problem": "应为有限的数字"} in (
+        body["fields"]["problems"])
 
 
 def test_an_existing_implementation_code_is_refused_with_the_code_named(world, client_for):

@@ -5,6 +5,7 @@ request_id}``; the request id is the one echoed in ``X-Request-ID``.
 """
 
 import json
+import re
 
 import pytest
 from django.test import override_settings
@@ -97,6 +98,49 @@ def test_schema_violation_names_the_field(clerk_client):
     assert _counts() == before
 
 
+def test_a_missing_body_is_named_as_the_body(clerk_client):
+    """No body where one is required: the problem's field is ``body`` and the message
+    names the request body, not an empty field ("输入有误：: 必填")."""
+    before = _counts()
+    for data in ("", "[1, 2]"):
+        body = _error(_post(clerk_client, data), 400, "core.invalid_input")
+        problems = body["fields"]["problems"]
+        assert problems and all(p["field"] for p in problems), problems
+    body = _error(_post(clerk_client, ""), 400, "core.invalid_input")
+    assert body["fields"]["problems"] == [{"field": "body", "problem": "必填"}]
+    assert body["message_zh"] == "输入有误：请求体: 必填"
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(("path", "english"), [
+    ("/api/v1/catalog/items?limit=" + "1" * 5000, "Unable to parse"),  # int_parsing_size
+    ("/api/v1/supervision/scores?start=2026-01-01T01:00:00", "zero time"),  # inexact date
+])
+def test_every_schema_problem_a_query_can_cause_is_worded_in_chinese(
+        world, client_for, path, english):
+    """A problem missing from the table was worded in pydantic's English in message_zh."""
+    body = _error(client_for(world.user("a", Role.AGENCY_HEAD)).get(path), 400,
+                  "core.invalid_input")
+    assert english not in body["message_zh"]
+    assert re.search(r"[\u4e00-\u9fff]", body["fields"]["problems"][0]["problem"])
+
+
+def test_a_problem_without_its_own_wording_is_an_invalid_value_not_pydantic_s_english():
+    """The fallback is the platform's generic wording, never pydantic's ``msg``."""
+    from django.utils import translation
+
+    from yizhan.core.api import _pydantic_problem
+
+    err = {"type": "callable_type", "loc": ("body", "payload", "x"),
+           "msg": "Input should be callable"}
+    with translation.override("zh-hans"):
+        assert _pydantic_problem(err) == "值无效"
+    # A placeholder pydantic did not fill is the generic wording too.
+    with translation.override("zh-hans"):
+        assert _pydantic_problem({"type": "less_than_equal", "msg": "Input should be"}) == (
+            "值无效")
+
+
 def test_schema_problems_are_worded_in_each_language(clerk_client):
     """pydantic speaks English only: the usual problems are the platform's own words."""
     body = _error(_post(clerk_client, {"kind": "person", "name": "王" * 201},
@@ -160,6 +204,28 @@ def test_an_id_beyond_any_column_is_refused_not_a_500(world, client_for, path):
         assert body["message_en"] == "The number is out of the allowed range."
 
 
+@pytest.mark.parametrize("path", [
+    f"/api/v1/catalog/items?offset={10**20}",
+    f"/api/v1/cases/mine?offset={2**63}",
+    f"/api/v1/tasks/inbox?offset={2**62 + 1}",
+])
+def test_an_offset_beyond_any_row_count_is_refused_not_a_500(world, client_for, path):
+    """ListPage's offset reaches SQL's OFFSET, a 64-bit integer: beyond it the database
+    refused the query (a 500).  It is bounded like limit, and refused the same way."""
+    client = client_for(world.user("a", Role.REVIEWER))
+    client.raise_request_exception = False
+    body = _error(client.get(path), 400, "core.invalid_input")
+    assert body["fields"]["problems"][0]["field"].endswith("offset")
+
+
+def test_the_largest_offset_answers_an_empty_page(world, client_for):
+    from yizhan.core.api import MAX_OFFSET
+
+    response = client_for(world.citizen).get(f"/api/v1/cases/mine?offset={MAX_OFFSET}")
+    assert response.status_code == 200, response.content
+    assert response.json() == []
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     ("12", 12), (12, 12), ("0012", 12), (str(2**63 - 1), 2**63 - 1),
     ("²", None), ("１２", None), ("-1", None), ("0", None), (0, None), (True, None),
@@ -205,6 +271,26 @@ def test_a_crash_answers_in_the_error_shape(world, client_for, monkeypatch):
     _error(client.get("/api/v1/cases/mine"), 500, "core.server_error")
 
 
+def test_a_write_without_any_credentials_is_401_not_a_csrf_refusal(world):
+    """No session and no token: core.not_authenticated, as for a read.  CSRF guards a
+    signed-in session; told about X-CSRFToken, a system that forgot its Bearer token
+    would look for the wrong fix."""
+    from django.test import Client
+
+    before = _counts()
+    client = Client(enforce_csrf_checks=True)
+    body = _error(_post(client, {"kind": "person", "name": "李四",
+                                 "id_number": valid_id_number(seq=326)}),
+                  401, "core.not_authenticated")
+    assert "CSRF" not in body["message_zh"]
+    # A session cookie that signs nobody in (expired, made up) is no credential either.
+    client.cookies["sessionid"] = "nobody"
+    _error(client.post("/api/v1/accounts/tokens", json.dumps(
+        {"agency_id": world.agency_a.pk, "name": "x", "role": "reviewer"}),
+        content_type="application/json"), 401, "core.not_authenticated")
+    assert _counts() == before
+
+
 def test_a_refused_csrf_check_says_so(world):
     """A signed-in browser session writing without the CSRF header."""
     from django.test import Client
@@ -244,6 +330,32 @@ def test_a_nul_anywhere_in_api_input_is_refused_before_the_database(world, clien
            "core.invalid_input")
     _error(client.get("/api/v1/certificates/verify/a%00b"), 400, "core.invalid_input")
     assert _counts() == before
+
+
+def test_a_lone_surrogate_in_a_json_body_is_refused_before_the_database(world, client_for):
+    """JSON may escape half a surrogate pair (\\ud800); no encoding stores it, so it
+    failed at the database (a 500).  Refused as NUL is, in a value or a key."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    person = {"kind": "person", "name": "李四", "id_number": valid_id_number(seq=78)}
+    before = _counts()
+    for body in ({**person, "name": "李\ud800四"}, {**person, "note\udfff": "x"},
+                 {**person, "name": ["\udc00"]}):
+        refused = _error(_post(client, json.dumps(body)), 400, "core.invalid_input")
+        assert refused["message_zh"] == (
+            "输入中含有无法保存的字符（不成对的 UTF-16 代理项），请删除后重试。")
+    # A whole pair is a character like any other.
+    assert _post(client, json.dumps({**person, "name": "李\U0001f600"})).status_code == 201
+    assert _counts() == (before[0] + 1, before[1] + 1)
+
+
+def test_unstorable_names_what_cannot_be_stored():
+    from yizhan.core.text import NUL_REFUSED, SURROGATE_REFUSED, unstorable
+
+    assert unstorable({"a": ["b", ("c", 1)], "d": None}) is None
+    assert unstorable("a\x00") is NUL_REFUSED
+    assert unstorable({"k\ud800": "v"}) is SURROGATE_REFUSED
+    assert unstorable(["ok", {"x": "\udfff"}]) is SURROGATE_REFUSED
+    assert unstorable("😀") is None
 
 
 def test_a_nul_in_a_page_form_is_refused_with_a_page(world, client_for):

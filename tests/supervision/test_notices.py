@@ -187,6 +187,26 @@ def test_only_the_supervision_office_issues(world, alert):
             _issue(actor, alert)
 
 
+def test_a_supervision_officer_token_cannot_issue(world, officer, alert):
+    """A notice names the person who issued it (Case.submitted_by): a token, which has
+    nobody behind it, was let through by the scope check and failed assigning itself
+    there (a 500).  It is refused as case_create refuses a token, and writes nothing."""
+    from django.test import Client
+
+    from yizhan.accounts import services as accounts_services
+
+    _token, secret = accounts_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                   name="监察系统",
+                                                   role=Role.SUPERVISION_OFFICER)
+    with nothing_written():
+        response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").post(
+            "/api/v1/supervision/notices", {"alerts": [alert.pk], **CONTENT},
+            content_type="application/json")
+    body = api_error(response, 403, "core.permission_denied")
+    assert body["fields"] == {"action": "notice_issue"}
+    assert Alert.objects.get(pk=alert.pk).status == Alert.Status.OPEN
+
+
 def test_the_internal_item_stays_out_of_the_catalog(world, officer, alert, promised,
                                                     client_for):
     """The notice's item is never published, listed to editors, or found on the portal."""

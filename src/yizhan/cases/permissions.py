@@ -81,7 +81,9 @@ def case_view(actor, *, case) -> bool:
 
 def case_issue(actor, *, agency) -> bool:
     """The supervision office issues notices to the agencies its scope covers."""
-    return scope_of(actor).has(Role.SUPERVISION_OFFICER, agency.pk)
+    # An officer, never a token: the issued case names the person who issued it.
+    return (person_of(actor) is not None
+            and scope_of(actor).has(Role.SUPERVISION_OFFICER, agency.pk))
 
 
 def task_claim(actor, *, task) -> bool:

@@ -164,6 +164,12 @@ class NoteIn(Schema):
     note: str = ""
 
 
+# Every field of the body is optional, so the body is too: a publication
+# may be sent with none; a return without its note is refused by the
+# service, naming the field.
+NO_NOTE = NoteIn()
+
+
 class ImportOut(Schema):
     created: list[str]
     drafted: list[str]
@@ -241,7 +247,7 @@ def submit_version(request, version_id: int):
 
 
 @router.post("/versions/{version_id}/publish", response=VersionOut, auth=AUTH)
-def publish_version(request, version_id: int, payload: NoteIn):
+def publish_version(request, version_id: int, payload: NoteIn = NO_NOTE):
     """Publish a pending version (a reviewer other than its editor)."""
     version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
     return services.item_version_publish(actor=actor_of(request), version=version,
@@ -249,7 +255,7 @@ def publish_version(request, version_id: int, payload: NoteIn):
 
 
 @router.post("/versions/{version_id}/return", response=VersionOut, auth=AUTH)
-def return_version(request, version_id: int, payload: NoteIn):
+def return_version(request, version_id: int, payload: NoteIn = NO_NOTE):
     version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
     return services.item_version_return(actor=actor_of(request), version=version,
                                         note=payload.note)

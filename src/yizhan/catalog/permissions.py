@@ -6,6 +6,7 @@ review step of the data administration: a data officer or system
 administrator whose scope covers the agency, who is not the editor.
 """
 
+from yizhan.accounts.models import person_of
 from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
@@ -34,6 +35,10 @@ def item_version_publish(actor, *, version) -> bool:
 
 
 def item_version_return(actor, *, version) -> bool:
+    # Returning is the review's other outcome: a second person's judgement,
+    # which a token (no person) may not give, as it may not publish.
+    if person_of(actor) is None:
+        return False
     return scope_of(actor).has_any(REVIEWERS, version.item.agency_id)
 
 

@@ -33,7 +33,7 @@ from yizhan.core.errors import (
     PermissionDenied,
     rendered_later,
 )
-from yizhan.core.text import NUL_REFUSED, has_nul, querydict_has_nul
+from yizhan.core.text import querydict_unstorable, unstorable
 
 
 class TokenAuth(HttpBearer):
@@ -49,6 +49,17 @@ class TokenAuth(HttpBearer):
 
 class StaffOrPublicSession(SessionAuth):
     """Session auth for pages calling the API; CSRF is checked by ninja."""
+
+    def _get_key(self, request):
+        # CSRF protects a signed-in browser from a forged write.  A request
+        # with no signed-in session (no cookie, or an expired one) has nothing
+        # to forge: it is told it lacks credentials (401), not that it lacks
+        # a CSRF token, which would send a system that forgot its Bearer
+        # token looking for X-CSRFToken.
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request, key):
         user = super().authenticate(request, key)
@@ -66,6 +77,9 @@ token_auth = TokenAuth()
 AUTH = [token_auth, session_auth]
 
 
+MAX_OFFSET = 2**62
+
+
 class ListPage(Schema):
     """``?limit=&offset=`` of a list: at most 500 rows a request; offset reaches the rest.
 
@@ -73,25 +87,33 @@ class ListPage(Schema):
     """
 
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    # Bounded so that the offset, and the slice's end (offset + limit), fit
+    # the 64-bit integer the database takes for OFFSET: beyond it the query
+    # itself fails (a 500).  No table comes near 2**62 rows, so the bound
+    # refuses no real page.
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
     def of(self, rows) -> list:
         return list(rows[self.offset:self.offset + self.limit])
+
 
 class _Parser(Parser):
     """ninja's parser, refusing input no text column can hold (core.text)."""
 
     def parse_body(self, request):
         data = super().parse_body(request)
-        if has_nul(data):
-            raise InvalidInput(NUL_REFUSED)
+        refusal = unstorable(data)
+        if refusal is not None:
+            raise InvalidInput(refusal)
         return data
 
     def parse_querydict(self, data, list_fields, request):
         # The address and the query are checked for every request by the
         # pages' error middleware; a form body only here.
-        if data is request.POST and querydict_has_nul(data):
-            raise InvalidInput(NUL_REFUSED)
+        if data is request.POST:
+            refusal = querydict_unstorable(data)
+            if refusal is not None:
+                raise InvalidInput(refusal)
         return super().parse_querydict(data, list_fields, request)
 
 
@@ -151,24 +173,56 @@ def _application_error(request, exc: ApplicationError):
     return respond_error(request, exc)
 
 
-# pydantic words its problems in English only: the usual ones, in the
-# platform's languages ({placeholders} are pydantic's ``ctx``).
+# pydantic words its problems in English only: those a client can cause,
+# in the platform's languages ({placeholders} are pydantic's ``ctx``).  Any
+# other is worded as _INVALID_VALUE: pydantic's English ``msg`` would be
+# the Chinese message's text.
+_INVALID_VALUE = _("值无效")
 _DATETIME = _("应为日期时间，如 2026-12-01T09:00:00+08:00")
 _DATE = _("应为日期（年-月-日）")
+_TIME = _("应为时间，如 09:00:00")
+_NUMBER = _("应为数字")
+_OBJECT = _("应为对象")
+_LIST = _("应为列表")
 _PYDANTIC_PROBLEMS = {
     "missing": _("必填"),
+    "extra_forbidden": _("不接受此字段"),
+    "none_required": _("应为 null"),
     "int_parsing": _("应为整数"), "int_type": _("应为整数"), "int_from_float": _("应为整数"),
-    "float_parsing": _("应为数字"), "float_type": _("应为数字"),
-    "decimal_parsing": _("应为数字"), "decimal_type": _("应为数字"),
+    # An integer of thousands of digits: pydantic will not read it.
+    "int_parsing_size": _("数值超出允许的范围"),
+    "float_parsing": _NUMBER, "float_type": _NUMBER,
+    "decimal_parsing": _NUMBER, "decimal_type": _NUMBER,
+    # NaN and Infinity, which JSON numbers and Decimal strings can spell.
+    "finite_number": _("应为有限的数字"),
+    "multiple_of": _("应为 %(multiple_of)s 的倍数"),
+    "decimal_max_digits": _("总位数不能超过 %(max_digits)s 位"),
+    "decimal_max_places": _("小数不能超过 %(decimal_places)s 位"),
+    "decimal_whole_digits": _("整数部分不能超过 %(whole_digits)s 位"),
     "bool_parsing": _("应为 true 或 false"), "bool_type": _("应为 true 或 false"),
     "string_type": _("应为文本"),
+    # Text that is not valid Unicode (a str field read from bytes).
+    "string_unicode": _("应为有效的 Unicode 文本"),
     "string_too_long": _("不能超过 %(max_length)s 个字符"),
     "string_too_short": _("至少 %(min_length)s 个字符"),
-    "list_type": _("应为列表"), "dict_type": _("应为对象"), "model_type": _("应为对象"),
-    "model_attributes_type": _("应为对象"),
+    "string_pattern_mismatch": _("格式不正确"),
+    "too_long": _("不能超过 %(max_length)s 项"),
+    "too_short": _("至少 %(min_length)s 项"),
+    "list_type": _LIST, "tuple_type": _LIST, "set_type": _LIST, "frozen_set_type": _LIST,
+    "iterable_type": _LIST,
+    "dict_type": _OBJECT, "mapping_type": _OBJECT, "model_type": _OBJECT,
+    "model_attributes_type": _OBJECT, "dataclass_type": _OBJECT,
     "datetime_parsing": _DATETIME, "datetime_from_date_parsing": _DATETIME,
-    "datetime_type": _DATETIME,
+    "datetime_type": _DATETIME, "datetime_object_invalid": _DATETIME,
+    "timezone_aware": _("应带时区，如 +08:00"), "timezone_naive": _("不应带时区"),
     "date_parsing": _DATE, "date_from_datetime_parsing": _DATE, "date_type": _DATE,
+    # A date sent as a date and time: only midnight reads as a date.
+    "date_from_datetime_inexact": _("应为日期（年-月-日），不带时间"),
+    "time_parsing": _TIME, "time_type": _TIME,
+    "time_delta_parsing": _("应为时长，如 P3D"), "time_delta_type": _("应为时长，如 P3D"),
+    "uuid_parsing": _("应为 UUID"), "uuid_type": _("应为 UUID"),
+    "url_parsing": _("应为网址"), "url_type": _("应为网址"), "url_scheme": _("应为网址"),
+    "url_syntax_violation": _("应为网址"), "url_too_long": _("网址过长"),
     "greater_than_equal": _("不能小于 %(ge)s"), "less_than_equal": _("不能大于 %(le)s"),
     "greater_than": _("应大于 %(gt)s"), "less_than": _("应小于 %(lt)s"),
     "enum": _("应为以下之一：%(expected)s"), "literal_error": _("应为以下之一：%(expected)s"),
@@ -176,25 +230,40 @@ _PYDANTIC_PROBLEMS = {
 
 
 def _pydantic_problem(err: dict) -> str:
-    """One pydantic problem in the active language (pydantic's own words otherwise)."""
-    template = _PYDANTIC_PROBLEMS.get(err.get("type", ""))
-    if template is None:
-        return err.get("msg", "")
+    """One pydantic problem in the active language (never pydantic's English)."""
+    template = _PYDANTIC_PROBLEMS.get(err.get("type", ""), _INVALID_VALUE)
     try:
         return str(template) % {k: str(v) for k, v in (err.get("ctx") or {}).items()}
     except (KeyError, TypeError, ValueError):
-        return err.get("msg", "")
+        return str(_INVALID_VALUE)
+
+
+# The location of a problem in the body as a whole (no body where one is
+# required, a list where an object is): ninja's loc is ("body", <param>),
+# which leaves no field name once the two are dropped.
+BODY_FIELD = "body"
+
+
+def _field_of(err: dict) -> str:
+    """The problem's field as the client wrote it: ``content.name``, ``limit``."""
+    field = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
+    return field or BODY_FIELD
+
+
+def _field_label(field: str) -> str:
+    """The field as the message names it: the body as a whole is "the request body"."""
+    return str(_("请求体")) if field == BODY_FIELD else field
 
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
     if any(err.get("type") == "json_invalid" for err in exc.errors):
         return _bad_json(request, exc)
-    errors = [(".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")),
-               err) for err in exc.errors]
+    errors = [(_field_of(err), err) for err in exc.errors]
 
     def detail() -> str:  # worded when the message is rendered, in its language
-        return "; ".join(f"{field}: {_pydantic_problem(err)}" for field, err in errors)
+        return "; ".join(f"{_field_label(field)}: {_pydantic_problem(err)}"
+                         for field, err in errors)
 
     problems = [{"field": field, "problem": _pydantic_problem(err)} for field, err in errors]
     return respond_error(request, InvalidInput(detail=rendered_later(detail), problems=problems))

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from yizhan.core import api
 from yizhan.core.errors import ApplicationError, InvalidInput, PermissionDenied
 from yizhan.core.middleware import is_api_request
-from yizhan.core.text import NUL_REFUSED, has_nul, querydict_has_nul
+from yizhan.core.text import querydict_unstorable, unstorable
 
 
 def _page(request, status: int, title: str, message: str):
@@ -54,7 +54,7 @@ class ApplicationErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        refused = self._refuse_nul(request)
+        refused = self._refuse_unstorable(request)
         if refused is not None:
             return refused
         response = self.get_response(request)
@@ -64,20 +64,26 @@ class ApplicationErrorMiddleware:
         return response
 
     @staticmethod
-    def _refuse_nul(request):
+    def _refuse_unstorable(request):
         """Input no text column can hold (core.text), refused before any view.
 
         The address and the query of every request, and the pages' forms,
-        here; the API's bodies (JSON or form) by its parser.
+        here; the API's bodies (JSON or form) by its parser.  Django decodes
+        the address, the query and forms replacing what is not UTF-8, so
+        only a NUL reaches this check today; it is the parser's check all
+        the same, so that the two cannot drift apart.
         """
         is_api = is_api_request(request)
-        refused = has_nul(request.path) or querydict_has_nul(request.GET) or (
-            not is_api and request.method == "POST" and querydict_has_nul(request.POST))
-        if not refused:
+        refusal = unstorable(request.path)
+        if refusal is None:
+            refusal = querydict_unstorable(request.GET)
+        if refusal is None and not is_api and request.method == "POST":
+            refusal = querydict_unstorable(request.POST)
+        if refusal is None:
             return None
         if is_api:
-            return api.respond_error(request, InvalidInput(NUL_REFUSED))
-        return _page(request, 400, _("请求有误"), str(NUL_REFUSED))
+            return api.respond_error(request, InvalidInput(refusal))
+        return _page(request, 400, _("请求有误"), str(refusal))
 
     def process_exception(self, request, exception):
         if isinstance(exception, ApplicationError) and not is_api_request(request):

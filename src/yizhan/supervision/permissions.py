@@ -5,6 +5,7 @@ edits the rules; staff of an agency see the alerts on their own agency;
 the platform administrator may read everything.
 """
 
+from yizhan.accounts.models import person_of
 from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
@@ -43,7 +44,14 @@ def alert_clear(actor, *, alert) -> bool:
 
 
 def notice_issue(actor, *, agency_id: int) -> bool:
-    """The office issues notices (监察督办) to the agencies its scope covers."""
+    """The office issues notices (监察督办) to the agencies its scope covers.
+
+    An officer issues them, never an API token: a notice is signed by the
+    person who issued it (it is their case, as an application is its
+    applicant's), and a token has nobody behind it.
+    """
+    if person_of(actor) is None:
+        return False
     return scope_of(actor).has(Role.SUPERVISION_OFFICER, agency_id)
 
 
