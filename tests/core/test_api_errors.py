@@ -363,3 +363,21 @@ def test_a_nul_in_a_page_form_is_refused_with_a_page(world, client_for):
                                                           "code": "12345678"})
     assert response.status_code == 400
     assert "NUL" in response.content.decode()
+
+
+def test_the_openapi_document_describes_the_error_shape(client):
+    """A client generated from the document knows every operation's failures and
+    their one shape, as docs/api.md describes it."""
+    schema = client.get("/api/v1/openapi.json").json()
+    error = schema["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"code", "message", "message_zh", "message_en", "fields",
+                                      "request_id"}
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert operations
+    for operation in operations:
+        for status in ("4XX", "5XX"):
+            assert operation["responses"][status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}, operation["operationId"]
+    # What the document says is what a refusal is.
+    body = client.get("/api/v1/no-such-route").json()
+    assert set(body) == set(error["required"])

@@ -117,7 +117,44 @@ class _Parser(Parser):
         return super().parse_querydict(data, list_fields, request)
 
 
-api = NinjaAPI(
+# The one shape of every failure (``ApplicationError.as_dict`` and the
+# request's id), described once in the OpenAPI document.
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["code", "message", "message_zh", "message_en", "fields", "request_id"],
+    "properties": {
+        "code": {"type": "string", "description": "机器可读代码，如 cases.task_taken"},
+        "message": {"type": "string", "description": "请求语言的说明"},
+        "message_zh": {"type": "string"},
+        "message_en": {"type": "string"},
+        "fields": {"type": "object", "description": "出错的字段与相关值"},
+        "request_id": {"type": "string", "description": "请求号，报告问题时提供"},
+    },
+}
+
+
+class YizhanAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        """ninja's document, with the error shape answered by every operation.
+
+        The operations declare their successes only; every one of them may
+        also fail, always in the one shape, which a generated client should
+        know of.
+        """
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("4XX", {"description": "请求被拒绝 / Refused", **error})
+                responses.setdefault("5XX", {"description": "服务器错误 / Server error", **error})
+        return schema
+
+
+api = YizhanAPI(
     parser=_Parser(),
     title="一站 Yizhan API",
     version=__version__,
