@@ -249,6 +249,18 @@ def test_expired_token_gets_401(world, monkeypatch):
         services.token_authenticate(secret)
 
 
+def test_a_closed_agency_s_token_gets_401(world):
+    """An agency made inactive: its systems' tokens act for nobody any more."""
+    from yizhan.directory import services as directory_services
+
+    _token, secret = issue(world)
+    assert Client().get(ME, **bearer(secret)).status_code == 200
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a, is_active=False)
+    response = Client().get(ME, **bearer(secret))
+    assert response.status_code == 401
+    assert response.json()["code"] == "accounts.bad_token"
+
+
 def test_revoke_through_the_api(world, client_for):
     """A head revokes a token of their agency through the API."""
     token, secret = issue(world)

@@ -316,6 +316,9 @@ def token_authenticate(raw: str) -> TokenPrincipal:
         or not secrets.compare_digest(token.digest, _token_digest(secret))
         or token.revoked_at is not None
         or (token.expires_at is not None and token.expires_at <= now)
+        # A closed agency's systems act for nobody (its staff's sessions
+        # already see nothing of it).
+        or not token.agency.is_active
     ):
         raise NotAuthenticated(_("接口令牌无效、已过期或已被吊销。"),
                                code=AccountsErrorCode.BAD_TOKEN)
