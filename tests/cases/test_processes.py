@@ -407,3 +407,70 @@ def test_fees_are_recorded_as_charged(world):
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_fee_charge(actor=world.user("b", Role.WINDOW_CLERK), case=case,
                                  fee_id=fee.pk, amount="80")
+
+
+def test_the_staff_of_a_post_hear_of_each_step_that_reaches_it(
+        world, joint, django_capture_on_commit_callbacks):
+    """A new task, or one returned: the post's active holders are e-mailed, in
+    every agency a parallel stage reaches."""
+    from django.core import mail
+
+    version, agencies, reviewers = joint
+    clerk, reviewer = world.user("a", Role.WINDOW_CLERK), world.user("a", Role.REVIEWER)
+    for user in (clerk, reviewer, *reviewers.values()):
+        type(user).objects.filter(pk=user.pk).update(email=f"{user.username}@example.org")
+
+    def told(run) -> set[str]:
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            run()
+        return {m.to[0] for m in mail.outbox if m.subject.startswith("新待办")}
+
+    case = None
+
+    def submit():
+        nonlocal case
+        case, _code = submitted(world, version)
+
+    assert told(submit) == {f"{clerk.username}@example.org"}
+    message = next(m for m in mail.outbox if m.subject.startswith("新待办"))
+    assert case.number in message.body and "“受理”环节" in message.body
+    # A holder switched off hears nothing.
+    type(reviewers["b"]).objects.filter(pk=reviewers["b"].pk).update(is_active=False)
+    assert told(lambda: complete(clerk, case, "accept")) == {
+        f"{u.username}@example.org" for u in (reviewer, reviewers["c"], reviewers["d"])}
+    back = open_task(case, "joint_review", agency=agencies["c"])
+    assert told(lambda: services.task_return(actor=reviewers["c"], task=back,
+                                             opinion="请补充说明")) == {
+        f"{clerk.username}@example.org"}
+
+
+def test_acceptance_back_after_a_correction_is_told_to_whoever_claimed_it(
+        world, promised, django_capture_on_commit_callbacks):
+    """The applicant's corrected files bring acceptance back to the clerk who
+    claimed it, not to every holder of the window's post."""
+    from django.core import mail
+
+    from tests.cases.helpers import PDF, upload
+    from tests.factories import _password_hash
+    from yizhan.directory import services as directory_services
+    from yizhan.directory.models import Posting
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    type(clerk).objects.filter(pk=clerk.pk).update(email="clerk@example.org")
+    post = Posting.objects.filter(user=clerk).select_related("post").first().post
+    other = directory_services.staff_create(actor=world.admin, post=post, username="clerk2",
+                                            full_name="另一窗口", password_hash=_password_hash())
+    type(other).objects.filter(pk=other.pk).update(email="other@example.org")
+    case, _code = submitted(world, promised)
+    task = services.task_claim(actor=clerk, task=open_task(case, "accept"))
+    material = promised.materials.get(order=1)
+    services.case_request_correction(actor=clerk, task=task, items=[
+        {"material_id": material.pk, "problem": "复印件不清晰"}])
+    services.material_upload(actor=world.citizen, case=reload(case), material_id=material.pk,
+                             upload=upload(PDF + b"%"))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_correct(actor=world.citizen, case=reload(case))
+    assert [m.to for m in mail.outbox if m.subject.startswith("新待办")] == [
+        ["clerk@example.org"]]

@@ -58,6 +58,56 @@ def task_completed(case, task, *, kind: str, decision: str) -> None:
             _to_applicant(case, _("办件进度"), str(template) % {"number": case.number})
 
 
+# --- staff: a step arrives in a post's inbox ---------------------------------------
+
+def tasks_opened(tasks) -> None:
+    """Tell the staff of each task new in (or back in) their inbox, after the step commits.
+
+    Who holds a post is looked up in the background: the step itself only
+    hands over the tasks' ids.
+    """
+    if tasks:
+        from yizhan.core.tasks import enqueue
+
+        enqueue("cases.tell_task_holders", task_ids=[task.pk for task in tasks])
+
+
+def tell_task_holders(task_ids) -> int:
+    """E-mail the holders of each open task's post, or the one who claimed it;
+    return the messages sent.
+
+    By e-mail only: a post's every holder hears of each step that reaches
+    it, which by SMS would be a stream of texts.
+    """
+    from django.utils import timezone
+
+    from yizhan.cases.models import Task
+    from yizhan.directory.selectors import post_holders
+
+    tasks = list(Task.objects.filter(pk__in=task_ids,
+                                     status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
+                 .select_related("case__item_version", "claimed_by"))
+    holders = post_holders(posts={(task.agency_id, task.role) for task in tasks
+                                  if task.status == Task.Status.OPEN})
+    sent = 0
+    with translation.override("zh-hans"):
+        for task in tasks:
+            case = task.case
+            subject = _("新待办：%(number)s") % {"number": case.number}
+            text = _("办件 %(number)s（%(item)s）的“%(step)s”环节已到达您的岗位，"
+                     "请于 %(due)s 前办理。") % {
+                "number": case.number, "item": case.item_version.name, "step": task.title,
+                "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d") if task.due_at
+                else "—"}
+            told = ([task.claimed_by] if task.status == Task.Status.CLAIMED
+                    else holders.get((task.agency_id, task.role), []))
+            for user in told:
+                if user.is_active and user.email:
+                    notify.send(email=user.email, subject=subject, text=text)
+                    sent += 1
+    return sent
+
+
 def case_extended(case) -> None:
     with translation.override("zh-hans"):
         _to_applicant(case, _("办理期限延长"),

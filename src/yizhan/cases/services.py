@@ -372,6 +372,8 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     if created:
         # New steps with their own limits: supervision plans its next look.
         case.next_check_at = now
+        if case.kind != Case.Kind.NOTICE:   # notices tell their addressees themselves
+            notifications.tasks_opened(created)
     return created
 
 
@@ -810,14 +812,16 @@ def case_correct(*, actor, case: Case) -> Case:
     case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
     due = _task_due(case, "accept", now)
-    case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
-        due_at=due.at, due_from=now, due_provisional=due.provisional,
-        version=F("version") + 1)
+    waiting = case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
+    back = list(waiting)
+    waiting.update(due_at=due.at, due_from=now, due_provisional=due.provisional,
+                   version=F("version") + 1)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
                   data={"materials": sorted(fixed)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
                  agency_id=case.agency_id)
     notifications.correction_submitted(case)
+    notifications.tasks_opened(back)   # acceptance is the window's to do again
     return case
 
 

@@ -10,6 +10,13 @@ def recompute_deadlines(*, year: int | None = None) -> int:
     return deadlines_recompute(year=year)
 
 
+@task("cases.tell_task_holders")
+def tell_task_holders(*, task_ids: list[int]) -> int:
+    from yizhan.cases.notifications import tell_task_holders
+
+    return tell_task_holders(task_ids)
+
+
 def on_calendar_year_published(sender, *, year, **kwargs):
     """A year's holidays are in: provisional deadlines over it become final."""
     from yizhan.core.tasks import enqueue

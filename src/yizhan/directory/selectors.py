@@ -94,16 +94,29 @@ def applicants_of_user(*, user) -> QuerySet[Applicant]:
     return Applicant.objects.filter(user=user)
 
 
-def agency_heads(*, agency_ids) -> dict[int, list]:
-    """The active accounts holding a head's post (部门负责人) in each agency, for notices.
+def post_holders(*, posts) -> dict[tuple[int, str], list]:
+    """The active accounts holding each ``(agency id, role)`` post, for notices
+    and reminders.
 
     Accounts switched off keep their postings on record: they are left out.
     """
+    posts = set(posts)
+    holders: dict[tuple[int, str], list] = {}
+    if not posts:
+        return holders
+    for posting in (Posting.objects.filter(post__agency_id__in={a for a, _r in posts},
+                                           post__role__in={r for _a, r in posts},
+                                           user__is_active=True)
+                    .select_related("user", "post").order_by("id")):
+        key = (posting.post.agency_id, posting.post.role)
+        if key in posts:
+            holders.setdefault(key, []).append(posting.user)
+    return holders
+
+
+def agency_heads(*, agency_ids) -> dict[int, list]:
+    """The active accounts holding a head's post (部门负责人) in each agency, for notices."""
     from yizhan.directory.roles import Role
 
-    heads: dict[int, list] = {}
-    for posting in (Posting.objects.filter(post__agency_id__in=agency_ids,
-                                           post__role=Role.AGENCY_HEAD, user__is_active=True)
-                    .select_related("user", "post").order_by("id")):
-        heads.setdefault(posting.post.agency_id, []).append(posting.user)
-    return heads
+    held = post_holders(posts={(agency_id, Role.AGENCY_HEAD) for agency_id in agency_ids})
+    return {agency_id: users for (agency_id, _role), users in held.items()}
