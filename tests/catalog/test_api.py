@@ -97,6 +97,9 @@ def test_themes_and_the_published_export_are_public(world):
     xlsx = Client().get(f"{BASE}/export", {"format": "xlsx"})
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
     assert [r.data["name"] for r in transfer.read_excel(xlsx.content)] == ["已发布"]
+    # A format it does not write is refused, not answered in JSON.
+    refused = Client().get(f"{BASE}/export", {"format": "xml"})
+    assert refused.status_code == 400 and refused.json()["code"] == "core.invalid_input"
 
 
 # --- editing through the API ----------------------------------------------------

@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from typing import Literal
 
 from django.http import HttpResponse
 from ninja import Field, File, Query, Router, Schema, Status
@@ -197,8 +198,8 @@ def get_item(request, impl_code: str):
 
 
 @router.get("/export", auth=None)
-def export_catalog(request, format: str = "json"):
-    """The published catalog as JSON or Excel (``format=xlsx``)."""
+def export_catalog(request, format: Literal["json", "xlsx"] = "json"):
+    """The published catalog as JSON or Excel (``format=xlsx``); another format is refused."""
     versions = selectors.versions_for_export(selectors.published_versions())
     if format == "xlsx":
         response = HttpResponse(
