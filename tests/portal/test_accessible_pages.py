@@ -137,6 +137,9 @@ def test_apply_heading_has_no_fullwidth_colon_in_english(world, client_for):
     soup = _soup(client.get(reverse("cases:apply", args=[item.impl_code])))
     h1 = _text(_one(soup, "//h1"))
     assert not CJK.search(h1), h1
+    # Nor full-width brackets around the applicant's kind.
+    label = _text(_one(soup, f"//label[@for='applicant-{world.applicant.pk}']"))
+    assert "（" not in label and "(" in label, label
 
 
 
