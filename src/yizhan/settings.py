@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "yizhan.portal.context_processors.display",
             ],
+            "builtins": ["yizhan.portal.templatetags.portal_tags"],
         },
     },
 ]

@@ -169,3 +169,16 @@ def test_missing_material_error_is_tied_to_its_file_field(world, client_for):
     field = _one(doc, f"//input[@id='material-{material.pk}']")
     assert field.get("aria-invalid") == "true" or field.get("aria-describedby"), (
         lxml.html.tostring(field).decode())
+
+
+def test_a_wide_table_scrolls_in_a_labelled_region_of_its_own():
+    """{% scrollregion %} wraps a table in a region the keyboard reaches,
+    labelled in the page's language (every template has the tag)."""
+    from django.template import engines
+
+    page = engines["django"].from_string(
+        '{% scrollregion _("我的待办") %}<table><caption>x</caption></table>{% endscrollregion %}')
+    with translation.override("en"):
+        html = page.render({})
+    assert html == ('<div class="table-scroll" role="region" tabindex="0" '
+                    'aria-label="My tasks"><table><caption>x</caption></table></div>')

@@ -270,7 +270,9 @@ def all_source_messages() -> set[tuple[str | None, str]]:
             found |= source_messages(path.read_text(encoding="utf-8"))
         elif path.suffix in {".html", ".txt"}:
             code = templatize(path.read_text(encoding="utf-8"), origin=str(path))
-            found |= source_messages(code)
+            # xgettext reads it without regard to indentation, which a
+            # _("…") argument of a tag can leave uneven for tokenize.
+            found |= source_messages("\n".join(line.lstrip() for line in code.splitlines()))
     return found
 
 
