@@ -306,3 +306,23 @@ def test_the_applicant_downloads_the_certificate(world, approved, client_for):
     assert b"".join(api.streaming_content) == _pdf(certificate)
     stranger, _applicant = another_citizen()
     assert client_for(stranger).get(f"/my/cases/{approved.pk}/certificate/").status_code == 404
+
+
+def test_a_signature_this_server_cannot_check_says_so(world, approved, monkeypatch):
+    """An SM2 certificate on a server without Tongsuo: "cannot check here", not
+    a server error and not "forged", on the page and in the API."""
+    from yizhan.audit import signing
+
+    certificate = Certificate.objects.get(case=approved)
+    if certificate.algorithm != "SM2-SM3":
+        pytest.skip("tongsuopy is not installed: certificates are Ed25519")
+    monkeypatch.setattr(signing, "SM2_AVAILABLE", False)
+    signing._load_public.cache_clear()
+    response = Client().get(f"/verify/{certificate.verify_token}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert str(VerificationReason.ALGORITHM_UNAVAILABLE.label) in page
+    assert str(VerificationReason.BAD_SIGNATURE.label) not in page
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
+    assert body["valid"] is False
+    assert body["message"] == str(VerificationReason.ALGORITHM_UNAVAILABLE.label)

@@ -34,6 +34,7 @@ keys; see docs/certificates.md for the measurements behind that choice.
 import base64
 import binascii
 import datetime
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -60,6 +61,8 @@ from yizhan.core.crypto import decrypt_field, encrypt_field, sm3, sm3_hex
 from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.permissions import require
 from yizhan.directory.models import Agency
+
+log = logging.getLogger(__name__)
 
 try:
     from tongsuopy.crypto import hashes as sm_hashes
@@ -365,6 +368,8 @@ class VerificationReason(models.TextChoices):
     BAD_SIGNATURE = "bad_signature", _("电子签名无效，该文件并非发证机关签发。")
     REVOKED = "revoked", _("该证照已被撤销或注销。")
     ARCHIVE_MISSING = "archive_missing", _("平台存档的证照文件缺失，暂时无法核验，请联系发证机关。")
+    ALGORITHM_UNAVAILABLE = "algorithm_unavailable", _(
+        "本平台暂时无法核验该证照使用的签名算法，请稍后再试或联系发证机关。")
 
 
 VALID_MESSAGE = _("证照真实有效，内容与签发时一致。")
@@ -434,7 +439,16 @@ def verify_certificate_bytes(
                                   revoked=revoked)
     facts = {"key_id": key.pk, "algorithm": key.algorithm, "key_retired_at": key.retired_at,
              "revoked": revoked}
-    if not _check(key, certificate_message(expected_digest), signature_b64):
+    try:
+        signed = _check(key, certificate_message(expected_digest), signature_b64)
+    except SigningUnavailable:
+        # "Cannot check here" is neither "forged" nor a server error: the
+        # verifier is told so, and the operators by the log.
+        log.error("certificate key %s: algorithm %s is not installed; cannot verify",
+                  key.pk, key.algorithm)
+        return VerificationResult(ok=False, reason=VerificationReason.ALGORITHM_UNAVAILABLE,
+                                  **facts)
+    if not signed:
         return VerificationResult(ok=False, reason=VerificationReason.BAD_SIGNATURE, **facts)
     if revoked:
         return VerificationResult(ok=False, reason=VerificationReason.REVOKED, **facts)
