@@ -256,6 +256,18 @@ def test_exclusive_exit_without_condition_or_default():
     assert message(xml) == "顺序流 f_default 是排他网关的出口，但既没有条件也不是默认出口。"
 
 
+def test_exclusive_gateway_whose_exits_all_have_conditions_needs_a_default():
+    """Conditions that miss some application would stop the case at the gateway."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("decide", "决定")
+            + '<bpmn:exclusiveGateway id="gw"/>'
+            + '<bpmn:endEvent id="approved"/><bpmn:endEvent id="refused"/>'
+            + flow("start", "decide") + flow("decide", "gw")
+            + flow("gw", "approved", "amount > 1") + flow("gw", "refused", "amount <= 1"))
+    xml = document(body, lanes=[("$accepting/window_clerk", ["decide"])])
+    assert message(xml) == ("排他网关 gw 的出口都带条件，但没有默认出口：申请信息不满足任何"
+                            "条件时办件将无法继续。请把其中一条出口设为默认出口。")
+
+
 def test_condition_with_a_syntax_error():
     text = message(gateway_document("amount >"))
     assert text.startswith("顺序流 f_condition 的条件“amount >”不被允许：语法错误")

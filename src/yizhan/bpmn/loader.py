@@ -24,9 +24,9 @@ and the reason, anything the runtime could not run safely and predictably:
 * a condition or script outside ``yizhan.bpmn.expressions``;
 * a graph the engine would get stuck in: not exactly one start event, an
   element without an exit, an element that cannot be reached, a loop with no
-  user task in it (the engine would spin), an exclusive gateway exit with
-  neither a condition nor the default mark, an end event whose id names no
-  outcome.
+  user task in it (the engine would spin), an exclusive gateway with more
+  than one exit and no default exit, an exit with neither a condition nor
+  the default mark, an end event whose id names no outcome.
 
 Every ``extensionElements`` and ``documentation`` is removed from the
 parsed tree first: they only ever carry notes for people and modeler
@@ -741,6 +741,13 @@ class _Checker:
                 _refuse(flow, _("%(element)s 是默认出口，不能再带条件。"))
             if flow.get("id") != default and not has_condition:
                 _refuse(flow, _("%(element)s 是排他网关的出口，但既没有条件也不是默认出口。"))
+        if default is None:
+            # Conditions rarely cover every application: when none holds the
+            # case would stop at this gateway, after the step before it was
+            # done, and a case keeps its process version, so no later fix
+            # reaches it.  The default exit is where such a case goes.
+            _refuse(gateway, _("%(element)s 的出口都带条件，但没有默认出口：申请信息不满足任何"
+                               "条件时办件将无法继续。请把其中一条出口设为默认出口。"))
 
     def _check_idle_loops(self, nodes, outgoing):
         """Refuse a cycle of gateways and scripts: the engine would spin in it."""
