@@ -6,7 +6,8 @@ and ``agency`` (credit code, or a name borne by one agency only; exports
 write the code where the agency has one, as for joint and upper agencies).
 Excel spreads a record over three sheets — 事项, 申请材料, 收费项目 — joined
 by the 事项键 column (the implementation code, or any label unique in the
-file for new items).
+file for new items).  A list in one cell is separated by 、 (or commas); an
+item that holds one is written in double quotes (``split_list``).
 
 Import checks every record first and reports each bad one with its sheet,
 row and field; only when all are good does it write, in one transaction,
@@ -76,7 +77,11 @@ FEE_COLUMNS = [
     ("事项键", "key"), ("收费项目", "name"), ("收费标准", "standard"), ("金额上限", "amount"),
     ("收费依据", "basis"), ("可减免", "waivable"),
 ]
-LIST_KEYS = {"joint_agencies", "service_objects", "special_procedures", "themes", "forms"}
+LIST_KEYS = {"service_objects", "special_procedures", "themes", "forms"}
+# Also a list, but its text is split when the import checks it, where the
+# agencies can be looked up (_agency_list): a unit's name may hold a 、.
+AGENCY_LIST_KEYS = {"joint_agencies"}
+LIST_SEPARATORS = "、，,"
 SHEETS = ("事项", "申请材料", "收费项目")
 
 
@@ -124,17 +129,79 @@ class ImportResult:
 
 # --- reading -----------------------------------------------------------------
 
+def split_list(text: str) -> tuple[list[str], bool]:
+    """The items of a list cell, and whether any of them was quoted.
+
+    Items are separated by 、, ， or ","; an item starting with a double
+    quote runs to the closing one, separators included, ``""`` inside
+    standing for one quote (as in CSV): ``"发改局、粮食局办公室"、乙局`` is two
+    items.  Read in one pass, whatever the cell holds.
+    """
+    items, item, quoted = [], [], False
+    in_quotes = started = False
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if in_quotes:
+            if char != '"':
+                item.append(char)
+            elif text.startswith('"', index + 1):
+                item.append('"')
+                index += 1
+            else:
+                in_quotes = False
+        elif char in LIST_SEPARATORS:
+            items.append("".join(item))
+            item, started = [], False
+        elif char == '"' and not started:
+            item, in_quotes, quoted, started = [], True, True, True
+        else:
+            item.append(char)
+            started = started or not char.isspace()
+        index += 1
+    items.append("".join(item))
+    return [p.strip() for p in items if p.strip()], quoted
+
+
+def list_cell(items) -> str:
+    """A list as one cell, read back item for item by ``split_list``."""
+    def one(item: str) -> str:
+        if item != item.strip() or any(c in item for c in LIST_SEPARATORS + '"'):
+            return '"' + item.replace('"', '""') + '"'
+        return item
+    return "、".join(one(str(item)) for item in items)
+
+
+def _names_agency(ref: str) -> bool:
+    try:
+        return content.find_agency(ref) is not None
+    except content.AmbiguousAgency:
+        return True  # it names agencies; which one, the check asks
+
+
+def _agency_list(text: str) -> list[str]:
+    """The agencies a list cell names: split, unless the cell is one unit's name.
+
+    Exports quote a name holding a separator; a person typing the cell, or
+    an export of an earlier version, may not have.  An unquoted cell that
+    names an agency as a whole is that one agency unless its parts all
+    name agencies too (then the separators separate, as documented).
+    """
+    items, quoted = split_list(text)
+    if quoted or len(items) < 2 or not _names_agency(text.strip()):
+        return items
+    if all(_names_agency(item) for item in items):
+        return items
+    return [text.strip()]
+
+
 def _normalise(key: str, value):
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if key in LIST_KEYS:
-        if isinstance(value, list):
-            items = value
-        else:
-            items = [p.strip() for p in str(value).replace("，", "、").replace(",", "、")
-                     .split("、") if p.strip()]
+        items = value if isinstance(value, list) else split_list(str(value))[0]
         labels = CHOICE_LABELS.get(key, {})
         return [labels.get(str(item), item) for item in items]
     if key in CHOICE_LABELS:
@@ -175,6 +242,26 @@ def read_json(raw: bytes) -> list[Record]:
     return records
 
 
+class _Formula:
+    """A formula cell: its value is the one computed and saved with the file.
+
+    The first reading sees formulas (``data_only=False``); the values saved
+    with them are read in a second one, for workbooks that have any.  A
+    formula left without one (the file was written by a program that never
+    computed it) is refused, not read as a blank cell.
+    """
+
+    __slots__ = ("coordinate",)
+
+    def __init__(self, coordinate: str):
+        self.coordinate = coordinate
+
+
+def _values(cells) -> list:
+    return [_Formula(cell.coordinate) if cell.data_type == "f" else cell.value
+            for cell in cells]
+
+
 def _read_sheet(workbook, title, limit):
     """The header and the non-blank rows (with their numbers) of one sheet, or None."""
     if title not in workbook.sheetnames:
@@ -184,15 +271,15 @@ def _read_sheet(workbook, title, limit):
         # A chart that took the sheet's name has no cells to read.
         raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：工作表“%(sheet)s”是图表，"
                              "不是数据表。"), sheet=title)
-    header = next(sheet.iter_rows(max_row=1, values_only=True), None) or ()
+    header = _values(next(sheet.iter_rows(max_row=1), None) or ())
     width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
     rows = []
     if not width:
         return header[:width], rows
     # Bounded by the header's width: otherwise one far-away cell (XFD20000)
     # pads every row to 16,384 columns, minutes of work for a 5 KB file.
-    for row_number, values in enumerate(
-            sheet.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
+    for row_number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=width), start=2):
+        values = _values(cells)
         if values.count(None) + values.count("") == len(values):
             continue
         if len(rows) == limit:
@@ -202,6 +289,34 @@ def _read_sheet(workbook, title, limit):
     return header[:width], rows
 
 
+def _formula_rows(read) -> dict[int, list]:
+    """The rows, by number, of one sheet's ``read`` that hold formulas."""
+    if read is None:
+        return {}
+    header, rows = read
+    return {row_number: values for row_number, values in [(1, header), *rows]
+            if any(isinstance(v, _Formula) for v in values)}
+
+
+def _computed_values(workbook, title, pending: dict[int, list]) -> None:
+    """Put in place of the formulas of one sheet's rows the values saved with them."""
+    width = max(len(values) for values in pending.values())
+    for row_number, cached in enumerate(workbook[title].iter_rows(
+            min_row=min(pending), max_row=max(pending), max_col=width,
+            values_only=True), start=min(pending)):
+        values = pending.get(row_number)
+        for index, value in enumerate(values or ()):
+            if isinstance(value, _Formula) and index < len(cached) and cached[index] is not None:
+                values[index] = cached[index]
+
+
+def _uncomputed(title, row, field, formula: _Formula) -> dict:
+    return {"sheet": title, "row": row, "field": field,
+            "problem": gettext("单元格 %(cell)s 是公式，但文件中没有它的计算结果（生成文件的"
+                               "程序没有计算公式）：请在 Excel 中把它保存为值（复制后“粘贴为"
+                               "数值”）后重新导入") % {"cell": formula.coordinate}}
+
+
 def _sheet_rows(read, title, columns, errors):
     if read is None:
         if title == SHEETS[0]:
@@ -209,7 +324,11 @@ def _sheet_rows(read, title, columns, errors):
                            "problem": gettext("缺少工作表“%(sheet)s”") % {"sheet": title}})
         return []
     header, rows = read
-    by_header = {str(h).strip(): i for i, h in enumerate(header) if h is not None}
+    for h in header:
+        if isinstance(h, _Formula):
+            errors.append(_uncomputed(title, 1, "", h))
+    by_header = {str(h).strip(): i for i, h in enumerate(header)
+                 if h is not None and not isinstance(h, _Formula)}
     known = {h for h, _k in columns}
     unknown = [h for h in by_header if h not in known]
     if unknown:
@@ -221,6 +340,9 @@ def _sheet_rows(read, title, columns, errors):
         for header_text, key in columns:
             index = by_header.get(header_text)
             if index is not None and index < len(values):
+                if isinstance(values[index], _Formula):
+                    errors.append(_uncomputed(title, row_number, header_text, values[index]))
+                    continue
                 entry[key] = _normalise(key, values[index])
         result.append((row_number, entry))
     return result
@@ -229,13 +351,22 @@ def _sheet_rows(read, title, columns, errors):
 def read_excel(raw: bytes) -> list[Record]:
     errors: list[dict] = []
     try:
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        # Formulas as formulas first: read as the values saved with them
+        # (data_only), one never computed would be a blank cell.
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
         # A read-only workbook parses each sheet lazily, so a damaged sheet
         # shows only while its rows are read.
         read = [_read_sheet(workbook, title, limit)
                 for title, limit in zip(SHEETS, (MAX_IMPORT_ITEMS, MAX_IMPORT_ROWS,
                                                  MAX_IMPORT_ROWS), strict=True)]
         workbook.close()
+        formulas = [_formula_rows(sheet) for sheet in read]
+        if any(formulas):
+            computed = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+            for title, pending in zip(SHEETS, formulas, strict=True):
+                if pending:
+                    _computed_values(computed, title, pending)
+            computed.close()
     except InvalidInput:
         raise
     except Exception as exc:
@@ -339,6 +470,9 @@ def _check(actor, record: Record, errors: list[dict]):
     if not allowed:
         raise PermissionDenied(_("您无权维护“%(agency)s”的事项（%(sheet)s 第 %(row)s 行）。"),
                                agency=agency.name, sheet=record.sheet, row=record.row)
+    for key in AGENCY_LIST_KEYS:
+        if isinstance(data.get(key), str):
+            data[key] = _agency_list(data[key])
     try:
         content.clean_version_data(data, agency=agency)
     except content.VersionDataError as exc:
@@ -436,7 +570,7 @@ def _cell(value, impl_code: str, header: str):
     if isinstance(value, list) and value and isinstance(value[0], dict):
         value = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, list):
-        value = "、".join(str(v) for v in value)
+        value = list_cell(value)
     if isinstance(value, str):
         # Only content stored before such characters were refused holds them;
         # they are invisible, and openpyxl cannot write them at all.

@@ -9,6 +9,8 @@ raised them, leave as one JSON shape, documented in docs/api.md::
      "fields": {...}, "request_id": "..."}
 """
 
+import functools
+import inspect
 import json
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -153,6 +156,81 @@ class YizhanAPI(NinjaAPI):
                 responses.setdefault("5XX", {"description": "服务器错误 / Server error", **error})
         return schema
 
+    @property
+    def urls(self):
+        """ninja's routes, each answering HEAD wherever it answers GET (answering_head)."""
+        patterns, app_name, namespace = super().urls
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = answering_head(pattern.callback)
+        return patterns, app_name, namespace
+
+
+def _without_body(response):
+    """A HEAD's answer: the GET's status and headers, its length, and no body."""
+    if response.streaming:
+        response.streaming_content = []
+    else:
+        response.headers.setdefault("Content-Length", str(len(response.content)))
+        response.content = b""
+    return response
+
+
+def _answered(request, response):
+    """The route's answer to ``request``, HEAD's without its body.
+
+    A 405 of a route that takes GET lists HEAD among the methods it takes.
+    """
+    if request.method == "HEAD":
+        return _without_body(response)
+    allowed = [m.strip() for m in response.get("Allow", "").split(",") if m.strip()]
+    if response.status_code == 405 and "GET" in allowed and "HEAD" not in allowed:
+        response["Allow"] = ", ".join([*allowed, "HEAD"])
+    return response
+
+
+def answering_head(view):
+    """``view`` answering HEAD as its GET without the body, as Django's ``View`` does.
+
+    HTTP asks a server to answer HEAD wherever it answers GET, with the
+    same status and headers (RFC 9110 §9.3.2); monitoring and link
+    checkers ask with it.  ninja answers HEAD only on operations that list
+    it, each then a second operation in the OpenAPI document, so the
+    routes are wrapped instead and the document stays as it is.
+
+    ninja finds a route's operation by the request's method, so a HEAD is
+    a GET while the route's view runs: the operation, its authentication
+    (CSRF included: both methods are safe) and its errors are the GET's;
+    a route that takes no GET refuses it with 405 as before.  The body is
+    dropped here rather than left to the web server.
+    """
+    if inspect.iscoroutinefunction(view):
+        @functools.wraps(view)
+        async def async_view(request, *args, **kwargs):
+            head = request.method == "HEAD"
+            if head:
+                request.method = "GET"
+            try:
+                response = await view(request, *args, **kwargs)
+            finally:
+                if head:
+                    request.method = "HEAD"
+            return _answered(request, response)
+        return async_view
+
+    @functools.wraps(view)
+    def sync_view(request, *args, **kwargs):
+        head = request.method == "HEAD"
+        if head:
+            request.method = "GET"
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            if head:
+                request.method = "HEAD"
+        return _answered(request, response)
+    return sync_view
+
 
 api = YizhanAPI(
     parser=_Parser(),
@@ -199,10 +277,13 @@ def server_error(request):
 
 
 def method_not_allowed(request, allowed: str):
-    return respond_error(request, ApplicationError(
+    response = respond_error(request, ApplicationError(
         _("该接口不支持 %(method)s 方法；可用：%(allowed)s。"),
         code=CoreErrorCode.METHOD_NOT_ALLOWED, http_status=405,
         method=request.method, allowed=allowed))
+    # HTTP requires a 405 to say what the route takes (RFC 9110 §15.5.6).
+    response["Allow"] = allowed
+    return response
 
 
 @api.exception_handler(ApplicationError)
