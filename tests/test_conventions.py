@@ -29,6 +29,8 @@ OPEN_TO_ANYONE = {
     "cases.deadlines_recompute": "system work when the calendar changes; no actor",
     "cases.task_kind": "pure function",
     "cases.case_status_lookup": "anyone with the number and query code; throttled",
+    "cases.release_claims": "follows a change of postings whose own service checked the "
+                            "caller (directory.staff_unpost, staff_deactivate)",
     "workdays.calendar_seed": "system work (migration, command line); no actor",
     "catalog.internal_item_version": "made once for a case whose own service checked the "
                                      "caller (supervision.notice_issue)",

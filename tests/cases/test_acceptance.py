@@ -236,6 +236,35 @@ def test_correction_is_only_at_acceptance(world, promised):
     assert exc.value.code == CasesErrorCode.BAD_STATE
 
 
+def test_the_window_of_an_immediate_item_notifies_corrections(world):
+    """即办件 is accepted and decided in one step at the window (受理并当场办结):
+    a faulty material there is told once (一次性告知), not answered with a
+    refusal, and the step then goes on; once decided, nothing is told."""
+    from tests.cases.helpers import publish_item
+
+    version = publish_item(world, name="即办事项", case_type="immediate",
+                           process_template="immediate", statutory_limit=1, promised_limit=0,
+                           materials=[{"name": "申请书", "forms": ["original"]}])
+    case, _code = submitted(world, version)
+    task = open_task(case)
+    assert task.name == "decide"
+    assert selectors.correction_allowed(reload(case), kind="decide")
+    material = version.materials.get()
+    services.case_request_correction(actor=_clerk(world), task=task, items=[
+        {"material_id": material.pk, "problem": "申请书未签字"}])
+    assert reload(case).status == Case.Status.CORRECTION
+    services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                             upload=upload(PNG))
+    services.case_correct(actor=world.citizen, case=case)
+    task = open_task(case)
+    assert task.due_from is not None and task.due_at > task.due_from
+    complete(_clerk(world), case, "decide")
+    case = reload(case)
+    assert case.status == Case.Status.CLOSED and case.accepted_at is not None
+    assert event_types(case)[:4] == [EventType.SUBMITTED, EventType.CORRECTION_REQUESTED,
+                                     EventType.CORRECTION_SUBMITTED, EventType.ACCEPTED]
+
+
 def test_correcting_a_case_not_under_correction_is_refused(world, promised):
     """case_correct on a case with nothing to correct changes nothing."""
     case, _code = submitted(world, promised)

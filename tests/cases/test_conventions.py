@@ -17,6 +17,7 @@ SYSTEM = {
     "certificate_verify": "public: anyone may verify a certificate",
     "verify_url": "a pure function of a token",
     "case_status_lookup": "anyone with the number and query code; throttled",
+    "release_claims": "follows a change of postings whose service checked the actor",
 }
 
 

@@ -11,6 +11,7 @@ class CasesAction(models.TextChoices):
     CASE_SUBMITTED = "cases.case_submitted", _("提交申请")
     CASE_ISSUED = "cases.case_issued", _("下达督办件")
     TASK_CLAIMED = "cases.task_claimed", _("签收环节")
+    TASK_RELEASED = "cases.task_released", _("解除签收")
     TASK_COMPLETED = "cases.task_completed", _("办理环节")
     TASK_RETURNED = "cases.task_returned", _("退回环节")
     CORRECTION_REQUESTED = "cases.correction_requested", _("一次性告知补正")

@@ -339,8 +339,8 @@ def download_certificate(request, case_id: int):
 
 @router.get("/tasks/inbox", response=list[TaskOut], auth=AUTH)
 def task_inbox(request, page: Query[ListPage]):
-    """Open tasks for the caller's roles in their agencies, soonest due first,
-    a page at a time."""
+    """What the caller can do: open tasks of their roles in their agencies and
+    the tasks they claimed (not a colleague's), soonest due first, a page at a time."""
     return page.of(selectors.inbox(actor=actor_of(request)))
 
 

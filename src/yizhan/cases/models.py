@@ -26,6 +26,8 @@ class EventType(models.TextChoices):
     CORRECTION_REQUESTED = "cases.correction_requested", _("补正告知")
     CORRECTION_SUBMITTED = "cases.correction_submitted", _("补正提交")
     TASK_CLAIMED = "cases.task_claimed", _("承办")
+    # The one who claimed a task left its post: it is back in the post's inbox.
+    TASK_RELEASED = "cases.task_released", _("解除签收")
     REVIEWED = "cases.reviewed", _("审核")
     RETURNED = "cases.returned", _("退回")
     APPROVED = "cases.approved", _("批准")

@@ -2,7 +2,8 @@
 
 Applicants see their own cases; staff see the cases of the agencies in
 their scope, and the cases where their agency holds a task (joint review).
-Inboxes list the tasks whose role the actor holds in the task's agency.
+Inboxes list the open tasks whose role the actor holds in the task's
+agency, and the tasks the actor claimed.
 """
 
 from dataclasses import dataclass
@@ -62,16 +63,25 @@ def cases_of_applicant_user(*, user) -> QuerySet[Case]:
                            kind=Case.Kind.APPROVAL).order_by("-created_at")
 
 
-def inbox(*, actor, include_claimed: bool = True) -> QuerySet[Task]:
-    """Open tasks the actor may take: their role in the task's agency."""
+def inbox(*, actor) -> QuerySet[Task]:
+    """What the actor can do now (我的待办): the open tasks of their roles in
+    the tasks' agencies, and the tasks they claimed themselves.
+
+    A task a colleague has claimed is theirs (``in_hand``): it is neither
+    listed nor counted here.  An API token claims nothing, so it is given
+    the open tasks only.
+    """
     scope = scope_of(actor)
     match = Q(pk__in=[])
     roles = set(scope.roles) | set(scope.everywhere)
     for role in roles:
         ids = scope.agencies(role)
         match |= Q(role=role) if ids is None else Q(role=role, agency_id__in=ids)
-    statuses = [Task.Status.OPEN] + ([Task.Status.CLAIMED] if include_claimed else [])
-    return (Task.objects.filter(match, status__in=statuses)
+    doable = Q(status=Task.Status.OPEN)
+    person = person_of(actor)
+    if person is not None:
+        doable |= Q(status=Task.Status.CLAIMED, claimed_by=person)
+    return (Task.objects.filter(match, doable)
             .exclude(case__status__in=[Case.Status.CORRECTION, Case.Status.SUSPENDED])
             .select_related("case", "case__item_version", "case__applicant", "agency",
                             "claimed_by")
@@ -97,6 +107,73 @@ def task_get_for_actor(*, actor, task_id: int) -> Task:
     if task is None or not permissions.case_view(actor, case=task.case):
         raise NotFound()
     return task
+
+
+# --- what a step allows ----------------------------------------------------------
+# The state conditions the services check besides the permission predicate,
+# as pure functions of the rows a page already holds, so that a page offers
+# only what the service would do.  The services call them (``_check_in_hand``,
+# ``_check_undecided``, ``task_return``, ``case_request_correction``,
+# ``case_withdraw``), with messages that say which condition failed;
+# ``task_complete`` checks its decisions inline, one message each, mirrored
+# by ``decision_allowed``.
+
+
+def in_hand(task: Task, actor) -> bool:
+    """The task is still to do, and nobody but ``actor`` has claimed it
+    (services._check_in_hand)."""
+    if task.status == Task.Status.OPEN:
+        return True
+    return (task.status == Task.Status.CLAIMED
+            and task.claimed_by_id == getattr(actor, "pk", None))
+
+
+def decision_allowed(case: Case, *, kind: str, decision: str) -> bool:
+    """Whether a step of ``kind`` of ``case`` takes ``decision`` (services.task_complete).
+
+    Only an application's steps before delivery can refuse; the window
+    refuses to accept (不予受理) only before the case was first accepted,
+    after which a refusal is a decision (不予许可).
+    """
+    if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
+                           Case.Status.APPROVED):
+        return False
+    if decision == "approve":
+        return True
+    if decision != "reject" or case.kind == Case.Kind.NOTICE or kind == "deliver":
+        return False
+    return not (kind == "accept" and case.accepted_at is not None)
+
+
+def return_allowed(case: Case, *, kind: str) -> bool:
+    """A step of ``kind`` may be sent back (services.task_return): a review or a
+    decision of a case in progress."""
+    return kind in ("review", "decide") and case.status == Case.Status.IN_PROGRESS
+
+
+def accepting_step(case: Case, *, kind: str) -> bool:
+    """Whether a step of ``kind`` is where ``case`` is accepted (受理): the
+    window's acceptance, or a 即办件's accept-and-decide step while the case
+    is not yet accepted."""
+    return kind == "accept" or (kind == "decide" and case.accepted_at is None)
+
+
+def correction_allowed(case: Case, *, kind: str) -> bool:
+    """一次性告知 is possible on a step of ``kind`` (services.case_request_correction):
+    at acceptance, of a submitted case, once."""
+    return (accepting_step(case, kind=kind) and case.status == Case.Status.SUBMITTED
+            and not case.corrections)
+
+
+def clock_adjustable(case: Case) -> bool:
+    """The limits may still be paused or extended: no decision yet
+    (services._check_undecided)."""
+    return case.decided_at is None
+
+
+def withdrawal_allowed(case: Case) -> bool:
+    """The applicant may still withdraw: before a decision (services.case_withdraw)."""
+    return case.status in Case.WITHDRAWABLE_STATUSES and case.decided_at is None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
-from yizhan.cases import certificates, clock, events, notifications, permissions
+from yizhan.cases import certificates, clock, events, notifications, permissions, selectors
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import (
@@ -53,6 +53,7 @@ from yizhan.core.ids import parse_id
 from yizhan.core.middleware import throttle_address
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
+from yizhan.directory.models import Posting
 from yizhan.workdays.arithmetic import Deadline
 from yizhan.workdays.selectors import calendar_cache_clear, calendar_current
 
@@ -491,6 +492,40 @@ def task_claim(*, actor, task: Task) -> Task:
     return task
 
 
+def release_claims(*, actor, user, posts) -> list[Task]:
+    """Put back in their post's inbox the tasks ``user`` claimed and can no longer do.
+
+    Runs when a person leaves posts (``directory.signals.posts_left``), in
+    the transaction of that change, whose service checked that ``actor``
+    may make it.  A claim is held for ever otherwise: nobody else in the
+    post may handle the task, the one who claimed it no longer may, and the
+    case would stand still past its limit.  A post the person still holds
+    (another posting with the same role in the same agency) keeps its claims.
+    """
+    still = set() if not user.is_active else set(
+        Posting.objects.filter(user=user).values_list("post__agency_id", "post__role"))
+    gone = set(posts) - still
+    claimed = [task for task in Task.objects.filter(claimed_by=user, status=Task.Status.CLAIMED)
+               .order_by("case_id", "pk") if (task.agency_id, task.role) in gone]
+    released = []
+    now = timezone.now()
+    for task in claimed:
+        task, case = _locked(task)
+        if task.status != Task.Status.CLAIMED or task.claimed_by_id != user.pk:
+            continue
+        Task.objects.filter(pk=task.pk).update(status=Task.Status.OPEN, claimed_by=None,
+                                               claimed_at=None, version=F("version") + 1)
+        task.refresh_from_db()
+        events.append(case=case, type=EventType.TASK_RELEASED, actor=actor, task=task, at=now,
+                      data={"task": task.name, "claimed_by": user.pk})
+        audit_append(actor=actor, action=CasesAction.TASK_RELEASED, obj=case,
+                     agency_id=task.agency_id,
+                     changes={"task": task.title, "claimed_by": user.username})
+        released.append(task)
+    notifications.tasks_opened(released)
+    return released
+
+
 def _locked(task: Task, *related: str) -> tuple[Task, Case]:
     """The task, read again under the lock of its case, and the locked case.
 
@@ -508,7 +543,7 @@ def _check_in_hand(task: Task, actor) -> None:
     """The task is still to do, and nobody but ``actor`` has claimed it."""
     if task.status not in (Task.Status.OPEN, Task.Status.CLAIMED):
         raise Conflict(_("该环节已办理或已取消。"), code=CasesErrorCode.TASK_CLOSED)
-    if task.status == Task.Status.CLAIMED and task.claimed_by_id != getattr(actor, "pk", None):
+    if not selectors.in_hand(task, actor):
         raise Conflict(_("该环节已由他人签收办理。"), code=CasesErrorCode.TASK_TAKEN)
 
 
@@ -683,7 +718,7 @@ def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
     require(permissions.task_return(actor, task=task), action="task_return")
     _check_in_hand(task, actor)
     kind = task_kind(task.name)
-    if kind not in ("review", "decide") or case.status != Case.Status.IN_PROGRESS:
+    if not selectors.return_allowed(case, kind=kind):
         raise Conflict(_("只有办理中的审查、决定环节可以退回。"),
                        code=CasesErrorCode.CANNOT_RETURN)
     opinion = (opinion or "").strip()
@@ -744,13 +779,14 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
 
     Only at acceptance, and only once per case: the applicant is told
     everything in one notice.  Acceptance waits (its clock pauses) until
-    the applicant resubmits.
+    the applicant resubmits.  For a 即办件 acceptance is the window's
+    accept-and-decide step, before it is done.
     """
     task, case = _locked(task, *APPLICANT_SIDE)
     require(permissions.case_request_correction(actor, task=task),
             action="case_request_correction")
     _check_in_hand(task, actor)
-    if task_kind(task.name) != "accept":
+    if not selectors.accepting_step(case, kind=task_kind(task.name)):
         raise Conflict(_("只能在受理环节告知补正。"), code=CasesErrorCode.BAD_STATE)
     if case.status != Case.Status.SUBMITTED:
         raise Conflict(_("办件当前状态下不能告知补正。"), code=CasesErrorCode.BAD_STATE)
@@ -811,11 +847,12 @@ def case_correct(*, actor, case: Case) -> Case:
     # limit: supervision plans its next look.
     case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
-    due = _task_due(case, "accept", now)
-    waiting = case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
-    back = list(waiting)
-    waiting.update(due_at=due.at, due_from=now, due_provisional=due.provisional,
-                   version=F("version") + 1)
+    back = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]))
+    for task in back:
+        due = _task_due(case, task_kind(task.name), now)
+        Task.objects.filter(pk=task.pk).update(due_at=due.at, due_from=now,
+                                               due_provisional=due.provisional,
+                                               version=F("version") + 1)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
                   data={"materials": sorted(fixed)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
@@ -861,7 +898,7 @@ def _check_undecided(case: Case) -> None:
     """The clock runs to the decision: a refusal still to be delivered is
     in progress, but its limits are spent and can no longer stop or grow
     (《行政许可法》第四十二条 counts to the decision, 第四十四条 delivery apart)."""
-    if case.decided_at is not None:
+    if not selectors.clock_adjustable(case):
         raise Conflict(_("办件已作出决定，办理期限不再暂停或延长。"),
                        code=CasesErrorCode.BAD_STATE)
 
@@ -942,7 +979,7 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     """The applicant withdraws before a decision."""
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_withdraw(actor, case=case), action="case_withdraw")
-    if case.status not in Case.WITHDRAWABLE_STATUSES or case.decided_at is not None:
+    if not selectors.withdrawal_allowed(case):
         raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
     case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(

@@ -32,3 +32,11 @@ def on_calendar_day_changed(sender, *, year, published, **kwargs):
     from yizhan.core.tasks import enqueue
 
     enqueue("cases.recompute_deadlines", year=year)
+
+
+def on_posts_left(sender, *, actor, user, posts, **kwargs):
+    """Someone left posts: the tasks they claimed there go back to the post,
+    in the same transaction (not background work: the change is one)."""
+    from yizhan.cases.services import release_claims
+
+    release_claims(actor=actor, user=user, posts=posts)

@@ -145,7 +145,7 @@ def mine_detail(request, case_id: int):
         "query_code": request.session.pop(f"query_code_{case.pk}", None),
         "certificate": Certificate.objects.filter(case=case).first(),
         "applicant_view": True,
-        "may_withdraw": case.status in Case.WITHDRAWABLE_STATUSES
+        "may_withdraw": selectors.withdrawal_allowed(case)
         and permissions.case_withdraw(request.user, case=case),
     })
 
@@ -290,14 +290,15 @@ def _case_actions(actor, case) -> dict:
     The services check again; this only decides which forms a page shows.
     """
     certificate = Certificate.objects.filter(case=case).first()
+    undecided = selectors.clock_adjustable(case)
     return {
         "certificate": certificate,
-        "may_suspend": case.status == Case.Status.IN_PROGRESS
+        "may_suspend": case.status == Case.Status.IN_PROGRESS and undecided
         and permissions.case_suspend(actor, case=case),
         "may_resume": case.status == Case.Status.SUSPENDED
         and permissions.case_resume(actor, case=case),
         "may_extend": case.status in Case.RUNNING_STATUSES and not case.extension_workdays
-        and permissions.case_extend(actor, case=case),
+        and undecided and permissions.case_extend(actor, case=case),
         "may_revoke": certificate is not None and certificate.revoked_at is None
         and permissions.certificate_revoke(actor, certificate=certificate),
         "suspend_reasons": list(SUSPEND_REASONS.items()),
@@ -340,9 +341,20 @@ def case_action(request, case_id: int, action: str):
 def task_page(request, task_id: int):
     task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
     case = selectors.case_detail(actor=request.user, case_id=task.case_id)
-    may_act = permissions.task_complete(request.user, task=task)
+    kind = task_kind(task.name)
+    # The forms shown are those the services would take: the actor holds the
+    # step's role, the step is not a colleague's, and the case's state allows it.
+    may_act = (permissions.task_complete(request.user, task=task)
+               and selectors.in_hand(task, request.user))
     return render(request, "cases/task.html", {
-        "task": task, "case": case, "kind": task_kind(task.name), "may_act": may_act,
+        "task": task, "case": case, "kind": kind, "may_act": may_act,
+        "may_approve": may_act and selectors.decision_allowed(case, kind=kind,
+                                                              decision="approve"),
+        "may_reject": may_act and selectors.decision_allowed(case, kind=kind,
+                                                             decision="reject"),
+        "may_return": may_act and selectors.return_allowed(case, kind=kind),
+        "may_correct": may_act and selectors.correction_allowed(case, kind=kind)
+        and permissions.case_request_correction(request.user, task=task),
         "remaining": selectors.remaining_workdays(case),
         "materials": list(case.item_version.materials.all()),
         "fees": list(case.item_version.fees.all()),

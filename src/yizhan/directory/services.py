@@ -27,6 +27,7 @@ from yizhan.directory.models import (
     ScopeGrant,
 )
 from yizhan.directory.roles import Role
+from yizhan.directory.signals import posts_left
 
 
 def _level_for(code: str) -> int:
@@ -234,6 +235,8 @@ def staff_unpost(*, actor, user: User, post: Post) -> None:
         audit_append(actor=actor, action=DirectoryAction.STAFF_UNPOSTED, obj=user,
                      agency_id=post.agency_id, changes={"post": post.pk})
         forget_scope(user)
+        posts_left.send(sender=Posting, actor=actor, user=user,
+                        posts={(post.agency_id, post.role)})
 
 
 @transaction.atomic
@@ -250,6 +253,8 @@ def staff_deactivate(*, actor, user: User, reason: str) -> User:
     audit_append(actor=actor, action=DirectoryAction.STAFF_DEACTIVATED, obj=user,
                  agency_id=min((a for _role, a in posts), default=None), reason=reason,
                  changes={"is_active": [True, False]})
+    posts_left.send(sender=User, actor=actor, user=user,
+                    posts={(agency_id, role) for role, agency_id in posts})
     return user
 
 

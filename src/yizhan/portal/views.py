@@ -218,7 +218,7 @@ def totp_setup(request):
 
 @staff_page()
 def workbench(request):
-    tasks = list(case_selectors.inbox(actor=request.user)[:200])
+    tasks = paged(request, case_selectors.inbox(actor=request.user))
     marks = supervision_selectors.marks_for_tasks(tasks)
     for task in tasks:
         task.mark = marks.get(task.pk, "")

@@ -1,0 +1,15 @@
+"""Signals of the directory app, sent inside the transaction of the change.
+
+The case engine subscribes to put back in their post's inbox the tasks a
+person claimed and can no longer do; the directory knows nothing about
+cases (STYLE §11).  Receivers run in the same transaction, so the change
+and what follows from it commit together or not at all.
+"""
+
+from django.dispatch import Signal
+
+# A person stopped holding posts: removed from one (免去岗位), or their
+# account switched off (every post they held).  ``posts`` is a set of
+# ``(agency id, role)``; ``actor`` made the change.
+# provides args: actor, user, posts
+posts_left = Signal()
