@@ -132,6 +132,26 @@ def test_broker_mode_sends_to_celery(db, ran, monkeypatch, django_capture_on_com
     assert ran == []
 
 
+def test_an_unreachable_broker_runs_the_task_here(db, ran, monkeypatch, caplog,
+                                                  django_capture_on_commit_callbacks):
+    """The step has committed when the broker refuses (Redis restarting): no
+    error reaches the user, and the work is done in this process, not lost."""
+    celery_module = pytest.importorskip("yizhan.core.celery")
+
+    def refused(name, kwargs):
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(celery_module.app, "send_task", refused)
+    monkeypatch.setattr(tasks, "EAGER", False)
+    with caplog.at_level(logging.ERROR, logger="yizhan.core.tasks"), \
+            override_settings(YIZHAN_BROKER_URL="redis://127.0.0.1:6399/0"), \
+            django_capture_on_commit_callbacks(execute=True):
+        tasks.enqueue("tests.record", n=5)
+    tasks.drain()
+    assert [call["kwargs"] for call in ran] == [{"n": 5}]
+    assert "cannot hand task tests.record to the broker" in caplog.text
+
+
 def test_run_now_runs_synchronously(ran):
     """Workers and tests call run_now, which returns the task's result."""
     assert tasks.run_now("tests.record", n=5) is None

@@ -472,8 +472,13 @@ def case_issue(*, actor, kind: str, item_version: ItemVersion, applicant, agency
 
 @transaction.atomic
 def task_claim(*, actor, task: Task) -> Task:
-    """Take a task (签收/承办): exactly one of two people claiming at once wins."""
-    task = Task.objects.select_related("case").get(pk=task.pk)
+    """Take a task (签收/承办): exactly one of two people claiming at once wins.
+
+    The case is locked first, as by every other step: a claim that locked
+    its task first met a withdrawal or a recount (case, then tasks) in a
+    deadlock.
+    """
+    task, _case = _locked(task)
     require(permissions.task_claim(actor, task=task), action="task_claim")
     if task.status == Task.Status.CLAIMED and task.claimed_by_id == getattr(actor, "pk", None):
         return task

@@ -116,7 +116,16 @@ def enqueue(name: str, **kwargs) -> None:
         elif settings.YIZHAN_BROKER_URL:
             from yizhan.core.celery import app
 
-            app.send_task(name, kwargs=kwargs)
+            try:
+                app.send_task(name, kwargs=kwargs)
+            except Exception:
+                # The step has committed: an unreachable broker (restarting,
+                # a network fault) must neither turn it into a server error
+                # nor lose its work (a certificate, a notice).  The work runs
+                # here instead, as it does without a broker.
+                log.exception("cannot hand task %s to the broker; running it in this "
+                              "process", name)
+                _embedded.submit(name, kwargs)
         else:
             _embedded.submit(name, kwargs)
 

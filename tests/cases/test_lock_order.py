@@ -1,0 +1,128 @@
+"""One lock order for every step: a claim (签收) meets a withdrawal or a recount.
+
+Every step locks the case row first and then its tasks.  A claim that
+locked its task first (its UPDATE) needed the case row only later: the
+foreign key of its case event is checked at commit (FOR KEY SHARE on the
+case, which the other step holds FOR UPDATE), and the audit head it locks
+may be the other step's.  With two lock orders PostgreSQL killed one of the
+two with "deadlock detected", a server error for its user.
+
+To meet at the worst moment every time, this connection holds the audit
+chain's head (one shard) while the two steps start; another writer holding
+it is what happens one time in eight with the default eight shards.
+"""
+
+import threading
+import time
+
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from tests.cases.helpers import complete, open_task, reload, submitted
+from tests.markers import postgres_only
+from yizhan.accounts.models import User
+from yizhan.audit.models import AuditChainHead
+from yizhan.cases import services
+from yizhan.cases.models import Case, Task
+from yizhan.core import tasks
+from yizhan.directory.roles import Role
+from yizhan.workdays import services as workdays_services
+
+
+def run_in_thread(call):
+    """Start ``call`` on a thread with its own connection; returns (thread, box).
+
+    ``box["result"]`` is what the call returned, or the exception it raised.
+    """
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = call()
+        except Exception as exc:  # the exception is the thread's result
+            box["result"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, box
+def _waiting() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+def _until_waiting(n: int, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _waiting() >= n:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _hold_the_head():
+    """Lock the one audit chain head (in the caller's open transaction)."""
+    AuditChainHead.objects.select_for_update().get(shard=0)
+
+
+@postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
+def test_claim_while_the_applicant_withdraws(transactional_db, world, promised):
+    """A reviewer clicks 签收 as the applicant clicks 撤回申请: neither gets a deadlock."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    task = open_task(case, "review")
+    reviewer = User.objects.get(pk=world.user("a", Role.REVIEWER).pk)
+    citizen = User.objects.get(pk=world.citizen.pk)
+    with transaction.atomic():
+        _hold_the_head()
+        claim = run_in_thread(lambda: services.task_claim(
+            actor=reviewer, task=Task.objects.get(pk=task.pk)))
+        assert _until_waiting(1)           # the claim holds its task, waits for the head
+        withdraw = run_in_thread(lambda: services.case_withdraw(
+            actor=citizen, case=Case.objects.get(pk=case.pk), reason="不再需要"))
+        assert _until_waiting(2)           # the withdrawal holds the case, waits for the task
+    for thread, _box in (claim, withdraw):
+        thread.join(timeout=60)
+    results = [claim[1]["result"], withdraw[1]["result"]]
+    assert not any(type(r).__name__ in ("OperationalError", "DeadlockDetected")
+                   for r in results), results
+    assert reload(case).status == Case.Status.WITHDRAWN
+
+
+@postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
+def test_claim_during_the_deadline_recount(transactional_db, world, promised, monkeypatch):
+    """The recount after a calendar change locks every case it counts again,
+    then walks them; a reviewer claims a step of a case it has not reached yet."""
+    first, _c = submitted(world, promised)
+    second, _c = submitted(world, promised)
+    for case in (first, second):
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    # Cases are counted newest first (Case.Meta.ordering): the first case comes last.
+    task = open_task(first, "review")
+    # A holiday inside the review steps' limits, entered with the recount
+    # held back: the recount below is the one under test.
+    monkeypatch.setattr(tasks, "EAGER", False)
+    monkeypatch.setattr(tasks, "_embedded", type("Null", (), {"submit": lambda *a: None})())
+    day = timezone.localtime(task.due_at).date()
+    workdays_services.calendar_day_set(actor=world.admin, date=day, is_workday=False,
+                                       name="调休", reason="国办发明电〔2026〕1号")
+    reviewer = User.objects.get(pk=world.user("a", Role.REVIEWER).pk)
+    with transaction.atomic():
+        _hold_the_head()
+        recount = run_in_thread(lambda: services.deadlines_recompute(year=day.year))
+        assert _until_waiting(1)           # locked both cases, moved the first, waits for the head
+        claim = run_in_thread(lambda: services.task_claim(
+            actor=reviewer, task=Task.objects.get(pk=task.pk)))
+        assert _until_waiting(2)
+    for thread, _box in (recount, claim):
+        thread.join(timeout=60)
+    results = [recount[1]["result"], claim[1]["result"]]
+    assert not any(type(r).__name__ in ("OperationalError", "DeadlockDetected")
+                   for r in results), results
+    assert results[0] == 2
+    assert Task.objects.get(pk=task.pk).status == Task.Status.CLAIMED
