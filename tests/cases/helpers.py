@@ -9,10 +9,12 @@ and fails if the block changed any of them; wrap it around ``pytest.raises``::
         services.task_claim(actor=someone_else, task=task)
 """
 
+import threading
 from contextlib import contextmanager
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from tests.factories import item_content
 from tests.writes import watching
@@ -157,3 +159,23 @@ def another_citizen(username="lisi", full_name="李四", seq=8):
     user = person_sign_up(username=username, full_name=full_name,
                           id_number=valid_id_number(seq=seq), password=PASSWORD)
     return user, Applicant.objects.get(user=user)
+
+
+def run_in_thread(call):
+    """Start ``call`` on a thread with its own connection; returns (thread, box).
+
+    ``box["result"]`` is what the call returned, or the exception it raised.
+    """
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = call()
+        except Exception as exc:  # the exception is the thread's result
+            box["result"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, box

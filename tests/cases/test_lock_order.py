@@ -1,4 +1,7 @@
-"""One lock order for every step: a claim (签收) meets a withdrawal or a recount.
+"""Steps that meet: one lock order for every step, and a calendar change
+that waits for the steps counting on the calendar.
+
+A claim (签收) meets a withdrawal or a recount.
 
 Every step locks the case row first and then its tasks.  A claim that
 locked its task first (its UPDATE) needed the case row only later: the
@@ -19,35 +22,25 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.cases.helpers import complete, open_task, reload, submitted
+from tests.cases.helpers import (
+    complete,
+    open_task,
+    publish_item,
+    reload,
+    run_in_thread,
+    submitted,
+)
 from tests.markers import postgres_only
 from yizhan.accounts.models import User
 from yizhan.audit.models import AuditChainHead
-from yizhan.cases import services
-from yizhan.cases.models import Case, Task
+from yizhan.cases import clock, events, services
+from yizhan.cases.models import Case, EventType, Task
 from yizhan.core import tasks
 from yizhan.directory.roles import Role
 from yizhan.workdays import services as workdays_services
+from yizhan.workdays.selectors import calendar_build
 
 
-def run_in_thread(call):
-    """Start ``call`` on a thread with its own connection; returns (thread, box).
-
-    ``box["result"]`` is what the call returned, or the exception it raised.
-    """
-    box: dict = {}
-
-    def run():
-        try:
-            box["result"] = call()
-        except Exception as exc:  # the exception is the thread's result
-            box["result"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, box
 def _waiting() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
@@ -126,3 +119,56 @@ def test_claim_during_the_deadline_recount(transactional_db, world, promised, mo
                    for r in results), results
     assert results[0] == 2
     assert Task.objects.get(pk=task.pk).status == Task.Status.CLAIMED
+
+
+@postgres_only
+def test_acceptance_committing_after_a_calendar_change_gets_the_new_deadline(
+        transactional_db, world, monkeypatch):
+    """A window clerk accepts a case while the calendar administrator makes a
+    day of next year a holiday (the usual November/December work).  The
+    acceptance holds the calendar's version row (calendar_held) until it
+    commits, so the change waits for it and its recount finds the case;
+    otherwise the case would keep a deadline that counts the new holiday as a
+    working day, for good.
+    """
+    workdays_services.calendar_seed(actor=None)   # a flushed database has no calendar
+    version = publish_item(world, name="长时限许可", statutory_limit=300, promised_limit=300)
+    case, _code = submitted(world, version)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    counted, go = threading.Event(), threading.Event()
+    seen = {}
+    real_append = events.append
+
+    def append(**kwargs):
+        event = real_append(**kwargs)
+        if kwargs["type"] == EventType.ACCEPTED:
+            seen["due"] = kwargs["case"].statutory_due   # counted, not yet committed
+            counted.set()
+            go.wait(timeout=30)
+        return event
+
+    monkeypatch.setattr(events, "append", append)
+    task = open_task(case, "accept")
+    thread, box = run_in_thread(lambda: services.task_complete(actor=clerk, task=task,
+                                                               decision="approve"))
+    assert counted.wait(timeout=30)
+    # The day the clerk's count ends on becomes a holiday.  The change waits
+    # for the acceptance to commit, then commits, and the recount it asks
+    # for runs at once (tasks are eager).
+    day = timezone.localtime(seen["due"]).date()
+    change, change_box = run_in_thread(lambda: workdays_services.calendar_day_set(
+        actor=world.admin, date=day, is_workday=False, name="调休",
+        reason="国办发明电〔2026〕1号"))
+    assert _until_waiting(1)      # the change waits for the acceptance's share lock
+    go.set()
+    thread.join(timeout=60)
+    change.join(timeout=60)
+    assert not isinstance(box.get("result"), Exception), box
+    assert not isinstance(change_box.get("result"), Exception), change_box
+    case = reload(case)
+    calendar = calendar_build()
+    expected = clock.deadlines(calendar=calendar, accepted_at=case.accepted_at,
+                               statutory_limit=300, promised_limit=300)
+    assert case.statutory_due == expected.statutory.at, (
+        f"counted over {day}, now a holiday: {case.statutory_due} instead of "
+        f"{expected.statutory.at}")

@@ -55,7 +55,7 @@ from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
 from yizhan.directory.models import Posting
 from yizhan.workdays.arithmetic import Deadline
-from yizhan.workdays.selectors import calendar_cache_clear, calendar_current
+from yizhan.workdays.selectors import calendar_cache_clear, calendar_current, calendar_held
 
 DECISIONS = ("approve", "reject")
 MAX_DATA_KEYS = 100
@@ -352,7 +352,7 @@ def _task_due(case: Case, kind: str, start, *, paused: int = 0, calendar=None) -
     """When a step of ``kind`` whose limit began at ``start`` is due: its own
     limit in working days, and the ``paused`` working days the case's clock
     has stood still since."""
-    return (calendar or calendar_current()).deadline(
+    return (calendar or calendar_held()).deadline(
         start, _task_limit(case, kind) + paused, timezone.get_default_timezone())
 
 
@@ -910,7 +910,7 @@ def _check_undecided(case: Case) -> None:
 
 def _recompute(case: Case) -> list[str]:
     version = case.item_version
-    result = clock.deadlines(calendar=calendar_current(), accepted_at=case.accepted_at,
+    result = clock.deadlines(calendar=calendar_held(), accepted_at=case.accepted_at,
                              statutory_limit=version.statutory_limit,
                              promised_limit=version.promised_limit,
                              paused_workdays=case.paused_workdays,
@@ -925,7 +925,7 @@ def case_resume(*, actor, case: Case) -> Case:
     if case.status != Case.Status.SUSPENDED:
         raise Conflict(_("办件未暂停计时。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
-    lost = clock.paused_workdays(calendar=calendar_current(), since=case.paused_since,
+    lost = clock.paused_workdays(calendar=calendar_held(), since=case.paused_since,
                                  until=now)
     case.paused_workdays += lost
     reason = case.pause_reason
@@ -938,7 +938,7 @@ def case_resume(*, actor, case: Case) -> Case:
         # Each open step's own limit stopped with the case's clock: it is
         # given back the working days the pause took, or supervision would
         # count time the law excludes against the step.
-        calendar = calendar_current()
+        calendar = calendar_held()
         tz = timezone.get_default_timezone()
         open_steps = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
                                             due_at__isnull=False))

@@ -25,6 +25,7 @@ import datetime as dt
 import threading
 import time
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from yizhan.workdays.arithmetic import WorkdayCalendar
@@ -73,6 +74,36 @@ def calendar_current() -> WorkdayCalendar:
             _cached = cached
         _checked_at = _monotonic()
         return cached[1]
+
+
+def calendar_held() -> WorkdayCalendar:
+    """The current calendar for a step that stores deadlines, held until it commits.
+
+    The version row is read FOR SHARE (on PostgreSQL): a calendar change,
+    which updates that row, waits for the step to commit, so the recount
+    it asks for afterwards finds the step's deadlines; a step that starts
+    while a change is being made waits for it and counts on the new
+    calendar.  Without the lock a step counting on the old calendar could
+    commit just after the recount looked, and keep a wrong deadline for
+    good.  Shared locks do not wait for one another: steps never queue on
+    it.  One primary-key read a step; on SQLite, whose writers take turns
+    anyway, the cached calendar serves.
+    """
+    global _cached, _checked_at
+    if connection.vendor != "postgresql":
+        return calendar_current()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM workdays_calendarversion WHERE id = 1 FOR SHARE")
+        row = cursor.fetchone()
+    version = row[0] if row else 0
+    cached = _cached
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _lock:
+        cached = (version, calendar_build())
+        _cached = cached
+        _checked_at = _monotonic()
+    return cached[1]
 
 
 def calendar_cache_clear() -> None:
