@@ -196,6 +196,28 @@ def test_printable_guide_fits_a_phone(browser, site):
         context.close()
 
 
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_printable_guide_does_not_scroll_sideways_on_a_phone(browser, site, locale):
+    """The 36-character implementation code wraps, and the materials table scrolls in
+    its own box: the printable guide opened on a phone is no wider than the phone
+    (it was 450 px wide on a 390 px phone, 549 px in English)."""
+    from tests.cases.helpers import publish_item
+    from yizhan.catalog.models import Item
+
+    version = publish_item(site.world, name="手机打印测试")
+    code = Item.objects.get(pk=version.item_id).impl_code
+    context = browser.new_context(base_url=site.url, locale=locale, viewport=PHONE,
+                                  is_mobile=True, timezone_id="Asia/Shanghai")
+    try:
+        tab = context.new_page()
+        tab.goto(reverse("catalog:guide", args=[code]) + "?print=1")
+        expect(tab.locator("html")).to_have_attribute("lang", locale)
+        width, scroll_width, _regions = tab.evaluate(FITS)
+        assert scroll_width <= width, (locale, width, scroll_width)
+    finally:
+        context.close()
+
+
 CONTRAST = """(el) => {
   const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = ([r, g, b]) => {

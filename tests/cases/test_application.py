@@ -178,6 +178,43 @@ def test_a_window_clerk_applies_on_someones_behalf(world, promised):
     assert (case.submitted_by, case.channel) == (clerk, "window")
 
 
+def test_an_item_not_offered_online_is_applied_for_at_the_window_only(world):
+    """网上办理深度 一级/二级: the guide offers no 在线申请, and the service refuses
+    an applicant's own online application; the window files it for them, and
+    the case is recorded as the window's (not counted as handled online)."""
+    version = publish_item(world, name="窗口办理事项", online_depth=2)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_create(actor=world.citizen, item_version=version,
+                             applicant=world.applicant)
+    assert exc.value.code == CasesErrorCode.NOT_ONLINE
+    assert "窗口" in exc.value.render("zh-hans")
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case = services.case_create(actor=clerk, item_version=version, applicant=world.applicant)
+    assert case.channel == "window"
+
+
+def test_a_retry_after_a_new_version_returns_the_submitted_case(world, promised):
+    """The response to a submitted application was lost and the item got a new
+    version meanwhile: the retry with the same key gets the submitted case,
+    not a refusal that would send the applicant to apply a second time."""
+    case = draft(world, promised, key="lost-answer")
+    services.case_submit(actor=world.citizen, case=case)
+    v2 = catalog_services.item_version_draft(actor=world.admin, item=promised.item)
+    catalog_services.item_version_submit(actor=world.admin, version=v2)
+    catalog_services.item_version_publish(actor=world.user("a", Role.SYSADMIN), version=v2)
+    with nothing_written():
+        again = services.case_create(actor=world.citizen, item_version=v2,
+                                     applicant=world.applicant, idempotency_key="lost-answer")
+    assert again.pk == case.pk
+    # A draft on the old version is not continued: it could not be submitted.
+    old = draft(world, v2, key="old-draft", files=False)
+    Case.objects.filter(pk=old.pk).update(item_version=promised)
+    with pytest.raises(Conflict) as exc:
+        services.case_create(actor=world.citizen, item_version=v2,
+                             applicant=world.applicant, idempotency_key="old-draft")
+    assert exc.value.code == CasesErrorCode.KEY_REUSED
+
+
 def test_a_clerk_who_left_the_window_no_longer_reaches_the_cases_they_filed(world, promised):
     """The walk-in case stays the applicant's; the clerk's hold on it ends with the post."""
     from yizhan.accounts.models import User

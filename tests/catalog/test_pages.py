@@ -66,8 +66,15 @@ def test_search_page_filters_by_theme_and_agency(world, guide_item):
     by_agency = Client().get("/services/search/", {"agency": world.agency_b.pk}).content.decode()
     assert "<h1>乙局</h1>" in by_agency
     assert "找到 0 个事项" in by_agency
-    unknown = Client().get("/services/search/", {"agency": "999999", "theme": "nonsense"})
-    assert unknown.status_code == 200
+    unknown_theme = Client().get("/services/search/", {"theme": "nonsense"})
+    assert unknown_theme.status_code == 200
+    assert "食品经营许可证核发" in unknown_theme.content.decode()
+
+
+def test_the_page_of_an_agency_that_does_not_exist_is_404(world, guide_item):
+    """?agency= naming no agency is a department page that does not exist, not
+    the whole catalog under no heading (a value that is no id is ignored, below)."""
+    assert Client().get("/services/search/", {"agency": "999999"}).status_code == 404
 
 
 def test_the_guide_shows_everything_an_applicant_needs(guide_item):
@@ -243,3 +250,38 @@ def test_search_page_ignores_an_agency_that_is_no_id(world, guide_item, agency):
     response = Client().get("/services/search/", {"agency": agency, "q": "食品经营"})
     assert response.status_code == 200
     assert "食品经营许可证核发" in response.content.decode()
+
+
+def test_a_query_longer_than_the_form_allows_shows_the_error_and_no_results(world, guide_item):
+    """A 101-character query is refused by the form: the page says how long a
+    query may be and lists nothing, rather than every item as if it matched."""
+    published(world, "公共场所卫生许可证核发", key="b", basic_code="XK05101000")
+    page = Client().get("/services/search/", {"q": "宇宙飞船" * 26})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "食品经营许可证核发" not in text and "公共场所卫生许可证核发" not in text
+    assert 'role="alert"' in text and "100" in text
+    assert "找到" not in text
+
+
+def test_a_department_with_more_than_200_items_lists_them_all_a_page_at_a_time(world):
+    """The department page counts every item (找到 201 个事项, not 200) and pages
+    through them with the shared pager; a page number past the end shows the last."""
+    head, officer = editor(world), reviewer(world)
+    for n in range(201):
+        version = services.item_create(
+            actor=head, agency=world.agency_a,
+            data=item_content(f"测试事项{n:03d}", basic_code=f"XK{n + 1:05d}000"))
+        services.item_version_submit(actor=head, version=version)
+        services.item_version_publish(actor=officer, version=version)
+    client = Client()
+    first = client.get("/services/search/", {"agency": world.agency_a.pk}).content.decode()
+    assert "找到 201 个事项" in first
+    assert "测试事项000" in first and "测试事项050" not in first
+    assert f"?agency={world.agency_a.pk}&amp;page=2" in first
+    last = client.get("/services/search/", {"agency": world.agency_a.pk, "page": 5})
+    assert "测试事项200" in last.content.decode() and "5 / 5" in last.content.decode()
+    past = client.get("/services/search/", {"agency": world.agency_a.pk, "page": 99})
+    assert past.status_code == 200 and "测试事项200" in past.content.decode()
+    found = client.get("/services/search/", {"q": "测试事项", "page": 5}).content.decode()
+    assert "找到 201 个事项" in found and "测试事项200" in found

@@ -1,9 +1,11 @@
 """Chinese search over the published catalog (jieba tokens), with filters."""
 
 import pytest
+from django.test import Client
 
 from tests.catalog.helpers import create, editor, publish, published
 from tests.factories import item_content
+from yizhan import demo
 from yizhan.catalog import search, selectors, services
 
 RESTAURANT_CONDITIONS = ("在本市开餐馆、饭店、小吃店等餐饮店，一次申请、并联审批："
@@ -53,11 +55,26 @@ def test_materials_are_searched_too(catalog):
 
 def test_a_word_not_in_the_catalog_finds_nothing(catalog):
     assert _names(query="宇宙飞船") == []
-    assert _names(query="食品 飞船") == []
+    assert _names(query="飞船 火箭") == []
+
+
+def test_when_no_item_has_every_word_the_items_with_most_of_them_come(catalog):
+    """食品 飞船: nothing has both, so the items with 食品 are offered rather than
+    nothing; with more words, those having more of them come first."""
+    assert _names(query="食品 飞船") == _names(query="食品")
+    page = Client().get("/services/search/", {"q": "食品 飞船"}).content.decode()
+    assert "找到 2 个事项" in page and "以下事项符合其中一部分" in page
+    assert "以下事项符合其中一部分" not in Client().get(
+        "/services/search/", {"q": "食品"}).content.decode()
+    ranked = [v.name for v in selectors.item_search(query="公共场所 卫生 检测 飞船")]
+    assert ranked[0] == "公共场所卫生许可证核发"
+    # A one-character word (开) alone matches too much to count beside longer ones.
+    assert _names(query="开 飞船") == []
 
 
 def test_drafts_are_not_found(catalog):
-    assert _names(query="食品生产") == []
+    assert _names(query="生产") == []
+    assert "食品生产许可证核发" not in _names(query="食品生产许可证核发")
 
 
 def test_the_impl_code_finds_its_item(catalog):
@@ -81,7 +98,7 @@ def test_a_new_version_replaces_the_old_one_in_the_results(world, catalog):
     v2 = services.item_version_draft(
         actor=editor(world), item=food.item,
         data=item_content("食品经营许可证核发（含小餐饮）", basic_code="XK04101000"))
-    assert _names(query="小餐饮") == []
+    assert "食品经营许可证核发（含小餐饮）" not in _names(query="小餐饮")
     publish(world, v2)
     assert _names(query="小餐饮") == ["食品经营许可证核发（含小餐饮）"]
     assert "食品经营许可证核发" not in _names(query="食品经营")
@@ -91,3 +108,98 @@ def test_theme_and_agency_counts(world, catalog):
     counts = selectors.theme_counts()
     assert (counts["permits"], counts["health"], counts["birth"]) == (3, 1, 0)
     assert selectors.agencies_with_items() == [(world.agency_a, 2), (world.agency_b, 1)]
+
+
+# --- how people type a query ------------------------------------------------------------
+
+
+def test_a_query_is_read_as_people_type_it():
+    """Full width becomes half width (NFKC), everyday words become the catalog's,
+    filler words go; a query of filler words only is searched as it is."""
+    assert search.parse_query("ＸＫ０４１０１０００").text == "XK04101000"
+    assert search.parse_query("  食品　 经营 ").text == "食品 经营"
+    assert search.parse_query("如何办理营业执照").phrase == "营业执照"
+    assert search.parse_query("我想开公司").phrase == "开公司"
+    assert search.parse_query("补办身份证").phrase == "补领身份证"
+    assert search.parse_query("个体户").phrase == "个体工商户"
+    assert search.parse_query("申请社保卡").phrase == "社会保障卡"
+    assert search.parse_query("公司注册").phrase == "公司设立登记"
+    assert search.parse_query("法律援助申请").phrase == "法律援助"
+    assert search.parse_query("申请").words == ("申请",)
+    assert len(search.parse_query(" ".join(f"词{n}" for n in range(30))).words) == 12
+
+
+def test_full_width_codes_typed_with_a_chinese_input_method_find_the_item(world):
+    """A Chinese input method in full-width mode types ＸＫ０４１０１０００: it finds
+    the item as the half-width code does, and so does a full-width implementation code."""
+    version = published(world, "食品经营许可证核发", basic_code="XK04101000")
+    half = version.item.impl_code
+    full = half.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    for query in (half, full, "ＸＫ０４１０１０００", "ｘｋ０４１０１０００"):
+        assert _names(query=query) == ["食品经营许可证核发"], query
+    page = Client().get("/services/search/", {"q": full}).content.decode()
+    assert "找到 1 个事项" in page
+
+
+def test_the_item_named_by_the_query_comes_first(world):
+    """Exact name first, then a name containing the query, then a name holding
+    every word, then the rest (here: items that only ask for the thing as a
+    material); the agency is only a tie-breaker."""
+    other = published(world, "社会保障卡申领", basic_code="GG10101000",
+                      acceptance_conditions="尚未申领社会保障卡，或需补领、换领",
+                      materials=[{"name": "居民身份证"}])
+    every_word = published(world, "居民身份证换领、补领", key="b", basic_code="QR09102000")
+    containing = published(world, "临时居民身份证补领", key="b", basic_code="QR09103000")
+    exact = published(world, "身份证补领", key="b", basic_code="QR09104000")
+    assert other.item.agency_id < every_word.item.agency_id
+    ranked = [v.name for v in selectors.item_search(query="身份证补领")]
+    assert ranked == [exact.name, containing.name, every_word.name, other.name]
+    assert [v.name for v in selectors.item_search(query=other.basic_code)] == [other.name]
+
+
+def test_the_order_holds_across_pages_on_sqlite_and_postgresql(world, catalog):
+    """The rank is computed in the query: a slice (a page) of the results is the
+    same as the same rows of the whole list."""
+    everything = list(selectors.item_search(query="许可"))
+    assert [v.pk for v in selectors.item_search(query="许可")[1:3]] == [
+        v.pk for v in everything[1:3]]
+    assert everything[0].name == "食品经营许可证核发"
+
+
+# --- the demo city ----------------------------------------------------------------------
+
+
+def _demo_ranked(query: str) -> list[str]:
+    return [v.name for v in selectors.item_search(query=query)]
+
+
+COMMON_QUERIES = {
+    "结婚": "内地居民结婚登记",
+    "身份证": "居民身份证换领、补领",
+    "食品经营许可": "食品经营许可证核发",
+    # What people type, filler words and everyday names included.
+    "补办身份证": "居民身份证换领、补领",
+    "身份证补办": "居民身份证换领、补领",
+    "办理结婚登记": "内地居民结婚登记",
+    "申请社保卡": "社会保障卡申领",
+    "个体户": "个体工商户设立登记",
+    "公司注册": "公司设立登记",
+    "申请失业保险金": "失业保险金申领",
+    "怎么办理出生登记": "出生登记",
+}
+
+
+@pytest.mark.django_db
+def test_common_queries_find_the_obvious_demo_item_first():
+    """结婚 used to list 新生儿出生“一件事” first (agency order), 身份证 put the ID-card
+    item below twenty items that merely ask for one, and 补办身份证, 办理结婚登记,
+    申请社保卡 or 个体户 found nothing at all."""
+    demo.load(out=lambda *args: None)
+    wrong = {q: _demo_ranked(q)[:3] for q, obvious in COMMON_QUERIES.items()
+             if _demo_ranked(q)[:1] != [obvious]}
+    assert wrong == {}
+    # 营业执照 is no item's name: the items whose result it is come first.
+    assert set(_demo_ranked("如何办理营业执照")[:3]) == {
+        "公司设立登记", "个体工商户设立登记", "企业开办“一件事”"}
+    page = Client().get("/services/search/", {"q": "结婚"}).content.decode()
+    assert page.index("内地居民结婚登记") < page.index("新生儿出生“一件事”")

@@ -21,6 +21,12 @@ def _own_applicant(actor, applicant) -> bool:
             and applicant.user_id == getattr(actor, "pk", None))
 
 
+def files_at_window(actor, *, applicant) -> bool:
+    """Whether ``actor`` files for ``applicant`` at the counter (a window clerk
+    for a walk-in applicant) rather than the applicant applying online."""
+    return not _own_applicant(actor, applicant)
+
+
 def case_create(actor, *, applicant) -> bool:
     # A person files: the applicant, or a window clerk at the counter, who
     # then uploads and submits.  A token has nobody behind it to do that.

@@ -38,7 +38,7 @@ from yizhan.cases.models import (
 )
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
-from yizhan.catalog.models import Item, ItemVersion, Material
+from yizhan.catalog.models import Item, ItemVersion, Material, OnlineDepth
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import (
     Conflict,
@@ -146,9 +146,14 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
     """Start an application (a draft) for ``applicant`` on a published item.
 
     With an ``idempotency_key`` a retried request returns the case the first
-    one created, never a second.
+    one created, never a second.  An applicant applies online only for an
+    item offered online (网上办理深度 三级 or above); a window clerk files a
+    walk-in application for any item, recorded as the window's.
     """
     require(permissions.case_create(actor, applicant=applicant), action="case_create")
+    at_window = permissions.files_at_window(actor, applicant=applicant)
+    if at_window:
+        channel = "window"
     key = (idempotency_key or "").strip()[:64]
     if key:
         existing = Case.objects.filter(submitted_by=actor, idempotency_key=key).first()
@@ -157,10 +162,17 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
                                    applicant=applicant, data=data)
     # Read afresh: the caller's version may have been loaded before a newer
     # version superseded it, and its cached item would still say published.
-    item = Item.objects.get(pk=item_version.item_id)
+    item = Item.objects.select_related("agency").get(pk=item_version.item_id)
     if item.published_id != item_version.pk:
         raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
+    if not item.agency.is_active:
+        raise InvalidInput(_("该事项已不再办理：其实施机关已撤销或合并，不能再提出申请。"
+                             "可拨打 12345 咨询现由哪个部门办理。"),
+                           code=CasesErrorCode.ITEM_WITHDRAWN)
+    if not at_window and item_version.online_depth < OnlineDepth.PRE_REVIEW:
+        raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
+                       code=CasesErrorCode.NOT_ONLINE)
     _check_applicant_served(item_version, applicant)
     data = _application_data(item_version, data)
     now = timezone.now()
@@ -192,8 +204,15 @@ def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, 
     a refusal, with what the applicant corrected.  A key sent for another
     item, or for other answers once the case is submitted, is refused
     rather than answered with a case that is not the one asked for.
+    A retry that arrives after the item got a new version names a case
+    already submitted on the old one: that case is the answer (its answers
+    followed the old version's form, so they are not compared).
     """
     if case.item_version_id != item_version.pk:
+        if (case.status != Case.Status.DRAFT and case.applicant_id == applicant.pk
+                and ItemVersion.objects.filter(pk=case.item_version_id,
+                                               item_id=item_version.item_id).exists()):
+            return case
         raise Conflict(_("该请求编号已用于其他事项或事项版本的申请，请重新打开申请页面。"),
                        code=CasesErrorCode.KEY_REUSED)
     data = _application_data(item_version, data)

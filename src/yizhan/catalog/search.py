@@ -7,11 +7,20 @@ a whole token of the document.  The same tokenizer on both sides means
 "食品经营" finds "食品经营许可证核发", on SQLite and PostgreSQL alike.
 The catalog is thousands of rows, not millions, so an indexed full-text
 engine is not needed yet; see docs/catalog.md.
+
+A query is read the way people type it (``parse_query``): NFKC first (a
+Chinese input method in full-width mode types ＸＫ０４１０１０００), then
+the everyday words of ``SYNONYMS`` become the catalog's words (补办 →
+补领), and the filler words of ``FILLER`` (办理, 申请, 如何 …) are dropped,
+so that 如何办理营业执照 searches for 营业执照.  The ranking and the
+fallback to any word live in ``selectors.item_search``.
 """
 
 import logging
 import re
 import threading
+import unicodedata
+from dataclasses import dataclass
 
 _lock = threading.Lock()
 _jieba = None
@@ -54,5 +63,63 @@ def search_text_for(version) -> str:
     return " " + " ".join(tokens(" ".join(parts))) + " "
 
 
+# At most this many words of a query are matched.
+MAX_WORDS = 12
+
+# Everyday words -> the words the catalog uses (the item standard's names).
+# Replaced in the query before it is segmented; longest first, so 社保卡
+# wins over 社保.  Keep this list small and documented in docs/catalog.md.
+SYNONYMS = {
+    "补办": "补领",
+    "个体户": "个体工商户",
+    "社保卡": "社会保障卡",
+    "社保": "社会保险",
+    "失业金": "失业保险金",
+    "户口本": "户口簿",
+    "公司注册": "公司设立登记",
+    "注册公司": "公司设立登记",
+}
+_SYNONYM = re.compile("|".join(re.escape(w) for w in sorted(SYNONYMS, key=len, reverse=True)))
+
+# Words that say how someone asks, not what for: dropped when they are a
+# whole word of the query (jieba's precise mode), unless nothing else is left.
+FILLER = frozenset({
+    "办理", "申请", "如何", "怎么", "怎样", "怎么样", "怎么办", "我要", "我想", "想要",
+    "想", "要", "我", "办", "请问", "请", "需要", "的", "吗", "呢", "一下",
+})
+# jieba glues a leading 想 to the next character (我想开公司 -> 我 / 想开 / 公司).
+_LEADING_FILLER = re.compile(r"^(?:我们|我|请问|请)?(?:想要|想)(?=\S)")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search query as read: ``text`` as typed (NFKC, spaces collapsed),
+    ``phrase`` what it asks for (synonyms applied, filler dropped), compared
+    with item names, and ``words``, the jieba tokens of ``phrase`` matched
+    against the items' tokens."""
+
+    text: str
+    phrase: str
+    words: tuple[str, ...]
+
+
+def normalise(query: str) -> str:
+    """NFKC (full-width letters, digits and spaces become half-width), spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", query or "").split())
+
+
+def parse_query(query: str) -> Query:
+    text = normalise(query)
+    replaced = _SYNONYM.sub(lambda m: SYNONYMS[m.group(0)], text)
+    kept = []
+    for chunk in replaced.split():
+        chunk = _LEADING_FILLER.sub("", chunk)
+        words = [w for w in _tokenizer().cut(chunk) if w.strip() and w not in FILLER]
+        if words:
+            kept.append("".join(words))
+    phrase = " ".join(kept) or replaced
+    return Query(text=text, phrase=phrase, words=tuple(tokens(phrase)[:MAX_WORDS]))
+
+
 def query_tokens(query: str) -> list[str]:
-    return tokens(query)[:12]
+    return list(parse_query(query).words)

@@ -1,22 +1,75 @@
 """Reads of the catalog: the public catalog and the editors' lists."""
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from functools import reduce
+from operator import and_, or_
+
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Length
+from django.utils.translation import gettext_lazy as _
 
 from yizhan.catalog.models import Item, ItemVersion, Material
-from yizhan.catalog.search import query_tokens
+from yizhan.catalog.search import parse_query
 from yizhan.core.errors import NotFound
 from yizhan.directory.authz import scope_of
 from yizhan.directory.models import Agency
 
 
 def published_versions() -> QuerySet[ItemVersion]:
-    return ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED).select_related(
-        "item", "item__agency", "item__agency__division")
+    """The public catalog: published versions of the items of open agencies.
+
+    An agency that is closed (``Agency.is_active`` false) offers nothing any
+    more: its items leave every public list, the search, the guides and the
+    API's catalog, and no application can be started on them.  Cases already
+    under way are not affected.
+    """
+    return ItemVersion.objects.filter(
+        status=ItemVersion.Status.PUBLISHED, item__agency__is_active=True,
+    ).select_related("item", "item__agency", "item__agency__division")
+
+
+def catalog_agency(*, agency_id: int) -> Agency:
+    """An agency whose department page the public catalog shows: not a closed one."""
+    agency = Agency.objects.select_related("division").filter(
+        pk=agency_id, is_active=True).first()
+    if agency is None:
+        raise NotFound()
+    return agency
+
+
+def _has_word(word: str) -> Q:
+    return Q(search_text__contains=f" {word} ")
+
+
+def _all(conditions) -> Q:
+    return reduce(and_, conditions)
+
+
+def _any(conditions) -> Q:
+    return reduce(or_, conditions)
+
+
+# Ranks of a search result, best first (see item_search).
+RANK_EXACT, RANK_NAME, RANK_NAME_WORDS, RANK_RESULT_WORDS, RANK_OTHER = range(5)
 
 
 def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "",
                 item_type: str = "") -> QuerySet[ItemVersion]:
-    """Published items matching every word of ``query`` (jieba tokens)."""
+    """Published items matching ``query``, the most likely first.
+
+    The query is read by ``search.parse_query`` (NFKC, everyday synonyms,
+    filler words dropped).  An item matches when it has every word of the
+    query, when its name contains the query, or when the query is one of its
+    codes.  When no item matches so, the items having any of the words match
+    instead (a one-character word only counts when the query has no longer
+    one), those with the most words first.
+
+    The order is computed in the query, so that pages stay right, on SQLite
+    and PostgreSQL alike: the item whose name or code (implementation or
+    basic) is the query; a name containing the query; a name containing
+    every word; a result (审批结果) containing every word (营业执照); the
+    rest.  Within a rank, shorter names first, then agency and name.
+    Without a query: agency, then name.
+    """
     qs = published_versions()
     if agency_id:
         qs = qs.filter(item__agency_id=agency_id)
@@ -26,14 +79,35 @@ def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "
         qs = qs.filter(themes__icontains=f'"{theme}"')
     if item_type:
         qs = qs.filter(item_type=item_type)
-    query = (query or "").strip()
-    if query:
-        words = query_tokens(query)
-        match = Q()
-        for word in words:
-            match &= Q(search_text__contains=f" {word} ")
-        qs = qs.filter(match | Q(name__icontains=query) | Q(item__impl_code=query.upper()))
-    return qs.order_by("item__agency_id", "name")
+    parsed = parse_query(query)
+    if not parsed.text:
+        return qs.order_by("item__agency_id", "name", "pk")
+    phrases = {parsed.text, parsed.phrase}
+    words = parsed.words
+    code = parsed.text.upper()
+    exact = _any([Q(item__impl_code=code), Q(basic_code=code)]
+                 + [Q(name__iexact=p) for p in phrases])
+    in_name = _any(Q(name__icontains=p) for p in phrases)
+    match = exact | in_name
+    if words:
+        match |= _all(_has_word(w) for w in words)
+    hits, order = Value(0), ["rank", "name_length", "item__agency_id", "name", "pk"]
+    if words and not qs.filter(match).exists():
+        # Nothing has every word: the items with the most of them.
+        some = [w for w in words if len(w) > 1] or list(words)
+        match = _any(_has_word(w) for w in some)
+        hits = sum(Case(When(_has_word(w), then=Value(1)), default=Value(0)) for w in some)
+        order.insert(0, "-hits")
+    ranks = [When(exact, then=Value(RANK_EXACT)), When(in_name, then=Value(RANK_NAME))]
+    if words:
+        ranks += [
+            When(_all(Q(name__icontains=w) for w in words), then=Value(RANK_NAME_WORDS)),
+            When(_all(Q(result_name__icontains=w) for w in words),
+                 then=Value(RANK_RESULT_WORDS)),
+        ]
+    return qs.filter(match).annotate(
+        hits=hits, rank=Case(*ranks, default=Value(RANK_OTHER)), name_length=Length("name"),
+    ).order_by(*order)
 
 
 def agencies_with_items() -> list[tuple[Agency, int]]:
@@ -63,12 +137,26 @@ def _with_details(qs):
         "joint_agencies")
 
 
+# An item of a closed agency, asked for by its implementation code.
+ITEM_WITHDRAWN = _("该事项已不再办理：其实施机关已撤销或合并。"
+                   "可拨打 12345 咨询现由哪个部门办理。")
+
+
 def item_guide(*, impl_code: str) -> ItemVersion:
-    """The published version of an item, with everything its guide shows."""
+    """The published version of an item, with everything its guide shows.
+
+    An item of a closed agency is not found either, with a message that says
+    it is no longer offered (a bookmarked guide, a started application page).
+    """
     version = _with_details(published_versions()).filter(item__impl_code=impl_code).first()
     if version is None:
+        if ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED,
+                                      item__impl_code=impl_code,
+                                      item__agency__is_active=False).exists():
+            raise NotFound(ITEM_WITHDRAWN)
         raise NotFound()
     return version
+
 
 
 def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:

@@ -11,8 +11,7 @@ from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
 from yizhan.catalog.models import THEMES, ItemType
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
-from yizhan.directory import selectors as directory_selectors
-from yizhan.directory.pages import refusal_shown, staff_page
+from yizhan.directory.pages import paged, refusal_shown, staff_page
 
 PERSON_THEMES = ["birth", "household", "education", "employment", "marriage", "housing",
                  "health", "social_security", "travel", "retirement", "death"]
@@ -31,22 +30,29 @@ def index(request):
 
 
 def search(request):
+    """The search page, which is also a department's page (``?agency=``) and a
+    theme's (``?theme=``), a page of results at a time.
+
+    A query the form refuses (too long) shows the form's error and no
+    results.  The page of an agency that is not in the public catalog (none
+    has that id, or it is closed) is not found.
+    """
     form = SearchForm(request.GET or None)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    agency_id = parse_id(request.GET.get("agency"))
-    agency = None
-    if agency_id:
-        try:
-            agency = directory_selectors.agency_get(agency_id=agency_id)
-        except NotFound:
-            agency = None
+    valid = form.is_valid() if form.is_bound else True
+    query = form.cleaned_data["q"] if form.is_bound and valid else ""
+    agency_id = parse_id(request.GET.get("agency"))  # a value that is no id is ignored
+    agency = selectors.catalog_agency(agency_id=agency_id) if agency_id else None
     theme = request.GET.get("theme", "")
     theme = theme if theme in THEMES else ""
-    results = selectors.item_search(query=query, agency_id=agency.pk if agency else None,
-                                    theme=theme)[:200]
+    results = None
+    if valid:
+        results = paged(request, selectors.item_search(
+            query=query, agency_id=agency.pk if agency else None, theme=theme))
     return render(request, "catalog/search.html", {
         "form": form, "query": query, "agency": agency, "theme": theme,
         "theme_name": THEMES.get(theme), "results": results,
+        # No item had every word: these have some (item_search counts them).
+        "partial": bool(results and getattr(results[0], "hits", 0)),
     })
 
 

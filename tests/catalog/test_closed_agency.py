@@ -1,0 +1,133 @@
+"""A closed agency (``Agency.is_active`` false) offers nothing any more.
+
+Its items leave the public catalog — the department list, the theme counts,
+the search, the guide and the API's catalog — and no new application can be
+started on them; cases already under way go on as before.
+"""
+
+import pytest
+from django.test import Client
+
+from tests.cases.helpers import draft, nothing_written, publish_item, reload
+from tests.catalog.helpers import published
+from yizhan.cases import services as case_services
+from yizhan.cases.error_codes import CasesErrorCode
+from yizhan.cases.models import Case
+from yizhan.catalog import selectors
+from yizhan.core.errors import InvalidInput, NotFound
+from yizhan.directory import services as directory_services
+
+pytestmark = pytest.mark.django_db
+
+
+def _close(world, agency):
+    directory_services.agency_update(actor=world.admin, agency=agency, is_active=False)
+
+
+@pytest.fixture
+def closed(world):
+    """食品经营许可证核发 of agency A (then closed) and 公共场所卫生许可证核发 of B (open)."""
+    food = published(world, "食品经营许可证核发", basic_code="XK04101000", online_depth=4,
+                     themes=["permits"])
+    hygiene = published(world, "公共场所卫生许可证核发", key="b", basic_code="XK05101000",
+                        themes=["permits", "health"])
+    _close(world, world.agency_a)
+    return {"food": food, "hygiene": hygiene}
+
+
+def test_the_services_page_no_longer_lists_a_closed_agency_or_counts_its_items(world, closed):
+    """在线办事 lists departments with items: a closed one is gone, and the theme
+    counts count only what can still be applied for."""
+    text = Client().get("/services/").content.decode()
+    assert f"?agency={world.agency_a.pk}" not in text
+    assert f"?agency={world.agency_b.pk}" in text
+    assert selectors.agencies_with_items() == [(world.agency_b, 1)]
+    assert selectors.theme_counts()["permits"] == 1
+
+
+def test_search_and_theme_pages_leave_out_a_closed_agency_s_items(world, closed):
+    """Searching by name or code, or browsing a theme, never offers an item the
+    applicant can no longer apply for."""
+    client = Client()
+    for params in ({"q": "食品经营"}, {"q": closed["food"].item.impl_code},
+                   {"q": "许可证核发"}, {"theme": "permits"}):
+        text = client.get("/services/search/", params).content.decode()
+        assert "食品经营许可证核发" not in text, params
+    assert "公共场所卫生许可证核发" in client.get(
+        "/services/search/", {"q": "许可证核发"}).content.decode()
+    assert [v.name for v in selectors.item_search(query="许可")] == ["公共场所卫生许可证核发"]
+
+
+def test_a_closed_agency_s_department_page_is_not_found(world, closed):
+    """Its department page (a bookmark, an old link) answers 404, not an empty
+    list under its name."""
+    assert Client().get("/services/search/", {"agency": world.agency_a.pk}).status_code == 404
+    assert Client().get("/services/search/", {"agency": world.agency_b.pk}).status_code == 200
+
+
+def test_a_closed_agency_s_guide_says_the_item_is_no_longer_offered(world, closed):
+    """The guide (and its printable view) answers 404 — the item is gone from the
+    catalog — with a page saying why and where to ask, not a bare “page not found”."""
+    code = closed["food"].item.impl_code
+    for path in (f"/services/items/{code}/", f"/services/items/{code}/?print=1"):
+        page = Client().get(path)
+        assert page.status_code == 404, path
+        text = page.content.decode()
+        assert "该事项已不再办理" in text and "12345" in text, path
+        assert "在线申请" not in text, path
+    # An item that never existed keeps the plain 404.
+    missing = Client().get("/services/items/XK0000000000000/")
+    assert missing.status_code == 404 and "该事项已不再办理" not in missing.content.decode()
+
+
+def test_the_apply_page_of_a_closed_agency_s_item_is_not_found(world, closed, client_for):
+    code = closed["food"].item.impl_code
+    response = client_for(world.citizen).get(f"/services/items/{code}/apply/")
+    assert response.status_code == 404
+    assert "该事项已不再办理" in response.content.decode()
+
+
+def test_the_catalog_api_leaves_out_a_closed_agency_s_items(world, closed):
+    """The API's item, search and export read the same public catalog."""
+    client = Client()
+    code = closed["food"].item.impl_code
+    item = client.get(f"/api/v1/catalog/items/{code}")
+    assert item.status_code == 404
+    assert item.json()["code"] == "core.not_found"
+    assert "该事项已不再办理" in item.json()["message_zh"]
+    found = client.get("/api/v1/catalog/items", {"q": "许可证核发"}).json()
+    assert [row["name"] for row in found] == ["公共场所卫生许可证核发"]
+    exported = client.get("/api/v1/catalog/export").content.decode()
+    assert "食品经营许可证核发" not in exported and "公共场所卫生许可证核发" in exported
+
+
+def test_a_new_application_for_a_closed_agency_s_item_is_refused(world):
+    """Even with the version in hand (a page loaded before the closing, an API
+    client), case_create refuses, says why in Chinese, and writes nothing."""
+    version = publish_item(world)
+    _close(world, world.agency_a)
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
+        case_services.case_create(actor=world.citizen, item_version=version,
+                                  applicant=world.applicant)
+    assert refused.value.code == CasesErrorCode.ITEM_WITHDRAWN
+    assert "该事项已不再办理" in refused.value.render("zh-hans")
+    assert not Case.objects.exists()
+
+
+def test_cases_already_under_way_are_not_touched(world):
+    """A case submitted before the closing keeps its status and stays on the
+    applicant's list; the same request sent again still gets its draft back."""
+    version = publish_item(world, materials=[])
+    case = draft(world, version, key="before-closing")
+    case = case_services.case_submit(actor=world.citizen, case=case)[0]
+    _close(world, world.agency_a)
+    assert reload(case).status == Case.Status.SUBMITTED
+    again = case_services.case_create(actor=world.citizen, item_version=version,
+                                      applicant=world.applicant,
+                                      idempotency_key="before-closing")
+    assert again.pk == case.pk
+    page = Client()
+    page.force_login(world.citizen)
+    assert page.get(f"/my/cases/{case.pk}/").status_code == 200
+    with pytest.raises(NotFound):
+        selectors.item_guide(impl_code=version.item.impl_code)
