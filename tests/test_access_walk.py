@@ -397,7 +397,10 @@ PAGES_PUBLIC = {"portal:home", "portal:disclosure", "catalog:index", "catalog:se
                 "catalog:guide", "portal:participation", "cases:status", "cases:verify",
                 "portal:display", "portal:login", "portal:logout", "portal:register",
                 "portal:password_reset", "portal:password_reset_confirm", "set_language",
-                "javascript-catalog"}
+                "javascript-catalog",
+                # A file of a published item; a draft's only to its editors
+                # (catalog.selectors.catalog_file_for, tests/catalog/test_files.py).
+                "catalog:file"}
 PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp",
                      "cases:apply", "cases:mine"}
 # Pages of one case: walked below against agency B's cases.
@@ -406,7 +409,8 @@ PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
 # Staff pages whose content is limited to the viewer's agencies: checked below.
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
-               "catalog:desk_action", "cases:agency_cases", "cases:staff_case", "cases:task",
+               "catalog:desk_action", "catalog:desk_file_attach", "catalog:desk_file_detach",
+               "cases:agency_cases", "cases:staff_case", "cases:task",
                "cases:task_action", "cases:case_action", "supervision:dashboard",
                "supervision:alerts",
                "supervision:alert_clear", "supervision:case", "supervision:rules",

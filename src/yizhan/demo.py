@@ -235,12 +235,46 @@ def load_catalog(*, admin, reviewer) -> int:
     raw = resources.files("yizhan.catalog").joinpath("fixtures", "demo_items.json").read_bytes()
     records = transfer.read_upload("demo_items.json", raw)
     transfer.catalog_import(actor=admin, records=records, source="demo_items.json")
-    drafts = ItemVersion.objects.filter(status=ItemVersion.Status.DRAFT).select_related("item")
+    drafts = ItemVersion.objects.filter(status=ItemVersion.Status.DRAFT).select_related(
+        "item", "item__agency").prefetch_related("materials")
+    for version in drafts:
+        _attach_demo_files(admin, version)
     for version in drafts:
         catalog_services.item_version_submit(actor=admin, version=version)
         catalog_services.item_version_publish(actor=reviewer, version=version,
                                               note="演示数据审核通过")
     return len(records)
+
+
+def _attach_demo_files(admin, version) -> None:
+    """Real PDFs for the blank forms, samples and result sample the item names.
+
+    Only names ending in .pdf: a name alone (窗口领取) stays text.
+    """
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yizhan import demo_forms
+    from yizhan.catalog import services as catalog_services
+
+    issuer = version.item.agency.name
+
+    def attach(kind, name, content, order=None):
+        catalog_services.item_file_attach(
+            actor=admin, version=version, kind=kind, material_order=order,
+            upload=SimpleUploadedFile(name, content, content_type="application/pdf"))
+
+    for material in version.materials.all():
+        if material.blank_form.endswith(".pdf"):
+            attach("blank_form", material.blank_form,
+                   demo_forms.render_form(material.name, issuer=issuer), material.order)
+        if material.sample.endswith(".pdf"):
+            attach("sample", material.sample,
+                   demo_forms.render_form(material.name, issuer=issuer, sample=True),
+                   material.order)
+    if version.result_sample.endswith(".pdf"):
+        attach("result_sample", version.result_sample,
+               demo_forms.render_result_sample(version.result_sample.removesuffix(".pdf"),
+                                               issuer=issuer))
 
 
 # A one-page PDF standing for a scanned material in the demo cases.

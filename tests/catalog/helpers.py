@@ -15,10 +15,10 @@ from tests.factories import item_content
 from tests.writes import watching
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.catalog import services, transfer
-from yizhan.catalog.models import Fee, Item, ItemVersion, Material
+from yizhan.catalog.models import CatalogFile, Fee, Item, ItemVersion, Material
 
-_WATCHED = (Item, ItemVersion, ItemVersion.joint_agencies.through, Material, Fee, AuditRecord,
-            AuditChainHead)
+_WATCHED = (Item, ItemVersion, ItemVersion.joint_agencies.through, Material, Fee, CatalogFile,
+            AuditRecord, AuditChainHead)
 
 nothing_written = watching(*_WATCHED)
 

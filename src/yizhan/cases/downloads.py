@@ -1,4 +1,4 @@
-"""Stored files (materials, certificates) handed back as downloads, for pages and API."""
+"""Stored files (materials, certificates, the catalog's forms) handed back as downloads."""
 
 from pathlib import PurePath
 
@@ -6,11 +6,11 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 
+from yizhan.cases.uploads import ALL_KINDS
 from yizhan.core.errors import NotFound
 
 # The extension a download gets for each checked type (``cases.uploads``).
-EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
-              "application/ofd": ".ofd"}
+EXTENSIONS = {kind.content_type: kind.extension for kind in ALL_KINDS}
 
 
 def attachment(stored, name: str, content_type: str) -> FileResponse:

@@ -13,3 +13,5 @@ class CatalogAction(models.TextChoices):
     VERSION_RETURNED = "catalog.version_returned", _("退回事项草稿")
     CATALOG_IMPORTED = "catalog.imported", _("导入事项目录")
     INTERNAL_ITEM_CREATED = "catalog.internal_item_created", _("新增内部事项")
+    FILE_ATTACHED = "catalog.file_attached", _("上传事项表格或样本")
+    FILE_DETACHED = "catalog.file_detached", _("移除事项表格或样本")

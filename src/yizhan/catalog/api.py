@@ -39,9 +39,26 @@ class MaterialOut(Schema):
     copies: int
     source: str
     blank_form: str
+    blank_form_file: str = Field(..., description="sha256 of the uploaded blank form, or \"\"")
+    blank_form_url: str | None = Field(None, description="where to download the blank form")
     sample: str
+    sample_file: str = Field(..., description="sha256 of the uploaded sample, or \"\"")
+    sample_url: str | None = Field(None, description="where to download the sample")
     acceptance_standard: str
     basis: str
+
+    @staticmethod
+    def resolve_blank_form_url(obj):
+        return _download_url(obj.blank_form_download)
+
+    @staticmethod
+    def resolve_sample_url(obj):
+        return _download_url(obj.sample_download)
+
+
+def _download_url(record) -> str | None:
+    """The path of a catalog file's download (``/services/files/<sha256>/``), or None."""
+    return record.url if record is not None else None
 
 
 class FeeOut(Schema):
@@ -63,6 +80,10 @@ class ItemGuide(ItemSummary):
     result_name: str
     result_type: str
     result_sample: str
+    result_sample_file: str = Field(..., description="sha256 of the uploaded result "
+                                    "sample, or \"\"")
+    result_sample_url: str | None = Field(None, description="where to download the "
+                                          "result sample")
     consultation: str
     complaint: str
     special_procedures: list[str]
@@ -92,6 +113,10 @@ class ItemGuide(ItemSummary):
     def resolve_fees(obj):
         return list(obj.fees.all())
 
+    @staticmethod
+    def resolve_result_sample_url(obj):
+        return _download_url(obj.result_sample_download)
+
 
 class VersionOut(ItemGuide):
     id: int
@@ -106,7 +131,10 @@ class MaterialIn(Schema):
     copies: int = 1
     source: str = "applicant"
     blank_form: str = ""
+    blank_form_file: str = Field("", description="sha256 of a file uploaded on the desk "
+                                 "(kept when the content is sent back as read)")
     sample: str = ""
+    sample_file: str = Field("", description="sha256 of a file uploaded on the desk")
     acceptance_standard: str = ""
     basis: str = ""
 
@@ -141,6 +169,7 @@ class VersionIn(Schema):
     result_name: str = ""
     result_type: str = ""
     result_sample: str = ""
+    result_sample_file: str = Field("", description="sha256 of a file uploaded on the desk")
     visits_required: int = 0
     online_depth: int = 4
     consultation: str = ""

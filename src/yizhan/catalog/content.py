@@ -22,6 +22,7 @@ from yizhan.catalog.models import (
     SPECIAL_PROCEDURES,
     THEMES,
     CaseType,
+    CatalogFile,
     ExerciseLevel,
     ItemType,
     ItemVersion,
@@ -232,10 +233,40 @@ def _clean_materials(problems, rows):
             "condition": str(row.get("condition") or "")[:200], "copies": copies,
             "source": source, "blank_form": str(row.get("blank_form") or "")[:255],
             "sample": str(row.get("sample") or "")[:255],
+            "blank_form_file": _file_reference(row.get("blank_form_file")),
+            "sample_file": _file_reference(row.get("sample_file")),
             "acceptance_standard": str(row.get("acceptance_standard") or ""),
             "basis": str(row.get("basis") or ""),
         })
     return cleaned
+
+
+def _file_reference(value) -> str:
+    """A reference to a CatalogFile as given: its sha256, in lower case."""
+    return str(value or "").strip().lower()
+
+
+# The fields that refer to a file, with the name a problem gives them.
+FILE_REFERENCES = {"blank_form_file": _("空白表格"), "sample_file": _("示例样表"),
+                   "result_sample_file": _("结果样本")}
+
+
+def _check_file_references(problems, clean) -> None:
+    """Every file a version refers to must have been uploaded (one query)."""
+    wanted = [("result_sample_file", "result_sample_file", clean["result_sample_file"])]
+    for index, material in enumerate(clean["materials"], start=1):
+        for key in ("blank_form_file", "sample_file"):
+            wanted.append((f"materials[{index}].{key}", key, material[key]))
+    refs = {ref for _where, _key, ref in wanted if ref}
+    if not refs:
+        return
+    # A longer value is no sha256, and no query needs to look for it.
+    known = set(CatalogFile.objects.filter(sha256__in=[r for r in refs if len(r) == 64])
+                .values_list("sha256", flat=True))
+    for where, key, ref in wanted:
+        if ref and ref not in known and not illegal_character(ref):  # that one is reported
+            _problem(problems, where, _("%(label)s：找不到文件“%(ref)s”，请重新上传") % {
+                "label": FILE_REFERENCES[key], "ref": ref[:64]})
 
 
 def _clean_fees(problems, rows):
@@ -335,8 +366,8 @@ def find_agency(ref):
 def agency_reference(agency: Agency) -> str:
     """How an export names an agency: by its credit code, unique, where it has one.
 
-    A name is not unique (and a name with "、" would be split as a list);
-    a unit without a code can only be named.
+    A name is not unique; a unit without a code can only be named (in a
+    list, a name holding "、" is quoted: ``transfer.list_cell``).
     """
     return agency.credit_code or agency.name
 
@@ -462,6 +493,8 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
         _problem(problems, "process_template", _("即办件应使用即办件流程"))
     clean["materials"] = _clean_materials(problems, data.get("materials") or [])
     clean["fees"] = _clean_fees(problems, data.get("fees") or [])
+    clean["result_sample_file"] = _file_reference(data.get("result_sample_file"))
+    _check_file_references(problems, clean)
     return clean, problems
 
 
@@ -498,15 +531,15 @@ def version_as_data(version: ItemVersion, *, copy: bool = False) -> dict:
     fields = [
         *TEXT_FIELDS, "basic_code", "item_type", "exercise_level", "case_type", "statutory_limit",
         "promised_limit", "visits_required", "online_depth", "service_objects",
-        "special_procedures", "themes", "process_template", "form_fields",
+        "special_procedures", "themes", "process_template", "form_fields", "result_sample_file",
     ]
     data = {field: getattr(version, field) for field in fields}
     data["joint_agencies"] = [refer(a) for a in version.joint_agencies.all()]
     data["upper_agency"] = refer(version.upper_agency) if version.upper_agency_id else None
     data["materials"] = [
         {k: getattr(m, k) for k in ("name", "forms", "necessity", "condition", "copies",
-                                    "source", "blank_form", "sample", "acceptance_standard",
-                                    "basis")}
+                                    "source", "blank_form", "blank_form_file", "sample",
+                                    "sample_file", "acceptance_standard", "basis")}
         for m in version.materials.all()
     ]
     data["fees"] = [

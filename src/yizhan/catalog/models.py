@@ -28,6 +28,73 @@ def linkable(value: str) -> str:
     return value if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+def catalog_file_path(instance, filename):
+    """``catalog/<sha[:2]>/<sha>.<ext>``: the content names the file, never its uploader."""
+    return f"catalog/{instance.sha256[:2]}/{instance.sha256}{instance.extension}"
+
+
+class CatalogFile(models.Model):
+    """A blank form, sample or result sample of the catalog, stored once per content.
+
+    Materials and versions refer to it by ``sha256`` (a reference the
+    content dict carries like any other field, so a copied version keeps
+    it); the same bytes uploaded twice are one file.  ``content_type`` is
+    the type the content was checked to be (``cases.uploads``), never the
+    uploader's; ``name`` ends with that type's extension.
+    """
+
+    sha256 = models.CharField(_("SHA-256 摘要"), max_length=64, unique=True)
+    file = models.FileField(upload_to=catalog_file_path, max_length=255)
+    name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(_("类型"), max_length=100)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_at = models.DateTimeField(_("上传时间"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"),
+                                    null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+
+    class Meta:
+        verbose_name = _("事项文件")
+        verbose_name_plural = _("事项文件")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def extension(self) -> str:
+        from yizhan.cases.downloads import EXTENSIONS
+
+        return EXTENSIONS.get(self.content_type, "")
+
+    @property
+    def kind_label(self) -> str:
+        """PDF, DOCX, XLSX…: what the guide says the download is."""
+        from yizhan.cases.uploads import ALL_KINDS
+
+        return next((k.label for k in ALL_KINDS if k.content_type == self.content_type), "")
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("catalog:file", args=[self.sha256])
+
+
+def _files_of(version) -> dict:
+    """The catalog files ``version`` and its materials refer to, by sha256: one query
+    per version, however many materials the guide lists."""
+    cached = getattr(version, "_catalog_files", None)
+    if cached is None:
+        wanted = {version.result_sample_file} | {
+            ref for m in version.materials.all() for ref in (m.blank_form_file, m.sample_file)}
+        wanted.discard("")
+        cached = {f.sha256: f for f in CatalogFile.objects.filter(sha256__in=wanted)} \
+            if wanted else {}
+        version._catalog_files = cached
+    return cached
+
+
 class ItemType(models.TextChoices):
     """The eleven kinds of administrative power and public service, with the
     two-letter type codes used in the basic code."""
@@ -168,6 +235,8 @@ class ItemVersion(models.Model):
     result_name = models.CharField(_("审批结果名称"), max_length=200, blank=True)
     result_type = models.CharField(_("审批结果类型"), max_length=40, blank=True)
     result_sample = models.CharField(_("结果样本"), max_length=255, blank=True)
+    # The sha256 of a CatalogFile, or "": the sample to download.
+    result_sample_file = models.CharField(_("结果样本文件"), max_length=64, blank=True)
     visits_required = models.PositiveSmallIntegerField(_("到办事现场次数"), default=0)
     online_depth = models.PositiveSmallIntegerField(_("网上办理深度"),
                                                     choices=OnlineDepth.choices,
@@ -222,6 +291,11 @@ class ItemVersion(models.Model):
         return linkable(self.result_sample)
 
     @property
+    def result_sample_download(self) -> CatalogFile | None:
+        return _files_of(self).get(self.result_sample_file) if self.result_sample_file \
+            else None
+
+    @property
     def special_procedure_labels(self) -> list[str]:
         """The special procedures by name (听证, 现场勘验), for the guide."""
         return [str(SPECIAL_PROCEDURES.get(code, code)) for code in self.special_procedures]
@@ -254,6 +328,9 @@ class Material(models.Model):
                               default=Source.APPLICANT)
     blank_form = models.CharField(_("空白表格"), max_length=255, blank=True)
     sample = models.CharField(_("示例样表"), max_length=255, blank=True)
+    # The sha256 of a CatalogFile, or "": the files to download.
+    blank_form_file = models.CharField(_("空白表格文件"), max_length=64, blank=True)
+    sample_file = models.CharField(_("示例样表文件"), max_length=64, blank=True)
     acceptance_standard = models.TextField(_("受理标准"), blank=True)
     basis = models.TextField(_("要求提供材料的依据"), blank=True)
 
@@ -272,6 +349,15 @@ class Material(models.Model):
     @property
     def sample_link(self) -> str:
         return linkable(self.sample)
+
+    @property
+    def blank_form_download(self) -> CatalogFile | None:
+        return _files_of(self.version).get(self.blank_form_file) if self.blank_form_file \
+            else None
+
+    @property
+    def sample_download(self) -> CatalogFile | None:
+        return _files_of(self.version).get(self.sample_file) if self.sample_file else None
 
 
 class Fee(models.Model):

@@ -22,6 +22,15 @@ def item_version_edit(actor, *, version) -> bool:
     return scope_of(actor).has_any(EDITORS, version.item.agency_id)
 
 
+def item_file_attach(actor, *, version) -> bool:
+    """A blank form or sample is part of the draft's content: its editors attach it."""
+    return item_version_edit(actor, version=version)
+
+
+def item_file_detach(actor, *, version) -> bool:
+    return item_version_edit(actor, version=version)
+
+
 def item_version_draft(actor, *, item) -> bool:
     return scope_of(actor).has_any(EDITORS, item.agency_id)
 

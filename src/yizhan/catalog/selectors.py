@@ -7,7 +7,8 @@ from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subqu
 from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
-from yizhan.catalog.models import Item, ItemVersion, Material
+from yizhan.catalog import permissions
+from yizhan.catalog.models import CatalogFile, Item, ItemVersion, Material
 from yizhan.catalog.search import parse_query
 from yizhan.core.errors import NotFound
 from yizhan.directory.authz import scope_of
@@ -200,3 +201,43 @@ def items_for_editor(*, actor) -> QuerySet[Item]:
     if ids is not None:
         qs = qs.filter(agency_id__in=ids)
     return qs.order_by("agency_id", "impl_code")
+
+
+# --- blank forms, samples and result samples -------------------------------------
+
+def _referring(sha256: str):
+    """Versions (of the public catalog's items) that refer to the file."""
+    return ItemVersion.objects.filter(
+        Q(result_sample_file=sha256) | Q(materials__blank_form_file=sha256)
+        | Q(materials__sample_file=sha256), item__internal=False)
+
+
+def _public(sha256: str) -> bool:
+    return _referring(sha256).filter(status=ItemVersion.Status.PUBLISHED,
+                                     item__agency__is_active=True).exists()
+
+
+def _seen_on_the_desk(user, sha256: str) -> bool:
+    """Whether ``user`` sees, on the catalog desk, a version referring to the file."""
+    if not user.is_authenticated or not permissions.catalog_edit_any(user):
+        return False
+    scope = scope_of(user)
+    agencies = set(_referring(sha256).values_list("item__agency_id", flat=True))
+    return any(scope.sees_agency(agency_id) for agency_id in agencies)
+
+
+def catalog_file_for(*, user, sha256: str) -> tuple[CatalogFile, bool]:
+    """The catalog file ``sha256`` if ``user`` may download it, and whether it is public.
+
+    Public while a published current version of an item whose agency is
+    active refers to it; otherwise only to an editor who sees a referring
+    version on the catalog desk (a draft's file).  Anything else is not
+    found, whether or not the file exists.
+    """
+    record = CatalogFile.objects.filter(sha256=str(sha256).lower()).first()
+    if record is None:
+        raise NotFound()
+    public = _public(record.sha256)
+    if not public and not _seen_on_the_desk(user, record.sha256):
+        raise NotFound()
+    return record, public

@@ -4,19 +4,34 @@ Content is checked by ``content.clean_version_data``, whatever the entry
 point (form, API, import).
 """
 
+import hashlib
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
+from yizhan.cases.uploads import CATALOG_FILES, CheckedUpload, check_upload
 from yizhan.catalog import codes, permissions
 from yizhan.catalog.actions import CatalogAction
 from yizhan.catalog.content import clean_version_data, version_as_data
 from yizhan.catalog.error_codes import CatalogErrorCode
-from yizhan.catalog.models import Fee, Item, ItemVersion, Material, ProcessTemplate
+from yizhan.catalog.models import (
+    CatalogFile,
+    Fee,
+    Item,
+    ItemVersion,
+    Material,
+    ProcessTemplate,
+    catalog_file_path,
+)
 from yizhan.catalog.search import search_text_for
 from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from yizhan.core.ids import parse_id
 from yizhan.core.permissions import require
 from yizhan.directory.models import Agency
 
@@ -173,7 +188,8 @@ def _editors(version: ItemVersion) -> set[int]:
     """
     from yizhan.audit.selectors import actors_of
 
-    written = (CatalogAction.VERSION_DRAFTED, CatalogAction.VERSION_EDITED)
+    written = (CatalogAction.VERSION_DRAFTED, CatalogAction.VERSION_EDITED,
+               CatalogAction.FILE_ATTACHED, CatalogAction.FILE_DETACHED)
     objects = [("catalog.itemversion", str(version.pk), written)]
     if version.number == 1:
         # Version 1 is written with its item (catalog.item_created).
@@ -237,6 +253,143 @@ def item_version_return(*, actor, version: ItemVersion, note: str) -> ItemVersio
     audit_append(actor=actor, action=CatalogAction.VERSION_RETURNED, obj=version,
                  agency_id=version.item.agency_id, reason=note,
                  changes={"status": ["pending", "draft"]})
+    return version
+
+
+# --- blank forms and samples ---------------------------------------------------
+
+# What a file is for, and the field that refers to it.
+FILE_KINDS = {"blank_form": "blank_form_file", "sample": "sample_file",
+              "result_sample": "result_sample_file"}
+
+
+def _file_place(version: ItemVersion, kind: str, material_order) -> tuple:
+    """(object, field, material or None) that a ``kind`` file of ``version`` is kept on."""
+    if kind not in FILE_KINDS:
+        raise InvalidInput(_("文件用途只能是空白表格、示例样表或结果样本。"),
+                           code=CatalogErrorCode.BAD_FIELD, field="kind")
+    if kind == "result_sample":
+        return version, FILE_KINDS[kind], None
+    order = parse_id(material_order)
+    material = version.materials.filter(order=order).first() if order else None
+    if material is None:
+        raise InvalidInput(_("该事项没有这项材料。"), code=CatalogErrorCode.BAD_FIELD,
+                           field="material_order")
+    return material, FILE_KINDS[kind], material
+
+
+def _editable(version: ItemVersion) -> None:
+    if version.status != ItemVersion.Status.DRAFT:
+        raise Conflict(_("只能修改草稿；已发布的事项请先新建版本。"),
+                       code=CatalogErrorCode.NOT_DRAFT)
+
+
+def _display_name(given: str, fallback: str, checked: CheckedUpload) -> str:
+    """The uploader's file name without folders or control characters, ending with
+    the extension of the checked type (申请书.doc holding a PDF is 申请书.pdf)."""
+    base = PurePosixPath(str(given or "").replace("\\", "/")).name
+    stem = base.rsplit(".", 1)[0] if "." in base.strip(".") else base
+    stem = "".join(ch for ch in stem if ch.isprintable()).strip(" .")
+    stem = stem or "".join(ch for ch in fallback if ch.isprintable()).strip(" .")
+    return stem[:150] + checked.kind.extension
+
+
+def _store(checked: CheckedUpload, sha256: str) -> tuple[str, bool]:
+    """Store the bytes under their sha256 unless they are there; (name, stored now)."""
+    name = catalog_file_path(CatalogFile(sha256=sha256, content_type=checked.kind.content_type),
+                             "")
+    if default_storage.exists(name):
+        if default_storage.size(name) == checked.size:
+            return name, False
+        default_storage.delete(name)   # left over from a write that did not finish
+    saved = default_storage.save(name, ContentFile(checked.content))
+    if saved != name:
+        # Another request stored the same bytes meanwhile: its copy serves.
+        default_storage.delete(saved)
+        return name, False
+    return name, True
+
+
+def item_file_attach(*, actor, version: ItemVersion, kind: str, material_order=None,
+                     upload) -> ItemVersion:
+    """Attach a blank form or sample (of a material) or the result sample to a draft.
+
+    ``kind`` is blank_form, sample (with the material's ``material_order``)
+    or result_sample.  The upload is checked by its content (PDF, OFD,
+    Word, Excel, JPG or PNG; ``YIZHAN_MAX_UPLOAD_BYTES``) before anything is
+    written, stored once per content, and referred to by the draft in one
+    transaction; when that is refused, a file stored by this call is
+    removed again, so a refused upload leaves nothing behind.
+    """
+    # Checked before the file is read or stored, and again under the lock.
+    require(permissions.item_file_attach(actor, version=version), action="item_file_attach")
+    _editable(version)
+    _file_place(version, kind, material_order)
+    checked = check_upload(upload, CATALOG_FILES)
+    sha256 = hashlib.sha256(checked.content).hexdigest()
+    name, stored_now = _store(checked, sha256)
+    try:
+        return _attach(actor=actor, version=version, kind=kind, material_order=material_order,
+                       checked=checked, sha256=sha256, name=name,
+                       given_name=getattr(upload, "name", "") or "")
+    except BaseException:
+        if stored_now and not CatalogFile.objects.filter(sha256=sha256).exists():
+            default_storage.delete(name)
+        raise
+
+
+@transaction.atomic
+def _attach(*, actor, version, kind, material_order, checked, sha256, name,
+            given_name) -> ItemVersion:
+    version = _locked(version)
+    require(permissions.item_file_attach(actor, version=version), action="item_file_attach")
+    _editable(version)
+    holder, field, material = _file_place(version, kind, material_order)
+    fallback = material.name if material else (version.result_name or version.name)
+    record, _created = CatalogFile.objects.get_or_create(sha256=sha256, defaults={
+        "file": name, "name": _display_name(given_name, fallback, checked),
+        "content_type": checked.kind.content_type, "size": checked.size,
+        "uploaded_at": timezone.now(), "uploaded_by": person_of(actor)})
+    previous = getattr(holder, field)
+    if previous == sha256:
+        return version   # sent again (a page reloaded): it is attached already
+    setattr(holder, field, sha256)
+    holder.save(update_fields=[field])
+    version.edited_by = person_of(actor)
+    version.edited_at = timezone.now()
+    version.save(update_fields=["edited_by", "edited_at"])
+    audit_append(actor=actor, action=CatalogAction.FILE_ATTACHED, obj=version,
+                 agency_id=version.item.agency_id,
+                 changes={"kind": kind, "material": material.name if material else None,
+                          "file": record.name, "sha256": [previous, sha256],
+                          "content_type": record.content_type, "size": record.size})
+    return version
+
+
+@transaction.atomic
+def item_file_detach(*, actor, version: ItemVersion, kind: str,
+                     material_order=None) -> ItemVersion:
+    """Remove a draft's reference to a blank form, sample or result sample.
+
+    The file itself stays: other versions (the published one among them)
+    may refer to the same content.
+    """
+    version = _locked(version)
+    require(permissions.item_file_detach(actor, version=version), action="item_file_detach")
+    _editable(version)
+    holder, field, material = _file_place(version, kind, material_order)
+    previous = getattr(holder, field)
+    if not previous:
+        return version
+    setattr(holder, field, "")
+    holder.save(update_fields=[field])
+    version.edited_by = person_of(actor)
+    version.edited_at = timezone.now()
+    version.save(update_fields=["edited_by", "edited_at"])
+    audit_append(actor=actor, action=CatalogAction.FILE_DETACHED, obj=version,
+                 agency_id=version.item.agency_id,
+                 changes={"kind": kind, "material": material.name if material else None,
+                          "sha256": [previous, ""]})
     return version
 
 

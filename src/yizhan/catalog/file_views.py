@@ -1,0 +1,66 @@
+"""Blank forms, samples and result samples: uploading on the desk, downloading.
+
+A file is served by its sha256 only while something may show it
+(``selectors.catalog_file_for``): the public copy is cached long, since
+the content never changes under its name; a draft's is not cached.
+"""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from yizhan.cases.downloads import attachment
+from yizhan.catalog import permissions, selectors, services
+from yizhan.core.errors import InvalidInput
+from yizhan.directory.pages import refusal_shown, staff_page
+
+# A year: the name is the content's digest, so a cached copy is never stale.
+PUBLIC_MAX_AGE = 365 * 24 * 3600
+
+
+@require_safe
+def download(request, sha256: str):
+    record, public = selectors.catalog_file_for(user=request.user, sha256=sha256)
+    response = attachment(record, record.name, record.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["ETag"] = f'"{record.sha256}"'
+    if public:
+        patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE, immutable=True)
+    else:
+        patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def _back(version_id: int):
+    return redirect(reverse("catalog:desk_version", args=[version_id]) + "#files")
+
+
+@require_POST
+@staff_page(permissions.catalog_edit_any)
+def desk_file_attach(request, version_id: int):
+    version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
+    with refusal_shown(request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(gettext_lazy("请选择要上传的文件。"), field="file")
+        services.item_file_attach(actor=request.user, version=version,
+                                  kind=request.POST.get("kind", ""),
+                                  material_order=request.POST.get("material"), upload=upload)
+        messages.success(request, _("文件已上传。"))
+    return _back(version.pk)
+
+
+@require_POST
+@staff_page(permissions.catalog_edit_any)
+def desk_file_detach(request, version_id: int):
+    version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
+    with refusal_shown(request):
+        services.item_file_detach(actor=request.user, version=version,
+                                  kind=request.POST.get("kind", ""),
+                                  material_order=request.POST.get("material"))
+        messages.success(request, _("文件已移除。"))
+    return _back(version.pk)

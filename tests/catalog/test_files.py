@@ -1,0 +1,451 @@
+"""Blank forms, samples and result samples: uploaded to a draft, served with the guide.
+
+Files are kept once per content (sha256) under catalog/<sha[:2]>/<sha>.<ext>;
+materials and versions refer to them by digest, through the same content
+dict as every other field, so a copied version keeps them.  A file is
+public only while a published current version of an active agency's item
+refers to it.
+"""
+
+import hashlib
+import io
+import json
+import re
+import struct
+import uuid
+import zipfile
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from openpyxl import Workbook
+
+from tests.cases.helpers import stored_files
+from tests.catalog.helpers import (
+    audit_actions,
+    create,
+    editor,
+    nothing_written,
+    publish,
+    published,
+    reviewer,
+)
+from tests.factories import item_content
+from yizhan import demo
+from yizhan.catalog import services, transfer
+from yizhan.catalog.actions import CatalogAction
+from yizhan.catalog.content import VersionDataError, clean_version_data
+from yizhan.catalog.models import CatalogFile, ItemVersion
+from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
+from yizhan.directory import services as directory_services
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/catalog"
+
+
+def _pdf(tag: str = "") -> bytes:
+    """A small PDF whose bytes no other test stores (the storage outlives a test)."""
+    return (b"%PDF-1.4\n% " + f"{tag} {uuid.uuid4()}".encode() + b"\n1 0 obj<<>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _upload(content: bytes, name: str = "申请书.pdf") -> SimpleUploadedFile:
+    # The declared type is never believed: the content decides.
+    return SimpleUploadedFile(name, content, content_type="text/html")
+
+
+def _zip(entries: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        for name, data in entries.items():
+            package.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _docx(extra: dict | None = None) -> bytes:
+    return _zip({"[Content_Types].xml": f"<Types id='{uuid.uuid4()}'/>",
+                 "word/document.xml": "<w:document/>", **(extra or {})})
+
+
+def _xlsx() -> bytes:
+    book = Workbook()
+    book.active["A1"] = f"登记表 {uuid.uuid4()}"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_END, _FREE, _FAT_SECTOR, _NONE = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _entry(name: str, kind: int, *, child=_NONE, right=_NONE, start=_END, size=0) -> bytes:
+    raw = name.encode("utf-16-le") + b"\0\0"
+    return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
+            + struct.pack("<III", _NONE, right, child) + b"\0" * 36
+            + struct.pack("<IQ", start, size))
+
+
+def _compound(stream: str = "WordDocument", *, storage: str = "") -> bytes:
+    """A compound file (MS-CFB v3, as .doc and .xls are) holding one 4 KiB stream,
+    and an empty ``storage`` beside it if named: what Word or Excel would keep."""
+    fat = [_FAT_SECTOR, _END, *range(3, 10), _END]
+    fat += [_FREE] * (128 - len(fat))
+    entries = [_entry("Root Entry", 5, child=1),
+               _entry(stream, 2, right=2 if storage else _NONE, start=2, size=4096)]
+    if storage:
+        entries.append(_entry(storage, 1))
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<5H", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<9I", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
+              + struct.pack("<I", 0) + struct.pack("<I", _FREE) * 108)
+    return (header + struct.pack("<128I", *fat) + b"".join(entries).ljust(512, b"\0")
+            + uuid.uuid4().bytes * 256)
+
+
+def _attach(world, version, content, kind="blank_form", order=1, name="申请书.pdf"):
+    return services.item_file_attach(actor=editor(world), version=version, kind=kind,
+                                     material_order=order if kind != "result_sample" else None,
+                                     upload=_upload(content, name))
+
+
+def _sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+# --- attaching -------------------------------------------------------------------
+
+
+def test_a_blank_form_is_stored_once_by_its_content_and_named_on_the_material(world):
+    draft = create(world)
+    content = _pdf("blank")
+    version = _attach(world, draft, content, name="食品经营许可申请书.pdf")
+    sha = _sha(content)
+    assert version.materials.get().blank_form_file == sha
+    record = CatalogFile.objects.get()
+    assert record.sha256 == sha
+    assert record.file.name == f"catalog/{sha[:2]}/{sha}.pdf"
+    assert default_storage.open(record.file.name).read() == content
+    assert (record.name, record.content_type, record.size) == (
+        "食品经营许可申请书.pdf", "application/pdf", len(content))
+    assert record.uploaded_by == editor(world)
+    assert audit_actions("catalog.itemversion", draft.pk)[-1] == CatalogAction.FILE_ATTACHED
+
+    # The same bytes as another material's sample, and as the result sample: one file.
+    before = stored_files()
+    _attach(world, draft, content, kind="result_sample", name="另一个名字.pdf")
+    assert CatalogFile.objects.count() == 1 and stored_files() == before
+    assert ItemVersion.objects.get(pk=draft.pk).result_sample_file == sha
+
+
+def test_the_checked_type_names_the_file_never_the_uploader(world):
+    """A PDF called 申请书.docx is 申请书.pdf; folders and control characters are dropped."""
+    draft = create(world)
+    _attach(world, draft, _pdf("named"), name="..\\temp/申请\x07书.docx")
+    record = CatalogFile.objects.get()
+    assert (record.name, record.content_type) == ("申请书.pdf", "application/pdf")
+
+
+@pytest.mark.parametrize("make, content_type, extension", [
+    (_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     ".docx"),
+    (_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+    (_compound, "application/msword", ".doc"),
+    (lambda: _compound("Workbook"), "application/vnd.ms-excel", ".xls"),
+], ids=["docx", "xlsx", "doc", "xls"])
+def test_word_and_excel_forms_are_accepted_by_their_content(world, make, content_type,
+                                                            extension):
+    draft = create(world)
+    _attach(world, draft, make(), name="表格.bin")
+    record = CatalogFile.objects.get()
+    assert (record.content_type, record.name) == (content_type, "表格" + extension)
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"<html><script>alert(1)</script></html>", "类型不被接受"),
+    (_zip({"payload.exe": b"MZ"}), "类型不被接受"),
+    (_compound("PowerPoint Document"), "类型不被接受"),
+    (_docx({"word/vbaProject.bin": b"macro"}), "含有宏"),
+    (_compound(storage="Macros"), "含有宏"),
+    (_pdf("cut").replace(b"%%EOF", b""), "不完整"),
+    (_compound()[:-2048], "不完整"),
+], ids=["html", "zip", "ppt", "docm", "doc-macros", "truncated-pdf", "truncated-doc"])
+def test_a_refused_upload_leaves_nothing_behind(world, content, words):
+    draft = create(world)
+    files = stored_files()
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _attach(world, draft, content, name="申请书.pdf")
+    assert words in exc.value.render()
+    assert stored_files() == files
+
+
+@override_settings(YIZHAN_MAX_UPLOAD_BYTES=1024)
+def test_a_file_above_the_limit_is_refused_413(world):
+    draft = create(world)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _attach(world, draft, _pdf("big") + b"0" * 2048)
+    assert exc.value.http_status == 413
+
+
+def test_only_the_draft_s_editors_attach_and_only_to_a_draft(world):
+    draft = create(world)
+    stranger = editor(world, "b")
+    files = stored_files()
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_file_attach(actor=stranger, version=draft, kind="blank_form",
+                                  material_order=1, upload=_upload(_pdf("stranger")))
+    for kind, order in (("blank_form", 2), ("sample", "x"), ("manual", 1)):
+        with nothing_written(), pytest.raises(InvalidInput):
+            services.item_file_attach(actor=editor(world), version=draft, kind=kind,
+                                      material_order=order, upload=_upload(_pdf("where")))
+    version = publish(world, draft)
+    with nothing_written(), pytest.raises(Conflict):
+        _attach(world, version, _pdf("published"))
+    assert stored_files() == files
+
+
+def test_a_file_stored_before_a_refusal_under_the_lock_is_removed(world, monkeypatch):
+    """The file is stored before the draft is written; when that write fails the
+    file stored by the call goes, and no row is left."""
+    draft = create(world)
+    files = stored_files()
+
+    def refuse(**kwargs):
+        raise Conflict()
+
+    monkeypatch.setattr(services, "audit_append", refuse)
+    with nothing_written(), pytest.raises(Conflict):
+        _attach(world, draft, _pdf("rolled back"))
+    assert stored_files() == files
+
+
+def test_a_file_is_removed_from_the_draft_and_kept_for_others(world):
+    content = _pdf("detach")
+    version = _attach(world, create(world), content)
+    version = services.item_file_detach(actor=editor(world), version=version,
+                                        kind="blank_form", material_order=1)
+    assert version.materials.get().blank_form_file == ""
+    assert CatalogFile.objects.filter(sha256=_sha(content)).exists()
+    assert audit_actions("catalog.itemversion", version.pk)[-1] == CatalogAction.FILE_DETACHED
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.item_file_detach(actor=editor(world, "b"), version=version,
+                                  kind="blank_form", material_order=1)
+
+
+def test_who_attached_a_file_may_not_publish_the_version(world):
+    """A file is content: the officer who attached it is one of the version's editors."""
+    draft = create(world)
+    services.item_file_attach(actor=reviewer(world), version=draft, kind="result_sample",
+                              upload=_upload(_pdf("own")))
+    services.item_version_submit(actor=editor(world), version=draft)
+    with pytest.raises(PermissionDenied):
+        services.item_version_publish(actor=reviewer(world), version=draft)
+
+
+# --- the content dict -------------------------------------------------------------
+
+
+def test_the_next_version_keeps_the_files_and_edits_may_send_them_back(world):
+    content, result = _pdf("copied"), _pdf("result")
+    version = _attach(world, create(world), content)
+    version = _attach(world, version, result, kind="result_sample")
+    first = publish(world, version)
+    second = services.item_version_draft(actor=editor(world), item=first.item)
+    assert second.materials.get().blank_form_file == _sha(content)
+    assert second.result_sample_file == _sha(result)
+    data = item_content(result_sample_file=_sha(result).upper(),
+                        materials=[{"name": "申请书", "blank_form_file": _sha(content)}])
+    edited = services.item_version_edit(actor=editor(world), version=second, data=data)
+    assert edited.result_sample_file == _sha(result)
+
+
+def test_a_reference_to_a_file_never_uploaded_is_refused_field_by_field(world):
+    missing = "0" * 64
+    with pytest.raises(VersionDataError) as exc:
+        clean_version_data(item_content(
+            result_sample_file=missing,
+            materials=[{"name": "申请书", "sample_file": "not-a-digest"}]),
+            agency=world.agency_a)
+    problems = {p["field"]: p["problem"] for p in exc.value.fields["problems"]}
+    assert problems == {
+        "materials[1].sample_file": "示例样表：找不到文件“not-a-digest”，请重新上传",
+        "result_sample_file": f"结果样本：找不到文件“{missing}”，请重新上传",
+    }
+
+
+# --- downloading -------------------------------------------------------------------
+
+
+def _public_item(world, **overrides):
+    content = _pdf("public")
+    version = _attach(world, create(world, "食品经营许可证核发", basic_code="XK04101000",
+                                    **overrides), content, name="食品经营许可申请书.pdf")
+    return publish(world, version), content
+
+
+def test_the_guide_links_the_blank_form_and_anyone_downloads_it(world):
+    version, content = _public_item(world, materials=[
+        {"name": "食品经营许可申请书", "blank_form": "食品经营许可申请书.pdf"},
+        {"name": "授权委托书", "blank_form": "窗口领取"}])
+    page = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+    url = f"/services/files/{_sha(content)}/"
+    assert (f'空白表格：<a href="{url}" aria-label="下载空白表格：食品经营许可申请书.pdf"'
+            in page)
+    assert "空白表格：窗口领取" in page   # no file: the text as before
+    printable = Client().get(f"/services/items/{version.item.impl_code}/?print=1")
+    assert url in printable.content.decode()
+
+    response = Client().get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''%E9%A3%9F%E5%93%81%E7%BB%8F%E8%90%A5%E8%AE%B8%E5%8F%AF"
+        "%E7%94%B3%E8%AF%B7%E4%B9%A6.pdf")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "public" in response["Cache-Control"] and "immutable" in response["Cache-Control"]
+
+
+def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_for):
+    content = _pdf("draft only")
+    _attach(world, create(world), content)
+    url = f"/services/files/{_sha(content)}/"
+    assert Client().get(url).status_code == 404
+    assert client_for(world.citizen).get(url).status_code == 404
+    assert client_for(editor(world, "b")).get(url).status_code == 404
+    mine = client_for(editor(world)).get(url)
+    assert mine.status_code == 200
+    assert "no-store" in mine["Cache-Control"] and "public" not in mine["Cache-Control"]
+
+
+def test_a_file_leaves_the_public_with_its_item(world):
+    """Superseded by a version without it, or its agency closed: no longer served."""
+    version, content = _public_item(world)
+    url = f"/services/files/{_sha(content)}/"
+    assert Client().get(url).status_code == 200
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a,
+                                     is_active=False)
+    assert Client().get(url).status_code == 404
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a,
+                                     is_active=True)
+    draft = services.item_version_draft(actor=editor(world), item=version.item)
+    services.item_file_detach(actor=editor(world), version=draft, kind="blank_form",
+                              material_order=1)
+    publish(world, draft)
+    assert Client().get(url).status_code == 404
+    assert Client().get(f"/services/files/{'f' * 64}/").status_code == 404
+
+
+# --- the desk --------------------------------------------------------------------------
+
+
+def test_the_desk_uploads_and_removes_files_of_a_draft(world, client_for):
+    draft = create(world)
+    desk = client_for(editor(world))
+    page = desk.get(f"/workbench/catalog/versions/{draft.pk}/").content.decode()
+    assert 'id="files"' in page and 'name="file"' in page
+    attach = f"/workbench/catalog/versions/{draft.pk}/files/attach/"
+    content = _pdf("desk")
+    response = desk.post(attach, {"kind": "sample", "material": "1",
+                                  "file": _upload(content, "样表.pdf")})
+    assert response.status_code == 302 and response["Location"].endswith("#files")
+    assert draft.materials.get().sample_file == _sha(content)
+    page = desk.get(f"/workbench/catalog/versions/{draft.pk}/").content.decode()
+    assert "文件已上传。" in page and f"/services/files/{_sha(content)}/" in page
+
+    refused = desk.post(attach, {"kind": "blank_form", "material": "1",
+                                 "file": _upload(b"plain text", "申请书.pdf")}, follow=True)
+    assert "类型不被接受" in refused.content.decode()
+    missing = desk.post(attach, {"kind": "blank_form", "material": "1"}, follow=True)
+    assert "请选择要上传的文件。" in missing.content.decode()
+
+    desk.post(f"/workbench/catalog/versions/{draft.pk}/files/detach/",
+              {"kind": "sample", "material": "1"})
+    assert draft.materials.get().sample_file == ""
+
+
+def test_the_desk_offers_no_upload_once_the_version_is_submitted(world, client_for):
+    version = published(world)
+    page = client_for(editor(world)).get(
+        f"/workbench/catalog/versions/{version.pk}/").content.decode()
+    assert 'name="file"' not in page
+    stranger = client_for(editor(world, "b"))
+    response = stranger.post(f"/workbench/catalog/versions/{version.pk}/files/attach/",
+                             {"kind": "blank_form", "material": "1",
+                              "file": _upload(_pdf("stranger"))})
+    assert response.status_code == 404
+
+
+# --- the API ------------------------------------------------------------------------
+
+
+def test_the_api_gives_the_download_urls(world, client_for):
+    version, content = _public_item(world)
+    guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
+    material = guide["materials"][0]
+    assert material["blank_form_file"] == _sha(content)
+    assert material["blank_form_url"] == f"/services/files/{_sha(content)}/"
+    assert (material["sample_url"], guide["result_sample_url"]) == (None, None)
+    draft = services.item_version_draft(actor=editor(world), item=version.item)
+    head = client_for(editor(world))
+    body = head.get(f"{BASE}/versions/{draft.pk}").json()
+    # Sent back as read, the content keeps its file.
+    sent = head.put(f"{BASE}/versions/{draft.pk}", json.dumps(body),
+                    content_type="application/json")
+    assert sent.status_code == 200, sent.content
+    assert sent.json()["materials"][0]["blank_form_file"] == _sha(content)
+
+
+def test_the_json_export_carries_the_references_and_its_import_keeps_them(world):
+    """The export goes through version_as_data: the sha256 travel, the files do not."""
+    version, content = _public_item(world)
+    exported = json.loads(Client().get(f"{BASE}/export").content)["items"]
+    assert exported[0]["materials"][0]["blank_form_file"] == _sha(content)
+    records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
+    result = transfer.catalog_import(actor=editor(world), records=records)
+    assert result.drafted == [version.item.impl_code]
+    draft = version.item.versions.get(status="draft")
+    assert draft.materials.get().blank_form_file == _sha(content)
+    exported[0]["materials"][0]["blank_form_file"] = "e" * 64
+    records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        transfer.catalog_import(actor=editor(world), records=records)
+    assert exc.value.fields["errors"][0]["field"] == "materials[1].blank_form_file"
+
+
+def test_the_excel_export_carries_the_references_and_its_import_keeps_them(world):
+    """An Excel round trip keeps the files too (columns 空白表格文件, 结果样本文件 ...)."""
+    version, content = _public_item(world)
+    workbook = transfer.export_excel([version])
+    records = transfer.read_upload("catalog.xlsx", workbook)
+    assert records[0].data["materials"][0]["blank_form_file"] == _sha(content)
+    transfer.catalog_import(actor=editor(world), records=records)
+    draft = version.item.versions.get(status="draft")
+    assert draft.materials.get().blank_form_file == _sha(content)
+
+
+# --- the demo -------------------------------------------------------------------------
+
+
+def test_the_demo_guides_let_applicants_download_the_blank_forms():
+    """The demo's materials that name a blank form (食品经营许可申请书.pdf) have a real
+    PDF drawn at load; some have a filled-in sample, some items a result sample."""
+    demo.load(out=lambda *args: None)
+    version = ItemVersion.objects.get(name="食品经营许可证核发", status="published",
+                                      item__agency__name="示范市市场监督管理局")
+    client = Client()
+    text = client.get(f"/services/items/{version.item.impl_code}/").content.decode()
+    links = re.findall(r'空白表格：<a href="([^"]+)" aria-label="下载空白表格：([^"]+)"', text)
+    assert links == [(links[0][0], "食品经营许可申请书.pdf")]
+    download = client.get(links[0][0])
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content).startswith(b"%PDF-")
+    assert re.search(r'示例样表：<a href="/services/files/[0-9a-f]{64}/"', text)
+    assert re.search(r'<a href="/services/files/[0-9a-f]{64}/" aria-label="下载结果样本：'
+                     r'食品经营许可证（样本）.pdf"', text)
+    named = [m for v in ItemVersion.objects.filter(status="published")
+             for m in v.materials.all() if m.blank_form]
+    assert named and all(m.blank_form_file for m in named)
