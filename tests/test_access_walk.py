@@ -274,6 +274,7 @@ def _foreign(world):
                                                "material_id": "1"}),
         ("POST", "/api/v1/cases/{case_id}/submit"): (f"/api/v1/cases/{c}/submit", {}),
         ("POST", "/api/v1/cases/{case_id}/correct"): (f"/api/v1/cases/{c}/correct", {}),
+        ("POST", "/api/v1/cases/{case_id}/query-code"): (f"/api/v1/cases/{c}/query-code", {}),
         ("POST", "/api/v1/cases/{case_id}/withdraw"):
             (f"/api/v1/cases/{c}/withdraw", {"reason": "越权撤回"}),
         ("POST", "/api/v1/cases/{case_id}/suspend"):
@@ -497,6 +498,8 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         for action in ("correct", "submit", "withdraw"):
             response = client.post(f"/my/cases/{open_case.pk}/{action}/")
             assert response.status_code in REFUSED, (role, action, response.status_code)
+        response = client.post(f"/my/cases/{open_case.pk}/", {"action": "reissue_query_code"})
+        assert response.status_code in REFUSED, (role, "reissue", response.status_code)
         for action in ("", "submit/", "publish/", "return/", "draft/"):
             url = f"/workbench/catalog/versions/{version_b.pk}/{action}"
             response = client.post(url, {"note": "x"}) if action else client.get(url)
@@ -504,9 +507,13 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     citizen = _client(world.citizen)
     for url in case_pages:
         assert citizen.get(url).status_code in REFUSED, url
+    hash_before = open_case.query_code_hash
+    assert citizen.post(f"/my/cases/{open_case.pk}/",
+                        {"action": "reissue_query_code"}).status_code in REFUSED
     status = open_case.status
     open_case.refresh_from_db()
     assert (open_case.status, open_case.extension_workdays) == (status, 0)
+    assert open_case.query_code_hash == hash_before
     for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
         assert citizen.get(url).status_code == 403
 

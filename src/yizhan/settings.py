@@ -199,8 +199,13 @@ FILE_UPLOAD_HANDLERS = [
 ]
 YIZHAN_MAX_RECEIVED_FILE_BYTES = int(os.environ.get("YIZHAN_MAX_RECEIVED_FILE_BYTES",
                                                     str(20 * 1024 * 1024)))
-# Files in one request: more are refused.
-DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files in one request: more are refused (400) before any view runs.  Django
+# counts every file input a form sends, the empty ones too, and the apply page
+# has one for each of an item's materials, of which there may be 200
+# (catalog.content.MAX_MATERIALS): the limit must be at least that, or a
+# page of 21 materials could never be sent.  Each file is still capped as it
+# arrives (YIZHAN_MAX_RECEIVED_FILE_BYTES) and checked by the service.
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -9,6 +9,7 @@ class CasesAction(models.TextChoices):
     DRAFT_UPDATED = "cases.draft_updated", _("修改办件草稿")
     MATERIAL_UPLOADED = "cases.material_uploaded", _("上传申请材料")
     CASE_SUBMITTED = "cases.case_submitted", _("提交申请")
+    QUERY_CODE_REISSUED = "cases.query_code_reissued", _("重新生成查询码")
     CASE_ISSUED = "cases.case_issued", _("下达督办件")
     TASK_CLAIMED = "cases.task_claimed", _("签收环节")
     TASK_RELEASED = "cases.task_released", _("解除签收")

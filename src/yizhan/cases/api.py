@@ -158,6 +158,10 @@ class Submitted(Schema):
     query_code: str | None = Field(None, description="shown once: status query without login")
 
 
+class QueryCodeOut(Schema):
+    query_code: str = Field(..., description="the new query code; the old one no longer works")
+
+
 class FileOut(Schema):
     id: int
     material_id: int
@@ -249,7 +253,10 @@ def case_status(request, number: str, code: str):
 
     Ten wrong tries from one address in fifteen minutes are answered 429.
     """
-    return services.case_status_lookup(number=number, code=code,
+    # Full-width digits (a Chinese keyboard) are the same digits, also when
+    # a wrong try is counted against the number.
+    return services.case_status_lookup(number=selectors.query_input(number),
+                                       code=selectors.query_input(code),
                                        ip=client_ip(request))
 
 
@@ -276,6 +283,19 @@ def submit_case(request, case_id: int):
     case, code = services.case_submit(actor=actor, case=case)
     return {"case": selectors.case_get_for_actor(actor=actor, case_id=case.pk),
             "query_code": code}
+
+
+@router.post("/cases/{case_id}/query-code", response=QueryCodeOut, auth=AUTH)
+def reissue_query_code(request, case_id: int):
+    """A new query code for a submitted case (the old one stops working).
+
+    For a client that lost the code: the answer to /submit went astray, and
+    submitting again answers ``query_code: null``.
+    """
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    _case, code = services.case_query_code_reissue(actor=actor, case=case)
+    return {"query_code": code}
 
 
 @router.post("/cases/{case_id}/correct", response=CaseOut, auth=AUTH)

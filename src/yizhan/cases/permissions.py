@@ -60,6 +60,10 @@ def case_submit(actor, *, case) -> bool:
     return _applicant_or_clerk(actor, case)
 
 
+def case_query_code_reissue(actor, *, case) -> bool:
+    return _applicant_or_clerk(actor, case)
+
+
 def case_correct(actor, *, case) -> bool:
     return _applicant_or_clerk(actor, case)
 

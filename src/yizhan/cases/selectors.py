@@ -6,6 +6,7 @@ Inboxes list the open tasks whose role the actor holds in the task's
 agency, and the tasks the actor claimed.
 """
 
+import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -184,10 +185,19 @@ class Remaining:
 
 
 def remaining_workdays(case: Case, now=None) -> Remaining:
-    """Working days left to each deadline, shown to applicant and staff."""
+    """Working days left to each deadline, shown to applicant and staff.
+
+    The clock runs to the decision (《行政许可法》第四十二条, delivery apart):
+    a decided case is counted at its decision, a paused one at the pause,
+    so an approval made in time is not shown overdue while it waits to be
+    delivered.  A case no longer open (closed, withdrawn, not accepted) has
+    no days left to count: none, rather than a number that grows negative.
+    """
+    if not case.is_open:
+        return Remaining(statutory=None, promised=None, provisional=case.due_provisional)
     now = now or timezone.now()
     calendar = calendar_current()
-    at = case.paused_since or now
+    at = case.decided_at or case.paused_since or now
     return Remaining(
         statutory=clock.remaining(calendar=calendar, now=at, due=case.statutory_due,
                                   provisional=case.due_provisional),
@@ -197,10 +207,20 @@ def remaining_workdays(case: Case, now=None) -> Remaining:
     )
 
 
+def query_input(value) -> str:
+    """A case number or query code as typed: NFKC-normalised and stripped.
+
+    A phone's Chinese keyboard types full-width digits (４４９９…); they are
+    the same digits, and must neither miss the case nor count as a wrong try
+    on another number than the one meant.
+    """
+    return unicodedata.normalize("NFKC", str(value or "")).strip()
+
+
 def case_by_query_code(*, number: str, code: str) -> Case:
     """Status without signing in: the case number and its query code."""
-    number = (number or "").strip()
-    code = (code or "").strip()
+    number = query_input(number)
+    code = query_input(code)
     if not number or not code.isdigit():
         raise InvalidInput(_bad_query())
     case = _cases_with_tasks().filter(number=number).first()

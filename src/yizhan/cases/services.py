@@ -434,8 +434,7 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     step = bpmn.start(version.process_spec, data=case.data,
                       agencies=_agencies_for(case, definition))
     case.number = _allocate_number(case, now)
-    code = f"{secrets.randbelow(10**8):08d}"
-    case.query_code_hash = sm3_hex(f"{case.number}:{code}".encode())
+    code = _new_query_code(case)
     case.status = Case.Status.SUBMITTED
     case.submitted_at = now
     case.process_state = step.state_json
@@ -448,6 +447,34 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     audit_append(actor=actor, action=CasesAction.CASE_SUBMITTED, obj=case,
                  agency_id=case.agency_id, changes={"number": case.number})
     notifications.case_submitted(case)
+    return case, code
+
+
+def _new_query_code(case: Case) -> str:
+    """A fresh 8-digit query code for ``case``; only its hash is kept."""
+    code = f"{secrets.randbelow(10**8):08d}"
+    case.query_code_hash = sm3_hex(f"{case.number}:{code}".encode())
+    return code
+
+
+@transaction.atomic
+def case_query_code_reissue(*, actor, case: Case) -> tuple[Case, str]:
+    """A new query code for a submitted case; the old one stops working.
+
+    The code is shown once, at submission: a lost response, a double click
+    whose second page came back without it, or a page reloaded in large
+    text must not leave the applicant without one, so the signed-in
+    applicant (or the clerk who filed for them) may ask for a new one.
+    """
+    case = _lock(case)
+    require(permissions.case_query_code_reissue(actor, case=case),
+            action="case_query_code_reissue")
+    if case.status == Case.Status.DRAFT:
+        raise Conflict(_("草稿尚未提交，没有查询码。"), code=CasesErrorCode.BAD_STATE)
+    code = _new_query_code(case)
+    case.save(update_fields=["query_code_hash"])
+    audit_append(actor=actor, action=CasesAction.QUERY_CODE_REISSUED, obj=case,
+                 agency_id=case.agency_id, changes={"number": case.number})
     return case, code
 
 
@@ -851,6 +878,10 @@ def case_correct(*, actor, case: Case) -> Case:
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_correct(actor, case=case), action="case_correct")
     if case.status != Case.Status.CORRECTION:
+        if case.status in Case.OPEN_STATUSES and CorrectionNotice.objects.filter(
+                case=case, answered_at__isnull=False).exists():
+            # Sent again (a double click, a retry): the correction is in.
+            return case
         raise Conflict(_("本件没有待补正的内容。"), code=CasesErrorCode.BAD_STATE)
     notice = case.correction
     now = timezone.now()
@@ -1013,8 +1044,11 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     case.outcome_reason = reason
     case.closed_at = now
     case.next_check_at = None
+    # Closed: no clock stands still any more (under correction or suspended).
+    case.paused_since = None
+    case.pause_reason = ""
     case.save(update_fields=["status", "outcome", "outcome_reason", "closed_at",
-                             "next_check_at"])
+                             "next_check_at", "paused_since", "pause_reason"])
     events.append(case=case, type=EventType.WITHDRAWN, actor=actor, data={"reason": reason})
     audit_append(actor=actor, action=CasesAction.CASE_WITHDRAWN, obj=case,
                  agency_id=case.agency_id, reason=reason)

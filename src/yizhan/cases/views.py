@@ -17,6 +17,7 @@ from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Case, Certificate, MaterialFile
 from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
+from yizhan.catalog.models import OnlineDepth
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
@@ -54,6 +55,49 @@ def _upload_materials(request, case, material_ids, invalid=None) -> list[str]:
     return errors
 
 
+def _query_code_key(case_id: int) -> str:
+    return f"query_code_{case_id}"
+
+
+def _keep_query_code(request, case, code) -> None:
+    """Keep the query code for the case's page, for the rest of the session.
+
+    The code is issued once, at submission: the page keeps showing it while
+    the session lasts (a reload in large text or in English, a look back
+    later), never a code that is not there.  Saved at once, so that a second
+    click of the same form, waiting on the case meanwhile, finds it (below).
+    """
+    if not code:
+        _query_code_stored_meanwhile(request, case)
+        return
+    request.session[_query_code_key(case.pk)] = code
+    request.session.save()
+
+
+def _query_code_stored_meanwhile(request, case) -> None:
+    """The code a concurrent request of this session stored for ``case``.
+
+    A second click of the same form loaded the session before the first
+    click stored the code; as every request saves its session
+    (``SESSION_SAVE_EVERY_REQUEST``), its copy without the code would
+    replace the stored one, and the page the browser shows (the second's)
+    would never show it.  It takes the code from the stored session first.
+    """
+    key = _query_code_key(case.pk)
+    session_key = request.session.session_key
+    if key in request.session or not session_key:
+        return
+    code = type(request.session)(session_key).load().get(key)
+    if code:
+        request.session[key] = code
+
+
+def _no_longer(case, *statuses) -> bool:
+    """Whether ``case`` has left ``statuses`` since this request read it: a
+    concurrent request of the same form (a double click) went through."""
+    return not Case.objects.filter(pk=case.pk, status__in=statuses).exists()
+
+
 def _missing_at_fields(exc: ApplicationError, materials, invalid) -> None:
     """A refused submission's missing materials, each marked at its field."""
     missing = set(exc.fields.get("missing") or ())
@@ -69,10 +113,19 @@ def apply(request, impl_code: str):
 
     The hidden key makes the whole form idempotent: submitting it again
     (a double click, a retry after a dropped connection) continues the same
-    case rather than starting a second one.
+    case rather than starting a second one.  An item not offered online
+    shows where to apply instead of the form.
     """
     version = catalog_selectors.item_guide(impl_code=impl_code)
     applicants = list(directory_selectors.applicants_of_user(user=request.user))
+    if version.online_depth < OnlineDepth.PRE_REVIEW:
+        # Not offered online (网上办理深度 一级、二级): only a window clerk
+        # filing for a walk-in applicant files it (services.case_create).
+        applicants = [a for a in applicants
+                      if permissions.files_at_window(request.user, applicant=a)]
+        if not applicants:
+            return render(request, "cases/apply_offline.html", {"v": version},
+                          status=409 if request.method == "POST" else 200)
     materials = list(version.materials.all())
     errors: list[str] = []
     invalid: dict[int, str] = {}   # material id -> what is wrong with it
@@ -95,8 +148,15 @@ def apply(request, impl_code: str):
                 if case.status != Case.Status.DRAFT:
                     # The same form again after it went through: its files
                     # would be refused as late, so show the submitted case.
+                    _query_code_stored_meanwhile(request, case)
                     return redirect("cases:mine_detail", case_id=case.pk)
                 errors += _upload_materials(request, case, [m.pk for m in materials], invalid)
+                if errors and _no_longer(case, Case.Status.DRAFT):
+                    # A double click: the first request submitted the case
+                    # while this one uploaded its copies of the files, which
+                    # were refused as late.  The application went through.
+                    _query_code_stored_meanwhile(request, case)
+                    return redirect("cases:mine_detail", case_id=case.pk)
                 if not errors and request.POST.get("action") == "draft":
                     messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
                     return redirect("cases:mine_detail", case_id=case.pk)
@@ -107,7 +167,7 @@ def apply(request, impl_code: str):
                         errors += _errors_from(exc)
                         _missing_at_fields(exc, materials, invalid)
                     else:
-                        request.session[f"query_code_{case.pk}"] = code
+                        _keep_query_code(request, case, code)
                         messages.success(request, _("申请已提交，办件编号 %(number)s。")
                                          % {"number": case.number})
                         return redirect("cases:mine_detail", case_id=case.pk)
@@ -136,18 +196,43 @@ def mine(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def mine_detail(request, case_id: int):
+    """The applicant's case page; its one form posted here is 重新生成查询码.
+
+    The query code stays on the page for the rest of the session (kept by
+    ``_keep_query_code``).  A code lost all the same (another browser, a
+    session ended) is replaced by a new one, which the page then shows; the
+    old code stops working.
+    """
+    if request.method == "POST":
+        return _reissue_query_code(request, case_id)
     case = selectors.case_detail(actor=request.user, case_id=case_id)
     if not permissions.case_correct(request.user, case=case):
         raise NotFound()
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
-        "query_code": request.session.pop(f"query_code_{case.pk}", None),
+        "query_code": request.session.get(_query_code_key(case.pk)),
         "certificate": Certificate.objects.filter(case=case).first(),
         "applicant_view": True,
         "may_withdraw": selectors.withdrawal_allowed(case)
         and permissions.case_withdraw(request.user, case=case),
+        "may_reissue_code": case.status != Case.Status.DRAFT
+        and permissions.case_query_code_reissue(request.user, case=case),
     })
+
+
+def _reissue_query_code(request, case_id: int):
+    """重新生成查询码: a new query code for a submitted case; the old one stops working."""
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    if (request.POST.get("action") != "reissue_query_code"
+            or not permissions.case_query_code_reissue(request.user, case=case)):
+        raise NotFound()
+    with refusal_shown(request):
+        case, code = services.case_query_code_reissue(actor=request.user, case=case)
+        _keep_query_code(request, case, code)
+        messages.success(request, _("已重新生成查询码，原查询码已失效，不能再用于查询。"))
+    return redirect("cases:mine_detail", case_id=case.pk)
 
 
 @login_required
@@ -169,16 +254,24 @@ def mine_withdraw(request, case_id: int):
 def mine_submit(request, case_id: int):
     """Finish a saved draft: upload what was added, then submit."""
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    if case.status != Case.Status.DRAFT:
+        # Sent again after it went through (a double click): nothing to do.
+        _query_code_stored_meanwhile(request, case)
+        return redirect("cases:mine_detail", case_id=case.pk)
     errors = _upload_materials(
         request, case, case.item_version.materials.values_list("pk", flat=True))
+    if errors and _no_longer(case, Case.Status.DRAFT):
+        # Submitted by a concurrent click while this one uploaded.
+        _query_code_stored_meanwhile(request, case)
+        return redirect("cases:mine_detail", case_id=case.pk)
     if not errors and request.POST.get("action") != "draft":
         try:
             case, code = services.case_submit(actor=request.user, case=case)
         except ApplicationError as exc:
             errors += _errors_from(exc)
         else:
+            _keep_query_code(request, case, code)
             if code:
-                request.session[f"query_code_{case.pk}"] = code
                 messages.success(request, _("申请已提交，办件编号 %(number)s。")
                                  % {"number": case.number})
     for error in errors:
@@ -194,6 +287,14 @@ def mine_correct(request, case_id: int):
     if case.status == Case.Status.CORRECTION:
         errors = _upload_materials(request, case,
                                    [item["material_id"] for item in case.correction.items])
+        if errors and _no_longer(case, Case.Status.CORRECTION):
+            # A double click: the first request resubmitted while this one
+            # uploaded its copies, refused as late.  The service answers
+            # for the case as it now is (sent again: unchanged).
+            errors = []
+    # Not under correction (any more): no file is uploaded; case_correct
+    # returns a case whose correction is already in unchanged, and refuses
+    # any other (withdrawn, never asked to correct).
     if not errors:
         try:
             services.case_correct(actor=request.user, case=case)
@@ -231,9 +332,12 @@ def status(request):
     error_status = 400
     if request.method == "POST":
         try:
-            case = services.case_status_lookup(number=request.POST.get("number", ""),
-                                               code=request.POST.get("code", ""),
-                                               ip=client_ip(request))
+            # Full-width digits (a Chinese keyboard) are the same digits,
+            # also when a wrong try is counted against the number.
+            case = services.case_status_lookup(
+                number=selectors.query_input(request.POST.get("number", "")),
+                code=selectors.query_input(request.POST.get("code", "")),
+                ip=client_ip(request))
         except ApplicationError as exc:
             error = exc.render()
             error_status = exc.http_status

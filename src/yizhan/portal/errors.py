@@ -8,6 +8,8 @@ route does not take, a body Django cannot parse, a crash) is answered here
 in the API's JSON shape for paths under the API.
 """
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -25,6 +27,12 @@ def _page(request, status: int, title: str, message: str):
 def bad_request(request, exception=None):
     if is_api_request(request):
         return api.bad_request(request)
+    if isinstance(exception, TooManyFilesSent | TooManyFieldsSent):
+        # More file inputs than the platform takes in one form: said so, with
+        # the way round it, rather than a bare "bad request".
+        return _page(request, 400, _("一次提交的内容过多"),
+                     _("一次最多可提交 %(n)s 个文件。请先保存草稿，再在草稿页面分批上传材料。")
+                     % {"n": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
     return _page(request, 400, _("请求有误"), _("请求无法处理，请检查后重试。"))
 
 
