@@ -179,3 +179,25 @@ def run_in_thread(call):
     thread = threading.Thread(target=run)
     thread.start()
     return thread, box
+
+
+def run_together(*calls):
+    """Run each call in its own thread and connection, released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # the exception is the thread's result
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

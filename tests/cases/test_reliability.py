@@ -6,8 +6,8 @@ from tests.cases.helpers import complete, open_task, reload, submitted
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.cases import events, services
 from yizhan.cases.actions import CasesAction
-from yizhan.cases.models import Case, CaseEvent, EventType, Task
-from yizhan.core import context
+from yizhan.cases.models import Case, CaseEvent, Certificate, EventType, Task
+from yizhan.core import context, tasks
 from yizhan.directory.roles import Role
 
 
@@ -97,3 +97,61 @@ def test_a_failed_acceptance_does_not_start_the_clock(world, promised, monkeypat
     case = reload(case)
     assert case.status == Case.Status.SUBMITTED
     assert case.accepted_at is None and case.statutory_due is None
+
+
+# --- failing half-way: delivery and decision --------------------------------------
+
+def _fail_completion_audit(patch):
+    real = services.audit_append
+
+    def audit_append(**kwargs):
+        if kwargs["action"] == CasesAction.TASK_COMPLETED:
+            raise Boom
+        return real(**kwargs)
+
+    patch.setattr(services, "audit_append", audit_append)
+
+
+def test_failed_delivery_that_issued_the_missing_certificate(world, promised, monkeypatch):
+    """Delivery issues the certificate the background run never made, then fails at its
+    audit record: nothing of the step stays, not even the certificate's file."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    monkeypatch.setattr(tasks, "EAGER", False)
+    monkeypatch.setattr(tasks, "_embedded", type("Null", (), {"submit": lambda *a: None})())
+    complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    monkeypatch.setattr(tasks, "EAGER", True)
+    assert not Certificate.objects.filter(case=case).exists()
+    before = _state(case)
+    with monkeypatch.context() as patch:
+        _fail_completion_audit(patch)
+        with pytest.raises(Boom):
+            complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    assert _state(case) == before
+    # The file it left is replaced by the retry (documented in cases/certificates.py).
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    case = reload(case)
+    assert case.status == Case.Status.CLOSED
+    assert Certificate.objects.filter(case=case).count() == 1
+    assert CaseEvent.objects.filter(case=case, type=EventType.CERTIFICATE_ISSUED).count() == 1
+    assert AuditRecord.objects.filter(action=CasesAction.CERTIFICATE_ISSUED).count() == 1
+
+
+def test_failed_decision_is_retried_cleanly(world, promised, monkeypatch,
+                                           django_capture_on_commit_callbacks):
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    before = _state(case)
+    with monkeypatch.context() as patch:
+        _fail_completion_audit(patch)
+        with pytest.raises(Boom):
+            complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    assert _state(case) == before
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    case = reload(case)
+    assert case.status == Case.Status.APPROVED
+    assert Certificate.objects.filter(case=case).count() == 1
+    assert open_task(case).name.startswith("deliver")
