@@ -1,9 +1,7 @@
 """Two people acting on the same task: exactly one wins, the other is told."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from tests.cases.helpers import (
     add_agency,
@@ -14,6 +12,7 @@ from tests.cases.helpers import (
     open_task,
     publish_item,
     reload,
+    run_together,
     submitted,
 )
 from tests.factories import _password_hash
@@ -118,28 +117,6 @@ def test_a_done_task_cannot_be_claimed(world, promised):
 # --- real threads (PostgreSQL) -------------------------------------------------------
 
 
-def _run_together(*calls):
-    """Run each call in its own thread and connection, released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # the exception is the thread's result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @postgres_only
 def test_two_threads_claiming_at_once_one_wins(transactional_db, world, promised):
     """Two reviewers claim in two transactions at once: one claim, one task_taken."""
@@ -147,7 +124,7 @@ def test_two_threads_claiming_at_once_one_wins(transactional_db, world, promised
     second = _second_reviewer(world)
     reviewers = [User.objects.get(pk=world.user("a", Role.REVIEWER).pk),
                  User.objects.get(pk=second.pk)]
-    results = _run_together(*[
+    results = run_together(*[
         (lambda user=user: services.task_claim(actor=user, task=Task.objects.get(pk=task.pk)))
         for user in reviewers])
     wins = [r for r in results if isinstance(r, Task)]
@@ -173,7 +150,7 @@ def test_two_joint_reviews_finishing_at_once_both_count(transactional_db, world)
     c_task = open_task(case, "joint_review", agency=c)
     b_reviewer = User.objects.get(pk=world.user("b", Role.REVIEWER).pk)
     c_reviewer = User.objects.get(pk=c_staff[Role.REVIEWER].pk)
-    results = _run_together(
+    results = run_together(
         lambda: services.task_complete(actor=b_reviewer, task=b_task, decision="approve"),
         lambda: services.task_complete(actor=c_reviewer, task=c_task, decision="approve"),
     )
@@ -190,7 +167,7 @@ def test_applications_submitted_at_once_get_numbers_in_turn(transactional_db, wo
     get the serials 1, 2 and 3: the sequence is made once and counted under its lock."""
     drafts = [draft(world, promised, key=f"k{n}") for n in range(3)]
     citizen = User.objects.get(pk=world.citizen.pk)
-    results = _run_together(*[
+    results = run_together(*[
         (lambda case=case: services.case_submit(actor=citizen, case=Case.objects.get(pk=case.pk)))
         for case in drafts])
     assert all(isinstance(r, tuple) for r in results), results

@@ -310,6 +310,14 @@ def _store(checked: CheckedUpload, sha256: str) -> tuple[str, bool]:
     return name, True
 
 
+def _mark_edited(version: ItemVersion, actor) -> None:
+    """A file is content: whoever attaches or removes one has edited the draft
+    (and may not publish it, ``_editors``)."""
+    version.edited_by = person_of(actor)
+    version.edited_at = timezone.now()
+    version.save(update_fields=["edited_by", "edited_at"])
+
+
 def item_file_attach(*, actor, version: ItemVersion, kind: str, material_order=None,
                      upload) -> ItemVersion:
     """Attach a blank form or sample (of a material) or the result sample to a draft.
@@ -355,9 +363,7 @@ def _attach(*, actor, version, kind, material_order, checked, sha256, name,
         return version   # sent again (a page reloaded): it is attached already
     setattr(holder, field, sha256)
     holder.save(update_fields=[field])
-    version.edited_by = person_of(actor)
-    version.edited_at = timezone.now()
-    version.save(update_fields=["edited_by", "edited_at"])
+    _mark_edited(version, actor)
     audit_append(actor=actor, action=CatalogAction.FILE_ATTACHED, obj=version,
                  agency_id=version.item.agency_id,
                  changes={"kind": kind, "material": material.name if material else None,
@@ -383,9 +389,7 @@ def item_file_detach(*, actor, version: ItemVersion, kind: str,
         return version
     setattr(holder, field, "")
     holder.save(update_fields=[field])
-    version.edited_by = person_of(actor)
-    version.edited_at = timezone.now()
-    version.save(update_fields=["edited_by", "edited_at"])
+    _mark_edited(version, actor)
     audit_append(actor=actor, action=CatalogAction.FILE_DETACHED, obj=version,
                  agency_id=version.item.agency_id,
                  changes={"kind": kind, "material": material.name if material else None,
