@@ -310,7 +310,9 @@ def test_deadlines_into_an_unpublished_year_are_provisional_until_it_is_publishe
     assert moved.actor_id is None and moved.actor_label == "system"
     assert moved.object_id == final.object_id == str(case.pk)
     assert set(moved.changes) == {"statutory_due", "promised_due"}
-    assert final.changes == {"due_provisional": [True, False]}
+    # Each provisional mark that went is recorded by its own name.
+    assert final.changes == {"due_provisional": [True, False],
+                             "promised_provisional": [True, False]}
 
 
 def test_only_the_deadline_that_reaches_the_unpublished_year_is_marked_provisional(

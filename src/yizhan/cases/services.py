@@ -1176,9 +1176,12 @@ def deadlines_recompute(*, year: int | None = None) -> int:
             changes = {name: [before[name], getattr(case, name)]
                        for name in ("paused_workdays", "statutory_due", "promised_due")
                        if before[name] != getattr(case, name)}
-            if not changes and any(getattr(case, name) != before[name]
-                                   for name in clock.DEADLINE_FIELDS):
-                changes["due_provisional"] = [before["due_provisional"], case.due_provisional]
+            if not changes:
+                # Only a provisional mark went (a year published): each one
+                # that did is recorded by its own name.
+                changes = {name: [before[name], getattr(case, name)]
+                           for name in ("due_provisional", "promised_provisional")
+                           if before[name] != getattr(case, name)}
         moved_steps = []
         for task in open_steps.get(case.pk, ()):
             start = task.due_from or task.created_at
