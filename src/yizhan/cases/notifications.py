@@ -84,9 +84,14 @@ def tell_task_holders(task_ids) -> int:
     from yizhan.cases.models import Task
     from yizhan.directory.selectors import post_holders
 
+    # Only what the message says: a case and its version carry the process
+    # state and specification (tens of kilobytes), read for every step.
     tasks = list(Task.objects.filter(pk__in=task_ids,
                                      status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
-                 .select_related("case__item_version", "claimed_by"))
+                 .select_related("case__item_version", "claimed_by")
+                 .only("status", "agency_id", "role", "title", "due_at", "case__number",
+                       "case__item_version__name", "claimed_by__is_active",
+                       "claimed_by__email"))
     holders = post_holders(posts={(task.agency_id, task.role) for task in tasks
                                   if task.status == Task.Status.OPEN})
     sent = 0
