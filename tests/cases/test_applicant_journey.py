@@ -500,3 +500,23 @@ def test_a_case_withdrawn_under_correction_is_not_shown_paused(world, promised, 
     page = client.get(f"/my/cases/{case.pk}/").content.decode()
     assert 'data-testid="paused"' not in page
     assert reload(case).paused_since is None
+
+
+def test_a_code_replaced_in_another_browser_is_no_longer_shown(world, promised, client_for):
+    """Applied on the computer (the page keeps the code for the session), a new code
+    asked for on the phone: back on the computer the page no longer shows the old
+    code as one to keep, since it no longer finds the case."""
+    from yizhan.cases import selectors
+
+    def codes_shown(page: str) -> list[str]:
+        return re.findall(r'data-testid="query-code">[^<]*?(\d{8})', page)
+
+    computer = client_for(world.citizen)
+    computer.post(_apply_url(promised), _apply_form(world, promised, "k-two-browsers"))
+    case = Case.objects.get()
+    detail = f"/my/cases/{case.pk}/"
+    [old] = codes_shown(computer.get(detail).content.decode())
+    client_for(world.citizen).post(detail, {"action": "reissue_query_code"})
+    case.refresh_from_db()
+    assert not selectors.query_code_matches(case, old)
+    assert codes_shown(computer.get(detail).content.decode()) == []

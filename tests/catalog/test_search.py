@@ -203,3 +203,17 @@ def test_common_queries_find_the_obvious_demo_item_first():
         "公司设立登记", "个体工商户设立登记", "企业开办“一件事”"}
     page = Client().get("/services/search/", {"q": "结婚"}).content.decode()
     assert page.index("内地居民结婚登记") < page.index("新生儿出生“一件事”")
+
+
+def test_a_long_query_is_read_to_its_first_hundred_characters(world, client):
+    """The API takes any length of ``q``: SQLite refuses a LIKE pattern over 50,000
+    bytes (a 500) and segmenting grows faster than the text, so every caller is
+    held to the search page's limit."""
+    from yizhan.catalog.search import MAX_QUERY_CHARS, parse_query
+
+    published(world, "食品经营许可证核发", basic_code="XK04101000")
+    parsed = parse_query("我想" * 8000)
+    assert len(parsed.text) <= MAX_QUERY_CHARS
+    response = client.get("/api/v1/catalog/items", {"q": "食品经营" * 4500})
+    assert response.status_code == 200
+    assert [item["name"] for item in response.json()] == ["食品经营许可证核发"]

@@ -6,6 +6,7 @@ Inboxes list the open tasks whose role the actor holds in the task's
 agency, and the tasks the actor claimed.
 """
 
+import hmac
 import unicodedata
 from dataclasses import dataclass
 
@@ -217,6 +218,17 @@ def query_input(value) -> str:
     return unicodedata.normalize("NFKC", str(value or "")).strip()
 
 
+def query_code_digest(number: str, code: str) -> str:
+    """What a case keeps of its query code (never the code itself)."""
+    return sm3_hex(f"{number}:{code}".encode())
+
+
+def query_code_matches(case: Case, code: str) -> bool:
+    """Whether ``code`` is the case's query code now."""
+    return bool(case.query_code_hash) and hmac.compare_digest(
+        case.query_code_hash, query_code_digest(case.number, str(code)))
+
+
 def case_by_query_code(*, number: str, code: str) -> Case:
     """Status without signing in: the case number and its query code."""
     number = query_input(number)
@@ -224,7 +236,7 @@ def case_by_query_code(*, number: str, code: str) -> Case:
     if not number or not code.isdigit():
         raise InvalidInput(_bad_query())
     case = _cases_with_tasks().filter(number=number).first()
-    if case is None or case.query_code_hash != sm3_hex(f"{number}:{code}".encode()):
+    if case is None or not query_code_matches(case, code):
         # The same answer for a wrong number and a wrong code.
         raise NotFound(_bad_query())
     return _with_timeline(case)

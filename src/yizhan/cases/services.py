@@ -39,7 +39,6 @@ from yizhan.cases.models import (
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
 from yizhan.catalog.models import Item, ItemVersion, Material, OnlineDepth
-from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import (
     Conflict,
     InvalidInput,
@@ -453,7 +452,7 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
 def _new_query_code(case: Case) -> str:
     """A fresh 8-digit query code for ``case``; only its hash is kept."""
     code = f"{secrets.randbelow(10**8):08d}"
-    case.query_code_hash = sm3_hex(f"{case.number}:{code}".encode())
+    case.query_code_hash = selectors.query_code_digest(case.number, code)
     return code
 
 

@@ -74,6 +74,20 @@ def _keep_query_code(request, case, code) -> None:
     request.session.save()
 
 
+def _kept_query_code(request, case) -> str | None:
+    """The code this session keeps for ``case`` while it still opens the case.
+
+    One replaced since (重新生成查询码 in another browser) no longer works:
+    it is dropped rather than shown to be kept safe.
+    """
+    key = _query_code_key(case.pk)
+    code = request.session.get(key)
+    if code and not selectors.query_code_matches(case, code):
+        del request.session[key]
+        return None
+    return code
+
+
 def _query_code_stored_meanwhile(request, case) -> None:
     """The code a concurrent request of this session stored for ``case``.
 
@@ -212,7 +226,7 @@ def mine_detail(request, case_id: int):
         raise NotFound()
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
-        "query_code": request.session.get(_query_code_key(case.pk)),
+        "query_code": _kept_query_code(request, case),
         "certificate": Certificate.objects.filter(case=case).first(),
         "applicant_view": True,
         "may_withdraw": selectors.withdrawal_allowed(case)

@@ -3,10 +3,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.catalog.search import MAX_QUERY_CHARS
+
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("搜索事项"), required=False, max_length=100,
+        label=_("搜索事项"), required=False, max_length=MAX_QUERY_CHARS,
         widget=forms.TextInput(attrs={"type": "search",
                                       "placeholder": _("如：食品经营许可、开餐馆")}),
     )

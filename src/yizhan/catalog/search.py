@@ -65,6 +65,10 @@ def search_text_for(version) -> str:
 
 # At most this many words of a query are matched.
 MAX_WORDS = 12
+# The longest query read, in characters (the search page's form takes as
+# many).  Segmenting takes time growing faster than the text, and a long
+# LIKE pattern is refused by SQLite: every caller is held to it here.
+MAX_QUERY_CHARS = 100
 
 # Everyday words -> the words the catalog uses (the item standard's names).
 # Replaced in the query before it is segmented; longest first, so 社保卡
@@ -109,7 +113,7 @@ def normalise(query: str) -> str:
 
 
 def parse_query(query: str) -> Query:
-    text = normalise(query)
+    text = normalise(str(query or "")[:MAX_QUERY_CHARS * 4])[:MAX_QUERY_CHARS]
     replaced = _SYNONYM.sub(lambda m: SYNONYMS[m.group(0)], text)
     kept = []
     for chunk in replaced.split():
