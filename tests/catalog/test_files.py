@@ -33,6 +33,8 @@ from tests.catalog.helpers import (
 )
 from tests.factories import item_content
 from yizhan import demo
+from yizhan.cases import uploads
+from yizhan.cases.uploads import CATALOG_FILES, check_upload
 from yizhan.catalog import services, transfer
 from yizhan.catalog.actions import CatalogAction
 from yizhan.catalog.content import VersionDataError, clean_version_data
@@ -449,3 +451,130 @@ def test_the_demo_guides_let_applicants_download_the_blank_forms():
     named = [m for v in ItemVersion.objects.filter(status="published")
              for m in v.materials.all() if m.blank_form]
     assert named and all(m.blank_form_file for m in named)
+
+
+# --- hostile compound files (.doc, .xls) -----------------------------------------------
+
+END, FREE, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+
+
+def _header(*, fat_count, first_dir, first_difat, difat_count, difat):
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<5H", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<9I", 0, fat_count, first_dir, 0, 4096, END, 0,
+                            first_difat, difat_count)
+              + struct.pack("<109I", *difat))
+    assert len(header) == 512
+    return header
+
+
+def _looping(total_bytes: int) -> bytes:
+    """A compound file whose header claims 2**32-1 FAT sectors, whose DIFAT chain
+    points at sector 0, and sector 0 (zeros) points at itself: every FAT sector
+    number is 0.  A few hundred KB, all zeros after the header."""
+    return (_header(fat_count=0xFFFFFFFF, first_dir=0, first_difat=0,
+                    difat_count=0xFFFFFFFF, difat=[0] * 109)
+            + b"\0" * (total_bytes - 512))
+
+
+def _check(content: bytes, name="表格.xls"):
+    return check_upload(SimpleUploadedFile(name, content), CATALOG_FILES)
+
+
+def test_each_sector_of_a_compound_file_is_read_at_most_once(monkeypatch):
+    """A damaged (or crafted) file whose DIFAT and FAT name one sector again and
+    again: header, allocation table and directory are read each sector at most
+    once, so the work stays within the file's size (it grew with its square, a
+    10 MB upload exhausting the server's memory).  A 64 KB file has 127 sectors."""
+    calls = []
+    real = uploads._words
+
+    def counted(data):
+        calls.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(uploads, "_words", counted)
+    with pytest.raises(InvalidInput):
+        _check(_looping(64 * 1024))
+    assert len(calls) <= 128 + 1
+
+
+def _entry(name, kind, *, child=FREE, right=FREE, start=END, size=0):
+    raw = name.encode("utf-16-le") + b"\0\0"
+    return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
+            + struct.pack("<III", FREE, right, child) + b"\0" * 36
+            + struct.pack("<IQ", start, size))
+
+
+def _xls(workbook_stream: bytes) -> bytes:
+    """A compound file (v3) with one 4 KiB ``Workbook`` stream in sectors 2..9."""
+    stream = workbook_stream.ljust(4096, b"\0")
+    fat = [FATSECT, END, *range(3, 10), END]
+    fat += [FREE] * (128 - len(fat))
+    entries = [_entry("Root Entry", 5, child=1),
+               _entry("Workbook", 2, start=2, size=len(stream))]
+    header = _header(fat_count=1, first_dir=1, first_difat=END, difat_count=0,
+                     difat=[0] + [FREE] * 108)
+    return (header + struct.pack("<128I", *fat) + b"".join(entries).ljust(512, b"\0")
+            + stream)
+
+
+def _record(kind: int, data: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(data)) + data
+
+
+def _biff8_with_macro_sheet() -> bytes:
+    """BIFF8 workbook globals naming a hidden Excel 4.0 macro sheet (BOUNDSHEET, dt=1)
+    and Auto_Open (a built-in NAME), then the macro sheet's substream (BOF dt=0x40)
+    with its formulas: the XLM macros that need no VBA project."""
+    bof_globals = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x1DA5, 1997,
+                                              0, 0x06))
+    name = b"Macro1"
+    sheet = _record(0x0085, struct.pack("<IBB", 0x200, 1, 1)   # hidden, macro sheet
+                    + struct.pack("<BB", len(name), 0) + name)
+    auto_open = _record(0x0018, struct.pack("<HBBHHHBBBBB", 0x0020, 0, 1, 0, 0, 0, 0, 0,
+                                            0, 0, 0) + b"\x01")
+    eof = _record(0x000A, b"")
+    globals_ = bof_globals + sheet + auto_open + eof
+    macro_sheet = (_record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0040, 0x1DA5, 1997,
+                                               0, 0x06))
+                   + f"=EXEC(\"calc.exe\") {uuid.uuid4()}".encode() + eof)
+    return globals_.ljust(0x200, b"\0") + macro_sheet
+
+
+def test_an_xls_with_an_excel_4_macro_sheet_is_refused_as_macros():
+    """Excel 4.0 (XLM) macros live in the Workbook stream as a macro sheet, with no
+    VBA storage at all: the classic macro downloader.  Macros are refused, these too."""
+    with pytest.raises(InvalidInput) as exc:
+        _check(_xls(_biff8_with_macro_sheet()))
+    assert "含有宏" in exc.value.render()
+
+
+def test_the_same_xls_without_the_macro_sheet_passes():
+    """The control: the builder makes an XLS the check takes."""
+    bof = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x1DA5, 1997, 0, 0x06))
+    name = b"Sheet1"
+    sheet = _record(0x0085, struct.pack("<IBB", 0x200, 0, 0)
+                    + struct.pack("<BB", len(name), 0) + name)
+    assert _check(_xls(bof + sheet + _record(0x000A, b""))).kind is uploads.XLS
+
+
+def test_an_xls_whose_small_workbook_lives_in_the_mini_stream_is_read_too():
+    """A Workbook stream under 4 KiB is kept in 64-byte mini sectors: its macro
+    sheet is found there as well."""
+    workbook = _biff8_with_macro_sheet()[:0x200].rstrip(b"\0") + _record(0x000A, b"")
+    size = len(workbook)
+    mini = -(-size // 64)
+    fat = [FATSECT, END, END, END] + [FREE] * 124           # FAT, directory, mini FAT, container
+    mini_fat = [*range(1, mini), END] + [FREE] * (128 - mini)
+    entries = [_entry("Root Entry", 5, child=1, start=3, size=512),
+               _entry("Workbook", 2, start=0, size=size)]
+    header = bytearray(_header(fat_count=1, first_dir=1, first_difat=END, difat_count=0,
+                               difat=[0] + [FREE] * 108))
+    struct.pack_into("<III", header, 56, 4096, 2, 1)         # mini FAT at sector 2
+    content = (bytes(header) + struct.pack("<128I", *fat)
+               + b"".join(entries).ljust(512, b"\0") + struct.pack("<128I", *mini_fat)
+               + workbook.ljust(512, b"\0"))
+    with pytest.raises(InvalidInput) as exc:
+        _check(content)
+    assert "含有宏" in exc.value.render()

@@ -115,7 +115,7 @@ def _complete(sniffed: Kind | str, content: bytes) -> bool:
     if sniffed == ZIP:
         return b"PK\x05\x06" in content[-65557:]
     if sniffed == COMPOUND:
-        read = _compound_names(content)
+        read = _compound(content)
         return read is not None and read[1]
     return False
 
@@ -157,13 +157,16 @@ def _words(data: bytes) -> tuple[int, ...]:
     return struct.unpack(f"<{len(data) // 4}I", data[:len(data) // 4 * 4])
 
 
-def _compound_names(content: bytes) -> tuple[set[str], bool] | None:
-    """The storage and stream names of a compound file (MS-CFB), lower-cased,
-    and whether every sector its allocation table uses is in ``content``;
+def _compound(content: bytes) -> tuple[dict[str, tuple[int, int]], bool, object] | None:
+    """Read a compound file (MS-CFB): its storage and stream names, lower-cased,
+    with each stream's first sector and size; whether every sector its
+    allocation table uses is in ``content``; and a reader of a stream.
     None when the header is not a compound file's.
 
     Only the header, the allocation table and the directory are read, each
-    sector at most once.
+    sector at most once, and no chain is followed further than the file has
+    sectors: a table that loops or repeats itself (a damaged file, or one
+    made to make the reader work) ends the reading, it does not multiply it.
     """
     if len(content) < 512:
         return None
@@ -171,59 +174,133 @@ def _compound_names(content: bytes) -> tuple[set[str], bool] | None:
     if byte_order != 0xFFFE or (major, shift) not in ((3, 9), (4, 12)):
         return None
     size = 1 << shift
+    per_sector = size // 4
     fat_count, first_directory = struct.unpack_from("<II", content, 44)
+    mini_cutoff, first_mini_fat, mini_fat_count = struct.unpack_from("<III", content, 56)
     first_difat, difat_count = struct.unpack_from("<II", content, 68)
     present = (len(content) - 1) // size          # sectors that start in the file
+    # The allocation table needs no more sectors than it takes to list them all.
+    fat_needed = min(fat_count, -(-present // per_sector) + 1)
 
     def sector(number: int) -> bytes:
         start = (number + 1) * size
         return content[start:start + size].ljust(size, b"\0")
 
     whole = True
-    fat_sectors = list(_words(content[76:512]))
-    number = first_difat
+    fat_sectors = [n for n in _words(content[76:512]) if n <= _LAST_REGULAR_SECTOR]
+    number, seen = first_difat, set()
     for _step in range(min(difat_count, present)):
-        if number >= present:
+        if len(fat_sectors) >= fat_needed:
+            break
+        if number >= present or number in seen:
             whole = False
             break
+        seen.add(number)
         words = _words(sector(number))
-        fat_sectors.extend(words[:-1])
+        fat_sectors.extend(n for n in words[:-1] if n <= _LAST_REGULAR_SECTOR)
         number = words[-1]
     fat: list[int] = []
-    for number in [n for n in fat_sectors if n <= _LAST_REGULAR_SECTOR][:fat_count]:
-        if number >= present:
+    for number in fat_sectors[:fat_needed]:
+        if number >= present or number in seen:
             whole = False
             break
+        seen.add(number)
         fat.extend(_words(sector(number)))
     used = [n for n, entry in enumerate(fat) if entry != _FREE_SECTOR]
     if used and used[-1] >= present:
         whole = False
-    names: set[str] = set()
-    number, visited = first_directory, set()
-    while number < min(len(fat), present) and number not in visited:
-        visited.add(number)
+
+    def chain(first: int) -> list[int]:
+        """The sectors of a chain from ``first``, ending at a loop or the file's end."""
+        numbers, visited = [], set()
+        number = first
+        while number < min(len(fat), present) and number not in visited:
+            visited.add(number)
+            numbers.append(number)
+            number = fat[number]
+        return numbers
+
+    streams: dict[str, tuple[int, int]] = {}
+    root: tuple[int, int] | None = None
+    for number in chain(first_directory):
         data = sector(number)
         for start in range(0, size, _DIRECTORY_ENTRY):
             entry = data[start:start + _DIRECTORY_ENTRY]
             length = int.from_bytes(entry[64:66], "little")
             if entry[66] in (1, 2, 5) and 2 <= length <= 64 and length % 2 == 0:
-                names.add(entry[:length - 2].decode("utf-16-le", "replace").lower())
-        number = fat[number]
-    return names, whole
+                name = entry[:length - 2].decode("utf-16-le", "replace").lower()
+                first, stream_size = struct.unpack_from("<IQ", entry, 116)
+                streams.setdefault(name, (first, stream_size))
+                if entry[66] == 5 and root is None:
+                    root = (first, stream_size)
+
+    def read(name: str, limit: int) -> bytes:
+        """Up to ``limit`` bytes of stream ``name`` (b"" when it cannot be read)."""
+        first, stream_size = streams.get(name, (_FREE_SECTOR, 0))
+        wanted = min(stream_size, limit)
+        if stream_size >= mini_cutoff:
+            return b"".join(sector(n) for n in chain(first)[:-(-wanted // size)])[:wanted]
+        # A small stream lives in the mini stream, in 64-byte sectors.
+        if root is None:
+            return b""
+        mini_fat = [word for n in chain(first_mini_fat)[:mini_fat_count]
+                    for word in _words(sector(n))]
+        container = b"".join(sector(n) for n in chain(root[0]))
+        out, number, visited = [], first, set()
+        while number < len(mini_fat) and number not in visited and len(out) * 64 < wanted:
+            visited.add(number)
+            out.append(container[number * 64:number * 64 + 64])
+            number = mini_fat[number]
+        return b"".join(out)[:wanted]
+
+    return streams, whole, read
+
+
+# Excel's BIFF records that say a workbook holds macros without a VBA project:
+# a macro sheet (Excel 4.0, XLM) or a module sheet among its sheets, or a
+# built-in name that runs one when the file opens or closes.
+_BOF, _BOUNDSHEET, _NAME, _EOF = 0x0809, 0x0085, 0x0018, 0x000A
+_MACRO_SHEETS = {1, 6}                  # dt: 1 macro sheet, 6 VB module
+_AUTO_NAMES = {b"\x01", b"\x02"}        # Auto_Open, Auto_Close
+# The workbook's globals come first and are small; more is never read.
+_GLOBALS_LIMIT = 1024 * 1024
+
+
+def _workbook_macros(workbook: bytes) -> bool:
+    """Whether the globals of a BIFF workbook stream declare Excel 4.0 macros."""
+    position, name_at = 0, 14
+    while position + 4 <= len(workbook):
+        kind, length = struct.unpack_from("<HH", workbook, position)
+        data = workbook[position + 4:position + 4 + length]
+        position += 4 + length
+        if kind == _EOF:
+            break
+        if kind == _BOF and position == 4 + length and data[:2] == b"\x00\x06":
+            name_at = 15     # BIFF8: a flags byte comes before a name's characters
+        if kind == _BOUNDSHEET and len(data) >= 6 and data[5] in _MACRO_SHEETS:
+            return True
+        if (kind == _NAME and len(data) > name_at and data[0] & 0x20     # fBuiltin
+                and data[name_at:name_at + data[3]] in _AUTO_NAMES):
+            return True
+    return False
 
 
 def _compound_kind(content: bytes) -> Kind | str | None:
-    """DOC or XLS by the streams the file holds (MACROS with a VBA project); None
-    for anything else."""
-    read = _compound_names(content)
+    """DOC or XLS by the streams the file holds (MACROS with a VBA project or
+    Excel 4.0 macros); None for anything else."""
+    read = _compound(content)
     if read is None:
         return None
-    names, _whole = read
+    streams, _whole, stream = read
+    names = set(streams)
     if names & {"macros", "_vba_project_cur", "vba"}:
         return MACROS
     if "worddocument" in names:
         return DOC
     if names & {"workbook", "book"}:
+        book = "workbook" if "workbook" in names else "book"
+        if _workbook_macros(stream(book, _GLOBALS_LIMIT)):
+            return MACROS
         return XLS
     return None
 
