@@ -6,7 +6,7 @@ from enum import StrEnum
 class CasesErrorCode(StrEnum):
     NOT_PUBLISHED = "cases.item_not_published"
     NOT_ONLINE = "cases.item_not_online"
-    ITEM_WITHDRAWN = "cases.item_withdrawn"  # its agency is closed
+    ITEM_WITHDRAWN = "cases.item_withdrawn"  # cancelled, suspended, or its agency closed
     BAD_STATE = "cases.bad_state"
     TASK_TAKEN = "cases.task_taken"
     TASK_CLOSED = "cases.task_closed"

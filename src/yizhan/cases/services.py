@@ -169,6 +169,12 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
         raise InvalidInput(_("该事项已不再办理：其实施机关已撤销或合并，不能再提出申请。"
                              "可拨打 12345 咨询现由哪个部门办理。"),
                            code=CasesErrorCode.ITEM_WITHDRAWN)
+    if item.is_withdrawn:
+        # Cancelled or suspended by a decision (catalog.services.item_withdraw).
+        raise InvalidInput(_("%(withdrawal)s现在不能提出申请。"),
+                           code=CasesErrorCode.ITEM_WITHDRAWN,
+                           withdrawal=rendered_later(item.withdrawal_statement),
+                           withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
     if not at_window and item_version.online_depth < OnlineDepth.PRE_REVIEW:
         raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
                        code=CasesErrorCode.NOT_ONLINE)
@@ -415,6 +421,14 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     require(permissions.case_submit(actor, case=case), action="case_submit")
     if case.status != Case.Status.DRAFT:
         return case, None
+    item = case.item_version.item
+    if item.is_withdrawn:
+        # Cancelled or suspended since the draft began: nothing new is taken
+        # in; cases submitted before go on (catalog.services.item_withdraw).
+        raise InvalidInput(_("%(withdrawal)s本草稿不能再提交。"),
+                           code=CasesErrorCode.ITEM_WITHDRAWN,
+                           withdrawal=rendered_later(item.withdrawal_statement),
+                           withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
     if case.item_version.item.published_id != case.item_version_id:
         # The item was changed (or withdrawn) since the draft began: its
         # materials and conditions may no longer be the ones in force.

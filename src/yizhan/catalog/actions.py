@@ -15,3 +15,6 @@ class CatalogAction(models.TextChoices):
     INTERNAL_ITEM_CREATED = "catalog.internal_item_created", _("新增内部事项")
     FILE_ATTACHED = "catalog.file_attached", _("上传事项表格或样本")
     FILE_DETACHED = "catalog.file_detached", _("移除事项表格或样本")
+    ITEM_CANCELLED = "catalog.item_cancelled", _("取消事项")
+    ITEM_SUSPENDED = "catalog.item_suspended", _("暂停办理事项")
+    ITEM_RESTORED = "catalog.item_restored", _("恢复办理事项")

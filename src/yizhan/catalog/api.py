@@ -69,7 +69,24 @@ class FeeOut(Schema):
     waivable: bool
 
 
+class WithdrawalOut(Schema):
+    kind: str = Field(..., description="cancelled (取消, final) or suspended (暂停办理)")
+    since: datetime.datetime
+    reason: str = Field(..., description="the decision's name and number")
+
+
+def _withdrawal(item) -> dict | None:
+    if not item.is_withdrawn:
+        return None
+    return {"kind": item.withdrawn_kind, "since": item.withdrawn_at,
+            "reason": item.withdrawn_reason}
+
+
 class ItemGuide(ItemSummary):
+    withdrawal: WithdrawalOut | None = Field(
+        None, description="null while the item is in service; else cancelled or suspended, "
+        "since when, by which decision (the item is then out of the search and export, "
+        "and no application is taken)")
     basic_code: str
     exercise_level: str
     legal_basis: str
@@ -96,6 +113,10 @@ class ItemGuide(ItemSummary):
     upper_agency: str | None
     materials: list[MaterialOut]
     fees: list[FeeOut]
+
+    @staticmethod
+    def resolve_withdrawal(obj):
+        return _withdrawal(obj.item)
 
     @staticmethod
     def resolve_joint_agencies(obj):
@@ -203,6 +224,8 @@ NO_NOTE = NoteIn()
 class ImportOut(Schema):
     created: list[str]
     drafted: list[str]
+    suspended: list[str] = Field(..., description="of drafted, the items suspended: their "
+                                 "drafts are published only once the item is restored")
 
 
 @router.get("/items", response=list[ItemSummary], auth=None)
@@ -222,8 +245,9 @@ def list_themes(request):
 
 @router.get("/items/{impl_code}", response=ItemGuide, auth=None)
 def get_item(request, impl_code: str):
-    """The complete guide (办事指南) of a published item."""
-    return selectors.item_guide(impl_code=impl_code)
+    """The complete guide (办事指南) of a published item, and its state: ``withdrawal``
+    says when an item was cancelled or suspended, since when and by which decision."""
+    return selectors.item_read(impl_code=impl_code)
 
 
 @router.get("/export", auth=None)
@@ -297,4 +321,5 @@ def import_catalog(request, file: File[UploadedFile]):
     records = transfer.read_upload(file.name, file.read(transfer.MAX_IMPORT_BYTES + 1))
     result = transfer.catalog_import(actor=actor_of(request), records=records,
                                      source=file.name)
-    return {"created": result.created, "drafted": result.drafted}
+    return {"created": result.created, "drafted": result.drafted,
+            "suspended": result.suspended}

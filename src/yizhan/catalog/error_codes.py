@@ -13,3 +13,8 @@ class CatalogErrorCode(StrEnum):
     DRAFT_EXISTS = "catalog.draft_exists"
     BAD_FIELD = "catalog.bad_field"
     IMPORT_FAILED = "catalog.import_failed"
+    # Taking items out of service (services.item_withdraw, item_restore).
+    NOT_PUBLISHED = "catalog.not_published"      # never published: nothing to withdraw
+    ITEM_WITHDRAWN = "catalog.item_withdrawn"    # cancelled or suspended: refused
+    ITEM_CANCELLED = "catalog.item_cancelled"    # cancelled for good: no restore, no version
+    NOT_WITHDRAWN = "catalog.not_withdrawn"      # in service: nothing to restore

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -181,6 +182,12 @@ THEMES = {
 
 
 class Item(models.Model):
+    class Withdrawal(models.TextChoices):
+        """Why an item is out of service, by a government decision (事项取消 / 暂停办理)."""
+
+        CANCELLED = "cancelled", _("已取消")     # final: never offered again
+        SUSPENDED = "suspended", _("暂停办理")   # may be restored (item_restore)
+
     impl_code = models.CharField(_("实施编码"), max_length=64, unique=True)
     agency = models.ForeignKey("directory.Agency", verbose_name=_("实施机关"),
                                on_delete=models.PROTECT, related_name="items")
@@ -190,14 +197,68 @@ class Item(models.Model):
     # An item the platform keeps for its own cases (监察督办): never in the
     # public catalog, the editors' lists or the supervision coverage.
     internal = models.BooleanField(_("内部事项"), default=False, editable=False)
+    # Out of service by a decision (services.item_withdraw): all four set, or
+    # none.  The published version stays the item's (cases under way keep
+    # it, a restored suspension offers it again); the public catalog leaves
+    # the item out (selectors.published_versions).
+    withdrawn_kind = models.CharField(_("停止办理方式"), max_length=12, blank=True,
+                                      choices=Withdrawal.choices, editable=False)
+    withdrawn_at = models.DateTimeField(_("停止办理时间"), null=True, blank=True,
+                                        editable=False)
+    withdrawn_reason = models.CharField(_("停止办理依据"), max_length=500, blank=True,
+                                        editable=False)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("停止办理操作人"),
+                                     null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", editable=False)
 
     class Meta:
         verbose_name = _("事项")
         verbose_name_plural = _("事项")
         ordering = ["impl_code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(withdrawn_kind="", withdrawn_at__isnull=True,
+                                    withdrawn_reason="")
+                           | models.Q(withdrawn_kind__in=["cancelled", "suspended"],
+                                      withdrawn_at__isnull=False)
+                           & ~models.Q(withdrawn_reason="")),
+                name="item_withdrawal_whole"),
+        ]
 
     def __str__(self):
         return self.impl_code
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return bool(self.withdrawn_kind)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.withdrawn_kind == self.Withdrawal.CANCELLED
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.withdrawn_kind == self.Withdrawal.SUSPENDED
+
+    @property
+    def withdrawn_on(self) -> str:
+        """The local date of the withdrawal, as 2026-03-01 (the same in every language)."""
+        return timezone.localdate(self.withdrawn_at).isoformat() if self.withdrawn_at else ""
+
+    def withdrawal_statement(self) -> str:
+        """One sentence, in the active language: cancelled or suspended, since when,
+        by which decision; "" for an item in service.
+
+        Pages, messages and refusals quote it (as a ``rendered_later`` field,
+        so each rendering of a refusal is in its own language).
+        """
+        if self.is_cancelled:
+            text = _("该事项已于 %(date)s 取消，依据：%(decision)s。")
+        elif self.is_suspended:
+            text = _("该事项自 %(date)s 起暂停办理，依据：%(decision)s。")
+        else:
+            return ""
+        return str(text) % {"date": self.withdrawn_on, "decision": self.withdrawn_reason}
 
 
 class ItemVersion(models.Model):

@@ -51,6 +51,20 @@ def item_version_return(actor, *, version) -> bool:
     return scope_of(actor).has_any(REVIEWERS, version.item.agency_id)
 
 
+def item_withdraw(actor, *, item) -> bool:
+    """Cancelling or suspending an item records a government decision: the
+    reviewers who publish the item's versions do it, as persons (a token is
+    no one to answer for it, as it may not publish)."""
+    if person_of(actor) is None:
+        return False
+    return scope_of(actor).has_any(REVIEWERS, item.agency_id)
+
+
+def item_restore(actor, *, item) -> bool:
+    """Restoring a suspended item is the same reviewers' act."""
+    return item_withdraw(actor, item=item)
+
+
 def catalog_import(actor) -> bool:
     """Anyone who edits some agency's items; each row is checked again."""
     scope = scope_of(actor)

@@ -10,22 +10,28 @@ from django.utils.translation import gettext_lazy as _
 from yizhan.catalog import permissions
 from yizhan.catalog.models import CatalogFile, Item, ItemVersion, Material
 from yizhan.catalog.search import parse_query
-from yizhan.core.errors import NotFound
+from yizhan.core.errors import NotFound, rendered_later
 from yizhan.directory.authz import scope_of
 from yizhan.directory.models import Agency
 
 
+def _of_open_agencies() -> QuerySet[ItemVersion]:
+    """Published versions of the items of open agencies, in service or not."""
+    return ItemVersion.objects.filter(
+        status=ItemVersion.Status.PUBLISHED, item__agency__is_active=True,
+    ).select_related("item", "item__agency", "item__agency__division")
+
+
 def published_versions() -> QuerySet[ItemVersion]:
-    """The public catalog: published versions of the items of open agencies.
+    """The public catalog: published versions of the items in service of open agencies.
 
     An agency that is closed (``Agency.is_active`` false) offers nothing any
     more: its items leave every public list, the search, the guides and the
     API's catalog, and no application can be started on them.  Cases already
-    under way are not affected.
+    under way are not affected.  So with an item taken out of service by a
+    decision (``Item.withdrawn_kind``: cancelled or suspended).
     """
-    return ItemVersion.objects.filter(
-        status=ItemVersion.Status.PUBLISHED, item__agency__is_active=True,
-    ).select_related("item", "item__agency", "item__agency__division")
+    return _of_open_agencies().filter(item__withdrawn_kind="")
 
 
 def catalog_agency(*, agency_id: int) -> Agency:
@@ -143,13 +149,13 @@ ITEM_WITHDRAWN = _("该事项已不再办理：其实施机关已撤销或合并
                    "可拨打 12345 咨询现由哪个部门办理。")
 
 
-def item_guide(*, impl_code: str) -> ItemVersion:
-    """The published version of an item, with everything its guide shows.
+# An item taken out of service, asked for by its implementation code.
+ITEM_OUT_OF_SERVICE = _("%(withdrawal)s如有疑问，可拨打 12345 咨询。")
 
-    An item of a closed agency is not found either, with a message that says
-    it is no longer offered (a bookmarked guide, a started application page).
-    """
-    version = _with_details(published_versions()).filter(item__impl_code=impl_code).first()
+
+def _item_record(impl_code: str) -> ItemVersion:
+    """The published version of an item of an open agency, in service or not."""
+    version = _with_details(_of_open_agencies()).filter(item__impl_code=impl_code).first()
     if version is None:
         if ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED,
                                       item__impl_code=impl_code,
@@ -157,6 +163,39 @@ def item_guide(*, impl_code: str) -> ItemVersion:
             raise NotFound(ITEM_WITHDRAWN)
         raise NotFound()
     return version
+
+
+def withdrawn_not_found(item: Item) -> NotFound:
+    """The 404 of an item out of service: cancelled or suspended, since when, by which
+    decision, worded in the language of each rendering."""
+    return NotFound(ITEM_OUT_OF_SERVICE, withdrawal=rendered_later(item.withdrawal_statement),
+                    withdrawn_kind=item.withdrawn_kind, withdrawn_on=item.withdrawn_on,
+                    decision=item.withdrawn_reason)
+
+
+def item_guide(*, impl_code: str) -> ItemVersion:
+    """The published version of an item, with everything its guide shows.
+
+    An item of a closed agency is not found either, with a message that says
+    it is no longer offered (a bookmarked guide, a started application page);
+    an item cancelled or suspended, with a message saying so, since when and
+    by which decision.
+    """
+    version = _item_record(impl_code)
+    if version.item.is_withdrawn:
+        raise withdrawn_not_found(version.item)
+    return version
+
+
+def item_read(*, impl_code: str) -> ItemVersion:
+    """The API's read of an item: its published version, and its state.
+
+    Unlike the guide page, an item cancelled or suspended is answered, with
+    its withdrawal (``Item.withdrawn_*``): a program keeping a copy of the
+    catalog learns of the decision, not of a disappearance.  An item of a
+    closed agency is not found, as on the pages.
+    """
+    return _item_record(impl_code)
 
 
 
@@ -182,7 +221,8 @@ def versions_for_export(versions: QuerySet[ItemVersion]) -> QuerySet[ItemVersion
 
 
 def editor_versions_for_export(*, actor) -> QuerySet[ItemVersion]:
-    """The latest version of every item the actor edits (drafts included).
+    """The latest version of every item the actor edits (drafts included), but
+    cancelled items: they are edited no more, and an import refuses them.
 
     Only those are read, with their materials and fees: not every earlier
     version of each item.
@@ -191,7 +231,8 @@ def editor_versions_for_export(*, actor) -> QuerySet[ItemVersion]:
               .values("pk")[:1])
     return versions_for_export(ItemVersion.objects.filter(
         item__in=items_for_editor(actor=actor), pk=Subquery(latest),
-    ).order_by("item__agency_id", "item__impl_code"))
+    ).exclude(item__withdrawn_kind=Item.Withdrawal.CANCELLED)
+        .order_by("item__agency_id", "item__impl_code"))
 
 
 def items_for_editor(*, actor) -> QuerySet[Item]:
@@ -214,7 +255,8 @@ def _referring(sha256: str):
 
 def _public(sha256: str) -> bool:
     return _referring(sha256).filter(status=ItemVersion.Status.PUBLISHED,
-                                     item__agency__is_active=True).exists()
+                                     item__agency__is_active=True,
+                                     item__withdrawn_kind="").exists()
 
 
 def _seen_on_the_desk(user, sha256: str) -> bool:
@@ -229,8 +271,8 @@ def _seen_on_the_desk(user, sha256: str) -> bool:
 def catalog_file_for(*, user, sha256: str) -> tuple[CatalogFile, bool]:
     """The catalog file ``sha256`` if ``user`` may download it, and whether it is public.
 
-    Public while a published current version of an item whose agency is
-    active refers to it; otherwise only to an editor who sees a referring
+    Public while a published current version of an item in service whose
+    agency is active refers to it; otherwise only to an editor who sees a referring
     version on the catalog desk (a draft's file).  Anything else is not
     found, whether or not the file exists.
     """

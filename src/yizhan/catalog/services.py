@@ -5,6 +5,8 @@ point (form, API, import).
 """
 
 import hashlib
+import re
+import unicodedata
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
@@ -18,7 +20,7 @@ from yizhan.audit.services import audit_append
 from yizhan.cases.uploads import CATALOG_FILES, CheckedUpload, check_upload
 from yizhan.catalog import codes, permissions
 from yizhan.catalog.actions import CatalogAction
-from yizhan.catalog.content import clean_version_data, version_as_data
+from yizhan.catalog.content import clean_version_data, illegal_character, version_as_data
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import (
     CatalogFile,
@@ -30,7 +32,13 @@ from yizhan.catalog.models import (
     catalog_file_path,
 )
 from yizhan.catalog.search import search_text_for
-from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from yizhan.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    rendered_later,
+)
 from yizhan.core.ids import parse_id
 from yizhan.core.permissions import require
 from yizhan.directory.models import Agency
@@ -98,6 +106,30 @@ def _keeps_code(item: Item, clean: dict) -> None:
             code=CatalogErrorCode.BAD_IMPL_CODE, field="basic_code", impl_code=item.impl_code)
 
 
+def _withdrawal(item: Item):
+    """The item's withdrawal as a field of a refusal, worded in each rendering's language."""
+    return rendered_later(item.withdrawal_statement)
+
+
+def _not_cancelled(item: Item) -> None:
+    """A cancelled item is out of service for good: no new version, no review."""
+    if item.is_cancelled:
+        raise Conflict(_("%(withdrawal)s取消是最终的：该事项不能再恢复、发布或新建版本；"
+                         "如需重新办理，请作为新事项录入。"),
+                       code=CatalogErrorCode.ITEM_CANCELLED, withdrawal=_withdrawal(item),
+                       decision=item.withdrawn_reason)
+
+
+def _not_withdrawn(item: Item) -> None:
+    """A version of a cancelled or suspended item is not published (it would be
+    the public item again); a suspended item's waits for its restoration."""
+    _not_cancelled(item)
+    if item.is_suspended:
+        raise Conflict(_("%(withdrawal)s恢复办理后才能发布新版本。"),
+                       code=CatalogErrorCode.ITEM_WITHDRAWN, withdrawal=_withdrawal(item),
+                       decision=item.withdrawn_reason)
+
+
 @transaction.atomic
 def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = None
                 ) -> ItemVersion:
@@ -149,6 +181,7 @@ def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVe
         # The platform's own item (监察督办) has no editors: it is not found.
         raise NotFound()
     require(permissions.item_version_draft(actor, item=item), action="item_version_draft")
+    _not_cancelled(item)
     if item.versions.filter(status__in=[ItemVersion.Status.DRAFT,
                                         ItemVersion.Status.PENDING]).exists():
         raise Conflict(_("该事项已有未发布的版本，请在其上修改。"),
@@ -172,6 +205,7 @@ def item_version_submit(*, actor, version: ItemVersion) -> ItemVersion:
             action="item_version_submit")
     if version.status != ItemVersion.Status.DRAFT:
         raise Conflict(_("只有草稿可以提交审核。"), code=CatalogErrorCode.NOT_DRAFT)
+    _not_cancelled(version.item)
     version.status = ItemVersion.Status.PENDING
     version.save(update_fields=["status"])
     audit_append(actor=actor, action=CatalogAction.VERSION_SUBMITTED, obj=version,
@@ -217,8 +251,10 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
     if reviewer is None or reviewer.pk in _editors(version):
         raise PermissionDenied(_("发布须由编辑人以外的人员审核。"),
                                code=CatalogErrorCode.SAME_REVIEWER)
-    version.process_spec = compile_process(version)
+    # Locked before the check: a withdrawal committing meanwhile waits, or is seen.
     item = Item.objects.select_for_update().get(pk=version.item_id)
+    _not_withdrawn(item)
+    version.process_spec = compile_process(version)
     previous = item.published_id
     if previous:
         ItemVersion.objects.filter(pk=previous).update(status=ItemVersion.Status.SUPERSEDED)
@@ -254,6 +290,115 @@ def item_version_return(*, actor, version: ItemVersion, note: str) -> ItemVersio
                  agency_id=version.item.agency_id, reason=note,
                  changes={"status": ["pending", "draft"]})
     return version
+
+
+# --- taking items out of service ---------------------------------------------------
+
+# The most characters of a decision's name and number (or a restoration's reason).
+WITHDRAWAL_REASON_MAX = 500
+# A document number ends in a number and 号: 国发〔2026〕5号, 国务院令第732号.
+_DOCUMENT_NUMBER = re.compile(r"\d\s*号")
+
+
+def _withdrawal_reason(reason, *, number_required: bool) -> str:
+    """The decision as recorded: one line, checked; a refusal names the field ``reason``."""
+    text = " ".join(str(reason or "").split())
+    if not text or (number_required
+                    and not _DOCUMENT_NUMBER.search(unicodedata.normalize("NFKC", text))):
+        if number_required:
+            raise InvalidInput(_("请写明取消或暂停所依据的决定名称和文号，如：国务院关于取消"
+                                 "一批行政许可事项的决定（国发〔2026〕5号）。"),
+                               code=CatalogErrorCode.BAD_FIELD, field="reason")
+        raise InvalidInput(_("恢复办理须写明依据。"), code=CatalogErrorCode.BAD_FIELD,
+                           field="reason")
+    char = illegal_character(text)
+    if char:
+        raise InvalidInput(_("含有不能保存的字符 %(char)s（控制字符或无效的 Unicode 字符）"),
+                           code=CatalogErrorCode.BAD_FIELD, field="reason", char=char)
+    if len(text) > WITHDRAWAL_REASON_MAX:
+        raise InvalidInput(_("依据不能超过 %(n)s 个字。"), code=CatalogErrorCode.BAD_FIELD,
+                           field="reason", n=WITHDRAWAL_REASON_MAX)
+    return text
+
+
+def _locked_item(item: Item) -> Item:
+    item = (Item.objects.select_for_update(of=("self",)).select_related("agency", "published")
+            .filter(pk=item.pk).first())
+    if item is None or item.internal:
+        # The platform's own items (监察督办) are not the catalog's to withdraw.
+        raise NotFound()
+    return item
+
+
+def _withdrawal_record(item: Item) -> dict:
+    return {"kind": item.withdrawn_kind, "at": item.withdrawn_at.isoformat()
+            if item.withdrawn_at else None, "reason": item.withdrawn_reason,
+            "by": item.withdrawn_by_id}
+
+
+@transaction.atomic
+def item_withdraw(*, actor, item: Item, kind: str, reason: str) -> Item:
+    """Take a published item out of service by a decision: cancel it (取消, for
+    good) or suspend it (暂停办理, until ``item_restore``).
+
+    ``reason`` names the decision and its number (国务院关于取消一批行政许可
+    事项的决定（国发〔2026〕5号）).  The item leaves the public catalog, its
+    guide says why, and no application is started or submitted on it; cases
+    already submitted go on to the end.  A suspended item may then be
+    cancelled (a later decision); a cancelled one is final.
+    """
+    item = _locked_item(item)
+    require(permissions.item_withdraw(actor, item=item), action="item_withdraw")
+    if kind not in Item.Withdrawal.values:
+        raise InvalidInput(_("请选择取消事项或暂停办理。"), code=CatalogErrorCode.BAD_FIELD,
+                           field="kind")
+    decision = _withdrawal_reason(reason, number_required=True)
+    if item.published_id is None:
+        raise Conflict(_("该事项尚未发布，没有可取消或暂停的办理。"),
+                       code=CatalogErrorCode.NOT_PUBLISHED)
+    _not_cancelled(item)
+    if item.is_suspended and kind == Item.Withdrawal.SUSPENDED:
+        raise Conflict(_("%(withdrawal)s不能再次暂停。"), code=CatalogErrorCode.ITEM_WITHDRAWN,
+                       withdrawal=_withdrawal(item), decision=item.withdrawn_reason)
+    before = _withdrawal_record(item)
+    item.withdrawn_kind = kind
+    item.withdrawn_at = timezone.now()
+    item.withdrawn_reason = decision
+    item.withdrawn_by = person_of(actor)
+    item.save(update_fields=["withdrawn_kind", "withdrawn_at", "withdrawn_reason",
+                             "withdrawn_by"])
+    action = (CatalogAction.ITEM_CANCELLED if kind == Item.Withdrawal.CANCELLED
+              else CatalogAction.ITEM_SUSPENDED)
+    audit_append(actor=actor, action=action, obj=item, agency_id=item.agency_id,
+                 reason=decision,
+                 changes={"withdrawal": [before, _withdrawal_record(item)],
+                          "version": item.published.number})
+    return item
+
+
+@transaction.atomic
+def item_restore(*, actor, item: Item, reason: str) -> Item:
+    """Offer a suspended item again (its published version, as before); ``reason``
+    is what ends the suspension.  A cancelled item is never restored: an item
+    offered again after a cancellation is a new item."""
+    item = _locked_item(item)
+    require(permissions.item_restore(actor, item=item), action="item_restore")
+    note = _withdrawal_reason(reason, number_required=False)
+    _not_cancelled(item)
+    if not item.is_suspended:
+        raise Conflict(_("该事项正在办理，没有暂停，无需恢复。"),
+                       code=CatalogErrorCode.NOT_WITHDRAWN)
+    before = _withdrawal_record(item)
+    item.withdrawn_kind = ""
+    item.withdrawn_at = None
+    item.withdrawn_reason = ""
+    item.withdrawn_by = None
+    item.save(update_fields=["withdrawn_kind", "withdrawn_at", "withdrawn_reason",
+                             "withdrawn_by"])
+    audit_append(actor=actor, action=CatalogAction.ITEM_RESTORED, obj=item,
+                 agency_id=item.agency_id, reason=note,
+                 changes={"withdrawal": [before, None], "version": item.published.number})
+    return item
 
 
 # --- blank forms and samples ---------------------------------------------------

@@ -11,7 +11,10 @@ item that holds one is written in double quotes (``split_list``).
 
 Import checks every record first and reports each bad one with its sheet,
 row and field; only when all are good does it write, in one transaction,
-so a catalog is never half imported.
+so a catalog is never half imported.  A record of a cancelled item is such
+a bad one; a suspended item's record becomes its draft as for any item, and
+the result names it (``ImportResult.suspended``): the draft is published
+only once the item is restored.
 """
 
 import io
@@ -128,6 +131,9 @@ class Record:
 class ImportResult:
     created: list[str] = field(default_factory=list)
     drafted: list[str] = field(default_factory=list)
+    # Of ``drafted``, the items suspended (暂停办理): their drafts wait for the
+    # restoration to be published.
+    suspended: list[str] = field(default_factory=list)
 
 
 # --- reading -----------------------------------------------------------------
@@ -473,6 +479,14 @@ def _check(actor, record: Record, errors: list[dict]):
     if not allowed:
         raise PermissionDenied(_("您无权维护“%(agency)s”的事项（%(sheet)s 第 %(row)s 行）。"),
                                agency=agency.name, sheet=record.sheet, row=record.row)
+    if existing is not None and existing.is_cancelled:
+        # A cancelled item is out of service for good: a record for it (an
+        # old export, another system's copy) never brings it back.
+        errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
+                       "problem": gettext("%(withdrawal)s取消是最终的：该事项不能再恢复、发布或"
+                                          "新建版本；如需重新办理，请作为新事项录入。")
+                       % {"withdrawal": existing.withdrawal_statement()}})
+        return None
     for key in AGENCY_LIST_KEYS:
         if isinstance(data.get(key), str):
             data[key] = _agency_list(data[key])
@@ -546,6 +560,10 @@ def _write(actor, agency, existing, record: Record, result: ImportResult) -> Non
         else:
             services.item_version_draft(actor=actor, item=existing, data=record.data)
         result.drafted.append(existing.impl_code)
+        if existing.is_suspended:
+            # Imported like any item's next draft (preparing the restoration),
+            # but not published while suspended (services.item_version_publish).
+            result.suspended.append(existing.impl_code)
 
 
 # --- exporting ---------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from yizhan.catalog import permissions, selectors, services, transfer
@@ -78,6 +79,7 @@ def desk_version(request, version_id: int):
         "v": version, "note_form": NoteForm(),
         "may_review": permissions.item_version_publish(request.user, version=version),
         "may_edit": permissions.item_version_edit(request.user, version=version),
+        "may_withdraw": permissions.item_withdraw(request.user, item=version.item),
     })
 
 
@@ -99,6 +101,15 @@ def desk_action(request, version_id: int, action: str):
         elif action == "draft":
             version = services.item_version_draft(actor=request.user, item=version.item)
             messages.success(request, _("已新建版本草稿。"))
+        elif action == "withdraw":
+            item = services.item_withdraw(actor=request.user, item=version.item,
+                                          kind=request.POST.get("kind", ""),
+                                          reason=request.POST.get("reason", ""))
+            messages.success(request, item.withdrawal_statement())
+        elif action == "restore":
+            services.item_restore(actor=request.user, item=version.item,
+                                  reason=request.POST.get("reason", ""))
+            messages.success(request, _("已恢复办理，事项重新在办事指南中公布。"))
         else:
             raise NotFound()
     return redirect("catalog:desk_version", version_id=version.pk)
@@ -125,6 +136,11 @@ def desk_import(request):
                 _("导入成功：新增 %(c)s 项，更新 %(d)s 项（均为草稿，待审核发布）。")
                 % {"c": len(result.created), "d": len(result.drafted)},
             )
+            if result.suspended:
+                messages.warning(
+                    request,
+                    _("以下事项正在暂停办理，其草稿须恢复办理后才能发布：%(codes)s")
+                    % {"codes": pgettext("list separator", "、").join(result.suspended)})
             return redirect("catalog:desk")
     status = 400
     return render(request, "catalog/desk.html", {
