@@ -217,3 +217,22 @@ def test_a_long_query_is_read_to_its_first_hundred_characters(world, client):
     response = client.get("/api/v1/catalog/items", {"q": "食品经营" * 4500})
     assert response.status_code == 200
     assert [item["name"] for item in response.json()] == ["食品经营许可证核发"]
+
+
+ODD_QUERIES = ["的", "我想办理", "我想", "请问怎么办", "a", "a b c d e f g h i j k l m n o", "%",
+               "_", "\\", "'\"", "社保" * 50, "的 的 的", "Ａ", " 　 ", "ﷺ" * 100, "食" * 100,
+               "办理" * 50, "x" * 100, "補辦", "营业执照%", "XK04101000", "xk04101000 食品",
+               "🙂", "\u200b", "食品\u0301"]
+
+
+@pytest.mark.parametrize("q", ODD_QUERIES)
+def test_odd_queries_get_an_answer_not_a_server_error(world, q):
+    """Only filler words, one-character words, wildcards, expanding NFKC forms,
+    emoji, combining marks: the page and the API answer, paged."""
+    for i in range(3):
+        published(world, f"食品经营许可证核发{i}", basic_code=f"XK0410{i}000")
+    client = Client(raise_request_exception=False)
+    page = client.get("/services/search/", {"q": q})
+    assert page.status_code in (200, 400), page.status_code
+    api = client.get("/api/v1/catalog/items", {"q": q, "limit": 1, "offset": 1})
+    assert api.status_code in (200, 400, 422), api.content
