@@ -137,8 +137,9 @@ def _codepoints(font: FontFile) -> frozenset[int]:
         return frozenset(face.getBestCmap())
 
 
-# Parsed fonts, one per font file, face and family, kept for the life of the process.
-_font_templates: dict[tuple[str, int, str], object] = {}
+# Parsed fonts, one per font file, face and family, kept for the life of the process,
+# each with the data of the glyphs documents have used, ready to embed (``_glyph_data``).
+_font_templates: dict[tuple[str, int, str], tuple[object, dict[str, bytes]]] = {}
 _font_lock = threading.Lock()
 
 # The tables a document's font is made of.  The glyph tables (glyf, loca,
@@ -148,20 +149,22 @@ _font_lock = threading.Lock()
 _COPIED_TABLES = ("head", "hhea", "maxp", "OS/2", "name", "gasp", "cvt ", "fpgm", "prep")
 
 
-def _template(font: FontFile, family: str):
-    """fpdf2's parsed font for ``font``, made once per process.
+def _template(font: FontFile, family: str) -> tuple[object, dict[str, bytes]]:
+    """fpdf2's parsed font for ``font``, made once per process, and its glyph data.
 
     Every table a document's font is cut from is read here, under the
-    lock, so that documents on other threads only ever read them.
+    lock, so that documents on other threads only ever read them.  The
+    second value gathers each glyph's data as documents come to use it
+    (``_glyph_data``).
     """
     from fpdf import FPDF
 
     key = (font.path, font.face, family)
-    template = _font_templates.get(key)
-    if template is None:
+    kept = _font_templates.get(key)
+    if kept is None:
         with _font_lock:
-            template = _font_templates.get(key)
-            if template is None:
+            kept = _font_templates.get(key)
+            if kept is None:
                 scratch = FPDF()
                 scratch.add_font(family, fname=font.path, collection_font_number=font.face)
                 template = scratch.fonts[family.lower()]
@@ -169,17 +172,18 @@ def _template(font: FontFile, family: str):
                 for tag in ("glyf", "loca", "hmtx", "cmap", "post", *_COPIED_TABLES):
                     if tag in face:
                         face[tag]
-                _font_templates[key] = template
-    return template
+                kept = _font_templates[key] = (template, {})
+    return kept
 
 
-def _glyph_subset(face, names: list[str], codepoints: set[int]):
+def _glyph_subset(face, names: list[str], codepoints: set[int], glyph_data: dict[str, bytes]):
     """A TrueType font of just ``names`` (and their components), cut from ``face``.
 
     ``face`` is only read.  Each glyph's data is copied as it is: fontTools'
     own subsetter would first decode the whole font's glyph, metrics, name
     and character tables, which took three quarters of a certificate's
-    rendering, to keep a hundred or two of its glyphs.
+    rendering, to keep a hundred or two of its glyphs.  ``glyph_data`` keeps
+    each glyph's data for the next document (``_glyph_data``).
     """
     import copy
 
@@ -206,9 +210,9 @@ def _glyph_subset(face, names: list[str], codepoints: set[int]):
     for tag in _COPIED_TABLES:
         if tag in face:
             subset[tag] = copy.deepcopy(face[tag])
-    table = subset["glyf"] = newTable("glyf")
+    table = subset["glyf"] = _trimmed_glyf_class()("glyf")
     table.glyphOrder = kept
-    table.glyphs = {name: _raw_glyph(Glyph, glyf, glyf.glyphs[name]) for name in kept}
+    table.glyphs = {name: _raw_glyph(Glyph, glyf, name, glyph_data) for name in kept}
     subset["loca"] = newTable("loca")
     metrics = face["hmtx"].metrics
     table = subset["hmtx"] = newTable("hmtx")
@@ -233,20 +237,62 @@ def _glyph_subset(face, names: list[str], codepoints: set[int]):
     return subset
 
 
-def _raw_glyph(glyph_class, glyf, glyph):
-    """A new glyph object with ``glyph``'s data.
+def _raw_glyph(glyph_class, glyf, name: str, glyph_data: dict[str, bytes]):
+    """A new glyph object with the data of the glyph ``name``.
 
     A composite glyph names its parts by glyph id, which the subset
     renumbers: it is expanded against the whole font, so that its parts
     are known by name and numbered afresh when the subset is written.
     """
-    data = getattr(glyph, "data", None)
-    if data is None:   # a glyph the template expanded
-        data = glyph.compile(glyf, False) if glyph.numberOfContours else b""
-    copied = glyph_class(data)
+    copied = glyph_class(_glyph_data(glyph_class, glyf, name, glyph_data))
     if copied.isComposite():
         copied.expand(glyf)
     return copied
+
+
+def _glyph_data(glyph_class, glyf, name: str, glyph_data: dict[str, bytes]) -> bytes:
+    """The data of the glyph ``name`` as fpdf2's subsetter leaves it, kept in ``glyph_data``.
+
+    The subsetter trims each glyph's data (the padding after its last
+    coordinate) by walking its flags, for every document: most of its
+    time on a certificate.  Trimmed here once per glyph and process, the
+    data is the same, and the document's glyph table skips the walk
+    (``_trimmed_glyf_class``).  Threads may both trim a glyph the first
+    time; they store equal bytes.
+    """
+    data = glyph_data.get(name)
+    if data is None:
+        glyph = glyf.glyphs[name]
+        data = getattr(glyph, "data", None)
+        if data is None:   # a glyph the template expanded
+            data = glyph.compile(glyf, False) if glyph.numberOfContours else b""
+        if data:   # an empty glyph has nothing to trim
+            trimmed = glyph_class(data)
+            trimmed.trim()
+            data = trimmed.data
+        data = glyph_data[name] = bytes(data)
+    return data
+
+
+@lru_cache(maxsize=1)
+def _trimmed_glyf_class():
+    """The glyph table of a document's font, whose glyph data is trimmed already.
+
+    fontTools' subsetter (which fpdf2 runs on the document's font when it
+    writes the PDF) ends by trimming every glyph's data; with the hinting
+    kept, as fpdf2 keeps it, that is a walk over each glyph's flags that
+    changes nothing here.  With the hinting removed it runs as usual.
+    """
+    from fontTools import subset  # noqa: F401  (adds the subsetting methods to the tables)
+    from fontTools.ttLib import getTableClass
+
+    class TrimmedGlyf(getTableClass("glyf")):
+        def prune_post_subset(self, font, options):
+            if options.hinting:
+                return True
+            return super().prune_post_subset(font, options)
+
+    return TrimmedGlyf
 
 
 @lru_cache(maxsize=1)
@@ -262,7 +308,7 @@ def _document_font_class():
         font of just those is cut from the parsed template.
         """
 
-        __slots__ = ("_face", "_template_face")
+        __slots__ = ("_face", "_glyph_data", "_template_face")
 
         @property
         def ttfont(self):
@@ -273,7 +319,8 @@ def _document_font_class():
                         unicode = glyph.unicode
                         codepoints.update(unicode if isinstance(unicode, tuple) else (unicode,))
                 self._face = _glyph_subset(self._template_face,
-                                           self.subset.get_all_glyph_names(), codepoints)
+                                           self.subset.get_all_glyph_names(), codepoints,
+                                           self._glyph_data)
             return self._face
 
         @ttfont.setter
@@ -295,13 +342,14 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
     """
     from fpdf.fonts import SubsetMap, TTFFont
 
-    template = _template(font, family)
+    template, glyph_data = _template(font, family)
     document_class = _document_font_class()
     document = document_class.__new__(document_class)
     for slot in TTFFont.__slots__:
         if slot != "ttfont" and hasattr(template, slot):
             setattr(document, slot, getattr(template, slot))
     document._template_face = template.ttfont
+    document._glyph_data = glyph_data
     document._face = None
     document.i = len(pdf.fonts) + 1
     document.missing_glyphs = []
@@ -534,15 +582,27 @@ def _table(pdf, rows) -> None:
 
 
 def _qr(pdf, url: str) -> None:
-    """The code as black rectangles on a white square (with quiet zone)."""
+    """The code as black rectangles on a white square (with quiet zone).
+
+    Each horizontal run of dark modules is one filled rectangle, written
+    to the page as ``pdf.rect(x, y, w, h, style="F")`` writes it (the same
+    numbers, the same bytes), but as one piece of content for all of
+    them: a call of ``pdf.rect`` for each of a code's three hundred runs
+    took a tenth of the render.  tests/core/test_pdf_output.py checks that
+    the page is the one ``pdf.rect`` draws.
+    """
     matrix = qr_matrix(url)
     module = QR_SIZE / (len(matrix) + 2 * QUIET_ZONE)
     with pdf.local_context(fill_color=(255, 255, 255)):
         pdf.rect(QR_X, QR_Y, QR_SIZE, QR_SIZE, style="F")
+    k, page_h = pdf.k, pdf.h
+    height = f"{-module * k:.2f}"
     with pdf.local_context(fill_color=(0, 0, 0)):
-        for r, c, n in qr_runs(matrix):
-            pdf.rect(QR_X + (c + QUIET_ZONE) * module, QR_Y + (r + QUIET_ZONE) * module,
-                     n * module, module, style="F")
+        pdf._out("\n".join(
+            f"{(QR_X + (c + QUIET_ZONE) * module) * k:.2f} "
+            f"{(page_h - (QR_Y + (r + QUIET_ZONE) * module)) * k:.2f} "
+            f"{n * module * k:.2f} {height} re f"
+            for r, c, n in qr_runs(matrix)))
 
 
 def _seal(pdf, seal_text: str) -> None:
