@@ -126,6 +126,19 @@ def test_everyday_text_is_drawn_from_the_reduced_font(fonts_used, settings):
     assert ARGS["holder"] in _text(data)
 
 
+def test_the_everyday_subset_keeps_the_source_font_s_timestamps(fonts_used):
+    """Built with the moment of the build inside, every certificate's bytes would
+    change when the cache is rebuilt or on another machine: the same input must
+    give the same bytes."""
+    pdf.render_certificate(**ARGS)
+    [font] = fonts_used
+    whole = pdf.cjk_fonts()[0]
+    with TTFont(font.path, lazy=True) as reduced, \
+            TTFont(whole.path, fontNumber=whole.face, lazy=True) as original:
+        assert (reduced["head"].created, reduced["head"].modified) == (
+            original["head"].created, original["head"].modified)
+
+
 def test_a_rare_character_is_drawn_from_the_whole_font(fonts_used, monkeypatch):
     """Cut from the whole font, too, the page and outlines are fpdf2's own."""
     whole = pdf.cjk_fonts()[0]

@@ -371,7 +371,7 @@ def _add_font(pdf, family: str, font: FontFile) -> None:
 # character in a name) is drawn from the whole font, which is then parsed
 # too.  The glyphs are the same outlines either way.
 
-EVERYDAY_VERSION = 1   # part of the cached file's name: raise it to rebuild
+EVERYDAY_VERSION = 2   # part of the cached file's name: raise it to rebuild
 
 
 def _everyday_codepoints() -> frozenset[int]:
@@ -435,7 +435,11 @@ def _build_everyday_font(font: FontFile, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
-        with TTFont(font.path, fontNumber=font.face, lazy=True) as face:
+        # The source font's timestamps are kept (not the moment of the build):
+        # the same input gives the same bytes on every machine and after
+        # the cache is rebuilt.
+        with TTFont(font.path, fontNumber=font.face, lazy=True,
+                    recalcTimestamp=False) as face:
             subsetter = subset.Subsetter(options)
             subsetter.populate(unicodes=_everyday_codepoints())
             subsetter.subset(face)
