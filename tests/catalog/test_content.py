@@ -43,7 +43,8 @@ def test_valid_content_comes_back_clean(world):
     assert clean["materials"][0] == {
         "order": 1, "name": "申请书", "forms": ["original"], "necessity": "required",
         "condition": "", "copies": 1, "source": "applicant", "blank_form": "", "sample": "",
-        "blank_form_file": "", "sample_file": "", "acceptance_standard": "", "basis": ""}
+        "blank_form_file": "", "blank_form_file_name": "", "sample_file": "",
+        "sample_file_name": "", "acceptance_standard": "", "basis": ""}
 
 
 def test_every_problem_is_reported_at_once_with_its_field(world):

@@ -1,10 +1,11 @@
 """Blank forms, samples and result samples: uploaded to a draft, served with the guide.
 
 Files are kept once per content (sha256) under catalog/<sha[:2]>/<sha>.<ext>;
-materials and versions refer to them by digest, through the same content
-dict as every other field, so a copied version keeps them.  A file is
-public only while a published current version of an active agency's item
-refers to it.
+materials and versions refer to them by digest and by the name their editor
+gave the file, through the same content dict as every other field, so a
+copied version keeps both.  A file is served under a name only while a
+version the requester may see refers to it under that name: the public
+sees it while a published current version of an active agency's item does.
 """
 
 import hashlib
@@ -19,9 +20,10 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
+from django.urls import reverse
 from openpyxl import Workbook
 
-from tests.cases.helpers import stored_files
+from tests.cases.helpers import run_together, stored_files
 from tests.catalog.helpers import (
     audit_actions,
     create,
@@ -32,7 +34,10 @@ from tests.catalog.helpers import (
     reviewer,
 )
 from tests.factories import item_content
+from tests.markers import postgres_only
 from yizhan import demo
+from yizhan.accounts.models import User
+from yizhan.audit.models import AuditRecord
 from yizhan.cases import uploads
 from yizhan.cases.uploads import CATALOG_FILES, check_upload
 from yizhan.catalog import services, transfer
@@ -116,6 +121,18 @@ def _sha(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def _url(content: bytes, name: str) -> str:
+    """The download of ``content`` under ``name``: /services/files/<sha256>/<name>."""
+    return reverse("catalog:file", args=[_sha(content), name])
+
+
+def _names(version) -> list[tuple]:
+    """(blank form name, sample name) of each material, then the result sample's."""
+    version = ItemVersion.objects.get(pk=version.pk)
+    return [(m.blank_form_file_name, m.sample_file_name) for m in version.materials.all()] \
+        + [version.result_sample_file_name]
+
+
 # --- attaching -------------------------------------------------------------------
 
 
@@ -124,29 +141,31 @@ def test_a_blank_form_is_stored_once_by_its_content_and_named_on_the_material(wo
     content = _pdf("blank")
     version = _attach(world, draft, content, name="食品经营许可申请书.pdf")
     sha = _sha(content)
-    assert version.materials.get().blank_form_file == sha
+    material = version.materials.get()
+    assert (material.blank_form_file, material.blank_form_file_name) == (
+        sha, "食品经营许可申请书.pdf")
     record = CatalogFile.objects.get()
     assert record.sha256 == sha
     assert record.file.name == f"catalog/{sha[:2]}/{sha}.pdf"
     assert default_storage.open(record.file.name).read() == content
-    assert (record.name, record.content_type, record.size) == (
-        "食品经营许可申请书.pdf", "application/pdf", len(content))
+    assert (record.content_type, record.size) == ("application/pdf", len(content))
     assert record.uploaded_by == editor(world)
     assert audit_actions("catalog.itemversion", draft.pk)[-1] == CatalogAction.FILE_ATTACHED
 
-    # The same bytes as another material's sample, and as the result sample: one file.
+    # The same bytes as the result sample, under another name: one file, two names.
     before = stored_files()
     _attach(world, draft, content, kind="result_sample", name="另一个名字.pdf")
     assert CatalogFile.objects.count() == 1 and stored_files() == before
     assert ItemVersion.objects.get(pk=draft.pk).result_sample_file == sha
+    assert _names(draft) == [("食品经营许可申请书.pdf", ""), "另一个名字.pdf"]
 
 
 def test_the_checked_type_names_the_file_never_the_uploader(world):
     """A PDF called 申请书.docx is 申请书.pdf; folders and control characters are dropped."""
     draft = create(world)
     _attach(world, draft, _pdf("named"), name="..\\temp/申请\x07书.docx")
-    record = CatalogFile.objects.get()
-    assert (record.name, record.content_type) == ("申请书.pdf", "application/pdf")
+    assert draft.materials.get().blank_form_file_name == "申请书.pdf"
+    assert CatalogFile.objects.get().content_type == "application/pdf"
 
 
 @pytest.mark.parametrize("make, content_type, extension", [
@@ -160,8 +179,8 @@ def test_word_and_excel_forms_are_accepted_by_their_content(world, make, content
                                                             extension):
     draft = create(world)
     _attach(world, draft, make(), name="表格.bin")
-    record = CatalogFile.objects.get()
-    assert (record.content_type, record.name) == (content_type, "表格" + extension)
+    assert CatalogFile.objects.get().content_type == content_type
+    assert draft.materials.get().blank_form_file_name == "表格" + extension
 
 
 @pytest.mark.parametrize("content, words", [
@@ -227,6 +246,7 @@ def test_a_file_is_removed_from_the_draft_and_kept_for_others(world):
     version = _attach(world, create(world), content)
     version = services.item_file_detach(actor=editor(world), version=version,
                                         kind="blank_form", material_order=1)
+    assert _names(version) == [("", ""), ""]
     assert version.materials.get().blank_form_file == ""
     assert CatalogFile.objects.filter(sha256=_sha(content)).exists()
     assert audit_actions("catalog.itemversion", version.pk)[-1] == CatalogAction.FILE_DETACHED
@@ -248,18 +268,59 @@ def test_who_attached_a_file_may_not_publish_the_version(world):
 # --- the content dict -------------------------------------------------------------
 
 
+def test_a_file_sent_again_under_another_name_renames_it_on_the_draft(world):
+    content = _pdf("renamed")
+    draft = _attach(world, create(world), content, name="附件1.pdf")
+    _attach(world, draft, content, name="附件1.pdf")   # a page reloaded: nothing new
+    _attach(world, draft, content, name="开业申请书.pdf")
+    assert _names(draft) == [("开业申请书.pdf", ""), ""]
+    changes = [r.changes for r in AuditRecord.objects.filter(
+        object_type="catalog.itemversion", object_id=str(draft.pk),
+        action=CatalogAction.FILE_ATTACHED).order_by("at", "id")]
+    assert [c["file"] for c in changes] == [["", "附件1.pdf"], ["附件1.pdf", "开业申请书.pdf"]]
+    assert changes[1]["sha256"] == [_sha(content), _sha(content)]
+
+
 def test_the_next_version_keeps_the_files_and_edits_may_send_them_back(world):
     content, result = _pdf("copied"), _pdf("result")
-    version = _attach(world, create(world), content)
-    version = _attach(world, version, result, kind="result_sample")
+    version = _attach(world, create(world), content, name="申请书（空白）.pdf")
+    version = _attach(world, version, result, kind="result_sample", name="许可证样本.pdf")
     first = publish(world, version)
     second = services.item_version_draft(actor=editor(world), item=first.item)
     assert second.materials.get().blank_form_file == _sha(content)
     assert second.result_sample_file == _sha(result)
+    assert _names(second) == [("申请书（空白）.pdf", ""), "许可证样本.pdf"]
     data = item_content(result_sample_file=_sha(result).upper(),
-                        materials=[{"name": "申请书", "blank_form_file": _sha(content)}])
+                        result_sample_file_name="许可证样本.pdf",
+                        materials=[{"name": "申请书", "blank_form_file": _sha(content),
+                                    "blank_form_file_name": "申请书（空白）.pdf"}])
     edited = services.item_version_edit(actor=editor(world), version=second, data=data)
     assert edited.result_sample_file == _sha(result)
+    assert _names(edited) == [("申请书（空白）.pdf", ""), "许可证样本.pdf"]
+
+
+def test_an_edit_names_a_file_as_an_upload_is_named(world):
+    """A name sent with the content is cleaned as an uploaded file's is (no folders, no
+    control characters, the extension of the file's checked type); a file sent without
+    a name takes the material's (the result's), and a name without a file is dropped."""
+    form, result = _pdf("form"), _docx()
+    draft = _attach(world, create(world), form)
+    draft = _attach(world, draft, result, kind="result_sample", name="样本.docx")
+    data = item_content(
+        result_name="食品经营许可证", result_sample_file=_sha(result),
+        materials=[{"name": "申请书", "blank_form_file": _sha(form),
+                    "blank_form_file_name": "C:\\草稿\\营业\u200b执照申请表.docx",
+                    "sample_file_name": "没有文件.pdf"},
+                   {"name": "委托书", "sample_file": _sha(form)}])
+    edited = services.item_version_edit(actor=editor(world), version=draft, data=data)
+    assert _names(edited) == [("营业执照申请表.pdf", ""), ("", "委托书.pdf"),
+                              "食品经营许可证.docx"]
+    with pytest.raises(VersionDataError) as exc:
+        clean_version_data(item_content(materials=[
+            {"name": "申请书", "blank_form_file": _sha(form),
+             "blank_form_file_name": "申请\x07书.pdf"}]), agency=world.agency_a)
+    assert [p["field"] for p in exc.value.fields["problems"]] == [
+        "materials[1].blank_form_file_name"]
 
 
 def test_a_reference_to_a_file_never_uploaded_is_refused_field_by_field(world):
@@ -279,10 +340,13 @@ def test_a_reference_to_a_file_never_uploaded_is_refused_field_by_field(world):
 # --- downloading -------------------------------------------------------------------
 
 
+NAME = "食品经营许可申请书.pdf"
+
+
 def _public_item(world, **overrides):
     content = _pdf("public")
     version = _attach(world, create(world, "食品经营许可证核发", basic_code="XK04101000",
-                                    **overrides), content, name="食品经营许可申请书.pdf")
+                                    **overrides), content, name=NAME)
     return publish(world, version), content
 
 
@@ -291,7 +355,9 @@ def test_the_guide_links_the_blank_form_and_anyone_downloads_it(world):
         {"name": "食品经营许可申请书", "blank_form": "食品经营许可申请书.pdf"},
         {"name": "授权委托书", "blank_form": "窗口领取"}])
     page = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
-    url = f"/services/files/{_sha(content)}/"
+    url = _url(content, NAME)
+    assert url == f"/services/files/{_sha(content)}/" + (
+        "%E9%A3%9F%E5%93%81%E7%BB%8F%E8%90%A5%E8%AE%B8%E5%8F%AF%E7%94%B3%E8%AF%B7%E4%B9%A6.pdf")
     assert (f'空白表格：<a href="{url}" aria-label="下载空白表格：食品经营许可申请书.pdf"'
             in page)
     assert "空白表格：窗口领取" in page   # no file: the text as before
@@ -312,7 +378,7 @@ def test_the_guide_links_the_blank_form_and_anyone_downloads_it(world):
 def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_for):
     content = _pdf("draft only")
     _attach(world, create(world), content)
-    url = f"/services/files/{_sha(content)}/"
+    url = _url(content, "申请书.pdf")
     assert Client().get(url).status_code == 404
     assert client_for(world.citizen).get(url).status_code == 404
     assert client_for(editor(world, "b")).get(url).status_code == 404
@@ -324,7 +390,7 @@ def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_fo
 def test_a_file_leaves_the_public_with_its_item(world):
     """Superseded by a version without it, or its agency closed: no longer served."""
     version, content = _public_item(world)
-    url = f"/services/files/{_sha(content)}/"
+    url = _url(content, NAME)
     assert Client().get(url).status_code == 200
     directory_services.agency_update(actor=world.admin, agency=world.agency_a,
                                      is_active=False)
@@ -336,7 +402,72 @@ def test_a_file_leaves_the_public_with_its_item(world):
                               material_order=1)
     publish(world, draft)
     assert Client().get(url).status_code == 404
-    assert Client().get(f"/services/files/{'f' * 64}/").status_code == 404
+    assert Client().get(f"/services/files/{'f' * 64}/{NAME}").status_code == 404
+
+
+def test_each_item_shows_and_serves_the_name_its_editor_gave_the_file(world, client_for):
+    """The same standard form (bytes downloaded from the ministry) uploaded by two
+    agencies under their own names: agency B's guide links it, and its download is
+    saved, as B named it; what agency A's draft calls it is served to no one but A."""
+    content = _pdf("shared form")
+    mine = create(world, "甲局事项")
+    services.item_file_attach(actor=editor(world), version=mine, kind="blank_form",
+                              material_order=1,
+                              upload=_upload(content, "附件1-张三修改稿.pdf"))
+    theirs = create(world, "乙局事项", key="b")
+    services.item_file_attach(actor=editor(world, "b"), version=theirs, kind="blank_form",
+                              material_order=1, upload=_upload(content, "营业执照申请表.pdf"))
+    version = publish(world, theirs, key="b")
+    assert CatalogFile.objects.filter(sha256=_sha(content)).count() == 1
+
+    page = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+    assert f'<a href="{_url(content, "营业执照申请表.pdf")}"' in page
+    assert "营业执照申请表.pdf" in page and "张三修改稿" not in page
+    guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
+    assert guide["materials"][0]["blank_form_file_name"] == "营业执照申请表.pdf"
+    assert guide["materials"][0]["blank_form_url"] == _url(content, "营业执照申请表.pdf")
+
+    theirs_download = Client().get(_url(content, "营业执照申请表.pdf"))
+    assert theirs_download.status_code == 200
+    assert theirs_download["Content-Disposition"] == (
+        "attachment; filename*=utf-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7%E7%94%B3%E8%AF%B7"
+        "%E8%A1%A8.pdf")
+    draft_name = _url(content, "附件1-张三修改稿.pdf")
+    for who in (None, world.citizen, editor(world, "b")):
+        assert client_for(who).get(draft_name).status_code == 404
+    mine_download = client_for(editor(world)).get(draft_name)
+    assert mine_download.status_code == 200
+    assert "no-store" in mine_download["Cache-Control"]
+    # The digest alone, or a name no version gives the file, serves nothing.
+    for url in (f"/services/files/{_sha(content)}/", _url(content, "申请书.pdf"),
+                _url(content, "营业执照申请表.PDF")):
+        assert client_for(editor(world)).get(url).status_code == 404
+
+
+def test_a_result_sample_of_an_item_without_materials_is_public(world):
+    content = _pdf("result only")
+    draft = create(world, "无需材料事项", materials=[])
+    _attach(world, draft, content, kind="result_sample", name="样本.pdf")
+    publish(world, draft)
+    assert Client().get(_url(content, "样本.pdf")).status_code == 200
+
+
+@postgres_only
+def test_the_same_bytes_attached_twice_at_once_make_one_file(transactional_db, world):
+    content = _pdf("at once")
+    first, second = create(world, "甲事项"), create(world, "乙事项")
+    actor = User.objects.get(pk=editor(world).pk)
+    results = run_together(*[
+        (lambda v=v, k=k: services.item_file_attach(
+            actor=actor, version=v, kind=k, material_order=1,
+            upload=_upload(content, "申请书.pdf")))
+        for v, k in ((first, "blank_form"), (second, "sample"))])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    record = CatalogFile.objects.get(sha256=_sha(content))
+    assert default_storage.open(record.file.name).read() == content
+    assert _names(first) == [("申请书.pdf", ""), ""]
+    assert _names(second) == [("", "申请书.pdf"), ""]
+    default_storage.delete(record.file.name)
 
 
 # --- the desk --------------------------------------------------------------------------
@@ -354,7 +485,7 @@ def test_the_desk_uploads_and_removes_files_of_a_draft(world, client_for):
     assert response.status_code == 302 and response["Location"].endswith("#files")
     assert draft.materials.get().sample_file == _sha(content)
     page = desk.get(f"/workbench/catalog/versions/{draft.pk}/").content.decode()
-    assert "文件已上传。" in page and f"/services/files/{_sha(content)}/" in page
+    assert "文件已上传。" in page and _url(content, "样表.pdf") in page
 
     refused = desk.post(attach, {"kind": "blank_form", "material": "1",
                                  "file": _upload(b"plain text", "申请书.pdf")}, follow=True)
@@ -386,29 +517,42 @@ def test_the_api_gives_the_download_urls(world, client_for):
     version, content = _public_item(world)
     guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
     material = guide["materials"][0]
-    assert material["blank_form_file"] == _sha(content)
-    assert material["blank_form_url"] == f"/services/files/{_sha(content)}/"
+    assert (material["blank_form_file"], material["blank_form_file_name"]) == (
+        _sha(content), NAME)
+    assert material["blank_form_url"] == _url(content, NAME)
     assert (material["sample_url"], guide["result_sample_url"]) == (None, None)
+    assert (material["sample_file_name"], guide["result_sample_file_name"]) == ("", "")
     draft = services.item_version_draft(actor=editor(world), item=version.item)
     head = client_for(editor(world))
     body = head.get(f"{BASE}/versions/{draft.pk}").json()
-    # Sent back as read, the content keeps its file.
+    # Sent back as read, the content keeps its file and its name.
     sent = head.put(f"{BASE}/versions/{draft.pk}", json.dumps(body),
                     content_type="application/json")
     assert sent.status_code == 200, sent.content
     assert sent.json()["materials"][0]["blank_form_file"] == _sha(content)
+    assert sent.json()["materials"][0]["blank_form_file_name"] == NAME
+    # Renamed through the API: the draft's guide preview and download follow.
+    body["materials"][0]["blank_form_file_name"] = "申请书（2027 版）"
+    sent = head.put(f"{BASE}/versions/{draft.pk}", json.dumps(body),
+                    content_type="application/json").json()
+    assert sent["materials"][0]["blank_form_file_name"] == "申请书（2027 版）.pdf"
+    assert sent["materials"][0]["blank_form_url"] == _url(content, "申请书（2027 版）.pdf")
+    assert head.get(_url(content, "申请书（2027 版）.pdf")).status_code == 200
 
 
 def test_the_json_export_carries_the_references_and_its_import_keeps_them(world):
-    """The export goes through version_as_data: the sha256 travel, the files do not."""
+    """The export goes through version_as_data: the sha256 and the names travel, the
+    files do not."""
     version, content = _public_item(world)
     exported = json.loads(Client().get(f"{BASE}/export").content)["items"]
     assert exported[0]["materials"][0]["blank_form_file"] == _sha(content)
+    assert exported[0]["materials"][0]["blank_form_file_name"] == NAME
     records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
     result = transfer.catalog_import(actor=editor(world), records=records)
     assert result.drafted == [version.item.impl_code]
     draft = version.item.versions.get(status="draft")
     assert draft.materials.get().blank_form_file == _sha(content)
+    assert _names(draft) == [(NAME, ""), ""]
     exported[0]["materials"][0]["blank_form_file"] = "e" * 64
     records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
     with nothing_written(), pytest.raises(InvalidInput) as exc:
@@ -417,14 +561,58 @@ def test_the_json_export_carries_the_references_and_its_import_keeps_them(world)
 
 
 def test_the_excel_export_carries_the_references_and_its_import_keeps_them(world):
-    """An Excel round trip keeps the files too (columns 空白表格文件, 结果样本文件 ...)."""
+    """An Excel round trip keeps the files and their names too (columns 空白表格文件,
+    空白表格文件名, 结果样本文件名 ...), a name Excel would take for a formula included."""
     version, content = _public_item(world)
-    workbook = transfer.export_excel([version])
+    draft = services.item_version_draft(actor=editor(world), item=version.item)
+    result = _pdf("excel result")
+    _attach(world, draft, result, kind="result_sample", name="=许可证样本.pdf")
+    version = publish(world, draft)
+    workbook = transfer.export_excel(ItemVersion.objects.filter(pk=version.pk))
     records = transfer.read_upload("catalog.xlsx", workbook)
     assert records[0].data["materials"][0]["blank_form_file"] == _sha(content)
+    assert records[0].data["materials"][0]["blank_form_file_name"] == NAME
+    assert records[0].data["result_sample_file_name"] == "=许可证样本.pdf"
     transfer.catalog_import(actor=editor(world), records=records)
     draft = version.item.versions.get(status="draft")
     assert draft.materials.get().blank_form_file == _sha(content)
+    assert _names(draft) == [(NAME, ""), "=许可证样本.pdf"]
+
+
+# --- the migration that put the names on the references ------------------------------
+
+BEFORE, AFTER = ("catalog", "0005_item_withdrawal"), ("catalog", "0006_file_names_on_references")
+
+
+def _migrate(target):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+    return executor.loader.project_state([target]).apps
+
+
+def test_the_migration_names_existing_references_as_their_file_was_named(transactional_db,
+                                                                         world):
+    """Before 0006 a file had one name, its first upload's, shown by every reference:
+    each reference keeps it (what its guide showed).  Backwards, a file takes the name
+    of a reference again (its digest when none refers to it)."""
+    used, unused = _pdf("migrated"), _pdf("detached")
+    draft = _attach(world, create(world), used, name="申请书甲.pdf")
+    _attach(world, draft, unused, kind="result_sample", name="样本.pdf")
+    services.item_file_detach(actor=editor(world), version=draft, kind="result_sample")
+    try:
+        old = _migrate(BEFORE)
+        files = old.get_model("catalog", "CatalogFile").objects
+        assert dict(files.values_list("sha256", "name")) == {
+            _sha(used): "申请书甲.pdf", _sha(unused): _sha(unused)}
+        files.filter(sha256=_sha(used)).update(name="首次上传.pdf")
+        files.filter(sha256=_sha(unused)).update(name="未用.pdf")
+    finally:
+        _migrate(AFTER)
+    assert _names(draft) == [("首次上传.pdf", ""), ""]
+    assert draft.materials.get().blank_form_download.url == _url(used, "首次上传.pdf")
 
 
 # --- the demo -------------------------------------------------------------------------
@@ -445,9 +633,9 @@ def test_the_demo_guides_let_applicants_download_the_blank_forms():
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith("attachment")
     assert b"".join(download.streaming_content).startswith(b"%PDF-")
-    assert re.search(r'示例样表：<a href="/services/files/[0-9a-f]{64}/"', text)
-    assert re.search(r'<a href="/services/files/[0-9a-f]{64}/" aria-label="下载结果样本：'
-                     r'食品经营许可证（样本）.pdf"', text)
+    assert re.search(r'示例样表：<a href="/services/files/[0-9a-f]{64}/[^"/]+\.pdf"', text)
+    assert re.search(r'<a href="/services/files/[0-9a-f]{64}/[^"/]+\.pdf" aria-label="下载结果'
+                     r'样本：食品经营许可证（样本）.pdf"', text)
     named = [m for v in ItemVersion.objects.filter(status="published")
              for m in v.materials.all() if m.blank_form]
     assert named and all(m.blank_form_file for m in named)

@@ -17,6 +17,7 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from tests.catalog.helpers import (
     audit_actions,
@@ -269,7 +270,7 @@ def test_a_withdrawn_item_s_blank_forms_are_no_longer_public(world, client_for):
                               material_order=1,
                               upload=SimpleUploadedFile("申请书.pdf", content))
     version = publish(world, draft)
-    url = f"/services/files/{hashlib.sha256(content).hexdigest()}/"
+    url = reverse("catalog:file", args=[hashlib.sha256(content).hexdigest(), "申请书.pdf"])
     assert Client().get(url).status_code == 200
     _withdraw(world, version, kind=SUSPENDED, reason=SUSPENSION)
     assert Client().get(url).status_code == 404

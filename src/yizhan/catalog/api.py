@@ -40,9 +40,13 @@ class MaterialOut(Schema):
     source: str
     blank_form: str
     blank_form_file: str = Field(..., description="sha256 of the uploaded blank form, or \"\"")
+    blank_form_file_name: str = Field(..., description="the name this material gives the "
+                                      "blank form (shown and downloaded under), or \"\"")
     blank_form_url: str | None = Field(None, description="where to download the blank form")
     sample: str
     sample_file: str = Field(..., description="sha256 of the uploaded sample, or \"\"")
+    sample_file_name: str = Field(..., description="the name this material gives the "
+                                  "sample, or \"\"")
     sample_url: str | None = Field(None, description="where to download the sample")
     acceptance_standard: str
     basis: str
@@ -57,7 +61,7 @@ class MaterialOut(Schema):
 
 
 def _download_url(record) -> str | None:
-    """The path of a catalog file's download (``/services/files/<sha256>/``), or None."""
+    """The path of a catalog file's download (``/services/files/<sha256>/<name>``), or None."""
     return record.url if record is not None else None
 
 
@@ -99,6 +103,8 @@ class ItemGuide(ItemSummary):
     result_sample: str
     result_sample_file: str = Field(..., description="sha256 of the uploaded result "
                                     "sample, or \"\"")
+    result_sample_file_name: str = Field(..., description="the name this version gives "
+                                         "the result sample, or \"\"")
     result_sample_url: str | None = Field(None, description="where to download the "
                                           "result sample")
     consultation: str
@@ -154,8 +160,13 @@ class MaterialIn(Schema):
     blank_form: str = ""
     blank_form_file: str = Field("", description="sha256 of a file uploaded on the desk "
                                  "(kept when the content is sent back as read)")
+    blank_form_file_name: str = Field("", description="the name to show it under (its "
+                                      "extension is the file's type); omitted: the "
+                                      "material's name")
     sample: str = ""
     sample_file: str = Field("", description="sha256 of a file uploaded on the desk")
+    sample_file_name: str = Field("", description="the name to show it under; omitted: "
+                                  "the material's name")
     acceptance_standard: str = ""
     basis: str = ""
 
@@ -191,6 +202,8 @@ class VersionIn(Schema):
     result_type: str = ""
     result_sample: str = ""
     result_sample_file: str = Field("", description="sha256 of a file uploaded on the desk")
+    result_sample_file_name: str = Field("", description="the name to show it under; "
+                                         "omitted: the result's name")
     visits_required: int = 0
     online_depth: int = 4
     consultation: str = ""

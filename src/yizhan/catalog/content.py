@@ -10,6 +10,7 @@ version, exporting).
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from pathlib import PurePosixPath
 
 from django.utils.translation import gettext_lazy as _
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -234,7 +235,9 @@ def _clean_materials(problems, rows):
             "source": source, "blank_form": str(row.get("blank_form") or "")[:255],
             "sample": str(row.get("sample") or "")[:255],
             "blank_form_file": _file_reference(row.get("blank_form_file")),
+            "blank_form_file_name": _given_name(row.get("blank_form_file_name")),
             "sample_file": _file_reference(row.get("sample_file")),
+            "sample_file_name": _given_name(row.get("sample_file_name")),
             "acceptance_standard": str(row.get("acceptance_standard") or ""),
             "basis": str(row.get("basis") or ""),
         })
@@ -246,25 +249,57 @@ def _file_reference(value) -> str:
     return str(value or "").strip().lower()
 
 
-# The fields that refer to a file, with the name a problem gives them.
+def _given_name(value) -> str:
+    """The name a reference gives its file, as given (``_check_files`` cleans it)."""
+    return str(value or "")
+
+
+# The most characters of a file name's stem (its extension is added to them).
+FILE_NAME_STEM_MAX = 150
+
+
+def file_display_name(given, fallback: str, extension: str) -> str:
+    """The name a file is shown and downloaded under: ``given`` without folders or
+    control characters, ending with ``extension``, the checked type's (申请书.doc
+    holding a PDF is 申请书.pdf); ``fallback`` (the material's name) when nothing
+    is left of it."""
+    base = PurePosixPath(str(given or "").replace("\\", "/")).name
+    stem = base.rsplit(".", 1)[0] if "." in base.strip(".") else base
+    stem = "".join(ch for ch in stem if ch.isprintable()).strip(" .")
+    stem = stem or "".join(ch for ch in str(fallback or "") if ch.isprintable()).strip(" .")
+    return stem[:FILE_NAME_STEM_MAX] + extension
+
+
+# The fields that refer to a file, with the name a problem gives them; each
+# has a field ``<field>_name`` beside it, the name its editor gave the file.
 FILE_REFERENCES = {"blank_form_file": _("空白表格"), "sample_file": _("示例样表"),
                    "result_sample_file": _("结果样本")}
 
 
-def _check_file_references(problems, clean) -> None:
-    """Every file a version refers to must have been uploaded (one query)."""
-    wanted = [("result_sample_file", "result_sample_file", clean["result_sample_file"])]
+def _check_files(problems, clean) -> None:
+    """Every file a version refers to must have been uploaded (one query); each
+    reference's name is cleaned (``file_display_name``), the material's name (the
+    result's, the item's) standing in for a name not given, and a name without a
+    file is dropped."""
+    from yizhan.cases.downloads import EXTENSIONS
+
+    fallback = clean["result_name"] or clean["name"]
+    wanted = [("result_sample_file", "result_sample_file", clean, fallback)]
     for index, material in enumerate(clean["materials"], start=1):
         for key in ("blank_form_file", "sample_file"):
-            wanted.append((f"materials[{index}].{key}", key, material[key]))
-    refs = {ref for _where, _key, ref in wanted if ref}
-    if not refs:
-        return
+            wanted.append((f"materials[{index}].{key}", key, material, material["name"]))
+    refs = {holder[key] for _where, key, holder, _fallback in wanted if holder[key]}
     # A longer value is no sha256, and no query needs to look for it.
-    known = set(CatalogFile.objects.filter(sha256__in=[r for r in refs if len(r) == 64])
-                .values_list("sha256", flat=True))
-    for where, key, ref in wanted:
-        if ref and ref not in known and not illegal_character(ref):  # that one is reported
+    types = dict(CatalogFile.objects.filter(sha256__in=[r for r in refs if len(r) == 64])
+                 .values_list("sha256", "content_type")) if refs else {}
+    for where, key, holder, name_fallback in wanted:
+        ref = holder[key]
+        if not ref:
+            holder[f"{key}_name"] = ""
+        elif ref in types:
+            holder[f"{key}_name"] = file_display_name(holder[f"{key}_name"], name_fallback,
+                                                      EXTENSIONS.get(types[ref], ""))
+        elif not illegal_character(ref):  # that one is reported
             _problem(problems, where, _("%(label)s：找不到文件“%(ref)s”，请重新上传") % {
                 "label": FILE_REFERENCES[key], "ref": ref[:64]})
 
@@ -494,7 +529,8 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
     clean["materials"] = _clean_materials(problems, data.get("materials") or [])
     clean["fees"] = _clean_fees(problems, data.get("fees") or [])
     clean["result_sample_file"] = _file_reference(data.get("result_sample_file"))
-    _check_file_references(problems, clean)
+    clean["result_sample_file_name"] = _given_name(data.get("result_sample_file_name"))
+    _check_files(problems, clean)
     return clean, problems
 
 
@@ -532,14 +568,16 @@ def version_as_data(version: ItemVersion, *, copy: bool = False) -> dict:
         *TEXT_FIELDS, "basic_code", "item_type", "exercise_level", "case_type", "statutory_limit",
         "promised_limit", "visits_required", "online_depth", "service_objects",
         "special_procedures", "themes", "process_template", "form_fields", "result_sample_file",
+        "result_sample_file_name",
     ]
     data = {field: getattr(version, field) for field in fields}
     data["joint_agencies"] = [refer(a) for a in version.joint_agencies.all()]
     data["upper_agency"] = refer(version.upper_agency) if version.upper_agency_id else None
     data["materials"] = [
         {k: getattr(m, k) for k in ("name", "forms", "necessity", "condition", "copies",
-                                    "source", "blank_form", "blank_form_file", "sample",
-                                    "sample_file", "acceptance_standard", "basis")}
+                                    "source", "blank_form", "blank_form_file",
+                                    "blank_form_file_name", "sample", "sample_file",
+                                    "sample_file_name", "acceptance_standard", "basis")}
         for m in version.materials.all()
     ]
     data["fees"] = [

@@ -1,8 +1,9 @@
 """Blank forms, samples and result samples: uploading on the desk, downloading.
 
-A file is served by its sha256 only while something may show it
-(``selectors.catalog_file_for``): the public copy is cached long, since
-the content never changes under its name; a draft's is not cached.
+A file is served by its sha256 and the name a version gives it, only while
+such a version may be shown (``selectors.catalog_file_for``): the public
+copy is cached long, since the content never changes under its address; a
+draft's is not cached.
 """
 
 from django.contrib import messages
@@ -18,14 +19,17 @@ from yizhan.catalog import permissions, selectors, services
 from yizhan.core.errors import InvalidInput
 from yizhan.directory.pages import refusal_shown, staff_page
 
-# A year: the name is the content's digest, so a cached copy is never stale.
+# A year: the address is the content's digest and its name, so a cached copy is
+# never stale.
 PUBLIC_MAX_AGE = 365 * 24 * 3600
 
 
 @require_safe
-def download(request, sha256: str):
-    record, public = selectors.catalog_file_for(user=request.user, sha256=sha256)
-    response = attachment(record, record.name, record.content_type)
+def download(request, sha256: str, name: str):
+    reference, public = selectors.catalog_file_for(user=request.user, sha256=sha256,
+                                                   name=name)
+    record = reference.record
+    response = attachment(record, reference.name, record.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["ETag"] = f'"{record.sha256}"'
     if public:

@@ -41,12 +41,14 @@ class CatalogFile(models.Model):
     content dict carries like any other field, so a copied version keeps
     it); the same bytes uploaded twice are one file.  ``content_type`` is
     the type the content was checked to be (``cases.uploads``), never the
-    uploader's; ``name`` ends with that type's extension.
+    uploader's.  The file has no name of its own: each reference carries
+    the name its editor gave it (``Material.blank_form_file_name`` …), so
+    two agencies uploading the same standard form each show their name,
+    and neither sees what the other (or its draft) called it.
     """
 
     sha256 = models.CharField(_("SHA-256 摘要"), max_length=64, unique=True)
     file = models.FileField(upload_to=catalog_file_path, max_length=255)
-    name = models.CharField(_("文件名"), max_length=200)
     content_type = models.CharField(_("类型"), max_length=100)
     size = models.PositiveIntegerField(_("大小（字节）"))
     uploaded_at = models.DateTimeField(_("上传时间"))
@@ -60,7 +62,7 @@ class CatalogFile(models.Model):
         ordering = ["-uploaded_at"]
 
     def __str__(self):
-        return self.name
+        return self.sha256 + self.extension
 
     @property
     def extension(self) -> str:
@@ -75,11 +77,31 @@ class CatalogFile(models.Model):
 
         return next((k.label for k in ALL_KINDS if k.content_type == self.content_type), "")
 
+
+class FileReference:
+    """A catalog file as one material or version refers to it: the stored file and
+    the name that reference gives it, which the guide shows, the download's
+    address carries and its Content-Disposition says."""
+
+    def __init__(self, record: CatalogFile, name: str):
+        self.record = record
+        self.name = name
+
+    sha256 = property(lambda self: self.record.sha256)
+    content_type = property(lambda self: self.record.content_type)
+    size = property(lambda self: self.record.size)
+    kind_label = property(lambda self: self.record.kind_label)
+
     @property
     def url(self) -> str:
+        """``/services/files/<sha256>/<name>``: served only while a version the
+        requester may see refers to these bytes under this name."""
         from django.urls import reverse
 
-        return reverse("catalog:file", args=[self.sha256])
+        return reverse("catalog:file", args=[self.record.sha256, self.name])
+
+    def __str__(self):
+        return self.name
 
 
 def _files_of(version) -> dict:
@@ -94,6 +116,14 @@ def _files_of(version) -> dict:
             if wanted else {}
         version._catalog_files = cached
     return cached
+
+
+def _reference(version, sha256: str, name: str) -> FileReference | None:
+    record = _files_of(version).get(sha256) if sha256 else None
+    if record is None:
+        return None
+    # Every reference has a name (content.clean_version_data, migration 0006).
+    return FileReference(record, name or str(record))
 
 
 class ItemType(models.TextChoices):
@@ -296,8 +326,11 @@ class ItemVersion(models.Model):
     result_name = models.CharField(_("审批结果名称"), max_length=200, blank=True)
     result_type = models.CharField(_("审批结果类型"), max_length=40, blank=True)
     result_sample = models.CharField(_("结果样本"), max_length=255, blank=True)
-    # The sha256 of a CatalogFile, or "": the sample to download.
+    # The sha256 of a CatalogFile, or "": the sample to download, under the
+    # name its editor gave it ("" with no file).
     result_sample_file = models.CharField(_("结果样本文件"), max_length=64, blank=True)
+    result_sample_file_name = models.CharField(_("结果样本文件名"), max_length=200,
+                                               blank=True)
     visits_required = models.PositiveSmallIntegerField(_("到办事现场次数"), default=0)
     online_depth = models.PositiveSmallIntegerField(_("网上办理深度"),
                                                     choices=OnlineDepth.choices,
@@ -352,9 +385,8 @@ class ItemVersion(models.Model):
         return linkable(self.result_sample)
 
     @property
-    def result_sample_download(self) -> CatalogFile | None:
-        return _files_of(self).get(self.result_sample_file) if self.result_sample_file \
-            else None
+    def result_sample_download(self) -> FileReference | None:
+        return _reference(self, self.result_sample_file, self.result_sample_file_name)
 
     @property
     def special_procedure_labels(self) -> list[str]:
@@ -389,9 +421,12 @@ class Material(models.Model):
                               default=Source.APPLICANT)
     blank_form = models.CharField(_("空白表格"), max_length=255, blank=True)
     sample = models.CharField(_("示例样表"), max_length=255, blank=True)
-    # The sha256 of a CatalogFile, or "": the files to download.
+    # The sha256 of a CatalogFile, or "": the files to download, each under
+    # the name its editor gave it ("" with no file).
     blank_form_file = models.CharField(_("空白表格文件"), max_length=64, blank=True)
+    blank_form_file_name = models.CharField(_("空白表格文件名"), max_length=200, blank=True)
     sample_file = models.CharField(_("示例样表文件"), max_length=64, blank=True)
+    sample_file_name = models.CharField(_("示例样表文件名"), max_length=200, blank=True)
     acceptance_standard = models.TextField(_("受理标准"), blank=True)
     basis = models.TextField(_("要求提供材料的依据"), blank=True)
 
@@ -412,13 +447,12 @@ class Material(models.Model):
         return linkable(self.sample)
 
     @property
-    def blank_form_download(self) -> CatalogFile | None:
-        return _files_of(self.version).get(self.blank_form_file) if self.blank_form_file \
-            else None
+    def blank_form_download(self) -> FileReference | None:
+        return _reference(self.version, self.blank_form_file, self.blank_form_file_name)
 
     @property
-    def sample_download(self) -> CatalogFile | None:
-        return _files_of(self.version).get(self.sample_file) if self.sample_file else None
+    def sample_download(self) -> FileReference | None:
+        return _reference(self.version, self.sample_file, self.sample_file_name)
 
 
 class Fee(models.Model):

@@ -8,7 +8,7 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.catalog import permissions
-from yizhan.catalog.models import CatalogFile, Item, ItemVersion, Material
+from yizhan.catalog.models import CatalogFile, FileReference, Item, ItemVersion, Material
 from yizhan.catalog.search import parse_query
 from yizhan.core.errors import NotFound, rendered_later
 from yizhan.directory.authz import scope_of
@@ -246,40 +246,52 @@ def items_for_editor(*, actor) -> QuerySet[Item]:
 
 # --- blank forms, samples and result samples -------------------------------------
 
-def _referring(sha256: str):
-    """Versions (of the public catalog's items) that refer to the file."""
+def _referring(sha256: str, name: str):
+    """Versions (of the public catalog's items) that refer to the file under ``name``.
+
+    A material's two references are each matched as a pair (its blank form's
+    digest with its blank form's name): the same bytes under another name,
+    another agency's or a draft's, do not make this name servable.
+    """
     return ItemVersion.objects.filter(
-        Q(result_sample_file=sha256) | Q(materials__blank_form_file=sha256)
-        | Q(materials__sample_file=sha256), item__internal=False)
+        Q(result_sample_file=sha256, result_sample_file_name=name)
+        | Q(materials__blank_form_file=sha256, materials__blank_form_file_name=name)
+        | Q(materials__sample_file=sha256, materials__sample_file_name=name),
+        item__internal=False)
 
 
-def _public(sha256: str) -> bool:
-    return _referring(sha256).filter(status=ItemVersion.Status.PUBLISHED,
-                                     item__agency__is_active=True,
-                                     item__withdrawn_kind="").exists()
+def _public(sha256: str, name: str) -> bool:
+    return _referring(sha256, name).filter(status=ItemVersion.Status.PUBLISHED,
+                                           item__agency__is_active=True,
+                                           item__withdrawn_kind="").exists()
 
 
-def _seen_on_the_desk(user, sha256: str) -> bool:
-    """Whether ``user`` sees, on the catalog desk, a version referring to the file."""
+def _seen_on_the_desk(user, sha256: str, name: str) -> bool:
+    """Whether ``user`` sees, on the catalog desk, a version referring to the file
+    under ``name``."""
     if not user.is_authenticated or not permissions.catalog_edit_any(user):
         return False
     scope = scope_of(user)
-    agencies = set(_referring(sha256).values_list("item__agency_id", flat=True))
+    agencies = set(_referring(sha256, name).values_list("item__agency_id", flat=True))
     return any(scope.sees_agency(agency_id) for agency_id in agencies)
 
 
-def catalog_file_for(*, user, sha256: str) -> tuple[CatalogFile, bool]:
-    """The catalog file ``sha256`` if ``user`` may download it, and whether it is public.
+def catalog_file_for(*, user, sha256: str, name: str) -> tuple[FileReference, bool]:
+    """The catalog file ``sha256`` under ``name`` if ``user`` may download it so, and
+    whether it is public.
 
-    Public while a published current version of an item in service whose
-    agency is active refers to it; otherwise only to an editor who sees a referring
-    version on the catalog desk (a draft's file).  Anything else is not
-    found, whether or not the file exists.
+    The pair (digest, name) is served, never the digest alone: public while
+    a published current version of an item in service whose agency is
+    active refers to the file under that name; otherwise only to an editor
+    who sees such a referring version on the catalog desk (a draft's file).
+    Anything else is not found, whether or not the file exists, or exists
+    under another name.
     """
-    record = CatalogFile.objects.filter(sha256=str(sha256).lower()).first()
-    if record is None:
+    sha256, name = str(sha256).lower(), str(name)
+    record = CatalogFile.objects.filter(sha256=sha256).first()
+    if record is None or not name:
         raise NotFound()
-    public = _public(record.sha256)
-    if not public and not _seen_on_the_desk(user, record.sha256):
+    public = _public(sha256, name)
+    if not public and not _seen_on_the_desk(user, sha256, name):
         raise NotFound()
-    return record, public
+    return FileReference(record, name), public

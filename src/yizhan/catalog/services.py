@@ -7,7 +7,6 @@ point (form, API, import).
 import hashlib
 import re
 import unicodedata
-from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -20,7 +19,12 @@ from yizhan.audit.services import audit_append
 from yizhan.cases.uploads import CATALOG_FILES, CheckedUpload, check_upload
 from yizhan.catalog import codes, permissions
 from yizhan.catalog.actions import CatalogAction
-from yizhan.catalog.content import clean_version_data, illegal_character, version_as_data
+from yizhan.catalog.content import (
+    clean_version_data,
+    file_display_name,
+    illegal_character,
+    version_as_data,
+)
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import (
     CatalogFile,
@@ -431,12 +435,9 @@ def _editable(version: ItemVersion) -> None:
 
 def _display_name(given: str, fallback: str, checked: CheckedUpload) -> str:
     """The uploader's file name without folders or control characters, ending with
-    the extension of the checked type (申请书.doc holding a PDF is 申请书.pdf)."""
-    base = PurePosixPath(str(given or "").replace("\\", "/")).name
-    stem = base.rsplit(".", 1)[0] if "." in base.strip(".") else base
-    stem = "".join(ch for ch in stem if ch.isprintable()).strip(" .")
-    stem = stem or "".join(ch for ch in fallback if ch.isprintable()).strip(" .")
-    return stem[:150] + checked.kind.extension
+    the extension of the checked type (申请书.doc holding a PDF is 申请书.pdf): the
+    name this reference gives the file, whatever others call the same bytes."""
+    return file_display_name(given, fallback, checked.kind.extension)
 
 
 def _store(checked: CheckedUpload, sha256: str) -> tuple[str, bool]:
@@ -499,20 +500,21 @@ def _attach(*, actor, version, kind, material_order, checked, sha256, name,
     _editable(version)
     holder, field, material = _file_place(version, kind, material_order)
     fallback = material.name if material else (version.result_name or version.name)
+    shown = _display_name(given_name, fallback, checked)
     record, _created = CatalogFile.objects.get_or_create(sha256=sha256, defaults={
-        "file": name, "name": _display_name(given_name, fallback, checked),
-        "content_type": checked.kind.content_type, "size": checked.size,
+        "file": name, "content_type": checked.kind.content_type, "size": checked.size,
         "uploaded_at": timezone.now(), "uploaded_by": person_of(actor)})
-    previous = getattr(holder, field)
-    if previous == sha256:
+    previous = (getattr(holder, field), getattr(holder, f"{field}_name"))
+    if previous == (sha256, shown):
         return version   # sent again (a page reloaded): it is attached already
     setattr(holder, field, sha256)
-    holder.save(update_fields=[field])
+    setattr(holder, f"{field}_name", shown)
+    holder.save(update_fields=[field, f"{field}_name"])
     _mark_edited(version, actor)
     audit_append(actor=actor, action=CatalogAction.FILE_ATTACHED, obj=version,
                  agency_id=version.item.agency_id,
                  changes={"kind": kind, "material": material.name if material else None,
-                          "file": record.name, "sha256": [previous, sha256],
+                          "file": [previous[1], shown], "sha256": [previous[0], sha256],
                           "content_type": record.content_type, "size": record.size})
     return version
 
@@ -532,13 +534,15 @@ def item_file_detach(*, actor, version: ItemVersion, kind: str,
     previous = getattr(holder, field)
     if not previous:
         return version
+    previous_name = getattr(holder, f"{field}_name")
     setattr(holder, field, "")
-    holder.save(update_fields=[field])
+    setattr(holder, f"{field}_name", "")
+    holder.save(update_fields=[field, f"{field}_name"])
     _mark_edited(version, actor)
     audit_append(actor=actor, action=CatalogAction.FILE_DETACHED, obj=version,
                  agency_id=version.item.agency_id,
                  changes={"kind": kind, "material": material.name if material else None,
-                          "sha256": [previous, ""]})
+                          "file": [previous_name, ""], "sha256": [previous, ""]})
     return version
 
 

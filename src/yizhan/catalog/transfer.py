@@ -65,7 +65,7 @@ ITEM_COLUMNS = [
     ("办理流程", "process_description"), ("法定时限", "statutory_limit"),
     ("承诺时限", "promised_limit"), ("时限说明", "limit_notes"), ("办件类型", "case_type"),
     ("结果名称", "result_name"), ("结果类型", "result_type"), ("结果样本", "result_sample"),
-    ("结果样本文件", "result_sample_file"),
+    ("结果样本文件", "result_sample_file"), ("结果样本文件名", "result_sample_file_name"),
     ("到现场次数", "visits_required"), ("网上办理深度", "online_depth"),
     ("咨询方式", "consultation"), ("投诉方式", "complaint"),
     ("特别程序", "special_procedures"), ("主题", "themes"), ("流程", "process_template"),
@@ -76,8 +76,10 @@ MATERIAL_COLUMNS = [
     ("适用情形", "condition"), ("份数", "copies"), ("来源渠道", "source"),
     ("空白表格", "blank_form"), ("示例样表", "sample"), ("受理标准", "acceptance_standard"),
     ("依据", "basis"),
-    # The SHA-256 of a file uploaded on this installation (files are not exported).
-    ("空白表格文件", "blank_form_file"), ("示例样表文件", "sample_file"),
+    # The SHA-256 of a file uploaded on this installation (files are not exported),
+    # and the name the material gives it.
+    ("空白表格文件", "blank_form_file"), ("空白表格文件名", "blank_form_file_name"),
+    ("示例样表文件", "sample_file"), ("示例样表文件名", "sample_file_name"),
 ]
 FEE_COLUMNS = [
     ("事项键", "key"), ("收费项目", "name"), ("收费标准", "standard"), ("金额上限", "amount"),

@@ -10,7 +10,8 @@ urlpatterns = [
     path("services/", views.index, name="index"),
     path("services/search/", views.search, name="search"),
     path("services/items/<str:impl_code>/", views.guide, name="guide"),
-    path("services/files/<str:sha256>/", file_views.download, name="file"),
+    # The name is the one a version gives the file (catalog.selectors.catalog_file_for).
+    path("services/files/<str:sha256>/<str:name>", file_views.download, name="file"),
     path("workbench/catalog/", views.desk, name="desk"),
     path("workbench/catalog/import/", views.desk_import, name="desk_import"),
     path("workbench/catalog/export/", views.desk_export, name="desk_export"),
