@@ -253,11 +253,7 @@ def case_status(request, number: str, code: str):
 
     Ten wrong tries from one address in fifteen minutes are answered 429.
     """
-    # Full-width digits (a Chinese keyboard) are the same digits, also when
-    # a wrong try is counted against the number.
-    return services.case_status_lookup(number=selectors.query_input(number),
-                                       code=selectors.query_input(code),
-                                       ip=client_ip(request))
+    return services.case_status_lookup(number=number, code=code, ip=client_ip(request))
 
 
 @router.get("/cases/{case_id}", response=CaseDetail, auth=AUTH)

@@ -1121,12 +1121,13 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
 
     Open to anyone, so guessing is throttled: after ten wrong tries from one
     address (for IPv6, one /64) in fifteen minutes, or thirty on one case
-    number from anywhere, further tries are refused for a while.
+    number from anywhere, further tries are refused for a while.  Full-width
+    digits (a Chinese keyboard) are the same digits, also when a wrong try
+    is counted against the number.
     """
-    from yizhan.cases import selectors
-
     block = throttle_address(ip)
-    number = (number or "").strip()[:32]
+    number = selectors.query_input(number)[:32]
+    code = selectors.query_input(code)
     recent = StatusQueryFailure.objects.filter(at__gte=timezone.now() - STATUS_QUERY_WINDOW)
     if ((block and recent.filter(ip=block).count() >= STATUS_QUERY_MAX_FAILURES)
             or (number and recent.filter(number=number).count()

@@ -346,12 +346,9 @@ def status(request):
     error_status = 400
     if request.method == "POST":
         try:
-            # Full-width digits (a Chinese keyboard) are the same digits,
-            # also when a wrong try is counted against the number.
-            case = services.case_status_lookup(
-                number=selectors.query_input(request.POST.get("number", "")),
-                code=selectors.query_input(request.POST.get("code", "")),
-                ip=client_ip(request))
+            case = services.case_status_lookup(number=request.POST.get("number", ""),
+                                               code=request.POST.get("code", ""),
+                                               ip=client_ip(request))
         except ApplicationError as exc:
             error = exc.render()
             error_status = exc.http_status
