@@ -131,3 +131,27 @@ def test_cases_already_under_way_are_not_touched(world):
     assert page.get(f"/my/cases/{case.pk}/").status_code == 200
     with pytest.raises(NotFound):
         selectors.item_guide(impl_code=version.item.impl_code)
+
+
+def test_a_draft_begun_before_the_closing_is_not_submitted(world):
+    """As a new application is refused, so is a saved draft: nothing new is taken in."""
+    version = publish_item(world, materials=[])
+    case = draft(world, version, key="draft-before-closing")
+    _close(world, world.agency_a)
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
+        case_services.case_submit(actor=world.citizen, case=case)
+    assert refused.value.code == CasesErrorCode.ITEM_WITHDRAWN
+    assert reload(case).status == Case.Status.DRAFT
+
+
+def test_supervision_coverage_counts_only_items_on_offer(world):
+    """A closed agency's items take no applications: they are not counted among
+    the items under electronic supervision."""
+    from yizhan.directory.roles import Role
+    from yizhan.supervision.selectors import coverage
+
+    publish_item(world)
+    publish_item(world, agency=world.agency_b, name="乙局许可")
+    _close(world, world.agency_a)
+    rows = {row.agency_id: row for row in coverage(actor=world.user("a", Role.SYSADMIN))}
+    assert world.agency_a.pk not in rows or rows[world.agency_a.pk].items == 0

@@ -429,6 +429,11 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
                            code=CasesErrorCode.ITEM_WITHDRAWN,
                            withdrawal=rendered_later(item.withdrawal_statement),
                            withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
+    if not case.agency.is_active:
+        # Its agency closed (or merged) since the draft began, as case_create.
+        raise InvalidInput(_("该事项已不再办理：其实施机关已撤销或合并。本草稿不能再提交，"
+                             "可拨打 12345 咨询现由哪个部门办理。"),
+                           code=CasesErrorCode.ITEM_WITHDRAWN)
     if case.item_version.item.published_id != case.item_version_id:
         # The item was changed (or withdrawn) since the draft began: its
         # materials and conditions may no longer be the ones in force.

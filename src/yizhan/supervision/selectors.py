@@ -175,7 +175,10 @@ def coverage(*, actor) -> list[AgencyRow]:
     def row(agency_id, name):
         return rows.setdefault(agency_id, AgencyRow(agency_id, name, alerts={}))
 
-    items = Item.objects.filter(published__isnull=False)
+    # The items on offer: a cancelled or suspended item, or one of a closed
+    # agency, takes no applications and is no part of the coverage.
+    items = Item.objects.filter(published__isnull=False, withdrawn_kind="",
+                                agency__is_active=True)
     if agencies is not None:
         items = items.filter(agency_id__in=agencies)
     supervised_items = set()
