@@ -122,6 +122,7 @@ def test_claim_during_the_deadline_recount(transactional_db, world, promised, mo
 
 
 @postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
 def test_acceptance_committing_after_a_calendar_change_gets_the_new_deadline(
         transactional_db, world, monkeypatch):
     """A window clerk accepts a case while the calendar administrator makes a
@@ -129,7 +130,10 @@ def test_acceptance_committing_after_a_calendar_change_gets_the_new_deadline(
     acceptance holds the calendar's version row (calendar_held) until it
     commits, so the change waits for it and its recount finds the case;
     otherwise the case would keep a deadline that counts the new holiday as a
-    working day, for good.
+    working day, for good.  With one audit chain head, the change must take
+    the version row before its audit record does: a change that locked the
+    head first, then waited for the row, deadlocked with the acceptance
+    waiting for the head.
     """
     workdays_services.calendar_seed(actor=None)   # a flushed database has no calendar
     version = publish_item(world, name="长时限许可", statutory_limit=300, promised_limit=300)

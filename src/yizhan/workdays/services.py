@@ -56,7 +56,14 @@ def _check_year(year) -> int:
 
 
 def _bump_version() -> None:
-    """Mark the calendar changed, for every process (see ``selectors``)."""
+    """Mark the calendar changed, for every process (see ``selectors``).
+
+    Called before the change's other writes: updating the version row
+    waits for the steps that hold it FOR SHARE while they count deadlines
+    (``selectors.calendar_held``).  Taken later, after the change's audit
+    record had locked a chain head, a step waiting for that head while
+    holding the row deadlocked with it.
+    """
     now = timezone.now()
     if not CalendarVersion.objects.filter(pk=1).update(version=F("version") + 1,
                                                        changed_at=now):
@@ -106,6 +113,7 @@ def calendar_day_set(*, actor, date: dt.date, is_workday: bool, name: str,
     new = (is_workday, name if is_exception else "")
     if old == new:
         return day
+    _bump_version()
     now = timezone.now()
     # Locked so a publication of the same year waits for this change.
     year, _created = CalendarYear.objects.select_for_update().get_or_create(
@@ -127,7 +135,6 @@ def calendar_day_set(*, actor, date: dt.date, is_workday: bool, name: str,
                  reason=reason,
                  changes={"date": date.isoformat(), "is_workday": [old[0], new[0]],
                           "name": [old[1], new[1]], "year_published": year.published})
-    _bump_version()
     _send_on_commit(calendar_day_changed, date=date, year=date.year, published=year.published)
     return day
 
@@ -157,6 +164,7 @@ def calendar_year_publish(*, actor, year: int, reason: str) -> CalendarYear:
     if not row.days.filter(is_workday=False).exists():
         raise InvalidInput(_("%(year)s 年没有录入放假日期，不能发布。"),
                            code=WorkdaysErrorCode.YEAR_EMPTY, field="year", year=year)
+    _bump_version()
     row.published = True
     row.published_at = timezone.now()
     row.published_by = person_of(actor)
@@ -165,7 +173,6 @@ def calendar_year_publish(*, actor, year: int, reason: str) -> CalendarYear:
                  changes={"published": [False, True],
                           "holidays": row.days.filter(is_workday=False).count(),
                           "workdays": row.days.filter(is_workday=True).count()})
-    _bump_version()
     _send_on_commit(calendar_year_published, year=year)
     return row
 
@@ -200,6 +207,8 @@ def calendar_seed(*, actor=None) -> SeedReport:
             if stored_days.get(year, set()) != {(d.date, d.is_workday, d.name) for d in days}:
                 report.differing.append(year)
             continue
+        if not report.created:
+            _bump_version()   # before the first write (see _bump_version)
         row = CalendarYear.objects.create(year=year, source=CalendarYear.Source.PACKAGE,
                                           source_version=version, published=True,
                                           published_at=now, published_by=None, created_at=now)
@@ -213,8 +222,6 @@ def calendar_seed(*, actor=None) -> SeedReport:
                               "holidays": sum(1 for d in days if not d.is_workday),
                               "workdays": sum(1 for d in days if d.is_workday)})
         report.created.append(year)
-    if report.created:
-        _bump_version()
-        for year in report.created:
-            _send_on_commit(calendar_year_published, year=year)
+    for year in report.created:
+        _send_on_commit(calendar_year_published, year=year)
     return report
