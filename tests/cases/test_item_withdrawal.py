@@ -61,7 +61,8 @@ def test_the_api_refuses_an_application_naming_the_decision(world, promised, cli
             "/api/v1/cases", json.dumps({"impl_code": promised.item.impl_code,
                                          "applicant_id": world.applicant.pk}),
             content_type="application/json")
-    body = api_error(response, 404, "core.not_found")
+    # Not "not found": the item is there, and the refusal says why.
+    body = api_error(response, 400, "cases.item_withdrawn")
     assert DECISION in body["message_zh"]
     assert body["fields"]["decision"] == DECISION
 

@@ -231,9 +231,13 @@ class VerificationOut(Schema):
 
 @router.post("/cases", response={201: CaseOut}, auth=AUTH)
 def create_case(request, payload: CaseIn):
-    """Start an application (a draft) on a published item."""
+    """Start an application (a draft) on a published item.
+
+    An item cancelled or suspended is refused by the service
+    (``cases.item_withdrawn``, naming the decision), not reported missing.
+    """
     actor = actor_of(request)
-    version = catalog_selectors.item_guide(impl_code=payload.impl_code)
+    version = catalog_selectors.item_read(impl_code=payload.impl_code)
     applicant = directory_selectors.applicant_get_for_actor(actor=actor,
                                                             applicant_id=payload.applicant_id)
     case = services.case_create(actor=actor, item_version=version, applicant=applicant,
