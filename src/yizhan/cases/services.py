@@ -388,8 +388,9 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     made ready are new to the case: nothing is read to find them.
     """
     created = []
+    calendar = calendar_held() if step.opened else None
     for ready in step.opened:
-        due = _task_due(case, task_kind(ready.name), now)
+        due = _task_due(case, task_kind(ready.name), now, calendar=calendar)
         created.append(Task(case=case, spiff_id=ready.task_id, name=ready.name,
                             title=ready.title, role=ready.role, agency_id=ready.agency_id,
                             created_at=now, due_at=due.at, due_provisional=due.provisional))
@@ -921,8 +922,9 @@ def case_correct(*, actor, case: Case) -> Case:
     case.next_check_at = now
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
     back = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]))
+    calendar = calendar_held() if back else None
     for task in back:
-        due = _task_due(case, task_kind(task.name), now)
+        due = _task_due(case, task_kind(task.name), now, calendar=calendar)
         Task.objects.filter(pk=task.pk).update(due_at=due.at, due_from=now,
                                                due_provisional=due.provisional,
                                                version=F("version") + 1)
@@ -976,9 +978,9 @@ def _check_undecided(case: Case) -> None:
                        code=CasesErrorCode.BAD_STATE)
 
 
-def _recompute(case: Case) -> list[str]:
+def _recompute(case: Case, calendar=None) -> list[str]:
     version = case.item_version
-    result = clock.deadlines(calendar=calendar_held(), accepted_at=case.accepted_at,
+    result = clock.deadlines(calendar=calendar or calendar_held(), accepted_at=case.accepted_at,
                              statutory_limit=version.statutory_limit,
                              promised_limit=version.promised_limit,
                              paused_workdays=case.paused_workdays,
@@ -993,20 +995,21 @@ def case_resume(*, actor, case: Case) -> Case:
     if case.status != Case.Status.SUSPENDED:
         raise Conflict(_("办件未暂停计时。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
-    lost = clock.paused_workdays(calendar=calendar_held(), since=case.paused_since,
+    calendar = calendar_held()
+    lost = clock.paused_workdays(calendar=calendar, since=case.paused_since,
                                  until=now)
     case.paused_workdays += lost
     reason = case.pause_reason
     case.status = Case.Status.IN_PROGRESS
     case.paused_since = None
     case.pause_reason = ""
-    fields = ["paused_workdays", "status", "paused_since", "pause_reason", *_recompute(case)]
+    fields = ["paused_workdays", "status", "paused_since", "pause_reason",
+              *_recompute(case, calendar)]
     case.save(update_fields=fields)
     if lost:
         # Each open step's own limit stopped with the case's clock: it is
         # given back the working days the pause took, or supervision would
         # count time the law excludes against the step.
-        calendar = calendar_held()
         tz = timezone.get_default_timezone()
         open_steps = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
                                             due_at__isnull=False))
@@ -1191,7 +1194,7 @@ def deadlines_recompute(*, year: int | None = None) -> int:
             before = {name: getattr(case, name) for name in
                       ("paused_workdays", *clock.DEADLINE_FIELDS)}
             case.paused_workdays = clock.paused_in(calendar=calendar, spans=spans)
-            fields = ["paused_workdays", *_recompute(case)]
+            fields = ["paused_workdays", *_recompute(case, calendar)]
             changes = {name: [before[name], getattr(case, name)]
                        for name in ("paused_workdays", "statutory_due", "promised_due")
                        if before[name] != getattr(case, name)}

@@ -54,26 +54,30 @@ def calendar_build() -> WorkdayCalendar:
     return WorkdayCalendar(known_years=list(known), exceptions=exceptions)
 
 
+def _calendar_of(version: int) -> WorkdayCalendar:
+    """This process's calendar, rebuilt unless it was built from ``version``.
+
+    Called with ``_lock`` held.  The version is read before the days, so a
+    change committing in between leaves a calendar newer than its number:
+    rebuilt again at the next check, never older than it claims.
+    """
+    global _cached, _checked_at
+    if _cached is None or _cached[0] != version:
+        _cached = (version, calendar_build())
+    _checked_at = _monotonic()
+    return _cached[1]
+
+
 def calendar_current() -> WorkdayCalendar:
     """The current calendar, from this process's cache when still valid."""
-    global _cached, _checked_at
-    now = _monotonic()
     cached = _cached
-    if cached is not None and now - _checked_at < CHECK_SECONDS:
+    if cached is not None and _monotonic() - _checked_at < CHECK_SECONDS:
         return cached[1]
     with _lock:
         cached = _cached
         if cached is not None and _monotonic() - _checked_at < CHECK_SECONDS:
             return cached[1]  # another thread checked while this one waited
-        version = calendar_version()
-        # The version is read before the days, so a change committing in
-        # between leaves a calendar newer than its number: rebuilt again at
-        # the next check, never older than it claims.
-        if cached is None or cached[0] != version:
-            cached = (version, calendar_build())
-            _cached = cached
-        _checked_at = _monotonic()
-        return cached[1]
+        return _calendar_of(calendar_version())
 
 
 def calendar_held() -> WorkdayCalendar:
@@ -86,10 +90,10 @@ def calendar_held() -> WorkdayCalendar:
     calendar.  Without the lock a step counting on the old calendar could
     commit just after the recount looked, and keep a wrong deadline for
     good.  Shared locks do not wait for one another: steps never queue on
-    it.  One primary-key read a step; on SQLite, whose writers take turns
-    anyway, the cached calendar serves.
+    it.  One primary-key read a step (a step reads it once and passes the
+    calendar on); on SQLite, whose writers take turns anyway, the cached
+    calendar serves.  Django's ORM has no FOR SHARE, hence the SQL.
     """
-    global _cached, _checked_at
     if connection.vendor != "postgresql":
         return calendar_current()
     with connection.cursor() as cursor:
@@ -100,10 +104,7 @@ def calendar_held() -> WorkdayCalendar:
     if cached is not None and cached[0] == version:
         return cached[1]
     with _lock:
-        cached = (version, calendar_build())
-        _cached = cached
-        _checked_at = _monotonic()
-    return cached[1]
+        return _calendar_of(version)
 
 
 def calendar_cache_clear() -> None:
