@@ -104,7 +104,9 @@ def _sniff(head: bytes) -> Kind | str | None:
     return None
 
 
-def _complete(sniffed: Kind | str, content: bytes) -> bool:
+def _complete(sniffed: Kind | str, content: bytes, compound=None) -> bool:
+    """Whether the file ends as its kind does; ``compound`` is a compound
+    file's reading (``_compound``), read once for this and its kind."""
     tail = content[-2048:]
     if sniffed is PDF:
         return b"%%EOF" in tail
@@ -115,8 +117,7 @@ def _complete(sniffed: Kind | str, content: bytes) -> bool:
     if sniffed == ZIP:
         return b"PK\x05\x06" in content[-65557:]
     if sniffed == COMPOUND:
-        read = _compound(content)
-        return read is not None and read[1]
+        return compound is not None and compound[1]
     return False
 
 
@@ -285,10 +286,10 @@ def _workbook_macros(workbook: bytes) -> bool:
     return False
 
 
-def _compound_kind(content: bytes) -> Kind | str | None:
-    """DOC or XLS by the streams the file holds (MACROS with a VBA project or
-    Excel 4.0 macros); None for anything else."""
-    read = _compound(content)
+def _compound_kind(read) -> Kind | str | None:
+    """DOC or XLS by the streams a compound file holds (``read`` is its
+    reading, ``_compound``); MACROS with a VBA project or Excel 4.0 macros;
+    None for anything else."""
     if read is None:
         return None
     streams, _whole, stream = read
@@ -335,14 +336,15 @@ def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
     possible = CONTAINER_KINDS.get(sniffed, (sniffed,)) if sniffed else ()
     if not accepted.kinds.intersection(possible):
         raise _refused(accepted, upload.name)
-    if not _complete(sniffed, content):
+    compound = _compound(content) if sniffed == COMPOUND else None
+    if not _complete(sniffed, content, compound):
         raise InvalidInput(_("文件“%(name)s”不完整（可能上传中断），请重新上传。"),
                            code=CasesErrorCode.UPLOAD_TRUNCATED, name=upload.name)
     kind = sniffed
     if sniffed == ZIP:
         kind = _zip_kind(content)
     elif sniffed == COMPOUND:
-        kind = _compound_kind(content)
+        kind = _compound_kind(compound)
     if kind == MACROS and accepted.kinds & {DOC, DOCX, XLS, XLSX}:
         raise InvalidInput(_("文件“%(name)s”含有宏，不被接受：请另存为不含宏的 Word、Excel "
                              "文件或 PDF。"),
