@@ -173,8 +173,7 @@ def test_someone_elses_applicant_is_refused(world, promised):
 def test_a_window_clerk_applies_on_someones_behalf(world, promised):
     """At the counter a window clerk creates the case for a walk-in applicant."""
     clerk = world.user("a", Role.WINDOW_CLERK)
-    case = services.case_create(actor=clerk, item_version=promised, applicant=world.applicant,
-                                channel="window")
+    case = services.case_create(actor=clerk, item_version=promised, applicant=world.applicant)
     assert (case.submitted_by, case.channel) == (clerk, "window")
 
 

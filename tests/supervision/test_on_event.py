@@ -263,8 +263,7 @@ def test_accepting_with_materials_missing_raises_cx06(world, promised):
 def _window_case(world, version):
     """A case the window clerk files at the counter for the citizen, and submits."""
     clerk = _clerk(world)
-    case = services.case_create(actor=clerk, item_version=version, applicant=world.applicant,
-                                channel="window")
+    case = services.case_create(actor=clerk, item_version=version, applicant=world.applicant)
     for material in version.materials.all():
         services.material_upload(actor=clerk, case=case, material_id=material.pk,
                                  upload=upload())

@@ -38,7 +38,7 @@ from yizhan.cases.models import (
 )
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
-from yizhan.catalog.models import Item, ItemVersion, Material, OnlineDepth
+from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.errors import (
     Conflict,
     InvalidInput,
@@ -141,7 +141,7 @@ def _check_applicant_served(item_version: ItemVersion, applicant) -> None:
 
 @transaction.atomic
 def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | None = None,
-                idempotency_key: str = "", channel: str = "online") -> Case:
+                idempotency_key: str = "") -> Case:
     """Start an application (a draft) for ``applicant`` on a published item.
 
     With an ``idempotency_key`` a retried request returns the case the first
@@ -151,8 +151,6 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
     """
     require(permissions.case_create(actor, applicant=applicant), action="case_create")
     at_window = permissions.files_at_window(actor, applicant=applicant)
-    if at_window:
-        channel = "window"
     key = (idempotency_key or "").strip()[:64]
     if key:
         existing = Case.objects.filter(submitted_by=actor, idempotency_key=key).first()
@@ -175,14 +173,15 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
                            code=CasesErrorCode.ITEM_WITHDRAWN,
                            withdrawal=rendered_later(item.withdrawal_statement),
                            withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
-    if not at_window and item_version.online_depth < OnlineDepth.PRE_REVIEW:
+    if not at_window and not item_version.offered_online:
         raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
                        code=CasesErrorCode.NOT_ONLINE)
     _check_applicant_served(item_version, applicant)
     data = _application_data(item_version, data)
     now = timezone.now()
     case = Case(kind="approval", item_version=item_version, applicant=applicant,
-                submitted_by=actor, agency_id=item.agency_id, channel=channel, data=data,
+                submitted_by=actor, agency_id=item.agency_id,
+                channel="window" if at_window else "online", data=data,
                 idempotency_key=key, created_at=now)
     try:
         with transaction.atomic():

@@ -17,7 +17,6 @@ from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Case, Certificate, MaterialFile
 from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
-from yizhan.catalog.models import OnlineDepth
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
@@ -131,15 +130,13 @@ def apply(request, impl_code: str):
     shows where to apply instead of the form.
     """
     version = catalog_selectors.item_guide(impl_code=impl_code)
+    if not version.offered_online:
+        # 网上办理深度 一级、二级: one applies at the window.  This page lists
+        # only the account's own applicants; a clerk filing for a walk-in
+        # applicant uses the workbench's API (services.case_create).
+        return render(request, "cases/apply_offline.html", {"v": version},
+                      status=409 if request.method == "POST" else 200)
     applicants = list(directory_selectors.applicants_of_user(user=request.user))
-    if version.online_depth < OnlineDepth.PRE_REVIEW:
-        # Not offered online (网上办理深度 一级、二级): only a window clerk
-        # filing for a walk-in applicant files it (services.case_create).
-        applicants = [a for a in applicants
-                      if permissions.files_at_window(request.user, applicant=a)]
-        if not applicants:
-            return render(request, "cases/apply_offline.html", {"v": version},
-                          status=409 if request.method == "POST" else 200)
     materials = list(version.materials.all())
     errors: list[str] = []
     invalid: dict[int, str] = {}   # material id -> what is wrong with it

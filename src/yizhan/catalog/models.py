@@ -167,6 +167,12 @@ class OnlineDepth(models.IntegerChoices):
     FULLY_ONLINE = 4, _("四级：全程网上办理")
 
 
+def offered_online(depth: int) -> bool:
+    """Whether an item of this 网上办理深度 takes applications online (三级 up):
+    below it, one applies at the window, where a clerk files it."""
+    return depth >= OnlineDepth.PRE_REVIEW
+
+
 class ProcessTemplate(models.TextChoices):
     IMMEDIATE = "immediate", _("即办件流程")
     PROMISED = "promised", _("承诺件流程")
@@ -379,6 +385,10 @@ class ItemVersion(models.Model):
     @property
     def agency(self):
         return self.item.agency
+
+    @property
+    def offered_online(self) -> bool:
+        return offered_online(self.online_depth)
 
     @property
     def result_sample_link(self) -> str:

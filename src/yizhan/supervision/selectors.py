@@ -164,7 +164,7 @@ def _supervised(rules, item_id: int, agency_id: int) -> bool:
 
 def coverage(*, actor) -> list[AgencyRow]:
     """Per agency: items and cases, and the shares under supervision and online."""
-    from yizhan.catalog.models import Item, OnlineDepth
+    from yizhan.catalog.models import Item, OnlineDepth, offered_online
 
     if not permissions.monitor(actor):
         raise PermissionDenied(action="monitor")
@@ -188,7 +188,7 @@ def coverage(*, actor) -> list[AgencyRow]:
             "pk", "agency_id", "agency__name", "published__online_depth"):
         r = row(agency_id, name)
         r.items += 1
-        if depth >= OnlineDepth.PRE_REVIEW:
+        if offered_online(depth):
             r.items_online += 1
         if depth >= OnlineDepth.FULLY_ONLINE:
             fully_online.add(item_id)
