@@ -246,24 +246,21 @@ def items_for_editor(*, actor) -> QuerySet[Item]:
 
 # --- blank forms, samples and result samples -------------------------------------
 
-def _referring(sha256: str, name: str):
-    """Versions (of the public catalog's items) that refer to the file under ``name``.
+def _refers(sha256: str, name: str) -> Q:
+    """A version refers to the file under ``name``.
 
     A material's two references are each matched as a pair (its blank form's
     digest with its blank form's name): the same bytes under another name,
     another agency's or a draft's, do not make this name servable.
     """
-    return ItemVersion.objects.filter(
-        Q(result_sample_file=sha256, result_sample_file_name=name)
-        | Q(materials__blank_form_file=sha256, materials__blank_form_file_name=name)
-        | Q(materials__sample_file=sha256, materials__sample_file_name=name),
-        item__internal=False)
+    return (Q(result_sample_file=sha256, result_sample_file_name=name)
+            | Q(materials__blank_form_file=sha256, materials__blank_form_file_name=name)
+            | Q(materials__sample_file=sha256, materials__sample_file_name=name))
 
 
 def _public(sha256: str, name: str) -> bool:
-    return _referring(sha256, name).filter(status=ItemVersion.Status.PUBLISHED,
-                                           item__agency__is_active=True,
-                                           item__withdrawn_kind="").exists()
+    """A version of the public catalog refers to the file under ``name``."""
+    return published_versions().filter(_refers(sha256, name)).exists()
 
 
 def _seen_on_the_desk(user, sha256: str, name: str) -> bool:
@@ -272,7 +269,8 @@ def _seen_on_the_desk(user, sha256: str, name: str) -> bool:
     if not user.is_authenticated or not permissions.catalog_edit_any(user):
         return False
     scope = scope_of(user)
-    agencies = set(_referring(sha256, name).values_list("item__agency_id", flat=True))
+    agencies = set(ItemVersion.objects.filter(_refers(sha256, name), item__internal=False)
+                   .values_list("item__agency_id", flat=True))
     return any(scope.sees_agency(agency_id) for agency_id in agencies)
 
 

@@ -164,7 +164,8 @@ def _supervised(rules, item_id: int, agency_id: int) -> bool:
 
 def coverage(*, actor) -> list[AgencyRow]:
     """Per agency: items and cases, and the shares under supervision and online."""
-    from yizhan.catalog.models import Item, OnlineDepth, offered_online
+    from yizhan.catalog.models import OnlineDepth, offered_online
+    from yizhan.catalog.selectors import published_versions
 
     if not permissions.monitor(actor):
         raise PermissionDenied(action="monitor")
@@ -175,17 +176,17 @@ def coverage(*, actor) -> list[AgencyRow]:
     def row(agency_id, name):
         return rows.setdefault(agency_id, AgencyRow(agency_id, name, alerts={}))
 
-    # The items on offer: a cancelled or suspended item, or one of a closed
-    # agency, takes no applications and is no part of the coverage.
-    items = Item.objects.filter(published__isnull=False, withdrawn_kind="",
-                                agency__is_active=True)
+    # The items on offer, the public catalog's: a cancelled or suspended item,
+    # or one of a closed agency, takes no applications and is no part of the
+    # coverage.
+    versions = published_versions()
     if agencies is not None:
-        items = items.filter(agency_id__in=agencies)
+        versions = versions.filter(item__agency_id__in=agencies)
     supervised_items = set()
     fully_online = set()
     # Four columns, not every published version's process and search text.
-    for item_id, agency_id, name, depth in items.values_list(
-            "pk", "agency_id", "agency__name", "published__online_depth"):
+    for item_id, agency_id, name, depth in versions.values_list(
+            "item_id", "item__agency_id", "item__agency__name", "online_depth"):
         r = row(agency_id, name)
         r.items += 1
         if offered_online(depth):
