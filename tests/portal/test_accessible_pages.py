@@ -10,9 +10,16 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from tests.cases.helpers import accepted, draft, open_task, publish_item, submitted
-from yizhan.cases.models import Task
+from tests.cases.helpers import accepted, complete, draft, open_task, publish_item, submitted
+from tests.supervision.helpers import city_officer
+from yizhan.cases import events
+from yizhan.cases import services as case_services
+from yizhan.cases.models import EventType, Task
 from yizhan.directory.roles import Role
+from yizhan.supervision import services as supervision_services
+from yizhan.supervision.detection import sweep
+from yizhan.supervision.models import Alert, ScoringScheme
+from yizhan.supervision.scoring_services import scoring_scheme_update
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e]")
 
@@ -35,6 +42,20 @@ def _one(doc, xpath):
 
 def _text(el):
     return " ".join(el.text_content().split())
+
+
+def _platform_words(el, *data):
+    """``el``'s text without the data shown in it (names, messages as stored):
+    what is left is the platform's own words and punctuation."""
+    text = _text(el)
+    for value in sorted({" ".join(str(d).split()) for d in data if d}, key=len, reverse=True):
+        text = text.replace(value, "")
+    return text
+
+
+def _alert_data(alert):
+    return (alert.case.number, alert.rule.code, alert.rule.name, alert.message,
+            alert.agency.name, alert.responsible)
 
 
 
@@ -182,3 +203,110 @@ def test_a_wide_table_scrolls_in_a_labelled_region_of_its_own():
         html = page.render({})
     assert html == ('<div class="table-scroll" role="region" tabindex="0" '
                     'aria-label="My tasks"><table><caption>x</caption></table></div>')
+
+
+# --- the supervision office's pages and the workbench, in English ----------------------------
+
+def _late_case(world):
+    """A case of A accepted, its review claimed, then swept two months ahead: the
+    review is late, and its alerts name the reviewer."""
+    case, _code = submitted(world, publish_item(world, name="Test permit"))
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    case_services.task_claim(actor=world.user("a", Role.REVIEWER), task=open_task(case))
+    sweep(now=timezone.now() + dt.timedelta(days=60))
+    return case
+
+
+def _skipped_acceptance(world):
+    """A red alert on A: a decision appended on a case never accepted."""
+    case, _code = submitted(world, publish_item(world, name="Test permit"))
+    events.append(case=case, type=EventType.APPROVED, actor=world.user("a", Role.AGENCY_HEAD),
+                  agency_id=world.agency_a.pk)
+    return Alert.objects.filter(case=case).get()
+
+
+@pytest.mark.django_db
+def test_supervision_case_page_is_english_but_for_its_data(world, client_for):
+    """Step names and the brackets and separators around an alert's time, agency and
+    responsible person are translated."""
+    officer = city_officer(world)
+    case = _late_case(world)
+    alerts = list(Alert.objects.filter(case=case).select_related("rule", "agency", "responsible"))
+    assert alerts and any(a.responsible_id for a in alerts)
+    soup = _soup(_english(client_for(officer)).get(reverse("supervision:case", args=[case.pk])))
+    for alert in alerts:
+        item = _one(soup, f"//*[@id='alert-{alert.pk}']")
+        left = _platform_words(item, *_alert_data(alert))
+        assert not CJK.search(left), left
+    rows = soup.xpath("//*[@data-testid='points']/tbody/tr")
+    steps = [_text(row.xpath("./td")[2]) for row in rows]
+    assert "Acceptance" in steps, steps
+    for row in rows:
+        left = _platform_words(row, world.agency_a.name)
+        assert not CJK.search(left), left
+
+
+@pytest.mark.django_db
+def test_new_notice_page_is_english_but_for_its_data(world, client_for):
+    """The alerts a notice is drawn from, and the notice types, in English."""
+    officer = city_officer(world)
+    alert = _skipped_acceptance(world)
+    soup = _soup(_english(client_for(officer)).get(reverse("supervision:notice_new"),
+                                                   {"alert": alert.pk}))
+    label = _one(soup, f"//label[@for='alert-{alert.pk}']")
+    left = _platform_words(label, *_alert_data(alert))
+    assert not CJK.search(left), left
+    for option in soup.xpath("//*[@data-testid='notice-type']/option"):
+        assert not CJK.search(_text(option)), _text(option)
+
+
+@pytest.mark.django_db
+def test_notice_page_is_english_but_for_its_data(world, client_for):
+    """A notice's summary (its reply step by name) and its alerts, in English."""
+    officer = city_officer(world)
+    alert = _skipped_acceptance(world)
+    notice = supervision_services.notice_issue(
+        actor=officer, alert_ids=[alert.pk],
+        content={"type": "correction", "title": "Notice", "facts": "Facts",
+                 "requirements": "Requirements"})
+    assert open_task(notice, "reply")
+    soup = _soup(_english(client_for(officer)).get(
+        reverse("supervision:notice", args=[notice.pk])))
+    summary = _one(soup, "//*[@data-testid='notice-summary']")
+    left = _platform_words(summary, notice.data["issuer_name"], notice.submitted_by,
+                           notice.agency.name)
+    assert not CJK.search(left), left
+    item = _one(soup, f"//*[@id='alert-{alert.pk}']")
+    left = _platform_words(item, *_alert_data(alert))
+    assert not CJK.search(left), left
+
+
+@pytest.mark.django_db
+def test_scoring_scheme_page_is_english_but_for_its_data(world, client_for):
+    """A dimension counting only undecided cases says so in English brackets."""
+    officer = city_officer(world)
+    scheme = ScoringScheme.objects.order_by("-version").first()
+    dimensions = [dict(d) for d in scheme.dimensions]
+    fees = next(d for d in dimensions if d.get("kinds") == ["fee"])
+    fees["undecided_only"] = True
+    scoring_scheme_update(actor=officer, dimensions=dimensions, bands=scheme.bands,
+                          reason="Only undecided cases")
+    soup = _soup(_english(client_for(officer)).get(reverse("supervision:scoring_scheme")))
+    source = _one(soup, f"//*[@data-testid='scheme-{fees['code']}']/td[1]")
+    for note in source.xpath(".//small"):
+        note.drop_tree()
+    assert "Supervision alert" in _text(source), _text(source)
+    assert not CJK.search(_text(source)), _text(source)
+
+
+@pytest.mark.django_db
+def test_workbench_with_a_claimed_task_is_english_but_for_its_data(world, client_for):
+    """The step's name and the brackets around who holds it are translated."""
+    case = accepted(world, publish_item(world, name="Test permit"))
+    reviewer = world.user("a", Role.REVIEWER)
+    task = case_services.task_claim(actor=reviewer, task=open_task(case))
+    soup = _soup(_english(client_for(reviewer)).get(reverse("portal:workbench")))
+    row = next(r for r in soup.xpath("//*[@data-testid='inbox']//tr")
+               if case.number in r.text_content())
+    left = _platform_words(row, world.agency_a.name, task.claimed_by)
+    assert not CJK.search(left), left

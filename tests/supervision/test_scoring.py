@@ -623,3 +623,23 @@ def test_two_computations_at_once_leave_one_score_in_force(committed, world, off
     record = AuditRecord.objects.get(action=SupervisionAction.SCORES_COMPUTED,
                                      object_id=str(second.pk))
     assert record.changes["superseded_runs"] == [first.pk]
+
+
+def test_a_dimension_s_kinds_are_listed_with_the_language_s_separator():
+    """The scheme page lists the kinds of alert a dimension counts: 、 in Chinese,
+    a comma in English."""
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from yizhan.supervision.models import Kind
+    from yizhan.supervision.scoring_selectors import SchemeDimension
+
+    kinds = [Kind.values[0], Kind.values[1]]
+    dimension = SchemeDimension(code="d", name="d", source="alerts", source_label="",
+                                weight=Decimal(1), effective_weight=Decimal(1),
+                                config={"kinds": kinds}, note="")
+    with translation.override("zh-hans"):
+        assert "、" in dimension.kinds_label
+    with translation.override("en"):
+        assert "、" not in dimension.kinds_label and ", " in dimension.kinds_label

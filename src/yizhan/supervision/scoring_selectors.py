@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from yizhan.core.errors import NotFound, PermissionDenied
 from yizhan.supervision import permissions, scoring
@@ -254,7 +255,8 @@ class SchemeDimension:
 
     @property
     def kinds_label(self) -> str:
-        return "、".join(str(Kind(k).label) for k in self.config.get("kinds", ()))
+        return pgettext("list separator", "、").join(
+            str(Kind(k).label) for k in self.config.get("kinds", ()))
 
 
 @dataclass(frozen=True)
