@@ -100,7 +100,8 @@ def test_the_penalty_of_any_symbol_is_qrcodes():
         for density in (0.05, 0.3, 0.5, 0.7, 0.95):
             modules = [[rng.random() < density for _ in range(size)] for _ in range(size)]
             rows = [sum(1 << c for c, dark in enumerate(row) if dark) for row in modules]
-            assert qr._penalty(rows, size) == util.lost_point(modules), (size, density)
+            symbol = sum(row << (r * size) for r, row in enumerate(rows))
+            assert qr._score(symbol, size) == util.lost_point(modules), (size, density)
 
 
 def test_reed_solomon_remainder_of_a_known_block():

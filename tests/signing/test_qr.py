@@ -46,19 +46,21 @@ def test_the_matrix_is_qrcodes_own(length):
 
 
 def test_each_masks_penalty_is_qrcodes():
+    import qrcode
     from qrcode import util
     from qrcode.constants import ERROR_CORRECT_M
 
     from yizhan.core import qr
 
-    code = qr._code_class()(error_correction=ERROR_CORRECT_M, border=0)
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
     code.add_data(URL * 3)   # version 7 and up also carry version information
     code.best_fit()
     assert code.version >= 7
     for pattern in range(8):
         code.makeImpl(True, pattern)
         rows = [sum(1 << c for c, dark in enumerate(row) if dark) for row in code.modules]
-        assert qr._penalty(rows, len(rows)) == util.lost_point(code.modules)
+        symbol = sum(row << (r * len(rows)) for r, row in enumerate(rows))
+        assert qr._score(symbol, len(rows)) == util.lost_point(code.modules)
 
 
 def test_matrix_needs_a_url():

@@ -155,7 +155,9 @@ class CaseIn(Schema):
 
 class Submitted(Schema):
     case: CaseOut
-    query_code: str | None = Field(None, description="shown once: status query without login")
+    query_code: str | None = Field(None, description="the query code for the status query "
+                                   "without login; null when the case was submitted before "
+                                   "(POST /cases/{id}/query-code issues a new one)")
 
 
 class QueryCodeOut(Schema):

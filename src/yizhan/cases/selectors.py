@@ -230,9 +230,8 @@ def query_code_matches(case: Case, code: str) -> bool:
 
 
 def case_by_query_code(*, number: str, code: str) -> Case:
-    """Status without signing in: the case number and its query code."""
-    number = query_input(number)
-    code = query_input(code)
+    """Status without signing in: the case number and its query code, as typed
+    once normalised (``query_input``, by ``services.case_status_lookup``)."""
     if not number or not code.isdigit():
         raise InvalidInput(_bad_query())
     case = _cases_with_tasks().filter(number=number).first()

@@ -583,8 +583,9 @@ def release_claims(*, actor, user, posts) -> list[Task]:
         if task.status != Task.Status.CLAIMED or task.claimed_by_id != user.pk:
             continue
         Task.objects.filter(pk=task.pk).update(status=Task.Status.OPEN, claimed_by=None,
-                                               claimed_at=None, version=F("version") + 1)
-        task.refresh_from_db()
+                                               claimed_at=None, version=task.version + 1)
+        task.status, task.claimed_by, task.claimed_at = Task.Status.OPEN, None, None
+        task.version += 1
         events.append(case=case, type=EventType.TASK_RELEASED, actor=actor, task=task, at=now,
                       data={"task": task.name, "claimed_by": user.pk})
         audit_append(actor=actor, action=CasesAction.TASK_RELEASED, obj=case,

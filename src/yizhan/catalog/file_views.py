@@ -30,7 +30,6 @@ def download(request, sha256: str, name: str):
                                                    name=name)
     record = reference.record
     response = attachment(record, reference.name, record.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
     response["ETag"] = f'"{record.sha256}"'
     if public:
         patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE, immutable=True)

@@ -87,8 +87,6 @@ class FileReference:
         self.record = record
         self.name = name
 
-    sha256 = property(lambda self: self.record.sha256)
-    content_type = property(lambda self: self.record.content_type)
     size = property(lambda self: self.record.size)
     kind_label = property(lambda self: self.record.kind_label)
 

@@ -125,5 +125,3 @@ def parse_query(query: str) -> Query:
     return Query(text=text, phrase=phrase, words=tuple(tokens(phrase)[:MAX_WORDS]))
 
 
-def query_tokens(query: str) -> list[str]:
-    return list(parse_query(query).words)

@@ -153,8 +153,15 @@ ITEM_WITHDRAWN = _("该事项已不再办理：其实施机关已撤销或合并
 ITEM_OUT_OF_SERVICE = _("%(withdrawal)s如有疑问，可拨打 12345 咨询。")
 
 
-def _item_record(impl_code: str) -> ItemVersion:
-    """The published version of an item of an open agency, in service or not."""
+def item_read(*, impl_code: str) -> ItemVersion:
+    """The published version of an item of an open agency, in service or not: the
+    API's read of an item, with its state.
+
+    Unlike the guide page (``item_guide``), an item cancelled or suspended is
+    answered, with its withdrawal (``Item.withdrawn_*``): a program keeping a
+    copy of the catalog learns of the decision, not of a disappearance.  An
+    item of a closed agency is not found, as on the pages.
+    """
     version = _with_details(_of_open_agencies()).filter(item__impl_code=impl_code).first()
     if version is None:
         if ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED,
@@ -181,21 +188,10 @@ def item_guide(*, impl_code: str) -> ItemVersion:
     an item cancelled or suspended, with a message saying so, since when and
     by which decision.
     """
-    version = _item_record(impl_code)
+    version = item_read(impl_code=impl_code)
     if version.item.is_withdrawn:
         raise withdrawn_not_found(version.item)
     return version
-
-
-def item_read(*, impl_code: str) -> ItemVersion:
-    """The API's read of an item: its published version, and its state.
-
-    Unlike the guide page, an item cancelled or suspended is answered, with
-    its withdrawal (``Item.withdrawn_*``): a program keeping a copy of the
-    catalog learns of the decision, not of a disappearance.  An item of a
-    closed agency is not found, as on the pages.
-    """
-    return _item_record(impl_code)
 
 
 

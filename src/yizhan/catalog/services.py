@@ -6,7 +6,6 @@ point (form, API, import).
 
 import hashlib
 import re
-import unicodedata
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -300,7 +299,8 @@ def item_version_return(*, actor, version: ItemVersion, note: str) -> ItemVersio
 
 # The most characters of a decision's name and number (or a restoration's reason).
 WITHDRAWAL_REASON_MAX = 500
-# A document number ends in a number and 号: 国发〔2026〕5号, 国务院令第732号.
+# A document number ends in a number and 号: 国发〔2026〕5号, 国务院令第732号
+# (\d is any decimal digit, full-width ones included).
 _DOCUMENT_NUMBER = re.compile(r"\d\s*号")
 
 
@@ -308,7 +308,7 @@ def _withdrawal_reason(reason, *, number_required: bool) -> str:
     """The decision as recorded: one line, checked; a refusal names the field ``reason``."""
     text = " ".join(str(reason or "").split())
     if not text or (number_required
-                    and not _DOCUMENT_NUMBER.search(unicodedata.normalize("NFKC", text))):
+                    and not _DOCUMENT_NUMBER.search(text)):
         if number_required:
             raise InvalidInput(_("请写明取消或暂停所依据的决定名称和文号，如：国务院关于取消"
                                  "一批行政许可事项的决定（国发〔2026〕5号）。"),
@@ -433,13 +433,6 @@ def _editable(version: ItemVersion) -> None:
                        code=CatalogErrorCode.NOT_DRAFT)
 
 
-def _display_name(given: str, fallback: str, checked: CheckedUpload) -> str:
-    """The uploader's file name without folders or control characters, ending with
-    the extension of the checked type (申请书.doc holding a PDF is 申请书.pdf): the
-    name this reference gives the file, whatever others call the same bytes."""
-    return file_display_name(given, fallback, checked.kind.extension)
-
-
 def _store(checked: CheckedUpload, sha256: str) -> tuple[str, bool]:
     """Store the bytes under their sha256 unless they are there; (name, stored now)."""
     name = catalog_file_path(CatalogFile(sha256=sha256, content_type=checked.kind.content_type),
@@ -500,7 +493,7 @@ def _attach(*, actor, version, kind, material_order, checked, sha256, name,
     _editable(version)
     holder, field, material = _file_place(version, kind, material_order)
     fallback = material.name if material else (version.result_name or version.name)
-    shown = _display_name(given_name, fallback, checked)
+    shown = file_display_name(given_name, fallback, checked.kind.extension)
     record, _created = CatalogFile.objects.get_or_create(sha256=sha256, defaults={
         "file": name, "content_type": checked.kind.content_type, "size": checked.size,
         "uploaded_at": timezone.now(), "uploaded_by": person_of(actor)})

@@ -10,7 +10,6 @@ raised them, leave as one JSON shape, documented in docs/api.md::
 """
 
 import functools
-import inspect
 import json
 
 from django.conf import settings
@@ -202,22 +201,9 @@ def answering_head(view):
     a GET while the route's view runs: the operation, its authentication
     (CSRF included: both methods are safe) and its errors are the GET's;
     a route that takes no GET refuses it with 405 as before.  The body is
-    dropped here rather than left to the web server.
+    dropped here rather than left to the web server.  The platform's
+    operations are all synchronous, and so is this wrapper.
     """
-    if inspect.iscoroutinefunction(view):
-        @functools.wraps(view)
-        async def async_view(request, *args, **kwargs):
-            head = request.method == "HEAD"
-            if head:
-                request.method = "GET"
-            try:
-                response = await view(request, *args, **kwargs)
-            finally:
-                if head:
-                    request.method = "HEAD"
-            return _answered(request, response)
-        return async_view
-
     @functools.wraps(view)
     def sync_view(request, *args, **kwargs):
         head = request.method == "HEAD"

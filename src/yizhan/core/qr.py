@@ -236,7 +236,7 @@ def _symbol(modules) -> int:
 def _layout(version: int) -> _Layout:
     from qrcode.util import mask_func
 
-    code = _code_class().layout_class(version=version, error_correction=_LEVEL_M, border=0)
+    code = _layout_class()(version=version, error_correction=_LEVEL_M, border=0)
     code.data_cache = b""
     code.makeImpl(True, 0)
     free = code.data_modules
@@ -304,40 +304,20 @@ def _score(symbol: int, n: int) -> int:
 
 
 @lru_cache(maxsize=1)
-def _code_class():
-    """qrcode's QRCode with this module's choice of mask (and the layout recorder).
+def _layout_class():
+    """qrcode's QRCode recording which modules hold data (those the data
+    placement fills), to lay a version out once.
 
     Imported here: qrcode brings Pillow, which every process would otherwise
     load at start-up (through the platform checks) for the few that draw.
     """
     import qrcode
 
-    class Code(qrcode.QRCode):
-        def best_mask_pattern(self):
-            return _best_mask(self)
-
     class Layout(qrcode.QRCode):
-        """Records which modules hold data (those the data placement fills)."""
-
         def map_data(self, data, mask_pattern):
             self.data_modules = [[cell is None for cell in row] for row in self.modules]
 
-    Code.layout_class = Layout
-    return Code
-
-
-def _best_mask(code) -> int:
-    """The mask qrcode would choose for ``code``, scored as ``_matrix`` does."""
-    code.makeImpl(True, 0)
-    layout = _layout(code.version)
-    plain = _symbol(code.modules) ^ layout.masks[0]
-    scores = [_score(plain ^ mask, layout.size) for mask in layout.masks]
-    return scores.index(min(scores))
-
-
-def _penalty(rows: list[int], size: int) -> int:
-    """qrcode's ``util.lost_point`` of the symbol whose rows are ``rows`` (bit c = column c)."""
-    return _score(sum(row << (r * size) for r, row in enumerate(rows)), size)
+    return Layout
 
 
 def qr_matrix(url: str) -> list[list[bool]]:

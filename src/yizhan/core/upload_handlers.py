@@ -12,12 +12,9 @@ the endpoint's own limit refuses the file with its usual message.
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-DEFAULT_MAX_RECEIVED_FILE_BYTES = 20 * 1024 * 1024
-
 
 def max_received_bytes() -> int:
-    return max(int(getattr(settings, "YIZHAN_MAX_RECEIVED_FILE_BYTES",
-                           DEFAULT_MAX_RECEIVED_FILE_BYTES)),
+    return max(int(settings.YIZHAN_MAX_RECEIVED_FILE_BYTES),
                int(getattr(settings, "YIZHAN_MAX_UPLOAD_BYTES", 0)))
 
 

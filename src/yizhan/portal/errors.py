@@ -9,7 +9,7 @@ in the API's JSON shape for paths under the API.
 """
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import TooManyFilesSent
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -27,7 +27,7 @@ def _page(request, status: int, title: str, message: str):
 def bad_request(request, exception=None):
     if is_api_request(request):
         return api.bad_request(request)
-    if isinstance(exception, TooManyFilesSent | TooManyFieldsSent):
+    if isinstance(exception, TooManyFilesSent):
         # More file inputs than the platform takes in one form: said so, with
         # the way round it, rather than a bare "bad request".
         return _page(request, 400, _("一次提交的内容过多"),
