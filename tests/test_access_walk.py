@@ -20,6 +20,7 @@ from yizhan.accounts.models import ApiToken
 from yizhan.api import api
 from yizhan.audit.models import AuditRecord
 from yizhan.catalog import transfer
+from yizhan.catalog.models import Item
 from yizhan.directory.models import Posting
 from yizhan.directory.roles import Role
 from yizhan.supervision.models import AgencyScore
@@ -95,6 +96,21 @@ def _item_of_b(world):
 
     return catalog_services.item_create(actor=world.admin, agency=world.agency_b,
                                         data=item_content("乙局事项"))
+
+
+# What the catalog desk's actions beyond submit/publish/return/draft post.
+DESK_FORMS = {"withdraw/": {"kind": "suspended", "reason": "越权"},
+              "restore/": {"reason": "越权"},
+              "files/attach/": {"kind": "blank_form", "material": "1"},
+              "files/detach/": {"kind": "blank_form", "material": "1"}}
+
+
+def _desk_form(action: str) -> dict:
+    """The form a catalog desk action under /workbench/catalog/versions/<id>/ posts."""
+    form = {"note": "x", **DESK_FORMS.get(action, {})}
+    if action == "files/attach/":
+        form["file"] = SimpleUploadedFile("申请书.pdf", b"%PDF-1.4\n%%EOF\n")
+    return form
 
 
 def _cases_of_b(world):
@@ -500,10 +516,19 @@ def test_staff_pages_show_nothing_of_agency_b(world):
             assert response.status_code in REFUSED, (role, action, response.status_code)
         response = client.post(f"/my/cases/{open_case.pk}/", {"action": "reissue_query_code"})
         assert response.status_code in REFUSED, (role, "reissue", response.status_code)
-        for action in ("", "submit/", "publish/", "return/", "draft/"):
+        for action in ("", "submit/", "publish/", "return/", "draft/", *DESK_FORMS):
             url = f"/workbench/catalog/versions/{version_b.pk}/{action}"
-            response = client.post(url, {"note": "x"}) if action else client.get(url)
+            response = client.post(url, _desk_form(action)) if action else client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
+    # Nothing reached B's item: still in service, its draft without a file.
+    assert Item.objects.get(pk=version_b.item_id).withdrawn_kind == ""
+    assert not version_b.materials.exclude(blank_form_file="").exists()
+    # Control: the routes are real, B's own staff are answered (302), not refused.
+    for role, action in ((Role.AGENCY_HEAD, "files/attach/"), (Role.AGENCY_HEAD, "files/detach/"),
+                         (Role.DATA_OFFICER, "withdraw/"), (Role.DATA_OFFICER, "restore/")):
+        response = _client(world.user("b", role)).post(
+            f"/workbench/catalog/versions/{version_b.pk}/{action}", _desk_form(action))
+        assert response.status_code == 302, (role, action, response.status_code)
     citizen = _client(world.citizen)
     for url in case_pages:
         assert citizen.get(url).status_code in REFUSED, url

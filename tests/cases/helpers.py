@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from tests.factories import item_content
+from tests.factories import _password_hash, item_content
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
@@ -150,6 +150,41 @@ def reload(case) -> Case:
     return Case.objects.get(pk=case.pk)
 
 
+def colleague(world, key, role, username, *, email=""):
+    """A second holder of agency ``key``'s post ``role`` (beside ``world.user(key, role)``),
+    given ``email`` as the address tasks are announced to when one is named."""
+    user = directory_services.staff_create(
+        actor=world.admin, post=world.posts[key][role], username=username,
+        full_name=f"{username}同事", password_hash=_password_hash())
+    if email:
+        type(user).objects.filter(pk=user.pk).update(email=email)
+    return user
+
+
+def accepted_parallel(world):
+    """An accepted case of 并联许可, a parallel item of A with B and a third agency 丙局
+    as joint agencies; returns ``(case, 丙局, {role: user} of 丙局)``."""
+    third, staff = add_agency(world, "丙局", credit_seed=303)
+    version = publish_item(world, name="并联许可", process_template="parallel",
+                           joint_agencies=[world.agency_b.name, "丙局"])
+    return accepted(world, version), third, staff
+
+
+def apply_url(version) -> str:
+    """The application form's page of ``version``'s item."""
+    return f"/services/items/{version.item.impl_code}/apply/"
+
+
+def apply_form(world, version, key, **fields) -> dict:
+    """The application form as the citizen's browser posts it for ``world.applicant``:
+    idempotency ``key``, a PDF for every material, and any other ``fields``."""
+    form = {"key": key, "applicant": str(world.applicant.pk), **fields}
+    for material in version.materials.all():
+        form[f"material_{material.pk}"] = SimpleUploadedFile(
+            f"{material.name}.pdf", PDF, content_type="application/pdf")
+    return form
+
+
 def another_citizen(username="lisi", full_name="李四", seq=8):
     """A second signed-up citizen with their own applicant record."""
     from tests.factories import PASSWORD, valid_id_number
@@ -161,10 +196,13 @@ def another_citizen(username="lisi", full_name="李四", seq=8):
     return user, Applicant.objects.get(user=user)
 
 
-def run_in_thread(call):
+def run_in_thread(call, *, name=None, done=None):
     """Start ``call`` on a thread with its own connection; returns (thread, box).
 
     ``box["result"]`` is what the call returned, or the exception it raised.
+    ``name`` names the thread (a patched service may ask
+    ``threading.current_thread().name`` which call it is in); ``done``, a
+    ``threading.Event``, is set once the call has ended and closed its connection.
     """
     box: dict = {}
 
@@ -175,8 +213,10 @@ def run_in_thread(call):
             box["result"] = exc
         finally:
             connection.close()
+            if done is not None:
+                done.set()
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, name=name)
     thread.start()
     return thread, box
 

@@ -286,12 +286,10 @@ def test_the_applicant_is_told_what_to_correct(world, promised,
 
 def test_a_clerk_cannot_notify_corrections_on_a_task_another_clerk_claimed(world, promised):
     """The one notice is the claiming clerk's to give: a colleague is refused, nothing written."""
-    from yizhan.directory import services as directory_services
+    from tests.cases.helpers import colleague as second_holder
 
     case, _code = submitted(world, promised)
-    colleague = directory_services.staff_create(
-        actor=world.admin, post=world.posts["a"][Role.WINDOW_CLERK], username="a.clerk2",
-        full_name="甲局第二受理员", password="Long-enough-pw-1")
+    colleague = second_holder(world, "a", Role.WINDOW_CLERK, "a.clerk2")
     services.task_claim(actor=_clerk(world), task=open_task(case))
     with nothing_written(), pytest.raises(Conflict) as exc:
         services.case_request_correction(

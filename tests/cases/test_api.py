@@ -13,6 +13,7 @@ from tests.cases.helpers import (
     PDF,
     PNG,
     another_citizen,
+    colleague,
     event_types,
     nothing_written,
     reload,
@@ -185,6 +186,31 @@ def test_another_citizens_case_is_not_found(world, promised, client_for):
     _error(_upload(client, case.pk, promised.materials.first()), 404, "core.not_found")
 
 
+def test_the_applicant_gets_a_new_query_code(world, promised, client_for):
+    """POST /cases/{id}/query-code answers the applicant 200 with a new 8-digit code:
+    GET /cases/status opens the case with it, and no longer with the code it replaced."""
+    case, old = submitted(world, promised)
+    public = Client()
+
+    def status(code):
+        return public.get(f"{BASE}/cases/status", {"number": case.number, "code": code})
+
+    assert status(old).status_code == 200
+    citizen = client_for(world.citizen)
+    for _draw in range(3):   # a random new code is the old one once in 10**8 draws
+        response = _post(citizen, f"{BASE}/cases/{case.pk}/query-code")
+        assert response.status_code == 200, response.content
+        new = response.json()["query_code"]
+        assert re.fullmatch(r"\d{8}", new), new
+        if new != old:
+            break
+    assert new != old
+    opened = status(new)
+    assert opened.status_code == 200, opened.content
+    assert (opened.json()["number"], opened.json()["status"]) == (case.number, "submitted")
+    _error(status(old), 404, "core.not_found")
+
+
 def test_correction_through_the_api(world, promised, client_for):
     """The clerk's notice, the applicant's new files and the resubmission."""
     case, _code = submitted(world, promised)
@@ -233,14 +259,8 @@ def test_clock_endpoints(world, promised, client_for):
 
 def test_claim_conflict_over_the_api(world, promised, client_for):
     """The second claimer gets 409 cases.task_taken."""
-    from tests.factories import _password_hash
-    from yizhan.directory import services as directory_services
-
     _case, _code = submitted(world, promised)
-    other = directory_services.staff_create(actor=world.admin,
-                                            post=world.posts["a"]["window_clerk"],
-                                            username="a.clerk2", full_name="第二受理员",
-                                            password_hash=_password_hash())
+    other = colleague(world, "a", Role.WINDOW_CLERK, "a.clerk2")
     first = client_for(world.user("a", Role.WINDOW_CLERK))
     [task] = _inbox(first)
     assert _post(first, f"{BASE}/tasks/{task['id']}/claim").status_code == 200

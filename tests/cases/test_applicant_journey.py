@@ -20,6 +20,8 @@ from tests.cases.helpers import (
     PDF,
     accepted,
     another_citizen,
+    apply_form,
+    apply_url,
     audit_actions,
     complete,
     draft,
@@ -41,17 +43,6 @@ API = "/api/v1"
 CODE = 'data-testid="query-code"'
 
 
-def _apply_url(version) -> str:
-    return f"/services/items/{version.item.impl_code}/apply/"
-
-
-def _apply_form(world, version, key):
-    data = {"key": key, "applicant": str(world.applicant.pk)}
-    for material in version.materials.all():
-        data[f"material_{material.pk}"] = SimpleUploadedFile(f"{material.name}.pdf", PDF)
-    return data
-
-
 def _post_json(client, url, payload=None):
     return client.post(url, json.dumps(payload or {}), content_type="application/json")
 
@@ -63,6 +54,24 @@ def _shown_code(page: str) -> str:
 def _status_found(number, code) -> bool:
     return Client().get(f"{API}/cases/status", {"number": number, "code": code}
                         ).status_code == 200
+
+
+def _first_click_inside(real, client, url, form):
+    """A stand-in for ``real``, a service the view calls, in which the first click
+    finishes inside the second: called the first time, it has the same browser (the
+    same session as ``client``) post ``form`` to ``url`` before calling ``real``.
+    Returns the stand-in and a dict that then holds the first click's ``response``."""
+    first = {}
+
+    def call(**kwargs):
+        if not first:
+            first["running"] = True
+            same_browser = Client()
+            same_browser.cookies = client.cookies   # the same session
+            first["response"] = same_browser.post(url, form)
+        return real(**kwargs)
+
+    return call, first
 
 
 def _new_version(world, version):
@@ -114,7 +123,7 @@ def test_the_query_code_stays_on_the_case_page_through_the_session(world, promis
     """Shown at submission, the code is still there when the applicant turns on 大字模式
     to read it, or comes back to the page later; a new session no longer shows it."""
     client = client_for(world.citizen)
-    client.post(_apply_url(promised), _apply_form(world, promised, "k-large"))
+    client.post(apply_url(promised), apply_form(world, promised, "k-large"))
     case = Case.objects.get()
     detail = f"/my/cases/{case.pk}/"
     code = _shown_code(client.get(detail).content.decode())
@@ -135,20 +144,12 @@ def test_a_double_click_keeps_the_query_code(world, promised, client_for, monkey
     from yizhan.cases import views
 
     client = client_for(world.citizen)
-    url = _apply_url(promised)
+    url = apply_url(promised)
     real_create = views.services.case_create
-    first = {}
-
-    def create_while_the_first_click_finishes(**kwargs):
-        if not first:
-            first["running"] = True
-            same_browser = Client()
-            same_browser.cookies = client.cookies   # the same session
-            first["response"] = same_browser.post(url, _apply_form(world, promised, "k-dbl"))
-        return real_create(**kwargs)
-
+    create_while_the_first_click_finishes, first = _first_click_inside(
+        real_create, client, url, apply_form(world, promised, "k-dbl"))
     monkeypatch.setattr(views.services, "case_create", create_while_the_first_click_finishes)
-    second = client.post(url, _apply_form(world, promised, "k-dbl"))
+    second = client.post(url, apply_form(world, promised, "k-dbl"))
     monkeypatch.setattr(views.services, "case_create", real_create)
     case = Case.objects.get()
     assert case.status == Case.Status.SUBMITTED
@@ -166,23 +167,15 @@ def test_a_second_click_arriving_while_the_first_submits_goes_to_the_case(
     from yizhan.cases import views
 
     client = client_for(world.citizen)
-    url = _apply_url(promised)
+    url = apply_url(promised)
     real_upload = views.services.material_upload
-    first = {}
-
-    def upload_after_the_first_click_finished(**kwargs):
-        if not first:
-            first["running"] = True
-            same_browser = Client()
-            same_browser.cookies = client.cookies
-            first["response"] = same_browser.post(url, _apply_form(world, promised, "k-mid"))
-        return real_upload(**kwargs)
-
+    upload_after_the_first_click_finished, _first = _first_click_inside(
+        real_upload, client, url, apply_form(world, promised, "k-mid"))
     # The second click creates the draft first, then uploads in the first's wake.
     services.case_create(actor=world.citizen, item_version=promised,
                          applicant=world.applicant, idempotency_key="k-mid")
     monkeypatch.setattr(views.services, "material_upload", upload_after_the_first_click_finished)
-    second = client.post(url, _apply_form(world, promised, "k-mid"))
+    second = client.post(url, apply_form(world, promised, "k-mid"))
     monkeypatch.setattr(views.services, "material_upload", real_upload)
     case = Case.objects.get()
     assert case.status == Case.Status.SUBMITTED
@@ -199,13 +192,13 @@ def test_a_retried_application_after_a_new_version_shows_the_submitted_case(
     meanwhile: the retry with the same key shows the submitted case, not a refusal
     that sends the applicant to apply a second time."""
     client = client_for(world.citizen)
-    url = _apply_url(promised)
-    first = client.post(url, _apply_form(world, promised, "form-key-v"))
+    url = apply_url(promised)
+    first = client.post(url, apply_form(world, promised, "form-key-v"))
     case = Case.objects.get()
     assert first.status_code == 302 and reload(case).status == Case.Status.SUBMITTED
     _new_version(world, promised)
     with nothing_written():
-        again = client.post(url, _apply_form(world, promised, "form-key-v"))
+        again = client.post(url, apply_form(world, promised, "form-key-v"))
     assert again.status_code == 302, again.content.decode()[:500]
     assert again["Location"] == f"/my/cases/{case.pk}/"
 
@@ -295,12 +288,12 @@ def test_an_item_not_offered_online_is_not_applied_for_online(world, client_for)
     client = client_for(world.citizen)
     guide = f"/services/items/{version.item.impl_code}/"
     assert 'data-testid="apply"' not in client.get(guide).content.decode()
-    page = client.get(_apply_url(version)).content.decode()
+    page = client.get(apply_url(version)).content.decode()
     assert "该事项不提供网上申请，请按办事指南到窗口办理。" in page
     assert f'href="{guide}"' in page
     assert 'data-testid="submit-application"' not in page and 'type="file"' not in page
     with nothing_written():
-        posted = client.post(_apply_url(version), _apply_form(world, version, "offline-p"))
+        posted = client.post(apply_url(version), apply_form(world, version, "offline-p"))
         response = _post_json(client, f"{API}/cases", {
             "impl_code": version.item.impl_code, "applicant_id": world.applicant.pk,
             "data": {}, "idempotency_key": "offline-1"})
@@ -334,8 +327,8 @@ def test_an_item_with_more_than_twenty_materials_is_applied_for_on_the_page(
                            materials=[{"name": f"材料{i}", "forms": ["original"]}
                                       for i in range(1, 22)])
     client = client_for(world.citizen)
-    assert client.get(_apply_url(version)).content.decode().count('type="file"') == 21
-    response = client.post(_apply_url(version), _apply_form(world, version, "k-21"))
+    assert client.get(apply_url(version)).content.decode().count('type="file"') == 21
+    response = client.post(apply_url(version), apply_form(world, version, "k-21"))
     assert response.status_code == 302, (response.status_code,
                                          response.content.decode()[:200])
     assert Case.objects.get().status == Case.Status.SUBMITTED
@@ -348,8 +341,8 @@ def test_a_form_with_more_files_than_a_request_takes_says_what_to_do(world, clie
                            materials=[{"name": f"材料{i}", "forms": ["original"]}
                                       for i in range(1, 4)])
     with override_settings(DATA_UPLOAD_MAX_NUMBER_FILES=2):
-        response = client_for(world.citizen).post(_apply_url(version),
-                                                  _apply_form(world, version, "k-3"))
+        response = client_for(world.citizen).post(apply_url(version),
+                                                  apply_form(world, version, "k-3"))
     assert response.status_code == 400
     page = response.content.decode()
     assert "一次最多可提交 2 个文件" in page and "保存草稿" in page
@@ -463,18 +456,9 @@ def test_a_correction_clicked_twice_at_once_is_not_reported_as_failed(
     case, material = _in_correction(world, promised)
     client = client_for(world.citizen)
     url = f"/my/cases/{case.pk}/correct/"
-    real_upload = views.services.material_upload
-    first = {}
-
-    def upload_after_the_first_click_finished(**kwargs):
-        if not first:
-            first["running"] = True
-            same_browser = Client()
-            same_browser.cookies = client.cookies
-            first["response"] = same_browser.post(
-                url, {f"material_{material.pk}": SimpleUploadedFile("n.pdf", PDF)})
-        return real_upload(**kwargs)
-
+    upload_after_the_first_click_finished, first = _first_click_inside(
+        views.services.material_upload, client, url,
+        {f"material_{material.pk}": SimpleUploadedFile("n.pdf", PDF)})
     monkeypatch.setattr(views.services, "material_upload", upload_after_the_first_click_finished)
     second = client.post(url, {f"material_{material.pk}": SimpleUploadedFile("n.pdf", PDF)},
                          follow=True)
@@ -512,7 +496,7 @@ def test_a_code_replaced_in_another_browser_is_no_longer_shown(world, promised, 
         return re.findall(r'data-testid="query-code">[^<]*?(\d{8})', page)
 
     computer = client_for(world.citizen)
-    computer.post(_apply_url(promised), _apply_form(world, promised, "k-two-browsers"))
+    computer.post(apply_url(promised), apply_form(world, promised, "k-two-browsers"))
     case = Case.objects.get()
     detail = f"/my/cases/{case.pk}/"
     [old] = codes_shown(computer.get(detail).content.decode())

@@ -3,8 +3,14 @@
 import pytest
 from django.core import mail
 
-from tests.cases.helpers import audit_actions, event_types, open_task, reload, submitted
-from tests.factories import _password_hash
+from tests.cases.helpers import (
+    audit_actions,
+    colleague,
+    event_types,
+    open_task,
+    reload,
+    submitted,
+)
 from yizhan.cases import services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, Task
@@ -14,14 +20,6 @@ from yizhan.directory.models import Post
 from yizhan.directory.roles import Role
 
 
-def _colleague(world, post, username):
-    user = directory_services.staff_create(actor=world.admin, post=post, username=username,
-                                           full_name=f"{username}同事",
-                                           password_hash=_password_hash())
-    type(user).objects.filter(pk=user.pk).update(email=f"{username}@example.org")
-    return user
-
-
 @pytest.mark.parametrize("how", ["unposted", "deactivated"])
 def test_a_claim_goes_back_to_the_post_when_its_holder_leaves(
         world, promised, how, django_capture_on_commit_callbacks):
@@ -29,7 +27,7 @@ def test_a_claim_goes_back_to_the_post_when_its_holder_leaves(
     签收), the leaver no longer may act, and the case would stand still."""
     case, _code = submitted(world, promised)
     leaver = world.user("a", Role.WINDOW_CLERK)
-    colleague = _colleague(world, world.posts["a"][Role.WINDOW_CLERK], "clerk2")
+    other = colleague(world, "a", Role.WINDOW_CLERK, "clerk2", email="clerk2@example.org")
     services.task_claim(actor=leaver, task=open_task(case, "accept"))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -45,7 +43,7 @@ def test_a_claim_goes_back_to_the_post_when_its_holder_leaves(
     # The post's remaining holders hear the step is theirs again.
     assert [m.to for m in mail.outbox if m.subject.startswith("新待办")] == [
         ["clerk2@example.org"]]
-    services.task_complete(actor=colleague, task=task, decision="approve")
+    services.task_complete(actor=other, task=task, decision="approve")
     assert reload(case).status == Case.Status.IN_PROGRESS
 
 

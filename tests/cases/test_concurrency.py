@@ -4,18 +4,17 @@
 import pytest
 
 from tests.cases.helpers import (
-    add_agency,
+    accepted_parallel,
+    colleague,
     complete,
     draft,
     event_types,
     nothing_written,
     open_task,
-    publish_item,
     reload,
     run_together,
     submitted,
 )
-from tests.factories import _password_hash
 from tests.markers import postgres_only
 from yizhan.accounts.models import User
 from yizhan.audit.models import AuditRecord
@@ -24,15 +23,12 @@ from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, CaseEvent, EventType, Task
 from yizhan.core.errors import Conflict
-from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
 
 
 def _second_reviewer(world):
     """Another reviewer of agency A, on the same post as the first."""
-    return directory_services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
-                                           username="a.reviewer2", full_name="第二审查员",
-                                           password_hash=_password_hash())
+    return colleague(world, "a", Role.REVIEWER, "a.reviewer2")
 
 
 def _in_review(world, version):
@@ -141,11 +137,7 @@ def test_two_threads_claiming_at_once_one_wins(transactional_db, world, promised
 @postgres_only
 def test_two_joint_reviews_finishing_at_once_both_count(transactional_db, world):
     """Two agencies completing their joint reviews at the same moment lose neither answer."""
-    c, c_staff = add_agency(world, "丙局", credit_seed=303)
-    version = publish_item(world, name="并联许可", process_template="parallel",
-                           joint_agencies=[world.agency_b.name, "丙局"])
-    case, _code = submitted(world, version)
-    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    case, c, c_staff = accepted_parallel(world)
     b_task = open_task(case, "joint_review", agency=world.agency_b)
     c_task = open_task(case, "joint_review", agency=c)
     b_reviewer = User.objects.get(pk=world.user("b", Role.REVIEWER).pk)

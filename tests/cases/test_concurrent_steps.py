@@ -5,7 +5,8 @@ import pytest
 from django.db import transaction
 
 from tests.cases.helpers import (
-    add_agency,
+    accepted_parallel,
+    colleague,
     complete,
     event_types,
     open_task,
@@ -14,7 +15,6 @@ from tests.cases.helpers import (
     run_together,
     submitted,
 )
-from tests.factories import _password_hash
 from tests.markers import postgres_only
 from yizhan.accounts.models import User
 from yizhan.audit.models import AuditRecord
@@ -24,7 +24,6 @@ from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, CaseEvent, Certificate, EventType, Task
 from yizhan.core import tasks
 from yizhan.core.errors import Conflict
-from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
 
 
@@ -50,10 +49,7 @@ def test_two_staff_completing_one_open_task_at_once(transactional_db, world, pro
     case, _code = submitted(world, promised)
     complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
     task = open_task(case)
-    second = directory_services.staff_create(actor=world.admin,
-                                             post=world.posts["a"]["reviewer"],
-                                             username="a.reviewer2", full_name="第二审查员",
-                                             password_hash=_password_hash())
+    second = colleague(world, "a", Role.REVIEWER, "a.reviewer2")
     users = [User.objects.get(pk=world.user("a", Role.REVIEWER).pk), second]
     results = run_together(*[
         (lambda u=u, d=d: services.task_complete(actor=u, task=Task.objects.get(pk=task.pk),
@@ -70,11 +66,7 @@ def test_two_staff_completing_one_open_task_at_once(transactional_db, world, pro
 
 @postgres_only
 def test_three_branches_finishing_at_once_join_once(transactional_db, world):
-    c, c_staff = add_agency(world, "丙局", credit_seed=303)
-    version = publish_item(world, name="并联许可", process_template="parallel",
-                           joint_agencies=[world.agency_b.name, "丙局"])
-    case, _code = submitted(world, version)
-    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    case, c, c_staff = accepted_parallel(world)
     lead = open_task(case, "lead_review")
     b_task = open_task(case, "joint_review", agency=world.agency_b)
     c_task = open_task(case, "joint_review", agency=c)

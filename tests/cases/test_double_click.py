@@ -7,11 +7,9 @@ with a refusal at every file, never a case page without the code.
 
 import threading
 
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 
-from tests.cases.helpers import PDF
+from tests.cases.helpers import apply_form, apply_url, run_in_thread
 from tests.markers import postgres_only
 from yizhan.cases import services
 from yizhan.cases.models import Case
@@ -26,39 +24,18 @@ def _clients(world):
     return first, second
 
 
-def _form(world, version, key):
-    data = {"key": key, "applicant": str(world.applicant.pk), "action": "submit"}
-    for material in version.materials.all():
-        data[f"material_{material.pk}"] = SimpleUploadedFile(
-            "申请书.pdf", PDF, content_type="application/pdf")
-    return data
-
-
-def _post_in_thread(client, url, data, name, box, done=None):
-    def run():
-        try:
-            box[name] = client.post(url, data)
-        finally:
-            connection.close()
-            if done is not None:
-                done.set()
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
-
-
 def _both(world, version, first_done):
     """Post the form from both tabs at once; the second tab's client, and the answers."""
-    url = f"/services/items/{version.item.impl_code}/apply/"
+    url = apply_url(version)
     one, two = _clients(world)
-    box: dict = {}
-    threads = [_post_in_thread(one, url, _form(world, version, "k-double"), "first", box,
-                               done=first_done),
-               _post_in_thread(two, url, _form(world, version, "k-double"), "second", box)]
-    for thread in threads:
+    form_one, form_two = (apply_form(world, version, "k-double", action="submit")
+                          for _tab in range(2))
+    first, first_box = run_in_thread(lambda: one.post(url, form_one), name="first",
+                                     done=first_done)
+    second, second_box = run_in_thread(lambda: two.post(url, form_two), name="second")
+    for thread in (first, second):
         thread.join(timeout=60)
-    return box, two
+    return {"first": first_box["result"], "second": second_box["result"]}, two
 
 
 @postgres_only

@@ -451,17 +451,11 @@ def test_acceptance_back_after_a_correction_is_told_to_whoever_claimed_it(
     claimed it, not to every holder of the window's post."""
     from django.core import mail
 
-    from tests.cases.helpers import PDF, upload
-    from tests.factories import _password_hash
-    from yizhan.directory import services as directory_services
-    from yizhan.directory.models import Posting
+    from tests.cases.helpers import PDF, colleague, upload
 
     clerk = world.user("a", Role.WINDOW_CLERK)
     type(clerk).objects.filter(pk=clerk.pk).update(email="clerk@example.org")
-    post = Posting.objects.filter(user=clerk).select_related("post").first().post
-    other = directory_services.staff_create(actor=world.admin, post=post, username="clerk2",
-                                            full_name="另一窗口", password_hash=_password_hash())
-    type(other).objects.filter(pk=other.pk).update(email="other@example.org")
+    colleague(world, "a", Role.WINDOW_CLERK, "clerk2", email="other@example.org")
     case, _code = submitted(world, promised)
     task = services.task_claim(actor=clerk, task=open_task(case, "accept"))
     material = promised.materials.get(order=1)

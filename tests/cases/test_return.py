@@ -3,13 +3,13 @@
 import pytest
 
 from tests.cases.helpers import (
-    add_agency,
+    accepted_parallel,
     audit_actions,
+    colleague,
     complete,
     event_types,
     nothing_written,
     open_task,
-    publish_item,
     reload,
     submitted,
 )
@@ -88,19 +88,9 @@ def test_a_case_returned_to_the_window_cannot_be_refused_acceptance(world, promi
     assert reload(case).status == Case.Status.IN_PROGRESS
 
 
-def _accepted_parallel(world):
-    """An accepted case of a parallel item of A with B and 丙局 as joint agencies."""
-    add_agency(world, "丙局", credit_seed=303)
-    version = publish_item(world, name="并联许可", process_template="parallel",
-                           joint_agencies=[world.agency_b.name, "丙局"])
-    case, _code = submitted(world, version)
-    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    return case
-
-
 def test_joint_decision_returned_reopens_every_review(world):
     """Returning the joint decision reopens the lead review and every joint review."""
-    case = _accepted_parallel(world)
+    case, _third, _staff = accepted_parallel(world)
     for task in list(Task.objects.filter(case=case, status="open")):
         services.task_complete(actor=_reviewer(world, task), task=task, decision="approve")
     decide = open_task(case, "decide")
@@ -116,7 +106,7 @@ def test_joint_decision_returned_reopens_every_review(world):
 
 def test_joint_review_returned_cancels_the_other_reviews(world):
     """A joint agency returns the case to the accepting window: the stage is withdrawn."""
-    case = _accepted_parallel(world)
+    case, _third, _staff = accepted_parallel(world)
     joint_b = open_task(case, "joint_review", agency=world.agency_b)
     services.task_return(actor=world.user("b", Role.REVIEWER), task=joint_b,
                          opinion="申请范围与受理登记不符")
@@ -148,12 +138,7 @@ def test_return_needs_reasons_and_the_right_step(world, promised):
     with nothing_written(), pytest.raises(PermissionDenied):
         services.task_return(actor=world.user("b", Role.REVIEWER), task=review, opinion="越权")
     services.task_claim(actor=world.user("a", Role.REVIEWER), task=review)
-    from tests.factories import _password_hash
-    from yizhan.directory import services as directory_services
-
-    second = directory_services.staff_create(
-        actor=world.admin, post=world.posts["a"][Role.REVIEWER], username="a.reviewer2",
-        full_name="第二审查员", password_hash=_password_hash())
+    second = colleague(world, "a", Role.REVIEWER, "a.reviewer2")
     with nothing_written(), pytest.raises(Conflict) as exc:
         services.task_return(actor=second, task=review, opinion="x")
     assert exc.value.code == CasesErrorCode.TASK_TAKEN

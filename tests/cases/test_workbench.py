@@ -3,22 +3,13 @@ and case pages offer (only what the services would do)."""
 
 import re
 
-from tests.cases.helpers import complete, open_task, publish_item, reload, submitted
-from tests.factories import _password_hash
+from tests.cases.helpers import colleague, complete, open_task, publish_item, reload, submitted
 from yizhan.cases import selectors, services
 from yizhan.cases.models import Case, Task
-from yizhan.directory import services as directory_services
 from yizhan.directory.pages import PAGE_SIZE
 from yizhan.directory.roles import Role
 
 TASK_LINK = re.compile(r'href="/workbench/tasks/(\d+)/"')
-
-
-def _colleague(world, role, username):
-    """A second holder of agency A's post ``role``."""
-    return directory_services.staff_create(
-        actor=world.admin, post=world.posts["a"][role], username=username,
-        full_name=f"{username}同事", password_hash=_password_hash())
 
 
 def _page(client, url) -> str:
@@ -48,7 +39,7 @@ def test_the_inbox_holds_what_its_owner_can_do(world, promised, client_for):
     case, _code = submitted(world, promised)
     complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
     first = world.user("a", Role.REVIEWER)
-    other = _colleague(world, Role.REVIEWER, "a.reviewer2")
+    other = colleague(world, "a", Role.REVIEWER, "a.reviewer2")
     task = open_task(case, "review")
     assert list(selectors.inbox(actor=other)) == [task]
     services.task_claim(actor=first, task=task)
@@ -94,7 +85,7 @@ def test_a_task_page_offers_no_action_on_a_task_a_colleague_claimed(world, promi
     task = open_task(case, "accept")
     clerk = world.user("a", Role.WINDOW_CLERK)
     services.task_claim(actor=clerk, task=task)
-    other = _colleague(world, Role.WINDOW_CLERK, "a.clerk2")
+    other = colleague(world, "a", Role.WINDOW_CLERK, "a.clerk2")
     url = f"/workbench/tasks/{task.pk}/"
 
     page = _page(client_for(other), url)

@@ -7,8 +7,12 @@ fails if the block changed any of them; wrap it around ``pytest.raises``::
         services.item_create(actor=stranger, ...)
 """
 
+import hashlib
 import io
+import uuid
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from openpyxl import Workbook
 
 from tests.factories import item_content
@@ -52,6 +56,48 @@ def publish(world, version: ItemVersion, key="a") -> ItemVersion:
 
 def published(world, name="测试事项", key="a", **overrides) -> ItemVersion:
     return publish(world, create(world, name, key, **overrides), key)
+
+
+# --- files of a version (blank forms, samples, result samples) ---------------------------
+
+FORM_NAME = "食品经营许可申请书.pdf"
+
+
+def pdf_bytes(tag: str = "") -> bytes:
+    """A small PDF whose bytes no other test stores (the storage outlives a test)."""
+    return (b"%PDF-1.4\n% " + f"{tag} {uuid.uuid4()}".encode() + b"\n1 0 obj<<>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def uploaded(content: bytes, name: str = "申请书.pdf") -> SimpleUploadedFile:
+    # The declared type is never believed: the content decides.
+    return SimpleUploadedFile(name, content, content_type="text/html")
+
+
+def attach(world, version, content, kind="blank_form", order=1, name="申请书.pdf"):
+    """``content`` attached to ``version`` by agency A's head, as ``kind`` of material
+    ``order`` (of the version itself for the result sample)."""
+    return services.item_file_attach(actor=editor(world), version=version, kind=kind,
+                                     material_order=order if kind != "result_sample" else None,
+                                     upload=uploaded(content, name))
+
+
+def digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def file_url(content: bytes, name: str) -> str:
+    """The download of ``content`` under ``name``: /services/files/<sha256>/<name>."""
+    return reverse("catalog:file", args=[digest(content), name])
+
+
+def public_item(world, **overrides) -> tuple[ItemVersion, bytes]:
+    """食品经营许可证核发 of agency A, published with a PDF blank form named
+    ``FORM_NAME`` on its first material; the version and the form's bytes."""
+    content = pdf_bytes("public")
+    version = attach(world, create(world, "食品经营许可证核发", basic_code="XK04101000",
+                                   **overrides), content, name=FORM_NAME)
+    return publish(world, version), content
 
 
 def workbook_bytes(items=(), materials=(), fees=(), *, item_headers=None) -> bytes:

@@ -8,7 +8,6 @@ version the requester may see refers to it under that name: the public
 sees it while a published current version of an active agency's item does.
 """
 
-import hashlib
 import io
 import json
 import re
@@ -20,18 +19,24 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
-from django.urls import reverse
 from openpyxl import Workbook
 
 from tests.cases.helpers import run_together, stored_files
 from tests.catalog.helpers import (
+    FORM_NAME,
+    attach,
     audit_actions,
     create,
+    digest,
     editor,
+    file_url,
     nothing_written,
+    pdf_bytes,
+    public_item,
     publish,
     published,
     reviewer,
+    uploaded,
 )
 from tests.factories import item_content
 from tests.markers import postgres_only
@@ -50,17 +55,6 @@ from yizhan.directory import services as directory_services
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/catalog"
-
-
-def _pdf(tag: str = "") -> bytes:
-    """A small PDF whose bytes no other test stores (the storage outlives a test)."""
-    return (b"%PDF-1.4\n% " + f"{tag} {uuid.uuid4()}".encode() + b"\n1 0 obj<<>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
-
-
-def _upload(content: bytes, name: str = "申请书.pdf") -> SimpleUploadedFile:
-    # The declared type is never believed: the content decides.
-    return SimpleUploadedFile(name, content, content_type="text/html")
 
 
 def _zip(entries: dict) -> bytes:
@@ -84,46 +78,45 @@ def _xlsx() -> bytes:
     return buffer.getvalue()
 
 
-_END, _FREE, _FAT_SECTOR, _NONE = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+# Compound files (MS-CFB v3, as .doc and .xls are): FAT sector marks, and NOSTREAM
+# for a directory entry without a sibling or a child.
+END, FREE, FATSECT, NOSTREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
 
 
-def _entry(name: str, kind: int, *, child=_NONE, right=_NONE, start=_END, size=0) -> bytes:
+def _header(*, fat_count, first_dir, first_difat, difat_count, difat):
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<5H", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<9I", 0, fat_count, first_dir, 0, 4096, END, 0,
+                            first_difat, difat_count)
+              + struct.pack("<109I", *difat))
+    assert len(header) == 512
+    return header
+
+
+def _entry(name: str, kind: int, *, child=NOSTREAM, right=NOSTREAM, start=END,
+           size=0) -> bytes:
     raw = name.encode("utf-16-le") + b"\0\0"
     return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
-            + struct.pack("<III", _NONE, right, child) + b"\0" * 36
+            + struct.pack("<III", NOSTREAM, right, child) + b"\0" * 36
             + struct.pack("<IQ", start, size))
 
 
-def _compound(stream: str = "WordDocument", *, storage: str = "") -> bytes:
-    """A compound file (MS-CFB v3, as .doc and .xls are) holding one 4 KiB stream,
-    and an empty ``storage`` beside it if named: what Word or Excel would keep."""
-    fat = [_FAT_SECTOR, _END, *range(3, 10), _END]
-    fat += [_FREE] * (128 - len(fat))
+def _compound(stream: str = "WordDocument", data: bytes = b"", *, storage: str = "") -> bytes:
+    """A compound file holding one 4 KiB stream in sectors 2..9, ``data`` padded with
+    zeros (bytes no other test stores when none), and an empty ``storage`` beside it
+    if named: what Word (``WordDocument``) or Excel (``Workbook``) would keep."""
+    content = data.ljust(4096, b"\0") if data else uuid.uuid4().bytes * 256
+    fat = [FATSECT, END, *range(3, 10), END]
+    fat += [FREE] * (128 - len(fat))
     entries = [_entry("Root Entry", 5, child=1),
-               _entry(stream, 2, right=2 if storage else _NONE, start=2, size=4096)]
+               _entry(stream, 2, right=2 if storage else NOSTREAM, start=2,
+                      size=len(content))]
     if storage:
         entries.append(_entry(storage, 1))
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
-              + struct.pack("<5H", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
-              + struct.pack("<9I", 0, 1, 1, 0, 4096, _END, 0, _END, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", _FREE) * 108)
+    header = _header(fat_count=1, first_dir=1, first_difat=END, difat_count=0,
+                     difat=[0] + [FREE] * 108)
     return (header + struct.pack("<128I", *fat) + b"".join(entries).ljust(512, b"\0")
-            + uuid.uuid4().bytes * 256)
-
-
-def _attach(world, version, content, kind="blank_form", order=1, name="申请书.pdf"):
-    return services.item_file_attach(actor=editor(world), version=version, kind=kind,
-                                     material_order=order if kind != "result_sample" else None,
-                                     upload=_upload(content, name))
-
-
-def _sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def _url(content: bytes, name: str) -> str:
-    """The download of ``content`` under ``name``: /services/files/<sha256>/<name>."""
-    return reverse("catalog:file", args=[_sha(content), name])
+            + content)
 
 
 def _names(version) -> list[tuple]:
@@ -138,9 +131,9 @@ def _names(version) -> list[tuple]:
 
 def test_a_blank_form_is_stored_once_by_its_content_and_named_on_the_material(world):
     draft = create(world)
-    content = _pdf("blank")
-    version = _attach(world, draft, content, name="食品经营许可申请书.pdf")
-    sha = _sha(content)
+    content = pdf_bytes("blank")
+    version = attach(world, draft, content, name="食品经营许可申请书.pdf")
+    sha = digest(content)
     material = version.materials.get()
     assert (material.blank_form_file, material.blank_form_file_name) == (
         sha, "食品经营许可申请书.pdf")
@@ -154,7 +147,7 @@ def test_a_blank_form_is_stored_once_by_its_content_and_named_on_the_material(wo
 
     # The same bytes as the result sample, under another name: one file, two names.
     before = stored_files()
-    _attach(world, draft, content, kind="result_sample", name="另一个名字.pdf")
+    attach(world, draft, content, kind="result_sample", name="另一个名字.pdf")
     assert CatalogFile.objects.count() == 1 and stored_files() == before
     assert ItemVersion.objects.get(pk=draft.pk).result_sample_file == sha
     assert _names(draft) == [("食品经营许可申请书.pdf", ""), "另一个名字.pdf"]
@@ -163,7 +156,7 @@ def test_a_blank_form_is_stored_once_by_its_content_and_named_on_the_material(wo
 def test_the_checked_type_names_the_file_never_the_uploader(world):
     """A PDF called 申请书.docx is 申请书.pdf; folders and control characters are dropped."""
     draft = create(world)
-    _attach(world, draft, _pdf("named"), name="..\\temp/申请\x07书.docx")
+    attach(world, draft, pdf_bytes("named"), name="..\\temp/申请\x07书.docx")
     assert draft.materials.get().blank_form_file_name == "申请书.pdf"
     assert CatalogFile.objects.get().content_type == "application/pdf"
 
@@ -178,7 +171,7 @@ def test_the_checked_type_names_the_file_never_the_uploader(world):
 def test_word_and_excel_forms_are_accepted_by_their_content(world, make, content_type,
                                                             extension):
     draft = create(world)
-    _attach(world, draft, make(), name="表格.bin")
+    attach(world, draft, make(), name="表格.bin")
     assert CatalogFile.objects.get().content_type == content_type
     assert draft.materials.get().blank_form_file_name == "表格" + extension
 
@@ -189,14 +182,14 @@ def test_word_and_excel_forms_are_accepted_by_their_content(world, make, content
     (_compound("PowerPoint Document"), "类型不被接受"),
     (_docx({"word/vbaProject.bin": b"macro"}), "含有宏"),
     (_compound(storage="Macros"), "含有宏"),
-    (_pdf("cut").replace(b"%%EOF", b""), "不完整"),
+    (pdf_bytes("cut").replace(b"%%EOF", b""), "不完整"),
     (_compound()[:-2048], "不完整"),
 ], ids=["html", "zip", "ppt", "docm", "doc-macros", "truncated-pdf", "truncated-doc"])
 def test_a_refused_upload_leaves_nothing_behind(world, content, words):
     draft = create(world)
     files = stored_files()
     with nothing_written(), pytest.raises(InvalidInput) as exc:
-        _attach(world, draft, content, name="申请书.pdf")
+        attach(world, draft, content, name="申请书.pdf")
     assert words in exc.value.render()
     assert stored_files() == files
 
@@ -205,7 +198,7 @@ def test_a_refused_upload_leaves_nothing_behind(world, content, words):
 def test_a_file_above_the_limit_is_refused_413(world):
     draft = create(world)
     with nothing_written(), pytest.raises(InvalidInput) as exc:
-        _attach(world, draft, _pdf("big") + b"0" * 2048)
+        attach(world, draft, pdf_bytes("big") + b"0" * 2048)
     assert exc.value.http_status == 413
 
 
@@ -215,14 +208,14 @@ def test_only_the_draft_s_editors_attach_and_only_to_a_draft(world):
     files = stored_files()
     with nothing_written(), pytest.raises(PermissionDenied):
         services.item_file_attach(actor=stranger, version=draft, kind="blank_form",
-                                  material_order=1, upload=_upload(_pdf("stranger")))
+                                  material_order=1, upload=uploaded(pdf_bytes("stranger")))
     for kind, order in (("blank_form", 2), ("sample", "x"), ("manual", 1)):
         with nothing_written(), pytest.raises(InvalidInput):
             services.item_file_attach(actor=editor(world), version=draft, kind=kind,
-                                      material_order=order, upload=_upload(_pdf("where")))
+                                      material_order=order, upload=uploaded(pdf_bytes("where")))
     version = publish(world, draft)
     with nothing_written(), pytest.raises(Conflict):
-        _attach(world, version, _pdf("published"))
+        attach(world, version, pdf_bytes("published"))
     assert stored_files() == files
 
 
@@ -237,18 +230,18 @@ def test_a_file_stored_before_a_refusal_under_the_lock_is_removed(world, monkeyp
 
     monkeypatch.setattr(services, "audit_append", refuse)
     with nothing_written(), pytest.raises(Conflict):
-        _attach(world, draft, _pdf("rolled back"))
+        attach(world, draft, pdf_bytes("rolled back"))
     assert stored_files() == files
 
 
 def test_a_file_is_removed_from_the_draft_and_kept_for_others(world):
-    content = _pdf("detach")
-    version = _attach(world, create(world), content)
+    content = pdf_bytes("detach")
+    version = attach(world, create(world), content)
     version = services.item_file_detach(actor=editor(world), version=version,
                                         kind="blank_form", material_order=1)
     assert _names(version) == [("", ""), ""]
     assert version.materials.get().blank_form_file == ""
-    assert CatalogFile.objects.filter(sha256=_sha(content)).exists()
+    assert CatalogFile.objects.filter(sha256=digest(content)).exists()
     assert audit_actions("catalog.itemversion", version.pk)[-1] == CatalogAction.FILE_DETACHED
     with nothing_written(), pytest.raises(PermissionDenied):
         services.item_file_detach(actor=editor(world, "b"), version=version,
@@ -259,7 +252,7 @@ def test_who_attached_a_file_may_not_publish_the_version(world):
     """A file is content: the officer who attached it is one of the version's editors."""
     draft = create(world)
     services.item_file_attach(actor=reviewer(world), version=draft, kind="result_sample",
-                              upload=_upload(_pdf("own")))
+                              upload=uploaded(pdf_bytes("own")))
     services.item_version_submit(actor=editor(world), version=draft)
     with pytest.raises(PermissionDenied):
         services.item_version_publish(actor=reviewer(world), version=draft)
@@ -269,33 +262,33 @@ def test_who_attached_a_file_may_not_publish_the_version(world):
 
 
 def test_a_file_sent_again_under_another_name_renames_it_on_the_draft(world):
-    content = _pdf("renamed")
-    draft = _attach(world, create(world), content, name="附件1.pdf")
-    _attach(world, draft, content, name="附件1.pdf")   # a page reloaded: nothing new
-    _attach(world, draft, content, name="开业申请书.pdf")
+    content = pdf_bytes("renamed")
+    draft = attach(world, create(world), content, name="附件1.pdf")
+    attach(world, draft, content, name="附件1.pdf")   # a page reloaded: nothing new
+    attach(world, draft, content, name="开业申请书.pdf")
     assert _names(draft) == [("开业申请书.pdf", ""), ""]
     changes = [r.changes for r in AuditRecord.objects.filter(
         object_type="catalog.itemversion", object_id=str(draft.pk),
         action=CatalogAction.FILE_ATTACHED).order_by("at", "id")]
     assert [c["file"] for c in changes] == [["", "附件1.pdf"], ["附件1.pdf", "开业申请书.pdf"]]
-    assert changes[1]["sha256"] == [_sha(content), _sha(content)]
+    assert changes[1]["sha256"] == [digest(content), digest(content)]
 
 
 def test_the_next_version_keeps_the_files_and_edits_may_send_them_back(world):
-    content, result = _pdf("copied"), _pdf("result")
-    version = _attach(world, create(world), content, name="申请书（空白）.pdf")
-    version = _attach(world, version, result, kind="result_sample", name="许可证样本.pdf")
+    content, result = pdf_bytes("copied"), pdf_bytes("result")
+    version = attach(world, create(world), content, name="申请书（空白）.pdf")
+    version = attach(world, version, result, kind="result_sample", name="许可证样本.pdf")
     first = publish(world, version)
     second = services.item_version_draft(actor=editor(world), item=first.item)
-    assert second.materials.get().blank_form_file == _sha(content)
-    assert second.result_sample_file == _sha(result)
+    assert second.materials.get().blank_form_file == digest(content)
+    assert second.result_sample_file == digest(result)
     assert _names(second) == [("申请书（空白）.pdf", ""), "许可证样本.pdf"]
-    data = item_content(result_sample_file=_sha(result).upper(),
+    data = item_content(result_sample_file=digest(result).upper(),
                         result_sample_file_name="许可证样本.pdf",
-                        materials=[{"name": "申请书", "blank_form_file": _sha(content),
+                        materials=[{"name": "申请书", "blank_form_file": digest(content),
                                     "blank_form_file_name": "申请书（空白）.pdf"}])
     edited = services.item_version_edit(actor=editor(world), version=second, data=data)
-    assert edited.result_sample_file == _sha(result)
+    assert edited.result_sample_file == digest(result)
     assert _names(edited) == [("申请书（空白）.pdf", ""), "许可证样本.pdf"]
 
 
@@ -303,21 +296,21 @@ def test_an_edit_names_a_file_as_an_upload_is_named(world):
     """A name sent with the content is cleaned as an uploaded file's is (no folders, no
     control characters, the extension of the file's checked type); a file sent without
     a name takes the material's (the result's), and a name without a file is dropped."""
-    form, result = _pdf("form"), _docx()
-    draft = _attach(world, create(world), form)
-    draft = _attach(world, draft, result, kind="result_sample", name="样本.docx")
+    form, result = pdf_bytes("form"), _docx()
+    draft = attach(world, create(world), form)
+    draft = attach(world, draft, result, kind="result_sample", name="样本.docx")
     data = item_content(
-        result_name="食品经营许可证", result_sample_file=_sha(result),
-        materials=[{"name": "申请书", "blank_form_file": _sha(form),
+        result_name="食品经营许可证", result_sample_file=digest(result),
+        materials=[{"name": "申请书", "blank_form_file": digest(form),
                     "blank_form_file_name": "C:\\草稿\\营业\u200b执照申请表.docx",
                     "sample_file_name": "没有文件.pdf"},
-                   {"name": "委托书", "sample_file": _sha(form)}])
+                   {"name": "委托书", "sample_file": digest(form)}])
     edited = services.item_version_edit(actor=editor(world), version=draft, data=data)
     assert _names(edited) == [("营业执照申请表.pdf", ""), ("", "委托书.pdf"),
                               "食品经营许可证.docx"]
     with pytest.raises(VersionDataError) as exc:
         clean_version_data(item_content(materials=[
-            {"name": "申请书", "blank_form_file": _sha(form),
+            {"name": "申请书", "blank_form_file": digest(form),
              "blank_form_file_name": "申请\x07书.pdf"}]), agency=world.agency_a)
     assert [p["field"] for p in exc.value.fields["problems"]] == [
         "materials[1].blank_form_file_name"]
@@ -340,23 +333,13 @@ def test_a_reference_to_a_file_never_uploaded_is_refused_field_by_field(world):
 # --- downloading -------------------------------------------------------------------
 
 
-NAME = "食品经营许可申请书.pdf"
-
-
-def _public_item(world, **overrides):
-    content = _pdf("public")
-    version = _attach(world, create(world, "食品经营许可证核发", basic_code="XK04101000",
-                                    **overrides), content, name=NAME)
-    return publish(world, version), content
-
-
 def test_the_guide_links_the_blank_form_and_anyone_downloads_it(world):
-    version, content = _public_item(world, materials=[
+    version, content = public_item(world, materials=[
         {"name": "食品经营许可申请书", "blank_form": "食品经营许可申请书.pdf"},
         {"name": "授权委托书", "blank_form": "窗口领取"}])
     page = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
-    url = _url(content, NAME)
-    assert url == f"/services/files/{_sha(content)}/" + (
+    url = file_url(content, FORM_NAME)
+    assert url == f"/services/files/{digest(content)}/" + (
         "%E9%A3%9F%E5%93%81%E7%BB%8F%E8%90%A5%E8%AE%B8%E5%8F%AF%E7%94%B3%E8%AF%B7%E4%B9%A6.pdf")
     assert (f'空白表格：<a href="{url}" aria-label="下载空白表格：食品经营许可申请书.pdf"'
             in page)
@@ -376,9 +359,9 @@ def test_the_guide_links_the_blank_form_and_anyone_downloads_it(world):
 
 
 def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_for):
-    content = _pdf("draft only")
-    _attach(world, create(world), content)
-    url = _url(content, "申请书.pdf")
+    content = pdf_bytes("draft only")
+    attach(world, create(world), content)
+    url = file_url(content, "申请书.pdf")
     assert Client().get(url).status_code == 404
     assert client_for(world.citizen).get(url).status_code == 404
     assert client_for(editor(world, "b")).get(url).status_code == 404
@@ -389,8 +372,8 @@ def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_fo
 
 def test_a_file_leaves_the_public_with_its_item(world):
     """Superseded by a version without it, or its agency closed: no longer served."""
-    version, content = _public_item(world)
-    url = _url(content, NAME)
+    version, content = public_item(world)
+    url = file_url(content, FORM_NAME)
     assert Client().get(url).status_code == 200
     directory_services.agency_update(actor=world.admin, agency=world.agency_a,
                                      is_active=False)
@@ -402,68 +385,68 @@ def test_a_file_leaves_the_public_with_its_item(world):
                               material_order=1)
     publish(world, draft)
     assert Client().get(url).status_code == 404
-    assert Client().get(f"/services/files/{'f' * 64}/{NAME}").status_code == 404
+    assert Client().get(f"/services/files/{'f' * 64}/{FORM_NAME}").status_code == 404
 
 
 def test_each_item_shows_and_serves_the_name_its_editor_gave_the_file(world, client_for):
     """The same standard form (bytes downloaded from the ministry) uploaded by two
     agencies under their own names: agency B's guide links it, and its download is
     saved, as B named it; what agency A's draft calls it is served to no one but A."""
-    content = _pdf("shared form")
+    content = pdf_bytes("shared form")
     mine = create(world, "甲局事项")
     services.item_file_attach(actor=editor(world), version=mine, kind="blank_form",
                               material_order=1,
-                              upload=_upload(content, "附件1-张三修改稿.pdf"))
+                              upload=uploaded(content, "附件1-张三修改稿.pdf"))
     theirs = create(world, "乙局事项", key="b")
     services.item_file_attach(actor=editor(world, "b"), version=theirs, kind="blank_form",
-                              material_order=1, upload=_upload(content, "营业执照申请表.pdf"))
+                              material_order=1, upload=uploaded(content, "营业执照申请表.pdf"))
     version = publish(world, theirs, key="b")
-    assert CatalogFile.objects.filter(sha256=_sha(content)).count() == 1
+    assert CatalogFile.objects.filter(sha256=digest(content)).count() == 1
 
     page = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
-    assert f'<a href="{_url(content, "营业执照申请表.pdf")}"' in page
+    assert f'<a href="{file_url(content, "营业执照申请表.pdf")}"' in page
     assert "营业执照申请表.pdf" in page and "张三修改稿" not in page
     guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
     assert guide["materials"][0]["blank_form_file_name"] == "营业执照申请表.pdf"
-    assert guide["materials"][0]["blank_form_url"] == _url(content, "营业执照申请表.pdf")
+    assert guide["materials"][0]["blank_form_url"] == file_url(content, "营业执照申请表.pdf")
 
-    theirs_download = Client().get(_url(content, "营业执照申请表.pdf"))
+    theirs_download = Client().get(file_url(content, "营业执照申请表.pdf"))
     assert theirs_download.status_code == 200
     assert theirs_download["Content-Disposition"] == (
         "attachment; filename*=utf-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7%E7%94%B3%E8%AF%B7"
         "%E8%A1%A8.pdf")
-    draft_name = _url(content, "附件1-张三修改稿.pdf")
+    draft_name = file_url(content, "附件1-张三修改稿.pdf")
     for who in (None, world.citizen, editor(world, "b")):
         assert client_for(who).get(draft_name).status_code == 404
     mine_download = client_for(editor(world)).get(draft_name)
     assert mine_download.status_code == 200
     assert "no-store" in mine_download["Cache-Control"]
     # The digest alone, or a name no version gives the file, serves nothing.
-    for url in (f"/services/files/{_sha(content)}/", _url(content, "申请书.pdf"),
-                _url(content, "营业执照申请表.PDF")):
+    for url in (f"/services/files/{digest(content)}/", file_url(content, "申请书.pdf"),
+                file_url(content, "营业执照申请表.PDF")):
         assert client_for(editor(world)).get(url).status_code == 404
 
 
 def test_a_result_sample_of_an_item_without_materials_is_public(world):
-    content = _pdf("result only")
+    content = pdf_bytes("result only")
     draft = create(world, "无需材料事项", materials=[])
-    _attach(world, draft, content, kind="result_sample", name="样本.pdf")
+    attach(world, draft, content, kind="result_sample", name="样本.pdf")
     publish(world, draft)
-    assert Client().get(_url(content, "样本.pdf")).status_code == 200
+    assert Client().get(file_url(content, "样本.pdf")).status_code == 200
 
 
 @postgres_only
 def test_the_same_bytes_attached_twice_at_once_make_one_file(transactional_db, world):
-    content = _pdf("at once")
+    content = pdf_bytes("at once")
     first, second = create(world, "甲事项"), create(world, "乙事项")
     actor = User.objects.get(pk=editor(world).pk)
     results = run_together(*[
         (lambda v=v, k=k: services.item_file_attach(
             actor=actor, version=v, kind=k, material_order=1,
-            upload=_upload(content, "申请书.pdf")))
+            upload=uploaded(content, "申请书.pdf")))
         for v, k in ((first, "blank_form"), (second, "sample"))])
     assert not [r for r in results if isinstance(r, Exception)], results
-    record = CatalogFile.objects.get(sha256=_sha(content))
+    record = CatalogFile.objects.get(sha256=digest(content))
     assert default_storage.open(record.file.name).read() == content
     assert _names(first) == [("申请书.pdf", ""), ""]
     assert _names(second) == [("", "申请书.pdf"), ""]
@@ -479,16 +462,16 @@ def test_the_desk_uploads_and_removes_files_of_a_draft(world, client_for):
     page = desk.get(f"/workbench/catalog/versions/{draft.pk}/").content.decode()
     assert 'id="files"' in page and 'name="file"' in page
     attach = f"/workbench/catalog/versions/{draft.pk}/files/attach/"
-    content = _pdf("desk")
+    content = pdf_bytes("desk")
     response = desk.post(attach, {"kind": "sample", "material": "1",
-                                  "file": _upload(content, "样表.pdf")})
+                                  "file": uploaded(content, "样表.pdf")})
     assert response.status_code == 302 and response["Location"].endswith("#files")
-    assert draft.materials.get().sample_file == _sha(content)
+    assert draft.materials.get().sample_file == digest(content)
     page = desk.get(f"/workbench/catalog/versions/{draft.pk}/").content.decode()
-    assert "文件已上传。" in page and _url(content, "样表.pdf") in page
+    assert "文件已上传。" in page and file_url(content, "样表.pdf") in page
 
     refused = desk.post(attach, {"kind": "blank_form", "material": "1",
-                                 "file": _upload(b"plain text", "申请书.pdf")}, follow=True)
+                                 "file": uploaded(b"plain text", "申请书.pdf")}, follow=True)
     assert "类型不被接受" in refused.content.decode()
     missing = desk.post(attach, {"kind": "blank_form", "material": "1"}, follow=True)
     assert "请选择要上传的文件。" in missing.content.decode()
@@ -506,7 +489,7 @@ def test_the_desk_offers_no_upload_once_the_version_is_submitted(world, client_f
     stranger = client_for(editor(world, "b"))
     response = stranger.post(f"/workbench/catalog/versions/{version.pk}/files/attach/",
                              {"kind": "blank_form", "material": "1",
-                              "file": _upload(_pdf("stranger"))})
+                              "file": uploaded(pdf_bytes("stranger"))})
     assert response.status_code == 404
 
 
@@ -514,12 +497,12 @@ def test_the_desk_offers_no_upload_once_the_version_is_submitted(world, client_f
 
 
 def test_the_api_gives_the_download_urls(world, client_for):
-    version, content = _public_item(world)
+    version, content = public_item(world)
     guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
     material = guide["materials"][0]
     assert (material["blank_form_file"], material["blank_form_file_name"]) == (
-        _sha(content), NAME)
-    assert material["blank_form_url"] == _url(content, NAME)
+        digest(content), FORM_NAME)
+    assert material["blank_form_url"] == file_url(content, FORM_NAME)
     assert (material["sample_url"], guide["result_sample_url"]) == (None, None)
     assert (material["sample_file_name"], guide["result_sample_file_name"]) == ("", "")
     draft = services.item_version_draft(actor=editor(world), item=version.item)
@@ -529,30 +512,30 @@ def test_the_api_gives_the_download_urls(world, client_for):
     sent = head.put(f"{BASE}/versions/{draft.pk}", json.dumps(body),
                     content_type="application/json")
     assert sent.status_code == 200, sent.content
-    assert sent.json()["materials"][0]["blank_form_file"] == _sha(content)
-    assert sent.json()["materials"][0]["blank_form_file_name"] == NAME
+    assert sent.json()["materials"][0]["blank_form_file"] == digest(content)
+    assert sent.json()["materials"][0]["blank_form_file_name"] == FORM_NAME
     # Renamed through the API: the draft's guide preview and download follow.
     body["materials"][0]["blank_form_file_name"] = "申请书（2027 版）"
     sent = head.put(f"{BASE}/versions/{draft.pk}", json.dumps(body),
                     content_type="application/json").json()
     assert sent["materials"][0]["blank_form_file_name"] == "申请书（2027 版）.pdf"
-    assert sent["materials"][0]["blank_form_url"] == _url(content, "申请书（2027 版）.pdf")
-    assert head.get(_url(content, "申请书（2027 版）.pdf")).status_code == 200
+    assert sent["materials"][0]["blank_form_url"] == file_url(content, "申请书（2027 版）.pdf")
+    assert head.get(file_url(content, "申请书（2027 版）.pdf")).status_code == 200
 
 
 def test_the_json_export_carries_the_references_and_its_import_keeps_them(world):
     """The export goes through version_as_data: the sha256 and the names travel, the
     files do not."""
-    version, content = _public_item(world)
+    version, content = public_item(world)
     exported = json.loads(Client().get(f"{BASE}/export").content)["items"]
-    assert exported[0]["materials"][0]["blank_form_file"] == _sha(content)
-    assert exported[0]["materials"][0]["blank_form_file_name"] == NAME
+    assert exported[0]["materials"][0]["blank_form_file"] == digest(content)
+    assert exported[0]["materials"][0]["blank_form_file_name"] == FORM_NAME
     records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
     result = transfer.catalog_import(actor=editor(world), records=records)
     assert result.drafted == [version.item.impl_code]
     draft = version.item.versions.get(status="draft")
-    assert draft.materials.get().blank_form_file == _sha(content)
-    assert _names(draft) == [(NAME, ""), ""]
+    assert draft.materials.get().blank_form_file == digest(content)
+    assert _names(draft) == [(FORM_NAME, ""), ""]
     exported[0]["materials"][0]["blank_form_file"] = "e" * 64
     records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
     with nothing_written(), pytest.raises(InvalidInput) as exc:
@@ -563,20 +546,20 @@ def test_the_json_export_carries_the_references_and_its_import_keeps_them(world)
 def test_the_excel_export_carries_the_references_and_its_import_keeps_them(world):
     """An Excel round trip keeps the files and their names too (columns 空白表格文件,
     空白表格文件名, 结果样本文件名 ...), a name Excel would take for a formula included."""
-    version, content = _public_item(world)
+    version, content = public_item(world)
     draft = services.item_version_draft(actor=editor(world), item=version.item)
-    result = _pdf("excel result")
-    _attach(world, draft, result, kind="result_sample", name="=许可证样本.pdf")
+    result = pdf_bytes("excel result")
+    attach(world, draft, result, kind="result_sample", name="=许可证样本.pdf")
     version = publish(world, draft)
     workbook = transfer.export_excel(ItemVersion.objects.filter(pk=version.pk))
     records = transfer.read_upload("catalog.xlsx", workbook)
-    assert records[0].data["materials"][0]["blank_form_file"] == _sha(content)
-    assert records[0].data["materials"][0]["blank_form_file_name"] == NAME
+    assert records[0].data["materials"][0]["blank_form_file"] == digest(content)
+    assert records[0].data["materials"][0]["blank_form_file_name"] == FORM_NAME
     assert records[0].data["result_sample_file_name"] == "=许可证样本.pdf"
     transfer.catalog_import(actor=editor(world), records=records)
     draft = version.item.versions.get(status="draft")
-    assert draft.materials.get().blank_form_file == _sha(content)
-    assert _names(draft) == [(NAME, ""), "=许可证样本.pdf"]
+    assert draft.materials.get().blank_form_file == digest(content)
+    assert _names(draft) == [(FORM_NAME, ""), "=许可证样本.pdf"]
 
 
 # --- the migration that put the names on the references ------------------------------
@@ -598,21 +581,21 @@ def test_the_migration_names_existing_references_as_their_file_was_named(transac
     """Before 0006 a file had one name, its first upload's, shown by every reference:
     each reference keeps it (what its guide showed).  Backwards, a file takes the name
     of a reference again (its digest when none refers to it)."""
-    used, unused = _pdf("migrated"), _pdf("detached")
-    draft = _attach(world, create(world), used, name="申请书甲.pdf")
-    _attach(world, draft, unused, kind="result_sample", name="样本.pdf")
+    used, unused = pdf_bytes("migrated"), pdf_bytes("detached")
+    draft = attach(world, create(world), used, name="申请书甲.pdf")
+    attach(world, draft, unused, kind="result_sample", name="样本.pdf")
     services.item_file_detach(actor=editor(world), version=draft, kind="result_sample")
     try:
         old = _migrate(BEFORE)
         files = old.get_model("catalog", "CatalogFile").objects
         assert dict(files.values_list("sha256", "name")) == {
-            _sha(used): "申请书甲.pdf", _sha(unused): _sha(unused)}
-        files.filter(sha256=_sha(used)).update(name="首次上传.pdf")
-        files.filter(sha256=_sha(unused)).update(name="未用.pdf")
+            digest(used): "申请书甲.pdf", digest(unused): digest(unused)}
+        files.filter(sha256=digest(used)).update(name="首次上传.pdf")
+        files.filter(sha256=digest(unused)).update(name="未用.pdf")
     finally:
         _migrate(AFTER)
     assert _names(draft) == [("首次上传.pdf", ""), ""]
-    assert draft.materials.get().blank_form_download.url == _url(used, "首次上传.pdf")
+    assert draft.materials.get().blank_form_download.url == file_url(used, "首次上传.pdf")
 
 
 # --- the demo -------------------------------------------------------------------------
@@ -642,19 +625,6 @@ def test_the_demo_guides_let_applicants_download_the_blank_forms():
 
 
 # --- hostile compound files (.doc, .xls) -----------------------------------------------
-
-END, FREE, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
-
-
-def _header(*, fat_count, first_dir, first_difat, difat_count, difat):
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
-              + struct.pack("<5H", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
-              + struct.pack("<9I", 0, fat_count, first_dir, 0, 4096, END, 0,
-                            first_difat, difat_count)
-              + struct.pack("<109I", *difat))
-    assert len(header) == 512
-    return header
-
 
 def _looping(total_bytes: int) -> bytes:
     """A compound file whose header claims 2**32-1 FAT sectors, whose DIFAT chain
@@ -687,33 +657,13 @@ def test_each_sector_of_a_compound_file_is_read_at_most_once(monkeypatch):
     assert len(calls) <= 128 + 1
 
 
-def _entry(name, kind, *, child=FREE, right=FREE, start=END, size=0):
-    raw = name.encode("utf-16-le") + b"\0\0"
-    return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
-            + struct.pack("<III", FREE, right, child) + b"\0" * 36
-            + struct.pack("<IQ", start, size))
-
-
-def _xls(workbook_stream: bytes) -> bytes:
-    """A compound file (v3) with one 4 KiB ``Workbook`` stream in sectors 2..9."""
-    stream = workbook_stream.ljust(4096, b"\0")
-    fat = [FATSECT, END, *range(3, 10), END]
-    fat += [FREE] * (128 - len(fat))
-    entries = [_entry("Root Entry", 5, child=1),
-               _entry("Workbook", 2, start=2, size=len(stream))]
-    header = _header(fat_count=1, first_dir=1, first_difat=END, difat_count=0,
-                     difat=[0] + [FREE] * 108)
-    return (header + struct.pack("<128I", *fat) + b"".join(entries).ljust(512, b"\0")
-            + stream)
-
-
 def _record(kind: int, data: bytes) -> bytes:
     return struct.pack("<HH", kind, len(data)) + data
 
 
 def _biff8_with_macro_sheet() -> bytes:
     """BIFF8 workbook globals naming a hidden Excel 4.0 macro sheet (BOUNDSHEET, dt=1)
-    and Auto_Open (a built-in NAME), then the macro sheet's substream (BOF dt=0x40)
+    and Auto_Open (a built-in FORM_NAME), then the macro sheet's substream (BOF dt=0x40)
     with its formulas: the XLM macros that need no VBA project."""
     bof_globals = _record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x1DA5, 1997,
                                               0, 0x06))
@@ -734,7 +684,7 @@ def test_an_xls_with_an_excel_4_macro_sheet_is_refused_as_macros():
     """Excel 4.0 (XLM) macros live in the Workbook stream as a macro sheet, with no
     VBA storage at all: the classic macro downloader.  Macros are refused, these too."""
     with pytest.raises(InvalidInput) as exc:
-        _check(_xls(_biff8_with_macro_sheet()))
+        _check(_compound("Workbook", _biff8_with_macro_sheet()))
     assert "含有宏" in exc.value.render()
 
 
@@ -744,7 +694,7 @@ def test_the_same_xls_without_the_macro_sheet_passes():
     name = b"Sheet1"
     sheet = _record(0x0085, struct.pack("<IBB", 0x200, 0, 0)
                     + struct.pack("<BB", len(name), 0) + name)
-    assert _check(_xls(bof + sheet + _record(0x000A, b""))).kind is uploads.XLS
+    assert _check(_compound("Workbook", bof + sheet + _record(0x000A, b""))).kind is uploads.XLS
 
 
 def test_an_xls_whose_small_workbook_lives_in_the_mini_stream_is_read_too():

@@ -12,19 +12,19 @@ tests/cases/test_item_withdrawal.py.
 
 import datetime
 import json
-import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import reverse
 
 from tests.catalog.helpers import (
+    FORM_NAME,
     audit_actions,
     create,
     editor,
+    file_url,
     nothing_written,
-    publish,
+    public_item,
     published,
     reviewer,
 )
@@ -256,21 +256,9 @@ def test_the_editor_s_version_read_shows_the_state_too(world, food, client_for):
     assert body["withdrawal"]["kind"] == "cancelled"
 
 
-def _pdf() -> bytes:
-    return (b"%PDF-1.4\n% " + str(uuid.uuid4()).encode() + b"\n1 0 obj<<>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
-
-
 def test_a_withdrawn_item_s_blank_forms_are_no_longer_public(world, client_for):
-    import hashlib
-
-    content = _pdf()
-    draft = create(world, "食品经营许可证核发", materials=[{"name": "申请书"}])
-    services.item_file_attach(actor=editor(world), version=draft, kind="blank_form",
-                              material_order=1,
-                              upload=SimpleUploadedFile("申请书.pdf", content))
-    version = publish(world, draft)
-    url = reverse("catalog:file", args=[hashlib.sha256(content).hexdigest(), "申请书.pdf"])
+    version, content = public_item(world)
+    url = file_url(content, FORM_NAME)
     assert Client().get(url).status_code == 200
     _withdraw(world, version, kind=SUSPENDED, reason=SUSPENSION)
     assert Client().get(url).status_code == 404
