@@ -21,6 +21,7 @@ from tests.catalog.helpers import (
     FORM_NAME,
     audit_actions,
     create,
+    digest,
     editor,
     file_url,
     nothing_written,
@@ -266,6 +267,23 @@ def test_a_withdrawn_item_s_blank_forms_are_no_longer_public(world, client_for):
     assert client_for(editor(world)).get(url).status_code == 200
     services.item_restore(actor=reviewer(world), item=version.item, reason="暂停期满")
     assert Client().get(url).status_code == 200
+
+
+def test_the_api_offers_no_download_a_withdrawn_item_no_longer_serves(world):
+    """The item read still answers for a suspended item, but it links no file
+    that would then answer 404; the links come back with the restoration."""
+    version, content = public_item(world)
+    attach_url = f"{BASE}/items/{version.item.impl_code}"
+    body = Client().get(attach_url).json()
+    assert body["materials"][0]["blank_form_url"] == file_url(content, FORM_NAME)
+    _withdraw(world, version, kind=SUSPENDED, reason=SUSPENSION)
+    body = Client().get(attach_url).json()
+    assert body["withdrawal"]["kind"] == "suspended"
+    assert body["materials"][0]["blank_form_url"] is None
+    assert body["materials"][0]["blank_form_file"] == digest(content)
+    services.item_restore(actor=reviewer(world), item=version.item, reason="暂停期满")
+    assert Client().get(attach_url).json()["materials"][0]["blank_form_url"] == file_url(
+        content, FORM_NAME)
 
 
 # --- versions of a withdrawn item ----------------------------------------------------------

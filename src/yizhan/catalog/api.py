@@ -42,27 +42,34 @@ class MaterialOut(Schema):
     blank_form_file: str = Field(..., description="sha256 of the uploaded blank form, or \"\"")
     blank_form_file_name: str = Field(..., description="the name this material gives the "
                                       "blank form (shown and downloaded under), or \"\"")
-    blank_form_url: str | None = Field(None, description="where to download the blank form")
+    blank_form_url: str | None = Field(None, description="where to download the blank form "
+                                       "(null once the item is cancelled or suspended)")
     sample: str
     sample_file: str = Field(..., description="sha256 of the uploaded sample, or \"\"")
     sample_file_name: str = Field(..., description="the name this material gives the "
                                   "sample, or \"\"")
-    sample_url: str | None = Field(None, description="where to download the sample")
+    sample_url: str | None = Field(None, description="where to download the sample (null "
+                                   "once the item is cancelled or suspended)")
     acceptance_standard: str
     basis: str
 
     @staticmethod
     def resolve_blank_form_url(obj):
-        return _download_url(obj.blank_form_download)
+        return _download_url(obj.blank_form_download, obj.version)
 
     @staticmethod
     def resolve_sample_url(obj):
-        return _download_url(obj.sample_download)
+        return _download_url(obj.sample_download, obj.version)
 
 
-def _download_url(record) -> str | None:
-    """The path of a catalog file's download (``/services/files/<sha256>/<name>``), or None."""
-    return record.url if record is not None else None
+def _download_url(record, version) -> str | None:
+    """The path of a catalog file's download (``/services/files/<sha256>/<name>``), or
+    None: no file, or a published version of an item taken out of service, whose
+    files are no longer served (``selectors.catalog_file_for``)."""
+    if record is None or (version.status == version.Status.PUBLISHED
+                          and version.item.is_withdrawn):
+        return None
+    return record.url
 
 
 class FeeOut(Schema):
@@ -106,7 +113,8 @@ class ItemGuide(ItemSummary):
     result_sample_file_name: str = Field(..., description="the name this version gives "
                                          "the result sample, or \"\"")
     result_sample_url: str | None = Field(None, description="where to download the "
-                                          "result sample")
+                                          "result sample (null once the item is cancelled "
+                                          "or suspended)")
     consultation: str
     complaint: str
     special_procedures: list[str]
@@ -142,7 +150,7 @@ class ItemGuide(ItemSummary):
 
     @staticmethod
     def resolve_result_sample_url(obj):
-        return _download_url(obj.result_sample_download)
+        return _download_url(obj.result_sample_download, obj)
 
 
 class VersionOut(ItemGuide):
