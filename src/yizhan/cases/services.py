@@ -163,16 +163,7 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
     if item.published_id != item_version.pk:
         raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
-    if not item.agency.is_active:
-        raise InvalidInput(_("该事项已不再办理：其实施机关已撤销或合并，不能再提出申请。"
-                             "可拨打 12345 咨询现由哪个部门办理。"),
-                           code=CasesErrorCode.ITEM_WITHDRAWN)
-    if item.is_withdrawn:
-        # Cancelled or suspended by a decision (catalog.services.item_withdraw).
-        raise InvalidInput(_("%(withdrawal)s现在不能提出申请。"),
-                           code=CasesErrorCode.ITEM_WITHDRAWN,
-                           withdrawal=rendered_later(item.withdrawal_statement),
-                           withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
+    _check_still_offered(item, draft=False)
     if not at_window and not item_version.offered_online:
         raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
                        code=CasesErrorCode.NOT_ONLINE)
@@ -197,6 +188,28 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
                  changes={"item": item.impl_code, "version": item_version.number,
                           "applicant": applicant.pk})
     return case
+
+
+def _check_still_offered(item: Item, *, draft: bool, agency=None) -> None:
+    """Nothing new is taken in on an item out of service: its agency closed (or
+    merged), or the item cancelled or suspended by a decision
+    (catalog.services.item_withdraw).  A new application and a draft saved
+    before are refused alike, each told so; cases submitted before go on.
+    ``agency`` is the item's, when the caller holds it already.
+    """
+    if not (agency or item.agency).is_active:
+        raise InvalidInput(
+            _("该事项已不再办理：其实施机关已撤销或合并。本草稿不能再提交，"
+              "可拨打 12345 咨询现由哪个部门办理。") if draft else
+            _("该事项已不再办理：其实施机关已撤销或合并，不能再提出申请。"
+              "可拨打 12345 咨询现由哪个部门办理。"),
+            code=CasesErrorCode.ITEM_WITHDRAWN)
+    if item.is_withdrawn:
+        raise InvalidInput(_("%(withdrawal)s本草稿不能再提交。") if draft else
+                           _("%(withdrawal)s现在不能提出申请。"),
+                           code=CasesErrorCode.ITEM_WITHDRAWN,
+                           withdrawal=rendered_later(item.withdrawal_statement),
+                           withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
 
 
 def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, data) -> Case:
@@ -421,19 +434,7 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     require(permissions.case_submit(actor, case=case), action="case_submit")
     if case.status != Case.Status.DRAFT:
         return case, None
-    item = case.item_version.item
-    if item.is_withdrawn:
-        # Cancelled or suspended since the draft began: nothing new is taken
-        # in; cases submitted before go on (catalog.services.item_withdraw).
-        raise InvalidInput(_("%(withdrawal)s本草稿不能再提交。"),
-                           code=CasesErrorCode.ITEM_WITHDRAWN,
-                           withdrawal=rendered_later(item.withdrawal_statement),
-                           withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
-    if not case.agency.is_active:
-        # Its agency closed (or merged) since the draft began, as case_create.
-        raise InvalidInput(_("该事项已不再办理：其实施机关已撤销或合并。本草稿不能再提交，"
-                             "可拨打 12345 咨询现由哪个部门办理。"),
-                           code=CasesErrorCode.ITEM_WITHDRAWN)
+    _check_still_offered(case.item_version.item, draft=True, agency=case.agency)
     if case.item_version.item.published_id != case.item_version_id:
         # The item was changed (or withdrawn) since the draft began: its
         # materials and conditions may no longer be the ones in force.
