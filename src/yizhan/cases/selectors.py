@@ -12,14 +12,18 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import person_of
 from yizhan.cases import clock, permissions
+from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, CaseEvent, MaterialFile, Task
 from yizhan.core.crypto import sm3_hex
-from yizhan.core.errors import InvalidInput, NotFound
+from yizhan.core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from yizhan.directory.authz import scope_of
 from yizhan.workdays.selectors import calendar_current
+
+DECISIONS = ("approve", "reject")
 
 CASE_RELATED = ("item_version", "item_version__item", "agency", "applicant", "submitted_by")
 
@@ -117,8 +121,7 @@ def task_get_for_actor(*, actor, task_id: int) -> Task:
 # only what the service would do.  The services call them (``_check_in_hand``,
 # ``_check_undecided``, ``task_return``, ``case_request_correction``,
 # ``case_withdraw``), with messages that say which condition failed;
-# ``task_complete`` checks its decisions inline, one message each, mirrored
-# by ``decision_allowed``.
+# ``decision_refusal`` gives ``task_complete`` the error itself.
 
 
 def in_hand(task: Task, actor) -> bool:
@@ -130,21 +133,43 @@ def in_hand(task: Task, actor) -> bool:
             and task.claimed_by_id == getattr(actor, "pk", None))
 
 
-def decision_allowed(case: Case, *, kind: str, decision: str) -> bool:
-    """Whether a step of ``kind`` of ``case`` takes ``decision`` (services.task_complete).
+def decision_refusal(case: Case, *, kind: str, decision: str) -> ApplicationError | None:
+    """Why a step of ``kind`` of ``case`` cannot take ``decision``, or None
+    (services.task_complete raises it; pages offer only what gives None).
 
     Only an application's steps before delivery can refuse; the window
     refuses to accept (不予受理) only before the case was first accepted,
-    after which a refusal is a decision (不予许可).
+    after which a refusal is a decision (不予许可).  The reasons a refusal
+    needs are the service's to check: they are not the state's.
     """
     if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
                            Case.Status.APPROVED):
-        return False
+        return Conflict(_("办件当前状态（%(status)s）下不能办理此环节。"),
+                        code=CasesErrorCode.BAD_STATE, status=case.get_status_display())
+    if decision not in DECISIONS:
+        return InvalidInput(_("办理意见须为 approve（同意）或 reject（不同意）。"),
+                            code=CasesErrorCode.BAD_DECISION, field="decision")
     if decision == "approve":
-        return True
-    if decision != "reject" or case.kind == Case.Kind.NOTICE or kind == "deliver":
-        return False
-    return not (kind == "accept" and case.accepted_at is not None)
+        return None
+    if case.kind == Case.Kind.NOTICE:
+        return InvalidInput(_("督办件只能提交回复或认可回复；不认可的回复请退回重新整改。"),
+                            code=CasesErrorCode.BAD_DECISION, field="decision")
+    if kind == "deliver":
+        return InvalidInput(_("送达环节只能确认送达。"), code=CasesErrorCode.BAD_DECISION,
+                            field="decision")
+    if kind == "accept" and case.accepted_at is not None:
+        # Returned to the window after it was accepted: the application is
+        # already 受理 and its clock runs, so it ends in a decision
+        # (不予许可), not in a refusal to accept.
+        return InvalidInput(_("本件已经受理，不能再不予受理；如不符合条件，请在审查、"
+                              "决定环节提出不予许可。"),
+                            code=CasesErrorCode.BAD_DECISION, field="decision")
+    return None
+
+
+def decision_allowed(case: Case, *, kind: str, decision: str) -> bool:
+    """Whether a step of ``kind`` of ``case`` takes ``decision``."""
+    return decision_refusal(case, kind=kind, decision=decision) is None
 
 
 def return_allowed(case: Case, *, kind: str) -> bool:

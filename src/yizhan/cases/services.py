@@ -56,7 +56,6 @@ from yizhan.directory.models import Posting
 from yizhan.workdays.arithmetic import Deadline
 from yizhan.workdays.selectors import calendar_cache_clear, calendar_current, calendar_held
 
-DECISIONS = ("approve", "reject")
 MAX_DATA_KEYS = 100
 _DATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 # Extension of a licensing decision: at most ten working days, approved by
@@ -647,35 +646,17 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     task, case = _locked(task, *(APPLICANT_SIDE if told else ()))
     require(permissions.task_complete(actor, task=task), action="task_complete")
     _check_in_hand(task, actor)
-    if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
-                           Case.Status.APPROVED):
-        raise Conflict(_("办件当前状态（%(status)s）下不能办理此环节。"),
-                       code=CasesErrorCode.BAD_STATE, status=case.get_status_display())
-    if decision not in DECISIONS:
-        raise InvalidInput(_("办理意见须为 approve（同意）或 reject（不同意）。"),
-                           code=CasesErrorCode.BAD_DECISION, field="decision")
-    opinion = (opinion or "").strip()
     kind = task_kind(task.name)
-    notice = case.kind == Case.Kind.NOTICE
-    if notice and decision != "approve":
-        raise InvalidInput(_("督办件只能提交回复或认可回复；不认可的回复请退回重新整改。"),
-                           code=CasesErrorCode.BAD_DECISION, field="decision")
+    refusal = selectors.decision_refusal(case, kind=kind, decision=decision)
+    if refusal is not None:
+        raise refusal
+    opinion = (opinion or "").strip()
     if kind == "reply" and not opinion:
         raise InvalidInput(_("请写明整改情况或不能整改的理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
-    if kind == "deliver" and decision != "approve":
-        raise InvalidInput(_("送达环节只能确认送达。"), code=CasesErrorCode.BAD_DECISION,
-                           field="decision")
     if decision == "reject" and not opinion:
         raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
-    if kind == "accept" and decision == "reject" and case.accepted_at is not None:
-        # Returned to the window after it was accepted: the application is
-        # already 受理 and its clock runs, so it ends in a decision
-        # (不予许可), not in a refusal to accept.
-        raise InvalidInput(_("本件已经受理，不能再不予受理；如不符合条件，请在审查、"
-                             "决定环节提出不予许可。"),
-                           code=CasesErrorCode.BAD_DECISION, field="decision")
     now = timezone.now()
     _close_task(task, actor, decision=decision, opinion=opinion, now=now)
     step = bpmn.complete(case.item_version.process_spec, case.process_state,
@@ -750,7 +731,7 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
     audit_append(actor=actor, action=CasesAction.TASK_COMPLETED, obj=case,
                  agency_id=task.agency_id, reason=opinion,
                  changes={"task": task.title, "decision": decision, "status": case.status})
-    if notice:
+    if case.kind == Case.Kind.NOTICE:
         notifications.notice_progressed(case, kind=kind)
     else:
         notifications.task_completed(case, task, kind=kind, decision=decision)
