@@ -358,6 +358,21 @@ def test_the_guide_links_the_blank_form_and_anyone_downloads_it(world):
     assert "public" in response["Cache-Control"] and "immutable" in response["Cache-Control"]
 
 
+def test_a_copy_held_by_the_browser_is_confirmed_without_the_bytes_while_shown(world):
+    _version, content = public_item(world, materials=[
+        {"name": "食品经营许可申请书", "blank_form": "食品经营许可申请书.pdf"}])
+    url = file_url(content, FORM_NAME)
+    etag = Client().get(url)["ETag"]
+    again = Client().get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == etag and "immutable" in again["Cache-Control"]
+    assert Client().get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a,
+                                     is_active=False)
+    assert Client().get(url, headers={"If-None-Match": etag}).status_code == 404
+
+
 def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_for):
     content = pdf_bytes("draft only")
     attach(world, create(world), content)

@@ -9,7 +9,7 @@ draft's is not cached.
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
@@ -29,8 +29,12 @@ def download(request, sha256: str, name: str):
     reference, public = selectors.catalog_file_for(user=request.user, sha256=sha256,
                                                    name=name)
     record = reference.record
-    response = attachment(record, reference.name, record.content_type)
-    response["ETag"] = f'"{record.sha256}"'
+    etag = f'"{record.sha256}"'
+    # A browser or proxy that holds the bytes asks again with If-None-Match:
+    # a 304 without the file, once the file is known to be still shown.
+    response = (get_conditional_response(request, etag=etag)
+                or attachment(record, reference.name, record.content_type))
+    response["ETag"] = etag
     if public:
         patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE, immutable=True)
     else:
