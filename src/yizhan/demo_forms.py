@@ -114,21 +114,11 @@ def result_rows(title: str) -> tuple[str, ...]:
 
 
 def _document(title: str, text: str):
-    from fpdf import FPDF
+    from yizhan.core.pdf import new_document
 
-    from yizhan.core.pdf import use_cjk_fonts
-
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(LEFT, 20, 210 - RIGHT)
-    use_cjk_fonts(pdf, _FAMILY, text)
-    pdf.set_title(title)
-    pdf.set_creator("一站政务服务平台 Yizhan（演示数据）")
-    pdf.set_producer("Yizhan")
-    pdf.set_creation_date(FIXED_DATE)
-    pdf.set_lang("zh-CN")
-    pdf.add_page()
-    return pdf
+    return new_document(title=title, text=text, created_at=FIXED_DATE,
+                        creator="一站政务服务平台 Yizhan（演示数据）",
+                        margins=(LEFT, 20, 210 - RIGHT))
 
 
 def _mark(pdf, word: str) -> None:

@@ -478,21 +478,28 @@ def use_cjk_fonts(pdf, family: str, text: str) -> None:
         pdf.set_fallback_fonts(fallbacks)
 
 
-def _new_document(*, title: str, issuer: str, issued_at: datetime, text: str):
+def new_document(*, title: str, text: str, created_at: datetime, creator: str,
+                 author: str = "", subject: str = "", margins=(0.0, 0.0, 0.0)):
+    """A one-page A4 document with the CJK fonts that ``text`` needs.
+
+    The metadata and creation date are given, never read from the clock:
+    the same input gives the same bytes.  ``margins`` are left, top, right.
+    """
     from fpdf import FPDF
 
     cjk_fonts()   # says which package to install, before anything is drawn
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
-    pdf.set_margins(0, 0, 0)
+    pdf.set_margins(*margins)
     use_cjk_fonts(pdf, _FAMILY, text)
-    # Fixed metadata and creation date: the same input gives the same bytes.
     pdf.set_title(title)
-    pdf.set_author(issuer)
-    pdf.set_subject("电子证照")
-    pdf.set_creator("一站政务服务平台 Yizhan")
+    if author:
+        pdf.set_author(author)
+    if subject:
+        pdf.set_subject(subject)
+    pdf.set_creator(creator)
     pdf.set_producer("Yizhan")
-    pdf.set_creation_date(issued_at)
+    pdf.set_creation_date(created_at)
     pdf.set_lang("zh-CN")
     pdf.add_page()
     return pdf
@@ -678,7 +685,8 @@ def render_certificate(
     text = "".join([title, number, issuer, seal_text, verify_url, SUBTITLE, QR_CAPTION,
                     FOOTER, "证照编号：发证机关年月日0123456789",
                     *(label + value for label, value in rows)])
-    pdf = _new_document(title=title, issuer=issuer, issued_at=issued_at, text=text)
+    pdf = new_document(title=title, text=text, created_at=issued_at,
+                       creator="一站政务服务平台 Yizhan", author=issuer, subject="电子证照")
     _frame(pdf)
 
     pdf.set_text_color(*INK)
