@@ -11,6 +11,8 @@ from tests.cases.helpers import (
     complete,
     event_types,
     nothing_written,
+    open_task,
+    publish_item,
     reload,
     submitted,
 )
@@ -143,6 +145,38 @@ def test_a_pause_within_one_day_costs_nothing(world, promised):
     assert (case.statutory_due, case.promised_due) == before
 
 
+@pytest.mark.parametrize("local", [dt.time(23, 30), dt.time(0, 30)])
+def test_acceptance_near_midnight_counts_from_the_local_day(world, promised, monkeypatch,
+                                                            local):
+    """The day of acceptance is the Beijing date, whatever the UTC date."""
+    known = calendar_current().known_years
+    year = max(y for y in known if y + 1 in known)
+    day = dt.date(year, 6, 10)
+    while not calendar_current().is_workday(day):
+        day += dt.timedelta(days=1)
+    moment = dt.datetime.combine(day, local, tzinfo=TZ)
+    case, _code = _accepted_on(world, promised, moment.astimezone(dt.UTC), monkeypatch)
+    expected = calendar_current().add_workdays(day, 10).date
+    assert timezone.localtime(case.promised_due).date() == expected
+    assert timezone.localtime(case.promised_due).time() == dt.time.max
+
+
+def test_a_pause_from_2330_to_0030_gives_back_the_resumption_day(world, promised, monkeypatch):
+    """Each working day the case waited, up to and including the day it
+    resumed, is given back: also for an hour across midnight."""
+    calendar = calendar_current()
+    year = max(y for y in calendar.known_years if y + 1 in calendar.known_years)
+    day = dt.date(year, 6, 1)
+    while not (calendar.is_workday(day) and calendar.is_workday(day + dt.timedelta(days=1))):
+        day += dt.timedelta(days=1)
+    case, _code = _accepted_on(world, promised, dt.datetime.combine(day, dt.time(9), tzinfo=TZ),
+                               monkeypatch)
+    since = dt.datetime.combine(day, dt.time(23, 30), tzinfo=TZ)
+    case = _pause(world, case, since, since + dt.timedelta(hours=1), monkeypatch,
+                  reason="hearing")
+    assert case.paused_workdays == 1
+
+
 def test_resuming_a_running_clock_is_refused(world, promised):
     """Only a suspended case resumes."""
     case = accepted(world, promised)
@@ -218,6 +252,167 @@ def test_extending_a_suspended_case_is_planned_again(world, promised):
     assert case.next_check_at <= timezone.now()
     assert case.statutory_due == calendar_current().deadline(
         case.accepted_at, 20 + 5 + case.paused_workdays, TZ).at
+
+
+def _overdue(world, version, monkeypatch, *, days_over=2):
+    """A case accepted so long ago that its statutory deadline (20 working days)
+    passed ``days_over`` working days ago."""
+    start = calendar_current().add_workdays(timezone.localdate(), -(20 + days_over)).date
+    case, _code = _accepted_on(world, version, dt.datetime.combine(start, dt.time(10), tzinfo=TZ),
+                               monkeypatch)
+    assert case.statutory_due < timezone.now()
+    assert selectors.remaining_workdays(case).statutory < 0
+    return case
+
+
+def test_an_extension_after_the_statutory_deadline_is_refused(world, promised, monkeypatch,
+                                                              client_for):
+    """《行政许可法》第四十二条: the extension is granted when the decision cannot
+    be made *within* the twenty days, so it is approved within them.  Approved
+    after the deadline passed, it would turn an overdue case back into one
+    with days left: refused, nothing written, and the case page offers no form."""
+    case = _overdue(world, promised, monkeypatch)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_extend(actor=_head(world), case=case, workdays=10, reason="情况复杂")
+    assert exc.value.code == CasesErrorCode.BAD_STATE
+    assert "法定办理期限已届满，不能再延长" in exc.value.render("zh-hans")
+    assert selectors.remaining_workdays(reload(case)).statutory < 0
+    assert selectors.extension_allowed(case) is False
+    page = client_for(_head(world)).get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert 'data-testid="extend"' not in page
+
+
+def test_an_extension_on_the_last_day_of_the_limit_is_granted(world, promised):
+    """Until the end of the statutory deadline's last day the head may extend."""
+    case = accepted(world, promised)
+    last_day = timezone.localtime(case.statutory_due).replace(hour=17)
+    assert selectors.extension_allowed(case, last_day) is True
+    assert selectors.extension_allowed(case, case.statutory_due + dt.timedelta(microseconds=1)) \
+        is False
+
+
+def test_a_case_paused_within_its_limit_may_be_extended_after_the_date(
+        world, promised, monkeypatch):
+    """Paused before its deadline, the case's limit stands still: the head may
+    extend it while it waits, even once the deadline's date has gone by."""
+    case = _overdue(world, promised, monkeypatch)
+    before_due = case.statutory_due - dt.timedelta(days=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: before_due)
+        services.case_suspend(actor=_reviewer(world), case=case, reason="expert_review",
+                              note="专家评审")
+    services.case_extend(actor=_head(world), case=reload(case), workdays=5, reason="专家评审耗时")
+    assert reload(case).extension_workdays == 5
+
+
+def test_a_pause_after_the_statutory_deadline_does_not_revive_it(world, promised, monkeypatch):
+    """A case already overdue is suspended for two weeks and resumed: the
+    pause's days are given back, but the limit had run out before it began,
+    so the case stays overdue."""
+    case = _overdue(world, promised, monkeypatch)
+    services.case_suspend(actor=_reviewer(world), case=case, reason="inspection", note="现场勘验")
+    later = timezone.now() + dt.timedelta(days=14)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: later)
+        services.case_resume(actor=_reviewer(world), case=reload(case))
+    case = reload(case)
+    assert selectors.remaining_workdays(case, now=later).statutory < 0, (
+        case.paused_workdays, case.statutory_due)
+
+
+# --- each step's own limit, within the promise -----------------------------------------
+
+
+def _done_in_time(actor, case, name, monkeypatch):
+    """Complete the open step ``name`` an hour before its own limit ends."""
+    task = open_task(case, name)
+    at = task.due_at - dt.timedelta(hours=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: at)
+        services.task_complete(actor=actor, task=task, decision="approve", opinion="同意")
+
+
+def test_the_steps_of_an_upper_review_fit_in_the_promised_limit(world, monkeypatch):
+    """上级初审: 初审 (half the promised limit), 上级审查 (half again) and 上级决定
+    (a quarter) add up to more than the promise.  Each done on the last day of
+    its own limit, the decision is still due by the promised deadline: no step
+    in time can leave the case late."""
+    version = publish_item(world, name="上级初审许可", process_template="upper_review",
+                           upper_agency="乙局", promised_limit=8, statutory_limit=20)
+    case = accepted(world, version)
+    _done_in_time(world.user("a", Role.REVIEWER), case, "first_review", monkeypatch)
+    _done_in_time(world.user("b", Role.REVIEWER), case, "upper_level_review", monkeypatch)
+    decide, case = open_task(case, "decide"), reload(case)
+    assert decide.due_at == case.promised_due
+    assert decide.due_provisional is case.promised_provisional
+
+
+def test_with_a_one_day_promise_the_decision_is_due_with_the_promise(world, monkeypatch):
+    """A 承诺件 promising one working day: review and decision have one day each
+    of their own; reviewed on that day, the decision is due the same day."""
+    version = publish_item(world, name="一日承诺", promised_limit=1, statutory_limit=20)
+    case = accepted(world, version)
+    assert open_task(case, "review").due_at == case.promised_due
+    _done_in_time(_reviewer(world), case, "review", monkeypatch)
+    assert open_task(case, "decide").due_at == case.promised_due
+
+
+def test_a_step_capped_at_the_promise_takes_the_promise_s_mark(world, monkeypatch):
+    """Reviewed on the last working day of the last year with holiday data,
+    the decision's own day would fall in the next year, 暂定; the promised
+    deadline it is capped at is final, and so is the step's limit."""
+    calendar = calendar_current()
+    last = max(calendar.known_years)
+    end = dt.date(last, 12, 31)
+    while not calendar.is_workday(end):
+        end -= dt.timedelta(days=1)
+    start = calendar.add_workdays(end, -1).date
+    version = publish_item(world, name="一日承诺", promised_limit=1, statutory_limit=20)
+    case, _code = _accepted_on(world, version, dt.datetime.combine(start, dt.time(10), tzinfo=TZ),
+                               monkeypatch)
+    assert timezone.localtime(case.promised_due).date() == end
+    assert case.promised_provisional is False
+    _done_in_time(_reviewer(world), case, "review", monkeypatch)
+    decide = open_task(case, "decide")
+    assert decide.due_at == case.promised_due
+    assert decide.due_provisional is False
+
+
+def test_a_step_capped_at_the_promise_stays_there_when_counted_again(world, monkeypatch):
+    """The calendar's recount counts each open step again from its start:
+    a step capped at the promised deadline stays capped, nothing moves."""
+    version = publish_item(world, name="一日承诺", promised_limit=1, statutory_limit=20)
+    case = accepted(world, version)
+    _done_in_time(_reviewer(world), case, "review", monkeypatch)
+    decide = open_task(case, "decide")
+    with nothing_written():
+        assert services.deadlines_recompute(year=None) == 0
+    assert open_task(case, "decide").due_at == decide.due_at == reload(case).promised_due
+
+
+def test_a_step_capped_at_the_promise_moves_with_it_after_a_pause(world, monkeypatch):
+    """A pause gives the case and its open step the same working days back:
+    the capped step is still due with the promise."""
+    version = publish_item(world, name="一日承诺", promised_limit=1, statutory_limit=20)
+    case = accepted(world, version)
+    _done_in_time(_reviewer(world), case, "review", monkeypatch)
+    since = timezone.now()
+    case = _pause(world, case, since, since + dt.timedelta(days=10), monkeypatch)
+    assert case.paused_workdays > 0
+    assert open_task(case, "decide").due_at == case.promised_due
+
+
+def test_delivery_keeps_its_own_limit_after_the_promise(world, monkeypatch):
+    """Delivery follows the decision with a limit of its own (第四十四条): a
+    decision made on the promise's last day is delivered the next working day."""
+    version = publish_item(world, name="一日承诺", promised_limit=1, statutory_limit=20)
+    case = accepted(world, version)
+    _done_in_time(_reviewer(world), case, "review", monkeypatch)
+    _done_in_time(_head(world), case, "decide", monkeypatch)
+    case = reload(case)
+    deliver = open_task(case, "deliver")
+    assert timezone.localtime(deliver.due_at).date() == calendar_current().add_workdays(
+        timezone.localtime(case.promised_due).date(), 1).date
 
 
 # --- remaining working days -----------------------------------------------------------
@@ -512,3 +707,66 @@ def test_the_recount_reads_the_calendar_afresh(
     monkeypatch.setattr(workdays_services, "calendar_cache_clear", lambda: None)
     _publish_with_new_year_holiday(world, last + 1, django_capture_on_commit_callbacks)
     assert reload(case).due_provisional is False
+
+
+def test_editing_a_past_holiday_leaves_closed_cases_alone(world, promised, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    """A case accepted and closed in a known year keeps its deadlines when a
+    working day inside its limit later becomes a holiday; a running case
+    over the same days moves."""
+    known = calendar_current().known_years
+    year = max(y for y in known if y + 1 in known)
+    at = dt.datetime(year, 3, 2, 10, 0, tzinfo=TZ)
+    closed, _code = _accepted_on(world, promised, at, monkeypatch)
+    services.case_withdraw(actor=world.citizen, case=closed, reason="不办了")
+    Case.objects.filter(pk=closed.pk).update(status=Case.Status.CLOSED)
+    running, _code = _accepted_on(world, promised, at, monkeypatch)
+    closed, running = reload(closed), reload(running)
+    day = at.date() + dt.timedelta(days=1)
+    while not calendar_current().is_workday(day):
+        day += dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=day, is_workday=False,
+                                           name="调休", reason=NOTICE)
+    assert reload(closed).statutory_due == closed.statutory_due
+    assert reload(running).statutory_due > running.statutory_due
+
+
+def test_two_pauses_recounted_from_events_match_what_resume_stored(
+        world, promised, monkeypatch):
+    """Several pauses: deadlines_recompute counts each again from its events and
+    finds what the resumptions stored (nothing moves)."""
+    known = calendar_current().known_years
+    year = max(y for y in known if y + 1 in known)
+    at = dt.datetime(year, 4, 1, 10, 0, tzinfo=TZ)
+    case, _code = _accepted_on(world, promised, at, monkeypatch)
+    for since, until in ((at + dt.timedelta(days=1), at + dt.timedelta(days=6)),
+                         (at + dt.timedelta(days=8), at + dt.timedelta(days=20))):
+        case = _pause(world, case, since, until, monkeypatch, reason="testing")
+    review = Task.objects.get(case=case, status=Task.Status.OPEN)
+    assert case.paused_workdays > 0
+    assert services.deadlines_recompute(year=None) == 0
+    assert reload(case).statutory_due == case.statutory_due
+    assert Task.objects.get(pk=review.pk).due_at == review.due_at
+
+
+def test_the_new_task_mail_marks_a_provisional_step_limit(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """A review opened on 30 December of the last year with data has a 暂定
+    limit (inbox, task page, API): the "新待办" e-mail to the reviewers marks
+    it too."""
+    from django.core import mail
+
+    reviewer = _reviewer(world)
+    type(reviewer).objects.filter(pk=reviewer.pk).update(email="reviewer@example.org")
+    last = max(calendar_current().known_years)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _code = _accepted_on(world, promised, dt.datetime(last, 12, 30, 10, 0, tzinfo=TZ),
+                                   monkeypatch)
+    review = Task.objects.get(case=case, status=Task.Status.OPEN)
+    assert review.due_provisional is True
+    message = next(m for m in mail.outbox
+                   if m.subject.startswith("新待办") and m.to == ["reviewer@example.org"])
+    due = timezone.localtime(review.due_at).strftime("%Y-%m-%d")
+    assert f"请于 {due}（暂定） 前办理" in message.body, message.body

@@ -7,6 +7,7 @@ from yizhan.supervision import permissions, services
 # Public functions of services.py that are no user action, with the reason.
 SYSTEM = {
     "rule_snapshot": "a pure function of a rule (what a revision records)",
+    "alerts_clear_superseded": "system work after the calendar moved a case's deadlines",
 }
 
 

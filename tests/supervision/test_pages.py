@@ -56,6 +56,35 @@ def test_drill_down_from_an_alert_to_the_monitoring_points(world, late_case, cli
     assert 'data-testid="remaining"' in page
 
 
+def test_the_case_page_says_overdue_as_the_other_pages_do(world, promised, officer, client,
+                                                          monkeypatch):
+    """Past its deadlines a case reads 已超期 N 个工作日, as on the applicant's
+    and staff pages, never 剩余 -N 个工作日; in time, 剩余 N 个工作日."""
+    from yizhan.cases import selectors as case_selectors
+    from yizhan.workdays.selectors import calendar_current
+
+    start = calendar_current().add_workdays(timezone.localdate(), -22).date
+    case, _code = submitted(world, promised)
+    at = datetime.datetime.combine(start, datetime.time(10),
+                                   tzinfo=timezone.get_default_timezone())
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: at)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    case.refresh_from_db()
+    left = case_selectors.remaining_workdays(case)
+    assert left.promised < left.statutory < 0
+    client.force_login(officer)
+    page = client.get(f"/supervision/cases/{case.pk}/").content.decode()
+    line = page.split('data-testid="remaining"')[1].split("</p>")[0]
+    assert f"已超期 {-left.promised} 个工作日" in line
+    assert f"已超期 {-left.statutory} 个工作日" in line
+    assert ">-" not in line and "剩余 -" not in line
+    in_time, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), in_time, "accept")
+    page = client.get(f"/supervision/cases/{in_time.pk}/").content.decode()
+    assert "剩余 10 个工作日" in page.split('data-testid="remaining"')[1].split("</p>")[0]
+
+
 def test_clearing_an_alert_from_its_case_page(world, officer, late_case, client):
     """The officer clears an alert with a reason; without one it stays open."""
     alert = Alert.objects.filter(case=late_case).first()

@@ -16,9 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.cases.helpers import add_agency, complete, open_task, publish_item, reload
+from tests.cases.helpers import add_agency, complete, open_task, publish_item, reload, submitted
 from tests.supervision.helpers import (
     MICRO,
+    TZ,
     accepted,
     codes,
     end_of,
@@ -31,7 +32,7 @@ from yizhan.directory.roles import Role
 from yizhan.supervision import services
 from yizhan.supervision.detection import rules_cache_clear, sweep
 from yizhan.supervision.models import Alert, Level, Rule
-from yizhan.workdays.selectors import calendar_cache_clear
+from yizhan.workdays.selectors import calendar_cache_clear, calendar_current
 
 FAR = dt.timedelta(days=400)
 
@@ -321,3 +322,146 @@ def test_the_sweep_runs_every_minute_as_a_task(world, promised):
     case = accepted(world, promised)
     assert tasks.run_now("supervision.sweep") == {"cases": 1, "alerts": 0}
     assert reload(case).next_check_at > timezone.now()
+
+
+# --- pauses, provisional deadlines and a recounted calendar ---------------------------------
+
+
+def _accepted_at(world, version, moment, monkeypatch):
+    """A case submitted now and accepted by the window at ``moment``."""
+    case, _code = submitted(world, version)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    return reload(case)
+
+
+def test_a_steps_warning_does_not_count_the_pause_as_time_used(world, promised, monkeypatch,
+                                                               lines_only):
+    """SX-04 warns at 80 % of a step's own limit, paused days not counted, as
+    SX-01 does for the case.  A review of 5 working days, paused for 10 from
+    its first day: its due is day 15, and the warning day 4 + 10 = 14, not
+    day 12 (80 % of the 15 days between its opening and its due)."""
+    lines_only("SX-04")
+    calendar = calendar_current()
+    year = max(y for y in calendar.known_years if y + 1 in calendar.known_years)
+    day0 = dt.date(year, 3, 2)
+    while not calendar.is_workday(day0):
+        day0 += dt.timedelta(days=1)
+    case = _accepted_at(world, promised, dt.datetime.combine(day0, dt.time(10), tzinfo=TZ),
+                        monkeypatch)
+    review = open_task(case, "review")
+
+    def moment(n, hour=10):
+        return dt.datetime.combine(workday(case, n), dt.time(hour), tzinfo=TZ)
+
+    reviewer = world.user("a", Role.REVIEWER)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment(1))
+        case_services.case_suspend(actor=reviewer, case=reload(case), reason="testing",
+                                   note="检测")
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment(11))
+        case_services.case_resume(actor=reviewer, case=reload(case))
+    review.refresh_from_db()
+    assert review.due_at == end_of(workday(case, 15))
+    sweep(now=moment(12, hour=9))
+    assert codes(case) == []
+    assert reload(case).next_check_at == start_of(workday(case, 14))
+    sweep(now=start_of(workday(case, 14)))
+    assert codes(case) == ["SX-04"]
+
+
+def test_a_warning_about_a_provisional_deadline_says_so(world, promised, monkeypatch,
+                                                        lines_only):
+    """Accepted on 24 December of the last year with holiday data, the promised
+    deadline is 暂定 on every page: the yellow alert marks its date so, and
+    its evidence says ``provisional``."""
+    lines_only("SX-01")
+    last = max(calendar_current().known_years)
+    case = _accepted_at(world, promised, dt.datetime(last, 12, 24, 10, 0, tzinfo=TZ),
+                        monkeypatch)
+    assert case.promised_provisional is True
+    sweep(now=case.promised_due - dt.timedelta(hours=12))
+    alert = _only(case, "SX-01")
+    day = timezone.localtime(case.promised_due).date().isoformat()
+    assert alert.message == f"办件将于 {day}（暂定） 到达承诺期限。"
+    assert alert.evidence["provisional"] is True
+
+
+def test_an_overdue_provisional_step_says_so_and_a_final_one_does_not(world, promised,
+                                                                      monkeypatch, lines_only):
+    """A review opened on 30 December of the last year with data has a 暂定
+    limit: past it, SX-05 marks the date; a review with a final limit not."""
+    lines_only("SX-05")
+    last = max(calendar_current().known_years)
+    case = _accepted_at(world, promised, dt.datetime(last, 12, 30, 10, 0, tzinfo=TZ),
+                        monkeypatch)
+    review = open_task(case, "review")
+    assert review.due_provisional is True
+    sweep(now=review.due_at + MICRO)
+    alert = _only(case, "SX-05")
+    assert "（暂定）" in alert.message and alert.evidence["provisional"] is True
+    final = accepted(world, promised)
+    sweep(now=open_task(final, "review").due_at + MICRO)
+    alert = _only(final, "SX-05")
+    assert "暂定" not in alert.message and "provisional" not in alert.evidence
+
+
+def test_publishing_the_year_clears_the_warning_about_the_old_deadline(
+        world, promised, monkeypatch, lines_only, django_capture_on_commit_callbacks):
+    """The holidays published move the provisional promised deadline: the
+    yellow alert about the old one is cleared by the system, with the reason
+    and an audit record, and the sweep raises one for the new deadline.
+    One case, one limit, one open warning."""
+    from yizhan.audit.models import AuditRecord
+    from yizhan.supervision.actions import SupervisionAction
+    from yizhan.workdays import services as workdays_services
+
+    lines_only("SX-01")
+    notice = "国办发明电〔测试〕1号"
+    last = max(calendar_current().known_years)
+    case = _accepted_at(world, promised, dt.datetime(last, 12, 24, 10, 0, tzinfo=TZ),
+                        monkeypatch)
+    sweep(now=case.promised_due - dt.timedelta(hours=12))
+    old = _only(case, "SX-01")
+    new_year = dt.date(last + 1, 1, 1)
+    while new_year.weekday() >= 5:
+        new_year += dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=new_year, is_workday=False,
+                                           name="元旦", reason=notice)
+        workdays_services.calendar_year_publish(actor=world.admin, year=last + 1,
+                                                reason=notice)
+    case = reload(case)
+    assert case.promised_provisional is False
+    old.refresh_from_db()
+    assert (old.status, old.cleared_by, old.cleared_reason) == (
+        Alert.Status.CLEARED, None, services.RECOUNTED)
+    record = AuditRecord.objects.get(action=SupervisionAction.ALERT_CLEARED)
+    assert (record.object_id, record.actor_id, record.actor_label, record.reason) == (
+        str(old.pk), None, "system", "期限按公布的节假日重算，原期限的预警不再适用。")
+    sweep(now=case.promised_due - dt.timedelta(hours=12))
+    open_warnings = Alert.objects.filter(case_id=case.pk, rule__code="SX-01",
+                                         status=Alert.Status.OPEN)
+    assert open_warnings.count() == 1
+    assert "暂定" not in open_warnings.get().message
+
+
+def test_a_recount_that_moves_no_deadline_clears_nothing(
+        world, promised, monkeypatch, lines_only, django_capture_on_commit_callbacks):
+    """A day edited outside the case's limits leaves its alerts as they are."""
+    from yizhan.workdays import services as workdays_services
+
+    lines_only("SX-01")
+    case = accepted(world, promised)
+    sweep(now=case.promised_due - dt.timedelta(hours=12))
+    alert = _only(case, "SX-01")
+    day = timezone.localtime(case.statutory_due).date() + dt.timedelta(days=60)
+    while not calendar_current().is_workday(day):
+        day += dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=day, is_workday=False,
+                                           name="调休", reason="国办发明电〔测试〕2号")
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.OPEN

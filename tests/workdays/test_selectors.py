@@ -139,3 +139,21 @@ class TestNotice:
             context, html = self.render(user, D(2026, 11, 1))
             assert context["workdays_missing_year"] is None
             assert html.strip() == ""
+
+    def test_the_reminder_starts_on_1_november_beijing_time(self, world, monkeypatch):
+        """00:30 on 1 November in Beijing is still 31 October in UTC: the
+        reminder already shows (to calendar administrators, not to others)."""
+        from django.utils import timezone
+
+        last = max(calendar_current().known_years)
+        monkeypatch.setattr(timezone, "now",
+                            lambda: dt.datetime(last, 10, 31, 16, 30, tzinfo=dt.UTC))
+        request = RequestFactory().get("/workbench/")
+        request.user = world.admin
+        assert calendar_notice_context(request)["workdays_missing_year"] == last + 1
+        request.user = world.user("a", Role.SYSADMIN)
+        assert calendar_notice_context(request)["workdays_missing_year"] is None
+        request.user = world.admin
+        monkeypatch.setattr(timezone, "now",
+                            lambda: dt.datetime(last, 10, 31, 15, 30, tzinfo=dt.UTC))
+        assert calendar_notice_context(request)["workdays_missing_year"] is None

@@ -89,8 +89,8 @@ def tell_task_holders(task_ids) -> int:
     tasks = list(Task.objects.filter(pk__in=task_ids,
                                      status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
                  .select_related("case__item_version", "claimed_by")
-                 .only("status", "agency_id", "role", "title", "due_at", "case__number",
-                       "case__item_version__name", "claimed_by__is_active",
+                 .only("status", "agency_id", "role", "title", "due_at", "due_provisional",
+                       "case__number", "case__item_version__name", "claimed_by__is_active",
                        "claimed_by__email"))
     holders = post_holders(posts={(task.agency_id, task.role) for task in tasks
                                   if task.status == Task.Status.OPEN})
@@ -99,11 +99,17 @@ def tell_task_holders(task_ids) -> int:
         for task in tasks:
             case = task.case
             subject = _("新待办：%(number)s") % {"number": case.number}
+            due = "—"
+            if task.due_at:
+                due = timezone.localtime(task.due_at).strftime("%Y-%m-%d")
+                if task.due_provisional:
+                    # Counted into a year whose holidays are not published: the
+                    # date may still move, as the inbox and task page say.
+                    due += _("（暂定）")
             text = _("办件 %(number)s（%(item)s）的“%(step)s”环节已到达您的岗位，"
                      "请于 %(due)s 前办理。") % {
                 "number": case.number, "item": case.item_version.name, "step": task.title,
-                "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d") if task.due_at
-                else "—"}
+                "due": due}
             told = ([task.claimed_by] if task.status == Task.Status.CLAIMED
                     else holders.get((task.agency_id, task.role), []))
             for user in told:

@@ -198,6 +198,23 @@ def clock_adjustable(case: Case) -> bool:
     return case.decided_at is None
 
 
+def extension_allowed(case: Case, now=None) -> bool:
+    """The one extension may still be approved at ``now`` (the present by
+    default; services.case_extend): a running case, not extended yet,
+    undecided, and within its statutory limit.
+
+    《行政许可法》第四十二条 grants the extension when the decision cannot be
+    made within the limit: approved once the limit has run out, it would
+    only hide that the case is overdue.  A paused case's limit stands still
+    at the pause, so it is judged there.
+    """
+    if (case.status not in Case.RUNNING_STATUSES or case.extension_workdays
+            or not clock_adjustable(case)):
+        return False
+    at = case.paused_since or now or timezone.now()
+    return case.statutory_due is None or at <= case.statutory_due
+
+
 def withdrawal_allowed(case: Case) -> bool:
     """The applicant may still withdraw: before a decision (services.case_withdraw)."""
     return case.status in Case.WITHDRAWABLE_STATUSES and case.decided_at is None

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -369,7 +370,11 @@ def _task_limit(case: Case, kind: str) -> int:
     """Working days allowed for one step (every task has its own limit).
 
     Acceptance and delivery: one working day; the review and decision
-    steps share the promised limit, review half, decision a quarter.
+    steps share the promised limit, review half, decision a quarter.  The
+    shares are whole days of at least one, and a process may have more
+    steps than review and decision (an upper-level review's three), so
+    their sum may exceed the promise: once the case is accepted, a step's
+    due is also capped at the case's promised deadline (``_within_promise``).
     """
     if case.kind == Case.Kind.NOTICE:
         # The notice states the addressee's limit; the office checks a reply
@@ -391,6 +396,22 @@ def _task_due(case: Case, kind: str, start, *, paused: int = 0, calendar=None) -
         start, _task_limit(case, kind) + paused, timezone.get_default_timezone())
 
 
+def _within_promise(case: Case, kind: str, due: Deadline) -> Deadline:
+    """``due``, or the case's promised deadline where that comes first.
+
+    The steps up to the decision are done within what the case promises
+    (《行政许可法》第四十二条 counts the limit to the decision): a step's own
+    limit never runs past it, once acceptance has set it.  Delivery has its
+    own limit after the decision (第四十四条) and is not capped.  The mark
+    that goes with the date is that of whichever deadline wins.
+    """
+    promised = case.promised_due
+    if promised is None or case.accepted_at is None or kind == "deliver" or due.at <= promised:
+        return due
+    local = timezone.localtime(promised)
+    return Deadline(local, local.date(), case.promised_provisional)
+
+
 def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     """A task for each user task the step made ready.
 
@@ -401,7 +422,8 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     created = []
     calendar = calendar_held() if step.opened else None
     for ready in step.opened:
-        due = _task_due(case, task_kind(ready.name), now, calendar=calendar)
+        kind = task_kind(ready.name)
+        due = _within_promise(case, kind, _task_due(case, kind, now, calendar=calendar))
         created.append(Task(case=case, spiff_id=ready.task_id, name=ready.name,
                             title=ready.title, role=ready.role, agency_id=ready.agency_id,
                             created_at=now, due_at=due.at, due_provisional=due.provisional))
@@ -996,7 +1018,10 @@ def case_resume(*, actor, case: Case) -> Case:
         open_steps = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
                                             due_at__isnull=False))
         for task in open_steps:
-            due = calendar.deadline(task.due_at, lost, tz)
+            # The promised deadline moved by the same days: a step capped at
+            # it stays there.
+            due = _within_promise(case, task_kind(task.name),
+                                  calendar.deadline(task.due_at, lost, tz))
             task.due_at, task.due_provisional = due.at, due.provisional
         Task.objects.bulk_update(open_steps, ["due_at", "due_provisional"])
     events.append(case=case, type=EventType.RESUMED, actor=actor, at=now,
@@ -1016,6 +1041,11 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
     if case.status not in Case.RUNNING_STATUSES:
         raise Conflict(_("只有办理中的办件可以延期。"), code=CasesErrorCode.BAD_STATE)
     _check_undecided(case)
+    if not selectors.extension_allowed(case, timezone.now()):
+        # 《行政许可法》第四十二条: the extension is granted when the decision
+        # cannot be made within the limit, so it is approved within it.
+        raise Conflict(_("法定办理期限已届满，不能再延长；延期须在法定期限届满前批准。"),
+                       code=CasesErrorCode.BAD_STATE)
     if not isinstance(workdays, int) or not 1 <= workdays <= MAX_EXTENSION:
         raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays",
                            n=MAX_EXTENSION)
@@ -1132,6 +1162,15 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
 
 # --- the calendar changed ------------------------------------------------------
 
+# Sent by ``deadlines_recompute``, inside its transaction, for each case whose
+# deadlines it moved, so that what was said about the old deadlines
+# (supervision's alerts) is settled in the same commit.  ``moved`` names only
+# what moved, each as [old, new]: "statutory_due", "promised_due", and
+# "tasks", a dict by task id.
+# provides args: case, moved
+deadlines_moved = Signal()
+
+
 @transaction.atomic
 def deadlines_recompute(*, year: int | None = None) -> int:
     """Count the deadlines of open cases and steps again after the calendar changed.
@@ -1186,13 +1225,18 @@ def deadlines_recompute(*, year: int | None = None) -> int:
                 changes = {name: [before[name], getattr(case, name)]
                            for name in ("due_provisional", "promised_provisional")
                            if before[name] != getattr(case, name)}
-        moved_steps = []
+        moved_steps, moved_dues = [], {}
         for task in open_steps.get(case.pk, ()):
             start = task.due_from or task.created_at
-            due = _task_due(case, task_kind(task.name), start, calendar=calendar,
-                            paused=clock.paused_in(calendar=calendar, spans=spans, after=start))
+            kind = task_kind(task.name)
+            # Capped at the case's promised deadline as counted again just above.
+            due = _within_promise(case, kind, _task_due(
+                case, kind, start, calendar=calendar,
+                paused=clock.paused_in(calendar=calendar, spans=spans, after=start)))
             if (due.at, due.provisional) != (task.due_at, task.due_provisional):
                 changes.setdefault("tasks", {})[task.title] = [task.due_at, due.at]
+                if due.at != task.due_at:
+                    moved_dues[task.pk] = [task.due_at, due.at]
                 task.due_at, task.due_provisional = due.at, due.provisional
                 moved_steps.append(task)
         if not changes:
@@ -1205,6 +1249,12 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         case.save(update_fields=fields)
         audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
                      agency_id=case.agency_id, reason=f"calendar {year}", changes=changes)
+        dues = {name: changes[name] for name in ("statutory_due", "promised_due")
+                if name in changes}
+        if moved_dues:
+            dues["tasks"] = moved_dues
+        if dues:
+            deadlines_moved.send(sender=Case, case=case, moved=dues)
         moved += 1
     return moved
 

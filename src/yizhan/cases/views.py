@@ -409,8 +409,8 @@ def _case_actions(actor, case) -> dict:
         and permissions.case_suspend(actor, case=case),
         "may_resume": case.status == Case.Status.SUSPENDED
         and permissions.case_resume(actor, case=case),
-        "may_extend": case.status in Case.RUNNING_STATUSES and not case.extension_workdays
-        and undecided and permissions.case_extend(actor, case=case),
+        "may_extend": selectors.extension_allowed(case)
+        and permissions.case_extend(actor, case=case),
         "may_revoke": certificate is not None and certificate.revoked_at is None
         and permissions.certificate_revoke(actor, certificate=certificate),
         "suspend_reasons": list(SUSPEND_REASONS.items()),

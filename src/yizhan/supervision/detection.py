@@ -33,7 +33,9 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.cases import clock
 from yizhan.cases.models import Case, CaseEvent, EventType, Task
+from yizhan.cases.services import deadlines_moved
 from yizhan.core.tasks import enqueue
 from yizhan.supervision import checks
 from yizhan.supervision.models import Alert, Rule, RulesetVersion
@@ -170,6 +172,20 @@ def on_event(event: CaseEvent) -> None:
     _insert_rows(raised)
 
 
+# --- deadlines counted again -----------------------------------------------------------
+
+def on_deadlines_moved(sender, *, case, moved, **kwargs) -> None:
+    """The calendar moved deadlines of ``case`` (inside the recount's
+    transaction): the open alerts about the old ones are cleared by the
+    system, and the sweep raises what the new ones call for."""
+    from yizhan.supervision.services import alerts_clear_superseded
+
+    alerts_clear_superseded(case=case, moved=moved)
+
+
+deadlines_moved.connect(on_deadlines_moved, dispatch_uid="supervision.deadlines_moved")
+
+
 def _post_of(user_id: int | None, agency_id: int) -> int | None:
     if user_id is None:
         return None
@@ -253,9 +269,10 @@ class SweepResult:
 
 _FIELDS = ("id", "status", "agency_id", "item_version__item_id",
            "item_version__promised_limit", "accepted_at", "decided_at", "promised_due",
-           "statutory_due", "paused_since", "paused_workdays", "next_check_at")
+           "promised_provisional", "statutory_due", "due_provisional", "paused_since",
+           "paused_workdays", "next_check_at")
 _TASK_FIELDS = ("id", "case_id", "name", "title", "agency_id", "role", "claimed_by_id",
-                "created_at", "due_at")
+                "created_at", "due_from", "due_at", "due_provisional")
 _LIVE = (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS, Case.Status.APPROVED)
 
 # What the sweep's alerts say, by check: in Chinese, as the notifications that
@@ -268,6 +285,9 @@ _TEXTS = {
     "task_warning": _("“%(task)s”环节将于 %(due)s 到期。"),
     "task_overdue": _("“%(task)s”环节已超过时限（%(due)s）。"),
     "transfer_late": _("下级初审超过 %(n)s 个工作日仍未报送上级机关。"),
+    # After the date of a deadline counted into a year whose holidays are
+    # not published yet: it moves when they are, as every page marks it.
+    "provisional": _("（暂定）"),
 }
 
 
@@ -314,6 +334,42 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     return result
 
 
+def line_key(code: str, case_id: int, task_id: int | None, anchor: dt.datetime) -> str:
+    """The key of the alert rule ``code`` raises for a line of a case (or of
+    one of its tasks) that belongs to ``anchor``: the deadline, the pause."""
+    return f"{code}:{case_id}:{task_id or 0}:{int(anchor.timestamp())}"
+
+
+# The sweep's checks whose lines belong to a deadline, by what they count to
+# (as ``deadlines_moved`` names it): their alerts are about that deadline.
+ANCHORED_CHECKS = {
+    "promised_due": ("case_warning", "case_promised_overdue"),
+    "statutory_due": ("case_statutory_overdue",),
+    "tasks": ("task_warning", "task_overdue"),
+}
+
+
+def superseded_keys(case_id: int, moved: dict) -> list[str]:
+    """The keys of the alerts about deadlines of a case that were counted again.
+
+    ``moved`` is what ``deadlines_moved`` sends: each deadline that moved,
+    as [old, new].  Every rule of an anchored check counts, switched off or
+    not: its alert raised before still names the old deadline.
+    """
+    codes = defaultdict(list)
+    checks_by_name = {name: what for what, names in ANCHORED_CHECKS.items() for name in names}
+    for code, check_code in Rule.objects.filter(
+            check_code__in=checks_by_name).values_list("code", "check_code"):
+        codes[checks_by_name[check_code]].append(code)
+    keys = []
+    for what in ("promised_due", "statutory_due"):
+        if what in moved:
+            keys += [line_key(code, case_id, None, moved[what][0]) for code in codes[what]]
+    for task_id, (old, _new) in (moved.get("tasks") or {}).items():
+        keys += [line_key(code, case_id, task_id, old) for code in codes["tasks"]]
+    return keys
+
+
 class _Line(NamedTuple):
     """A line a case has crossed: what its alert says, once it is known to be new."""
 
@@ -346,6 +402,18 @@ class _Planner:
                 self.tasks[task["case_id"]].append(task)
         self.posts: dict[tuple[int, str], int] = {}
         self.accepted_events: dict[int, int] = {}
+        # The finished pauses of the cases whose clock has stood still: a
+        # step's warning counts its own days, not the ones a pause gave back.
+        self.pauses: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+        paused = [row["id"] for row in rows
+                  if row["paused_workdays"] and row["id"] in self.tasks]
+        if paused and by_target.get("task"):
+            events: dict[int, list] = defaultdict(list)
+            for event in CaseEvent.objects.filter(
+                    case_id__in=paused, type__in=[EventType.SUSPENDED, EventType.RESUMED]
+            ).order_by("case_id", "at", "id").only("case_id", "type", "at"):
+                events[event.case_id].append(event)
+            self.pauses = {case_id: clock.pause_spans(found) for case_id, found in events.items()}
 
     def run(self) -> tuple[list[dict], list[tuple]]:
         """The batch's new alerts, and each case's next look.
@@ -393,9 +461,8 @@ class _Planner:
             # The key names what the line belongs to (the deadline, the
             # pause), not where the line lies: moving a threshold does not
             # raise a line already crossed again, a new deadline does.
-            task_id = task["id"] if task else None
             fired.append(_Line(
-                f"{rule.code}:{row['id']}:{task_id or 0}:{int(anchor.timestamp())}", rule, row,
+                line_key(rule.code, row["id"], task["id"] if task else None, anchor), rule, row,
                 task or _case_holder(tasks, row["agency_id"]), task, moment, fields or {},
                 evidence or {}))
 
@@ -422,22 +489,22 @@ class _Planner:
             if not rule.applies(item_id, agency_id):
                 continue
             name = rule.check.name
+            promised = _deadline(row["promised_due"], row["promised_provisional"])
             if name == "case_warning" and row["promised_due"]:
                 moment = checks.warning_moment(
                     self.calendar, self.tz, start=row["accepted_at"], due=row["promised_due"],
                     limit=row["item_version__promised_limit"], paused=row["paused_workdays"],
                     share=rule.params["share"], days_before=rule.params["days_before"])
-                consider(rule, moment, anchor=row["promised_due"],
-                         fields={"due": row["promised_due"]},
-                         evidence={"due": row["promised_due"]})
+                consider(rule, moment, anchor=row["promised_due"], fields=promised,
+                         evidence=promised)
             elif name == "case_promised_overdue" and row["promised_due"]:
                 consider(rule, row["promised_due"] + _AFTER, anchor=row["promised_due"],
-                         fields={"due": row["promised_due"]},
-                         evidence={"due": row["promised_due"]})
+                         fields=promised, evidence=promised)
             elif name == "case_statutory_overdue" and row["statutory_due"]:
+                # ``due_provisional`` is the statutory deadline's own mark.
+                statutory = _deadline(row["statutory_due"], row["due_provisional"])
                 consider(rule, row["statutory_due"] + _AFTER, anchor=row["statutory_due"],
-                         fields={"due": row["statutory_due"]},
-                         evidence={"due": row["statutory_due"]})
+                         fields=statutory, evidence=statutory)
 
     def _task_rules(self, row, task, consider):
         item_id = row["item_version__item_id"]
@@ -446,17 +513,27 @@ class _Planner:
                 continue
             name = rule.check.name
             due = task["due_at"]
+            deadline = _deadline(due, task["due_provisional"])
             if name == "task_warning" and due:
-                limit = self.calendar.count_workdays(task["created_at"].astimezone(self.tz).date(),
-                                                     due.astimezone(self.tz).date()).days
+                # The step's limit runs from when it began (for acceptance
+                # after a correction, the resubmission) and its due was moved
+                # on by the working days each pause since then took: those
+                # are neither time used nor part of its own limit, as for
+                # the case's warning.
+                start = task["due_from"] or task["created_at"]
+                paused = clock.paused_in(calendar=self.calendar,
+                                         spans=self.pauses.get(row["id"], ()), after=start)
+                span = self.calendar.count_workdays(start.astimezone(self.tz).date(),
+                                                    due.astimezone(self.tz).date()).days
                 moment = checks.warning_moment(
-                    self.calendar, self.tz, start=task["created_at"], due=due, limit=max(1, limit),
-                    paused=0, share=rule.params["share"], days_before=rule.params["days_before"])
+                    self.calendar, self.tz, start=start, due=due, limit=max(1, span - paused),
+                    paused=paused, share=rule.params["share"],
+                    days_before=rule.params["days_before"])
                 consider(rule, moment, anchor=due, task=task,
-                         fields={"task": task["title"], "due": due}, evidence={"due": due})
+                         fields={"task": task["title"], **deadline}, evidence=deadline)
             elif name == "task_overdue" and due:
                 consider(rule, due + _AFTER, anchor=due, task=task,
-                         fields={"task": task["title"], "due": due}, evidence={"due": due})
+                         fields={"task": task["title"], **deadline}, evidence=deadline)
             elif name == "transfer_late" and task["name"].startswith(rule.params["task"]):
                 moment = self.calendar.deadline(task["created_at"], rule.params["workdays"],
                                                 self.tz).at
@@ -467,7 +544,10 @@ class _Planner:
         rule, row, holder, fields, evidence = (line.rule, line.row, line.holder, line.fields,
                                                 line.evidence)
         if "due" in fields:
-            fields = {**fields, "due": _day(fields["due"], self.tz)}
+            day = _day(fields["due"], self.tz)
+            if fields.get("provisional"):
+                day += self.texts["provisional"]
+            fields = {**fields, "due": day}
         if rule.check.target == "case":
             event = self.accepted_events.get(row["id"])
             evidence = {"events": [event] if event else [], **evidence}
@@ -534,6 +614,13 @@ def _posts_for(pairs) -> dict[tuple[int, str], int]:
                                      .order_by("id").values_list("id", "agency_id", "role")):
         found.setdefault((agency_id, role), post_id)
     return found
+
+
+def _deadline(due: dt.datetime | None, provisional: bool) -> dict:
+    """What an alert about deadline ``due`` says of it (its fields and its
+    evidence): the date, and ``provisional`` when it was counted into a year
+    whose holidays are not published, so the date may still move."""
+    return {"due": due, "provisional": True} if provisional else {"due": due}
 
 
 def _day(value: dt.datetime, tz) -> str:

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import person_of
@@ -12,7 +12,7 @@ from yizhan.core.ids import parse_id
 from yizhan.core.permissions import require
 from yizhan.supervision import checks, permissions
 from yizhan.supervision.actions import SupervisionAction
-from yizhan.supervision.detection import rules_cache_clear
+from yizhan.supervision.detection import rules_cache_clear, superseded_keys
 from yizhan.supervision.error_codes import SupervisionErrorCode
 from yizhan.supervision.models import Alert, Level, Rule, RuleRevision, RulesetVersion
 
@@ -146,6 +146,11 @@ def alert_clear(*, actor, alert: Alert, reason: str) -> Alert:
     if not reason:
         raise InvalidInput(_("核销预警须说明理由。"), code=SupervisionErrorCode.NO_REASON,
                            field="reason")
+    return _clear(alert, actor=actor, reason=reason)
+
+
+def _clear(alert: Alert, *, actor, reason: str) -> Alert:
+    """Write the clearing of ``alert`` (locked by the caller) and its audit record."""
     alert.status = Alert.Status.CLEARED
     alert.cleared_at = timezone.now()
     alert.cleared_by = person_of(actor)
@@ -155,6 +160,33 @@ def alert_clear(*, actor, alert: Alert, reason: str) -> Alert:
                  agency_id=alert.agency_id, reason=reason,
                  changes={"rule": alert.rule.code, "level": alert.level})
     return alert
+
+
+# Why the system clears an alert whose deadline the calendar moved; stored in
+# Chinese, as the sweep's messages are.
+RECOUNTED = _("期限按公布的节假日重算，原期限的预警不再适用。")
+
+
+@transaction.atomic
+def alerts_clear_superseded(*, case, moved: dict) -> list[Alert]:
+    """System work: clear the open alerts about deadlines that were counted again.
+
+    When holidays are published (or a day edited) the case engine counts
+    a case's deadlines again (``cases.services.deadlines_moved``).  A
+    warning or an overdue alert about the old deadline no longer has a
+    basis: the sweep raises one for the new deadline when it is due, and
+    the old one would leave two open alerts for one limit.  Cleared by the
+    system, with the reason, on the record like any clearing; an alert
+    already in a notice (督办) is the notice's to settle and stays.
+    """
+    keys = superseded_keys(case.pk, moved)
+    if not keys:
+        return []
+    alerts = list(Alert.objects.select_for_update(of=("self",)).select_related("rule")
+                  .filter(key__in=keys, status=Alert.Status.OPEN).order_by("pk"))
+    with translation.override("zh-hans"):
+        reason = str(RECOUNTED)
+    return [_clear(alert, actor=None, reason=reason) for alert in alerts]
 
 
 # --- supervision notices (监察督办) ------------------------------------------------
