@@ -40,12 +40,14 @@ browser:
 	fi
 
 # A CJK TrueType font for PDF certificates (AR PL UMing, a Song/Ming face
-# like official documents use), from Debian's packages.
+# like official documents use), and HanaMin for the rare characters in names
+# that UMing lacks (CJK Extensions B to F), from Debian's packages.
 fonts:
-	@if [ ! -f /usr/share/fonts/truetype/arphic/uming.ttc ]; then \
+	@if [ ! -f /usr/share/fonts/truetype/arphic/uming.ttc ] \
+	    || [ ! -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-arphic-uming >/dev/null; \
-	  else echo "Install Debian's fonts-arphic-uming package for PDF certificates"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-arphic-uming fonts-hanazono >/dev/null; \
+	  else echo "Install Debian's fonts-arphic-uming and fonts-hanazono packages for PDF certificates"; fi; \
 	fi
 
 test: $(STAMP) browser fonts

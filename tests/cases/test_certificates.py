@@ -1,25 +1,32 @@
 """Electronic certificates: issued on approval, signed, verifiable, revocable."""
 
+import io
+import os
+
+import pypdf
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.cases.helpers import (
+    another_citizen,
     audit_actions,
     complete,
     event_types,
     nothing_written,
+    open_task,
+    publish_item,
     reload,
     submitted,
 )
 from yizhan.audit.models import AuditRecord
-from yizhan.audit.signing import VerificationReason, certificate_digest
+from yizhan.audit.signing import VerificationReason, certificate_digest, signing_key_rotate
 from yizhan.cases import certificates
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Certificate, EventType
-from yizhan.core import tasks
+from yizhan.cases.models import Case, Certificate, EventType
+from yizhan.core import pdf, tasks
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.directory.roles import Role
 
@@ -43,6 +50,28 @@ def _pdf(certificate) -> bytes:
 def _tampered(data: bytes) -> bytes:
     middle = len(data) // 2
     return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+
+
+def _text(data: bytes) -> str:
+    """The page's text without the spaces (labels are spread: 持　证　人)."""
+    return "".join(pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+
+
+def _decided(world, version, *, actor=None, applicant=None):
+    """A case of ``version`` approved by A's head; its background issue has not run."""
+    kwargs = {} if actor is None else {"actor": actor, "applicant": applicant}
+    case, _code = submitted(world, version, **kwargs)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    return reload(case)
+
+
+def _issued(world, version, **kwargs) -> Certificate:
+    """The certificate of a case of ``version`` approved and issued in the background."""
+    case = _decided(world, version, **kwargs)
+    tasks.run_now("cases.issue_certificate", case_id=case.pk)
+    return Certificate.objects.get(case=case)
 
 
 def test_no_certificate_before_the_decision_commits(world, promised,
@@ -326,3 +355,230 @@ def test_a_signature_this_server_cannot_check_says_so(world, approved, monkeypat
     body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
     assert body["valid"] is False
     assert body["message"] == str(VerificationReason.ALGORITHM_UNAVAILABLE.label)
+
+
+# --- what the certificate says ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("basic_code", "decision"), [
+    ("XK00101000", "准予行政许可"),   # 行政许可
+    ("GG10101000", "准予办理"),       # 公共服务
+])
+def test_a_decision_certificate_states_the_decision_and_its_date(world, basic_code,
+                                                                 decision):
+    """An item naming no result gets "<item>决定书": it said who and which item,
+    never what was decided."""
+    version = publish_item(world, name="示范事项", basic_code=basic_code)
+    certificate = _issued(world, version)
+    assert certificate.title == "示范事项决定书"
+    text = _text(_pdf(certificate))
+    assert f"决定内容：{decision}" in text
+    assert f"决定日期：{pdf.chinese_date(certificate.case.decided_at)}" in text
+
+
+def test_a_certificate_naming_its_result_states_no_decision_row(world):
+    version = publish_item(world, name="食品经营许可", result_name="食品经营许可证")
+    text = _text(_pdf(_issued(world, version)))
+    assert "许可内容：食品经营许可证" in text and "决定内容" not in text
+
+
+def test_an_item_name_of_200_characters_is_issued_and_delivered(
+        world, django_capture_on_commit_callbacks):
+    """The fallback title "<name>决定书" is longer than the catalog's 200 characters:
+    PostgreSQL refused the row, and delivery, which then issues it, failed with a
+    server error."""
+    version = publish_item(world, name="测" * 200)
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    with django_capture_on_commit_callbacks(execute=False):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")   # the issue is lost
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    assert reload(case).status == Case.Status.CLOSED
+    certificate = Certificate.objects.get(case=case)
+    assert certificate.title == "测" * 200 + "决定书"
+    assert len(certificate.title) <= Certificate._meta.get_field("title").max_length
+    assert certificate.title in _text(_pdf(certificate))
+
+
+def test_a_certificate_issued_at_delivery_is_in_chinese_whatever_the_clerk_s_language(
+        world, promised, django_capture_on_commit_callbacks):
+    """The background issue is lost, and the delivering clerk's pages are in English:
+    the labels of the signed certificate came out in English ("Licensed matter")."""
+    from django.utils import translation
+
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    with django_capture_on_commit_callbacks(execute=False):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    assert not Certificate.objects.filter(case=case).exists()
+    with translation.override("en"):
+        complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    text = _text(_pdf(Certificate.objects.get(case=case)))
+    assert "许可事项" in text and "决定内容" in text
+    assert "Licensed matter" not in text and "Case number" not in text
+
+
+# --- rare characters in the holder's name -------------------------------------------------
+
+
+# Where Debian's fonts-hanazono puts the fallback font for CJK Extension B.
+HANAMIN_A = "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"
+
+
+def _font_has(point: int) -> bool:
+    return any(point in pdf._codepoints(font) for font in pdf.cjk_fonts())
+
+
+def test_a_holder_named_with_a_rare_character_gets_it_in_full(world, promised):
+    """吉𠮷: 𠮷 (CJK Extension B) is in neither UMing nor WenQuanYi; the certificate
+    was signed, and valid, for "吉"."""
+    if not os.path.isfile(HANAMIN_A):
+        pytest.skip("needs Debian's fonts-hanazono (make fonts)")
+    user, applicant = another_citizen(username="jiji", full_name="吉𠮷", seq=9)
+    certificate = _issued(world, promised, actor=user, applicant=applicant)
+    assert certificate.holder_name == "吉𠮷"
+    assert "持证人：吉𠮷" in _text(_pdf(certificate))
+    assert certificates.certificate_verify(certificate=certificate).ok
+
+
+def test_a_name_no_font_has_is_never_issued_and_delivery_says_why(world, promised,
+                                                                  client_for):
+    """No certificate is issued without a character of the name: the background
+    issue fails, and the clerk who delivers is told why (409, not a server error);
+    the case waits, approved, until a font with the character is installed."""
+    missing = "\U00030000"   # 𰀀, CJK Extension G
+    if _font_has(ord(missing)):
+        pytest.skip("an installed font has the character")
+    user, applicant = another_citizen(username="jiji", full_name=f"吉{missing}", seq=9)
+    case = _decided(world, promised, actor=user, applicant=applicant)
+    with pytest.raises(Conflict) as refused:
+        tasks.run_now("cases.issue_certificate", case_id=case.pk)
+    assert refused.value.code == CasesErrorCode.BAD_STATE
+    assert not Certificate.objects.filter(case=case).exists()
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    task = open_task(case, "deliver")
+    with nothing_written():
+        response = clerk.post(f"/api/v1/tasks/{task.pk}/complete",
+                              {"decision": "approve", "opinion": ""},
+                              content_type="application/json")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == CasesErrorCode.BAD_STATE
+    assert f"证照中的“{missing}”在本平台已安装的字体中都没有" in body["message_zh"]
+    page = clerk.post(f"/workbench/tasks/{task.pk}/approve/", {"opinion": ""}, follow=True)
+    assert page.status_code == 200
+    assert "不能签发缺字的电子证照" in page.content.decode()
+    assert reload(case).status == Case.Status.APPROVED
+    assert not Certificate.objects.filter(case=case).exists()
+
+
+# --- the names the public page shows ------------------------------------------------------
+
+
+def test_the_page_and_api_show_the_names_printed_on_the_certificate(world, promised):
+    """After the agency is renamed (机构改革) and the holder changes name, a genuine
+    old certificate's QR code still opens the names it was issued under."""
+    from yizhan.directory import services as directory_services
+    from yizhan.directory.models import Applicant
+
+    certificate = _issued(world, promised)
+    assert (certificate.issuer_name, certificate.holder_name) == ("甲局", "张三")
+    assert "发证机关：甲局" in _text(_pdf(certificate))
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a,
+                                     name="示范市行政审批局")
+    Applicant.objects.filter(pk=world.applicant.pk).update(name="张叁")   # 更名
+    page = Client().get(f"/verify/{certificate.verify_token}/").content.decode()
+    assert "甲局" in page and "张三" in page
+    assert "示范市行政审批局" not in page and "张叁" not in page
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
+    assert (body["issuer"], body["holder"]) == ("甲局", "张三")
+
+
+def test_the_migration_fills_the_names_of_certificates_issued_before(transactional_db,
+                                                                     world, promised):
+    """Certificates issued before the names were kept take the current ones."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(target):
+        executor = MigrationExecutor(connection)
+        executor.migrate([target])
+        return executor.loader.project_state([target]).apps
+
+    certificate = _issued(world, promised)
+    try:
+        old = migrate(("cases", "0011_task_released"))
+        old.get_model("directory", "Agency").objects.filter(pk=world.agency_a.pk).update(
+            name="示范市行政审批局")
+    finally:
+        migrate(("cases", "0012_certificate_names"))
+    certificate.refresh_from_db()
+    assert (certificate.issuer_name, certificate.holder_name) == ("示范市行政审批局", "张三")
+
+
+# --- verifying on the public page -----------------------------------------------------------
+
+
+def test_another_genuine_certificate_uploaded_to_a_page_is_not_valid(world, promised):
+    """Substitution: B's genuine, validly signed PDF checked on A's page fails."""
+    first = _issued(world, promised)
+    user, applicant = another_citizen()
+    second = _issued(world, promised, actor=user, applicant=applicant)
+    page = Client().post(f"/verify/{first.verify_token}/",
+                         {"file": SimpleUploadedFile("c.pdf", _pdf(second))}).content.decode()
+    assert str(VerificationReason.ALTERED.label) in page
+    assert page.count("真实有效") == 1   # only the archived copy's verdict
+
+
+def test_a_certificate_signed_before_a_key_rotation_still_verifies_on_the_page(world,
+                                                                                promised):
+    certificate = _issued(world, promised)
+    signing_key_rotate(actor=world.user("a", Role.SYSADMIN), agency=world.agency_a,
+                       reason="定期轮换")
+    page = Client().post(f"/verify/{certificate.verify_token}/",
+                         {"file": SimpleUploadedFile("c.pdf", _pdf(certificate))}
+                         ).content.decode()
+    assert page.count("真实有效") == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"GIF89a not a pdf", b"%PDF-1.4\n%%EOF"])
+def test_anything_uploaded_to_the_page_is_a_visible_failure_not_an_error(world, promised,
+                                                                        content):
+    certificate = _issued(world, promised)
+    response = Client().post(f"/verify/{certificate.verify_token}/",
+                             {"file": SimpleUploadedFile("x.pdf", content)})
+    assert response.status_code == 200
+    assert "✘" in response.content.decode()
+
+
+def test_the_public_page_shows_no_identifier(world, promised):
+    certificate = _issued(world, promised)
+    page = Client().get(f"/verify/{certificate.verify_token}/").content.decode()
+    number = world.applicant.id_number_masked
+    assert number not in page and number[-4:] not in page
+
+
+def test_the_printed_verification_url_is_the_configured_public_url(world, promised,
+                                                                   settings):
+    """The QR code and the URL under it use YIZHAN_PUBLIC_URL (never a request's Host)."""
+    settings.YIZHAN_PUBLIC_URL = "https://zwfw.example.gov.cn"
+    certificate = _issued(world, promised)
+    text = _text(_pdf(certificate))
+    assert f"https://zwfw.example.gov.cn/verify/{certificate.verify_token}/" in text
+
+
+def test_only_the_case_s_parties_download_the_certificate(world, promised, client_for):
+    """Staff of another agency get 404 on the page and the API; anyone signed out is
+    sent to sign in; staff of the case's agency download it."""
+    certificate = _issued(world, promised)
+    case_id = certificate.case_id
+    assert client_for(world.user("b", Role.AGENCY_HEAD)).get(
+        f"/my/cases/{case_id}/certificate/").status_code == 404
+    assert client_for(world.user("b", Role.WINDOW_CLERK)).get(
+        f"/api/v1/cases/{case_id}/certificate").status_code == 404
+    anonymous = Client().get(f"/my/cases/{case_id}/certificate/")
+    assert anonymous.status_code == 302 and "/login" in anonymous["Location"]
+    assert client_for(world.user("a", Role.REVIEWER)).get(
+        f"/my/cases/{case_id}/certificate/").status_code == 200

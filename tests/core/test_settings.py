@@ -89,6 +89,13 @@ def test_console_script_reports_the_missing_key_plainly():
 # --- platform_check ------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _public_url(settings):
+    """The public address production must set (core.E005): the test settings are
+    production's, with the default that points to this machine."""
+    settings.YIZHAN_PUBLIC_URL = "https://zwfw.example.gov.cn"
+
+
 def _platform_check(*args) -> str:
     out = io.StringIO()
     call_command("platform_check", "--no-live", *args, stdout=out, stderr=io.StringIO())
@@ -171,6 +178,33 @@ def test_platform_check_warns_about_debug():
         output = _platform_check()
     assert "DEBUG is on" in output
     assert "Unset YIZHAN_DEBUG" in output
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000", "http://127.1.2.3/", "http://localhost:8000/",
+    "https://zwfw.localhost", "http://[::1]:8000", "http://0.0.0.0:8000",
+    "zwfw.example.gov.cn", "",
+])
+def test_platform_check_refuses_a_public_url_that_is_this_machine(settings, url):
+    """The verification URL is printed in every certificate's QR code, inside the
+    signed bytes: in production the default (127.0.0.1) would be there for good."""
+    settings.YIZHAN_PUBLIC_URL = url
+    message, output = _platform_check_error()
+    assert "1 configuration error(s) found" in message
+    assert f"[core.E005] YIZHAN_PUBLIC_URL（{url!r}）指向本机或不是完整的 http(s) 网址" in output
+    assert f"YIZHAN_PUBLIC_URL ({url!r}) points to this machine" in output
+    assert "YIZHAN_PUBLIC_URL=https://zwfw.example.gov.cn" in output
+
+
+def test_platform_check_accepts_a_public_url_and_this_machine_in_debug(settings):
+    """Any other host passes, an intranet address too; a laptop run (debug) may use
+    the default."""
+    for url in ("https://zwfw.example.gov.cn", "http://10.20.30.40:8080/zwfw/"):
+        settings.YIZHAN_PUBLIC_URL = url
+        assert "core.E005" not in _platform_check()
+    settings.YIZHAN_PUBLIC_URL = "http://127.0.0.1:8000"
+    settings.DEBUG = True
+    assert "core.E005" not in _platform_check()
 
 
 def test_platform_check_accepts_redis_and_rabbitmq_urls():

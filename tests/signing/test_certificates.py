@@ -3,6 +3,7 @@
 import datetime
 import io
 import itertools
+import os
 
 import pypdf
 import pytest
@@ -128,6 +129,139 @@ def test_rare_characters_fall_back_to_a_second_font():
     assert f"王{rare}" in _squash(_text(data))
     page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
     assert len(page["/Resources"]["/Font"]) == 2
+
+
+# Where Debian's fonts-hanazono puts the fallback font for CJK Extension B.
+HANAMIN_A = "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"
+
+
+def _font_for(point: int) -> pdf.FontFile | None:
+    return next((font for font in pdf.cjk_fonts() if point in pdf._codepoints(font)), None)
+
+
+def test_a_character_beyond_the_main_fonts_is_drawn_from_hanazono():
+    """𠮷 (U+20BB7, CJK Extension B) is in neither UMing nor WenQuanYi: without a
+    further fallback the holder 吉𠮷 was printed as 吉, and signed as genuine."""
+    if not os.path.isfile(HANAMIN_A):
+        pytest.skip("needs Debian's fonts-hanazono (make fonts)")
+    data = pdf.render_certificate(**{**CERTIFICATE, "holder": "吉𠮷"})
+    assert "持证人：吉𠮷" in _squash(_text(data))
+    page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
+    names = [font.get_object()["/BaseFont"] for font in page["/Resources"]["/Font"].values()]
+    assert len(names) == 2 and any("HanaMin" in name for name in names)
+
+
+def test_a_character_no_font_has_is_refused_naming_it():
+    """Never a document without the character: the error says which one, and what
+    to install."""
+    missing = "\U00030000"   # 𰀀, CJK Extension G: in none of Debian's TrueType CJK fonts
+    if _font_for(ord(missing)) is not None:
+        pytest.skip("an installed font has the character")
+    with pytest.raises(pdf.CjkCharactersMissing) as exc:
+        pdf.render_certificate(**{**CERTIFICATE, "holder": f"吉{missing}"})
+    assert isinstance(exc.value, pdf.CjkFontMissing)
+    assert exc.value.characters == missing
+    message = str(exc.value)
+    assert f"已安装的字体都没有字符“{missing}”（U+30000）" in message
+    assert f"No installed font has the characters {missing} (U+30000)" in message
+    assert "apt-get install fonts-hanazono" in message
+
+
+def test_characters_without_ink_need_no_glyph():
+    """A word joiner or a variation selector has nothing to draw: a font
+    without it is no reason to refuse the name."""
+    holder = "王\u2060五\U000e0100"   # a word joiner; an ideographic variation selector
+    if _font_for(0x2060) or _font_for(0xE0100):
+        pytest.skip("an installed font has these characters")
+    data = pdf.render_certificate(**{**CERTIFICATE, "holder": holder})
+    assert "持证人：王五" in _squash(_text(data))
+
+
+# --- long titles and names stay inside the frame ------------------------------------
+
+FRAME_LEFT, FRAME_RIGHT = 14.2, pdf.PAGE_W - 14.2   # the inner gold rule
+MM = 25.4 / 72
+
+
+def _runs(data: bytes) -> list[tuple[str, float, float, float]]:
+    """(text, x, baseline from the top, size in pt) of each piece of text drawn, in mm."""
+    runs = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            runs.append((text, tm[4] * MM, pdf.PAGE_H - tm[5] * MM, font_size))
+
+    pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    return runs
+
+
+def _width(text: str, size: float) -> float:
+    """``text``'s width in mm at ``size`` pt, in the certificate's font."""
+    document = pdf.new_document(title="", text=text, created_at=ISSUED_AT, creator="")
+    document.set_font(pdf._FAMILY, size=size)
+    return document.get_string_width(text)
+
+
+def _inside(runs, left=FRAME_LEFT, right=FRAME_RIGHT) -> bool:
+    return all(left <= x and x + _width(text, size) <= right for text, x, _y, size in runs)
+
+
+def test_a_short_title_is_one_line_at_30_points():
+    [title] = [run for run in _runs(pdf.render_certificate(**CERTIFICATE))
+               if run[0] == CERTIFICATE["title"]]
+    assert (round(title[2], 2), title[3]) == (44.0, 30.0)
+
+
+def test_a_long_title_is_set_smaller_to_stay_inside_the_frame():
+    """At 30 pt a title of 24 characters (an item's name and 决定书) started left of
+    the page's edge and was cut off at both sides."""
+    title = "对从事出版物零售业务的单位和个体工商户的审批决定书"
+    runs = [run for run in _runs(pdf.render_certificate(**{**CERTIFICATE, "title": title}))
+            if run[0] == title]
+    assert len(runs) == 1 and 18 <= runs[0][3] < 30
+    assert _inside(runs)
+
+
+@pytest.mark.parametrize(("length", "lines", "size"), [(43, 2, 18.0), (203, 4, None)])
+def test_a_title_too_long_for_one_line_wraps_by_character_above_the_subtitle(
+        length, lines, size):
+    """Two lines at 18 pt; an item name of 200 characters (the catalog's longest)
+    in lines of smaller type still."""
+    title = "测" * (length - 3) + "决定书"
+    runs = [run for run in _runs(pdf.render_certificate(**{**CERTIFICATE, "title": title}))
+            if run[2] < 50]   # above the subtitle
+    assert "".join(text for text, *_ in runs) == title
+    assert len(runs) == lines and len({run[3] for run in runs}) == 1
+    if size is not None:
+        assert runs[0][3] == size
+    assert _inside(runs)
+    subtitle = next(run for run in _runs(pdf.render_certificate(**CERTIFICATE))
+                    if run[0] == pdf.SUBTITLE)
+    assert runs[-1][2] < subtitle[2] - subtitle[3] * MM and runs[0][2] > 20
+
+
+def _issuer_lines(data: bytes):
+    # The seal's ring draws the name a character at a time, and the date is below.
+    return [run for run in _runs(data)
+            if pdf.TABLE_BOTTOM < run[2] < pdf.SEAL_CY and len(run[0].strip()) > 1]
+
+
+@pytest.mark.parametrize("issuer", [
+    "示范市市场监督管理局",
+    "中国（上海）自由贸易试验区临港新片区管理委员会",
+    "示范市" + "测" * 97,   # an agency's longest name: 100 characters
+])
+def test_the_issuer_line_keeps_between_the_qr_code_and_the_frame(issuer):
+    """At 13 pt on one line a real 22-character agency name ran over the frame:
+    the line is set smaller, then wrapped, and never reaches the QR code."""
+    data = pdf.render_certificate(**{**CERTIFICATE, "issuer": issuer,
+                                     "seal_text": f"{issuer}\n电子证照专用章"})
+    runs = _issuer_lines(data)
+    assert "".join(text for text, *_ in runs) == f"发证机关：{issuer}"
+    assert _inside(runs, left=pdf.QR_X + pdf.QR_SIZE + 2)
+    assert round(runs[-1][2], 2) == pdf.SEAL_CY - 7 and all(size <= 13 for *_, size in runs)
+    if len(issuer) <= 10:
+        assert [size for *_, size in runs] == [13.0]
 
 
 def test_fields_that_cannot_fit_one_page_are_refused():

@@ -416,9 +416,9 @@ def revoke_certificate(request, number: str, payload: ReasonIn = NO_REASON):
 
 def _verification(certificate):
     result = certificates.certificate_verify(certificate=certificate)
-    case = certificate.case
+    # The names printed on the certificate, not the agency's or holder's today.
     return {"number": certificate.number, "title": certificate.title,
-            "holder": case.applicant.name, "issuer": certificate.agency.name,
+            "holder": certificate.holder_name, "issuer": certificate.issuer_name,
             "issued_at": certificate.issued_at, "valid": result.ok,
             "revoked": certificate.revoked_at is not None, "message": result.message,
             "algorithm": certificate.algorithm}

@@ -6,6 +6,10 @@ agency's key (SM2 where available, otherwise Ed25519; the algorithm is
 recorded), and the file and the signature are kept with the case.  The
 certificate number, and so the file's name, derives from the case number,
 so a step retried after a failure replaces the file it left, never adds one.
+
+The certificate is drawn in the platform's language, whoever's request
+issues it, and the names it prints (the agency's, the holder's) are kept
+with it: the public verification page shows those, not today's.
 """
 
 import logging
@@ -17,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.audit.services import audit_append
@@ -31,8 +35,9 @@ from yizhan.cases import events, permissions
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, Certificate, EventType
+from yizhan.catalog.models import ItemType
 from yizhan.core.errors import Conflict, InvalidInput
-from yizhan.core.pdf import render_certificate
+from yizhan.core.pdf import CjkCharactersMissing, chinese_date, render_certificate
 from yizhan.core.permissions import require
 from yizhan.core.tasks import task
 
@@ -43,7 +48,8 @@ def verify_url(token: str) -> str:
     return settings.YIZHAN_PUBLIC_URL.rstrip("/") + reverse("cases:verify", args=[token])
 
 
-def _holder_rows(case: Case) -> list[tuple[str, str]]:
+def _certificate_rows(case: Case) -> list[tuple[str, str]]:
+    """The rows under the holder, in the active language (the caller's override)."""
     applicant = case.applicant
     version = case.item_version
     rows = []
@@ -55,6 +61,15 @@ def _holder_rows(case: Case) -> list[tuple[str, str]]:
     rows.append((str(_("许可事项")), version.name))
     if version.result_name:
         rows.append((str(_("许可内容")), version.result_name))
+    else:
+        # A 决定书 states the decision and its date (行政许可法 第三十八条:
+        # a licence granted is decided in writing); without a result of its
+        # own, the title alone would not say what was decided.  Only
+        # approvals are issued.
+        decision = (_("准予行政许可") if version.item_type == ItemType.LICENSING
+                    else _("准予办理"))
+        rows.append((str(_("决定内容")), str(decision)))
+        rows.append((str(_("决定日期")), chinese_date(case.decided_at)))
     rows.append((str(_("办件编号")), case.number))
     return rows
 
@@ -106,6 +121,8 @@ class _Prepared:
     agency: object
     number: str
     title: str
+    issuer_name: str
+    holder_name: str
     token: str
     issued_at: object
     pdf: bytes
@@ -116,6 +133,8 @@ def _prepare(case: Case, agency_id: int | None) -> _Prepared:
     """Render and sign the certificate of an approved case (nothing is written).
 
     ``agency_id`` is the deciding agency (the case's own when not given).
+    A name with a character no installed font has is refused (Conflict):
+    the certificate would be drawn without it, and signed as genuine.
     """
     from yizhan.directory.models import Agency
 
@@ -126,14 +145,27 @@ def _prepare(case: Case, agency_id: int | None) -> _Prepared:
     token = secrets.token_urlsafe(18)
     issued_at = timezone.now()
     title = version.result_name or f"{version.name}决定书"
-    pdf = render_certificate(
-        title=title, number=number, holder=case.applicant.name, fields=_holder_rows(case),
-        issuer=agency.name, issued_at=issued_at, verify_url=verify_url(token),
-        seal_text=f"{agency.name}\n电子证照专用章",
-    )
+    holder = case.applicant.name
+    # The signed document is in the platform's language, not that of the
+    # clerk whose delivery happens to issue it: its words are part of what
+    # is signed, and the same case gives the same certificate.
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            pdf = render_certificate(
+                title=title, number=number, holder=holder, fields=_certificate_rows(case),
+                issuer=agency.name, issued_at=issued_at, verify_url=verify_url(token),
+                seal_text=f"{agency.name}\n电子证照专用章",
+            )
+        except CjkCharactersMissing as exc:
+            log.error("case %s: certificate not issued: %s", case.number, exc)
+            raise Conflict(
+                _("证照中的“%(characters)s”在本平台已安装的字体中都没有，不能签发缺字的电子证照。"
+                  "请联系系统管理员安装含有这些字的字体后再办理。"),
+                code=CasesErrorCode.BAD_STATE, characters=exc.characters) from exc
     signed = sign_certificate_bytes(agency_id=agency.pk, pdf_bytes=pdf)
-    return _Prepared(agency=agency, number=number, title=title, token=token,
-                     issued_at=issued_at, pdf=pdf, signed=signed)
+    return _Prepared(agency=agency, number=number, title=title, issuer_name=agency.name,
+                     holder_name=holder, token=token, issued_at=issued_at, pdf=pdf,
+                     signed=signed)
 
 
 def _record(case: Case, prepared: _Prepared, *, actor) -> Certificate:
@@ -145,7 +177,8 @@ def _record(case: Case, prepared: _Prepared, *, actor) -> Certificate:
     name = default_storage.save(path, ContentFile(prepared.pdf))
     certificate = Certificate.objects.create(
         case=case, agency=prepared.agency, number=prepared.number, title=prepared.title,
-        file=name, digest=signed.digest, key_id=signed.signature.key_id,
+        issuer_name=prepared.issuer_name, holder_name=prepared.holder_name, file=name,
+        digest=signed.digest, key_id=signed.signature.key_id,
         algorithm=signed.signature.algorithm, signature=signed.signature.value_b64,
         verify_token=prepared.token, issued_at=prepared.issued_at,
     )

@@ -330,7 +330,13 @@ class Certificate(models.Model):
     agency = models.ForeignKey("directory.Agency", verbose_name=_("发证机关"),
                                on_delete=models.PROTECT, related_name="certificates")
     number = models.CharField(_("证照编号"), max_length=40, unique=True)
-    title = models.CharField(_("证照名称"), max_length=200)
+    # An item's name (up to 200 characters) and 决定书 when it names no result.
+    title = models.CharField(_("证照名称"), max_length=255)
+    # The names as printed and signed: an agency renamed (机构改革) or a holder
+    # who changed name later does not change what the certificate says, and
+    # the public verification page shows these.
+    issuer_name = models.CharField(_("发证机关名称"), max_length=200)
+    holder_name = models.CharField(_("持证者名称"), max_length=200)
     file = models.FileField(max_length=255)
     digest = models.CharField(max_length=64)
     key_id = models.BigIntegerField()

@@ -4,6 +4,9 @@
 wrong and the hint says what to set.
 """
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -28,6 +31,20 @@ def check_platform_settings(app_configs, **kwargs):
                  "Set ALLOWED_HOSTS to the host names of the site, e.g. "
                  "ALLOWED_HOSTS=zwfw.example.gov.cn",
             id="core.E001",
+        ))
+    if not settings.DEBUG and not _public_host(settings.YIZHAN_PUBLIC_URL):
+        # The URL is printed in every certificate's QR code, inside the
+        # signed bytes: certificates issued with the default lead to the
+        # holder's own machine, for good.
+        problems.append(Error(
+            f"YIZHAN_PUBLIC_URL（{settings.YIZHAN_PUBLIC_URL!r}）指向本机或不是完整的 "
+            "http(s) 网址：电子证照二维码中的核验网址将无法打开，且证照签发后不能更改。/ "
+            f"YIZHAN_PUBLIC_URL ({settings.YIZHAN_PUBLIC_URL!r}) points to this machine or "
+            "is not a full http(s) URL: the verification URL in every certificate's QR code "
+            "would not open, and cannot be changed once the certificate is signed.",
+            hint="请设为平台的公网地址 / Set it to the platform's public address, e.g. "
+                 "YIZHAN_PUBLIC_URL=https://zwfw.example.gov.cn",
+            id="core.E005",
         ))
     key = settings.FIELD_ENCRYPTION_KEY
     if key:
@@ -92,3 +109,21 @@ def check_platform_settings(app_configs, **kwargs):
             id="core.W003",
         ))
     return problems
+
+
+def _public_host(url: str) -> bool:
+    """Whether ``url`` is an http(s) address with a host other than this machine."""
+    try:
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True   # a host name
+    return not (address.is_loopback or address.is_unspecified)

@@ -15,15 +15,19 @@ exact bytes (``yizhan.audit.signing``), which the verification page checks.
 Fonts: AR PL UMing (Debian's ``fonts-arphic-uming``), a Ming/Song serif as
 official documents use, is preferred; the WenQuanYi fonts serve when it is
 missing, and another font found is added as a fallback only when the text
-has characters the first lacks (rare characters in names).
+has characters the first lacks (rare characters in names, which the
+HanaMin fonts of ``fonts-hanazono`` cover as far as CJK Extension F).
 ``settings.YIZHAN_PDF_FONT`` may name another TrueType file (``path``, or
-``path#face`` for a collection), tried first.
+``path#face`` for a collection), tried first.  A text with a character that
+no font has is refused (``CjkCharactersMissing``): a certificate is never
+drawn without it.
 """
 
 import logging
 import math
 import os
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -59,11 +63,42 @@ FONT_CANDIDATES = (
     FontFile("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
     FontFile("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
     FontFile("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, "fonts-wqy-microhei"),
+    # Fallbacks only, for rare characters in names: between them the two
+    # HanaMin files have the CJK unified ideographs up to Extension F
+    # (𠮷 and its like, which UMing and WenQuanYi lack).  Their Japanese
+    # Mincho design would not do for the whole page.
+    FontFile("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf", 0, "fonts-hanazono"),
+    FontFile("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf", 0, "fonts-hanazono"),
 )
+# The package of the fallback fonts, named when a character is in no font.
+FALLBACK_FONT_PACKAGE = "fonts-hanazono"
 
 
 class CjkFontMissing(ImproperlyConfigured):
     pass
+
+
+class CjkCharactersMissing(CjkFontMissing):
+    """Characters of a document that no installed font has.
+
+    fpdf2 leaves out a character its fonts lack, without a word: a
+    certificate for 吉𠮷 would name its holder 吉, and be signed as genuine.
+    Such a document is refused instead.  ``characters`` are the missing
+    characters, in code point order.
+    """
+
+    def __init__(self, characters):
+        self.characters = "".join(sorted(set(characters)))
+        points = "、".join(f"U+{ord(ch):04X}" for ch in self.characters)
+        super().__init__(
+            f"已安装的字体都没有字符“{self.characters}”（{points}），不能生成缺字的文档。"
+            f"请安装 {FALLBACK_FONT_PACKAGE}（apt-get install {FALLBACK_FONT_PACKAGE}）"
+            "或含有这些字符的字体（YIZHAN_PDF_FONT）。/ "
+            f"No installed font has the characters {self.characters} ({points}); "
+            "a document is not drawn without them. Install Debian's "
+            f"{FALLBACK_FONT_PACKAGE} package, or set YIZHAN_PDF_FONT to a TrueType "
+            "font that has them."
+        )
 
 
 def cjk_fonts() -> list[FontFile]:
@@ -108,8 +143,20 @@ SEAL_CX, SEAL_CY = 150.0, 222.0
 # seal covers the end of the name and straddles the date (骑年盖月), as an
 # agency stamps a paper certificate.
 ISSUER_CX = 140.0
+# The 发证机关 line keeps to this width about ISSUER_CX: clear of the QR code
+# on its left and of the frame on its right.  A long name is set smaller,
+# then in lines stacked upwards from the usual baseline, below the table.
+ISSUER_W = 100.0
+ISSUER_BASELINE = SEAL_CY - 7
 TABLE_X, TABLE_RIGHT = 30.0, 180.0
 TABLE_TOP, TABLE_BOTTOM = 74.0, 194.0
+# The title: one line on TITLE_BASELINE, inside the frame (14.2 mm from
+# the page's edges) with a margin.  A long one (an item's name and 决定书)
+# is set smaller; one too long at TITLE_LINE_MIN pt is wrapped by character,
+# its lines stacked upwards from TITLE_LAST_BASELINE, above the subtitle.
+TITLE_W = 170.0
+TITLE_BASELINE, TITLE_LAST_BASELINE, TITLE_TOP = 44.0, 47.0, 28.0
+TITLE_SIZE, TITLE_LINE_MIN, TITLE_MIN = 30.0, 18.0, 9.0
 
 INK = (28, 28, 28)
 MUTED = (96, 96, 96)
@@ -450,16 +497,30 @@ def _build_everyday_font(font: FontFile, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
+def _inked(ch: str) -> bool:
+    """Whether ``ch`` is drawn with a glyph of its own.
+
+    Spaces, control and format characters (a zero-width space) and
+    variation selectors have no ink: a font need not map them, and a
+    document drawn without them reads the same.
+    """
+    if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+        return False
+    point = ord(ch)
+    return not (0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF)
+
+
 def use_cjk_fonts(pdf, family: str, text: str) -> None:
     """Give ``pdf`` the font family ``family`` for ``text``, in Chinese.
 
     ``text`` must hold every character the document draws.  The everyday
     subset of the first font serves when it has them all; loading a CJK
     font takes a quarter of a second, so a fallback font is loaded only
-    when the text has characters the first font lacks.
+    when the text has characters the first font lacks.  A character that
+    no font has raises ``CjkCharactersMissing``.
     """
     fonts = cjk_fonts()
-    wanted = {ord(ch) for ch in text if not ch.isspace()}
+    wanted = {ord(ch) for ch in text if _inked(ch)}
     everyday = _everyday_font(fonts[0])
     if everyday is not None and wanted <= _codepoints(everyday):
         # Cut from the first font: nothing is missing, and the whole font's
@@ -474,6 +535,8 @@ def use_cjk_fonts(pdf, family: str, text: str) -> None:
             _add_font(pdf, f"{family}{n}", font)
             fallbacks.append(f"{family}{n}")
             missing -= _codepoints(font)
+    if missing:
+        raise CjkCharactersMissing(map(chr, missing))
     if fallbacks:
         pdf.set_fallback_fonts(fallbacks)
 
@@ -546,6 +609,57 @@ def _spread(pdf, text: str, x: float, y: float, width: float) -> None:
     for ch in text:
         pdf.text(x, y, ch)
         x += pdf.get_string_width(ch) + gap
+
+
+def _fitted(pdf, text: str, *, width: float, largest: float, line_min: float,
+            smallest: float, top: float, baseline: float) -> tuple[float, list[str]]:
+    """The size and the lines to set ``text`` in ``width``.
+
+    One line if it fits at some size from ``largest`` down to ``line_min``
+    (in half points); otherwise lines wrapped by character at ``line_min``,
+    set smaller, down to ``smallest``, only while the lines (the last on
+    ``baseline``) would reach above ``top``.  ValueError when even that does
+    not fit.  Leaves the font at the size found.
+    """
+    size = largest
+    while size >= line_min:
+        pdf.set_font(_FAMILY, size=size)
+        if pdf.get_string_width(text) <= width:
+            return size, [text]
+        size -= 0.5
+    size = line_min
+    while size >= smallest:
+        pdf.set_font(_FAMILY, size=size)
+        lines = _wrapped(pdf, text, width)
+        if baseline - (len(lines) - 1) * _leading(size) - size * _PT * 0.8 >= top:
+            # As few lines, of about equal length: the narrowest width that
+            # needs no more of them (not a full line and a word's end).
+            narrow, wide = width / len(lines), width
+            while wide - narrow > 0.5:
+                middle = (narrow + wide) / 2
+                if len(_wrapped(pdf, text, middle)) <= len(lines):
+                    wide = middle
+                else:
+                    narrow = middle
+            return size, _wrapped(pdf, text, wide)
+        size -= 0.5
+    raise ValueError(f"{text[:20]}… does not fit its place on the certificate")
+
+
+def _wrapped(pdf, text: str, width: float) -> list[str]:
+    """``text`` wrapped by character in ``width`` at the current font."""
+    return pdf.multi_cell(width, 1, text, dry_run=True, output="LINES", wrapmode="CHAR")
+
+
+def _leading(size: float) -> float:
+    """The distance of the baselines of wrapped lines at ``size`` points, in mm."""
+    return size * _PT * 1.3
+
+
+def _lines_up(pdf, lines: list[str], baseline: float, *, cx: float, size: float) -> None:
+    """``lines`` centred on ``cx``, the last on ``baseline``."""
+    for n, line in enumerate(lines):
+        _centered(pdf, line, baseline - (len(lines) - 1 - n) * _leading(size), cx=cx)
 
 
 def _table_layout(pdf, rows, size: float) -> tuple[float, float, float]:
@@ -676,8 +790,11 @@ def render_certificate(
     when even the smallest size does not fit).  ``seal_text`` is the
     agency's name for the seal's ring, optionally followed by a newline and
     the seal's purpose (``示范市市场监督管理局\\n电子证照专用章``).
-    ``issued_at`` is shown as a date in the platform's time zone and is the
-    PDF's creation date, so the same input gives the same bytes.
+    A long title, and a long 发证机关 line, are set smaller and then wrapped
+    to keep to their places.  ``issued_at`` is shown as a date in the
+    platform's time zone and is the PDF's creation date, so the same input
+    gives the same bytes.  A character that no installed font has raises
+    ``CjkCharactersMissing``.
     """
     if not title or not number or not verify_url:
         raise ValueError("a certificate needs a title, a number and a verification URL")
@@ -692,14 +809,20 @@ def render_certificate(
     pdf.set_text_color(*INK)
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.25)
-    pdf.set_font(_FAMILY, size=30)
-    spacing = 4.0 if len(title) <= 10 else 0.0
-    pdf.set_char_spacing(spacing)
+    size, lines = _fitted(pdf, title, width=TITLE_W, largest=TITLE_SIZE,
+                          line_min=TITLE_LINE_MIN, smallest=TITLE_MIN, top=TITLE_TOP,
+                          baseline=TITLE_LAST_BASELINE)
     pdf.text_mode = "FILL_STROKE"
-    # Character spacing follows the last character too: centre on the ink.
-    _centered(pdf, title, 44, cx=PAGE_W / 2 + spacing * _PT / 2)
+    if len(lines) == 1:
+        # A short title is spaced out, as on printed certificates.
+        spacing = 4.0 if len(title) <= 10 else 0.0
+        pdf.set_char_spacing(spacing)
+        # Character spacing follows the last character too: centre on the ink.
+        _centered(pdf, title, TITLE_BASELINE, cx=PAGE_W / 2 + spacing * _PT / 2)
+        pdf.set_char_spacing(0)
+    else:
+        _lines_up(pdf, lines, TITLE_LAST_BASELINE, cx=PAGE_W / 2, size=size)
     pdf.text_mode = "FILL"
-    pdf.set_char_spacing(0)
 
     pdf.set_font(_FAMILY, size=11)
     pdf.set_text_color(*MUTED)
@@ -723,8 +846,11 @@ def render_certificate(
     pdf.multi_cell(QR_SIZE + 16, 3, verify_url, align="C", wrapmode="CHAR")
 
     pdf.set_text_color(*INK)
+    size, lines = _fitted(pdf, f"发证机关：{issuer}", width=ISSUER_W, largest=13.0,
+                          line_min=10.0, smallest=8.0, top=TABLE_BOTTOM + 2,
+                          baseline=ISSUER_BASELINE)
+    _lines_up(pdf, lines, ISSUER_BASELINE, cx=ISSUER_CX, size=size)
     pdf.set_font(_FAMILY, size=13)
-    _centered(pdf, f"发证机关：{issuer}", SEAL_CY - 7, cx=ISSUER_CX)
     _centered(pdf, chinese_date(issued_at), SEAL_CY + 5, cx=ISSUER_CX + 6)
     _seal(pdf, seal_text)
 
