@@ -162,6 +162,27 @@ def test_an_api_token_cannot_be_the_second_person(world):
     assert not ItemVersion.objects.filter(status="published").exists()
 
 
+def test_whoever_issued_the_token_that_wrote_a_version_cannot_publish_it(world, client_for):
+    """The token's acts name no person, but its issuer holds its secret: the system
+    administrator who wrote an item through a token he issued once published it on the
+    desk himself, the review nobody's second look."""
+    _token, secret = accounts_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                   name="同步", role=Role.AGENCY_HEAD)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    created = _post(client, f"{BASE}/items", {"agency_id": world.agency_a.pk,
+                                              "content": item_content("令牌事项")})
+    assert created.status_code == 201
+    vid = created.json()["id"]
+    assert _post(client, f"{BASE}/versions/{vid}/submit").status_code == 200
+    with nothing_written():
+        page = client_for(world.admin).post(f"/workbench/catalog/versions/{vid}/publish/",
+                                            follow=True)
+    assert "发布须由编辑人以外的人员审核。" in page.content.decode()
+    assert ItemVersion.objects.get(pk=vid).status == ItemVersion.Status.PENDING
+    # Anyone else who reviews the agency's items may.
+    assert _post(client_for(reviewer(world)), f"{BASE}/versions/{vid}/publish").status_code == 200
+
+
 def test_an_api_token_cannot_return_a_version_either(world):
     """Returning is the review's other outcome (docs/api.md: "never a token"): a token
     returned another's pending version, though it may not publish it."""

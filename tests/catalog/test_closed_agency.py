@@ -2,19 +2,24 @@
 
 Its items leave the public catalog — the department list, the theme counts,
 the search, the guide and the API's catalog — and no new application can be
-started on them; cases already under way go on as before.
+started on them; cases already under way go on as before.  No item of it is
+created or published, and no version names it as joint or upper agency.
 """
 
 import pytest
 from django.test import Client
 
-from tests.cases.helpers import draft, nothing_written, publish_item, reload
-from tests.catalog.helpers import published
+from tests.cases.helpers import add_agency, draft, nothing_written, publish_item, reload
+from tests.catalog import helpers as catalog
+from tests.catalog.helpers import create, editor, published, reviewer
 from yizhan.cases import services as case_services
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case
-from yizhan.catalog import selectors
-from yizhan.core.errors import InvalidInput, NotFound
+from yizhan.catalog import selectors, services
+from yizhan.catalog.content import VersionDataError
+from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.catalog.models import Item, ItemVersion
+from yizhan.core.errors import Conflict, InvalidInput, NotFound
 from yizhan.directory import services as directory_services
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +160,59 @@ def test_supervision_coverage_counts_only_items_on_offer(world):
     _close(world, world.agency_a)
     rows = {row.agency_id: row for row in coverage(actor=world.user("a", Role.SYSADMIN))}
     assert world.agency_a.pk not in rows or rows[world.agency_a.pk].items == 0
+
+
+# --- the catalog desk -------------------------------------------------------------
+
+# A version naming 丙局 as its joint agency, or as its upper agency.
+NAMING = {"joint_agencies": {"process_template": "parallel", "joint_agencies": ["丙局"]},
+          "upper_agency": {"process_template": "upper_review", "upper_agency": "丙局"}}
+
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_a_closed_agency_is_not_named_as_joint_or_upper_agency(world, field):
+    """Every case would wait on a task given to an agency nobody works at."""
+    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    _close(world, third)
+    with catalog.nothing_written(), pytest.raises(VersionDataError) as exc:
+        create(world, "并联事项", **NAMING[field])
+    assert {"field": field, "problem": "“丙局”已停用"} in exc.value.fields["problems"]
+
+
+def test_the_next_version_of_an_item_naming_a_closed_agency_says_which(world):
+    """A copy names its agencies by id; the problem names the agency."""
+    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    v1 = catalog.publish(world, create(world, "并联事项", **NAMING["joint_agencies"]))
+    _close(world, third)
+    with catalog.nothing_written(), pytest.raises(VersionDataError) as exc:
+        services.item_version_draft(actor=editor(world), item=v1.item)
+    assert {"field": "joint_agencies", "problem": "“丙局”已停用"} in exc.value.fields["problems"]
+
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_a_version_naming_an_agency_closed_since_it_was_written_is_not_published(world, field):
+    """Checked again at publication: the agency was open when the draft was written."""
+    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    version = create(world, "并联事项", **NAMING[field])
+    services.item_version_submit(actor=editor(world), version=version)
+    _close(world, third)
+    with catalog.nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_publish(actor=reviewer(world), version=version)
+    assert exc.value.code == CatalogErrorCode.AGENCY_CLOSED
+    assert exc.value.fields["field"] == field
+    assert exc.value.render("zh-hans").startswith("“丙局”已停用")
+    assert ItemVersion.objects.get(pk=version.pk).status == ItemVersion.Status.PENDING
+
+
+def test_an_item_of_a_closed_agency_is_neither_created_nor_published(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    _close(world, world.agency_a)
+    with catalog.nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_publish(actor=reviewer(world), version=version)
+    assert exc.value.code == CatalogErrorCode.AGENCY_CLOSED
+    assert exc.value.render("zh-hans") == "实施机关“甲局”已停用，不能新建或发布它的事项。"
+    with catalog.nothing_written(), pytest.raises(Conflict) as exc:
+        create(world, "新事项", basic_code="XK00102000")
+    assert exc.value.code == CatalogErrorCode.AGENCY_CLOSED
+    assert Item.objects.count() == 1

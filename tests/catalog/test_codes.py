@@ -1,11 +1,19 @@
 """Basic codes and implementation codes: their shape, check characters and owner."""
 
-import pytest
+import json
+import threading
+import time
 
-from tests.catalog.helpers import create, editor, nothing_written
+import pytest
+from django.db import connection
+
+from tests.cases.helpers import run_in_thread
+from tests.catalog.helpers import create, editor, nothing_written, reviewer
 from tests.factories import item_content, valid_credit_code
-from yizhan.catalog import codes, services
+from tests.markers import postgres_only
+from yizhan.catalog import codes, services, transfer
 from yizhan.catalog.error_codes import CatalogErrorCode
+from yizhan.catalog.models import Item
 from yizhan.core.errors import InvalidInput
 
 CREDIT = valid_credit_code(101, "449900")
@@ -137,3 +145,84 @@ def test_township_item_gets_a_code_that_parses_and_can_be_given_back(world):
                                  data=item_content("街道事项二", exercise_level="5"),
                                  impl_code=code[:-2] + "05")
     assert again.item.impl_code.endswith("05")
+
+
+def test_the_hundredth_item_of_one_basic_code_is_refused_clearly(world):
+    """The business sequence has two digits: a 100th item got a 38-character code,
+    which every later check refused (no next version could ever be drafted)."""
+    first = create(world)
+    Item.objects.bulk_create(
+        Item(impl_code=first.item.impl_code[:-2] + f"{sequence:02d}", agency=world.agency_a,
+             created_at=first.item.created_at) for sequence in range(2, 100))
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        create(world, "第一百个事项")
+    assert exc.value.code == CatalogErrorCode.IMPL_CODES_EXHAUSTED
+    assert exc.value.fields["field"] == "basic_code"
+    assert exc.value.render("zh-hans") == (
+        "实施机关“甲局”的基本编码 XK00101000（行使层级 3）已有 99 个事项，业务办理项编码已用完，"
+        "不能再新建。")
+    # Another basic code of the agency still has all of its sequences.
+    assert create(world, "另一事项", basic_code="XK00102000").item.impl_code.endswith("01")
+    records = transfer.read_upload("catalog.json", json.dumps(
+        [{**item_content("导入的第一百个"), "agency": "甲局"}]).encode())
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as failed:
+        transfer.catalog_import(actor=editor(world), records=records)
+    assert [e["field"] for e in failed.value.fields["errors"]] == ["basic_code"]
+
+
+# --- two editors at once (PostgreSQL) -------------------------------------------------
+
+
+def _lock_waits() -> int:
+    """Connections of this database waiting for a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+@pytest.mark.parametrize("given", [False, True])
+def test_two_editors_creating_items_of_one_basic_code_at_once(transactional_db, world,
+                                                               monkeypatch, given):
+    """The first editor's code is chosen and not yet written when the second's is
+    chosen: both once got ...01, and the second insert died on the unique index (a
+    server error).  Now the second waits for the first (its agency's row) and gets
+    ...02, or, for a code given explicitly and taken meanwhile, the refusal any taken
+    code gets."""
+    code = f"XK001010003449900{world.agency_a.credit_code}07" if given else None
+    original = services._impl_code_for
+    chosen = {"first": threading.Event(), "second": threading.Event()}
+    go_on = threading.Event()
+
+    def choosing(*args, **kwargs):
+        result = original(*args, **kwargs)
+        name = threading.current_thread().name
+        chosen[name].set()
+        if name == "first":
+            go_on.wait(timeout=30)  # chosen, not yet written
+        return result
+
+    monkeypatch.setattr(services, "_impl_code_for", choosing)
+    head, officer = editor(world), reviewer(world)
+    first, first_box = run_in_thread(lambda: services.item_create(
+        actor=head, agency=world.agency_a, data=item_content("一"), impl_code=code),
+        name="first")
+    assert chosen["first"].wait(timeout=30)
+    second, second_box = run_in_thread(lambda: services.item_create(
+        actor=officer, agency=world.agency_a, data=item_content("二"), impl_code=code),
+        name="second")
+    deadline = time.monotonic() + 30
+    while not (chosen["second"].is_set() or _lock_waits()) and time.monotonic() < deadline:
+        chosen["second"].wait(timeout=0.02)   # either it chose too, or it waits on a lock
+    go_on.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    one, two = first_box["result"], second_box["result"]
+    assert not isinstance(one, Exception), one
+    if given:
+        assert isinstance(two, InvalidInput), two
+        assert two.code == CatalogErrorCode.ITEM_EXISTS
+        assert list(Item.objects.values_list("impl_code", flat=True)) == [code]
+    else:
+        assert not isinstance(two, Exception), two
+        assert (one.item.impl_code[-2:], two.item.impl_code[-2:]) == ("01", "02")

@@ -36,6 +36,8 @@ def test_an_item_keeps_its_form_fields(world):
     ([{"name": "joint_agencies", "label": "甲"}], "保留"),
     ([{"name": "opinion", "label": "意见"}], "保留"),
     ([{"name": "typename", "label": "类型"}], "保留"),
+    ([{"name": "a", "label": "甲", "required": "也许"}], "“必填”应为“是”或“否”"),
+    ([{"name": "a", "label": "甲", "required": 2}], "“必填”应为“是”或“否”"),
 ])
 def test_bad_definitions_are_refused_with_the_reason(world, fields, problem):
     """Each bad definition is named in the error, and no item is created."""
@@ -43,6 +45,20 @@ def test_bad_definitions_are_refused_with_the_reason(world, fields, problem):
         services.item_create(actor=world.admin, agency=world.agency_a,
                              data=item_content(form_fields=fields))
     assert problem in exc.value.render()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("required", "expected"), [
+    ("false", False), ("否", False), ("0", False), (0, False), ("", False), (None, False),
+    (False, False), ("true", True), ("是", True), ("1", True), (1, True), (True, True),
+])
+def test_required_is_read_as_yes_or_no(world, required, expected):
+    """As a fee's 可减免 is: bool("false") once made the field required, and every
+    applicant had to fill it in."""
+    fields = [{"name": "area", "label": "经营面积", "type": "number", "required": required}]
+    version = services.item_create(actor=world.admin, agency=world.agency_a,
+                                   data=item_content(form_fields=fields))
+    assert version.form_fields[0]["required"] is expected
 
 
 def test_answers_are_typed_and_checked():

@@ -15,8 +15,11 @@ from tests.catalog.helpers import (
     workbook_bytes,
 )
 from tests.factories import item_content
+from yizhan.accounts.models import User
 from yizhan.catalog import services, transfer
 from yizhan.catalog.models import Item, ItemVersion
+from yizhan.directory import services as directory_services
+from yizhan.directory.roles import Role
 
 
 @pytest.fixture
@@ -148,6 +151,37 @@ def test_the_desk_lists_the_editor_s_agency_items_only(world, client_for):
     assert "甲的事项" in text
     assert "乙的事项" not in text
     assert 'enctype="multipart/form-data"' in text
+
+
+def _also_a_window_clerk_of_b(world):
+    """A's head, who also holds a window post in B (no editing role there)."""
+    head = editor(world)
+    directory_services.staff_post(actor=world.admin, user=head,
+                                  post=world.posts["b"][Role.WINDOW_CLERK])
+    return User.objects.get(pk=head.pk)
+
+
+def test_the_desk_lists_only_the_items_one_may_edit(world, client_for):
+    """Not every agency one holds a post in: B's items, which the head may not edit,
+    were listed beside A's."""
+    create(world, "乙局的事项", key="b")
+    create(world, "甲局的事项")
+    text = client_for(_also_a_window_clerk_of_b(world)).get("/workbench/catalog/").content.decode()
+    assert "甲局的事项" in text and "乙局的事项" not in text
+
+
+def test_the_desk_export_of_someone_also_posted_elsewhere_imports_back(world, client_for):
+    """B's items were exported too, and importing that very export back was refused
+    whole (PermissionDenied for B's row)."""
+    published(world, "乙事项", key="b")
+    published(world, "甲事项", basic_code="XK00102000")
+    head = _also_a_window_clerk_of_b(world)
+    exported = client_for(head).get("/workbench/catalog/export/")
+    assert exported.status_code == 200
+    records = transfer.read_upload("catalog.xlsx", exported.content)
+    assert [r.data["name"] for r in records] == ["甲事项"]
+    result = transfer.catalog_import(actor=head, records=records, source="catalog.xlsx")
+    assert len(result.drafted) == 1
 
 
 @pytest.mark.parametrize("role", ["reviewer", "window_clerk"])

@@ -1,7 +1,8 @@
 """What one Excel cell of an import holds: formulas, and lists of agencies.
 
 A formula is read as the value saved with it, and refused where the file
-holds none (it would read as a blank cell).  A list cell is separated by 、
+holds none (it would read as a blank cell) or where that value is an Excel
+error (#N/A: it would read as the text "#N/A").  A list cell is separated by 、
 or commas, and a name that holds one is quoted, so that a unit without a
 credit code named "发改局、粮食局办公室" comes back as itself.
 """
@@ -45,6 +46,10 @@ def _column(header: str, columns=transfer.ITEM_COLUMNS) -> str:
     return get_column_letter([h for h, _k in columns].index(header) + 1)
 
 
+class ExcelError(str):
+    """A formula's computed value that is an Excel error, as ``_with_computed`` saves it."""
+
+
 def _with_computed(raw: bytes, sheet: int, values: dict) -> bytes:
     """``raw`` as Excel saves it: each formula cell of ``values`` with its computed value."""
     source = zipfile.ZipFile(io.BytesIO(raw))
@@ -55,7 +60,8 @@ def _with_computed(raw: bytes, sheet: int, values: dict) -> bytes:
             if entry.filename == f"xl/worksheets/sheet{sheet}.xml":
                 text = data.decode()
                 for coordinate, value in values.items():
-                    kind = ' t="str"' if isinstance(value, str) else ""
+                    kind = (' t="e"' if isinstance(value, ExcelError)
+                            else ' t="str"' if isinstance(value, str) else "")
                     text, found = re.subn(
                         rf'<c r="{coordinate}"([^>]*)>(<f>.*?</f>)<v\s*(?:/>|></v>)</c>',
                         rf'<c r="{coordinate}"\1{kind}>\2<v>{value}</v></c>', text)
@@ -106,6 +112,32 @@ def test_a_formula_is_read_as_the_value_saved_with_it(world):
     version = Item.objects.get(impl_code=result.created[0]).versions.get()
     assert (version.name, version.promised_limit, version.limit_notes) == (
         "食品经营许可", 5, "按工作日计")
+
+
+ERROR_VALUE = "单元格 {cell} 的值是 Excel 错误 {value}（如公式没有找到数据）：请改正后重新导入"
+
+
+def test_a_formula_whose_value_is_an_excel_error_is_refused_naming_its_cell(world):
+    """=VLOOKUP(...) that found nothing: the item was imported named "#N/A"."""
+    raw = workbook_bytes(items=[_row(**{"事项名称": '=VLOOKUP("x",A1:A2,1,FALSE)'})],
+                         materials=[{"事项键": "k1", "材料名称": "申请书", "份数": "=1/0"}])
+    name = f"{_column('事项名称')}2"
+    copies = f"{_column('份数', transfer.MATERIAL_COLUMNS)}2"
+    raw = _with_computed(_with_computed(raw, 1, {name: ExcelError("#N/A")}),
+                         2, {copies: ExcelError("#DIV/0!")})
+    assert _refused(world, raw) == [
+        {"sheet": "事项", "row": 2, "field": "事项名称",
+         "problem": ERROR_VALUE.format(cell=name, value="#N/A")},
+        {"sheet": "申请材料", "row": 2, "field": "份数",
+         "problem": ERROR_VALUE.format(cell=copies, value="#DIV/0!")},
+    ]
+
+
+def test_an_error_value_typed_into_a_cell_is_refused(world):
+    """Not only a formula's: a cell may hold #REF! itself (pasted as values)."""
+    raw = workbook_bytes(items=[_row(**{"时限说明": "#REF!"})])  # openpyxl: an error cell
+    assert load_workbook(io.BytesIO(raw))["事项"][f"{_column('时限说明')}2"].data_type == "e"
+    assert [(e["row"], e["field"]) for e in _refused(world, raw)] == [(2, "时限说明")]
 
 
 def test_text_that_starts_with_an_equals_sign_is_text_not_a_formula(world):

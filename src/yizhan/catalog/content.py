@@ -25,6 +25,7 @@ from yizhan.catalog.models import (
     CaseType,
     CatalogFile,
     ExerciseLevel,
+    Fee,
     ItemType,
     ItemVersion,
     Material,
@@ -117,23 +118,36 @@ def _whole(value) -> int:
     return number
 
 
-TRUE_WORDS = {"1", "true", "是", "yes", "y"}
-FALSE_WORDS = {"0", "false", "否", "no", "n", ""}
-
-
 def _yes_no(problems, where, value) -> bool:
     """A JSON boolean, 0 or 1, or a word for yes or no: anything else is reported.
 
-    Not bool(value): the string "false" is true.
+    Read as the form fields' "required" is (``form_spec.yes_no``).
     """
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
-        return value.strip().lower() in TRUE_WORDS
-    _problem(problems, where, _("应为“是”或“否”（true 或 false）"))
-    return False
+    answer = form_spec.yes_no(value)
+    if answer is None:
+        _problem(problems, where, _("应为“是”或“否”（true 或 false）"))
+    return bool(answer)
+
+
+def _text(problems, where, value, *, label, max_length=None, strip=True) -> str:
+    """``value`` as text, reported when it is no text or longer than its column.
+
+    A number is text as written (an Excel cell holding 0755-1234 as a
+    number); a JSON list, object or boolean is not: its str() (the Python
+    form, "['…']") would be stored and shown on the guide.  A text longer
+    than the column is reported, not cut: an import would otherwise succeed
+    with other content than the file's.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        _problem(problems, where, _("%(label)s应为文本") % {"label": label})
+        return ""
+    text = str(value).strip() if strip else str(value)
+    if max_length and len(text) > max_length:
+        _problem(problems, where, _("%(label)s不能超过 %(n)s 个字") % {
+            "label": label, "n": max_length})
+    return text
 
 
 def _int(problems, data, field, default=None, minimum=0, maximum=MAX_COUNT):
@@ -191,6 +205,11 @@ def _list_of_rows(problems, rows, field, message, limit) -> list | None:
     return rows
 
 
+# A material's texts besides its name, kept as given (a condition may be
+# indented); the name is stripped.
+MATERIAL_TEXTS = ("condition", "blank_form", "sample", "acceptance_standard", "basis")
+
+
 def _clean_materials(problems, rows):
     cleaned = []
     rows = _list_of_rows(problems, rows, "materials", _("申请材料应为列表"), MAX_MATERIALS)
@@ -201,8 +220,10 @@ def _clean_materials(problems, rows):
         if not isinstance(row, dict):
             _problem(problems, where, _("应为对象"))
             continue
-        name = str(row.get("name") or "").strip()
-        if not name:
+        reported = len(problems)
+        name = _text(problems, f"{where}.name", row.get("name"), label=_("材料名称"),
+                     max_length=Material._meta.get_field("name").max_length)
+        if not name and len(problems) == reported:
             _problem(problems, f"{where}.name", _("请填写材料名称"))
         forms = row.get("forms") or ["original"]
         if isinstance(forms, str):
@@ -229,17 +250,17 @@ def _clean_materials(problems, rows):
         except (TypeError, ValueError, OverflowError):
             _problem(problems, f"{where}.copies", _("份数应为正整数"))
             copies = 1
+        texts = {key: _text(problems, f"{where}.{key}", row.get(key), strip=False,
+                            label=Material._meta.get_field(key).verbose_name,
+                            max_length=Material._meta.get_field(key).max_length)
+                 for key in MATERIAL_TEXTS}
         cleaned.append({
-            "order": index, "name": name[:200], "forms": forms, "necessity": necessity,
-            "condition": str(row.get("condition") or "")[:200], "copies": copies,
-            "source": source, "blank_form": str(row.get("blank_form") or "")[:255],
-            "sample": str(row.get("sample") or "")[:255],
+            "order": index, "name": name, "forms": forms, "necessity": necessity,
+            "copies": copies, "source": source, **texts,
             "blank_form_file": _file_reference(row.get("blank_form_file")),
             "blank_form_file_name": _given_name(row.get("blank_form_file_name")),
             "sample_file": _file_reference(row.get("sample_file")),
             "sample_file_name": _given_name(row.get("sample_file_name")),
-            "acceptance_standard": str(row.get("acceptance_standard") or ""),
-            "basis": str(row.get("basis") or ""),
         })
     return cleaned
 
@@ -314,9 +335,13 @@ def _clean_fees(problems, rows):
         if not isinstance(row, dict):
             _problem(problems, where, _("应为对象"))
             continue
+        texts = {}
         for key, label in (("name", _("收费项目")), ("standard", _("收费标准")),
                            ("basis", _("收费依据"))):
-            if not str(row.get(key) or "").strip():
+            reported = len(problems)
+            texts[key] = _text(problems, f"{where}.{key}", row.get(key), label=label,
+                               max_length=Fee._meta.get_field(key).max_length)
+            if not texts[key] and len(problems) == reported:
                 _problem(problems, f"{where}.{key}", _("请填写%(label)s") % {"label": label})
         amount = row.get("amount")
         if amount in ("", None):
@@ -336,9 +361,7 @@ def _clean_fees(problems, rows):
                 _problem(problems, f"{where}.amount", _("金额应为不小于 0 的数字"))
                 amount = None
         cleaned.append({
-            "order": index, "name": str(row.get("name") or "").strip()[:200],
-            "standard": str(row.get("standard") or "").strip()[:200], "amount": amount,
-            "basis": str(row.get("basis") or "").strip(),
+            "order": index, **texts, "amount": amount,
             "waivable": _yes_no(problems, f"{where}.waivable", row.get("waivable")),
         })
     return cleaned
@@ -360,6 +383,11 @@ def _agency_ids(problems, field, value):
             continue
         if agency is None:
             _problem(problems, field, _("找不到机关“%(ref)s”") % {"ref": ref})
+        elif not agency.is_active:
+            # A closed agency works no more: every case would wait on a task
+            # given to it (the lanes of an uploaded process are checked alike,
+            # process.named_agency).  Named by name: a copy refers by id.
+            _problem(problems, field, _("“%(ref)s”已停用") % {"ref": agency.name})
         else:
             ids.append(agency.pk)
     return ids
@@ -438,12 +466,11 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
     # The checks below would recurse through such a value too (str() of it).
     data = {k: v for k, v in data.items() if k not in too_deep}
     for field, (required, max_length) in TEXT_FIELDS.items():
-        value = str(data.get(field) or "").strip()
-        if required and not value:
+        reported = len(problems)
+        value = _text(problems, field, data.get(field), label=FIELD_LABELS[field],
+                      max_length=max_length)
+        if required and not value and len(problems) == reported:
             _problem(problems, field, _("请填写%(label)s") % {"label": FIELD_LABELS[field]})
-        if max_length and len(value) > max_length:
-            _problem(problems, field, _("%(label)s不能超过 %(n)s 个字") % {
-                "label": FIELD_LABELS[field], "n": max_length})
         clean[field] = value
     try:
         clean["basic_code"] = codes.validate_basic_code(data.get("basic_code", ""))

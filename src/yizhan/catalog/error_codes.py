@@ -18,3 +18,8 @@ class CatalogErrorCode(StrEnum):
     ITEM_WITHDRAWN = "catalog.item_withdrawn"    # cancelled or suspended: refused
     ITEM_CANCELLED = "catalog.item_cancelled"    # cancelled for good: no restore, no version
     NOT_WITHDRAWN = "catalog.not_withdrawn"      # in service: nothing to restore
+    # An agency no longer at work (Agency.is_active false): none of its items is
+    # created or published, and no version names it as joint or upper agency.
+    AGENCY_CLOSED = "catalog.agency_closed"
+    # All 99 business item sequences of one basic code, level and agency are taken.
+    IMPL_CODES_EXHAUSTED = "catalog.impl_codes_exhausted"

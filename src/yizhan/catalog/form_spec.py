@@ -32,6 +32,26 @@ MAX_DIGITS = 15            # a number answer below 10^15 (and a float keeps 15 d
 # gateways read), and "typename" (SpiffWorkflow's own marker).
 RESERVED = RESERVED_NAMES | {"opinion", "typename"}
 
+TRUE_WORDS = {"1", "true", "是", "yes", "y"}
+FALSE_WORDS = {"0", "false", "否", "no", "n", ""}
+
+
+def yes_no(value) -> bool | None:
+    """A JSON boolean, 0 or 1, or a word for yes or no (missing is no); None for
+    anything else, which the caller reports.
+
+    Not bool(value): the string "false" (an Excel cell, a hand-written JSON
+    file) is true.  Here, where the item's content check (``content``) and the
+    form fields' both read it.
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    return None
+
 
 def check_definitions(value) -> tuple[list[dict], list[str]]:
     """Clean field definitions; return them with a list of problems."""
@@ -68,8 +88,12 @@ def check_definitions(value) -> tuple[list[dict], list[str]]:
         choices = [str(c) for c in raw_choices]
         if kind == "choice" and not choices:
             problems.append(gettext("第 %(i)s 个字段为选择题，须列出选项") % {"i": index})
+        required = yes_no(entry.get("required"))
+        if required is None:
+            problems.append(gettext("第 %(i)s 个字段的“必填”应为“是”或“否”（true 或 false）")
+                            % {"i": index})
         cleaned.append({"name": name, "label": label[:100], "type": kind,
-                        "required": bool(entry.get("required")), "choices": choices})
+                        "required": bool(required), "choices": choices})
     return cleaned, problems
 
 

@@ -232,7 +232,13 @@ def editor_versions_for_export(*, actor) -> QuerySet[ItemVersion]:
 
 
 def items_for_editor(*, actor) -> QuerySet[Item]:
-    ids = scope_of(actor).agencies()
+    """The items the actor may edit: of the agencies where they hold an editing role.
+
+    Not every role's: a head of one agency who also holds a window post in
+    another would see that one's items on the desk and get them in its
+    export, which the import then refuses (permissions.item_version_draft).
+    """
+    ids = scope_of(actor).agencies(*permissions.EDITORS)
     qs = Item.objects.filter(internal=False).select_related("agency", "published").prefetch_related(
         Prefetch("versions", queryset=ItemVersion.objects.order_by("-number")))
     if ids is not None:

@@ -10,6 +10,7 @@ import re
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +64,10 @@ def _write_version(version: ItemVersion, clean: dict) -> None:
     version.save(update_fields=["search_text"])
 
 
+# The business item sequence, the last two digits of an implementation code.
+IMPL_SEQUENCE_MAX = 99
+
+
 def _impl_code_for(agency: Agency, clean: dict, given: str | None) -> str:
     if not agency.credit_code:
         raise InvalidInput(_("实施机关“%(agency)s”没有统一社会信用代码，不能作为事项实施主体。"),
@@ -81,15 +86,25 @@ def _impl_code_for(agency: Agency, clean: dict, given: str | None) -> str:
             raise InvalidInput(_("实施编码与基本编码或行使层级不一致。"),
                                code=CatalogErrorCode.BAD_IMPL_CODE, field="impl_code")
         return str(parsed)
-    sequence = 1
-    while True:
-        code = codes.make_impl_code(basic_code=clean["basic_code"],
-                                    level=clean["exercise_level"],
-                                    division_code=division,
-                                    credit_code=agency.credit_code, sequence=sequence)
-        if not Item.objects.filter(impl_code=code).exists():
-            return code
-        sequence += 1
+    # The caller holds the agency's row (item_create): two editors creating
+    # items of one basic code at once get the next two sequences, one after
+    # the other, rather than the same code twice (and a server error).
+    candidates = [codes.make_impl_code(basic_code=clean["basic_code"],
+                                       level=clean["exercise_level"], division_code=division,
+                                       credit_code=agency.credit_code, sequence=sequence)
+                  for sequence in range(1, IMPL_SEQUENCE_MAX + 1)]
+    taken = set(Item.objects.filter(impl_code__in=candidates)
+                .values_list("impl_code", flat=True))
+    free = next((code for code in candidates if code not in taken), None)
+    if free is None:
+        # The sequence has two digits: a 100th code would be one character too
+        # long, and refused by every later check of it.
+        raise InvalidInput(_("实施机关“%(agency)s”的基本编码 %(basic_code)s（行使层级 %(level)s）"
+                             "已有 %(n)s 个事项，业务办理项编码已用完，不能再新建。"),
+                           code=CatalogErrorCode.IMPL_CODES_EXHAUSTED, field="basic_code",
+                           agency=agency.name, basic_code=clean["basic_code"],
+                           level=clean["exercise_level"], n=IMPL_SEQUENCE_MAX)
+    return free
 
 
 def _keeps_code(item: Item, clean: dict) -> None:
@@ -133,12 +148,41 @@ def _not_withdrawn(item: Item) -> None:
                        decision=item.withdrawn_reason)
 
 
+def _agency_open(agency: Agency) -> None:
+    """A closed agency works no more: none of its items is created or published."""
+    if not agency.is_active:
+        raise Conflict(_("实施机关“%(agency)s”已停用，不能新建或发布它的事项。"),
+                       code=CatalogErrorCode.AGENCY_CLOSED, agency=agency.name)
+
+
+def _named_agencies_open(version: ItemVersion) -> None:
+    """The joint and upper agencies a version names are still at work.
+
+    Checked when the content is written (content._agency_ids) and again at
+    publication: an agency closed meanwhile would get a task of every case
+    and never do it.
+    """
+    for field, agencies in (("joint_agencies", version.joint_agencies.all()),
+                            ("upper_agency", [version.upper_agency]
+                             if version.upper_agency_id else [])):
+        closed = [agency.name for agency in agencies if not agency.is_active]
+        if closed:
+            raise Conflict(_("“%(ref)s”已停用，不能作为联办机关或上级审批机关；请退回编辑人"
+                             "修改后再发布。"),
+                           code=CatalogErrorCode.AGENCY_CLOSED, field=field,
+                           ref="、".join(closed))
+
+
 @transaction.atomic
 def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = None
                 ) -> ItemVersion:
     """Create an item of ``agency`` with its first version as a draft."""
     require(permissions.item_create(actor, agency=agency), action="item_create")
     clean = clean_version_data(data, agency=agency)
+    # Locked while the code is chosen and the item written (_impl_code_for);
+    # the agency is closed under the same lock (directory.agency_update).
+    agency = Agency.objects.select_for_update(no_key=True).get(pk=agency.pk)
+    _agency_open(agency)
     code = _impl_code_for(agency, clean, impl_code)
     if Item.objects.filter(impl_code=code).exists():
         # Not %(code)s: ``code`` is the error's own code, never a message field.
@@ -217,8 +261,13 @@ def item_version_submit(*, actor, version: ItemVersion) -> ItemVersion:
     return version
 
 
+# How the audit log names an API token's acts (accounts.principals.TokenPrincipal).
+TOKEN_LABEL = "token:"
+
+
 def _editors(version: ItemVersion) -> set[int]:
-    """Everyone who wrote the version: whoever created it and every later editor.
+    """Everyone who wrote the version: whoever created it and every later editor,
+    and whoever issued a token that wrote some of it.
 
     Not only the last: otherwise an officer who wrote a draft could have
     someone else save it once and then publish their own content.
@@ -231,7 +280,29 @@ def _editors(version: ItemVersion) -> set[int]:
     if version.number == 1:
         # Version 1 is written with its item (catalog.item_created).
         objects.append(("catalog.item", str(version.item_id), (CatalogAction.ITEM_CREATED,)))
-    return actors_of(*objects) | {version.edited_by_id}
+    return actors_of(*objects) | _token_issuers(objects) | {version.edited_by_id}
+
+
+def _token_issuers(objects) -> set[int]:
+    """Whoever issued the API tokens that did any of the actions on the objects.
+
+    A token's acts name no person (the log records it as ``token:<prefix>``),
+    but a person holds its secret: its issuer, who could otherwise write a
+    version through the token and publish it on the desk as its second pair
+    of eyes.
+    """
+    from yizhan.accounts.models import ApiToken
+    from yizhan.audit.models import AuditRecord
+
+    match = Q(pk__in=[])
+    for object_type, object_id, actions in objects:
+        match |= Q(object_type=object_type, object_id=object_id, action__in=actions)
+    labels = (AuditRecord.objects.filter(match, actor_id__isnull=True,
+                                         actor_label__startswith=TOKEN_LABEL)
+              .values_list("actor_label", flat=True).distinct())
+    prefixes = {label.removeprefix(TOKEN_LABEL) for label in labels}
+    return set(ApiToken.objects.filter(prefix__in=prefixes, created_by__isnull=False)
+               .values_list("created_by_id", flat=True))
 
 
 @transaction.atomic
@@ -257,6 +328,8 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
     # Locked before the check: a withdrawal committing meanwhile waits, or is seen.
     item = Item.objects.select_for_update().get(pk=version.item_id)
     _not_withdrawn(item)
+    _agency_open(version.item.agency)
+    _named_agencies_open(version)
     version.process_spec = compile_process(version)
     previous = item.published_id
     if previous:

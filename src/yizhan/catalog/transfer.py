@@ -48,6 +48,7 @@ from yizhan.catalog.models import (
 )
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
+from yizhan.directory.models import Agency
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 # Rows read from a workbook: items, and the materials or fees of all of them.
@@ -268,9 +269,22 @@ class _Formula:
         self.coordinate = coordinate
 
 
+class _ExcelError:
+    """A cell holding an Excel error value (#N/A, #REF!, #DIV/0!…), typed in or
+    computed by a formula (a VLOOKUP that found nothing): refused, not read as
+    the text "#N/A"."""
+
+    __slots__ = ("coordinate", "value")
+
+    def __init__(self, coordinate: str, value):
+        self.coordinate = coordinate
+        self.value = value
+
+
 def _values(cells) -> list:
-    return [_Formula(cell.coordinate) if cell.data_type == "f" else cell.value
-            for cell in cells]
+    return [_Formula(cell.coordinate) if cell.data_type == "f"
+            else _ExcelError(cell.coordinate, cell.value) if cell.data_type == "e"
+            else cell.value for cell in cells]
 
 
 def _read_sheet(workbook, title, limit):
@@ -313,12 +327,15 @@ def _computed_values(workbook, title, pending: dict[int, list]) -> None:
     """Put in place of the formulas of one sheet's rows the values saved with them."""
     width = max(len(values) for values in pending.values())
     for row_number, cached in enumerate(workbook[title].iter_rows(
-            min_row=min(pending), max_row=max(pending), max_col=width,
-            values_only=True), start=min(pending)):
+            min_row=min(pending), max_row=max(pending), max_col=width), start=min(pending)):
         values = pending.get(row_number)
         for index, value in enumerate(values or ()):
-            if isinstance(value, _Formula) and index < len(cached) and cached[index] is not None:
-                values[index] = cached[index]
+            if not isinstance(value, _Formula) or index >= len(cached):
+                continue
+            if cached[index].data_type == "e":
+                values[index] = _ExcelError(value.coordinate, cached[index].value)
+            elif cached[index].value is not None:
+                values[index] = cached[index].value
 
 
 def _uncomputed(title, row, field, formula: _Formula) -> dict:
@@ -326,6 +343,13 @@ def _uncomputed(title, row, field, formula: _Formula) -> dict:
             "problem": gettext("单元格 %(cell)s 是公式，但文件中没有它的计算结果（生成文件的"
                                "程序没有计算公式）：请在 Excel 中把它保存为值（复制后“粘贴为"
                                "数值”）后重新导入") % {"cell": formula.coordinate}}
+
+
+def _error_value(title, row, field, error: _ExcelError) -> dict:
+    return {"sheet": title, "row": row, "field": field,
+            "problem": gettext("单元格 %(cell)s 的值是 Excel 错误 %(value)s（如公式没有找到数据）："
+                               "请改正后重新导入") % {"cell": error.coordinate,
+                                              "value": error.value}}
 
 
 def _sheet_rows(read, title, columns, errors):
@@ -338,8 +362,10 @@ def _sheet_rows(read, title, columns, errors):
     for h in header:
         if isinstance(h, _Formula):
             errors.append(_uncomputed(title, 1, "", h))
+        elif isinstance(h, _ExcelError):
+            errors.append(_error_value(title, 1, "", h))
     by_header = {str(h).strip(): i for i, h in enumerate(header)
-                 if h is not None and not isinstance(h, _Formula)}
+                 if h is not None and not isinstance(h, (_Formula, _ExcelError))}
     known = {h for h, _k in columns}
     unknown = [h for h in by_header if h not in known]
     if unknown:
@@ -353,6 +379,9 @@ def _sheet_rows(read, title, columns, errors):
             if index is not None and index < len(values):
                 if isinstance(values[index], _Formula):
                     errors.append(_uncomputed(title, row_number, header_text, values[index]))
+                    continue
+                if isinstance(values[index], _ExcelError):
+                    errors.append(_error_value(title, row_number, header_text, values[index]))
                     continue
                 entry[key] = _normalise(key, values[index])
         result.append((row_number, entry))
@@ -476,6 +505,13 @@ def _check(actor, record: Record, errors: list[dict]):
     existing = None
     if data.get("impl_code"):
         existing = Item.objects.filter(impl_code=data["impl_code"]).first()
+    if existing is not None and existing.internal:
+        # The platform's own item (监察督办) has no editors and no next draft
+        # (services.item_version_draft): its code is taken, as by any item.
+        errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
+                       "problem": gettext("实施编码 %(impl_code)s 已存在。")
+                       % {"impl_code": existing.impl_code}})
+        return None
     allowed = (permissions.item_version_draft(actor, item=existing) if existing
                else permissions.item_create(actor, agency=agency))
     if not allowed:
@@ -528,6 +564,12 @@ def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportR
     if errors:
         raise ImportFailed(count=len(errors), errors=errors)
     result = ImportResult()
+    # The agencies written to, locked in one order before any of them: each new
+    # item locks its agency (services.item_create), and two imports locking
+    # two agencies in opposite orders would deadlock.
+    list(Agency.objects.select_for_update(no_key=True)
+         .filter(pk__in={agency.pk for (agency, _existing), _record in checked})
+         .order_by("pk").values_list("pk", flat=True))
     for (agency, existing), record in checked:
         try:
             with transaction.atomic():  # a savepoint: one row's refusal, then the next row
@@ -615,6 +657,10 @@ def _append(sheet, columns, key: str, record: dict) -> None:
             # their cached value). Text, and marked so in Excel too.
             cell.data_type = "s"
             cell.quotePrefix = True
+        elif cell.data_type == "e":
+            # And a text such as "#N/A" for an error value, which the import
+            # refuses (_ExcelError): text.
+            cell.data_type = "s"
 
 
 def export_excel(versions) -> bytes:
