@@ -27,7 +27,6 @@ OPEN_TO_ANYONE = {
     "accounts.totp_provisioning_uri": "pure function",
     "directory.person_sign_up": "self-registration of a citizen",
     "cases.deadlines_recompute": "system work when the calendar changes; no actor",
-    "cases.task_kind": "pure function",
     "cases.case_status_lookup": "anyone with the number and query code; throttled",
     "cases.release_claims": "follows a change of postings whose own service checked the "
                             "caller (directory.staff_unpost, staff_deactivate)",

@@ -193,3 +193,85 @@ def test_messages_are_chinese_and_name_the_problem():
     with pytest.raises(ExpressionFailed) as info:
         evaluate("amount > 1", {})
     assert str(info.value) == "变量“amount”不存在。"
+
+
+# What SpiffWorkflow or the database could not take back
+
+def test_a_script_may_not_assign_typename():
+    """SpiffWorkflow takes task data with a top-level ``typename`` key for one of its
+    own objects when it restores the state: every later step of the case would fail."""
+    with pytest.raises(ExpressionRefused) as info:
+        expressions.compile_script('fee = 1\ntypename = "x"')
+    assert str(info.value) == "第 2 行：不能给“typename”赋值。"
+
+
+def test_a_script_leaves_no_typename_key_in_the_data():
+    """The data is checked whole after the lines, whatever put the key there."""
+    with pytest.raises(ExpressionFailed) as info:
+        execute("fee = 1", {"typename": "BpmnWorkflow"})
+    assert str(info.value) == "流程数据有误：不能使用键“typename”。"
+
+
+UNSTORABLE = "文本中含有无法保存的字符（NUL 或不成对的 UTF-16 代理项）。"
+
+
+@pytest.mark.parametrize("source", [
+    r'note == "\ud800"',
+    r'note == "办结" + "\udfff"',
+    r'note == "\x00"',
+    r'{"\ud800": 1} == note',
+])
+def test_a_literal_no_database_can_store_is_refused(source):
+    """A valid escape, but the text has no UTF-8 form (or PostgreSQL refuses NUL)."""
+    with pytest.raises(ExpressionRefused) as info:
+        expressions.compile_expression(source)
+    assert str(info.value) == f"不允许的文本常量：{UNSTORABLE}"
+    with pytest.raises(ExpressionRefused):
+        expressions.compile_script(f"x = {source}")
+
+
+@pytest.mark.parametrize("value", [
+    "\ud800", ["办结", "\udfff"], {"\ud800": 1}, {"note": {"text": "a\x00b"}},
+])
+def test_process_data_holds_no_text_a_database_cannot_store(value):
+    assert str(expressions.value_problem(value)) == UNSTORABLE
+    with pytest.raises(ExpressionFailed) as info:
+        execute("copy = value", {"value": value})
+    assert str(info.value) == f"“copy”的值有误：{UNSTORABLE}"
+
+
+# The work budget
+
+def _nested_pair() -> dict:
+    """Two equal lists of 2 x 9,216 one-element lists, built apart (no object shared
+    below the top): each weighs 36,867, under MAX_WEIGHT."""
+    script = "\n".join(
+        ["a = [[0],[0],[0],[0],[0],[0],[0],[0],[0]]", *["a = a + a"] * 10,
+         "d = [[0],[0],[0],[0],[0],[0],[0],[0],[0]]", *["d = d + d"] * 10,
+         "b = [a, a]", "c = [d, d]"])
+    data = {}
+    execute(script, data)
+    return data
+
+
+BUDGET_SPENT = f"条件和脚本的计算量超过上限（{expressions.MAX_WORK}）。"
+
+
+def test_comparing_nested_values_is_charged_for_every_element_it_goes_through():
+    """``b == c`` goes through some 37,000 elements: charged for the top-level lengths
+    only, it cost 7 units, and 60 such comparisons in one condition cost seconds."""
+    data = _nested_pair()
+    with expressions.work_budget(limit=10_000), pytest.raises(ExpressionFailed) as info:
+        evaluate("b == c", data)
+    assert str(info.value) == BUDGET_SPENT
+    with expressions.work_budget(), pytest.raises(ExpressionFailed) as info:
+        evaluate(" and ".join(["b == c"] * 60), data)
+    assert str(info.value) == BUDGET_SPENT
+    assert evaluate("b == c", data) is True   # one alone is within a run's budget
+
+
+def test_concatenating_nested_lists_is_charged_for_every_element():
+    data = _nested_pair()
+    with expressions.work_budget(limit=10_000), pytest.raises(ExpressionFailed) as info:
+        evaluate("b + [0]", data)
+    assert str(info.value) == BUDGET_SPENT

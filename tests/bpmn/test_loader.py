@@ -268,6 +268,94 @@ def test_exclusive_gateway_whose_exits_all_have_conditions_needs_a_default():
                             "条件时办件将无法继续。请把其中一条出口设为默认出口。")
 
 
+def test_an_exclusive_gateway_whose_only_exit_has_a_condition_needs_a_default():
+    """A case whose data do not meet the one condition would stop at the gateway for
+    good: the step before it refused on every retry."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + '<bpmn:exclusiveGateway id="gw"/>' + user_task("review", "审查")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "gw")
+            + flow("gw", "review", 'opinion == "approve"', flow_id="f_only")
+            + flow("review", "approved"))
+    error = refusal(document(body, lanes=[("window_clerk", ["accept", "review"])]))
+    assert error.fields["element_id"] == "gw"
+    assert error.render("zh-hans") == (
+        "排他网关 gw 只有一条出口，且带条件，但没有默认出口：申请信息不满足该条件时办件将无法"
+        "继续。请去掉这个条件，或再画一条默认出口。")
+    # Without the condition, a gateway with one exit is a plain pass.
+    assert load(document(body.replace(
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+        'opinion == "approve"</bpmn:conditionExpression>', ""),
+        lanes=[("window_clerk", ["accept", "review"])]))
+
+
+def _exclusive_then_parallel_join() -> str:
+    """Exclusive split → 甲审查 | 乙审查 → *parallel* join → 复核."""
+    return ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + '<bpmn:exclusiveGateway id="gw" name="分流" default="f_default"/>'
+            + '<bpmn:parallelGateway id="join"/>'
+            + user_task("a", "甲审查") + user_task("b", "乙审查") + user_task("review", "复核")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "gw")
+            + flow("gw", "a", 'opinion == "approve"') + flow("gw", "b", flow_id="f_default")
+            + flow("a", "join") + flow("b", "join") + flow("join", "review")
+            + flow("review", "approved"))
+
+
+def test_a_parallel_join_of_the_exits_of_an_exclusive_gateway_is_refused():
+    """The join waits for the branch that was not taken: every case would be refused
+    at the step that reaches it (``runtime._check_not_stuck``) and never move on."""
+    xml = document(_exclusive_then_parallel_join(),
+                   lanes=[("window_clerk", ["accept", "a", "b", "review"])])
+    error = refusal(xml)
+    assert error.fields["element_id"] == "join"
+    assert error.render("zh-hans") == (
+        "并行网关 join 要等每条进入的分支都到达才继续，但这些分支来自排他网关“分流”（gw） "
+        "的不同出口：排他网关只走其中一条，并行网关会一直等待没有走的分支，办件将无法继续。"
+        "汇合排他网关的分支请用排他网关。")
+    # Joined by an exclusive gateway, the same branches are fine.
+    assert load(xml.replace(b'<bpmn:parallelGateway id="join"/>',
+                            b'<bpmn:exclusiveGateway id="join"/>'))
+
+
+def test_a_parallel_join_behind_an_exclusive_gateway_that_is_sound_loads(case):
+    """What the join check must let through: an exit that ends the case (a veto to a
+    terminate end), one that loops back before the split (补正), and a choice made
+    inside one branch and merged again before the join."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + '<bpmn:exclusiveGateway id="gw_accept" default="f_split"/>'
+            + '<bpmn:parallelGateway id="split"/>' + user_task("police", "公安审查")
+            + '<bpmn:exclusiveGateway id="police_ok" default="f_police_ok"/>'
+            + '<bpmn:exclusiveGateway id="choice" default="f_site"/>'
+            + user_task("paper", "书面审查") + user_task("site", "现场核查")
+            + '<bpmn:exclusiveGateway id="merge"/>' + '<bpmn:parallelGateway id="join"/>'
+            + user_task("decide", "决定")
+            + '<bpmn:exclusiveGateway id="gw_decide" default="f_approved"/>'
+            + '<bpmn:endEvent id="approved"/><bpmn:endEvent id="not_accepted"/>'
+            + '<bpmn:endEvent id="refused"><bpmn:terminateEventDefinition/></bpmn:endEvent>'
+            + flow("start", "accept") + flow("accept", "gw_accept")
+            + flow("gw_accept", "not_accepted", 'opinion == "reject"')
+            + flow("gw_accept", "split", flow_id="f_split")
+            + flow("split", "police") + flow("split", "choice")
+            + flow("police", "police_ok")
+            + flow("police_ok", "refused", 'opinion == "reject"')
+            + flow("police_ok", "join", flow_id="f_police_ok")
+            + flow("choice", "paper", 'kind == "paper"') + flow("choice", "site", flow_id="f_site")
+            + flow("paper", "merge") + flow("site", "merge") + flow("merge", "join")
+            + flow("join", "decide") + flow("decide", "gw_decide")
+            + flow("gw_decide", "accept", 'opinion == "correct"')
+            + flow("gw_decide", "approved", flow_id="f_approved"))
+    definition = load(document(body, lanes=[
+        ("window_clerk", ["accept"]), ("reviewer", ["police", "paper", "site"]),
+        ("agency_head", ["decide"])]))
+    c = case(definition, data={"kind": "paper"}, agencies={"$accepting": 1})
+    c.do("受理", opinion="approve")
+    assert c.titles() == ["书面审查", "公安审查"]
+    c.do("书面审查", opinion="approve")
+    c.do("公安审查", opinion="approve")
+    assert c.do("决定", opinion="approve").outcome == "approved"
+
+
 def test_condition_with_a_syntax_error():
     text = message(gateway_document("amount >"))
     assert text.startswith("顺序流 f_condition 的条件“amount >”不被允许：语法错误")
@@ -353,6 +441,34 @@ def test_script_task_outside_the_language():
             '<bpmn:endEvent id="approved"/>' + flow("start", "s") + flow("s", "approved"))
     assert message(document(body)) == (
         "脚本任务“算费”（s） 的脚本不被允许：第 1 行：脚本只能是“变量 = 表达式”形式的赋值。")
+
+
+def _script_process(script: str) -> bytes:
+    body = ('<bpmn:startEvent id="start"/>'
+            f'<bpmn:scriptTask id="calc" name="计算"><bpmn:script>{script}</bpmn:script>'
+            '</bpmn:scriptTask>' + user_task("accept", "受理") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "calc") + flow("calc", "accept") + flow("accept", "approved"))
+    return document(body, lanes=[("window_clerk", ["accept"])])
+
+
+def test_a_script_assigning_typename_is_refused():
+    """Stored in the task data, the key makes SpiffWorkflow take the data for one of
+    its own objects when the state is restored: the case could never move again."""
+    error = refusal(_script_process('typename = "x"'))
+    assert error.fields["element_id"] == "calc"
+    assert error.render("zh-hans") == (
+        "脚本任务“计算”（calc） 的脚本不被允许：第 1 行：不能给“typename”赋值。")
+
+
+@pytest.mark.parametrize("script", [r'note = "\ud800"', r'note = "办结" + "\udfff"'])
+def test_a_script_storing_a_lone_surrogate_is_refused(script):
+    """``"\\ud800"`` is a valid escape, but the text has no UTF-8 form: the first
+    step of every case of the item was a server error."""
+    error = refusal(_script_process(script))
+    assert error.fields["element_id"] == "calc"
+    assert error.render("zh-hans") == (
+        "脚本任务“计算”（calc） 的脚本不被允许：不允许的文本常量：文本中含有无法保存的字符"
+        "（NUL 或不成对的 UTF-16 代理项）。")
 
 
 def test_messages_have_an_english_rendering_too():

@@ -138,12 +138,16 @@ def test_no_exit_matches(monkeypatch):
 
 
 
-def test_a_join_waiting_for_a_branch_not_taken_stops_the_step():
+def test_a_join_waiting_for_a_branch_not_taken_stops_the_step(monkeypatch):
     """An exclusive split joined by a parallel gateway: the join waits for ever.
 
-    Stored, the case would stay open with no task anyone can do; the call is
-    refused instead, naming the join, and the caller keeps its state.
+    The loader refuses such a process now; one stored before it did would
+    leave the case open with no task anyone can do: the call is refused
+    instead, naming the join, and the caller keeps its state.
     """
+    from yizhan.bpmn import loader
+
+    monkeypatch.setattr(loader._Checker, "_check_parallel_joins", lambda self, *args: None)
     body = ('<bpmn:startEvent id="start"/>' + user_task("a")
             + '<bpmn:exclusiveGateway id="x" default="f_x_t2"/>' + user_task("t1")
             + user_task("t2") + '<bpmn:parallelGateway id="j"/>' + user_task("last")
@@ -261,6 +265,25 @@ def test_data_must_be_plain_json_without_reserved_keys(promised, data):
     step = bpmn.start(promised, data={}, agencies={"$accepting": 1})
     with pytest.raises(bpmn.ProcessCallError):
         bpmn.complete(promised, step.state_json, task_id=first(step), data=data)
+
+
+@pytest.mark.parametrize("data", [
+    {"note": "\ud800"},
+    {"\udfff": 1},
+    {"_\ud800": 1},
+    {"items": [{"text": "a\x00b"}]},
+    {"typename": "BpmnWorkflow"},
+])
+def test_check_data_refuses_what_could_not_be_stored_with_its_own_error(data):
+    """Not a bare UnicodeEncodeError (a 500): ``bpmn.invalid_call``, a 400, with a
+    message that holds none of the text it refuses."""
+    with pytest.raises(bpmn.ProcessCallError) as info:
+        bpmn.check_data(data)
+    assert info.value.http_status == 400
+    text = info.value.render("zh-hans")
+    assert text in ("data 有误：文本中含有无法保存的字符（NUL 或不成对的 UTF-16 代理项）。",
+                    "data 有误：不能使用键“typename”。")
+    text.encode()
 
 
 def test_data_is_copied_not_shared(promised):

@@ -11,7 +11,7 @@ import json
 import pytest
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from tests.bpmn.documents import HEAD, document, flow, gateway_document, linear
+from tests.bpmn.documents import HEAD, document, flow, gateway_document, linear, user_task
 from yizhan import bpmn
 
 MALICIOUS = [
@@ -125,6 +125,42 @@ def test_malicious_script_that_slipped_past_loading_is_refused_at_run_time(marke
     with pytest.raises(bpmn.ProcessRuntimeError) as info:
         bpmn.start(spec_json, data={}, agencies={})
     assert "脚本只能是“变量 = 表达式”形式的赋值" in info.value.render("zh-hans")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("script", ['typename = "x"', r'note = "\ud800"'])
+def test_a_script_whose_result_could_not_be_stored_is_refused_at_run_time(script):
+    """Slipped past loading, it is still refused (a 4xx naming nothing stored),
+    never handed back in a state that cannot be read again or saved."""
+    definition = load(_script_document("fee = 1"))
+    spec_json = _tamper(definition.spec_json, "fee = 1", script)
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        bpmn.start(spec_json, data={}, agencies={})
+    assert info.value.http_status == 422
+    assert info.value.render("zh-hans").startswith("流程运行出错：s：")
+
+
+def test_a_second_non_executable_pool_never_reaches_the_engine(marker):
+    """Camunda Modeler and bpmn.io collaborations: a second pool
+    (``isExecutable="false"``) holding a Python script and a service task loads,
+    is not part of the stored spec, and nothing in it runs."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "accept")
+            + flow("accept", "approved"))
+    collaboration = (
+        '<bpmn:collaboration id="c"><bpmn:participant id="p1" name="审批" processRef="test"/>'
+        '<bpmn:participant id="p2" name="申请人" processRef="other"/></bpmn:collaboration>')
+    other = ('<bpmn:process id="other" isExecutable="false"><bpmn:startEvent id="o_s"/>'
+             f'<bpmn:scriptTask id="o_sc"><bpmn:script>__import__("os").system("touch {marker}")'
+             '</bpmn:script></bpmn:scriptTask><bpmn:serviceTask id="o_t"/>'
+             '<bpmn:sequenceFlow id="o_f" sourceRef="o_s" targetRef="o_sc"/>'
+             '<bpmn:sequenceFlow id="o_f2" sourceRef="o_sc" targetRef="o_t"/></bpmn:process>')
+    definition = load(document(body, lanes=[("$accepting/window_clerk", ["accept"])],
+                               before=collaboration, after=other))
+    assert "o_sc" not in definition.spec_json
+    step = bpmn.start(definition, data={}, agencies={"$accepting": 1})
+    step = bpmn.complete(definition, step.state_json, task_id=step.ready[0].task_id, data={})
+    assert (step.finished, step.outcome) == (True, "approved")
     assert not marker.exists()
 
 

@@ -553,10 +553,13 @@ def test_a_lane_agency_closed_or_doubled_after_publication_stops_submission(worl
     from tests.bpmn.documents import document, flow, user_task
 
     body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
-            + user_task("review", "审查") + '<bpmn:endEvent id="approved"/>'
-            + flow("start", "accept") + flow("accept", "review") + flow("review", "approved"))
+            + user_task("review", "审查") + user_task("decide", "决定")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "decide")
+            + flow("decide", "approved"))
     xml = document(body, lanes=[("$accepting/window_clerk", ["accept"]),
-                                (f"{world.unit_a.name}/reviewer", ["review"])]).decode()
+                                (f"{world.unit_a.name}/reviewer", ["review"]),
+                                ("$accepting/agency_head", ["decide"])]).decode()
     version = publish_item(world, name="科室审查事项", process_template="custom", process_xml=xml)
     case, _code = submitted(world, version)
     assert Task.objects.get(case=case).name == "accept"
@@ -575,3 +578,19 @@ def test_a_lane_agency_closed_or_doubled_after_publication_stops_submission(worl
     with pytest.raises(InvalidInput) as exc:
         services.case_submit(actor=world.citizen, case=waiting)
     assert "有多个在用的机关同名" in exc.value.render("zh-hans")
+
+
+def test_the_application_data_holds_the_form_s_fields_only(world):
+    """Gateways may branch on the answers: a key the form does not have (a ``typename``
+    SpiffWorkflow would misread, an ``amount`` to steer the routing) is not kept, and
+    a blank optional answer is None, never the "" that breaks ``area > 500``."""
+    version = publish_item(world, form_fields=[
+        {"name": "area", "label": "经营面积", "type": "number"},
+        {"name": "shop_name", "label": "店名", "type": "text"},
+        {"name": "chain", "label": "连锁经营", "type": "boolean"}])
+    case = services.case_create(actor=world.citizen, item_version=version,
+                                applicant=world.applicant,
+                                data={"area": "", "amount": 999999, "typename": "x"})
+    assert case.data == {"area": None, "shop_name": None, "chain": False}
+    case, _code = submitted(world, version, data={"area": "88", "shop_name": " 湖滨小馆 "})
+    assert reload(case).data == {"area": 88, "shop_name": "湖滨小馆", "chain": False}

@@ -11,7 +11,6 @@ from yizhan.directory.roles import Role
 
 # Services that check no permission predicate, with the reason.
 SYSTEM = {
-    "task_kind": "a pure function of a BPMN id",
     "deadlines_recompute": "system work after the calendar changed (no actor)",
     "certificate_issue_for_case": "background step after an approving decision",
     "certificate_verify": "public: anyone may verify a certificate",

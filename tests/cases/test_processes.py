@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.bpmn.documents import document, flow, user_task
 from tests.cases.helpers import (
     add_agency,
     audit_actions,
@@ -13,6 +14,7 @@ from tests.cases.helpers import (
     reload,
     submitted,
 )
+from yizhan.bpmn.errors import ProcessRuntimeError
 from yizhan.cases import selectors, services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
@@ -468,3 +470,56 @@ def test_acceptance_back_after_a_correction_is_told_to_whoever_claimed_it(
         services.case_correct(actor=world.citizen, case=reload(case))
     assert [m.to for m in mail.outbox if m.subject.startswith("新待办")] == [
         ["clerk@example.org"]]
+
+
+# --- uploaded processes branching on the application ---------------------------
+
+AREA_FIELD = {"name": "area", "label": "经营面积", "type": "number"}   # optional
+
+
+def _area_process(condition: str) -> str:
+    """受理 → gateway (``condition`` → 重大项目审查, default → 一般审查) → 决定 → approved."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + '<bpmn:exclusiveGateway id="gw_area" default="f_small"/>'
+            + user_task("review_big", "重大项目审查") + user_task("review", "一般审查")
+            + user_task("decide", "决定") + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "gw_area")
+            + flow("gw_area", "review_big", condition, flow_id="f_big")
+            + flow("gw_area", "review", flow_id="f_small")
+            + flow("review_big", "decide") + flow("review", "decide")
+            + flow("decide", "approved"))
+    return document(body, lanes=[("$accepting/window_clerk", ["accept"]),
+                                 ("$accepting/reviewer", ["review_big", "review"]),
+                                 ("$accepting/agency_head", ["decide"])]).decode()
+
+
+def test_a_gateway_on_an_optional_field_left_blank_takes_the_default_exit(world):
+    """An optional 经营面积 routes large shops to a heavier review.  Left blank (not
+    sent, or sent empty) it is None, which the documented condition tests first;
+    a blank once stayed "" or missing, and every try to accept the case was a 422."""
+    version = publish_item(world, name="面积分流许可", process_template="custom",
+                           process_xml=_area_process("area is not None and area > 500"),
+                           form_fields=[AREA_FIELD])
+    for data, review in (({}, "review"), ({"area": ""}, "review"),
+                         ({"area": "800"}, "review_big"), ({"area": "80"}, "review")):
+        case, _code = submitted(world, version, data=data)
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+        assert open_task(reload(case)).name == review, data
+
+
+def test_a_failing_condition_leaves_the_task_open_and_the_case_unchanged(world):
+    """A condition that cannot be evaluated (``None > 500``) refuses the step (a
+    422 naming the gateway) and changes nothing: the step can be tried again."""
+    version = publish_item(world, name="面积分流许可", process_template="custom",
+                           process_xml=_area_process("area > 500"), form_fields=[AREA_FIELD])
+    case, _code = submitted(world, version, data={})
+    before = reload(case).process_state
+    task = open_task(case, "accept")
+    with nothing_written(), pytest.raises(ProcessRuntimeError) as exc:
+        services.task_complete(actor=world.user("a", Role.WINDOW_CLERK), task=task,
+                               decision="approve")
+    assert exc.value.http_status == 422
+    assert exc.value.render("zh-hans") == (
+        "流程运行出错：gw_area：不能比较 NoneType 和 int。")
+    assert reload(case).process_state == before
+    assert open_task(case, "accept").pk == task.pk

@@ -212,14 +212,17 @@ def test_a_version_written_out_cleans_to_the_same_content(world):
 # Custom processes
 
 def _two_step(lane_of_review: str) -> str:
-    """Accepted at the window, reviewed in ``lane_of_review``."""
+    """Accepted at the window, reviewed in ``lane_of_review``, decided by the head."""
     marker = ("<bpmn:multiInstanceLoopCharacteristics/>"
               if lane_of_review.startswith("$joint") else "")
     body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
-            + user_task("review", "审查", inner=marker) + '<bpmn:endEvent id="approved"/>'
-            + flow("start", "accept") + flow("accept", "review") + flow("review", "approved"))
+            + user_task("review", "审查", inner=marker) + user_task("decide", "决定")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "decide")
+            + flow("decide", "approved"))
     return document(body, lanes=[("$accepting/window_clerk", ["accept"]),
-                                 (lane_of_review, ["review"])]).decode()
+                                 (lane_of_review, ["review"]),
+                                 ("$accepting/agency_head", ["decide"])]).decode()
 
 
 @pytest.mark.parametrize(("lane", "field", "problem"), [
@@ -273,4 +276,123 @@ def test_a_lane_must_name_exactly_one_active_agency(world):
     clean = clean_version_data(
         item_content(process_template="custom", process_xml=_two_step("乙局/reviewer")),
         agency=world.agency_a)
+    assert clean["process_template"] == "custom"
+
+
+def _process_problems(world, xml, **overrides) -> list[str]:
+    """Every problem reported on the uploaded process, in order."""
+    with pytest.raises(VersionDataError) as exc:
+        clean_version_data(item_content(process_template="custom", process_xml=xml,
+                                        **overrides), agency=world.agency_a)
+    return [p["problem"] for p in exc.value.fields["problems"] if p["field"] == "process_xml"]
+
+
+TASK_ID_CONVENTION = (
+    "办件系统按用户任务的 ID 识别环节：受理环节的 ID 以 accept 开头，决定环节以 decide 开头，"
+    "送达环节以 deliver 开头，其余用户任务都按审查处理；请在建模工具的属性面板中修改 ID"
+    "（自动生成的 ID 如 Activity_0x1y2z 不能识别）")
+
+
+def _modeler_ids_process() -> str:
+    """受理 → 决定 → approved or refused, with the ids bpmn.io and Camunda Modeler draw."""
+    body = ('<bpmn:startEvent id="StartEvent_1"/>'
+            + user_task("Activity_0acc1", "受理") + user_task("Activity_1dec2", "决定")
+            + '<bpmn:exclusiveGateway id="Gateway_0ok" default="Flow_no"/>'
+            + '<bpmn:endEvent id="approved" name="准予"/><bpmn:endEvent id="refused"/>'
+            + flow("StartEvent_1", "Activity_0acc1") + flow("Activity_0acc1", "Activity_1dec2")
+            + flow("Activity_1dec2", "Gateway_0ok")
+            + flow("Gateway_0ok", "approved", 'opinion == "approve"', flow_id="Flow_ok")
+            + flow("Gateway_0ok", "refused", flow_id="Flow_no"))
+    return document(body, lanes=[("$accepting/窗口受理员", ["Activity_0acc1"]),
+                                 ("$accepting/部门负责人", ["Activity_1dec2"])]).decode()
+
+
+def test_a_process_with_modeler_ids_is_refused_with_the_id_convention(world):
+    """The case engine reads what a step is from its id: with ``Activity_0acc1`` the
+    受理 step would never accept a case (no clock), nor 决定 decide one (an approval
+    closed with no certificate)."""
+    assert _process_problems(world, _modeler_ids_process()) == [
+        "用户任务“受理”（Activity_0acc1） 是办件的第一个环节，但不是受理环节：办件要受理后才"
+        "开始计时。" + TASK_ID_CONVENTION,
+        "结束事件“准予”（approved） 表示准予，但不经过决定环节也能到达：准予要在决定环节作出，"
+        "准予的证照由此签发。",
+    ]
+    fixed = _modeler_ids_process().replace("Activity_0acc1", "accept").replace(
+        "Activity_1dec2", "decide")
+    assert clean_version_data(item_content(process_template="custom", process_xml=fixed),
+                              agency=world.agency_a)["process_template"] == "custom"
+
+
+def test_an_approval_reachable_past_the_decision_is_refused(world):
+    """A review's own exit to ``approved`` skips the head's decision."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + user_task("review", "审查") + user_task("decide", "决定")
+            + '<bpmn:exclusiveGateway id="gw" default="f_decide"/>'
+            + '<bpmn:endEvent id="approved"/><bpmn:endEvent id="approved_fast"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "gw")
+            + flow("gw", "approved_fast", "opinion == 'approve'")
+            + flow("gw", "decide", flow_id="f_decide") + flow("decide", "approved"))
+    xml = document(body, lanes=[("$accepting/window_clerk", ["accept"]),
+                                ("$accepting/reviewer", ["review"]),
+                                ("$accepting/agency_head", ["decide"])]).decode()
+    assert _process_problems(world, xml) == [
+        "结束事件 approved_fast 表示准予，但不经过决定环节也能到达：准予要在决定环节作出，"
+        "准予的证照由此签发。" + TASK_ID_CONVENTION]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_the_standard_templates_uploaded_as_files_pass(world, template):
+    """Downloaded, edited and uploaded again, each template meets the id convention; a
+    即办件's first step is its decision (the window accepts and decides at once)."""
+    agencies = {"joint_agencies": ["乙局"], "upper_agency": "乙局"}
+    clean = clean_version_data(item_content(
+        process_template="custom", process_xml=bpmn.template_xml(template).decode(),
+        **agencies), agency=world.agency_a)
+    assert clean["process_template"] == "custom"
+
+
+AREA_FIELD = {"name": "area", "label": "经营面积", "type": "number"}
+
+
+def _gateway_on(condition: str, script: str = "") -> str:
+    """受理 (then a script) → gateway: ``condition`` → 重大项目审查, default → 决定."""
+    calc = (f'<bpmn:scriptTask id="calc" name="计算"><bpmn:script>{script}</bpmn:script>'
+            '</bpmn:scriptTask>') if script else ""
+    after_accept = "calc" if script else "gw_area"
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理") + calc
+            + '<bpmn:exclusiveGateway id="gw_area" default="f_small"/>'
+            + user_task("review_big", "重大项目审查") + user_task("decide", "决定")
+            + '<bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", after_accept)
+            + (flow("calc", "gw_area") if script else "")
+            + flow("gw_area", "review_big", condition, flow_id="f_big")
+            + flow("gw_area", "decide", flow_id="f_small")
+            + flow("review_big", "decide") + flow("decide", "approved"))
+    return document(body, lanes=[("$accepting/window_clerk", ["accept"]),
+                                 ("$accepting/reviewer", ["review_big"]),
+                                 ("$accepting/agency_head", ["decide"])]).decode()
+
+
+def test_a_condition_on_a_name_no_case_has_is_refused_naming_the_flow(world):
+    """``amount`` is not a field of the form: every case would stop at the gateway, or
+    the applicant would route it by posting an ``amount`` of their choosing."""
+    unknown = ("读取了“amount”，但它不是申请表的字段，也不是脚本赋值的变量或系统提供的变量"
+               "（joint_agencies、joint_agency、joint_opinions、opinion）：办件时无法判断。"
+               "请在申请表中添加该字段，或修改条件")
+    assert _process_problems(world, _gateway_on("amount > 100000"),
+                             form_fields=[AREA_FIELD]) == [f"顺序流 f_big {unknown}"]
+    # A script reading it is refused as well, naming the script.
+    assert _process_problems(world, _gateway_on("fee > 100", script="fee = amount * 0.01"),
+                             form_fields=[AREA_FIELD]) == [f"脚本任务“计算”（calc） {unknown}"]
+
+
+@pytest.mark.parametrize(("condition", "script"), [
+    ("area is not None and area > 500", ""),               # a field of the form
+    ("fee > 100", "fee = 0 if area is None else area * 2"),  # a name a script assigns
+    ('opinion == "approve"', ""),                           # the engine's own
+])
+def test_a_condition_may_read_the_form_the_scripts_and_the_engine(world, condition, script):
+    clean = clean_version_data(item_content(
+        process_template="custom", process_xml=_gateway_on(condition, script),
+        form_fields=[AREA_FIELD]), agency=world.agency_a)
     assert clean["process_template"] == "custom"

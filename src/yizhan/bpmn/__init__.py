@@ -20,6 +20,7 @@ from yizhan.bpmn.definition import (
     Outcome,
     ProcessDefinition,
     TaskPost,
+    task_kind,
 )
 from yizhan.bpmn.errors import (
     ProcessCallError,
@@ -28,7 +29,7 @@ from yizhan.bpmn.errors import (
     ProcessStateError,
     TaskNotReady,
 )
-from yizhan.bpmn.loader import MAX_BYTES, load_process
+from yizhan.bpmn.loader import MAX_BYTES, ProcessOutline, load_process, outline_process
 from yizhan.bpmn.runtime import (
     ReadyTask,
     Step,
@@ -40,10 +41,12 @@ from yizhan.bpmn.runtime import (
     spec_cache_info,
     start,
 )
+from yizhan.bpmn.spiff import ENGINE_NAMES
 from yizhan.bpmn.templates import TEMPLATES, load_template, template_xml
 
 __all__ = [
     "ACCEPTING",
+    "ENGINE_NAMES",
     "JOINT",
     "MAX_BYTES",
     "TEMPLATES",
@@ -52,6 +55,7 @@ __all__ = [
     "ProcessCallError",
     "ProcessDefinition",
     "ProcessError",
+    "ProcessOutline",
     "ProcessRuntimeError",
     "ProcessStateError",
     "ReadyTask",
@@ -64,8 +68,10 @@ __all__ = [
     "current",
     "load_process",
     "load_template",
+    "outline_process",
     "send_back",
     "spec_cache_info",
     "start",
+    "task_kind",
     "template_xml",
 ]

@@ -56,6 +56,26 @@ def outcome_of(end_event_id: str) -> str | None:
     return None
 
 
+# What a user task is, by the start of its BPMN id (docs/processes.md, "Task
+# ids"): the case engine accepts (受理, the clock starts) at ``accept…``,
+# decides (and issues an approval's certificate) at ``decide…``, delivers at
+# ``deliver…``; ``reply…`` is an agency's reply to a supervision notice.
+TASK_KINDS = ("accept", "decide", "deliver", "reply")
+
+
+def task_kind(task_id: str) -> str:
+    """accept / review / decide / deliver / reply, from the BPMN id of a user task.
+
+    Anything not starting with one of ``TASK_KINDS`` is a review.  The case
+    engine acts on it, and the catalog refuses an uploaded process whose
+    ids would leave cases never accepted or decided.
+    """
+    for kind in TASK_KINDS:
+        if task_id.startswith(kind):
+            return kind
+    return "review"
+
+
 @dataclass(frozen=True)
 class TaskPost:
     """Who does a user task: a role in an agency (possibly symbolic)."""

@@ -45,6 +45,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.bpmn.errors import Detail
+from yizhan.core.text import unstorable
 
 # Bounds that keep one evaluation cheap.
 MAX_SOURCE = 2000          # characters of one condition or script
@@ -85,6 +86,10 @@ def work_budget(limit: int = MAX_WORK):
 # The data keys a script may not assign to: they carry the joint agencies and
 # their opinions, which only the runtime writes.
 RESERVED_NAMES = frozenset({"joint_agencies", "joint_agency", "joint_opinions"})
+# SpiffWorkflow's serializer takes a dict with a "typename" key for one of
+# its own objects when it restores the state: the task data itself is such a
+# dict, so neither a script nor a caller may store a value under this name.
+TYPENAME = "typename"
 
 
 class ExpressionError(ValueError):
@@ -132,7 +137,9 @@ def value_problem(value, depth: int = 0) -> Detail | None:
     """
     if depth > MAX_DATA_DEPTH:
         return Detail(_("数据嵌套过深。"))
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        return _text_problem(value)
+    if value is None or isinstance(value, (bool, int)):
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else Detail(_("数字必须是有限值。"))
@@ -146,15 +153,25 @@ def value_problem(value, depth: int = 0) -> Detail | None:
         for key, item in value.items():
             if not isinstance(key, str):
                 return Detail(_("字典的键必须是文本。"))
-            # SpiffWorkflow's serializer takes a dict with a "typename" key
-            # for one of its own objects when it restores the state.
-            if key == "typename":
+            if key == TYPENAME:
                 return Detail(_("不能使用键“typename”。"))
+            problem = _text_problem(key)
+            if problem is not None:
+                return problem
             problem = value_problem(item, depth + 1)
             if problem is not None:
                 return problem
         return None
     return Detail(_("只能是 JSON 值，不能是 %(type)s。"), type=type(value).__name__)
+
+
+def _text_problem(text: str) -> Detail | None:
+    """A NUL or a lone half of a surrogate pair (``"\\ud800"`` is a valid
+    escape) has no place in the saved state or the case's data: the UTF-8
+    encoding, or PostgreSQL, fails on it (``core.text``)."""
+    if unstorable(text) is None:
+        return None
+    return Detail(_("文本中含有无法保存的字符（NUL 或不成对的 UTF-16 代理项）。"))
 
 
 def _round(number, digits=0):
@@ -255,6 +272,11 @@ def _check_tree(tree: ast.AST) -> None:
             node.value is None or isinstance(node.value, (bool, int, float, str))
         ):
             raise ExpressionRefused(_("不允许的常量 %(value)s。"), value=repr(node.value))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            problem = _text_problem(node.value)
+            if problem is not None:
+                # Not echoed: the message itself could not be saved or sent.
+                raise ExpressionRefused(_("不允许的文本常量：%(problem)s"), problem=problem)
         if isinstance(node, ast.Name):
             _refuse_name(node.id)
         elif isinstance(node, ast.Attribute):
@@ -314,13 +336,37 @@ def compile_script(source: str) -> tuple[tuple[str, ast.expr], ...]:
             )
         name = statement.targets[0].id
         _refuse_name(name)
-        if name in RESERVED_NAMES or name in FUNCTIONS:
+        if name in RESERVED_NAMES or name in FUNCTIONS or name == TYPENAME:
             raise ExpressionRefused(_("第 %(line)s 行：不能给“%(name)s”赋值。"),
                                     line=statement.lineno, name=name)
         value = ast.Expression(body=statement.value)
         _check_tree(value)
         assignments.append((name, statement.value))
     return tuple(assignments)
+
+
+def _names_in(tree: ast.AST) -> set[str]:
+    """The data names ``tree`` reads: not the functions it calls."""
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and id(node) not in called}
+
+
+def condition_names(source: str) -> frozenset[str]:
+    """The data names a condition reads: ``applicant.kind == "legal" and len(items) > 1``
+    reads ``applicant`` and ``items``.  Raises ``ExpressionRefused`` as
+    ``compile_expression`` does."""
+    return frozenset(_names_in(compile_expression(source)))
+
+
+def script_names(source: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The names a script assigns and those it reads (a line may read what an
+    earlier line assigned).  Raises ``ExpressionRefused`` as ``compile_script`` does."""
+    assigned, read = set(), set()
+    for name, expression in compile_script(source):
+        assigned.add(name)
+        read |= _names_in(expression)
+    return frozenset(assigned), frozenset(read)
 
 
 def evaluate(source: str, data: Mapping[str, Any]) -> Any:
@@ -343,6 +389,11 @@ def execute(source: str, data: MutableMapping[str, Any]) -> None:
             raise ExpressionFailed(_("“%(name)s”的值有误：%(problem)s"), name=name,
                                    problem=problem)
         data[name] = value
+    # The data as a whole, as it is saved: what the lines above stored, and
+    # what they stored it under.
+    problem = value_problem(data)
+    if problem is not None:
+        raise ExpressionFailed(_("流程数据有误：%(problem)s"), problem=problem)
     size = data_size(data)
     if size > MAX_PROCESS_DATA_BYTES:
         raise ExpressionFailed(_("流程数据过大（%(size)s 字节），上限为 %(limit)s 字节。"),
@@ -352,11 +403,6 @@ def execute(source: str, data: MutableMapping[str, Any]) -> None:
 def data_size(data) -> int:
     """The size of ``data`` as it is saved (UTF-8 JSON), in bytes."""
     return len(json.dumps(data, ensure_ascii=False, default=str).encode())
-
-
-def _size(value) -> int:
-    """What going through ``value`` once costs (see ``MAX_WORK``)."""
-    return len(value) if isinstance(value, (str, list, tuple, dict, set, frozenset)) else 0
 
 
 def _arith(op, left, right):
@@ -412,6 +458,14 @@ class _Evaluator:
         if isinstance(value, (list, tuple, dict, set, frozenset)):
             self._weigh(value)
         return value
+
+    def _cost(self, value) -> int:
+        """What going through ``value`` costs (see ``MAX_WORK``): a comparison
+        or a concatenation goes through nested lists and dicts whole, so
+        their weight, not their length, is charged."""
+        if isinstance(value, (str, list, tuple, dict, set, frozenset)):
+            return self._weigh(value)
+        return 0
 
     def _weigh(self, value) -> int:
         """Elements and characters of ``value``, nested values counted whole."""
@@ -478,7 +532,7 @@ class _Evaluator:
         if op is None:
             raise _refused_construct(node.op)
         left, right = self.visit(node.left), self.visit(node.right)
-        self._charge(_size(left) + _size(right))
+        self._charge(self._cost(left) + self._cost(right))
         return _arith(op, left, right)
 
     def visit_Compare(self, node: ast.Compare):
@@ -488,7 +542,7 @@ class _Evaluator:
             if op is None:
                 raise _refused_construct(op_node)
             right = self.visit(comparator)
-            self._charge(_size(left) + _size(right))
+            self._charge(self._cost(left) + self._cost(right))
             if isinstance(op_node, (ast.In, ast.NotIn)) and not isinstance(
                 right, (str, list, tuple, dict, set, frozenset)
             ):

@@ -24,9 +24,11 @@ and the reason, anything the runtime could not run safely and predictably:
 * a condition or script outside ``yizhan.bpmn.expressions``;
 * a graph the engine would get stuck in: not exactly one start event, an
   element without an exit, an element that cannot be reached, a loop with no
-  user task in it (the engine would spin), an exclusive gateway with more
-  than one exit and no default exit, an exit with neither a condition nor
-  the default mark, an end event whose id names no outcome.
+  user task in it (the engine would spin), an exclusive gateway with a
+  conditional exit and no default exit, an exit with neither a condition nor
+  the default mark, a parallel join fed by different exits of one exclusive
+  gateway (it would wait for a branch that was not taken), an end event
+  whose id names no outcome.
 
 Every ``extensionElements`` and ``documentation`` is removed from the
 parsed tree first: they only ever carry notes for people and modeler
@@ -42,7 +44,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
@@ -199,6 +203,55 @@ def load_process(xml: bytes, *, resolve_agency: Callable[[str], bool]) -> Proces
     return process.build(root)
 
 
+@dataclass(frozen=True)
+class ProcessOutline:
+    """The drawing of a process ``load_process`` accepts, for the checks of a caller's
+    own conventions (the case engine reads what a user task is from its id).
+
+    ``kinds`` maps each flow node's id to its element (``userTask``,
+    ``endEvent`` ...); ``flows`` each sequence flow's id to its source and
+    target; ``labels`` each of these ids to the element as a message names
+    it; ``conditions`` the id of each element carrying a condition (an exit
+    of a gateway, a joint task's completion condition) to the condition;
+    ``scripts`` each script task's id to its script.
+    """
+
+    start: str
+    kinds: Mapping[str, str]
+    flows: Mapping[str, tuple[str, str]]
+    labels: Mapping[str, Detail]
+    conditions: Mapping[str, str]
+    scripts: Mapping[str, str]
+
+    def reachable(self, *, avoiding: Collection[str] = ()) -> set[str]:
+        """The flow nodes a case can reach from the start event without going
+        through one of ``avoiding`` (those it stops at are included)."""
+        exits: dict[str, list[str]] = {}
+        for source, target in self.flows.values():
+            exits.setdefault(source, []).append(target)
+        reached, frontier = {self.start}, [self.start]
+        while frontier:
+            node_id = frontier.pop()
+            if node_id in avoiding:
+                continue
+            for target in exits.get(node_id, ()):
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
+        return reached
+
+
+def outline_process(xml: bytes) -> ProcessOutline:
+    """The outline of a BPMN file, checked as ``load_process`` checks it.
+
+    Raises ``ProcessError`` for a file ``load_process`` refuses; agencies
+    named in lanes are not looked up (``load_process`` does that).
+    """
+    root = _parse_xml(xml)
+    _strip_notes(root)
+    return _Checker(root, lambda name: True).check().outline()
+
+
 def _local(node) -> str:
     return etree.QName(node).localname
 
@@ -312,10 +365,36 @@ def _remove_keeping_tail(parent, node) -> None:
 class _Checked:
     """What the checks found, ready to be handed to SpiffWorkflow."""
 
-    def __init__(self, process, posts, outcomes):
+    def __init__(self, process, posts, outcomes, nodes, flows):
         self.process = process
         self.posts = posts
         self.outcomes = outcomes
+        self.nodes = nodes
+        self.flows = flows
+
+    def outline(self) -> ProcessOutline:
+        conditions, scripts = {}, {}
+        for flow_id, flow in self.flows.items():
+            condition = flow.find(f"{{{BPMN}}}conditionExpression")
+            if condition is not None:
+                conditions[flow_id] = (condition.text or "").strip()
+        for node_id, node in self.nodes.items():
+            condition = node.find(f"{{{BPMN}}}multiInstanceLoopCharacteristics/"
+                                  f"{{{BPMN}}}completionCondition")
+            if condition is not None and (condition.text or "").strip():
+                conditions[node_id] = condition.text.strip()
+            if _local(node) == "scriptTask":
+                scripts[node_id] = node.find(f"{{{BPMN}}}script").text
+        elements = {**self.nodes, **self.flows}
+        return ProcessOutline(
+            start=next(i for i, n in self.nodes.items() if _local(n) == "startEvent"),
+            kinds=MappingProxyType({i: _local(n) for i, n in self.nodes.items()}),
+            flows=MappingProxyType({i: (f.get("sourceRef"), f.get("targetRef"))
+                                    for i, f in self.flows.items()}),
+            labels=MappingProxyType({i: _label(n) for i, n in elements.items()}),
+            conditions=MappingProxyType(conditions),
+            scripts=MappingProxyType(scripts),
+        )
 
     def build(self, root) -> ProcessDefinition:
         process_id = self.process.get("id")
@@ -376,7 +455,7 @@ class _Checker:
         self._check_scripts(nodes)
         self._check_flows(nodes, flows)
         outcomes = self._check_graph(process, nodes, flows)
-        return _Checked(process, posts, outcomes)
+        return _Checked(process, posts, outcomes, nodes, flows)
 
     # The document
 
@@ -727,27 +806,95 @@ class _Checker:
                 _refuse(node, _("%(element)s 从开始事件无法到达。"))
 
         self._check_idle_loops(nodes, outgoing)
+        self._check_parallel_joins(nodes, outgoing, incoming)
         return outcomes
 
     def _check_exclusive(self, gateway, exits):
         default = gateway.get("default")
         if default is not None and default not in {f.get("id") for f in exits}:
             _refuse(gateway, _("%(element)s 的默认出口“%(flow)s”不是它的出口。"), flow=default)
-        if len(exits) == 1:
-            return
+        conditional = False
         for flow in exits:
             has_condition = flow.find(f"{{{BPMN}}}conditionExpression") is not None
             if flow.get("id") == default and has_condition:
                 _refuse(flow, _("%(element)s 是默认出口，不能再带条件。"))
-            if flow.get("id") != default and not has_condition:
+            if flow.get("id") != default and not has_condition and len(exits) > 1:
                 _refuse(flow, _("%(element)s 是排他网关的出口，但既没有条件也不是默认出口。"))
-        if default is None:
+            conditional = conditional or has_condition
+        if conditional and default is None:
             # Conditions rarely cover every application: when none holds the
             # case would stop at this gateway, after the step before it was
             # done, and a case keeps its process version, so no later fix
-            # reaches it.  The default exit is where such a case goes.
+            # reaches it.  The default exit is where such a case goes.  A
+            # single exit with a condition is the same trap, with one
+            # condition.
+            if len(exits) == 1:
+                _refuse(gateway, _("%(element)s 只有一条出口，且带条件，但没有默认出口：申请信息"
+                                   "不满足该条件时办件将无法继续。请去掉这个条件，或再画一条"
+                                   "默认出口。"))
             _refuse(gateway, _("%(element)s 的出口都带条件，但没有默认出口：申请信息不满足任何"
                                "条件时办件将无法继续。请把其中一条出口设为默认出口。"))
+
+    def _check_parallel_joins(self, nodes, outgoing, incoming):
+        """Refuse a parallel join fed by different exits of one exclusive gateway.
+
+        A parallel gateway with several incoming flows waits for a case on
+        each of them; an exclusive gateway sends the case down one exit
+        only.  When the exits of one exclusive gateway lead to different
+        incoming flows of the join (or some of them), the join waits for a
+        branch the case did not take, and every case stops there: the step
+        before is refused for good (``runtime._check_not_stuck``).  A
+        gateway whose every exit ends or reaches the same flows of the
+        join, such as a return loop or a choice nested in one branch and
+        merged before the join, is fine.
+        """
+        joins = [n for n in nodes if _local(nodes[n]) == "parallelGateway"
+                 and len(incoming[n]) > 1]
+        splits = [n for n in nodes if _local(nodes[n]) == "exclusiveGateway"
+                  and len(outgoing[n]) > 1]
+        for join in joins:
+            into = {flow.get("id") for flow in incoming[join]}
+            upstream = self._upstream(join, incoming)
+            for split in splits:
+                if split not in upstream:
+                    continue
+                reached = {frozenset(found) for flow in outgoing[split]
+                           if (found := self._flows_reached(flow, outgoing, into,
+                                                            stop={split, join}))}
+                if len(reached) > 1:
+                    _refuse(nodes[join], _(
+                        "%(element)s 要等每条进入的分支都到达才继续，但这些分支来自"
+                        "%(gateway)s 的不同出口：排他网关只走其中一条，并行网关会一直等待没有走"
+                        "的分支，办件将无法继续。汇合排他网关的分支请用排他网关。"),
+                        gateway=_label(nodes[split]))
+
+    @staticmethod
+    def _upstream(node_id, incoming) -> set[str]:
+        """The flow nodes from which ``node_id`` can be reached."""
+        found, frontier = set(), [node_id]
+        while frontier:
+            for flow in incoming[frontier.pop()]:
+                source = flow.get("sourceRef")
+                if source not in found:
+                    found.add(source)
+                    frontier.append(source)
+        return found
+
+    @staticmethod
+    def _flows_reached(first, outgoing, wanted, *, stop) -> set[str]:
+        """The flows of ``wanted`` a case reaches after ``first``, not going on from
+        a node of ``stop``."""
+        found, seen, frontier = set(), set(), [first]
+        while frontier:
+            flow = frontier.pop()
+            if flow.get("id") in wanted:
+                found.add(flow.get("id"))
+            target = flow.get("targetRef")
+            if target in stop or target in seen:
+                continue
+            seen.add(target)
+            frontier.extend(outgoing[target])
+        return found
 
     def _check_idle_loops(self, nodes, outgoing):
         """Refuse a cycle of gateways and scripts: the engine would spin in it."""
@@ -785,4 +932,4 @@ def _role_list() -> str:
 def _outcome_list() -> str:
     return "、".join(f"{outcome.value}（{outcome.label}）" for outcome in Outcome)
 
-__all__ = ["MAX_BYTES", "SUPPORTED", "load_process"]
+__all__ = ["MAX_BYTES", "SUPPORTED", "ProcessOutline", "load_process", "outline_process"]

@@ -452,17 +452,22 @@ def check_data(data) -> dict[str, Any]:
     """A private, JSON-clean copy of ``data``, or ``ProcessCallError``."""
     if not isinstance(data, Mapping):
         raise ProcessCallError(_("data 必须是字典。"))
-    for key in data:
-        if not isinstance(key, str) or key.startswith("_") or key in RESERVED_NAMES:
-            raise ProcessCallError(_("data 中的键“%(key)s”不允许使用（不能以下划线开头，"
-                                     "也不能是系统保留的名称）。"), key=str(key))
+    # First, so that a key the message below would echo is storable text
+    # (no NUL, no lone surrogate: value_problem refuses them, keys included).
     problem = value_problem(data)
     if problem is not None:
         raise ProcessCallError(_("data 有误：%(problem)s"), problem=problem)
+    for key in data:
+        if key.startswith("_") or key in RESERVED_NAMES:
+            raise ProcessCallError(_("data 中的键“%(key)s”不允许使用（不能以下划线开头，"
+                                     "也不能是系统保留的名称）。"), key=key)
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
     except (TypeError, ValueError):
+        # UnicodeEncodeError is a ValueError: value_problem lets no such text
+        # through, but the documented error is this one, never a bare one.
         raise ProcessCallError(_("data 只能包含 JSON 值。")) from None
-    if len(text.encode()) > MAX_DATA_BYTES:
+    if size > MAX_DATA_BYTES:
         raise ProcessCallError(_("data 过大，上限为 %(limit)s 字节。"), limit=MAX_DATA_BYTES)
     return json.loads(text)

@@ -42,8 +42,13 @@ JOINT_AGENCIES = "joint_agencies"
 JOINT_AGENCY = "joint_agency"
 JOINT_OPINIONS = "joint_opinions"
 OPINION = "opinion"
+# The data names a process reads that no applicant or script provides: the
+# decision each user task is completed with (``opinion``, the case engine's
+# approve/reject) and the joint agencies with their opinions (the runtime's).
+ENGINE_NAMES = frozenset({OPINION, JOINT_AGENCIES, JOINT_AGENCY, JOINT_OPINIONS})
 
 __all__ = [
+    "ENGINE_NAMES",
     "JOINT_AGENCIES",
     "JOINT_AGENCY",
     "JOINT_OPINIONS",

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
+from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, clock, events, notifications, permissions, selectors
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
@@ -65,19 +66,6 @@ MAX_EXTENSION = 10
 # The supervision office checks an agency's reply to a notice within five
 # working days (Yizhan's default, a step limit like any other).
 NOTICE_VERIFY_WORKDAYS = 5
-
-
-def task_kind(name: str) -> str:
-    """accept / review / decide / deliver / reply, from the BPMN id of the user task.
-
-    The convention of the standard templates (docs/processes.md): ids start
-    with ``accept``, ``decide``, ``deliver`` or ``reply`` (an agency's reply
-    to a supervision notice); anything else is a review.
-    """
-    for kind in ("accept", "decide", "deliver", "reply"):
-        if name.startswith(kind):
-            return kind
-    return "review"
 
 
 # What a step on an applicant's behalf, or one that tells the applicant
@@ -123,7 +111,12 @@ def _application_data(item_version: ItemVersion, data) -> dict:
                                detail=worded_in_each_language(lambda: joined(
                                    form_spec.clean_answers(item_version.form_fields,
                                                            data)[1].values())))
-        data = {**data, **answers}
+        # Only the form's answers: gateways may branch on them, so a key the
+        # form does not have would let the applicant steer the routing, and
+        # a blank optional answer is None (a condition tests ``x is not
+        # None``), never the "" that makes ``area > 500`` fail every step.
+        data = {field["name"]: answers.get(field["name"])
+                for field in item_version.form_fields}
     try:
         return bpmn.check_data(data)
     except bpmn.ProcessCallError as exc:

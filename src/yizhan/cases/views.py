@@ -11,11 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Case, Certificate, MaterialFile
-from yizhan.cases.services import task_kind
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id

@@ -543,6 +543,9 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
             _problem(problems, "process_xml", exc.render())
         else:
             needs = _custom_needs(definition)
+            for problem in _custom_process_problems(clean["process_xml"], definition,
+                                                    form_fields):
+                _problem(problems, "process_xml", problem)
     # A process with a $joint ($upper) lane gives its tasks to the version's
     # joint (upper) agencies: without them every application would fail
     # when it is submitted.
@@ -581,6 +584,71 @@ def _custom_needs(definition) -> dict:
             needs[UPPER] = _("用户任务“%(title)s”（%(id)s）在“$upper”泳道中，"
                              "须指定上级审批机关") % task
     return needs
+
+
+# How the case engine tells the steps apart (docs/processes.md, "Task ids"),
+# said in every problem about it: modelers give tasks ids like Activity_0x1y2z.
+TASK_ID_CONVENTION = _(
+    "办件系统按用户任务的 ID 识别环节：受理环节的 ID 以 accept 开头，决定环节以 decide 开头，"
+    "送达环节以 deliver 开头，其余用户任务都按审查处理；请在建模工具的属性面板中修改 ID"
+    "（自动生成的 ID 如 Activity_0x1y2z 不能识别）")
+
+
+def _custom_process_problems(xml: str, definition, form_fields: list[dict]) -> list[str]:
+    """What the case engine could not run in an uploaded process the loader accepts.
+
+    The case engine reads what a user task is from its BPMN id
+    (``bpmn.task_kind``): a case is accepted, and its clock
+    starts, at an ``accept…`` task (a 即办件's window accepts at its
+    ``decide…`` task), and decided, with the certificate of an approval, at
+    a ``decide…`` task.  So every case's first step must be one of these,
+    and no case may reach an approving end without a decision.  The
+    conditions may read only what every case has: the form's answers
+    (``cases.services._application_data`` keeps nothing else), what the
+    process's scripts assign and what the engine provides; any other name
+    would stop the case at that gateway, or let the applicant route it.
+    """
+    from yizhan.bpmn import ENGINE_NAMES, Outcome, outline_process, task_kind
+    from yizhan.bpmn.expressions import condition_names, script_names
+
+    outline = outline_process(xml)
+    problems = []
+    tasks = set(definition.tasks)
+    kinds = {task: task_kind(task) for task in tasks}
+
+    first = sorted(outline.reachable(avoiding=tasks) & tasks)
+    if not first:
+        problems.append(_("流程没有受理环节。"))
+    for task_id in first:
+        if kinds[task_id] not in ("accept", "decide"):
+            problems.append(_("%(element)s 是办件的第一个环节，但不是受理环节：办件要受理后才"
+                              "开始计时。") % {"element": outline.labels[task_id]})
+    undecided = outline.reachable(avoiding={t for t, kind in kinds.items() if kind == "decide"})
+    for end, outcome in definition.outcomes.items():
+        if outcome == Outcome.APPROVED and end in undecided:
+            problems.append(_("%(element)s 表示准予，但不经过决定环节也能到达：准予要在决定"
+                              "环节作出，准予的证照由此签发。") % {"element": outline.labels[end]})
+    if problems:
+        # Said once, after the first: the steps are most often right and
+        # only their ids are a modeler's.
+        problems[0] = f"{problems[0]}{TASK_ID_CONVENTION}"
+
+    assigned, reads = set(), {}
+    for element, script in outline.scripts.items():
+        names, reads[element] = script_names(script)
+        assigned |= names
+    for element, condition in outline.conditions.items():
+        reads[element] = condition_names(condition)
+    known = {field["name"] for field in form_fields} | assigned | ENGINE_NAMES
+    for element, names in reads.items():
+        unknown = sorted(names - known)
+        if unknown:
+            problems.append(_("%(element)s 读取了“%(names)s”，但它不是申请表的字段，也不是脚本"
+                              "赋值的变量或系统提供的变量（%(engine)s）：办件时无法判断。请在申请"
+                              "表中添加该字段，或修改条件") % {
+                "element": outline.labels[element], "names": "、".join(unknown),
+                "engine": "、".join(sorted(ENGINE_NAMES))})
+    return problems
 
 
 def version_as_data(version: ItemVersion, *, copy: bool = False) -> dict:
