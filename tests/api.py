@@ -16,3 +16,18 @@ def api_error(response, status: int, code: str) -> dict:
     assert isinstance(body["fields"], dict)
     assert body["request_id"] == response["X-Request-ID"]
     return body
+
+
+def shape_fault(response) -> str | None:
+    """What is wrong with an answer to bad input: a 5xx, or a 4xx not in the one
+    error shape (None when the answer is fine, a refusal or a success)."""
+    if response.status_code >= 500:
+        return f"{response.status_code} {response.content[:300]!r}"
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            return f"{response.status_code} not JSON {response.content[:200]!r}"
+        if set(body) != ERROR_KEYS:
+            return f"{response.status_code} shape {body}"
+    return None

@@ -10,12 +10,13 @@ from django.utils import timezone
 
 from tests.api import ERROR_KEYS
 from tests.directory.writes import last_audit, nothing_written
+from tests.factories import item_content
 from yizhan.accounts import services
 from yizhan.accounts.actions import AccountsAction
 from yizhan.accounts.models import ApiToken
+from yizhan.catalog.models import Item, ItemVersion
 from yizhan.core import crypto
 from yizhan.core.errors import InvalidInput, NotAuthenticated, PermissionDenied
-from yizhan.directory.models import Post
 from yizhan.directory.roles import Role
 
 ME = "/api/v1/accounts/me"
@@ -318,22 +319,49 @@ def test_token_of_a_lists_a_but_not_b(world, what):
 
 def test_token_writes_without_csrf_and_within_its_agency_only(world):
     """Another system posts with its token alone (no session, no CSRF cookie):
-    allowed in its agency, refused in another, and audited as the token."""
-    token, secret = issue(world, role=Role.AGENCY_HEAD)
+    allowed in its agency, refused in another, and audited as the token.  (A
+    catalog system's item: posts and staff are never a token's to create.)"""
+    token, secret = issue(world, role=Role.DATA_OFFICER)
     client = Client(enforce_csrf_checks=True)
-    response = client.post(f"/api/v1/directory/agencies/{world.agency_a.pk}/posts",
-                           {"name": "接口岗", "role": "reviewer"},
+    response = client.post("/api/v1/catalog/items",
+                           {"agency_id": world.agency_a.pk, "content": item_content("接口事项")},
                            content_type="application/json", **bearer(secret))
     assert response.status_code == 201, response.content
-    post = Post.objects.get(pk=response.json()["id"])
-    record = last_audit("directory.post_created", object_id=str(post.pk))
+    item = ItemVersion.objects.get(pk=response.json()["id"]).item
+    record = last_audit("catalog.item_created", object_id=str(item.pk))
     assert record.actor_label == f"token:{token.prefix}"
     assert record.actor_id is None
     with nothing_written():
-        refused = client.post(f"/api/v1/directory/agencies/{world.agency_b.pk}/posts",
-                              {"name": "接口岗", "role": "reviewer"},
+        refused = client.post("/api/v1/catalog/items",
+                              {"agency_id": world.agency_b.pk,
+                               "content": item_content("越权事项")},
                               content_type="application/json", **bearer(secret))
     assert refused.status_code == 403
+    assert not Item.objects.filter(agency=world.agency_b).exists()
+
+
+def test_a_token_creates_no_staff_account_that_would_outlive_it(world):
+    """An agency head's token made a staff account with a password of its holder's
+    choosing: revoking the token left the account, which signed in and issued a new
+    token; and the token could switch off the head who would revoke it."""
+    token, secret = issue(world, role=Role.AGENCY_HEAD)
+    head = world.user("a", "agency_head")
+    client = Client()
+    with nothing_written():
+        created = client.post(
+            f"/api/v1/directory/posts/{world.posts['a']['agency_head'].pk}/staff",
+            {"username": "backdoor", "full_name": "后门", "password": "Backdoor-pass-2026"},
+            content_type="application/json", **bearer(secret))
+        switched_off = client.post(f"/api/v1/directory/staff/{head.pk}/deactivate",
+                                   {"reason": "x"}, content_type="application/json",
+                                   **bearer(secret))
+    for response in (created, switched_off):
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "core.permission_denied"
+    head.refresh_from_db()
+    assert head.is_active
+    services.token_revoke(actor=head, token=token, reason="停用")
+    assert not Client().login(username="backdoor", password="Backdoor-pass-2026")
 
 
 def test_session_writes_still_need_csrf(world):

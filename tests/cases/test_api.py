@@ -149,6 +149,46 @@ def test_upload_errors_over_the_api(world, promised, client_for):
     assert body["fields"]["missing"] == ["申请书", "营业执照"]
 
 
+def _multipart(material_id: int, filename: bytes) -> tuple[bytes, str]:
+    """A material upload whose file name is the raw bytes given (a test client
+    would encode it)."""
+    boundary = b"XyZbOuNdArY"
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="material_id"\r\n\r\n'
+            + str(material_id).encode() + b"\r\n--" + boundary
+            + b'\r\nContent-Disposition: form-data; name="file"; filename="' + filename
+            + b'"\r\nContent-Type: application/pdf\r\n\r\n' + PDF + b"\r\n--" + boundary
+            + b"--\r\n")
+    return body, f"multipart/form-data; boundary={boundary.decode()}"
+
+
+@pytest.mark.parametrize(("filename", "kept_as"), [
+    ("申请\x00书.pdf".encode(), "申请书.pdf"),          # NUL, which PostgreSQL cannot hold
+    (b"../../etc/passwd.pdf", "passwd.pdf"),            # a path: its last part only
+    (b"a\\b\\c.pdf", "c.pdf"),
+    (b"%00.pdf", "%00.pdf"),                             # escapes are not decoded
+    ("申请书%00.pdf".encode(), "申请书%00.pdf"),
+    (b"\xff\xfe.pdf", None),                             # not UTF-8: no file received
+    ("申请书.pdf".encode("gbk"), None),
+    (b"", None),
+    (b"a" * 1000 + b".pdf", None),
+])
+def test_a_material_file_name_is_kept_as_text_the_database_holds(world, promised, client_for,
+                                                                  filename, kept_as):
+    """Whatever bytes name the file, the answer is the file kept under a name without
+    NUL or path, or a 400 in the error shape: never a 500."""
+    citizen = client_for(world.citizen)
+    citizen.raise_request_exception = False
+    case_id = _create(citizen, world, promised).json()["id"]
+    body, content_type = _multipart(promised.materials.first().pk, filename)
+    response = citizen.generic("POST", f"{BASE}/cases/{case_id}/materials", body,
+                               content_type=content_type)
+    if kept_as is None:
+        _error(response, 400, "core.invalid_input")
+    else:
+        assert response.status_code == 201, response.content
+        assert response.json()["original_name"] == kept_as
+
+
 def test_a_file_far_too_big_is_not_kept_while_it_arrives(world, promised, client_for,
                                                           settings, monkeypatch):
     """A file above what any form takes is dropped as it arrives, past the
@@ -387,6 +427,30 @@ def test_a_token_handles_a_task_without_claiming_it(world, promised):
     case = reload(case)
     assert case.status == Case.Status.CORRECTION
     assert case.correction.issued_by is None
+
+
+def test_an_agency_head_s_token_revokes_no_certificate(world, promised, client_for,
+                                                       django_capture_on_commit_callbacks):
+    """Revoking withdraws a licence its holder relies on: the head decides it, as a
+    person, never a token in the head's role (which sees the case and its certificate)."""
+    from tests.cases.helpers import complete
+
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
+    number = Certificate.objects.get(case=case).number
+    client = _token_client(world, Role.AGENCY_HEAD)
+    assert client.get(f"{BASE}/cases/{case.pk}").status_code == 200
+    with nothing_written():
+        response = _post(client, f"{BASE}/certificates/{number}/revoke", {"reason": "撤销"})
+    assert _error(response, 403, "core.permission_denied")["fields"] == {
+        "action": "certificate_revoke"}
+    assert Certificate.objects.get(number=number).revoked_at is None
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    assert _post(head, f"{BASE}/certificates/{number}/revoke",
+                 {"reason": "撤销"}).json()["revoked"] is True
 
 
 def test_a_non_finite_number_in_the_data_is_a_400(world, promised, client_for):

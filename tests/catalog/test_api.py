@@ -309,6 +309,38 @@ def test_editing_a_published_version_is_a_conflict(world, client_for):
     _error(response, 409, "catalog.not_draft")
 
 
+@pytest.mark.parametrize("process", ["custom", "parallel"])
+def test_a_version_read_and_written_back_keeps_its_process(world, client_for, process):
+    """GET then PUT of the same body, one field changed: the read left out the
+    uploaded BPMN process that PUT takes, so a custom-process item could not be
+    edited that way ("请上传 BPMN 文件").  The public guide does not show the XML."""
+    from yizhan.bpmn.templates import template_xml
+
+    extra = ({"process_xml": template_xml("promised").decode()} if process == "custom"
+             else {"joint_agencies": ["乙局"]})
+    client = client_for(editor(world))
+    created = _post(client, f"{BASE}/items", {"agency_id": world.agency_a.pk, "content":
+                                              item_content("流程事项", process_template=process,
+                                                           **extra)})
+    assert created.status_code == 201, created.content
+    vid = created.json()["id"]
+    stored = ItemVersion.objects.get(pk=vid).process_xml
+    read = client.get(f"{BASE}/versions/{vid}").json()
+    assert read["process_xml"] == stored
+    assert bool(stored) == (process == "custom")
+    read["consultation"] = "咨询电话 12345"
+    written = client.put(f"{BASE}/versions/{vid}", json.dumps(read),
+                         content_type="application/json")
+    assert written.status_code == 200, written.content
+    assert written.json() == read
+    assert ItemVersion.objects.get(pk=vid).process_xml == stored
+    _post(client, f"{BASE}/versions/{vid}/submit")
+    _post(client_for(reviewer(world)), f"{BASE}/versions/{vid}/publish")
+    guide = Client().get(f"{BASE}/items/{read['impl_code']}").json()
+    assert guide["consultation"] == "咨询电话 12345"
+    assert "process_xml" not in guide
+
+
 # --- import ---------------------------------------------------------------------
 
 

@@ -5,9 +5,11 @@ import json
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from tests.directory.writes import audit_rows, last_audit, nothing_written
 from tests.factories import PASSWORD, valid_credit_code, valid_id_number
+from yizhan.accounts import services as account_services
 from yizhan.audit.models import AuditRecord
 from yizhan.core import crypto
 from yizhan.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -297,6 +299,25 @@ def test_api_reveal_is_refused_to_a_reviewer(world, client_for):
     assert response.json()["code"] == "core.permission_denied"
     assert CITIZEN_ID not in response.content.decode()
     assert len(audit_rows(DirectoryAction.APPLICANT_IDENTIFIER_REVEALED)) == before
+
+
+def test_a_window_clerk_s_token_never_reveals_a_number(world):
+    """The clerk reveals a number to check it against the identity document at the
+    counter; a system has no document to check and would only copy numbers out.  A
+    token in the clerk's role is refused, through the API and the service alike."""
+    _token, secret = account_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                  name="受理系统", role=Role.WINDOW_CLERK)
+    url = f"/api/v1/directory/applicants/{world.applicant.pk}/reveal"
+    with nothing_written():
+        response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").post(
+            url, {"reason": "批量核验"}, content_type="application/json")
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "core.permission_denied"
+        assert CITIZEN_ID not in response.content.decode()
+        with pytest.raises(PermissionDenied):
+            services.applicant_identifier_reveal(
+                actor=account_services.token_authenticate(secret), applicant=world.applicant,
+                reason="批量核验")
 
 
 def test_api_refuses_an_invalid_id_number_with_the_error_shape(world, client_for):

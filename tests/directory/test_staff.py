@@ -4,10 +4,13 @@ import datetime
 import re
 
 import pytest
+from django.test import Client
 from django.utils import timezone, translation
 
+from tests.api import api_error
 from tests.directory.writes import audit_rows, last_audit, nothing_written
 from tests.factories import PASSWORD, valid_credit_code
+from yizhan.accounts import services as account_services
 from yizhan.accounts.models import User
 from yizhan.core.errors import InvalidInput, PermissionDenied
 from yizhan.directory import services
@@ -15,6 +18,7 @@ from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.authz import scope_of
 from yizhan.directory.error_codes import DirectoryErrorCode
 from yizhan.directory.models import Posting, ScopeGrant
+from yizhan.directory.permissions import confers
 from yizhan.directory.roles import Role
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -204,6 +208,71 @@ def test_staff_of_two_agencies_needs_a_manager_of_both(world):
     with nothing_written(), pytest.raises(PermissionDenied):
         services.staff_deactivate(actor=world.user("a", "agency_head"), user=reviewer,
                                   reason="调离")
+
+
+def test_a_deactivated_staff_member_s_open_session_is_signed_out_of_the_api(world, client_for):
+    """Switched off mid-session: the next API call, a read or a write, is 401."""
+    reviewer = world.user("a", "reviewer")
+    client = client_for(reviewer)
+    assert client.get("/api/v1/accounts/me").status_code == 200
+    services.staff_deactivate(actor=world.admin, user=reviewer, reason="调离")
+    api_error(client.get("/api/v1/tasks/inbox"), 401, "core.not_authenticated")
+    api_error(client.post("/api/v1/tasks/1/claim", "{}", content_type="application/json"),
+              401, "core.not_authenticated")
+
+
+# --- what a token never does ---------------------------------------------------
+
+
+def test_a_token_staffs_nothing_and_switches_nobody_off(world):
+    """Who serves in an agency is decided by people.  An agency head's token holds
+    the head's scope, but an account it made, with a password its holder chose,
+    would outlive the token's revocation (and issue new tokens), and a token that
+    switched staff off could switch off the people who would revoke it."""
+    token, secret = account_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                 name="人事系统", role=Role.AGENCY_HEAD)
+    principal = account_services.token_authenticate(secret)
+    assert confers(principal, role=Role.REVIEWER, agency_id=world.agency_a.pk)
+    reviewer, head = world.user("a", "reviewer"), world.user("a", "agency_head")
+    calls = {
+        "agency_create": lambda: services.agency_create(
+            actor=principal, name="接口科", kind="unit", division_code="449900",
+            parent_id=world.agency_a.pk),
+        "post_create": lambda: services.post_create(actor=principal, agency=world.agency_a,
+                                                    name="接口岗", role=Role.REVIEWER),
+        "staff_create": lambda: services.staff_create(
+            actor=principal, post=world.posts["a"]["agency_head"], username="a.backdoor",
+            full_name="后门", password=PASSWORD),
+        "staff_post": lambda: services.staff_post(actor=principal, user=reviewer,
+                                                  post=world.posts["a"]["window_clerk"]),
+        "staff_unpost": lambda: services.staff_unpost(actor=principal, user=reviewer,
+                                                      post=world.posts["a"]["reviewer"]),
+        "staff_deactivate": lambda: services.staff_deactivate(actor=principal, user=head,
+                                                              reason="停用"),
+    }
+    for action, call in calls.items():
+        with nothing_written(), pytest.raises(PermissionDenied) as refused:
+            call()
+        assert refused.value.fields == {"action": action}
+    assert fresh(head).is_active and not User.objects.filter(username="a.backdoor").exists()
+    # Through the API too: the head's token creates no account and deactivates no one.
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    with nothing_written():
+        for url, body in (
+            (f"/api/v1/directory/posts/{world.posts['a']['agency_head'].pk}/staff",
+             {"username": "a.backdoor", "full_name": "后门", "password": "Backdoor-pass-2026"}),
+            (f"/api/v1/directory/staff/{head.pk}/deactivate", {"reason": "停用"}),
+            (f"/api/v1/directory/agencies/{world.agency_a.pk}/posts",
+             {"name": "接口岗", "role": "reviewer"}),
+            ("/api/v1/directory/agencies", {"name": "接口科", "kind": "unit",
+                                            "division_code": "449900",
+                                            "parent_id": world.agency_a.pk}),
+        ):
+            response = client.post(url, body, content_type="application/json")
+            api_error(response, 403, "core.permission_denied")
+    # The people the token would have switched off can still revoke it.
+    account_services.token_revoke(actor=head, token=token, reason="停用")
+    assert client.get("/api/v1/accounts/me").status_code == 401
 
 
 # --- scope grants --------------------------------------------------------------

@@ -135,7 +135,12 @@ def case_extend(actor, *, case) -> bool:
 
 
 def certificate_revoke(actor, *, certificate) -> bool:
-    return scope_of(actor).has(Role.AGENCY_HEAD, certificate.agency_id)
+    # The head decides, as a person: revoking withdraws a licence its holder
+    # relies on, a decision someone answers for (as a token may not publish
+    # an item), and an agency-head token could otherwise undo what the agency
+    # granted with nobody behind the act.
+    return (person_of(actor) is not None
+            and scope_of(actor).has(Role.AGENCY_HEAD, certificate.agency_id))
 
 
 def case_fee_charge(actor, *, case) -> bool:

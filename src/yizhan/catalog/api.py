@@ -156,6 +156,11 @@ class ItemGuide(ItemSummary):
 class VersionOut(ItemGuide):
     id: int
     review_note: str
+    # The editors' view of the content: what PUT takes, so that a version
+    # read, changed and written back keeps its uploaded process.  Not in the
+    # public guide, which describes the process in words.
+    process_xml: str = Field(..., description="the uploaded BPMN process (process_template "
+                             "\"custom\"), or \"\"")
 
 
 class MaterialIn(Schema):

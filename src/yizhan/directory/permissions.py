@@ -7,6 +7,7 @@ units) unless a grant or the bootstrap superuser says otherwise; see
 ``authz.Scope``.
 """
 
+from yizhan.accounts.models import person_of
 from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
@@ -38,7 +39,22 @@ def division_create(actor, *, parent) -> bool:
     return scope.has_division(Role.SYSADMIN, parent.id)
 
 
+def _person(actor) -> bool:
+    """Whether a person acts, not an API token (nor the system).
+
+    Who serves in an agency is decided by people: a token that made a staff
+    account, with a password its holder chose, would leave behind a sign-in
+    that outlives the token's expiry and revocation (and, in the head's
+    role, issues new tokens); one that switched off staff could switch off
+    the people who would revoke it.  The same holds for an agency, whose
+    head then staffs it, and for a post, the role it confers.
+    """
+    return person_of(actor) is not None
+
+
 def agency_create(actor, *, division, parent) -> bool:
+    if not _person(actor):
+        return False
     scope = scope_of(actor)
     if parent is not None:
         return scope.has_any(MANAGERS, parent.id)
@@ -50,23 +66,25 @@ def agency_update(actor, *, agency) -> bool:
 
 
 def post_create(actor, *, agency, role) -> bool:
-    return confers(actor, role=role, agency_id=agency.id)
+    return _person(actor) and confers(actor, role=role, agency_id=agency.id)
 
 
 def staff_create(actor, *, post) -> bool:
-    return confers(actor, role=post.role, agency_id=post.agency_id)
+    return _person(actor) and confers(actor, role=post.role, agency_id=post.agency_id)
 
 
 def staff_post(actor, *, post) -> bool:
-    return confers(actor, role=post.role, agency_id=post.agency_id)
+    return _person(actor) and confers(actor, role=post.role, agency_id=post.agency_id)
 
 
 def staff_unpost(actor, *, post) -> bool:
-    return confers(actor, role=post.role, agency_id=post.agency_id)
+    return _person(actor) and confers(actor, role=post.role, agency_id=post.agency_id)
 
 
 def staff_deactivate(actor, *, posts) -> bool:
     """``posts``: the (role, agency id) of every post the account holds."""
+    if not _person(actor):
+        return False
     if not posts:
         # A staff account without a post: only an administrator of everything.
         return Role.SYSADMIN in scope_of(actor).everywhere
@@ -98,7 +116,10 @@ def applicant_register(actor, *, for_self: bool) -> bool:
 
 
 def applicant_identifier_reveal(actor, *, applicant) -> bool:
-    if actor is None:
+    # A person, never a token: the number is revealed to someone who checks
+    # it against the identity document in front of them; a system has no
+    # document to check and would only copy the number out.
+    if not _person(actor):
         return False
     if applicant.user_id is not None and applicant.user_id == getattr(actor, "pk", None):
         return True
