@@ -455,7 +455,7 @@ def test_a_name_no_font_has_is_never_issued_and_delivery_says_why(world, promise
     case = _decided(world, promised, actor=user, applicant=applicant)
     with pytest.raises(Conflict) as refused:
         tasks.run_now("cases.issue_certificate", case_id=case.pk)
-    assert refused.value.code == CasesErrorCode.BAD_STATE
+    assert refused.value.code == CasesErrorCode.CERTIFICATE_GLYPHS
     assert not Certificate.objects.filter(case=case).exists()
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     task = open_task(case, "deliver")
@@ -465,7 +465,8 @@ def test_a_name_no_font_has_is_never_issued_and_delivery_says_why(world, promise
                               content_type="application/json")
     assert response.status_code == 409
     body = response.json()
-    assert body["code"] == CasesErrorCode.BAD_STATE
+    assert body["code"] == CasesErrorCode.CERTIFICATE_GLYPHS
+    assert body["fields"]["characters"] == missing
     assert f"证照中的“{missing}”在本平台已安装的字体中都没有" in body["message_zh"]
     page = clerk.post(f"/workbench/tasks/{task.pk}/approve/", {"opinion": ""}, follow=True)
     assert page.status_code == 200

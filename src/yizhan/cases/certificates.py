@@ -161,7 +161,7 @@ def _prepare(case: Case, agency_id: int | None) -> _Prepared:
             raise Conflict(
                 _("证照中的“%(characters)s”在本平台已安装的字体中都没有，不能签发缺字的电子证照。"
                   "请联系系统管理员安装含有这些字的字体后再办理。"),
-                code=CasesErrorCode.BAD_STATE, characters=exc.characters) from exc
+                code=CasesErrorCode.CERTIFICATE_GLYPHS, characters=exc.characters) from exc
     signed = sign_certificate_bytes(agency_id=agency.pk, pdf_bytes=pdf)
     return _Prepared(agency=agency, number=number, title=title, issuer_name=agency.name,
                      holder_name=holder, token=token, issued_at=issued_at, pdf=pdf,

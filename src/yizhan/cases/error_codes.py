@@ -23,3 +23,5 @@ class CasesErrorCode(StrEnum):
     BAD_QUERY = "cases.bad_query"
     APPLICANT = "cases.bad_applicant"
     KEY_REUSED = "cases.idempotency_key_reused"
+    # A certificate would be drawn without characters no installed font has.
+    CERTIFICATE_GLYPHS = "cases.certificate_glyphs"
