@@ -199,6 +199,11 @@ FILE_UPLOAD_HANDLERS = [
 ]
 YIZHAN_MAX_RECEIVED_FILE_BYTES = int(os.environ.get("YIZHAN_MAX_RECEIVED_FILE_BYTES",
                                                     str(20 * 1024 * 1024)))
+# What one request's files keep in all while they arrive; a request with
+# more is refused (413) and what it kept deleted.  200 inputs at the limit
+# above would otherwise take 4 GB of temporary disk per request.
+YIZHAN_MAX_REQUEST_FILES_BYTES = int(os.environ.get("YIZHAN_MAX_REQUEST_FILES_BYTES",
+                                                    str(200 * 1024 * 1024)))
 # Files in one request: more are refused (400) before any view runs.  Django
 # counts every file input a form sends, the empty ones too, and the apply page
 # has one for each of an item's materials, of which there may be 200

@@ -142,7 +142,7 @@ def test_restaurant_opened_online_with_one_correction_and_joint_review(
         agent.get_by_test_id(f"material-{material.order}").set_input_files(upload)
     agent.get_by_test_id("submit-application").click()
     number = agent.get_by_test_id("case-number").inner_text().strip()
-    assert re.fullmatch(r"\d{20}", number), number
+    assert re.fullmatch(r"\d{22}", number), number
     expect(agent.get_by_role("status").first).to_contain_text(f"办件编号 {number}")
     expect(agent.get_by_test_id("query-code")).to_contain_text(re.compile(r"查询码：\d{8}"))
     expect(agent.locator("dl.facts")).to_contain_text("湖滨小馆")

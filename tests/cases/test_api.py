@@ -217,6 +217,24 @@ def test_a_file_far_too_big_is_not_kept_while_it_arrives(world, promised, client
     assert kept == [(128 * 1024 + 1, len(sent))]
 
 
+def test_files_over_the_request_s_total_are_refused_413(world, promised, client_for, settings):
+    """Files each within their own cap, more than one request keeps in all: the
+    call is answered 413 in the error shape, with the limit, and keeps nothing."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    settings.YIZHAN_MAX_REQUEST_FILES_BYTES = 2 * 1024 * 1024
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    sent = b"%PDF-1.4\n" + b"0" * (1024 * 1024) + b"\n%%EOF\n"
+    with nothing_written():
+        response = citizen.post(f"{BASE}/cases/{case_id}/materials", {
+            "material_id": promised.materials.first().pk,
+            "file": SimpleUploadedFile("申请书.pdf", sent),
+            "extra_1": SimpleUploadedFile("a.pdf", sent),
+            "extra_2": SimpleUploadedFile("b.pdf", sent)})
+    body = _error(response, 413, "core.body_too_large")
+    assert body["message_zh"].startswith("一次提交的文件合计超过 2 MB")
+
+
 def test_another_citizens_case_is_not_found(world, promised, client_for):
     """A stranger can neither read nor upload to the case."""
     case, _code = submitted(world, promised)

@@ -1,5 +1,6 @@
 """Applying: drafts, material uploads and submission."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -338,16 +339,58 @@ def test_a_stranger_cannot_upload_to_a_case(world, promised):
                                  material_id=_material(promised).pk, upload=upload())
 
 
-def test_uploading_again_replaces_the_earlier_file(world, promised):
-    """A second file for the same material marks the first one replaced."""
+def test_a_file_replaced_in_the_draft_is_deleted_after_commit(
+        world, promised, django_capture_on_commit_callbacks):
+    """A second file for the same material of a draft takes the first one's place:
+    the first one's row goes, and its stored file once the upload commits (it
+    was never part of the application).  The audit record names the file replaced."""
     case = draft(world, promised, files=False)
     first = services.material_upload(actor=world.citizen, case=case,
                                      material_id=_material(promised).pk, upload=upload(PDF))
-    second = services.material_upload(actor=world.citizen, case=case,
-                                      material_id=_material(promised).pk, upload=upload(PNG))
-    first.refresh_from_db()
-    assert first.replaced is True
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        second = services.material_upload(actor=world.citizen, case=case,
+                                          material_id=_material(promised).pk,
+                                          upload=upload(PNG))
+    assert not MaterialFile.objects.filter(pk=first.pk).exists()
+    assert default_storage.exists(first.file.name)       # until the upload commits
+    for callback in callbacks:
+        callback()
+    assert not default_storage.exists(first.file.name)
+    assert default_storage.exists(second.file.name)
     assert second.replaced is False
+    audit = AuditRecord.objects.filter(action=CasesAction.MATERIAL_UPLOADED).latest("id")
+    assert audit.changes["replaced_sm3"] == sm3_hex(PDF)
+
+
+def test_replacing_a_draft_s_file_again_and_again_does_not_fill_the_storage(
+        world, promised, django_capture_on_commit_callbacks):
+    """Each material of a draft has one file, stored once, however often it is replaced."""
+    case = draft(world, promised, files=False)
+    material = _material(promised)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(30):
+            services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                                     upload=upload(PDF.replace(b"Catalog",
+                                                               b"Catalog /N " + str(n).encode())))
+    assert len([n for n in stored_files() if n.startswith(f"cases/{case.pk}/")]) == 1
+    assert MaterialFile.objects.filter(case=case).count() == 1
+
+
+def test_a_stored_file_another_row_refers_to_stays_when_a_draft_replaces_it(
+        world, promised, django_capture_on_commit_callbacks):
+    """Files are stored by digest: one still named by another row is not deleted."""
+    case = draft(world, promised, files=False)
+    first = services.material_upload(actor=world.citizen, case=case,
+                                     material_id=_material(promised).pk, upload=upload(PDF))
+    other = draft(world, promised, files=False, key="another-draft")
+    MaterialFile.objects.create(
+        case=other, material=first.material, file=first.file.name, original_name="申请书.pdf",
+        content_type=first.content_type, size=first.size, digest=first.digest,
+        uploaded_by=world.citizen, uploaded_at=first.uploaded_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload(PNG))
+    assert default_storage.exists(first.file.name)
 
 
 def test_the_same_file_sent_again_is_kept_once(world, promised):
@@ -405,6 +448,262 @@ def test_no_upload_after_submission(world, promised):
     assert exc.value.code == CasesErrorCode.BAD_STATE
 
 
+@pytest.mark.parametrize("submit", [False, True], ids=["draft", "submitted"])
+def test_an_upload_to_a_withdrawn_case_says_it_was_withdrawn(world, promised, submit):
+    """A withdrawn case takes no files, and the refusal says why: a draft
+    withdrawn was never submitted, so not "办件已提交"."""
+    case = draft(world, promised, files=submit)
+    if submit:
+        case, _code = services.case_submit(actor=world.citizen, case=case)
+    services.case_withdraw(actor=world.citizen, case=case)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload())
+    assert exc.value.code == CasesErrorCode.BAD_STATE
+    assert exc.value.render("zh-hans") == "办件已撤回，不能再上传材料。"
+
+
+def test_an_empty_file_is_told_it_is_empty(world, promised):
+    """A 0-byte 申请书.pdf is refused as empty, not as a type the material does
+    not take (which would send the applicant looking for another format)."""
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk,
+                                 upload=upload(b"", "申请书.pdf"))
+    assert exc.value.http_status == 400
+    assert exc.value.render("zh-hans") == "文件“申请书.pdf”是空文件，请重新选择。"
+
+
+# Google's, Xiaomi's and OPPO's 动态照片 (Motion Photo, MicroVideo): the JPEG's
+# EOI, then the MP4 of the short video.
+MOTION_PHOTO = JPEG + b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 8 + b"mdat"
+# Samsung's trailer after the EOI (ExifTool's "Samsung trailer"), ending in SEFT.
+SAMSUNG_PHOTO = JPEG + b"\x00\x00\x01\x0a\x00\x00\x00\x00Image_UTC_Data1700000000000" + (
+    b"SEFH\x6b\x00\x00\x00\x01\x00\x00\x00\x00\x00\x01\x0a\x00\x00\x00\x00\x00\x00SEFT")
+# A baseline JPEG with its tables and one scan, whose coded data holds a
+# stuffed 0xFF (FF 00) and a restart marker, then the EOI and a trailer
+# holding bytes that look like markers.
+SCANNED_PHOTO = (
+    b"\xff\xd8\xff\xe1\x00\x08Exif\x00\x00"                  # SOI, APP1
+    b"\xff\xdb\x00\x05\x00\x01\x02"                             # DQT
+    b"\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00"       # SOF0
+    b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"                   # SOS
+    b"\x12\xff\x00\x34\xff\xd0\x56\xff\xff\xd9"                   # coded data, fill, EOI
+    b"\xff\xe0\x00\x40trailer")
+
+
+@pytest.mark.parametrize("content", [MOTION_PHOTO, SAMSUNG_PHOTO, SCANNED_PHOTO],
+                         ids=["motion", "samsung", "scan"])
+def test_a_whole_phone_photo_with_a_trailer_is_not_called_truncated(world, promised, content):
+    """A JPEG straight from a phone camera, whole, is accepted: what phones append
+    after the image's end marker does not make it "不完整（可能上传中断）"."""
+    case = draft(world, promised, files=False)
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=_material(promised).pk,
+                                      upload=upload(content, "营业执照.jpg"))
+    assert record.content_type == "image/jpeg"
+
+
+@pytest.mark.parametrize("content", [
+    SCANNED_PHOTO[:SCANNED_PHOTO.index(b"\xff\xd9")],      # cut in the coded data
+    SCANNED_PHOTO[:30],                                  # cut inside a segment
+    JPEG[:-2] + b"\x00\x00ftypmp42",                       # no EOI before what follows
+], ids=["in-scan", "in-segment", "trailer-without-eoi"])
+def test_a_jpeg_whose_data_ends_before_its_end_marker_is_truncated(world, promised, content):
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk,
+                                 upload=upload(content, "营业执照.jpg"))
+    assert exc.value.code == CasesErrorCode.UPLOAD_TRUNCATED
+
+
+def _pdf(*objects: bytes, xref: bool = True) -> bytes:
+    """A PDF of ``objects`` (numbered from 1, the first the catalog), with a
+    cross-reference table unless ``xref`` is false."""
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    if not xref:
+        return out + b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + (b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+                  % (len(objects) + 1, table))
+
+
+def _pdf_with(catalog: bytes = b"", page: bytes = b"", *more: bytes, xref: bool = True) -> bytes:
+    return _pdf(b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R " + page + b" >>", *more, xref=xref)
+
+
+JS = b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"
+LAUNCH = b"<< /S /Launch /F (cmd.exe) /P (/c calc) >>"
+FIELD = (b"/AcroForm << /Fields [4 0 R] >>", b"/Annots [4 0 R]")
+
+
+@pytest.mark.parametrize("pdf", [
+    _pdf_with(b"/OpenAction " + JS),
+    _pdf_with(b"/OpenAction " + LAUNCH),
+    _pdf_with(b"/OpenAction " + JS, xref=False),            # a reader rebuilds the table
+    _pdf_with(b"/OpenAction << /S /Java#53cript /JS (x) >>"),  # a name written escaped
+    _pdf_with(b"/OpenAction << /S /GoTo /D [3 0 R /Fit] /Next [" + LAUNCH + b"] >>"),
+    _pdf_with(b"/AA << /WC 4 0 R >>", b"", JS),                # on closing the document
+    _pdf_with(b"/Names << /JavaScript << /Names [(init) 4 0 R] >> >>", b"", JS),
+    _pdf_with(b"", b"/AA << /O " + JS + b" >>"),               # on opening the page
+    _pdf_with(b"", b"/Annots [<< /Subtype /Link /A " + LAUNCH + b" >>]"),
+    _pdf_with(*FIELD, b"<< /FT /Tx /T (a) /Subtype /Widget /AA << /PO " + JS + b" >> >>"),
+    _pdf_with(*FIELD, b"<< /FT /Tx /T (a) /Subtype /Widget /AA << /K " + LAUNCH + b" >> >>"),
+    _pdf_with(b"/Outlines << /First 4 0 R >>", b"", b"<< /Title (a) /A " + LAUNCH + b" >>"),
+], ids=["open-js", "open-launch", "no-xref", "escaped", "next-launch", "document-aa",
+        "names-js", "page-aa", "link-launch", "field-page-open", "field-launch", "bookmark"])
+def test_a_pdf_that_runs_code_when_opened_is_refused(world, promised, pdf):
+    """Staff open applicants' PDFs in a desktop reader: a PDF that runs a script
+    without the reader acting, or launches a program, is refused as a document
+    with macros is, and nothing is kept."""
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload(pdf))
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TYPE, 415)
+    assert exc.value.render("zh-hans") == (
+        "文件“申请书.pdf”含有打开时自动运行的脚本或启动程序的动作，请另存为普通 PDF 后上传。")
+
+
+@pytest.mark.parametrize("pdf", [
+    # An agency's fillable form: totals computed, entries checked as one types.
+    _pdf_with(*FIELD, b"<< /FT /Tx /T (total) /Subtype /Widget /AA << /C " + JS + b" /K "
+              + JS + b" /V " + JS + b" >> >>"),
+    _pdf_with(b"", b"/Annots [<< /Subtype /Link /A " + JS + b" >>]"),   # run when clicked
+    _pdf_with(b"/OpenAction [3 0 R /Fit] /Names << /JavaScript << /Names [] >> >>"),
+    _pdf_with(b"/OpenAction 4 0 R", b"", b"<< /S /GoTo /D [3 0 R /Fit] /Next 4 0 R >>"),
+    b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n",     # nothing pypdf can read
+], ids=["form-scripts", "link-js", "open-at-page", "next-loop", "unreadable"])
+def test_a_pdf_whose_scripts_wait_for_the_reader_is_accepted(world, promised, pdf):
+    case = draft(world, promised, files=False)
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=_material(promised).pk, upload=upload(pdf))
+    assert record.content_type == "application/pdf"
+
+
+def test_a_pdf_beyond_what_is_read_is_refused_as_too_complex(world, promised, monkeypatch):
+    """The reading is bounded: a PDF with more objects than are read is refused
+    (a script could hide past them), saying why."""
+    from yizhan.cases import uploads
+
+    monkeypatch.setattr(uploads, "PDF_OBJECTS_LIMIT", 2)
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=upload(_pdf_with()))
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TYPE, 415)
+    assert "结构过于复杂" in exc.value.render("zh-hans")
+
+
+def _pdf_compressed(catalog: bytes = b"") -> bytes:
+    """A PDF 1.5 whose catalog, page tree and page are in a compressed object
+    stream (object 4), found through a cross-reference stream (object 5)."""
+    import zlib
+
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>",
+              b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+              b"<< /Type /Page /Parent 2 0 R >>"]
+    offsets, at = [], 0
+    for body in bodies:
+        offsets.append(at)
+        at += len(body) + 1
+    header = b" ".join(b"%d %d" % (n, offset) for n, offset in enumerate(offsets, start=1))
+    packed = zlib.compress(header + b" " + b" ".join(bodies) + b" ")
+    out = b"%PDF-1.5\n"
+    stream_at = len(out)
+    out += (b"4 0 obj\n<< /Type /ObjStm /N 3 /First %d /Filter /FlateDecode /Length %d >>\n"
+            b"stream\n" % (len(header) + 1, len(packed)) + packed + b"\nendstream\nendobj\n")
+    xref_at = len(out)
+    rows = [(0, 0, 65535), (2, 4, 0), (2, 4, 1), (2, 4, 2), (1, stream_at, 0), (1, xref_at, 0)]
+    table = b"".join(bytes([kind]) + a.to_bytes(4, "big") + b.to_bytes(2, "big")
+                     for kind, a, b in rows)
+    return out + (b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length %d >>\n"
+                  b"stream\n" % len(table) + table
+                  + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+
+
+def test_a_pdf_s_compressed_objects_are_read_within_a_limit(world, promised, monkeypatch):
+    """Objects in a compressed object stream are read like any (a script there is
+    found); the bytes decoded for them are bounded, and a PDF that needs more is
+    refused as too complex to check rather than read at any cost."""
+    from yizhan.cases import uploads
+
+    case = draft(world, promised, files=False)
+    material = _material(promised).pk
+    record = services.material_upload(actor=world.citizen, case=case, material_id=material,
+                                      upload=upload(_pdf_compressed()))
+    assert record.content_type == "application/pdf"
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case, material_id=material,
+                                 upload=upload(_pdf_compressed(b"/OpenAction " + JS)))
+    assert "自动运行的脚本" in exc.value.render("zh-hans")
+    monkeypatch.setattr(uploads, "PDF_OBJECT_STREAMS_LIMIT", 40)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case, material_id=material,
+                                 upload=upload(_pdf_compressed(b"/Lang (zh-CN)")))
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TYPE, 415)
+    assert "结构过于复杂" in exc.value.render("zh-hans")
+
+
+def test_the_catalog_s_files_are_checked_for_scripts_too():
+    """check_upload serves the catalog's blank forms and samples as well."""
+    from yizhan.cases.uploads import CATALOG_FILES, check_upload
+
+    with pytest.raises(InvalidInput) as exc:
+        check_upload(upload(_pdf_with(b"/OpenAction " + JS), "空白表格.pdf"), CATALOG_FILES)
+    assert exc.value.code == CasesErrorCode.UPLOAD_TYPE
+
+
+def test_a_file_name_is_kept_without_control_characters(world, promised):
+    """"合同\u202egpj.exe" reads 合同exe.jpg: the name kept has no bidirectional
+    override (nor any other control or format character), and the extension of
+    the type the content was checked to be."""
+    case = draft(world, promised, files=False)
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=_material(promised, "补充说明").pk,
+                                      upload=upload(PDF, "合同\u202egpj\u200b\x07.exe"))
+    assert record.original_name == "合同gpj.pdf"
+    nameless = services.material_upload(actor=world.citizen, case=case,
+                                         material_id=_material(promised).pk,
+                                         upload=upload(PNG, "\u202e.png"))
+    assert nameless.original_name == "申请书.png"     # the material's name stands in
+
+
+@override_settings(YIZHAN_MAX_UPLOAD_BYTES=len(PDF))
+def test_a_file_exactly_at_the_limit_is_taken_and_one_byte_more_is_not(world, promised):
+    case = draft(world, promised, files=False)
+    material = _material(promised)
+    services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                             upload=upload(PDF))
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                                 upload=upload(PDF + b"\n"))
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TOO_BIG, 413)
+
+
+@pytest.mark.parametrize("content", [
+    b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+    b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+    b"GIF89a\x01\x00\x01\x00;",
+], ids=["svg", "html", "gif"])
+def test_markup_named_png_is_refused(world, promised, content):
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk,
+                                 upload=upload(content, "scan.png"))
+    assert exc.value.code == CasesErrorCode.UPLOAD_TYPE
+
+
 # --- submission -----------------------------------------------------------------
 
 
@@ -446,18 +745,143 @@ def test_optional_materials_are_not_required(world, promised):
 
 
 def test_submission_numbers_the_case_and_gives_a_query_code(world, promised):
-    """办件编号 = division (6) + year (4) + agency (4) + serial (6); the code is 8 digits."""
+    """办件编号 = division (6) + year (4) + agency (6) + serial (6); the code is 8 digits."""
     case, code = submitted(world, promised)
     year = timezone.localtime(case.submitted_at).year
     agency = world.agency_a
-    assert case.number == f"449900{year}{agency.pk % 10000:04d}000001"
-    assert re.fullmatch(r"\d{20}", case.number)
+    assert case.number == f"449900{year}{agency.pk:06d}000001"
+    assert re.fullmatch(r"\d{22}", case.number)
     assert re.fullmatch(r"\d{8}", code)
     assert case.query_code_hash == sm3_hex(f"{case.number}:{code}".encode())
     assert code not in case.query_code_hash
     second, _code = submitted(world, promised)
-    assert second.number == f"449900{year}{agency.pk % 10000:04d}000002"
+    assert second.number == f"449900{year}{agency.pk:06d}000002"
     assert CaseNumberSequence.objects.get(agency=agency, year=year).last == 2
+
+
+@pytest.fixture
+def next_agency_id():
+    """``next_agency_id(n)``: the next agency created gets the id ``n``.
+
+    PostgreSQL does not roll a sequence back with the test's transaction: it
+    is set back as it was afterwards, or every later test's agencies would
+    have ids from ``n`` on.
+    """
+    from django.db import connection
+
+    sequence = "pg_get_serial_sequence('directory_agency', 'id')"
+    saved = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {sequence}")
+            name = cursor.fetchone()[0]     # the sequence's name, as PostgreSQL quotes it
+            cursor.execute(f"SELECT last_value, is_called FROM {name}")  # noqa: S608
+            saved = cursor.fetchone()
+
+    def set_next(value: int) -> None:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SELECT setval({sequence}, %s)", [value - 1])
+            else:
+                cursor.execute("UPDATE sqlite_sequence SET seq = %s "
+                               "WHERE name = 'directory_agency'", [value - 1])
+
+    yield set_next
+    if saved is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT setval({sequence}, %s, %s)", list(saved))
+
+
+def _agency_with_item(world, next_agency_id, pk: int, seed: int):
+    from tests.cases.helpers import add_agency
+
+    next_agency_id(pk)
+    agency, staff = add_agency(world, f"编号局{pk}", credit_seed=seed,
+                               roles=(Role.WINDOW_CLERK, Role.SYSADMIN))
+    assert agency.pk == pk
+    return agency, publish_item(world, agency=agency, publisher=staff[Role.SYSADMIN],
+                                name=f"编号许可{pk}")
+
+
+def test_two_agencies_never_get_the_same_case_number(world, next_agency_id):
+    """Every part has its width: agency 1234's serial 500001 and agency 12345's
+    serial 1 (the same digits once run together without widths) are two numbers,
+    and an agency id of five digits (a province's agencies and their units)
+    keeps the documented 22 digits."""
+    year = timezone.localtime().year
+    (small, small_item), (_large, large_item) = (
+        _agency_with_item(world, next_agency_id, 1234, 611),
+        _agency_with_item(world, next_agency_id, 12345, 612))
+    CaseNumberSequence.objects.create(agency=small, year=year, last=500_000)
+    first, _code = services.case_submit(actor=world.citizen, case=draft(world, small_item))
+    second, _code = services.case_submit(actor=world.citizen, case=draft(world, large_item))
+    assert first.number == f"449900{year}001234500001"
+    assert second.number == f"449900{year}012345000001"
+    assert re.fullmatch(r"\d{22}", second.number)
+
+
+def test_a_number_that_would_not_fit_is_refused_not_cut(world, next_agency_id):
+    """The agency's millionth case of a year, or an agency id of seven digits,
+    has no number of the documented width: the submission is refused with a
+    message saying so (never a number another case has, nor a 500), and the
+    draft and the year's count stay as they were."""
+    year = timezone.localtime().year
+    agency, item = _agency_with_item(world, next_agency_id, 4321, 613)
+    CaseNumberSequence.objects.create(agency=agency, year=year, last=999_999)
+    case = draft(world, item)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_submit(actor=world.citizen, case=case)
+    assert exc.value.code == CasesErrorCode.BAD_STATE
+    assert "办件编号已用完" in exc.value.render("zh-hans")
+    assert CaseNumberSequence.objects.get(agency=agency, year=year).last == 999_999
+    _huge, huge_item = _agency_with_item(world, next_agency_id, 1_000_000, 614)
+    case = draft(world, huge_item)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_submit(actor=world.citizen, case=case)
+    assert exc.value.render("zh-hans") == (
+        "机构编号超出办件编号所能容纳的位数，无法编号，请联系系统管理员。")
+
+
+@pytest.mark.parametrize(("at", "year"), [
+    (dt.datetime(2025, 12, 31, 15, 59, 59, tzinfo=dt.UTC), 2025),  # 23:59:59 Beijing
+    (dt.datetime(2025, 12, 31, 16, 0, 0, tzinfo=dt.UTC), 2026),    # 1 January, 00:00
+], ids=["last-second", "new-year"])
+def test_the_number_s_year_is_beijing_s(world, promised, monkeypatch, at, year):
+    """The year in the number, and the sequence counted, are those of local
+    (Beijing) time, not UTC's."""
+    case = draft(world, promised)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    case, _code = services.case_submit(actor=world.citizen, case=case)
+    assert case.number[6:10] == str(year)
+    assert case.number.endswith("000001")
+    assert CaseNumberSequence.objects.get(agency=world.agency_a).year == year
+
+
+def test_a_failed_submission_leaves_no_gap_in_the_serials(world, promised, monkeypatch):
+    """The serial is counted in the submission's transaction: a failure after it
+    rolls it back, and the next case gets the serial the failed one would have had."""
+    case = draft(world, promised)
+    real = services._open_tasks
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "_open_tasks", broken)
+    with pytest.raises(RuntimeError):
+        services.case_submit(actor=world.citizen, case=case)
+    assert Case.objects.get(pk=case.pk).number is None
+    monkeypatch.setattr(services, "_open_tasks", real)
+    case, _code = services.case_submit(actor=world.citizen, case=case)
+    assert case.number.endswith("000001")
+
+
+def test_agencies_number_independently(world, promised):
+    """Each agency counts its own serials from 1."""
+    of_b = publish_item(world, agency=world.agency_b, name="乙局许可")
+    first_a, _code = submitted(world, promised)
+    first_b, _code = submitted(world, of_b)
+    assert first_a.number.endswith("000001") and first_b.number.endswith("000001")
+    assert first_a.number != first_b.number
 
 
 def test_submission_writes_the_submitted_event_and_audit_record(world, promised):

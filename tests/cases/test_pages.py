@@ -49,6 +49,37 @@ def test_the_apply_page_lists_the_materials(world, promised, client_for):
     assert "张三" in page
 
 
+@pytest.mark.parametrize(("limit", "stated"), [(5 * 1024 * 1024, "5 MB"),
+                                               (25 * 1024 * 1024, "25 MB")])
+def test_the_apply_page_states_the_configured_limit(world, promised, client_for, settings,
+                                                    limit, stated):
+    """The page tells the limit the service enforces (YIZHAN_MAX_UPLOAD_BYTES), not
+    a fixed 10 MB that would have an 8 MB scan refused after it was chosen."""
+    settings.YIZHAN_MAX_UPLOAD_BYTES = limit
+    page = client_for(world.citizen).get(
+        f"/services/items/{promised.item.impl_code}/apply/").content.decode()
+    assert "10 MB" not in page
+    assert f"每个不超过 {stated}。" in page
+
+
+def test_files_over_the_request_s_total_are_refused_before_anything_is_kept(
+        world, promised, client_for, settings):
+    """A form whose files together are more than one request keeps
+    (YIZHAN_MAX_REQUEST_FILES_BYTES) is refused as a whole with a 4xx, before any
+    view runs: no case and no file."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    settings.YIZHAN_MAX_REQUEST_FILES_BYTES = 5000
+    big = b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n"
+    client = client_for(world.citizen)
+    with nothing_written():
+        response = client.post(f"/services/items/{promised.item.impl_code}/apply/",
+                               _apply_form(world, promised, files=dict.fromkeys(
+                                   ("申请书", "营业执照", "补充说明"), big)))
+    assert response.status_code == 413
+    assert "一次提交的文件合计超过" in response.content.decode()
+    assert not Case.objects.exists()
+
+
 def test_the_apply_page_needs_a_sign_in(world, promised, client):
     """An anonymous visitor is sent to sign in."""
     response = client.get(f"/services/items/{promised.item.impl_code}/apply/")
@@ -387,6 +418,131 @@ def test_a_material_is_served_as_the_type_its_content_was_checked_to_be(
     response = client_for(world.citizen).get(f"/files/{record.pk}/")
     assert response["Content-Type"] == served
     assert quote(saved_as) in response["Content-Disposition"]
+
+
+def test_who_downloads_a_material(world, client_for):
+    """The applicant and staff of the lead and of a joint agency holding a task get
+    it, as an attachment with nosniff; another applicant and an unrelated agency's
+    staff get 404."""
+    from tests.cases.helpers import accepted_parallel, add_agency
+
+    case, _third, staff = accepted_parallel(world)
+    record = MaterialFile.objects.filter(case=case, replaced=False).first()
+    url = f"/files/{record.pk}/"
+    stranger, _applicant = another_citizen()
+    _unrelated, unrelated_staff = add_agency(world, "戊局", credit_seed=505)
+    for user in (world.citizen, world.user("a", Role.REVIEWER), staff[Role.REVIEWER]):
+        response = client_for(user).get(url)
+        assert response.status_code == 200, user
+        assert response["Content-Disposition"].startswith("attachment;")
+        assert response["Content-Type"] == "application/pdf"
+        assert response["X-Content-Type-Options"] == "nosniff"
+    for user in (stranger, unrelated_staff[Role.REVIEWER]):
+        assert client_for(user).get(url).status_code == 404, user
+
+
+def test_a_jpeg_named_html_is_saved_as_jpg(world, promised, client_for):
+    from tests.cases.helpers import JPEG
+
+    case = draft(world, promised, files=False)
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=promised.materials.get(name="申请书").pk,
+                                      upload=upload(JPEG, "photo.html"))
+    response = client_for(world.citizen).get(f"/files/{record.pk}/")
+    assert response["Content-Type"] == "image/jpeg"
+    assert "photo.jpg" in response["Content-Disposition"]
+
+
+def _kept_from_before(case, material, name: str, *, replaced: bool, at) -> MaterialFile:
+    """A row as uploads before this version left them (replaced in the draft and
+    kept, or named with control characters), with its stored file."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from yizhan.core.crypto import sm3_hex
+
+    content = PDF.replace(b"Catalog", b"Catalog /Lang (" + name.encode("unicode_escape") + b")")
+    stored = default_storage.save(f"cases/{case.pk}/{sm3_hex(content)}", ContentFile(content))
+    return MaterialFile.objects.create(
+        case=case, material=material, file=stored, original_name=name,
+        content_type="application/pdf", size=len(content), digest=sm3_hex(content),
+        uploaded_by=case.submitted_by, uploaded_at=at, replaced=replaced)
+
+
+def test_a_file_replaced_before_submission_is_not_handed_to_staff(world, promised, client_for):
+    """The wrong file, replaced in the draft before submitting, was never part of
+    the application: staff neither see it listed nor download it ("Staff do not
+    see a draft, nor its files, until it is submitted"), also for a row kept from
+    before replaced draft files were deleted."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    material = promised.materials.get(name="申请书")
+    case = draft(world, promised, files=False)
+    replaced_now = services.material_upload(
+        actor=world.citizen, case=case, material_id=material.pk,
+        upload=upload(PDF.replace(b"Catalog", b"Catalog /N 1"), "别人的身份证.pdf"))
+    kept = _kept_from_before(case, material, "别人的户口本.pdf", replaced=True,
+                             at=timezone.now() - timedelta(minutes=5))
+    for other in promised.materials.all():
+        services.material_upload(actor=world.citizen, case=case, material_id=other.pk,
+                                 upload=upload())
+    services.case_submit(actor=world.citizen, case=case)
+    for user in (world.user("a", Role.WINDOW_CLERK), world.citizen):
+        client = client_for(user)
+        for record in (replaced_now, kept):
+            assert client.get(f"/files/{record.pk}/").status_code == 404
+        page = client.get(f"/workbench/cases/{case.pk}/" if user != world.citizen
+                          else f"/my/cases/{case.pk}/").content.decode()
+        assert "别人的身份证" not in page and "别人的户口本" not in page
+        assert "申请书.pdf" in page
+
+
+def test_a_file_replaced_during_a_correction_stays_marked_replaced(world, promised, client_for):
+    """What the applicant submitted stays on the record: replaced under a correction
+    notice, it is listed as 已被替换 and can still be downloaded."""
+    from tests.cases.helpers import PNG
+
+    case, _code = submitted(world, promised)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    material = promised.materials.get(name="申请书")
+    first = MaterialFile.objects.get(case=case, material=material)
+    services.case_request_correction(actor=clerk, task=open_task(case, "accept"),
+                                     items=[{"material_id": material.pk, "problem": "模糊"}])
+    services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                             upload=upload(PNG, "申请书.png"))
+    client = client_for(clerk)
+    page = client.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert "（已被替换）" in page
+    assert client.get(f"/files/{first.pk}/").status_code == 200
+
+
+def test_a_right_to_left_override_in_a_file_name_is_not_shown_to_staff(world, promised,
+                                                                       client_for):
+    """"合同\u202egpj.exe" reads 合同exe.jpg on the page: neither a name cleaned on
+    upload nor one kept from before shows a bidirectional override, on the page
+    or in the downloaded file's name."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case = draft(world, promised)
+    record = services.material_upload(actor=world.citizen, case=case,
+                                      material_id=promised.materials.get(name="补充说明").pk,
+                                      upload=upload(PDF.replace(b"Catalog", b"Catalog /N 1"),
+                                                    "合同\u202egpj.exe"))
+    case, _code = services.case_submit(actor=world.citizen, case=case)
+    old = _kept_from_before(case, promised.materials.get(name="营业执照"), "执照\u202efdp.exe",
+                            replaced=False, at=timezone.now() + timedelta(seconds=1))
+    assert "\u202e" not in record.original_name
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    page = client.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert "\u202e" not in page
+    assert "合同gpj.pdf" in page and "执照fdp.pdf" in page
+    response = client.get(f"/files/{old.pk}/")
+    assert "%E2%80%AE" not in response["Content-Disposition"]
+    assert "\u202e" not in response["Content-Disposition"]
 
 
 def test_a_file_lost_from_storage_is_not_found(world, promised, client_for):

@@ -70,7 +70,7 @@ def test_a_notice_is_a_case_of_its_own_with_the_agency_heads_reply_open(
     assert notice.accepted_at == notice.submitted_at
     assert notice.statutory_due is None and notice.promised_due is None
     office = officer.postings.get().post.agency
-    assert notice.number[10:14] == f"{office.pk:04d}"
+    assert notice.number[10:16] == f"{office.pk:06d}"
     assert notice.data["reply_workdays"] == 5 and notice.data["alerts"] == [alert.pk]
     assert notice.applicant.credit_code == world.agency_a.credit_code
     reply = open_task(notice)

@@ -269,7 +269,10 @@ def get_case(request, case_id: int):
 
 @router.post("/cases/{case_id}/materials", response={201: FileOut}, auth=AUTH)
 def upload_material(request, case_id: int, material_id: Form[int], file: File[UploadedFile]):
-    """Upload one material file (PDF, JPG, PNG or OFD; 10 MB at most)."""
+    """Upload one material file: PDF, JPG, PNG or OFD, at most the platform's limit
+    (`YIZHAN_MAX_UPLOAD_BYTES`, 10 MB unless the operator sets another; the
+    413 `cases.upload_too_big` answer names it).  A PDF that runs a script or
+    starts a program when opened is refused (415 `cases.upload_type`)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     record = services.material_upload(actor=actor, case=case, material_id=material_id,

@@ -10,14 +10,16 @@ import hmac
 import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import person_of
 from yizhan.cases import clock, permissions
+from yizhan.cases.downloads import EXTENSIONS
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, CaseEvent, MaterialFile, Task
+from yizhan.catalog.content import file_display_name
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from yizhan.directory.authz import scope_of
@@ -56,9 +58,46 @@ def _with_timeline(case: Case) -> Case:
     case.timeline = list(CaseEvent.objects.filter(case=case).select_related("task", "agency")
                          .order_by("at", "id"))
     case.task_list = list(case.tasks.all())
-    case.file_list = list(MaterialFile.objects.filter(case=case).select_related("material")
-                          .order_by("material__order", "uploaded_at"))
+    case.file_list = [_named(record) for record in
+                      _material_files().filter(case=case).select_related("material")
+                      .order_by("material__order", "uploaded_at")]
     return case
+
+
+def _material_files() -> QuerySet[MaterialFile]:
+    """The files that are part of the application.
+
+    A file replaced before the case was submitted never was: replacing a
+    draft's file deletes it, and a row an earlier version kept (its
+    replacement uploaded by the submission, or the case never submitted)
+    is neither listed nor served.  A file replaced during a
+    correction stays, marked replaced: it is what the applicant submitted.
+    """
+    replaced_before_submission = MaterialFile.objects.filter(
+        case=OuterRef("case"), material=OuterRef("material"), pk__gt=OuterRef("pk"),
+        uploaded_at__lte=OuterRef("case__submitted_at"))
+    return MaterialFile.objects.exclude(
+        Q(replaced=True) & (Q(case__submitted_at__isnull=True)
+                            | Exists(replaced_before_submission)))
+
+
+def _named(record: MaterialFile) -> MaterialFile:
+    """``record`` with its name as it is shown and downloaded: a name kept before
+    names were cleaned on upload may hold control characters (a right-to-left
+    override) that make it read as another."""
+    record.original_name = file_display_name(record.original_name, record.material.name,
+                                             EXTENSIONS.get(record.content_type, ""))
+    return record
+
+
+def material_file_for_actor(*, actor, file_id: int) -> MaterialFile:
+    """A material file to download: one of the application's files, of a case the
+    actor may see (otherwise not found)."""
+    record = (_material_files().select_related("case", "material")
+              .filter(pk=file_id).first())
+    if record is None or not permissions.case_view(actor, case=record.case):
+        raise NotFound()
+    return _named(record)
 
 
 def cases_of_applicant_user(*, user) -> QuerySet[Case]:

@@ -40,6 +40,7 @@ from yizhan.cases.models import (
 )
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
+from yizhan.catalog.content import file_display_name
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.errors import (
     Conflict,
@@ -270,6 +271,11 @@ def material_upload(*, actor, case: Case, material_id: int, upload) -> MaterialF
 def _material_record(*, actor, case, material_id, upload, checked, name) -> MaterialFile:
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.material_upload(actor, case=case), action="material_upload")
+    if case.status == Case.Status.WITHDRAWN:
+        # Withdrawn as a draft too, never submitted: not "已提交".
+        raise Conflict(_("办件已撤回，不能再上传材料。"), code=CasesErrorCode.BAD_STATE)
+    if case.status in (Case.Status.CLOSED, Case.Status.NOT_ACCEPTED):
+        raise Conflict(_("办件已办结，不能再上传材料。"), code=CasesErrorCode.BAD_STATE)
     if case.status not in (Case.Status.DRAFT, Case.Status.CORRECTION):
         raise Conflict(_("办件已提交，不能再上传材料（补正时除外）。"),
                        code=CasesErrorCode.BAD_STATE)
@@ -290,10 +296,24 @@ def _material_record(*, actor, case, material_id, upload, checked, name) -> Mate
         # is there already, in this phase.  A file the correction notice
         # found fault with, sent again unchanged, is a new answer to it.
         return current
-    if current is not None:
+    changes = {}
+    if current is not None and case.status == Case.Status.DRAFT:
+        # A file replaced in the draft was never part of the application:
+        # neither staff nor storage keep it (a draft may be edited any
+        # number of times).  During a correction the file the notice
+        # found fault with stays, marked replaced, as the record of what
+        # was first submitted.
+        current.delete()
+        _file_delete_on_commit(current.file.name)
+        changes["replaced_sm3"] = current.digest
+    elif current is not None:
         MaterialFile.objects.filter(pk=current.pk).update(replaced=True)
     record = MaterialFile(
-        case=case, material=material, original_name=(upload.name or "")[:255],
+        case=case, material=material,
+        # Without folders or control characters (a right-to-left override
+        # makes 合同\u202egpj.exe read 合同exe.jpg), and with the extension
+        # of the type the content was checked to be.
+        original_name=file_display_name(upload.name, material.name, checked.kind.extension),
         content_type=checked.kind.content_type, size=checked.size, digest=checked.digest,
         uploaded_by=actor, uploaded_at=timezone.now(),
     )
@@ -302,8 +322,19 @@ def _material_record(*, actor, case, material_id, upload, checked, name) -> Mate
     audit_append(actor=actor, action=CasesAction.MATERIAL_UPLOADED, obj=case,
                  agency_id=case.agency_id,
                  changes={"material": material.name, "file": record.original_name,
-                          "sm3": checked.digest, "size": checked.size})
+                          "sm3": checked.digest, "size": checked.size, **changes})
     return record
+
+
+def _file_delete_on_commit(name: str) -> None:
+    """Delete a material's stored file once the transaction that dropped its row
+    commits, unless a row still refers to it (files are stored by digest)."""
+
+    def delete():
+        if not MaterialFile.objects.filter(file=name).exists():
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
 
 
 def _missing_materials(case: Case) -> list[str]:
@@ -317,13 +348,26 @@ def _missing_materials(case: Case) -> list[str]:
                 .values_list("name", flat=True))
 
 
+# The widths of the case number's agency id and serial.  Every part has a
+# fixed width, so that no two (agency, serial) pairs read as the same digits:
+# six digits hold the ids of a province's agencies and their internal
+# units, and a year's serials of the busiest one.
+NUMBER_AGENCY_DIGITS = 6
+NUMBER_SERIAL_DIGITS = 6
+
+
 def _allocate_number(case: Case, now, agency=None) -> str:
-    """办件编号: division (6) + year (4) + agency (4) + serial in the year (6).
+    """办件编号: division (6) + year (4) + agency (6) + serial in the year (6).
 
     The agency is the one that numbers the case: the accepting agency, or
-    for a supervision notice the office that issues it.
+    for a supervision notice the office that issues it.  A part that would
+    not fit its width is refused, never cut or widened: the number would
+    then be another case's.
     """
     agency = agency or case.agency
+    if agency.pk >= 10 ** NUMBER_AGENCY_DIGITS:
+        raise Conflict(_("机构编号超出办件编号所能容纳的位数，无法编号，请联系系统管理员。"),
+                       code=CasesErrorCode.BAD_STATE)
     year = timezone.localtime(now).year
     sequence = CaseNumberSequence.objects.filter(agency_id=agency.pk, year=year)
     if not sequence.update(last=F("last") + 1):
@@ -331,8 +375,14 @@ def _allocate_number(case: Case, now, agency=None) -> str:
         CaseNumberSequence.objects.get_or_create(agency_id=agency.pk, year=year)
         sequence.update(last=F("last") + 1)
     serial = sequence.get().last
-    # The agency's id, at least four digits: unique without a separate code.
-    return f"{agency.division.code[:6]}{year}{agency.pk:04d}{serial:06d}"
+    if serial >= 10 ** NUMBER_SERIAL_DIGITS:
+        # Raised inside the step's transaction: the count goes back with it.
+        raise Conflict(_("本机构本年度的办件编号已用完（每年最多 %(most)s 件），"
+                         "请联系系统管理员。"),
+                       code=CasesErrorCode.BAD_STATE, most=10 ** NUMBER_SERIAL_DIGITS - 1)
+    division = agency.division.code[:6].ljust(6, "0")
+    return (f"{division}{year}{agency.pk:0{NUMBER_AGENCY_DIGITS}d}"
+            f"{serial:0{NUMBER_SERIAL_DIGITS}d}")
 
 
 def _agencies_for(case: Case, definition: bpmn.ProcessDefinition) -> dict:

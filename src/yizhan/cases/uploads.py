@@ -1,29 +1,36 @@
 """Checking uploaded files: type by content, size, completeness.
 
 The declared content type and the file name are not trusted: the first
-bytes decide the type, and the last bytes show whether the file arrived
-whole (a PDF ends with ``%%EOF``, a PNG with its IEND chunk, a JPEG with
-the EOI marker, a ZIP package with its end-of-central-directory record, a
-compound file (.doc, .xls) with every sector its allocation table uses).
+bytes decide the type, and the file's structure shows whether it arrived
+whole (a PDF ends with ``%%EOF``, a PNG with its IEND chunk, a JPEG's
+segments lead to its EOI marker, a ZIP package ends with its
+end-of-central-directory record, a compound file (.doc, .xls) holds every
+sector its allocation table uses).
 A ZIP package is an OFD document (GB/T 33190) when ``OFD.xml`` is at its
 root, a Word or Excel file when it holds ``word/document.xml`` or
 ``xl/workbook.xml``; a compound file is a Word or Excel file when it holds
 a ``WordDocument`` or ``Workbook`` stream.  Any other ZIP or compound file
-(an archive of programs) is refused, and so is a document with macros.
+(an archive of programs) is refused, and so is a document with macros,
+or a PDF that runs code when it is opened (``_pdf_runs_code``).
 
 Each use says which kinds it accepts: applicants' materials
 (``CASE_MATERIALS``: PDF, images and OFD) and the catalog's blank forms
 and samples (``CATALOG_FILES``: Word and Excel too).
 """
 
+import contextlib
+import dataclasses
 import io
+import re
 import struct
 import zipfile
 from dataclasses import dataclass
 
+import pypdf
 from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.core.crypto import sm3_hex
@@ -80,6 +87,11 @@ def max_bytes() -> int:
     return int(getattr(settings, "YIZHAN_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
 
 
+def max_megabytes() -> str:
+    """The limit as the pages and messages state it, in MB ("10", "2.5")."""
+    return f"{round(max_bytes() / (1024 * 1024), 1):g}"
+
+
 # Containers, told apart by what they hold once the file is known to be whole.
 ZIP = "zip"
 COMPOUND = "compound"
@@ -113,11 +125,45 @@ def _complete(sniffed: Kind | str, content: bytes, compound=None) -> bool:
     if sniffed is PNG:
         return tail.endswith(b"IEND\xaeB`\x82")
     if sniffed is JPEG:
-        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+        return _jpeg_whole(content)
     if sniffed == ZIP:
         return b"PK\x05\x06" in content[-65557:]
     if sniffed == COMPOUND:
         return compound is not None and compound[1]
+    return False
+
+
+# A JPEG marker that begins a segment with a length, or ends the image: 0xFF
+# and a code other than 0x00 (a 0xFF byte of coded data), 0x01 (TEM) and
+# 0xD0-0xD7 (RST), which stand alone, and 0xFF (fill bytes may precede a
+# marker: the last 0xFF of a run is the marker's).  No repetition, so a
+# search never goes back over what it has read.
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\x01\xd0-\xd7\xff]")
+_JPEG_EOI, _JPEG_SOI = 0xD9, 0xD8
+
+
+def _jpeg_whole(content: bytes) -> bool:
+    """Whether the JPEG's segments, from SOI through its scans, reach the EOI marker.
+
+    Phones append data after the image's EOI (a motion photo's video, a
+    Samsung trailer, a second picture), so the file need not end with it.
+    Each segment is skipped by its length and a scan's coded data is
+    searched once for the marker after it: the work grows with the file,
+    once over.  The data ending first is a file cut short.
+    """
+    position = 2                                    # after SOI
+    while (found := _JPEG_MARKER.search(content, position)) is not None:
+        code = content[found.start() + 1]
+        position = found.end()
+        if code == _JPEG_EOI:
+            return True
+        if code == _JPEG_SOI:
+            continue
+        if position + 2 > len(content):
+            return False
+        # The length counts its own two bytes; what follows an SOS
+        # segment is coded data, searched through by the next turn.
+        position += int.from_bytes(content[position:position + 2], "big")
     return False
 
 
@@ -306,6 +352,245 @@ def _compound_kind(read) -> Kind | str | None:
     return None
 
 
+# --- PDFs that run code ---------------------------------------------------------
+#
+# Staff open applicants' PDFs in a desktop reader, which runs a document's
+# JavaScript and may start a program (a Launch action).  A PDF is refused
+# when it holds a Launch action anywhere a reader finds actions, or
+# JavaScript that runs without anyone asking: on opening (the catalog's
+# /OpenAction), on the document's events (the catalog's /AA: closing,
+# saving, printing), as document-level scripts (the /Names /JavaScript
+# tree), on a page's opening or closing (its /AA), or on a page's events in
+# an annotation's /AA (/PO, /PC, /PV, /PI).  JavaScript that runs when the
+# reader types in or clicks a form field (/K, /F, /V, /C, mouse and focus)
+# is kept: an agency's own fillable forms compute their totals that way.
+
+# Objects read in one PDF looking for actions: many times what an
+# application's PDF holds (its pages, their annotations, the form's fields
+# and the bookmarks), and few enough to read in about a second.
+PDF_OBJECTS_LIMIT = 100_000
+# Bytes of compressed object streams (PDF 1.5) decoded to read those
+# objects, in all and for any one stream: a few megabytes of small
+# dictionaries is a document of thousands of pages, and without a limit a
+# file of 10 MB could make pypdf decode and parse gigabytes.
+PDF_OBJECT_STREAMS_LIMIT = 5 * 1024 * 1024
+# An annotation's events that do not wait for the reader to act on it.
+_PAGE_EVENTS = frozenset({"/PO", "/PC", "/PV", "/PI"})
+# A startxref that points nowhere: pypdf then rebuilds the cross-reference
+# table from the objects, as a desktop reader does with a file that has
+# none, so a script cannot hide behind a missing table.
+_REBUILD_XREF = b"\nstartxref\n0\n%%EOF\n"
+
+
+class _TooComplex(Exception):
+    pass
+
+
+_PYPDF_OUTPUT_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length",
+                        "run_length_maximum_output_length", "brotli_maximum_output_length",
+                        "array_based_stream_maximum_output_length")
+
+
+def _pypdf_limits():
+    """pypdf's own limits on a stream's decoded bytes, lowered for this reading
+    (its defaults allow 75 MB a stream), where this version of pypdf lets them
+    be set for one reading (a context variable: other readings keep theirs)."""
+    configure = getattr(pypdf, "apply_configuration", None)
+    if configure is None:
+        return contextlib.nullcontext()
+    known = {field.name for field in dataclasses.fields(pypdf.Configuration)}
+    return configure(**{name: PDF_OBJECT_STREAMS_LIMIT
+                        for name in _PYPDF_OUTPUT_LIMITS if name in known})
+
+
+# pypdf's error for a limit it will not pass (a file made to exhaust it).
+_LIMIT_REACHED = tuple(filter(None, [getattr(pypdf.errors, "LimitReachedError", None)]))
+
+
+class _PdfActions:
+    """One bounded reading of a PDF's actions (see above); pypdf reads the objects."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.left = PDF_OBJECTS_LIMIT
+        self.streams: set[int] = set()
+        self.decoded = 0
+
+    def get(self, value):
+        """``value`` with an indirect reference followed; None when it cannot be read.
+
+        Each object read, and each element of an array looked through, counts
+        against the limit: however many objects a file lists, and however
+        they refer to each other, no more than ``PDF_OBJECTS_LIMIT`` are read.
+        """
+        if isinstance(value, IndirectObject):
+            self.left -= 1
+            if self.left < 0:
+                raise _TooComplex
+            try:
+                found = value.get_object()
+                stream = self._stream_size(value.idnum)
+            except _LIMIT_REACHED:
+                raise _TooComplex from None
+            except Exception:  # a damaged object is skipped, as a reader does
+                return None
+            self.decoded += stream
+            if self.decoded > PDF_OBJECT_STREAMS_LIMIT:
+                raise _TooComplex
+            return found
+        return value
+
+    def _stream_size(self, number: int) -> int:
+        """The decoded bytes of the object stream holding object ``number``, the
+        first time one of its objects is read (pypdf decodes a stream once)."""
+        holder = getattr(self.reader, "xref_objStm", {}).get(number)
+        if holder is None or holder[0] in self.streams:
+            return 0
+        self.streams.add(holder[0])
+        return len(self.reader.get_object(holder[0]).get_data())
+
+    def entry(self, holder, key):
+        return self.get(holder.get(key)) if isinstance(holder, DictionaryObject) else None
+
+    def items(self, value) -> list:
+        """An array's elements (a single value stands for itself)."""
+        value = self.get(value)
+        if isinstance(value, ArrayObject):
+            self.left -= len(value)
+            if self.left < 0:
+                raise _TooComplex
+            return list(value)
+        return [] if value is None else [value]
+
+    def runs_code(self, action, *, unasked: bool) -> bool:
+        """Whether ``action``, or one its /Next chain leads to, launches a program,
+        or (``unasked``: run without the reader acting) runs JavaScript."""
+        pending, seen = [action], set()
+        while pending:
+            action = self.get(pending.pop())
+            if not isinstance(action, DictionaryObject) or id(action) in seen:
+                continue
+            seen.add(id(action))
+            kind = self.get(action.get("/S"))
+            if kind == "/Launch":
+                return True
+            if unasked and (kind == "/JavaScript" or "/JS" in action):
+                return True
+            pending.extend(self.items(action.get("/Next")))
+        return False
+
+    def events_run_code(self, holder, *, unasked_events=None) -> bool:
+        """Whether an additional-actions dictionary (/AA) runs code: a Launch on any
+        event, JavaScript on ``unasked_events`` (every event when None)."""
+        events = self.entry(holder, "/AA")
+        if not isinstance(events, DictionaryObject):
+            return False
+        return any(self.runs_code(action, unasked=unasked_events is None
+                                  or event in unasked_events)
+                   for event, action in list(events.items()))
+
+    def name_tree_has_entries(self, node) -> bool:
+        pending, seen = [node], set()
+        while pending:
+            node = self.get(pending.pop())
+            if not isinstance(node, DictionaryObject) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if self.items(node.get("/Names")):
+                return True
+            pending.extend(self.items(node.get("/Kids")))
+        return False
+
+    def widgets_run_code(self, holder) -> bool:
+        """An annotation's or a form field's actions: Launch, or JavaScript on a page's events."""
+        return (self.runs_code(holder.get("/A"), unasked=False)
+                or self.events_run_code(holder, unasked_events=_PAGE_EVENTS))
+
+    def tree_runs_code(self, top, children: str, check) -> bool:
+        """``check`` on every node of a tree (pages, fields), each node once."""
+        pending, seen = [top], set()
+        while pending:
+            node = self.get(pending.pop())
+            if not isinstance(node, DictionaryObject) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if check(node):
+                return True
+            pending.extend(self.items(node.get(children)))
+        return False
+
+    def page_runs_code(self, page) -> bool:
+        """A page's (or a page tree node's) events, and its annotations' actions."""
+        if self.events_run_code(page):
+            return True
+        for annotation in self.items(page.get("/Annots")):
+            annotation = self.get(annotation)
+            if isinstance(annotation, DictionaryObject) and self.widgets_run_code(annotation):
+                return True
+        return False
+
+    def outline_runs_code(self, outlines) -> bool:
+        pending, seen = [self.entry(outlines, "/First")], set()
+        while pending:
+            entry = self.get(pending.pop())
+            if not isinstance(entry, DictionaryObject) or id(entry) in seen:
+                continue
+            seen.add(id(entry))
+            if self.runs_code(entry.get("/A"), unasked=False):
+                return True
+            pending += [entry.get("/Next"), entry.get("/First")]
+        return False
+
+    def found(self) -> bool:
+        root = self.get(self.reader.trailer.get("/Root"))
+        if not isinstance(root, DictionaryObject):
+            return False
+        fields = self.entry(self.entry(root, "/AcroForm"), "/Fields")
+        return (self.runs_code(root.get("/OpenAction"), unasked=True)
+                or self.events_run_code(root)
+                or self.name_tree_has_entries(self.entry(self.entry(root, "/Names"),
+                                                         "/JavaScript"))
+                or self.tree_runs_code(root.get("/Pages"), "/Kids", self.page_runs_code)
+                or any(self.tree_runs_code(field, "/Kids", self.widgets_run_code)
+                       for field in self.items(fields))
+                or self.outline_runs_code(self.entry(root, "/Outlines")))
+
+
+def _pdf_reader(content: bytes):
+    """A pypdf reader of ``content``, or None when pypdf cannot read it."""
+    for data in (content, content + _REBUILD_XREF):
+        try:
+            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                # Readers open a file with only an owner password (restrictions
+                # on printing, copying) without asking: so does this.
+                reader.decrypt("")
+            if reader.trailer.get("/Root") is not None:
+                return reader
+        except _LIMIT_REACHED:
+            raise
+        except Exception:  # noqa: S112 - pypdf raises many kinds on a damaged file
+            continue
+    return None
+
+
+def _pdf_runs_code(content: bytes) -> bool | None:
+    """Whether a PDF runs code when opened (see above): True, False, or None when
+    it holds more than is read (``PDF_OBJECTS_LIMIT``, ``PDF_OBJECT_STREAMS_LIMIT``).
+
+    A file pypdf cannot read is not refused for that alone: it was checked
+    as a PDF already (its header, its %%EOF), as every PDF was before.
+    """
+    try:
+        with _pypdf_limits():
+            reader = _pdf_reader(content)
+            return reader is not None and _PdfActions(reader).found()
+    except (_TooComplex, *_LIMIT_REACHED):
+        return None
+    except Exception:  # pypdf's errors on a damaged file (RecursionError too)
+        return False
+
+
 def _refused(accepted: Accepted, name: str, sniffed=None) -> InvalidInput:
     if sniffed == ZIP and OFD in accepted.kinds and not accepted.kinds & {DOCX, XLSX}:
         # Materials take OFD as their only package: say what the ZIP is not.
@@ -332,6 +617,11 @@ def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
         raise InvalidInput(_("文件“%(name)s”过大：上限 %(mb)s MB。"),
                            code=CasesErrorCode.UPLOAD_TOO_BIG, http_status=413,
                            name=upload.name, mb=limit // (1024 * 1024))
+    if not content:
+        # Before the type, which an empty file has none of: "PDF is not
+        # accepted" to someone who chose 申请书.pdf would send them looking
+        # for another format.
+        raise InvalidInput(_("文件“%(name)s”是空文件，请重新选择。"), name=upload.name)
     sniffed = _sniff(content[:16])
     possible = CONTAINER_KINDS.get(sniffed, (sniffed,)) if sniffed else ()
     if not accepted.kinds.intersection(possible):
@@ -351,5 +641,17 @@ def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
                            code=CasesErrorCode.UPLOAD_TYPE, http_status=415, name=upload.name)
     if kind not in accepted.kinds:
         raise _refused(accepted, upload.name, sniffed)
+    if kind is PDF:
+        runs_code = _pdf_runs_code(content)
+        if runs_code:
+            raise InvalidInput(_("文件“%(name)s”含有打开时自动运行的脚本或启动程序的动作，"
+                                 "请另存为普通 PDF 后上传。"),
+                               code=CasesErrorCode.UPLOAD_TYPE, http_status=415,
+                               name=upload.name)
+        if runs_code is None:
+            raise InvalidInput(_("文件“%(name)s”的结构过于复杂，无法检查其中是否含有自动运行的"
+                                 "脚本，请另存为普通 PDF 后上传。"),
+                               code=CasesErrorCode.UPLOAD_TYPE, http_status=415,
+                               name=upload.name)
     return CheckedUpload(content=content, kind=kind, digest=sm3_hex(content),
                          size=len(content))

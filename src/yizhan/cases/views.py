@@ -15,7 +15,8 @@ from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
-from yizhan.cases.models import Case, Certificate, MaterialFile
+from yizhan.cases.models import Case, Certificate
+from yizhan.cases.uploads import max_megabytes
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
@@ -195,7 +196,7 @@ def apply(request, impl_code: str):
         "v": version, "applicants": applicants, "materials": materials, "key": key,
         "errors": errors, "invalid": invalid,
         "posted": request.POST if request.method == "POST" else {},
-        "chosen": chosen,
+        "chosen": chosen, "max_mb": max_megabytes(),
     }, status=status)
 
 
@@ -329,9 +330,7 @@ def certificate_download(request, case_id: int):
 
 @login_required
 def material_download(request, file_id: int):
-    record = MaterialFile.objects.select_related("case").filter(pk=file_id).first()
-    if record is None or not permissions.case_view(request.user, case=record.case):
-        raise NotFound()
+    record = selectors.material_file_for_actor(actor=request.user, file_id=file_id)
     return attachment(record, record.original_name, record.content_type)
 
 

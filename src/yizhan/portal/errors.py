@@ -33,6 +33,11 @@ def bad_request(request, exception=None):
         return _page(request, 400, _("一次提交的内容过多"),
                      _("一次最多可提交 %(n)s 个文件。请先保存草稿，再在草稿页面分批上传材料。")
                      % {"n": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+    if isinstance(exception, ApplicationError):
+        # A refusal of the body that says what to do instead (the files of
+        # one request over their total, 413): its own status and words.
+        title = _("一次提交的内容过多") if exception.http_status == 413 else _("请求有误")
+        return _page(request, exception.http_status, title, exception.render())
     return _page(request, 400, _("请求有误"), _("请求无法处理，请检查后重试。"))
 
 
