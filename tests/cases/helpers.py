@@ -161,6 +161,16 @@ def colleague(world, key, role, username, *, email=""):
     return user
 
 
+def reachable(*users, phone=""):
+    """Give each user an e-mail address (``<username>@example.org`` unless
+    they have one) and ``phone``, the contacts notices go to."""
+    for user in users:
+        user.email = user.email or f"{user.username}@example.org"
+        user.phone = phone or user.phone
+        type(user).objects.filter(pk=user.pk).update(email=user.email, phone=user.phone)
+    return users
+
+
 def accepted_parallel(world):
     """An accepted case of 并联许可, a parallel item of A with B and a third agency 丙局
     as joint agencies; returns ``(case, 丙局, {role: user} of 丙局)``."""

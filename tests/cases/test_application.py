@@ -18,6 +18,7 @@ from tests.cases.helpers import (
     event_types,
     nothing_written,
     publish_item,
+    reachable,
     reload,
     stored_files,
     submitted,
@@ -943,6 +944,108 @@ def test_the_applicant_is_told_after_commit(world, promised, django_capture_on_c
         callback()
     assert len(mail.outbox) == 1
     assert case.number in mail.outbox[0].body
+
+
+def test_a_case_filed_at_the_window_is_told_to_the_applicant_not_to_the_clerk(
+        world, promised, django_capture_on_commit_callbacks):
+    """The clerk files for an applicant who has an account: the applicant's
+    notices go to the applicant's e-mail and phone, never to the clerk's."""
+    from django.core import mail
+
+    from yizhan.core.notify import MemorySmsBackend
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    reachable(clerk, phone="13900009999")
+    reachable(world.citizen, phone="13900001111")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted(world, promised, actor=clerk)
+    assert [m.to for m in mail.outbox if m.subject == "申请已提交"] == [["citizen@example.com"]]
+    # (The clerk's phone hears of supervision's alert on a 全程网办 item filed
+    # at the window, which is not the applicant's notice.)
+    assert [m.phone for m in MemorySmsBackend.outbox if "请等待受理" in m.text] == [
+        "13900001111"]
+
+
+@override_settings(YIZHAN_PUBLIC_URL="https://zwfw.example.gov.cn")
+def test_a_walk_in_applicant_without_an_account_is_told_by_sms_with_the_status_page(
+        world, promised, django_capture_on_commit_callbacks):
+    """No account, so no e-mail and no case page to sign in to: an SMS to the
+    applicant's phone, with the status query's address (number and query code)."""
+    from django.core import mail
+
+    from tests.factories import valid_id_number
+    from yizhan.core.notify import MemorySmsBackend
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    reachable(clerk, phone="13900009999")
+    walk_in = directory_services.applicant_register(
+        actor=clerk, kind="person", name="王五", id_number=valid_id_number(seq=11),
+        phone="13700002222")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _code = submitted(world, promised, actor=clerk, applicant=walk_in)
+    assert [m for m in mail.outbox if m.subject == "申请已提交"] == []
+    [sms] = [m for m in MemorySmsBackend.outbox if "请等待受理" in m.text]
+    assert sms.phone == "13700002222" and case.number in sms.text
+    assert sms.text.endswith("https://zwfw.example.gov.cn/status/")
+
+
+@override_settings(YIZHAN_PUBLIC_URL="https://zwfw.example.gov.cn/")
+def test_each_message_ends_with_the_address_of_its_page(
+        world, promised, django_capture_on_commit_callbacks):
+    """“请登录平台” names the page: the applicant's e-mail and SMS end with the
+    address of their case page, a clerk's 新待办 with that of the task page."""
+    from django.core import mail
+
+    from tests.cases.helpers import open_task
+    from yizhan.core.notify import MemorySmsBackend
+
+    clerk, = reachable(world.user("a", Role.WINDOW_CLERK))
+    reachable(world.citizen, phone="13900001111")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _code = submitted(world, promised)
+    page = f"https://zwfw.example.gov.cn/my/cases/{case.pk}/"
+    [to_applicant] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert to_applicant.body.endswith(page)
+    assert [m.text.endswith(page) for m in MemorySmsBackend.outbox] == [True]
+    [to_clerk] = [m for m in mail.outbox if m.to == [clerk.email]]
+    assert to_clerk.body.endswith(
+        f"https://zwfw.example.gov.cn/workbench/tasks/{open_task(case, 'accept').pk}/")
+
+
+@pytest.mark.parametrize("field", ["joint_agencies", "upper_agency"])
+def test_an_item_whose_joint_or_upper_agency_closed_takes_no_new_application(world, field):
+    """丙局 closed after the item was published: a new application (online or
+    filed at the window) and a saved draft are refused, naming 丙局, as for a
+    closed accepting agency; nothing is written and no review reaches 丙局.
+    A case submitted before goes on."""
+    from tests.cases.helpers import add_agency
+
+    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    version = publish_item(world, name="并联许可", materials=[], **(
+        {"process_template": "parallel", "joint_agencies": [world.agency_b.name, "丙局"]}
+        if field == "joint_agencies" else
+        {"process_template": "upper_review", "upper_agency": "丙局"}))
+    before, _code = submitted(world, version)
+    waiting = draft(world, version, key="saved-before")
+    directory_services.agency_update(actor=world.admin, agency=third, is_active=False)
+    role = "会同办理机关" if field == "joint_agencies" else "上级审批机关"
+    for actor in (world.citizen, world.user("a", Role.WINDOW_CLERK)):
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.case_create(actor=actor, item_version=version, applicant=world.applicant)
+        assert exc.value.code == CasesErrorCode.ITEM_WITHDRAWN
+        assert exc.value.render("zh-hans") == (
+            f"该事项已不再办理：其{role}“丙局”已撤销或合并，不能再提出申请。"
+            "可拨打 12345 咨询现由哪个部门办理。")
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_submit(actor=world.citizen, case=waiting)
+    assert exc.value.code == CasesErrorCode.ITEM_WITHDRAWN
+    assert f"其{role}“丙局”已撤销或合并。本草稿不能再提交" in exc.value.render("zh-hans")
+    assert reload(waiting).status == Case.Status.DRAFT
+    assert not Task.objects.filter(agency=third).exclude(case=before).exists()
+    assert reload(before).status == Case.Status.SUBMITTED
 
 
 def test_materials_are_listed_in_the_files_of_the_case(world, promised):

@@ -61,6 +61,39 @@ def test_the_clock_stops_for_a_lawful_reason(world, promised, reason):
     assert list(selectors.inbox(actor=_reviewer(world))) == []
 
 
+def test_the_applicant_is_told_when_the_clock_stops_and_runs_again(
+        world, promised, django_capture_on_commit_callbacks):
+    """《行政许可法》第四十五条: time excluded from the limit (here an expert
+    review) is told to the applicant, by e-mail and SMS, and so is the clock
+    running again, with the working days not counted and the new deadline."""
+    from django.core import mail
+
+    from tests.cases.helpers import reachable
+    from yizhan.core.notify import MemorySmsBackend
+
+    reachable(world.citizen, phone="13900001111")
+    case = accepted(world, promised)
+    mail.outbox.clear()
+    MemorySmsBackend.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_suspend(actor=_reviewer(world), case=case, reason="expert_review",
+                              note="委托专家评审")
+    [stopped] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert stopped.subject == "办理期限暂停计算"
+    assert f"办件 {case.number} 需要专家评审，所需时间不计入办理期限" in stopped.body
+    assert [m.phone for m in MemorySmsBackend.outbox] == ["13900001111"]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_resume(actor=_reviewer(world), case=reload(case))
+    case = reload(case)
+    [resumed] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert resumed.subject == "办理期限恢复计算"
+    due = timezone.localtime(case.promised_due).strftime("%Y-%m-%d")
+    assert (f"办件 {case.number} 的专家评审已结束，办理期限恢复计算；"
+            f"暂停的 {case.paused_workdays} 个工作日不计入办理期限，承诺办结期限现为 {due}"
+            in resumed.body)
+
+
 @pytest.mark.parametrize("reason", ["correction", "holiday", "", "HEARING"])
 def test_other_reasons_do_not_stop_the_clock(world, promised, reason):
     """Only the reasons the law lists (补正 has its own path) stop the clock."""

@@ -4,13 +4,16 @@ import pytest
 
 from tests.bpmn.documents import document, flow, user_task
 from tests.cases.helpers import (
+    accepted_parallel,
     add_agency,
     audit_actions,
+    colleague,
     complete,
     event_types,
     nothing_written,
     open_task,
     publish_item,
+    reachable,
     reload,
     submitted,
 )
@@ -246,6 +249,165 @@ def test_one_joint_rejection_cancels_the_others_and_refuses(world, joint):
     assert case.decided_at is not None
 
 
+@pytest.mark.parametrize("lead_first", [True, False])
+def test_the_lead_agency_s_rejection_refuses_in_either_order(world, lead_first):
+    """The lead review rejects, the joint ones approve: 有不同意见 → refusal,
+    whichever review comes in last, recorded as the lead reviewer's refusal in
+    the lead agency, with the lead's reason."""
+    case, third, staff = accepted_parallel(world)
+    lead_reviewer = world.user("a", Role.REVIEWER)
+
+    def lead():
+        complete(lead_reviewer, case, "lead_review", decision="reject", opinion="选址不符合规划")
+
+    joints = [lambda: complete(world.user("b", Role.REVIEWER), case, "joint_review",
+                               agency=world.agency_b),
+              lambda: complete(staff[Role.REVIEWER], case, "joint_review", agency=third)]
+    for step in ([lead, *joints] if lead_first else [*joints, lead]):
+        step()
+    assert open_task(case).name == "deliver_refusal"
+    case = reload(case)
+    assert case.outcome_reason == "选址不符合规划"
+    refused = case.events.get(type=E.REFUSED)
+    assert (refused.task.name, refused.task.decision) == ("lead_review", "reject")
+    assert (refused.agency, refused.actor_id) == (world.agency_a, lead_reviewer.pk)
+    assert refused.data["opinion"] == "选址不符合规划"
+
+
+def test_a_joint_veto_is_recorded_as_the_rejecting_agency_s_refusal(world, joint):
+    """丙局 rejects, the lead approves last: the refusal is 丙局's review, by its
+    reviewer in its name (an alert on it names 丙局's post), not the lead's approval."""
+    version, agencies, reviewers = joint
+    case = _accepted(world, version)
+    complete(reviewers["c"], case, "joint_review", agency=agencies["c"], decision="reject",
+             opinion="消防条件不符合")
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    refused = reload(case).events.get(type=E.REFUSED)
+    assert (refused.task.agency, refused.task.decision) == (agencies["c"], "reject")
+    assert (refused.agency, refused.actor_id) == (agencies["c"], reviewers["c"].pk)
+    assert refused.data["reasons"] == ["消防条件不符合"]
+
+
+def test_one_person_reviewing_for_two_joint_agencies_does_both_separately(world):
+    """A reviewer posted in 乙局 and 丙局 sees both reviews and completes each in its
+    agency's name; 丙局's rejection withdraws 乙局's even in the same hands."""
+    from yizhan.directory import services as directory_services
+
+    case, third, _staff = accepted_parallel(world)
+    both = world.user("b", Role.REVIEWER)
+    directory_services.staff_post(actor=world.admin, user=both,
+                                  post=third.posts.get(role=Role.REVIEWER))
+    assert sorted(t.agency.name for t in selectors.inbox(actor=both)) == ["丙局", "乙局"]
+    complete(both, case, "joint_review", agency=third, decision="reject", opinion="不符合")
+    assert list(selectors.inbox(actor=both)) == []
+    assert case.events.get(type=E.REVIEWED).agency == third
+
+
+# --- what a parallel case tells, and whom ------------------------------------------
+
+
+def test_one_message_per_step_the_applicant_cares_about_not_one_per_agency(
+        world, django_capture_on_commit_callbacks):
+    """Submitted, accepted, approved, delivered: four e-mails and four SMS to the
+    applicant's phone, in Chinese with the case number, none for the four reviews;
+    no SMS carries the query code or the ID number."""
+    from django.core import mail
+    from django.utils import translation
+
+    from tests.factories import valid_id_number
+    from yizhan.core.notify import MemorySmsBackend
+
+    reachable(world.citizen, phone="13900001111")
+    mail.outbox.clear()
+    translation.activate("en")
+    with django_capture_on_commit_callbacks(execute=True):
+        case, third, staff = accepted_parallel(world)
+    for actor, name, agency in [(world.user("a", Role.REVIEWER), "lead_review", None),
+                                (world.user("b", Role.REVIEWER), "joint_review",
+                                 world.agency_b),
+                                (staff[Role.REVIEWER], "joint_review", third),
+                                (world.user("a", Role.AGENCY_HEAD), "decide", None),
+                                (world.user("a", Role.WINDOW_CLERK), "deliver", None)]:
+        with django_capture_on_commit_callbacks(execute=True):
+            complete(actor, case, name, agency=agency)
+    emails = [m.body for m in mail.outbox if m.to == ["citizen@example.com"]]
+    sms = MemorySmsBackend.outbox
+    assert len(emails) == 4 and len(sms) == 4, (emails, sms)
+    assert all(case.number in text for text in emails)
+    assert {m.phone for m in sms} == {"13900001111"}
+    assert all(m.text.startswith("【") and "办件" in m.text for m in sms)
+    assert not any(valid_id_number(seq=7) in m.text for m in sms)
+
+
+def test_nothing_is_sent_for_a_step_that_rolls_back(world, django_capture_on_commit_callbacks):
+    """Notifications wait for the commit: an acceptance rolled back sends nothing,
+    neither to the applicant nor to the reviewing posts."""
+    from django.core import mail
+    from django.db import transaction
+
+    from yizhan.core.notify import MemorySmsBackend
+
+    reachable(world.user("a", Role.REVIEWER), world.user("b", Role.REVIEWER))
+    add_agency(world, "丙局", credit_seed=303)
+    version = publish_item(world, name="并联许可", process_template="parallel",
+                           joint_agencies=[world.agency_b.name, "丙局"])
+    case, _code = submitted(world, version)
+    mail.outbox.clear()
+    MemorySmsBackend.outbox.clear()
+
+    class Boom(Exception):
+        pass
+
+    with (django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom),
+          transaction.atomic()):
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+        raise Boom
+    assert mail.outbox == [] and MemorySmsBackend.outbox == []
+    assert open_task(case).name == "accept"
+
+
+def test_a_joint_rejection_tells_the_agencies_whose_review_it_withdrew(
+        world, joint, django_capture_on_commit_callbacks):
+    """丙局 rejects: 乙局's and 丁局's reviews leave their inboxes, and their
+    reviewers are told why (not 丙局's, whose review is done)."""
+    from django.core import mail
+
+    version, agencies, reviewers = joint
+    reachable(*reviewers.values())
+    case = _accepted(world, version)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(reviewers["c"], case, "joint_review", agency=agencies["c"],
+                 decision="reject", opinion="消防条件不符合")
+    told = {m.to[0]: m for m in mail.outbox if m.subject == f"待办已取消：{case.number}"}
+    assert set(told) == {reviewers["b"].email, reviewers["d"].email}
+    assert "另一机关不同意，本环节已取消" in told[reviewers["b"].email].body
+    assert "“会同审查”环节" in told[reviewers["b"].email].body
+
+
+def test_a_refusal_by_a_joint_agency_s_veto_is_told_to_the_applicant(
+        world, django_capture_on_commit_callbacks):
+    """A refusal decided by a joint agency's rejection is as much 不予许可 as the
+    head's: the applicant is told when it is decided, in the same words."""
+    from django.core import mail
+
+    from yizhan.core.notify import MemorySmsBackend
+
+    reachable(world.citizen, phone="13900001111")
+    case, third, staff = accepted_parallel(world)
+    mail.outbox.clear()
+    MemorySmsBackend.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(staff[Role.REVIEWER], case, "joint_review", agency=third,
+                 decision="reject", opinion="消防条件不符合")
+    assert [m for m in mail.outbox if m.to == ["citizen@example.com"]] == []
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    told = [m.body for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert len(told) == 1 and f"办件 {case.number} 不予许可，理由及救济途径见平台。" in told[0]
+    assert [m.phone for m in MemorySmsBackend.outbox] == ["13900001111"]
+
+
 # --- immediate (即办件) and upper review --------------------------------------------
 
 
@@ -349,6 +511,31 @@ def test_the_applicant_withdraws_before_the_decision(world, promised):
     assert event_types(case)[-1] == E.WITHDRAWN
     assert audit_actions(case)[-1] == CasesAction.CASE_WITHDRAWN
     assert list(selectors.inbox(actor=world.user("a", Role.REVIEWER))) == []
+
+
+def test_a_withdrawal_tells_whoever_held_each_cancelled_task(
+        world, django_capture_on_commit_callbacks):
+    """The applicant withdraws while the lead and two joint agencies review: each
+    review is cancelled and its holders are told, a claimed one only to the
+    reviewer who claimed it, an open one to every holder of its post."""
+    from django.core import mail
+
+    case, _third, staff = accepted_parallel(world)
+    lead, joint_b, joint_c = reachable(world.user("a", Role.REVIEWER),
+                                       world.user("b", Role.REVIEWER), staff[Role.REVIEWER])
+    colleague(world, "a", Role.REVIEWER, "reviewer2", email="reviewer2@example.org")
+    colleague(world, "b", Role.REVIEWER, "reviewer3", email="reviewer3@example.org")
+    services.task_claim(actor=lead, task=open_task(case, "lead_review"))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_withdraw(actor=world.citizen, case=reload(case), reason="不办了")
+    assert not Task.objects.filter(case=case, status__in=["open", "claimed"]).exists()
+    told = {m.to[0]: m for m in mail.outbox if m.subject == f"待办已取消：{case.number}"}
+    # Not reviewer2: the lead review was the claimer's alone.
+    assert set(told) == {lead.email, joint_b.email, "reviewer3@example.org", joint_c.email}
+    assert "申请人已撤回申请，本环节已取消" in told[lead.email].body
+    assert told[lead.email].body.endswith(
+        f"/workbench/tasks/{Task.objects.get(case=case, name='lead_review').pk}/")
 
 
 def test_no_withdrawal_after_the_decision(world, promised):

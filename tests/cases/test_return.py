@@ -10,6 +10,7 @@ from tests.cases.helpers import (
     event_types,
     nothing_written,
     open_task,
+    reachable,
     reload,
     submitted,
 )
@@ -114,6 +115,70 @@ def test_joint_review_returned_cancels_the_other_reviews(world):
     statuses = dict(Task.objects.filter(case=case).exclude(name="accept")
                     .values_list("name", "status").order_by("name", "status"))
     assert statuses["lead_review"] == "cancelled"
+
+
+def test_a_return_tells_the_holders_of_the_reviews_it_withdrew(
+        world, django_capture_on_commit_callbacks):
+    """乙局 returns its joint review to the window: the lead's and 丙局's reviews
+    are withdrawn, and their reviewers are told why."""
+    from django.core import mail
+
+    case, _third, staff = accepted_parallel(world)
+    lead, joint_c = reachable(world.user("a", Role.REVIEWER), staff[Role.REVIEWER])
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_return(actor=world.user("b", Role.REVIEWER),
+                             task=open_task(case, "joint_review", agency=world.agency_b),
+                             opinion="申请范围与受理登记不符")
+    told = {m.to[0]: m.body for m in mail.outbox if m.subject == f"待办已取消：{case.number}"}
+    assert set(told) == {lead.email, joint_c.email}
+    assert "办件已被退回重新办理，本环节已取消" in told[joint_c.email]
+
+
+def test_a_refusal_states_only_the_reasons_of_the_round_that_refused(world):
+    """丙局 rejects; the lead reviewer sends the case back to the window; in the
+    second round 丙局 approves and the lead rejects.  The refusal states the
+    lead's reason alone: 丙局's first-round reason was answered by the return,
+    and 丙局 has approved since."""
+    case, third, staff = accepted_parallel(world)
+    complete(staff[Role.REVIEWER], case, "joint_review", agency=third, decision="reject",
+             opinion="消防通道不足")
+    services.task_return(actor=world.user("a", Role.REVIEWER),
+                         task=open_task(case, "lead_review"), opinion="请窗口核对材料")
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(staff[Role.REVIEWER], case, "joint_review", agency=third)
+    complete(world.user("b", Role.REVIEWER), case, "joint_review", agency=world.agency_b)
+    complete(world.user("a", Role.REVIEWER), case, "lead_review", decision="reject",
+             opinion="选址不符合规划")
+    assert open_task(case).name == "deliver_refusal"
+    case = reload(case)
+    assert case.outcome_reason == "选址不符合规划"
+    assert case.events.get(type=E.REFUSED).data["reasons"] == ["选址不符合规划"]
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    assert reload(case).outcome_reason == "选址不符合规划"
+
+
+def test_a_case_accepted_again_after_a_return_is_not_announced_twice(
+        world, django_capture_on_commit_callbacks):
+    """A joint reviewer returns the case to the window (the agency's own step);
+    the window accepts it again: the applicant, told 已受理 the first time, is
+    not told again."""
+    from django.core import mail
+
+    from yizhan.core.notify import MemorySmsBackend
+
+    reachable(world.citizen, phone="13900001111")
+    case, third, staff = accepted_parallel(world)
+    services.task_return(actor=staff[Role.REVIEWER],
+                         task=open_task(case, "joint_review", agency=third),
+                         opinion="请核对材料")
+    mail.outbox.clear()
+    MemorySmsBackend.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    assert [m for m in mail.outbox if m.to == ["citizen@example.com"]] == []
+    assert MemorySmsBackend.outbox == []
+    assert event_types(case)[-1] == E.ACCEPTED
 
 
 def _reviewer(world, task):

@@ -1,9 +1,13 @@
 """What the case engine tells applicants and staff, and when.
 
 Texts are rendered in Chinese (the applicant's language is not known at
-this point); every one names the case number so it can be looked up.
+this point); every one names the case number so it can be looked up, and
+ends with the address of the page where it is (``YIZHAN_PUBLIC_URL``).
 """
 
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,10 +15,32 @@ from django.utils.translation import gettext_lazy
 from yizhan.core import notify
 
 
+def _link(name: str, *args) -> str:
+    """The absolute address of the page ``name`` (a URL name), as the public sees it."""
+    return settings.YIZHAN_PUBLIC_URL.rstrip("/") + reverse(name, args=args)
+
+
+def _with_link(text: str, url: str) -> str:
+    return f"{text}\n{url}"
+
+
 def _to_applicant(case, subject: str, text: str) -> None:
-    user = case.submitted_by
-    notify.send(email=user.email, phone=case.applicant.phone or user.phone,
-                subject=subject, text=text)
+    """The applicant's own e-mail (their account's) and phone.
+
+    Never the submitter's: a case filed at the window was submitted by the
+    clerk, whose mailbox is not the applicant's.  An applicant without an
+    account is told by SMS alone, with the status query's address (the case
+    number and query code open it) instead of a case page they cannot sign
+    in to.
+    """
+    applicant = case.applicant
+    user = applicant.user
+    email = user.email if user is not None else ""
+    phone = applicant.phone or (user.phone if user is not None else "")
+    url = (_link("cases:mine_detail", case.pk) if user is not None
+           else _link("cases:status"))
+    notify.send(email=email, phone=phone, subject=subject, text=_with_link(text, url),
+                case_number=case.number)
 
 
 def case_submitted(case) -> None:
@@ -58,6 +84,14 @@ def task_completed(case, task, *, kind: str, decision: str) -> None:
             _to_applicant(case, _("办件进度"), str(template) % {"number": case.number})
 
 
+def case_refused(case) -> None:
+    """A refusal decided by a review's rejection (a joint agency's veto): as much
+    不予许可 as the head's, and told in the same words."""
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("办件进度"),
+                      str(_TASK_TEXTS[("decide", "reject")]) % {"number": case.number})
+
+
 # --- staff: a step arrives in a post's inbox ---------------------------------------
 
 def tasks_opened(tasks) -> None:
@@ -72,6 +106,33 @@ def tasks_opened(tasks) -> None:
         enqueue("cases.tell_task_holders", task_ids=[task.pk for task in tasks])
 
 
+def _tasks_to_tell(task_ids, statuses) -> tuple[list, dict]:
+    """The tasks of ``task_ids`` in ``statuses``, and the holders of their posts.
+
+    Whoever claimed a task is the one told of it; a task nobody claimed is
+    told to every holder of its post.
+    """
+    from yizhan.cases.models import Task
+    from yizhan.directory.selectors import post_holders
+
+    # Only what the message says: a case and its version carry the process
+    # state and specification (tens of kilobytes), read for every step.
+    tasks = list(Task.objects.filter(pk__in=task_ids, status__in=statuses)
+                 .select_related("case__item_version", "claimed_by")
+                 .only("status", "agency_id", "role", "title", "due_at", "due_provisional",
+                       "case__number", "case__item_version__name", "claimed_by__is_active",
+                       "claimed_by__email"))
+    holders = post_holders(posts={(task.agency_id, task.role) for task in tasks
+                                  if task.claimed_by_id is None})
+    return tasks, holders
+
+
+def _told(task, holders) -> list:
+    users = ([task.claimed_by] if task.claimed_by_id is not None
+             else holders.get((task.agency_id, task.role), []))
+    return [user for user in users if user.is_active and user.email]
+
+
 def tell_task_holders(task_ids) -> int:
     """E-mail the holders of each open task's post, or the one who claimed it;
     return the messages sent.
@@ -82,18 +143,8 @@ def tell_task_holders(task_ids) -> int:
     from django.utils import timezone
 
     from yizhan.cases.models import Task
-    from yizhan.directory.selectors import post_holders
 
-    # Only what the message says: a case and its version carry the process
-    # state and specification (tens of kilobytes), read for every step.
-    tasks = list(Task.objects.filter(pk__in=task_ids,
-                                     status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
-                 .select_related("case__item_version", "claimed_by")
-                 .only("status", "agency_id", "role", "title", "due_at", "due_provisional",
-                       "case__number", "case__item_version__name", "claimed_by__is_active",
-                       "claimed_by__email"))
-    holders = post_holders(posts={(task.agency_id, task.role) for task in tasks
-                                  if task.status == Task.Status.OPEN})
+    tasks, holders = _tasks_to_tell(task_ids, [Task.Status.OPEN, Task.Status.CLAIMED])
     sent = 0
     with translation.override("zh-hans"):
         for task in tasks:
@@ -110,12 +161,59 @@ def tell_task_holders(task_ids) -> int:
                      "请于 %(due)s 前办理。") % {
                 "number": case.number, "item": case.item_version.name, "step": task.title,
                 "due": due}
-            told = ([task.claimed_by] if task.status == Task.Status.CLAIMED
-                    else holders.get((task.agency_id, task.role), []))
-            for user in told:
-                if user.is_active and user.email:
-                    notify.send(email=user.email, subject=subject, text=text)
-                    sent += 1
+            text = _with_link(text, _link("cases:task", task.pk))
+            for user in _told(task, holders):
+                notify.send(email=user.email, subject=subject, text=text,
+                            case_number=case.number)
+                sent += 1
+    return sent
+
+
+# Why a task was cancelled, as its holders are told (``tasks_cancelled``).
+CANCEL_REASONS = {
+    "withdrawn": gettext_lazy("申请人已撤回申请，本环节已取消"),
+    "vetoed": gettext_lazy("另一机关不同意，本环节已取消"),
+    "returned": gettext_lazy("办件已被退回重新办理，本环节已取消"),
+    "superseded": gettext_lazy("办理流程已不再需要本环节，本环节已取消"),
+}
+
+
+def tasks_cancelled(task_ids, *, reason: str) -> None:
+    """Tell whoever held each of these cancelled tasks, after the step commits,
+    that it is gone and why (a key of ``CANCEL_REASONS``).
+
+    Told as ``tell_task_holders`` would tell of it: the one who claimed it,
+    or every holder of its post; otherwise the task just vanishes from their
+    inbox, and a reviewer halfway through it never learns why.  Cancelling
+    is rare (a withdrawal, another agency's rejection, a return), so the
+    holders are looked up at the commit; a failure there is logged and
+    leaves the step done.
+    """
+    if reason not in CANCEL_REASONS:
+        raise ValueError(f"unknown cancel reason {reason!r}")
+    ids = list(task_ids)
+    if ids:
+        transaction.on_commit(lambda: tell_cancelled(ids, reason=reason), robust=True)
+
+
+def tell_cancelled(task_ids, *, reason: str) -> int:
+    """E-mail the holders of each cancelled task; return the messages sent."""
+    from yizhan.cases.models import Task
+
+    tasks, holders = _tasks_to_tell(task_ids, [Task.Status.CANCELLED])
+    sent = 0
+    with translation.override("zh-hans"):
+        for task in tasks:
+            case = task.case
+            subject = _("待办已取消：%(number)s") % {"number": case.number}
+            text = _("办件 %(number)s（%(item)s）的“%(step)s”环节：%(reason)s，无需再办理。") % {
+                "number": case.number, "item": case.item_version.name, "step": task.title,
+                "reason": CANCEL_REASONS[reason]}
+            text = _with_link(text, _link("cases:task", task.pk))
+            for user in _told(task, holders):
+                notify.send(email=user.email, subject=subject, text=text,
+                            case_number=case.number)
+                sent += 1
     return sent
 
 
@@ -124,6 +222,42 @@ def case_extended(case) -> None:
         _to_applicant(case, _("办理期限延长"),
                       _("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日。")
                       % {"number": case.number, "n": case.extension_workdays})
+
+
+# 《行政许可法》第四十五条: the time a hearing, testing, quarantine, appraisal or
+# expert review needs is not counted in the limit, and the agency tells the
+# applicant so; the applicant hears again when the clock runs on.
+
+def case_suspended(case, *, reason: str) -> None:
+    """The clock stopped for ``reason`` (a key of ``clock.SUSPEND_REASONS``)."""
+    from yizhan.cases import clock
+
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("办理期限暂停计算"),
+                      _("办件 %(number)s 需要%(reason)s，所需时间不计入办理期限，"
+                        "办理期限自今日起暂停计算；恢复计算时将另行告知。")
+                      % {"number": case.number,
+                         "reason": clock.SUSPEND_REASONS.get(reason, reason)})
+
+
+def case_resumed(case, *, reason: str, paused_workdays: int) -> None:
+    """The clock runs again after a pause for ``reason``, which took ``paused_workdays``."""
+    from django.utils import timezone
+
+    from yizhan.cases import clock
+
+    with translation.override("zh-hans"):
+        due = "—"
+        if case.promised_due:
+            due = timezone.localtime(case.promised_due).strftime("%Y-%m-%d")
+            if case.promised_provisional:
+                due += _("（暂定）")
+        _to_applicant(case, _("办理期限恢复计算"),
+                      _("办件 %(number)s 的%(reason)s已结束，办理期限恢复计算；"
+                        "暂停的 %(n)s 个工作日不计入办理期限，承诺办结期限现为 %(due)s。")
+                      % {"number": case.number,
+                         "reason": clock.SUSPEND_REASONS.get(reason, reason),
+                         "n": paused_workdays, "due": due})
 
 
 # --- supervision notices (监察督办) ------------------------------------------------

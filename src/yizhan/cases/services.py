@@ -70,8 +70,9 @@ NOTICE_VERIFY_WORKDAYS = 5
 
 
 # What a step on an applicant's behalf, or one that tells the applicant
-# (``notifications.TOLD_KINDS``), reads besides the item version.
-APPLICANT_SIDE = ("applicant", "submitted_by")
+# (``notifications.TOLD_KINDS``), reads besides the item version: the
+# applicant and their account, whose contact the applicant is told at.
+APPLICANT_SIDE = ("applicant", "applicant__user")
 
 
 def _lock(case: Case, *related: str) -> Case:
@@ -158,6 +159,7 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
         raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
     _check_still_offered(item, draft=False)
+    _check_agencies_open(item_version, draft=False)
     if not at_window and not item_version.offered_online:
         raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
                        code=CasesErrorCode.NOT_ONLINE)
@@ -204,6 +206,32 @@ def _check_still_offered(item: Item, *, draft: bool, agency=None) -> None:
                            code=CasesErrorCode.ITEM_WITHDRAWN,
                            withdrawal=rendered_later(item.withdrawal_statement),
                            withdrawn_kind=item.withdrawn_kind, decision=item.withdrawn_reason)
+
+
+def _check_agencies_open(item_version: ItemVersion, *, draft: bool) -> None:
+    """Nothing new is taken in whose process would reach a closed agency.
+
+    A joint or upper agency closed (or merged) after the version was
+    published would still get a review task of every new case, in an inbox
+    nobody works at, and the case would wait there past its limit.  Refused
+    as for a closed accepting agency (``_check_still_offered``), naming it;
+    cases submitted before go on.
+    """
+    from yizhan.directory.models import Agency
+
+    closed = (Agency.objects.filter(Q(pk__in=item_version.joint_agencies.values("id"))
+                                    | Q(pk=item_version.upper_agency_id), is_active=False)
+              .order_by("name").only("name").first())
+    if closed is None:
+        return
+    upper = closed.pk == item_version.upper_agency_id
+    raise InvalidInput(
+        _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并。本草稿不能再提交，"
+          "可拨打 12345 咨询现由哪个部门办理。") if draft else
+        _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并，不能再提出申请。"
+          "可拨打 12345 咨询现由哪个部门办理。"),
+        code=CasesErrorCode.ITEM_WITHDRAWN, agency=closed.name,
+        role=_("上级审批机关") if upper else _("会同办理机关"))
 
 
 def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, data) -> Case:
@@ -479,12 +507,17 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     return created
 
 
-def _cancel_withdrawn(case: Case, step: bpmn.Step) -> None:
-    """Close the open tasks the process withdrew in this step."""
-    if step.cancelled:
-        Task.objects.filter(case=case, spiff_id__in=step.cancelled,
-                            status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
-            status=Task.Status.CANCELLED, version=F("version") + 1)
+def _cancel_withdrawn(case: Case, step: bpmn.Step) -> list[int]:
+    """Close the open tasks the process withdrew in this step; return their ids,
+    so that the caller tells their holders why (``notifications.tasks_cancelled``)."""
+    if not step.cancelled:
+        return []
+    withdrawn = Task.objects.filter(case=case, spiff_id__in=step.cancelled,
+                                    status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
+    ids = list(withdrawn.values_list("pk", flat=True))
+    Task.objects.filter(pk__in=ids).update(status=Task.Status.CANCELLED,
+                                           version=F("version") + 1)
+    return ids
 
 
 @transaction.atomic
@@ -505,6 +538,7 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
         raise InvalidInput(_("该事项的办事指南已更新或已停止办理，本草稿不能再提交，"
                              "请按现行办事指南重新申请。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
+    _check_agencies_open(case.item_version, draft=True)
     missing = _missing_materials(case)
     if missing:
         raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,
@@ -723,6 +757,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
         raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
     now = timezone.now()
+    # Accepted again after an internal return: the applicant was told of
+    # the acceptance the first time, and the return was the agency's own.
+    accepted_before = case.accepted_at is not None
+    vetoed = False
     _close_task(task, actor, decision=decision, opinion=opinion, now=now)
     step = bpmn.complete(case.item_version.process_spec, case.process_state,
                          task_id=task.spiff_id,
@@ -779,15 +817,27 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
             # The process reached delivery without a decision step: a review
             # vetoed it (a joint agency's rejection).  The refusal is decided
             # here, with the rejecting reviews' reasons, and recorded as such
-            # for supervision.
-            reasons = _rejection_reasons(case)
+            # for supervision: as the rejecting review's (the one that
+            # finished last may have approved), by whoever gave it, in its
+            # agency, so that an alert on it names the post that refused.
+            rejections = _round_rejections(case)
+            reasons = [t.opinion for t in rejections if t.opinion]
             if reasons:
+                rejecting = rejections[-1]
                 case.decided_at = now
                 case.outcome_reason = "；".join(reasons)
                 fields += ["decided_at", "outcome_reason"]
-                events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
-                              data={**base, "reasons": reasons})
-    _cancel_withdrawn(case, step)
+                events.append(case=case, type=EventType.REFUSED,
+                              actor=actor if rejecting.pk == task.pk else rejecting.claimed_by,
+                              task=rejecting,
+                              data={"task": rejecting.name, "decision": rejecting.decision,
+                                    "opinion": rejecting.opinion, "reasons": reasons})
+                vetoed = True
+    # With the standard processes only a joint agency's rejection withdraws
+    # tasks (the other joint reviews); an uploaded process may withdraw them
+    # otherwise, and is not told as a rejection.
+    notifications.tasks_cancelled(_cancel_withdrawn(case, step),
+                                  reason="vetoed" if decision == "reject" else "superseded")
     _open_tasks(case, step, now)
     case.process_state = step.state_json
     if step.finished:
@@ -798,7 +848,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Tas
                  changes={"task": task.title, "decision": decision, "status": case.status})
     if case.kind == Case.Kind.NOTICE:
         notifications.notice_progressed(case, kind=kind)
-    else:
+    elif vetoed:
+        notifications.case_refused(case)
+    elif not (kind == "accept" and accepted_before):
         notifications.task_completed(case, task, kind=kind, decision=decision)
     return task
 
@@ -848,7 +900,9 @@ def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
         raise Conflict(exc.message, code=CasesErrorCode.CANNOT_RETURN, **exc.fields) from None
     now = timezone.now()
     _close_task(task, actor, decision="return", opinion=opinion, now=now)
-    _cancel_withdrawn(case, step)
+    # A joint review returned to the window withdraws the others: their
+    # holders are told, as they would be of a withdrawal.
+    notifications.tasks_cancelled(_cancel_withdrawn(case, step), reason="returned")
     reopened = _open_tasks(case, step, now)
     case.process_state = step.state_json
     case.save(update_fields=["process_state", "next_check_at"])
@@ -863,11 +917,26 @@ def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
     return reopened
 
 
+def _round_rejections(case: Case) -> list[Task]:
+    """The steps that rejected in the round that refused, in the order they were given.
+
+    A round begins at acceptance, and again at each return (and acceptance
+    again after it).  A rejection from an earlier round was answered there
+    (the case went back to be put right) and, the agency having approved
+    since, is not a reason of this refusal.
+    """
+    done = case.tasks.filter(status=Task.Status.DONE)
+    began = (done.filter(Q(decision="return") | Q(name__startswith="accept", decision="approve"))
+             .order_by("-completed_at", "-id").values_list("completed_at", flat=True).first())
+    rejections = done.filter(decision="reject")
+    if began is not None:
+        rejections = rejections.filter(completed_at__gte=began)
+    return list(rejections.select_related("claimed_by").order_by("completed_at", "id"))
+
+
 def _rejection_reasons(case: Case) -> list[str]:
-    """The reasons of the steps that rejected, in the order they were given."""
-    return [text for text in case.tasks.filter(
-        status=Task.Status.DONE, decision="reject").order_by("completed_at", "id")
-        .values_list("opinion", flat=True) if text]
+    """The reasons of the steps that rejected in the round that refused, in order."""
+    return [task.opinion for task in _round_rejections(case) if task.opinion]
 
 
 def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str]:
@@ -987,7 +1056,7 @@ def case_correct(*, actor, case: Case) -> Case:
 @transaction.atomic
 def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     """Stop the clock for time the law excludes (hearing, inspection ...)."""
-    case = _lock(case)
+    case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_suspend(actor, case=case), action="case_suspend")
     if reason not in clock.SUSPEND_REASONS:
         raise InvalidInput(_("暂停计时须为法定事由：%(reasons)s。"),
@@ -1013,6 +1082,9 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
                   data={"reason": reason, "note": note})
     audit_append(actor=actor, action=CasesAction.CASE_SUSPENDED, obj=case,
                  agency_id=case.agency_id, reason=note, changes={"reason": reason})
+    if case.kind != Case.Kind.NOTICE:
+        # 《行政许可法》第四十五条: the applicant is told of the time not counted.
+        notifications.case_suspended(case, reason=reason)
     return case
 
 
@@ -1037,7 +1109,8 @@ def _recompute(case: Case, calendar=None) -> list[str]:
 
 @transaction.atomic
 def case_resume(*, actor, case: Case) -> Case:
-    case = _lock(case)
+    """Start the clock again; the applicant is told, with the new promised deadline."""
+    case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_resume(actor, case=case), action="case_resume")
     if case.status != Case.Status.SUSPENDED:
         raise Conflict(_("办件未暂停计时。"), code=CasesErrorCode.BAD_STATE)
@@ -1071,6 +1144,8 @@ def case_resume(*, actor, case: Case) -> Case:
                   data={"reason": reason, "paused_workdays": lost})
     audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
                  agency_id=case.agency_id, changes={"paused_workdays": lost})
+    if case.kind != Case.Kind.NOTICE:
+        notifications.case_resumed(case, reason=reason, paused_workdays=lost)
     return case
 
 
@@ -1113,8 +1188,10 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     if not selectors.withdrawal_allowed(case):
         raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
-    case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]).update(
-        status=Task.Status.CANCELLED, version=F("version") + 1)
+    cancelled = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
+                     .values_list("pk", flat=True))
+    Task.objects.filter(pk__in=cancelled).update(status=Task.Status.CANCELLED,
+                                                 version=F("version") + 1)
     case.status = Case.Status.WITHDRAWN
     case.outcome = Case.Outcome.WITHDRAWN
     case.outcome_reason = reason
@@ -1128,6 +1205,8 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     events.append(case=case, type=EventType.WITHDRAWN, actor=actor, data={"reason": reason})
     audit_append(actor=actor, action=CasesAction.CASE_WITHDRAWN, obj=case,
                  agency_id=case.agency_id, reason=reason)
+    # Whoever was working on the case would otherwise see its task vanish.
+    notifications.tasks_cancelled(cancelled, reason="withdrawn")
     return case
 
 

@@ -45,16 +45,35 @@ def sms_backend():
 
 
 @tasks.task("core.deliver_notification")
-def deliver(*, email: str = "", phone: str = "", subject: str = "", text: str = "") -> None:
+def deliver(*, email: str = "", phone: str = "", subject: str = "", text: str = "",
+            case_number: str = "") -> None:
+    """Send by each channel given; one that fails never keeps the other from going.
+
+    A mail server down must not cost the applicant the SMS (nor a gateway
+    down the e-mail): each failure is logged with the case number, so the
+    message can be traced and given again, and the other channel is sent.
+    The address and phone number are not logged.
+    """
     if email:
-        send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
+        try:
+            send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
+        except Exception:
+            log.exception("notification by e-mail failed (case %s)", case_number or "-")
     if phone:
-        sms_backend().send(phone, f"【{settings.YIZHAN_SITE_NAME}】{text}")
+        try:
+            sms_backend().send(phone, f"【{settings.YIZHAN_SITE_NAME}】{text}")
+        except Exception:
+            log.exception("notification by SMS failed (case %s)", case_number or "-")
 
 
-def send(*, email: str = "", phone: str = "", subject: str, text: str) -> None:
-    """Deliver by e-mail and/or SMS once the current transaction commits."""
+def send(*, email: str = "", phone: str = "", subject: str, text: str,
+         case_number: str = "") -> None:
+    """Deliver by e-mail and/or SMS once the current transaction commits.
+
+    ``case_number`` names the case the message is about, for the log of a
+    channel that fails.
+    """
     if not email and not phone:
         return
     tasks.enqueue("core.deliver_notification", email=email, phone=phone, subject=str(subject),
-                  text=str(text))
+                  text=str(text), case_number=case_number or "")
