@@ -133,6 +133,17 @@ def _told(task, holders) -> list:
     return [user for user in users if user.is_active and user.email]
 
 
+def _mail_holders(task, holders, *, subject: str, text: str) -> int:
+    """E-mail ``text``, with the task page's address, to whoever is told of
+    ``task`` (``_told``); return the messages sent."""
+    text = _with_link(text, _link("cases:task", task.pk))
+    told = _told(task, holders)
+    for user in told:
+        notify.send(email=user.email, subject=subject, text=text,
+                    case_number=task.case.number)
+    return len(told)
+
+
 def tell_task_holders(task_ids) -> int:
     """E-mail the holders of each open task's post, or the one who claimed it;
     return the messages sent.
@@ -161,11 +172,7 @@ def tell_task_holders(task_ids) -> int:
                      "请于 %(due)s 前办理。") % {
                 "number": case.number, "item": case.item_version.name, "step": task.title,
                 "due": due}
-            text = _with_link(text, _link("cases:task", task.pk))
-            for user in _told(task, holders):
-                notify.send(email=user.email, subject=subject, text=text,
-                            case_number=case.number)
-                sent += 1
+            sent += _mail_holders(task, holders, subject=subject, text=text)
     return sent
 
 
@@ -209,11 +216,7 @@ def tell_cancelled(task_ids, *, reason: str) -> int:
             text = _("办件 %(number)s（%(item)s）的“%(step)s”环节：%(reason)s，无需再办理。") % {
                 "number": case.number, "item": case.item_version.name, "step": task.title,
                 "reason": CANCEL_REASONS[reason]}
-            text = _with_link(text, _link("cases:task", task.pk))
-            for user in _told(task, holders):
-                notify.send(email=user.email, subject=subject, text=text,
-                            case_number=case.number)
-                sent += 1
+            sent += _mail_holders(task, holders, subject=subject, text=text)
     return sent
 
 
