@@ -184,6 +184,21 @@ def test_the_desk_export_of_someone_also_posted_elsewhere_imports_back(world, cl
     assert len(result.drafted) == 1
 
 
+def test_a_draft_is_opened_only_by_the_editors_of_its_agency(world, client_for):
+    """By its address too, on the desk and through the API: a head of A who is a
+    window clerk of B, or a window clerk of A with an API session, read B's (A's)
+    unpublished drafts, process included, since any post that saw the agency would
+    do."""
+    draft_b = create(world, "乙局的草稿", key="b")
+    draft_a = create(world, "甲局的草稿")
+    head = client_for(_also_a_window_clerk_of_b(world))
+    assert head.get(f"/workbench/catalog/versions/{draft_b.pk}/").status_code == 404
+    assert head.get(f"/api/v1/catalog/versions/{draft_b.pk}").status_code == 404
+    assert head.get(f"/workbench/catalog/versions/{draft_a.pk}/").status_code == 200
+    clerk = client_for(world.user("a", "window_clerk"))
+    assert clerk.get(f"/api/v1/catalog/versions/{draft_a.pk}").status_code == 404
+
+
 @pytest.mark.parametrize("role", ["reviewer", "window_clerk"])
 def test_the_desk_is_closed_to_staff_who_edit_no_items(world, client_for, role):
     assert client_for(world.user("a", role)).get("/workbench/catalog/").status_code == 403

@@ -200,8 +200,11 @@ def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:
         pk=version_id, item__internal=False).first()
     if version is None:
         raise NotFound()
-    scope = scope_of(actor)
-    if not scope.sees_agency(version.item.agency_id):
+    # The desk's and the API's editors of the agency (its head, data
+    # officers, administrators): a draft is unpublished content, not for
+    # every post that sees the agency's cases (a window clerk), nor for an
+    # editor of another agency.
+    if not scope_of(actor).has_any(permissions.EDITORS, version.item.agency_id):
         raise NotFound()
     return version
 
