@@ -38,6 +38,7 @@ def test_an_item_keeps_its_form_fields(world):
     ([{"name": "typename", "label": "类型"}], "保留"),
     ([{"name": "a", "label": "甲", "required": "也许"}], "“必填”应为“是”或“否”"),
     ([{"name": "a", "label": "甲", "required": 2}], "“必填”应为“是”或“否”"),
+    ([{"name": "a", "label": "甲" * 101}], "显示名称不能超过 100 个字"),
 ])
 def test_bad_definitions_are_refused_with_the_reason(world, fields, problem):
     """Each bad definition is named in the error, and no item is created."""

@@ -25,6 +25,7 @@ from yizhan.bpmn.expressions import RESERVED_NAMES
 TYPES = ("text", "number", "date", "choice", "boolean")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 MAX_FIELDS = 40
+MAX_LABEL = 100           # a field's label, as the apply page shows it
 MAX_TEXT = 500
 MAX_DIGITS = 15            # a number answer below 10^15 (and a float keeps 15 digits)
 # Names the process data keeps for itself: the joint agencies and their
@@ -78,6 +79,10 @@ def check_definitions(value) -> tuple[list[dict], list[str]]:
         seen.add(name)
         if not label:
             problems.append(gettext("第 %(i)s 个字段须有显示名称") % {"i": index})
+        elif len(label) > MAX_LABEL:
+            # Reported, not cut: the form would ask something else than written.
+            problems.append(gettext("第 %(i)s 个字段的显示名称不能超过 %(n)s 个字")
+                            % {"i": index, "n": MAX_LABEL})
         if kind not in TYPES:
             problems.append(gettext("第 %(i)s 个字段的类型须为 %(types)s 之一")
                             % {"i": index, "types": "、".join(TYPES)})
@@ -92,7 +97,7 @@ def check_definitions(value) -> tuple[list[dict], list[str]]:
         if required is None:
             problems.append(gettext("第 %(i)s 个字段的“必填”应为“是”或“否”（true 或 false）")
                             % {"i": index})
-        cleaned.append({"name": name, "label": label[:100], "type": kind,
+        cleaned.append({"name": name, "label": label, "type": kind,
                         "required": bool(required), "choices": choices})
     return cleaned, problems
 
