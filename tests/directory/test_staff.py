@@ -466,3 +466,21 @@ def test_a_district_administrator_lists_only_the_grants_of_the_district(world, c
         302, 403, 404)
     own = ScopeGrant.objects.get(user=district_admin)
     assert f"/admin/directory/scopegrant/{own.pk}/change/" in listing.content.decode()
+
+
+def test_a_token_closes_no_agency_grants_no_scope_and_resets_no_second_factor(world):
+    """The acts no route offers a token yet are refused to one in the predicates too:
+    closing an agency, widening someone's scope for as long as the grant stands, and
+    switching off a second factor are a person's."""
+    from yizhan.accounts import permissions as account_permissions
+    from yizhan.directory import permissions
+
+    _token, secret = account_services.token_issue(actor=world.admin, agency=world.agency_a,
+                                                  name="运维系统", role=Role.SYSADMIN)
+    principal = account_services.token_authenticate(secret)
+    reviewer = world.user("a", "reviewer")
+    for actor, allowed in ((world.admin, True), (principal, False)):
+        assert permissions.agency_update(actor, agency=world.agency_a) is allowed
+        assert permissions.scope_grant_create(actor, agency=world.agency_a,
+                                              division=None) is allowed
+        assert account_permissions.totp_disable(actor, user=reviewer) is allowed

@@ -1,5 +1,6 @@
 """Permission predicates of the accounts app, one per service."""
 
+from yizhan.accounts.models import person_of
 from yizhan.directory.authz import scope_of
 from yizhan.directory.permissions import MANAGERS, confers
 
@@ -23,6 +24,10 @@ def totp_disable(actor, *, user) -> bool:
     # posts (the head of the agency, for most) may reset it.
     from yizhan.directory.models import Posting
 
+    if person_of(actor) is None:
+        # A second factor is switched off for a person who lost their phone,
+        # by someone who answers for it: never by an API token.
+        return False
     posts = set(Posting.objects.filter(user=user).values_list("post__role", "post__agency_id"))
     return bool(posts) and all(confers(actor, role=role, agency_id=agency_id)
                                for role, agency_id in posts)

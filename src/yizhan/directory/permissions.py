@@ -62,7 +62,9 @@ def agency_create(actor, *, division, parent) -> bool:
 
 
 def agency_update(actor, *, agency) -> bool:
-    return scope_of(actor).has(Role.SYSADMIN, agency.id)
+    # Closing an agency ends its staff's claims and takes its items out of
+    # service: a person's act, as creating it is.
+    return _person(actor) and scope_of(actor).has(Role.SYSADMIN, agency.id)
 
 
 def post_create(actor, *, agency, role) -> bool:
@@ -97,6 +99,10 @@ def staff_view(actor, *, agency_id) -> bool:
 
 
 def scope_grant_create(actor, *, agency, division) -> bool:
+    # A grant widens what someone sees for as long as it stands: never a
+    # token's to give, which may be revoked the next day.
+    if not _person(actor):
+        return False
     scope = scope_of(actor)
     if agency is not None:
         return scope.has(Role.SYSADMIN, agency.id)
