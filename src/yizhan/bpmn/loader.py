@@ -229,16 +229,8 @@ class ProcessOutline:
         exits: dict[str, list[str]] = {}
         for source, target in self.flows.values():
             exits.setdefault(source, []).append(target)
-        reached, frontier = {self.start}, [self.start]
-        while frontier:
-            node_id = frontier.pop()
-            if node_id in avoiding:
-                continue
-            for target in exits.get(node_id, ()):
-                if target not in reached:
-                    reached.add(target)
-                    frontier.append(target)
-        return reached
+        return _reachable([self.start], lambda node_id: exits.get(node_id, ()),
+                          avoiding=avoiding)
 
 
 def outline_process(xml: bytes) -> ProcessOutline:
@@ -250,6 +242,22 @@ def outline_process(xml: bytes) -> ProcessOutline:
     root = _parse_xml(xml)
     _strip_notes(root)
     return _Checker(root, lambda name: True).check().outline()
+
+
+def _reachable(starts, following: Callable[[str], Collection[str]], *,
+               avoiding: Collection[str] = ()) -> set[str]:
+    """The nodes of ``starts`` and every node reached from them by ``following``
+    (a node's next nodes, forwards or backwards), not going on from ``avoiding``."""
+    reached, frontier = set(starts), list(starts)
+    while frontier:
+        node_id = frontier.pop()
+        if node_id in avoiding:
+            continue
+        for target in following(node_id):
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    return reached
 
 
 def _local(node) -> str:
@@ -793,14 +801,8 @@ class _Checker:
                 _refuse(node, _("%(element)s 有 %(count)s 个出口；分支请用排他网关或并行网关。"),
                         count=len(exits))
 
-        reached = {starts[0].get("id")}
-        frontier = [starts[0].get("id")]
-        while frontier:
-            for flow in outgoing[frontier.pop()]:
-                target = flow.get("targetRef")
-                if target not in reached:
-                    reached.add(target)
-                    frontier.append(target)
+        reached = _reachable([starts[0].get("id")], lambda node_id: [
+            flow.get("targetRef") for flow in outgoing[node_id]])
         for node_id, node in nodes.items():
             if node_id not in reached:
                 _refuse(node, _("%(element)s 从开始事件无法到达。"))
@@ -854,7 +856,10 @@ class _Checker:
                   and len(outgoing[n]) > 1]
         for join in joins:
             into = {flow.get("id") for flow in incoming[join]}
-            upstream = self._upstream(join, incoming)
+            # The flow nodes from which the join can be reached.
+            upstream = _reachable(
+                [flow.get("sourceRef") for flow in incoming[join]],
+                lambda node_id: [flow.get("sourceRef") for flow in incoming[node_id]])
             for split in splits:
                 if split not in upstream:
                     continue
@@ -867,18 +872,6 @@ class _Checker:
                         "%(gateway)s 的不同出口：排他网关只走其中一条，并行网关会一直等待没有走"
                         "的分支，办件将无法继续。汇合排他网关的分支请用排他网关。"),
                         gateway=_label(nodes[split]))
-
-    @staticmethod
-    def _upstream(node_id, incoming) -> set[str]:
-        """The flow nodes from which ``node_id`` can be reached."""
-        found, frontier = set(), [node_id]
-        while frontier:
-            for flow in incoming[frontier.pop()]:
-                source = flow.get("sourceRef")
-                if source not in found:
-                    found.add(source)
-                    frontier.append(source)
-        return found
 
     @staticmethod
     def _flows_reached(first, outgoing, wanted, *, stop) -> set[str]:
