@@ -465,18 +465,12 @@ class _PdfActions:
     def runs_code(self, action, *, unasked: bool) -> bool:
         """Whether ``action``, or one its /Next chain leads to, launches a program,
         or (``unasked``: run without the reader acting) runs JavaScript."""
-        pending, seen = [action], set()
-        while pending:
-            action = self.get(pending.pop())
-            if not isinstance(action, DictionaryObject) or id(action) in seen:
-                continue
-            seen.add(id(action))
-            kind = self.get(action.get("/S"))
+        for step in self.each(action, lambda a: self.items(a.get("/Next"))):
+            kind = self.get(step.get("/S"))
             if kind == "/Launch":
                 return True
-            if unasked and (kind == "/JavaScript" or "/JS" in action):
+            if unasked and (kind == "/JavaScript" or "/JS" in step):
                 return True
-            pending.extend(self.items(action.get("/Next")))
         return False
 
     def events_run_code(self, holder, *, unasked_events=None) -> bool:
@@ -489,17 +483,21 @@ class _PdfActions:
                                   or event in unasked_events)
                    for event, action in list(events.items()))
 
-    def name_tree_has_entries(self, node) -> bool:
-        pending, seen = [node], set()
+    def each(self, start, following):
+        """Every dictionary reached from ``start`` by ``following`` (a node's next
+        objects), each once: the trees and chains of a PDF may loop."""
+        pending, seen = [start], set()
         while pending:
             node = self.get(pending.pop())
             if not isinstance(node, DictionaryObject) or id(node) in seen:
                 continue
             seen.add(id(node))
-            if self.items(node.get("/Names")):
-                return True
-            pending.extend(self.items(node.get("/Kids")))
-        return False
+            yield node
+            pending.extend(following(node))
+
+    def name_tree_has_entries(self, node) -> bool:
+        return any(self.items(entry.get("/Names"))
+                   for entry in self.each(node, lambda n: self.items(n.get("/Kids"))))
 
     def widgets_run_code(self, holder) -> bool:
         """An annotation's or a form field's actions: Launch, or JavaScript on a page's events."""
@@ -508,16 +506,8 @@ class _PdfActions:
 
     def tree_runs_code(self, top, children: str, check) -> bool:
         """``check`` on every node of a tree (pages, fields), each node once."""
-        pending, seen = [top], set()
-        while pending:
-            node = self.get(pending.pop())
-            if not isinstance(node, DictionaryObject) or id(node) in seen:
-                continue
-            seen.add(id(node))
-            if check(node):
-                return True
-            pending.extend(self.items(node.get(children)))
-        return False
+        return any(check(node)
+                   for node in self.each(top, lambda n: self.items(n.get(children))))
 
     def page_runs_code(self, page) -> bool:
         """A page's (or a page tree node's) events, and its annotations' actions."""
@@ -530,16 +520,9 @@ class _PdfActions:
         return False
 
     def outline_runs_code(self, outlines) -> bool:
-        pending, seen = [self.entry(outlines, "/First")], set()
-        while pending:
-            entry = self.get(pending.pop())
-            if not isinstance(entry, DictionaryObject) or id(entry) in seen:
-                continue
-            seen.add(id(entry))
-            if self.runs_code(entry.get("/A"), unasked=False):
-                return True
-            pending += [entry.get("/Next"), entry.get("/First")]
-        return False
+        return any(self.runs_code(entry.get("/A"), unasked=False)
+                   for entry in self.each(self.entry(outlines, "/First"),
+                                          lambda e: [e.get("/Next"), e.get("/First")]))
 
     def found(self) -> bool:
         root = self.get(self.reader.trailer.get("/Root"))
