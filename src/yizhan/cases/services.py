@@ -16,7 +16,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +37,7 @@ from yizhan.cases.models import (
     StatusQueryFailure,
     Task,
 )
+from yizhan.cases.signals import deadlines_moved
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
 from yizhan.catalog.content import file_display_name
@@ -1283,15 +1283,6 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
 
 
 # --- the calendar changed ------------------------------------------------------
-
-# Sent by ``deadlines_recompute``, inside its transaction, for each case whose
-# deadlines it moved, so that what was said about the old deadlines
-# (supervision's alerts) is settled in the same commit.  ``moved`` names only
-# what moved, each as [old, new]: "statutory_due", "promised_due", and
-# "tasks", a dict by task id.
-# provides args: case, moved
-deadlines_moved = Signal()
-
 
 @transaction.atomic
 def deadlines_recompute(*, year: int | None = None) -> int:

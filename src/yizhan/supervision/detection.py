@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yizhan.cases import clock
 from yizhan.cases.models import Case, CaseEvent, EventType, Task
-from yizhan.cases.services import deadlines_moved
+from yizhan.cases.signals import deadlines_moved
 from yizhan.core.tasks import enqueue
 from yizhan.supervision import checks
 from yizhan.supervision.models import Alert, Rule, RulesetVersion

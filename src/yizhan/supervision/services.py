@@ -172,7 +172,7 @@ def alerts_clear_superseded(*, case, moved: dict) -> list[Alert]:
     """System work: clear the open alerts about deadlines that were counted again.
 
     When holidays are published (or a day edited) the case engine counts
-    a case's deadlines again (``cases.services.deadlines_moved``).  A
+    a case's deadlines again (``cases.signals.deadlines_moved``).  A
     warning or an overdue alert about the old deadline no longer has a
     basis: the sweep raises one for the new deadline when it is due, and
     the old one would leave two open alerts for one limit.  Cleared by the
