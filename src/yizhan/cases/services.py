@@ -40,6 +40,7 @@ from yizhan.cases.models import (
 from yizhan.cases.signals import deadlines_moved
 from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
+from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.content import file_display_name
 from yizhan.catalog.models import Item, ItemVersion, Material
 from yizhan.core.errors import (
@@ -217,20 +218,17 @@ def _check_agencies_open(item_version: ItemVersion, *, draft: bool) -> None:
     as for a closed accepting agency (``_check_still_offered``), naming it;
     cases submitted before go on.
     """
-    from yizhan.directory.models import Agency
-
-    closed = (Agency.objects.filter(Q(pk__in=item_version.joint_agencies.values("id"))
-                                    | Q(pk=item_version.upper_agency_id), is_active=False)
-              .order_by("name").only("name").first())
-    if closed is None:
+    closed = catalog_selectors.closed_named_agencies(item_version)
+    if not closed:
         return
-    upper = closed.pk == item_version.upper_agency_id
+    field, agency = closed[0]
+    upper = field == "upper_agency"
     raise InvalidInput(
         _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并。本草稿不能再提交，"
           "可拨打 12345 咨询现由哪个部门办理。") if draft else
         _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并，不能再提出申请。"
           "可拨打 12345 咨询现由哪个部门办理。"),
-        code=CasesErrorCode.ITEM_WITHDRAWN, agency=closed.name,
+        code=CasesErrorCode.ITEM_WITHDRAWN, agency=agency.name,
         role=_("上级审批机关") if upper else _("会同办理机关"))
 
 

@@ -34,6 +34,21 @@ def published_versions() -> QuerySet[ItemVersion]:
     return _of_open_agencies().filter(item__withdrawn_kind="")
 
 
+def closed_named_agencies(version: ItemVersion) -> list[tuple[str, Agency]]:
+    """The joint and upper agencies ``version`` names that are closed, by name,
+    each with the field that names it ("joint_agencies" or "upper_agency").
+
+    A closed agency works no more: a case of the version would wait on a task
+    given to it.  Publication (catalog.services) and a new application
+    (cases.services) refuse while this is not empty.
+    """
+    closed = (Agency.objects.filter(Q(pk__in=version.joint_agencies.values("id"))
+                                    | Q(pk=version.upper_agency_id), is_active=False)
+              .order_by("name").only("name"))
+    return [("upper_agency" if agency.pk == version.upper_agency_id else "joint_agencies",
+             agency) for agency in closed]
+
+
 def catalog_agency(*, agency_id: int) -> Agency:
     """An agency whose department page the public catalog shows: not a closed one."""
     agency = Agency.objects.select_related("division").filter(

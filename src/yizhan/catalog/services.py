@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from yizhan.accounts.models import person_of
 from yizhan.audit.services import audit_append
 from yizhan.cases.uploads import CATALOG_FILES, CheckedUpload, check_upload
-from yizhan.catalog import codes, permissions
+from yizhan.catalog import codes, permissions, selectors
 from yizhan.catalog.actions import CatalogAction
 from yizhan.catalog.content import (
     clean_version_data,
@@ -162,15 +162,14 @@ def _named_agencies_open(version: ItemVersion) -> None:
     publication: an agency closed meanwhile would get a task of every case
     and never do it.
     """
-    for field, agencies in (("joint_agencies", version.joint_agencies.all()),
-                            ("upper_agency", [version.upper_agency]
-                             if version.upper_agency_id else [])):
-        closed = [agency.name for agency in agencies if not agency.is_active]
-        if closed:
+    closed = selectors.closed_named_agencies(version)
+    for field in ("joint_agencies", "upper_agency"):
+        names = [agency.name for named_by, agency in closed if named_by == field]
+        if names:
             raise Conflict(_("“%(ref)s”已停用，不能作为联办机关或上级审批机关；请退回编辑人"
                              "修改后再发布。"),
                            code=CatalogErrorCode.AGENCY_CLOSED, field=field,
-                           ref="、".join(closed))
+                           ref="、".join(names))
 
 
 @transaction.atomic
