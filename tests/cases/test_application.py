@@ -1043,6 +1043,9 @@ def test_an_item_whose_joint_or_upper_agency_closed_takes_no_new_application(wor
         services.case_submit(actor=world.citizen, case=waiting)
     assert exc.value.code == CasesErrorCode.ITEM_WITHDRAWN
     assert f"其{role}“丙局”已撤销或合并。本草稿不能再提交" in exc.value.render("zh-hans")
+    # The role sits inside the sentence: not the capitalised label of the guide.
+    english = "higher approving agency" if field == "upper_agency" else "joint agency"
+    assert f"its {english} “丙局” has been closed" in exc.value.render("en")
     assert reload(waiting).status == Case.Status.DRAFT
     assert not Task.objects.filter(agency=third).exclude(case=before).exists()
     assert reload(before).status == Case.Status.SUBMITTED
