@@ -78,6 +78,16 @@ def test_answers_are_typed_and_checked():
     assert "经营面积" in problems["area"]
 
 
+def test_a_text_answer_too_long_is_refused_not_cut():
+    """A 600-character answer was stored cut to 500, and nobody was told."""
+    fields, _problems = form_spec.check_definitions(FIELDS)
+    answers, problems = form_spec.clean_answers(fields, {"note": "食" * 501})
+    assert "note" not in answers
+    assert problems["note"] == f"说明不能超过 {form_spec.MAX_TEXT} 个字"
+    answers, problems = form_spec.clean_answers(fields, {"note": "食" * 500})
+    assert (answers["note"], "note" in problems) == ("食" * 500, False)
+
+
 @pytest.mark.parametrize("answer", ["1e2000000", "1e5000", "-1e15", "1" * 40])
 def test_a_number_answer_out_of_range_is_refused_before_it_is_converted(answer):
     """"1e2000000" is nine characters, and int() of it took minutes of CPU."""

@@ -147,6 +147,10 @@ def clean_answers(definitions: list[dict], raw: dict) -> tuple[dict, dict[str, s
                 problems[name] = gettext("%(label)s的选项无效") % {"label": field["label"]}
             else:
                 answers[name] = str(value)
+        elif len(str(value)) > MAX_TEXT:
+            # Refused, not cut: what the applicant wrote is theirs to shorten.
+            problems[name] = (gettext("%(label)s不能超过 %(n)s 个字")
+                              % {"label": field["label"], "n": MAX_TEXT})
         else:
-            answers[name] = str(value)[:MAX_TEXT]
+            answers[name] = str(value)
     return answers, problems
