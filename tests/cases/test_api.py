@@ -393,6 +393,18 @@ def test_a_withdrawal_may_be_sent_without_a_body(world, promised, client_for):
     assert reload(case).status == Case.Status.WITHDRAWN
 
 
+def test_a_withdrawal_sent_again_answers_the_withdrawn_case(world, promised, client_for):
+    """The answer to a withdrawal was lost and the client sends it again: the
+    case is withdrawn, and a 409 "办件已作出决定" would say the opposite."""
+    case, _code = submitted(world, promised)
+    citizen = client_for(world.citizen)
+    _post(citizen, f"{BASE}/cases/{case.pk}/withdraw", {"reason": "不办了"})
+    with nothing_written():
+        again = _post(citizen, f"{BASE}/cases/{case.pk}/withdraw", {"reason": "不办了"})
+    assert again.status_code == 200, again.content
+    assert again.json()["status"] == "withdrawn"
+
+
 def test_a_lone_surrogate_in_a_reason_is_refused_and_nothing_is_written(world, promised,
                                                                         client_for):
     """A withdrawal's reason is stored: half a surrogate pair (JSON's \\ud800) failed

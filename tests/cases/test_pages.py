@@ -686,9 +686,12 @@ def test_the_applicant_withdraws_before_the_decision(world, promised, client_for
     assert (case.status, case.outcome_reason) == (Case.Status.WITHDRAWN, "店址变更，另行申请")
     assert not case.tasks.filter(status__in=["open", "claimed"]).exists()
     assert 'data-testid="withdraw"' not in citizen.get(f"/my/cases/{case.pk}/").content.decode()
+    # Sent again (a double click, a lost answer): withdrawn it is, nothing more
+    # is written, and it is not told the case "has been decided".
     with nothing_written():
         response = citizen.post(f"/my/cases/{case.pk}/withdraw/", follow=True)
-    assert "不能撤回" in response.content.decode()
+    assert "申请已撤回" in response.content.decode()
+    assert "不能撤回" not in response.content.decode()
 
 
 def test_another_citizen_cannot_withdraw(world, promised, client_for):

@@ -1186,6 +1186,10 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     """The applicant withdraws before a decision."""
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_withdraw(actor, case=case), action="case_withdraw")
+    if case.status == Case.Status.WITHDRAWN:
+        # Sent again (a double click, a retry after the answer was lost): it
+        # went through, and "already decided" would tell the applicant otherwise.
+        return case
     if not selectors.withdrawal_allowed(case):
         raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
