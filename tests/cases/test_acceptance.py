@@ -46,7 +46,8 @@ def test_acceptance_starts_the_clock_in_working_days(world, promised):
     assert case.due_provisional is calendar.deadline(case.accepted_at, 20, tz).provisional
     # Due for supervision's look at once; the sweep sets the next moment.
     assert case.next_check_at <= timezone.now()
-    assert event_types(case) == [EventType.SUBMITTED, EventType.ACCEPTED]
+    # 受理 is told to the applicant (第三十二条): the 告知 point.
+    assert event_types(case) == [EventType.SUBMITTED, EventType.ACCEPTED, EventType.NOTIFIED]
     accepted = case.events.get(type=EventType.ACCEPTED)
     assert accepted.task == Task.objects.get(case=case, name="accept")
     assert (accepted.actor, accepted.data["decision"]) == (_clerk(world), "approve")
@@ -79,7 +80,8 @@ def test_refusing_acceptance_with_a_reason_ends_the_case(world, promised):
     assert case.outcome_reason == "不属于本机关职权范围"
     assert case.closed_at is not None
     assert case.accepted_at is None and case.statutory_due is None
-    assert event_types(case) == [EventType.SUBMITTED, EventType.NOT_ACCEPTED, EventType.CLOSED]
+    assert event_types(case) == [EventType.SUBMITTED, EventType.NOT_ACCEPTED, EventType.CLOSED,
+                                 EventType.NOTIFIED]
     assert case.events.get(type=EventType.CLOSED).data == {"outcome": "not_accepted"}
     assert not Task.objects.filter(case=case, status__in=["open", "claimed"]).exists()
     record = AuditRecord.objects.get(action=CasesAction.TASK_COMPLETED)
@@ -221,7 +223,8 @@ def test_after_correction_acceptance_continues_and_no_second_notice(world, promi
     case = reload(case)
     assert case.status == Case.Status.IN_PROGRESS
     assert event_types(case) == [EventType.SUBMITTED, EventType.CORRECTION_REQUESTED,
-                                 EventType.CORRECTION_SUBMITTED, EventType.ACCEPTED]
+                                 EventType.CORRECTION_SUBMITTED, EventType.ACCEPTED,
+                                 EventType.NOTIFIED]
 
 
 def test_correction_is_only_at_acceptance(world, promised):

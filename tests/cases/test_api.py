@@ -99,9 +99,9 @@ def test_the_promised_flow_through_the_api(world, promised, client_for,
     assert (detail["status"], detail["outcome"]) == ("closed", "approved")
     assert detail["certificate"] == f"{detail['number']}-01"
     assert [e["type"] for e in detail["timeline"]] == [
-        E.SUBMITTED, E.TASK_CLAIMED, E.ACCEPTED, E.REVIEWED, E.APPROVED,
-        E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
-    assert detail["timeline"][3]["label"] == "审核"
+        E.SUBMITTED, E.TASK_CLAIMED, E.ACCEPTED, E.NOTIFIED, E.REVIEWED, E.APPROVED,
+        E.NOTIFIED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED, E.NOTIFIED]
+    assert detail["timeline"][4]["label"] == "审核"
     assert [t["title"] for t in detail["tasks"]] == ["受理", "审查", "决定", "送达准予决定"]
     assert set(detail["remaining"]) == {"statutory", "promised", "provisional"}
     mine = citizen.get(f"{BASE}/cases/mine").json()

@@ -51,7 +51,8 @@ def test_the_clock_stops_for_a_lawful_reason(world, promised, reason):
     assert case.status == Case.Status.SUSPENDED
     assert case.pause_reason == reason and case.paused_since is not None
     assert case.next_check_at is not None and case.next_check_at <= timezone.now()
-    assert event_types(case)[-1] == EventType.SUSPENDED
+    # The pause is told to the applicant (第四十五条): 告知 follows it.
+    assert event_types(case)[-2:] == [EventType.SUSPENDED, EventType.NOTIFIED]
     assert case.events.get(type=EventType.SUSPENDED).data == {
         "reason": reason, "note": "申请人申请听证，定于下周举行"}
     record = AuditRecord.objects.get(action=CasesAction.CASE_SUSPENDED)

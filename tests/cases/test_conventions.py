@@ -85,5 +85,5 @@ def test_one_actions_rows_share_a_correlation_id(world, promised):
         context.deactivate(token)
     rows = CaseEvent.objects.filter(case=case, correlation_id="one-click")
     assert sorted(rows.values_list("type", flat=True)) == sorted(
-        [EventType.NOT_ACCEPTED, EventType.CLOSED])
+        [EventType.NOT_ACCEPTED, EventType.CLOSED, EventType.NOTIFIED])
     assert AuditRecord.objects.filter(request_id="one-click").count() == 1

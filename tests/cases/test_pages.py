@@ -266,7 +266,7 @@ def test_the_clerk_accepts_on_the_task_page(world, promised, client_for):
     assert response["Location"] == "/workbench/"
     case = reload(case)
     assert case.status == Case.Status.IN_PROGRESS
-    assert event_types(case) == [E.SUBMITTED, E.TASK_CLAIMED, E.ACCEPTED]
+    assert event_types(case) == [E.SUBMITTED, E.TASK_CLAIMED, E.ACCEPTED, E.NOTIFIED]
 
 
 def test_the_clerk_requests_a_correction_on_the_task_page(world, promised, client_for):
@@ -579,7 +579,7 @@ def test_the_reviewer_stops_and_restarts_the_clock_on_the_task_page(world, promi
     assert 'data-testid="suspend"' not in page
     reviewer.post(f"/workbench/cases/{case.pk}/resume/")
     assert reload(case).status == Case.Status.IN_PROGRESS
-    assert event_types(case)[-2:] == [E.SUSPENDED, E.RESUMED]
+    assert event_types(case)[-4:] == [E.SUSPENDED, E.NOTIFIED, E.RESUMED, E.NOTIFIED]
 
 
 def test_a_pause_without_a_lawful_reason_is_shown_not_done(world, promised, client_for):

@@ -52,8 +52,10 @@ def test_promised_end_to_end(world, promised, django_capture_on_commit_callbacks
     assert case.status == Case.Status.CLOSED
     assert case.outcome == Case.Outcome.APPROVED
     assert case.closed_at is not None and case.next_check_at is None
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.APPROVED,
-                                 E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    # 告知 (cases.notified) after each step the applicant is told of.
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.NOTIFIED, E.REVIEWED, E.APPROVED,
+                                 E.NOTIFIED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED,
+                                 E.NOTIFIED]
     assert case.events.get(type=E.REVIEWED).data["opinion"] == "材料齐全"
     assert case.events.get(type=E.CLOSED).data == {"outcome": "approved"}
     assert audit_actions(case).count(CasesAction.TASK_COMPLETED) == 4
@@ -103,7 +105,7 @@ def test_a_lost_certificate_run_is_made_good_at_delivery(
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
     certificate = Certificate.objects.get(case=case)
     assert certificate.agency_id == world.agency_a.pk
-    assert event_types(case)[-3:] == [E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert event_types(case)[-4:] == [E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED, E.NOTIFIED]
     assert case.events.get(type=E.CERTIFICATE_ISSUED).actor_id == head.pk
 
 
@@ -124,8 +126,8 @@ def test_promised_refusal_needs_reasons_and_is_delivered(world, promised):
     case = reload(case)
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.REFUSED)
     assert case.outcome_reason == "经营场所不符合卫生要求"
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REFUSED, E.DELIVERED,
-                                 E.CLOSED]
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.NOTIFIED, E.REVIEWED, E.REFUSED,
+                                 E.NOTIFIED, E.DELIVERED, E.CLOSED, E.NOTIFIED]
     assert not Certificate.objects.filter(case=case).exists()
 
 
@@ -185,8 +187,8 @@ def test_parallel_decision_waits_for_every_review(world, joint,
     complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
     case = reload(case)
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED] + [E.REVIEWED] * 4 + [
-        E.APPROVED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.NOTIFIED] + [E.REVIEWED] * 4 + [
+        E.APPROVED, E.NOTIFIED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED, E.NOTIFIED]
     joint_events = case.events.filter(type=E.REVIEWED, task__name="joint_review")
     assert sorted(e.agency.name for e in joint_events) == ["丁局", "丙局", "乙局"]
 
@@ -244,8 +246,8 @@ def test_one_joint_rejection_cancels_the_others_and_refuses(world, joint):
     assert not Certificate.objects.filter(case=case).exists()
     assert not Task.objects.filter(case=case, name__startswith="decide").exists()
     # The veto is recorded as the refusal decision, for supervision.
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REVIEWED, E.REFUSED,
-                                 E.DELIVERED, E.CLOSED]
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.NOTIFIED, E.REVIEWED, E.REVIEWED,
+                                 E.REFUSED, E.NOTIFIED, E.DELIVERED, E.CLOSED, E.NOTIFIED]
     assert case.decided_at is not None
 
 
@@ -339,6 +341,36 @@ def test_one_message_per_step_the_applicant_cares_about_not_one_per_agency(
     assert not any(valid_id_number(seq=7) in m.text for m in sms)
 
 
+def test_what_the_applicant_is_told_is_recorded_as_the_notified_point(world):
+    """告知, a monitoring point of electronic supervision: each message the law
+    has the agency send (受理, the decision, delivery; 第三十二条、第三十八条) is a
+    ``cases.notified`` event of the step, saying what was told and by which
+    channels, by the platform (no person).  The receipt of a submission is
+    not 告知; a step rolled back records none."""
+    from django.db import transaction
+
+    reachable(world.citizen, phone="13900001111")
+    version = publish_item(world, name="告知许可", materials=[])
+    case, _code = submitted(world, version)
+    assert not case.events.filter(type=E.NOTIFIED).exists()
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+        raise Boom
+    assert not case.events.filter(type=E.NOTIFIED).exists()
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept", decision="reject",
+             opinion="不属于本机关职权范围")
+    told = case.events.get(type=E.NOTIFIED)
+    assert (told.actor_id, told.actor_label, told.agency_id) == (
+        None, "system", world.agency_a.pk)
+    assert told.data == {"subject": "办件进度",
+                         "text": f"办件 {case.number} 不予受理，理由见平台。",
+                         "email": True, "sms": True}
+
+
 def test_nothing_is_sent_for_a_step_that_rolls_back(world, django_capture_on_commit_callbacks):
     """Notifications wait for the commit: an acceptance rolled back sends nothing,
     neither to the applicant nor to the reviewing posts."""
@@ -427,7 +459,7 @@ def test_immediate_is_accepted_and_decided_in_one_step(world,
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
     assert case.accepted_at is not None
     assert case.accepted_at == case.decided_at == case.closed_at
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.APPROVED, E.CLOSED,
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.APPROVED, E.CLOSED, E.NOTIFIED,
                                  E.CERTIFICATE_ISSUED]
     assert Certificate.objects.filter(case=case).exists()
 
@@ -441,7 +473,7 @@ def test_immediate_refusal_closes_refused_with_its_reason(world):
     case = reload(case)
     assert (case.status, case.outcome, case.outcome_reason) == (
         Case.Status.CLOSED, Case.Outcome.REFUSED, "不符合条件")
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REFUSED, E.CLOSED]
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REFUSED, E.CLOSED, E.NOTIFIED]
 
 
 def test_upper_review_goes_to_the_upper_agency_and_back(world,
@@ -476,8 +508,9 @@ def test_upper_review_goes_to_the_upper_agency_and_back(world,
                            decision="approve")
     case = reload(case)
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.REVIEWED, E.APPROVED,
-                                 E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.NOTIFIED, E.REVIEWED, E.REVIEWED,
+                                 E.APPROVED, E.NOTIFIED, E.CERTIFICATE_ISSUED, E.DELIVERED,
+                                 E.CLOSED, E.NOTIFIED]
     approved = case.events.get(type=E.APPROVED)
     assert (approved.agency, approved.actor) == (upper, upper_staff[Role.AGENCY_HEAD])
     # The deciding (upper) agency issues and signs the certificate.

@@ -54,8 +54,9 @@ def test_decision_returned_to_review_and_redone(world, promised):
     case = reload(case)
     assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
     assert case.statutory_due == deadline
-    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.REVIEWED, E.RETURNED, E.REVIEWED,
-                                 E.APPROVED, E.CERTIFICATE_ISSUED, E.DELIVERED, E.CLOSED]
+    assert event_types(case) == [E.SUBMITTED, E.ACCEPTED, E.NOTIFIED, E.REVIEWED, E.RETURNED,
+                                 E.REVIEWED, E.APPROVED, E.NOTIFIED, E.CERTIFICATE_ISSUED,
+                                 E.DELIVERED, E.CLOSED, E.NOTIFIED]
 
 
 def test_review_returned_to_acceptance_keeps_the_clock(world, promised):

@@ -12,6 +12,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yizhan.cases import events
+from yizhan.cases.models import EventType
 from yizhan.core import notify
 
 
@@ -24,7 +26,7 @@ def _with_link(text: str, url: str) -> str:
     return f"{text}\n{url}"
 
 
-def _to_applicant(case, subject: str, text: str) -> None:
+def _to_applicant(case, subject: str, text: str, *, told: bool = True) -> None:
     """The applicant's own e-mail (their account's) and phone.
 
     Never the submitter's: a case filed at the window was submitted by the
@@ -32,6 +34,13 @@ def _to_applicant(case, subject: str, text: str) -> None:
     account is told by SMS alone, with the status query's address (the case
     number and query code open it) instead of a case page they cannot sign
     in to.
+
+    What the law has the agency tell the applicant (受理 or 不予受理 and the
+    decision, 第三十二条、第三十八条; a longer limit, 第四十二条; a pause and
+    its end, 第四十五条; delivery) is the 告知 monitoring point: recorded as a
+    ``cases.notified`` event in the step's transaction, with what was said and
+    by which channels.  Receipts (submitted, correction received) are not
+    告知, and the correction notice is its own event (补正告知): ``told=False``.
     """
     applicant = case.applicant
     user = applicant.user
@@ -41,13 +50,18 @@ def _to_applicant(case, subject: str, text: str) -> None:
            else _link("cases:status"))
     notify.send(email=email, phone=phone, subject=subject, text=_with_link(text, url),
                 case_number=case.number)
+    if told:
+        # The platform tells, on the agency's behalf: no person is the actor.
+        events.append(case=case, type=EventType.NOTIFIED, actor=None,
+                      data={"subject": str(subject), "text": str(text),
+                            "email": bool(email), "sms": bool(phone)})
 
 
 def case_submitted(case) -> None:
     with translation.override("zh-hans"):
         _to_applicant(case, _("申请已提交"),
                       _("您的“%(item)s”申请已提交，办件编号 %(number)s，请等待受理。")
-                      % {"item": case.item_version.name, "number": case.number})
+                      % {"item": case.item_version.name, "number": case.number}, told=False)
 
 
 def correction_requested(case, notice) -> None:
@@ -56,13 +70,14 @@ def correction_requested(case, notice) -> None:
         _to_applicant(case, _("请补正申请材料"),
                       _("办件 %(number)s 需要补正以下材料：%(names)s。"
                         "请登录平台一次性补正后重新提交。")
-                      % {"number": case.number, "names": names})
+                      % {"number": case.number, "names": names}, told=False)
 
 
 def correction_submitted(case) -> None:
     with translation.override("zh-hans"):
         _to_applicant(case, _("补正材料已提交"),
-                      _("办件 %(number)s 的补正材料已提交，请等待受理。") % {"number": case.number})
+                      _("办件 %(number)s 的补正材料已提交，请等待受理。") % {"number": case.number},
+                      told=False)
 
 
 # What the applicant is told when a task is completed, by (task kind, decision).
