@@ -218,6 +218,59 @@ def test_the_printable_guide_does_not_scroll_sideways_on_a_phone(browser, site, 
         context.close()
 
 
+# The narrowest screen WCAG 1.4.10 (Reflow) asks pages to fit without sideways scrolling.
+NARROW = {"width": 320, "height": 640}
+
+
+@pytest.mark.parametrize("path, query", [("catalog:index", ""), ("catalog:search", "?q=食品")])
+def test_large_text_catalog_pages_reflow_at_320_css_pixels(browser, site, path, query):
+    """In large-text mode (22 px) the search box (flex-basis 16rem, 352 px) and the
+    theme cards (minmax(16rem)) made 在线办事 and the search page 385 px wide."""
+    from tests.cases.helpers import publish_item
+    from yizhan.portal.context_processors import DISPLAY_COOKIE
+
+    publish_item(site.world, name="食品经营许可证核发")
+    context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=NARROW,
+                                  is_mobile=True, timezone_id="Asia/Shanghai")
+    context.add_cookies([{"name": DISPLAY_COOKIE, "value": "large", "url": site.url}])
+    try:
+        tab = context.new_page()
+        tab.goto(reverse(path) + query)
+        expect(tab.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+        width, scroll_width, _regions = tab.evaluate(FITS)
+        assert scroll_width <= width, (path, width, scroll_width)
+    finally:
+        context.close()
+
+
+def test_the_printable_guide_is_read_in_large_text_on_screen(browser, site):
+    """The printable guide followed large-text mode nowhere: 11pt (14.7 px) on screen,
+    smaller than the standard page.  Paper keeps its A4 sizes."""
+    from tests.cases.helpers import publish_item
+    from yizhan.catalog.models import Item
+    from yizhan.portal.context_processors import DISPLAY_COOKIE
+
+    version = publish_item(site.world, name="手机打印测试")
+    code = Item.objects.get(pk=version.item_id).impl_code
+    context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=NARROW,
+                                  is_mobile=True, timezone_id="Asia/Shanghai")
+    size = "parseFloat(getComputedStyle(document.body).fontSize)"
+    try:
+        tab = context.new_page()
+        printable = reverse("catalog:guide", args=[code]) + "?print=1"
+        tab.goto(printable)
+        standard = tab.evaluate(size)
+        context.add_cookies([{"name": DISPLAY_COOKIE, "value": "large", "url": site.url}])
+        tab.goto(printable)
+        assert tab.evaluate(size) >= 22 > standard
+        width, scroll_width, _regions = tab.evaluate(FITS)
+        assert scroll_width <= width, (width, scroll_width)
+        tab.emulate_media(media="print")
+        assert tab.evaluate(size) == pytest.approx(standard)
+    finally:
+        context.close()
+
+
 CONTRAST = """(el) => {
   const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = ([r, g, b]) => {

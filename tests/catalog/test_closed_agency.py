@@ -216,3 +216,73 @@ def test_an_item_of_a_closed_agency_is_neither_created_nor_published(world):
         create(world, "新事项", basic_code="XK00102000")
     assert exc.value.code == CatalogErrorCode.AGENCY_CLOSED
     assert Item.objects.count() == 1
+
+
+# --- a joint or upper agency closed after publication ------------------------------
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_an_item_naming_an_agency_closed_since_publication_is_no_longer_offered(world, field):
+    """丙局 closed after publication: cases.services refuses every new application
+    (cases.item_withdrawn), so nothing offers the item any more — else a citizen
+    fills the whole form and uploads the materials only to be refused at the end.
+    The guide says why (naming 丙局) and where to ask, as for a closed
+    implementing agency."""
+    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    version = catalog.publish(world, create(world, "并联事项", themes=["permits"],
+                                            **NAMING[field]))
+    code = version.item.impl_code
+    assert selectors.theme_counts()["permits"] == 1
+    _close(world, third)
+    for path in (f"/services/items/{code}/", f"/services/items/{code}/?print=1"):
+        page = Client().get(path)
+        text = page.content.decode()
+        assert page.status_code == 404, path
+        assert "该事项已不再办理" in text and "丙局" in text and "12345" in text, path
+        assert 'data-testid="apply"' not in text, path
+    for params in ({"q": "并联事项"}, {"q": code}, {"theme": "permits"}):
+        found = Client().get("/services/search/", params).content.decode()
+        assert f"/services/items/{code}/" not in found, params
+    assert selectors.theme_counts()["permits"] == 0
+    assert selectors.agencies_with_items() == []
+    with pytest.raises(NotFound) as exc:
+        selectors.item_guide(impl_code=code)
+    assert "丙局" in exc.value.render("zh-hans")
+
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_the_catalog_api_leaves_out_an_item_naming_a_closed_agency(world, field):
+    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    code = catalog.publish(world, create(world, "并联事项", **NAMING[field])).item.impl_code
+    _close(world, third)
+    client = Client()
+    item = client.get(f"/api/v1/catalog/items/{code}")
+    assert item.status_code == 404
+    assert item.json()["code"] == "core.not_found"
+    assert "丙局" in item.json()["message_zh"] and "12345" in item.json()["message_zh"]
+    assert client.get("/api/v1/catalog/items", {"q": "并联事项"}).json() == []
+    assert "并联事项" not in client.get("/api/v1/catalog/export").content.decode()
+
+
+def test_the_search_of_the_catalog_stays_one_row_per_version(world):
+    """Versions naming several joint agencies are each found once: the closed
+    agencies are looked up in subqueries, not joined (no DISTINCT needed)."""
+    add_agency(world, "丙局", credit_seed=303)
+    catalog.publish(world, create(world, "并联事项", process_template="parallel",
+                                  joint_agencies=[world.agency_b.name, "丙局"]))
+    assert [v.name for v in selectors.item_search(query="并联事项")] == ["并联事项"]
+    sql = str(selectors.published_versions().query).upper()
+    assert "DISTINCT" not in sql and "EXISTS" in sql
+
+
+def test_a_case_under_way_still_shows_its_item_when_a_joint_agency_closes(world, client_for):
+    """The applicant's and the staff's pages of a case accepted before the closing
+    read the case's own version, not the public catalog."""
+    from tests.cases.helpers import accepted_parallel
+    from yizhan.directory.roles import Role
+
+    case, third, _staff = accepted_parallel(world)
+    _close(world, third)
+    mine = client_for(world.citizen).get(f"/my/cases/{case.pk}/")
+    assert mine.status_code == 200 and "并联许可" in mine.content.decode()
+    staff = client_for(world.user("a", Role.WINDOW_CLERK)).get(f"/workbench/cases/{case.pk}/")
+    assert staff.status_code == 200 and "并联许可" in staff.content.decode()

@@ -385,6 +385,27 @@ def test_a_draft_s_file_is_seen_only_by_those_who_see_the_draft(world, client_fo
     assert "no-store" in mine["Cache-Control"] and "public" not in mine["Cache-Control"]
 
 
+def test_a_draft_s_file_is_not_served_to_a_head_of_a_who_is_only_a_clerk_of_b(world,
+                                                                              client_for):
+    """As the draft itself (version_get_for_editor): B's draft is 404 to A's head
+    who also holds a window post in B, and so is its blank form (it was served,
+    since any post that saw agency B would do)."""
+    from yizhan.directory.roles import Role
+
+    content = pdf_bytes("b draft")
+    draft_b = create(world, "乙局的草稿", key="b")
+    services.item_file_attach(actor=editor(world, "b"), version=draft_b, kind="blank_form",
+                              material_order=1, upload=uploaded(content, "内部草稿表.pdf"))
+    head = editor(world)
+    directory_services.staff_post(actor=world.admin, user=head,
+                                  post=world.posts["b"][Role.WINDOW_CLERK])
+    head = client_for(User.objects.get(pk=head.pk))
+    url = file_url(content, "内部草稿表.pdf")
+    assert head.get(f"/workbench/catalog/versions/{draft_b.pk}/").status_code == 404
+    assert head.get(url).status_code == 404
+    assert client_for(editor(world, "b")).get(url).status_code == 200
+
+
 def test_a_file_leaves_the_public_with_its_item(world):
     """Superseded by a version without it, or its agency closed: no longer served."""
     version, content = public_item(world)

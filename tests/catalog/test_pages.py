@@ -1,7 +1,9 @@
 """Catalog pages: browsing, search and the guide (public); the catalog desk (staff)."""
 
 import json
+import re
 
+import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -125,6 +127,85 @@ def test_the_printable_guide_is_a_page_of_its_own(guide_item):
     assert "食品经营许可申请书" in text
     assert "证书工本费" in text
     assert f"{code} · v1" in text
+
+
+def test_the_printable_guide_keeps_large_text(world):
+    """An elderly user in large-text mode opens 打印版: the page kept the mode only
+    on the standard guide and showed 11pt text (14.7 px, smaller even than the
+    standard page); print.css enlarges it on screen (html.large-text)."""
+    version = published(world, "食品经营许可证核发", basic_code="XK04101000")
+    client = Client()
+    client.cookies["yz_display"] = "large"
+    large = re.compile(r'<html[^>]*class="[^"]*\blarge-text\b')
+    for params in ({}, {"print": "1"}):
+        page = client.get(f"/services/items/{version.item.impl_code}/", params)
+        assert large.search(page.content.decode()), params
+    standard = Client().get(f"/services/items/{version.item.impl_code}/", {"print": "1"})
+    assert not large.search(standard.content.decode())
+
+
+def _prewrapped(text: str, value: str) -> bool:
+    """Whether ``value`` is shown in an element of class prewrap (or within one)."""
+    doc = lxml.html.fromstring(text)
+    found = [el for el in doc.iter() if value in "".join(el.itertext())
+             and not any(value in "".join(child.itertext()) for child in el)]
+    assert found, value
+    return all(any("prewrap" in (up.get("class") or "").split()
+                   for up in (el, *el.iterancestors())) for el in found)
+
+
+def test_multi_line_fields_keep_their_lines(world):
+    """Text typed on several lines (an Excel cell with Alt+Enter, the API) ran
+    together — 咨询：窗口：市民中心B区 电话：0755-1234 — where the legal basis and the
+    process kept their lines."""
+    multi = {"consultation": "窗口：市民中心B区\n电话：0755-1234",
+             "complaint": "窗口：投诉台\n电话：12345",
+             "limit_notes": "现场核查时间不计入\n专家评审时间不计入",
+             "materials": [{"name": "申请书", "forms": ["original"],
+                            "basis": "某办法第一条\n某办法第二条",
+                            "acceptance_standard": "内容完整\n签字盖章"}],
+             "fees": [{"name": "工本费", "standard": "每证 10 元", "amount": "10",
+                       "basis": "某收费文件\n某补充通知"}]}
+    version = published(world, "食品经营许可证核发", basic_code="XK04101000", **multi)
+    text = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+    values = [multi["consultation"], multi["complaint"], multi["limit_notes"],
+              multi["materials"][0]["basis"], multi["materials"][0]["acceptance_standard"],
+              multi["fees"][0]["basis"]]
+    for value in values:
+        assert _prewrapped(text, value), value
+
+
+def test_an_immediate_item_is_done_on_the_spot_not_in_0_working_days(world):
+    """即办件 (limit 0): the guide and the search said 承诺 0 个工作日."""
+    version = published(world, "个体户名称查询", basic_code="XK04102000",
+                        case_type="immediate", process_template="immediate",
+                        statutory_limit=0, promised_limit=0)
+    guide = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+    found = Client().get("/services/search/", {"q": "个体户名称查询"}).content.decode()
+    for text in (guide, found):
+        assert "当场办结" in text and "0 个工作日" not in text
+
+
+def test_english_guide_says_one_working_day_and_a_space_after_each_label(world):
+    """“1 working days”, and “Questions:0755-1234”, “Legal basis:某办法”.
+
+    Needs the English catalog's entries: the plural of “%(n)s 个工作日” and
+    “承诺 %(n)s 个工作日”, and 咨询：/投诉：/依据： translated with a space after
+    the colon, as 空白表格： is (“Blank form: ”)."""
+    version = published(world, "食品经营许可证核发", basic_code="XK04101000",
+                        statutory_limit=2, promised_limit=1, consultation="0755-1234",
+                        complaint="0755-5678",
+                        materials=[{"name": "申请书", "forms": ["original"],
+                                    "basis": "某办法"}])
+    client = Client(headers={"accept-language": "en"})
+    guide = client.get(f"/services/items/{version.item.impl_code}/").content.decode()
+    found = client.get("/services/search/", {"q": "食品经营"}).content.decode()
+    assert "1 working days" not in guide and "1 working days" not in found
+    assert "1 working day" in guide and "2 working days" in guide
+    assert "1 working day" in found
+    shown = re.sub(r"<[^>]+>", "", guide)
+    for label in ("Questions: 0755-1234", "Complaints: 0755-5678", "Legal basis: 某办法"):
+        assert label in shown, label
 
 
 def test_unknown_and_unpublished_items_are_404(world):

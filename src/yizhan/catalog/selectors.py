@@ -3,9 +3,21 @@
 from functools import reduce
 from operator import and_, or_
 
-from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yizhan.catalog import permissions
 from yizhan.catalog.models import CatalogFile, FileReference, Item, ItemVersion, Material
@@ -16,8 +28,20 @@ from yizhan.directory.models import Agency
 
 
 def _of_open_agencies() -> QuerySet[ItemVersion]:
-    """Published versions of the items of open agencies, in service or not."""
+    """Published versions of the items of open agencies, in service or not.
+
+    Open agencies all: the implementing one, and the joint and upper ones the
+    version names.  A joint or upper agency closed after publication would
+    get a task of every new case and never do it, so no new application is
+    taken (cases.services refuses, see ``closed_named_agencies``) and the
+    item is not offered.  Subqueries, not joins: the search's query keeps
+    one row per version and needs no DISTINCT.
+    """
+    closed_joint = ItemVersion.joint_agencies.through.objects.filter(
+        itemversion_id=OuterRef("pk"), agency__is_active=False)
+    closed_upper = Agency.objects.filter(pk=OuterRef("upper_agency_id"), is_active=False)
     return ItemVersion.objects.filter(
+        ~Exists(closed_joint), ~Exists(closed_upper),
         status=ItemVersion.Status.PUBLISHED, item__agency__is_active=True,
     ).select_related("item", "item__agency", "item__agency__division")
 
@@ -27,8 +51,10 @@ def published_versions() -> QuerySet[ItemVersion]:
 
     An agency that is closed (``Agency.is_active`` false) offers nothing any
     more: its items leave every public list, the search, the guides and the
-    API's catalog, and no application can be started on them.  Cases already
-    under way are not affected.  So with an item taken out of service by a
+    API's catalog, and no application can be started on them.  So with the
+    items whose version names a closed joint or upper agency
+    (``_of_open_agencies``).  Cases already under way are not affected: they
+    read their own version.  So with an item taken out of service by a
     decision (``Item.withdrawn_kind``: cancelled or suspended).
     """
     return _of_open_agencies().filter(item__withdrawn_kind="")
@@ -163,6 +189,10 @@ def _with_details(qs):
 ITEM_WITHDRAWN = _("该事项已不再办理：其实施机关已撤销或合并。"
                    "可拨打 12345 咨询现由哪个部门办理。")
 
+# An item whose version names a closed joint or upper agency, so asked for.
+ITEM_AGENCY_CLOSED = _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并。"
+                       "可拨打 12345 咨询现由哪个部门办理。")
+
 
 # An item taken out of service, asked for by its implementation code.
 ITEM_OUT_OF_SERVICE = _("%(withdrawal)s如有疑问，可拨打 12345 咨询。")
@@ -175,16 +205,33 @@ def item_read(*, impl_code: str) -> ItemVersion:
     Unlike the guide page (``item_guide``), an item cancelled or suspended is
     answered, with its withdrawal (``Item.withdrawn_*``): a program keeping a
     copy of the catalog learns of the decision, not of a disappearance.  An
-    item of a closed agency is not found, as on the pages.
+    item of a closed agency, or whose version names a closed joint or upper
+    agency, is not found, as on the pages, with a message naming it.
     """
     version = _with_details(_of_open_agencies()).filter(item__impl_code=impl_code).first()
     if version is None:
-        if ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED,
-                                      item__impl_code=impl_code,
-                                      item__agency__is_active=False).exists():
-            raise NotFound(ITEM_WITHDRAWN)
-        raise NotFound()
+        raise _closed_not_found(impl_code)
     return version
+
+
+def _closed_not_found(impl_code: str) -> NotFound:
+    """The 404 of an item not in ``_of_open_agencies``: if it is published, the
+    agency that closed, and where to ask (12345); else the plain one."""
+    version = (ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED,
+                                          item__impl_code=impl_code)
+               .select_related("item__agency").first())
+    if version is None:
+        return NotFound()
+    if not version.item.agency.is_active:
+        return NotFound(ITEM_WITHDRAWN)
+    closed = closed_named_agencies(version)
+    if not closed:
+        return NotFound()
+    field, agency = closed[0]
+    # In the middle of a sentence: the same words as cases.services' refusal.
+    role = (pgettext_lazy("role in a sentence", "上级审批机关") if field == "upper_agency"
+            else pgettext_lazy("role in a sentence", "会同办理机关"))
+    return NotFound(ITEM_AGENCY_CLOSED, role=role, agency=agency.name)
 
 
 def withdrawn_not_found(item: Item) -> NotFound:
@@ -288,10 +335,12 @@ def _seen_on_the_desk(user, sha256: str, name: str) -> bool:
     under ``name``."""
     if not user.is_authenticated or not permissions.catalog_edit_any(user):
         return False
+    # As version_get_for_editor: the agency's editors, not every post that
+    # sees its cases (a window clerk), for a draft is unpublished content.
     scope = scope_of(user)
     agencies = set(ItemVersion.objects.filter(_refers(sha256, name), item__internal=False)
                    .values_list("item__agency_id", flat=True))
-    return any(scope.sees_agency(agency_id) for agency_id in agencies)
+    return any(scope.has_any(permissions.EDITORS, agency_id) for agency_id in agencies)
 
 
 def catalog_file_for(*, user, sha256: str, name: str) -> tuple[FileReference, bool]:
