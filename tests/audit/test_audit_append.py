@@ -1,6 +1,10 @@
 """audit_append: what a record holds and how records chain, per shard."""
 
+import datetime as dt
 import itertools
+import random
+import struct
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -8,7 +12,7 @@ from django.test import override_settings
 
 from yizhan.accounts.services import token_authenticate, token_issue
 from yizhan.audit.actions import AuditAction
-from yizhan.audit.chain import changes_digest, genesis_hash, record_hash
+from yizhan.audit.chain import changes_digest, genesis_hash, record_hash, storable
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.audit.services import UnregisteredAuditAction, audit_append
 from yizhan.audit.verify import verify_chain
@@ -49,6 +53,55 @@ def test_record_describes_the_change_and_hashes_its_content(world):
     assert record.hash == record_hash(_fields(record), record.prev_hash)
     assert record.action_label == "新增岗位"
     assert record.source == "system"
+
+
+def _floats(count: int) -> list[float]:
+    """Floats of every kind: random bit patterns (subnormals, NaNs, infinities
+    included) and everyday magnitudes, seeded so a failure repeats."""
+    rng = random.Random(20260101)
+    bits = [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+            for _ in range(count)]
+    everyday = [rng.uniform(-1e6, 1e6) for _ in range(count)]
+    return bits + everyday
+
+
+EDGES = [0.5, 0.1, 1234.0, 1e-7, 5e-324, 1.7976931348623157e308, 9999999999999998.0, 1e16,
+         -0.0, 0.0, float("nan"), float("inf"), float("-inf")]
+
+
+def test_floats_are_stored_as_the_database_gives_them_back(world):
+    """jsonb keeps numbers as numeric: 1e16 comes back as 10000000000000000, -0.0 as
+    0.0, NaN is refused.  Such floats are stored as the string of their repr; every
+    other float stays a number.  What was hashed is what comes back, on SQLite and
+    PostgreSQL alike, so the record verifies."""
+    many = _floats(2000)
+    changes = {"edges": EDGES, "nested": {"pair": (1e16, 0.5), "deep": [{"x": -0.0}]},
+               "many": many}
+    with transaction.atomic():
+        record = audit_append(actor=None, action=ACTION, object_type="t", object_id="1",
+                              changes=changes)
+    stored = AuditRecord.objects.get(pk=record.pk).changes
+    assert stored["edges"] == [0.5, 0.1, 1234.0, 1e-7, 5e-324, "1.7976931348623157e+308",
+                               9999999999999998.0, "1e+16", "-0.0", 0.0, "nan", "inf",
+                               "-inf"]
+    assert stored["nested"] == {"pair": ["1e+16", 0.5], "deep": [{"x": "-0.0"}]}
+    for given, back in zip(many, stored["many"], strict=True):
+        if isinstance(back, float):
+            assert float.__repr__(back) == float.__repr__(given)
+        else:
+            assert back == float.__repr__(given)
+    assert changes_digest(stored) == record.digest
+    assert verify_chain().ok
+
+
+def test_changes_without_such_floats_hash_as_before(world):
+    """Records already in a log keep verifying: only a float that the database would
+    change is stored differently; everything else hashes exactly as it did."""
+    changes = {"n": 3, "big": 10**20, "f": [0.5, 1e-7, 1234.0], "s": "改", "none": None,
+               "ok": True, "when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+               "day": dt.date(2026, 1, 2), "money": Decimal("10.00"), "pair": (1, "a"),
+               "nested": {"a": [{"b": 2.25}]}}
+    assert changes_digest(storable(changes)) == changes_digest(changes)
 
 
 def test_records_of_one_shard_form_a_chain_ending_at_the_head(world):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from yizhan.audit import verify
 from yizhan.audit.actions import AuditAction
-from yizhan.audit.chain import changes_digest, genesis_hash, record_hash
+from yizhan.audit.chain import HASHED_FIELDS, changes_digest, genesis_hash, record_hash
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.audit.services import audit_append
 from yizhan.audit.verify import verify_chain
@@ -119,16 +119,66 @@ def test_deleted_middle_record_is_caught_at_the_next(world, trigger_off):
 
 
 def test_deleted_and_renumbered_record_is_caught_by_the_link(world, trigger_off):
-    """Closing the gap after a removal still breaks the link to the previous hash."""
+    """Closing the gap after a removal still breaks the link to the previous hash;
+    the break names the two records the removed one stood between."""
     target = _middle_record()
+    before = AuditRecord.objects.get(shard=target.shard, seq=target.seq - 1)
     later = [r.pk for r in chain(target.shard) if r.seq > target.seq]
     _sql("DELETE FROM audit_auditrecord WHERE id = %s", [target.pk])
     for pk in later:
         _sql("UPDATE audit_auditrecord SET seq = seq - 1 WHERE id = %s", [pk])
 
     brk = verify_chain().breaks[0]
-    assert (brk.seq, brk.record_id) == (target.seq, later[0])
-    assert "link to the previous record is broken" in brk.problem
+    assert (brk.seq, brk.record_id) == (before.seq, before.pk)
+    assert (brk.next_seq, brk.next_record_id) == (target.seq, later[0])
+    assert "inserted or removed between the two" in brk.problem
+    message, _stderr = _verify_command_error()
+    assert f"record id {before.pk} and seq {target.seq}, record id {later[0]}" in message
+
+
+def test_edited_record_with_a_recomputed_hash_is_named(world, trigger_off):
+    """SM3 has no key: an insider who edits a record can recompute its hash, so the
+    record checks out and only the next one's link to it breaks.  The break names
+    the edited record first, and the next one as where the link broke, not the
+    next one alone as inserted or removed."""
+    target = _middle_record()
+    following = AuditRecord.objects.get(shard=target.shard, seq=target.seq + 1)
+    fields = {name: getattr(target, name) for name in HASHED_FIELDS}
+    fields["reason"] = "改过的事由"
+    _sql("UPDATE audit_auditrecord SET reason = %s, hash = %s WHERE id = %s",
+         ["改过的事由", record_hash(fields, target.prev_hash), target.pk])
+
+    result = verify_chain(stop_at_first=False)
+    assert len(result.breaks) == 1, [str(b) for b in result.breaks]
+    brk = result.breaks[0]
+    assert (brk.shard, brk.seq, brk.record_id) == (target.shard, target.seq, target.pk)
+    assert (brk.next_seq, brk.next_record_id) == (following.seq, following.pk)
+    assert f"record {target.pk} was altered and its hash recomputed" in brk.problem
+    message, stderr = _verify_command_error()
+    assert f"seq {target.seq}, record id {target.pk}" in message
+    assert f"record {target.pk} was altered" in stderr
+
+
+def test_first_record_not_linked_to_the_start_is_named(world, trigger_off):
+    """A chain's first record that does not link to the chain's start is named itself."""
+    first = chain(newest_shard())[0]
+    fields = {name: getattr(first, name) for name in HASHED_FIELDS}
+    _sql("UPDATE audit_auditrecord SET prev_hash = %s, hash = %s WHERE id = %s",
+         ["0" * 64, record_hash(fields, "0" * 64), first.pk])
+    brk = verify_chain().breaks[0]
+    assert (brk.seq, brk.record_id, brk.next_record_id) == (1, first.pk, None)
+    assert "link to the start of the chain is broken" in brk.problem
+
+
+def test_a_misplaced_record_that_was_also_altered_is_reported_twice(world, trigger_off):
+    """With ``--all``, a record after a broken link is still checked against its own hash."""
+    target = _middle_record()
+    following = AuditRecord.objects.get(shard=target.shard, seq=target.seq + 1)
+    _sql("UPDATE audit_auditrecord SET prev_hash = %s WHERE id = %s", ["0" * 64, following.pk])
+    result = verify_chain(stop_at_first=False)
+    assert [(b.record_id, b.next_record_id) for b in result.breaks] == [
+        (target.pk, following.pk), (following.pk, None)]
+    assert "hash does not match" in result.breaks[1].problem
 
 
 def _forge(shard: int, seq: int, prev_hash: str, *, valid_hash: bool) -> AuditRecord:

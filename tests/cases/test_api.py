@@ -19,6 +19,7 @@ from tests.cases.helpers import (
     reload,
     submitted,
 )
+from yizhan.audit.verify import verify_chain
 from yizhan.cases.models import Case, Certificate, EventType
 from yizhan.core.crypto import sm3_hex
 from yizhan.directory.roles import Role
@@ -118,6 +119,23 @@ def test_create_is_idempotent_over_the_api(world, promised, client_for):
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert Case.objects.count() == 1
+
+
+def test_a_retry_with_a_large_number_leaves_the_log_verifiable(world, promised, client_for):
+    """The same retry over the API: the untouched audit log
+    verifies on PostgreSQL too (jsonb would give the number back as an integer)."""
+    citizen = client_for(world.citizen)
+    first = _post(citizen, f"{BASE}/cases", {"impl_code": promised.item.impl_code,
+                                             "applicant_id": world.applicant.pk,
+                                             "idempotency_key": "k-big", "data": {}})
+    assert first.status_code == 201
+    # Sent as the JSON text 1e+16, read by the API as the float 1e16.
+    second = _post(citizen, f"{BASE}/cases", {"impl_code": promised.item.impl_code,
+                                              "applicant_id": world.applicant.pk,
+                                              "idempotency_key": "k-big", "data": {"n": 1e16}})
+    assert second.status_code == 201
+    assert second.json()["id"] == first.json()["id"]
+    assert verify_chain(stop_at_first=False).breaks == []
 
 
 def test_api_errors_have_one_shape(world, promised, client_for):

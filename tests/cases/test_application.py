@@ -26,6 +26,7 @@ from tests.cases.helpers import (
 )
 from tests.factories import item_content, valid_credit_code
 from yizhan.audit.models import AuditRecord
+from yizhan.audit.verify import verify_chain
 from yizhan.cases import selectors, services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
@@ -71,6 +72,21 @@ def test_create_is_idempotent_with_the_same_key(world, promised):
     other = services.case_create(actor=world.citizen, item_version=promised,
                                  applicant=world.applicant, idempotency_key="k-2")
     assert other.pk != first.pk
+
+
+@pytest.mark.parametrize("value", [1e16, -0.0], ids=["1e16", "minus-zero"])
+def test_a_draft_retried_with_a_large_number_leaves_the_log_verifiable(world, promised,
+                                                                       value):
+    """The applicant retries with the same key and other answers (an item without form
+    fields takes any JSON).  PostgreSQL's jsonb gives 1e16 back as 10000000000000000
+    and -0.0 as 0.0; the draft_updated record must still verify untouched."""
+    services.case_create(actor=world.citizen, item_version=promised,
+                         applicant=world.applicant, data={"n": 1}, idempotency_key="k-n")
+    services.case_create(actor=world.citizen, item_version=promised,
+                         applicant=world.applicant, data={"n": value}, idempotency_key="k-n")
+    assert AuditRecord.objects.filter(action=CasesAction.DRAFT_UPDATED).count() == 1
+    result = verify_chain(stop_at_first=False)
+    assert result.breaks == [], [str(b) for b in result.breaks]
 
 
 def test_a_key_sent_again_for_other_content_is_refused_once_submitted(world, promised):

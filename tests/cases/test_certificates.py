@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.cases.helpers import (
+    add_agency,
     another_citizen,
     audit_actions,
     complete,
@@ -219,6 +220,31 @@ def test_revocation_needs_a_reason(world, approved):
         certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
                                         certificate=certificate, reason=" ")
     assert exc.value.code == CasesErrorCode.NO_REASON
+
+
+def test_an_upper_level_certificate_s_events_name_the_issuing_agency(
+        world, django_capture_on_commit_callbacks):
+    """For an upper-level item the upper agency decides and issues.  The certificate
+    and its audit records say so; the cases.certificate_issued and _revoked events,
+    which supervision reads, must name it too, not the agency that accepted."""
+    upper, upper_staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, decision="approve", opinion="同意上报")
+    complete(upper_staff[Role.REVIEWER], case, agency=upper)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(upper_staff[Role.AGENCY_HEAD], case, agency=upper)
+    certificate = Certificate.objects.get(case=case)
+    assert (certificate.agency, reload(case).agency) == (upper, world.agency_a)
+    certificates.certificate_revoke(actor=upper_staff[Role.AGENCY_HEAD],
+                                    certificate=certificate, reason="以欺骗手段取得")
+    issued = case.events.get(type=EventType.CERTIFICATE_ISSUED)
+    revoked = case.events.get(type=EventType.CERTIFICATE_REVOKED)
+    assert (issued.agency_id, revoked.agency_id) == (upper.pk, upper.pk)
+    for action in (CasesAction.CERTIFICATE_ISSUED, CasesAction.CERTIFICATE_REVOKED):
+        assert AuditRecord.objects.get(action=action).agency_id == upper.pk
 
 
 # --- the public verification page and API ----------------------------------------------

@@ -1,7 +1,9 @@
 """Steps that meet: one lock order for every step, and a calendar change
 that waits for the steps counting on the calendar.
 
-A claim (签收) meets a withdrawal or a recount.
+A claim (签收) meets a withdrawal or a recount; a person leaving their post
+(免去岗位, or their account switched off), whose claims go back to the post,
+meets a withdrawal or their own last step.
 
 Every step locks the case row first and then its tasks.  A claim that
 locked its task first (its UPDATE) needed the case row only later: the
@@ -18,6 +20,7 @@ it is what happens one time in eight with the default eight shards.
 import threading
 import time
 
+import pytest
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -32,10 +35,13 @@ from tests.cases.helpers import (
 )
 from tests.markers import postgres_only
 from yizhan.accounts.models import User
-from yizhan.audit.models import AuditChainHead
+from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.cases import clock, events, services
+from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, Task
 from yizhan.core import tasks
+from yizhan.directory import services as directory_services
+from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.roles import Role
 from yizhan.workdays import services as workdays_services
 from yizhan.workdays.selectors import calendar_build
@@ -84,6 +90,88 @@ def test_claim_while_the_applicant_withdraws(transactional_db, world, promised):
     assert not any(type(r).__name__ in ("OperationalError", "DeadlockDetected")
                    for r in results), results
     assert reload(case).status == Case.Status.WITHDRAWN
+
+
+def _deadlocked(results) -> bool:
+    return any(type(r).__name__ in ("OperationalError", "DeadlockDetected") for r in results)
+
+
+def _claimed_review(world, promised):
+    """A case in review whose review the reviewer of agency A has claimed."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    reviewer = User.objects.get(pk=world.user("a", Role.REVIEWER).pk)
+    services.task_claim(actor=reviewer, task=open_task(case, "review"))
+    return case, reviewer
+
+
+@postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
+@pytest.mark.parametrize("leaving", ["deactivate", "unpost"])
+def test_leaving_a_post_while_the_applicant_withdraws(transactional_db, world, promised,
+                                                      leaving):
+    """The head switches off a reviewer's account (or removes them from the post)
+    as the applicant of a case whose review they claimed withdraws it.  The
+    claim goes back to the post, which locks the case: the directory service
+    does it before its audit record, so that it locks case, then head, as the
+    withdrawal does.  Head first, then case, deadlocked."""
+    case, reviewer = _claimed_review(world, promised)
+    admin = User.objects.get(pk=world.admin.pk)
+    citizen = User.objects.get(pk=world.citizen.pk)
+    post = world.posts["a"][Role.REVIEWER]
+    leave = {
+        "deactivate": lambda: directory_services.staff_deactivate(
+            actor=admin, user=User.objects.get(pk=reviewer.pk), reason="调离"),
+        "unpost": lambda: directory_services.staff_unpost(
+            actor=admin, user=User.objects.get(pk=reviewer.pk), post=post),
+    }[leaving]
+    with transaction.atomic():
+        _hold_the_head()
+        left = run_in_thread(leave)
+        assert _until_waiting(1)           # released the claim (case locked), waits for the head
+        withdraw = run_in_thread(lambda: services.case_withdraw(
+            actor=citizen, case=Case.objects.get(pk=case.pk), reason="不再需要"))
+        assert _until_waiting(2)           # the withdrawal waits for the case
+    for thread, _box in (left, withdraw):
+        thread.join(timeout=60)
+    results = [left[1]["result"], withdraw[1]["result"]]
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert Task.objects.filter(case_id=case.pk, status=Task.Status.CLAIMED).count() == 0
+    assert reload(case).status == Case.Status.WITHDRAWN
+    released = AuditRecord.objects.get(action=CasesAction.TASK_RELEASED)
+    own = AuditRecord.objects.get(object_type="accounts.user", object_id=str(reviewer.pk),
+                                  action__in=[DirectoryAction.STAFF_DEACTIVATED,
+                                              DirectoryAction.STAFF_UNPOSTED])
+    assert (released.shard, released.seq + 1) == (own.shard, own.seq)
+
+
+@postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
+def test_deactivation_while_the_person_finishes_their_step(transactional_db, world, promised):
+    """The reviewer completes the review they claimed as their account is switched
+    off.  The step holds the case and, at commit, checks its event's reference to
+    the reviewer (FOR KEY SHARE on their account); the deactivation, holding the
+    account, waits for the case to release the claim.  It locks the account FOR NO
+    KEY UPDATE, which lets that check through: FOR UPDATE deadlocked."""
+    case, reviewer = _claimed_review(world, promised)
+    admin = User.objects.get(pk=world.admin.pk)
+    task = open_task(case, "review")
+    with transaction.atomic():
+        _hold_the_head()
+        step = run_in_thread(lambda: services.task_complete(
+            actor=reviewer, task=Task.objects.get(pk=task.pk), decision="approve",
+            opinion="同意"))
+        assert _until_waiting(1)           # the step holds the case, waits for the head
+        deactivate = run_in_thread(lambda: directory_services.staff_deactivate(
+            actor=admin, user=User.objects.get(pk=reviewer.pk), reason="调离"))
+        assert _until_waiting(2)           # holds the account, waits for the case
+    for thread, _box in (step, deactivate):
+        thread.join(timeout=60)
+    results = [step[1]["result"], deactivate[1]["result"]]
+    assert not _deadlocked(results), results
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert Task.objects.get(pk=task.pk).status == Task.Status.DONE
+    assert not User.objects.get(pk=reviewer.pk).is_active
 
 
 @postgres_only

@@ -3,10 +3,14 @@
 import datetime as dt
 import importlib
 import inspect
+import threading
+import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
+from tests.cases.helpers import run_in_thread
+from tests.markers import postgres_only
 from tests.workdays.writes import nothing_written
 from yizhan.audit.models import AuditRecord
 from yizhan.core.errors import InvalidInput, PermissionDenied
@@ -14,8 +18,8 @@ from yizhan.directory.roles import Role
 from yizhan.workdays import services
 from yizhan.workdays.actions import WorkdaysAction
 from yizhan.workdays.error_codes import WorkdaysErrorCode
-from yizhan.workdays.models import CalendarDay, CalendarYear
-from yizhan.workdays.selectors import calendar_current, calendar_version
+from yizhan.workdays.models import CalendarCheckpoint, CalendarDay, CalendarVersion, CalendarYear
+from yizhan.workdays.selectors import calendar_checkpoint, calendar_current, calendar_version
 from yizhan.workdays.signals import calendar_day_changed, calendar_year_published
 
 D = dt.date
@@ -53,7 +57,8 @@ def test_every_service_checks_its_permission():
     permissions = importlib.import_module("yizhan.workdays.permissions")
     names = [name for name, func in inspect.getmembers(module, inspect.isfunction)
              if func.__module__ == module.__name__ and not name.startswith("_")]
-    assert sorted(names) == ["calendar_day_set", "calendar_seed", "calendar_year_publish"]
+    assert sorted(names) == ["calendar_catch_up", "calendar_day_set", "calendar_seed",
+                             "calendar_year_publish"]
     for name in names:
         source = inspect.getsource(getattr(module, name))
         assert hasattr(permissions, name) and f"permissions.{name}(" in source, name
@@ -205,3 +210,108 @@ class TestCalendarYearPublish:
                                            reason=NOTICE)
         assert signals_received == []
         assert CalendarYear.objects.get(pk=2027).published is False
+
+
+@pytest.mark.django_db
+class TestCatchUp:
+    """calendar_catch_up: work that must follow every change runs when the calendar moved."""
+
+    FOLLOWER = "tests.follower"
+
+    def _work(self):
+        runs = []
+
+        def work():
+            runs.append(calendar_version())
+            return len(runs)
+
+        return runs, work
+
+    def test_runs_once_per_change_and_records_the_version(self, world):
+        runs, work = self._work()
+        first = services.calendar_catch_up(follower=self.FOLLOWER, work=work)
+        assert (first.before, first.ran, first.result) == (0, True, 1)
+        assert first.version == calendar_version()
+        mark = calendar_checkpoint(follower=self.FOLLOWER)
+        assert (mark.version, mark.caught_up_at is not None) == (first.version, True)
+        with nothing_written():
+            again = services.calendar_catch_up(follower=self.FOLLOWER, work=work)
+        assert (again.ran, again.result, len(runs)) == (False, None, 1)
+        enter_2027(world.admin)
+        later = services.calendar_catch_up(follower=self.FOLLOWER, work=work)
+        assert (later.before, later.version, later.ran) == (first.version,
+                                                            calendar_version(), True)
+        assert runs == [first.version, later.version]
+
+    def test_force_runs_without_a_change(self, world):
+        runs, work = self._work()
+        services.calendar_catch_up(follower=self.FOLLOWER, work=work)
+        assert services.calendar_catch_up(follower=self.FOLLOWER, work=work, force=True).ran
+        assert len(runs) == 2
+
+    def test_a_change_during_the_work_is_caught_up_with_next_time(self, world):
+        """The version is read before the work: a change committing meanwhile is not
+        marked done unseen."""
+        before = calendar_version()
+
+        def work():
+            CalendarVersion.objects.filter(pk=1).update(version=before + 1)
+
+        done = services.calendar_catch_up(follower=self.FOLLOWER, work=work)
+        assert done.version == before
+        assert calendar_checkpoint(follower=self.FOLLOWER).version == before
+        assert services.calendar_catch_up(follower=self.FOLLOWER, work=lambda: None).ran
+
+    def test_failed_work_records_nothing(self, world):
+        def work():
+            raise RuntimeError("the worker died")
+
+        with pytest.raises(RuntimeError):
+            services.calendar_catch_up(follower=self.FOLLOWER, work=work)
+        assert calendar_checkpoint(follower=self.FOLLOWER) is None
+        assert services.calendar_catch_up(follower=self.FOLLOWER, work=lambda: None).ran
+
+    def test_followers_are_apart(self, world):
+        services.calendar_catch_up(follower=self.FOLLOWER, work=lambda: None)
+        assert services.calendar_catch_up(follower="tests.other", work=lambda: None).ran
+
+    def test_system_work_only(self, world):
+        runs, work = self._work()
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.calendar_catch_up(actor=world.admin, follower=self.FOLLOWER, work=work)
+        assert runs == []
+        assert not CalendarCheckpoint.objects.exists()
+
+
+def _waiting() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+def test_two_nodes_catching_up_at_once_run_the_work_once(transactional_db):
+    """Two schedulers start the periodic job together: the second waits for the
+    first's row (even the row's creation), then finds the calendar caught up with."""
+    CalendarVersion.objects.update_or_create(pk=1, defaults={"version": 7})
+    started, go = threading.Event(), threading.Event()
+    runs = []
+
+    def slow():
+        runs.append("first")
+        started.set()
+        go.wait(timeout=30)
+
+    first = run_in_thread(lambda: services.calendar_catch_up(follower="t", work=slow))
+    assert started.wait(timeout=30)
+    second = run_in_thread(lambda: services.calendar_catch_up(
+        follower="t", work=lambda: runs.append("second")))
+    deadline = time.monotonic() + 20
+    while _waiting() < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    go.set()
+    for thread, _box in (first, second):
+        thread.join(timeout=60)
+    assert runs == ["first"]
+    assert (first[1]["result"].ran, second[1]["result"].ran) == (True, False)
+    assert calendar_checkpoint(follower="t").version == 7

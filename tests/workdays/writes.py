@@ -2,8 +2,9 @@
 
 from tests.writes import watching
 from yizhan.audit.models import AuditChainHead, AuditRecord
-from yizhan.workdays.models import CalendarDay, CalendarVersion, CalendarYear
+from yizhan.workdays.models import CalendarCheckpoint, CalendarDay, CalendarVersion, CalendarYear
 
-_WATCHED = (CalendarYear, CalendarDay, CalendarVersion, AuditRecord, AuditChainHead)
+_WATCHED = (CalendarYear, CalendarDay, CalendarVersion, CalendarCheckpoint, AuditRecord,
+            AuditChainHead)
 
 nothing_written = watching(*_WATCHED)

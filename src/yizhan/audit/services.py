@@ -9,6 +9,14 @@ random when the transaction first appends.  Concurrent transactions thus
 lock different chain heads (with 8 shards, two writers wait on each other
 one time in eight) and a transaction never holds two heads, so appending
 cannot deadlock.
+
+Lock order: the head is the last lock a transaction takes.  Once it holds
+a head, a transaction must not go on to lock rows that another writer may
+hold while waiting for the same head (a case step holds its case, then
+appends): a service that locks cases does so before its first append,
+directly or through the signals it sends (``directory.services``
+``staff_unpost`` and ``staff_deactivate`` send ``posts_left``, which
+releases claims case by case, before appending their own record).
 """
 
 import secrets
@@ -19,7 +27,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from yizhan.audit import registry
-from yizhan.audit.chain import changes_digest, genesis_hash, record_hash
+from yizhan.audit.chain import changes_digest, genesis_hash, record_hash, storable
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.core import context
 
@@ -85,7 +93,9 @@ def audit_append(
 
     ``actor`` is a user, an API-token principal, or None for the system.
     ``changes`` holds old and new values (``{"field": [old, new]}``) or the
-    created values; it is stored and its SM3 digest is chained.
+    created values; it is stored and its SM3 digest is chained.  A float
+    that PostgreSQL would not give back as it was is stored as the string
+    of its repr (``chain.storable``).
     """
     if not registry.is_registered(action):
         raise UnregisteredAuditAction(f"audit action {action!r} is not registered")
@@ -103,7 +113,10 @@ def audit_append(
         agency_id = getattr(actor, "acting_agency_id", None)
     if post_id is None and actor is not None:
         post_id, agency_id = registry.resolve_post(actor, agency_id)
-    changes = changes or {}
+    # Hashed as the database will give it back (chain.storable): a float
+    # such as 1e16 would otherwise come back from PostgreSQL as another
+    # number, and the untouched record would verify as altered.
+    changes = storable(changes or {})
 
     shard = _shard_for_transaction(connection.alias)
     head = _lock_head(shard)

@@ -5,6 +5,12 @@ digest and hash.  A record that was altered fails its own hash; one that
 was inserted or removed breaks the sequence or the link to the previous
 hash; removing the newest records leaves the chain head pointing past the
 end.  Memory stays flat: records are streamed in key order.
+
+A broken link cannot say which side is at fault.  SM3 has no key, so
+whoever edits a record can recompute its hash: the record then checks out
+and only the next one's link to it breaks.  A record inserted or removed
+between the two looks the same.  The break therefore names both records,
+the earlier one first, since an edit is the likelier thing to look for.
 """
 
 from dataclasses import dataclass, field
@@ -19,9 +25,15 @@ class Break:
     seq: int | None
     record_id: int | None
     problem: str
+    # A broken link: the later of the two records it joins (the earlier
+    # one is ``seq`` / ``record_id``).
+    next_seq: int | None = None
+    next_record_id: int | None = None
 
     def __str__(self):
         where = f"shard {self.shard}, seq {self.seq}, record id {self.record_id}"
+        if self.next_record_id is not None:
+            where += f" and seq {self.next_seq}, record id {self.next_record_id}"
         return f"{where}: {self.problem}"
 
 
@@ -44,6 +56,7 @@ def verify_chain(*, stop_at_first: bool = True) -> VerifyResult:
     for shard in sorted(shards):
         result.shards += 1
         prev = genesis_hash(shard)
+        prev_id = None
         expected_seq = 1
         last_seq = 0
         seen_head_seq = None
@@ -60,21 +73,39 @@ def verify_chain(*, stop_at_first: bool = True) -> VerifyResult:
             for row in rows:
                 read += 1
                 result.records += 1
-                problem = None
+                found = []
+                # Where the record sits: its number, and its link to the one before.
                 if row["seq"] != expected_seq:
-                    problem = (f"sequence jumps from {expected_seq - 1} to {row['seq']} "
-                               "(record removed)")
+                    found.append(Break(shard, row["seq"], row["id"],
+                                       f"sequence jumps from {expected_seq - 1} to "
+                                       f"{row['seq']} (record removed)"))
+                elif row["prev_hash"] != prev and prev_id is None:
+                    found.append(Break(shard, row["seq"], row["id"],
+                                       "link to the start of the chain is broken (record "
+                                       "inserted or removed before it)"))
                 elif row["prev_hash"] != prev:
-                    problem = "link to the previous record is broken (record inserted or removed)"
-                elif changes_digest(row["changes"]) != row["digest"]:
-                    problem = "change content does not match its digest (record altered)"
-                elif record_hash(row, prev) != row["hash"]:
-                    problem = "hash does not match the record's content (record altered)"
-                if problem:
-                    result.breaks.append(Break(shard, row["seq"], row["id"], problem))
+                    found.append(Break(
+                        shard, expected_seq - 1, prev_id,
+                        f"link broken: record {row['id']} does not link to record "
+                        f"{prev_id}; record {prev_id} was altered and its hash recomputed, "
+                        "or a record was inserted or removed between the two",
+                        next_seq=row["seq"], next_record_id=row["id"]))
+                # What the record says, against the hash it carries (which
+                # covers its own link, whether or not that link holds).
+                if changes_digest(row["changes"]) != row["digest"]:
+                    found.append(Break(shard, row["seq"], row["id"],
+                                       "change content does not match its digest "
+                                       "(record altered)"))
+                elif record_hash(row, row["prev_hash"]) != row["hash"]:
+                    found.append(Break(shard, row["seq"], row["id"],
+                                       "hash does not match the record's content "
+                                       "(record altered)"))
+                for brk in found:
+                    result.breaks.append(brk)
                     if stop_at_first:
                         return result
                 prev = row["hash"]
+                prev_id = row["id"]
                 expected_seq = row["seq"] + 1
                 last_seq = row["seq"]
             # The head is read after the records.  A writer commits its

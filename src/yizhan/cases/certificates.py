@@ -182,7 +182,10 @@ def _record(case: Case, prepared: _Prepared, *, actor) -> Certificate:
         algorithm=signed.signature.algorithm, signature=signed.signature.value_b64,
         verify_token=prepared.token, issued_at=prepared.issued_at,
     )
+    # The issuing agency, which for an upper-level item is not the one that
+    # accepted the case (the case's own agency, the event's default).
     events.append(case=case, type=EventType.CERTIFICATE_ISSUED, actor=actor,
+                  agency_id=prepared.agency.pk,
                   data={"number": prepared.number, "algorithm": certificate.algorithm,
                         "sm3": signed.digest})
     audit_append(actor=actor, action=CasesAction.CERTIFICATE_ISSUED, obj=case,
@@ -207,6 +210,7 @@ def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certi
     certificate.revoke_reason = reason
     certificate.save(update_fields=["revoked_at", "revoke_reason"])
     events.append(case=certificate.case, type=EventType.CERTIFICATE_REVOKED, actor=actor,
+                  agency_id=certificate.agency_id,
                   data={"number": certificate.number, "reason": reason})
     audit_append(actor=actor, action=CasesAction.CERTIFICATE_REVOKED,
                  obj=certificate.case, agency_id=certificate.agency_id, reason=reason,

@@ -10,6 +10,36 @@ def recompute_deadlines(*, year: int | None = None) -> int:
     return deadlines_recompute(year=year)
 
 
+# The name the recount is recorded under in workdays' CalendarCheckpoint.
+DEADLINES_FOLLOWER = "cases.deadlines"
+
+
+def deadlines_catch_up(*, force: bool = False):
+    """Count every deadline again if the calendar moved past the last full recount.
+
+    The recount a calendar change asks for runs after the change commits
+    (``on_calendar_day_changed``, ``on_calendar_year_published``): a worker
+    that dies in between, or a broker that drops the message, loses it, and
+    cases would keep deadlines counted on the old calendar for good.  This
+    recounts all (year None, since which years the lost recounts were for is
+    not known) when the calendar's version is not the one recorded by the
+    last run, and records it.  Idempotent: the recount writes only what
+    moved, so after a change whose own recount did run it changes nothing.
+    """
+    from yizhan.cases.services import deadlines_recompute
+    from yizhan.workdays.services import calendar_catch_up
+
+    return calendar_catch_up(actor=None, follower=DEADLINES_FOLLOWER,
+                             work=deadlines_recompute, force=force)
+
+
+@task("cases.catch_up_deadlines", every=300)
+def catch_up_deadlines() -> dict:
+    """Every five minutes (embedded scheduler or Celery beat); safe on several nodes."""
+    done = deadlines_catch_up()
+    return {"recounted": done.ran, "cases": done.result or 0, "calendar": done.version}
+
+
 @task("cases.tell_task_holders")
 def tell_task_holders(*, task_ids: list[int]) -> int:
     from yizhan.cases.notifications import tell_task_holders

@@ -232,16 +232,23 @@ def staff_unpost(*, actor, user: User, post: Post) -> None:
     require(permissions.staff_unpost(actor, post=post), action="staff_unpost")
     deleted, _rows = Posting.objects.filter(user=user, post=post).delete()
     if deleted:
-        audit_append(actor=actor, action=DirectoryAction.STAFF_UNPOSTED, obj=user,
-                     agency_id=post.agency_id, changes={"post": post.pk})
         forget_scope(user)
+        # Before the audit record: the receivers lock cases (their claims go
+        # back), and the lock order of every step is case first, then the
+        # audit chain head.
         posts_left.send(sender=Posting, actor=actor, user=user,
                         posts={(post.agency_id, post.role)})
+        audit_append(actor=actor, action=DirectoryAction.STAFF_UNPOSTED, obj=user,
+                     agency_id=post.agency_id, changes={"post": post.pk})
 
 
 @transaction.atomic
 def staff_deactivate(*, actor, user: User, reason: str) -> User:
-    user = User.objects.select_for_update().get(pk=user.pk)
+    # FOR NO KEY UPDATE, not FOR UPDATE: a step the person is finishing holds
+    # its case and, at commit, checks its event's foreign key to them (FOR
+    # KEY SHARE on this row), while this transaction goes on to lock that
+    # case to release their claims.  FOR UPDATE would deadlock with it.
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     posts = set(Posting.objects.filter(user=user).values_list("post__role", "post__agency_id"))
     require(permissions.staff_deactivate(actor, posts=posts), action="staff_deactivate")
     if not (reason or "").strip():
@@ -250,11 +257,12 @@ def staff_deactivate(*, actor, user: User, reason: str) -> User:
         return user
     user.is_active = False
     user.save(update_fields=["is_active"])
+    # Before the audit record, as in staff_unpost: case locks, then the head.
+    posts_left.send(sender=User, actor=actor, user=user,
+                    posts={(agency_id, role) for role, agency_id in posts})
     audit_append(actor=actor, action=DirectoryAction.STAFF_DEACTIVATED, obj=user,
                  agency_id=min((a for _role, a in posts), default=None), reason=reason,
                  changes={"is_active": [True, False]})
-    posts_left.send(sender=User, actor=actor, user=user,
-                    posts={(agency_id, role) for role, agency_id in posts})
     return user
 
 

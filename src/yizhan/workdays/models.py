@@ -4,7 +4,9 @@ A year's row says where its data came from and whether it is complete
 (published).  Days are stored only where they depart from the
 Monday-to-Friday rule: a weekday off (法定节假日) or a weekend day worked
 (调休上班).  The single ``CalendarVersion`` row changes with every change,
-so processes can tell cheaply that their cached calendar is stale.  Only
+so processes can tell cheaply that their cached calendar is stale.  A
+``CalendarCheckpoint`` row says which version the work that follows the
+calendar (the case engine's recount of deadlines) last ran on.  Only
 ``workdays.services`` writes these tables (and the seeding migration).
 """
 
@@ -81,3 +83,28 @@ class CalendarVersion(models.Model):
 
     def __str__(self):
         return str(self.version)
+
+
+class CalendarCheckpoint(models.Model):
+    """The calendar version that a follower's work last ran on.
+
+    A follower is work that must run after every calendar change, such as
+    the case engine's recount of deadlines (``cases.deadlines``).  That
+    work is asked for after the change commits, so a worker that dies in
+    between loses it; a periodic job compares this row with
+    ``CalendarVersion`` and runs the work again when the calendar has moved
+    on (``services.calendar_catch_up``).  Written only there, never by a
+    calendar change, whose lock on the version row it would otherwise meet.
+    """
+
+    name = models.CharField(_("跟随者"), max_length=40, primary_key=True)
+    version = models.PositiveBigIntegerField(_("已处理的日历版本"), default=0)
+    caught_up_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("日历跟随进度")
+        verbose_name_plural = _("日历跟随进度")
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.name} @ {self.version}"

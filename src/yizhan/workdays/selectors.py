@@ -29,7 +29,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from yizhan.workdays.arithmetic import WorkdayCalendar
-from yizhan.workdays.models import CalendarDay, CalendarVersion, CalendarYear
+from yizhan.workdays.models import CalendarCheckpoint, CalendarDay, CalendarVersion, CalendarYear
 
 CHECK_SECONDS = 1.0
 
@@ -45,6 +45,11 @@ _checked_at = float("-inf")
 def calendar_version() -> int:
     """The version number of the stored calendar (0 before any change)."""
     return CalendarVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def calendar_checkpoint(*, follower: str) -> CalendarCheckpoint | None:
+    """Which calendar version ``follower``'s work last ran on (None: never)."""
+    return CalendarCheckpoint.objects.filter(name=follower).first()
 
 
 def calendar_build() -> WorkdayCalendar:

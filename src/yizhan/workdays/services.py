@@ -4,11 +4,14 @@ Each function checks permission first, validates, writes, appends the
 audit record and bumps the calendar's version in one transaction.  After
 commit it drops this process's cached calendar and sends the app's
 signals (``workdays.signals``) so the case engine can recompute deadlines.
-Nothing else writes the calendar's tables (the seeding migration aside).
+``calendar_catch_up`` is the one that changes no calendar data: it makes
+up for such work lost after commit, and records how far it got.  Nothing
+else writes the calendar's tables (the seeding migration aside).
 """
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -23,8 +26,8 @@ from yizhan.core.permissions import require
 from yizhan.workdays import permissions, source
 from yizhan.workdays.actions import WorkdaysAction
 from yizhan.workdays.error_codes import WorkdaysErrorCode
-from yizhan.workdays.models import CalendarDay, CalendarVersion, CalendarYear
-from yizhan.workdays.selectors import calendar_cache_clear
+from yizhan.workdays.models import CalendarCheckpoint, CalendarDay, CalendarVersion, CalendarYear
+from yizhan.workdays.selectors import calendar_cache_clear, calendar_version
 from yizhan.workdays.signals import calendar_day_changed, calendar_year_published
 
 log = logging.getLogger(__name__)
@@ -225,3 +228,53 @@ def calendar_seed(*, actor=None) -> SeedReport:
     for year in report.created:
         _send_on_commit(calendar_year_published, year=year)
     return report
+
+
+@dataclass
+class CatchUp:
+    """What ``calendar_catch_up`` did for one follower."""
+
+    # The calendar version the follower had last run on, and the one it has now.
+    before: int
+    version: int
+    ran: bool
+    # What the work returned, None when it did not run.
+    result: object = None
+
+
+@transaction.atomic
+def calendar_catch_up(*, actor=None, follower: str, work: Callable[[], object],
+                      force: bool = False) -> CatchUp:
+    """Run ``work`` if the calendar changed since ``follower`` last ran it.
+
+    The signals of a change are sent after it commits, and the work they
+    ask for (the recount of deadlines) may be lost with the process that
+    was to run it.  A periodic job calls this; ``work`` runs when the
+    calendar's version differs from the one recorded for ``follower``
+    (``force``: in any case), and the version read before it ran is then
+    recorded, in the same transaction.  Read before, so that a change
+    committing meanwhile is caught up with at the next call, never marked
+    done unseen.  Idempotent, and safe on several nodes at once: the
+    follower's row is locked first, so a second call waits and then finds
+    nothing to do.  ``work`` must count on the calendar as it is when it
+    runs, and be safe to run again.
+
+    Lock order: the follower's row, then whatever ``work`` locks.  Calendar
+    changes never touch that row, and this never locks the version row
+    (steps hold it FOR SHARE while counting).
+
+    Not audited itself: the row is the follower's bookkeeping, no change of
+    the calendar; the work audits what it changes.
+    """
+    require(permissions.calendar_catch_up(actor), action="calendar_catch_up")
+    CalendarCheckpoint.objects.bulk_create([CalendarCheckpoint(name=follower)],
+                                           ignore_conflicts=True)
+    mark = CalendarCheckpoint.objects.select_for_update().get(name=follower)
+    version = calendar_version()
+    if mark.version == version and not force:
+        return CatchUp(before=mark.version, version=version, ran=False)
+    result = work()
+    before = mark.version
+    mark.version, mark.caught_up_at = version, timezone.now()
+    mark.save(update_fields=["version", "caught_up_at"])
+    return CatchUp(before=before, version=version, ran=True, result=result)
