@@ -434,7 +434,8 @@ PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "c
                "supervision:rule", "supervision:scores", "supervision:scores_compute",
                "supervision:scores_report", "supervision:scoring_scheme",
                "supervision:score_agency", "supervision:notices", "supervision:notice_new",
-               "supervision:notice"}
+               "supervision:notice", "cases:window_items", "cases:window_apply",
+               "cases:window_filed"}
 
 
 def test_every_page_is_classified():
@@ -456,7 +457,10 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     file_b = MaterialFile.objects.filter(case=open_case).first()
     case_pages = [f"/my/cases/{open_case.pk}/", f"/my/cases/{closed_case.pk}/certificate/",
                   f"/files/{file_b.pk}/", f"/workbench/cases/{open_case.pk}/",
-                  f"/workbench/tasks/{task_b.pk}/"]
+                  f"/workbench/tasks/{task_b.pk}/",
+                  # B's item at A's window, and the filed page of B's case.
+                  f"/workbench/apply/{version_b.item.impl_code}/",
+                  f"/workbench/filed/{open_case.pk}/"]
     alert_b = _alert_of_b(world)
     b_names.add(open_case.number)
     case_pages.append(f"/supervision/cases/{open_case.pk}/")
@@ -474,6 +478,7 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         client = _client(world.user("a", role))
         for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
                     "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/",
+                    "/workbench/apply/",
                     "/supervision/", "/supervision/alerts/?status=all", "/supervision/rules/",
                     "/supervision/rules/SX-01/", "/supervision/notices/?status=all",
                     f"/supervision/notices/new/?alert={open_alert_b.pk}", *score_pages):

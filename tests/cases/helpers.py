@@ -26,6 +26,18 @@ from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def material_uploads(version, files=None) -> dict:
+    """A PDF for every material of ``version`` as a form posts it; ``files`` maps
+    a material's name to other bytes, or None to leave it out."""
+    form = {}
+    for material in version.materials.all():
+        content = (files or {}).get(material.name, PDF)
+        if content is not None:
+            form[f"material_{material.pk}"] = SimpleUploadedFile(f"{material.name}.pdf",
+                                                                 content)
+    return form
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
        b"\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"

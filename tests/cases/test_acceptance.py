@@ -155,12 +155,16 @@ def test_a_notice_names_real_materials(world, promised, items):
 
 
 def test_each_listed_material_needs_a_problem(world, promised):
-    """Naming a material without saying what is wrong is refused."""
+    """Naming a material without saying what is wrong is refused, naming the
+    material (the page marks its field)."""
     case, _code = submitted(world, promised)
-    with nothing_written(), pytest.raises(InvalidInput):
+    material_id = _material_id(promised, "申请书")
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
         services.case_request_correction(
             actor=_clerk(world), task=open_task(case),
-            items=[{"material_id": _material_id(promised, "申请书"), "problem": " "}])
+            items=[{"material_id": material_id, "problem": " "}])
+    assert "申请书" in refused.value.render()
+    assert refused.value.fields["material_id"] == material_id
 
 
 def test_the_applicant_must_reupload_every_listed_material(world, promised):

@@ -402,6 +402,22 @@ def test_fees_and_withdrawal_through_the_api(world, client_for):
     assert reload(case).status == Case.Status.WITHDRAWN
 
 
+def test_a_fee_retried_with_its_key_is_recorded_once(world, client_for):
+    """A retry after a dropped answer, with the same ``idempotency_key``, records
+    nothing more; another key is another charge."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    fee = {"fee_id": version.fees.get().pk, "amount": "80", "idempotency_key": "fee-1"}
+    assert _post(clerk, f"{BASE}/cases/{case.pk}/fees", fee).status_code == 200
+    with nothing_written():
+        assert _post(clerk, f"{BASE}/cases/{case.pk}/fees", fee).status_code == 200
+    _post(clerk, f"{BASE}/cases/{case.pk}/fees", {**fee, "idempotency_key": "fee-2"})
+    assert event_types(case).count(E.FEE_CHARGED) == 2
+
+
 def test_a_withdrawal_may_be_sent_without_a_body(world, promised, client_for):
     """docs/api.md lists /withdraw with no body, and its reason is optional: sent as
     ``curl -X POST`` sends it, it withdraws, rather than "输入有误：: 必填"."""

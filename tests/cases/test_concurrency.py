@@ -110,6 +110,80 @@ def test_a_done_task_cannot_be_claimed(world, promised):
     assert exc.value.code == CasesErrorCode.TASK_TAKEN
 
 
+def _corrected_meanwhile(world, promised):
+    """A case whose acceptance task changed under a page read before: a colleague
+    sent the correction notice and the applicant answered it with a new file.
+    Returns the case, the task and its version as the page showed it."""
+    from tests.cases.helpers import upload
+
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    shown = task.version
+    first = promised.materials.get(name="申请书")
+    services.case_request_correction(actor=colleague(world, "a", Role.WINDOW_CLERK, "clerk.b"),
+                                     task=task, items=[{"material_id": first.pk,
+                                                        "problem": "未签字"}])
+    services.material_upload(actor=world.citizen, case=reload(case), material_id=first.pk,
+                             upload=upload(b"%PDF-1.4\n% another file\n%%EOF\n"))
+    services.case_correct(actor=world.citizen, case=reload(case))
+    return case, task, shown
+
+
+@pytest.mark.parametrize("step", ["approve", "reject", "return", "correction"])
+def test_a_step_taken_on_a_stale_reading_is_refused(world, promised, step):
+    """Accepting on files the clerk never saw: refused (cases.task_changed), nothing
+    written; taken on the task as it now is, it goes through."""
+    case, task, shown = _corrected_meanwhile(world, promised)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    take = {
+        "approve": lambda version: services.task_complete(
+            actor=clerk, task=task, decision="approve", expected_version=version),
+        "reject": lambda version: services.task_complete(
+            actor=clerk, task=task, decision="reject", opinion="不属于本机关",
+            expected_version=version),
+        # Only a review or a decision is returned: refused as stale before that.
+        "return": lambda version: services.task_return(
+            actor=clerk, task=task, opinion="退回", expected_version=version),
+        "correction": lambda version: services.case_request_correction(
+            actor=clerk, task=task, items=[{"material_id": 0, "problem": "x"}],
+            expected_version=version),
+    }[step]
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        take(shown)
+    assert exc.value.code == CasesErrorCode.TASK_CHANGED
+    assert "刷新" in exc.value.render()
+    if step in ("approve", "reject"):
+        take(open_task(case).version)
+        assert reload(case).status != Case.Status.SUBMITTED
+
+
+def test_without_a_version_the_task_is_taken_as_it_is(world, promised):
+    """Callers that send no version (the API before it had one) act as before."""
+    case, task, _shown = _corrected_meanwhile(world, promised)
+    services.task_complete(actor=world.user("a", Role.WINDOW_CLERK), task=task,
+                           decision="approve")
+    assert reload(case).status == Case.Status.IN_PROGRESS
+
+
+def test_a_stale_version_over_the_api_is_a_409(world, promised, client_for):
+    """The inbox gives each task's version; sent back stale, the step is refused."""
+    from tests.api import api_error
+
+    case, task, shown = _corrected_meanwhile(world, promised)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    listed = clerk.get("/api/v1/tasks/inbox").json()
+    assert [t["version"] for t in listed if t["id"] == task.pk] == [open_task(case).version]
+    with nothing_written():
+        refused = clerk.post(f"/api/v1/tasks/{task.pk}/complete",
+                             {"decision": "approve", "version": shown},
+                             content_type="application/json")
+    api_error(refused, 409, "cases.task_changed")
+    done = clerk.post(f"/api/v1/tasks/{task.pk}/complete",
+                      {"decision": "approve", "version": open_task(case).version},
+                      content_type="application/json")
+    assert done.status_code == 200 and done.json()["status"] == Task.Status.DONE
+
+
 # --- real threads (PostgreSQL) -------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 """The case pages: applying, following, correcting; the staff workbench; status."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -8,9 +10,11 @@ from tests.cases.helpers import (
     PNG,
     accepted,
     another_citizen,
+    colleague,
     complete,
     draft,
     event_types,
+    material_uploads,
     nothing_written,
     open_task,
     publish_item,
@@ -27,14 +31,37 @@ from yizhan.directory.roles import Role
 E = EventType
 
 
+def _messages(response) -> list[str]:
+    """The messages the page shows at its top (portal/base.html)."""
+    return re.findall(r'class="message [a-z]+">([^<]*)', response.content.decode())
+
+
+def _element(response, tag: str, element_id: str) -> str:
+    """The opening tag of the element ``element_id`` of the page."""
+    found = re.search(rf'<{tag}[^>]*\bid="{element_id}"[^>]*>', response.content.decode())
+    assert found, f"no <{tag} id={element_id}>"
+    return found.group(0)
+
+
+def _at_field(response, tag: str, element_id: str) -> str:
+    """The refusal shown at a field: marked invalid, described by its message."""
+    element = _element(response, tag, element_id)
+    assert 'aria-invalid="true"' in element, element
+    described = re.search(r'aria-describedby="([^"]+)"', element).group(1)
+    found = re.search(rf'id="{described}">([^<]*)<', response.content.decode())
+    assert found, described
+    return found.group(1)
+
+
+def _hidden(page: str, after: str) -> dict:
+    """The hidden fields of the form that follows the marker ``after`` on the page."""
+    form = page.split(after, 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
 def _apply_form(world, version, key="form-key-1", files=None):
-    form = {"key": key, "applicant": str(world.applicant.pk)}
-    for material in version.materials.all():
-        content = (files or {}).get(material.name, PDF)
-        if content is not None:
-            form[f"material_{material.pk}"] = SimpleUploadedFile(f"{material.name}.pdf",
-                                                                 content)
-    return form
+    return {"key": key, "applicant": str(world.applicant.pk),
+            **material_uploads(version, files)}
 
 
 def test_the_apply_page_lists_the_materials(world, promised, client_for):
@@ -283,6 +310,111 @@ def test_the_clerk_requests_a_correction_on_the_task_page(world, promised, clien
     assert [i["problem"] for i in case.correction.items] == ["未签字", "已过期"]
 
 
+def test_a_problem_written_without_ticking_its_box_is_listed(world, promised, client_for):
+    """The clerk writes what is wrong with two materials but ticks one box: the
+    one-time notice (一次性告知) lists both, never drops what was written."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    first, second = promised.materials.filter(name__in=["申请书", "营业执照"]).order_by("order")
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    clerk.post(f"/workbench/tasks/{task.pk}/correction/", {
+        "material": [first.pk], f"problem_{first.pk}": "未签字",
+        f"problem_{second.pk}": "营业执照已过期"})
+    case = reload(case)
+    assert case.status == Case.Status.CORRECTION
+    assert [(i["material_id"], i["problem"]) for i in case.correction.items] == [
+        (first.pk, "未签字"), (second.pk, "营业执照已过期")]
+
+
+def test_a_refused_correction_notice_keeps_what_the_clerk_typed(world, promised, client_for):
+    """A material ticked with its problem left blank: the page comes back (400) with
+    every problem and the note typed, the refusal at that material's field."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    first, second = promised.materials.filter(name__in=["申请书", "营业执照"]).order_by("order")
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    with nothing_written():
+        response = clerk.post(f"/workbench/tasks/{task.pk}/correction/", {
+            "material": [first.pk, second.pk], f"problem_{first.pk}": "申请书第三页未签字",
+            f"problem_{second.pk}": "", "note": "请于十日内补正"})
+    assert response.status_code == 400
+    assert 'value="申请书第三页未签字"' in _element(response, "input", f"problem-{first.pk}")
+    assert 'value="请于十日内补正"' in _element(response, "input", "note")
+    assert "checked" in _element(response, "input", f"fixm-{second.pk}")
+    assert "营业执照" in _at_field(response, "input", f"problem-{second.pk}")
+    assert 'aria-invalid' not in _element(response, "input", f"problem-{first.pk}")
+
+
+def test_a_refusal_without_reasons_is_shown_at_the_opinion_field(world, promised, client_for):
+    """不予受理 without reasons: the message is tied to the opinion field."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    response = clerk.post(f"/workbench/tasks/{task.pk}/reject/", {"opinion": " "})
+    assert response.status_code == 400
+    assert "须写明理由" in _at_field(response, "textarea", "opinion")
+
+
+def test_a_refused_return_keeps_the_page_s_other_forms_on_the_task_page(
+        world, promised, client_for):
+    """退回 without reasons comes back at the action's address: the page's other
+    forms (暂停计时) still return to the task page, not to the action."""
+    case = accepted(world, promised)
+    task = open_task(case)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    response = reviewer.post(f"/workbench/tasks/{task.pk}/return/", {"opinion": ""})
+    assert response.status_code == 400
+    assert "退回须写明理由" in _at_field(response, "textarea", "opinion")
+    assert f'name="next" value="/workbench/tasks/{task.pk}/"' in response.content.decode()
+
+
+def test_a_stale_acceptance_page_does_not_accept_files_it_never_showed(
+        world, promised, client_for):
+    """Clerk A opens the acceptance page; colleague B sends the correction notice
+    and the applicant resubmits with new files.  A's old page, posted now, is
+    refused and A is told to look again; the page shown next acts."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    clerk_a = client_for(world.user("a", Role.WINDOW_CLERK))
+    page = clerk_a.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    form = _hidden(page, f'/workbench/tasks/{task.pk}/approve/"')
+    assert form["version"] == str(task.version)
+    clerk_b = colleague(world, "a", Role.WINDOW_CLERK, "clerk.b")
+    first = promised.materials.get(name="申请书")
+    services.case_request_correction(actor=clerk_b, task=task, items=[
+        {"material_id": first.pk, "problem": "未签字"}])
+    services.material_upload(actor=world.citizen, case=reload(case), material_id=first.pk,
+                             upload=upload(b"%PDF-1.4\n% another file\n%%EOF\n"))
+    services.case_correct(actor=world.citizen, case=reload(case))
+    with nothing_written():
+        response = clerk_a.post(f"/workbench/tasks/{task.pk}/approve/",
+                                {**form, "opinion": ""}, follow=True)
+    assert reload(case).status == Case.Status.SUBMITTED
+    assert _messages(response) == ["该环节已有变化，请刷新页面查看后再办理。"]
+    form = _hidden(response.content.decode(), f'/workbench/tasks/{task.pk}/approve/"')
+    clerk_a.post(f"/workbench/tasks/{task.pk}/approve/", {**form, "opinion": ""})
+    assert reload(case).status == Case.Status.IN_PROGRESS
+
+
+def test_the_claimer_gives_the_task_back_on_the_task_page(world, promised, client_for):
+    """签收 by mistake: the page offers 解除签收, and the task is back in the post's
+    inbox, where a colleague sees it."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    assert 'data-testid="release"' not in clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    clerk.post(f"/workbench/tasks/{task.pk}/claim/")
+    page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    assert "解除签收" in page and 'data-testid="release"' in page
+    other = client_for(colleague(world, "a", Role.WINDOW_CLERK, "clerk.b"))
+    assert f"/workbench/tasks/{task.pk}/" not in other.get("/workbench/").content.decode()
+    response = clerk.post(f"/workbench/tasks/{task.pk}/release/")
+    assert response["Location"] == f"/workbench/tasks/{task.pk}/"
+    assert open_task(case).status == "open"
+    assert event_types(case)[-1] == E.TASK_RELEASED
+    assert f"/workbench/tasks/{task.pk}/" in other.get("/workbench/").content.decode()
+
+
 def test_a_refusal_without_reasons_on_the_page_is_shown_not_done(world, promised, client_for):
     """不予受理 with an empty opinion returns to the task page with the message."""
     case, _code = submitted(world, promised)
@@ -345,6 +477,33 @@ def test_the_agency_case_list_pages_keep_the_filter(world, promised, client_for,
     assert sorted(shown) == sorted(numbers)
 
 
+def test_the_agency_case_list_finds_a_case_by_its_number_or_applicant(
+        world, promised, client_for):
+    """The applicant at the counter gives the case number (or its beginning, in
+    full-width digits too) or their name; blank or over-long searches are ignored,
+    and another agency's case is never found."""
+    one, _code = submitted(world, promised)
+    other, _code = submitted(world, promised)
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+
+    def listed(**query):
+        page = client.get("/workbench/cases/", query).content.decode()
+        return {case.number for case in (one, other) if f">{case.number}</a>" in page}
+
+    page = client.get("/workbench/cases/", {"q": one.number}).content.decode()
+    assert '<label for="q">' in page and f'value="{one.number}"' in page
+    assert listed(q=one.number) == {one.number}
+    full_width = one.number.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    assert listed(q=full_width) == {one.number}
+    assert listed(q=one.number[:10]) == {one.number, other.number}
+    assert listed(q=world.applicant.name[:1]) == {one.number, other.number}
+    assert listed(q="不存在的申请人") == set()
+    assert listed(q=" ") == listed(q="9" * 101) == {one.number, other.number}
+    assert listed(q=one.number, status="closed") == set()
+    assert f">{one.number}</a>" not in client_for(world.user("b", Role.WINDOW_CLERK)).get(
+        "/workbench/cases/", {"q": one.number}).content.decode()
+
+
 @pytest.mark.django_db
 def test_a_draft_is_saved_and_submitted_later(world, promised, client_for):
     """保存草稿 keeps the application unsubmitted; the case page finishes it."""
@@ -380,12 +539,37 @@ def test_the_window_records_a_fee_on_the_task_page(world, client_for):
     with nothing_written():
         refused = clerk.post(f"/workbench/tasks/{task.pk}/fee/", {"fee_id": "abc",
                                                                  "amount": "80"}, follow=True)
-    assert refused.status_code == 200
+    assert refused.status_code == 400
     assert "该事项没有这个收费项目" in refused.content.decode()
+    assert 'aria-describedby="fee_id-error"' in _element(refused, "select", "fee_id")
+    assert 'value="80"' in _element(refused, "input", "amount")
     done = clerk.post(f"/workbench/tasks/{task.pk}/fee/",
                       {"fee_id": version.fees.get().pk, "amount": "80", "note": "现场缴费"})
     assert done.status_code == 302
     assert E.FEE_CHARGED in event_types(case)
+
+
+def test_a_double_click_on_record_fee_records_the_fee_once(world, client_for):
+    """The same 记录收费 form posted twice (a double click, a retry) records one
+    charge, not two (which would also raise two alerts for supervision); the form
+    shown again records a second charge."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    task = open_task(case, "accept")
+    url = f"/workbench/tasks/{task.pk}/fee/"
+    form = _hidden(clerk.get(f"/workbench/tasks/{task.pk}/").content.decode(), f'{url}"')
+    assert form["key"]
+    form.update({"fee_id": version.fees.get().pk, "amount": "80", "note": "现场缴费"})
+    for _click in range(2):
+        assert clerk.post(url, form).status_code == 302
+    assert event_types(case).count(E.FEE_CHARGED) == 1
+    again = _hidden(clerk.get(f"/workbench/tasks/{task.pk}/").content.decode(), f'{url}"')
+    assert again["key"] != form["key"]
+    clerk.post(url, {**form, "key": again["key"]})
+    assert event_types(case).count(E.FEE_CHARGED) == 2
 
 
 def test_the_applicant_and_the_reviewer_download_a_material(world, promised, client_for):
@@ -590,6 +774,49 @@ def test_a_pause_without_a_lawful_reason_is_shown_not_done(world, promised, clie
                                  {"reason": "holiday", "note": "负责人休假"}, follow=True)
     assert "暂停计时须为法定事由：听证、招标、拍卖" in response.content.decode()
     assert reload(case).status == Case.Status.IN_PROGRESS
+
+
+def test_the_lawful_reasons_are_listed_in_the_page_s_language(world, promised, client_for):
+    """In English, the list of lawful reasons is joined as English lists are."""
+    case = accepted(world, promised)
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    with nothing_written():
+        response = head.post(f"/workbench/cases/{case.pk}/suspend/",
+                             {"reason": "bogus", "note": "x"}, HTTP_ACCEPT_LANGUAGE="en")
+    (message,) = _messages(response)
+    assert "Hearing" in message and "、" not in message
+
+
+def test_a_refused_extension_keeps_what_the_head_typed(world, promised, client_for):
+    """The head types the reason and mistypes the days (15): the case page comes
+    back (400) with both kept and the refusal at the days."""
+    case = accepted(world, promised)
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    reason = "需组织专家现场核查，无法在期限内作出决定"
+    with nothing_written():
+        response = head.post(f"/workbench/cases/{case.pk}/extend/",
+                             {"workdays": "15", "reason": reason})
+    assert response.status_code == 400
+    assert f">{reason}</textarea>" in response.content.decode()
+    assert 'value="15"' in _element(response, "input", "extend-days")
+    assert "1 至 10" in _at_field(response, "input", "extend-days")
+    assert (f'name="next" value="/workbench/cases/{case.pk}/"'
+            in response.content.decode())
+
+
+def test_a_refused_pause_on_the_task_page_comes_back_to_the_task_page(
+        world, promised, client_for):
+    """暂停计时 from the task page without its note: the task page, not the case
+    page, comes back with the reason chosen."""
+    case = accepted(world, promised)
+    task = open_task(case)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    response = reviewer.post(f"/workbench/cases/{case.pk}/suspend/", {
+        "reason": "appraisal", "note": " ", "next": f"/workbench/tasks/{task.pk}/"})
+    assert response.status_code == 400
+    assert 'data-testid="approve"' in response.content.decode()
+    assert _at_field(response, "textarea", "pause-note")
+    assert re.search(r'<option value="appraisal" selected>', response.content.decode())
 
 
 def test_the_head_extends_once_on_the_case_page(world, promised, client_for):

@@ -36,6 +36,9 @@ class TaskOut(Schema):
     # The step's limit runs into a year without holiday data.
     due_provisional: bool
     completed_at: datetime.datetime | None
+    # Changes with every change of the task; sent back with a decision, it
+    # refuses one taken on a stale reading (409 ``cases.task_changed``).
+    version: int
 
 
 class EventOut(Schema):
@@ -173,13 +176,22 @@ class FileOut(Schema):
     digest: str
 
 
+# The task's ``version`` as read (TaskOut); a client that sends it is refused
+# (409 ``cases.task_changed``) when the task changed since.  Without it the
+# task is handled as it is.
+VERSION = Field(None, ge=0, description="optional: the task's version as read; 409 "
+                "cases.task_changed when it changed since")
+
+
 class DecisionIn(Schema):
     decision: str = Field(..., description="approve or reject")
     opinion: str = Field("", description="required when rejecting")
+    version: int | None = VERSION
 
 
 class OpinionIn(Schema):
     opinion: str = Field(..., description="the reasons, required")
+    version: int | None = VERSION
 
 
 class CorrectionItem(Schema):
@@ -190,6 +202,7 @@ class CorrectionItem(Schema):
 class CorrectionIn(Schema):
     items: list[CorrectionItem]
     note: str = ""
+    version: int | None = VERSION
 
 
 class SuspendIn(Schema):
@@ -217,6 +230,9 @@ class FeeIn(Schema):
     fee_id: int = Field(..., description="a fee of the case's item version")
     amount: str = Field(..., description="yuan charged, e.g. \"80.00\"; 0 when waived")
     note: str = ""
+    idempotency_key: str = Field("", max_length=64,
+                                 description="a retried request with the same key records "
+                                             "the fee once")
 
 
 class VerificationOut(Schema):
@@ -349,7 +365,8 @@ def charge_fee(request, case_id: int, payload: FeeIn):
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_fee_charge(actor=actor, case=case, fee_id=payload.fee_id,
-                                    amount=payload.amount, note=payload.note)
+                                    amount=payload.amount, note=payload.note,
+                                    idempotency_key=payload.idempotency_key)
 
 
 @router.get("/cases/{case_id}/certificate", auth=AUTH)
@@ -382,7 +399,7 @@ def complete_task(request, task_id: int, payload: DecisionIn):
     actor = actor_of(request)
     task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
     services.task_complete(actor=actor, task=task, decision=payload.decision,
-                           opinion=payload.opinion)
+                           opinion=payload.opinion, expected_version=payload.version)
     task.refresh_from_db()
     return task
 
@@ -392,7 +409,8 @@ def return_task(request, task_id: int, payload: OpinionIn):
     """退回: send a review or decision back to the step before it; returns the reopened tasks."""
     actor = actor_of(request)
     task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
-    return services.task_return(actor=actor, task=task, opinion=payload.opinion)
+    return services.task_return(actor=actor, task=task, opinion=payload.opinion,
+                                expected_version=payload.version)
 
 
 @router.post("/tasks/{task_id}/correction", response=CaseOut, auth=AUTH)
@@ -401,7 +419,8 @@ def request_correction(request, task_id: int, payload: CorrectionIn):
     actor = actor_of(request)
     task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
     services.case_request_correction(actor=actor, task=task,
-                                     items=[i.dict() for i in payload.items], note=payload.note)
+                                     items=[i.dict() for i in payload.items], note=payload.note,
+                                     expected_version=payload.version)
     return selectors.case_get_for_actor(actor=actor, case_id=task.case_id)
 
 

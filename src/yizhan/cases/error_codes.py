@@ -10,6 +10,8 @@ class CasesErrorCode(StrEnum):
     BAD_STATE = "cases.bad_state"
     TASK_TAKEN = "cases.task_taken"
     TASK_CLOSED = "cases.task_closed"
+    # The step changed since the page acting on it was shown (a stale page).
+    TASK_CHANGED = "cases.task_changed"
     BAD_DECISION = "cases.bad_decision"
     CANNOT_RETURN = "cases.cannot_return"
     MISSING_MATERIALS = "cases.missing_materials"

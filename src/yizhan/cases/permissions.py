@@ -27,14 +27,16 @@ def files_at_window(actor, *, applicant) -> bool:
     return not _own_applicant(actor, applicant)
 
 
-def case_create(actor, *, applicant) -> bool:
+def case_create(actor, *, applicant, item_version) -> bool:
     # A person files: the applicant, or a window clerk at the counter, who
     # then uploads and submits.  A token has nobody behind it to do that.
+    # The counter is the accepting agency's (the item's): a clerk of another
+    # agency has no window for the item, and would file what is not theirs.
     if person_of(actor) is None:
         return False
     if _own_applicant(actor, applicant):
         return True
-    return scope_of(actor).has_role(Role.WINDOW_CLERK)
+    return scope_of(actor).has(Role.WINDOW_CLERK, item_version.item.agency_id)
 
 
 def _applicant_or_clerk(actor, case) -> bool:
@@ -100,6 +102,22 @@ def task_claim(actor, *, task) -> bool:
     # Claiming puts a task in one person's hands; a token, which no person
     # holds, handles a task without claiming it.
     return person_of(actor) is not None and scope_of(actor).has(task.role, task.agency_id)
+
+
+def task_release(actor, *, task) -> bool:
+    """解除签收: one's own claim, while one holds the step's role; the agency's
+    head, who assigns the work of its posts, any claim of the agency.
+
+    An open task has no claim: whoever may claim it may "release" it, to
+    nothing (a second click).  Only a person claims, so only a person releases.
+    """
+    person = person_of(actor)
+    if person is None:
+        return False
+    scope = scope_of(actor)
+    if scope.has(Role.AGENCY_HEAD, task.agency_id):
+        return True
+    return task.claimed_by_id in (None, person.pk) and scope.has(task.role, task.agency_id)
 
 
 def task_complete(actor, *, task) -> bool:

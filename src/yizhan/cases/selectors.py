@@ -133,7 +133,18 @@ def inbox(*, actor) -> QuerySet[Task]:
             .order_by("due_at", "id"))
 
 
-def agency_cases(*, actor, status: str = "") -> QuerySet[Case]:
+# Longer than any case number or applicant's name: a search that long is
+# something pasted by mistake, and is ignored rather than run.
+AGENCY_CASES_QUERY_MAX = 100
+
+
+def agency_cases(*, actor, status: str = "", q: str = "") -> QuerySet[Case]:
+    """The cases the actor's agencies handle, newest first.
+
+    ``q`` finds a case by its number (whole, or its beginning: the applicant
+    at the counter reads it out) or by the applicant's name; it narrows what
+    the scope lets the actor see, never widens it.
+    """
     scope = scope_of(actor)
     ids = scope.agencies(*permissions.STAFF_VIEW_ROLES)
     qs = _cases().exclude(status=Case.Status.DRAFT)
@@ -144,6 +155,11 @@ def agency_cases(*, actor, status: str = "") -> QuerySet[Case]:
         qs = qs.filter(Q(agency_id__in=ids) | Q(tasks__agency_id__in=task_ids)).distinct()
     if status:
         qs = qs.filter(status=status)
+    q = str(q or "").strip()
+    if q and len(q) <= AGENCY_CASES_QUERY_MAX:
+        # A number typed in full-width digits (a Chinese keyboard) is the
+        # same number; a name is matched as written.
+        qs = qs.filter(Q(number__startswith=query_input(q)) | Q(applicant__name__icontains=q))
     return qs.order_by("-submitted_at")
 
 

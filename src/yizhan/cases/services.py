@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
@@ -143,10 +143,12 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
 
     With an ``idempotency_key`` a retried request returns the case the first
     one created, never a second.  An applicant applies online only for an
-    item offered online (网上办理深度 三级 or above); a window clerk files a
-    walk-in application for any item, recorded as the window's.
+    item offered online (网上办理深度 三级 or above); a window clerk of the
+    item's agency files a walk-in application for any of its items, recorded
+    as the window's.
     """
-    require(permissions.case_create(actor, applicant=applicant), action="case_create")
+    require(permissions.case_create(actor, applicant=applicant, item_version=item_version),
+            action="case_create")
     at_window = permissions.files_at_window(actor, applicant=applicant)
     key = (idempotency_key or "").strip()[:64]
     if key:
@@ -682,18 +684,44 @@ def release_claims(*, actor, user, posts) -> list[Task]:
         task, case = _locked(task)
         if task.status != Task.Status.CLAIMED or task.claimed_by_id != user.pk:
             continue
-        Task.objects.filter(pk=task.pk).update(status=Task.Status.OPEN, claimed_by=None,
-                                               claimed_at=None, version=task.version + 1)
-        task.status, task.claimed_by, task.claimed_at = Task.Status.OPEN, None, None
-        task.version += 1
-        events.append(case=case, type=EventType.TASK_RELEASED, actor=actor, task=task, at=now,
-                      data={"task": task.name, "claimed_by": user.pk})
-        audit_append(actor=actor, action=CasesAction.TASK_RELEASED, obj=case,
-                     agency_id=task.agency_id,
-                     changes={"task": task.title, "claimed_by": user.username})
+        _release(task, case, actor=actor, holder=user, now=now)
         released.append(task)
     notifications.tasks_opened(released)
     return released
+
+
+@transaction.atomic
+def task_release(*, actor, task: Task) -> Task:
+    """解除签收: put a claimed task back in its post's inbox.
+
+    Whoever claimed it by mistake, or cannot finish it (leave, a case they
+    must stand aside from), gives it back, and the agency's head may give
+    back anyone's; until then no colleague may handle it.  The post's
+    holders are told it is theirs again.  A task already back (a second
+    click) is returned unchanged.
+    """
+    task, case = _locked(task)
+    require(permissions.task_release(actor, task=task), action="task_release")
+    if task.status == Task.Status.OPEN:
+        return task
+    if task.status != Task.Status.CLAIMED:
+        raise Conflict(_("该环节已办理或已取消。"), code=CasesErrorCode.TASK_CLOSED)
+    _release(task, case, actor=actor, holder=task.claimed_by, now=timezone.now())
+    notifications.tasks_opened([task])
+    return task
+
+
+def _release(task: Task, case: Case, *, actor, holder, now) -> None:
+    """Undo ``holder``'s claim of ``task`` (read under its case's lock), with its record."""
+    Task.objects.filter(pk=task.pk).update(status=Task.Status.OPEN, claimed_by=None,
+                                           claimed_at=None, version=task.version + 1)
+    task.status, task.claimed_by, task.claimed_at = Task.Status.OPEN, None, None
+    task.version += 1
+    events.append(case=case, type=EventType.TASK_RELEASED, actor=actor, task=task, at=now,
+                  data={"task": task.name, "claimed_by": holder.pk})
+    audit_append(actor=actor, action=CasesAction.TASK_RELEASED, obj=case,
+                 agency_id=task.agency_id,
+                 changes={"task": task.title, "claimed_by": holder.username})
 
 
 def _locked(task: Task, *related: str) -> tuple[Task, Case]:
@@ -717,6 +745,20 @@ def _check_in_hand(task: Task, actor) -> None:
         raise Conflict(_("该环节已由他人签收办理。"), code=CasesErrorCode.TASK_TAKEN)
 
 
+def _check_version(task: Task, expected: int | None) -> None:
+    """The task is as the page that acts on it showed it (``expected``, its version then).
+
+    A page left open goes stale: meanwhile a colleague may have sent the
+    correction notice and the applicant new files, or the step been claimed
+    and put back.  A decision taken on it would be taken on what the deciding
+    person never saw, so it is refused, and they look again.  Callers that
+    send no version (the API before it had one) act on the task as it is.
+    """
+    if expected is not None and expected != task.version:
+        raise Conflict(_("该环节已有变化，请刷新页面查看后再办理。"),
+                       code=CasesErrorCode.TASK_CHANGED)
+
+
 def _close_task(task: Task, actor, *, decision: str, opinion: str, now) -> None:
     """Mark ``task`` done unless someone else got there first."""
     done = Task.objects.filter(
@@ -735,17 +777,21 @@ def _start_clock(case: Case, now) -> list[str]:
 
 
 @transaction.atomic
-def task_complete(*, actor, task: Task, decision: str, opinion: str = "") -> Task:
+def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
+                  expected_version: int | None = None) -> Task:
     """Handle a task with a decision (approve/reject) and an opinion.
 
     A refusal at any step needs its reasons.  Acceptance starts the clock;
     an approving decision issues the signed certificate; delivery of the
-    decision closes the case (办结).
+    decision closes the case (办结).  ``expected_version``, when given, is
+    the task's version on the page the decision was made on: a task that
+    changed since is refused (``_check_version``).
     """
     told = task_kind(task.name) in notifications.TOLD_KINDS
     task, case = _locked(task, *(APPLICANT_SIDE if told else ()))
     require(permissions.task_complete(actor, task=task), action="task_complete")
     _check_in_hand(task, actor)
+    _check_version(task, expected_version)
     kind = task_kind(task.name)
     refusal = selectors.decision_refusal(case, kind=kind, decision=decision)
     if refusal is not None:
@@ -876,17 +922,20 @@ def _ensure_certificate(case: Case) -> None:
 
 
 @transaction.atomic
-def task_return(*, actor, task: Task, opinion: str) -> list[Task]:
+def task_return(*, actor, task: Task, opinion: str,
+                expected_version: int | None = None) -> list[Task]:
     """退回: send a review or decision back to the step before it, with reasons.
 
     The step before is reopened in its post's inbox (for a joint decision,
     every joint review); the returned task is closed with the decision
     ``return``.  The clock keeps running: a return is the agency's own
     time, not time the law excludes.  Returns the reopened tasks.
+    ``expected_version`` as for ``task_complete``.
     """
     task, case = _locked(task)
     require(permissions.task_return(actor, task=task), action="task_return")
     _check_in_hand(task, actor)
+    _check_version(task, expected_version)
     kind = task_kind(task.name)
     if not selectors.return_allowed(case, kind=kind):
         raise Conflict(_("只有办理中的审查、决定环节可以退回。"),
@@ -960,19 +1009,21 @@ def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str
 # --- corrections, pauses, extension --------------------------------------------
 
 @transaction.atomic
-def case_request_correction(*, actor, task: Task, items: list[dict], note: str = ""
-                            ) -> CorrectionNotice:
+def case_request_correction(*, actor, task: Task, items: list[dict], note: str = "",
+                            expected_version: int | None = None) -> CorrectionNotice:
     """一次性告知: list every missing or faulty material at once.
 
     Only at acceptance, and only once per case: the applicant is told
     everything in one notice.  Acceptance waits (its clock pauses) until
     the applicant resubmits.  For a 即办件 acceptance is the window's
-    accept-and-decide step, before it is done.
+    accept-and-decide step, before it is done.  ``expected_version`` as
+    for ``task_complete``.
     """
     task, case = _locked(task, *APPLICANT_SIDE)
     require(permissions.case_request_correction(actor, task=task),
             action="case_request_correction")
     _check_in_hand(task, actor)
+    _check_version(task, expected_version)
     if not selectors.accepting_step(case, kind=task_kind(task.name)):
         raise Conflict(_("只能在受理环节告知补正。"), code=CasesErrorCode.BAD_STATE)
     if case.status != Case.Status.SUBMITTED:
@@ -986,7 +1037,12 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
         material = materials.get(parse_id(entry.get("material_id"))) if isinstance(
             entry, dict) else None
         problem = str(entry.get("problem") or "").strip() if isinstance(entry, dict) else ""
-        if material is None or not problem:
+        if material is not None and not problem:
+            # Named, so that the page marks the material's own field: the
+            # notice goes out once, and nothing listed may go without its problem.
+            raise InvalidInput(_("请写明“%(name)s”需要补正的问题。"), field="items",
+                               material_id=material.pk, name=material.name)
+        if material is None:
             raise InvalidInput(_("每一项补正须指明材料并写明问题。"), field="items")
         cleaned.append({"material_id": material.pk, "name": material.name,
                         "problem": problem})
@@ -1063,7 +1119,8 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
         raise InvalidInput(_("暂停计时须为法定事由：%(reasons)s。"),
                            code=CasesErrorCode.NO_REASON, field="reason",
                            reasons=rendered_later(
-                               lambda: "、".join(map(str, clock.SUSPEND_REASONS.values()))))
+                               lambda: pgettext("list separator", "、").join(
+                                   map(str, clock.SUSPEND_REASONS.values()))))
     if not (note or "").strip():
         raise InvalidInput(_("请说明暂停计时的具体情况。"), code=CasesErrorCode.NO_REASON,
                            field="note")
@@ -1218,17 +1275,26 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
 # --- fees ------------------------------------------------------------------------
 
 @transaction.atomic
-def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "") -> Case:
+def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
+                    idempotency_key: str = "") -> Case:
     """Record a fee charged on a case (收费), as it was charged.
 
     The record states what happened, so a charge above the item's standard
     is recorded (and marked) rather than refused: electronic supervision
-    must see it.  Waived fees are recorded with amount 0.
+    must see it.  Waived fees are recorded with amount 0.  With an
+    ``idempotency_key`` the same request sent again (a double click, a
+    retry after a dropped connection) records nothing more: a second record
+    would say the applicant paid twice, and raise a second alert.
     """
     from decimal import Decimal, InvalidOperation
 
     case = _lock(case)
     require(permissions.case_fee_charge(actor, case=case), action="case_fee_charge")
+    key = (idempotency_key or "").strip()[:64]
+    if key and CaseEvent.objects.filter(case=case, type=EventType.FEE_CHARGED,
+                                        data__idempotency_key=key).exists():
+        # Read under the case's lock: a concurrent copy waited for the first.
+        return case
     if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
                            Case.Status.APPROVED):
         raise Conflict(_("办件当前状态下不能收费。"), code=CasesErrorCode.BAD_STATE)
@@ -1245,7 +1311,8 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "") -
     events.append(case=case, type=EventType.FEE_CHARGED, actor=actor,
                   data={"fee": fee.name, "standard": fee.standard, "basis": fee.basis,
                         "standard_amount": fee.amount, "amount": charged,
-                        "above_standard": above, "waived": charged == 0, "note": note})
+                        "above_standard": above, "waived": charged == 0, "note": note,
+                        **({"idempotency_key": key} if key else {})})
     audit_append(actor=actor, action=CasesAction.FEE_CHARGED, obj=case,
                  agency_id=case.agency_id, reason=note,
                  changes={"fee": fee.name, "amount": charged, "above_standard": above})

@@ -1,12 +1,14 @@
-"""Case pages: apply, follow, correct and download (applicants); the task
-desk (staff); status by query code and certificate verification (public)."""
+"""Case pages: apply, follow, correct and download (applicants); filing for
+a walk-in applicant (the window); the task desk (staff); status by query
+code and certificate verification (public)."""
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,14 +17,20 @@ from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
-from yizhan.cases.models import Case, Certificate
+from yizhan.cases.models import Case, Certificate, Task
 from yizhan.cases.uploads import max_megabytes
 from yizhan.catalog import selectors as catalog_selectors
+from yizhan.catalog.search import MAX_QUERY_CHARS
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
+from yizhan.directory import services as directory_services
+from yizhan.directory.authz import scope_of
+from yizhan.directory.error_codes import DirectoryErrorCode
+from yizhan.directory.models import Applicant
 from yizhan.directory.pages import paged, refusal_shown, safe_next, staff_page
+from yizhan.directory.roles import Role
 
 
 def _int(value) -> int:
@@ -120,6 +128,62 @@ def _missing_at_fields(exc: ApplicationError, materials, invalid) -> None:
             invalid.setdefault(material.pk, _("请上传此材料。"))
 
 
+def _answers(request, version) -> dict:
+    """The application form's answers as posted, by field name."""
+    return {field["name"]: request.POST.get(f"field_{field['name']}", "")
+            for field in version.form_fields}
+
+
+def _file_application(request, *, version, applicant, materials, key, errors, invalid,
+                      draft=False, field_invalid=None):
+    """Create (or, by ``key``, continue) the case of an application form, upload
+    its files and submit it (or keep it a draft when ``draft``).
+
+    Returns the case when the form is done with: submitted by this request,
+    or by an earlier one with the same key (a double click, a retry), or
+    saved as a draft.  Otherwise None, with the refusals' messages added to
+    ``errors``, each material's also to ``invalid`` by its id, and, when
+    ``field_invalid`` is given, each form field's problem by the field's name.
+    The apply page and the window's page both file through it.
+    """
+    try:
+        case = services.case_create(actor=request.user, item_version=version,
+                                    applicant=applicant, data=_answers(request, version),
+                                    idempotency_key=key)
+    except ApplicationError as exc:
+        errors += _errors_from(exc)
+        if field_invalid is not None:
+            field_invalid.update(exc.fields.get("problems") or {})
+        return None
+    if case.status != Case.Status.DRAFT:
+        # The same form again after it went through: its files
+        # would be refused as late, so show the submitted case.
+        _query_code_stored_meanwhile(request, case)
+        return case
+    errors += _upload_materials(request, case, [m.pk for m in materials], invalid)
+    if errors and _no_longer(case, Case.Status.DRAFT):
+        # A double click: the first request submitted the case
+        # while this one uploaded its copies of the files, which
+        # were refused as late.  The application went through.
+        errors.clear()
+        _query_code_stored_meanwhile(request, case)
+        return case
+    if errors:
+        return None
+    if draft:
+        messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
+        return case
+    try:
+        case, code = services.case_submit(actor=request.user, case=case)
+    except ApplicationError as exc:
+        errors += _errors_from(exc)
+        _missing_at_fields(exc, materials, invalid)
+        return None
+    _keep_query_code(request, case, code)
+    messages.success(request, _("申请已提交，办件编号 %(number)s。") % {"number": case.number})
+    return case
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def apply(request, impl_code: str):
@@ -134,7 +198,7 @@ def apply(request, impl_code: str):
     if not version.offered_online:
         # 网上办理深度 一级、二级: one applies at the window.  This page lists
         # only the account's own applicants; a clerk filing for a walk-in
-        # applicant uses the workbench's API (services.case_create).
+        # applicant uses the window's page (window_apply).
         return render(request, "cases/apply_offline.html", {"v": version},
                       status=409 if request.method == "POST" else 200)
     applicants = list(directory_selectors.applicants_of_user(user=request.user))
@@ -145,46 +209,15 @@ def apply(request, impl_code: str):
         key = request.POST.get("key", "")[:64]
         applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
                          None)
-        answers = {field["name"]: request.POST.get(f"field_{field['name']}", "")
-                   for field in version.form_fields}
         if applicant is None:
             errors.append(_("请选择申请人。"))
         else:
-            try:
-                case = services.case_create(actor=request.user, item_version=version,
-                                            applicant=applicant, data=answers,
-                                            idempotency_key=key)
-            except ApplicationError as exc:
-                errors += _errors_from(exc)
-            else:
-                if case.status != Case.Status.DRAFT:
-                    # The same form again after it went through: its files
-                    # would be refused as late, so show the submitted case.
-                    _query_code_stored_meanwhile(request, case)
-                    return redirect("cases:mine_detail", case_id=case.pk)
-                errors += _upload_materials(request, case, [m.pk for m in materials], invalid)
-                if errors and _no_longer(case, Case.Status.DRAFT):
-                    # A double click: the first request submitted the case
-                    # while this one uploaded its copies of the files, which
-                    # were refused as late.  The application went through.
-                    _query_code_stored_meanwhile(request, case)
-                    return redirect("cases:mine_detail", case_id=case.pk)
-                if not errors and request.POST.get("action") == "draft":
-                    messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
-                    return redirect("cases:mine_detail", case_id=case.pk)
-                if not errors and case.status == Case.Status.DRAFT:
-                    try:
-                        case, code = services.case_submit(actor=request.user, case=case)
-                    except ApplicationError as exc:
-                        errors += _errors_from(exc)
-                        _missing_at_fields(exc, materials, invalid)
-                    else:
-                        _keep_query_code(request, case, code)
-                        messages.success(request, _("申请已提交，办件编号 %(number)s。")
-                                         % {"number": case.number})
-                        return redirect("cases:mine_detail", case_id=case.pk)
-                elif not errors:
-                    return redirect("cases:mine_detail", case_id=case.pk)
+            case = _file_application(request, version=version, applicant=applicant,
+                                     materials=materials, key=key, errors=errors,
+                                     invalid=invalid,
+                                     draft=request.POST.get("action") == "draft")
+            if case is not None:
+                return redirect("cases:mine_detail", case_id=case.pk)
         status = 400
     else:
         key = uuid.uuid4().hex
@@ -372,27 +405,233 @@ def verify(request, token: str):
     })
 
 
+# --- the window: filing for a walk-in applicant -----------------------------------
+
+def _window_clerk(user) -> bool:
+    return scope_of(user).has_role(Role.WINDOW_CLERK)
+
+
+@staff_page(allowed=_window_clerk)
+def window_items(request):
+    """代办申请: the items the clerk's window takes in, to file one for a walk-in applicant.
+
+    Those of the agencies where the clerk serves at the window, offered
+    online or not: an item applied for only at the window (网上办理深度
+    一级、二级) is filed here.
+    """
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
+    versions = catalog_selectors.item_search(query=query)
+    agencies = scope_of(request.user).agencies(Role.WINDOW_CLERK)
+    if agencies is not None:
+        versions = versions.filter(item__agency_id__in=agencies)
+    return render(request, "cases/window_items.html", {
+        "versions": paged(request, versions), "q": query,
+    })
+
+
+def _walk_in(request, *, kind: str, number: str, found, invalid: dict):
+    """The applicant the window files for: the one found by the number, or one
+    registered now from the posted name, phone (and legal representative).
+
+    Registered meanwhile (the first click of a double click, a colleague at
+    the next window), the record is taken, not refused as registered
+    already.  A name typed that is not the registered one is refused at the
+    name field: the clerk checks the document in hand against the record.
+    ``invalid`` takes each refusal's message by the applicant field's name.
+    """
+    name = request.POST.get("name", "").strip()
+    if found is None:
+        try:
+            return directory_services.applicant_register(
+                actor=request.user, kind=kind, name=name,
+                id_number=number if kind == Applicant.Kind.PERSON else "",
+                credit_code=number if kind == Applicant.Kind.LEGAL else "",
+                legal_rep_name=request.POST.get("legal_rep_name", ""),
+                phone=request.POST.get("phone", ""))
+        except ApplicationError as exc:
+            if exc.code == DirectoryErrorCode.APPLICANT_EXISTS:
+                found = directory_selectors.applicant_find_for_actor(
+                    actor=request.user, kind=kind, number=number)
+            if found is None:
+                invalid[exc.fields.get("field") or "number"] = exc.render()
+                return None
+    if name and name != found.name:
+        invalid["name"] = _("该证件号码已登记为“%(name)s”，请核对申请人的证件。") % {
+            "name": found.name}
+        return None
+    return found
+
+
+@staff_page(allowed=_window_clerk)
+@require_http_methods(["GET", "POST"])
+def window_apply(request, impl_code: str):
+    """窗口代办申请: the window files an application for a walk-in applicant.
+
+    The clerk looks the applicant up by the number of the document in hand
+    (an ID card, a business licence's unified social credit code) or
+    registers them, fills in the item's form and attaches the materials, as
+    the applicant would online; the case is the window's (services.case_create
+    records channel window and the clerk) and goes to acceptance as usual.
+    Only a window clerk of the item's accepting agency files here.  The
+    hidden key makes the form idempotent, as on the apply page.
+    """
+    version = catalog_selectors.item_guide(impl_code=impl_code)
+    if not scope_of(request.user).has(Role.WINDOW_CLERK, version.item.agency_id):
+        raise NotFound()
+    materials = list(version.materials.all())
+    kinds = [(value, label) for value, label in Applicant.Kind.choices
+             if ("natural" if value == Applicant.Kind.PERSON else "legal")
+             in version.service_objects]
+    source = request.POST if request.method == "POST" else request.GET
+    kind = source.get("kind") or (kinds[0][0] if kinds else "")
+    number = source.get("number", "").strip()[:40]
+    errors: list[str] = []
+    invalid: dict[int, str] = {}         # material id -> what is wrong with it
+    field_invalid: dict[str, str] = {}   # form field name -> what is wrong with it
+    who_invalid: dict[str, str] = {}     # applicant field -> what is wrong with it
+    found = None
+    looked_up = False
+    if number or request.method == "POST":
+        if kind not in {value for value, _label in kinds}:
+            # Refused before anyone is registered for an application the
+            # service would refuse (services._check_applicant_served).
+            labels = dict(Applicant.Kind.choices)
+            who_invalid["kind"] = (_("该事项不受理%(who)s的申请。") % {"who": labels[kind]}
+                                   if kind in labels else _("申请人类型须为自然人或法人。"))
+        else:
+            try:
+                found = directory_selectors.applicant_find_for_actor(
+                    actor=request.user, kind=kind, number=number)
+            except ApplicationError as exc:
+                who_invalid[exc.fields.get("field") or "number"] = exc.render()
+            else:
+                looked_up = True
+    if request.method == "POST":
+        key = request.POST.get("key", "")[:64]
+        applicant = (_walk_in(request, kind=kind, number=number, found=found,
+                              invalid=who_invalid) if looked_up else None)
+        if applicant is not None:
+            case = _file_application(request, version=version, applicant=applicant,
+                                     materials=materials, key=key, errors=errors,
+                                     invalid=invalid, field_invalid=field_invalid)
+            if case is not None:
+                return redirect("cases:window_filed", case_id=case.pk)
+            # Registered by this post: the page comes back with the record found.
+            found = applicant
+        status = 400
+    else:
+        key = uuid.uuid4().hex
+        status = 400 if who_invalid else 200
+    return render(request, "cases/window_apply.html", {
+        "v": version, "materials": materials, "key": key, "kinds": kinds, "kind": kind,
+        "number": number, "found": found, "looked_up": looked_up,
+        "errors": list(who_invalid.values()) + errors, "invalid": invalid,
+        "field_invalid": field_invalid, "who_invalid": who_invalid,
+        "posted": request.POST if request.method == "POST" else {},
+        "max_mb": max_megabytes(),
+    }, status=status)
+
+
+@staff_page(allowed=_window_clerk)
+@require_http_methods(["GET", "POST"])
+def window_filed(request, case_id: int):
+    """The case the window filed: its number and query code, to hand to the applicant.
+
+    Only the code's hash is kept, so the code is shown by the request that
+    submitted; the page keeps showing it for the rest of the session, as the
+    applicant's case page does.  One lost all the same (a double click's
+    second page, another browser) is replaced here (重新生成查询码), by the
+    clerk who filed while they still serve at a window.
+    """
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    if (case.submitted_by_id != request.user.pk or case.channel != "window"
+            or case.status == Case.Status.DRAFT):
+        raise NotFound()
+    may_reissue = permissions.case_query_code_reissue(request.user, case=case)
+    if request.method == "POST":
+        if request.POST.get("action") != "reissue_query_code" or not may_reissue:
+            raise NotFound()
+        with refusal_shown(request):
+            case, code = services.case_query_code_reissue(actor=request.user, case=case)
+            _keep_query_code(request, case, code)
+            messages.success(request, _("已重新生成查询码，原查询码已失效，不能再用于查询。"))
+        return redirect("cases:window_filed", case_id=case.pk)
+    return render(request, "cases/window_filed.html", {
+        "case": case, "query_code": _kept_query_code(request, case),
+        "may_reissue_code": may_reissue,
+    })
+
+
 # --- staff ---------------------------------------------------------------------
 
 @staff_page()
 def agency_cases(request):
+    """本机关办件, by status, and by case number or applicant's name (``q``)."""
     status_filter = request.GET.get("status", "")
     if status_filter not in Case.Status.values:
         status_filter = ""
+    q = request.GET.get("q", "")
     return render(request, "cases/agency_cases.html", {
         "cases": paged(request, selectors.agency_cases(actor=request.user,
-                                                       status=status_filter)),
-        "statuses": Case.Status.choices, "status": status_filter,
+                                                       status=status_filter, q=q)),
+        "statuses": Case.Status.choices, "status": status_filter, "q": q,
     })
 
 
 @staff_page()
 def staff_case(request, case_id: int):
+    return _staff_case_page(request, case_id)
+
+
+def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
+                     back: str = ""):
+    """The staff case page; after a refused form, as ``_task_page`` shows its own."""
     case = selectors.case_detail(actor=request.user, case_id=case_id)
+    values, invalid = _kept(request, action, refused)
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
-        "applicant_view": False, **_case_actions(request.user, case),
-    })
+        "applicant_view": False, "values": values, "invalid": invalid, "back": back,
+        **_case_actions(request.user, case),
+    }, status=400 if refused is not None else 200)
+
+
+# Each staff form's fields, by action: the name posted, and the id of the
+# element on the page where what was typed is kept, and a refusal of the
+# field (the service's ``field``) is shown.  Ids are unique across the task
+# page, which holds the case's forms too.
+STAFF_FORM_FIELDS = {
+    "approve": {"opinion": "opinion"},
+    "reject": {"opinion": "opinion"},
+    "return": {"opinion": "opinion"},
+    "correction": {"items": "correction", "note": "note"},
+    "fee": {"fee_id": "fee_id", "amount": "amount", "note": "fee-note", "key": "fee-key"},
+    "suspend": {"reason": "pause-reason", "note": "pause-note"},
+    "extend": {"workdays": "extend-days", "reason": "extend-reason"},
+    "revoke": {"reason": "revoke-reason"},
+}
+
+
+def _kept(request, action: str, refused: ApplicationError | None) -> tuple[dict, dict]:
+    """What the refused form ``action`` had typed, and the refusal at its field.
+
+    Both by element id.  A correction's problem left blank is refused
+    naming its material, and shown at that material's problem.
+    """
+    if refused is None:
+        return {}, {}
+    fields = STAFF_FORM_FIELDS.get(action, {})
+    values = {element: request.POST.get(name, "") for name, element in fields.items()}
+    material = refused.fields.get("material_id")
+    element = (f"problem-{material}" if action == "correction" and material
+               else fields.get(refused.fields.get("field")))
+    return values, ({element: refused.render()} if element else {})
+
+
+def _refused_at_field(exc: ApplicationError) -> bool:
+    """Whether the refusal names a field of the form: the page then comes back
+    with what was typed, the message at the field (a refusal of the action as
+    a whole is told on the page the form returns to)."""
+    return bool(exc.fields.get("field"))
 
 
 def _case_actions(actor, case) -> dict:
@@ -420,9 +659,14 @@ def _case_actions(actor, case) -> dict:
 @require_POST
 @staff_page()
 def case_action(request, case_id: int, action: str):
-    """暂停计时, 恢复计时, 延期 and 注销证照 from the staff pages."""
+    """暂停计时, 恢复计时, 延期 and 注销证照 from the staff pages.
+
+    A refusal naming a field brings back the page the form was on, with
+    what was typed; anything else returns to it with the message.
+    """
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
-    with refusal_shown(request):
+    back = safe_next(request, reverse("cases:staff_case", args=[case.pk]))
+    try:
         if action == "suspend":
             services.case_suspend(actor=request.user, case=case,
                                   reason=request.POST.get("reason", ""),
@@ -445,20 +689,69 @@ def case_action(request, case_id: int, action: str):
             messages.success(request, _("证照已注销，核验时将显示已注销。"))
         else:
             raise NotFound()
-    return redirect(safe_next(request, reverse("cases:staff_case", args=[case.pk])))
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.render())
+        if _refused_at_field(exc):
+            return _case_form_refused(request, case, action=action, refused=exc, back=back)
+    return redirect(back)
+
+
+def _case_form_refused(request, case, *, action: str, refused, back: str):
+    """The page a refused case form came from (the task page or the case
+    page), again, with what was typed and the refusal at its field."""
+    try:
+        match = resolve(urlsplit(back).path)
+    except Resolver404:
+        match = None
+    if match is not None and match.view_name == "cases:task":
+        try:
+            task = selectors.task_get_for_actor(actor=request.user,
+                                                task_id=match.kwargs["task_id"])
+        except NotFound:
+            task = None
+        if task is not None and task.case_id == case.pk:
+            return _task_page(request, task, action=action, refused=refused, back=back)
+    return _staff_case_page(request, case.pk, action=action, refused=refused, back=back)
 
 
 @staff_page()
 def task_page(request, task_id: int):
     task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
+    return _task_page(request, task)
+
+
+def _task_page(request, task, *, action: str = "", refused=None, back: str = ""):
+    """The task page; after a refused form (``action``), with status 400, what
+    was typed kept and the refusal shown at its field, as the apply page does.
+
+    The decision forms carry the task's version as shown, so that a page
+    left open while the task changed acts on nothing (``cases.task_changed``).
+    The fee form carries a new key each time it is shown: the same form sent
+    twice records one fee.
+    """
     case = selectors.case_detail(actor=request.user, case_id=task.case_id)
     kind = task_kind(task.name)
+    values, invalid = _kept(request, action, refused)
     # The forms shown are those the services would take: the actor holds the
     # step's role, the step is not a colleague's, and the case's state allows it.
     may_act = (permissions.task_complete(request.user, task=task)
                and selectors.in_hand(task, request.user))
+    correcting = action == "correction"
+    ticked = request.POST.getlist("material") if correcting else []
+    materials = list(case.item_version.materials.all())
     return render(request, "cases/task.html", {
         "task": task, "case": case, "kind": kind, "may_act": may_act,
+        "may_release": task.status == Task.Status.CLAIMED
+        and permissions.task_release(request.user, task=task),
+        "values": values, "invalid": invalid, "back": back,
+        "correction_rows": [{
+            "material": m, "ticked": str(m.pk) in ticked,
+            "problem": request.POST.get(f"problem_{m.pk}", "") if correcting else "",
+            "error": invalid.get(f"problem-{m.pk}", ""),
+        } for m in materials],
+        "fee_key": values.get("fee-key") or uuid.uuid4().hex,
         "may_approve": may_act and selectors.decision_allowed(case, kind=kind,
                                                               decision="approve"),
         "may_reject": may_act and selectors.decision_allowed(case, kind=kind,
@@ -467,24 +760,56 @@ def task_page(request, task_id: int):
         "may_correct": may_act and selectors.correction_allowed(case, kind=kind)
         and permissions.case_request_correction(request.user, task=task),
         "remaining": selectors.remaining_workdays(case),
-        "materials": list(case.item_version.materials.all()),
+        "materials": materials,
         "fees": list(case.item_version.fees.all()),
         "may_charge": permissions.case_fee_charge(request.user, case=case),
         **_case_actions(request.user, case),
-    })
+    }, status=400 if refused is not None else 200)
+
+
+def _posted_version(request) -> int | None:
+    """The task's version on the page the form was sent from; None from a
+    form without it.  Anything but digits matches no version."""
+    raw = request.POST.get("version")
+    if raw is None or raw == "":
+        return None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else -1
+
+
+def _correction_items(post) -> list[dict]:
+    """The materials the clerk listed: each ticked, and each whose problem was written.
+
+    A problem typed without ticking its box is meant to be told: the notice
+    goes out once (一次性告知), so nothing the clerk wrote may be dropped.
+    A box ticked with no problem is refused by the service, naming the
+    material.  In the page's order of the materials.
+    """
+    ticked = post.getlist("material")
+    listed = [key.removeprefix("problem_") for key in post if key.startswith("problem_")
+              and (key.removeprefix("problem_") in ticked or post.get(key, "").strip())]
+    listed += [m for m in ticked if f"problem_{m}" not in post]
+    return [{"material_id": m, "problem": post.get(f"problem_{m}", "")}
+            for m in dict.fromkeys(listed)]
 
 
 @require_POST
 @staff_page()
 def task_action(request, task_id: int, action: str):
+    """The task page's forms.  A refusal naming a field brings the page back
+    with what was typed; anything else returns to it with the message."""
     task = selectors.task_get_for_actor(actor=request.user, task_id=task_id)
-    with refusal_shown(request):
+    version = _posted_version(request)
+    try:
         if action == "claim":
             services.task_claim(actor=request.user, task=task)
             messages.success(request, _("已签收。"))
+        elif action == "release":
+            services.task_release(actor=request.user, task=task)
+            messages.success(request, _("已解除签收，该环节已回到本岗位的待办。"))
         elif action in ("approve", "reject"):
             services.task_complete(actor=request.user, task=task, decision=action,
-                                   opinion=request.POST.get("opinion", ""))
+                                   opinion=request.POST.get("opinion", ""),
+                                   expected_version=version)
             if task.case.kind != Case.Kind.NOTICE:
                 messages.success(request, _("已办理。"))
             elif task_kind(task.name) == "reply":
@@ -494,7 +819,8 @@ def task_action(request, task_id: int, action: str):
             return redirect("portal:workbench")
         elif action == "return":
             services.task_return(actor=request.user, task=task,
-                                 opinion=request.POST.get("opinion", ""))
+                                 opinion=request.POST.get("opinion", ""),
+                                 expected_version=version)
             messages.success(request, _("已退回上一环节。") if task.case.kind != Case.Kind.NOTICE
                              else _("回复已退回，被督办机关须重新整改并回复。"))
             return redirect("portal:workbench")
@@ -502,15 +828,23 @@ def task_action(request, task_id: int, action: str):
             services.case_fee_charge(actor=request.user, case=task.case,
                                      fee_id=_int(request.POST.get("fee_id")),
                                      amount=request.POST.get("amount", ""),
-                                     note=request.POST.get("note", ""))
+                                     note=request.POST.get("note", ""),
+                                     idempotency_key=request.POST.get("key", ""))
             messages.success(request, _("已记录收费。"))
         elif action == "correction":
-            items = [{"material_id": m, "problem": request.POST.get(f"problem_{m}", "")}
-                     for m in request.POST.getlist("material")]
-            services.case_request_correction(actor=request.user, task=task, items=items,
-                                             note=request.POST.get("note", ""))
+            services.case_request_correction(actor=request.user, task=task,
+                                             items=_correction_items(request.POST),
+                                             note=request.POST.get("note", ""),
+                                             expected_version=version)
             messages.success(request, _("已一次性告知申请人补正。"))
             return redirect("portal:workbench")
         else:
             raise NotFound()
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.render())
+        if _refused_at_field(exc):
+            return _task_page(request, task, action=action, refused=exc,
+                              back=reverse("cases:task", args=[task.pk]))
     return redirect("cases:task", task_id=task.pk)

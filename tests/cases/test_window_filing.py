@@ -1,0 +1,326 @@
+"""窗口代办申请: the window clerk files for a walk-in applicant on the workbench pages."""
+
+import re
+import threading
+
+import pytest
+
+from tests.cases.helpers import (
+    colleague,
+    event_types,
+    material_uploads,
+    nothing_written,
+    open_task,
+    publish_item,
+    run_in_thread,
+)
+from tests.factories import valid_credit_code, valid_id_number
+from tests.markers import postgres_only
+from yizhan.cases import selectors
+from yizhan.cases.models import Case, EventType
+from yizhan.directory import services as directory_services
+from yizhan.directory.models import Applicant
+from yizhan.directory.roles import Role
+
+
+def _url(version) -> str:
+    return f"/workbench/apply/{version.item.impl_code}/"
+
+
+def _form(version, *, kind="person", number, key="window-key-1", files=None, **fields) -> dict:
+    """The window's application form as the browser posts it: the applicant's
+    document, a PDF for every material (``files`` maps a name to other bytes,
+    or None to leave it out), and any other ``fields``."""
+    return {"key": key, "kind": kind, "number": number, **fields,
+            **material_uploads(version, files)}
+
+
+def _field(page: str, field_id: str) -> str:
+    return re.search(rf'<(?:input|select)[^>]*id="{field_id}"[^>]*>', page).group(0)
+
+
+def _marked(page: str, field_id: str) -> str:
+    """The message the page ties to a field (aria-invalid, aria-describedby)."""
+    tag = _field(page, field_id)
+    assert 'aria-invalid="true"' in tag
+    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()[-1]
+    return re.search(rf'id="{described}">([^<]*)<', page).group(1)
+
+
+@pytest.fixture
+def window_only(world):
+    """An item applied for only at the window (网上办理深度 二级) of agency A."""
+    return publish_item(world, name="窗口办理事项", online_depth=2, materials=[
+        {"name": "申请书", "forms": ["original"]},
+        {"name": "营业执照", "forms": ["copy"]},
+    ])
+
+
+def test_the_window_files_for_a_walk_in_applicant_on_the_page(world, window_only, client_for):
+    """An item the applicant cannot apply for online: the clerk picks it on the
+    workbench, registers the walk-in applicant by their ID number, attaches the
+    materials and submits.  The case is the window's, waits for acceptance, and
+    the clerk is shown the number and the query code to hand over."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    home = client.get("/workbench/").content.decode()
+    assert 'href="/workbench/apply/"' in home
+    listing = client.get("/workbench/apply/").content.decode()
+    assert _url(window_only) in listing and "仅窗口办理" in listing
+
+    number = valid_id_number(seq=21)
+    page = client.get(_url(window_only), {"kind": "person", "number": number})
+    assert page.status_code == 200
+    page = page.content.decode()
+    assert 'data-testid="applicant-new"' in page and 'name="name"' in page
+    assert 'data-testid="window-application"' in page and 'name="material_' in page
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page).group(1)
+
+    response = client.post(_url(window_only), _form(window_only, number=number, key=key,
+                                                     name="王五", phone="13700002222"))
+    case = Case.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/workbench/filed/{case.pk}/"
+    walk_in = Applicant.objects.get(name="王五")
+    assert (walk_in.user, walk_in.phone) == (None, "13700002222")
+    assert (case.applicant, case.submitted_by, case.channel, case.status) == (
+        walk_in, clerk, "window", Case.Status.SUBMITTED)
+    assert event_types(case) == [EventType.SUBMITTED]
+    assert open_task(case, "accept").agency_id == world.agency_a.pk
+
+    filed = client.get(response["Location"]).content.decode()
+    assert case.number in filed
+    code = re.search(r'data-testid="query-code">(\d{8})<', filed).group(1)
+    assert selectors.query_code_matches(case, code)
+
+
+def test_the_window_finds_an_applicant_registered_before(world, window_only, client_for):
+    """A legal person registered before is found by its credit code and filed for;
+    no second record is made, and nothing of the name fields is asked."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    code = valid_credit_code(881)
+    company = directory_services.applicant_register(
+        actor=clerk, kind="legal", name="王记餐饮有限公司", credit_code=code,
+        legal_rep_name="王五")
+    client = client_for(clerk)
+    page = client.get(_url(window_only), {"kind": "legal", "number": code.lower()})
+    page = page.content.decode()
+    assert "王记餐饮有限公司" in page and 'name="name"' not in page
+    response = client.post(_url(window_only), _form(window_only, kind="legal", number=code))
+    assert response.status_code == 302
+    assert Case.objects.get().applicant == company
+    assert Applicant.objects.filter(kind="legal", credit_code=code).count() == 1
+
+
+def test_a_double_click_files_once(world, window_only, client_for):
+    """The same form posted twice (a double click, a retry): one applicant, one case,
+    and both answers land on the filed case's page."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    number = valid_id_number(seq=22)
+    first = client.post(_url(window_only), _form(window_only, number=number, name="王五"))
+    case = Case.objects.get()
+    with nothing_written():
+        again = client.post(_url(window_only), _form(window_only, number=number, name="王五"))
+    assert first["Location"] == again["Location"] == f"/workbench/filed/{case.pk}/"
+    assert Applicant.objects.filter(name="王五").count() == 1
+    assert event_types(case) == [EventType.SUBMITTED]
+    # The code the first click was shown is still on the page the second lands on.
+    assert 'data-testid="query-code"' in client.get(again["Location"]).content.decode()
+
+
+def test_a_bad_document_number_is_shown_at_its_field(world, window_only, client_for):
+    """A mistyped ID number: 400, the message at the number field, nothing written."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    good = valid_id_number(seq=23)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    found = client.get(_url(window_only), {"kind": "person", "number": bad})
+    assert found.status_code == 400
+    assert "校验位" in _marked(found.content.decode(), "number")
+    with nothing_written():
+        posted = client.post(_url(window_only), _form(window_only, number=bad, name="王五"))
+    assert posted.status_code == 400
+    assert "校验位" in _marked(posted.content.decode(), "number")
+
+
+def test_the_registration_s_problems_are_shown_at_their_fields(world, window_only, client_for):
+    """No name, a bad phone: 400, each at its field, the phone typed kept; nobody
+    registered, no case."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    number = valid_id_number(seq=24)
+    response = client.post(_url(window_only), _form(window_only, number=number, name=""))
+    assert response.status_code == 400
+    assert _marked(response.content.decode(), "name") == "请填写姓名或名称。"
+    response = client.post(_url(window_only), _form(window_only, number=number, name="王五",
+                                                     phone="call me"))
+    page = response.content.decode()
+    assert response.status_code == 400 and "联系电话格式有误" in _marked(page, "phone")
+    assert 'value="call me"' in page
+    assert not Case.objects.exists()
+    assert not Applicant.objects.filter(name="王五").exists()
+
+
+def test_a_name_not_the_registered_one_is_refused(world, window_only, client_for):
+    """The number typed is registered under another name: the clerk is told at the
+    name field rather than filing for someone else."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    number = valid_id_number(seq=25)
+    directory_services.applicant_register(actor=clerk, kind="person", name="赵六",
+                                          id_number=number)
+    response = client_for(clerk).post(_url(window_only),
+                                      _form(window_only, number=number, name="王五"))
+    assert response.status_code == 400
+    assert "赵六" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_a_missing_material_and_answer_are_shown_at_their_fields(world, client_for):
+    """Refused for a missing material, then for a missing answer: each at its field;
+    the retry with the same key files the same case."""
+    version = publish_item(world, name="带表单的窗口事项", online_depth=1,
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    number = valid_id_number(seq=26)
+    material = version.materials.get()
+    refused = client.post(_url(version), _form(version, number=number, name="王五",
+                                                files={"申请书": None}, field_area="80"))
+    assert refused.status_code == 400
+    assert _marked(refused.content.decode(), f"material-{material.pk}") == "请上传此材料。"
+    # The applicant is registered now: the page comes back with the record found.
+    assert 'data-testid="applicant-found"' in refused.content.decode()
+    unanswered = client.post(_url(version), _form(version, number=number, field_area=""))
+    assert unanswered.status_code == 400
+    assert "经营面积" in _marked(unanswered.content.decode(), "f-area")
+    done = client.post(_url(version), _form(version, number=number, field_area="80"))
+    assert done.status_code == 302
+    case = Case.objects.get()
+    assert (case.status, case.data) == (Case.Status.SUBMITTED, {"area": 80})
+
+
+def test_an_applicant_the_item_does_not_serve_is_refused_before_registering(
+        world, client_for):
+    """An item for legal persons only: a natural person is refused at the kind, and
+    nobody is registered for an application the service would refuse."""
+    version = publish_item(world, name="法人事项", service_objects=["legal"])
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    page = client.get(_url(version)).content.decode()
+    assert 'id="kind-legal"' in page and 'id="kind-person"' not in page
+    with nothing_written():
+        response = client.post(_url(version), _form(version, number=valid_id_number(seq=27),
+                                                    name="王五"))
+    assert response.status_code == 400
+    assert "不受理自然人" in _marked(response.content.decode(), "kind-legal")
+
+
+@pytest.mark.parametrize(("key", "role", "status"), [
+    ("a", Role.REVIEWER, 403),        # no window post anywhere
+    ("b", Role.WINDOW_CLERK, 404),    # the window of another agency
+])
+def test_only_the_accepting_agency_s_window_files(world, window_only, client_for,
+                                                   key, role, status):
+    client = client_for(world.user(key, role))
+    number = valid_id_number(seq=28)
+    assert client.get(_url(window_only), {"kind": "person",
+                                          "number": number}).status_code == status
+    with nothing_written():
+        assert client.post(_url(window_only), _form(window_only, number=number,
+                                                    name="王五")).status_code == status
+    # B's clerk has a window of their own: the link, and a list without A's items.
+    listing = client.get("/workbench/apply/")
+    assert listing.status_code == (403 if status == 403 else 200)
+    assert _url(window_only) not in listing.content.decode()
+    home = client.get("/workbench/").content.decode()
+    assert ('href="/workbench/apply/"' in home) == (status == 404)
+
+
+def test_the_window_pages_need_a_sign_in_and_a_staff_post(world, window_only, client,
+                                                          client_for):
+    assert client.get("/workbench/apply/").status_code == 302
+    assert client.get(_url(window_only)).status_code == 302
+    assert client_for(world.citizen).get(_url(window_only)).status_code == 403
+
+
+def test_the_filed_page_is_the_filing_clerk_s(world, window_only, client_for):
+    """A colleague does not get the page (the case page is theirs); the clerk whose
+    code was lost replaces it there, and the old one stops working."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    client.post(_url(window_only), _form(window_only, number=valid_id_number(seq=29),
+                                         name="王五"))
+    case = Case.objects.get()
+    other = client_for(colleague(world, "a", Role.WINDOW_CLERK, "clerk.c"))
+    assert other.get(f"/workbench/filed/{case.pk}/").status_code == 404
+    old = re.search(r'data-testid="query-code">(\d{8})<',
+                    client.get(f"/workbench/filed/{case.pk}/").content.decode()).group(1)
+    fresh = client_for(clerk)   # another browser: the code is not kept there
+    page = fresh.get(f"/workbench/filed/{case.pk}/").content.decode()
+    assert 'data-testid="query-code"' not in page and 'data-testid="reissue-query-code"' in page
+    reissued = fresh.post(f"/workbench/filed/{case.pk}/", {"action": "reissue_query_code"},
+                          follow=True).content.decode()
+    new = re.search(r'data-testid="query-code">(\d{8})<', reissued).group(1)
+    case.refresh_from_db()
+    assert selectors.query_code_matches(case, new)
+    assert not selectors.query_code_matches(case, old)
+
+
+def test_the_citizen_s_apply_page_of_a_window_item_is_unchanged(world, window_only,
+                                                                client_for):
+    """The applicant's own apply page still sends them to the window."""
+    page = client_for(world.citizen).get(
+        f"/services/items/{window_only.item.impl_code}/apply/").content.decode()
+    assert 'data-testid="not-online"' in page
+
+
+@postgres_only
+def test_a_double_click_registering_at_once_files_once(transactional_db, world, window_only,
+                                                       monkeypatch):
+    """Both clicks find nobody under the number and register at the same moment: the
+    second is refused as registered already, takes the first's record and files the
+    same case; both answers are the filed page."""
+    from django.test import Client
+
+    from yizhan.cases import views
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    together = threading.Barrier(2, timeout=30)
+    real_register = views.directory_services.applicant_register
+
+    def applicant_register(**kwargs):
+        together.wait()
+        return real_register(**kwargs)
+
+    monkeypatch.setattr(views.directory_services, "applicant_register", applicant_register)
+    first = Client(raise_request_exception=False)
+    first.force_login(clerk)
+    second = Client(raise_request_exception=False)
+    second.cookies = first.cookies
+    number = valid_id_number(seq=30)
+    forms = [_form(window_only, number=number, name="王五", key="k-window") for _tab in "12"]
+    threads = [run_in_thread(lambda c=c, f=f: c.post(_url(window_only), f))
+               for c, f in zip((first, second), forms, strict=True)]
+    for thread, _box in threads:
+        thread.join(timeout=60)
+    case = Case.objects.get()
+    assert Applicant.objects.filter(name="王五").count() == 1
+    assert case.status == Case.Status.SUBMITTED
+    for _thread, box in threads:
+        assert box["result"].status_code == 302, box["result"]
+        assert box["result"]["Location"] == f"/workbench/filed/{case.pk}/"
+
+
+def test_a_clerk_of_another_agency_cannot_file_for_the_item_in_the_service(world):
+    """The page refuses B's clerk an item of A, and so does the service (the API
+    goes through it): the counter is the accepting agency's."""
+    from yizhan.cases import services
+    from yizhan.core.errors import PermissionDenied
+
+    version = publish_item(world, name="窗口代办许可", online_depth=2)
+    walk_in = directory_services.applicant_register(
+        actor=world.user("a", Role.WINDOW_CLERK), kind=Applicant.Kind.PERSON,
+        name="王五", id_number=valid_id_number(seq=31), phone="13900003131")
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_create(actor=world.user("b", Role.WINDOW_CLERK), item_version=version,
+                             applicant=walk_in)
+    case = services.case_create(actor=world.user("a", Role.WINDOW_CLERK),
+                                item_version=version, applicant=walk_in)
+    assert case.channel == "window"
