@@ -38,6 +38,7 @@ PUBLIC = {
     ("GET", "/api/v1/catalog/themes"): "reference data",
     ("GET", "/api/v1/catalog/export"): "the published service catalog is public",
     ("GET", "/api/v1/cases/status"): "needs the case number and its query code",
+    ("POST", "/api/v1/cases/status"): "needs the case number and its query code",
     ("GET", "/api/v1/certificates/verify/{token}"): "the QR code's public verification",
 }
 

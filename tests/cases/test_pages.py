@@ -26,6 +26,7 @@ from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, MaterialFile
+from yizhan.core.errors import ApplicationError
 from yizhan.directory.roles import Role
 
 E = EventType
@@ -205,6 +206,210 @@ def test_the_page_keeps_the_chosen_applicant_after_a_refusal(world, client_for):
     radios = dict(re.findall(r'<input type="radio" name="applicant" value="(\d+)"[^>]*?'
                              r'( checked)?>', response.content.decode()))
     assert radios == {str(world.applicant.pk): "", str(company.pk): " checked"}
+
+
+# --- a refused application form keeps what was typed and chosen ---------------------
+
+
+def _form_item(world, **field):
+    spec = {"name": "area", "label": "经营面积", "type": "number", "required": True}
+    spec.update(field)
+    return publish_item(world, name="带表单的许可",
+                        materials=[{"name": "申请书", "forms": ["original"]},
+                                   {"name": "营业执照", "forms": ["copy"]}],
+                        form_fields=[spec])
+
+
+def _apply_url(version) -> str:
+    return f"/services/items/{version.item.impl_code}/apply/"
+
+
+def test_a_refused_answer_keeps_the_files_in_a_draft(world, client_for):
+    """An elderly applicant types 八十 for a number and attaches both scans: the
+    answer is refused at its field, the scans are kept in a draft (the page says
+    so at each input), and the corrected form, without the files chosen again,
+    submits."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    refused = client.post(_apply_url(version),
+                          {**_apply_form(world, version), "field_area": "八十"})
+    assert refused.status_code == 400
+    assert _at_field(refused, "input", "f-area") == "经营面积应为数字"
+    case = Case.objects.get()
+    assert (case.status, case.data) == (Case.Status.DRAFT, {"area": None})
+    assert MaterialFile.objects.filter(case=case).count() == 2
+    for material in version.materials.all():
+        kept = _element(refused, "input", f"material-{material.pk}")
+        assert f'aria-describedby="material-{material.pk}-kept"' in kept
+        assert "无需再次选择" in refused.content.decode()
+    retry = client.post(_apply_url(version), {**_apply_form(world, version, files={
+        "申请书": None, "营业执照": None}), "field_area": "80"})
+    assert retry.status_code == 302
+    case = Case.objects.get()
+    assert (case.status, case.data) == (Case.Status.SUBMITTED, {"area": 80})
+
+
+def test_a_file_the_page_could_not_keep_is_asked_for_again(world, client_for):
+    """No applicant chosen: nothing is filed, and each chosen file's input says to
+    choose it again (a browser empties file inputs)."""
+    version = _form_item(world)
+    form = {**_apply_form(world, version), "field_area": "80"}
+    del form["applicant"]
+    with nothing_written():
+        refused = client_for(world.citizen).post(_apply_url(version), form)
+    assert refused.status_code == 400
+    for material in version.materials.all():
+        assert _described(refused, f"material-{material.pk}") == "所选文件未能保存，请重新选择。"
+
+
+def _described(response, element_id: str) -> str:
+    """What the element ``element_id`` is described by."""
+    element = _element(response, "input", element_id)
+    described = re.search(r'aria-describedby="([^"]+)"', element).group(1)
+    return re.search(rf'id="{described}"[^>]*>([^<]*)<', response.content.decode()).group(1)
+
+
+def test_a_draft_holds_an_unfinished_answer_but_is_not_submitted_with_it(
+        world, client_for):
+    """保存草稿 with a required answer not known yet saves the draft (and its files);
+    the draft cannot be submitted until the answer is given, which its page
+    leads back to the application form for."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    saved = client.post(_apply_url(version), {**_apply_form(world, version),
+                                              "field_area": "", "action": "draft"})
+    assert saved.status_code == 302
+    case = Case.objects.get()
+    assert (case.status, case.data) == (Case.Status.DRAFT, {"area": None})
+    assert MaterialFile.objects.filter(case=case).count() == 2
+    refused = client.post(f"/my/cases/{case.pk}/submit/", {}, follow=True)
+    assert "申请信息尚未填写完整：请填写经营面积" in refused.content.decode()
+    assert reload(case).status == Case.Status.DRAFT
+    edit = re.search(r'href="([^"]+)" data-testid="edit-draft"',
+                     refused.content.decode()).group(1).replace("&amp;", "&")
+    page = client.get(edit)
+    assert _hidden(page.content.decode(), "multipart/form-data")["key"] == case.idempotency_key
+    done = client.post(_apply_url(version), {
+        **_apply_form(world, version, key=case.idempotency_key,
+                      files={"申请书": None, "营业执照": None}), "field_area": "80"})
+    assert done["Location"] == f"/my/cases/{case.pk}/"
+    assert reload(case).status == Case.Status.SUBMITTED
+
+
+def test_a_draft_drops_an_answer_it_refuses_and_says_so(world, client_for):
+    """保存草稿 with a number typed in words keeps the draft without it and marks it."""
+    version = _form_item(world, required=False)
+    refused = client_for(world.citizen).post(
+        _apply_url(version), {**_apply_form(world, version), "field_area": "八十",
+                              "action": "draft"})
+    assert refused.status_code == 400
+    assert _at_field(refused, "input", "f-area") == "经营面积应为数字"
+    assert Case.objects.get().data == {"area": None}
+
+
+def test_a_draft_with_unfinished_answers_is_refused_by_the_service(world):
+    """Submission checks the stored answers in full, whoever submits."""
+    version = _form_item(world)
+    case = services.case_create(actor=world.citizen, item_version=version,
+                                applicant=world.applicant, data={"area": "x"},
+                                unfinished=True)
+    for material in version.materials.all():
+        services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                                 upload=upload())
+    with pytest.raises(ApplicationError) as refused:
+        services.case_submit(actor=world.citizen, case=case)
+    assert refused.value.fields["problems"] == {"area": "请填写经营面积"}
+
+
+def test_the_draft_buttons_skip_the_browser_s_required_check(world, client_for):
+    """保存草稿 submits the form whose answers are ``required``: without
+    formnovalidate the browser would not send a draft with one left empty."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    page = client.get(_apply_url(version)).content.decode()
+    assert "formnovalidate" in re.search(r'<button[^>]*value="draft"[^>]*>', page).group()
+    case = services.case_create(actor=world.citizen, item_version=version,
+                                applicant=world.applicant, unfinished=True)
+    page = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert "formnovalidate" in re.search(r'<button[^>]*value="draft"[^>]*>', page).group()
+
+
+def test_a_text_answer_is_limited_and_a_standard_keeps_its_lines(world, client_for):
+    """The input stops at the 500 characters an answer may have (a longer one is
+    refused, not cut); a material's acceptance standard keeps its line breaks."""
+    version = publish_item(world, name="带表单的许可",
+                           materials=[{"name": "申请书", "forms": ["original"],
+                                       "acceptance_standard": "一、签字\n二、盖章"}],
+                           form_fields=[{"name": "scope", "label": "经营范围",
+                                         "type": "text"}])
+    client = client_for(world.citizen)
+    page = client.get(_apply_url(version))
+    assert 'maxlength="500"' in _element(page, "input", "f-scope")
+    assert '<p class="help prewrap">一、签字\n二、盖章</p>' in page.content.decode()
+    refused = client.post(_apply_url(version), {**_apply_form(world, version),
+                                                "field_scope": "食" * 600})
+    assert refused.status_code == 400
+    assert _at_field(refused, "input", "f-scope") == "经营范围不能超过 500 个字"
+
+
+def test_switching_to_large_text_keeps_the_answers_typed(world, client_for):
+    """The display toggles send the apply form along (form=, formaction=): the page
+    comes back in large text with the answers, the applicant and the key, and asks
+    for the files chosen again, which a browser cannot keep."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    page = client.get(_apply_url(version)).content.decode()
+    toggle = re.search(r'<button[^>]*data-testid="large-text"[^>]*>', page).group()
+    assert all(a in toggle for a in ('form="application-form"', 'formaction="/display/"',
+                                     "formnovalidate"))
+    material = version.materials.get(name="申请书")
+    with nothing_written():
+        switched = client.post("/display/", {
+            **_apply_form(world, version, key="k-typed", files={"营业执照": None}),
+            "field_area": "88", "large_text": "on", "next": _apply_url(version),
+            "display_keeps_form": "1"}, follow=True)
+    assert switched.redirect_chain == [(_apply_url(version), 302)]
+    page = switched.content.decode()
+    assert 'class="large-text"' in page
+    assert 'value="88"' in _element(switched, "input", "f-area")
+    assert _hidden(page, "multipart/form-data")["key"] == "k-typed"
+    assert _described(switched, f"material-{material.pk}") == "所选文件未能保存，请重新选择。"
+    # Once: the page loaded again is a fresh form.
+    again = client.get(_apply_url(version))
+    assert 'value=""' in _element(again, "input", "f-area")
+
+
+def test_a_resent_form_with_a_changed_answer_leads_to_the_submitted_case(world, client_for):
+    """Submitted, then back in the browser's history, an answer corrected and sent
+    again: the page leads to the case submitted (where it can be withdrawn) and
+    says so, rather than refusing a 请求编号 the applicant never saw."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    assert client.post(_apply_url(version), {**_apply_form(world, version),
+                                             "field_area": "88"}).status_code == 302
+    case = Case.objects.get()
+    with nothing_written():
+        again = client.post(_apply_url(version), {**_apply_form(world, version),
+                                                  "field_area": "120"}, follow=True)
+    assert again.redirect_chain == [(f"/my/cases/{case.pk}/", 302)]
+    assert (f"该申请已提交（办件编号 {case.number}），如需更改请撤回后重新申请。"
+            in _messages(again))
+    assert reload(case).data == {"area": 88}
+
+
+def test_a_draft_s_missing_material_is_marked_at_its_field(world, promised, client_for):
+    """继续申请 refused for a missing material: the refusal is an alert (read out on
+    load), and the material's input is marked and described, as on the apply page."""
+    case = services.case_create(actor=world.citizen, item_version=promised,
+                                applicant=world.applicant)
+    missing = promised.materials.get(name="营业执照")
+    page = client_for(world.citizen).post(f"/my/cases/{case.pk}/submit/", {}, follow=True)
+    assert re.search(r'<p role="alert" class="message error">还缺少必要材料',
+                     page.content.decode())
+    assert _at_field(page, "input", f"draft-{missing.pk}") == "请上传此材料。"
+    # Once: the page shown again is not marked.
+    again = client_for(world.citizen).get(f"/my/cases/{case.pk}/")
+    assert 'aria-invalid' not in _element(again, "input", f"draft-{missing.pk}")
 
 
 def test_a_bad_file_on_the_page_is_refused_with_its_name(world, promised, client_for):

@@ -5,6 +5,7 @@ from django.test import Client
 
 from tests.cases.helpers import another_citizen, complete, publish_item, submitted
 from yizhan.cases import selectors
+from yizhan.cases.models import StatusQueryFailure
 from yizhan.core.errors import InvalidInput, NotFound
 from yizhan.directory.roles import Role
 
@@ -86,6 +87,52 @@ def test_a_draft_and_its_files_stay_the_applicant_s_until_submitted(
     assert selectors.case_get_for_actor(actor=world.citizen, case_id=case.pk) == case
 
 
+@pytest.mark.parametrize("who", ["stranger", "reviewer of B", "reviewer of A", "anonymous"])
+def test_nobody_but_the_applicant_acts_on_the_applicant_s_pages(
+        world, promised, client_for, who):
+    """Every applicant route, on a submitted case under correction and on a draft,
+    tried by another citizen, staff of another agency, staff of the case's own
+    agency and a visitor not signed in: nothing is written, and nothing is shown
+    but the submitted case's files to its own agency's staff (a visitor is sent
+    to sign in)."""
+    from tests.cases.helpers import draft, nothing_written, open_task
+    from yizhan.cases import services
+    from yizhan.cases.models import MaterialFile
+
+    case, _code = submitted(world, promised)
+    unsent = draft(world, promised)
+    services.case_request_correction(
+        actor=world.user("a", Role.WINDOW_CLERK), task=open_task(case),
+        items=[{"material_id": promised.materials.get(name="营业执照").pk, "problem": "不清晰"}])
+    user = {"stranger": lambda: another_citizen()[0],
+            "reviewer of B": lambda: world.user("b", Role.REVIEWER),
+            "reviewer of A": lambda: world.user("a", Role.REVIEWER),
+            "anonymous": lambda: None}[who]()
+    client = client_for(user)
+    shown = {f"/files/{MaterialFile.objects.filter(case=case).first().pk}/"
+             } if who == "reviewer of A" else set()
+    for target in (case, unsent):
+        for method, path in (
+                ("get", f"/my/cases/{target.pk}/"), ("post", f"/my/cases/{target.pk}/"),
+                ("post", f"/my/cases/{target.pk}/withdraw/"),
+                ("post", f"/my/cases/{target.pk}/submit/"),
+                ("post", f"/my/cases/{target.pk}/correct/"),
+                ("get", f"/my/cases/{target.pk}/certificate/"),
+                ("get", f"/files/{MaterialFile.objects.filter(case=target).first().pk}/")):
+            with nothing_written():
+                response = getattr(client, method)(path, {"action": "reissue_query_code"})
+            if user is None:
+                assert response["Location"].startswith("/accounts/login/"), path
+            elif path in shown:
+                assert response.status_code == 200, path
+            else:
+                # 404, or back to the case page (itself 404 to them) for a
+                # submission or correction of a case not in that state.
+                assert response.status_code in (302, 404), (path, response.status_code)
+                if response.status_code == 302:
+                    assert client.get(response["Location"]).status_code == 404, path
+
+
 def test_a_citizen_sees_only_their_own_cases(world, cases):
     """Another citizen finds neither case; the applicant finds both."""
     own, joint = cases
@@ -147,6 +194,24 @@ def test_status_pages_and_api_without_login(world, promised):
     assert wrong_code.status_code == wrong_number.status_code == 404
     assert wrong_code.json()["message"] == wrong_number.json()["message"]
     assert wrong_code.json()["code"] == wrong_number.json()["code"]
+
+
+def test_status_by_post_keeps_the_code_out_of_the_url(world, promised):
+    """POST /api/v1/cases/status takes the number and the code in the JSON body
+    (a code in a URL ends up in logs); it answers as the GET does, throttled alike."""
+    case, code = submitted(world, promised)
+    client = Client()
+    url = "/api/v1/cases/status"
+    body = client.post(url, {"number": case.number, "code": code},
+                       content_type="application/json").json()
+    assert body == client.get(url, {"number": case.number, "code": code}).json()
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    refused = client.post(url, {"number": case.number, "code": wrong},
+                          content_type="application/json")
+    assert refused.status_code == 404
+    assert refused.json()["code"] == client.get(
+        url, {"number": case.number, "code": wrong}).json()["code"]
+    assert StatusQueryFailure.objects.count() == 2
 
 
 @pytest.mark.django_db

@@ -90,12 +90,16 @@ def _lock(case: Case, *related: str) -> Case:
         "item_version", *related).get(pk=case.pk)
 
 
-def _application_data(item_version: ItemVersion, data) -> dict:
+def _application_data(item_version: ItemVersion, data, *, unfinished: bool = False) -> dict:
     """``data`` checked as the case will carry it: the form's answers cleaned.
 
     The process's own data rules (finite numbers, no reserved names, size)
     are applied here too, so that nothing is stored in a draft that
-    submission would then refuse.
+    submission would then refuse.  ``unfinished`` (a draft saved from the
+    application page) keeps the answers given and valid and leaves out the
+    others, required or refused, unreported: the page reports them at their
+    fields, and submission checks the stored answers in full
+    (``_check_answers_complete``).
     """
     if data is None:
         data = {}
@@ -106,7 +110,11 @@ def _application_data(item_version: ItemVersion, data) -> dict:
     if bad:
         raise InvalidInput(_("申请信息的字段名只能由字母、数字和下划线组成：%(keys)s"),
                            field="data", keys="、".join(map(str, bad)))
-    if item_version.form_fields:
+    if item_version.form_fields and unfinished:
+        answers, _problems = form_spec.clean_unfinished(item_version.form_fields, data)
+        data = {field["name"]: answers.get(field["name"])
+                for field in item_version.form_fields}
+    elif item_version.form_fields:
         answers, problems = form_spec.clean_answers(item_version.form_fields, data)
         if problems:
             # Worded as found, in the request's language; checked again in
@@ -127,6 +135,20 @@ def _application_data(item_version: ItemVersion, data) -> dict:
         raise InvalidInput(exc.message, field="data", **exc.fields) from None
 
 
+def _check_answers_complete(case: Case) -> None:
+    """The stored answers of a draft, checked in full before it is submitted: a
+    draft may hold an application form's answers unfinished (``unfinished``)."""
+    fields = case.item_version.form_fields
+    if not fields:
+        return
+    problems = form_spec.clean_answers(fields, case.data)[1]
+    if problems:
+        raise InvalidInput(_("申请信息尚未填写完整：%(detail)s"), field="data",
+                           problems=problems,
+                           detail=worded_in_each_language(lambda: joined(
+                               form_spec.clean_answers(fields, case.data)[1].values())))
+
+
 def _check_applicant_served(item_version: ItemVersion, applicant) -> None:
     wanted = "natural" if applicant.kind == "person" else "legal"
     if wanted not in item_version.service_objects:
@@ -138,11 +160,14 @@ def _check_applicant_served(item_version: ItemVersion, applicant) -> None:
 
 @transaction.atomic
 def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | None = None,
-                idempotency_key: str = "") -> Case:
+                idempotency_key: str = "", unfinished: bool = False) -> Case:
     """Start an application (a draft) for ``applicant`` on a published item.
 
     With an ``idempotency_key`` a retried request returns the case the first
-    one created, never a second.  An applicant applies online only for an
+    one created, never a second.  With ``unfinished`` the draft keeps the
+    answers given and valid and leaves out the others (``_application_data``),
+    so that a form refused for an answer still keeps its files in the draft;
+    ``case_submit`` then checks the answers in full.  An applicant applies online only for an
     item offered online (网上办理深度 三级 or above); a window clerk of the
     item's agency files a walk-in application for any of its items, recorded
     as the window's.
@@ -155,7 +180,7 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
         existing = Case.objects.filter(submitted_by=actor, idempotency_key=key).first()
         if existing is not None:
             return _continue_keyed(existing, actor=actor, item_version=item_version,
-                                   applicant=applicant, data=data)
+                                   applicant=applicant, data=data, unfinished=unfinished)
     # Read afresh: the caller's version may have been loaded before a newer
     # version superseded it, and its cached item would still say published.
     item = Item.objects.select_related("agency").get(pk=item_version.item_id)
@@ -168,7 +193,7 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
         raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
                        code=CasesErrorCode.NOT_ONLINE)
     _check_applicant_served(item_version, applicant)
-    data = _application_data(item_version, data)
+    data = _application_data(item_version, data, unfinished=unfinished)
     now = timezone.now()
     case = Case(kind="approval", item_version=item_version, applicant=applicant,
                 submitted_by=actor, agency_id=item.agency_id,
@@ -237,7 +262,8 @@ def _check_agencies_open(item_version: ItemVersion, *, draft: bool) -> None:
               else pgettext_lazy("role in a sentence", "会同办理机关")))
 
 
-def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, data) -> Case:
+def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, data,
+                    unfinished: bool = False) -> Case:
     """The case an idempotency key already named, for a request sent again.
 
     The same request again (a double click, a retry after a dropped
@@ -257,13 +283,15 @@ def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, 
             return case
         raise Conflict(_("该请求编号已用于其他事项或事项版本的申请，请重新打开申请页面。"),
                        code=CasesErrorCode.KEY_REUSED)
-    data = _application_data(item_version, data)
+    data = _application_data(item_version, data, unfinished=unfinished)
     if case.applicant_id == applicant.pk and case.data == data:
         return case
     case = _lock(case, "applicant")
     if case.status != Case.Status.DRAFT:
+        # The case named, for the page to lead to it: the form sent again
+        # from the browser's history after it went through, changed.
         raise Conflict(_("该请求编号的申请已经提交，内容不能再更改。"),
-                       code=CasesErrorCode.KEY_REUSED)
+                       code=CasesErrorCode.KEY_REUSED, case_id=case.pk, number=case.number)
     _check_applicant_served(item_version, applicant)
     before = {"applicant": case.applicant_id, "data": case.data}
     case.applicant = applicant
@@ -542,6 +570,7 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
                              "请按现行办事指南重新申请。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
     _check_agencies_open(case.item_version, draft=True)
+    _check_answers_complete(case)
     missing = _missing_materials(case)
     if missing:
         raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,

@@ -17,11 +17,13 @@ from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
+from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, Certificate, Task
 from yizhan.cases.uploads import max_megabytes
+from yizhan.catalog import form_spec
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.search import MAX_QUERY_CHARS
-from yizhan.core.errors import ApplicationError, NotFound
+from yizhan.core.errors import ApplicationError, NotFound, joined
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
 from yizhan.directory import selectors as directory_selectors
@@ -31,6 +33,7 @@ from yizhan.directory.error_codes import DirectoryErrorCode
 from yizhan.directory.models import Applicant
 from yizhan.directory.pages import paged, refusal_shown, safe_next, staff_page
 from yizhan.directory.roles import Role
+from yizhan.portal.views import kept_form
 
 
 def _int(value) -> int:
@@ -134,26 +137,50 @@ def _answers(request, version) -> dict:
             for field in version.form_fields}
 
 
+def _kept_files(request, case) -> dict[int, str]:
+    """The files a draft holds, by material id: the page says which need not be
+    chosen again."""
+    return {record.material_id: record.original_name
+            for record in selectors.case_detail(actor=request.user, case_id=case.pk).file_list
+            if not record.replaced}
+
+
 def _file_application(request, *, version, applicant, materials, key, errors, invalid,
-                      draft=False, field_invalid=None):
+                      field_invalid, kept, draft=False):
     """Create (or, by ``key``, continue) the case of an application form, upload
     its files and submit it (or keep it a draft when ``draft``).
 
     Returns the case when the form is done with: submitted by this request,
-    or by an earlier one with the same key (a double click, a retry), or
-    saved as a draft.  Otherwise None, with the refusals' messages added to
-    ``errors``, each material's also to ``invalid`` by its id, and, when
-    ``field_invalid`` is given, each form field's problem by the field's name.
-    The apply page and the window's page both file through it.
+    or by an earlier one with the same key (a double click, a retry, the
+    form sent again from the browser's history), or saved as a draft.
+    Otherwise None, with the refusals' messages added to ``errors``, each
+    material's also to ``invalid`` by its id, each form field's problem to
+    ``field_invalid`` by the field's name, and the files the draft holds to
+    ``kept`` by material id.  The apply page and the window's page both file
+    through it.
+
+    A form refused for an answer (a number typed in words, a required answer
+    left out) still files the draft with the answers given and valid, and
+    its files: the browser cannot choose a file again for the applicant, and
+    an elderly applicant who scanned it should not have to.  The draft is
+    continued by the same key when the form comes back corrected.
     """
+    answers = _answers(request, version)
     try:
         case = services.case_create(actor=request.user, item_version=version,
-                                    applicant=applicant, data=_answers(request, version),
-                                    idempotency_key=key)
+                                    applicant=applicant, data=answers,
+                                    idempotency_key=key, unfinished=True)
     except ApplicationError as exc:
+        if exc.code == CasesErrorCode.KEY_REUSED and exc.fields.get("case_id"):
+            # The form sent again after it went through (the back button,
+            # an answer changed): the application is the one submitted.
+            messages.warning(request, _("该申请已提交（办件编号 %(number)s），"
+                                        "如需更改请撤回后重新申请。")
+                             % {"number": exc.fields["number"]})
+            return selectors.case_get_for_actor(actor=request.user,
+                                                case_id=exc.fields["case_id"])
         errors += _errors_from(exc)
-        if field_invalid is not None:
-            field_invalid.update(exc.fields.get("problems") or {})
+        field_invalid.update(exc.fields.get("problems") or {})
         return None
     if case.status != Case.Status.DRAFT:
         # The same form again after it went through: its files
@@ -168,20 +195,38 @@ def _file_application(request, *, version, applicant, materials, key, errors, in
         errors.clear()
         _query_code_stored_meanwhile(request, case)
         return case
-    if errors:
-        return None
-    if draft:
+    clean = form_spec.clean_unfinished if draft else form_spec.clean_answers
+    problems = clean(version.form_fields, answers)[1] if version.form_fields else {}
+    if problems:
+        field_invalid.update(problems)
+        errors.append(_("申请信息有误：%(detail)s") % {"detail": joined(problems.values())})
+        if draft:
+            errors.append(_("草稿已保存，标出的信息有误，未保存；请改正后再保存或提交。"))
+    if not errors and draft:
         messages.success(request, _("草稿已保存，可稍后继续上传材料并提交。"))
         return case
-    try:
-        case, code = services.case_submit(actor=request.user, case=case)
-    except ApplicationError as exc:
-        errors += _errors_from(exc)
-        _missing_at_fields(exc, materials, invalid)
-        return None
-    _keep_query_code(request, case, code)
-    messages.success(request, _("申请已提交，办件编号 %(number)s。") % {"number": case.number})
-    return case
+    if not errors:
+        try:
+            case, code = services.case_submit(actor=request.user, case=case)
+        except ApplicationError as exc:
+            errors += _errors_from(exc)
+            field_invalid.update(exc.fields.get("problems") or {})
+            _missing_at_fields(exc, materials, invalid)
+        else:
+            _keep_query_code(request, case, code)
+            messages.success(request, _("申请已提交，办件编号 %(number)s。")
+                             % {"number": case.number})
+            return case
+    kept.update(_kept_files(request, case))
+    return None
+
+
+def _lost_files(chosen, materials, *, invalid, kept) -> dict[int, str]:
+    """The files chosen (``chosen``: their fields' names) with a form that came
+    back that were not kept, by material id: the page asks for them again, as
+    a browser empties a file input."""
+    return {m.pk: _("所选文件未能保存，请重新选择。") for m in materials
+            if f"material_{m.pk}" in chosen and m.pk not in invalid and m.pk not in kept}
 
 
 @login_required
@@ -204,7 +249,11 @@ def apply(request, impl_code: str):
     applicants = list(directory_selectors.applicants_of_user(user=request.user))
     materials = list(version.materials.all())
     errors: list[str] = []
-    invalid: dict[int, str] = {}   # material id -> what is wrong with it
+    invalid: dict[int, str] = {}         # material id -> what is wrong with it
+    field_invalid: dict[str, str] = {}   # form field name -> what is wrong with it
+    kept: dict[int, str] = {}            # material id -> the file the draft holds
+    posted = request.POST if request.method == "POST" else {}
+    chosen_files = set(request.FILES)
     if request.method == "POST":
         key = request.POST.get("key", "")[:64]
         applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
@@ -214,23 +263,52 @@ def apply(request, impl_code: str):
         else:
             case = _file_application(request, version=version, applicant=applicant,
                                      materials=materials, key=key, errors=errors,
-                                     invalid=invalid,
+                                     invalid=invalid, field_invalid=field_invalid, kept=kept,
                                      draft=request.POST.get("action") == "draft")
             if case is not None:
                 return redirect("cases:mine_detail", case_id=case.pk)
         status = 400
+    elif request.GET.get("draft"):
+        # 修改申请信息 on a draft's page: the form continues the draft (its key),
+        # with the answers and files it holds.
+        draft = selectors.case_get_for_actor(actor=request.user,
+                                             case_id=_int(request.GET["draft"]))
+        if (draft.status != Case.Status.DRAFT or draft.submitted_by_id != request.user.pk
+                or draft.item_version_id != version.pk or not draft.idempotency_key):
+            raise NotFound()
+        key = draft.idempotency_key
+        posted = {"applicant": str(draft.applicant_id)} | {
+            f"field_{name}": _as_posted(value) for name, value in draft.data.items()}
+        kept = _kept_files(request, draft)
+        status = 200
     else:
         key = uuid.uuid4().hex
         status = 200
+    if request.method == "GET" and (returned := kept_form(request)) is not None:
+        # Back from 大字模式 (or 高对比度), switched with this form: what was
+        # typed comes back; the files chosen must be chosen again.
+        posted, files = returned
+        key = posted.get("key", "")[:64] or key
+        chosen_files = set(files)
     # After a refusal the page keeps the applicant chosen, as it keeps the answers.
-    chosen = next((a.pk for a in applicants if str(a.pk) == request.POST.get("applicant")),
+    chosen = next((a.pk for a in applicants if str(a.pk) == posted.get("applicant")),
                   applicants[0].pk if applicants else None)
     return render(request, "cases/apply.html", {
         "v": version, "applicants": applicants, "materials": materials, "key": key,
-        "errors": errors, "invalid": invalid,
-        "posted": request.POST if request.method == "POST" else {},
-        "chosen": chosen, "max_mb": max_megabytes(),
+        "errors": errors, "invalid": invalid, "field_invalid": field_invalid,
+        "kept": kept, "lost": _lost_files(chosen_files, materials, invalid=invalid, kept=kept),
+        "posted": posted, "chosen": chosen, "max_mb": max_megabytes(),
+        "max_text": form_spec.MAX_TEXT,
+        # The display toggles send this form along (portal/base.html).
+        "display_form": "application-form" if applicants else "",
     }, status=status)
+
+
+def _as_posted(value) -> str:
+    """A stored answer as the form posts it (a boolean's checkbox sends "true")."""
+    if value is None or value is False:
+        return ""
+    return "true" if value is True else str(value)
 
 
 @login_required
@@ -255,8 +333,12 @@ def mine_detail(request, case_id: int):
     case = selectors.case_detail(actor=request.user, case_id=case_id)
     if not permissions.case_correct(request.user, case=case):
         raise NotFound()
+    # A refused 提交申请 of a draft (mine_submit): its materials' problems, once.
+    draft_invalid = {_int(k): v for k, v in
+                     (request.session.pop(_draft_invalid_key(case.pk), None) or {}).items()}
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
+        "draft_invalid": draft_invalid,
         "query_code": _kept_query_code(request, case),
         "certificate": Certificate.objects.filter(case=case).first(),
         "applicant_view": True,
@@ -303,8 +385,9 @@ def mine_submit(request, case_id: int):
         # Sent again after it went through (a double click): nothing to do.
         _query_code_stored_meanwhile(request, case)
         return redirect("cases:mine_detail", case_id=case.pk)
-    errors = _upload_materials(
-        request, case, case.item_version.materials.values_list("pk", flat=True))
+    materials = list(case.item_version.materials.all())
+    invalid: dict[int, str] = {}   # material id -> what is wrong with it
+    errors = _upload_materials(request, case, [m.pk for m in materials], invalid)
     if errors and _no_longer(case, Case.Status.DRAFT):
         # Submitted by a concurrent click while this one uploaded.
         _query_code_stored_meanwhile(request, case)
@@ -314,6 +397,7 @@ def mine_submit(request, case_id: int):
             case, code = services.case_submit(actor=request.user, case=case)
         except ApplicationError as exc:
             errors += _errors_from(exc)
+            _missing_at_fields(exc, materials, invalid)
         else:
             _keep_query_code(request, case, code)
             if code:
@@ -321,7 +405,14 @@ def mine_submit(request, case_id: int):
                                  % {"number": case.number})
     for error in errors:
         messages.error(request, error)
+    if invalid:
+        # For the case page to mark each at its input, as the apply page does.
+        request.session[_draft_invalid_key(case.pk)] = {str(k): v for k, v in invalid.items()}
     return redirect("cases:mine_detail", case_id=case.pk)
+
+
+def _draft_invalid_key(case_id: int) -> str:
+    return f"draft_invalid_{case_id}"
 
 
 @login_required
@@ -489,6 +580,7 @@ def window_apply(request, impl_code: str):
     invalid: dict[int, str] = {}         # material id -> what is wrong with it
     field_invalid: dict[str, str] = {}   # form field name -> what is wrong with it
     who_invalid: dict[str, str] = {}     # applicant field -> what is wrong with it
+    kept: dict[int, str] = {}            # material id -> the file the draft holds
     found = None
     looked_up = False
     if number or request.method == "POST":
@@ -513,7 +605,8 @@ def window_apply(request, impl_code: str):
         if applicant is not None:
             case = _file_application(request, version=version, applicant=applicant,
                                      materials=materials, key=key, errors=errors,
-                                     invalid=invalid, field_invalid=field_invalid)
+                                     invalid=invalid, field_invalid=field_invalid,
+                                     kept=kept)
             if case is not None:
                 return redirect("cases:window_filed", case_id=case.pk)
             # Registered by this post: the page comes back with the record found.
@@ -527,8 +620,10 @@ def window_apply(request, impl_code: str):
         "number": number, "found": found, "looked_up": looked_up,
         "errors": list(who_invalid.values()) + errors, "invalid": invalid,
         "field_invalid": field_invalid, "who_invalid": who_invalid,
+        "kept": kept, "lost": _lost_files(set(request.FILES), materials, invalid=invalid,
+                                          kept=kept),
         "posted": request.POST if request.method == "POST" else {},
-        "max_mb": max_megabytes(),
+        "max_mb": max_megabytes(), "max_text": form_spec.MAX_TEXT,
     }, status=status)
 
 

@@ -154,3 +154,19 @@ def clean_answers(definitions: list[dict], raw: dict) -> tuple[dict, dict[str, s
         else:
             answers[name] = str(value)
     return answers, problems
+
+
+def clean_unfinished(definitions: list[dict], raw: dict) -> tuple[dict, dict[str, str]]:
+    """The answers of an application not finished yet (a draft): those given and
+    valid, typed; and the problems of those given but refused, by field name.
+
+    A required answer not given yet is no problem here: a draft is for what
+    the applicant does not know yet.  Submission checks the stored answers
+    in full (``clean_answers``).
+    """
+    raw = raw or {}
+    answers, problems = clean_answers(definitions, raw)
+    given = {field["name"] for field in definitions
+             if field["type"] != "boolean" and raw.get(field["name"]) not in (None, "")
+             and str(raw.get(field["name"])).strip()}
+    return answers, {name: problem for name, problem in problems.items() if name in given}

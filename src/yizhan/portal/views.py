@@ -49,10 +49,45 @@ def participation(request):
     return render(request, "portal/participation.html", {})
 
 
+# A form a page sends to display_settings (its toggles name it with form=…
+# formaction=…), so that switching to large text does not wipe what was typed:
+# kept in the session for the page to fill in again, once.  Files cannot be
+# kept (a browser never fills a file input): only their fields' names are, for
+# the page to ask for them again.
+KEPT_FORM = "display_kept_form"
+KEPT_FORM_MARKER = "display_keeps_form"
+MAX_KEPT_FORM_CHARS = 40_000
+_NOT_KEPT = {"csrfmiddlewaretoken", "next", "large_text", "high_contrast", KEPT_FORM_MARKER}
+
+
+def _keep_form(request, path: str) -> None:
+    data = {name: value for name, value in request.POST.items() if name not in _NOT_KEPT}
+    if sum(len(name) + len(value) for name, value in data.items()) > MAX_KEPT_FORM_CHARS:
+        return
+    request.session[KEPT_FORM] = {"path": path, "data": data, "files": list(request.FILES)}
+
+
+def kept_form(request) -> tuple[dict, list[str]] | None:
+    """The form this page sent to display_settings, and its file fields' names;
+    None when there is none (for another page, or taken already)."""
+    kept = request.session.get(KEPT_FORM)
+    if not kept or kept.get("path") != request.get_full_path():
+        return None
+    del request.session[KEPT_FORM]
+    return kept["data"], kept["files"]
+
+
 @require_POST
 def display_settings(request):
-    """Turn large text / high contrast on or off; works without JavaScript."""
-    response = HttpResponseRedirect(safe_next(request, reverse("portal:home")))
+    """Turn large text / high contrast on or off; works without JavaScript.
+
+    A page's form may come along (``KEPT_FORM_MARKER``): its fields are kept
+    for the page the browser returns to.
+    """
+    target = safe_next(request, reverse("portal:home"))
+    if request.POST.get(KEPT_FORM_MARKER):
+        _keep_form(request, target)
+    response = HttpResponseRedirect(target)
     for cookie, field, value in ((DISPLAY_COOKIE, "large_text", "large"),
                                  (CONTRAST_COOKIE, "high_contrast", "high")):
         if field in request.POST:
