@@ -63,3 +63,19 @@ def test_a_refused_answer_keeps_the_chosen_file(page, site, sign_in, tmp_path):
     page.get_by_test_id("submit-application").click()
     expect(page.get_by_test_id("query-code")).to_be_visible()
     assert Case.objects.get().status == Case.Status.SUBMITTED
+
+
+def test_enter_in_an_answer_submits_the_application(page, site, sign_in, tmp_path):
+    """The display toggles name the apply form and come before it in the page, so
+    the first of its submit buttons would be 大字模式: Enter in an answer (a phone
+    keyboard's 前往) must submit the application, not switch the text size."""
+    from yizhan.cases.models import Case
+
+    version, scan = _open_apply_page(page, site, sign_in, tmp_path)
+    for order in range(1, version.materials.count() + 1):
+        page.get_by_test_id(f"material-{order}").set_input_files(str(scan))
+    page.get_by_label("经营面积").fill("88")
+    page.get_by_label("经营面积").press("Enter")
+    expect(page.get_by_test_id("query-code")).to_be_visible()
+    expect(page.locator("html")).not_to_have_class("large-text")
+    assert Case.objects.get().status == Case.Status.SUBMITTED

@@ -418,6 +418,50 @@ def test_a_fee_retried_with_its_key_is_recorded_once(world, client_for):
     assert event_types(case).count(E.FEE_CHARGED) == 2
 
 
+@pytest.mark.parametrize("change", [{"amount": "0", "note": "减免"}, {"amount": "40"},
+                                    {"note": "补收"}])
+def test_a_fee_key_sent_again_with_another_charge_is_refused(world, client_for, change):
+    """The key reused for a different charge is not a retry: answered 200 with
+    nothing recorded, the client would believe the charge was.  It is a 409
+    ``cases.idempotency_key_reused``, and nothing is written; the same charge
+    (its amount written otherwise) is still a retry."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    fee = {"fee_id": version.fees.get().pk, "amount": "80", "idempotency_key": "fee-1"}
+    assert _post(clerk, f"{BASE}/cases/{case.pk}/fees", fee).status_code == 200
+    with nothing_written():
+        _error(_post(clerk, f"{BASE}/cases/{case.pk}/fees", {**fee, **change}),
+               409, "cases.idempotency_key_reused")
+        assert _post(clerk, f"{BASE}/cases/{case.pk}/fees",
+                     {**fee, "amount": "80.00"}).status_code == 200
+    assert event_types(case).count(E.FEE_CHARGED) == 1
+
+
+def test_a_fee_key_is_its_senders_own(world, client_for):
+    """Two clerks, or a clerk and a token, that happen to send the same short key
+    make two charges: the key is looked up among the sender's own (as an
+    application's key is its submitter's), not swallowed as a retry."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    senders = [client_for(world.user("a", Role.WINDOW_CLERK)),
+               client_for(colleague(world, "a", Role.WINDOW_CLERK, "clerk.b")),
+               _token_client(world, Role.WINDOW_CLERK)]
+    fee = {"fee_id": version.fees.get().pk, "idempotency_key": "1"}
+    for amount, sender in zip(("80", "40", "0"), senders, strict=True):
+        response = _post(sender, f"{BASE}/cases/{case.pk}/fees", {**fee, "amount": amount})
+        assert response.status_code == 200, response.content
+    with nothing_written():
+        for amount, sender in zip(("80", "40", "0"), senders, strict=True):
+            assert _post(sender, f"{BASE}/cases/{case.pk}/fees",
+                         {**fee, "amount": amount}).status_code == 200
+    assert event_types(case).count(E.FEE_CHARGED) == 3
+
+
 def test_a_withdrawal_may_be_sent_without_a_body(world, promised, client_for):
     """docs/api.md lists /withdraw with no body, and its reason is optional: sent as
     ``curl -X POST`` sends it, it withdraws, rather than "输入有误：: 必填"."""

@@ -48,8 +48,13 @@ from yizhan.workdays.selectors import calendar_build
 
 
 def _waiting() -> int:
+    """Sessions of this test database waiting for a lock (the server may be shared)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        # pg_stat_activity is read once per transaction unless told otherwise.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT count(DISTINCT l.pid) FROM pg_locks l"
+                       " JOIN pg_stat_activity a ON a.pid = l.pid"
+                       " WHERE NOT l.granted AND a.datname = current_database()")
         return cursor.fetchone()[0]
 
 
@@ -105,6 +110,18 @@ def _claimed_review(world, promised):
     return case, reviewer
 
 
+def _leaving(world, reviewer, leaving):
+    """How the reviewer leaves their post, run by the administrator."""
+    admin = User.objects.get(pk=world.admin.pk)
+    post = world.posts["a"][Role.REVIEWER]
+    return {
+        "deactivate": lambda: directory_services.staff_deactivate(
+            actor=admin, user=User.objects.get(pk=reviewer.pk), reason="调离"),
+        "unpost": lambda: directory_services.staff_unpost(
+            actor=admin, user=User.objects.get(pk=reviewer.pk), post=post),
+    }[leaving]
+
+
 @postgres_only
 @override_settings(YIZHAN_AUDIT_SHARDS=1)
 @pytest.mark.parametrize("leaving", ["deactivate", "unpost"])
@@ -116,15 +133,8 @@ def test_leaving_a_post_while_the_applicant_withdraws(transactional_db, world, p
     does it before its audit record, so that it locks case, then head, as the
     withdrawal does.  Head first, then case, deadlocked."""
     case, reviewer = _claimed_review(world, promised)
-    admin = User.objects.get(pk=world.admin.pk)
     citizen = User.objects.get(pk=world.citizen.pk)
-    post = world.posts["a"][Role.REVIEWER]
-    leave = {
-        "deactivate": lambda: directory_services.staff_deactivate(
-            actor=admin, user=User.objects.get(pk=reviewer.pk), reason="调离"),
-        "unpost": lambda: directory_services.staff_unpost(
-            actor=admin, user=User.objects.get(pk=reviewer.pk), post=post),
-    }[leaving]
+    leave = _leaving(world, reviewer, leaving)
     with transaction.atomic():
         _hold_the_head()
         left = run_in_thread(leave)
@@ -143,6 +153,38 @@ def test_leaving_a_post_while_the_applicant_withdraws(transactional_db, world, p
                                   action__in=[DirectoryAction.STAFF_DEACTIVATED,
                                               DirectoryAction.STAFF_UNPOSTED])
     assert (released.shard, released.seq + 1) == (own.shard, own.seq)
+
+
+@postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
+@pytest.mark.parametrize("leaving", ["deactivate", "unpost"])
+def test_leaving_with_claims_on_two_cases_while_the_second_is_withdrawn(
+        transactional_db, world, promised, leaving):
+    """The reviewer who leaves holds claims on two cases, and the applicant of the
+    second withdraws it.  Releasing the first claim appends (takes the head): had
+    the second case been locked only then, the release would hold the head while
+    waiting for the case the withdrawal holds while waiting for the head.  Every
+    case is locked first, in case_id order, and only then are the claims released."""
+    first, reviewer = _claimed_review(world, promised)
+    second, _reviewer = _claimed_review(world, promised)
+    assert first.pk < second.pk
+    citizen = User.objects.get(pk=world.citizen.pk)
+    leave = _leaving(world, reviewer, leaving)
+    with transaction.atomic():
+        _hold_the_head()
+        left = run_in_thread(leave)
+        assert _until_waiting(1)           # both cases locked, waits for the head
+        withdraw = run_in_thread(lambda: services.case_withdraw(
+            actor=citizen, case=Case.objects.get(pk=second.pk), reason="不再需要"))
+        assert _until_waiting(2)           # the withdrawal waits for the second case
+    for thread, _box in (left, withdraw):
+        thread.join(timeout=60)
+    results = [left[1]["result"], withdraw[1]["result"]]
+    assert not _deadlocked(results), results
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert reload(second).status == Case.Status.WITHDRAWN
+    assert Task.objects.filter(claimed_by=reviewer, status=Task.Status.CLAIMED).count() == 0
+    assert AuditRecord.objects.filter(action=CasesAction.TASK_RELEASED).count() == 2
 
 
 @postgres_only

@@ -26,6 +26,7 @@ from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, MaterialFile
+from yizhan.catalog import services as catalog_services
 from yizhan.core.errors import ApplicationError
 from yizhan.directory.roles import Role
 
@@ -296,6 +297,25 @@ def test_a_draft_holds_an_unfinished_answer_but_is_not_submitted_with_it(
     assert reload(case).status == Case.Status.SUBMITTED
 
 
+def test_a_draft_of_a_superseded_version_offers_no_edit_link(world, client_for):
+    """修改申请信息 continues a draft on the apply page, which offers the version in
+    force only: a draft begun on a version superseded since does not link there
+    (it would answer 404)."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    client.post(_apply_url(version), {**_apply_form(world, version),
+                                      "field_area": "", "action": "draft"})
+    case = Case.objects.get()
+    assert 'data-testid="edit-draft"' in client.get(f"/my/cases/{case.pk}/").content.decode()
+    v2 = catalog_services.item_version_draft(actor=world.admin, item=version.item)
+    catalog_services.item_version_submit(actor=world.admin, version=v2)
+    catalog_services.item_version_publish(actor=world.user("a", Role.SYSADMIN), version=v2)
+    page = client.get(f"/my/cases/{case.pk}/")
+    assert page.status_code == 200
+    assert 'data-testid="edit-draft"' not in page.content.decode()
+    assert client.get(f"{_apply_url(version)}?draft={case.pk}").status_code == 404
+
+
 def test_a_draft_drops_an_answer_it_refuses_and_says_so(world, client_for):
     """保存草稿 with a number typed in words keeps the draft without it and marks it."""
     version = _form_item(world, required=False)
@@ -377,6 +397,53 @@ def test_switching_to_large_text_keeps_the_answers_typed(world, client_for):
     # Once: the page loaded again is a fresh form.
     again = client.get(_apply_url(version))
     assert 'value=""' in _element(again, "input", "f-area")
+
+
+def test_the_toggles_send_the_form_without_its_files_and_enter_still_submits(
+        world, client_for):
+    """The toggles name the apply form and come first in the page: a hidden button
+    submitting the form to its own action comes before them, as Enter in an answer
+    presses the form's first submit button (the browser test presses it).  They
+    send the form url-encoded, not uploading files that cannot be kept: a chosen
+    file then comes as its name, and is asked for again."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    page = client.get(_apply_url(version)).content.decode()
+    default = re.search(r'<button[^>]*form="application-form"[^>]*>', page).group()
+    assert "hidden" in default and "formaction" not in default and "name=" not in default
+    assert page.index(default) < page.index('data-testid="large-text"')
+    for testid in ("large-text", "high-contrast"):
+        toggle = re.search(rf'<button[^>]*data-testid="{testid}"[^>]*>', page).group()
+        assert 'formenctype="application/x-www-form-urlencoded"' in toggle
+    material = version.materials.get(name="申请书")
+    other = version.materials.get(name="营业执照")
+    switched = client.post("/display/", {
+        "key": "k-typed", "applicant": str(world.applicant.pk), "field_area": "88",
+        f"material_{material.pk}": "申请书.pdf", f"material_{other.pk}": "",
+        "large_text": "on", "next": _apply_url(version), "display_keeps_form": "1"},
+        follow=True)
+    assert _described(switched, f"material-{material.pk}") == "所选文件未能保存，请重新选择。"
+    assert "aria-describedby" not in _element(switched, "input", f"material-{other.pk}")
+
+
+def test_large_text_after_a_refusal_still_says_the_files_are_kept(world, client_for):
+    """A refused answer keeps both scans in a draft.  大字模式 then sends the form
+    along (no file chosen again: the browser emptied the inputs): the page comes
+    back with the answers and the draft's key, and still says at each input that
+    its scan is kept, not leading an elderly applicant to scan it again."""
+    version = _form_item(world)
+    client = client_for(world.citizen)
+    refused = client.post(_apply_url(version),
+                          {**_apply_form(world, version, key="k-1"), "field_area": "八十"})
+    assert refused.status_code == 400
+    switched = client.post("/display/", {
+        "key": "k-1", "applicant": str(world.applicant.pk), "field_area": "八十",
+        "large_text": "on", "next": _apply_url(version), "display_keeps_form": "1"},
+        follow=True)
+    assert 'class="large-text"' in switched.content.decode()
+    assert _hidden(switched.content.decode(), "multipart/form-data")["key"] == "k-1"
+    for material in version.materials.all():
+        assert "无需再次选择" in _described(switched, f"material-{material.pk}")
 
 
 def test_a_resent_form_with_a_changed_answer_leads_to_the_submitted_case(world, client_for):
@@ -601,6 +668,34 @@ def test_a_stale_acceptance_page_does_not_accept_files_it_never_showed(
     assert reload(case).status == Case.Status.IN_PROGRESS
 
 
+def test_a_stale_page_keeps_the_opinion_that_was_typed(world, promised, client_for):
+    """The reviewer writes a reasoned refusal on a page that went stale (a colleague
+    claimed the step and gave it back meanwhile).  The refusal is the page again,
+    409, with the opinion kept and the version now current: sent again, it acts."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    task = open_task(case, "review")
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    # 不同意 is a button of the 同意 form, which carries the version.
+    page = reviewer.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    form = _hidden(page, f'/workbench/tasks/{task.pk}/approve/"')
+    other = colleague(world, "a", Role.REVIEWER, "reviewer.b")
+    services.task_release(actor=other, task=services.task_claim(actor=other, task=task))
+    opinion = "经审查，申请人提交的营业执照经营范围不含本项许可所需内容，建议不予许可。"
+    with nothing_written():
+        response = reviewer.post(f"/workbench/tasks/{task.pk}/reject/",
+                                 {**form, "opinion": opinion})
+    assert response.status_code == 409
+    assert reload(case).status == Case.Status.IN_PROGRESS
+    assert _messages(response) == ["该环节已有变化，请刷新页面查看后再办理。"]
+    assert re.search(r'<textarea id="opinion"[^>]*>([^<]*)</textarea>',
+                     response.content.decode()).group(1) == opinion
+    again = _hidden(response.content.decode(), f'/workbench/tasks/{task.pk}/approve/"')
+    assert again["version"] == str(open_task(case, "review").version) != form["version"]
+    reviewer.post(f"/workbench/tasks/{task.pk}/reject/", {**again, "opinion": opinion})
+    assert reload(case).events.get(type=E.REVIEWED).data["opinion"] == opinion
+
+
 def test_the_claimer_gives_the_task_back_on_the_task_page(world, promised, client_for):
     """签收 by mistake: the page offers 解除签收, and the task is back in the post's
     inbox, where a colleague sees it."""
@@ -618,6 +713,20 @@ def test_the_claimer_gives_the_task_back_on_the_task_page(world, promised, clien
     assert open_task(case).status == "open"
     assert event_types(case)[-1] == E.TASK_RELEASED
     assert f"/workbench/tasks/{task.pk}/" in other.get("/workbench/").content.decode()
+
+
+def test_the_release_button_reads_as_an_action_in_english(world, promised, client_for):
+    """解除签收 is both the button and the event's label; the button has its own
+    msgid (context "button"), so in English it does not read "Claim released",
+    as if already done."""
+    case, _code = submitted(world, promised)
+    task = open_task(case)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    clerk.post(f"/workbench/tasks/{task.pk}/claim/")
+    page = clerk.get(f"/workbench/tasks/{task.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    button = re.search(r'<button type="submit" data-testid="release">([^<]*)</button>', page)
+    assert button, page
+    assert button.group(1) != "Claim released"
 
 
 def test_a_refusal_without_reasons_on_the_page_is_shown_not_done(world, promised, client_for):

@@ -16,11 +16,17 @@ from tests.cases.helpers import (
 )
 from tests.factories import valid_credit_code, valid_id_number
 from tests.markers import postgres_only
+from tests.writes import watching
+from yizhan.audit.models import AuditRecord
 from yizhan.cases import selectors
-from yizhan.cases.models import Case, EventType
+from yizhan.cases.models import Case, CaseEvent, EventType, MaterialFile, Task
+from yizhan.core.crypto import decrypt_field
 from yizhan.directory import services as directory_services
+from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.models import Applicant
 from yizhan.directory.roles import Role
+
+_no_case_written = watching(Case, CaseEvent, MaterialFile, Task, Applicant)
 
 
 def _url(version) -> str:
@@ -33,6 +39,11 @@ def _form(version, *, kind="person", number, key="window-key-1", files=None, **f
     or None to leave it out), and any other ``fields``."""
     return {"key": key, "kind": kind, "number": number, **fields,
             **material_uploads(version, files)}
+
+
+def _find(client, version, *, kind="person", number):
+    """查找: the lookup is posted, keeping the number out of the URL."""
+    return client.post(_url(version), {"action": "find", "kind": kind, "number": number})
 
 
 def _field(page: str, field_id: str) -> str:
@@ -69,7 +80,7 @@ def test_the_window_files_for_a_walk_in_applicant_on_the_page(world, window_only
     assert _url(window_only) in listing and "仅窗口办理" in listing
 
     number = valid_id_number(seq=21)
-    page = client.get(_url(window_only), {"kind": "person", "number": number})
+    page = _find(client, window_only, number=number)
     assert page.status_code == 200
     page = page.content.decode()
     assert 'data-testid="applicant-new"' in page and 'name="name"' in page
@@ -103,7 +114,7 @@ def test_the_window_finds_an_applicant_registered_before(world, window_only, cli
         actor=clerk, kind="legal", name="王记餐饮有限公司", credit_code=code,
         legal_rep_name="王五")
     client = client_for(clerk)
-    page = client.get(_url(window_only), {"kind": "legal", "number": code.lower()})
+    page = _find(client, window_only, kind="legal", number=code.lower())
     page = page.content.decode()
     assert "王记餐饮有限公司" in page and 'name="name"' not in page
     response = client.post(_url(window_only), _form(window_only, kind="legal", number=code))
@@ -119,9 +130,13 @@ def test_a_double_click_files_once(world, window_only, client_for):
     number = valid_id_number(seq=22)
     first = client.post(_url(window_only), _form(window_only, number=number, name="王五"))
     case = Case.objects.get()
-    with nothing_written():
+    audited = set(AuditRecord.objects.values_list("pk", flat=True))
+    with _no_case_written():
         again = client.post(_url(window_only), _form(window_only, number=number, name="王五"))
     assert first["Location"] == again["Location"] == f"/workbench/filed/{case.pk}/"
+    # Only its lookup of the number, as every lookup is.
+    assert list(AuditRecord.objects.exclude(pk__in=audited).values_list(
+        "action", flat=True)) == [DirectoryAction.APPLICANT_LOOKED_UP]
     assert Applicant.objects.filter(name="王五").count() == 1
     assert event_types(case) == [EventType.SUBMITTED]
     # The code the first click was shown is still on the page the second lands on.
@@ -133,7 +148,7 @@ def test_a_bad_document_number_is_shown_at_its_field(world, window_only, client_
     client = client_for(world.user("a", Role.WINDOW_CLERK))
     good = valid_id_number(seq=23)
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
-    found = client.get(_url(window_only), {"kind": "person", "number": bad})
+    found = _find(client, window_only, number=bad)
     assert found.status_code == 400
     assert "校验位" in _marked(found.content.decode(), "number")
     with nothing_written():
@@ -220,8 +235,8 @@ def test_only_the_accepting_agency_s_window_files(world, window_only, client_for
                                                    key, role, status):
     client = client_for(world.user(key, role))
     number = valid_id_number(seq=28)
-    assert client.get(_url(window_only), {"kind": "person",
-                                          "number": number}).status_code == status
+    assert client.get(_url(window_only)).status_code == status
+    assert _find(client, window_only, number=number).status_code == status
     with nothing_written():
         assert client.post(_url(window_only), _form(window_only, number=number,
                                                     name="王五")).status_code == status
@@ -324,3 +339,93 @@ def test_a_clerk_of_another_agency_cannot_file_for_the_item_in_the_service(world
     case = services.case_create(actor=world.user("a", Role.WINDOW_CLERK),
                                 item_version=version, applicant=walk_in)
     assert case.channel == "window"
+
+
+def test_the_lookup_keeps_the_id_number_out_of_urls_and_is_audited(world, window_only,
+                                                                    client_for):
+    """The clerk looks the walk-in applicant up by their full ID number: the find
+    form is posted, so the number never lands in a URL (server and proxy logs, the
+    counter browser's history, the Referer of every later request), nor in the
+    display toggles' ``next``; a number in the query string is not looked up.
+    Each lookup leaves an audit record: who, the number masked, found or not."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    page = client.get(_url(window_only)).content.decode()
+    find = re.search(r'<form[^>]*data-testid="find-applicant"[^>]*>', page).group(0)
+    assert 'method="post"' in find
+    assert 'name="csrfmiddlewaretoken"' in page.split(find, 1)[1].split("</form>", 1)[0]
+    number = decrypt_field(world.applicant.id_number_enc)
+    page = _find(client, window_only, number=number)
+    assert page.status_code == 200
+    page = page.content.decode()
+    assert 'data-testid="applicant-found"' in page
+    assert number not in "".join(re.findall(r'(?:href|action)="([^"]*)"', page))
+    assert {f'value="{_url(window_only)}"'} == set(re.findall(
+        r'name="next" (value="[^"]*")', page))
+    stranger = valid_id_number(seq=42)
+    assert 'data-testid="applicant-new"' in _find(client, window_only,
+                                                  number=stranger).content.decode()
+    with _no_case_written():
+        ignored = client.get(_url(window_only), {"kind": "person", "number": stranger})
+    assert 'data-testid="window-application"' not in ignored.content.decode()
+    looked_up = AuditRecord.objects.filter(
+        action=DirectoryAction.APPLICANT_LOOKED_UP).order_by("seq")
+    assert [(r.actor_id, r.object_id, r.changes) for r in looked_up] == [
+        (clerk.pk, str(world.applicant.pk),
+         {"kind": "person", "id_number": world.applicant.id_number_masked, "found": True}),
+        (clerk.pk, "", {"kind": "person", "id_number": stranger[:4] + "*" * 10 + stranger[-4:],
+                        "found": False}),
+    ]
+
+
+def test_large_text_on_the_window_page_keeps_what_the_clerk_typed(world, client_for):
+    """The display toggles send the window's application form along, as the apply
+    page's: 大字模式 brings the page back with the applicant looked up again and the
+    name, phone and answers the clerk typed, and asks for the chosen files again."""
+    version = publish_item(world, name="窗口办理事项", online_depth=2,
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    number = valid_id_number(seq=41)
+    page = _find(client, version, number=number).content.decode()
+    toggle = re.search(r'<button[^>]*data-testid="large-text"[^>]*>', page).group()
+    assert 'form="window-application"' in toggle and 'formaction="/display/"' in toggle
+    assert 'id="window-application"' in page
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page).group(1)
+    material = version.materials.first()
+    with _no_case_written():
+        switched = client.post("/display/", {
+            "key": key, "kind": "person", "number": number, "name": "王五",
+            "phone": "13700002222", "field_area": "88", f"material_{material.pk}": "申请书.pdf",
+            "large_text": "on", "next": _url(version), "display_keeps_form": "1"},
+            follow=True)
+    assert switched.redirect_chain == [(_url(version), 302)]
+    page = switched.content.decode()
+    assert 'class="large-text"' in page and 'data-testid="applicant-new"' in page
+    assert 'value="王五"' in _field(page, "name")
+    assert 'value="13700002222"' in _field(page, "phone")
+    assert 'value="88"' in _field(page, "f-area")
+    assert f'name="key" value="{key}"' in page
+    assert "所选文件未能保存，请重新选择。" in page
+
+
+def test_a_window_draft_offers_the_applicant_no_edit_link(world, client_for):
+    """A refused answer keeps the window's scans in a draft, submitted by the clerk,
+    for a citizen with an account.  Its case page offers the citizen no 修改申请信息:
+    the apply page continues only the viewer's own drafts (it would answer 404)."""
+    version = publish_item(world, name="带表单的许可",
+                           form_fields=[{"name": "area", "label": "经营面积",
+                                         "type": "number", "required": True}])
+    number = decrypt_field(world.applicant.id_number_enc)
+    refused = client_for(world.user("a", Role.WINDOW_CLERK)).post(
+        _url(version), _form(version, number=number, key="w-1", field_area="八十"))
+    assert refused.status_code == 400
+    case = Case.objects.get()
+    assert (case.status, case.applicant_id, case.channel) == (
+        Case.Status.DRAFT, world.applicant.pk, "window")
+    citizen = client_for(world.citizen)
+    page = citizen.get(f"/my/cases/{case.pk}/")
+    assert page.status_code == 200
+    assert 'data-testid="edit-draft"' not in page.content.decode()
+    assert citizen.get(f"/services/items/{version.item.impl_code}/apply/?draft={case.pk}"
+                       ).status_code == 404

@@ -22,7 +22,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
-from yizhan.audit.services import audit_append
+from yizhan.audit.services import actor_label, audit_append
 from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, clock, events, notifications, permissions, selectors
 from yizhan.cases.actions import CasesAction
@@ -707,12 +707,19 @@ def release_claims(*, actor, user, posts) -> list[Task]:
     gone = set(posts) - still
     claimed = [task for task in Task.objects.filter(claimed_by=user, status=Task.Status.CLAIMED)
                .order_by("case_id", "pk") if (task.agency_id, task.role) in gone]
+    # Lock order: every case first, in case_id order, and only then the
+    # releases, each of which appends (takes an audit chain head).  Locking
+    # the next case after appending for the last one held a head while
+    # waiting for a case, which a step on that case (case, then head) holds.
+    cases = {case_id: _lock(Case(pk=case_id))
+             for case_id in sorted({task.case_id for task in claimed})}
     released = []
     now = timezone.now()
     for task in claimed:
-        task, case = _locked(task)
+        task = Task.objects.get(pk=task.pk)
         if task.status != Task.Status.CLAIMED or task.claimed_by_id != user.pk:
             continue
+        task.case = case = cases[task.case_id]
         _release(task, case, actor=actor, holder=user, now=now)
         released.append(task)
     notifications.tasks_opened(released)
@@ -1314,16 +1321,42 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
     ``idempotency_key`` the same request sent again (a double click, a
     retry after a dropped connection) records nothing more: a second record
     would say the applicant paid twice, and raise a second alert.
+
+    The key is the actor's own, as ``case_create``'s is its submitter's: the
+    event that carries it records who charged (a person by account, a token
+    or the system by label), and another actor's charge with the same key is
+    another charge.  The key sent again with another fee, amount or note is
+    not a retry: recording nothing would answer a charge that was never
+    recorded as if it had been, so it is refused (``cases.idempotency_key_reused``).
     """
     from decimal import Decimal, InvalidOperation
 
     case = _lock(case)
     require(permissions.case_fee_charge(actor, case=case), action="case_fee_charge")
     key = (idempotency_key or "").strip()[:64]
-    if key and CaseEvent.objects.filter(case=case, type=EventType.FEE_CHARGED,
-                                        data__idempotency_key=key).exists():
-        # Read under the case's lock: a concurrent copy waited for the first.
-        return case
+    actor_id, label = actor_label(actor)
+    # Read under the case's lock: a concurrent copy waited for the first.
+    earlier = key and CaseEvent.objects.filter(
+        case=case, type=EventType.FEE_CHARGED, data__idempotency_key=key,
+        **({"actor_id": actor_id} if actor_id is not None
+           else {"actor_id__isnull": True, "actor_label": label[:150]}),
+    ).order_by("pk").first()
+    if earlier:
+        try:
+            same_amount = (Decimal(str(amount)).quantize(Decimal("0.01"))
+                           == Decimal(str(earlier.data.get("amount"))))
+        except (InvalidOperation, ValueError):
+            same_amount = False
+        fee = case.item_version.fees.filter(pk=fee_id).first()
+        # A charge recorded before its event kept the fee's id names the fee only.
+        same_fee = fee is not None and (
+            earlier.data["fee_id"] == fee.pk if "fee_id" in earlier.data
+            else earlier.data.get("fee") == fee.name)
+        if same_fee and same_amount and earlier.data.get("note", "") == note:
+            return case
+        raise Conflict(_("该请求编号已用于本办件的另一笔收费（收费项目、金额或说明不同），"
+                         "本次未记录。如确为另一笔收费，请重新打开收费表单或使用新的请求编号。"),
+                       code=CasesErrorCode.KEY_REUSED)
     if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
                            Case.Status.APPROVED):
         raise Conflict(_("办件当前状态下不能收费。"), code=CasesErrorCode.BAD_STATE)
@@ -1338,7 +1371,8 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
         raise InvalidInput(_("金额应为不小于 0 的数字。"), field="amount") from None
     above = fee.amount is not None and charged > fee.amount
     events.append(case=case, type=EventType.FEE_CHARGED, actor=actor,
-                  data={"fee": fee.name, "standard": fee.standard, "basis": fee.basis,
+                  data={"fee_id": fee.pk, "fee": fee.name, "standard": fee.standard,
+                        "basis": fee.basis,
                         "standard_amount": fee.amount, "amount": charged,
                         "above_standard": above, "waived": charged == 0, "note": note,
                         **({"idempotency_key": key} if key else {})})

@@ -229,6 +229,31 @@ def _lost_files(chosen, materials, *, invalid, kept) -> dict[int, str]:
             if f"material_{m.pk}" in chosen and m.pk not in invalid and m.pk not in kept}
 
 
+def _returned_form(request, *, version, materials):
+    """The application form this page sent along with a display toggle (大字模式,
+    高对比度: portal.views.kept_form), to be filled in again; None when none.
+
+    Returns what was typed, the names of the file inputs that had a file
+    chosen (the page asks for those again) and the files the draft of the
+    form's key holds (kept by a refused submission: they need not be chosen
+    again).  The toggles send the form url-encoded, not to upload files that
+    cannot be kept, so a file input sends only its file's name.  The apply
+    page and the window's page both take their form back here.
+    """
+    returned = kept_form(request)
+    if returned is None:
+        return None
+    data, files = returned
+    inputs = {f"material_{m.pk}" for m in materials}
+    posted = {name: value for name, value in data.items() if name not in inputs}
+    chosen = set(files) | {name for name in inputs if data.get(name)}
+    key = posted.get("key", "")[:64]
+    draft = key and Case.objects.filter(submitted_by=request.user, idempotency_key=key,
+                                        item_version=version,
+                                        status=Case.Status.DRAFT).first()
+    return posted, chosen, (_kept_files(request, draft) if draft else {})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def apply(request, impl_code: str):
@@ -284,12 +309,13 @@ def apply(request, impl_code: str):
     else:
         key = uuid.uuid4().hex
         status = 200
-    if request.method == "GET" and (returned := kept_form(request)) is not None:
+    if request.method == "GET" and (returned := _returned_form(
+            request, version=version, materials=materials)) is not None:
         # Back from 大字模式 (or 高对比度), switched with this form: what was
-        # typed comes back; the files chosen must be chosen again.
-        posted, files = returned
+        # typed comes back, and the files a refused submission kept; the
+        # files chosen since must be chosen again.
+        posted, chosen_files, kept = returned
         key = posted.get("key", "")[:64] or key
-        chosen_files = set(files)
     # After a refusal the page keeps the applicant chosen, as it keeps the answers.
     chosen = next((a.pk for a in applicants if str(a.pk) == posted.get("applicant")),
                   applicants[0].pk if applicants else None)
@@ -346,7 +372,19 @@ def mine_detail(request, case_id: int):
         and permissions.case_withdraw(request.user, case=case),
         "may_reissue_code": case.status != Case.Status.DRAFT
         and permissions.case_query_code_reissue(request.user, case=case),
+        "may_edit_draft": _draft_editable(request, case),
     })
+
+
+def _draft_editable(request, case) -> bool:
+    """Whether 修改申请信息 may take ``case`` back to the apply page, which continues
+    only a draft of the viewer's own with a key (``apply``), of the version
+    still published: not one the window filed for them (the clerk's), nor one
+    of a version superseded since, whose form is not the one offered."""
+    item = case.item_version.item
+    return (case.status == Case.Status.DRAFT and case.submitted_by_id == request.user.pk
+            and bool(case.item_version.form_fields) and bool(case.idempotency_key)
+            and case.item_version_id == item.published_id and not item.is_withdrawn)
 
 
 def _reissue_query_code(request, case_id: int):
@@ -541,7 +579,7 @@ def _walk_in(request, *, kind: str, number: str, found, invalid: dict):
                 phone=request.POST.get("phone", ""))
         except ApplicationError as exc:
             if exc.code == DirectoryErrorCode.APPLICANT_EXISTS:
-                found = directory_selectors.applicant_find_for_actor(
+                found = directory_services.applicant_look_up(
                     actor=request.user, kind=kind, number=number)
             if found is None:
                 invalid[exc.fields.get("field") or "number"] = exc.render()
@@ -565,6 +603,11 @@ def window_apply(request, impl_code: str):
     records channel window and the clerk) and goes to acceptance as usual.
     Only a window clerk of the item's accepting agency files here.  The
     hidden key makes the form idempotent, as on the apply page.
+
+    The lookup is posted (``action=find``) and files nothing: a full ID
+    number in the URL would stay in server and proxy logs, in the counter
+    browser's history and in the Referer of every later request.  Each
+    lookup is audited (directory.services.applicant_look_up).
     """
     version = catalog_selectors.item_guide(impl_code=impl_code)
     if not scope_of(request.user).has(Role.WINDOW_CLERK, version.item.agency_id):
@@ -573,7 +616,15 @@ def window_apply(request, impl_code: str):
     kinds = [(value, label) for value, label in Applicant.Kind.choices
              if ("natural" if value == Applicant.Kind.PERSON else "legal")
              in version.service_objects]
-    source = request.POST if request.method == "POST" else request.GET
+    finding = request.method == "POST" and request.POST.get("action") == "find"
+    # Back from 大字模式 (or 高对比度), switched with the application form: what
+    # the clerk typed comes back, the applicant looked up again by its number.
+    returned = (_returned_form(request, version=version, materials=materials)
+                if request.method == "GET" else None)
+    if request.method == "POST":
+        source = request.POST
+    else:
+        source = returned[0] if returned is not None else {}
     kind = source.get("kind") or (kinds[0][0] if kinds else "")
     number = source.get("number", "").strip()[:40]
     errors: list[str] = []
@@ -581,6 +632,8 @@ def window_apply(request, impl_code: str):
     field_invalid: dict[str, str] = {}   # form field name -> what is wrong with it
     who_invalid: dict[str, str] = {}     # applicant field -> what is wrong with it
     kept: dict[int, str] = {}            # material id -> the file the draft holds
+    posted = request.POST if request.method == "POST" and not finding else {}
+    chosen_files = set(request.FILES)
     found = None
     looked_up = False
     if number or request.method == "POST":
@@ -592,13 +645,13 @@ def window_apply(request, impl_code: str):
                                    if kind in labels else _("申请人类型须为自然人或法人。"))
         else:
             try:
-                found = directory_selectors.applicant_find_for_actor(
+                found = directory_services.applicant_look_up(
                     actor=request.user, kind=kind, number=number)
             except ApplicationError as exc:
                 who_invalid[exc.fields.get("field") or "number"] = exc.render()
             else:
                 looked_up = True
-    if request.method == "POST":
+    if request.method == "POST" and not finding:
         key = request.POST.get("key", "")[:64]
         applicant = (_walk_in(request, kind=kind, number=number, found=found,
                               invalid=who_invalid) if looked_up else None)
@@ -614,16 +667,20 @@ def window_apply(request, impl_code: str):
         status = 400
     else:
         key = uuid.uuid4().hex
+        if returned is not None:
+            posted, chosen_files, kept = returned
+            key = posted.get("key", "")[:64] or key
         status = 400 if who_invalid else 200
     return render(request, "cases/window_apply.html", {
         "v": version, "materials": materials, "key": key, "kinds": kinds, "kind": kind,
         "number": number, "found": found, "looked_up": looked_up,
         "errors": list(who_invalid.values()) + errors, "invalid": invalid,
         "field_invalid": field_invalid, "who_invalid": who_invalid,
-        "kept": kept, "lost": _lost_files(set(request.FILES), materials, invalid=invalid,
+        "kept": kept, "lost": _lost_files(chosen_files, materials, invalid=invalid,
                                           kept=kept),
-        "posted": request.POST if request.method == "POST" else {},
-        "max_mb": max_megabytes(), "max_text": form_spec.MAX_TEXT,
+        "posted": posted, "max_mb": max_megabytes(), "max_text": form_spec.MAX_TEXT,
+        # The display toggles send the application form along (portal/base.html).
+        "display_form": "window-application" if looked_up else "",
     }, status=status)
 
 
@@ -822,7 +879,9 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
     was typed kept and the refusal shown at its field, as the apply page does.
 
     The decision forms carry the task's version as shown, so that a page
-    left open while the task changed acts on nothing (``cases.task_changed``).
+    left open while the task changed acts on nothing (``cases.task_changed``):
+    it comes back with status 409, what was typed kept, and ``task`` (read
+    again by the caller) giving the forms its current version.
     The fee form carries a new key each time it is shown: the same form sent
     twice records one fee.
     """
@@ -859,7 +918,8 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         "fees": list(case.item_version.fees.all()),
         "may_charge": permissions.case_fee_charge(request.user, case=case),
         **_case_actions(request.user, case),
-    }, status=400 if refused is not None else 200)
+    }, status=200 if refused is None else 409 if refused.code == CasesErrorCode.TASK_CHANGED
+        else 400)
 
 
 def _posted_version(request) -> int | None:
@@ -939,7 +999,12 @@ def task_action(request, task_id: int, action: str):
         raise
     except ApplicationError as exc:
         messages.error(request, exc.render())
-        if _refused_at_field(exc):
+        if exc.code == CasesErrorCode.TASK_CHANGED:
+            # A stale page: what was typed (a reasoned opinion, a correction
+            # notice) is kept on the page as the task is now, whose version
+            # the forms carry, so that the reviewer looks again and sends it.
+            task = selectors.task_get_for_actor(actor=request.user, task_id=task.pk)
+        if _refused_at_field(exc) or exc.code == CasesErrorCode.TASK_CHANGED:
             return _task_page(request, task, action=action, refused=exc,
                               back=reverse("cases:task", args=[task.pk]))
     return redirect("cases:task", task_id=task.pk)

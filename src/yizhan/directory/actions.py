@@ -17,3 +17,4 @@ class DirectoryAction(models.TextChoices):
     GRANT_REVOKED = "directory.grant_revoked", _("收回跨机关权限")
     APPLICANT_REGISTERED = "directory.applicant_registered", _("登记申请人")
     APPLICANT_IDENTIFIER_REVEALED = "directory.applicant_identifier_revealed", _("查看证件号码")
+    APPLICANT_LOOKED_UP = "directory.applicant_looked_up", _("按证件号码查找申请人")

@@ -121,6 +121,11 @@ def applicant_register(actor, *, for_self: bool) -> bool:
     return scope_of(actor).has_role(Role.WINDOW_CLERK)
 
 
+def applicant_look_up(actor) -> bool:
+    # Who may register a walk-in applicant may find one already registered.
+    return applicant_register(actor, for_self=False)
+
+
 def applicant_identifier_reveal(actor, *, applicant) -> bool:
     # A person, never a token: the number is revealed to someone who checks
     # it against the identity document in front of them; a system has no

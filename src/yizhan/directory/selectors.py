@@ -1,11 +1,9 @@
 """Reads of the directory app; visibility is decided here."""
 
 from django.db.models import Prefetch, QuerySet
-from django.utils.translation import gettext_lazy as _
 
-from yizhan.core import crypto
-from yizhan.core.errors import InvalidInput, NotFound
-from yizhan.directory import identifiers, permissions
+from yizhan.core.errors import NotFound
+from yizhan.directory import permissions
 from yizhan.directory.authz import scope_of
 from yizhan.directory.models import Agency, Applicant, Division, Post, Posting
 
@@ -90,31 +88,6 @@ def applicant_get_for_actor(*, actor, applicant_id: int) -> Applicant:
     if not own and not scope.is_staff:
         raise NotFound()
     return applicant
-
-
-def applicant_find_for_actor(*, actor, kind: str, number: str) -> Applicant | None:
-    """The applicant registered under an identity document's number, or None.
-
-    For the window: the clerk has the applicant's ID card (a natural person)
-    or business licence (a legal person, by its unified social credit code)
-    in hand, and files for the one registered under it, or registers them
-    (services.applicant_register) when nobody is.  Only who may register a
-    walk-in applicant may look one up: a number typed anywhere else would
-    tell whether someone ever dealt with the government.  The ID number is
-    stored encrypted and found by its blind index.  A malformed number is
-    refused (``InvalidIdentifier``), never looked up.
-    """
-    if not permissions.applicant_register(actor, for_self=False):
-        raise NotFound()
-    if kind == Applicant.Kind.PERSON:
-        index = crypto.blind_index(identifiers.validate_id_number(number))
-        found = Applicant.objects.filter(kind=kind, id_number_index=index)
-    elif kind == Applicant.Kind.LEGAL:
-        found = Applicant.objects.filter(kind=kind,
-                                         credit_code=identifiers.validate_credit_code(number))
-    else:
-        raise InvalidInput(_("申请人类型须为自然人或法人。"), field="kind")
-    return found.first()
 
 
 def applicants_of_user(*, user) -> QuerySet[Applicant]:

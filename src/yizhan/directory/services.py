@@ -315,6 +315,44 @@ def scope_grant_revoke(*, actor, grant: ScopeGrant, reason: str) -> ScopeGrant:
 
 
 @transaction.atomic
+def applicant_look_up(*, actor, kind: str, number: str) -> Applicant | None:
+    """The applicant registered under an identity document's number, or None.
+
+    For the window: the clerk has the applicant's ID card (a natural person)
+    or business licence (a legal person, by its unified social credit code)
+    in hand, and files for the one registered under it, or registers them
+    (``applicant_register``) when nobody is.  Only who may register a
+    walk-in applicant may look one up: a number typed anywhere else would
+    tell whether someone ever dealt with the government.  The ID number is
+    stored encrypted and found by its blind index.  A malformed number is
+    refused (``InvalidIdentifier``), never looked up.
+
+    Each lookup leaves an audit record (who, when, the number masked as it
+    is stored, found or not), so this is a service though it changes
+    nothing: looking a person up by their ID number is processing their
+    personal information (个人信息保护法 第四条), which must be traceable to the clerk who did it.
+    A credit code is public (the business licence's), kept as typed.
+    """
+    if not permissions.applicant_look_up(actor):
+        raise NotFound()
+    if kind == Applicant.Kind.PERSON:
+        number = identifiers.validate_id_number(number)
+        found = Applicant.objects.filter(kind=kind, id_number_index=crypto.blind_index(number))
+        logged = {"kind": kind, "id_number": identifiers.mask_id_number(number)}
+    elif kind == Applicant.Kind.LEGAL:
+        number = identifiers.validate_credit_code(number)
+        found = Applicant.objects.filter(kind=kind, credit_code=number)
+        logged = {"kind": kind, "credit_code": number}
+    else:
+        raise InvalidInput(_("申请人类型须为自然人或法人。"), field="kind")
+    applicant = found.first()
+    audit_append(actor=actor, action=DirectoryAction.APPLICANT_LOOKED_UP, obj=applicant,
+                 object_type=Applicant._meta.label_lower,
+                 changes=logged | {"found": applicant is not None})
+    return applicant
+
+
+@transaction.atomic
 def applicant_register(
     *,
     actor,

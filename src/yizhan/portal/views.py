@@ -53,7 +53,9 @@ def participation(request):
 # formaction=…), so that switching to large text does not wipe what was typed:
 # kept in the session for the page to fill in again, once.  Files cannot be
 # kept (a browser never fills a file input): only their fields' names are, for
-# the page to ask for them again.
+# the page to ask for them again.  The toggles send the form url-encoded
+# (portal/base.html), so that switching uploads no file: a file input then
+# comes as a field holding its file's name, which the page knows as its own.
 KEPT_FORM = "display_kept_form"
 KEPT_FORM_MARKER = "display_keeps_form"
 MAX_KEPT_FORM_CHARS = 40_000
