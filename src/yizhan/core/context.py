@@ -7,6 +7,7 @@ as an explicit argument: the context only adds where the call came from.
 """
 
 import uuid
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -39,3 +40,14 @@ def activate(ctx: RequestContext):
 
 def deactivate(token) -> None:
     _current.reset(token)
+
+
+@contextmanager
+def acting(source: str):
+    """One action outside a web request (a command, a task): a fresh id, so
+    every event and audit record it writes shares one correlation id."""
+    token = activate(RequestContext(request_id=new_request_id(), source=source))
+    try:
+        yield
+    finally:
+        deactivate(token)

@@ -62,12 +62,8 @@ def run_now(name: str, **kwargs):
 
     if context._current.get() is not None:
         return _registry[name](**kwargs)
-    token = context.activate(context.RequestContext(request_id=context.new_request_id(),
-                                                    source="task"))
-    try:
+    with context.acting("task"):
         return _registry[name](**kwargs)
-    finally:
-        context.deactivate(token)
 
 
 class _EmbeddedRunner:

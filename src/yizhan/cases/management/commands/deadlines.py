@@ -33,12 +33,8 @@ class Command(BaseCommand):
         if operation == "status":
             self._status()
             return
-        token = context.activate(context.RequestContext(request_id=context.new_request_id(),
-                                                        source="cli"))
-        try:
+        with context.acting("cli"):
             done = deadlines_catch_up(force=force)
-        finally:
-            context.deactivate(token)
         if done.ran:
             self.stdout.write(self.style.SUCCESS(
                 f"已重新计算 / recounted on calendar version {done.version} "

@@ -24,9 +24,7 @@ class Command(BaseCommand):
                             help="for show: the year whose days to list (default: all years)")
 
     def handle(self, *args, operation, year=None, **options):
-        token = context.activate(context.RequestContext(request_id=context.new_request_id(),
-                                                        source="cli"))
-        try:
+        with context.acting("cli"):
             if operation == "seed":
                 if year is not None:
                     raise CommandError(f"seed 不接受年份（收到 {year}），"
@@ -38,8 +36,6 @@ class Command(BaseCommand):
                 self._show_years()
             else:
                 self._show_year(year)
-        finally:
-            context.deactivate(token)
 
     def _seed(self):
         years = source.package_years()
