@@ -402,9 +402,9 @@ def test_fees_and_withdrawal_through_the_api(world, client_for):
     assert reload(case).status == Case.Status.WITHDRAWN
 
 
-def test_a_fee_retried_with_its_key_is_recorded_once(world, client_for):
-    """A retry after a dropped answer, with the same ``idempotency_key``, records
-    nothing more; another key is another charge."""
+def _fee_charged_with_key(world, client_for):
+    """A case whose 80-yuan fee the window charged over the API with the key
+    "fee-1"; returns ``(case, the clerk's client, the request's body)``."""
     from tests.supervision.helpers import fee_item
 
     version = fee_item(world, amount="80")
@@ -412,6 +412,13 @@ def test_a_fee_retried_with_its_key_is_recorded_once(world, client_for):
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     fee = {"fee_id": version.fees.get().pk, "amount": "80", "idempotency_key": "fee-1"}
     assert _post(clerk, f"{BASE}/cases/{case.pk}/fees", fee).status_code == 200
+    return case, clerk, fee
+
+
+def test_a_fee_retried_with_its_key_is_recorded_once(world, client_for):
+    """A retry after a dropped answer, with the same ``idempotency_key``, records
+    nothing more; another key is another charge."""
+    case, clerk, fee = _fee_charged_with_key(world, client_for)
     with nothing_written():
         assert _post(clerk, f"{BASE}/cases/{case.pk}/fees", fee).status_code == 200
     _post(clerk, f"{BASE}/cases/{case.pk}/fees", {**fee, "idempotency_key": "fee-2"})
@@ -425,13 +432,7 @@ def test_a_fee_key_sent_again_with_another_charge_is_refused(world, client_for, 
     nothing recorded, the client would believe the charge was.  It is a 409
     ``cases.idempotency_key_reused``, and nothing is written; the same charge
     (its amount written otherwise) is still a retry."""
-    from tests.supervision.helpers import fee_item
-
-    version = fee_item(world, amount="80")
-    case, _code = submitted(world, version)
-    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
-    fee = {"fee_id": version.fees.get().pk, "amount": "80", "idempotency_key": "fee-1"}
-    assert _post(clerk, f"{BASE}/cases/{case.pk}/fees", fee).status_code == 200
+    case, clerk, fee = _fee_charged_with_key(world, client_for)
     with nothing_written():
         _error(_post(clerk, f"{BASE}/cases/{case.pk}/fees", {**fee, **change}),
                409, "cases.idempotency_key_reused")

@@ -272,6 +272,17 @@ def _material(version, name="申请书"):
     return version.materials.get(name=name)
 
 
+def _refused_upload(world, promised, content: bytes, name: str):
+    """The refusal of ``content`` uploaded as ``name`` to a fresh draft, which
+    leaves nothing written."""
+    case = draft(world, promised, files=False)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk,
+                                 upload=upload(content, name))
+    return exc
+
+
 def test_an_upload_is_stored_with_its_sm3_digest(world, promised):
     """The file is kept under its digest, recorded with type, size and SM3, and audited."""
     case = draft(world, promised, files=False)
@@ -305,11 +316,7 @@ def test_the_type_comes_from_the_content_not_the_name(world, promised):
 
 def test_a_text_file_renamed_pdf_is_refused_415(world, promised):
     """Content that is no accepted type is refused whatever its name, and nothing is kept."""
-    case = draft(world, promised, files=False)
-    with nothing_written(), pytest.raises(InvalidInput) as exc:
-        services.material_upload(actor=world.citizen, case=case,
-                                 material_id=_material(promised).pk,
-                                 upload=upload(b"just some text\n%%EOF\n", "申请书.pdf"))
+    exc = _refused_upload(world, promised, b"just some text\n%%EOF\n", "申请书.pdf")
     assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TYPE, 415)
 
 
@@ -483,11 +490,7 @@ def test_an_upload_to_a_withdrawn_case_says_it_was_withdrawn(world, promised, su
 def test_an_empty_file_is_told_it_is_empty(world, promised):
     """A 0-byte 申请书.pdf is refused as empty, not as a type the material does
     not take (which would send the applicant looking for another format)."""
-    case = draft(world, promised, files=False)
-    with nothing_written(), pytest.raises(InvalidInput) as exc:
-        services.material_upload(actor=world.citizen, case=case,
-                                 material_id=_material(promised).pk,
-                                 upload=upload(b"", "申请书.pdf"))
+    exc = _refused_upload(world, promised, b"", "申请书.pdf")
     assert exc.value.http_status == 400
     assert exc.value.render("zh-hans") == "文件“申请书.pdf”是空文件，请重新选择。"
 
@@ -528,11 +531,7 @@ def test_a_whole_phone_photo_with_a_trailer_is_not_called_truncated(world, promi
     JPEG[:-2] + b"\x00\x00ftypmp42",                       # no EOI before what follows
 ], ids=["in-scan", "in-segment", "trailer-without-eoi"])
 def test_a_jpeg_whose_data_ends_before_its_end_marker_is_truncated(world, promised, content):
-    case = draft(world, promised, files=False)
-    with nothing_written(), pytest.raises(InvalidInput) as exc:
-        services.material_upload(actor=world.citizen, case=case,
-                                 material_id=_material(promised).pk,
-                                 upload=upload(content, "营业执照.jpg"))
+    exc = _refused_upload(world, promised, content, "营业执照.jpg")
     assert exc.value.code == CasesErrorCode.UPLOAD_TRUNCATED
 
 
@@ -713,11 +712,7 @@ def test_a_file_exactly_at_the_limit_is_taken_and_one_byte_more_is_not(world, pr
     b"GIF89a\x01\x00\x01\x00;",
 ], ids=["svg", "html", "gif"])
 def test_markup_named_png_is_refused(world, promised, content):
-    case = draft(world, promised, files=False)
-    with nothing_written(), pytest.raises(InvalidInput) as exc:
-        services.material_upload(actor=world.citizen, case=case,
-                                 material_id=_material(promised).pk,
-                                 upload=upload(content, "scan.png"))
+    exc = _refused_upload(world, promised, content, "scan.png")
     assert exc.value.code == CasesErrorCode.UPLOAD_TYPE
 
 
