@@ -24,16 +24,23 @@ from yizhan.directory.models import Post
 from yizhan.directory.roles import Role
 
 
+def _accept_claimed_with_a_colleague(world, promised):
+    """A submitted case whose acceptance A's clerk claimed, a second clerk of the
+    same post, and an empty outbox; returns ``(case, claimer, colleague)``."""
+    case, _code = submitted(world, promised)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    other = colleague(world, "a", Role.WINDOW_CLERK, "clerk2", email="clerk2@example.org")
+    services.task_claim(actor=clerk, task=open_task(case, "accept"))
+    mail.outbox.clear()
+    return case, clerk, other
+
+
 @pytest.mark.parametrize("how", ["unposted", "deactivated"])
 def test_a_claim_goes_back_to_the_post_when_its_holder_leaves(
         world, promised, how, django_capture_on_commit_callbacks):
     """Otherwise nobody could handle the task: colleagues are refused (已由他人
     签收), the leaver no longer may act, and the case would stand still."""
-    case, _code = submitted(world, promised)
-    leaver = world.user("a", Role.WINDOW_CLERK)
-    other = colleague(world, "a", Role.WINDOW_CLERK, "clerk2", email="clerk2@example.org")
-    services.task_claim(actor=leaver, task=open_task(case, "accept"))
-    mail.outbox.clear()
+    case, leaver, other = _accept_claimed_with_a_colleague(world, promised)
     with django_capture_on_commit_callbacks(execute=True):
         if how == "unposted":
             directory_services.staff_unpost(actor=world.admin, user=leaver,
@@ -83,11 +90,7 @@ def test_the_claimer_gives_a_task_back_to_the_post(
         world, promised, django_capture_on_commit_callbacks):
     """签收 by mistake, or before leave: the claimer puts the task back, recorded as
     such, the post's holders are told, and a colleague then handles it."""
-    case, _code = submitted(world, promised)
-    clerk = world.user("a", Role.WINDOW_CLERK)
-    other = colleague(world, "a", Role.WINDOW_CLERK, "clerk2", email="clerk2@example.org")
-    services.task_claim(actor=clerk, task=open_task(case, "accept"))
-    mail.outbox.clear()
+    case, clerk, other = _accept_claimed_with_a_colleague(world, promised)
     with django_capture_on_commit_callbacks(execute=True):
         services.task_release(actor=clerk, task=open_task(case, "accept"))
     task = open_task(case, "accept")
