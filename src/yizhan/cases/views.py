@@ -355,7 +355,9 @@ def mine_detail(request, case_id: int):
     old code stops working.
     """
     if request.method == "POST":
-        return _reissue_query_code(request, case_id)
+        return _reissue_query_code(
+            request, selectors.case_get_for_actor(actor=request.user, case_id=case_id),
+            back_to="cases:mine_detail")
     case = selectors.case_detail(actor=request.user, case_id=case_id)
     if not permissions.case_correct(request.user, case=case):
         raise NotFound()
@@ -387,9 +389,9 @@ def _draft_editable(request, case) -> bool:
             and case.item_version_id == item.published_id and not item.is_withdrawn)
 
 
-def _reissue_query_code(request, case_id: int):
-    """重新生成查询码: a new query code for a submitted case; the old one stops working."""
-    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+def _reissue_query_code(request, case: Case, *, back_to: str):
+    """重新生成查询码: a new query code for a submitted case, kept in the session
+    to be shown on ``back_to`` (a page of the case); the old one stops working."""
     if (request.POST.get("action") != "reissue_query_code"
             or not permissions.case_query_code_reissue(request.user, case=case)):
         raise NotFound()
@@ -397,7 +399,7 @@ def _reissue_query_code(request, case_id: int):
         case, code = services.case_query_code_reissue(actor=request.user, case=case)
         _keep_query_code(request, case, code)
         messages.success(request, _("已重新生成查询码，原查询码已失效，不能再用于查询。"))
-    return redirect("cases:mine_detail", case_id=case.pk)
+    return redirect(back_to, case_id=case.pk)
 
 
 @login_required
@@ -699,18 +701,11 @@ def window_filed(request, case_id: int):
     if (case.submitted_by_id != request.user.pk or case.channel != "window"
             or case.status == Case.Status.DRAFT):
         raise NotFound()
-    may_reissue = permissions.case_query_code_reissue(request.user, case=case)
     if request.method == "POST":
-        if request.POST.get("action") != "reissue_query_code" or not may_reissue:
-            raise NotFound()
-        with refusal_shown(request):
-            case, code = services.case_query_code_reissue(actor=request.user, case=case)
-            _keep_query_code(request, case, code)
-            messages.success(request, _("已重新生成查询码，原查询码已失效，不能再用于查询。"))
-        return redirect("cases:window_filed", case_id=case.pk)
+        return _reissue_query_code(request, case, back_to="cases:window_filed")
     return render(request, "cases/window_filed.html", {
         "case": case, "query_code": _kept_query_code(request, case),
-        "may_reissue_code": may_reissue,
+        "may_reissue_code": permissions.case_query_code_reissue(request.user, case=case),
     })
 
 
