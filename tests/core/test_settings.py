@@ -271,9 +271,9 @@ def test_console_script_waits_for_the_work_a_command_left(monkeypatch):
 
     monkeypatch.setattr(tasks, "run_now", slow)
     monkeypatch.setattr("django.core.management.execute_from_command_line",
-                        lambda argv: tasks._embedded.submit("cases.recompute_deadlines", {}))
+                        lambda argv: tasks._embedded.submit("cases.catch_up_deadlines", {}))
     cli.main(["yizhan", "workdays", "seed"])
-    assert done == ["cases.recompute_deadlines"]
+    assert done == ["cases.catch_up_deadlines"]
 
 
 def test_console_script_turns_configuration_errors_into_exit_2(monkeypatch, capsys):

@@ -2,14 +2,6 @@
 
 from yizhan.core.tasks import task
 
-
-@task("cases.recompute_deadlines")
-def recompute_deadlines(*, year: int | None = None) -> int:
-    from yizhan.cases.services import deadlines_recompute
-
-    return deadlines_recompute(year=year)
-
-
 # The name the recount is recorded under in workdays' CalendarCheckpoint.
 DEADLINES_FOLLOWER = "cases.deadlines"
 
@@ -17,14 +9,14 @@ DEADLINES_FOLLOWER = "cases.deadlines"
 def deadlines_catch_up(*, force: bool = False):
     """Count every deadline again if the calendar moved past the last full recount.
 
-    The recount a calendar change asks for runs after the change commits
-    (``on_calendar_day_changed``, ``on_calendar_year_published``): a worker
-    that dies in between, or a broker that drops the message, loses it, and
-    cases would keep deadlines counted on the old calendar for good.  This
-    recounts all (year None, since which years the lost recounts were for is
-    not known) when the calendar's version is not the one recorded by the
-    last run, and records it.  Idempotent: the recount writes only what
-    moved, so after a change whose own recount did run it changes nothing.
+    A calendar change asks for it after the change commits
+    (``on_calendar_day_changed``, ``on_calendar_year_published``), and the
+    periodic job runs it again in case that run was lost (a worker that
+    died in between, a broker that dropped the message): otherwise cases
+    would keep deadlines counted on the old calendar for good.  It recounts
+    all (year None: which years a lost run was for is not known) when the
+    calendar's version is not the one recorded by the last run, and records
+    it, so the periodic run after a change's own finds nothing to do.
     """
     from yizhan.cases.services import deadlines_recompute
     from yizhan.workdays.services import calendar_catch_up
@@ -51,7 +43,7 @@ def on_calendar_year_published(sender, *, year, **kwargs):
     """A year's holidays are in: provisional deadlines over it become final."""
     from yizhan.core.tasks import enqueue
 
-    enqueue("cases.recompute_deadlines", year=year)
+    enqueue("cases.catch_up_deadlines")
 
 
 def on_calendar_day_changed(sender, *, year, published, **kwargs):
@@ -61,7 +53,7 @@ def on_calendar_day_changed(sender, *, year, published, **kwargs):
     days as one accepted after it."""
     from yizhan.core.tasks import enqueue
 
-    enqueue("cases.recompute_deadlines", year=year)
+    enqueue("cases.catch_up_deadlines")
 
 
 def on_posts_left(sender, *, actor, user, posts, **kwargs):
