@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import pgettext
 
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
@@ -250,16 +250,13 @@ def _check_agencies_open(item_version: ItemVersion, *, draft: bool) -> None:
     if not closed:
         return
     field, agency = closed[0]
-    upper = field == "upper_agency"
     raise InvalidInput(
         _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并。本草稿不能再提交，"
           "可拨打 12345 咨询现由哪个部门办理。") if draft else
         _("该事项已不再办理：其%(role)s“%(agency)s”已撤销或合并，不能再提出申请。"
           "可拨打 12345 咨询现由哪个部门办理。"),
         code=CasesErrorCode.ITEM_WITHDRAWN, agency=agency.name,
-        # In the middle of a sentence: its own translation, not the label's.
-        role=(pgettext_lazy("role in a sentence", "上级审批机关") if upper
-              else pgettext_lazy("role in a sentence", "会同办理机关")))
+        role=catalog_selectors.ROLE_IN_A_SENTENCE[field])
 
 
 def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, data,

@@ -60,6 +60,14 @@ def published_versions() -> QuerySet[ItemVersion]:
     return _of_open_agencies().filter(item__withdrawn_kind="")
 
 
+# The role a closed agency had, named in the middle of a sentence ("its joint
+# agency ... has closed"): its own translation, not the guide's label.
+ROLE_IN_A_SENTENCE = {
+    "joint_agencies": pgettext_lazy("role in a sentence", "会同办理机关"),
+    "upper_agency": pgettext_lazy("role in a sentence", "上级审批机关"),
+}
+
+
 def closed_named_agencies(version: ItemVersion) -> list[tuple[str, Agency]]:
     """The joint and upper agencies ``version`` names that are closed, by name,
     each with the field that names it ("joint_agencies" or "upper_agency").
@@ -228,10 +236,7 @@ def _closed_not_found(impl_code: str) -> NotFound:
     if not closed:
         return NotFound()
     field, agency = closed[0]
-    # In the middle of a sentence: the same words as cases.services' refusal.
-    role = (pgettext_lazy("role in a sentence", "上级审批机关") if field == "upper_agency"
-            else pgettext_lazy("role in a sentence", "会同办理机关"))
-    return NotFound(ITEM_AGENCY_CLOSED, role=role, agency=agency.name)
+    return NotFound(ITEM_AGENCY_CLOSED, role=ROLE_IN_A_SENTENCE[field], agency=agency.name)
 
 
 def withdrawn_not_found(item: Item) -> NotFound:
