@@ -1,6 +1,7 @@
 """The case pages: applying, following, correcting; the staff workbench; status."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -384,10 +385,14 @@ def test_switching_to_large_text_keeps_the_answers_typed(world, client_for):
                                      "formnovalidate"))
     material = version.materials.get(name="申请书")
     with nothing_written():
-        switched = client.post("/display/", {
-            **_apply_form(world, version, key="k-typed", files={"营业执照": None}),
+        # As the browser sends it (formenctype url-encoded): a file input as
+        # the name of the file chosen.
+        switched = client.post("/display/", urlencode({
+            "key": "k-typed", "applicant": world.applicant.pk,
+            f"material_{material.pk}": "申请书.pdf",
             "field_area": "88", "large_text": "on", "next": _apply_url(version),
-            "display_keeps_form": "1"}, follow=True)
+            "display_keeps_form": "1"}), content_type="application/x-www-form-urlencoded",
+            follow=True)
     assert switched.redirect_chain == [(_apply_url(version), 302)]
     page = switched.content.decode()
     assert 'class="large-text"' in page

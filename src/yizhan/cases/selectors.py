@@ -58,10 +58,15 @@ def _with_timeline(case: Case) -> Case:
     case.timeline = list(CaseEvent.objects.filter(case=case).select_related("task", "agency")
                          .order_by("at", "id"))
     case.task_list = list(case.tasks.all())
-    case.file_list = [_named(record) for record in
-                      _material_files().filter(case=case).select_related("material")
-                      .order_by("material__order", "uploaded_at")]
+    case.file_list = case_files(case)
     return case
+
+
+def case_files(case: Case) -> list[MaterialFile]:
+    """The application's files of ``case``, in the order of its materials."""
+    return [_named(record) for record in
+            _material_files().filter(case=case).select_related("material")
+            .order_by("material__order", "uploaded_at")]
 
 
 def _material_files() -> QuerySet[MaterialFile]:

@@ -137,12 +137,11 @@ def _answers(request, version) -> dict:
             for field in version.form_fields}
 
 
-def _kept_files(request, case) -> dict[int, str]:
-    """The files a draft holds, by material id: the page says which need not be
-    chosen again."""
+def _kept_files(case) -> dict[int, str]:
+    """The files a draft of the request's user holds, by material id: the page
+    says which need not be chosen again."""
     return {record.material_id: record.original_name
-            for record in selectors.case_detail(actor=request.user, case_id=case.pk).file_list
-            if not record.replaced}
+            for record in selectors.case_files(case) if not record.replaced}
 
 
 def _file_application(request, *, version, applicant, materials, key, errors, invalid,
@@ -217,7 +216,7 @@ def _file_application(request, *, version, applicant, materials, key, errors, in
             messages.success(request, _("申请已提交，办件编号 %(number)s。")
                              % {"number": case.number})
             return case
-    kept.update(_kept_files(request, case))
+    kept.update(_kept_files(case))
     return None
 
 
@@ -243,15 +242,14 @@ def _returned_form(request, *, version, materials):
     returned = kept_form(request)
     if returned is None:
         return None
-    data, files = returned
     inputs = {f"material_{m.pk}" for m in materials}
-    posted = {name: value for name, value in data.items() if name not in inputs}
-    chosen = set(files) | {name for name in inputs if data.get(name)}
+    posted = {name: value for name, value in returned.items() if name not in inputs}
+    chosen = {name for name in inputs if returned.get(name)}
     key = posted.get("key", "")[:64]
     draft = key and Case.objects.filter(submitted_by=request.user, idempotency_key=key,
                                         item_version=version,
                                         status=Case.Status.DRAFT).first()
-    return posted, chosen, (_kept_files(request, draft) if draft else {})
+    return posted, chosen, (_kept_files(draft) if draft else {})
 
 
 @login_required
@@ -304,7 +302,7 @@ def apply(request, impl_code: str):
         key = draft.idempotency_key
         posted = {"applicant": str(draft.applicant_id)} | {
             f"field_{name}": _as_posted(value) for name, value in draft.data.items()}
-        kept = _kept_files(request, draft)
+        kept = _kept_files(draft)
         status = 200
     else:
         key = uuid.uuid4().hex

@@ -66,17 +66,17 @@ def _keep_form(request, path: str) -> None:
     data = {name: value for name, value in request.POST.items() if name not in _NOT_KEPT}
     if sum(len(name) + len(value) for name, value in data.items()) > MAX_KEPT_FORM_CHARS:
         return
-    request.session[KEPT_FORM] = {"path": path, "data": data, "files": list(request.FILES)}
+    request.session[KEPT_FORM] = {"path": path, "data": data}
 
 
-def kept_form(request) -> tuple[dict, list[str]] | None:
-    """The form this page sent to display_settings, and its file fields' names;
-    None when there is none (for another page, or taken already)."""
+def kept_form(request) -> dict | None:
+    """The fields of the form this page sent to display_settings; None when
+    there is none (for another page, or taken already)."""
     kept = request.session.get(KEPT_FORM)
     if not kept or kept.get("path") != request.get_full_path():
         return None
     del request.session[KEPT_FORM]
-    return kept["data"], kept["files"]
+    return kept["data"]
 
 
 @require_POST
