@@ -36,7 +36,13 @@ def case_create(actor, *, applicant, item_version) -> bool:
         return False
     if _own_applicant(actor, applicant):
         return True
-    return scope_of(actor).has(Role.WINDOW_CLERK, item_version.item.agency_id)
+    return files_at_counter(actor, agency_id=item_version.item.agency_id)
+
+
+def files_at_counter(actor, *, agency_id: int) -> bool:
+    """Whether ``actor`` serves at the window of ``agency_id``, and so files
+    its items for walk-in applicants (the window's pages, ``case_create``)."""
+    return scope_of(actor).has(Role.WINDOW_CLERK, agency_id)
 
 
 def _applicant_or_clerk(actor, case) -> bool:

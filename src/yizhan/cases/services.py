@@ -150,7 +150,7 @@ def _check_answers_complete(case: Case) -> None:
 
 
 def _check_applicant_served(item_version: ItemVersion, applicant) -> None:
-    wanted = "natural" if applicant.kind == "person" else "legal"
+    wanted = applicant.SERVICE_OBJECT[applicant.kind]
     if wanted not in item_version.service_objects:
         raise InvalidInput(_("该事项不受理%(who)s的申请。"), code=CasesErrorCode.APPLICANT,
                            who=_("自然人") if wanted == "natural" else _("法人"))

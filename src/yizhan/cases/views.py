@@ -26,6 +26,7 @@ from yizhan.catalog.search import MAX_QUERY_CHARS
 from yizhan.core.errors import ApplicationError, NotFound, joined
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
+from yizhan.directory import permissions as directory_permissions
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
@@ -536,11 +537,7 @@ def verify(request, token: str):
 
 # --- the window: filing for a walk-in applicant -----------------------------------
 
-def _window_clerk(user) -> bool:
-    return scope_of(user).has_role(Role.WINDOW_CLERK)
-
-
-@staff_page(allowed=_window_clerk)
+@staff_page(allowed=directory_permissions.applicant_look_up)
 def window_items(request):
     """代办申请: the items the clerk's window takes in, to file one for a walk-in applicant.
 
@@ -591,7 +588,7 @@ def _walk_in(request, *, kind: str, number: str, found, invalid: dict):
     return found
 
 
-@staff_page(allowed=_window_clerk)
+@staff_page(allowed=directory_permissions.applicant_look_up)
 @require_http_methods(["GET", "POST"])
 def window_apply(request, impl_code: str):
     """窗口代办申请: the window files an application for a walk-in applicant.
@@ -610,12 +607,11 @@ def window_apply(request, impl_code: str):
     lookup is audited (directory.services.applicant_look_up).
     """
     version = catalog_selectors.item_guide(impl_code=impl_code)
-    if not scope_of(request.user).has(Role.WINDOW_CLERK, version.item.agency_id):
+    if not permissions.files_at_counter(request.user, agency_id=version.item.agency_id):
         raise NotFound()
     materials = list(version.materials.all())
     kinds = [(value, label) for value, label in Applicant.Kind.choices
-             if ("natural" if value == Applicant.Kind.PERSON else "legal")
-             in version.service_objects]
+             if Applicant.SERVICE_OBJECT[value] in version.service_objects]
     finding = request.method == "POST" and request.POST.get("action") == "find"
     # Back from 大字模式 (or 高对比度), switched with the application form: what
     # the clerk typed comes back, the applicant looked up again by its number.
@@ -684,7 +680,7 @@ def window_apply(request, impl_code: str):
     }, status=status)
 
 
-@staff_page(allowed=_window_clerk)
+@staff_page(allowed=directory_permissions.applicant_look_up)
 @require_http_methods(["GET", "POST"])
 def window_filed(request, case_id: int):
     """The case the window filed: its number and query code, to hand to the applicant.

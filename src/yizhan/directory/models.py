@@ -167,6 +167,9 @@ class Applicant(models.Model):
         PERSON = "person", _("自然人")
         LEGAL = "legal", _("法人")
 
+    # The catalog's word for each kind (ItemVersion.service_objects: 服务对象).
+    SERVICE_OBJECT = {Kind.PERSON: "natural", Kind.LEGAL: "legal"}
+
     kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
     name = models.CharField(_("名称/姓名"), max_length=200)
     id_number_enc = models.CharField(_("身份证号码（加密）"), max_length=200, blank=True)
