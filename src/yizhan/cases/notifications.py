@@ -6,7 +6,6 @@ ends with the address of the page where it is (``YIZHAN_PUBLIC_URL``).
 """
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -206,16 +205,16 @@ def tasks_cancelled(task_ids, *, reason: str) -> None:
 
     Told as ``tell_task_holders`` would tell of it: the one who claimed it,
     or every holder of its post; otherwise the task just vanishes from their
-    inbox, and a reviewer halfway through it never learns why.  Cancelling
-    is rare (a withdrawal, another agency's rejection, a return), so the
-    holders are looked up at the commit; a failure there is logged and
-    leaves the step done.
+    inbox, and a reviewer halfway through it never learns why.  The holders
+    are looked up in the background, as for ``tasks_opened``.
     """
     if reason not in CANCEL_REASONS:
         raise ValueError(f"unknown cancel reason {reason!r}")
     ids = list(task_ids)
     if ids:
-        transaction.on_commit(lambda: tell_cancelled(ids, reason=reason), robust=True)
+        from yizhan.core.tasks import enqueue
+
+        enqueue("cases.tell_cancelled", task_ids=ids, reason=reason)
 
 
 def tell_cancelled(task_ids, *, reason: str) -> int:

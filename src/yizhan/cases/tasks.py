@@ -39,6 +39,13 @@ def tell_task_holders(*, task_ids: list[int]) -> int:
     return tell_task_holders(task_ids)
 
 
+@task("cases.tell_cancelled")
+def tell_cancelled(*, task_ids: list[int], reason: str) -> int:
+    from yizhan.cases.notifications import tell_cancelled
+
+    return tell_cancelled(task_ids, reason=reason)
+
+
 def on_calendar_year_published(sender, *, year, **kwargs):
     """A year's holidays are in: provisional deadlines over it become final."""
     from yizhan.core.tasks import enqueue
