@@ -101,9 +101,7 @@ def task_completed(case, task, *, kind: str, decision: str) -> None:
 def case_refused(case) -> None:
     """A refusal decided by a review's rejection (a joint agency's veto): as much
     不予许可 as the head's, and told in the same words."""
-    with translation.override("zh-hans"):
-        _to_applicant(case, _("办件进度"),
-                      str(_TASK_TEXTS[("decide", "reject")]) % {"number": case.number})
+    task_completed(case, None, kind="decide", decision="reject")
 
 
 # --- staff: a step arrives in a post's inbox ---------------------------------------

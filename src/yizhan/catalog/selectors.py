@@ -271,7 +271,7 @@ def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:
     # officers, administrators): a draft is unpublished content, not for
     # every post that sees the agency's cases (a window clerk), nor for an
     # editor of another agency.
-    if not scope_of(actor).has_any(permissions.EDITORS, version.item.agency_id):
+    if not permissions.item_version_edit(actor, version=version):
         raise NotFound()
     return version
 
