@@ -429,3 +429,19 @@ def test_a_window_draft_offers_the_applicant_no_edit_link(world, client_for):
     assert 'data-testid="edit-draft"' not in page.content.decode()
     assert citizen.get(f"/services/items/{version.item.impl_code}/apply/?draft={case.pk}"
                        ).status_code == 404
+
+
+def test_the_workbench_links_the_window_for_whoever_the_window_pages_admit(world, client_for):
+    """The link follows the permission the window's pages ask: a clerk through
+    a scope grant (serving at another agency's window) sees it, a reviewer
+    does not, and each is let in or turned away by the page alike."""
+    reviewer = world.user("b", Role.REVIEWER)
+    granted = world.user("a", Role.REVIEWER)
+    directory_services.scope_grant_create(actor=world.admin, user=granted,
+                                          role=Role.WINDOW_CLERK, agency=world.agency_b,
+                                          reason="综合窗口代收乙局事项")
+    for user, shown in ((reviewer, False), (granted, True)):
+        client = client_for(user)
+        home = client.get("/workbench/").content.decode()
+        assert ('data-testid="window-apply-link"' in home) is shown
+        assert (client.get("/workbench/apply/").status_code == 200) is shown

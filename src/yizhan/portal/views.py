@@ -19,6 +19,7 @@ from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
 from yizhan.cases import selectors as case_selectors
 from yizhan.core.errors import ApplicationError
+from yizhan.directory import permissions as directory_permissions
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
@@ -262,6 +263,9 @@ def workbench(request):
     return render(request, "portal/workbench.html", {
         "postings": directory_selectors.postings_of(user=request.user),
         "may_audit": may_search_audit(request.user),
+        # The window's pages ask this predicate; a clerk through a scope
+        # grant holds no posting and is still shown the link.
+        "may_file_at_window": directory_permissions.applicant_look_up(request.user),
         "may_monitor": supervision_permissions.monitor(request.user),
         "may_see_scores": supervision_permissions.scores_view(request.user),
         "tasks": tasks,
