@@ -436,7 +436,7 @@ PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "c
                "supervision:scores_report", "supervision:scoring_scheme",
                "supervision:score_agency", "supervision:notices", "supervision:notice_new",
                "supervision:notice", "cases:window_items", "cases:window_apply",
-               "cases:window_filed"}
+               "cases:window_filed", "cases:window_drafts"}
 
 
 def test_every_page_is_classified():
@@ -479,7 +479,7 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         client = _client(world.user("a", role))
         for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
                     "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/",
-                    "/workbench/apply/",
+                    "/workbench/apply/", "/workbench/window-drafts/",
                     "/supervision/", "/supervision/alerts/?status=all", "/supervision/rules/",
                     "/supervision/rules/SX-01/", "/supervision/notices/?status=all",
                     f"/supervision/notices/new/?alert={open_alert_b.pk}", *score_pages):

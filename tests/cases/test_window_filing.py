@@ -445,3 +445,81 @@ def test_the_workbench_links_the_window_for_whoever_the_window_pages_admit(world
         home = client.get("/workbench/").content.decode()
         assert ('data-testid="window-apply-link"' in home) is shown
         assert (client.get("/workbench/apply/").status_code == 200) is shown
+
+
+def _refused_at_the_window(world, client, *, seq):
+    """A filing refused for a missing 申请书, with an answer and the other scan
+    given: the draft it leaves, and the item."""
+    version = publish_item(world, name="带表单的窗口事项", online_depth=1, materials=[
+        {"name": "申请书", "forms": ["original"]}, {"name": "营业执照", "forms": ["copy"]},
+    ], form_fields=[{"name": "area", "label": "经营面积", "type": "number",
+                     "required": True}])
+    number = valid_id_number(seq=seq)
+    refused = client.post(_url(version), _form(version, number=number, name="王五",
+                                                files={"申请书": None}, field_area="80",
+                                                key="w-left"))
+    assert refused.status_code == 400
+    draft = Case.objects.get()
+    assert (draft.status, draft.channel) == (Case.Status.DRAFT, "window")
+    return version, number, draft
+
+
+def test_a_refused_filing_is_listed_and_continued_another_day(world, client_for):
+    """The applicant goes to fetch the missing document: the clerk finds the
+    filing under 未提交的代办申请, continues it (the applicant looked up again
+    by the document in hand), attaches the missing scan only, and the draft
+    is submitted: one case, the answer and the first scan kept."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    version, number, draft = _refused_at_the_window(world, client, seq=31)
+
+    listing = client.get("/workbench/apply/").content.decode()
+    assert 'href="/workbench/window-drafts/"' in listing and "未提交的代办申请 1 件" in listing
+    drafts = client.get("/workbench/window-drafts/").content.decode()
+    continue_url = f"{_url(version)}?draft={draft.pk}"
+    assert f'href="{continue_url}"' in drafts and "王五" in drafts
+
+    opened = client.get(continue_url).content.decode()
+    assert 'data-testid="continuing-draft"' in opened and "王五" in opened
+    # The number is not shown again: the clerk checks the document in hand.
+    assert re.search(r'id="kind-person"\s+checked', opened) and number not in opened
+    found = client.post(continue_url, {"action": "find", "kind": "person", "number": number})
+    page = found.content.decode()
+    assert found.status_code == 200 and 'data-testid="applicant-found"' in page
+    assert 'name="key" value="w-left"' in page
+    assert 'value="80"' in _field(page, "f-area")
+    assert 'data-testid="material-kept-' in page and "已保存" in page
+
+    done = client.post(continue_url, {"key": "w-left", "kind": "person", "number": number,
+                                      "field_area": "80",
+                                      **material_uploads(version, {"营业执照": None})})
+    assert done.status_code == 302, done.content.decode()[:2000]
+    case = Case.objects.get()
+    assert (case.pk, case.status, case.data) == (draft.pk, Case.Status.SUBMITTED, {"area": 80})
+    assert set(MaterialFile.objects.filter(case=case).values_list("material__name", flat=True)
+               ) == {"申请书", "营业执照"}
+    assert "没有未提交的代办申请" in client.get("/workbench/window-drafts/").content.decode()
+    assert "未提交的代办申请" not in client.get("/workbench/apply/").content.decode()
+
+
+def test_a_window_draft_is_given_up_by_its_clerk_alone(world, client_for):
+    """放弃 withdraws the draft, recorded with its reason; a colleague at the
+    same window neither lists, continues nor gives up another clerk's draft."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    version, _number, draft = _refused_at_the_window(world, client, seq=32)
+    other = client_for(colleague(world, "a", Role.WINDOW_CLERK, "window2"))
+    assert "没有未提交的代办申请" in other.get("/workbench/window-drafts/").content.decode()
+    assert other.get(f"{_url(version)}?draft={draft.pk}").status_code == 404
+    with nothing_written():
+        assert other.post("/workbench/window-drafts/", {"action": "discard",
+                                                        "case": draft.pk}).status_code == 404
+    given_up = client.post("/workbench/window-drafts/", {"action": "discard", "case": draft.pk})
+    assert given_up.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.outcome_reason) == (Case.Status.WITHDRAWN,
+                                                    "窗口代办申请未提交，已放弃")
+    assert event_types(draft) == [EventType.WITHDRAWN]
+    assert "没有未提交的代办申请" in client.get("/workbench/window-drafts/").content.decode()
+    # Given up, it is continued no more.
+    assert client.get(f"{_url(version)}?draft={draft.pk}").status_code == 404

@@ -105,6 +105,40 @@ def material_file_for_actor(*, actor, file_id: int) -> MaterialFile:
     return _named(record)
 
 
+def draft_continues(case: Case, *, actor, version) -> bool:
+    """Whether an application form of ``version`` continues the draft ``case``.
+
+    Only a draft the actor saved, of that version, by the idempotency key
+    the form posts again: the applicant's own on the apply page (修改申请信息),
+    the clerk's own on the window's page (继续办理).  A draft the window
+    filed is the clerk's to continue, not the applicant's, and a draft of a
+    version superseded since followed another form.
+    """
+    return (case.status == Case.Status.DRAFT and bool(case.idempotency_key)
+            and case.submitted_by_id is not None
+            and case.submitted_by_id == getattr(person_of(actor), "pk", None)
+            and case.item_version_id == version.pk)
+
+
+def draft_by_key(*, actor, version, key: str) -> Case | None:
+    """The draft an application form of ``version`` continues by its ``key``
+    (one sent back from a display toggle), or None (``draft_continues``)."""
+    if not key or person_of(actor) is None:
+        return None
+    return Case.objects.filter(submitted_by=actor, idempotency_key=key, item_version=version,
+                               status=Case.Status.DRAFT).first()
+
+
+def window_drafts(*, actor) -> QuerySet[Case]:
+    """未提交的代办申请: the drafts the clerk's window filings left (a material
+    missing, an answer refused, the applicant gone to fetch a document),
+    newest first, to be continued or given up (``draft_continues``)."""
+    if person_of(actor) is None:
+        return Case.objects.none()
+    return _cases().filter(submitted_by=actor, channel="window", status=Case.Status.DRAFT,
+                           kind=Case.Kind.APPROVAL).order_by("-created_at", "-pk")
+
+
 def cases_of_applicant_user(*, user) -> QuerySet[Case]:
     """The applications a user made or is the applicant of (not notices they issued)."""
     if person_of(user) is None:

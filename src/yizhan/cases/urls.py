@@ -21,6 +21,7 @@ urlpatterns = [
     path("workbench/apply/", views.window_items, name="window_items"),
     path("workbench/apply/<str:impl_code>/", views.window_apply, name="window_apply"),
     path("workbench/filed/<int:case_id>/", views.window_filed, name="window_filed"),
+    path("workbench/window-drafts/", views.window_drafts, name="window_drafts"),
     path("workbench/cases/", views.agency_cases, name="agency_cases"),
     path("workbench/cases/<int:case_id>/", views.staff_case, name="staff_case"),
     path("workbench/cases/<int:case_id>/<str:action>/", views.case_action, name="case_action"),

@@ -246,11 +246,27 @@ def _returned_form(request, *, version, materials):
     inputs = {f"material_{m.pk}" for m in materials}
     posted = {name: value for name, value in returned.items() if name not in inputs}
     chosen = {name for name in inputs if returned.get(name)}
-    key = posted.get("key", "")[:64]
-    draft = key and Case.objects.filter(submitted_by=request.user, idempotency_key=key,
-                                        item_version=version,
-                                        status=Case.Status.DRAFT).first()
+    draft = selectors.draft_by_key(actor=request.user, version=version,
+                                   key=posted.get("key", "")[:64])
     return posted, chosen, (_kept_files(draft) if draft else {})
+
+
+def _continued_draft(request, version) -> Case | None:
+    """The draft ``?draft=`` names for the form of ``version`` to continue
+    (修改申请信息 on the applicant's case page, 继续办理 on the window's list),
+    or None when none is named; not found when it is not one this form
+    continues (``selectors.draft_continues``)."""
+    if not request.GET.get("draft"):
+        return None
+    draft = selectors.case_get_for_actor(actor=request.user, case_id=_int(request.GET["draft"]))
+    if not selectors.draft_continues(draft, actor=request.user, version=version):
+        raise NotFound()
+    return draft
+
+
+def _draft_as_posted(draft: Case) -> dict[str, str]:
+    """The answers a draft holds, as its form posts them."""
+    return {f"field_{name}": _as_posted(value) for name, value in draft.data.items()}
 
 
 @login_required
@@ -292,17 +308,11 @@ def apply(request, impl_code: str):
             if case is not None:
                 return redirect("cases:mine_detail", case_id=case.pk)
         status = 400
-    elif request.GET.get("draft"):
+    elif (draft := _continued_draft(request, version)) is not None:
         # 修改申请信息 on a draft's page: the form continues the draft (its key),
         # with the answers and files it holds.
-        draft = selectors.case_get_for_actor(actor=request.user,
-                                             case_id=_int(request.GET["draft"]))
-        if (draft.status != Case.Status.DRAFT or draft.submitted_by_id != request.user.pk
-                or draft.item_version_id != version.pk or not draft.idempotency_key):
-            raise NotFound()
         key = draft.idempotency_key
-        posted = {"applicant": str(draft.applicant_id)} | {
-            f"field_{name}": _as_posted(value) for name, value in draft.data.items()}
+        posted = {"applicant": str(draft.applicant_id)} | _draft_as_posted(draft)
         kept = _kept_files(draft)
         status = 200
     else:
@@ -383,9 +393,9 @@ def _draft_editable(request, case) -> bool:
     still published: not one the window filed for them (the clerk's), nor one
     of a version superseded since, whose form is not the one offered."""
     item = case.item_version.item
-    return (case.status == Case.Status.DRAFT and case.submitted_by_id == request.user.pk
-            and bool(case.item_version.form_fields) and bool(case.idempotency_key)
-            and case.item_version_id == item.published_id and not item.is_withdrawn)
+    return (bool(case.item_version.form_fields)
+            and case.item_version_id == item.published_id and not item.is_withdrawn
+            and selectors.draft_continues(case, actor=request.user, version=case.item_version))
 
 
 def _reissue_query_code(request, case: Case, *, back_to: str):
@@ -552,7 +562,40 @@ def window_items(request):
         versions = versions.filter(item__agency_id__in=agencies)
     return render(request, "cases/window_items.html", {
         "versions": paged(request, versions), "q": query,
+        "drafts": selectors.window_drafts(actor=request.user).count(),
     })
+
+
+# The recorded reason of giving up a window draft (its event and audit
+# record), in the records' language whatever the clerk's page is in.
+WINDOW_DRAFT_GIVEN_UP = "窗口代办申请未提交，已放弃"
+
+
+@staff_page(allowed=directory_permissions.applicant_look_up)
+@require_http_methods(["GET", "POST"])
+def window_drafts(request):
+    """未提交的代办申请: the clerk's window filings not submitted, to continue or give up.
+
+    A filing refused for a missing material or a wrong answer is kept as a
+    draft with its files (``_file_application``); the applicant may come
+    back with the document another day.  继续办理 opens the item's window
+    page on the draft (``?draft=``), where the applicant is looked up again
+    by the document in hand; 放弃 withdraws it (services.case_withdraw), so
+    that it leaves this list and the applicant's.
+    """
+    if request.method == "POST":
+        case = selectors.window_drafts(actor=request.user).filter(
+            pk=_int(request.POST.get("case"))).first()
+        if case is None or request.POST.get("action") != "discard":
+            raise NotFound()
+        with refusal_shown(request):
+            services.case_withdraw(actor=request.user, case=case, reason=WINDOW_DRAFT_GIVEN_UP)
+            messages.success(request, _("已放弃该代办申请草稿。"))
+        return redirect("cases:window_drafts")
+    return render(request, "cases/window_drafts.html", {
+        "drafts": paged(request, selectors.window_drafts(actor=request.user)),
+    })
+
 
 
 def _walk_in(request, *, kind: str, number: str, found, invalid: dict):
@@ -609,6 +652,9 @@ def window_apply(request, impl_code: str):
     version = catalog_selectors.item_guide(impl_code=impl_code)
     if not permissions.files_at_counter(request.user, agency_id=version.item.agency_id):
         raise NotFound()
+    # 继续办理 (window_drafts): the draft's key, answers and files come back
+    # once the applicant is looked up again by the document in hand.
+    draft = _continued_draft(request, version)
     materials = list(version.materials.all())
     kinds = [(value, label) for value, label in Applicant.Kind.choices
              if Applicant.SERVICE_OBJECT[value] in version.service_objects]
@@ -621,7 +667,8 @@ def window_apply(request, impl_code: str):
         source = request.POST
     else:
         source = returned[0] if returned is not None else {}
-    kind = source.get("kind") or (kinds[0][0] if kinds else "")
+    kind = (source.get("kind") or (draft.applicant.kind if draft else "")
+            or (kinds[0][0] if kinds else ""))
     number = source.get("number", "").strip()[:40]
     errors: list[str] = []
     invalid: dict[int, str] = {}         # material id -> what is wrong with it
@@ -666,10 +713,14 @@ def window_apply(request, impl_code: str):
         if returned is not None:
             posted, chosen_files, kept = returned
             key = posted.get("key", "")[:64] or key
+        elif draft is not None:
+            key = draft.idempotency_key
+            posted = _draft_as_posted(draft)
+            kept = _kept_files(draft)
         status = 400 if who_invalid else 200
     return render(request, "cases/window_apply.html", {
         "v": version, "materials": materials, "key": key, "kinds": kinds, "kind": kind,
-        "number": number, "found": found, "looked_up": looked_up,
+        "number": number, "found": found, "looked_up": looked_up, "draft": draft,
         "errors": list(who_invalid.values()) + errors, "invalid": invalid,
         "field_invalid": field_invalid, "who_invalid": who_invalid,
         "kept": kept, "lost": _lost_files(chosen_files, materials, invalid=invalid,
