@@ -6,7 +6,8 @@ from yizhan.directory.permissions import MANAGERS, confers
 
 
 def _is_user(actor) -> bool:
-    return actor is not None and getattr(actor, "pk", None) is not None
+    """A person's own account acts: not an API token, nor the system."""
+    return person_of(actor) is not None
 
 
 def password_change(actor, *, user) -> bool:
