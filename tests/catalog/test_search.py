@@ -236,3 +236,141 @@ def test_odd_queries_get_an_answer_not_a_server_error(world, q):
     assert page.status_code in (200, 400), page.status_code
     api = client.get("/api/v1/catalog/items", {"q": q, "limit": 1, "offset": 1})
     assert api.status_code in (200, 400, 422), api.content
+
+
+# --- traditional characters and full-width forms ------------------------------------------
+
+# Traditional (as typed in Hong Kong, Macao and Taiwan, or with a traditional
+# input method) -> the catalog's simplified characters.  發 and 髮 both become 发,
+# 後 后, 臺 and 台 台, 裡 里, 於 于, 證 证, 鬥 斗; 註冊, 委託, 採購 are where a
+# converter short of characters leaves 註, 託, 採 behind.
+TRADITIONAL = {
+    "營業執照": "营业执照",
+    "食品經營許可證": "食品经营许可证",
+    "開辦餐廳": "开办餐厅",
+    "發票": "发票",
+    "理髮店衛生許可": "理发店卫生许可",
+    "出院之後": "出院之后",
+    "臺灣居民來往大陸通行證": "台湾居民来往大陆通行证",
+    "台灣": "台湾",
+    "這裡": "这里",
+    "關於": "关于",
+    "出生證明": "出生证明",
+    "奮鬥": "奋斗",
+    "公司註冊": "公司注册",
+    "委託書": "委托书",
+    "政府採購": "政府采购",
+}
+
+
+def test_traditional_characters_are_read_as_the_catalogs_simplified_ones():
+    for traditional, simplified in TRADITIONAL.items():
+        assert search.normalise(traditional) == simplified, traditional
+    # Phrases before characters: converted character by character, 著作權 would be
+    # 着作权, which no item holds.  Simplified text (抬头, 什么, 皇后) is left as it is.
+    assert search.normalise("著作權登記") == "著作权登记"
+    for simplified in ("著作权登记", "抬头", "什么", "皇后", "食品经营许可证核发", "ICP 经营"):
+        assert search.normalise(simplified) == simplified
+    assert search.normalise("ＩＣＰ　經營") == "ICP 经营"
+
+
+def test_a_traditional_query_is_read_as_its_simplified_one():
+    """Before the synonyms and the filler words: 補辦 is 补办, so 补领."""
+    assert search.parse_query("營業執照").text == "营业执照"
+    assert search.parse_query("如何辦理營業執照").phrase == "营业执照"
+    assert search.parse_query("補辦身份證").phrase == "补领身份证"
+    assert search.parse_query("個體戶").phrase == "个体工商户"
+    assert search.parse_query("申請社保卡").phrase == "社会保障卡"
+    assert search.parse_query("食品經營　许可证") == search.parse_query("食品经营 许可证")
+
+
+def test_traditional_and_mixed_queries_find_the_items(catalog):
+    """The catalog is in simplified characters: a query in traditional ones, or in
+    both, finds what the simplified query finds, names, conditions and materials."""
+    for traditional, simplified in (("食品經營許可證", "食品经营许可证"), ("食品經營", "食品经营"),
+                                    ("開餐館", "开餐馆"), ("檢測報告", "检测报告")):
+        assert _names(query=traditional) == _names(query=simplified) != [], traditional
+    assert _names(query="食品經營許可證") == ["食品经营许可证核发"]
+    assert _names(query="公共場所卫生") == ["公共场所卫生许可证核发"]
+    assert _names(query="食品經營 许可证核发") == ["食品经营许可证核发"]
+    page = Client().get("/services/search/", {"q": "公共場所衛生許可證"}).content.decode()
+    assert "找到 1 个事项" in page and "公共场所卫生许可证核发" in page
+
+
+def test_full_width_and_traditional_item_text_is_found_by_what_people_type(world):
+    """An item entered with a Chinese input method in full-width mode (ＩＣＰ), or
+    in traditional characters, is found by the half-width and simplified query."""
+    published(world, "ＩＣＰ经营许可证核发", basic_code="XK04201000",
+              materials=[{"name": "ＧＢ２７６０检测报告", "forms": ["original"], "copies": 1},
+                         {"name": "營業執照複印件", "forms": ["copy"], "copies": 1}])
+    for query in ("ICP", "icp经营许可", "ＩＣＰ", "GB2760", "gb2760 检测报告", "营业执照复印件",
+                  "營業執照複印件"):
+        assert _names(query=query) == ["ＩＣＰ经营许可证核发"], query
+    response = Client().get("/api/v1/catalog/items", {"q": "GB2760"})
+    assert [item["name"] for item in response.json()] == ["ＩＣＰ经营许可证核发"]
+
+
+# The demo city: each traditional query finds what its simplified one finds.
+DEMO_TRADITIONAL = {
+    "營業執照": "营业执照",
+    "如何辦理營業執照": "如何办理营业执照",
+    "食品經營許可證": "食品经营许可证",
+    "開辦餐廳": "开办餐厅",
+    "補辦身份證": "补办身份证",
+    "結婚登記": "结婚登记",
+    "申請失業保險金": "申请失业保险金",
+}
+
+
+@pytest.mark.django_db
+def test_traditional_queries_find_the_demo_items():
+    demo.load(out=lambda *args: None)
+    for traditional, simplified in DEMO_TRADITIONAL.items():
+        assert _demo_ranked(traditional) == _demo_ranked(simplified) != [], traditional
+    assert _demo_ranked("食品經營許可證")[0] == "食品经营许可证核发"
+    assert "开办餐饮店“一件事”" in _demo_ranked("開辦餐廳")
+    assert set(_demo_ranked("營業執照")[:3]) == {
+        "公司设立登记", "个体工商户设立登记", "企业开办“一件事”"}
+    page = Client().get("/services/search/", {"q": "營業執照"}).content.decode()
+    assert "公司设立登记" in page and "以下事项符合其中一部分" not in page
+    api = Client().get("/api/v1/catalog/items", {"q": "食品經營許可證"}).json()
+    assert api[0]["name"] == "食品经营许可证核发"
+
+
+# --- the migration that made the stored search text the way queries are read -------------
+
+BEFORE_NORMALISED = ("catalog", "0006_file_names_on_references")
+NORMALISED = ("catalog", "0007_search_text_normalised")
+
+
+def _migrate(target):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+
+
+def test_the_migration_recomputes_the_search_text_of_existing_versions(transactional_db,
+                                                                       world):
+    """Before 0007 the stored text kept full-width letters (ｉ ｃ ｐ) and traditional
+    characters, which no query read NFKC and simplified can match; the migration
+    makes it again, as a new version's is made; backwards it changes nothing."""
+    from yizhan.catalog.models import ItemVersion
+
+    version = published(world, "ＩＣＰ经营许可证核发", basic_code="XK04201000",
+                        materials=[{"name": "營業執照複印件", "forms": ["copy"], "copies": 1}])
+    made = ItemVersion.objects.get(pk=version.pk).search_text
+    as_before = " ｉ ｃ ｐ 经营 许可 许可证 核发 營業 執照 複印 複印件 "
+    try:
+        _migrate(BEFORE_NORMALISED)
+        ItemVersion.objects.filter(pk=version.pk).update(search_text=as_before)
+    finally:
+        _migrate(NORMALISED)
+    assert ItemVersion.objects.get(pk=version.pk).search_text == made
+    assert _names(query="ICP") == _names(query="营业执照复印件") == ["ＩＣＰ经营许可证核发"]
+    _migrate(BEFORE_NORMALISED)
+    try:
+        assert ItemVersion.objects.get(pk=version.pk).search_text == made
+    finally:
+        _migrate(NORMALISED)

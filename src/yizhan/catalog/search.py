@@ -8,12 +8,16 @@ a whole token of the document.  The same tokenizer on both sides means
 The catalog is thousands of rows, not millions, so an indexed full-text
 engine is not needed yet; see docs/catalog.md.
 
-A query is read the way people type it (``parse_query``): NFKC first (a
-Chinese input method in full-width mode types ＸＫ０４１０１０００), then
-the everyday words of ``SYNONYMS`` become the catalog's words (补办 →
-补领), and the filler words of ``FILLER`` (办理, 申请, 如何 …) are dropped,
-so that 如何办理营业执照 searches for 营业执照.  The ranking and the
-fallback to any word live in ``selectors.item_search``.
+Both sides read text the same way (``normalise``): NFKC (a Chinese input
+method in full-width mode types ＸＫ０４１０１０００, and an item may be
+entered so too), then traditional characters become simplified ones (the
+catalog is written in simplified characters; applicants from Hong Kong,
+Macao and Taiwan, and many older people, type 營業執照).  A query is then
+read the way people type it (``parse_query``): the everyday words of
+``SYNONYMS`` become the catalog's words (补办 → 补领), and the filler words
+of ``FILLER`` (办理, 申请, 如何 …) are dropped, so that 如何办理营业执照
+searches for 营业执照.  The ranking and the fallback to any word live in
+``selectors.item_search``.
 """
 
 import logging
@@ -22,22 +26,44 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-_lock = threading.Lock()
-_jieba = None
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 
 
-def _tokenizer():
-    global _jieba
-    if _jieba is None:
-        with _lock:
-            if _jieba is None:
-                import jieba
+def _loaded_once(load):
+    """``load()`` run at the first call only, and its result kept for the
+    process: loading a dictionary takes a while, and not every process
+    searches (a worker, a management command)."""
+    loaded, lock = None, threading.Lock()
 
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba = jieba
-    return _jieba
+    def get():
+        nonlocal loaded
+        if loaded is None:
+            with lock:
+                if loaded is None:
+                    loaded = load()
+        return loaded
+
+    return get
+
+
+@_loaded_once
+def _tokenizer():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+@_loaded_once
+def _simplifier():
+    # OpenCC's traditional-to-simplified tables, shipped in the package:
+    # phrases first (乾燥 → 干燥 but 乾隆 stays), then single characters.
+    # Its variant tables for Hong Kong and Taiwan are not used: they turn
+    # simplified text as well (抬 → 擡, 什么 → 什幺).
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
 
 
 def tokens(text: str) -> list[str]:
@@ -60,7 +86,7 @@ def search_text_for(version) -> str:
         " ".join(str(THEMES[t]) for t in version.themes if t in THEMES),
         " ".join(m.name for m in version.materials.all()),
     ]
-    return " " + " ".join(tokens(" ".join(parts))) + " "
+    return " " + " ".join(tokens(normalise(" ".join(parts)))) + " "
 
 
 # At most this many words of a query are matched.
@@ -97,23 +123,27 @@ _LEADING_FILLER = re.compile(r"^(?:我们|我|请问|请)?(?:想要|想)(?=\S)")
 
 @dataclass(frozen=True)
 class Query:
-    """A search query as read: ``text`` as typed (NFKC, spaces collapsed),
-    ``phrase`` what it asks for (synonyms applied, filler dropped), compared
-    with item names, and ``words``, the jieba tokens of ``phrase`` matched
-    against the items' tokens."""
+    """A search query as read: ``text`` as typed but ``normalise``d (NFKC,
+    simplified characters, spaces collapsed), ``phrase`` what it asks for
+    (synonyms applied, filler dropped), compared with item names, and
+    ``words``, the jieba tokens of ``phrase`` matched against the items'
+    tokens."""
 
     text: str
     phrase: str
     words: tuple[str, ...]
 
 
-def normalise(query: str) -> str:
-    """NFKC (full-width letters, digits and spaces become half-width), spaces collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", query or "").split())
+def normalise(text: str, limit: int | None = None) -> str:
+    """``text`` as search reads it, a query or an item alike: NFKC (full-width
+    letters, digits and spaces become half-width), spaces collapsed, cut to
+    ``limit`` characters, then traditional characters made simplified."""
+    text = " ".join(unicodedata.normalize("NFKC", text or "").split())[:limit]
+    return _simplifier().convert(text) if text else text
 
 
 def parse_query(query: str) -> Query:
-    text = normalise(str(query or "")[:MAX_QUERY_CHARS * 4])[:MAX_QUERY_CHARS]
+    text = normalise(str(query or "")[:MAX_QUERY_CHARS * 4], limit=MAX_QUERY_CHARS)
     replaced = _SYNONYM.sub(lambda m: SYNONYMS[m.group(0)], text)
     kept = []
     for chunk in replaced.split():

@@ -112,12 +112,12 @@ def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "
                 item_type: str = "") -> QuerySet[ItemVersion]:
     """Published items matching ``query``, the most likely first.
 
-    The query is read by ``search.parse_query`` (NFKC, everyday synonyms,
-    filler words dropped).  An item matches when it has every word of the
-    query, when its name contains the query, or when the query is one of its
-    codes.  When no item matches so, the items having any of the words match
-    instead (a one-character word only counts when the query has no longer
-    one), those with the most words first.
+    The query is read by ``search.parse_query`` (NFKC, simplified characters,
+    everyday synonyms, filler words dropped).  An item matches when it has
+    every word of the query, when its name contains the query, or when the
+    query is one of its codes.  When no item matches so, the items having
+    any of the words match instead (a one-character word only counts when
+    the query has no longer one), those with the most words first.
 
     The order is computed in the query, so that pages stay right, on SQLite
     and PostgreSQL alike: the item whose name or code (implementation or
