@@ -374,3 +374,19 @@ def test_the_migration_recomputes_the_search_text_of_existing_versions(transacti
         assert ItemVersion.objects.get(pk=version.pk).search_text == made
     finally:
         _migrate(NORMALISED)
+
+
+def test_a_renamed_agency_s_items_are_found_by_the_new_name(world, catalog):
+    """The agency's name and short name are among its items' search words:
+    after a merger renames it (甲局 → 示范市市场监督管理局, short name 市监局),
+    its items are found by the new names and no longer by the old one."""
+    from yizhan.directory import services as directory_services
+
+    assert "食品经营许可证核发" in _names(query="甲局")
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a,
+                                     name="示范市市场监督管理局", short_name="市监局")
+    assert "食品经营许可证核发" in _names(query="市场监督管理局")
+    assert "食品经营许可证核发" in _names(query="市监局")
+    assert "食品经营许可证核发" not in _names(query="甲局")
+    # The other agency's items keep theirs.
+    assert _names(query="公共场所卫生许可证") == ["公共场所卫生许可证核发"]

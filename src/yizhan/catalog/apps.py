@@ -13,3 +13,8 @@ class CatalogConfig(AppConfig):
         from yizhan.catalog.actions import CatalogAction
 
         register_actions(CatalogAction)
+
+        from yizhan.catalog.services import on_agency_renamed
+        from yizhan.directory.signals import agency_renamed
+
+        agency_renamed.connect(on_agency_renamed, dispatch_uid="catalog.search_text")

@@ -89,6 +89,28 @@ def search_text_for(version) -> str:
     return " " + " ".join(tokens(normalise(" ".join(parts)))) + " "
 
 
+def search_texts_rebuilt(versions, *, batch: int = 500) -> int:
+    """Make the search text of ``versions`` (a queryset of item versions: the
+    app's model, or a migration's historical one) again, and write those
+    whose text changed; returns how many.  For text made before the way it
+    is read changed (a data migration), or from a name changed since (an
+    agency renamed: ``services.on_agency_renamed``)."""
+    model = versions.model
+    rows = (versions.select_related("item__agency").prefetch_related("materials")
+            .order_by("pk"))
+    changed, written = [], 0
+    for version in rows.iterator(chunk_size=batch):
+        text = search_text_for(version)
+        if text != version.search_text:
+            version.search_text = text
+            changed.append(version)
+        if len(changed) >= batch:
+            model.objects.bulk_update(changed, ["search_text"])
+            written, changed = written + len(changed), []
+    model.objects.bulk_update(changed, ["search_text"])
+    return written + len(changed)
+
+
 # At most this many words of a query are matched.
 MAX_WORDS = 12
 # The longest query read, in characters (the search page's form takes as

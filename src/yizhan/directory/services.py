@@ -27,7 +27,7 @@ from yizhan.directory.models import (
     ScopeGrant,
 )
 from yizhan.directory.roles import Role
-from yizhan.directory.signals import posts_left
+from yizhan.directory.signals import agency_renamed, posts_left
 
 
 def _level_for(code: str) -> int:
@@ -144,6 +144,8 @@ def agency_update(*, actor, agency: Agency, name: str | None = None,
     if not changes:
         return agency
     agency.save(update_fields=list(changes))
+    if changes.keys() & {"name", "short_name"}:
+        agency_renamed.send(sender=Agency, agency=agency)
     audit_append(actor=actor, action=DirectoryAction.AGENCY_UPDATED, obj=agency,
                  agency_id=agency.pk, changes=changes)
     return agency

@@ -1,8 +1,9 @@
 """Signals of the directory app, sent inside the transaction of the change.
 
 The case engine subscribes to put back in their post's inbox the tasks a
-person claimed and can no longer do; the directory knows nothing about
-cases (STYLE §11).  Receivers run in the same transaction, so the change
+person claimed and can no longer do, and the catalog to keep its search
+words in step with an agency's name; the directory knows nothing about
+cases or items (STYLE §11).  Receivers run in the same transaction, so the change
 and what follows from it commit together or not at all.
 """
 
@@ -13,3 +14,7 @@ from django.dispatch import Signal
 # ``(agency id, role)``; ``actor`` made the change.
 # provides args: actor, user, posts
 posts_left = Signal()
+
+# An agency's name or short name changed (agency_update); ``agency`` is as saved.
+# provides args: agency
+agency_renamed = Signal()

@@ -13,25 +13,10 @@ in it by the same words.
 
 from django.db import migrations
 
-BATCH = 500
-
-
 def recompute(apps, schema_editor):
-    from yizhan.catalog.search import search_text_for
+    from yizhan.catalog.search import search_texts_rebuilt
 
-    ItemVersion = apps.get_model("catalog", "ItemVersion")
-    versions = (ItemVersion.objects.select_related("item__agency")
-                .prefetch_related("materials").order_by("pk"))
-    changed = []
-    for version in versions.iterator(chunk_size=BATCH):
-        text = search_text_for(version)
-        if text != version.search_text:
-            version.search_text = text
-            changed.append(version)
-        if len(changed) >= BATCH:
-            ItemVersion.objects.bulk_update(changed, ["search_text"])
-            changed = []
-    ItemVersion.objects.bulk_update(changed, ["search_text"])
+    search_texts_rebuilt(apps.get_model("catalog", "ItemVersion").objects.all())
 
 
 class Migration(migrations.Migration):
