@@ -38,6 +38,23 @@ def material_uploads(version, files=None) -> dict:
             form[f"material_{material.pk}"] = SimpleUploadedFile(f"{material.name}.pdf",
                                                                  content)
     return form
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    """A multipart/form-data body and its content type, built by hand: ``files``
+    maps an input's name to ``(filename, content)``, the file name as the raw
+    bytes given (the test client would encode it in UTF-8).  Post it with
+    ``client.generic("POST", url, body, content_type=...)``."""
+    boundary = b"XyZbOuNdArY"
+    parts = [b'Content-Disposition: form-data; name="%s"\r\n\r\n%s'
+             % (name.encode(), str(value).encode()) for name, value in fields.items()]
+    parts += [b'Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+              b"Content-Type: application/pdf\r\n\r\n%s" % (name.encode(), filename, content)
+              for name, (filename, content) in files.items()]
+    body = b"".join(b"--%s\r\n%s\r\n" % (boundary, part) for part in parts)
+    return body + b"--%s--\r\n" % boundary, f"multipart/form-data; boundary={boundary.decode()}"
+
+
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
        b"\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"

@@ -15,12 +15,13 @@ from tests.cases.helpers import (
     another_citizen,
     colleague,
     event_types,
+    multipart,
     nothing_written,
     reload,
     submitted,
 )
 from yizhan.audit.verify import verify_chain
-from yizhan.cases.models import Case, Certificate, EventType
+from yizhan.cases.models import Case, Certificate, EventType, MaterialFile
 from yizhan.core.crypto import sm3_hex
 from yizhan.directory.roles import Role
 
@@ -170,28 +171,25 @@ def test_upload_errors_over_the_api(world, promised, client_for):
 def _multipart(material_id: int, filename: bytes) -> tuple[bytes, str]:
     """A material upload whose file name is the raw bytes given (a test client
     would encode it)."""
-    boundary = b"XyZbOuNdArY"
-    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="material_id"\r\n\r\n'
-            + str(material_id).encode() + b"\r\n--" + boundary
-            + b'\r\nContent-Disposition: form-data; name="file"; filename="' + filename
-            + b'"\r\nContent-Type: application/pdf\r\n\r\n' + PDF + b"\r\n--" + boundary
-            + b"--\r\n")
-    return body, f"multipart/form-data; boundary={boundary.decode()}"
+    return multipart({"material_id": material_id}, {"file": (filename, PDF)})
 
 
-@pytest.mark.parametrize(("filename", "kept_as"), [
-    ("申请\x00书.pdf".encode(), "申请书.pdf"),          # NUL, which PostgreSQL cannot hold
-    (b"../../etc/passwd.pdf", "passwd.pdf"),            # a path: its last part only
-    (b"a\\b\\c.pdf", "c.pdf"),
-    (b"%00.pdf", "%00.pdf"),                             # escapes are not decoded
-    ("申请书%00.pdf".encode(), "申请书%00.pdf"),
-    (b"\xff\xfe.pdf", None),                             # not UTF-8: no file received
-    ("申请书.pdf".encode("gbk"), None),
-    (b"", None),
-    (b"a" * 1000 + b".pdf", None),
+@pytest.mark.parametrize(("filename", "kept_as", "refused_with"), [
+    ("申请\x00书.pdf".encode(), "申请书.pdf", None),    # NUL, which PostgreSQL cannot hold
+    (b"../../etc/passwd.pdf", "passwd.pdf", None),      # a path: its last part only
+    (b"a\\b\\c.pdf", "c.pdf", None),
+    (b"%00.pdf", "%00.pdf", None),                       # escapes are not decoded
+    ("申请书%00.pdf".encode(), "申请书%00.pdf", None),
+    ("申请书.pdf".encode("gbk"), "申请书.pdf", None),    # GBK, as older Windows clients send
+    ("誠信承诺书.pdf".encode("gbk"), "誠信承诺书.pdf", None),  # 誠's second byte is "\\"
+    ("申请\\书.pdf".encode("gbk"), "书.pdf", None),     # a GBK name still loses its folders
+    (b"\xff\xfe.pdf", None, "core.file_name_encoding"),  # neither UTF-8 nor GB18030
+    (b"", None, "core.invalid_input"),                   # no name: not a file
+    (b"a" * 1000 + b".pdf", None, "core.invalid_input"),  # headers over Django's limit
 ])
 def test_a_material_file_name_is_kept_as_text_the_database_holds(world, promised, client_for,
-                                                                  filename, kept_as):
+                                                                  filename, kept_as,
+                                                                  refused_with):
     """Whatever bytes name the file, the answer is the file kept under a name without
     NUL or path, or a 400 in the error shape: never a 500."""
     citizen = client_for(world.citizen)
@@ -200,11 +198,40 @@ def test_a_material_file_name_is_kept_as_text_the_database_holds(world, promised
     body, content_type = _multipart(promised.materials.first().pk, filename)
     response = citizen.generic("POST", f"{BASE}/cases/{case_id}/materials", body,
                                content_type=content_type)
-    if kept_as is None:
-        _error(response, 400, "core.invalid_input")
+    if refused_with:
+        _error(response, 400, refused_with)
     else:
         assert response.status_code == 201, response.content
         assert response.json()["original_name"] == kept_as
+
+
+def test_a_file_named_in_gbk_is_kept_under_its_name(world, promised, client_for):
+    """营业执照.pdf as an older Windows client names it, in GBK bytes: the file is
+    received and kept under that name, which the case's file list shows."""
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    material = promised.materials.get(name="营业执照")
+    body, content_type = multipart({"material_id": material.pk},
+                                   {"file": ("营业执照.pdf".encode("gbk"), PDF)})
+    response = citizen.generic("POST", f"{BASE}/cases/{case_id}/materials", body,
+                               content_type=content_type)
+    assert response.status_code == 201, response.content
+    assert MaterialFile.objects.get(case_id=case_id).original_name == "营业执照.pdf"
+
+
+def test_a_file_name_in_no_known_encoding_is_refused_saying_so(world, promised, client_for):
+    """A name neither UTF-8 nor GB18030 is refused as such (400
+    core.file_name_encoding), not reported as a file missing; nothing is kept."""
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    body, content_type = multipart({"material_id": promised.materials.first().pk},
+                                   {"file": (b"\x80\xff.pdf", PDF)})
+    with nothing_written():
+        response = citizen.generic("POST", f"{BASE}/cases/{case_id}/materials", body,
+                                   content_type=content_type)
+    refused = _error(response, 400, "core.file_name_encoding")
+    assert refused["message_zh"] == ("文件名的编码无法识别，请改用 UTF-8 编码的文件名"
+                                     "（或将文件重命名为只含字母和数字的名称）后重新上传。")
 
 
 def test_a_file_far_too_big_is_not_kept_while_it_arrives(world, promised, client_for,

@@ -331,6 +331,26 @@ def test_a_file_too_big_is_refused_413(world, promised):
     assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TOO_BIG, 413)
 
 
+@pytest.mark.parametrize(("limit", "stated"), [(1024 * 1024 + 512 * 1024, "1.5 MB"),
+                                               (256 * 1024, "0.25 MB")])
+@pytest.mark.parametrize("size_known", [True, False])
+def test_a_file_too_big_is_refused_with_the_limit_as_configured(world, promised, limit,
+                                                                 stated, size_known):
+    """A limit that is no whole number of MB is stated as it is set (1.5 MB, not
+    1 MB; 0.25 MB, not 0 MB), whether the file's size was known before it was
+    read or only once it was."""
+    case = draft(world, promised, files=False)
+    big = upload(b"%PDF-1.4\n" + b"0" * limit + b"\n%%EOF\n")
+    if not size_known:
+        big.size = None
+    with override_settings(YIZHAN_MAX_UPLOAD_BYTES=limit), nothing_written(), \
+            pytest.raises(InvalidInput) as exc:
+        services.material_upload(actor=world.citizen, case=case,
+                                 material_id=_material(promised).pk, upload=big)
+    assert (exc.value.code, exc.value.http_status) == (CasesErrorCode.UPLOAD_TOO_BIG, 413)
+    assert exc.value.render("zh-hans") == f"文件“申请书.pdf”过大：上限 {stated}。"
+
+
 @pytest.mark.parametrize("content", [
     PDF.replace(b"%%EOF", b""),
     PNG[:-12],

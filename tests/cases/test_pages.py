@@ -16,6 +16,7 @@ from tests.cases.helpers import (
     draft,
     event_types,
     material_uploads,
+    multipart,
     nothing_written,
     open_task,
     publish_item,
@@ -108,6 +109,36 @@ def test_files_over_the_request_s_total_are_refused_before_anything_is_kept(
     assert response.status_code == 413
     assert "一次提交的文件合计超过" in response.content.decode()
     assert not Case.objects.exists()
+
+
+def test_a_file_named_in_gbk_is_kept_under_its_name_on_the_draft_page(world, promised,
+                                                                      client_for):
+    """The draft page's 保存草稿 with 营业执照.pdf named in GBK bytes (an older
+    Windows browser): the file is kept under its name, as through the API."""
+    case = draft(world, promised, files=False)
+    material = promised.materials.get(name="营业执照")
+    body, content_type = multipart(
+        {"action": "draft"}, {f"material_{material.pk}": ("营业执照.pdf".encode("gbk"), PDF)})
+    response = client_for(world.citizen).generic("POST", f"/my/cases/{case.pk}/submit/", body,
+                                                 content_type=content_type)
+    assert response.status_code == 302
+    assert [(f.material_id, f.original_name) for f in MaterialFile.objects.filter(case=case)] == [
+        (material.pk, "营业执照.pdf")]
+
+
+def test_a_file_name_in_no_known_encoding_is_refused_on_the_page_saying_so(world, promised,
+                                                                          client_for):
+    """A name neither UTF-8 nor GB18030: the page says the name cannot be read
+    (400), rather than saving the draft as if no file had been chosen."""
+    case = draft(world, promised, files=False)
+    material = promised.materials.first()
+    body, content_type = multipart(
+        {"action": "draft"}, {f"material_{material.pk}": (b"\x80\xff.pdf", PDF)})
+    with nothing_written():
+        response = client_for(world.citizen).generic(
+            "POST", f"/my/cases/{case.pk}/submit/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert "文件名的编码无法识别" in response.content.decode()
 
 
 def test_the_apply_page_needs_a_sign_in(world, promised, client):

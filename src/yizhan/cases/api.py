@@ -307,7 +307,9 @@ def upload_material(request, case_id: int, material_id: Form[int], file: File[Up
     """Upload one material file: PDF, JPG, PNG or OFD, at most the platform's limit
     (`YIZHAN_MAX_UPLOAD_BYTES`, 10 MB unless the operator sets another; the
     413 `cases.upload_too_big` answer names it).  A PDF that runs a script or
-    starts a program when opened is refused (415 `cases.upload_type`)."""
+    starts a program when opened is refused (415 `cases.upload_type`).  The
+    file's name may be sent in UTF-8 or in GB18030 (GBK); a name in neither
+    is refused (400 `core.file_name_encoding`)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     record = services.material_upload(actor=actor, case=case, material_id=material_id,

@@ -35,6 +35,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import InvalidInput
+from yizhan.core.sizes import megabytes
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -89,7 +90,7 @@ def max_bytes() -> int:
 
 def max_megabytes() -> str:
     """The limit as the pages and messages state it, in MB ("10", "2.5")."""
-    return f"{round(max_bytes() / (1024 * 1024), 1):g}"
+    return megabytes(max_bytes())
 
 
 # Containers, told apart by what they hold once the file is known to be whole.
@@ -584,6 +585,12 @@ def _refused(accepted: Accepted, name: str, sniffed=None) -> InvalidInput:
                         name=name)
 
 
+def _too_big(upload, limit: int) -> InvalidInput:
+    return InvalidInput(_("文件“%(name)s”过大：上限 %(mb)s MB。"),
+                        code=CasesErrorCode.UPLOAD_TOO_BIG, http_status=413,
+                        name=upload.name, mb=megabytes(limit))
+
+
 def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
     """Read and check an uploaded file; raise a clear error, or return its bytes.
 
@@ -592,14 +599,10 @@ def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
     """
     limit = max_bytes()
     if upload.size is not None and upload.size > limit:
-        raise InvalidInput(_("文件“%(name)s”过大：上限 %(mb)s MB。"),
-                           code=CasesErrorCode.UPLOAD_TOO_BIG, http_status=413,
-                           name=upload.name, mb=limit // (1024 * 1024))
+        raise _too_big(upload, limit)
     content = upload.read(limit + 1)
     if len(content) > limit:
-        raise InvalidInput(_("文件“%(name)s”过大：上限 %(mb)s MB。"),
-                           code=CasesErrorCode.UPLOAD_TOO_BIG, http_status=413,
-                           name=upload.name, mb=limit // (1024 * 1024))
+        raise _too_big(upload, limit)
     if not content:
         # Before the type, which an empty file has none of: "PDF is not
         # accepted" to someone who chose 申请书.pdf would send them looking

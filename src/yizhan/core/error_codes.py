@@ -12,6 +12,7 @@ class CoreErrorCode(StrEnum):
     MALFORMED_JSON = "core.malformed_json"
     NUMBER_OUT_OF_RANGE = "core.number_out_of_range"
     BODY_TOO_LARGE = "core.body_too_large"
+    FILE_NAME_ENCODING = "core.file_name_encoding"
     NOT_FOUND = "core.not_found"
     PERMISSION_DENIED = "core.permission_denied"
     NOT_AUTHENTICATED = "core.not_authenticated"
