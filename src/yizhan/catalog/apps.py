@@ -14,7 +14,7 @@ class CatalogConfig(AppConfig):
 
         register_actions(CatalogAction)
 
-        from yizhan.catalog.services import on_agency_renamed
+        from yizhan.catalog.search import on_agency_renamed
         from yizhan.directory.signals import agency_renamed
 
         agency_renamed.connect(on_agency_renamed, dispatch_uid="catalog.search_text")

@@ -94,7 +94,7 @@ def search_texts_rebuilt(versions, *, batch: int = 500) -> int:
     app's model, or a migration's historical one) again, and write those
     whose text changed; returns how many.  For text made before the way it
     is read changed (a data migration), or from a name changed since (an
-    agency renamed: ``services.on_agency_renamed``)."""
+    agency renamed: ``on_agency_renamed``)."""
     model = versions.model
     rows = (versions.select_related("item__agency").prefetch_related("materials")
             .order_by("pk"))
@@ -109,6 +109,17 @@ def search_texts_rebuilt(versions, *, batch: int = 500) -> int:
             written, changed = written + len(changed), []
     model.objects.bulk_update(changed, ["search_text"])
     return written + len(changed)
+
+
+def on_agency_renamed(sender, *, agency, **kwargs):
+    """An agency's name (or short name) is among its items' search words: a
+    renamed agency's items are found by the new name, no longer the old
+    (``directory.signals.agency_renamed``).  In the rename's transaction,
+    which its service checked, before its audit record (the audit head is
+    the last lock taken)."""
+    from yizhan.catalog.models import ItemVersion
+
+    search_texts_rebuilt(ItemVersion.objects.filter(item__agency=agency))
 
 
 # At most this many words of a query are matched.

@@ -35,7 +35,7 @@ from yizhan.catalog.models import (
     ProcessTemplate,
     catalog_file_path,
 )
-from yizhan.catalog.search import search_text_for, search_texts_rebuilt
+from yizhan.catalog.search import search_text_for
 from yizhan.core.errors import (
     Conflict,
     InvalidInput,
@@ -62,14 +62,6 @@ def _write_version(version: ItemVersion, clean: dict) -> None:
     Fee.objects.bulk_create(Fee(version=version, **f) for f in clean["fees"])
     version.search_text = search_text_for(version)
     version.save(update_fields=["search_text"])
-
-
-def on_agency_renamed(sender, *, agency, **kwargs):
-    """An agency's name (or short name) is among its items' search words: a
-    renamed agency's items are found by the new name, no longer the old.
-    In the rename's transaction, before its audit record (the audit head is
-    the last lock taken)."""
-    search_texts_rebuilt(ItemVersion.objects.filter(item__agency=agency))
 
 
 # The business item sequence, the last two digits of an implementation code.
