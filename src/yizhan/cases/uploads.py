@@ -18,7 +18,6 @@ Each use says which kinds it accepts: applicants' materials
 and samples (``CATALOG_FILES``: Word and Excel too).
 """
 
-import contextlib
 import dataclasses
 import io
 import re
@@ -394,18 +393,17 @@ _PYPDF_OUTPUT_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length
 
 def _pypdf_limits():
     """pypdf's own limits on a stream's decoded bytes, lowered for this reading
-    (its defaults allow 75 MB a stream), where this version of pypdf lets them
-    be set for one reading (a context variable: other readings keep theirs)."""
-    configure = getattr(pypdf, "apply_configuration", None)
-    if configure is None:
-        return contextlib.nullcontext()
+    (its defaults allow 75 MB a stream), for this reading only (a context
+    variable: other readings keep theirs).  The floor of pypdf in
+    pyproject.toml is the release that lets them be set so; a limit a later
+    release drops is left out rather than refused."""
     known = {field.name for field in dataclasses.fields(pypdf.Configuration)}
-    return configure(**{name: PDF_OBJECT_STREAMS_LIMIT
-                        for name in _PYPDF_OUTPUT_LIMITS if name in known})
+    return pypdf.apply_configuration(**{name: PDF_OBJECT_STREAMS_LIMIT
+                                        for name in _PYPDF_OUTPUT_LIMITS if name in known})
 
 
 # pypdf's error for a limit it will not pass (a file made to exhaust it).
-_LIMIT_REACHED = tuple(filter(None, [getattr(pypdf.errors, "LimitReachedError", None)]))
+_LIMIT_REACHED = pypdf.errors.LimitReachedError
 
 
 class _PdfActions:
@@ -569,7 +567,7 @@ def _pdf_runs_code(content: bytes) -> bool | None:
         with _pypdf_limits():
             reader = _pdf_reader(content)
             return reader is not None and _PdfActions(reader).found()
-    except (_TooComplex, *_LIMIT_REACHED):
+    except (_TooComplex, _LIMIT_REACHED):
         return None
     except Exception:  # pypdf's errors on a damaged file (RecursionError too)
         return False
