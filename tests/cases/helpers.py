@@ -280,3 +280,15 @@ def run_together(*calls):
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def token_actor(world, role, *, agency=None):
+    """A fresh API token of ``agency`` (A) in ``role``, as the API authenticates
+    it (the actor services see), and the label it is recorded under."""
+    from yizhan.accounts import services as account_services
+
+    _token, secret = account_services.token_issue(actor=world.admin,
+                                                  agency=agency or world.agency_a,
+                                                  name="对接系统", role=role)
+    principal = account_services.token_authenticate(secret)
+    return principal, principal.audit_label

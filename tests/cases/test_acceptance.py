@@ -6,6 +6,7 @@ from django.utils import timezone
 from tests.cases.helpers import (
     PNG,
     audit_actions,
+    colleague,
     complete,
     event_types,
     nothing_written,
@@ -109,6 +110,26 @@ def _request_correction(world, case, version, names=("申请书", "营业执照"
              for name in names]
     return services.case_request_correction(actor=_clerk(world), task=open_task(case),
                                             items=items, note="请一次性补正")
+
+
+def test_the_same_correction_notice_sent_again_returns_the_notice(world, promised):
+    """The clerk's notice sent again (a double click, a retry; the materials as the
+    form sends them, ids in text): the notice sent, nothing written.  Another clerk
+    sending the same, or the clerk another list, is refused: it is notified once."""
+    case, _code = submitted(world, promised)
+    notice = _request_correction(world, case, promised)
+    other = colleague(world, "a", Role.WINDOW_CLERK, "a.clerk2")
+    asked = [{"material_id": str(_material_id(promised, name)), "problem": f"{name}未签字 "}
+             for name in ("申请书", "营业执照")]
+    with nothing_written():
+        again = services.case_request_correction(actor=_clerk(world), task=open_task(case),
+                                                 items=asked, note="请一次性补正")
+        assert again.pk == notice.pk
+        for actor, items in ((other, asked), (_clerk(world), asked[:1])):
+            with pytest.raises(Conflict) as exc:
+                services.case_request_correction(actor=actor, task=open_task(case),
+                                                 items=items, note="请一次性补正")
+            assert exc.value.code == CasesErrorCode.BAD_STATE
 
 
 def test_the_correction_notice_lists_every_material_at_once(world, promised):

@@ -12,11 +12,13 @@ from tests.api import api_error as _error
 from tests.cases.helpers import (
     PDF,
     PNG,
+    accepted,
     another_citizen,
     colleague,
     event_types,
     multipart,
     nothing_written,
+    open_task,
     reload,
     submitted,
 )
@@ -356,8 +358,106 @@ def test_clock_endpoints(world, promised, client_for):
     extended = _post(head, f"{BASE}/cases/{case.pk}/extend", {"workdays": 5, "reason": "复杂"})
     assert extended.status_code == 200
     assert reload(case).extension_workdays == 5
-    _error(_post(head, f"{BASE}/cases/{case.pk}/extend", {"workdays": 5, "reason": "复杂"}),
-           409, "cases.extension_once")
+    with nothing_written():
+        # The same extension sent again is answered with the case; another is
+        # the second extension the law does not allow.
+        again = _post(head, f"{BASE}/cases/{case.pk}/extend", {"workdays": 5, "reason": "复杂"})
+        assert again.json() == extended.json()
+        _error(_post(head, f"{BASE}/cases/{case.pk}/extend", {"workdays": 3, "reason": "再延"}),
+               409, "cases.extension_once")
+
+
+# --- a staff action sent again (its answer lost) -------------------------------------
+
+
+def _answered_again(client, url, body=None):
+    """``body`` posted to ``url`` twice, as a system whose answer was lost sends
+    it again: both answered 200, alike, the second writing nothing.  Returns
+    the answer."""
+    first = _post(client, url, body)
+    assert first.status_code == 200, first.content
+    with nothing_written():
+        again = _post(client, url, body)
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    return first.json()
+
+
+def test_a_decision_sent_again_answers_the_decided_task(world, promised):
+    """A system whose answer to /complete was lost sends it again: its decision
+    went through, and it is answered with the task, not a 409 cases.task_closed
+    that cannot be told from a colleague's decision or a withdrawal.  The same
+    sender with another decision or opinion is still refused."""
+    case, _code = submitted(world, promised)
+    task = open_task(case, "accept")
+    client, other = (_token_client(world, Role.WINDOW_CLERK) for _system in range(2))
+    body = {"decision": "approve", "opinion": "材料齐全", "version": task.version}
+    _answered_again(client, f"{BASE}/tasks/{task.pk}/complete", body)
+    with nothing_written():
+        _error(_post(client, f"{BASE}/tasks/{task.pk}/complete",
+                     {**body, "opinion": "材料齐全，予以受理"}), 409, "cases.task_closed")
+        # Another system of the window sending the very same decision did not make it.
+        _error(_post(other, f"{BASE}/tasks/{task.pk}/complete", body), 409, "cases.task_closed")
+    assert event_types(case).count(E.ACCEPTED) == 1
+
+
+def test_a_return_sent_again_answers_the_reopened_tasks(world, promised, client_for):
+    """/return sent again by the reviewer who returned answers the tasks the
+    return reopened, as the first answer did."""
+    case = accepted(world, promised)
+    task = open_task(case, "review")
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    reopened = _answered_again(reviewer, f"{BASE}/tasks/{task.pk}/return",
+                               {"opinion": "请核实申请人住所", "version": task.version})
+    assert [t["name"] for t in reopened] == ["accept"]
+
+
+def test_a_correction_notice_sent_again_answers_the_case(world, promised, client_for):
+    """The clerk's one-time notice sent again (the same materials, problems and
+    note) answers the case awaiting the correction; another notice is refused."""
+    case, _code = submitted(world, promised)
+    task = open_task(case, "accept")
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    material = promised.materials.get(name="营业执照")
+    body = {"items": [{"material_id": material.pk, "problem": "已过期"}], "note": "请补正",
+            "version": task.version}
+    _answered_again(clerk, f"{BASE}/tasks/{task.pk}/correction", body)
+    with nothing_written():
+        _error(_post(clerk, f"{BASE}/tasks/{task.pk}/correction", {**body, "note": "另行告知"}),
+               409, "cases.bad_state")
+
+
+def test_a_suspension_sent_again_answers_the_suspended_case(world, promised, client_for):
+    """The same /suspend twice: one pause, and the retry is answered with the
+    suspended case, not 409 "只有办理中的办件可以暂停计时"; so is /resume sent
+    again.  Another reason, or another reviewer, is still refused."""
+    case = accepted(world, promised)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    body = {"reason": "hearing", "note": "举行听证"}
+    _answered_again(reviewer, f"{BASE}/cases/{case.pk}/suspend", body)
+    with nothing_written():
+        _error(_post(reviewer, f"{BASE}/cases/{case.pk}/suspend",
+                     {"reason": "inspection", "note": "现场核查"}), 409, "cases.bad_state")
+        _error(_post(head, f"{BASE}/cases/{case.pk}/suspend", body), 409, "cases.bad_state")
+    _answered_again(reviewer, f"{BASE}/cases/{case.pk}/resume")
+    with nothing_written():
+        _error(_post(head, f"{BASE}/cases/{case.pk}/resume"), 409, "cases.bad_state")
+    assert event_types(case).count(E.SUSPENDED) == event_types(case).count(E.RESUMED) == 1
+
+
+def test_a_deadline_reads_the_same_in_every_answer(world, promised, client_for):
+    """/resume answers the deadlines it has just counted, GET /cases/{id} those
+    stored: the same instant, written the same way (UTC, ``Z``), so that a
+    client comparing answers sees no change where there is none."""
+    case = accepted(world, promised)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    _post(reviewer, f"{BASE}/cases/{case.pk}/suspend", {"reason": "hearing", "note": "听证"})
+    resumed = _post(reviewer, f"{BASE}/cases/{case.pk}/resume").json()
+    read = reviewer.get(f"{BASE}/cases/{case.pk}").json()
+    for name in ("statutory_due", "promised_due", "accepted_at"):
+        assert resumed[name] == read[name]
+        assert resumed[name].endswith("Z"), resumed[name]
 
 
 def test_claim_conflict_over_the_api(world, promised, client_for):
@@ -549,8 +649,6 @@ def test_a_token_files_no_application_and_has_none(world, promised):
 def test_a_token_handles_a_task_without_claiming_it(world, promised):
     """A token cannot claim (nobody would hold the task, and it could never be
     claimed again); it notifies corrections on the open task directly."""
-    from tests.cases.helpers import open_task
-
     case, _code = submitted(world, promised)
     task = open_task(case, "accept")
     client = _token_client(world, Role.WINDOW_CLERK)
@@ -587,6 +685,44 @@ def test_an_agency_head_s_token_revokes_no_certificate(world, promised, client_f
     head = client_for(world.user("a", Role.AGENCY_HEAD))
     assert _post(head, f"{BASE}/certificates/{number}/revoke",
                  {"reason": "撤销"}).json()["revoked"] is True
+
+
+def test_an_agency_head_s_token_extends_no_deadline(world, promised, client_for):
+    """《行政许可法》第四十二条: the extension is approved by the agency's head, as a
+    person who answers for it, never by a token in the head's role."""
+    case = accepted(world, promised)
+    client = _token_client(world, Role.AGENCY_HEAD)
+    with nothing_written():
+        response = _post(client, f"{BASE}/cases/{case.pk}/extend",
+                         {"workdays": 10, "reason": "情况复杂"})
+    assert _error(response, 403, "core.permission_denied")["fields"] == {
+        "action": "case_extend"}
+    assert reload(case).extension_workdays == 0
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    assert _post(head, f"{BASE}/cases/{case.pk}/extend",
+                 {"workdays": 10, "reason": "情况复杂"}).status_code == 200
+
+
+# --- the OpenAPI document -----------------------------------------------------------
+
+
+def test_the_schema_says_the_certificate_is_a_pdf(client):
+    """GET /cases/{id}/certificate answers a PDF, and the document says so: a
+    generated client would otherwise expect nothing, or JSON."""
+    schema = client.get(f"{BASE}/openapi.json").json()
+    ok = schema["paths"][f"{BASE}/cases/{{case_id}}/certificate"]["get"]["responses"]["200"]
+    assert ok["content"] == {"application/pdf": {"schema": {"type": "string",
+                                                             "format": "binary"}}}
+
+
+def test_the_schema_says_a_revocation_needs_its_reason(client):
+    """The revocation's reason is required by the service (400 cases.no_reason);
+    its body's schema says so, rather than offering "" as a default to accept."""
+    schema = client.get(f"{BASE}/openapi.json").json()
+    body = schema["paths"][f"{BASE}/certificates/{{number}}/revoke"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["allOf"][0]["$ref"]
+    reason = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["reason"]
+    assert reason["description"].startswith("required")
 
 
 def test_a_non_finite_number_in_the_data_is_a_400(world, promised, client_for):

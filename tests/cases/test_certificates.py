@@ -20,6 +20,7 @@ from tests.cases.helpers import (
     publish_item,
     reload,
     submitted,
+    token_actor,
 )
 from yizhan.audit.models import AuditRecord
 from yizhan.audit.signing import VerificationReason, certificate_digest, signing_key_rotate
@@ -115,6 +116,49 @@ def test_issuing_twice_issues_once(world, approved):
         again = tasks.run_now("cases.issue_certificate", case_id=approved.pk, actor_id=None)
     assert again == certificate.pk
     assert event_types(approved).count(EventType.CERTIFICATE_ISSUED) == 1
+
+
+def _issuer(case) -> list[tuple]:
+    """Whom the certificate's issuance names: its event's and its audit record's
+    account and label."""
+    event = case.events.get(type=EventType.CERTIFICATE_ISSUED)
+    record = AuditRecord.objects.get(action=CasesAction.CERTIFICATE_ISSUED, object_id=case.pk)
+    return [(event.actor_id, event.actor_label), (record.actor_id, record.actor_label)]
+
+
+def test_a_certificate_issued_on_a_token_s_decision_names_the_token(
+        world, promised, django_capture_on_commit_callbacks):
+    """A head's token takes the decision step: the issuance that follows, in the
+    background, is recorded as the token's (its label), as the decision is, not as
+    the system's: a token leaves no ``claimed_by`` on the task it decides."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    token, label = token_actor(world, Role.AGENCY_HEAD)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(token, case, "decide")
+    assert case.events.get(type=EventType.APPROVED).actor_label == label
+    assert _issuer(case) == [(None, label), (None, label)]
+
+
+@pytest.mark.parametrize("decider", ["person", "token"])
+def test_a_certificate_issued_at_delivery_names_whoever_decided(
+        world, promised, django_capture_on_commit_callbacks, decider):
+    """The background issue is lost and delivery issues the certificate: as the head
+    who decided, or the token that did, never the clerk delivering or the system."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    if decider == "person":
+        actor = world.user("a", Role.AGENCY_HEAD)
+        named = (actor.pk, actor.username)
+    else:
+        actor, label = token_actor(world, Role.AGENCY_HEAD)
+        named = (None, label)
+    with django_capture_on_commit_callbacks(execute=False):
+        complete(actor, case, "decide")   # the issue is lost
+    complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    assert _issuer(case) == [named, named]
 
 
 def test_a_run_overtaken_while_rendering_keeps_the_first_certificate(

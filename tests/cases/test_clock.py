@@ -8,6 +8,7 @@ from django.utils import timezone
 from tests.cases.helpers import (
     accepted,
     audit_actions,
+    colleague,
     complete,
     event_types,
     nothing_written,
@@ -15,6 +16,7 @@ from tests.cases.helpers import (
     publish_item,
     reload,
     submitted,
+    token_actor,
 )
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import selectors, services
@@ -246,6 +248,48 @@ def test_the_head_extends_the_statutory_limit_once(world, promised):
     with nothing_written(), pytest.raises(Conflict) as exc:
         services.case_extend(actor=_head(world), case=case, workdays=1, reason="再延")
     assert exc.value.code == CasesErrorCode.EXTENSION_ONCE
+
+
+def test_the_same_extension_sent_again_answers_the_extended_case(world, promised):
+    """The head's extension sent again (the same days and reason): the case as it
+    is, nothing written.  Another extension, or the same one from another head,
+    is the second extension the law does not allow."""
+    case = accepted(world, promised)
+    services.case_extend(actor=_head(world), case=case, workdays=5, reason="需集体讨论")
+    other_head = colleague(world, "a", Role.AGENCY_HEAD, "a.head2")
+    with nothing_written():
+        again = services.case_extend(actor=_head(world), case=case, workdays=5,
+                                     reason="需集体讨论")
+        assert (again.pk, again.extension_workdays) == (case.pk, 5)
+        for actor, workdays, reason in ((_head(world), 5, "再延"), (_head(world), 3, "需集体讨论"),
+                                        (other_head, 5, "需集体讨论")):
+            with pytest.raises(Conflict) as exc:
+                services.case_extend(actor=actor, case=case, workdays=workdays, reason=reason)
+            assert exc.value.code == CasesErrorCode.EXTENSION_ONCE
+
+
+def test_a_token_s_pause_sent_again_answers_the_suspended_case(world, promised):
+    """A reviewers' system stops the clock and sends it again: the case as it is,
+    recognised by the token's label.  Another system, or another note, is refused;
+    so is resuming twice by different actors."""
+    case = accepted(world, promised)
+    token, _label = token_actor(world, Role.REVIEWER)
+    other, _other_label = token_actor(world, Role.REVIEWER)
+    services.case_suspend(actor=token, case=case, reason="inspection", note="现场核查")
+    with nothing_written():
+        again = services.case_suspend(actor=token, case=case, reason="inspection",
+                                      note="现场核查")
+        assert again.status == Case.Status.SUSPENDED
+        for actor, note in ((other, "现场核查"), (token, "再次核查")):
+            with pytest.raises(Conflict) as exc:
+                services.case_suspend(actor=actor, case=case, reason="inspection", note=note)
+            assert exc.value.code == CasesErrorCode.BAD_STATE
+    services.case_resume(actor=token, case=case)
+    with nothing_written():
+        assert services.case_resume(actor=token, case=case).status == Case.Status.IN_PROGRESS
+        with pytest.raises(Conflict):
+            services.case_resume(actor=other, case=case)
+    assert event_types(case).count(EventType.SUSPENDED) == 1
 
 
 @pytest.mark.parametrize("workdays", [0, 11, -1, "5"])

@@ -100,6 +100,27 @@ def test_a_done_task_cannot_be_completed_again(world, promised):
     assert event_types(case).count(EventType.REVIEWED) == 1
 
 
+def test_a_decision_sent_again_by_whoever_made_it_returns_the_task(world, promised):
+    """The reviewer's own decision sent again (a double click, a retry after the
+    answer was lost), from the page they decided on: the task as it is, nothing
+    written.  Sent with another decision or opinion it is still refused."""
+    case, task = _in_review(world, promised)
+    reviewer = world.user("a", Role.REVIEWER)
+    stale = Task.objects.get(pk=task.pk)
+    services.task_complete(actor=reviewer, task=task, decision="approve", opinion=" 同意 ",
+                           expected_version=stale.version)
+    with nothing_written():
+        again = services.task_complete(actor=reviewer, task=stale, decision="approve",
+                                       opinion="同意", expected_version=stale.version)
+        assert (again.pk, again.status, again.opinion) == (task.pk, Task.Status.DONE, "同意")
+        for decision, opinion in (("reject", "同意"), ("approve", "同意，建议批准")):
+            with pytest.raises(Conflict) as exc:
+                services.task_complete(actor=reviewer, task=stale, decision=decision,
+                                       opinion=opinion)
+            assert exc.value.code == CasesErrorCode.TASK_CLOSED
+    assert event_types(case).count(EventType.REVIEWED) == 1
+
+
 def test_a_done_task_cannot_be_claimed(world, promised):
     """Claiming a finished task is refused as taken."""
     _case, task = _in_review(world, promised)

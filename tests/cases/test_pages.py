@@ -922,6 +922,54 @@ def test_a_double_click_on_record_fee_records_the_fee_once(world, client_for):
     assert event_types(case).count(E.FEE_CHARGED) == 2
 
 
+def test_a_double_click_on_the_task_page_lands_on_the_result(world, promised, client_for):
+    """一次性告知 and then 同意, each clicked twice (both posts carrying the page's
+    version): the second click lands where the first did, with its message, not
+    on "办件当前状态下不能告知补正" or "该环节已办理或已取消"; each is recorded once."""
+    case, _code = submitted(world, promised)
+    task = open_task(case, "accept")
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    material = promised.materials.get(name="营业执照")
+    correction = {**_hidden(page, f'/workbench/tasks/{task.pk}/correction/"'),
+                  "material": [material.pk], f"problem_{material.pk}": "已过期",
+                  "note": "请补正"}
+    for _click in range(2):
+        response = clerk.post(f"/workbench/tasks/{task.pk}/correction/", correction,
+                              follow=True)
+        assert response.redirect_chain == [("/workbench/", 302)]
+        assert _messages(response) == ["已一次性告知申请人补正。"]
+    services.material_upload(actor=world.citizen, case=reload(case), material_id=material.pk,
+                             upload=upload(PNG, "营业执照.png"))
+    services.case_correct(actor=world.citizen, case=reload(case))
+    page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
+    approval = {**_hidden(page, f'/workbench/tasks/{task.pk}/approve/"'), "opinion": "齐全"}
+    for _click in range(2):
+        response = clerk.post(f"/workbench/tasks/{task.pk}/approve/", approval, follow=True)
+        assert response.redirect_chain == [("/workbench/", 302)]
+        assert _messages(response) == ["已办理。"]
+    assert event_types(case).count(E.CORRECTION_REQUESTED) == 1
+    assert event_types(case).count(E.ACCEPTED) == 1
+
+
+def test_a_double_click_on_the_case_page_lands_on_the_result(world, promised, client_for):
+    """暂停计时, 恢复计时 and 延期, each clicked twice: the second click shows what the
+    first did, not "只有办理中的办件可以暂停计时" or "只能延长一次"."""
+    case = accepted(world, promised)
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    for client, action, form, said in (
+            (reviewer, "suspend", {"reason": "hearing", "note": "举行听证"}, "已暂停计时。"),
+            (reviewer, "resume", {}, "已恢复计时，期限已顺延。"),
+            (head, "extend", {"workdays": "5", "reason": "需补充现场核查"}, "已延长办理期限。")):
+        for _click in range(2):
+            response = client.post(f"/workbench/cases/{case.pk}/{action}/", form, follow=True)
+            assert response.redirect_chain == [(f"/workbench/cases/{case.pk}/", 302)]
+            assert _messages(response) == [said], action
+    assert [event_types(case).count(t) for t in (E.SUSPENDED, E.RESUMED, E.EXTENDED)] == [
+        1, 1, 1]
+
+
 def test_the_applicant_and_the_reviewer_download_a_material(world, promised, client_for):
     """The stored bytes come back as an attachment to whoever may see the case."""
     case, _code = submitted(world, promised)

@@ -16,6 +16,7 @@ from tests.cases.helpers import (
     reachable,
     reload,
     submitted,
+    token_actor,
 )
 from yizhan.bpmn.errors import ProcessRuntimeError
 from yizhan.cases import selectors, services
@@ -288,6 +289,22 @@ def test_a_joint_veto_is_recorded_as_the_rejecting_agency_s_refusal(world, joint
     assert (refused.task.agency, refused.task.decision) == (agencies["c"], "reject")
     assert (refused.agency, refused.actor_id) == (agencies["c"], reviewers["c"].pk)
     assert refused.data["reasons"] == ["消防条件不符合"]
+
+
+def test_a_joint_veto_by_a_token_is_recorded_as_the_token_s_refusal(world, joint):
+    """乙局's system (a reviewer's token) rejects its joint review, the lead approves
+    last: the refusal is the token's, named as its review is, not the system's (a
+    token leaves no ``claimed_by`` on the task it handles)."""
+    version, agencies, _reviewers = joint
+    case = _accepted(world, version)
+    token, label = token_actor(world, Role.REVIEWER, agency=agencies["b"])
+    complete(token, case, "joint_review", agency=agencies["b"], decision="reject",
+             opinion="消防条件不符合")
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    refused = reload(case).events.get(type=E.REFUSED)
+    assert (refused.task.agency, refused.task.decision) == (agencies["b"], "reject")
+    assert (refused.agency, refused.actor_id, refused.actor_label) == (
+        agencies["b"], None, label)
 
 
 def test_one_person_reviewing_for_two_joint_agencies_does_both_separately(world):

@@ -220,10 +220,19 @@ class ReasonIn(Schema):
 
 
 # Every field of the body is optional, so the body is too: these endpoints
-# may be sent with none (``curl -X POST``), as docs/api.md lists them.  A
-# reason the service requires (a certificate's revocation) is refused by it,
-# naming the field.
+# may be sent with none (``curl -X POST``), as docs/api.md lists them.
 NO_REASON = ReasonIn()
+
+
+class RevokeIn(Schema):
+    # Optional in the schema, so that a body sent without it (or no body) is
+    # refused by the service naming the field (400 ``cases.no_reason``), as
+    # the pages' form is.
+    reason: str = Field("", description="required: why the certificate is revoked "
+                        "(400 cases.no_reason without it); recorded, never shown publicly")
+
+
+NO_REVOKE_REASON = RevokeIn()
 
 
 class FeeIn(Schema):
@@ -390,7 +399,9 @@ def charge_fee(request, case_id: int, payload: FeeIn):
                                     idempotency_key=payload.idempotency_key)
 
 
-@router.get("/cases/{case_id}/certificate", auth=AUTH)
+@router.get("/cases/{case_id}/certificate", auth=AUTH, openapi_extra={"responses": {200: {
+    "description": "the signed certificate, as an attachment",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}})
 def download_certificate(request, case_id: int):
     """The signed certificate PDF of an approved case."""
     case = selectors.case_get_for_actor(actor=actor_of(request), case_id=case_id)
@@ -446,7 +457,8 @@ def request_correction(request, task_id: int, payload: CorrectionIn):
 
 
 @router.post("/certificates/{number}/revoke", response=VerificationOut, auth=AUTH)
-def revoke_certificate(request, number: str, payload: ReasonIn = NO_REASON):
+def revoke_certificate(request, number: str, payload: RevokeIn = NO_REVOKE_REASON):
+    """注销证照: the head of the issuing agency, as a person, with the reason."""
     actor = actor_of(request)
     certificate = Certificate.objects.select_related("case").filter(number=number).first()
     if certificate is None:

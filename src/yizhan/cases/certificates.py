@@ -34,7 +34,7 @@ from yizhan.audit.signing import (
 from yizhan.cases import events, permissions
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, Certificate, EventType
+from yizhan.cases.models import Case, Certificate, EventType, Task
 from yizhan.catalog.models import ItemType
 from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.pdf import CjkCharactersMissing, chinese_date, render_certificate
@@ -75,9 +75,17 @@ def _certificate_rows(case: Case) -> list[tuple[str, str]]:
 
 
 @task("cases.issue_certificate")
-def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None,
+def certificate_issue_for_case(*, case_id: int, task_id: int | None = None,
+                               actor_id: int | None = None,
                                agency_id: int | None = None) -> int:
     """Background step after an approving decision; safe to run twice.
+
+    ``task_id`` is the deciding step: the certificate is issued by its
+    agency, as whoever decided there, a person or a token (the actor its
+    closing event recorded, ``events.closer``), so that the issuance is
+    never the system's when someone decided.  Without it, ``actor_id``
+    (a person) and ``agency_id`` name them: the system and the case's
+    agency when not given.
 
     The certificate is rendered and signed before the case is locked, and
     the lock is held only to record it: rendering is most of the step, and
@@ -92,6 +100,9 @@ def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None,
     settled = _settled(case)
     if settled is not None:
         return settled
+    decided = Task.objects.filter(pk=task_id, case=case).first() if task_id else None
+    if decided is not None:
+        agency_id = decided.agency_id
     prepared = _prepare(case, agency_id)
     with transaction.atomic():
         # Recording reads only the case's own columns.
@@ -99,7 +110,10 @@ def certificate_issue_for_case(*, case_id: int, actor_id: int | None = None,
         settled = _settled(case)
         if settled is not None:
             return settled
-        actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+        if decided is not None:
+            actor = events.closer(decided)
+        else:
+            actor = User.objects.filter(pk=actor_id).first() if actor_id else None
         return _record(case, prepared, actor=actor).pk
 
 

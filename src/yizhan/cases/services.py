@@ -770,6 +770,31 @@ def _locked(task: Task, *related: str) -> tuple[Task, Case]:
     return task, case
 
 
+def _done_as_asked(task: Task, actor, *, decision: str, opinion: str) -> bool:
+    """Whether ``task`` is done already as this request asks: by ``actor`` (whom
+    its closing event names, ``events.closer``), with the same decision and
+    opinion.
+
+    The same request sent again (a double click, a retry after the answer was
+    lost) went through, and is answered with what it did: 409 "已办理或已取消"
+    would not tell it from a colleague's decision or a withdrawal.  Anything
+    else sent to a done task is refused (``_check_in_hand``).
+    """
+    return (task.status == Task.Status.DONE and task.decision == decision
+            and task.opinion == (opinion or "").strip()
+            and events.same_actor(events.closer(task), actor))
+
+
+def _sent_again(case: Case, actor, type: str, *, among: tuple = (), **data) -> bool:
+    """Whether the case's last event of ``type`` (the last ``among`` those
+    types too) is ``actor``'s, with ``data``: the request that made it, sent
+    again after the answer was lost, and answered with the case as it is."""
+    event = events.latest(types=(type, *among), case=case)
+    return (event is not None and event.type == type
+            and all(event.data.get(key) == value for key, value in data.items())
+            and events.same_actor(events.recorded_actor(event), actor))
+
+
 def _check_in_hand(task: Task, actor) -> None:
     """The task is still to do, and nobody but ``actor`` has claimed it."""
     if task.status not in (Task.Status.OPEN, Task.Status.CLAIMED):
@@ -818,11 +843,14 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     an approving decision issues the signed certificate; delivery of the
     decision closes the case (办结).  ``expected_version``, when given, is
     the task's version on the page the decision was made on: a task that
-    changed since is refused (``_check_version``).
+    changed since is refused (``_check_version``).  The same decision sent
+    again by whoever made it returns the task as it is (``_done_as_asked``).
     """
     told = task_kind(task.name) in notifications.TOLD_KINDS
     task, case = _locked(task, *(APPLICANT_SIDE if told else ()))
     require(permissions.task_complete(actor, task=task), action="task_complete")
+    if _done_as_asked(task, actor, decision=decision, opinion=opinion):
+        return task
     _check_in_hand(task, actor)
     _check_version(task, expected_version)
     kind = task_kind(task.name)
@@ -876,10 +904,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
             # Rendering and signing take most of a second (font subsetting):
             # done after commit, in the background, so the decision itself
             # stays a short transaction.  Issuing is idempotent.
-            # The deciding agency issues (for an upper-level review, the
-            # upper agency, not the one whose window accepted).
-            enqueue("cases.issue_certificate", case_id=case.pk,
-                    actor_id=getattr(actor, "pk", None), agency_id=task.agency_id)
+            # Issued by the deciding step: by its agency (for an upper-level
+            # review, the upper agency, not the one whose window accepted),
+            # as whoever decided, person or token.
+            enqueue("cases.issue_certificate", case_id=case.pk, task_id=task.pk)
         else:
             case.outcome_reason = opinion
             fields.append("outcome_reason")
@@ -898,8 +926,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
             # vetoed it (a joint agency's rejection).  The refusal is decided
             # here, with the rejecting reviews' reasons, and recorded as such
             # for supervision: as the rejecting review's (the one that
-            # finished last may have approved), by whoever gave it, in its
-            # agency, so that an alert on it names the post that refused.
+            # finished last may have approved), by whoever gave it (its
+            # closing event's actor, a token too), in its agency, so that
+            # an alert on it names the post that refused.
             rejections = _round_rejections(case)
             reasons = [t.opinion for t in rejections if t.opinion]
             if reasons:
@@ -908,7 +937,8 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
                 case.outcome_reason = "；".join(reasons)
                 fields += ["decided_at", "outcome_reason"]
                 events.append(case=case, type=EventType.REFUSED,
-                              actor=actor if rejecting.pk == task.pk else rejecting.claimed_by,
+                              actor=actor if rejecting.pk == task.pk
+                              else events.closer(rejecting),
                               task=rejecting,
                               data={"task": rejecting.name, "decision": rejecting.decision,
                                     "opinion": rejecting.opinion, "reasons": reasons})
@@ -941,17 +971,15 @@ def _ensure_certificate(case: Case) -> None:
     The certificate is issued in the background after the decision; if that
     run was lost (a worker killed, a queue emptied), nothing else would
     issue it, and the case would close approved with nothing to download.
-    Delivery then issues it itself, as the decider's agency.
+    Delivery then issues it itself, as the deciding step would have: by
+    its agency, as whoever decided (``certificate_issue_for_case``).
     """
     if Certificate.objects.filter(case=case).exists():
         return
-    decider, agency_id = (case.tasks.filter(status=Task.Status.DONE, decision="approve",
-                                            name__startswith="decide")
-                          .order_by("-completed_at")
-                          .values_list("claimed_by_id", "agency_id").first()
-                          or (None, case.agency_id))
-    certificates.certificate_issue_for_case(case_id=case.pk, actor_id=decider,
-                                            agency_id=agency_id)
+    decided = (case.tasks.filter(status=Task.Status.DONE, decision="approve",
+                                 name__startswith="decide")
+               .order_by("-completed_at").values_list("pk", flat=True).first())
+    certificates.certificate_issue_for_case(case_id=case.pk, task_id=decided)
 
 
 @transaction.atomic
@@ -963,10 +991,16 @@ def task_return(*, actor, task: Task, opinion: str,
     every joint review); the returned task is closed with the decision
     ``return``.  The clock keeps running: a return is the agency's own
     time, not time the law excludes.  Returns the reopened tasks.
-    ``expected_version`` as for ``task_complete``.
+    ``expected_version``, and the same return sent again, as for
+    ``task_complete``.
     """
     task, case = _locked(task)
     require(permissions.task_return(actor, task=task), action="task_return")
+    if _done_as_asked(task, actor, decision="return", opinion=opinion):
+        # The tasks the return reopened: opened at the very moment it
+        # closed this one (``_open_tasks`` and ``_close_task`` share it).
+        return list(case.tasks.filter(created_at=task.completed_at).exclude(pk=task.pk)
+                    .order_by("pk"))
     _check_in_hand(task, actor)
     _check_version(task, expected_version)
     kind = task_kind(task.name)
@@ -1014,7 +1048,7 @@ def _round_rejections(case: Case) -> list[Task]:
     rejections = done.filter(decision="reject")
     if began is not None:
         rejections = rejections.filter(completed_at__gte=began)
-    return list(rejections.select_related("claimed_by").order_by("completed_at", "id"))
+    return list(rejections.order_by("completed_at", "id"))
 
 
 def _rejection_reasons(case: Case) -> list[str]:
@@ -1050,11 +1084,15 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
     everything in one notice.  Acceptance waits (its clock pauses) until
     the applicant resubmits.  For a 即办件 acceptance is the window's
     accept-and-decide step, before it is done.  ``expected_version`` as
-    for ``task_complete``.
+    for ``task_complete``.  The same notice sent again by whoever sent it,
+    while the case awaits the correction, returns the notice sent.
     """
     task, case = _locked(task, *APPLICANT_SIDE)
     require(permissions.case_request_correction(actor, task=task),
             action="case_request_correction")
+    if case.status == Case.Status.CORRECTION and _notice_as_asked(
+            case, task, actor, items=items, note=note):
+        return case.correction
     _check_in_hand(task, actor)
     _check_version(task, expected_version)
     if not selectors.accepting_step(case, kind=task_kind(task.name)):
@@ -1095,6 +1133,20 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
                  agency_id=task.agency_id, changes={"items": cleaned})
     notifications.correction_requested(case, notice)
     return notice
+
+
+def _notice_as_asked(case: Case, task: Task, actor, *, items, note: str) -> bool:
+    """Whether the case's correction notice is the one this request asks for:
+    sent on ``task`` by ``actor``, listing the same materials with the same
+    problems, and the same note (a double click, a retry after the answer
+    was lost; see ``_done_as_asked``)."""
+    notice = case.correction
+    asked = [(parse_id(entry.get("material_id")), str(entry.get("problem") or "").strip())
+             if isinstance(entry, dict) else None for entry in items or []]
+    return (notice.note == note
+            and asked == [(item["material_id"], item["problem"]) for item in notice.items]
+            and events.same_actor(events.recorded_actor(events.latest(
+                types=(EventType.CORRECTION_REQUESTED,), task=task)), actor))
 
 
 @transaction.atomic
@@ -1145,9 +1197,17 @@ def case_correct(*, actor, case: Case) -> Case:
 
 @transaction.atomic
 def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
-    """Stop the clock for time the law excludes (hearing, inspection ...)."""
+    """Stop the clock for time the law excludes (hearing, inspection ...).
+
+    The same request sent again by whoever stopped it, while the clock
+    stands still, returns the case as it is.
+    """
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_suspend(actor, case=case), action="case_suspend")
+    if case.status == Case.Status.SUSPENDED and _sent_again(
+            case, actor, EventType.SUSPENDED, reason=reason, note=note):
+        # Sent again (a double click, a retry): the clock is stopped as asked.
+        return case
     if reason not in clock.SUSPEND_REASONS:
         raise InvalidInput(_("暂停计时须为法定事由：%(reasons)s。"),
                            code=CasesErrorCode.NO_REASON, field="reason",
@@ -1200,9 +1260,18 @@ def _recompute(case: Case, calendar=None) -> list[str]:
 
 @transaction.atomic
 def case_resume(*, actor, case: Case) -> Case:
-    """Start the clock again; the applicant is told, with the new promised deadline."""
+    """Start the clock again; the applicant is told, with the new promised deadline.
+
+    Sent again by whoever started it, while it runs since, the case is
+    returned as it is.
+    """
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_resume(actor, case=case), action="case_resume")
+    if case.status == Case.Status.IN_PROGRESS and _sent_again(
+            case, actor, EventType.RESUMED, among=(EventType.SUSPENDED,)):
+        # Sent again (a double click, a retry): the clock runs, since this
+        # actor's resumption.
+        return case
     if case.status != Case.Status.SUSPENDED:
         raise Conflict(_("办件未暂停计时。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
@@ -1242,9 +1311,17 @@ def case_resume(*, actor, case: Case) -> Case:
 
 @transaction.atomic
 def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
-    """The one lawful extension, approved by the agency's head."""
+    """The one lawful extension, approved by the agency's head.
+
+    The same extension sent again by the head who approved it (the same
+    working days and reason) returns the case as it is; any other is the
+    second extension the law does not allow.
+    """
     case = _lock(case)
     require(permissions.case_extend(actor, case=case), action="case_extend")
+    if case.extension_workdays == workdays and _sent_again(
+            case, actor, EventType.EXTENDED, workdays=workdays, reason=reason):
+        return case
     if case.extension_workdays:
         raise Conflict(_("办理期限只能延长一次。"), code=CasesErrorCode.EXTENSION_ONCE)
     if case.status not in Case.RUNNING_STATUSES:

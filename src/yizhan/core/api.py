@@ -9,6 +9,7 @@ raised them, leave as one JSON shape, documented in docs/api.md::
      "fields": {...}, "request_id": "..."}
 """
 
+import datetime
 import functools
 import json
 
@@ -23,6 +24,8 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
 
 from yizhan import __version__
@@ -136,6 +139,25 @@ ERROR_SCHEMA = {
 }
 
 
+class _Encoder(NinjaJSONEncoder):
+    """ninja's JSON, with every aware date and time written in UTC (``…Z``).
+
+    A deadline read from the database comes in UTC, one just computed in
+    the platform's time zone (+08:00): the same instant would be written
+    two ways, and a client comparing answers would see a change where
+    there is none.
+    """
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime) and o.utcoffset() is not None:
+            o = o.astimezone(datetime.UTC)
+        return super().default(o)
+
+
+class _Renderer(JSONRenderer):
+    encoder_class = _Encoder
+
+
 class YizhanAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
         """ninja's document, with the error shape answered by every operation.
@@ -220,6 +242,7 @@ def answering_head(view):
 
 api = YizhanAPI(
     parser=_Parser(),
+    renderer=_Renderer(),
     title="一站 Yizhan API",
     version=__version__,
     description=(
