@@ -96,6 +96,15 @@ def recorded_actor(event: CaseEvent | None):
     return RecordedActor(audit_label=event.actor_label)
 
 
+def made_by(actor) -> dict:
+    """The lookups of the events ``actor`` made, as ``append`` records them: a
+    person by account, a token (or the system) by its label (``same_actor``)."""
+    actor_id, label = actor_label(actor)
+    if actor_id is not None:
+        return {"actor_id": actor_id}
+    return {"actor_id__isnull": True, "actor_label": label[:150]}
+
+
 def same_actor(one, other) -> bool:
     """Whether ``one`` and ``other`` are the same actor as ``append`` records
     them: a person by account, a token (or the system) by its label."""

@@ -11,6 +11,7 @@ transaction; a failure anywhere leaves the case exactly as it was.
 import datetime
 import re
 import secrets
+from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -22,7 +23,7 @@ from django.utils.translation import pgettext
 
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
-from yizhan.audit.services import actor_label, audit_append
+from yizhan.audit.services import audit_append
 from yizhan.bpmn import task_kind
 from yizhan.cases import certificates, clock, events, notifications, permissions, selectors
 from yizhan.cases.actions import CasesAction
@@ -43,7 +44,7 @@ from yizhan.cases.uploads import check_upload
 from yizhan.catalog import form_spec
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.content import file_display_name
-from yizhan.catalog.models import Item, ItemVersion, Material
+from yizhan.catalog.models import Fee, Item, ItemVersion, Material
 from yizhan.core.errors import (
     Conflict,
     InvalidInput,
@@ -540,9 +541,15 @@ def _cancel_withdrawn(case: Case, step: bpmn.Step) -> list[int]:
     so that the caller tells their holders why (``notifications.tasks_cancelled``)."""
     if not step.cancelled:
         return []
-    withdrawn = Task.objects.filter(case=case, spiff_id__in=step.cancelled,
-                                    status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
-    ids = list(withdrawn.values_list("pk", flat=True))
+    return _cancel_open(Task.objects.filter(case=case, spiff_id__in=step.cancelled))
+
+
+def _cancel_open(tasks) -> list[int]:
+    """Cancel those of ``tasks`` still to do (open or claimed); return their ids,
+    for their holders to be told (``notifications.tasks_cancelled``).  The
+    version moves, so that a page open on one refuses its form."""
+    ids = list(tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
+               .values_list("pk", flat=True))
     Task.objects.filter(pk__in=ids).update(status=Task.Status.CANCELLED,
                                            version=F("version") + 1)
     return ids
@@ -710,11 +717,15 @@ def release_claims(*, actor, user, posts) -> list[Task]:
     # waiting for a case, which a step on that case (case, then head) holds.
     cases = {case_id: _lock(Case(pk=case_id))
              for case_id in sorted({task.case_id for task in claimed})}
+    # Read again under the cases' locks, at once: a step that closed one
+    # meanwhile held its case until it committed.
+    current = Task.objects.filter(pk__in=[task.pk for task in claimed],
+                                  status=Task.Status.CLAIMED, claimed_by=user).in_bulk()
     released = []
     now = timezone.now()
     for task in claimed:
-        task = Task.objects.get(pk=task.pk)
-        if task.status != Task.Status.CLAIMED or task.claimed_by_id != user.pk:
+        task = current.get(task.pk)
+        if task is None:
             continue
         task.case = case = cases[task.case_id]
         _release(task, case, actor=actor, holder=user, now=now)
@@ -1360,10 +1371,7 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     if not selectors.withdrawal_allowed(case):
         raise Conflict(_("办件已作出决定，不能撤回。"), code=CasesErrorCode.BAD_STATE)
     now = timezone.now()
-    cancelled = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED])
-                     .values_list("pk", flat=True))
-    Task.objects.filter(pk__in=cancelled).update(status=Task.Status.CANCELLED,
-                                                 version=F("version") + 1)
+    cancelled = _cancel_open(case.tasks.all())
     case.status = Case.Status.WITHDRAWN
     case.outcome = Case.Outcome.WITHDRAWN
     case.outcome_reason = reason
@@ -1403,30 +1411,24 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
     not a retry: recording nothing would answer a charge that was never
     recorded as if it had been, so it is refused (``cases.idempotency_key_reused``).
     """
-    from decimal import Decimal, InvalidOperation
-
     case = _lock(case)
     require(permissions.case_fee_charge(actor, case=case), action="case_fee_charge")
     key = (idempotency_key or "").strip()[:64]
-    actor_id, label = actor_label(actor)
     # Read under the case's lock: a concurrent copy waited for the first.
     earlier = key and CaseEvent.objects.filter(
         case=case, type=EventType.FEE_CHARGED, data__idempotency_key=key,
-        **({"actor_id": actor_id} if actor_id is not None
-           else {"actor_id__isnull": True, "actor_label": label[:150]}),
-    ).order_by("pk").first()
+        **events.made_by(actor)).order_by("pk").first()
     if earlier:
         try:
-            same_amount = (Decimal(str(amount)).quantize(Decimal("0.01"))
-                           == Decimal(str(earlier.data.get("amount"))))
-        except (InvalidOperation, ValueError):
-            same_amount = False
-        fee = case.item_version.fees.filter(pk=fee_id).first()
+            fee, charged = _fee_as_charged(case, fee_id, amount)
+        except InvalidInput:
+            fee = charged = None
         # A charge recorded before its event kept the fee's id names the fee only.
         same_fee = fee is not None and (
             earlier.data["fee_id"] == fee.pk if "fee_id" in earlier.data
             else earlier.data.get("fee") == fee.name)
-        if same_fee and same_amount and earlier.data.get("note", "") == note:
+        if (same_fee and charged == Decimal(str(earlier.data.get("amount")))
+                and earlier.data.get("note", "") == note):
             return case
         raise Conflict(_("该请求编号已用于本办件的另一笔收费（收费项目、金额或说明不同），"
                          "本次未记录。如确为另一笔收费，请重新打开收费表单或使用新的请求编号。"),
@@ -1434,15 +1436,7 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
     if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
                            Case.Status.APPROVED):
         raise Conflict(_("办件当前状态下不能收费。"), code=CasesErrorCode.BAD_STATE)
-    fee = case.item_version.fees.filter(pk=fee_id).first()
-    if fee is None:
-        raise InvalidInput(_("该事项没有这个收费项目。"), field="fee_id")
-    try:
-        charged = Decimal(str(amount)).quantize(Decimal("0.01"))
-        if charged < 0:
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(_("金额应为不小于 0 的数字。"), field="amount") from None
+    fee, charged = _fee_as_charged(case, fee_id, amount)
     above = fee.amount is not None and charged > fee.amount
     events.append(case=case, type=EventType.FEE_CHARGED, actor=actor,
                   data={"fee_id": fee.pk, "fee": fee.name, "standard": fee.standard,
@@ -1454,6 +1448,20 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
                  agency_id=case.agency_id, reason=note,
                  changes={"fee": fee.name, "amount": charged, "above_standard": above})
     return case
+
+
+def _fee_as_charged(case: Case, fee_id, amount) -> tuple[Fee, Decimal]:
+    """The item's fee ``fee_id`` and ``amount`` as recorded (to the fen), or refused."""
+    fee = case.item_version.fees.filter(pk=fee_id).first()
+    if fee is None:
+        raise InvalidInput(_("该事项没有这个收费项目。"), field="fee_id")
+    try:
+        charged = Decimal(str(amount)).quantize(Decimal("0.01"))
+        if charged < 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("金额应为不小于 0 的数字。"), field="amount") from None
+    return fee, charged
 
 
 # --- status without signing in ---------------------------------------------------
@@ -1570,7 +1578,9 @@ def deadlines_recompute(*, year: int | None = None) -> int:
             fields = ["next_check_at"]
         case.save(update_fields=fields)
         audit_append(actor=None, action=CasesAction.DEADLINES_RECOMPUTED, obj=case,
-                     agency_id=case.agency_id, reason=f"calendar {year}", changes=changes)
+                     agency_id=case.agency_id,
+                     reason=f"calendar {year}" if year is not None else "calendar",
+                     changes=changes)
         dues = {name: changes[name] for name in ("statutory_due", "promised_due")
                 if name in changes}
         if moved_dues:
