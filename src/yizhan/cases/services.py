@@ -116,14 +116,8 @@ def _application_data(item_version: ItemVersion, data, *, unfinished: bool = Fal
         data = {field["name"]: answers.get(field["name"])
                 for field in item_version.form_fields}
     elif item_version.form_fields:
-        answers, problems = form_spec.clean_answers(item_version.form_fields, data)
-        if problems:
-            # Worded as found, in the request's language; checked again in
-            # each language so that each message is in one language throughout.
-            raise InvalidInput(_("申请信息有误：%(detail)s"), field="data", problems=problems,
-                               detail=worded_in_each_language(lambda: joined(
-                                   form_spec.clean_answers(item_version.form_fields,
-                                                           data)[1].values())))
+        answers = _answers_in_full(item_version.form_fields, data,
+                                   _("申请信息有误：%(detail)s"))
         # Only the form's answers: gateways may branch on them, so a key the
         # form does not have would let the applicant steer the routing, and
         # a blank optional answer is None (a condition tests ``x is not
@@ -139,15 +133,23 @@ def _application_data(item_version: ItemVersion, data, *, unfinished: bool = Fal
 def _check_answers_complete(case: Case) -> None:
     """The stored answers of a draft, checked in full before it is submitted: a
     draft may hold an application form's answers unfinished (``unfinished``)."""
-    fields = case.item_version.form_fields
-    if not fields:
-        return
-    problems = form_spec.clean_answers(fields, case.data)[1]
+    if case.item_version.form_fields:
+        _answers_in_full(case.item_version.form_fields, case.data,
+                         _("申请信息尚未填写完整：%(detail)s"))
+
+
+def _answers_in_full(fields: list, data: dict, message) -> dict:
+    """The form's answers cleaned, every required one given and each valid;
+    refused with ``message`` (its ``detail`` the problems) otherwise, each
+    problem by its field's name (``problems``) for the page to show there."""
+    answers, problems = form_spec.clean_answers(fields, data)
     if problems:
-        raise InvalidInput(_("申请信息尚未填写完整：%(detail)s"), field="data",
-                           problems=problems,
+        # Worded as found, in the request's language; checked again in each
+        # language so that each message is in one language throughout.
+        raise InvalidInput(message, field="data", problems=problems,
                            detail=worded_in_each_language(lambda: joined(
-                               form_spec.clean_answers(fields, case.data)[1].values())))
+                               form_spec.clean_answers(fields, data)[1].values())))
+    return answers
 
 
 def _check_applicant_served(item_version: ItemVersion, applicant) -> None:
