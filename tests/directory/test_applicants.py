@@ -128,6 +128,22 @@ def test_staff_other_than_window_clerks_may_not_register(world, role):
         register_person(world.user("a", role), valid_id_number(seq=23))
 
 
+@pytest.mark.parametrize("role", ["reviewer", "agency_head", "sysadmin"])
+def test_only_who_may_register_looks_an_applicant_up(world, role):
+    """Looking someone up by their ID number is the window's, as registering
+    is: refused, and nothing recorded, for other staff; the clerk finds the
+    applicant, and the lookup is recorded with the number masked."""
+    number = valid_id_number(seq=26)
+    registered = register_person(world.user("a", "window_clerk"), number)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.applicant_look_up(actor=world.user("a", role), kind="person", number=number)
+    found = services.applicant_look_up(actor=world.user("a", "window_clerk"), kind="person",
+                                       number=number)
+    assert found == registered
+    assert last_audit(DirectoryAction.APPLICANT_LOOKED_UP).changes == {
+        "kind": "person", "id_number": registered.id_number_masked, "found": True}
+
+
 def test_staff_may_not_register_as_for_self(world):
     """Only public users register themselves."""
     with nothing_written(), pytest.raises(PermissionDenied):

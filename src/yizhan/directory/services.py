@@ -4,7 +4,10 @@ Each function checks permission first, validates, writes, and appends the
 audit record in the same transaction.  Nothing else saves these models.
 """
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -335,23 +338,37 @@ def applicant_look_up(*, actor, kind: str, number: str) -> Applicant | None:
     personal information (个人信息保护法 第四条), which must be traceable to the clerk who did it.
     A credit code is public (the business licence's), kept as typed.
     """
-    if not permissions.applicant_look_up(actor):
-        raise NotFound()
-    if kind == Applicant.Kind.PERSON:
-        number = identifiers.validate_id_number(number)
-        found = Applicant.objects.filter(kind=kind, id_number_index=crypto.blind_index(number))
-        logged = {"kind": kind, "id_number": identifiers.mask_id_number(number)}
-    elif kind == Applicant.Kind.LEGAL:
-        number = identifiers.validate_credit_code(number)
-        found = Applicant.objects.filter(kind=kind, credit_code=number)
-        logged = {"kind": kind, "credit_code": number}
-    else:
-        raise InvalidInput(_("申请人类型须为自然人或法人。"), field="kind")
-    applicant = found.first()
+    require(permissions.applicant_look_up(actor), action="applicant_look_up")
+    document = _document(kind, number)
+    applicant = document.registered.first()
     audit_append(actor=actor, action=DirectoryAction.APPLICANT_LOOKED_UP, obj=applicant,
                  object_type=Applicant._meta.label_lower,
-                 changes=logged | {"found": applicant is not None})
+                 changes={"kind": kind, **document.logged, "found": applicant is not None})
     return applicant
+
+
+@dataclass(frozen=True)
+class _Document:
+    number: str          # as validated (a credit code in capitals)
+    registered: QuerySet  # the applicant registered under it: none or one
+    logged: dict         # what a record keeps of it: an ID number masked, a credit code whole
+
+
+def _document(kind: str, number: str) -> _Document:
+    """An identity document's number, validated by its check character, for
+    finding or registering the applicant under it: an ID card's (a natural
+    person, found by the number's blind index: it is stored encrypted) or a
+    business licence's unified social credit code (a legal person, public)."""
+    if kind == Applicant.Kind.PERSON:
+        number = identifiers.validate_id_number(number)
+        return _Document(number, Applicant.objects.filter(
+            kind=kind, id_number_index=crypto.blind_index(number)),
+            {"id_number": identifiers.mask_id_number(number)})
+    if kind == Applicant.Kind.LEGAL:
+        number = identifiers.validate_credit_code(number)
+        return _Document(number, Applicant.objects.filter(kind=kind, credit_code=number),
+                         {"credit_code": number})
+    raise InvalidInput(_("申请人类型须为自然人或法人。"), field="kind")
 
 
 @transaction.atomic
@@ -383,27 +400,25 @@ def applicant_register(
             raise InvalidInput(_("本账户已登记为自然人申请人，不能再登记其他自然人；"
                                  "为他人办理请由其本人注册或到窗口办理。"),
                                code=DirectoryErrorCode.APPLICANT_EXISTS, field="id_number")
-        number = identifiers.validate_id_number(id_number)
-        index = crypto.blind_index(number)
-        if Applicant.objects.filter(kind=kind, id_number_index=index).exists():
+        document = _document(kind, id_number)
+        if document.registered.exists():
             raise InvalidInput(_("该身份证号码已登记。"), code=DirectoryErrorCode.APPLICANT_EXISTS)
-        applicant = Applicant(kind=kind, name=name, id_number_enc=crypto.encrypt_field(number),
-                              id_number_index=index,
-                              id_number_masked=identifiers.mask_id_number(number))
-        logged = {"name": name, "id_number": applicant.id_number_masked}
-    elif kind == Applicant.Kind.LEGAL:
-        code = identifiers.validate_credit_code(credit_code)
+        applicant = Applicant(kind=kind, name=name,
+                              id_number_enc=crypto.encrypt_field(document.number),
+                              id_number_index=crypto.blind_index(document.number),
+                              id_number_masked=document.logged["id_number"])
+        logged = {"name": name, **document.logged}
+    else:
+        document = _document(kind, credit_code)
         legal_rep_name = identifiers.clean_name(legal_rep_name, field="legal_rep_name",
                                                 max_length=100,
                                                 missing=_("请填写法定代表人姓名。"))
-        if Applicant.objects.filter(kind=kind, credit_code=code).exists():
+        if document.registered.exists():
             raise InvalidInput(_("该统一社会信用代码已登记。"),
                                code=DirectoryErrorCode.APPLICANT_EXISTS)
-        applicant = Applicant(kind=kind, name=name, credit_code=code,
+        applicant = Applicant(kind=kind, name=name, credit_code=document.number,
                               legal_rep_name=legal_rep_name.strip())
-        logged = {"name": name, "credit_code": code, "legal_rep_name": legal_rep_name}
-    else:
-        raise InvalidInput(_("申请人类型须为自然人或法人。"), field="kind")
+        logged = {"name": name, **document.logged, "legal_rep_name": legal_rep_name}
     applicant.phone = phone
     applicant.user = actor if for_self else None
     applicant.created_at = timezone.now()
