@@ -365,8 +365,9 @@ def test_import_a_bad_workbook_lists_each_error_and_imports_nothing(world, clien
     with nothing_written():
         response = _upload(client_for(editor(world)), "catalog.xlsx", raw)
     body = _error(response, 400, "catalog.import_failed")
-    assert body["fields"]["errors"] == [{"sheet": "事项", "row": 3, "field": "exercise_level",
-                                         "problem": "行使层级应为 1–5"}]
+    assert body["fields"]["errors"] == [{"sheet": "事项", "row": 3, "field": "行使层级",
+                                         "problem": "行使层级“9”无效，只能是：国家级、省级、市级、"
+                                                    "县级、乡镇级"}]
 
 
 @pytest.mark.parametrize(("name", "raw", "status"), [

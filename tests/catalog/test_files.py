@@ -568,6 +568,10 @@ def test_the_json_export_carries_the_references_and_its_import_keeps_them(world)
     assert exported[0]["materials"][0]["blank_form_file_name"] == FORM_NAME
     records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
     result = transfer.catalog_import(actor=editor(world), records=records)
+    assert result.unchanged == [version.item.impl_code]  # read back as the version holds them
+    exported[0]["name"] = "食品经营许可证核发（修订）"  # and written with any change
+    records = transfer.read_upload("catalog.json", json.dumps({"items": exported}).encode())
+    result = transfer.catalog_import(actor=editor(world), records=records)
     assert result.drafted == [version.item.impl_code]
     draft = version.item.versions.get(status="draft")
     assert draft.materials.get().blank_form_file == digest(content)
@@ -592,6 +596,7 @@ def test_the_excel_export_carries_the_references_and_its_import_keeps_them(world
     assert records[0].data["materials"][0]["blank_form_file"] == digest(content)
     assert records[0].data["materials"][0]["blank_form_file_name"] == FORM_NAME
     assert records[0].data["result_sample_file_name"] == "=许可证样本.pdf"
+    records[0].data["name"] = "食品经营许可证核发（修订）"  # unchanged, it would not be written
     transfer.catalog_import(actor=editor(world), records=records)
     draft = version.item.versions.get(status="draft")
     assert draft.materials.get().blank_form_file == digest(content)

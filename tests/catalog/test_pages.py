@@ -262,7 +262,7 @@ def test_the_desk_export_of_someone_also_posted_elsewhere_imports_back(world, cl
     records = transfer.read_upload("catalog.xlsx", exported.content)
     assert [r.data["name"] for r in records] == ["甲事项"]
     result = transfer.catalog_import(actor=head, records=records, source="catalog.xlsx")
-    assert len(result.drafted) == 1
+    assert len(result.unchanged) == 1
 
 
 def test_a_draft_is_opened_only_by_the_editors_of_its_agency(world, client_for):
@@ -343,8 +343,8 @@ def test_desk_import_errors_are_rendered_as_a_table(world, client_for):
     text = response.content.decode()
     assert 'data-testid="import-errors"' in text
     assert "导入未执行" in text
-    assert "<td>事项</td><td>2</td><td>basic_code</td>" in text
-    assert "<td>legal_basis</td>" in text
+    assert "<td>事项</td><td>2</td><td>基本编码</td>" in text
+    assert "<td>设定依据</td>" in text
 
 
 def test_desk_import_of_a_good_file_redirects_with_a_message(world, client_for):

@@ -2,20 +2,27 @@
 
 import io
 import json
+import re
+import threading
+import time
 import zipfile
 
 import pytest
 from openpyxl import load_workbook
 
+from tests.cases.helpers import run_in_thread
 from tests.catalog.helpers import (
     create,
     editor,
     nothing_written,
+    publish,
     published,
     reviewer,
     workbook_bytes,
 )
+from tests.catalog.test_codes import _lock_waits
 from tests.factories import item_content, valid_credit_code
+from tests.markers import postgres_only
 from yizhan.audit.models import AuditRecord
 from yizhan.catalog import selectors, services, transfer
 from yizhan.catalog.actions import CatalogAction
@@ -61,7 +68,7 @@ def test_json_import_creates_drafts_and_one_audit_row(world):
         ("乙事项", "draft", "乙局"), ("甲事项", "draft", "甲局")]
     record = AuditRecord.objects.get(action=CatalogAction.CATALOG_IMPORTED)
     assert record.object_id == "catalog.json"
-    assert record.changes == {"created": result.created, "drafted": []}
+    assert record.changes == {"created": result.created, "drafted": [], "unchanged": []}
 
 
 def test_json_import_accepts_a_bare_list_and_agency_credit_codes(world):
@@ -217,8 +224,7 @@ def test_excel_yes_no_and_depth_words_it_does_not_know_are_reported(world):
                 "法定时限": 20, "承诺时限": 10, "网上办理深度": "12 级"}],
         fees=[{"事项键": "k1", "收费项目": "工本费", "收费标准": "每证", "收费依据": "某文件",
                "可减免": "看情况"}])
-    assert sorted(_failed(world, raw)) == [("事项", 2, "online_depth"),
-                                           ("收费项目", 2, "fees[1].waivable")]
+    assert sorted(_failed(world, raw)) == [("事项", 2, "网上办理深度"), ("收费项目", 2, "可减免")]
 
 
 def test_a_basic_code_written_as_a_number_is_read_as_its_digits(world):
@@ -451,16 +457,41 @@ def _published_pair(world):
     return one, two
 
 
-def test_excel_round_trip_drafts_the_same_items_with_the_same_content(world):
+def _renamed(raw: bytes, fmt: str, impl_code: str, name: str) -> bytes:
+    """An export with the name of one item changed, as an editor changes it."""
+    if fmt == "json":
+        data = json.loads(raw)
+        for record in data["items"]:
+            if record["impl_code"] == impl_code:
+                record["name"] = name
+        return json.dumps(data, ensure_ascii=False).encode()
+    book = load_workbook(io.BytesIO(raw))
+    sheet = book["事项"]
+    headers = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[headers.index("实施编码")].value == impl_code:
+            row[headers.index("事项名称")].value = name
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_excel_round_trip_writes_only_the_items_whose_rows_were_changed(world):
+    """Once every item of the file got a new draft, the same content again
+    (the behaviour this test stated before): an untouched file changes nothing."""
     one, two = _published_pair(world)
     raw = transfer.export_excel(selectors.published_versions())
     result = _import(world, raw, "catalog.xlsx")
-    assert sorted(result.drafted) == sorted([one.item.impl_code, two.item.impl_code])
-    assert result.created == []
-    for v1 in (one, two):
-        v2 = v1.item.versions.get(number=2)
-        assert v2.status == "draft"
-        assert version_as_data(v2) == version_as_data(v1)
+    assert (result.created, result.drafted) == ([], [])
+    assert sorted(result.unchanged) == sorted([one.item.impl_code, two.item.impl_code])
+    assert ItemVersion.objects.count() == 2
+    result = _import(world, _renamed(raw, "xlsx", one.item.impl_code, "并联事项（修订）"),
+                     "catalog.xlsx")
+    assert (result.drafted, result.unchanged) == ([one.item.impl_code], [two.item.impl_code])
+    v2 = one.item.versions.get(number=2)
+    assert v2.status == "draft"
+    assert version_as_data(v2) == {**version_as_data(one), "name": "并联事项（修订）"}
+    assert not two.item.versions.filter(number=2).exists()
 
 
 def test_excel_round_trip_keeps_a_custom_process(world):
@@ -469,8 +500,9 @@ def test_excel_round_trip_keeps_a_custom_process(world):
 
     v1 = published(world, "自定义流程事项", process_template="custom",
                    process_xml=template_xml("promised").decode())
-    _import(world, transfer.export_excel(selectors.published_versions()), "catalog.xlsx")
-    assert version_as_data(v1.item.versions.get(number=2)) == version_as_data(v1)
+    result = _import(world, transfer.export_excel(selectors.published_versions()),
+                     "catalog.xlsx")
+    assert result.unchanged == [v1.item.impl_code]  # read back as the version holds it
 
 
 def test_excel_export_writes_text_starting_with_equals_as_text(world):
@@ -482,8 +514,7 @@ def test_excel_export_writes_text_starting_with_equals_as_text(world):
     cells = [book["事项"]["D2"], book["申请材料"]["B2"]]
     assert [(c.value, c.data_type, c.quotePrefix) for c in cells] == [
         ('=HYPERLINK("http://evil.example","点此")', "s", True), ("=申请书", "s", True)]
-    _import(world, raw, "catalog.xlsx")
-    assert version_as_data(v1.item.versions.get(number=2)) == version_as_data(v1)
+    assert _import(world, raw, "catalog.xlsx").unchanged == [v1.item.impl_code]
 
 
 def test_a_text_longer_than_an_excel_cell_is_refused_clearly(world, client_for):
@@ -507,10 +538,13 @@ def test_control_characters_stored_before_they_were_refused_do_not_break_the_exp
 
 
 def test_json_round_trip_keeps_the_content(world):
-    one, _two = _published_pair(world)
+    one, two = _published_pair(world)
     raw = transfer.export_json(selectors.published_versions())
-    _import(world, raw)
-    assert version_as_data(one.item.versions.get(number=2)) == version_as_data(one)
+    assert sorted(_import(world, raw).unchanged) == sorted([one.item.impl_code,
+                                                            two.item.impl_code])
+    _import(world, _renamed(raw, "json", one.item.impl_code, "改名"))
+    assert version_as_data(one.item.versions.get(number=2)) == {**version_as_data(one),
+                                                                "name": "改名"}
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "json"])
@@ -545,8 +579,13 @@ def test_every_field_survives_a_round_trip(world, fmt):
     v1 = publish(world, ItemVersion.objects.get(pk=version.pk))
     versions = selectors.versions_for_export(selectors.published_versions())
     raw = transfer.export_excel(versions) if fmt == "xlsx" else transfer.export_json(versions)
-    _import(world, raw, f"catalog.{fmt}", actor=world.admin)
-    assert version_as_data(v1.item.versions.get(number=2)) == version_as_data(v1)
+    result = _import(world, raw, f"catalog.{fmt}", actor=world.admin)
+    assert result.unchanged == [v1.item.impl_code]
+    # Written as a new draft once a cell changes: all the rest as it was.
+    _import(world, _renamed(raw, fmt, v1.item.impl_code, "全字段事项（修订）"),
+            f"catalog.{fmt}", actor=world.admin)
+    assert version_as_data(v1.item.versions.get(number=2)) == {
+        **version_as_data(v1), "name": "全字段事项（修订）"}
 
 
 def _namesake(world, name: str, division="440000", seed=303):
@@ -566,11 +605,8 @@ def test_a_round_trip_keeps_agencies_whose_names_another_division_bears(world, e
     raw = export(selectors.published_versions())
     result = _import(world, raw, "catalog.xlsx" if export is transfer.export_excel
                      else "catalog.json", actor=world.admin)
-    assert result.drafted == [one.item.impl_code]
-    v2 = one.item.versions.get(number=2)
-    assert v2.upper_agency_id == world.agency_b.pk
-    assert list(v2.joint_agencies.values_list("pk", flat=True)) == [world.agency_b.pk]
-    assert version_as_data(v2) == version_as_data(one)
+    # By name, the other 乙局 would have been read: a change, and a new draft.
+    assert (result.unchanged, result.drafted) == ([one.item.impl_code], [])
 
 
 def test_exports_name_agencies_by_credit_code_and_units_without_one_by_name(world):
@@ -585,9 +621,9 @@ def test_a_joint_agency_whose_name_holds_a_list_separator_survives_excel(world):
     joint = _namesake(world, "发改局、粮食局", division="449900", seed=505)
     one = published(world, "并联事项", process_template="parallel",
                     joint_agencies=[joint.credit_code])
-    _import(world, transfer.export_excel(selectors.published_versions()), "catalog.xlsx")
-    v2 = one.item.versions.get(number=2)
-    assert list(v2.joint_agencies.values_list("pk", flat=True)) == [joint.pk]
+    result = _import(world, transfer.export_excel(selectors.published_versions()),
+                     "catalog.xlsx")
+    assert result.unchanged == [one.item.impl_code]
 
 
 def test_a_name_several_agencies_bear_is_refused_asking_for_the_credit_code(world):
@@ -653,11 +689,11 @@ def test_bad_excel_rows_are_each_reported_with_sheet_row_and_field(world):
         fees=[{"事项键": "good", "收费项目": "工本费", "收费标准": "每证", "金额上限": -1,
                "收费依据": "某文件"}])
     assert sorted(_failed(world, raw)) == sorted([
-        ("事项", 3, "promised_limit"),
-        ("事项", 4, "agency"),
-        ("事项", 5, "basic_code"), ("事项", 5, "item_type"), ("事项", 5, "themes"),
-        ("申请材料", 3, "materials[2].forms"),
-        ("收费项目", 2, "fees[1].amount"),
+        ("事项", 3, "承诺时限"),
+        ("事项", 4, "实施机关"),
+        ("事项", 5, "基本编码"), ("事项", 5, "事项类型"), ("事项", 5, "主题"),
+        ("申请材料", 3, "材料形式"),
+        ("收费项目", 2, "金额上限"),
     ])
     assert not Item.objects.exists()
 
@@ -704,6 +740,236 @@ def test_an_import_over_a_pending_version_is_reported_with_its_row(world):
     [error] = exc.value.fields["errors"]
     assert (error["sheet"], error["row"]) == ("JSON", 2)
     assert error["problem"] == "该事项已有未发布的版本，请在其上修改。"
+
+
+# --- what an unchanged or stale record does ---------------------------------------------------
+
+
+def _desk_export(world, actor=None) -> bytes:
+    return transfer.export_excel(selectors.editor_versions_for_export(actor=actor or editor(world)))
+
+
+def test_the_desk_export_imports_back_while_an_item_awaits_review(world):
+    """docs/catalog.md: "what it exports can be imported back by the same person".  It
+    was refused whole: 事项 row 3 "该事项已有未发布的版本，请在其上修改。"."""
+    published(world, "事项一")
+    waiting = create(world, "待审事项", basic_code="XK00102000")
+    services.item_version_submit(actor=editor(world), version=waiting)
+    result = _import(world, _desk_export(world), "catalog.xlsx")
+    assert len(result.unchanged) == 2
+    waiting.refresh_from_db()
+    assert waiting.status == "pending"
+
+
+def test_importing_an_unchanged_export_writes_no_version_and_no_edit(world):
+    """Once one new draft per published item (version_drafted) and one version_edited
+    per open draft, for a file nobody changed."""
+    one = published(world, "事项一")
+    draft = create(world, "草稿事项", basic_code="XK00102000")
+    raw = _desk_export(world)
+    versions = ItemVersion.objects.count()
+    edits = AuditRecord.objects.exclude(action=CatalogAction.CATALOG_IMPORTED).count()
+    result = _import(world, raw, "catalog.xlsx")
+    assert ItemVersion.objects.count() == versions
+    assert AuditRecord.objects.exclude(action=CatalogAction.CATALOG_IMPORTED).count() == edits
+    assert sorted(result.unchanged) == sorted([one.item.impl_code, draft.item.impl_code])
+    record = AuditRecord.objects.get(action=CatalogAction.CATALOG_IMPORTED)
+    assert record.changes == {"created": [], "drafted": [], "unchanged": result.unchanged}
+
+
+def test_an_unchanged_round_trip_does_not_take_the_review_from_the_reviewer(world):
+    """The data officer exports and imports back a file untouched; the head's draft
+    then counted them among its editors, and they could no longer publish it."""
+    draft = create(world, "草稿事项")
+    _import(world, _desk_export(world, reviewer(world)), "catalog.xlsx", actor=reviewer(world))
+    services.item_version_submit(actor=editor(world), version=draft)
+    services.item_version_publish(actor=reviewer(world), version=draft)
+
+
+def test_a_changed_record_of_an_item_awaiting_review_is_still_refused(world):
+    waiting = create(world, "待审事项")
+    services.item_version_submit(actor=editor(world), version=waiting)
+    raw = json.loads(transfer.export_json(selectors.editor_versions_for_export(
+        actor=editor(world))))
+    raw["items"][0]["name"] = "改名"
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, json.dumps(raw).encode())
+    assert [(e["row"], e["problem"]) for e in exc.value.fields["errors"]] == [
+        (1, "该事项已有未发布的版本，请在其上修改。")]
+
+
+STALE = "该事项在导出后已被修改，请重新导出后再编辑。"
+
+
+def test_a_stale_export_does_not_silently_undo_a_colleague_s_edit(world):
+    """Monday's export, edited offline, came back on Wednesday over Tuesday's edit of a
+    colleague: their name was gone, and nothing said so."""
+    draft = create(world, "原名称")
+    raw = _desk_export(world, reviewer(world))          # Monday: exported to edit offline
+    services.item_version_edit(actor=editor(world), version=draft,
+                               data=item_content("同事改过的名称"))  # Tuesday: a colleague edits
+    assert _failed(world, raw, actor=reviewer(world)) == [("事项", 2, "导出时版本号")]
+    with pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, raw, "catalog.xlsx", actor=reviewer(world))
+    assert exc.value.fields["errors"][0]["problem"] == STALE
+    draft.refresh_from_db()
+    assert draft.name == "同事改过的名称"
+
+
+def test_an_export_of_a_published_version_does_not_replace_a_newer_draft(world):
+    """The public export (or an older desk export) names version 1; a draft 2 has
+    been written since: the file's version 1 would have replaced it."""
+    v1 = published(world, "事项一")
+    raw = json.loads(transfer.export_json(selectors.published_versions()))
+    services.item_version_draft(actor=editor(world), item=v1.item,
+                                data=item_content("事项一（第二版）"))
+    raw["items"][0]["consultation"] = "咨询电话 12345"
+    assert _failed(world, json.dumps(raw).encode(), "catalog.json") == [
+        ("JSON", 1, "base_version")]
+    # Without the version it was exported from (a province's file), read as before.
+    del raw["items"][0]["base_version"], raw["items"][0]["base_edited_at"]
+    assert _import(world, json.dumps(raw).encode()).drafted == [v1.item.impl_code]
+    assert v1.item.versions.get(number=2).consultation == "咨询电话 12345"
+
+
+def test_an_edited_row_of_a_current_export_is_written(world):
+    draft = create(world, "原名称")
+    raw = _desk_export(world)
+    book = load_workbook(io.BytesIO(raw))
+    headers = [c.value for c in book["事项"][1]]
+    book["事项"].cell(row=2, column=headers.index("事项名称") + 1, value="新名称")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert _import(world, buffer.getvalue(), "catalog.xlsx").drafted == [draft.item.impl_code]
+    draft.refresh_from_db()
+    assert (draft.name, draft.number) == ("新名称", 1)
+
+
+@pytest.mark.parametrize("base", [{"base_version": "二"}, {"base_version": True},
+                                  {"base_edited_at": "昨天"},
+                                  {"base_edited_at": "2026-01-01T00:00:00"}])
+def test_an_export_version_that_is_no_version_is_a_row_error(world, base):
+    draft = create(world)
+    raw = _json(_record("改名", impl_code=draft.item.impl_code, **base))
+    assert _failed(world, raw, "catalog.json") == [("JSON", 1, "base_version")]
+
+
+def test_the_same_new_items_imported_twice_are_made_once(world):
+    """A retry after a lost answer, or the same file sent twice at the same moment (the
+    second waits for the first's lock on the agency): once, each new item was made
+    twice, under the next implementation code."""
+    raw = _json(_record("新事项一"), _record("新事项二", basic_code="XK00102000"))
+    first = _import(world, raw)
+    again = _import(world, raw)
+    assert (again.created, sorted(again.unchanged)) == ([], sorted(first.created))
+    assert Item.objects.count() == 2
+    # Another item of the same basic code is made; so is one whose twin was cancelled
+    # (an item offered again after a cancellation is a new item).
+    assert len(_import(world, _json(_record("新事项三"))).created) == 1
+    cancelled = publish(world, Item.objects.get(impl_code=first.created[0]).versions.get())
+    services.item_withdraw(actor=reviewer(world), item=cancelled.item, kind="cancelled",
+                           reason="某市人民政府关于取消一批事项的决定（某政〔2026〕1号）")
+    assert len(_import(world, _json(_record("新事项一"))).created) == 1
+
+
+@postgres_only
+def test_the_same_new_item_imported_twice_at_the_same_moment_is_made_once(
+        transactional_db, world, monkeypatch):
+    """The second import waits for the first's lock on the agency, then finds its item."""
+    original = services.item_create
+    written, go_on = threading.Event(), threading.Event()
+
+    def creating(**kwargs):
+        version = original(**kwargs)
+        if threading.current_thread().name == "first":
+            written.set()
+            go_on.wait(timeout=30)  # written, not yet committed
+        return version
+
+    monkeypatch.setattr(services, "item_create", creating)
+    raw = _json(_record("新事项"))
+    first, first_box = run_in_thread(lambda: _import(world, raw), name="first")
+    assert written.wait(timeout=30)
+    second, second_box = run_in_thread(lambda: _import(world, raw), name="second")
+    deadline = time.monotonic() + 30
+    while not _lock_waits() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    go_on.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    one, two = first_box["result"], second_box["result"]
+    assert not isinstance(one, Exception), one
+    assert not isinstance(two, Exception), two
+    assert (two.created, two.unchanged) == ([], one.created)
+    assert Item.objects.count() == 1
+
+
+def test_the_api_and_the_desk_tell_the_unchanged_items(world, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    published(world, "事项一")
+    raw = _desk_export(world)
+    response = client_for(editor(world)).post(
+        "/api/v1/catalog/import", {"file": SimpleUploadedFile("catalog.xlsx", raw)})
+    assert response.status_code == 200
+    assert response.json() == {"created": [], "drafted": [], "suspended": [],
+                               "unchanged": [Item.objects.get().impl_code]}
+    page = client_for(editor(world)).post(
+        "/workbench/catalog/import/", {"file": SimpleUploadedFile("catalog.xlsx", raw)},
+        follow=True)
+    assert "另有 1 项与现有版本相同，未改动。" in page.content.decode()
+
+
+# --- errors in the words of the sheet ---------------------------------------------------------
+
+
+def test_the_desk_error_table_names_the_excel_columns_and_labels(world, client_for):
+    """It showed promised_limit, materials[1].forms and "材料形式只能是 original、copy、
+    electronic": the keys and codes of JSON, not what the sheet says."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    good = {"实施机关": "甲局", "基本编码": "XK00101000", "行使层级": "3", "设定依据": "某法",
+            "服务对象": "legal", "受理条件": "符合条件", "法定时限": 20}
+    raw = workbook_bytes(items=[{**good, "事项键": "k", "事项名称": "好事项", "承诺时限": 30}],
+                         materials=[{"事项键": "k", "材料名称": "申请书", "材料形式": "传真"}])
+    response = client_for(editor(world)).post(
+        "/workbench/catalog/import/", {"file": SimpleUploadedFile("catalog.xlsx", raw)})
+    assert response.status_code == 400
+    table = response.content.decode().split('data-testid="import-errors"')[1].split("</table>")[0]
+    cells = re.findall(r"<td>(.*?)</td>", table)
+    assert [cells[i:i + 4] for i in range(0, len(cells), 4)] == [
+        ["事项", "2", "承诺时限", "承诺时限不能长于法定时限"],
+        ["申请材料", "2", "材料形式", "材料形式“传真”无效，只能是：原件、复印件、电子件"]]
+
+
+@pytest.mark.parametrize(("cells", "field", "problem"), [
+    ({"事项类型": "许可"}, "事项类型",
+     "事项类型“许可”无效，只能是：行政许可、行政处罚、行政强制、行政征收、行政给付、行政检查、"
+     "行政确认、行政奖励、行政裁决、其他行政权力、公共服务"),
+    ({"服务对象": "法人、企业"}, "服务对象", "服务对象“企业”无效，只能是：自然人、法人"),
+    ({"办件类型": "普通件"}, "办件类型", "办件类型“普通件”无效，只能是：即办件、承诺件"),
+    ({"事项类型": "行政处罚"}, "事项类型", "事项类型与基本编码前两位不一致"),
+])
+def test_a_choice_cell_s_problem_lists_the_words_the_column_takes(world, cells, field,
+                                                                   problem):
+    row = {"事项键": "k", "实施机关": "甲局", "事项名称": "事项", "基本编码": "XK00101000",
+           "行使层级": "3", "设定依据": "某法", "服务对象": "legal", "受理条件": "符合条件",
+           "法定时限": 20, "承诺时限": 10, **cells}
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, workbook_bytes(items=[row]), "catalog.xlsx")
+    assert [(e["field"], e["problem"]) for e in exc.value.fields["errors"]] == [(field, problem)]
+
+
+def test_choice_cells_with_a_trailing_space_are_read_like_the_other_cells(world):
+    """实施编码, 实施机关 and 事项名称 were read without surrounding spaces; the choice
+    columns were not, and were refused with "事项类型无效", the value not shown."""
+    row = {"事项键": "k", "实施机关": "甲局 ", "事项名称": "好事项", "基本编码": "XK00101000",
+           "事项类型": "行政许可 ", "行使层级": "市级 ", "设定依据": "某法", "服务对象": "法人 ",
+           "受理条件": "符合条件", "法定时限": 20, "承诺时限": 10, "办件类型": " 承诺件 "}
+    result = _import(world, workbook_bytes(items=[row]), "catalog.xlsx")
+    version = Item.objects.get(impl_code=result.created[0]).versions.get()
+    assert (version.item_type, version.exercise_level, version.case_type) == (
+        "XK", "3", "promised")
 
 
 def _export_queries(client, url) -> int:

@@ -252,6 +252,9 @@ class ImportOut(Schema):
     drafted: list[str]
     suspended: list[str] = Field(..., description="of drafted, the items suspended: their "
                                  "drafts are published only once the item is restored")
+    unchanged: list[str] = Field(..., description="items whose record holds what their latest "
+                                 "version holds (or, for a record without a code, what an "
+                                 "item of the agency holds): nothing was written for them")
 
 
 @router.get("/items", response=list[ItemSummary], auth=None)
@@ -343,9 +346,13 @@ def return_version(request, version_id: int, payload: NoteIn = NO_NOTE):
 
 @router.post("/import", response=ImportOut, auth=AUTH)
 def import_catalog(request, file: File[UploadedFile]):
-    """Import items from .xlsx or .json: all records or none; errors list each row."""
+    """Import items from .xlsx or .json: all records or none; errors list each row.
+
+    A record equal to its item's latest version is not written (``unchanged``);
+    one exported from a version edited since (``base_version``,
+    ``base_edited_at``) is refused."""
     records = transfer.read_upload(file.name, file.read(transfer.MAX_IMPORT_BYTES + 1))
     result = transfer.catalog_import(actor=actor_of(request), records=records,
                                      source=file.name)
     return {"created": result.created, "drafted": result.drafted,
-            "suspended": result.suspended}
+            "suspended": result.suspended, "unchanged": result.unchanged}

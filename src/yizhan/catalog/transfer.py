@@ -7,19 +7,31 @@ write the code where the agency has one, as for joint and upper agencies).
 Excel spreads a record over three sheets — 事项, 申请材料, 收费项目 — joined
 by the 事项键 column (the implementation code, or any label unique in the
 file for new items).  A list in one cell is separated by 、 (or commas); an
-item that holds one is written in double quotes (``split_list``).
+item that holds one is written in double quotes (``split_list``).  Choice
+columns are written as the Chinese words the import reads back.
+
+An export also says which version each record was taken from
+(``base_version``, ``base_edited_at``): a record whose item was edited
+since is refused, so that an old file never silently undoes a colleague's
+later edit.  A record equal to its item's latest version is not written
+at all (``ImportResult.unchanged``): importing an export untouched changes
+nothing, and does not make the importer an editor of anyone's draft.
 
 Import checks every record first and reports each bad one with its sheet,
-row and field; only when all are good does it write, in one transaction,
-so a catalog is never half imported.  A record of a cancelled item is such
-a bad one; a suspended item's record becomes its draft as for any item, and
-the result names it (``ImportResult.suspended``): the draft is published
-only once the item is restored.
+row and field (for Excel, the column as the sheet names it); only when all
+are good does it write, in one transaction, so a catalog is never half
+imported.  A record of a cancelled item is such a bad one; a suspended
+item's record becomes its draft as for any item, and the result names it
+(``ImportResult.suspended``): the draft is published only once the item is
+restored.
 """
 
+import datetime
 import io
 import json
 import re
+import sys
+import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -28,6 +40,8 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chartsheet import Chartsheet
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from yizhan.audit.services import audit_append
 from yizhan.catalog import content, permissions, services
@@ -48,13 +62,31 @@ from yizhan.catalog.models import (
 )
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
+from yizhan.core.sizes import MiB, megabytes
 from yizhan.directory.models import Agency
 
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_BYTES = 10 * MiB
+# A workbook is a zip of XML parts that openpyxl parses whole: a part of
+# millions of tiny elements (shared strings, blank rows) compresses a
+# thousandfold, and 200 KB of it once took 77 s and 550 MB to read.  What
+# the parts expand to is read from the archive's directory, before any is
+# parsed (zipfile never expands a part beyond the size the directory gives
+# it).  The 10 MB a file may hold expand to some 50–100 MB of real items;
+# a sheet of 10,000 items whose texts all repeat compresses about 1:20.
+MAX_EXPANDED_BYTES = 100 * MiB
+MAX_COMPRESSION_RATIO = 100
+# Small parts (styles, an empty sheet) are not held to the ratio: they are
+# cheap to read, and a few repeated lines compress well.
+RATIO_CHECKED_FROM = MiB
 # Rows read from a workbook: items, and the materials or fees of all of them.
 # Far above a real catalog's import, far below what keeps a request waiting.
 MAX_IMPORT_ITEMS = 10_000
 MAX_IMPORT_ROWS = 100_000
+# Blank rows are not read as items, but they are read: a sheet goes on being
+# read this many rows past its limit of non-blank ones, and no further, so
+# that millions of blank rows (or one cell at row 1,000,000) cannot keep a
+# request busy for minutes.
+MAX_BLANK_ROWS = 10_000
 
 # Excel columns: (header, key). Choice columns accept the code or the label.
 ITEM_COLUMNS = [
@@ -71,7 +103,13 @@ ITEM_COLUMNS = [
     ("咨询方式", "consultation"), ("投诉方式", "complaint"),
     ("特别程序", "special_procedures"), ("主题", "themes"), ("流程", "process_template"),
     ("自定义流程（BPMN）", "process_xml"), ("申请表字段", "form_fields"),
+    # The version the row was exported from: an item edited since is refused.
+    ("导出时版本号", "base_version"), ("导出时修改时间", "base_edited_at"),
 ]
+# Columns a file may lack: a file written before exports had them, or by
+# hand, is read without the check they make.  Any other column missing
+# would empty that content of every item, and is refused.
+OPTIONAL_HEADERS = {"导出时版本号", "导出时修改时间"}
 MATERIAL_COLUMNS = [
     ("事项键", "key"), ("材料名称", "name"), ("材料形式", "forms"), ("必要性", "necessity"),
     ("适用情形", "condition"), ("份数", "copies"), ("来源渠道", "source"),
@@ -112,6 +150,16 @@ CHOICE_LABELS = {
 }
 # Kept apart from CHOICE_LABELS: a number stays a number ("4" and 4 both work).
 ONLINE_DEPTH_LABELS = _label_map(OnlineDepth.choices)
+# What an Excel export writes in a choice column: the words the import reads.
+CHOICE_WORDS = {key: {value: label for label, value in labels.items()}
+                for key, labels in {**CHOICE_LABELS, "online_depth": ONLINE_DEPTH_LABELS}.items()}
+# The column of each key, by sheet, as an Excel file's errors name it.
+HEADERS = {
+    SHEETS[0]: {**{key: header for header, key in ITEM_COLUMNS},
+                "materials": SHEETS[1], "fees": SHEETS[2]},
+    SHEETS[1]: {key: header for header, key in MATERIAL_COLUMNS},
+    SHEETS[2]: {key: header for header, key in FEE_COLUMNS},
+}
 
 
 class ImportFailed(InvalidInput):
@@ -137,6 +185,9 @@ class ImportResult:
     # Of ``drafted``, the items suspended (暂停办理): their drafts wait for the
     # restoration to be published.
     suspended: list[str] = field(default_factory=list)
+    # Records equal to their item's latest version (or, without a code, to an
+    # item of the agency): nothing written.
+    unchanged: list[str] = field(default_factory=list)
 
 
 # --- reading -----------------------------------------------------------------
@@ -207,6 +258,10 @@ def _agency_list(text: str) -> list[str]:
     return [text.strip()]
 
 
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _normalise(key: str, value):
     if value is None:
         return None
@@ -215,9 +270,10 @@ def _normalise(key: str, value):
     if key in LIST_KEYS:
         items = value if isinstance(value, list) else split_list(str(value))[0]
         labels = CHOICE_LABELS.get(key, {})
-        return [labels.get(str(item), item) for item in items]
+        return [labels.get(str(item).strip(), _stripped(item)) for item in items]
     if key in CHOICE_LABELS:
-        return CHOICE_LABELS[key].get(str(value), str(value))
+        # Read without surrounding spaces, as the other cells are: "行政许可 " is 行政许可.
+        return CHOICE_LABELS[key].get(str(value).strip(), str(value).strip())
     if key == "online_depth" and isinstance(value, str):
         if value.strip() in ONLINE_DEPTH_LABELS:
             return ONLINE_DEPTH_LABELS[value.strip()]
@@ -231,26 +287,103 @@ def _normalise(key: str, value):
     return value
 
 
-def read_json(raw: bytes) -> list[Record]:
+class _NumberTooLong(Exception):
+    pass
+
+
+def _json_int(text: str) -> int:
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(_("文件不是有效的 JSON：%(detail)s"), detail=str(exc)) from None
+        return int(text)
+    except ValueError:
+        # More digits than Python converts (sys.get_int_max_str_digits, 4,300):
+        # no count, code or amount is such a number.
+        raise _NumberTooLong from None
+
+
+class _JsonObject(dict):
+    """A JSON object as parsed: ``repeated`` names each key it held more than once.
+
+    The standard parser keeps the last of such values silently; the program
+    or person who wrote the file may well have meant the first.
+    """
+
+    repeated: tuple = ()
+
+    @classmethod
+    def parsed(cls, pairs) -> dict:
+        value = cls(pairs)
+        if len(value) < len(pairs):
+            seen: set = set()
+            value.repeated = tuple(key for key, _v in pairs if key in seen or seen.add(key))
+        return value
+
+
+def _repeated_keys(value) -> list[str]:
+    """The keys repeated in any object of ``value``, however deep (without recursion:
+    a JSON file nests as deep as its parser allows)."""
+    found, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            found.extend(getattr(item, "repeated", ()))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
+
+
+def _json_text(raw: bytes) -> str:
+    """The file as text: UTF-8, or UTF-16 or UTF-32 (Windows Notepad's "Unicode" is
+    UTF-16 with a byte order mark), told apart as JSON's own reader does."""
+    try:
+        return raw.decode(json.detect_encoding(raw))
+    except UnicodeDecodeError:
+        raise InvalidInput(_("文件不是有效的 JSON：文件不是 UTF-8 编码的文本（也可以是带 BOM 的 "
+                             "UTF-16 或 UTF-32），请以 UTF-8 编码另存后重新导入。")) from None
+
+
+def read_json(raw: bytes) -> list[Record]:
+    repeated = []
+
+    def parsed_object(pairs):
+        value = _JsonObject.parsed(pairs)
+        if value.repeated:
+            repeated.append(value)
+        return value
+
+    try:
+        data = json.loads(_json_text(raw), parse_int=_json_int,
+                          object_pairs_hook=parsed_object)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(_("文件不是有效的 JSON：第 %(line)s 行第 %(column)s 列有语法错误。"),
+                           line=exc.lineno, column=exc.colno) from None
+    except _NumberTooLong:
+        raise InvalidInput(_("文件不是有效的 JSON：数字过长（超过 %(digits)s 位）。"),
+                           digits=sys.get_int_max_str_digits()) from None
     except RecursionError:
         # A few bytes of "[[[[" nest deeper than the parser's recursion limit.
         raise InvalidInput(_("文件不是有效的 JSON：嵌套层数过多。")) from None
-    if isinstance(data, dict):
-        data = data.get("items")
-    if not isinstance(data, list):
+    if isinstance(data, dict) and data.repeated:
+        raise InvalidInput(_("文件不是有效的 JSON：键“%(key)s”重复出现，无法确定取哪一个值。"),
+                           key=data.repeated[0][:50])
+    entries = data.get("items") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
         raise InvalidInput(_("JSON 文件应为事项列表，或含 items 列表的对象。"))
-    if len(data) > MAX_IMPORT_ITEMS:
+    if len(entries) > MAX_IMPORT_ITEMS:
         raise InvalidInput(_("文件超过 %(limit)s 个事项，请分批导入。"), limit=MAX_IMPORT_ITEMS)
-    records = []
-    for index, entry in enumerate(data, start=1):
+    records, errors = [], []
+    for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
             entry = {"_bad": True}
+        if repeated:  # walked only when some object of the file repeats a key
+            errors.extend({"sheet": "JSON", "row": index, "field": key[:50],
+                           "problem": gettext("键“%(key)s”重复出现，无法确定取哪一个值")
+                           % {"key": key[:50]}}
+                          for key in dict.fromkeys(_repeated_keys(entry)))
         records.append(Record("JSON", index, {k: (v if k in ("materials", "fees") else
                                                   _normalise(k, v)) for k, v in entry.items()}))
+    if errors:
+        raise ImportFailed(count=len(errors), errors=errors)
     return records
 
 
@@ -287,23 +420,40 @@ def _values(cells) -> list:
             else cell.value for cell in cells]
 
 
-def _read_sheet(workbook, title, limit):
-    """The header and the non-blank rows (with their numbers) of one sheet, or None."""
-    if title not in workbook.sheetnames:
-        return None
+def _worksheet(workbook, title):
+    """One sheet of a read-only workbook, read to its last row whatever it declares."""
     sheet = workbook[title]
     if isinstance(sheet, Chartsheet):
         # A chart that took the sheet's name has no cells to read.
         raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：工作表“%(sheet)s”是图表，"
                              "不是数据表。"), sheet=title)
+    # A read-only sheet reads the range its <dimension> declares, and WPS and
+    # Apache POI (EasyExcel) write A1 there whatever the sheet holds: read so,
+    # every row but the header would be dropped without a word.  The rows are
+    # bounded here instead (_read_sheet).
+    sheet.reset_dimensions()
+    return sheet
+
+
+def _read_sheet(workbook, title, limit):
+    """The header and the non-blank rows (with their numbers) of one sheet, or None."""
+    if title not in workbook.sheetnames:
+        return None
+    sheet = _worksheet(workbook, title)
     header = _values(next(sheet.iter_rows(max_row=1), None) or ())
     width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
     rows = []
     if not width:
         return header[:width], rows
+    last_row = 1 + limit + MAX_BLANK_ROWS
     # Bounded by the header's width: otherwise one far-away cell (XFD20000)
     # pads every row to 16,384 columns, minutes of work for a 5 KB file.
     for row_number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=width), start=2):
+        if row_number > last_row:
+            # Blank rows count here (each is read): a file of millions of them
+            # is refused after a moment's reading, not read for minutes.
+            raise InvalidInput(_("工作表“%(sheet)s”超过 %(rows)s 行（空行也计算在内），请删除"
+                                 "多余的行或分批导入。"), sheet=title, rows=last_row)
         values = _values(cells)
         if values.count(None) + values.count("") == len(values):
             continue
@@ -326,7 +476,7 @@ def _formula_rows(read) -> dict[int, list]:
 def _computed_values(workbook, title, pending: dict[int, list]) -> None:
     """Put in place of the formulas of one sheet's rows the values saved with them."""
     width = max(len(values) for values in pending.values())
-    for row_number, cached in enumerate(workbook[title].iter_rows(
+    for row_number, cached in enumerate(_worksheet(workbook, title).iter_rows(
             min_row=min(pending), max_row=max(pending), max_col=width), start=min(pending)):
         values = pending.get(row_number)
         for index, value in enumerate(values or ()):
@@ -352,9 +502,15 @@ def _error_value(title, row, field, error: _ExcelError) -> dict:
                                               "value": error.value}}
 
 
-def _sheet_rows(read, title, columns, errors):
+def _sheet_rows(read, title, columns, errors, *, whole: bool):
+    """The rows of one sheet as entries keyed as records are, problems in ``errors``.
+
+    ``whole``: the file has items to import, so this sheet must be there with
+    every column (but the optional ones): one renamed, deleted or misspelt
+    would be read as empty and silently clear that content of every item.
+    """
     if read is None:
-        if title == SHEETS[0]:
+        if whole or title == SHEETS[0]:
             errors.append({"sheet": title, "row": 0, "field": "",
                            "problem": gettext("缺少工作表“%(sheet)s”") % {"sheet": title}})
         return []
@@ -371,6 +527,10 @@ def _sheet_rows(read, title, columns, errors):
     if unknown:
         errors.append({"sheet": title, "row": 1, "field": "",
                        "problem": gettext("未知的列：%(cols)s") % {"cols": "、".join(unknown)}})
+    missing = [h for h, _k in columns if h not in by_header and h not in OPTIONAL_HEADERS]
+    if whole and missing:
+        errors.append({"sheet": title, "row": 1, "field": "",
+                       "problem": gettext("缺少列：%(cols)s") % {"cols": "、".join(missing)}})
     result = []
     for row_number, values in rows:
         entry = {}
@@ -388,9 +548,30 @@ def _sheet_rows(read, title, columns, errors):
     return result
 
 
+def _too_large(message, **fields) -> InvalidInput:
+    return InvalidInput(message, http_status=413, **fields)
+
+
+def _archive_checked(raw: bytes) -> None:
+    """Refuse a workbook whose parts expand beyond what a catalog needs
+    (``MAX_EXPANDED_BYTES``, ``MAX_COMPRESSION_RATIO``), before any is parsed."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        parts = archive.infolist()
+    if sum(part.file_size for part in parts) > MAX_EXPANDED_BYTES:
+        raise _too_large(_("工作簿解压后超过 %(mb)s MB，请分批导入。"),
+                         mb=megabytes(MAX_EXPANDED_BYTES))
+    if any(part.file_size > RATIO_CHECKED_FROM
+           and part.file_size > MAX_COMPRESSION_RATIO * max(part.compress_size, 1)
+           for part in parts):
+        raise _too_large(_("工作簿的压缩比异常（解压后是压缩时的 %(ratio)s 倍以上），不像 Excel "
+                           "或 WPS 保存的文件，不能导入；请用 Excel 或 WPS 另存后重新导入。"),
+                         ratio=MAX_COMPRESSION_RATIO)
+
+
 def read_excel(raw: bytes) -> list[Record]:
     errors: list[dict] = []
     try:
+        _archive_checked(raw)
         # Formulas as formulas first: read as the values saved with them
         # (data_only), one never computed would be a blank cell.
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
@@ -417,9 +598,10 @@ def read_excel(raw: bytes) -> list[Record]:
         # SyntaxError…): every one is the file's fault, never a server error.
         raise InvalidInput(_("文件不是有效的 Excel（.xlsx）工作簿：%(detail)s"),
                            detail=str(exc) or type(exc).__name__) from None
-    items = _sheet_rows(read[0], SHEETS[0], ITEM_COLUMNS, errors)
-    materials = _sheet_rows(read[1], SHEETS[1], MATERIAL_COLUMNS, errors)
-    fees = _sheet_rows(read[2], SHEETS[2], FEE_COLUMNS, errors)
+    whole = bool(read[0] and read[0][1])  # items to import
+    items = _sheet_rows(read[0], SHEETS[0], ITEM_COLUMNS, errors, whole=whole)
+    materials = _sheet_rows(read[1], SHEETS[1], MATERIAL_COLUMNS, errors, whole=whole)
+    fees = _sheet_rows(read[2], SHEETS[2], FEE_COLUMNS, errors, whole=whole)
     records: dict[str, Record] = {}
     for row_number, entry in items:
         key = str(entry.pop("key", None) or entry.get("impl_code") or entry.get("name") or "")
@@ -447,8 +629,7 @@ def read_excel(raw: bytes) -> list[Record]:
 
 def read_upload(name: str, raw: bytes) -> list[Record]:
     if len(raw) > MAX_IMPORT_BYTES:
-        raise InvalidInput(_("文件过大（上限 %(mb)s MB）。"), http_status=413,
-                           mb=MAX_IMPORT_BYTES // (1024 * 1024))
+        raise _too_large(_("文件过大（上限 %(mb)s MB）。"), mb=megabytes(MAX_IMPORT_BYTES))
     lowered = (name or "").lower()
     if lowered.endswith(".json"):
         return read_json(raw)
@@ -465,42 +646,94 @@ _ROW_FIELD = re.compile(r"^(materials|fees)\[(\d+)\]\.?(.*)$")
 
 
 def _where(record: Record, field_name: str) -> dict:
-    """Sheet and row of a problem: a material's or fee's own row in Excel."""
+    """Sheet, row and field of a problem: in Excel, a material's or fee's own row,
+    and the field as its column is headed (承诺时限, not promised_limit)."""
+    sheet, row, key = record.sheet, record.row, field_name
     match = _ROW_FIELD.match(field_name)
     if match:
         target, index = match.group(1), int(match.group(2))
         rows = getattr(record, f"{target}_rows")
         if 0 < index <= len(rows):
             sheet = SHEETS[1] if target == "materials" else SHEETS[2]
-            return {"sheet": sheet, "row": rows[index - 1]}
-    return {"sheet": record.sheet, "row": record.row}
+            row, key = rows[index - 1], match.group(3)
+    if sheet not in HEADERS:  # JSON: the keys are the file's own words
+        return {"sheet": sheet, "row": row, "field": field_name}
+    return {"sheet": sheet, "row": row, "field": HEADERS[sheet].get(key, key)}
+
+
+def _error(record: Record, field_name: str, problem) -> dict:
+    return {**_where(record, field_name), "problem": str(problem)}
+
+
+def _choice_problem(record: Record, field_name: str) -> str | None:
+    """For an Excel record, the problem with a choice cell in the words of the sheet:
+    the labels it takes (原件、复印件、电子件), not the codes a JSON file uses."""
+    if record.sheet not in HEADERS:
+        return None
+    holder, key, sheet = record.data, field_name, SHEETS[0]
+    match = _ROW_FIELD.match(field_name)
+    if match:
+        rows = record.data.get(match.group(1)) or []
+        index = int(match.group(2))
+        if not 0 < index <= len(rows) or not isinstance(rows[index - 1], dict):
+            return None
+        holder, key = rows[index - 1], match.group(3)
+        sheet = SHEETS[1] if match.group(1) == "materials" else SHEETS[2]
+    if key not in CHOICE_LABELS:
+        return None
+    given = holder.get(key)
+    allowed = set(CHOICE_LABELS[key].values())
+    # A blank cell, a word with a character no field holds: the content check's words.
+    wrong = [str(value) for value in (given if isinstance(given, list) else [given])
+             if value not in (None, "") and str(value) not in allowed
+             and not content.illegal_character(str(value))]
+    if not wrong:
+        return None
+    return gettext("%(column)s“%(values)s”无效，只能是：%(choices)s") % {
+        "column": HEADERS[sheet][key], "values": "、".join(v[:50] for v in wrong),
+        "choices": "、".join(CHOICE_LABELS[key])}
+
+
+def _export_base(data: dict) -> tuple[int | None, datetime.datetime | None]:
+    """The version a record was exported from, and its last edit; ValueError if the
+    file holds something else there."""
+    number, edited_at = data.get("base_version"), data.get("base_edited_at")
+    if number is not None and number != "":
+        if isinstance(number, bool) or not isinstance(number, (int, str)):
+            raise ValueError
+        number = int(str(number).strip())
+    else:
+        number = None
+    if edited_at is not None and edited_at != "":
+        edited_at = datetime.datetime.fromisoformat(str(edited_at).strip())
+        if edited_at.tzinfo is None:
+            raise ValueError
+    else:
+        edited_at = None
+    return number, edited_at
 
 
 def _check(actor, record: Record, errors: list[dict]):
     """Validate one record; return (agency, existing item, clean data) or None."""
     data = record.data
     if data.get("_bad"):
-        errors.append({"sheet": record.sheet, "row": record.row, "field": "",
-                       "problem": gettext("应为对象")})
+        errors.append(_error(record, "", gettext("应为对象")))
         return None
     for key in ("agency", "impl_code"):
         char = content.illegal_character(data.get(key) and str(data[key]))
         if char:
             # Not echoed: a page could not show it, the database not look it up.
-            errors.append({"sheet": record.sheet, "row": record.row, "field": key,
-                           "problem": gettext("含有不能保存的字符 %(char)s（控制字符或无效的 "
-                                              "Unicode 字符）") % {"char": char}})
+            errors.append(_error(record, key, gettext(
+                "含有不能保存的字符 %(char)s（控制字符或无效的 Unicode 字符）") % {"char": char}))
             return None
     try:
         agency = content.find_agency(data.get("agency") or "")
     except content.AmbiguousAgency as exc:
-        errors.append({"sheet": record.sheet, "row": record.row, "field": "agency",
-                       "problem": exc.render()})
+        errors.append(_error(record, "agency", exc.render()))
         return None
     if agency is None:
-        errors.append({"sheet": record.sheet, "row": record.row, "field": "agency",
-                       "problem": gettext("找不到实施机关“%(a)s”")
-                       % {"a": data.get("agency") or ""}})
+        errors.append(_error(record, "agency", gettext("找不到实施机关“%(a)s”")
+                             % {"a": data.get("agency") or ""}))
         return None
     existing = None
     if data.get("impl_code"):
@@ -508,9 +741,8 @@ def _check(actor, record: Record, errors: list[dict]):
     if existing is not None and existing.internal:
         # The platform's own item (监察督办) has no editors and no next draft
         # (services.item_version_draft): its code is taken, as by any item.
-        errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
-                       "problem": gettext("实施编码 %(impl_code)s 已存在。")
-                       % {"impl_code": existing.impl_code}})
+        errors.append(_error(record, "impl_code", gettext("实施编码 %(impl_code)s 已存在。")
+                             % {"impl_code": existing.impl_code}))
         return None
     allowed = (permissions.item_version_draft(actor, item=existing) if existing
                else permissions.item_create(actor, agency=agency))
@@ -520,30 +752,38 @@ def _check(actor, record: Record, errors: list[dict]):
     if existing is not None and existing.is_cancelled:
         # A cancelled item is out of service for good: a record for it (an
         # old export, another system's copy) never brings it back.
-        errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
-                       "problem": gettext("%(withdrawal)s取消是最终的：该事项不能再恢复、发布或"
-                                          "新建版本；如需重新办理，请作为新事项录入。")
-                       % {"withdrawal": existing.withdrawal_statement()}})
+        errors.append(_error(record, "impl_code", gettext(
+            "%(withdrawal)s取消是最终的：该事项不能再恢复、发布或新建版本；如需重新办理，请作为"
+            "新事项录入。") % {"withdrawal": existing.withdrawal_statement()}))
         return None
+    if existing is not None:
+        try:
+            _export_base(data)
+        except (TypeError, ValueError):
+            errors.append(_error(record, "base_version",
+                                 gettext("导出时的版本信息无效，请重新导出后再编辑")))
+            return None
     for key in AGENCY_LIST_KEYS:
         if isinstance(data.get(key), str):
             data[key] = _agency_list(data[key])
     try:
-        content.clean_version_data(data, agency=agency)
+        clean = content.clean_version_data(data, agency=agency)
     except content.VersionDataError as exc:
         for problem in exc.fields["problems"]:
-            errors.append({**_where(record, problem["field"]), **problem})
+            errors.append(_error(record, problem["field"],
+                                 _choice_problem(record, problem["field"])
+                                 or problem["problem"]))
         return None
     if existing is not None and existing.agency_id != agency.pk:
-        errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
-                       "problem": gettext("实施编码属于另一个机关")})
+        errors.append(_error(record, "impl_code", gettext("实施编码属于另一个机关")))
         return None
-    return agency, existing
+    return agency, existing, clean
 
 
 @transaction.atomic
 def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportResult:
-    """Import every record or none: new items as drafts, known ones as new drafts."""
+    """Import every record or none: new items as drafts, known ones as new drafts,
+    records equal to their item's latest version not at all."""
     require(permissions.catalog_import(actor), action="catalog_import")
     errors: list[dict] = []
     checked = []
@@ -557,60 +797,116 @@ def catalog_import(*, actor, records: list[Record], source: str = "") -> ImportR
         if code and first_with_code.setdefault(code, record) is not record:
             # Two records of one item would each become its next draft, the
             # second silently replacing the first: the editor chooses.
-            errors.append({"sheet": record.sheet, "row": record.row, "field": "impl_code",
-                           "problem": gettext("实施编码 %(impl_code)s 与第 %(row)s 行重复，"
-                                              "一个事项在文件中只能出现一次")
-                           % {"impl_code": code, "row": first_with_code[code].row}})
+            errors.append(_error(record, "impl_code", gettext(
+                "实施编码 %(impl_code)s 与第 %(row)s 行重复，一个事项在文件中只能出现一次")
+                % {"impl_code": code, "row": first_with_code[code].row}))
     if errors:
         raise ImportFailed(count=len(errors), errors=errors)
     result = ImportResult()
     # The agencies written to, locked in one order before any of them: each new
     # item locks its agency (services.item_create), and two imports locking
-    # two agencies in opposite orders would deadlock.
+    # two agencies in opposite orders would deadlock.  Two imports of the same
+    # agencies thus run one after the other, and the second sees the first's
+    # items (_same_new_item).
     list(Agency.objects.select_for_update(no_key=True)
-         .filter(pk__in={agency.pk for (agency, _existing), _record in checked})
+         .filter(pk__in={checks[0].pk for checks, _record in checked})
          .order_by("pk").values_list("pk", flat=True))
-    for (agency, existing), record in checked:
+    for (agency, existing, clean), record in checked:
         try:
             with transaction.atomic():  # a savepoint: one row's refusal, then the next row
-                _write(actor, agency, existing, record, result)
+                _write(actor, agency, existing, clean, record, result)
         except (InvalidInput, Conflict) as exc:
             # A problem only visible while writing (e.g. a code given in one
-            # row that an earlier row's new item was just generated, or an
-            # item already awaiting review): reported with its row, like the
-            # others; nothing is written.
-            errors.append({"sheet": record.sheet, "row": record.row,
-                           "field": exc.fields.get("field", ""), "problem": exc.render()})
+            # row that an earlier row's new item was just generated, an item
+            # awaiting review, or one edited since the file was exported):
+            # reported with its row, like the others; nothing is written.
+            errors.append(_error(record, exc.fields.get("field", ""), exc.render()))
     if errors:
         raise ImportFailed(count=len(errors), errors=errors)
     audit_append(actor=actor, action=CatalogAction.CATALOG_IMPORTED, object_type="catalog",
                  object_id=source[:64] or "import", object_repr=source[:200] or "import",
-                 changes={"created": result.created, "drafted": result.drafted})
+                 changes={"created": result.created, "drafted": result.drafted,
+                          "unchanged": result.unchanged})
     return result
 
 
-def _write(actor, agency, existing, record: Record, result: ImportResult) -> None:
-    """One checked record: a new item, or the next draft (or the open draft) of a known one."""
+def _comparable(clean: dict) -> dict:
+    """Clean content as two versions are compared: the joint agencies are a set."""
+    return {**clean, "joint_agencies": sorted(clean["joint_agencies"])}
+
+
+def _same_content(version: ItemVersion, clean: dict, agency) -> bool:
+    """Whether ``clean`` is what ``version`` holds, as a copy of it would be checked."""
+    try:
+        held = content.clean_version_data(content.version_as_data(version, copy=True),
+                                          agency=agency)
+    except content.VersionDataError:
+        return False  # it names an agency closed since, say: not what a record may say
+    return _comparable(held) == _comparable(clean)
+
+
+def _same_new_item(agency, clean: dict) -> Item | None:
+    """An item of ``agency`` whose latest version is ``clean``, for a record without a
+    code: the same file imported twice (a retry, a double click) finds the items the
+    first import made, rather than making each one again.  A cancelled item is no such
+    item: an item offered again after a cancellation is entered as a new one."""
+    candidates = (ItemVersion.objects.filter(
+        item__agency=agency, item__internal=False, name=clean["name"],
+        basic_code=clean["basic_code"], exercise_level=clean["exercise_level"])
+        .exclude(item__withdrawn_kind=Item.Withdrawal.CANCELLED)
+        .select_related("item").order_by("item_id", "-number"))
+    for version in candidates:
+        latest = version.item.versions.order_by("-number").first()
+        if latest.pk == version.pk and _same_content(version, clean, agency):
+            return version.item
+    return None
+
+
+def _write(actor, agency, existing, clean, record: Record, result: ImportResult) -> None:
+    """One checked record: a new item, or the next draft (or the open draft) of a
+    known one; nothing when it holds what the item's latest version holds."""
     if existing is None:
+        twin = None if record.data.get("impl_code") else _same_new_item(agency, clean)
+        if twin is not None:
+            result.unchanged.append(twin.impl_code)
+            return
         version = services.item_create(actor=actor, agency=agency, data=record.data,
                                        impl_code=record.data.get("impl_code") or None)
         result.created.append(version.item.impl_code)
+        return
+    # Locked while it is compared and written: an edit of it (which locks it
+    # too) waits, or is seen.
+    latest = (ItemVersion.objects.select_for_update(of=("self",))
+              .filter(item=existing).order_by("-number").first())
+    if _same_content(latest, clean, agency):
+        # Nothing to write: no new draft, no edit that would make the importer
+        # one of the draft's editors (and keep them from reviewing it); an
+        # item awaiting review is left to its review.
+        result.unchanged.append(existing.impl_code)
+        return
+    number, edited_at = _export_base(record.data)
+    if (number is not None and number != latest.number) or (
+            edited_at is not None and edited_at != latest.edited_at):
+        raise Conflict(_("该事项在导出后已被修改，请重新导出后再编辑。"), field="base_version",
+                       exported=number, latest=latest.number)
+    if latest.status == ItemVersion.Status.DRAFT:
+        services.item_version_edit(actor=actor, version=latest, data=record.data)
     else:
-        open_version = existing.versions.filter(
-            status=ItemVersion.Status.DRAFT).first()
-        if open_version is not None:
-            services.item_version_edit(actor=actor, version=open_version,
-                                       data=record.data)
-        else:
-            services.item_version_draft(actor=actor, item=existing, data=record.data)
-        result.drafted.append(existing.impl_code)
-        if existing.is_suspended:
-            # Imported like any item's next draft (preparing the restoration),
-            # but not published while suspended (services.item_version_publish).
-            result.suspended.append(existing.impl_code)
+        # Published: its next draft.  Awaiting review: refused (DRAFT_EXISTS).
+        services.item_version_draft(actor=actor, item=existing, data=record.data)
+    result.drafted.append(existing.impl_code)
+    if existing.is_suspended:
+        # Imported like any item's next draft (preparing the restoration),
+        # but not published while suspended (services.item_version_publish).
+        result.suspended.append(existing.impl_code)
 
 
 # --- exporting ---------------------------------------------------------------
+
+def _instant(at: datetime.datetime) -> str:
+    """An edit's time as the import compares it: UTC, to the microsecond."""
+    return at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 def export_records(versions) -> list[dict]:
     records = []
@@ -618,6 +914,8 @@ def export_records(versions) -> list[dict]:
         data = content.version_as_data(version)
         data["impl_code"] = version.item.impl_code
         data["agency"] = content.agency_reference(version.item.agency)
+        data["base_version"] = version.number
+        data["base_edited_at"] = _instant(version.edited_at)
         records.append(data)
     return records
 
@@ -629,9 +927,25 @@ def export_json(versions) -> bytes:
 
 # The most characters an Excel cell holds; a longer text would be cut by Excel.
 EXCEL_CELL_LIMIT = 32_767
+# Columns of codes: text cells (a credit code or a sha256 retyped into a
+# General cell becomes 9.14499E+17), wide enough to show the code whole.
+CODE_WIDTHS = {"key": 42, "impl_code": 42, "agency": 22, "basic_code": 13,
+               "joint_agencies": 22, "upper_agency": 22, "base_edited_at": 28,
+               "result_sample_file": 66, "blank_form_file": 66, "sample_file": 66}
+# Columns of long text: wide, wrapped, read from the top.
+LONG_TEXT = {"legal_basis", "acceptance_conditions", "process_description", "limit_notes",
+             "consultation", "complaint", "process_xml", "form_fields", "condition",
+             "acceptance_standard", "basis", "standard"}
+LONG_TEXT_WIDTH = 50
+WRAPPED = Alignment(wrap_text=True, vertical="top")
 
 
-def _cell(value, impl_code: str, header: str):
+def _cell(key: str, value, impl_code: str, header: str):
+    words = CHOICE_WORDS.get(key)
+    if words and isinstance(value, list):
+        value = [words.get(item, item) for item in value]
+    elif words:
+        value = words.get(value, value)
     if isinstance(value, list) and value and isinstance(value[0], dict):
         value = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, list):
@@ -648,8 +962,8 @@ def _cell(value, impl_code: str, header: str):
 
 
 def _append(sheet, columns, key: str, record: dict) -> None:
-    sheet.append([key if k == "key" else _cell(record.get(k), key, h) for h, k in columns])
-    for cell in sheet[sheet.max_row]:
+    sheet.append([key if k == "key" else _cell(k, record.get(k), key, h) for h, k in columns])
+    for cell, (_header, column_key) in zip(sheet[sheet.max_row], columns, strict=True):
         if cell.data_type == "f":
             # openpyxl takes any text starting with "=" for a formula: an
             # exported "=HYPERLINK(...)" would run in the reader's Excel, and
@@ -661,15 +975,39 @@ def _append(sheet, columns, key: str, record: dict) -> None:
             # And a text such as "#N/A" for an error value, which the import
             # refuses (_ExcelError): text.
             cell.data_type = "s"
+        if column_key in CODE_WIDTHS:
+            cell.number_format = "@"
+        elif column_key in LONG_TEXT:
+            cell.alignment = WRAPPED
+
+
+def _header_width(header: str) -> int:
+    """The width a header needs: a Chinese character takes two of Excel's units."""
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in header) + 2
+
+
+def _layout(sheet, columns) -> None:
+    """A sheet to edit: the header bold and frozen, each column wide enough for its
+    header, codes and long texts wider, code columns formatted as text (also for
+    rows added by hand)."""
+    sheet.freeze_panes = "A2"
+    for index, (header, key) in enumerate(columns, start=1):
+        sheet.cell(row=1, column=index).font = Font(bold=True)
+        dimension = sheet.column_dimensions[get_column_letter(index)]
+        dimension.width = max(_header_width(header), CODE_WIDTHS.get(key, 0),
+                              LONG_TEXT_WIDTH if key in LONG_TEXT else 0)
+        if key in CODE_WIDTHS:
+            dimension.number_format = "@"
 
 
 def export_excel(versions) -> bytes:
     workbook = Workbook()
     sheets = [workbook.active, workbook.create_sheet(), workbook.create_sheet()]
-    for sheet, title, columns in zip(sheets, SHEETS, (ITEM_COLUMNS, MATERIAL_COLUMNS,
-                                                      FEE_COLUMNS), strict=True):
+    all_columns = (ITEM_COLUMNS, MATERIAL_COLUMNS, FEE_COLUMNS)
+    for sheet, title, columns in zip(sheets, SHEETS, all_columns, strict=True):
         sheet.title = title
         sheet.append([header for header, _key in columns])
+        _layout(sheet, columns)
     for record in export_records(versions):
         key = record["impl_code"]
         _append(sheets[0], ITEM_COLUMNS, key, record)

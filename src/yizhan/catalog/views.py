@@ -136,6 +136,10 @@ def desk_import(request):
                 _("导入成功：新增 %(c)s 项，更新 %(d)s 项（均为草稿，待审核发布）。")
                 % {"c": len(result.created), "d": len(result.drafted)},
             )
+            if result.unchanged:
+                messages.info(
+                    request,
+                    _("另有 %(u)s 项与现有版本相同，未改动。") % {"u": len(result.unchanged)})
             if result.suspended:
                 messages.warning(
                     request,
