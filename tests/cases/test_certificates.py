@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 import pypdf
 import pytest
@@ -52,6 +53,19 @@ def _pdf(certificate) -> bytes:
 def _tampered(data: bytes) -> bytes:
     middle = len(data) // 2
     return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+
+
+def _verdict(page: str, testid: str) -> str:
+    """The text of the page's verdict ``testid`` (``verdict``, ``file-verdict``)."""
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</p>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split()) if found else ""
+
+
+def _checked(certificate, content: bytes, name: str = "c.pdf") -> tuple[int, str]:
+    """The status and the file's verdict when ``content`` is checked on the page."""
+    response = Client().post(f"/verify/{certificate.verify_token}/",
+                             {"file": SimpleUploadedFile(name, content)})
+    return response.status_code, _verdict(response.content.decode(), "file-verdict")
 
 
 def _text(data: bytes) -> str:
@@ -304,26 +318,30 @@ def test_the_verification_page_says_valid(world, approved):
     assert certificate.number in page and "张三" in page and "甲局" in page
 
 
-def test_the_verification_page_says_revoked(world, approved):
-    """After revocation the page gives the revoked message."""
+def test_the_verification_page_and_api_say_revoked_and_since_when(world, approved):
+    """After revocation the page's verdict, and the API's message, say that it was
+    revoked and on which day: whoever relies on it learns from when it has no effect."""
     certificate = Certificate.objects.get(case=approved)
     certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
                                     certificate=certificate, reason="许可被撤销")
+    certificate.refresh_from_db()
+    revoked = f"该证照已于{pdf.chinese_date(certificate.revoked_at)}注销"
     page = Client().get(f"/verify/{certificate.verify_token}/").content.decode()
-    assert str(VerificationReason.REVOKED.label) in page
+    assert revoked in _verdict(page, "verdict") and "核验未通过" in _verdict(page, "verdict")
     assert "真实有效" not in page
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
+    assert revoked in body["message"] and body["revoked"] is True
 
 
 def test_checking_an_uploaded_file_on_the_page(world, approved):
-    """A genuine copy checks out; a tampered one is reported as altered."""
+    """A genuine copy checks out; one with a byte changed fails, in words."""
     certificate = Certificate.objects.get(case=approved)
-    url = f"/verify/{certificate.verify_token}/"
     data = _pdf(certificate)
-    page = Client().post(url, {"file": SimpleUploadedFile("c.pdf", _tampered(data))}
-                         ).content.decode()
-    assert str(VerificationReason.ALTERED.label) in page
-    page = Client().post(url, {"file": SimpleUploadedFile("c.pdf", data)}).content.decode()
-    assert page.count("真实有效") == 2
+    status, verdict = _checked(certificate, _tampered(data))
+    assert status == 200
+    assert "核验未通过" in verdict and "与本证照签发的原始文件不一致" in verdict
+    status, verdict = _checked(certificate, data)
+    assert status == 200 and "核验通过" in verdict and "真实有效" in verdict
 
 
 def test_the_public_page_does_not_publish_the_revocation_s_reasons(world, approved):
@@ -335,7 +353,7 @@ def test_the_public_page_does_not_publish_the_revocation_s_reasons(world, approv
                                     certificate=certificate, reason=reason)
     response = Client().get(f"/verify/{certificate.verify_token}/")
     page = response.content.decode()
-    assert str(VerificationReason.REVOKED.label) in page
+    assert "注销" in _verdict(page, "verdict")
     assert "13800138000" not in page and "虚假材料" not in page
     # Never kept by a cache, so that a revocation shows at once.
     assert "no-cache" in response["Cache-Control"]
@@ -592,15 +610,29 @@ def test_the_migration_fills_the_names_of_certificates_issued_before(transaction
 # --- verifying on the public page -----------------------------------------------------------
 
 
-def test_another_genuine_certificate_uploaded_to_a_page_is_not_valid(world, promised):
-    """Substitution: B's genuine, validly signed PDF checked on A's page fails."""
+def test_another_genuine_certificate_uploaded_to_a_page_is_not_valid_and_says_which(
+        world, promised):
+    """Substitution: B's genuine, validly signed PDF checked on A's page fails, and
+    the page says it is another certificate, by the number printed on it."""
     first = _issued(world, promised)
     user, applicant = another_citizen()
     second = _issued(world, promised, actor=user, applicant=applicant)
-    page = Client().post(f"/verify/{first.verify_token}/",
-                         {"file": SimpleUploadedFile("c.pdf", _pdf(second))}).content.decode()
-    assert str(VerificationReason.ALTERED.label) in page
+    response = Client().post(f"/verify/{first.verify_token}/",
+                             {"file": SimpleUploadedFile("c.pdf", _pdf(second))})
+    page = response.content.decode()
+    verdict = _verdict(page, "file-verdict")
+    assert response.status_code == 200 and "核验未通过" in verdict
+    assert "另一份证照" in verdict and second.number in verdict
     assert page.count("真实有效") == 1   # only the archived copy's verdict
+
+
+def test_a_certificate_resaved_by_a_pdf_viewer_is_not_valid_and_says_why(world, promised):
+    """A viewer that saves annotations appends an incremental update to the signed
+    bytes: the file is no longer the original, and the page says that."""
+    certificate = _issued(world, promised)
+    resaved = _pdf(certificate) + b"\n3 0 obj\n<< /Type /Annot >>\nendobj\n%%EOF\n"
+    status, verdict = _checked(certificate, resaved)
+    assert status == 200 and "核验未通过" in verdict and "追加了内容" in verdict
 
 
 def test_a_certificate_signed_before_a_key_rotation_still_verifies_on_the_page(world,
@@ -614,14 +646,35 @@ def test_a_certificate_signed_before_a_key_rotation_still_verifies_on_the_page(w
     assert page.count("真实有效") == 2
 
 
-@pytest.mark.parametrize("content", [b"", b"GIF89a not a pdf", b"%PDF-1.4\n%%EOF"])
-def test_anything_uploaded_to_the_page_is_a_visible_failure_not_an_error(world, promised,
-                                                                        content):
+@pytest.mark.parametrize(("content", "status", "words"), [
+    (b"", 400, "是空文件"),
+    (b"GIF89a not a pdf", 415, "不是 PDF 文件"),
+    (b"%PDF-1.4\n", 400, "不完整"),
+    (b"%PDF-1.4\n%%EOF", 200, "与本证照签发的原始文件不一致"),
+])
+def test_a_file_that_cannot_be_checked_is_refused_in_words_with_a_4xx(world, promised,
+                                                                     content, status, words):
+    """Empty, not a PDF, cut short: refused (4xx), saying why; a PDF that is not the
+    certificate is a verdict (200).  Either way a visible failure, never a 500."""
     certificate = _issued(world, promised)
-    response = Client().post(f"/verify/{certificate.verify_token}/",
-                             {"file": SimpleUploadedFile("x.pdf", content)})
-    assert response.status_code == 200
-    assert "✘" in response.content.decode()
+    got, verdict = _checked(certificate, content, name="x.pdf")
+    assert got == status and "✘" in verdict and words in verdict
+    assert "核验通过" not in verdict
+
+
+def test_a_file_larger_than_uploads_may_be_is_refused_as_too_large(world, promised,
+                                                                  settings):
+    settings.YIZHAN_MAX_UPLOAD_BYTES = 1024 * 1024
+    certificate = _issued(world, promised)
+    status, verdict = _checked(certificate, b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024))
+    assert status == 413 and "过大" in verdict and "1 MB" in verdict
+
+
+def test_checking_without_choosing_a_file_asks_for_one(world, promised):
+    certificate = _issued(world, promised)
+    response = Client().post(f"/verify/{certificate.verify_token}/", {})
+    assert response.status_code == 400
+    assert "请选择要核对的证照 PDF 文件" in _verdict(response.content.decode(), "file-verdict")
 
 
 def test_the_public_page_shows_no_identifier(world, promised):
@@ -638,6 +691,27 @@ def test_the_printed_verification_url_is_the_configured_public_url(world, promis
     certificate = _issued(world, promised)
     text = _text(_pdf(certificate))
     assert f"https://zwfw.example.gov.cn/verify/{certificate.verify_token}/" in text
+
+
+def test_the_issued_pdf_is_plain_text_with_embedded_fonts_and_no_script(world, promised):
+    """The holder's name is text a reader extracts, every font is embedded, the
+    metadata say what the file is, and nothing runs when it is opened."""
+    certificate = _issued(world, promised)
+    data = _pdf(certificate)
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert "张三" in _text(data) and certificate.number in _text(data)
+    meta = reader.metadata
+    assert (meta.title, meta.author, meta.subject, meta.producer) == (
+        certificate.title, "甲局", "电子证照", "Yizhan")
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    for font in fonts.values():
+        for descendant in font.get_object()["/DescendantFonts"]:
+            assert "/FontFile2" in descendant.get_object()["/FontDescriptor"]
+    root = reader.trailer["/Root"]
+    assert "/AA" not in root and "/JavaScript" not in root.get("/Names", {})
+    action = root.get("/OpenAction")
+    assert action is None or isinstance(action.get_object(), pypdf.generic.ArrayObject)
+    assert b"/JavaScript" not in data and b"/JS" not in data and b"/Launch" not in data
 
 
 def test_only_the_case_s_parties_download_the_certificate(world, promised, client_for):

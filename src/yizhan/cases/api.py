@@ -484,4 +484,10 @@ def verify_certificate(request, token: str, response: HttpResponse):
     """Public check of a certificate (the QR code's target), stored file re-verified."""
     # Never kept by a cache: a revocation shows at once.
     add_never_cache_headers(response)
-    return _verification(selectors.certificate_by_token(token=token))
+    certificate = selectors.certificate_by_token(token=token)
+    body = _verification(certificate)
+    if body["revoked"]:
+        # As the page says it: a revoked certificate says since when.
+        body["message"] = certificates.certificate_verdict(
+            certificate, certificates.certificate_verify(certificate=certificate))
+    return body

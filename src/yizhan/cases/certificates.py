@@ -22,12 +22,14 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.audit.services import audit_append
 from yizhan.audit.signing import (
     VerificationReason,
     VerificationResult,
+    certificate_digest,
     sign_certificate_bytes,
     verify_certificate_bytes,
 )
@@ -35,6 +37,7 @@ from yizhan.cases import events, permissions
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, Certificate, EventType, Task
+from yizhan.cases.uploads import PDF, Accepted, check_upload
 from yizhan.catalog.models import ItemType
 from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.pdf import CjkCharactersMissing, chinese_date, render_certificate
@@ -232,21 +235,93 @@ def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certi
     return certificate
 
 
+def _archived(certificate: Certificate) -> bytes | None:
+    """The signed file kept with the case; None when it cannot be read."""
+    try:
+        with default_storage.open(certificate.file.name, "rb") as handle:
+            return handle.read()
+    except OSError:
+        # Lost in a storage move or a restore: the verifier is told so,
+        # not shown a server error (and the file they hold can still be
+        # checked against the recorded digest and signature).
+        log.error("certificate %s: the archived file %s cannot be read",
+                  certificate.number, certificate.file.name)
+        return None
+
+
 def certificate_verify(*, certificate: Certificate, pdf_bytes: bytes | None = None):
     """Verify a certificate file (the stored one unless ``pdf_bytes`` is given)."""
     if pdf_bytes is None:
-        try:
-            with default_storage.open(certificate.file.name, "rb") as handle:
-                pdf_bytes = handle.read()
-        except OSError:
-            # Lost in a storage move or a restore: the verifier is told so,
-            # not shown a server error (and the file they hold can still be
-            # checked against the recorded digest and signature).
-            log.error("certificate %s: the archived file %s cannot be read",
-                      certificate.number, certificate.file.name)
+        pdf_bytes = _archived(certificate)
+        if pdf_bytes is None:
             return VerificationResult(ok=False, reason=VerificationReason.ARCHIVE_MISSING,
                                       revoked=certificate.revoked_at is not None)
     return verify_certificate_bytes(pdf_bytes, expected_digest=certificate.digest,
                                     key_id=certificate.key_id,
                                     signature_b64=certificate.signature,
                                     revoked=certificate.revoked_at is not None)
+
+
+def certificate_verdict(certificate: Certificate, result: VerificationResult) -> str:
+    """What the public is told of a verification, in the active language.
+
+    A revoked certificate says since when: whoever relies on it (a bank,
+    a landlord) must learn that it has no effect and from which day.  The
+    reason the agency recorded is not shown: it is staff's free text and
+    may name people (it is kept in the case's events and audit record).
+    """
+    if result.reason == VerificationReason.REVOKED and certificate.revoked_at is not None:
+        return gettext("该证照已于%(date)s注销，自该日起不再有效。如需了解注销原因，"
+                       "请向发证机关查询。") % {"date": chinese_date(certificate.revoked_at)}
+    return result.message
+
+
+# A file checked on the verification page: a certificate is a PDF, never
+# another kind, and is read as applicants' uploads are (the same size
+# limit, the type told by the content, not by the name).
+CERTIFICATE_FILE = Accepted(
+    frozenset({PDF}),
+    _("文件“%(name)s”不是 PDF 文件。电子证照是 PDF 文件，请上传发证机关签发的原始证照文件。"))
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The verdict on a file someone holds, checked against a certificate."""
+
+    ok: bool
+    message: str
+
+
+def certificate_check_file(*, certificate: Certificate, upload) -> FileCheck:
+    """Check an uploaded file against ``certificate`` (its verification page).
+
+    Only the exact bytes that were signed are genuine.  A file that is not
+    them is never valid, but the verifier is told what it is when that can
+    be known for sure: another certificate of this platform (its digest is
+    another's recorded one), or the signed file with something appended
+    after it (a PDF viewer that saves annotations, a form filled in or a
+    signature adds an "incremental update" at the end, and the signed
+    content can no longer be relied on).  Any other difference, a byte
+    changed or the certificate printed to PDF again, looks the same from
+    here.  An upload that is not a PDF, is empty or is too large raises
+    ``InvalidInput``.
+    """
+    content = check_upload(upload, CERTIFICATE_FILE).content
+    result = certificate_verify(certificate=certificate, pdf_bytes=content)
+    if result.reason != VerificationReason.ALTERED:
+        return FileCheck(ok=result.ok, message=certificate_verdict(certificate, result))
+    other = (Certificate.objects.filter(digest=certificate_digest(content))
+             .exclude(pk=certificate.pk).values_list("number", flat=True).first())
+    if other is not None:
+        return FileCheck(ok=False, message=gettext(
+            "您上传的是另一份证照（证照编号 %(number)s），不是本页所示的证照。"
+            "请扫描该文件上的二维码，在它自己的核验页面核对。") % {"number": other})
+    archived = _archived(certificate)
+    if archived and len(content) > len(archived) and content.startswith(archived):
+        return FileCheck(ok=False, message=gettext(
+            "该文件在签发后被软件修改或另存过（原文件之后追加了内容，例如批注、填写或签名），"
+            "已不是签发的原始文件，无法证明其内容真实。请使用发证机关签发的原始文件核对。"))
+    return FileCheck(ok=False, message=gettext(
+        "该文件与本证照签发的原始文件不一致：内容可能已被篡改，也可能经过打印、另存或转换"
+        "（即使看起来相同，也已不是原始文件）。无法据此确认真伪，请向持证人索取原始 PDF "
+        "文件，或以本页上方平台存档的信息为准。"))

@@ -338,7 +338,9 @@ class Certificate(models.Model):
     issuer_name = models.CharField(_("发证机关名称"), max_length=200)
     holder_name = models.CharField(_("持证者名称"), max_length=200)
     file = models.FileField(max_length=255)
-    digest = models.CharField(max_length=64)
+    # Indexed: the public verification page looks a file up by its digest
+    # (another certificate uploaded by mistake is named), once per upload.
+    digest = models.CharField(max_length=64, db_index=True)
     key_id = models.BigIntegerField()
     algorithm = models.CharField(max_length=20)
     signature = models.TextField()

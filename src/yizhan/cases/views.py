@@ -530,19 +530,35 @@ def status(request):
 @never_cache   # a revocation shows at once
 @require_http_methods(["GET", "POST"])
 def verify(request, token: str):
-    """The page a certificate's QR code opens; a file can be checked against it."""
+    """The page a certificate's QR code opens; a file can be checked against it.
+
+    Never kept by a cache, so that a revocation shows at once.  A file
+    that cannot be checked (none chosen, empty, not a PDF, too large) is
+    refused with its 4xx; a file checked is a verdict, genuine or not (200).
+    """
     certificate = selectors.certificate_by_token(token=token)
     uploaded = None
     uploaded_name = ""
-    if request.method == "POST" and request.FILES.get("file"):
-        uploaded_name = request.FILES["file"].name
-        data = request.FILES["file"].read(20 * 1024 * 1024)
-        uploaded = certificates.certificate_verify(certificate=certificate, pdf_bytes=data)
+    refusal = ""
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            refusal, status = _("请选择要核对的证照 PDF 文件。"), 400
+        else:
+            uploaded_name = upload.name
+            try:
+                uploaded = certificates.certificate_check_file(certificate=certificate,
+                                                               upload=upload)
+            except ApplicationError as exc:
+                refusal, status = exc.render(), exc.http_status
     result = certificates.certificate_verify(certificate=certificate)
     return render(request, "cases/verify.html", {
-        "certificate": certificate, "result": result, "uploaded": uploaded,
-        "uploaded_name": uploaded_name,
-    })
+        "certificate": certificate, "result": result,
+        "verdict": certificates.certificate_verdict(certificate, result),
+        "uploaded": uploaded, "uploaded_name": uploaded_name, "refusal": refusal,
+        "max_mb": max_megabytes(),
+    }, status=status)
 
 
 # --- the window: filing for a walk-in applicant -----------------------------------
