@@ -382,3 +382,18 @@ def test_import_refuses_wrong_files(world, client_for, name, raw, status):
 
 def test_import_needs_sign_in(world):
     _error(_upload(Client(), "catalog.json", b"[]"), 401, "core.not_authenticated")
+
+
+def test_a_process_with_camunda_7_conditions_is_saved(world, client_for):
+    """Camunda Modeler writes a condition as ``${...}`` (JUEL): once refused as a
+    syntax error, in Python's English."""
+    from yizhan.bpmn.templates import template_xml
+
+    xml = template_xml("promised").decode()
+    assert 'opinion == "reject"' in xml
+    xml = xml.replace('opinion == "reject"', "${opinion == 'reject'}")
+    response = _post(client_for(editor(world)), f"{BASE}/items", {
+        "agency_id": world.agency_a.pk,
+        "content": item_content("流程事项", process_template="custom", process_xml=xml)})
+    assert response.status_code == 201, response.content
+    assert "${opinion == 'reject'}" in ItemVersion.objects.get(pk=response.json()["id"]).process_xml

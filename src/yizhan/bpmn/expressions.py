@@ -28,6 +28,13 @@ repeated in a script can exhaust memory; what a script stores must be
 process data (the JSON values a caller may pass, see ``value_problem``).
 
 A script is a sequence of plain assignments ``name = expression``.
+
+A condition may also be written as Camunda Modeler writes it: ``${amount >
+500}`` (JUEL, Camunda 7) or ``=amount > 500`` (FEEL, Camunda 8).  The
+comparisons, ``and``/``or``/``not``, arithmetic, ``null``/``true``/``false``
+and ``a.b`` of these are rewritten into the language above before it is
+checked (``_from_modeler``); anything else of JUEL or FEEL is refused.  So
+is a Camunda 8 script task's FEEL expression (``feel_script``).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import functools
 import json
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -308,12 +316,133 @@ def _parse(source: str, mode: str) -> ast.AST:
         raise ExpressionRefused(_("表达式无法解析。")) from None
 
 
+# Camunda Modeler's two condition languages: ``${...}`` (or ``#{...}``) is
+# JUEL, a leading ``=`` is FEEL.  Neither can start a condition of the
+# language above, so the form of the text says which one it is.
+_JUEL = re.compile(r"\A\s*[$#]\{(.*)\}\s*\Z", re.DOTALL)
+_FEEL = re.compile(r"\A\s*=(?!=)(.*)\Z", re.DOTALL)
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
+  | (?P<name>[^\W\d]\w*)
+  | (?P<op>&&|\|\||==|!=|<=|>=|\.\.|[-+*/%<>=!()\[\]{},.:?])
+""", re.VERBOSE)
+_LITERALS = {"null": "None", "true": "True", "false": "False"}
+_JUEL_WORDS = {**_LITERALS, "and": "and", "or": "or", "not": "!", "eq": "==", "ne": "!=",
+               "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%",
+               "&&": "and", "||": "or", "!": "!"}
+_FEEL_WORDS = {**_LITERALS, "=": "==", "not": "!"}
+# What the two languages have beyond comparisons and arithmetic.
+_JUEL_REFUSED = frozenset({"empty", "instanceof", "?", ":", "=", "..", "None", "True", "False"})
+_FEEL_REFUSED = frozenset({"if", "then", "else", "for", "some", "every", "satisfies", "between",
+                           "instance", "function", "..", "?", "&&", "||", "!", "==", ":",
+                           "None", "True", "False"})
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+
+
+def _from_modeler(source: str) -> tuple[str, str] | None:
+    """``source`` rewritten from JUEL or FEEL, with the language's name; None
+    if it is written in the language of this module already."""
+    juel = _JUEL.match(source)
+    feel = None if juel else _FEEL.match(source)
+    if juel is None and feel is None:
+        return None
+    language, words, refused = (("JUEL", _JUEL_WORDS, _JUEL_REFUSED) if juel
+                                else ("FEEL", _FEEL_WORDS, _FEEL_REFUSED))
+    text = (juel or feel).group(1)
+    tokens, position = [], 0
+    while position < len(text):
+        found = _TOKEN.match(text, position)
+        if found is None or (found.lastgroup not in ("space", "string")
+                             and found.group() in refused):
+            token = text[position:].split()[0] if found is None else found.group()
+            raise ExpressionRefused(
+                _("%(language)s 表达式中的“%(token)s”不受支持：只能使用比较、and、or、not、"
+                  "算术运算和 null、true、false。"), language=language, token=token[:20])
+        position = found.end()
+        if found.lastgroup != "space":
+            token = found.group()
+            tokens.append(words.get(token, token) if found.lastgroup != "string" else token)
+    return " ".join(_bind_not(tokens, language)), language
+
+
+def _bind_not(tokens: list[str], language: str) -> list[str]:
+    """JUEL's ``!``/``not`` and FEEL's ``not(...)`` bind to the operand right after
+    them (``!a == b`` is ``(!a) == b``); Python's ``not`` takes the whole
+    comparison, so each is written ``(not operand)``."""
+    out, index = [], 0
+    while index < len(tokens):
+        if tokens[index] == "!":
+            operand, index = _operand(tokens, index + 1, language)
+            out += ["(", "not", *_bind_not(operand, language), ")"]
+        else:
+            out.append(tokens[index])
+            index += 1
+    return out
+
+
+def _operand(tokens: list[str], index: int, language: str) -> tuple[list[str], int]:
+    """The tokens of the operand starting at ``index`` and the index after it."""
+    start = index
+    while index < len(tokens) and tokens[index] in ("!", "-", "+"):
+        index += 1
+    if index >= len(tokens):
+        raise ExpressionRefused(_("%(language)s 表达式不完整。"), language=language)
+    index = _past_group(tokens, index, language) if tokens[index] in _OPEN else index + 1
+    # Then any ``.name``, ``[key]`` or ``(arguments)`` after it.
+    while index < len(tokens) and (tokens[index] in "([" or tokens[index] == "."):
+        index = index + 2 if tokens[index] == "." else _past_group(tokens, index, language)
+    return tokens[start:index], index
+
+
+def _past_group(tokens: list[str], index: int, language: str) -> int:
+    depth = []
+    for position in range(index, len(tokens)):
+        if tokens[position] in _OPEN:
+            depth.append(_OPEN[tokens[position]])
+        elif depth and tokens[position] == depth[-1]:
+            depth.pop()
+            if not depth:
+                return position + 1
+    raise ExpressionRefused(_("%(language)s 表达式的括号不成对。"), language=language)
+
+
+def feel_script(variable: str, expression: str) -> str:
+    """A Camunda 8 script task (``zeebe:script``: a FEEL ``expression`` whose
+    value is stored as ``variable``) as a script of this language."""
+    translated = _from_modeler(expression or "")
+    if translated is None or translated[1] != "FEEL":
+        raise ExpressionRefused(_("Camunda 8 脚本的表达式须以“=”开头（FEEL）。"))
+    compile_expression(expression)  # what cannot be read is said in FEEL's terms
+    if not variable.isidentifier():
+        raise ExpressionRefused(_("Camunda 8 脚本的结果变量“%(name)s”不是有效的变量名。"),
+                                name=variable[:50])
+    return f"{variable} = {translated[0]}"
+
+
 @functools.lru_cache(maxsize=1024)
 def compile_expression(source: str) -> ast.Expression:
     """Parse and check a condition; raise ``ExpressionRefused`` if not allowed."""
     if not isinstance(source, str) or not source.strip():
         raise ExpressionRefused(_("条件为空。"))
-    tree = _parse(source, "eval")
+    if len(source) > MAX_SOURCE:
+        raise ExpressionRefused(_("表达式超过 %(limit)s 个字符。"), limit=MAX_SOURCE)
+    try:
+        translated = _from_modeler(source)
+    except RecursionError:
+        # A "!" before each of a thousand operands nests as deep.
+        raise ExpressionRefused(_("表达式无法解析。")) from None
+    if translated is None:
+        tree = _parse(source, "eval")
+    else:
+        try:
+            tree = _parse(translated[0], "eval")
+        except ExpressionRefused:
+            # Python's own words about the rewritten text would not help.
+            raise ExpressionRefused(_("无法按 %(language)s 读懂这个表达式：只能使用比较、and、or、"
+                                      "not、算术运算和 null、true、false。"),
+                                    language=translated[1]) from None
     _check_tree(tree)
     return tree
 

@@ -19,7 +19,9 @@ and the reason, anything the runtime could not run safely and predictably:
   parallel gateway, sequence flow, lanes, plus what modelers draw for
   people (pools, text annotations, associations, groups, documentation,
   extension elements, diagram interchange), which never runs;
-* a user task whose lane does not name a known role and agency, a
+* a user task whose post (its lane, or for a task in no lane its candidate
+  group: Camunda 7's ``camunda:candidateGroups``, Camunda 8's
+  ``zeebe:assignmentDefinition``) does not name a known role and agency, a
   multi-instance marker anywhere but on a ``$joint`` task;
 * a condition or script outside ``yizhan.bpmn.expressions``;
 * a graph the engine would get stuck in: not exactly one start event, an
@@ -31,17 +33,20 @@ and the reason, anything the runtime could not run safely and predictably:
   whose id names no outcome.
 
 Every ``extensionElements`` and ``documentation`` is removed from the
-parsed tree first: they only ever carry notes for people and modeler
-settings (``camunda:*``), and SpiffWorkflow reads every descendant of a
-process (any element with an id, any tag ending in ``sequenceFlow``,
-conditions and event definitions at any depth), so whatever they held would
-run without having been checked.  The checks then run on that tree and
-SpiffWorkflow parses the same tree, so the messages are ours and in Chinese;
-what SpiffWorkflow still refuses is passed on with its (English) reason.
+parsed tree first (once the candidate groups of the user tasks and the
+scripts of Camunda 8 script tasks are read from them): they only ever carry
+notes for people and modeler settings (``camunda:*``, ``zeebe:*``), and
+SpiffWorkflow reads every descendant of a process (any element with an id,
+any tag ending in ``sequenceFlow``, conditions and event definitions at any
+depth), so whatever they held would run without having been checked.  The
+checks then run on that tree and SpiffWorkflow parses the same tree, so the
+messages are ours and in Chinese; what SpiffWorkflow still refuses is passed
+on with its (English) reason.
 """
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -49,6 +54,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from lxml import etree
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -72,12 +78,18 @@ MAX_BYTES = 1024 * 1024
 MAX_FLOW_NODES = 200
 MAX_SCRIPT_TASKS = 50
 
+# The encoding a text's XML declaration names: a text read from a file (an
+# upload through the API is JSON text) has none of its own any more.
+_DECLARATION_ENCODING = re.compile(
+    r"""\A(\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])""")
 _DECLARED_ENCODING = re.compile(
     rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 
 # The roles that do case work, with the labels a person may write instead
 # of the code (the Chinese labels of ``Role``; a test keeps them in step).
@@ -197,9 +209,8 @@ def load_process(xml: bytes, *, resolve_agency: Callable[[str], bool]) -> Proces
     Raises ``ProcessError`` (code ``bpmn.invalid``) naming the element and
     the reason.
     """
-    root = _parse_xml(xml)
-    _strip_notes(root)
-    process = _Checker(root, resolve_agency).check()
+    root, groups = _prepared(xml)
+    process = _Checker(root, resolve_agency, groups).check()
     return process.build(root)
 
 
@@ -239,9 +250,8 @@ def outline_process(xml: bytes) -> ProcessOutline:
     Raises ``ProcessError`` for a file ``load_process`` refuses; agencies
     named in lanes are not looked up (``load_process`` does that).
     """
-    root = _parse_xml(xml)
-    _strip_notes(root)
-    return _Checker(root, lambda name: True).check().outline()
+    root, groups = _prepared(xml)
+    return _Checker(root, lambda name: True, groups).check().outline()
 
 
 def _reachable(starts, following: Callable[[str], Collection[str]], *,
@@ -290,7 +300,19 @@ def _refuse(node, message, **fields):
 
 
 def _parse_xml(xml: bytes):
+    if isinstance(xml, (bytes, bytearray)) and xml.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Saved as UTF-16 by a Windows editor: read as text, then checked as
+        # UTF-8 like any other file (the size first, before decoding).
+        if len(xml) > 2 * MAX_BYTES:
+            raise ProcessError(_("流程文件过大：%(size)s 字节，上限为 %(limit)s 字节。"),
+                               size=len(xml), limit=MAX_BYTES)
+        try:
+            xml = bytes(xml).decode("utf-16")
+        except UnicodeDecodeError:
+            raise ProcessError(_("流程文件须为 UTF-8 编码。")) from None
     if isinstance(xml, str):
+        xml = _DECLARATION_ENCODING.sub(r"\1UTF-8\3", xml, count=1)
         try:
             xml = xml.encode()
         except UnicodeEncodeError:
@@ -348,6 +370,48 @@ def _parse_checked(xml: bytes):
         raise ProcessError(_("文件不是 BPMN 2.0 文档：根元素应为命名空间 %(namespace)s 中的 "
                              "definitions。"), namespace=BPMN)
     return root
+
+
+def _prepared(xml: bytes):
+    """The parsed tree without notes (``_strip_notes``), and the candidate groups
+    of its user tasks; both these and Camunda 8's scripts are read from the
+    notes first (``_candidate_groups``, ``_zeebe_scripts``)."""
+    root = _parse_xml(xml)
+    groups = _candidate_groups(root)
+    _zeebe_scripts(root)
+    _strip_notes(root)
+    return root, groups
+
+
+def _zeebe_scripts(root) -> None:
+    """Give a Camunda 8 script task, whose script is a ``zeebe:script`` among its
+    notes, the ``script`` it means (``expressions.feel_script``); the script is
+    then checked as any other."""
+    for task in root.iter(f"{{{BPMN}}}scriptTask"):
+        zeebe = task.find(f"{{{BPMN}}}extensionElements/{{{ZEEBE}}}script")
+        if zeebe is None or task.find(f"{{{BPMN}}}script") is not None:
+            continue
+        try:
+            text = expressions.feel_script(zeebe.get("resultVariable") or "",
+                                           zeebe.get("expression") or "")
+        except expressions.ExpressionError as exc:
+            _refuse(task, _("%(element)s 的脚本不被允许：%(detail)s"), detail=exc.detail)
+        etree.SubElement(task, f"{{{BPMN}}}script").text = text
+
+
+def _candidate_groups(root) -> dict[str, str]:
+    """User task id → the post its candidate group names, as a modeler writes it:
+    ``camunda:candidateGroups`` (Camunda 7) or the ``candidateGroups`` of a
+    ``zeebe:assignmentDefinition`` (Camunda 8)."""
+    found = {}
+    for task in root.iter(f"{{{BPMN}}}userTask"):
+        groups = task.get(f"{{{CAMUNDA}}}candidateGroups")
+        for assignment in task.iterfind(f"{{{BPMN}}}extensionElements/"
+                                        f"{{{ZEEBE}}}assignmentDefinition"):
+            groups = groups or assignment.get("candidateGroups")
+        if groups and groups.strip() and task.get("id"):
+            found[task.get("id")] = groups.strip()
+    return found
 
 
 def _strip_notes(root) -> None:
@@ -444,9 +508,10 @@ def _participant_name(root, process_id) -> str:
 
 
 class _Checker:
-    def __init__(self, root, resolve_agency):
+    def __init__(self, root, resolve_agency, groups):
         self.root = root
         self.resolve_agency = resolve_agency
+        self.groups = groups
         self.agency_known: dict[str, object] = {}
         self.lane_clashes: dict[str, tuple[list[str], list[str]]] = {}
 
@@ -652,15 +717,29 @@ class _Checker:
         for node_id, node in nodes.items():
             if _local(node) != "userTask":
                 continue
-            if node_id in self.lane_clashes:
-                first, second = self.lane_clashes[node_id]
-                _refuse(node, _("%(element)s 同时列在泳道“%(first)s”和“%(second)s”中，"
-                                "一个用户任务只能属于一个泳道。"),
-                        first="/".join(first), second="/".join(second))
-            post = self._post(node, lanes.get(node_id, []))
+            if node_id not in lanes and node_id in self.groups:
+                # A task in a lane takes its post from the lane: its candidate
+                # group may be a group of another platform's (Camunda's own).
+                post = self._post_of_groups(node, self.groups[node_id])
+            else:
+                if node_id in self.lane_clashes:
+                    first, second = self.lane_clashes[node_id]
+                    _refuse(node, _("%(element)s 同时列在泳道“%(first)s”和“%(second)s”中，"
+                                    "一个用户任务只能属于一个泳道。"),
+                            first="/".join(first), second="/".join(second))
+                post = self._post(node, lanes.get(node_id, []))
             self._check_multi_instance(node, post)
             posts[node_id] = post
         return posts
+
+    def _post_of_groups(self, node, groups) -> TaskPost:
+        parts = [part.strip() for part in groups.replace("／", "/").split("/")]
+        if "," in groups or "，" in groups or len(parts) > 2 or not all(parts):
+            _refuse(node, _("%(element)s 的候选组（candidateGroups）“%(groups)s”须是一个岗位，"
+                            "写作“角色”或“机关/角色”，例如“$accepting/窗口受理员”。"),
+                    groups=groups[:100])
+        return self._post_of_parts(node, parts,
+                                   pgettext_lazy("in a sentence", "候选组（candidateGroups）"))
 
     def _post(self, node, lane_names) -> TaskPost:
         parts = [
@@ -671,10 +750,16 @@ class _Checker:
         ]
         if not parts:
             _refuse(node, _("%(element)s 不在任何泳道里。用户任务须放在以“角色”或“机关/角色”"
-                            "命名的泳道中，例如“$accepting/窗口受理员”。"))
+                            "命名的泳道中，例如“$accepting/窗口受理员”，或在任务的候选组"
+                            "（candidateGroups）中这样填写。"))
         if len(parts) > 2:
             _refuse(node, _("%(element)s 所在泳道“%(lane)s”的名称应为“角色”或“机关/角色”。"),
                     lane="/".join(parts))
+        return self._post_of_parts(node, parts, pgettext_lazy("in a sentence", "泳道"))
+
+    def _post_of_parts(self, node, parts, source) -> TaskPost:
+        """The post of ``parts`` (``[agency, role]`` or ``[role]``), named in
+        ``source`` (the lane or the candidate group)."""
         role_name = parts[-1]
         role = TASK_ROLES.get(role_name)
         if role is None:
@@ -682,8 +767,9 @@ class _Checker:
             if role_name in known:
                 _refuse(node, _("%(element)s：角色“%(role)s”不办理流程任务；可用的角色是 "
                                 "%(roles)s。"), role=role_name, roles=rendered_later(_role_list))
-            _refuse(node, _("%(element)s：泳道中的角色“%(role)s”不存在；可用的角色是 %(roles)s。"),
-                    role=role_name, roles=rendered_later(_role_list))
+            _refuse(node, _("%(element)s：%(source)s中的角色“%(role)s”不存在；可用的角色是 "
+                            "%(roles)s。"),
+                    source=source, role=role_name, roles=rendered_later(_role_list))
         agency = parts[0] if len(parts) == 2 else SYMBOLIC_AGENCIES[0]
         if agency.startswith("$"):
             if agency not in SYMBOLIC_AGENCIES:
@@ -696,11 +782,11 @@ class _Checker:
             answer = self.agency_known[agency]
             if answer is None or isinstance(answer, bool):
                 if not answer:
-                    _refuse(node, _("%(element)s：泳道中的机关“%(agency)s”不存在。"),
-                            agency=agency)
+                    _refuse(node, _("%(element)s：%(source)s中的机关“%(agency)s”不存在。"),
+                            source=source, agency=agency)
             else:
-                _refuse(node, _("%(element)s：泳道中的机关“%(agency)s”不能使用：%(reason)s"),
-                        agency=agency, reason=answer)
+                _refuse(node, _("%(element)s：%(source)s中的机关“%(agency)s”不能使用：%(reason)s"),
+                        source=source, agency=agency, reason=answer)
         title = _name(node) or node.get("id")
         return TaskPost(task=node.get("id"), title=title, role=role.value, agency=agency)
 
