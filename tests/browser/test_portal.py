@@ -180,3 +180,17 @@ def test_first_tab_reaches_the_skip_link_which_moves_focus_to_main(page: Page):
     focused_in_main = page.evaluate(
         "() => document.querySelector('main').contains(document.activeElement)")
     assert focused_in_main is True
+
+
+def test_an_item_is_searched_for_from_the_home_page(page: Page, site):
+    """Most visits begin by looking for an item: the home page has the search
+    box, and a query typed in traditional characters finds the item."""
+    from tests.cases.helpers import publish_item
+
+    publish_item(site.world, name="食品经营许可证核发")
+    page.goto("/")
+    box = page.get_by_role("search").get_by_label("搜索事项")
+    box.fill("食品經營許可")
+    with page.expect_navigation():
+        box.press("Enter")
+    expect(page.get_by_role("main")).to_contain_text("食品经营许可证核发")

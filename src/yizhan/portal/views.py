@@ -18,6 +18,7 @@ from yizhan.audit import registry as audit_registry
 from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
 from yizhan.cases import selectors as case_selectors
+from yizhan.catalog.forms import SearchForm
 from yizhan.core.errors import ApplicationError
 from yizhan.directory import permissions as directory_permissions
 from yizhan.directory import selectors as directory_selectors
@@ -36,6 +37,8 @@ ONE_YEAR = 365 * 24 * 3600
 def home(request):
     return render(request, "portal/home.html", {
         "agencies": directory_selectors.agency_list().filter(parent__isnull=True)[:40],
+        # Finding the item is where most visits begin (办事指南 and 申请).
+        "search_form": SearchForm(),
     })
 
 
