@@ -9,6 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils.dateparse import parse_datetime
 
 from tests.cases.helpers import (
     add_agency,
@@ -331,6 +332,11 @@ def test_the_verification_page_and_api_say_revoked_and_since_when(world, approve
     assert "真实有效" not in page
     body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
     assert revoked in body["message"] and body["revoked"] is True
+    # And as a date a system compares with the day it was shown the certificate.
+    assert body["revoked_at"].endswith("Z")
+    # (to the millisecond, as JSON dates are written)
+    assert parse_datetime(body["revoked_at"]) == certificate.revoked_at.replace(
+        microsecond=certificate.revoked_at.microsecond // 1000 * 1000)
 
 
 def test_checking_an_uploaded_file_on_the_page(world, approved):

@@ -357,9 +357,11 @@ def test_desk_import_of_a_good_file_redirects_with_a_message(world, client_for):
 
 
 def test_desk_import_of_a_wrong_file_says_what_is_wrong(world, client_for):
+    """Refused with the status the API answers (415, an unsupported type), the
+    message on the page."""
     response = client_for(editor(world)).post(
         "/workbench/catalog/import/", {"file": SimpleUploadedFile("notes.txt", b"hello")})
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert "只能导入 .xlsx 或 .json 文件。" in response.content.decode()
 
 

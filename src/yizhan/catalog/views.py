@@ -130,6 +130,8 @@ def desk_import(request):
         except ApplicationError as exc:
             messages.error(request, exc.render())
             errors = exc.fields.get("errors", [])
+            # As the API answers it: a file too large is 413, not 400.
+            status = exc.http_status
         else:
             messages.success(
                 request,
@@ -146,7 +148,8 @@ def desk_import(request):
                     _("以下事项正在暂停办理，其草稿须恢复办理后才能发布：%(codes)s")
                     % {"codes": pgettext("list separator", "、").join(result.suspended)})
             return redirect("catalog:desk")
-    status = 400
+    else:
+        status = 400
     return render(request, "catalog/desk.html", {
         "items": selectors.items_for_editor(actor=request.user),
         "import_form": form, "import_errors": errors,
