@@ -272,5 +272,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("YIZHAN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # pypdf warns of every damaged file it reads ("incorrect startxref
+        # pointer"), and the public sends many: the upload check says what
+        # it refuses, so only pypdf's errors are logged.
+        "pypdf": {"level": "ERROR"},
+    },
 }
