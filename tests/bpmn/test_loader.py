@@ -443,6 +443,19 @@ def test_script_task_outside_the_language():
         "脚本任务“算费”（s） 的脚本不被允许：第 1 行：脚本只能是“变量 = 表达式”形式的赋值。")
 
 
+@pytest.mark.parametrize("language", ["groovy", "javascript", "JavaScript"])
+def test_a_script_in_another_language_is_refused_naming_it(language):
+    """Camunda Modeler writes the script's language: one in Groovy or JavaScript
+    is refused as such, even when its text reads as assignments here."""
+    body = ('<bpmn:startEvent id="start"/>'
+            f'<bpmn:scriptTask id="s" name="算费" scriptFormat="{language}">'
+            "<bpmn:script>fee = 100</bpmn:script></bpmn:scriptTask>"
+            '<bpmn:endEvent id="approved"/>' + flow("start", "s") + flow("s", "approved"))
+    assert message(document(body)) == (
+        f"脚本任务“算费”（s） 的脚本语言“{language}”不受支持：脚本只能用“变量 = 表达式”的"
+        "赋值写成（scriptFormat 留空或填 python）。")
+
+
 def _script_process(script: str) -> bytes:
     body = ('<bpmn:startEvent id="start"/>'
             f'<bpmn:scriptTask id="calc" name="计算"><bpmn:script>{script}</bpmn:script>'

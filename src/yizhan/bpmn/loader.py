@@ -77,6 +77,9 @@ MAX_BYTES = 1024 * 1024
 # any real procedure would make each step cost seconds.
 MAX_FLOW_NODES = 200
 MAX_SCRIPT_TASKS = 50
+# A script task's scriptFormat, when a modeler writes one: the language of
+# ``expressions`` (a subset of Python's), or FEEL (a Camunda 8 script).
+SCRIPT_FORMATS = frozenset({"python", "text/x-python", "feel"})
 
 # The encoding a text's XML declaration names: a text read from a file (an
 # upload through the API is JSON text) has none of its own any more.
@@ -822,6 +825,14 @@ class _Checker:
         for node in nodes.values():
             if _local(node) != "scriptTask":
                 continue
+            language = (node.get("scriptFormat") or "").strip()
+            if language and language.lower() not in SCRIPT_FORMATS:
+                # A Groovy or JavaScript script whose text happened to read as
+                # assignments would run with another meaning: the language
+                # the modeler names is the one refused.
+                _refuse(node, _("%(element)s 的脚本语言“%(language)s”不受支持：脚本只能用"
+                                "“变量 = 表达式”的赋值写成（scriptFormat 留空或填 python）。"),
+                        language=language[:30])
             scripts = node.findall(f"{{{BPMN}}}script")
             if len(scripts) != 1 or not (scripts[0].text or "").strip():
                 _refuse(node, _("%(element)s 没有脚本。"))
