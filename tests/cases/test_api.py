@@ -766,3 +766,10 @@ def test_my_cases_are_paged_to_the_last(world, promised, client_for):
     assert [len(page) for page in pages] == [3, 3, 1]
     assert len({case["id"] for page in pages for case in page}) == 7
     _error(client.get(f"{BASE}/cases/mine", {"limit": 501}), 400, "core.invalid_input")
+
+
+def test_the_schema_names_the_two_decisions(client):
+    """A generated client is offered approve and reject, the two the service takes."""
+    schema = client.get(f"{BASE}/openapi.json").json()
+    decision = schema["components"]["schemas"]["DecisionIn"]["properties"]["decision"]
+    assert decision["enum"] == ["approve", "reject"]

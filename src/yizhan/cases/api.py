@@ -184,7 +184,10 @@ VERSION = Field(None, ge=0, description="optional: the task's version as read; 4
 
 
 class DecisionIn(Schema):
-    decision: str = Field(..., description="approve or reject")
+    # Named in the schema for generated clients; another value is still
+    # answered by the service, 400 cases.bad_decision in both languages.
+    decision: str = Field(..., description="approve or reject",
+                          json_schema_extra={"enum": list(selectors.DECISIONS)})
     opinion: str = Field("", description="required when rejecting")
     version: int | None = VERSION
 
