@@ -14,6 +14,8 @@ SYSTEM = {
     "deadlines_recompute": "system work after the calendar changed (no actor)",
     "certificate_issue_for_case": "background step after an approving decision",
     "certificate_verify": "public: anyone may verify a certificate",
+    "certificate_check_file": "public: anyone may check the file they hold against one",
+    "certificate_verdict": "a pure function of a verification",
     "verify_url": "a pure function of a token",
     "case_status_lookup": "anyone with the number and query code; throttled",
     "release_claims": "follows a change of postings whose service checked the actor",
