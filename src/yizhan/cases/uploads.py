@@ -36,8 +36,6 @@ from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import InvalidInput
 from yizhan.core.sizes import megabytes
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class Kind:
@@ -84,7 +82,8 @@ class CheckedUpload:
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "YIZHAN_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+    """One file's limit (``YIZHAN_MAX_UPLOAD_BYTES``; settings give its default)."""
+    return int(settings.YIZHAN_MAX_UPLOAD_BYTES)
 
 
 def max_megabytes() -> str:

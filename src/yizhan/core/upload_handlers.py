@@ -44,7 +44,7 @@ from yizhan.core.sizes import megabytes
 
 def max_received_bytes() -> int:
     return max(int(settings.YIZHAN_MAX_RECEIVED_FILE_BYTES),
-               int(getattr(settings, "YIZHAN_MAX_UPLOAD_BYTES", 0)))
+               int(settings.YIZHAN_MAX_UPLOAD_BYTES))
 
 
 def max_request_files_bytes() -> int:
