@@ -352,6 +352,7 @@ class _Document:
     number: str          # as validated (a credit code in capitals)
     registered: QuerySet  # the applicant registered under it: none or one
     logged: dict         # what a record keeps of it: an ID number masked, a credit code whole
+    index: str = ""      # an ID number's blind index, by which it is found
 
 
 def _document(kind: str, number: str) -> _Document:
@@ -361,9 +362,9 @@ def _document(kind: str, number: str) -> _Document:
     business licence's unified social credit code (a legal person, public)."""
     if kind == Applicant.Kind.PERSON:
         number = identifiers.validate_id_number(number)
-        return _Document(number, Applicant.objects.filter(
-            kind=kind, id_number_index=crypto.blind_index(number)),
-            {"id_number": identifiers.mask_id_number(number)})
+        index = crypto.blind_index(number)
+        return _Document(number, Applicant.objects.filter(kind=kind, id_number_index=index),
+                         {"id_number": identifiers.mask_id_number(number)}, index)
     if kind == Applicant.Kind.LEGAL:
         number = identifiers.validate_credit_code(number)
         return _Document(number, Applicant.objects.filter(kind=kind, credit_code=number),
@@ -405,7 +406,7 @@ def applicant_register(
             raise InvalidInput(_("该身份证号码已登记。"), code=DirectoryErrorCode.APPLICANT_EXISTS)
         applicant = Applicant(kind=kind, name=name,
                               id_number_enc=crypto.encrypt_field(document.number),
-                              id_number_index=crypto.blind_index(document.number),
+                              id_number_index=document.index,
                               id_number_masked=document.logged["id_number"])
         logged = {"name": name, **document.logged}
     else:
