@@ -872,6 +872,18 @@ def test_the_same_new_items_imported_twice_are_made_once(world):
     assert len(_import(world, _json(_record("新事项一"))).created) == 1
 
 
+def test_a_new_item_is_matched_by_its_latest_version_only(world):
+    """The item the first import made has a newer version since (published, then
+    drafted with other conditions): the same record no longer is that item, and
+    its first version, which it still equals, does not make it so."""
+    raw = _json(_record("新事项一"))
+    item = Item.objects.get(impl_code=_import(world, raw).created[0])
+    publish(world, item.versions.get())
+    services.item_version_draft(actor=editor(world), item=item, data=item_content(
+        "新事项一", acceptance_conditions="申请人应当具有相应的经营场所。"))
+    assert len(_import(world, raw).created) == 1
+
+
 @postgres_only
 def test_the_same_new_item_imported_twice_at_the_same_moment_is_made_once(
         transactional_db, world, monkeypatch):

@@ -35,6 +35,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
@@ -850,14 +851,15 @@ def _same_new_item(agency, clean: dict) -> Item | None:
     code: the same file imported twice (a retry, a double click) finds the items the
     first import made, rather than making each one again.  A cancelled item is no such
     item: an item offered again after a cancellation is entered as a new one."""
+    later = ItemVersion.objects.filter(item=OuterRef("item"), number__gt=OuterRef("number"))
     candidates = (ItemVersion.objects.filter(
         item__agency=agency, item__internal=False, name=clean["name"],
         basic_code=clean["basic_code"], exercise_level=clean["exercise_level"])
         .exclude(item__withdrawn_kind=Item.Withdrawal.CANCELLED)
-        .select_related("item").order_by("item_id", "-number"))
+        .exclude(Exists(later))  # each item's latest version only, in the one query
+        .select_related("item").order_by("item_id"))
     for version in candidates:
-        latest = version.item.versions.order_by("-number").first()
-        if latest.pk == version.pk and _same_content(version, clean, agency):
+        if _same_content(version, clean, agency):
             return version.item
     return None
 
