@@ -358,7 +358,15 @@ def test_a_parallel_join_behind_an_exclusive_gateway_that_is_sound_loads(case):
 
 def test_condition_with_a_syntax_error():
     text = message(gateway_document("amount >"))
-    assert text.startswith("顺序流 f_condition 的条件“amount >”不被允许：语法错误")
+    assert text == "顺序流 f_condition 的条件“amount >”不被允许：语法错误：表达式不完整。"
+
+
+def test_a_syntax_error_is_placed_in_the_readers_words():
+    """Python's and libxml2's own wording is English: the refusal says where."""
+    text = message(gateway_document("amount ==== 1"))
+    assert text == ("顺序流 f_condition 的条件“amount ==== 1”不被允许："
+                    "语法错误：第 1 行第 10 个字符附近无法解析。")
+    assert message(b"<a>\n<b x=1/></a>") == "流程文件不是有效的 XML：第 2 行第 6 列附近有错误。"
 
 
 def test_element_without_exit():

@@ -210,7 +210,7 @@ def test_other_encodings_are_refused_so_no_dtd_can_hide(xml, encoding):
                            f'<?xml version="1.0" encoding="{encoding}"?>')
     with pytest.raises(bpmn.ProcessError) as info:
         load(declared.encode(encoding))
-    assert info.value.render("zh-hans") == "流程文件须为 UTF-8 编码。"
+    assert info.value.render("zh-hans") == "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"
 
 
 @pytest.mark.parametrize("xml", [XXE, BILLION_LAUGHS, EXTERNAL_DTD],
@@ -232,7 +232,7 @@ def test_the_parsed_document_is_checked_for_a_dtd_too(monkeypatch, xml):
     # libxml2 itself stops the billion laughs (entity amplification limit).
     assert info.value.render("zh-hans").startswith((
         "流程文件含有 DTD 或实体声明，出于安全原因不予接受。",
-        "流程文件不是有效的 XML：Maximum entity amplification factor exceeded",
+        "流程文件不是有效的 XML：第 ",
     ))
 
 
@@ -245,4 +245,4 @@ def test_a_string_with_a_lone_surrogate_is_refused_as_not_utf8():
     refusal, not a UnicodeEncodeError (a 500)."""
     with pytest.raises(bpmn.ProcessError) as info:
         load(linear("a").decode().replace("测试流程", "\ud800"))
-    assert info.value.render("zh-hans") == "流程文件须为 UTF-8 编码。"
+    assert info.value.render("zh-hans") == "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"

@@ -255,7 +255,7 @@ def test_a_custom_process_with_a_lone_surrogate_is_a_field_problem(world):
     with pytest.raises(VersionDataError) as info:
         clean_version_data(item_content(process_template="custom", process_xml=xml),
                            agency=world.agency_a)
-    assert {"field": "process_xml", "problem": "流程文件须为 UTF-8 编码。"} in (
+    assert {"field": "process_xml", "problem": "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"} in (
         info.value.fields["problems"])
 
 

@@ -310,8 +310,12 @@ def _parse(source: str, mode: str) -> ast.AST:
     try:
         return ast.parse(source.strip(), mode=mode)
     except SyntaxError as exc:
-        raise ExpressionRefused(_("语法错误（第 %(line)s 行）：%(error)s。"),
-                                line=exc.lineno, error=exc.msg) from None
+        # Python's own wording (exc.msg) is English whatever the reader's
+        # language: the place is what a modeler needs to mend the condition.
+        if not exc.offset:
+            raise ExpressionRefused(_("语法错误：表达式不完整。")) from None
+        raise ExpressionRefused(_("语法错误：第 %(line)s 行第 %(column)s 个字符附近无法解析。"),
+                                line=exc.lineno, column=exc.offset) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionRefused(_("表达式无法解析。")) from None
 

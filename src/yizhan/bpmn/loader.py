@@ -313,7 +313,7 @@ def _parse_xml(xml: bytes):
         try:
             xml = bytes(xml).decode("utf-16")
         except UnicodeDecodeError:
-            raise ProcessError(_("流程文件须为 UTF-8 编码。")) from None
+            raise ProcessError(_("流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。")) from None
     if isinstance(xml, str):
         xml = _DECLARATION_ENCODING.sub(r"\1UTF-8\3", xml, count=1)
         try:
@@ -321,7 +321,7 @@ def _parse_xml(xml: bytes):
         except UnicodeEncodeError:
             # A lone surrogate ("\ud800", from a JSON "\\ud800" escape) has
             # no UTF-8 form: the text cannot be a file anyone saved.
-            raise ProcessError(_("流程文件须为 UTF-8 编码。")) from None
+            raise ProcessError(_("流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。")) from None
     if not isinstance(xml, (bytes, bytearray)):
         raise ProcessError(_("流程文件必须以字节形式提供。"))
     _check_bytes(xml)
@@ -339,11 +339,11 @@ def _check_bytes(xml: bytes) -> None:
     # search below in another encoding.  The parsed tree is checked again.
     declared = _DECLARED_ENCODING.match(xml)
     if b"\x00" in xml or (declared and declared.group(1).lower() not in (b"utf-8", b"utf8")):
-        raise ProcessError(_("流程文件须为 UTF-8 编码。"))
+        raise ProcessError(_("流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"))
     try:
         bytes(xml).decode("utf-8")
     except UnicodeDecodeError:
-        raise ProcessError(_("流程文件须为 UTF-8 编码。")) from None
+        raise ProcessError(_("流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。")) from None
     if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
         raise ProcessError(_("流程文件含有 DTD 或实体声明，出于安全原因不予接受。"))
 
@@ -361,7 +361,10 @@ def _parse_checked(xml: bytes):
     try:
         root = etree.fromstring(bytes(xml), parser)
     except etree.XMLSyntaxError as exc:
-        raise ProcessError(_("流程文件不是有效的 XML：%(error)s"), error=exc.msg) from None
+        # libxml2's wording is English; its place is what the reader needs.
+        line, column = exc.position
+        raise ProcessError(_("流程文件不是有效的 XML：第 %(line)s 行第 %(column)s 列附近有错误。"),
+                           line=line, column=column) from None
     except (etree.LxmlError, ValueError):
         raise ProcessError(_("流程文件不是有效的 XML。")) from None
     docinfo = root.getroottree().docinfo
