@@ -745,11 +745,14 @@ def test_a_gateway_on_an_optional_field_left_blank_takes_the_default_exit(world)
 
 
 def test_a_failing_condition_leaves_the_task_open_and_the_case_unchanged(world):
-    """A condition that cannot be evaluated (``None > 500``) refuses the step (a
-    422 naming the gateway) and changes nothing: the step can be tried again."""
+    """A condition that cannot be evaluated (a division by zero; ``None > 500``
+    on a blank optional field is refused when the item is saved) refuses the
+    step (a 422 naming the gateway) and changes nothing: the step can be tried
+    again."""
     version = publish_item(world, name="面积分流许可", process_template="custom",
-                           process_xml=_area_process("area > 500"), form_fields=[AREA_FIELD])
-    case, _code = submitted(world, version, data={})
+                           process_xml=_area_process("area / (area - area) > 500"),
+                           form_fields=[{**AREA_FIELD, "required": True}])
+    case, _code = submitted(world, version, data={"area": "80"})
     before = reload(case).process_state
     task = open_task(case, "accept")
     with nothing_written(), pytest.raises(ProcessRuntimeError) as exc:
@@ -757,6 +760,6 @@ def test_a_failing_condition_leaves_the_task_open_and_the_case_unchanged(world):
                                decision="approve")
     assert exc.value.http_status == 422
     assert exc.value.render("zh-hans") == (
-        "流程运行出错：gw_area：不能比较 NoneType 和 int。")
+        "流程运行出错：gw_area：除数为零。")
     assert reload(case).process_state == before
     assert open_task(case, "accept").pk == task.pk

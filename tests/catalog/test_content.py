@@ -255,8 +255,8 @@ def test_a_custom_process_with_a_lone_surrogate_is_a_field_problem(world):
     with pytest.raises(VersionDataError) as info:
         clean_version_data(item_content(process_template="custom", process_xml=xml),
                            agency=world.agency_a)
-    assert {"field": "process_xml", "problem": "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"} in (
-        info.value.fields["problems"])
+    problem = "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"
+    assert {"field": "process_xml", "problem": problem} in info.value.fields["problems"]
 
 
 def test_a_lane_must_name_exactly_one_active_agency(world):
@@ -384,6 +384,36 @@ def test_a_condition_on_a_name_no_case_has_is_refused_naming_the_flow(world):
     # A script reading it is refused as well, naming the script.
     assert _process_problems(world, _gateway_on("fee > 100", script="fee = amount * 0.01"),
                              form_fields=[AREA_FIELD]) == [f"脚本任务“计算”（calc） {unknown}"]
+
+
+def test_a_condition_that_cannot_be_decided_on_a_blank_optional_field_is_refused(world):
+    """An optional field left blank is None: ``area > 500`` would stop every
+    case without the answer at the step before the gateway, for good."""
+    blank = ("在可选字段“area”未填写时无法判断：未填写的字段没有值（None），不能比较或计算。"
+             "请先判断是否填写（例如在前面加上“area is not None and”），或把该字段改为必填")
+    for condition in ("area > 500", "${area > 500}", "=area >= 500", "area * 2 > 1000",
+                      'opinion == "x" or area > 500'):
+        assert _process_problems(world, _gateway_on(condition), form_fields=[AREA_FIELD]) == [
+            f"顺序流 f_big {blank}"], condition
+    assert _process_problems(world, _gateway_on("fee > 100", script="fee = area * 0.01"),
+                             form_fields=[AREA_FIELD]) == [f"脚本任务“计算”（calc） {blank}"]
+
+
+@pytest.mark.parametrize(("condition", "required"), [
+    ("area > 500", True),                                    # required: always answered
+    ("area is not None and area > 500", False),
+    ("area != None and area > 500", False),
+    ("${area != null && area > 500}", False),
+    ("=area != null and area > 500", False),
+    ("area is None or area > 500", False),
+    ("area > 500 if area is not None else False", False),
+    ("area == 500", False),                                  # None == 500 is False
+])
+def test_a_condition_decided_on_every_answer_is_accepted(world, condition, required):
+    clean = clean_version_data(item_content(
+        process_template="custom", process_xml=_gateway_on(condition),
+        form_fields=[{**AREA_FIELD, "required": required}]), agency=world.agency_a)
+    assert clean["process_template"] == "custom"
 
 
 @pytest.mark.parametrize(("condition", "script"), [

@@ -502,6 +502,109 @@ def script_names(source: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(assigned), frozenset(read)
 
 
+# What fails on None: ordering, arithmetic, a sign, these functions, an
+# index or attribute, and ``in`` a text.
+_ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_NONE_FAILS_IN = frozenset({"len", "abs", "min", "max", "round", "int", "float", "sum",
+                            "any", "all"})
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _tested(node: ast.AST, truth: bool) -> frozenset[str]:
+    """The names ``node`` proves are not None when it is ``truth``:
+    ``x is not None``, ``x != None`` and ``x`` when true, ``x is None`` and
+    ``x == None`` when false, through ``not``, ``and`` and ``or``."""
+    if isinstance(node, ast.Name):
+        return frozenset({node.id}) if truth else frozenset()
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _tested(node.operand, not truth)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = node.left, node.comparators[0]
+        name = (left.id if isinstance(left, ast.Name) and _is_none(right)
+                else right.id if isinstance(right, ast.Name) and _is_none(left) else None)
+        if name is not None:
+            differs = isinstance(node.ops[0], (ast.IsNot, ast.NotEq))
+            same = isinstance(node.ops[0], (ast.Is, ast.Eq))
+            if (differs and truth) or (same and not truth):
+                return frozenset({name})
+        return frozenset()
+    if isinstance(node, ast.BoolOp):
+        # ``a and b`` true: both are; false: one of them is, after the
+        # others before it were true.  ``or`` the other way round.
+        whole = isinstance(node.op, ast.And) == truth
+        if whole:
+            return frozenset().union(*(_tested(value, truth) for value in node.values))
+        proven, before = None, frozenset()
+        for value in node.values:
+            here = before | _tested(value, truth)
+            proven = here if proven is None else proven & here
+            before |= _tested(value, not truth)
+        return proven or frozenset()
+    return frozenset()
+
+
+def _unguarded(node: ast.AST, maybe_none: frozenset[str], safe: frozenset[str]) -> set[str]:
+    def bare(operand) -> set[str]:
+        if isinstance(operand, ast.Name) and operand.id in maybe_none - safe:
+            return {operand.id}
+        return set()
+
+    if isinstance(node, ast.BoolOp):
+        found, known = set(), safe
+        for value in node.values:
+            found |= _unguarded(value, maybe_none, known)
+            known = known | _tested(value, isinstance(node.op, ast.And))
+        return found
+    if isinstance(node, ast.IfExp):
+        return (_unguarded(node.test, maybe_none, safe)
+                | _unguarded(node.body, maybe_none, safe | _tested(node.test, True))
+                | _unguarded(node.orelse, maybe_none, safe | _tested(node.test, False)))
+    found = set()
+    if isinstance(node, ast.Compare):
+        operands = [node.left, *node.comparators]
+        for index, op in enumerate(node.ops):
+            left, right = operands[index], operands[index + 1]
+            if isinstance(op, _ORDERING):
+                found |= bare(left) | bare(right)
+            elif isinstance(op, (ast.In, ast.NotIn)):
+                found |= bare(right)
+                if isinstance(right, ast.Constant) and isinstance(right.value, str):
+                    found |= bare(left)
+    elif isinstance(node, ast.BinOp):
+        found |= bare(node.left) | bare(node.right)
+    elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+        found |= bare(node.operand)
+    elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in _NONE_FAILS_IN:
+        for argument in node.args:
+            found |= bare(argument)
+    elif isinstance(node, (ast.Subscript, ast.Attribute)):
+        found |= bare(node.value)
+    for child in ast.iter_child_nodes(node):
+        found |= _unguarded(child, maybe_none, safe)
+    return found
+
+
+def unguarded_names(source: str, maybe_none) -> frozenset[str]:
+    """The names of ``maybe_none`` (an optional field, None when left blank)
+    that the condition ``source`` uses where None cannot be: ``area > 500``
+    uses ``area`` so, ``area is not None and area > 500`` does not."""
+    tree = compile_expression(source)
+    return frozenset(_unguarded(tree.body, frozenset(maybe_none), frozenset()))
+
+
+def script_unguarded_names(source: str, maybe_none) -> frozenset[str]:
+    """The same for a script; a line that assigns a name gives it a value
+    for the lines after it."""
+    maybe_none, found = set(maybe_none), set()
+    for name, expression in compile_script(source):
+        found |= _unguarded(expression, frozenset(maybe_none), frozenset())
+        maybe_none.discard(name)
+    return frozenset(found)
+
+
 def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     """Evaluate a condition against ``data``."""
     return _Evaluator(data).visit(compile_expression(source).body)

@@ -609,7 +609,12 @@ def _custom_process_problems(xml: str, definition, form_fields: list[dict]) -> l
     would stop the case at that gateway, or let the applicant route it.
     """
     from yizhan.bpmn import ENGINE_NAMES, Outcome, outline_process, task_kind
-    from yizhan.bpmn.expressions import condition_names, script_names
+    from yizhan.bpmn.expressions import (
+        condition_names,
+        script_names,
+        script_unguarded_names,
+        unguarded_names,
+    )
 
     outline = outline_process(xml)
     problems = []
@@ -648,6 +653,23 @@ def _custom_process_problems(xml: str, definition, form_fields: list[dict]) -> l
                               "表中添加该字段，或修改条件") % {
                 "element": outline.labels[element], "names": "、".join(unknown),
                 "engine": "、".join(sorted(ENGINE_NAMES))})
+
+    # An optional field left blank is None (a yes/no field is False), and
+    # ``area > 500`` cannot be decided on None: every case without that
+    # answer would stop at the step before, with nothing staff could do.
+    optional = {field["name"] for field in form_fields
+                if not field.get("required") and field.get("type") != "boolean"}
+    blank = {element: script_unguarded_names(script, optional)
+             for element, script in outline.scripts.items()}
+    blank.update({element: unguarded_names(condition, optional - assigned)
+                  for element, condition in outline.conditions.items()})
+    for element, names in blank.items():
+        if names:
+            problems.append(_("%(element)s 在可选字段“%(names)s”未填写时无法判断：未填写的字段"
+                              "没有值（None），不能比较或计算。请先判断是否填写（例如在前面加上"
+                              "“%(first)s is not None and”），或把该字段改为必填") % {
+                "element": outline.labels[element], "names": "、".join(sorted(names)),
+                "first": sorted(names)[0]})
     return problems
 
 
