@@ -23,6 +23,7 @@ from yizhan.cases import selectors, services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, EventType, Task
+from yizhan.cases.signals import deadlines_moved
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.directory.roles import Role
 from yizhan.workdays import services as workdays_services
@@ -808,6 +809,66 @@ def test_editing_a_past_holiday_leaves_closed_cases_alone(world, promised, monke
                                            name="调休", reason=NOTICE)
     assert reload(closed).statutory_due == closed.statutory_due
     assert reload(running).statutory_due > running.statutory_due
+
+
+def _at(moment, monkeypatch, call):
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment)
+        return call()
+
+
+@pytest.mark.parametrize("delivered", [False, True], ids=["awaiting_delivery", "closed"])
+def test_a_case_decided_before_the_year_is_published_loses_its_provisional_mark(
+        world, promised, monkeypatch, client_for, django_capture_on_commit_callbacks,
+        delivered):
+    """Accepted on 7 December, the statutory deadline (20 working days) runs into
+    the next year and is 暂定.  The head approves on 28 December; the case
+    awaits delivery (still open) or is delivered.  Publishing the next year
+    counts its deadlines again as final (from its stored pauses and
+    extension): the applicant's page, the API and the public status query
+    no longer say 暂定."""
+    last = max(calendar_current().known_years)
+    case, code = _accepted_on(world, promised, dt.datetime(last, 12, 7, 10, 0, tzinfo=TZ),
+                              monkeypatch)
+    assert case.due_provisional is True
+    decided = dt.datetime(last, 12, 28, 10, 0, tzinfo=TZ)
+    _at(decided, monkeypatch, lambda: complete(_reviewer(world), case, "review"))
+    _at(decided, monkeypatch, lambda: complete(_head(world), case, "decide"))
+    if delivered:
+        _at(decided, monkeypatch, lambda: complete(world.user("a", Role.WINDOW_CLERK), case,
+                                                   "deliver"))
+    case = reload(case)
+    assert case.status == (Case.Status.CLOSED if delivered else Case.Status.APPROVED)
+    assert case.due_provisional is True
+
+    told = []
+    deadlines_moved.connect(lambda sender, case, moved, **kwargs: told.append(
+        (case.pk, set(moved) - {"tasks"})), weak=False, dispatch_uid="test-told")
+    try:
+        _publish_with_new_year_holiday(world, last + 1, django_capture_on_commit_callbacks)
+    finally:
+        deadlines_moved.disconnect(dispatch_uid="test-told")
+    # Decided: supervision keeps the alerts it raised on the case's own
+    # deadlines (its sweep would not raise them again).
+    assert not [pk for pk, names in told if pk == case.pk and names]
+
+    case = reload(case)
+    calendar = calendar_current()
+    assert calendar.is_known(last + 1)
+    assert (case.due_provisional, case.promised_provisional) == (False, False)
+    assert case.statutory_due == calendar.deadline(case.accepted_at, 20, TZ).at
+    record = AuditRecord.objects.filter(action=CasesAction.DEADLINES_RECOMPUTED,
+                                        object_id=str(case.pk)).get()
+    assert {"statutory_due", "due_provisional"} & set(record.changes)
+    citizen = client_for(world.citizen)
+    page = citizen.get(f"/my/cases/{case.pk}/").content.decode()
+    assert "provisional-note" not in page
+    assert "暂定" not in page.split("法定期限</dt>")[1].split("</dd>")[0]
+    body = citizen.get(f"/api/v1/cases/{case.pk}").json()
+    assert body["due_provisional"] is False
+    public = client_for(None).get("/api/v1/cases/status",
+                                  {"number": case.number, "code": code}).json()
+    assert public["due_provisional"] is False
 
 
 def test_two_pauses_recounted_from_events_match_what_resume_stored(

@@ -14,12 +14,13 @@ from django.core import mail
 from django.utils import timezone, translation
 
 from tests.api import api_error
-from tests.cases.helpers import event_types, open_task, publish_item, reload, submitted
+from tests.cases.helpers import complete, event_types, open_task, publish_item, reload, submitted
 from tests.supervision.helpers import district_officer
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import clock, events
 from yizhan.cases import services as case_services
+from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, CaseEvent, Certificate, EventType, Task
 from yizhan.catalog import selectors as catalog_selectors
@@ -28,14 +29,16 @@ from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from yizhan.directory.roles import Role
 from yizhan.supervision import selectors, services
 from yizhan.supervision.actions import SupervisionAction
-from yizhan.supervision.detection import sweep
+from yizhan.supervision.detection import superseded_keys, sweep
 from yizhan.supervision.error_codes import SupervisionErrorCode
-from yizhan.supervision.models import Alert
+from yizhan.supervision.models import Alert, Rule
+from yizhan.workdays import services as workdays_services
 from yizhan.workdays.selectors import calendar_current
 
 # What issuing, replying or checking could touch.
 nothing_written = watching(Case, Task, CaseEvent, Alert, AuditRecord, Item, ItemVersion)
 
+CALENDAR_NOTICE = "国办发明电〔测试〕1号"
 CONTENT = {"type": "correction", "title": "关于甲局办件未经受理即作出决定的纠错通知",
            "facts": "办件未受理即批准。", "requirements": "立即核查并补正受理程序，书面报告。"}
 
@@ -287,6 +290,58 @@ def test_the_addressed_agency_cannot_stop_or_extend_a_notice(world, officer, ale
         case_services.case_extend(actor=head, case=notice, workdays=5, reason="延期")
     page = client_for(head).get(f"/workbench/tasks/{open_task(notice).pk}/").content.decode()
     assert 'data-testid="suspend"' not in page and 'data-testid="extend"' not in page
+
+
+def test_publishing_a_year_leaves_an_open_notice_s_reply_limit_as_it_was(
+        world, officer, alert, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """A notice has no deadlines of its own (its item's limits are 0), only its
+    reply step's.  The recount after a calendar change counts an application's
+    deadlines again, not a notice's: the notice keeps none, its reply keeps
+    the head's five working days, and the recount (supervision's rules in
+    place) goes through for the ordinary case beside it."""
+    notice = _issue(officer, alert)
+    due = open_task(notice).due_at
+    assert (notice.statutory_due, notice.promised_due) == (None, None)
+    # An ordinary case accepted in late December of the last year with data:
+    # its deadlines run into the next, provisional.
+    last = max(calendar_current().known_years)
+    case, _code = submitted(world, promised)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: dt.datetime(last, 12, 24, 10, 0,
+                                                           tzinfo=timezone.get_default_timezone()))
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    assert reload(case).due_provisional is True
+    new_year = dt.date(last + 1, 1, 1)
+    while new_year.weekday() >= 5:
+        new_year += dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        workdays_services.calendar_day_set(actor=world.admin, date=new_year,
+                                           is_workday=False, name="元旦", reason=CALENDAR_NOTICE)
+        workdays_services.calendar_year_publish(actor=world.admin, year=last + 1,
+                                                reason=CALENDAR_NOTICE)
+    assert calendar_current().is_known(last + 1)
+    notice = reload(notice)
+    assert notice.kind == Case.Kind.NOTICE
+    assert (notice.statutory_due, notice.promised_due) == (None, None)
+    assert open_task(notice).due_at == due
+    assert not AuditRecord.objects.filter(action=CasesAction.DEADLINES_RECOMPUTED,
+                                          object_id=str(notice.pk)).exists()
+    assert reload(case).due_provisional is False
+
+
+def test_a_deadline_counted_for_the_first_time_supersedes_no_alert(world, promised):
+    """A deadline that had no value before the recount had no alert about it:
+    no key is made for it (there is no moment to name)."""
+    case, _code = submitted(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    case = reload(case)
+    moved = {"statutory_due": [None, case.statutory_due],
+             "promised_due": [None, case.promised_due],
+             "tasks": {open_task(case).pk: [None, case.promised_due]}}
+    assert superseded_keys(case.pk, moved) == []
+    moved["promised_due"][0] = case.promised_due - dt.timedelta(days=1)
+    assert len(superseded_keys(case.pk, moved)) == len(
+        Rule.objects.filter(check_code__in=("case_warning", "case_promised_overdue")))
 
 
 # --- pages and API -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.contrib.admin.models import LogEntry
 
 from tests.workdays.writes import nothing_written
 from yizhan.audit.models import AuditRecord
@@ -51,6 +52,29 @@ class TestCalendarAdmin:
                                                    "reason": NOTICE})
         assert response.status_code == 200
         assert "请填写节日名称" in response.content.decode()
+
+    @pytest.mark.parametrize(("form", "message"), [
+        # Tuesday 5 January 2027 "worked": it is a working day anyway.
+        ({"date": "2027-01-05", "is_workday": "on", "name": "", "reason": NOTICE},
+         "2027-01-05 按周一至周五的规则本就是工作日，无需录入。"),
+        # Saturday 2 January 2027 "off" (inside 元旦): it is off anyway.
+        ({"date": "2027-01-02", "name": "元旦", "reason": NOTICE},
+         "2027-01-02 是周末，本就放假，无需录入。"),
+    ], ids=["weekday_worked", "saturday_off"])
+    def test_adding_a_day_the_weekday_rule_gives_is_refused_on_the_form(self, world,
+                                                                       client_for, form,
+                                                                       message):
+        """The service stores nothing for a day the weekday rule already gives;
+        the add page says so instead of reporting a day added (with a link to
+        an object that does not exist and an admin log entry for it)."""
+        client = client_for(world.admin)
+        with nothing_written():
+            response = client.post(f"{DAYS}add/", form)
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert message in page
+        assert "成功添加" not in page and "/None/change/" not in page
+        assert not LogEntry.objects.exists()
 
     def test_an_agency_sysadmin_may_look_but_not_change(self, world, client_for):
         client = client_for(world.user("a", Role.SYSADMIN))

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from tests.cases.helpers import run_in_thread
 from tests.markers import postgres_only
 from tests.workdays.writes import nothing_written
+from yizhan.accounts.models import User
 from yizhan.audit.models import AuditRecord
 from yizhan.core.errors import InvalidInput, PermissionDenied
 from yizhan.directory.roles import Role
@@ -315,3 +316,106 @@ def test_two_nodes_catching_up_at_once_run_the_work_once(transactional_db):
     assert runs == ["first"]
     assert (first[1]["result"].ran, second[1]["result"].ran) == (True, False)
     assert calendar_checkpoint(follower="t").version == 7
+
+
+# --- two calendar administrators at once ----------------------------------------------
+
+NOTICE_2027 = "国办发明电〔2026〕9号"
+
+
+def _someone_waits_for_a_row(seconds=5.0) -> bool:
+    """Whether a session of this database waits for a lock (within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            # The statistics views keep their first snapshot for the transaction.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.02)
+    return False
+
+
+@postgres_only
+def test_publishing_a_year_while_a_colleague_enters_one_of_its_days_fails_neither(
+        transactional_db, world, monkeypatch):
+    """One administrator publishes 2027 while another enters a day of 2027 (a
+    worked Saturday of 春节): both change the calendar and take turns, each
+    taking the version row first.  Locking the year's row and then the
+    version row in one, the other way round in the other, deadlocked (one
+    aborted by PostgreSQL: a 500 on the admin page)."""
+    CalendarVersion.objects.update_or_create(pk=1, defaults={"version": 7})
+    services.calendar_day_set(actor=world.admin, date=D(2027, 1, 1), is_workday=False,
+                              name="元旦", reason=NOTICE_2027)
+    real_bump = services._bump_version
+    year_locked, version_taken = threading.Event(), threading.Event()
+
+    def bump():
+        if threading.current_thread().name == "publish":
+            # The publication has locked what it locks before its write; the
+            # colleague either takes the version row now or waits for it.
+            year_locked.set()
+            if not version_taken.is_set():
+                _someone_waits_for_a_row()
+            real_bump()
+        else:
+            year_locked.wait(timeout=5)
+            real_bump()
+            version_taken.set()
+
+    monkeypatch.setattr(services, "_bump_version", bump)
+    admin = User.objects.get(pk=world.admin.pk)
+    publish = run_in_thread(lambda: services.calendar_year_publish(
+        actor=admin, year=2027, reason=NOTICE_2027), name="publish")
+    assert year_locked.wait(timeout=30)
+    enter = run_in_thread(lambda: services.calendar_day_set(
+        actor=admin, date=D(2027, 2, 20), is_workday=True, name="春节",
+        reason=NOTICE_2027), name="enter")
+    for thread, _box in (publish, enter):
+        thread.join(timeout=60)
+    assert isinstance(publish[1]["result"], CalendarYear), publish[1]["result"]
+    assert isinstance(enter[1]["result"], CalendarDay), enter[1]["result"]
+    assert CalendarYear.objects.get(pk=2027).published is True
+    assert CalendarDay.objects.filter(date=D(2027, 2, 20), is_workday=True).exists()
+
+
+@postgres_only
+def test_two_administrators_entering_the_same_holiday_at_once_both_succeed(
+        transactional_db, world, monkeypatch):
+    """Two administrators both enter 元旦 2027 from the State Council's notice at
+    the same moment.  The second waits for the version row before it reads the
+    day, and then finds it already so; read before, it found no row and
+    inserted it again (an IntegrityError: a 500)."""
+    # As after the seeding migration (a transactional test before may have emptied it).
+    CalendarVersion.objects.update_or_create(pk=1, defaults={"version": 7})
+    real_bump = services._bump_version
+    arrived = []
+
+    def bump():
+        # Before writing, each waits until the other has read the day too, or
+        # waits for a lock (as the second does, before it reads).
+        arrived.append(threading.current_thread().name)
+        deadline = time.monotonic() + 5
+        while len(arrived) < 2 and time.monotonic() < deadline:
+            if _someone_waits_for_a_row(seconds=0.05):
+                break
+        real_bump()
+
+    monkeypatch.setattr(services, "_bump_version", bump)
+    admin = User.objects.get(pk=world.admin.pk)
+
+    def enter():
+        return services.calendar_day_set(actor=admin, date=D(2027, 1, 1), is_workday=False,
+                                         name="元旦", reason=NOTICE_2027)
+
+    first = run_in_thread(enter, name="first")
+    second = run_in_thread(enter, name="second")
+    for thread, _box in (first, second):
+        thread.join(timeout=60)
+    results = [first[1]["result"], second[1]["result"]]
+    assert all(isinstance(r, CalendarDay) for r in results), results
+    assert CalendarDay.objects.filter(date=D(2027, 1, 1)).count() == 1
+    assert AuditRecord.objects.filter(action=WorkdaysAction.DAY_SET).count() == 1
+    assert arrived in (["first"], ["second"])

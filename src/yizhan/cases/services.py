@@ -1514,6 +1514,13 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     (each pause recounted from its events, since a day inside it may have
     changed); each open step's limit from when it began.  Returns the
     number of cases whose deadlines or steps moved.
+
+    Only an application (``Case.Kind.APPROVAL``) has deadlines of its own; a
+    supervision notice's limits are its steps', counted again as steps.  A
+    case decided, withdrawn or closed while a deadline of it was provisional
+    is counted again too (from its stored pauses and extension), so that its
+    暂定 mark goes once the year is published; one whose deadlines are final
+    is left as it is.
     """
     # This process may have read the calendar a moment before the change
     # committed elsewhere (a worker): the count must use the new one.
@@ -1521,7 +1528,9 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     calendar = calendar_current()
     steps = Task.objects.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED],
                                 due_at__isnull=False)
-    running = Q(status__in=Case.RUNNING_STATUSES, accepted_at__isnull=False)
+    counted = Q(kind=Case.Kind.APPROVAL, accepted_at__isnull=False)
+    running = counted & Q(status__in=Case.RUNNING_STATUSES)
+    provisional = counted & (Q(due_provisional=True) | Q(promised_provisional=True))
     if year is not None:
         # Whatever counted days through that year, whichever year it ends in.
         steps = steps.filter(Q(due_provisional=True)
@@ -1529,7 +1538,8 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         running &= (Q(due_provisional=True)
                     | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
     cases = list(Case.objects.select_for_update(of=("self",)).filter(
-        running | Q(pk__in=steps.values("case_id"))).select_related("item_version"))
+        running | provisional | Q(pk__in=steps.values("case_id"))
+    ).select_related("item_version"))
     ids = [case.pk for case in cases]
     pauses = {}
     for event in CaseEvent.objects.filter(
@@ -1543,10 +1553,13 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     for case in cases:
         spans = clock.pause_spans(pauses.get(case.pk, ()))
         changes, fields = {}, []
-        if case.status in Case.RUNNING_STATUSES and case.accepted_at is not None:
+        is_running = case.status in Case.RUNNING_STATUSES
+        if case.kind == Case.Kind.APPROVAL and case.accepted_at is not None and (
+                is_running or case.due_provisional or case.promised_provisional):
             before = {name: getattr(case, name) for name in
                       ("paused_workdays", *clock.DEADLINE_FIELDS)}
-            case.paused_workdays = clock.paused_in(calendar=calendar, spans=spans)
+            if is_running:
+                case.paused_workdays = clock.paused_in(calendar=calendar, spans=spans)
             fields = ["paused_workdays", *_recompute(case, calendar)]
             changes = {name: [before[name], getattr(case, name)]
                        for name in ("paused_workdays", "statutory_due", "promised_due")
@@ -1583,9 +1596,13 @@ def deadlines_recompute(*, year: int | None = None) -> int:
                      agency_id=case.agency_id,
                      reason=f"calendar {year}" if year is not None else "calendar",
                      changes=changes)
+        # Supervision is told what its sweep still looks at, and so raises
+        # again on the new deadline: a case's own deadlines until it is
+        # decided, its open steps while it is open.  Told of a decided case's
+        # deadline, it would clear the alerts raised on the old one for good.
         dues = {name: changes[name] for name in ("statutory_due", "promised_due")
-                if name in changes}
-        if moved_dues:
+                if name in changes and case.status in Case.RUNNING_STATUSES}
+        if moved_dues and case.status in Case.OPEN_STATUSES:
             dues["tasks"] = moved_dues
         if dues:
             deadlines_moved.send(sender=Case, case=case, moved=dues)

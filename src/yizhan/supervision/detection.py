@@ -362,11 +362,13 @@ def superseded_keys(case_id: int, moved: dict) -> list[str]:
             check_code__in=checks_by_name).values_list("code", "check_code"):
         codes[checks_by_name[check_code]].append(code)
     keys = []
+    # A deadline that had no value before (none counted yet) had no alert.
     for what in ("promised_due", "statutory_due"):
-        if what in moved:
+        if what in moved and moved[what][0] is not None:
             keys += [line_key(code, case_id, None, moved[what][0]) for code in codes[what]]
     for task_id, (old, _new) in (moved.get("tasks") or {}).items():
-        keys += [line_key(code, case_id, task_id, old) for code in codes["tasks"]]
+        if old is not None:
+            keys += [line_key(code, case_id, task_id, old) for code in codes["tasks"]]
     return keys
 
 

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.core.errors import InvalidInput
 from yizhan.portal.admin_site import ServiceAdmin
 from yizhan.workdays import permissions, services
 from yizhan.workdays.models import CalendarDay, CalendarYear
@@ -55,6 +56,15 @@ class CalendarDayAdmin(ServiceAdmin):
 
     def write(self, request, data, obj):
         date = obj.date if obj is not None else data["date"]
+        if obj is None and data["is_workday"] == (date.weekday() < 5):
+            # Adding a day the weekday rule already gives stores nothing (the
+            # service finds it already so): the form says so, rather than
+            # report a day added that is not in the calendar.
+            if data["is_workday"]:
+                raise InvalidInput(_("%(date)s 按周一至周五的规则本就是工作日，无需录入。"),
+                                   field="is_workday", date=date.isoformat())
+            raise InvalidInput(_("%(date)s 是周末，本就放假，无需录入。"),
+                               field="is_workday", date=date.isoformat())
         day = services.calendar_day_set(actor=request.user, date=date,
                                         is_workday=data["is_workday"], name=data["name"],
                                         reason=data["reason"])

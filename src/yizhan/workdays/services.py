@@ -74,6 +74,20 @@ def _bump_version() -> None:
     transaction.on_commit(calendar_cache_clear)
 
 
+def _lock_calendar() -> None:
+    """Take the calendar's version row FOR UPDATE: the first lock of every change.
+
+    Every change of the calendar takes it before it reads or locks a day
+    or a year, so two changes take turns from their first read: they never
+    lock those rows in opposite orders (a deadlock), and the second reads
+    what the first wrote (the same day entered twice at once is found
+    already so, not inserted twice).  Like ``_bump_version``'s update, it
+    waits for the steps holding the row FOR SHARE; a change that finds
+    nothing to do releases it without bumping the version.
+    """
+    list(CalendarVersion.objects.select_for_update().filter(pk=1).values_list("pk", flat=True))
+
+
 def _send_on_commit(signal, **kwargs) -> None:
     def send():
         for receiver, result in signal.send_robust(sender=CalendarYear, **kwargs):
@@ -111,6 +125,7 @@ def calendar_day_set(*, actor, date: dt.date, is_workday: bool, name: str,
         raise InvalidInput(_("节日名称不能超过 %(limit)s 个字符。"), field="name",
                            limit=NAME_MAX_LENGTH)
 
+    _lock_calendar()
     day = CalendarDay.objects.select_for_update().filter(date=date).first()
     old = (day.is_workday, day.name) if day else (date.weekday() < 5, "")
     new = (is_workday, name if is_exception else "")
@@ -118,7 +133,8 @@ def calendar_day_set(*, actor, date: dt.date, is_workday: bool, name: str,
         return day
     _bump_version()
     now = timezone.now()
-    # Locked so a publication of the same year waits for this change.
+    # Locked (after the version row, as by every change) so a publication of
+    # the same year waits for this change.
     year, _created = CalendarYear.objects.select_for_update().get_or_create(
         year=date.year,
         defaults={"source": CalendarYear.Source.MANUAL, "published": False, "created_at": now},
@@ -156,6 +172,7 @@ def calendar_year_publish(*, actor, year: int, reason: str) -> CalendarYear:
     if not reason:
         raise InvalidInput(_("发布年度日历须说明依据（如国务院办公厅通知文号）。"),
                            field="reason")
+    _lock_calendar()
     row = CalendarYear.objects.select_for_update().filter(pk=year).first()
     if row is None:
         raise InvalidInput(_("%(year)s 年尚未录入任何节假日，不能发布。"),
@@ -191,6 +208,7 @@ def calendar_seed(*, actor=None) -> SeedReport:
     names those whose exceptions differ from it.
     """
     require(permissions.calendar_seed(actor), action="calendar_seed")
+    _lock_calendar()
     stored = {
         row.year: row
         for row in CalendarYear.objects.select_for_update().filter(year__in=source.package_years())
