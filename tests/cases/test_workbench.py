@@ -2,8 +2,24 @@
 and case pages offer (only what the services would do)."""
 
 import re
+from urllib.parse import urlencode
 
-from tests.cases.helpers import colleague, complete, open_task, publish_item, reload, submitted
+import lxml.html
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from tests.cases.helpers import (
+    accepted,
+    accepted_parallel,
+    colleague,
+    complete,
+    open_task,
+    publish_item,
+    reload,
+    submitted,
+)
 from yizhan.cases import selectors, services
 from yizhan.cases.models import Case, Task
 from yizhan.directory.pages import PAGE_SIZE
@@ -16,6 +32,20 @@ def _page(client, url) -> str:
     response = client.get(url)
     assert response.status_code == 200
     return response.content.decode()
+
+
+def _doc(response):
+    assert response.status_code == 200, response.status_code
+    return lxml.html.fromstring(response.content.decode())
+
+
+def _text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _english(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 def _decided_refusal(world, promised):
@@ -75,7 +105,163 @@ def test_the_workbench_counts_every_task_and_pages_to_each(world, client_for):
     assert len(seen) == len(set(seen)) == 201 and set(seen) == waiting
 
 
+def test_the_provisional_mark_in_the_inbox_is_explained_in_words(world, client_for):
+    """暂定 next to a step's limit in 我的待办 is explained on the page (the year's
+    holidays not yet published), not only in a tooltip a tablet never shows —
+    as the case page does (provisional-note)."""
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    # A step due next year, whose holidays the test calendar does not hold.
+    case = accepted(world, publish_item(world, promised_limit=60, statutory_limit=60))
+    assert open_task(case).due_provisional
+    doc = _doc(reviewer.get(reverse("portal:workbench")))
+    assert "暂定" in _text(doc.xpath("//*[@data-testid='inbox']")[0])
+    [note] = doc.xpath("//*[@data-testid='provisional-note']")
+    assert "节假日尚未公布" in _text(note)
+
+
+def test_the_inbox_says_nothing_of_provisional_limits_when_none_is(world, promised,
+                                                                   client_for):
+    accepted(world, promised)
+    doc = _doc(client_for(world.user("a", Role.REVIEWER)).get(reverse("portal:workbench")))
+    assert doc.xpath("//*[@data-testid='inbox']")
+    assert not doc.xpath("//*[@data-testid='provisional-note']")
+
+
+def test_the_provisional_mark_in_the_agency_s_cases_is_explained_in_words(world, promised,
+                                                                          client_for):
+    """本机关办件 explains 暂定 below its table once, whichever rows carry it."""
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    accepted(world, promised)
+    doc = _doc(head.get(reverse("cases:agency_cases")))
+    assert not doc.xpath("//*[@data-testid='provisional-note']")
+
+    accepted(world, publish_item(world, name="长期许可", promised_limit=60,
+                                 statutory_limit=60))
+    doc = _doc(head.get(reverse("cases:agency_cases")))
+    assert "暂定" in _text(doc.xpath("//table")[0])
+    [note] = doc.xpath("//*[@data-testid='provisional-note']")
+    assert "节假日尚未公布" in _text(note)
+
+
 # --- the task page --------------------------------------------------------------------
+
+def test_the_timeline_tells_a_joint_rejection_from_an_approval(world, client_for):
+    """A joint agency rejects while the lead agency's review is still open: the
+    lead reviewer, opening the task, sees in 办理进度 that the joint review said
+    不同意 (it ends the case in a refusal once the lead review is in), and above
+    the forms which agency of the stage has rejected."""
+    case, third, staff = accepted_parallel(world)
+    lead_reviewer = client_for(world.user("a", Role.REVIEWER))
+    complete(world.user("b", Role.REVIEWER), case, "joint_review", agency=world.agency_b,
+             opinion="经审查材料齐全")
+    url = reverse("cases:task", args=[open_task(case, "lead_review").pk])
+    assert not _doc(lead_reviewer.get(url)).xpath("//*[@data-testid='stage-rejected']")
+
+    complete(staff[Role.REVIEWER], case, "joint_review", agency=third, decision="reject",
+             opinion="消防通道被占用")
+    doc = _doc(lead_reviewer.get(url))
+    rows = [_text(li) for li in doc.xpath("//*[@data-testid='timeline']/li")]
+    rejected = next(r for r in rows if "消防通道被占用" in r)
+    approved = next(r for r in rows if "经审查材料齐全" in r)
+    assert "不同意" in rejected, rows
+    assert "不同意" not in approved and "同意" in approved, rows
+    [note] = doc.xpath("//*[@data-testid='stage-rejected']")
+    assert "丙局" in _text(note) and world.agency_b.name not in _text(note)
+
+    english = _doc(_english(lead_reviewer).get(url))
+    rows = [_text(li) for li in english.xpath("//*[@data-testid='timeline']/li")]
+    assert "Rejected" in next(r for r in rows if "消防通道被占用" in r), rows
+    assert "Approved" in next(r for r in rows if "经审查材料齐全" in r), rows
+
+    # Once the lead review is in, the case is refused: no stage is still open.
+    complete(world.user("a", Role.REVIEWER), case, "lead_review")
+    assert not _doc(lead_reviewer.get(url)).xpath("//*[@data-testid='stage-rejected']")
+
+
+def test_the_public_timeline_shows_no_review_s_decision(world):
+    """The status query by number and code (public) shows no opinion of a review,
+    nor its decision."""
+    case, third, staff = accepted_parallel(world)
+    complete(staff[Role.REVIEWER], case, "joint_review", agency=third, decision="reject",
+             opinion="消防通道被占用")
+    html = render_to_string("cases/timeline.html", {"case": selectors.case_detail(
+        actor=world.user("a", Role.REVIEWER), case_id=case.pk), "public": True})
+    assert "同意" not in html and "消防通道被占用" not in html
+
+
+def test_switching_to_large_text_keeps_the_opinion_typed(world, promised, client_for):
+    """The display toggles send the decision form along (form="task-form"): the
+    task page comes back in large text with the reasons typed, once."""
+    case = accepted(world, promised)
+    url = reverse("cases:task", args=[open_task(case, "review").pk])
+    client = client_for(world.user("a", Role.REVIEWER))
+    page = client.get(url).content.decode()
+    toggle = re.search(r'<button[^>]*data-testid="large-text"[^>]*>', page).group()
+    assert 'form="task-form"' in toggle and 'formaction="/display/"' in toggle
+    assert re.search(r'<form[^>]*id="task-form"', page)
+    reasons = "经营场所使用证明缺少出租方签章页"
+    switched = client.post("/display/", urlencode({
+        "version": "0", "opinion": reasons, "large_text": "on", "next": url,
+        "display_keeps_form": "1"}), content_type="application/x-www-form-urlencoded",
+        follow=True)
+    assert switched.redirect_chain == [(url, 302)]
+    page = switched.content.decode()
+    assert 'class="large-text"' in page
+    [opinion] = lxml.html.fromstring(page).xpath("//textarea[@id='opinion']")
+    assert opinion.text == reasons
+    # Once: the page loaded again is a fresh form.
+    assert not lxml.html.fromstring(client.get(url).content.decode()).xpath(
+        "//textarea[@id='opinion']")[0].text
+
+
+def test_a_task_page_without_a_decision_form_keeps_no_form_for_the_toggles(
+        world, promised, client_for):
+    case = accepted(world, promised)
+    url = reverse("cases:task", args=[open_task(case, "review").pk])
+    page = client_for(world.user("a", Role.AGENCY_HEAD)).get(url).content.decode()
+    assert 'form="task-form"' not in page and 'id="task-form"' not in page
+
+
+def test_the_pause_button_names_the_action_in_english(world, client_for):
+    """暂停计时 names both the state (Clock paused) and the action; the button on
+    the case page is the action, as the convention says (context "button")."""
+    case = accepted(world, publish_item(world))
+    doc = _doc(_english(client_for(world.user("a", Role.REVIEWER))).get(
+        reverse("cases:staff_case", args=[case.pk])))
+    button = doc.xpath("//button[@data-testid='suspend']")[0]
+    assert _text(button) == "Pause the clock"
+
+
+def test_one_working_day_left_reads_in_the_singular_in_english(world, client_for):
+    """The days left on the task page read "1 working day left", not "1 working
+    days left", and the extension likewise."""
+    version = publish_item(world, promised_limit=1, statutory_limit=1)
+    case = accepted(world, version)
+    services.case_extend(actor=world.user("a", Role.AGENCY_HEAD), case=case, workdays=1,
+                         reason="需要现场核查")
+    task = open_task(reload(case))
+    doc = _doc(_english(client_for(world.user("a", Role.REVIEWER))).get(
+        reverse("cases:task", args=[task.pk])))
+    text = _text(doc.xpath("//main")[0])
+    assert "1 working days" not in text, re.findall(r"[^.]{0,30}1 working days[^.]{0,20}",
+                                                    text)
+    assert "Statutory deadline extended by 1 working day" in text
+    assert "1 working day left" in text
+
+
+def test_the_working_days_left_or_overdue_read_well_for_one_and_many():
+    def remaining(n, language):
+        with translation.override(language):
+            return " ".join(lxml.html.fromstring(
+                f"<p>{render_to_string('cases/_remaining.html', {'n': n})}</p>"
+            ).text_content().split())
+
+    assert remaining(1, "zh-hans") == "剩余 1 个工作日"
+    assert remaining(-3, "zh-hans") == "已超期 3 个工作日"
+    assert [remaining(n, "en") for n in (0, 1, 2, -1, -3)] == [
+        "0 working days left", "1 working day left", "2 working days left",
+        "1 working day overdue", "3 working days overdue"]
+
 
 def test_a_task_page_offers_no_action_on_a_task_a_colleague_claimed(world, promised,
                                                                      client_for):

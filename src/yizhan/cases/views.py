@@ -18,7 +18,7 @@ from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, Certificate, Task
+from yizhan.cases.models import Case, Certificate, EventType, Task
 from yizhan.cases.uploads import max_megabytes
 from yizhan.catalog import form_spec
 from yizhan.catalog import selectors as catalog_selectors
@@ -779,9 +779,11 @@ def agency_cases(request):
     if status_filter not in Case.Status.values:
         status_filter = ""
     q = request.GET.get("q", "")
+    cases = paged(request, selectors.agency_cases(actor=request.user, status=status_filter, q=q))
     return render(request, "cases/agency_cases.html", {
-        "cases": paged(request, selectors.agency_cases(actor=request.user,
-                                                       status=status_filter, q=q)),
+        "cases": cases,
+        # 暂定 is explained once below the table when a row shows it.
+        "any_provisional": any(case.promised_provisional for case in cases),
         "statuses": Case.Status.choices, "status": status_filter, "q": q,
     })
 
@@ -944,6 +946,10 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
     case = selectors.case_detail(actor=request.user, case_id=task.case_id)
     kind = task_kind(task.name)
     values, invalid = _kept(request, action, refused)
+    if refused is None and (returned := kept_form(request)) is not None:
+        # Back from 大字模式 (or 高对比度), switched with the decision form:
+        # the opinion typed comes back (portal.views.kept_form).
+        values["opinion"] = returned.get("opinion", "")
     # The forms shown are those the services would take: the actor holds the
     # step's role, the step is not a colleague's, and the case's state allows it.
     may_act = (permissions.task_complete(request.user, task=task)
@@ -951,6 +957,15 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
     correcting = action == "correction"
     ticked = request.POST.getlist("material") if correcting else []
     materials = list(case.item_version.materials.all())
+    may_approve = may_act and selectors.decision_allowed(case, kind=kind, decision="approve")
+    # Still to do while another agency opened with it (the same parallel
+    # stage) has rejected: told from the timeline the page shows anyway.
+    stage_rejections = [
+        e for e in case.timeline
+        if e.type == EventType.REVIEWED and e.data.get("decision") == "reject"
+        and e.task is not None and e.task.created_at == task.created_at
+        and e.agency_id != task.agency_id
+    ] if task.status in (Task.Status.OPEN, Task.Status.CLAIMED) else []
     return render(request, "cases/task.html", {
         "task": task, "case": case, "kind": kind, "may_act": may_act,
         "may_release": task.status == Task.Status.CLAIMED
@@ -962,8 +977,11 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
             "error": invalid.get(f"problem-{m.pk}", ""),
         } for m in materials],
         "fee_key": values.get("fee-key") or uuid.uuid4().hex,
-        "may_approve": may_act and selectors.decision_allowed(case, kind=kind,
-                                                              decision="approve"),
+        "may_approve": may_approve,
+        "stage_rejections": stage_rejections,
+        # The display toggles send the decision form along (portal/base.html).
+        "display_form": "task-form" if may_act and (
+            case.kind == Case.Kind.NOTICE or may_approve) else "",
         "may_reject": may_act and selectors.decision_allowed(case, kind=kind,
                                                              decision="reject"),
         "may_return": may_act and selectors.return_allowed(case, kind=kind),

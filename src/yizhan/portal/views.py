@@ -272,6 +272,8 @@ def workbench(request):
         "may_monitor": supervision_permissions.monitor(request.user),
         "may_see_scores": supervision_permissions.scores_view(request.user),
         "tasks": tasks,
+        # 暂定 is explained once below the table when a row shows it.
+        "any_provisional": any(task.due_provisional for task in tasks),
         "now": timezone.now(),
         **calendar_notice_context(request),
     })

@@ -52,3 +52,9 @@ def pause_reason(key):
     from yizhan.cases.clock import PAUSE_REASONS
 
     return PAUSE_REASONS.get(key, key)
+
+
+@register.filter
+def magnitude(number):
+    """A number without its sign: 已超期 3 个工作日, not -3."""
+    return abs(number)
