@@ -177,7 +177,8 @@ def test_bearer_token_works_on_me(world):
     response = Client().get(ME, **bearer(secret))
     assert response.status_code == 200
     assert response.json() == {"username": f"token:{token.prefix}", "full_name": "",
-                               "kind": "system", "postings": [], "roles": ["reviewer"]}
+                               "kind": "system", "postings": [], "roles": ["reviewer"],
+                               "applicants": []}
     assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
 
 
@@ -189,6 +190,18 @@ def test_session_still_works_on_me(world, client_for):
     assert body["username"] == "a.reviewer"
     assert body["roles"] == ["reviewer"]
     assert body["postings"][0]["agency_id"] == world.agency_a.pk
+    assert body["applicants"] == []
+
+
+def test_a_signed_in_applicant_learns_their_applicant_ids(world, client_for):
+    """POST /cases needs applicant_id; the applicant record made at sign-up is the
+    caller's, and /me tells a client which ids are theirs (the ID number masked)."""
+    me = client_for(world.citizen).get(ME).json()
+    assert [a["id"] for a in me["applicants"]] == [world.applicant.pk], me
+    [applicant] = me["applicants"]
+    assert applicant["name"] == world.applicant.name
+    assert applicant["id_number_masked"] == world.applicant.id_number_masked
+    assert "id_number" not in applicant
 
 
 @pytest.mark.parametrize("presented", [

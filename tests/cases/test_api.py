@@ -15,12 +15,15 @@ from tests.cases.helpers import (
     accepted,
     another_citizen,
     colleague,
+    draft,
     event_types,
     multipart,
     nothing_written,
     open_task,
+    publish_item,
     reload,
     submitted,
+    upload,
 )
 from yizhan.audit.verify import verify_chain
 from yizhan.cases.models import Case, Certificate, EventType, MaterialFile
@@ -335,6 +338,10 @@ def test_correction_through_the_api(world, promised, client_for):
                                      "problem": "已过期"}]
     _error(_post(citizen, f"{BASE}/cases/{case.pk}/correct"), 400, "cases.missing_materials")
     assert _upload(citizen, case.pk, material, PNG, "new.png").status_code == 201
+    files = citizen.get(f"{BASE}/cases/{case.pk}").json()["files"]
+    assert [(f["content_type"], f["replaced"]) for f in files
+            if f["material_id"] == material.pk] == [("application/pdf", True),
+                                                    ("image/png", False)]
     assert _post(citizen, f"{BASE}/cases/{case.pk}/correct").json()["status"] == "submitted"
     assert event_types(case)[-2:] == [E.CORRECTION_REQUESTED, E.CORRECTION_SUBMITTED]
 
@@ -773,3 +780,215 @@ def test_the_schema_names_the_two_decisions(client):
     schema = client.get(f"{BASE}/openapi.json").json()
     decision = schema["components"]["schemas"]["DecisionIn"]["properties"]["decision"]
     assert decision["enum"] == ["approve", "reject"]
+
+
+# --- the applicant's side, as a client written from the OpenAPI document sees it ---
+
+
+def test_the_guide_gives_each_material_the_id_an_upload_names(world, promised, client_for):
+    """POST /cases/{id}/materials takes a material_id; the public guide is where a
+    client learns the materials, so each material there carries it."""
+    guide = Client().get(f"{BASE}/catalog/items/{promised.item.impl_code}").json()
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    assert [m["id"] for m in guide["materials"]] == list(
+        promised.materials.order_by("order").values_list("pk", flat=True))
+    for material in guide["materials"]:
+        response = citizen.post(f"{BASE}/cases/{case_id}/materials",
+                                {"material_id": material["id"],
+                                 "file": SimpleUploadedFile("a.pdf", PDF)})
+        assert response.status_code == 201, response.content
+
+
+def test_the_case_answer_lists_the_draft_s_answers_materials_and_files(world, promised,
+                                                                        client_for):
+    """A client continuing a draft (another device, after a crash) learns from
+    GET /cases/{id} the answers saved, the materials, and which are uploaded."""
+    citizen = client_for(world.citizen)
+    case_id = _create(citizen, world, promised).json()["id"]
+    first, second, optional = promised.materials.order_by("order")
+    assert _upload(citizen, case_id, first).status_code == 201
+    assert _upload(citizen, case_id, second, PNG, "执照.png").status_code == 201
+    detail = citizen.get(f"{BASE}/cases/{case_id}").json()
+    assert detail["data"] == {"shop_name": "张记"}
+    assert detail["materials"] == [
+        {"id": m.pk, "order": m.order, "name": m.name, "necessity": m.necessity}
+        for m in (first, second, optional)]
+    assert [(f["material_id"], f["original_name"], f["content_type"], f["replaced"])
+            for f in detail["files"]] == [(first.pk, "申请书.pdf", "application/pdf", False),
+                                          (second.pk, "执照.png", "image/png", False)]
+    record = MaterialFile.objects.get(case_id=case_id, material=first)
+    assert detail["files"][0] | {"id": 0} == {
+        "id": 0, "material_id": first.pk, "original_name": "申请书.pdf",
+        "content_type": "application/pdf", "size": len(PDF), "digest": record.digest,
+        "replaced": False}
+    # A file uploaded again replaces the draft's: one file per material.
+    assert _upload(citizen, case_id, first, PNG, "申请书.png").status_code == 201
+    files = citizen.get(f"{BASE}/cases/{case_id}").json()["files"]
+    assert [f["original_name"] for f in files] == ["申请书.png", "执照.png"]
+
+
+def test_the_case_answer_reads_its_files_in_a_fixed_number_of_queries(world, client_for):
+    """Five files cost the answer no more queries than one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yizhan.cases import services as case_services
+
+    version = publish_item(world, name="五份材料的许可", materials=[
+        {"name": f"材料{n}", "forms": ["original"]} for n in range(1, 6)])
+    materials = list(version.materials.order_by("order"))
+    one = draft(world, version, key="one", files=False)
+    five = draft(world, version, key="five", files=False)
+    for case, count in ((one, 1), (five, 5)):
+        for material in materials[:count]:
+            case_services.material_upload(actor=world.citizen, case=case,
+                                          material_id=material.pk, upload=upload())
+    citizen = client_for(world.citizen)
+    citizen.get(f"{BASE}/cases/{one.pk}")   # the session and caches, read once
+
+    def read(case):
+        with CaptureQueriesContext(connection) as queries:
+            response = citizen.get(f"{BASE}/cases/{case.pk}")
+        assert response.status_code == 200, response.content
+        return len(response.json()["files"]), len(queries)
+
+    (files_of_one, queries_of_one), (files_of_five, queries_of_five) = read(one), read(five)
+    assert (files_of_one, files_of_five) == (1, 5)
+    assert queries_of_five == queries_of_one
+
+
+def test_the_applicant_is_not_shown_staff_sign_in_names(world, promised, client_for):
+    """The applicant's page names the agency and the step, never the staff member;
+    the API's timeline gave the clerk's sign-in name (half of a credential) and,
+    for a claim released, the holder's user id (claimed_by).  Staff of the case's
+    agency still read both."""
+    from yizhan.cases import services as case_services
+
+    case = accepted(world, promised)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    reviewer = world.user("a", Role.REVIEWER)
+    review = open_task(case, "review")
+    assert _post(client_for(reviewer), f"{BASE}/tasks/{review.pk}/claim").status_code == 200
+    case_services.task_release(actor=reviewer, task=open_task(case, "review"))
+    detail = client_for(world.citizen).get(f"{BASE}/cases/{case.pk}").json()
+    shown = json.dumps(detail, ensure_ascii=False)
+    for user in (clerk, reviewer):
+        assert user.username not in shown, [(e["type"], e["actor_label"])
+                                            for e in detail["timeline"]]
+    assert "claimed_by" not in shown
+    assert all(e["actor_label"] is None and e["data"] is None for e in detail["timeline"])
+    accepted_event = next(e for e in detail["timeline"] if e["type"] == E.ACCEPTED)
+    assert (accepted_event["agency"], accepted_event["step"]) == ("甲局", "受理")
+    staff = client_for(clerk).get(f"{BASE}/cases/{case.pk}").json()["timeline"]
+    assert {e["actor_label"] for e in staff} >= {clerk.username, reviewer.username}
+    release = next(e for e in staff if e["type"] == E.TASK_RELEASED)
+    assert release["data"]["claimed_by"] == reviewer.pk
+
+
+def test_no_answer_holding_events_shows_the_applicant_staff_sign_in_names(world, promised,
+                                                                        client_for):
+    """The monitoring points answer the case's events as the timeline does: the
+    applicant, who may read them, is not answered who acted; the supervision
+    office is."""
+    case = accepted(world, promised)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    url = f"{BASE}/supervision/cases/{case.pk}/monitoring"
+    points = client_for(world.citizen).get(url).json()["points"]
+    assert points and all(p["actor_label"] is None and p["data"] is None for p in points)
+    assert clerk.username not in json.dumps(points, ensure_ascii=False)
+    officer = client_for(world.user("a", Role.SUPERVISION_OFFICER)).get(url).json()["points"]
+    assert clerk.username in {p["actor_label"] for p in officer}
+
+
+def test_the_applicant_reads_the_opinion_and_the_correction_s_items(world, promised,
+                                                                   client_for):
+    """What the applicant's page shows of an event the applicant's timeline gives too."""
+    case, _code = submitted(world, promised)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    [task] = _inbox(clerk)
+    material = promised.materials.get(name="营业执照")
+    assert _post(clerk, f"{BASE}/tasks/{task['id']}/correction",
+                 {"items": [{"material_id": material.pk, "problem": "已过期"}],
+                  "note": "请补正"}).status_code == 200
+    timeline = client_for(world.citizen).get(f"{BASE}/cases/{case.pk}").json()["timeline"]
+    [notice] = [e for e in timeline if e["type"] == E.CORRECTION_REQUESTED]
+    assert notice["items"] == [{"name": "营业执照", "problem": "已过期"}]
+    assert (notice["agency"], notice["actor_label"], notice["data"]) == ("甲局", None, None)
+
+
+def test_missing_materials_are_listed_with_the_language_s_separator(world, promised,
+                                                                    client_for):
+    """docs/development.md: punctuation between values is translated ("、", context
+    "list separator"); the English message listed the names with "、"."""
+    case = draft(world, promised, files=False)
+    body = _error(_post_en(client_for(world.citizen), f"{BASE}/cases/{case.pk}/submit"),
+                  400, "cases.missing_materials")
+    assert "申请书、营业执照" in body["message_zh"], body["message_zh"]
+    assert "申请书, 营业执照" in body["message_en"], body["message_en"]
+    assert body["message"] == body["message_en"]
+    assert body["fields"]["missing"] == ["申请书", "营业执照"]
+
+
+def test_field_names_refused_are_listed_with_the_language_s_separator(world, promised,
+                                                                     client_for):
+    with nothing_written():
+        response = _post_en(client_for(world.citizen), f"{BASE}/cases", {
+            "impl_code": promised.item.impl_code, "applicant_id": world.applicant.pk,
+            "data": {"a-b": 1, "c d": 2}})
+    body = _error(response, 400, "core.invalid_input")
+    assert "a-b、c d" in body["message_zh"], body["message_zh"]
+    assert "a-b, c d" in body["message_en"], body["message_en"]
+
+
+def test_materials_to_upload_again_are_listed_with_the_language_s_separator(world, promised,
+                                                                           client_for):
+    case, _code = submitted(world, promised)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    [task] = _inbox(clerk)
+    items = [{"material_id": m.pk, "problem": "不清晰"}
+             for m in promised.materials.filter(name__in=["申请书", "营业执照"])]
+    assert _post(clerk, f"{BASE}/tasks/{task['id']}/correction",
+                 {"items": items}).status_code == 200
+    body = _error(_post_en(client_for(world.citizen), f"{BASE}/cases/{case.pk}/correct"),
+                  400, "cases.missing_materials")
+    assert "申请书、营业执照" in body["message_zh"], body["message_zh"]
+    assert "申请书, 营业执照" in body["message_en"], body["message_en"]
+
+
+def _post_en(client, url, payload=None):
+    return client.post(url, json.dumps(payload or {}), content_type="application/json",
+                       HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_step_titles_are_in_the_request_s_language(world, promised, client_for):
+    """The pages show a standard step's title translated (the ``step`` filter,
+    bpmn.templates.step_title); GET /cases/{id} in English gave 受理 and 审查."""
+    from django.utils import translation
+
+    from yizhan.bpmn.templates import step_title
+
+    case = accepted(world, promised)
+    citizen = client_for(world.citizen)
+    english = citizen.get(f"{BASE}/cases/{case.pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    with translation.override("en"):
+        expected = [step_title(t) for t in ("受理", "审查")]
+    assert expected != ["受理", "审查"]
+    assert [t["title"] for t in english["tasks"]] == expected
+    assert {e["step"] for e in english["timeline"] if e["step"]} <= set(expected)
+    chinese = citizen.get(f"{BASE}/cases/{case.pk}", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert [t["title"] for t in chinese["tasks"]] == ["受理", "审查"]
+
+
+def test_the_schema_says_what_the_applicant_is_not_answered(client):
+    """The timeline is one schema: the staff-only fields are nullable, and say so."""
+    schemas = client.get(f"{BASE}/openapi.json").json()["components"]["schemas"]
+    event = schemas["EventOut"]
+    for name in ("actor_label", "data"):
+        assert {"type": "null"} in event["properties"][name]["anyOf"], event["properties"][name]
+        assert event["properties"][name]["description"].startswith("staff only")
+    assert set(event["required"]) >= {"agency", "step", "opinion", "items", "actor_label",
+                                       "data"}
+    assert {"data", "materials", "files"} <= set(schemas["CaseDetail"]["required"])
+    assert "replaced" in schemas["CaseFileOut"]["properties"]
+    assert "id" in schemas["GuideMaterialOut"]["required"]

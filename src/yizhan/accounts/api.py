@@ -10,6 +10,7 @@ from yizhan.core.api import AUTH, actor_of
 from yizhan.core.errors import NotFound
 from yizhan.core.permissions import require
 from yizhan.directory import selectors as directory_selectors
+from yizhan.directory.api import ApplicantOut
 from yizhan.directory.authz import scope_of
 
 router = Router(tags=["accounts"])
@@ -29,6 +30,9 @@ class MeOut(Schema):
     kind: str
     postings: list[PostingOut]
     roles: list[str]
+    applicants: list[ApplicantOut] = Field(..., description="the applicant records of the "
+                                           "account (the applicant_id POST /cases takes); "
+                                           "[] for a token")
 
 
 class TokenIn(Schema):
@@ -65,19 +69,22 @@ NO_REASON = ReasonIn()
 
 @router.get("/me", response=MeOut, auth=AUTH)
 def me(request):
-    """The signed-in user (or token), their posts and roles."""
+    """The signed-in user (or token), their posts and roles, and their applicant
+    records (the ``applicant_id`` to apply with)."""
     actor = actor_of(request)
     scope = scope_of(actor)
     if getattr(actor, "pk", None) is None:
         return {"username": actor.get_username(), "full_name": "", "kind": "system",
-                "postings": [], "roles": sorted(scope.roles)}
+                "postings": [], "roles": sorted(scope.roles), "applicants": []}
     postings = [
         {"post_id": p.post_id, "post_name": p.post.name, "agency_id": p.post.agency_id,
          "agency_name": p.post.agency.name, "role": p.post.role}
         for p in directory_selectors.postings_of(user=actor)
     ]
     return {"username": actor.username, "full_name": actor.full_name, "kind": actor.kind,
-            "postings": postings, "roles": sorted(scope.roles)}
+            "postings": postings, "roles": sorted(scope.roles),
+            "applicants": list(directory_selectors.applicants_of_user(user=actor)
+                               .order_by("pk"))}
 
 
 @router.post("/tokens", response={201: TokenIssued}, auth=AUTH)

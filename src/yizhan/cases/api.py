@@ -8,7 +8,8 @@ from django.utils.cache import add_never_cache_headers
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from yizhan.cases import certificates, selectors, services
+from yizhan.bpmn.templates import step_title
+from yizhan.cases import certificates, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Certificate
@@ -40,17 +41,91 @@ class TaskOut(Schema):
     # refuses one taken on a stale reading (409 ``cases.task_changed``).
     version: int
 
+    @staticmethod
+    def resolve_title(obj):
+        # In the request's language, as the pages show it (the ``step`` filter).
+        return step_title(obj.title)
+
+
+class EventItemOut(Schema):
+    name: str = Field(..., description="the material to correct")
+    problem: str
+
 
 class EventOut(Schema):
+    """One event of a case's timeline, wherever it is answered.
+
+    The applicant is answered what their case page shows: the agency, the
+    step, an opinion, a correction's items.  Staff who see the case by a role
+    (of its agency, or of an agency holding one of its tasks) are answered
+    also who acted (actor_label) and everything the event records (data);
+    anyone else is answered those two null.
+    """
+
     type: str
     label: str
     at: datetime.datetime
-    actor_label: str
-    data: dict[str, Any]
+    agency: str | None = Field(..., description="the name of the agency that acted, or null")
+    step: str | None = Field(..., description="the title of the step, in the request's "
+                             "language, or null")
+    opinion: str = Field(..., description="the opinion given, or \"\"")
+    items: list[EventItemOut] = Field(..., description="a correction notice's materials and "
+                                      "problems, or []")
+    actor_label: str | None = Field(..., description="staff only: who acted (a sign-in "
+                                    "name); null for the applicant")
+    data: dict[str, Any] | None = Field(..., description="staff only: everything the event "
+                                        "records; null for the applicant")
 
     @staticmethod
     def resolve_label(obj):
         return str(obj.get_type_display())
+
+    @staticmethod
+    def resolve_agency(obj):
+        return obj.agency.name if obj.agency_id else None
+
+    @staticmethod
+    def resolve_step(obj):
+        return step_title(obj.task.title) if obj.task_id else None
+
+    @staticmethod
+    def resolve_opinion(obj):
+        return str((obj.data or {}).get("opinion") or "")
+
+    @staticmethod
+    def resolve_items(obj):
+        return [{"name": str(item.get("name", "")), "problem": str(item.get("problem", ""))}
+                for item in (obj.data or {}).get("items") or ()]
+
+    @staticmethod
+    def resolve_actor_label(obj, context):
+        return obj.actor_label if _staff_reads(obj, context) else None
+
+    @staticmethod
+    def resolve_data(obj, context):
+        return obj.data if _staff_reads(obj, context) else None
+
+
+def _staff_reads(event, context) -> bool:
+    """Whether the answer's reader sees ``event``'s case as its staff do
+    (``permissions.case_staff_view``).
+
+    Marked on the event (``seen_as_staff``) by an endpoint that has the case
+    at hand; otherwise decided once per case for the request's caller, so
+    that every endpoint answering events (the supervision office's too)
+    answers the applicant the applicant's view.  Without a request, nobody's.
+    """
+    marked = getattr(event, "seen_as_staff", None)
+    if marked is not None:
+        return marked
+    request = (context or {}).get("request")
+    if request is None:
+        return False
+    known = request.__dict__.setdefault("cases_seen_as_staff", {})
+    if event.case_id not in known:
+        known[event.case_id] = selectors.case_id_seen_as_staff(actor=actor_of(request),
+                                                               case_id=event.case_id)
+    return known[event.case_id]
 
 
 class RemainingOut(Schema):
@@ -83,12 +158,47 @@ class CaseOut(Schema):
         return str(obj.get_status_display())
 
 
+class CaseMaterialOut(Schema):
+    id: int = Field(..., description="the material_id an upload names")
+    order: int
+    name: str
+    necessity: str = Field(..., description="required, conditional or optional")
+
+
+class FileOut(Schema):
+    id: int
+    material_id: int
+    original_name: str
+    content_type: str
+    size: int
+    digest: str
+
+
+class CaseFileOut(FileOut):
+    replaced: bool = Field(..., description="replaced during a correction (kept: it is "
+                           "what was submitted)")
+
+
 class CaseDetail(CaseOut):
+    data: dict[str, Any] = Field(..., description="the application's answers (a draft's "
+                                 "as saved so far)")
+    materials: list[CaseMaterialOut] = Field(..., description="the materials of the item "
+                                             "version applied on")
+    files: list[CaseFileOut] = Field(..., description="the application's uploaded files, in "
+                                     "the order of the materials")
     tasks: list[TaskOut]
     timeline: list[EventOut]
     remaining: RemainingOut
     correction: list[dict[str, Any]] | None
     certificate: str | None
+
+    @staticmethod
+    def resolve_materials(obj):
+        return list(obj.item_version.materials.order_by("order", "pk"))
+
+    @staticmethod
+    def resolve_files(obj):
+        return obj.file_list
 
     @staticmethod
     def resolve_tasks(obj):
@@ -165,15 +275,6 @@ class Submitted(Schema):
 
 class QueryCodeOut(Schema):
     query_code: str = Field(..., description="the new query code; the old one no longer works")
-
-
-class FileOut(Schema):
-    id: int
-    material_id: int
-    original_name: str
-    content_type: str
-    size: int
-    digest: str
 
 
 # The task's ``version`` as read (TaskOut); a client that sends it is refused
@@ -314,7 +415,15 @@ def case_status(request, number: str, code: str):
 
 @router.get("/cases/{case_id}", response=CaseDetail, auth=AUTH)
 def get_case(request, case_id: int):
-    return selectors.case_detail(actor=actor_of(request), case_id=case_id)
+    """The case with its answers, materials, files, tasks and timeline.  The
+    applicant's timeline names the agency and the step, not who acted
+    (``actor_label`` and ``data`` are null): the staff's names it."""
+    actor = actor_of(request)
+    case = selectors.case_detail(actor=actor, case_id=case_id)
+    staff = permissions.case_staff_view(actor, case=case)
+    for event in case.timeline:
+        event.seen_as_staff = staff
+    return case
 
 
 @router.post("/cases/{case_id}/materials", response={201: FileOut}, auth=AUTH)

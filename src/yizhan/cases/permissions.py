@@ -87,11 +87,17 @@ def case_view(actor, *, case) -> bool:
         # Not yet an application: the draft and its files are the
         # applicant's until they submit it.
         return False
+    return case_staff_view(actor, case=case)
+
+
+def case_staff_view(actor, *, case) -> bool:
+    """Whether ``actor`` sees ``case`` as its staff do (who acted, by sign-in
+    name, and every event's data), not as its applicant: by a role of its
+    agency, or of an agency holding one of its tasks (joint review; the
+    supervision office checking the reply to its notice)."""
     scope = scope_of(actor)
     if scope.has_any(STAFF_VIEW_ROLES, case.agency_id):
         return True
-    # Staff of an agency holding a task of the case (joint review; the
-    # supervision office checking the reply to its notice) see it.
     agencies = scope.agencies(*TASK_ROLES)
     task_agencies = {t.agency_id for t in case.tasks.all()}
     return agencies is None or bool(task_agencies & agencies)

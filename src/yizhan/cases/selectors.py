@@ -54,6 +54,12 @@ def case_detail(*, actor, case_id: int) -> Case:
     return _with_timeline(case)
 
 
+def case_id_seen_as_staff(*, actor, case_id: int) -> bool:
+    """``permissions.case_staff_view`` for the case ``case_id`` (False if there is none)."""
+    case = _cases_with_tasks().filter(pk=case_id).first()
+    return case is not None and permissions.case_staff_view(actor, case=case)
+
+
 def _with_timeline(case: Case) -> Case:
     case.timeline = list(CaseEvent.objects.filter(case=case).select_related("task", "agency")
                          .order_by("at", "id"))

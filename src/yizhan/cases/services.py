@@ -110,7 +110,8 @@ def _application_data(item_version: ItemVersion, data, *, unfinished: bool = Fal
     bad = [key for key in data if not isinstance(key, str) or not _DATA_KEY.match(key)]
     if bad:
         raise InvalidInput(_("申请信息的字段名只能由字母、数字和下划线组成：%(keys)s"),
-                           field="data", keys="、".join(map(str, bad)))
+                           field="data", keys=rendered_later(
+                               lambda: pgettext("list separator", "、").join(map(str, bad))))
     if item_version.form_fields and unfinished:
         answers, _problems = form_spec.clean_unfinished(item_version.form_fields, data)
         data = {field["name"]: answers.get(field["name"])
@@ -580,7 +581,9 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     missing = _missing_materials(case)
     if missing:
         raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,
-                           names="、".join(missing), missing=missing)
+                           names=rendered_later(
+                               lambda: pgettext("list separator", "、").join(missing)),
+                           missing=missing)
     version = case.item_version
     # The runtime keeps each parsed specification by its hash, so steps never
     # re-parse it; only the agencies the process names are read here.
@@ -1181,7 +1184,8 @@ def case_correct(*, actor, case: Case) -> Case:
     missing = [item["name"] for item in notice.items if item["material_id"] not in fixed]
     if missing:
         raise InvalidInput(_("以下材料尚未重新上传：%(names)s"),
-                           code=CasesErrorCode.MISSING_MATERIALS, names="、".join(missing),
+                           code=CasesErrorCode.MISSING_MATERIALS, names=rendered_later(
+                               lambda: pgettext("list separator", "、").join(missing)),
                            missing=missing)
     notice.answered_at = now
     notice.save(update_fields=["answered_at"])

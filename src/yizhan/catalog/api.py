@@ -62,6 +62,13 @@ class MaterialOut(Schema):
         return _download_url(obj.sample_download, obj.version)
 
 
+class GuideMaterialOut(MaterialOut):
+    # In the guide only: a published version's materials are the ones applied
+    # with.  An editor's draft is written anew by every PUT, its ids with it.
+    id: int = Field(..., description="the material_id an upload names "
+                    "(POST /cases/{id}/materials)")
+
+
 def _download_url(record, version) -> str | None:
     """The path of a catalog file's download (``/services/files/<sha256>/<name>``), or
     None: no file, or a published version of an item taken out of service, whose
@@ -125,7 +132,7 @@ class ItemGuide(ItemSummary):
     published_at: datetime.datetime | None
     joint_agencies: list[str]
     upper_agency: str | None
-    materials: list[MaterialOut]
+    materials: list[GuideMaterialOut]
     fees: list[FeeOut]
 
     @staticmethod
@@ -156,6 +163,8 @@ class ItemGuide(ItemSummary):
 class VersionOut(ItemGuide):
     id: int
     review_note: str
+    # As PUT takes them: without ids, which the next PUT would change.
+    materials: list[MaterialOut]
     # The editors' view of the content: what PUT takes, so that a version
     # read, changed and written back keeps its uploaded process.  Not in the
     # public guide, which describes the process in words.
