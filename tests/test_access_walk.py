@@ -529,12 +529,13 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     # Nothing reached B's item: still in service, its draft without a file.
     assert Item.objects.get(pk=version_b.item_id).withdrawn_kind == ""
     assert not version_b.materials.exclude(blank_form_file="").exists()
-    # Control: the routes are real, B's own staff are answered (302), not refused.
+    # Control: the routes are real, B's own staff are answered (done, 302, or
+    # the form shown again with what is wrong in it), not refused access.
     for role, action in ((Role.AGENCY_HEAD, "files/attach/"), (Role.AGENCY_HEAD, "files/detach/"),
                          (Role.DATA_OFFICER, "withdraw/"), (Role.DATA_OFFICER, "restore/")):
         response = _client(world.user("b", role)).post(
             f"/workbench/catalog/versions/{version_b.pk}/{action}", _desk_form(action))
-        assert response.status_code == 302, (role, action, response.status_code)
+        assert response.status_code not in REFUSED, (role, action, response.status_code)
     citizen = _client(world.citizen)
     for url in case_pages:
         assert citizen.get(url).status_code in REFUSED, url

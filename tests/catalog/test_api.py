@@ -9,9 +9,11 @@ from django.test import Client
 
 from tests.api import api_error as _error
 from tests.catalog.helpers import (
+    attach,
     create,
     editor,
     nothing_written,
+    pdf_bytes,
     published,
     reviewer,
     workbook_bytes,
@@ -332,7 +334,9 @@ def test_a_version_read_and_written_back_keeps_its_process(world, client_for, pr
     written = client.put(f"{BASE}/versions/{vid}", json.dumps(read),
                          content_type="application/json")
     assert written.status_code == 200, written.content
-    assert written.json() == read
+    answer = written.json()
+    assert answer.pop("edited_at") > read.pop("edited_at")   # the edit's time, UTC
+    assert answer == read
     assert ItemVersion.objects.get(pk=vid).process_xml == stored
     _post(client, f"{BASE}/versions/{vid}/submit")
     _post(client_for(reviewer(world)), f"{BASE}/versions/{vid}/publish")
@@ -397,3 +401,108 @@ def test_a_process_with_camunda_7_conditions_is_saved(world, client_for):
         "content": item_content("流程事项", process_template="custom", process_xml=xml)})
     assert response.status_code == 201, response.content
     assert "${opinion == 'reject'}" in ItemVersion.objects.get(pk=response.json()["id"]).process_xml
+
+
+# --- what was read is what is written: edited_at ------------------------------------
+
+
+def _put(client, version, body):
+    return client.put(f"{BASE}/versions/{version.pk}", json.dumps(body),
+                      content_type="application/json")
+
+
+def _as_read(client, version) -> dict:
+    body = client.get(f"{BASE}/versions/{version.pk}").json()
+    # What the editor read is what they write back; the version's time is the
+    # base of the write (as an export's base_edited_at is for an import).
+    body["base_edited_at"] = body["edited_at"]
+    return body
+
+
+def test_a_second_editor_does_not_silently_overwrite_the_first(world, client_for):
+    version = create(world)
+    head, officer = client_for(editor(world)), client_for(reviewer(world))
+    read_by_head = _as_read(head, version)
+    read_by_officer = _as_read(officer, version)
+    read_by_officer["name"] = "数据专员改的名称"
+    assert _put(officer, version, read_by_officer).status_code == 200
+
+    read_by_head["legal_basis"] = "局长改的依据"
+    with nothing_written():
+        response = _put(head, version, read_by_head)
+    body = _error(response, 409, "catalog.stale_version")
+    assert body["fields"] == {"field": "base_edited_at"}
+    assert body["message_zh"] == "该草稿在您读取后已被他人修改，请重新读取后再编辑。"
+    version.refresh_from_db()
+    assert version.name == "数据专员改的名称"
+    # Read again, the head's edit goes through.
+    again = _as_read(head, version)
+    again["legal_basis"] = "局长改的依据"
+    assert _put(head, version, again).status_code == 200
+
+
+def test_an_edit_read_before_a_colleague_s_upload_does_not_remove_the_file(world, client_for):
+    version = create(world)
+    head = client_for(editor(world))
+    read_by_head = _as_read(head, version)
+    attach(world, version, pdf_bytes("desk"), name="申请书.pdf")  # on the desk, meanwhile
+
+    read_by_head["legal_basis"] = "《行政许可法》第二十九条"
+    with nothing_written():
+        response = _put(head, version, read_by_head)
+    _error(response, 409, "catalog.stale_version")
+    assert version.materials.get().blank_form_file, "the colleague's blank form was dropped"
+
+
+def test_an_edit_without_its_base_replaces_the_draft_as_before(world, client_for):
+    version = create(world)
+    body = client_for(editor(world)).get(f"{BASE}/versions/{version.pk}").json()
+    body["name"] = "改名"
+    response = _put(client_for(reviewer(world)), version, body)
+    assert response.status_code == 200, response.content
+    assert response.json()["edited_at"] != body["edited_at"]
+
+
+@pytest.mark.parametrize("value", ["昨天", "2026-01-05T08:30:00", "2026-13-45T00:00:00Z", "0"])
+def test_a_base_that_is_no_time_with_its_offset_is_refused_in_chinese(world, client_for, value):
+    version = create(world)
+    head = client_for(editor(world))
+    body = _as_read(head, version)
+    body["base_edited_at"] = value
+    with nothing_written():
+        response = _put(head, version, body)
+    body = _error(response, 400, "catalog.bad_field")
+    assert body["fields"] == {"field": "base_edited_at"}
+    assert body["message_zh"].startswith("修改时间无效")
+
+
+def test_a_review_acts_on_the_version_the_reviewer_read(world, client_for):
+    version = create(world)
+    head, officer = client_for(editor(world)), client_for(reviewer(world))
+    _post(head, f"{BASE}/versions/{version.pk}/submit")
+    seen = officer.get(f"{BASE}/versions/{version.pk}").json()["edited_at"]
+    _post(officer, f"{BASE}/versions/{version.pk}/return", {"note": "请补充依据"})
+    assert _put(head, version, item_content("改过的名称")).status_code == 200
+    _post(head, f"{BASE}/versions/{version.pk}/submit")
+
+    for action in ("publish", "return"):
+        with nothing_written():
+            response = _post(officer, f"{BASE}/versions/{version.pk}/{action}",
+                             {"note": "同意", "edited_at": seen})
+        body = _error(response, 409, "catalog.stale_version")
+        assert body["message_zh"] == "该版本在您打开后已被修改，请重新打开后再审核。"
+        assert body["fields"] == {"field": "edited_at"}
+    seen = officer.get(f"{BASE}/versions/{version.pk}").json()["edited_at"]
+    done = _post(officer, f"{BASE}/versions/{version.pk}/publish",
+                 {"note": "同意", "edited_at": seen})
+    assert done.status_code == 200, done.content
+    assert done.json()["name"] == "改过的名称"
+
+
+def test_a_review_s_edited_at_that_is_no_time_is_refused_in_chinese(world, client_for):
+    version = create(world)
+    _post(client_for(editor(world)), f"{BASE}/versions/{version.pk}/submit")
+    with nothing_written():
+        response = _post(client_for(reviewer(world)), f"{BASE}/versions/{version.pk}/publish",
+                         {"edited_at": "刚才"})
+    assert _error(response, 400, "catalog.bad_field")["fields"] == {"field": "edited_at"}

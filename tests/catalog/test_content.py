@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from tests.bpmn.documents import document, flow, user_task
-from tests.catalog.helpers import create
+from tests.catalog.helpers import create, nothing_written
 from tests.factories import item_content
 from yizhan import bpmn
 from yizhan.bpmn.templates import TEMPLATES
@@ -183,6 +183,14 @@ def test_materials_without_copies_take_one(world):
         {"name": "申请书"}, {"name": "身份证", "copies": ""}, {"name": "执照", "copies": "3"}]),
         agency=world.agency_a)
     assert [m["copies"] for m in clean["materials"]] == [1, 1, 3]
+
+
+def test_two_materials_of_one_name_are_refused(world):
+    with nothing_written(), pytest.raises(VersionDataError) as refused:
+        create(world, materials=[{"name": "申请书"}, {"name": "营业执照"},
+                                 {"name": "申请书 "}])
+    assert refused.value.fields["problems"] == [
+        {"field": "materials[3].name", "problem": "材料名称“申请书”与第 1 项重复"}]
 
 
 def test_comma_separated_lists_are_accepted(world):

@@ -7,6 +7,7 @@ import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from tests.catalog.helpers import (
     create,
@@ -316,6 +317,109 @@ def test_publishing_from_the_desk(world, client_for):
     response = client.post(f"/workbench/catalog/versions/{version.pk}/draft/")
     new = ItemVersion.objects.get(item=version.item, number=2)
     assert response["Location"] == f"/workbench/catalog/versions/{new.pk}/"
+
+
+def _desk(version) -> str:
+    return f"/workbench/catalog/versions/{version.pk}/"
+
+
+def _form(page_html: str, action_suffix: str):
+    doc = lxml.html.fromstring(page_html)
+    return next(f for f in doc.forms if (f.action or "").endswith(action_suffix))
+
+
+def test_a_reviewer_publishes_only_the_content_their_page_showed(world, client_for):
+    """Reviewer 1 opens a pending version (旧名称). Meanwhile a colleague returns it,
+    the editor rewrites it (新名称) and submits it again. Reviewer 1 then presses
+    审核通过并发布 on the page still showing 旧名称: content nobody reviewed must not
+    go public."""
+    version = create(world, "旧名称")
+    services.item_version_submit(actor=editor(world), version=version)
+    first = client_for(reviewer(world))
+    form = _form(first.get(_desk(version)).content.decode(), "/publish/")
+    services.item_version_return(actor=world.user("a", "sysadmin"), version=version,
+                                 note="请补充材料")
+    services.item_version_edit(actor=editor(world), version=version,
+                               data=item_content("新名称"))
+    services.item_version_submit(actor=editor(world), version=version)
+
+    fields = dict(form.form_values())
+    fields["note"] = "同意"
+    with nothing_written():
+        response = first.post(form.action, fields, follow=True)
+    assert "该版本在您打开后已被修改，请重新打开后再审核。" in response.content.decode()
+    with nothing_written():
+        first.post(f"{_desk(version)}return/", fields, follow=True)
+    version.refresh_from_db()
+    assert version.status == ItemVersion.Status.PENDING, (
+        f"published {version.name!r}, which the reviewer never saw")
+
+    # Opened again, the page shows 新名称 and publishes it.
+    form = _form(first.get(_desk(version)).content.decode(), "/publish/")
+    first.post(form.action, dict(form.form_values()))
+    version.refresh_from_db()
+    assert (version.status, version.name) == (ItemVersion.Status.PUBLISHED, "新名称")
+
+
+def test_a_review_posted_with_a_time_that_is_no_time_is_refused_on_the_page(world, client_for):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    with nothing_written():
+        response = client_for(reviewer(world)).post(
+            f"{_desk(version)}publish/", {"edited_at": "昨天"}, follow=True)
+    assert response.status_code == 200
+    assert "修改时间无效" in response.content.decode()
+
+
+def test_the_next_version_s_page_links_the_published_one(world, client_for):
+    """The reviewer of v2 can open v1, the version in service, from v2's page;
+    the desk's list says the item is published while its v2 is a draft."""
+    v1 = published(world)
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    client = client_for(reviewer(world))
+    page = lxml.html.fromstring(client.get(_desk(v2)).content.decode())
+    rows = page.xpath('//table[@data-testid="versions"]/tbody/tr')
+    assert [" ".join(row.text_content().split()) for row in rows] == [
+        "v2 草稿", f"v1 已发布 {timezone.localtime(v1.published_at):%Y-%m-%d %H:%M}"]
+    published_row = page.xpath('//tr[@data-testid="published-version"]')[0]
+    assert published_row.xpath(".//a/@href") == [_desk(v1)]
+    assert "已发布" in published_row.text_content()
+    assert page.xpath('//table[@data-testid="versions"]//*[@aria-current="page"]')[0] \
+        .text_content() == "v2"
+
+    listing = lxml.html.fromstring(client.get("/workbench/catalog/").content.decode())
+    row = listing.xpath(f'//tr[.//a[@href="{_desk(v2)}"]]')[0]
+    link = row.xpath(f'.//a[@data-testid="published-{v1.item_id}"]')[0]
+    assert (link.get("href"), link.text_content()) == (_desk(v1), "已发布 v1")
+    # A published latest version says nothing more.
+    assert not listing.xpath('//a[starts-with(@data-testid, "published-")]'
+                             f'[not(@data-testid="published-{v1.item_id}")]')
+
+
+def _desk_queries(client) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/workbench/catalog/").status_code == 200
+    return len(captured)
+
+
+def _items_with_next_drafts(world, count, start):
+    for n in range(start, start + count):
+        version = published(world, f"事项{n}", basic_code=f"XK00{n:03d}000")
+        services.item_version_draft(actor=editor(world), item=version.item)
+
+
+def test_the_desk_list_reads_as_many_queries_for_five_items_as_for_one(world, client_for):
+    """The published version each row names is read with its item, not once a row."""
+    client = client_for(reviewer(world))
+    _items_with_next_drafts(world, 1, 100)
+    client.get("/workbench/catalog/")  # the reviewer's scope, read once per request
+    one = _desk_queries(client)
+    _items_with_next_drafts(world, 4, 200)
+    assert _desk_queries(client) == one
+    assert client.get("/workbench/catalog/").content.decode().count("已发布 v1") == 5
 
 
 def test_the_editor_publishing_their_own_version_from_the_desk_is_told_why_not(world, client_for):

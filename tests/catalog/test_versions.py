@@ -243,6 +243,50 @@ def test_a_returned_version_goes_back_to_draft_with_the_note(world):
         services.item_version_return(actor=editor(world), version=version, note="x")
 
 
+def test_a_version_edited_since_the_reviewer_saw_it_is_neither_published_nor_returned(world):
+    version = create(world)
+    services.item_version_submit(actor=editor(world), version=version)
+    seen = ItemVersion.objects.get(pk=version.pk).edited_at
+    services.item_version_return(actor=reviewer(world), version=version, note="请补充材料",
+                                 seen_edited_at=seen)
+    services.item_version_edit(actor=editor(world), version=version,
+                               data={**item_content("新名称"), "base_edited_at": seen})
+    services.item_version_submit(actor=editor(world), version=version)
+    for review in (services.item_version_publish, services.item_version_return):
+        with nothing_written(), pytest.raises(Conflict) as refused:
+            review(actor=reviewer(world), version=version, note="同意", seen_edited_at=seen)
+        assert refused.value.code == CatalogErrorCode.STALE_VERSION
+        assert refused.value.fields == {"field": "edited_at"}
+    # The page's value is the ISO text of the time it showed.
+    shown = ItemVersion.objects.get(pk=version.pk).edited_at.isoformat()
+    services.item_version_publish(actor=reviewer(world), version=version, note="同意",
+                                  seen_edited_at=shown)
+    version.refresh_from_db()
+    assert (version.status, version.name) == (Status.PUBLISHED, "新名称")
+
+
+def test_a_draft_edited_since_it_was_read_is_not_overwritten(world):
+    version = create(world)
+    read_at = ItemVersion.objects.get(pk=version.pk).edited_at
+    services.item_version_edit(actor=reviewer(world), version=version,
+                               data={**item_content("数据专员改的名称"), "base_edited_at": read_at})
+    with nothing_written(), pytest.raises(Conflict) as refused:
+        services.item_version_edit(actor=editor(world), version=version,
+                                   data={**item_content("局长改的名称"), "base_edited_at": read_at})
+    assert refused.value.code == CatalogErrorCode.STALE_VERSION
+    assert refused.value.fields == {"field": "base_edited_at"}
+
+
+@pytest.mark.parametrize("value", ["昨天", "2026-01-05 08:30", ["2026-01-05T08:30:00Z"]])
+def test_a_time_read_that_is_no_time_with_its_offset_is_refused(world, value):
+    version = create(world)
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
+        services.item_version_edit(actor=editor(world), version=version,
+                                   data={**item_content("改名"), "base_edited_at": value})
+    assert refused.value.code == CatalogErrorCode.BAD_FIELD
+    assert refused.value.fields == {"field": "base_edited_at"}
+
+
 def test_every_step_leaves_its_audit_row(world):
     v1 = create(world)
     services.item_version_edit(actor=editor(world), version=v1, data=item_content("改名"))

@@ -12,7 +12,9 @@ tests/cases/test_item_withdrawal.py.
 
 import datetime
 import json
+import re
 
+import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -450,6 +452,76 @@ def test_a_refused_withdrawal_on_the_desk_is_shown_and_changes_nothing(world, fo
             f"/workbench/catalog/versions/{food.pk}/withdraw/",
             {"kind": "cancelled", "reason": DECISION}, follow=True)
     assert "您没有执行此操作的权限" in response.content.decode()
+
+
+TYPED = "根据市政府第12次常务会议纪要暂停办理本事项，待新规定出台后恢复"
+
+
+def _refused_page(client, version, action, data):
+    with nothing_written():
+        response = client.post(f"/workbench/catalog/versions/{version.pk}/{action}/", data)
+    assert response.status_code == 400
+    return lxml.html.fromstring(response.content.decode())
+
+
+def _described_by(doc, field) -> list[str]:
+    return [doc.get_element_by_id(i).text_content()
+            for i in (field.get("aria-describedby") or "").split()
+            if doc.xpath(f'//*[@id="{i}"]')]
+
+
+def test_a_refused_withdrawal_keeps_what_was_typed(world, food, client_for):
+    """The decision typed without its document number is refused: the form comes
+    back with the text and the choice made, to add the number, not to type it all
+    again."""
+    doc = _refused_page(client_for(reviewer(world)), food, "withdraw",
+                        {"kind": "suspended", "reason": TYPED})
+    assert doc.get_element_by_id("withdraw-reason").text_content().strip() == TYPED
+    assert doc.xpath('//input[@name="kind"][@value="suspended"]')[0].checked
+    assert not doc.xpath('//input[@name="kind"][@value="cancelled"]')[0].checked
+
+
+def test_a_refused_withdrawal_ties_its_message_to_the_field(world, food, client_for):
+    doc = _refused_page(client_for(reviewer(world)), food, "withdraw",
+                        {"kind": "suspended", "reason": TYPED})
+    field = doc.get_element_by_id("withdraw-reason")
+    assert field.get("aria-invalid") == "true"
+    messages = _described_by(doc, field)
+    assert any("文号" in text for text in messages), messages
+    # Said once, at the field: not again at the top of the page.
+    assert not doc.xpath('//div[@class="messages"]')
+
+
+def test_a_refused_restoration_keeps_what_was_typed_at_its_field(world, food, client_for):
+    _withdraw(world, food, kind=SUSPENDED, reason=SUSPENSION)
+    doc = _refused_page(client_for(reviewer(world)), food, "restore", {"reason": " \x01 "})
+    field = doc.get_element_by_id("restore-reason")
+    assert field.get("aria-invalid") == "true"
+    assert field.text_content() == " \x01 "
+    assert any("不能保存的字符" in text for text in _described_by(doc, field))
+    # The other form is as it was.
+    assert doc.get_element_by_id("withdraw-reason").text_content() == ""
+    assert doc.get_element_by_id("withdraw-reason").get("aria-invalid") is None
+
+
+def test_a_refusal_not_about_the_reason_is_said_on_the_page(world, food, client_for):
+    doc = _refused_page(client_for(reviewer(world)), food, "withdraw",
+                        {"kind": "", "reason": DECISION})
+    assert "请选择取消事项或暂停办理。" in doc.xpath('//div[@class="messages"]')[0].text_content()
+    assert doc.get_element_by_id("withdraw-reason").text_content() == DECISION
+    assert doc.get_element_by_id("withdraw-reason").get("aria-invalid") is None
+
+
+def test_the_english_suspension_notice_reads_as_two_sentences(world, food, client_for):
+    services.item_withdraw(actor=reviewer(world), item=food.item, kind="suspended",
+                           reason="市政府决定（示府〔2026〕3号）")
+    client = client_for(reviewer(world))
+    client.cookies["django_language"] = "en"
+    notice = lxml.html.fromstring(client.get(f"/workbench/catalog/versions/{food.pk}/")
+                                  .content.decode()).xpath(
+        '//*[@data-testid="withdrawal"]')[0].text_content()
+    assert "While suspended" in notice
+    assert not re.search(r"[.)）]While", notice), notice
 
 
 # --- import and export ------------------------------------------------------------------------

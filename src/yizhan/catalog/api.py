@@ -170,6 +170,15 @@ class VersionOut(ItemGuide):
     # public guide, which describes the process in words.
     process_xml: str = Field(..., description="the uploaded BPMN process (process_template "
                              "\"custom\"), or \"\"")
+    edited_at: str = Field(..., description="the version's last edit (content or file), "
+                           "UTC to the microsecond: sent back as PUT's base_edited_at, or "
+                           "publish's and return's edited_at, it refuses the write if the "
+                           "version changed since it was read")
+
+    @staticmethod
+    def resolve_edited_at(obj):
+        # As an export writes base_edited_at: a JSON time has milliseconds only.
+        return transfer._instant(obj.edited_at)
 
 
 class MaterialIn(Schema):
@@ -238,6 +247,9 @@ class VersionIn(Schema):
     process_xml: str = ""
     materials: list[MaterialIn] = []
     fees: list[FeeIn] = []
+    base_edited_at: str | None = Field(None, description="the edited_at of the version as "
+                                       "read: if it was edited since, the PUT is refused "
+                                       "(409 catalog.stale_version) and nothing is written")
 
 
 class ItemCreateIn(Schema):
@@ -248,6 +260,9 @@ class ItemCreateIn(Schema):
 
 class NoteIn(Schema):
     note: str = ""
+    edited_at: str | None = Field(None, description="the edited_at of the version as the "
+                                  "reviewer read it: if it was edited since, it is neither "
+                                  "published nor returned (409 catalog.stale_version)")
 
 
 # Every field of the body is optional, so the body is too: a publication
@@ -343,14 +358,14 @@ def publish_version(request, version_id: int, payload: NoteIn = NO_NOTE):
     """Publish a pending version (a reviewer other than its editor)."""
     version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
     return services.item_version_publish(actor=actor_of(request), version=version,
-                                         note=payload.note)
+                                         note=payload.note, seen_edited_at=payload.edited_at)
 
 
 @router.post("/versions/{version_id}/return", response=VersionOut, auth=AUTH)
 def return_version(request, version_id: int, payload: NoteIn = NO_NOTE):
     version = selectors.version_get_for_editor(actor=actor_of(request), version_id=version_id)
     return services.item_version_return(actor=actor_of(request), version=version,
-                                        note=payload.note)
+                                        note=payload.note, seen_edited_at=payload.edited_at)
 
 
 @router.post("/import", response=ImportOut, auth=AUTH)

@@ -215,6 +215,9 @@ def _clean_materials(problems, rows):
     rows = _list_of_rows(problems, rows, "materials", _("申请材料应为列表"), MAX_MATERIALS)
     if rows is None:
         return cleaned
+    # Each name once: an applicant, a window clerk and a correction notice
+    # tell the materials apart by their names.
+    first_of = {}
     for index, row in enumerate(rows, start=1):
         where = f"materials[{index}]"
         if not isinstance(row, dict):
@@ -225,6 +228,11 @@ def _clean_materials(problems, rows):
                      max_length=Material._meta.get_field("name").max_length)
         if not name and len(problems) == reported:
             _problem(problems, f"{where}.name", _("请填写材料名称"))
+        elif name in first_of:
+            _problem(problems, f"{where}.name", _("材料名称“%(name)s”与第 %(n)s 项重复") % {
+                "name": name, "n": first_of[name]})
+        elif name:
+            first_of[name] = index
         forms = row.get("forms") or ["original"]
         if isinstance(forms, str):
             forms = [f.strip() for f in forms.replace("，", ",").split(",") if f.strip()]

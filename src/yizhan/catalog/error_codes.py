@@ -23,3 +23,6 @@ class CatalogErrorCode(StrEnum):
     AGENCY_CLOSED = "catalog.agency_closed"
     # All 99 business item sequences of one basic code, level and agency are taken.
     IMPL_CODES_EXHAUSTED = "catalog.impl_codes_exhausted"
+    # The version changed since it was read: a review of what the reviewer's
+    # page showed (edited_at), an edit of what the editor read (base_edited_at).
+    STALE_VERSION = "catalog.stale_version"

@@ -276,6 +276,13 @@ def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:
     return version
 
 
+def item_versions_for_editor(*, item: Item) -> QuerySet[ItemVersion]:
+    """Every version of ``item``, the latest first: the history a version's desk page
+    lists (the caller has found one of them with ``version_get_for_editor``)."""
+    return item.versions.only("id", "item_id", "number", "status", "published_at",
+                              "edited_at").order_by("-number")
+
+
 # What an exported version reads beyond its own row (version_as_data).
 EXPORT_RELATED = ("item", "item__agency", "upper_agency")
 EXPORT_PREFETCH = ("materials", "fees", "joint_agencies")

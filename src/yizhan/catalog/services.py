@@ -201,14 +201,46 @@ def _locked(version: ItemVersion) -> ItemVersion:
             .select_related("item", "item__agency").get(pk=version.pk))
 
 
+def _time_read(value, *, field: str):
+    """The ``edited_at`` of a version as its reader got it (ISO 8601 with an offset,
+    as the API and the desk's forms give it), or None when not given.
+
+    Read as an import reads an export's ``base_edited_at``; anything else is
+    refused, naming ``field``.
+    """
+    from yizhan.catalog.transfer import _export_base
+
+    try:
+        return _export_base({"base_edited_at": value})[1]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(_("修改时间无效：应为读取版本时得到的 edited_at（含时区的 ISO 8601 "
+                             "时间）。"), code=CatalogErrorCode.BAD_FIELD, field=field) from None
+
+
+def _unchanged_since(version: ItemVersion, value, *, field: str, message) -> None:
+    """``version`` (locked) is as it was read at ``value``, when that is given: a
+    page or client acting on what it read acts on nothing else."""
+    seen = _time_read(value, field=field)
+    if seen is not None and seen != version.edited_at:
+        raise Conflict(message, code=CatalogErrorCode.STALE_VERSION, field=field)
+
+
 @transaction.atomic
 def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion:
-    """Replace the content of a draft version."""
+    """Replace the content of a draft version.
+
+    ``data["base_edited_at"]``, when given, is the ``edited_at`` of the
+    version the content was read from (the API's read, the desk's form, an
+    export): when the draft was edited since (content, a file attached or
+    removed), the edit is refused rather than silently undoing the other.
+    """
     version = _locked(version)
     require(permissions.item_version_edit(actor, version=version), action="item_version_edit")
     if version.status != ItemVersion.Status.DRAFT:
         raise Conflict(_("只能修改草稿；已发布的事项请先新建版本。"),
                        code=CatalogErrorCode.NOT_DRAFT)
+    _unchanged_since(version, data.get("base_edited_at"), field="base_edited_at",
+                     message=_("该草稿在您读取后已被他人修改，请重新读取后再编辑。"))
     clean = clean_version_data(data, agency=version.item.agency)
     _keeps_code(version.item, clean)
     version.edited_by = person_of(actor)
@@ -304,12 +336,20 @@ def _token_issuers(objects) -> set[int]:
                .values_list("created_by_id", flat=True))
 
 
+# A review acts on the version its reviewer saw (seen_edited_at).
+STALE_REVIEW = _("该版本在您打开后已被修改，请重新打开后再审核。")
+
+
 @transaction.atomic
-def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> ItemVersion:
+def item_version_publish(*, actor, version: ItemVersion, note: str = "",
+                         seen_edited_at=None) -> ItemVersion:
     """Publish a pending version; the reviewer must not be its editor.
 
     The previous published version is superseded; cases started on it keep
-    it.  The process is compiled here, once per version.
+    it.  The process is compiled here, once per version.  ``seen_edited_at``
+    is the ``edited_at`` of the version as the reviewer saw it: when given
+    and the version was edited since (returned, changed and submitted
+    again), it is not published: nobody reviewed that content.
     """
     from yizhan.catalog.process import compile_process
 
@@ -318,6 +358,7 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
             action="item_version_publish")
     if version.status != ItemVersion.Status.PENDING:
         raise Conflict(_("只有待审核的版本可以发布。"), code=CatalogErrorCode.NOT_PENDING)
+    _unchanged_since(version, seen_edited_at, field="edited_at", message=STALE_REVIEW)
     reviewer = person_of(actor)
     # The review is a second person's act: an API token is no person, and a
     # version it edited records no editor, so a token may never publish.
@@ -349,13 +390,16 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "") -> Item
 
 
 @transaction.atomic
-def item_version_return(*, actor, version: ItemVersion, note: str) -> ItemVersion:
-    """Send a pending version back to its editor with the reviewer's note."""
+def item_version_return(*, actor, version: ItemVersion, note: str,
+                        seen_edited_at=None) -> ItemVersion:
+    """Send a pending version back to its editor with the reviewer's note
+    (on the version the reviewer saw: ``seen_edited_at``, as for publication)."""
     version = _locked(version)
     require(permissions.item_version_return(actor, version=version),
             action="item_version_return")
     if version.status != ItemVersion.Status.PENDING:
         raise Conflict(_("只有待审核的版本可以退回。"), code=CatalogErrorCode.NOT_PENDING)
+    _unchanged_since(version, seen_edited_at, field="edited_at", message=STALE_REVIEW)
     if not (note or "").strip():
         raise InvalidInput(_("退回须写明审核意见。"), field="note")
     version.status = ItemVersion.Status.DRAFT

@@ -75,12 +75,45 @@ def desk(request):
 @staff_page(permissions.catalog_edit_any)
 def desk_version(request, version_id: int):
     version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
+    return _desk_version_page(request, version)
+
+
+def _desk_version_page(request, version, *, status: int = 200, posted: dict | None = None,
+                       reason_error: str = ""):
+    """A version's desk page; after a refused withdrawal or restoration, with what
+    was posted (``posted``: kind, reason) and the refusal of the reason at its field."""
     return render(request, "catalog/desk_version.html", {
         "v": version, "note_form": NoteForm(),
+        "versions": selectors.item_versions_for_editor(item=version.item),
         "may_review": permissions.item_version_publish(request.user, version=version),
         "may_edit": permissions.item_version_edit(request.user, version=version),
         "may_withdraw": permissions.item_withdraw(request.user, item=version.item),
-    })
+        "posted": posted or {}, "reason_error": reason_error,
+    }, status=status)
+
+
+def _withdrawal_action(request, version, action: str):
+    """Withdraw or restore the version's item; a refusal comes back on the page
+    with what was typed, the reason's own refusal at its field."""
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "withdraw":
+            item = services.item_withdraw(actor=request.user, item=version.item,
+                                          kind=request.POST.get("kind", ""), reason=reason)
+            messages.success(request, item.withdrawal_statement())
+        else:
+            services.item_restore(actor=request.user, item=version.item, reason=reason)
+            messages.success(request, _("已恢复办理，事项重新在办事指南中公布。"))
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        reason_error = exc.render() if exc.fields.get("field") == "reason" else ""
+        if not reason_error:
+            messages.error(request, exc.render())
+        posted = {"action": action, "kind": request.POST.get("kind", ""), "reason": reason}
+        return _desk_version_page(request, version, status=exc.http_status, posted=posted,
+                                  reason_error=reason_error)
+    return redirect("catalog:desk_version", version_id=version.pk)
 
 
 @require_POST
@@ -88,28 +121,25 @@ def desk_version(request, version_id: int):
 def desk_action(request, version_id: int, action: str):
     version = selectors.version_get_for_editor(actor=request.user, version_id=version_id)
     note = request.POST.get("note", "")
+    # The version as the reviewer's page showed it (its hidden edited_at).
+    seen = request.POST.get("edited_at")
+    if action in ("withdraw", "restore"):
+        return _withdrawal_action(request, version, action)
     with refusal_shown(request):
         if action == "submit":
             services.item_version_submit(actor=request.user, version=version)
             messages.success(request, _("已提交审核。"))
         elif action == "publish":
-            services.item_version_publish(actor=request.user, version=version, note=note)
+            services.item_version_publish(actor=request.user, version=version, note=note,
+                                          seen_edited_at=seen)
             messages.success(request, _("已发布。"))
         elif action == "return":
-            services.item_version_return(actor=request.user, version=version, note=note)
+            services.item_version_return(actor=request.user, version=version, note=note,
+                                         seen_edited_at=seen)
             messages.success(request, _("已退回编辑人。"))
         elif action == "draft":
             version = services.item_version_draft(actor=request.user, item=version.item)
             messages.success(request, _("已新建版本草稿。"))
-        elif action == "withdraw":
-            item = services.item_withdraw(actor=request.user, item=version.item,
-                                          kind=request.POST.get("kind", ""),
-                                          reason=request.POST.get("reason", ""))
-            messages.success(request, item.withdrawal_statement())
-        elif action == "restore":
-            services.item_restore(actor=request.user, item=version.item,
-                                  reason=request.POST.get("reason", ""))
-            messages.success(request, _("已恢复办理，事项重新在办事指南中公布。"))
         else:
             raise NotFound()
     return redirect("catalog:desk_version", version_id=version.pk)
