@@ -1,5 +1,6 @@
 """The catalog desk's version page as a reviewer uses it: the versions of the
-item, and a refused withdrawal coming back with what was typed."""
+item, and a refused withdrawal coming back with what was typed; and a draft's
+page on a phone."""
 
 import re
 
@@ -8,7 +9,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_accessibility import _check
-from tests.catalog.helpers import editor, published, reviewer
+from tests.catalog.helpers import attach, create, editor, pdf_bytes, published, reviewer
 from tests.factories import PASSWORD
 from yizhan.catalog import services
 
@@ -39,3 +40,35 @@ def test_a_refused_withdrawal_comes_back_as_typed_with_its_message_at_the_field(
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(reason).to_have_accessible_description(re.compile("文号"))
     _check(page)
+
+
+FITS = "() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+NAME = "开办餐饮店“一件事”食品经营许可证核发（含小餐饮、小食杂店、食品摊贩登记）"
+MATERIAL = "食品经营许可申请书（含法定代表人身份证明、授权委托书及经营场所使用证明）"
+
+
+@pytest.mark.parametrize(("width", "large"), [(360, False), (360, True)])
+def test_a_draft_s_page_does_not_scroll_sideways(browser, site, width, large):
+    """The 空白表格与样本 table scrolls in its own box; its hidden labels (a file
+    input's 空白表格：<material>) must not widen the page beyond it."""
+    world = site.world
+    draft = create(world, NAME, materials=[{"name": MATERIAL}])
+    attach(world, draft, pdf_bytes("phone"), name="Scan_20260314_093015_application_form.pdf")
+    context = browser.new_context(base_url=site.url, locale="zh-CN", is_mobile=True,
+                                  viewport={"width": width, "height": 800})
+    try:
+        phone = context.new_page()
+        phone.goto(reverse("portal:login"))
+        phone.get_by_label("用户名").fill(editor(world).username)
+        phone.get_by_label("密码").fill(PASSWORD)
+        phone.get_by_test_id("sign-in").click()
+        expect(phone.get_by_role("button", name="退出")).to_be_visible()
+        if large:
+            phone.get_by_test_id("large-text").click()
+            expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+        phone.goto(reverse("catalog:desk_version", args=[draft.pk]))
+        expect(phone.get_by_role("heading", name="空白表格与样本")).to_be_visible()
+        client_width, scroll_width = phone.evaluate(FITS)
+        assert scroll_width <= client_width, (width, large, client_width, scroll_width)
+    finally:
+        context.close()
