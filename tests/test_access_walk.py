@@ -103,7 +103,8 @@ def _item_of_b(world):
 DESK_FORMS = {"withdraw/": {"kind": "suspended", "reason": "越权"},
               "restore/": {"reason": "越权"},
               "files/attach/": {"kind": "blank_form", "material": "1"},
-              "files/detach/": {"kind": "blank_form", "material": "1"}}
+              "files/detach/": {"kind": "blank_form", "material": "1"},
+              "edit/": {"name": "越权", "legal_basis": "越权"}}
 
 
 def _desk_form(action: str) -> dict:
@@ -428,6 +429,7 @@ PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
                "catalog:desk_action", "catalog:desk_file_attach", "catalog:desk_file_detach",
+               "catalog:desk_new", "catalog:desk_edit",
                "cases:agency_cases", "cases:staff_case", "cases:task",
                "cases:task_action", "cases:case_action", "supervision:dashboard",
                "supervision:alerts",
@@ -526,6 +528,10 @@ def test_staff_pages_show_nothing_of_agency_b(world):
             url = f"/workbench/catalog/versions/{version_b.pk}/{action}"
             response = client.post(url, _desk_form(action)) if action else client.get(url)
             assert response.status_code in REFUSED, (role, url, response.status_code)
+        # A new item of agency B, entered on the desk's form.
+        response = client.post("/workbench/catalog/new/", {**DESK_FORMS["edit/"],
+                                                           "agency": world.agency_b.pk})
+        assert response.status_code in REFUSED, (role, "desk_new", response.status_code)
     # Nothing reached B's item: still in service, its draft without a file.
     assert Item.objects.get(pk=version_b.item_id).withdrawn_kind == ""
     assert not version_b.materials.exclude(blank_form_file="").exists()

@@ -214,6 +214,29 @@ def test_switching_to_large_text_keeps_the_opinion_typed(world, promised, client
         "//textarea[@id='opinion']")[0].text
 
 
+def test_switching_the_language_keeps_the_opinion_typed(world, promised, client_for):
+    """The language switch sends the decision form along as the display toggles do
+    (name display_language, not an application field's possible name "language")."""
+    case = accepted(world, promised)
+    url = reverse("cases:task", args=[open_task(case, "review").pk])
+    client = client_for(world.user("a", Role.REVIEWER))
+    page = client.get(url).content.decode()
+    switch = re.search(r'<button[^>]*data-testid="language"[^>]*>', page).group()
+    assert 'form="task-form"' in switch and 'name="display_language"' in switch
+    reasons = "经营场所使用证明缺少出租方签章页"
+    switched = client.post("/display/", urlencode({
+        "version": "0", "opinion": reasons, "display_language": "en", "next": url,
+        "display_keeps_form": "1"}), content_type="application/x-www-form-urlencoded",
+        follow=True)
+    page = switched.content.decode()
+    assert '<html lang="en"' in page
+    [opinion] = lxml.html.fromstring(page).xpath("//textarea[@id='opinion']")
+    assert opinion.text == reasons
+    # A language the platform does not have changes nothing.
+    client.post("/display/", {"display_language": "xx", "next": url})
+    assert '<html lang="en"' in client.get(url).content.decode()
+
+
 def test_a_task_page_without_a_decision_form_keeps_no_form_for_the_toggles(
         world, promised, client_for):
     case = accepted(world, promised)

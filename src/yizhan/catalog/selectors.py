@@ -323,6 +323,18 @@ def items_for_editor(*, actor) -> QuerySet[Item]:
     return qs.order_by("agency_id", "impl_code")
 
 
+def agencies_for_new_item(*, actor) -> list[Agency]:
+    """The agencies ``actor`` may create an item for (the desk's 新建事项): open
+    ones where they hold an editing role (``permissions.item_create``) and which
+    have a credit code (an implementation code is made from it)."""
+    ids = scope_of(actor).agencies(*permissions.EDITORS)
+    agencies = Agency.objects.filter(is_active=True).exclude(credit_code="")
+    if ids is not None:
+        agencies = agencies.filter(pk__in=ids)
+    return [a for a in agencies.select_related("division").order_by("division__code", "name")
+            if permissions.item_create(actor, agency=a)]
+
+
 # --- blank forms, samples and result samples -------------------------------------
 
 def _refers(sha256: str, name: str) -> Q:

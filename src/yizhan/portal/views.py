@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -63,7 +65,11 @@ def participation(request):
 KEPT_FORM = "display_kept_form"
 KEPT_FORM_MARKER = "display_keeps_form"
 MAX_KEPT_FORM_CHARS = 40_000
-_NOT_KEPT = {"csrfmiddlewaretoken", "next", "large_text", "high_contrast", KEPT_FORM_MARKER}
+# The language, switched from a page with a form to keep (portal/base.html):
+# not "language", which an application form's own field may be named.
+LANGUAGE_FIELD = "display_language"
+_NOT_KEPT = {"csrfmiddlewaretoken", "next", "large_text", "high_contrast", LANGUAGE_FIELD,
+             KEPT_FORM_MARKER}
 
 
 def _keep_form(request, path: str) -> None:
@@ -85,15 +91,26 @@ def kept_form(request) -> dict | None:
 
 @require_POST
 def display_settings(request):
-    """Turn large text / high contrast on or off; works without JavaScript.
+    """Turn large text / high contrast on or off, or switch the language of a
+    page with a form; works without JavaScript.
 
     A page's form may come along (``KEPT_FORM_MARKER``): its fields are kept
-    for the page the browser returns to.
+    for the page the browser returns to.  The language is set as Django's
+    ``set_language`` sets it, which a page without a form posts to.
     """
     target = safe_next(request, reverse("portal:home"))
     if request.POST.get(KEPT_FORM_MARKER):
         _keep_form(request, target)
     response = HttpResponseRedirect(target)
+    language = request.POST.get(LANGUAGE_FIELD, "")
+    if language and check_for_language(language) and language in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language,
+                            max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH,
+                            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                            secure=settings.LANGUAGE_COOKIE_SECURE,
+                            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                            samesite=settings.LANGUAGE_COOKIE_SAMESITE)
     for cookie, field, value in ((DISPLAY_COOKIE, "large_text", "large"),
                                  (CONTRAST_COOKIE, "high_contrast", "high")):
         if field in request.POST:
