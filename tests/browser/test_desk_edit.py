@@ -45,6 +45,8 @@ def test_an_editor_enters_a_new_item_with_two_materials_and_a_fee(page: Page, si
     page.get_by_role("link", name="新建事项").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("新建事项")
     _check(page)
+    # The header's hidden submit button (the one Enter presses) is not an empty box.
+    expect(page.locator(".tools button[hidden]")).to_be_hidden()
     _fill_new_item(page)
     # A third material: the page comes back with one more row, nothing typed lost.
     page.get_by_test_id("add-materials").click()
