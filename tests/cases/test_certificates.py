@@ -594,13 +594,7 @@ def test_the_page_and_api_show_the_names_printed_on_the_certificate(world, promi
 def test_the_migration_fills_the_names_of_certificates_issued_before(transactional_db,
                                                                      world, promised):
     """Certificates issued before the names were kept take the current ones."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    def migrate(target):
-        executor = MigrationExecutor(connection)
-        executor.migrate([target])
-        return executor.loader.project_state([target]).apps
+    from tests.migrating import migrate, migrate_to_latest
 
     certificate = _issued(world, promised)
     try:
@@ -608,7 +602,7 @@ def test_the_migration_fills_the_names_of_certificates_issued_before(transaction
         old.get_model("directory", "Agency").objects.filter(pk=world.agency_a.pk).update(
             name="示范市行政审批局")
     finally:
-        migrate(("cases", "0012_certificate_names"))
+        migrate_to_latest()
     certificate.refresh_from_db()
     assert (certificate.issuer_name, certificate.holder_name) == ("示范市行政审批局", "张三")
 

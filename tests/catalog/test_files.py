@@ -609,12 +609,12 @@ BEFORE, AFTER = ("catalog", "0005_item_withdrawal"), ("catalog", "0006_file_name
 
 
 def _migrate(target):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+    from tests.migrating import migrate, migrate_to_latest
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([target])
-    return executor.loader.project_state([target]).apps
+    if target == AFTER:
+        migrate_to_latest()   # the migration tested, and every one after it
+        return None
+    return migrate(target)
 
 
 def test_the_migration_names_existing_references_as_their_file_was_named(transactional_db,
