@@ -117,7 +117,8 @@ def _desk_form(action: str) -> dict:
 
 def _cases_of_b(world):
     """Two cases handled by agency B for another citizen: one under review,
-    one closed with its certificate."""
+    with an extension request waiting for B's head, one closed with its
+    certificate."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from tests.factories import PASSWORD, item_content, valid_id_number
@@ -153,6 +154,11 @@ def _cases_of_b(world):
                                         decision="approve")
         if key == "closed":
             tasks.run_now("cases.issue_certificate", case_id=case.pk)
+        else:
+            # B's reviewer asks B's head for an extension: a request to decline
+            # or withdraw, which nobody of A may touch.
+            case_services.case_extension_request(actor=world.user("b", Role.REVIEWER),
+                                                 case=case, workdays=5, reason="乙局核查")
         case.refresh_from_db()
         made.append(case)
     return made
@@ -300,6 +306,12 @@ def _foreign(world):
         ("POST", "/api/v1/cases/{case_id}/resume"): (f"/api/v1/cases/{c}/resume", {}),
         ("POST", "/api/v1/cases/{case_id}/extend"):
             (f"/api/v1/cases/{c}/extend", {"workdays": 5, "reason": "越权延期"}),
+        ("POST", "/api/v1/cases/{case_id}/extension-request"):
+            (f"/api/v1/cases/{c}/extension-request", {"workdays": 5, "reason": "越权申请"}),
+        ("POST", "/api/v1/cases/{case_id}/extension-request/decline"):
+            (f"/api/v1/cases/{c}/extension-request/decline", {"note": "越权"}),
+        ("POST", "/api/v1/cases/{case_id}/extension-request/withdraw"):
+            (f"/api/v1/cases/{c}/extension-request/withdraw", {}),
         ("POST", "/api/v1/cases/{case_id}/fees"):
             (f"/api/v1/cases/{c}/fees", {"fee_id": 1, "amount": "10"}),
         ("GET", "/api/v1/cases/{case_id}/certificate"):
@@ -515,7 +527,8 @@ def test_staff_pages_show_nothing_of_agency_b(world):
             url = f"/workbench/tasks/{task_b.pk}/{action}/"
             response = client.post(url, {"opinion": "x"})
             assert response.status_code in REFUSED, (role, url, response.status_code)
-        for action in ("suspend", "resume", "extend", "revoke"):
+        for action in ("suspend", "resume", "extend", "revoke", "extension_request",
+                       "extension_decline", "extension_withdraw"):
             url = f"/workbench/cases/{open_case.pk}/{action}/"
             response = client.post(url, {"reason": "hearing", "note": "越权", "workdays": "5"})
             assert response.status_code in REFUSED, (role, url, response.status_code)

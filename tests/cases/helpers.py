@@ -20,7 +20,15 @@ from tests.factories import _password_hash, item_content
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
-from yizhan.cases.models import Case, CaseEvent, Certificate, CorrectionNotice, MaterialFile, Task
+from yizhan.cases.models import (
+    Case,
+    CaseEvent,
+    Certificate,
+    CorrectionNotice,
+    ExtensionRequest,
+    MaterialFile,
+    Task,
+)
 from yizhan.catalog import services as catalog_services
 from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
@@ -59,7 +67,8 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
-_ENGINE_ROWS = (Case, Task, CaseEvent, MaterialFile, CorrectionNotice, Certificate, AuditRecord)
+_ENGINE_ROWS = (Case, Task, CaseEvent, MaterialFile, CorrectionNotice, Certificate,
+                ExtensionRequest, AuditRecord)
 
 
 def upload(content: bytes = PDF, name: str = "申请书.pdf") -> SimpleUploadedFile:

@@ -179,6 +179,20 @@ class CaseFileOut(FileOut):
                            "what was submitted)")
 
 
+class ExtensionRequestOut(Schema):
+    """An extension request (延期申请) to the agency's head."""
+
+    id: int
+    workdays: int
+    reason: str = Field(..., description="told to the applicant once the head approves")
+    status: str = Field(..., description="pending, approved, declined or withdrawn")
+    requested_by: str = Field(..., alias="requested_by.username",
+                              description="who asked (a sign-in name)")
+    requested_at: datetime.datetime
+    decided_at: datetime.datetime | None
+    decision_note: str = Field(..., description="why the head declined, or \"\"")
+
+
 class CaseDetail(CaseOut):
     data: dict[str, Any] = Field(..., description="the application's answers (a draft's "
                                  "as saved so far)")
@@ -191,6 +205,9 @@ class CaseDetail(CaseOut):
     remaining: RemainingOut
     correction: list[dict[str, Any]] | None
     certificate: str | None
+    extension_request: ExtensionRequestOut | None = Field(
+        None, description="staff only: the extension request waiting for the head; null "
+        "when none waits, and for the applicant")
 
     @staticmethod
     def resolve_materials(obj):
@@ -217,6 +234,11 @@ class CaseDetail(CaseOut):
     def resolve_certificate(obj):
         cert = Certificate.objects.filter(case=obj).first()
         return cert.number if cert else None
+
+    @staticmethod
+    def resolve_extension_request(obj):
+        # Set by the endpoint, which knows who reads (selectors.pending_extension).
+        return getattr(obj, "pending_extension", None)
 
 
 class PublicEventOut(Schema):
@@ -317,6 +339,20 @@ class SuspendIn(Schema):
 class ExtendIn(Schema):
     workdays: int
     reason: str
+
+
+class ExtensionRequestIn(Schema):
+    workdays: int = Field(..., description="working days asked for, 1 to 10")
+    reason: str = Field(..., description="told to the applicant if the head approves")
+
+
+class DeclineIn(Schema):
+    # Optional in the schema, so that a body without it is refused by the
+    # service naming the field (400 ``cases.no_reason``), as the page's form is.
+    note: str = Field("", description="required: why the head does not approve")
+
+
+NO_DECLINE_NOTE = DeclineIn()
 
 
 class ReasonIn(Schema):
@@ -423,6 +459,7 @@ def get_case(request, case_id: int):
     staff = permissions.case_staff_view(actor, case=case)
     for event in case.timeline:
         event.seen_as_staff = staff
+    case.pending_extension = selectors.pending_extension(case, actor=actor) if staff else None
     return case
 
 
@@ -497,11 +534,44 @@ def resume_case(request, case_id: int):
 
 @router.post("/cases/{case_id}/extend", response=CaseOut, auth=AUTH)
 def extend_case(request, case_id: int, payload: ExtendIn):
-    """The one extension (at most 10 working days), by the agency's head."""
+    """The one extension (at most 10 working days), by the agency's head; with a
+    request waiting (``/extension-request``), its approval (the head may grant
+    fewer days or reword the reason)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_extend(actor=actor, case=case, workdays=payload.workdays,
                                 reason=payload.reason)
+
+
+@router.post("/cases/{case_id}/extension-request", response=ExtensionRequestOut, auth=AUTH)
+def request_extension(request, case_id: int, payload: ExtensionRequestIn):
+    """延期申请: the holder of a step of the case (window or reviewer, as a person)
+    asks the agency's head for the one extension.  Sent again with the same
+    values, the request made is answered; another while one waits is refused
+    (409 ``cases.extension_pending``)."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_extension_request(actor=actor, case=case, workdays=payload.workdays,
+                                           reason=payload.reason)
+
+
+@router.post("/cases/{case_id}/extension-request/decline", response=ExtensionRequestOut,
+             auth=AUTH)
+def decline_extension(request, case_id: int, payload: DeclineIn = NO_DECLINE_NOTE):
+    """The head does not approve the waiting request, with the reason (the
+    requester is told).  Approving it is ``POST /cases/{id}/extend``."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_extension_decline(actor=actor, case=case, note=payload.note)
+
+
+@router.post("/cases/{case_id}/extension-request/withdraw", response=ExtensionRequestOut,
+             auth=AUTH)
+def withdraw_extension(request, case_id: int):
+    """Whoever asked takes their waiting request back."""
+    actor = actor_of(request)
+    case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
+    return services.case_extension_withdraw(actor=actor, case=case)
 
 
 @router.post("/cases/{case_id}/fees", response=CaseOut, auth=AUTH)

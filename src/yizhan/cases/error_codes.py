@@ -21,6 +21,8 @@ class CasesErrorCode(StrEnum):
     UPLOAD_TRUNCATED = "cases.upload_truncated"
     CORRECTION_ONCE = "cases.correction_once"
     EXTENSION_ONCE = "cases.extension_once"
+    # Another extension request of the case waits for the head.
+    EXTENSION_PENDING = "cases.extension_pending"
     NO_REASON = "cases.no_reason"
     BAD_QUERY = "cases.bad_query"
     APPLICANT = "cases.bad_applicant"

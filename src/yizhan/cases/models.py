@@ -37,6 +37,12 @@ class EventType(models.TextChoices):
     SUSPENDED = "cases.suspended", _("挂起")
     RESUMED = "cases.resumed", _("恢复")
     EXTENDED = "cases.extended", _("延期")
+    # The person handling a case asks the agency's head for the extension;
+    # the head declines it, or its requester takes it back.  The approval is
+    # the extension itself (``EXTENDED``).
+    EXTENSION_REQUESTED = "cases.extension_requested", _("延期申请")
+    EXTENSION_DECLINED = "cases.extension_declined", _("延期申请未获批准")
+    EXTENSION_WITHDRAWN = "cases.extension_withdrawn", _("延期申请撤回")
     CERTIFICATE_ISSUED = "cases.certificate_issued", _("出证")
     DELIVERED = "cases.delivered", _("送达")
     CLOSED = "cases.closed", _("办结")
@@ -355,6 +361,54 @@ class Certificate(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class ExtensionRequest(models.Model):
+    """延期申请: the person handling a case asks the agency's head to extend its limit.
+
+    《行政许可法》第四十二条 has the head approve the one extension; the
+    request carries the working days and the reason the reviewer proposes,
+    which the head may lower or reword on approving (``services.case_extend``).
+    At most one request of a case is pending; none stays pending once the
+    case is decided, withdrawn or extended.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待批准")
+        APPROVED = "approved", _("已批准")
+        DECLINED = "declined", _("未批准")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    case = models.ForeignKey(Case, verbose_name=_("办件"), on_delete=models.CASCADE,
+                             related_name="extension_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("提出人"),
+                                     on_delete=models.PROTECT, related_name="+")
+    workdays = models.PositiveIntegerField(_("延长工作日"))
+    reason = models.TextField(_("延期理由"))
+    requested_at = models.DateTimeField(_("申请时间"))
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices,
+                              default=Status.PENDING)
+    # None when the request was closed with its case (decided or withdrawn).
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"),
+                                   null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    decision_note = models.TextField(_("处理意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case"], condition=models.Q(status="pending"),
+                                    name="extension_request_one_pending"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "case"], name="extension_request_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.case} +{self.workdays} ({self.status})"
 
 
 class StatusQueryFailure(models.Model):

@@ -239,6 +239,33 @@ def case_extended(case) -> None:
                       % {"number": case.number, "n": case.extension_workdays})
 
 
+def extension_requested(case, request) -> None:
+    """The heads of the case's agency are asked to approve an extension
+    (《行政许可法》第四十二条: 经本行政机关负责人批准), with the case page's address."""
+    with translation.override("zh-hans"):
+        _to_heads(case, _("延期申请待批准：%(number)s") % {"number": case.number},
+                  _with_link(_("办件 %(number)s（%(item)s）的承办人申请延长办理期限 %(n)s 个"
+                               "工作日，理由：%(reason)s。请在法定期限届满前批准或不予批准。")
+                             % {"number": case.number, "item": case.item_version.name,
+                                "n": request.workdays, "reason": request.reason},
+                             _link("cases:staff_case", case.pk)))
+
+
+def extension_declined(case, request) -> None:
+    """Whoever asked for the extension hears that the head did not approve it, and why."""
+    user = request.requested_by
+    if not user.is_active:
+        return
+    with translation.override("zh-hans"):
+        notify.send(email=user.email, phone=user.phone,
+                    subject=_("延期申请未获批准：%(number)s") % {"number": case.number},
+                    text=_with_link(_("办件 %(number)s 的延期申请未获负责人批准，"
+                                      "理由：%(note)s。") % {"number": case.number,
+                                                           "note": request.decision_note},
+                                    _link("cases:staff_case", case.pk)),
+                    case_number=case.number)
+
+
 # 《行政许可法》第四十五条: the time a hearing, testing, quarantine, appraisal or
 # expert review needs is not counted in the limit, and the agency tells the
 # applicant so; the applicant hears again when the clock runs on.

@@ -7,6 +7,7 @@ staff member sees only the cases of the agencies in their scope.
 """
 
 from yizhan.accounts.models import person_of
+from yizhan.cases.models import Task
 from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
@@ -168,6 +169,43 @@ def case_extend(actor, *, case) -> bool:
     # holder of their role does (task_complete, docs/api.md).
     return (person_of(actor) is not None
             and scope_of(actor).has(Role.AGENCY_HEAD, case.agency_id))
+
+
+# The steps whose holder may ask the head for the extension: the window's
+# and the reviewers' (the head, holding a decision step, extends itself).
+EXTENSION_REQUEST_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER)
+
+
+def case_extension_request(actor, *, case) -> bool:
+    """延期申请: a person handling the case asks its agency's head.
+
+    The holder of a step still to do in the case's agency (open in a post
+    they hold, or claimed by them): the window clerk or the reviewer, as a
+    person, who answers for the reason the applicant will be told.  A token
+    handles steps but asks for nothing.
+    """
+    if case.kind != case.Kind.APPROVAL:
+        return False
+    person = person_of(actor)
+    if person is None:
+        return False
+    scope = scope_of(actor)
+    return any(
+        task.role in EXTENSION_REQUEST_ROLES and scope.has(task.role, task.agency_id)
+        and (task.status == Task.Status.OPEN or task.claimed_by_id == person.pk)
+        for task in case.tasks.filter(agency_id=case.agency_id,
+                                      status__in=[Task.Status.OPEN, Task.Status.CLAIMED]))
+
+
+def case_extension_decline(actor, *, case) -> bool:
+    """Declining a request is the head's, as approving it is (``case_extend``)."""
+    return case_extend(actor, case=case)
+
+
+def case_extension_withdraw(actor, *, request) -> bool:
+    """Whoever asked takes their own request back."""
+    person = person_of(actor)
+    return person is not None and request.requested_by_id == person.pk
 
 
 def certificate_revoke(actor, *, certificate) -> bool:

@@ -18,7 +18,7 @@ from yizhan.accounts.models import person_of
 from yizhan.cases import clock, permissions
 from yizhan.cases.downloads import EXTENSIONS
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, CaseEvent, MaterialFile, Task
+from yizhan.cases.models import Case, CaseEvent, ExtensionRequest, MaterialFile, Task
 from yizhan.catalog.content import file_display_name
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import ApplicationError, Conflict, InvalidInput, NotFound
@@ -313,6 +313,39 @@ def extension_allowed(case: Case, now=None) -> bool:
         return False
     at = case.paused_since or now or timezone.now()
     return case.statutory_due is None or at <= case.statutory_due
+
+
+def pending_extension(case: Case, *, actor) -> ExtensionRequest | None:
+    """The case's extension request waiting for the head, for ``actor`` if they
+    see the case as its staff do (``permissions.case_staff_view``): the request
+    and its reason are the agency's until the head approves them.  None otherwise."""
+    if not permissions.case_staff_view(actor, case=case):
+        return None
+    return (ExtensionRequest.objects.filter(case=case, status=ExtensionRequest.Status.PENDING)
+            .select_related("requested_by").first())
+
+
+def extensions_awaiting(*, actor) -> QuerySet[ExtensionRequest]:
+    """待批准的延期申请: the pending requests of the agencies where ``actor`` holds
+    the head's role, those whose limit runs out first first, in one query.
+
+    Only a person approves (``permissions.case_extend``): a token is shown none.
+    """
+    from yizhan.directory.roles import Role
+
+    if person_of(actor) is None:
+        return ExtensionRequest.objects.none()
+    ids = scope_of(actor).agencies(Role.AGENCY_HEAD)
+    pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING,
+                                              case__kind=Case.Kind.APPROVAL)
+    if ids is not None:
+        pending = pending.filter(case__agency_id__in=ids)
+    return (pending.select_related("case", "case__item_version", "case__agency",
+                                   "requested_by")
+            .only("workdays", "reason", "requested_at", "requested_by__username",
+                  "requested_by__full_name", "case__number", "case__statutory_due",
+                  "case__due_provisional", "case__item_version__name", "case__agency__name")
+            .order_by("case__statutory_due", "requested_at", "pk"))
 
 
 def withdrawal_allowed(case: Case) -> bool:

@@ -35,6 +35,7 @@ from yizhan.cases.models import (
     Certificate,
     CorrectionNotice,
     EventType,
+    ExtensionRequest,
     MaterialFile,
     StatusQueryFailure,
     Task,
@@ -969,6 +970,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     if step.finished:
         fields += _finish(case, step, actor, now, reason=opinion)
     case.save(update_fields=sorted(set(fields)))
+    if "decided_at" in fields or not case.is_open:
+        # Decided (or ended) by this step: its limit can no longer be extended.
+        _close_pending_extension(case, actor, status=ExtensionRequest.Status.WITHDRAWN)
     audit_append(actor=actor, action=CasesAction.TASK_COMPLETED, obj=case,
                  agency_id=task.agency_id, reason=opinion,
                  changes={"task": task.title, "decision": decision, "status": case.status})
@@ -1326,19 +1330,10 @@ def case_resume(*, actor, case: Case) -> Case:
     return case
 
 
-@transaction.atomic
-def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
-    """The one lawful extension, approved by the agency's head.
-
-    The same extension sent again by the head who approved it (the same
-    working days and reason) returns the case as it is; any other is the
-    second extension the law does not allow.
-    """
-    case = _lock(case)
-    require(permissions.case_extend(actor, case=case), action="case_extend")
-    if case.extension_workdays == workdays and _sent_again(
-            case, actor, EventType.EXTENDED, workdays=workdays, reason=reason):
-        return case
+def _check_extendable(case: Case) -> None:
+    """The one extension may still be granted (``selectors.extension_allowed``),
+    or refused saying which condition failed: asked for (``case_extension_request``)
+    and approved (``case_extend``) alike."""
     if case.extension_workdays:
         raise Conflict(_("办理期限只能延长一次。"), code=CasesErrorCode.EXTENSION_ONCE)
     if case.status not in Case.RUNNING_STATUSES:
@@ -1349,20 +1344,187 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
         # cannot be made within the limit, so it is approved within it.
         raise Conflict(_("法定办理期限已届满，不能再延长；延期须在法定期限届满前批准。"),
                        code=CasesErrorCode.BAD_STATE)
-    if not isinstance(workdays, int) or not 1 <= workdays <= MAX_EXTENSION:
+
+
+def _check_extension(workdays, reason: str) -> None:
+    """The working days (1 to ``MAX_EXTENSION``) and the reason of an extension."""
+    if not isinstance(workdays, int) or isinstance(workdays, bool) or not (
+            1 <= workdays <= MAX_EXTENSION):
         raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays",
                            n=MAX_EXTENSION)
     if not (reason or "").strip():
         raise InvalidInput(_("延期须说明理由。"), code=CasesErrorCode.NO_REASON, field="reason")
+
+
+def _pending_extension(case: Case) -> ExtensionRequest | None:
+    """The case's request waiting for the head, read under the case's lock."""
+    return ExtensionRequest.objects.filter(
+        case=case, status=ExtensionRequest.Status.PENDING).select_related("requested_by").first()
+
+
+def _last_extension_request(case: Case) -> ExtensionRequest | None:
+    return ExtensionRequest.objects.filter(case=case).order_by("-requested_at", "-pk").first()
+
+
+@transaction.atomic
+def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
+    """The one lawful extension, approved by the agency's head.
+
+    With a request pending (``case_extension_request``) this is its approval:
+    the head may grant fewer working days or reword the reason, and the
+    request is marked approved in the same transaction.  The same extension
+    sent again by the head who approved it (the same working days and
+    reason) returns the case as it is; any other is the second extension the
+    law does not allow.
+    """
+    case = _lock(case)
+    require(permissions.case_extend(actor, case=case), action="case_extend")
+    if case.extension_workdays == workdays and _sent_again(
+            case, actor, EventType.EXTENDED, workdays=workdays, reason=reason):
+        return case
+    _check_extendable(case)
+    _check_extension(workdays, reason)
     case.extension_workdays = workdays
     fields = ["extension_workdays", *_recompute(case)]
     case.save(update_fields=fields)
+    request = _close_pending_extension(case, actor, status=ExtensionRequest.Status.APPROVED)
+    asked = {"request": request.pk} if request is not None else {}
     events.append(case=case, type=EventType.EXTENDED, actor=actor,
-                  data={"workdays": workdays, "reason": reason})
+                  data={"workdays": workdays, "reason": reason, **asked})
     audit_append(actor=actor, action=CasesAction.CASE_EXTENDED, obj=case,
-                 agency_id=case.agency_id, reason=reason, changes={"workdays": workdays})
+                 agency_id=case.agency_id, reason=reason,
+                 changes={"workdays": workdays, **asked})
     notifications.case_extended(case)
     return case
+
+
+def _close_pending_extension(case: Case, actor, *, status: str) -> ExtensionRequest | None:
+    """Close the case's pending request, if any, as ``status``: approved by the
+    extension (``case_extend``), withdrawn with the case decided or withdrawn,
+    so that nothing waits for the head on a case that can no longer be extended.
+
+    Closed with the case (not approved), it records the step that closed it
+    in the audit log; its event is the case's own.
+    """
+    request = _pending_extension(case)
+    if request is None:
+        return None
+    request.status = status
+    approved = status == ExtensionRequest.Status.APPROVED
+    request.decided_by = person_of(actor) if approved else None
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    if not approved:
+        audit_append(actor=actor, action=CasesAction.EXTENSION_WITHDRAWN, obj=case,
+                     agency_id=case.agency_id, reason="case closed",
+                     changes={"request": request.pk, "status": case.status})
+    return request
+
+
+@transaction.atomic
+def case_extension_request(*, actor, case: Case, workdays: int, reason: str) -> ExtensionRequest:
+    """延期申请: the person handling the case asks the agency's head to extend it.
+
+    《行政许可法》第四十二条: an application that cannot be decided within the
+    limit may be extended by ten working days with the head's approval, the
+    reason told to the applicant.  Asked while the case could be extended
+    (``_check_extendable``) and no other request waits; the heads of the
+    agency are told.  The same request sent again by whoever made it (the
+    same working days and reason) returns the request made.
+    """
+    case = _lock(case)
+    require(permissions.case_extension_request(actor, case=case),
+            action="case_extension_request")
+    reason = (reason or "").strip()
+    last = _last_extension_request(case)
+    if (last is not None and last.requested_by_id == person_of(actor).pk
+            and last.workdays == workdays and last.reason == reason
+            and last.status in (ExtensionRequest.Status.PENDING,
+                                ExtensionRequest.Status.APPROVED)):
+        # Sent again (a double click, a retry after the answer was lost).
+        return last
+    _check_extendable(case)
+    if _pending_extension(case) is not None:
+        raise Conflict(_("本件已有待负责人批准的延期申请，请等待批准或由提出人撤回后再申请。"),
+                       code=CasesErrorCode.EXTENSION_PENDING)
+    _check_extension(workdays, reason)
+    request = ExtensionRequest(case=case, requested_by=person_of(actor), workdays=workdays,
+                               reason=reason, requested_at=timezone.now())
+    try:
+        with transaction.atomic():
+            request.save()
+    except IntegrityError:
+        # Another request committed meanwhile (the case's lock makes this a
+        # last resort): one waits for the head at a time.
+        raise Conflict(_("本件已有待负责人批准的延期申请，请等待批准或由提出人撤回后再申请。"),
+                       code=CasesErrorCode.EXTENSION_PENDING) from None
+    events.append(case=case, type=EventType.EXTENSION_REQUESTED, actor=actor,
+                  at=request.requested_at,
+                  data={"request": request.pk, "workdays": workdays, "reason": reason})
+    audit_append(actor=actor, action=CasesAction.EXTENSION_REQUESTED, obj=case,
+                 agency_id=case.agency_id, reason=reason,
+                 changes={"request": request.pk, "workdays": workdays})
+    notifications.extension_requested(case, request)
+    return request
+
+
+@transaction.atomic
+def case_extension_decline(*, actor, case: Case, note: str) -> ExtensionRequest:
+    """The head does not approve the pending request, saying why; its requester
+    is told.  The same decline sent again by that head returns the request."""
+    case = _lock(case)
+    require(permissions.case_extension_decline(actor, case=case),
+            action="case_extension_decline")
+    note = (note or "").strip()
+    request = _pending_extension(case)
+    if request is None:
+        last = _last_extension_request(case)
+        if (last is not None and last.status == ExtensionRequest.Status.DECLINED
+                and last.decided_by_id == person_of(actor).pk and last.decision_note == note):
+            return last
+        raise Conflict(_("本件没有待批准的延期申请。"), code=CasesErrorCode.BAD_STATE)
+    if not note:
+        raise InvalidInput(_("不批准延期申请须说明理由。"), code=CasesErrorCode.NO_REASON,
+                           field="note")
+    request.status = ExtensionRequest.Status.DECLINED
+    request.decided_by = person_of(actor)
+    request.decided_at = timezone.now()
+    request.decision_note = note
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    events.append(case=case, type=EventType.EXTENSION_DECLINED, actor=actor,
+                  at=request.decided_at, data={"request": request.pk, "note": note})
+    audit_append(actor=actor, action=CasesAction.EXTENSION_DECLINED, obj=case,
+                 agency_id=case.agency_id, reason=note, changes={"request": request.pk})
+    notifications.extension_declined(case, request)
+    return request
+
+
+@transaction.atomic
+def case_extension_withdraw(*, actor, case: Case) -> ExtensionRequest:
+    """Whoever asked takes back their pending request (the case was decided in
+    time after all, or the reason needs rewording).  Sent again, the request
+    they withdrew is returned."""
+    case = _lock(case)
+    # The latest request is the one pending, when one is.
+    request = _last_extension_request(case)
+    require(request is not None and permissions.case_extension_withdraw(actor, request=request),
+            action="case_extension_withdraw")
+    person = person_of(actor)
+    if (request.status == ExtensionRequest.Status.WITHDRAWN
+            and request.decided_by_id == person.pk):
+        # Sent again (a double click, a retry): withdrawn as asked.
+        return request
+    if request.status != ExtensionRequest.Status.PENDING:
+        raise Conflict(_("本件没有待批准的延期申请。"), code=CasesErrorCode.BAD_STATE)
+    request.status = ExtensionRequest.Status.WITHDRAWN
+    request.decided_by = person
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    events.append(case=case, type=EventType.EXTENSION_WITHDRAWN, actor=actor,
+                  at=request.decided_at, data={"request": request.pk})
+    audit_append(actor=actor, action=CasesAction.EXTENSION_WITHDRAWN, obj=case,
+                 agency_id=case.agency_id, changes={"request": request.pk})
+    return request
 
 
 @transaction.atomic
@@ -1389,6 +1551,7 @@ def case_withdraw(*, actor, case: Case, reason: str = "") -> Case:
     case.save(update_fields=["status", "outcome", "outcome_reason", "closed_at",
                              "next_check_at", "paused_since", "pause_reason"])
     events.append(case=case, type=EventType.WITHDRAWN, actor=actor, data={"reason": reason})
+    _close_pending_extension(case, actor, status=ExtensionRequest.Status.WITHDRAWN)
     audit_append(actor=actor, action=CasesAction.CASE_WITHDRAWN, obj=case,
                  agency_id=case.agency_id, reason=reason)
     # Whoever was working on the case would otherwise see its task vanish.

@@ -801,7 +801,7 @@ def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
         "applicant_view": False, "values": values, "invalid": invalid, "back": back,
-        **_case_actions(request.user, case),
+        **_case_actions(request.user, case, values),
     }, status=400 if refused is not None else 200)
 
 
@@ -817,6 +817,8 @@ STAFF_FORM_FIELDS = {
     "fee": {"fee_id": "fee_id", "amount": "amount", "note": "fee-note", "key": "fee-key"},
     "suspend": {"reason": "pause-reason", "note": "pause-note"},
     "extend": {"workdays": "extend-days", "reason": "extend-reason"},
+    "extension_request": {"workdays": "ask-days", "reason": "ask-reason"},
+    "extension_decline": {"note": "decline-note"},
     "revoke": {"reason": "revoke-reason"},
 }
 
@@ -844,21 +846,37 @@ def _refused_at_field(exc: ApplicationError) -> bool:
     return bool(exc.fields.get("field"))
 
 
-def _case_actions(actor, case) -> dict:
+def _case_actions(actor, case, values: dict, *, on_task: bool = False) -> dict:
     """The certificate, and which of the case's clock and certificate actions ``actor`` may take.
 
     The services check again; this only decides which forms a page shows.
+    The extension request waiting for the head (staff only) is shown with
+    its decline and withdraw forms, and fills the head's extension form
+    (``values``, unless a refused form brought back what was typed).  The
+    request form is the task page's (``on_task``): its holder asks.
     """
     certificate = Certificate.objects.filter(case=case).first()
     undecided = selectors.clock_adjustable(case)
+    extendable = selectors.extension_allowed(case)
+    pending = selectors.pending_extension(case, actor=actor)
+    may_extend = extendable and permissions.case_extend(actor, case=case)
+    if pending is not None and may_extend and "extend-days" not in values:
+        values["extend-days"] = str(pending.workdays)
+        values["extend-reason"] = pending.reason
     return {
+        "pending_extension": pending,
+        "may_request_extension": on_task and extendable and pending is None
+        and permissions.case_extension_request(actor, case=case),
+        "may_decline_extension": pending is not None
+        and permissions.case_extension_decline(actor, case=case),
+        "may_withdraw_extension": pending is not None
+        and permissions.case_extension_withdraw(actor, request=pending),
         "certificate": certificate,
         "may_suspend": case.status == Case.Status.IN_PROGRESS and undecided
         and permissions.case_suspend(actor, case=case),
         "may_resume": case.status == Case.Status.SUSPENDED
         and permissions.case_resume(actor, case=case),
-        "may_extend": selectors.extension_allowed(case)
-        and permissions.case_extend(actor, case=case),
+        "may_extend": may_extend,
         "may_revoke": certificate is not None and certificate.revoked_at is None
         and permissions.certificate_revoke(actor, certificate=certificate),
         "suspend_reasons": list(SUSPEND_REASONS.items()),
@@ -869,7 +887,8 @@ def _case_actions(actor, case) -> dict:
 @require_POST
 @staff_page()
 def case_action(request, case_id: int, action: str):
-    """暂停计时, 恢复计时, 延期 and 注销证照 from the staff pages.
+    """暂停计时, 恢复计时, 延期 (asked for, approved, declined, withdrawn) and
+    注销证照 from the staff pages.
 
     A refusal naming a field brings back the page the form was on, with
     what was typed; anything else returns to it with the message.
@@ -890,6 +909,18 @@ def case_action(request, case_id: int, action: str):
                                  workdays=_int(request.POST.get("workdays")),
                                  reason=request.POST.get("reason", ""))
             messages.success(request, _("已延长办理期限。"))
+        elif action == "extension_request":
+            services.case_extension_request(actor=request.user, case=case,
+                                            workdays=_int(request.POST.get("workdays")),
+                                            reason=request.POST.get("reason", ""))
+            messages.success(request, _("已提交延期申请，等待本机关负责人批准。"))
+        elif action == "extension_decline":
+            services.case_extension_decline(actor=request.user, case=case,
+                                            note=request.POST.get("note", ""))
+            messages.success(request, _("已不批准该延期申请，并已告知提出申请的承办人。"))
+        elif action == "extension_withdraw":
+            services.case_extension_withdraw(actor=request.user, case=case)
+            messages.success(request, _("已撤回延期申请。"))
         elif action == "revoke":
             certificate = Certificate.objects.filter(case=case).first()
             if certificate is None:
@@ -991,7 +1022,7 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         "materials": materials,
         "fees": list(case.item_version.fees.all()),
         "may_charge": permissions.case_fee_charge(request.user, case=case),
-        **_case_actions(request.user, case),
+        **_case_actions(request.user, case, values, on_task=True),
     }, status=200 if refused is None else 409 if refused.code == CasesErrorCode.TASK_CHANGED
         else 400)
 

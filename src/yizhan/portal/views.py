@@ -274,6 +274,11 @@ def totp_setup(request):
     }, status=400 if request.method == "POST" else 200)
 
 
+# The extension requests listed on the workbench: the most urgent, each a link
+# to its case page, where it is approved or declined.
+WORKBENCH_EXTENSIONS = 20
+
+
 @staff_page()
 def workbench(request):
     tasks = paged(request, case_selectors.inbox(actor=request.user))
@@ -289,6 +294,9 @@ def workbench(request):
         "may_monitor": supervision_permissions.monitor(request.user),
         "may_see_scores": supervision_permissions.scores_view(request.user),
         "tasks": tasks,
+        # 待批准的延期申请 of the agencies the user heads (one query).
+        "extensions": list(case_selectors.extensions_awaiting(actor=request.user)
+                           [:WORKBENCH_EXTENSIONS]),
         # 暂定 is explained once below the table when a row shows it.
         "any_provisional": any(task.due_provisional for task in tasks),
         "now": timezone.now(),
