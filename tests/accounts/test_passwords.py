@@ -3,8 +3,9 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
-from django.test import Client
+from django.test import Client, override_settings
 
 from tests.directory.writes import audit_rows, last_audit, nothing_written
 from tests.factories import PASSWORD
@@ -100,8 +101,10 @@ def request_reset(capture, email: str):
 
 
 def reset_link() -> str:
+    """The path of the mailed link, which starts with the public address."""
     assert len(mail.outbox) == 1
-    match = re.search(r"https?://testserver(/accounts/password/reset/[^/\s]+/[^/\s]+/)",
+    public = re.escape(settings.YIZHAN_PUBLIC_URL.rstrip("/"))
+    match = re.search(public + r"(/accounts/password/reset/[^/\s]+/[^/\s]+/)",
                       mail.outbox[0].body)
     assert match, mail.outbox[0].body
     return match.group(1)
@@ -122,6 +125,18 @@ def test_reset_request_mails_a_link(world, django_capture_on_commit_callbacks):
     assert reset_link()
     assert last_audit(AccountsAction.PASSWORD_RESET_REQUESTED,
                       object_id=str(world.citizen.pk)).actor_label == "system"
+
+
+@override_settings(YIZHAN_PUBLIC_URL="https://zwfw.example.gov.cn")
+def test_the_reset_link_is_the_public_address(world, django_capture_on_commit_callbacks):
+    """The reset mail's link is built from YIZHAN_PUBLIC_URL, as every other
+    notification's, not from the Host header of the request (a proxy that
+    passes its upstream name, or any other allowed host)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(RESET, {"email": "citizen@example.com"}, HTTP_HOST="localhost")
+    [message] = mail.outbox
+    assert "https://zwfw.example.gov.cn/accounts/password/reset/" in message.body, message.body
+    assert "localhost" not in message.body
 
 
 def test_unknown_address_gets_the_same_page_and_no_mail(world,

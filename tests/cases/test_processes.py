@@ -453,7 +453,8 @@ def test_a_refusal_by_a_joint_agency_s_veto_is_told_to_the_applicant(
     with django_capture_on_commit_callbacks(execute=True):
         complete(world.user("a", Role.REVIEWER), case, "lead_review")
     told = [m.body for m in mail.outbox if m.to == ["citizen@example.com"]]
-    assert len(told) == 1 and f"办件 {case.number} 不予许可，理由及救济途径见平台。" in told[0]
+    assert len(told) == 1 and (f"办件 {case.number} 不予许可，理由见平台。"
+                                  "如不服，可依法申请行政复议或者提起行政诉讼。") in told[0]
     assert [m.phone for m in MemorySmsBackend.outbox] == ["13900001111"]
 
 

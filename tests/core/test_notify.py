@@ -61,3 +61,28 @@ def test_an_sms_gateway_down_does_not_lose_the_email(caplog):
     [record] = caplog.records
     assert "SMS" in record.getMessage() and "44990020260001000001" in record.getMessage()
     assert "13800000000" not in record.getMessage()
+
+
+def test_the_sms_says_its_shorter_text_and_the_email_the_whole(settings):
+    """``sms_text`` is for the phone; the e-mail keeps ``text``."""
+    settings.YIZHAN_SITE_NAME = "一站"
+    notify.deliver(email="head@example.org", phone="13900008888", subject="延期申请待批准",
+                   text="办件 1 的承办人申请延长办理期限 5 个工作日，理由：需现场核查。",
+                   sms_text="办件 1 有延期申请待您批准，详见邮件或工作台。")
+    [message] = mail.outbox
+    assert "需现场核查" in message.body
+    assert [m.text for m in MemorySmsBackend.outbox] == [
+        "【一站】办件 1 有延期申请待您批准，详见邮件或工作台。"]
+
+
+def test_without_a_shorter_text_the_sms_says_the_text():
+    _deliver()
+    assert [m.text.endswith("办件 44990020260001000001 已受理。")
+            for m in MemorySmsBackend.outbox] == [True]
+
+
+def test_an_sms_fits_in_two_segments_signature_included(settings):
+    """Two segments of Chinese text: 140 characters, the site's signature counted."""
+    settings.YIZHAN_SITE_NAME = "一站"
+    assert notify.sms_fits("字" * (notify.SMS_MAX_LENGTH - 4))
+    assert not notify.sms_fits("字" * (notify.SMS_MAX_LENGTH - 3))

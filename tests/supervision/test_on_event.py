@@ -7,6 +7,7 @@ engine's services the tests append events directly through
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from tests.cases.helpers import complete, open_task, publish_item, reload, submitted, upload
 from tests.supervision.helpers import accepted, codes, fee_item
@@ -279,6 +280,15 @@ def test_a_window_submission_of_a_fully_online_item_raises_wb01(world, promised)
     assert (alert.case_id, alert.agency, alert.responsible) == (case.pk, world.agency_a,
                                                                 _clerk(world))
     assert alert.evidence == {"events": [_last_event(case, E.SUBMITTED).pk]}
+
+
+def test_the_wb01_alert_names_the_channel_by_its_label(world, promised):
+    """The alert says 窗口, not the stored code “window”: in the alert's language
+    (Chinese), whatever language the clerk's request was in."""
+    with translation.override("en"):
+        _window_case(world, promised)
+    alert = Alert.objects.get()
+    assert alert.message == "全程网办事项经“窗口”渠道线下办理。"
 
 
 def test_a_window_submission_of_an_item_not_fully_online_raises_nothing(world):

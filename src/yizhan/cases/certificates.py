@@ -20,7 +20,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -42,13 +41,14 @@ from yizhan.catalog.models import ItemType
 from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.pdf import CjkCharactersMissing, chinese_date, render_certificate
 from yizhan.core.permissions import require
+from yizhan.core.public import public_url
 from yizhan.core.tasks import task
 
 log = logging.getLogger(__name__)
 
 
 def verify_url(token: str) -> str:
-    return settings.YIZHAN_PUBLIC_URL.rstrip("/") + reverse("cases:verify", args=[token])
+    return public_url("cases:verify", token)
 
 
 def _certificate_rows(case: Case) -> list[tuple[str, str]]:

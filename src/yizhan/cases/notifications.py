@@ -5,34 +5,45 @@ this point); every one names the case number so it can be looked up, and
 ends with the address of the page where it is (``YIZHAN_PUBLIC_URL``).
 """
 
-from django.conf import settings
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from yizhan.cases import events
 from yizhan.cases.models import EventType
 from yizhan.core import notify
+from yizhan.core.public import public_url
 
-
-def _link(name: str, *args) -> str:
-    """The absolute address of the page ``name`` (a URL name), as the public sees it."""
-    return settings.YIZHAN_PUBLIC_URL.rstrip("/") + reverse(name, args=args)
+_link = public_url
 
 
 def _with_link(text: str, url: str) -> str:
     return f"{text}\n{url}"
 
 
-def _to_applicant(case, subject: str, text: str, *, told: bool = True) -> None:
+def _at_the_window(case) -> bool:
+    """Whether the applicant has no account: told by SMS alone, with the
+    status query's address, which shows no reasons, correction notice or
+    certificate; what the platform would show them, they get at the window."""
+    return case.applicant.user_id is None
+
+
+def _page_of(case) -> str:
+    """The address the applicant's messages end with: their case page, or
+    the status query for an applicant without an account."""
+    return (_link("cases:status") if _at_the_window(case)
+            else _link("cases:mine_detail", case.pk))
+
+
+def _to_applicant(case, subject: str, text: str, *, told: bool = True,
+                  sms_text: str = "") -> None:
     """The applicant's own e-mail (their account's) and phone.
 
     Never the submitter's: a case filed at the window was submitted by the
     clerk, whose mailbox is not the applicant's.  An applicant without an
     account is told by SMS alone, with the status query's address (the case
     number and query code open it) instead of a case page they cannot sign
-    in to.
+    in to.  ``sms_text``, when given, is a shorter text for the SMS.
 
     What the law has the agency tell the applicant (受理 or 不予受理 and the
     decision, 第三十二条、第三十八条; a longer limit, 第四十二条; a pause and
@@ -45,9 +56,9 @@ def _to_applicant(case, subject: str, text: str, *, told: bool = True) -> None:
     user = applicant.user
     email = user.email if user is not None else ""
     phone = applicant.phone or (user.phone if user is not None else "")
-    url = (_link("cases:mine_detail", case.pk) if user is not None
-           else _link("cases:status"))
+    url = _page_of(case)
     notify.send(email=email, phone=phone, subject=subject, text=_with_link(text, url),
+                sms_text=_with_link(sms_text, url) if sms_text else "",
                 case_number=case.number)
     if told:
         # The platform tells, on the agency's behalf: no person is the actor.
@@ -64,12 +75,34 @@ def case_submitted(case) -> None:
 
 
 def correction_requested(case, notice) -> None:
-    names = "、".join(item["name"] for item in notice.items)
+    """All that is to be corrected, at once (《行政许可法》第三十二条).
+
+    The applicant with an account corrects on their case page, which lists
+    each material's problem; one without an account is told each problem
+    here and brings the materials to the window.  An SMS that the list would
+    make longer than two segments names how many materials and where they
+    are listed; the e-mail keeps the list.
+    """
+    n = len(notice.items)
     with translation.override("zh-hans"):
-        _to_applicant(case, _("请补正申请材料"),
-                      _("办件 %(number)s 需要补正以下材料：%(names)s。"
-                        "请登录平台一次性补正后重新提交。")
-                      % {"number": case.number, "names": names}, told=False)
+        if _at_the_window(case):
+            names = "、".join(f"{item['name']}（{item['problem']}）" for item in notice.items)
+            text = (_("办件 %(number)s 需要补正以下材料：%(names)s。")
+                    % {"number": case.number, "names": names}
+                    + _("请携带补正材料到受理窗口办理。"))
+            where = _("请到受理窗口领取补正告知书。")
+        else:
+            names = "、".join(item["name"] for item in notice.items)
+            text = (_("办件 %(number)s 需要补正以下材料：%(names)s。"
+                      "请登录平台一次性补正后重新提交。")
+                    % {"number": case.number, "names": names})
+            where = _("请登录平台查看补正告知，一次性补正后重新提交。")
+        sms_text = ""
+        if not notify.sms_fits(_with_link(text, _page_of(case))):
+            sms_text = ngettext("办件 %(number)s 需要补正 %(n)s 项材料。",
+                                "办件 %(number)s 需要补正 %(n)s 项材料。",
+                                n) % {"number": case.number, "n": n} + where
+        _to_applicant(case, _("请补正申请材料"), text, told=False, sms_text=sms_text)
 
 
 def correction_submitted(case) -> None:
@@ -79,23 +112,40 @@ def correction_submitted(case) -> None:
                       told=False)
 
 
-# What the applicant is told when a task is completed, by (task kind, decision).
+# 《行政许可法》第三十八条: a refusal tells the applicant of their remedies.
+_REMEDIES = gettext_lazy("如不服，可依法申请行政复议或者提起行政诉讼。")
+
+# What the applicant is told when a task is completed, by (task kind,
+# decision): the sentences, in order.
 _TASK_TEXTS = {
-    ("accept", "approve"): gettext_lazy("办件 %(number)s 已受理。"),
-    ("accept", "reject"): gettext_lazy("办件 %(number)s 不予受理，理由见平台。"),
-    ("decide", "approve"): gettext_lazy("办件 %(number)s 已准予，电子证照可在平台下载。"),
-    ("decide", "reject"): gettext_lazy("办件 %(number)s 不予许可，理由及救济途径见平台。"),
-    ("deliver", "approve"): gettext_lazy("办件 %(number)s 的决定已送达，办理完结。"),
+    ("accept", "approve"): (gettext_lazy("办件 %(number)s 已受理。"),),
+    ("accept", "reject"): (gettext_lazy("办件 %(number)s 不予受理，理由见平台。"),),
+    ("decide", "approve"): (gettext_lazy("办件 %(number)s 已准予，电子证照可在平台下载。"),),
+    ("decide", "reject"): (gettext_lazy("办件 %(number)s 不予许可，理由见平台。"), _REMEDIES),
+    ("deliver", "approve"): (gettext_lazy("办件 %(number)s 的决定已送达，办理完结。"),),
+}
+# Where those send the applicant to the platform, what an applicant without
+# an account is told instead: the status query shows no reason nor result.
+_WINDOW_TEXTS = {
+    ("accept", "reject"): (gettext_lazy("办件 %(number)s 不予受理。"),
+                           gettext_lazy("请到受理窗口领取不予受理决定书。")),
+    ("decide", "approve"): (gettext_lazy("办件 %(number)s 已准予。"),
+                            gettext_lazy("请到受理窗口领取证照。")),
+    ("decide", "reject"): (gettext_lazy("办件 %(number)s 不予许可。"),
+                           gettext_lazy("请到受理窗口领取决定书。"), _REMEDIES),
 }
 # The kinds of task whose completion the applicant hears of.
 TOLD_KINDS = frozenset(kind for kind, _decision in _TASK_TEXTS)
 
 
 def task_completed(case, task, *, kind: str, decision: str) -> None:
-    template = _TASK_TEXTS.get((kind, decision))
-    if template:
+    sentences = _TASK_TEXTS.get((kind, decision))
+    if sentences:
+        if _at_the_window(case):
+            sentences = _WINDOW_TEXTS.get((kind, decision), sentences)
         with translation.override("zh-hans"):
-            _to_applicant(case, _("办件进度"), str(template) % {"number": case.number})
+            text = "".join(str(sentence) for sentence in sentences)
+            _to_applicant(case, _("办件进度"), text % {"number": case.number})
 
 
 def case_refused(case) -> None:
@@ -232,23 +282,32 @@ def tell_cancelled(task_ids, *, reason: str) -> int:
     return sent
 
 
-def case_extended(case) -> None:
+def case_extended(case, *, reason: str) -> None:
+    """The limit is longer, and why (《行政许可法》第四十二条: 并应当将延长期限的理由
+    告知申请人): the walk-in applicant's status page shows no reason, so the
+    message says it."""
     with translation.override("zh-hans"):
         _to_applicant(case, _("办理期限延长"),
-                      _("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日。")
-                      % {"number": case.number, "n": case.extension_workdays})
+                      _("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日，理由：%(reason)s。")
+                      % {"number": case.number, "n": case.extension_workdays,
+                         "reason": reason})
 
 
 def extension_requested(case, request) -> None:
     """The heads of the case's agency are asked to approve an extension
-    (《行政许可法》第四十二条: 经本行政机关负责人批准), with the case page's address."""
+    (《行政许可法》第四十二条: 经本行政机关负责人批准), with the case page's address.
+
+    The SMS only says there is a request: the reason, of any length, is in
+    the e-mail and on the case page."""
+    url = _link("cases:staff_case", case.pk)
     with translation.override("zh-hans"):
         _to_heads(case, _("延期申请待批准：%(number)s") % {"number": case.number},
                   _with_link(_("办件 %(number)s（%(item)s）的承办人申请延长办理期限 %(n)s 个"
                                "工作日，理由：%(reason)s。请在法定期限届满前批准或不予批准。")
                              % {"number": case.number, "item": case.item_version.name,
-                                "n": request.workdays, "reason": request.reason},
-                             _link("cases:staff_case", case.pk)))
+                                "n": request.workdays, "reason": request.reason}, url),
+                  sms_text=_with_link(_("办件 %(number)s 有延期申请待您批准，详见邮件或工作台。")
+                                      % {"number": case.number}, url))
 
 
 def extension_declined(case, request) -> None:
@@ -304,18 +363,20 @@ def case_resumed(case, *, reason: str, paused_workdays: int) -> None:
 
 # --- supervision notices (监察督办) ------------------------------------------------
 
-def _to_heads(case, subject: str, text: str) -> None:
+def _to_heads(case, subject: str, text: str, *, sms_text: str = "") -> None:
     """The heads of the agency a notice is addressed to: they answer for it."""
     from yizhan.directory.selectors import agency_heads
 
     for head in agency_heads(agency_ids=[case.agency_id]).get(case.agency_id, []):
-        notify.send(email=head.email, phone=head.phone, subject=subject, text=text)
+        notify.send(email=head.email, phone=head.phone, subject=subject, text=text,
+                    sms_text=sms_text, case_number=case.number)
 
 
 def _to_issuer(case, subject: str, text: str) -> None:
     user = case.submitted_by
     if user.is_active:
-        notify.send(email=user.email, phone=user.phone, subject=subject, text=text)
+        notify.send(email=user.email, phone=user.phone, subject=subject, text=text,
+                    case_number=case.number)
 
 
 def notice_issued(case) -> None:

@@ -1394,7 +1394,7 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
     audit_append(actor=actor, action=CasesAction.CASE_EXTENDED, obj=case,
                  agency_id=case.agency_id, reason=reason,
                  changes={"workdays": workdays, **asked})
-    notifications.case_extended(case)
+    notifications.case_extended(case, reason=reason)
     return case
 
 

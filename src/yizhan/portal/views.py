@@ -22,6 +22,7 @@ from yizhan.audit.permissions import audit_search as may_search_audit
 from yizhan.cases import selectors as case_selectors
 from yizhan.catalog.forms import SearchForm
 from yizhan.core.errors import ApplicationError
+from yizhan.core.public import public_url
 from yizhan.directory import permissions as directory_permissions
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
@@ -201,9 +202,10 @@ def password_change(request):
 def password_reset(request):
     form = forms.PasswordResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        template = request.build_absolute_uri(
-            reverse("portal:password_reset_confirm", args=["UIDX", "TOKENX"])
-        ).replace("UIDX", "{uid}").replace("TOKENX", "{token}")
+        # The public address, as every notification's: not the request's Host
+        # header, which a proxy or another allowed host may have set.
+        template = public_url("portal:password_reset_confirm", "UIDX", "TOKENX"
+                              ).replace("UIDX", "{uid}").replace("TOKENX", "{token}")
         account_services.password_reset_request(email=form.cleaned_data["email"],
                                                 reset_url_template=template)
         return render(request, "registration/password_reset_sent.html")

@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yizhan.cases.clock import PAUSE_REASONS
 from yizhan.cases.models import EventType
@@ -167,11 +168,18 @@ def _fee_above_standard(event, case, params, history):
                       "standard": data.get("standard_amount", "")})
 
 
+# The channels a case is submitted by, as an alert names them (another
+# system's own code is shown as it is).
+CHANNELS = {"online": pgettext_lazy("channel", "网上"),
+            "window": pgettext_lazy("channel", "窗口")}
+
+
 def _offline_handling(event, case, params, history):
     channel = (event.data or {}).get("channel", "online")
     if channel == "online" or case.item_version.online_depth < params["min_depth"]:
         return None
-    return Finding(_("全程网办事项经“%(channel)s”渠道线下办理。") % {"channel": channel})
+    return Finding(_("全程网办事项经“%(channel)s”渠道线下办理。")
+                   % {"channel": CHANNELS.get(channel, channel)})
 
 
 CHECKS: dict[str, Check] = {c.name: c for c in [
