@@ -970,8 +970,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     if step.finished:
         fields += _finish(case, step, actor, now, reason=opinion)
     case.save(update_fields=sorted(set(fields)))
-    if "decided_at" in fields or not case.is_open:
-        # Decided (or ended) by this step: its limit can no longer be extended.
+    if "decided_at" in fields or (not case.is_open and case.decided_at is None):
+        # Decided (or ended undecided) by this step: its limit can no longer be
+        # extended.  Not asked at delivery: nothing can be requested once a
+        # case is decided (_check_extendable), so nothing waits then.
         _close_pending_extension(case, actor, status=ExtensionRequest.Status.WITHDRAWN)
     audit_append(actor=actor, action=CasesAction.TASK_COMPLETED, obj=case,
                  agency_id=task.agency_id, reason=opinion,
