@@ -45,6 +45,9 @@ def _check(page: Page, path: str | None = None, lang: str = "zh-CN") -> None:
     if path is not None:
         response = page.goto(path)
         assert response is not None and response.ok, (path, response and response.status)
+    # After a click, the heading a test waits for may be parsed before the
+    # rest of a long page (a busy machine): the whole document is checked.
+    page.wait_for_load_state("load")
     where = page.url
     facts = page.evaluate(FACTS)
     assert facts["lang"] == lang, where
