@@ -22,6 +22,7 @@ from yizhan.audit.chain import canonical
 from yizhan.audit.models import AuditChainHead, AuditRecord
 from yizhan.audit.verify import Break
 from yizhan.core.crypto import sm3_hex
+from yizhan.core.times import utc_text
 
 FORMAT = "yizhan-audit-anchor/1"
 
@@ -40,7 +41,7 @@ def take() -> dict:
              for shard, seq, hash_ in AuditChainHead.objects.order_by("shard")
              .values_list("shard", "seq", "hash")]
     body = {"format": FORMAT,
-            "at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "at": utc_text(datetime.datetime.now(datetime.UTC)),
             "heads": heads}
     return {**body, "digest": _digest(body)}
 

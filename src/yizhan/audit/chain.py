@@ -10,13 +10,13 @@ untouched record fails verification: ``storable`` makes the changes so
 before they are hashed and stored.
 """
 
-import datetime
 import json
 import math
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from yizhan.core.crypto import sm3_hex
+from yizhan.core.times import utc_text
 
 HASHED_FIELDS = (
     "shard",
@@ -85,11 +85,7 @@ def changes_digest(changes: dict) -> str:
     return sm3_hex(canonical(changes).encode())
 
 
-def _utc(at: datetime.datetime) -> str:
-    return at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def record_hash(fields: dict, prev_hash: str) -> str:
     body = {name: fields[name] for name in HASHED_FIELDS}
-    body["at"] = _utc(fields["at"])
+    body["at"] = utc_text(fields["at"])
     return sm3_hex((prev_hash + canonical(body)).encode())

@@ -12,6 +12,7 @@ from yizhan.catalog import selectors, services, transfer
 from yizhan.catalog.models import THEMES, Item
 from yizhan.core.api import AUTH, ListPage, actor_of
 from yizhan.core.errors import NotFound
+from yizhan.core.times import utc_text
 from yizhan.directory import selectors as directory_selectors
 
 router = Router(tags=["catalog"])
@@ -178,7 +179,7 @@ class VersionOut(ItemGuide):
     @staticmethod
     def resolve_edited_at(obj):
         # As an export writes base_edited_at: a JSON time has milliseconds only.
-        return transfer._instant(obj.edited_at)
+        return utc_text(obj.edited_at)
 
 
 class MaterialIn(Schema):

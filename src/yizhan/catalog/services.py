@@ -208,10 +208,10 @@ def _time_read(value, *, field: str):
     Read as an import reads an export's ``base_edited_at``; anything else is
     refused, naming ``field``.
     """
-    from yizhan.catalog.transfer import _export_base
+    from yizhan.catalog.transfer import export_base
 
     try:
-        return _export_base({"base_edited_at": value})[1]
+        return export_base({"base_edited_at": value})[1]
     except (TypeError, ValueError, OverflowError):
         raise InvalidInput(_("修改时间无效：应为读取版本时得到的 edited_at（含时区的 ISO 8601 "
                              "时间）。"), code=CatalogErrorCode.BAD_FIELD, field=field) from None

@@ -64,6 +64,7 @@ from yizhan.catalog.models import (
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
 from yizhan.core.sizes import MiB, megabytes
+from yizhan.core.times import utc_text
 from yizhan.directory.models import Agency
 
 MAX_IMPORT_BYTES = 10 * MiB
@@ -695,7 +696,7 @@ def _choice_problem(record: Record, field_name: str) -> str | None:
         "choices": "、".join(CHOICE_LABELS[key])}
 
 
-def _export_base(data: dict) -> tuple[int | None, datetime.datetime | None]:
+def export_base(data: dict) -> tuple[int | None, datetime.datetime | None]:
     """The version a record was exported from, and its last edit; ValueError if the
     file holds something else there."""
     number, edited_at = data.get("base_version"), data.get("base_edited_at")
@@ -759,7 +760,7 @@ def _check(actor, record: Record, errors: list[dict]):
         return None
     if existing is not None:
         try:
-            _export_base(data)
+            export_base(data)
         except (TypeError, ValueError):
             errors.append(_error(record, "base_version",
                                  gettext("导出时的版本信息无效，请重新导出后再编辑")))
@@ -886,7 +887,7 @@ def _write(actor, agency, existing, clean, record: Record, result: ImportResult)
         # item awaiting review is left to its review.
         result.unchanged.append(existing.impl_code)
         return
-    number, edited_at = _export_base(record.data)
+    number, edited_at = export_base(record.data)
     if (number is not None and number != latest.number) or (
             edited_at is not None and edited_at != latest.edited_at):
         raise Conflict(_("该事项在导出后已被修改，请重新导出后再编辑。"), field="base_version",
@@ -905,11 +906,6 @@ def _write(actor, agency, existing, clean, record: Record, result: ImportResult)
 
 # --- exporting ---------------------------------------------------------------
 
-def _instant(at: datetime.datetime) -> str:
-    """An edit's time as the import compares it: UTC, to the microsecond."""
-    return at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def export_records(versions) -> list[dict]:
     records = []
     for version in versions:
@@ -917,7 +913,7 @@ def export_records(versions) -> list[dict]:
         data["impl_code"] = version.item.impl_code
         data["agency"] = content.agency_reference(version.item.agency)
         data["base_version"] = version.number
-        data["base_edited_at"] = _instant(version.edited_at)
+        data["base_edited_at"] = utc_text(version.edited_at)
         records.append(data)
     return records
 
