@@ -7,6 +7,7 @@ world built through the services.
 """
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.factories import World
+from tests.factories import PASSWORD, World
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -149,3 +150,19 @@ def sign_in(page: Page):
         page.get_by_test_id("sign-in").click()
 
     return submit
+
+
+def sign_in_as(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form on ``page`` (any context: a phone's too),
+    and wait until signed in."""
+    page.goto(reverse("portal:login"))
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_role("button", name="退出")).to_be_visible()
+
+
+def large_text_on(page: Page) -> None:
+    """Turn on 大字模式 from the header, and wait for the page in large text."""
+    page.get_by_test_id("large-text").click()
+    expect(page.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))

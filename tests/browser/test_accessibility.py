@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import large_text_on, sign_in_as
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -158,15 +159,10 @@ def test_pages_fit_a_phone_and_wide_tables_scroll_in_their_own_box(browser, site
                                 (world.user("a", Role.REVIEWER).username,
                                  [reverse("portal:workbench"), reverse("cases:agency_cases")])):
             context.clear_cookies()  # signed out, standard text
-            phone.goto(reverse("portal:login"))
-            phone.get_by_label("用户名").fill(username)
-            phone.get_by_label("密码").fill(PASSWORD)
-            phone.get_by_test_id("sign-in").click()
-            expect(phone.get_by_role("button", name="退出")).to_be_visible()
+            sign_in_as(phone, username)
             for large in (False, True):
                 if large:
-                    phone.get_by_test_id("large-text").click()
-                    expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+                    large_text_on(phone)
                 for path in paths:
                     phone.goto(path)
                     width, scroll_width, regions = phone.evaluate(FITS)

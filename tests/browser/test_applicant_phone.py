@@ -1,12 +1,11 @@
 """The applicant's pages on a phone, in large text: nothing scrolls sideways."""
 
-import re
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser.conftest import large_text_on, sign_in_as
 
 pytestmark = pytest.mark.browser
 
@@ -37,13 +36,8 @@ def test_the_applicant_s_case_pages_fit_a_phone_in_large_text(browser, site):
                                   is_mobile=True, timezone_id="Asia/Shanghai")
     try:
         phone = context.new_page()
-        phone.goto(reverse("portal:login"))
-        phone.get_by_label("用户名").fill(world.citizen.username)
-        phone.get_by_label("密码").fill(PASSWORD)
-        phone.get_by_test_id("sign-in").click()
-        expect(phone.get_by_role("button", name="退出")).to_be_visible()
-        phone.get_by_test_id("large-text").click()
-        expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+        sign_in_as(phone, world.citizen.username)
+        large_text_on(phone)
         problems = []
         for path in (reverse("cases:apply", args=[version.item.impl_code]),
                      reverse("cases:mine_detail", args=[case.pk])):

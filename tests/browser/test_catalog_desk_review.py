@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import large_text_on, sign_in_as
 from tests.browser.test_accessibility import _check
 from tests.catalog.helpers import attach, create, editor, pdf_bytes, published, reviewer
 from tests.factories import PASSWORD
@@ -58,14 +59,9 @@ def test_a_draft_s_page_does_not_scroll_sideways(browser, site, width, large):
                                   viewport={"width": width, "height": 800})
     try:
         phone = context.new_page()
-        phone.goto(reverse("portal:login"))
-        phone.get_by_label("用户名").fill(editor(world).username)
-        phone.get_by_label("密码").fill(PASSWORD)
-        phone.get_by_test_id("sign-in").click()
-        expect(phone.get_by_role("button", name="退出")).to_be_visible()
+        sign_in_as(phone, editor(world).username)
         if large:
-            phone.get_by_test_id("large-text").click()
-            expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+            large_text_on(phone)
         phone.goto(reverse("catalog:desk_version", args=[draft.pk]))
         expect(phone.get_by_role("heading", name="空白表格与样本")).to_be_visible()
         client_width, scroll_width = phone.evaluate(FITS)

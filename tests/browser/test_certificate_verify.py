@@ -5,6 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import large_text_on
 from tests.cases.helpers import complete, publish_item, submitted
 from yizhan.cases import certificates
 from yizhan.cases.models import Certificate
@@ -41,8 +42,7 @@ def test_a_phone_in_large_text_reads_the_verdicts_in_words_and_sees_the_file_s(
     try:
         tab = context.new_page()
         tab.goto(f"/verify/{certificate.verify_token}/")
-        tab.get_by_test_id("large-text").click()
-        expect(tab.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+        large_text_on(tab)
         expect(tab.get_by_role("heading", level=1)).to_have_text("电子证照核验")
         expect(tab.get_by_role("status")).to_contain_text("核验通过")
         tab.get_by_label("选择证照 PDF 文件").set_input_files(str(altered))

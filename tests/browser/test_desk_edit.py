@@ -1,11 +1,11 @@
 """The catalog desk's item form, as an editor fills it in a browser."""
 
-import re
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import large_text_on, sign_in_as
 from tests.browser.test_accessibility import FITS, _check
 from tests.catalog.helpers import create, editor
 from tests.factories import PASSWORD
@@ -88,8 +88,7 @@ def test_large_text_keeps_what_was_typed_in_the_form(page: Page, site, sign_in):
     expect(page.get_by_role("button", name="退出")).to_be_visible()
     page.goto(reverse("catalog:desk_new"))
     _fill_new_item(page)
-    page.get_by_test_id("large-text").click()
-    expect(page.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+    large_text_on(page)
     expect(page.locator("#fees-1-basis")).to_have_value("《收费管理办法》")
     expect(page.locator("#materials-2-forms-copy")).to_be_checked()
     page.get_by_test_id("language").click()
@@ -105,15 +104,10 @@ def test_the_form_does_not_scroll_sideways_on_a_narrow_phone(browser, site):
                                   is_mobile=True, timezone_id="Asia/Shanghai")
     try:
         phone = context.new_page()
-        phone.goto(reverse("portal:login"))
-        phone.get_by_label("用户名").fill(editor(world).username)
-        phone.get_by_label("密码").fill(PASSWORD)
-        phone.get_by_test_id("sign-in").click()
-        expect(phone.get_by_role("button", name="退出")).to_be_visible()
+        sign_in_as(phone, editor(world).username)
         for large in (False, True):
             if large:
-                phone.get_by_test_id("large-text").click()
-                expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+                large_text_on(phone)
             for path in (reverse("catalog:desk_new"),
                          reverse("catalog:desk_edit", args=[draft.pk])):
                 phone.goto(path)

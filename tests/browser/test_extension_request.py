@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.conftest import sign_in_as
 from tests.browser.test_accessibility import _check
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -19,11 +19,7 @@ def _signed_in(browser, site, username):
     context = browser.new_context(base_url=site.url, locale="zh-CN",
                                   timezone_id="Asia/Shanghai")
     tab = context.new_page()
-    tab.goto(reverse("portal:login"))
-    tab.get_by_label("用户名").fill(username)
-    tab.get_by_label("密码").fill(PASSWORD)
-    tab.get_by_test_id("sign-in").click()
-    expect(tab.get_by_role("button", name="退出")).to_be_visible()
+    sign_in_as(tab, username)
     return context, tab
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.conftest import large_text_on
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -31,8 +32,7 @@ def _phone(browser, site, *, large=False, sign_in=True):
     else:
         phone.goto("/")
     if large:
-        phone.get_by_test_id("large-text").click()
-        expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+        large_text_on(phone)
     return context, phone
 
 
@@ -167,8 +167,7 @@ def test_typed_answers_survive_switching_to_large_text(browser, site):
     try:
         phone.goto(reverse("cases:apply", args=[version.item.impl_code]))
         phone.get_by_label("拟用店名").fill("湖滨小馆")
-        phone.get_by_test_id("large-text").click()
-        expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+        large_text_on(phone)
         expect(phone.get_by_label("拟用店名")).to_have_value("湖滨小馆")
     finally:
         context.close()

@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.conftest import large_text_on
+
 pytestmark = pytest.mark.browser
 
 NAV_ZH = ["首页", "信息公开", "在线办事", "互动交流"]
@@ -155,8 +157,7 @@ def test_high_contrast_mode_toggles_and_persists(page: Page):
 def test_display_modes_combine_and_work_in_english(page: Page):
     """Both modes can be on at once, and the language switch keeps them."""
     page.goto("/")
-    page.get_by_test_id("large-text").click()
-    expect(page.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+    large_text_on(page)
     page.get_by_test_id("high-contrast").click()
     expect(page.locator("html")).to_have_class(re.compile(r"\blarge-text\b.*\bhigh-contrast\b"))
     page.get_by_test_id("language").click()

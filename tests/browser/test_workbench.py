@@ -1,11 +1,11 @@
 """The reviewer's pages in Chromium: a tablet and a phone, large text."""
 
-import re
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.conftest import large_text_on, sign_in_as
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -30,8 +30,7 @@ def test_switching_to_large_text_keeps_the_reasons_typed_on_the_task_page(page, 
     page.goto(reverse("cases:task", args=[task.pk]))
     reasons = "经营场所使用证明缺少出租方签章页，消防安全告知承诺书未签字"
     page.get_by_test_id("opinion").fill(reasons)
-    page.get_by_test_id("large-text").click()
-    expect(page.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+    large_text_on(page)
     expect(page.get_by_test_id("opinion")).to_have_value(reasons)
 
 
@@ -53,14 +52,9 @@ def test_the_inbox_stays_readable_on_a_phone(browser, site, large):
                                   timezone_id="Asia/Shanghai")
     try:
         phone = context.new_page()
-        phone.goto(reverse("portal:login"))
-        phone.get_by_label("用户名").fill(reviewer.username)
-        phone.get_by_label("密码").fill(PASSWORD)
-        phone.get_by_test_id("sign-in").click()
-        expect(phone.get_by_role("button", name="退出")).to_be_visible()
+        sign_in_as(phone, reviewer.username)
         if large:
-            phone.get_by_test_id("large-text").click()
-            expect(phone.locator("html")).to_have_class(re.compile(r"\blarge-text\b"))
+            large_text_on(phone)
         phone.goto(reverse("portal:workbench"))
         heights = phone.evaluate(ROWS)
         assert heights
