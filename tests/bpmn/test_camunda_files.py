@@ -1,6 +1,8 @@
 """Files as Camunda Modeler writes them: JUEL and FEEL conditions, candidate
 groups, Camunda 8 script tasks, a file saved as UTF-16."""
 
+import codecs
+
 import pytest
 
 from tests.bpmn.documents import HEAD, document, flow, gateway_document, user_task
@@ -68,6 +70,50 @@ def test_the_rest_of_juel_and_feel_is_refused_in_chinese_naming_the_flow(conditi
     assert reason in text
 
 
+def _declared(condition: str, language: str) -> bytes:
+    return gateway_document(condition).replace(
+        b'xsi:type="bpmn:tFormalExpression">',
+        f'xsi:type="bpmn:tFormalExpression" language="{language}">'.encode())
+
+
+@pytest.mark.parametrize("language", ["javascript", "groovy", "JavaScript", "mvel"])
+def test_a_condition_declared_in_another_language_is_refused_naming_it(language):
+    """Camunda 7 runs such a condition as JavaScript or Groovy, where the same
+    text may mean something else (JavaScript's ``amount == "500"`` holds for
+    500, here not): the language is refused as a script task's is."""
+    assert message(_declared('amount == "500"', language)) == (
+        f"顺序流 f_condition 的条件语言“{language}”不受支持：条件只能用本平台的表达式，"
+        "或 JUEL（${…}）、FEEL（=…）的比较写成（language 留空或填 python）。")
+
+
+def test_a_completion_condition_declared_in_another_language_is_refused_naming_it():
+    body = ('<bpmn:startEvent id="start"/>' + user_task(
+                "joint", "会同审查",
+                inner='<bpmn:multiInstanceLoopCharacteristics><bpmn:completionCondition '
+                      'xsi:type="bpmn:tFormalExpression" language="groovy">'
+                      'opinion == "reject"</bpmn:completionCondition>'
+                      "</bpmn:multiInstanceLoopCharacteristics>")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "joint")
+            + flow("joint", "approved"))
+    text = message(document(body, lanes=[("$joint/reviewer", ["joint"])]))
+    assert text.startswith("用户任务“会同审查”（joint） 的条件语言“groovy”不受支持")
+
+
+@pytest.mark.parametrize(("condition", "language"), [
+    ("=amount > 500", "feel"),
+    ("=amount > 500", "FEEL"),
+    ("${amount > 500}", "juel"),
+    ("amount > 500", "python"),
+    ("amount > 500", "text/x-python"),
+    ("amount > 500", " "),
+])
+def test_a_condition_declared_in_our_languages_branches(case, condition, language):
+    definition = load(_declared(condition, language))
+    c = case(definition, data={"amount": 600}, agencies={"$accepting": 1})
+    c.do("决定")
+    assert c.step.outcome == "approved"
+
+
 # Posts
 
 def _task(attributes: str = "", extension: str = "", *, namespace: str = CAMUNDA) -> bytes:
@@ -100,6 +146,39 @@ def test_a_task_in_a_lane_takes_the_lane_s_post_whatever_its_candidate_groups():
         b'isExecutable="true">', b'isExecutable="true">' + lane.encode())
     post = load(xml).tasks["accept"]
     assert (post.role, post.agency) == ("reviewer", "$accepting")
+
+
+def _in_lanes(xml: bytes, lanes: str) -> bytes:
+    return xml.replace(b'isExecutable="true">',
+                       b'isExecutable="true"><bpmn:laneSet id="ls">' + lanes.encode()
+                       + b"</bpmn:laneSet>")
+
+
+def test_a_task_in_an_unnamed_lane_takes_its_candidate_group():
+    """Camunda Modeler draws a pool's lanes unnamed; the post is then typed in
+    the task's Candidate groups.  A lane with no name says nothing of it."""
+    xml = _in_lanes(_task('camunda:candidateGroups="$accepting/窗口受理员"'),
+                    '<bpmn:lane id="l1"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+                    "<bpmn:flowNodeRef>accept</bpmn:flowNodeRef>"
+                    '<bpmn:flowNodeRef>approved</bpmn:flowNodeRef></bpmn:lane>'
+                    '<bpmn:lane id="l2" name=" "/>')
+    post = load(xml).tasks["accept"]
+    assert (post.role, post.agency) == ("window_clerk", "$accepting")
+
+
+def test_an_unnamed_lane_beside_a_named_one_leaves_the_named_one_s_post():
+    xml = _in_lanes(_task('camunda:candidateGroups="window"'),
+                    '<bpmn:lane id="l1"><bpmn:flowNodeRef>accept</bpmn:flowNodeRef></bpmn:lane>'
+                    '<bpmn:lane id="l2" name="$accepting/reviewer">'
+                    "<bpmn:flowNodeRef>accept</bpmn:flowNodeRef></bpmn:lane>")
+    post = load(xml).tasks["accept"]
+    assert (post.role, post.agency) == ("reviewer", "$accepting")
+
+
+def test_a_task_in_an_unnamed_lane_and_without_candidate_group_is_told_of_both():
+    xml = _in_lanes(_task(), '<bpmn:lane id="l1"><bpmn:flowNodeRef>accept</bpmn:flowNodeRef>'
+                             "</bpmn:lane>")
+    assert "或在任务的候选组（candidateGroups）中这样填写" in message(xml)
 
 
 def test_a_candidate_group_naming_an_unknown_agency_is_refused():
@@ -166,3 +245,27 @@ def test_a_file_saved_as_utf16_with_its_byte_order_mark_loads():
 def test_text_declaring_another_encoding_loads():
     """The API carries the file as text: the encoding it declares no longer applies."""
     assert set(load(_utf16_declared()).tasks) == {"decide"}
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    ("<x/>".encode("utf-16"), "<x/>"),
+    (codecs.BOM_UTF16_BE + "<x/>".encode("utf-16-be"), "<x/>"),
+    ("<流程/>".encode("utf-8-sig"), "<流程/>"),
+    ("<流程/>".encode(), "<流程/>"),
+])
+def test_the_text_of_a_file_is_read_as_the_loader_reads_it(raw, text):
+    """``process_text``, for a caller keeping the file as text (the catalog's desk)."""
+    assert bpmn.process_text(raw) == text
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"\x89PNG\r\n\x1a\n", "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"),
+    (codecs.BOM_UTF16_LE + b"<", "流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。"),
+    (b"<x/>" + b" " * bpmn.MAX_BYTES, "流程文件过大"),
+    (codecs.BOM_UTF16_LE + b" \x00" * bpmn.MAX_BYTES, "流程文件过大"),
+])
+def test_a_file_the_loader_would_not_read_is_refused_as_text_too(raw, reason):
+    with pytest.raises(bpmn.ProcessError) as info:
+        bpmn.process_text(raw)
+    assert info.value.render("zh-hans").startswith(reason)
+

@@ -138,6 +138,23 @@ def test_no_exit_matches(monkeypatch):
 
 
 
+@pytest.mark.parametrize(("condition", "data", "told"), [
+    # Python's own words ("invalid literal for int() with base 10") are not
+    # the window clerk's language.
+    ("int(shop) > 3", {"shop": "张记"}, "int() 无法处理这个值。"),
+    ("float(shop) > 3", {"shop": []}, "float() 无法处理这个值。"),
+    # round() says what is wrong itself, once.
+    ("round(amount, 99) > 3", {"amount": 5}, "round() 的位数必须是 -15 到 15 之间的整数。"),
+])
+def test_a_failing_function_is_told_in_the_reader_s_language_once(condition, data, told):
+    definition = load(gateway_document(condition))
+    step = bpmn.start(definition, data=data, agencies={"$accepting": 1})
+    with pytest.raises(bpmn.ProcessRuntimeError) as info:
+        bpmn.complete(definition, step.state_json, task_id=first(step),
+                      data={"opinion": "approve"})
+    assert info.value.render("zh-hans") == f"流程运行出错：gw：{told}"
+
+
 def test_a_join_waiting_for_a_branch_not_taken_stops_the_step(monkeypatch):
     """An exclusive split joined by a parallel gateway: the join waits for ever.
 
@@ -233,6 +250,87 @@ def test_start_needs_every_agency_the_process_names():
         bpmn.start(definition, data={}, agencies={"$accepting": 1, "市公安局": 7})
     assert info.value.render("zh-hans") == "流程需要机关“市消防救援支队”，但 agencies 中没有给出。"
     assert info.value.code == "bpmn.invalid_call"
+
+
+def _both_opinions_at_the_join(after_reject: str) -> bytes:
+    """受理 → 公安审查 ‖ 消防审查, each completed with ``opinion`` → join →
+    ``opinion == "reject"`` → ``after_reject``, otherwise 决定."""
+    body = (
+        '<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+        + '<bpmn:parallelGateway id="split"/>'
+        + user_task("police", "公安审查") + user_task("fire", "消防审查")
+        + '<bpmn:parallelGateway id="join"/>'
+        + '<bpmn:exclusiveGateway id="gw" default="f_ok"/>' + user_task("decide", "决定")
+        + '<bpmn:endEvent id="approved"/>'
+        + ('<bpmn:endEvent id="refused"/>' if after_reject == "refused" else "")
+        + flow("start", "accept") + flow("accept", "split")
+        + flow("split", "police") + flow("split", "fire")
+        + flow("police", "join") + flow("fire", "join") + flow("join", "gw")
+        + flow("gw", after_reject, 'opinion == "reject"')
+        + flow("gw", "decide", flow_id="f_ok") + flow("decide", "approved")
+    )
+    return document(body, lanes=[
+        ("window_clerk", ["accept"]),
+        ("市公安局/reviewer", ["police"]),
+        ("市消防救援支队/审查员", ["fire"]),
+        ("agency_head", ["decide"]),
+    ])
+
+
+def _review(definition, step, opinions: dict[str, str]):
+    """Complete the ready reviews in the order of ``opinions`` (title → opinion)."""
+    for title, opinion in opinions.items():
+        [task_id] = [t.task_id for t in step.ready if t.title == title]
+        step = bpmn.complete(definition, step.state_json, task_id=task_id,
+                             data={"opinion": opinion})
+    return step
+
+
+@pytest.mark.parametrize("opinions", [
+    {"公安审查": "reject", "消防审查": "approve"},
+    {"消防审查": "approve", "公安审查": "reject"},
+    {"消防审查": "reject", "公安审查": "approve"},
+])
+def test_a_rejection_in_one_branch_holds_at_the_join(opinions):
+    """Each branch writes ``opinion``; whichever arrives last, one agency's
+    rejection is what the gateway after the join reads."""
+    definition = load(_both_opinions_at_the_join("refused"))
+    step = bpmn.start(definition, data={}, agencies=AGENCIES)
+    step = bpmn.complete(definition, step.state_json, task_id=first(step),
+                         data={"opinion": "approve"})
+    step = _review(definition, step, opinions)
+    assert (step.finished, step.outcome) == (True, "refused")
+
+
+def test_approvals_in_both_branches_go_on_to_the_decision():
+    definition = load(_both_opinions_at_the_join("refused"))
+    step = bpmn.start(definition, data={}, agencies=AGENCIES)
+    step = bpmn.complete(definition, step.state_json, task_id=first(step),
+                         data={"opinion": "approve"})
+    step = _review(definition, step, {"公安审查": "approve", "消防审查": "approve"})
+    assert [t.title for t in step.ready] == ["决定"]
+    assert step.data["opinion"] == "approve"
+
+
+def test_after_a_rejection_sends_the_case_back_the_next_pass_starts_afresh():
+    """A rejection at the join sends the case back to 受理 and both reviews run
+    again: the join waits for both of the new pass (not going on when the first
+    arrives, counting the other's arrival in the earlier pass), and the earlier
+    rejection no longer counts."""
+    definition = load(_both_opinions_at_the_join("accept"))
+    step = bpmn.start(definition, data={}, agencies=AGENCIES)
+    for opinions in ({"公安审查": "reject", "消防审查": "approve"},
+                     {"消防审查": "reject", "公安审查": "approve"}):
+        step = bpmn.complete(definition, step.state_json, task_id=first(step),
+                             data={"opinion": "approve"})
+        step = _review(definition, step, opinions)
+        assert [t.title for t in step.ready] == ["受理"]
+    step = bpmn.complete(definition, step.state_json, task_id=first(step),
+                         data={"opinion": "approve"})
+    step = _review(definition, step, {"消防审查": "approve"})
+    assert [t.title for t in step.ready] == ["公安审查"]
+    step = _review(definition, step, {"公安审查": "approve"})
+    assert [t.title for t in step.ready] == ["决定"]
 
 
 @pytest.mark.parametrize("joint", [[], [4, 4], [4, "5"], 4, [True]])

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.bpmn.documents import document, flow, user_task
 from yizhan import bpmn
 
 AGENCIES = {"$accepting": 1, "$joint": [2, 3], "$upper": 5}
@@ -75,3 +76,28 @@ def test_an_unknown_task_is_not_ready():
     spec, step = _run("promised", 1)
     with pytest.raises(bpmn.TaskNotReady):
         bpmn.send_back(spec, step.state_json, task_id="00000000-0000-0000-0000-000000000000")
+
+
+def test_a_step_after_two_stages_in_a_row_reopens_the_second():
+    """受理 → a ‖ b → one gateway joining them and splitting again → c ‖ d → join
+    → 决定: returning 决定 reopens c and d, the stage just before it."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept")
+            + "".join(user_task(t) for t in ("a", "b", "c", "d", "decide"))
+            + '<bpmn:parallelGateway id="split"/><bpmn:parallelGateway id="again"/>'
+            + '<bpmn:parallelGateway id="join"/><bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "split")
+            + flow("split", "a") + flow("split", "b") + flow("a", "again") + flow("b", "again")
+            + flow("again", "c") + flow("again", "d") + flow("c", "join") + flow("d", "join")
+            + flow("join", "decide") + flow("decide", "approved"))
+    definition = bpmn.load_process(
+        document(body, lanes=[("window_clerk", ["accept", "a", "b", "c", "d", "decide"])]),
+        resolve_agency=lambda name: False)
+    spec = definition.spec_json
+    step = bpmn.start(spec, data={}, agencies={"$accepting": 1})
+    while [r.name for r in step.ready] != ["decide"]:
+        step = bpmn.complete(spec, step.state_json, task_id=step.ready[0].task_id, data={})
+    back = bpmn.send_back(spec, step.state_json, task_id=step.ready[0].task_id)
+    assert _names(back) == [("c", 1), ("d", 1)]
+    first_of_second = next(r for r in back.ready if r.name == "c")
+    assert _names(bpmn.send_back(spec, back.state_json, task_id=first_of_second.task_id)) == [
+        ("a", 1), ("b", 1)]

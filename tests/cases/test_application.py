@@ -1054,7 +1054,8 @@ def test_an_item_whose_joint_or_upper_agency_closed_takes_no_new_application(wor
     A case submitted before goes on."""
     from tests.cases.helpers import add_agency
 
-    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    # In the province: as the upper agency, 丙局 is above 甲局.
+    third, _staff = add_agency(world, "丙局", credit_seed=303, division="440000")
     version = publish_item(world, name="并联许可", materials=[], **(
         {"process_template": "parallel", "joint_agencies": [world.agency_b.name, "丙局"]}
         if field == "joint_agencies" else

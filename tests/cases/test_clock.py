@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tests.cases.helpers import (
     accepted,
+    add_agency,
     audit_actions,
     colleague,
     complete,
@@ -416,11 +417,12 @@ def test_the_steps_of_an_upper_review_fit_in_the_promised_limit(world, monkeypat
     (a quarter) add up to more than the promise.  Each done on the last day of
     its own limit, the decision is still due by the promised deadline: no step
     in time can leave the case late."""
+    _upper, upper_staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
     version = publish_item(world, name="上级初审许可", process_template="upper_review",
-                           upper_agency="乙局", promised_limit=8, statutory_limit=20)
+                           upper_agency="示范省厅", promised_limit=8, statutory_limit=20)
     case = accepted(world, version)
     _done_in_time(world.user("a", Role.REVIEWER), case, "first_review", monkeypatch)
-    _done_in_time(world.user("b", Role.REVIEWER), case, "upper_level_review", monkeypatch)
+    _done_in_time(upper_staff[Role.REVIEWER], case, "upper_level_review", monkeypatch)
     decide, case = open_task(case, "decide"), reload(case)
     assert decide.due_at == case.promised_due
     assert decide.due_provisional is case.promised_provisional
@@ -531,10 +533,14 @@ def test_a_case_not_accepted_has_no_remaining_days(world, promised):
 
 
 def _accepted_on(world, version, moment, monkeypatch):
-    """A case submitted now and accepted by the window at ``moment``, and its query code."""
-    case, code = submitted(world, version)
+    """A case submitted and accepted by the window at ``moment``, and its query code.
+
+    Submitted then too: accepted more than five working days after it was
+    received, its limits would run from the receipt (test_acceptance.py).
+    """
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: moment)
+        case, code = submitted(world, version)
         complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
     return reload(case), code
 

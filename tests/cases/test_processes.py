@@ -322,6 +322,51 @@ def test_one_person_reviewing_for_two_joint_agencies_does_both_separately(world)
     assert case.events.get(type=E.REVIEWED).agency == third
 
 
+def _two_named_branches(world) -> str:
+    """受理 → 甲局审查 ‖ 乙局审查 → join → ``opinion == "reject"`` → 送达不予许可,
+    otherwise 决定: "a branch per named agency", as docs/processes.md offers it."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + '<bpmn:parallelGateway id="split"/>'
+            + user_task("review_a", "甲局审查") + user_task("review_b", "乙局审查")
+            + '<bpmn:parallelGateway id="join"/>'
+            + '<bpmn:exclusiveGateway id="gw" default="f_ok"/>'
+            + user_task("decide", "决定") + user_task("deliver_refusal", "送达不予许可决定")
+            + '<bpmn:endEvent id="approved"/><bpmn:endEvent id="refused"/>'
+            + flow("start", "accept") + flow("accept", "split")
+            + flow("split", "review_a") + flow("split", "review_b")
+            + flow("review_a", "join") + flow("review_b", "join") + flow("join", "gw")
+            + flow("gw", "deliver_refusal", 'opinion == "reject"')
+            + flow("gw", "decide", flow_id="f_ok")
+            + flow("decide", "approved") + flow("deliver_refusal", "refused"))
+    return document(body, lanes=[
+        ("$accepting/window_clerk", ["accept", "deliver_refusal"]),
+        (f"{world.agency_a.name}/reviewer", ["review_a"]),
+        (f"{world.agency_b.name}/reviewer", ["review_b"]),
+        ("$accepting/agency_head", ["decide"])]).decode()
+
+
+@pytest.mark.parametrize("rejecting_first", [True, False])
+def test_a_rejection_in_one_of_two_parallel_branches_is_not_lost(world, rejecting_first):
+    """Each reviewer's decision is the process's ``opinion``: 甲局 rejects, 乙局
+    approves, in either order, and the case goes to 送达不予许可, not on to a
+    decision as if nobody had objected (no licence over a bureau's objection)."""
+    version = publish_item(world, name="两机关并联", process_template="custom",
+                           process_xml=_two_named_branches(world))
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+
+    def reject():
+        complete(world.user("a", Role.REVIEWER), case, "review_a", decision="reject",
+                 opinion="不符合规划条件")
+
+    def approve():
+        complete(world.user("b", Role.REVIEWER), case, "review_b", decision="approve")
+
+    for step in ((reject, approve) if rejecting_first else (approve, reject)):
+        step()
+    assert open_task(case).name == "deliver_refusal"
+
+
 # --- what a parallel case tells, and whom ------------------------------------------
 
 

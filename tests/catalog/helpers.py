@@ -58,6 +58,14 @@ def published(world, name="测试事项", key="a", **overrides) -> ItemVersion:
     return publish(world, create(world, name, key, **overrides), key)
 
 
+def provincial_agency(world, name="示范省厅", credit_seed=505):
+    """An agency of the province, above 甲局 and 乙局 (the city's), as the upper
+    agency a 上级初审 item names must be."""
+    from tests.cases.helpers import add_agency
+
+    return add_agency(world, name, credit_seed=credit_seed, division="440000")[0]
+
+
 # --- files of a version (blank forms, samples, result samples) ---------------------------
 
 FORM_NAME = "食品经营许可申请书.pdf"

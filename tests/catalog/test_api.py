@@ -14,6 +14,7 @@ from tests.catalog.helpers import (
     editor,
     nothing_written,
     pdf_bytes,
+    provincial_agency,
     published,
     reviewer,
     workbook_bytes,
@@ -76,12 +77,13 @@ def test_the_guide_is_public_with_everything_it_shows(world):
 
 
 def test_the_guide_and_a_version_show_the_upper_agency_and_result_sample(world, client_for):
-    version = published(world, process_template="upper_review", upper_agency="乙局",
+    upper = provincial_agency(world)
+    version = published(world, process_template="upper_review", upper_agency=upper.name,
                         result_sample="/media/result.pdf")
     guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
     shown = client_for(editor(world)).get(f"{BASE}/versions/{version.pk}").json()
     for body in (guide, shown):
-        assert (body["upper_agency"], body["result_sample"]) == ("乙局", "/media/result.pdf")
+        assert (body["upper_agency"], body["result_sample"]) == (upper.name, "/media/result.pdf")
 
 
 def test_an_unpublished_or_unknown_item_is_not_found(world):

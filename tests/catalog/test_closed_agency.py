@@ -164,15 +164,20 @@ def test_supervision_coverage_counts_only_items_on_offer(world):
 
 # --- the catalog desk -------------------------------------------------------------
 
-# A version naming 丙局 as its joint agency, or as its upper agency.
+# A version naming 丙局 as its joint agency, or as its upper agency; 丙局 is an
+# agency of the province (``_provincial_third``), above 甲局 as an upper agency must be.
 NAMING = {"joint_agencies": {"process_template": "parallel", "joint_agencies": ["丙局"]},
           "upper_agency": {"process_template": "upper_review", "upper_agency": "丙局"}}
+
+
+def _provincial_third(world):
+    return add_agency(world, "丙局", credit_seed=303, division="440000")
 
 
 @pytest.mark.parametrize("field", list(NAMING))
 def test_a_closed_agency_is_not_named_as_joint_or_upper_agency(world, field):
     """Every case would wait on a task given to an agency nobody works at."""
-    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    third, _staff = _provincial_third(world)
     _close(world, third)
     with catalog.nothing_written(), pytest.raises(VersionDataError) as exc:
         create(world, "并联事项", **NAMING[field])
@@ -181,7 +186,7 @@ def test_a_closed_agency_is_not_named_as_joint_or_upper_agency(world, field):
 
 def test_the_next_version_of_an_item_naming_a_closed_agency_says_which(world):
     """A copy names its agencies by id; the problem names the agency."""
-    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    third, _staff = _provincial_third(world)
     v1 = catalog.publish(world, create(world, "并联事项", **NAMING["joint_agencies"]))
     _close(world, third)
     with catalog.nothing_written(), pytest.raises(VersionDataError) as exc:
@@ -192,7 +197,7 @@ def test_the_next_version_of_an_item_naming_a_closed_agency_says_which(world):
 @pytest.mark.parametrize("field", list(NAMING))
 def test_a_version_naming_an_agency_closed_since_it_was_written_is_not_published(world, field):
     """Checked again at publication: the agency was open when the draft was written."""
-    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    third, _staff = _provincial_third(world)
     version = create(world, "并联事项", **NAMING[field])
     services.item_version_submit(actor=editor(world), version=version)
     _close(world, third)
@@ -227,7 +232,7 @@ def test_an_item_naming_an_agency_closed_since_publication_is_no_longer_offered(
     fills the whole form and uploads the materials only to be refused at the end.
     The guide says why (naming 丙局) and where to ask, as for a closed
     implementing agency."""
-    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    third, _staff = _provincial_third(world)
     version = catalog.publish(world, create(world, "并联事项", themes=["permits"],
                                             **NAMING[field]))
     code = version.item.impl_code
@@ -251,7 +256,7 @@ def test_an_item_naming_an_agency_closed_since_publication_is_no_longer_offered(
 
 @pytest.mark.parametrize("field", list(NAMING))
 def test_the_catalog_api_leaves_out_an_item_naming_a_closed_agency(world, field):
-    third, _staff = add_agency(world, "丙局", credit_seed=303)
+    third, _staff = _provincial_third(world)
     code = catalog.publish(world, create(world, "并联事项", **NAMING[field])).item.impl_code
     _close(world, third)
     client = Client()

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from tests.bpmn.documents import document, flow, user_task
-from tests.catalog.helpers import create, nothing_written
+from tests.catalog.helpers import create, nothing_written, provincial_agency
 from tests.factories import item_content
 from yizhan import bpmn
 from yizhan.bpmn.templates import TEMPLATES
@@ -67,9 +67,28 @@ def test_every_problem_is_reported_at_once_with_its_field(world):
 def test_upper_review_needs_the_upper_agency(world):
     problems = _problems(world, process_template="upper_review")
     assert problems == {"upper_agency": "上级初审事项须指定上级审批机关"}
-    clean = clean_version_data(item_content(process_template="upper_review", upper_agency="乙局"),
-                               agency=world.agency_a)
-    assert clean["upper_agency_id"] == world.agency_b.pk
+    upper = provincial_agency(world)
+    clean = clean_version_data(item_content(process_template="upper_review",
+                                            upper_agency=upper.name), agency=world.agency_a)
+    assert clean["upper_agency_id"] == upper.pk
+
+
+@pytest.mark.parametrize("upper", ["self", "sibling", "below"])
+def test_an_upper_review_item_needs_an_upper_agency_above_its_own(world, upper):
+    """上级初审 sends the case up to 上级行政机关 (《行政许可法》第四十三条): an item
+    naming its own agency, one of the same division, or one below it would have
+    its cases "sent up" to itself, sideways or down."""
+    from tests.cases.helpers import add_agency
+
+    if upper == "below":
+        add_agency(world, "东湖区局", credit_seed=707, division="449901")
+    name = {"self": world.agency_a.name, "sibling": world.agency_b.name,
+            "below": "东湖区局"}[upper]
+    with nothing_written(), pytest.raises(VersionDataError) as exc:
+        create(world, process_template="upper_review", upper_agency=name)
+    assert {"field": "upper_agency",
+            "problem": "上级审批机关须是本机关的上级机关（所在行政区划高于本机关）"} \
+        in exc.value.fields["problems"]
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
@@ -244,7 +263,8 @@ def test_a_custom_process_needs_the_agencies_its_lanes_name(world, lane, field, 
     application would fail when it is submitted."""
     xml = _two_step(lane)
     assert _problems(world, process_template="custom", process_xml=xml) == {field: problem}
-    named = {"joint_agencies": ["乙局"]} if field == "joint_agencies" else {"upper_agency": "乙局"}
+    named = ({"joint_agencies": ["乙局"]} if field == "joint_agencies"
+             else {"upper_agency": provincial_agency(world).name})
     clean = clean_version_data(item_content(process_template="custom", process_xml=xml, **named),
                                agency=world.agency_a)
     assert clean["process_template"] == "custom"
@@ -352,7 +372,7 @@ def test_an_approval_reachable_past_the_decision_is_refused(world):
 def test_the_standard_templates_uploaded_as_files_pass(world, template):
     """Downloaded, edited and uploaded again, each template meets the id convention; a
     即办件's first step is its decision (the window accepts and decides at once)."""
-    agencies = {"joint_agencies": ["乙局"], "upper_agency": "乙局"}
+    agencies = {"joint_agencies": ["乙局"], "upper_agency": provincial_agency(world).name}
     clean = clean_version_data(item_content(
         process_template="custom", process_xml=bpmn.template_xml(template).decode(),
         **agencies), agency=world.agency_a)

@@ -1,5 +1,6 @@
 """The catalog desk's item form: a new item entered, a draft edited, on the page."""
 
+import codecs
 import datetime
 import re
 
@@ -221,14 +222,36 @@ def test_a_bpmn_file_that_is_no_text_is_refused_at_the_file(world, client_for):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = client_for(editor(world))
+    # A picture: neither UTF-8 nor, with no byte order mark, UTF-16.
     fields = {**_new_item(_item_form(client.get(NEW)), world), "process_template": "custom",
-              "process_file": SimpleUploadedFile("p.bpmn", b"\xff\xfe\x00bad")}
+              "process_file": SimpleUploadedFile("p.bpmn", b"\x89PNG\r\n\x1a\n\x00\x00")}
     with nothing_written():
         response = client.post(NEW, fields)
     assert response.status_code == 400
     doc = _doc(response)
     assert "UTF-8" in _described(doc, doc.get_element_by_id("process_file"))
     assert _item_form(response)["name"] == "食品经营许可证核发"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_a_bpmn_file_saved_as_utf16_or_with_a_bom_uploads_at_the_desk(world, client_for,
+                                                                     encoding):
+    """The file may be saved as UTF-8 or as UTF-16 with its byte order mark
+    (docs/processes.md): the desk reads it as the process loader does."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yizhan.bpmn import template_xml
+
+    text = template_xml("promised").decode()
+    raw = (codecs.BOM_UTF16_BE + text.encode(encoding) if encoding == "utf-16-be"
+           else text.encode(encoding))
+    client = client_for(editor(world))
+    fields = {**_new_item(_item_form(client.get(NEW)), world), "process_template": "custom",
+              "process_file": SimpleUploadedFile("p.bpmn", raw)}
+    response = client.post(NEW, fields)
+    assert response.status_code == 302
+    version = ItemVersion.objects.get(name="食品经营许可证核发")
+    assert version.process_xml == text.strip()
 
 
 # --- a draft edited -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from tests.catalog.helpers import (
     create,
     editor,
     nothing_written,
+    provincial_agency,
     publish,
     published,
     reviewer,
@@ -557,7 +558,8 @@ def test_every_field_survives_a_round_trip(world, fmt):
 
     add_agency(world, "丙局", credit_seed=303)
     version = create(
-        world, "全字段事项", process_template="upper_review", upper_agency="乙局",
+        world, "全字段事项", process_template="upper_review",
+        upper_agency=provincial_agency(world).name,
         joint_agencies=["丙局"], special_procedures=["inspection"], themes=["permits"],
         form_fields=[{"name": "area", "label": "面积", "type": "choice", "required": True,
                       "choices": ["1", "2.0", "是"]}],
@@ -598,10 +600,12 @@ def _namesake(world, name: str, division="440000", seed=303):
 @pytest.mark.parametrize("export", [transfer.export_json, transfer.export_excel])
 def test_a_round_trip_keeps_agencies_whose_names_another_division_bears(world, export):
     """Exports name agencies by credit code; by name, the other division's was taken."""
-    one = published(world, "上级初审事项", process_template="upper_review", upper_agency="乙局",
-                    joint_agencies=["乙局"])
+    upper = provincial_agency(world)
+    one = published(world, "上级初审事项", process_template="upper_review",
+                    upper_agency=upper.name, joint_agencies=["乙局"])
     _namesake(world, "乙局")
     _namesake(world, "甲局", seed=404)
+    _namesake(world, upper.name, division="449900", seed=606)
     raw = export(selectors.published_versions())
     result = _import(world, raw, "catalog.xlsx" if export is transfer.export_excel
                      else "catalog.json", actor=world.admin)
@@ -993,12 +997,12 @@ def _export_queries(client, url) -> int:
     return len(captured)
 
 
-def _items(world, count, start, *, publish):
+def _items(world, count, start, *, publish, upper):
     from tests.catalog.helpers import create
 
     for n in range(start, start + count):
         (published if publish else create)(
-            world, f"事项{n}", basic_code=f"XK00{n:03d}000", upper_agency="乙局",
+            world, f"事项{n}", basic_code=f"XK00{n:03d}000", upper_agency=upper.name,
             process_template="upper_review", joint_agencies=["乙局"],
             fees=[{"name": "工本费", "standard": "每证", "basis": "某文", "amount": "10"}])
 
@@ -1010,8 +1014,9 @@ def test_an_export_reads_as_many_queries_for_eight_items_as_for_two(world, clien
                                                                    publish):
     """The upper agency, joint agencies, materials and fees are read once for all rows."""
     client = client_for(editor(world))
-    _items(world, 2, 100, publish=publish)
+    upper = provincial_agency(world)
+    _items(world, 2, 100, publish=publish, upper=upper)
     client.get(url)  # the editor's scope, read once per request
     few = _export_queries(client, url)
-    _items(world, 6, 200, publish=publish)
+    _items(world, 6, 200, publish=publish, upper=upper)
     assert _export_queries(client, url) == few

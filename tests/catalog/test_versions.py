@@ -7,6 +7,7 @@ from tests.catalog.helpers import (
     create,
     editor,
     nothing_written,
+    provincial_agency,
     publish,
     published,
     reviewer,
@@ -184,13 +185,19 @@ def test_the_next_version_copies_the_latest(world):
 
 def test_the_next_version_copies_the_agencies_themselves_not_their_names(world):
     """The copy once went through names: another division's 乙局 (sorting first) was taken."""
-    v1 = published(world, "上级初审事项", process_template="upper_review", upper_agency="乙局",
-                   joint_agencies=["乙局"])
+    upper = provincial_agency(world)
+    v1 = published(world, "上级初审事项", process_template="upper_review",
+                   upper_agency=upper.name, joint_agencies=["乙局"])
     directory_services.agency_create(actor=world.admin, name="乙局", kind="department",
                                      division_code="440000",
                                      credit_code=valid_credit_code(606, "440000"))
+    # The upper agency's namesake, in another province (sorting first).
+    directory_services.division_create(actor=world.admin, code="430000", name="另一省")
+    directory_services.agency_create(actor=world.admin, name=upper.name, kind="department",
+                                     division_code="430000",
+                                     credit_code=valid_credit_code(607, "430000"))
     v2 = services.item_version_draft(actor=editor(world), item=v1.item)
-    assert v2.upper_agency_id == world.agency_b.pk
+    assert v2.upper_agency_id == upper.pk
     assert list(v2.joint_agencies.values_list("pk", flat=True)) == [world.agency_b.pk]
 
 

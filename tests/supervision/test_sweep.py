@@ -143,6 +143,34 @@ def test_a_late_first_review_raises_sx06(world, lines_only):
     assert (alert.rule.code, alert.task, alert.agency) == ("SX-06", task, world.agency_a)
 
 
+def test_the_lower_level_s_twenty_days_run_from_acceptance_through_a_return(
+        world, lines_only, monkeypatch):
+    """《行政许可法》第四十三条: the lower agency reviews and sends the case up within
+    twenty days of accepting it.  A return from the upper agency ten days later
+    opens a new first review, which gets no twenty fresh days: SX-06 counts from
+    the acceptance (docs/cases.md: a return is the agency's own time)."""
+    lines_only("SX-06")
+    upper, upper_staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case = accepted(world, version)
+    complete(world.user("a", Role.REVIEWER), case, "first_review", opinion="同意上报")
+    assert open_task(case).agency == upper
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + dt.timedelta(days=10))
+    case_services.task_return(actor=upper_staff[Role.REVIEWER], task=open_task(case),
+                              opinion="现场核查记录不全，请补充后重新上报")
+    monkeypatch.setattr(timezone, "now", real_now)
+    again = open_task(case, "first_review")
+    assert again.agency == world.agency_a
+    limit = end_of(workday(reload(case).accepted_at, 20))
+    sweep(now=limit - MICRO)
+    assert codes() == []
+    sweep(now=limit + MICRO)
+    alert = Alert.objects.get()
+    assert (alert.rule.code, alert.task, alert.agency) == ("SX-06", again, world.agency_a)
+
+
 def test_the_same_sweep_again_raises_nothing_new(world, promised):
     """Run twice, or with the cases due again, the sweep adds no alert a second time."""
     cases = [accepted(world, promised) for _ in range(2)]
@@ -328,10 +356,14 @@ def test_the_sweep_runs_every_minute_as_a_task(world, promised):
 
 
 def _accepted_at(world, version, moment, monkeypatch):
-    """A case submitted now and accepted by the window at ``moment``."""
-    case, _code = submitted(world, version)
+    """A case submitted and accepted by the window at ``moment``.
+
+    Submitted then too: accepted more than five working days after receipt,
+    its limits would run from the receipt (《行政许可法》第三十二条).
+    """
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: moment)
+        case, _code = submitted(world, version)
         complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
     return reload(case)
 

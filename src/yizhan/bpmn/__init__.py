@@ -29,7 +29,13 @@ from yizhan.bpmn.errors import (
     ProcessStateError,
     TaskNotReady,
 )
-from yizhan.bpmn.loader import MAX_BYTES, ProcessOutline, load_process, outline_process
+from yizhan.bpmn.loader import (
+    MAX_BYTES,
+    ProcessOutline,
+    load_process,
+    outline_process,
+    process_text,
+)
 from yizhan.bpmn.runtime import (
     ReadyTask,
     Step,
@@ -69,6 +75,7 @@ __all__ = [
     "load_process",
     "load_template",
     "outline_process",
+    "process_text",
     "send_back",
     "spec_cache_info",
     "start",

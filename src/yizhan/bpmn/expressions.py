@@ -849,6 +849,12 @@ class _Evaluator:
         self._charge(sum(map(self._weigh, args)))
         try:
             return FUNCTIONS[node.func.id](*args)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ExpressionFailed(_("%(function)s() 调用失败：%(error)s。"),
-                                   function=node.func.id, error=str(exc)) from None
+        except ExpressionError:
+            # Our own functions (round, sum) say what is wrong themselves;
+            # ExpressionError is a ValueError, so it would be caught below.
+            raise
+        except (TypeError, ValueError, OverflowError):
+            # Python's text ("invalid literal for int() with base 10") is
+            # English and about Python: the window clerk reads this message.
+            raise ExpressionFailed(_("%(function)s() 无法处理这个值。"),
+                                   function=node.func.id) from None

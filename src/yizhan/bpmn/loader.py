@@ -19,11 +19,14 @@ and the reason, anything the runtime could not run safely and predictably:
   parallel gateway, sequence flow, lanes, plus what modelers draw for
   people (pools, text annotations, associations, groups, documentation,
   extension elements, diagram interchange), which never runs;
-* a user task whose post (its lane, or for a task in no lane its candidate
-  group: Camunda 7's ``camunda:candidateGroups``, Camunda 8's
-  ``zeebe:assignmentDefinition``) does not name a known role and agency, a
-  multi-instance marker anywhere but on a ``$joint`` task;
-* a condition or script outside ``yizhan.bpmn.expressions``;
+* a user task whose post (its lane, or for a task in no lane, or only in
+  lanes without names, its candidate group: Camunda 7's
+  ``camunda:candidateGroups``, Camunda 8's ``zeebe:assignmentDefinition``)
+  does not name a known role and agency, a multi-instance marker anywhere
+  but on a ``$joint`` task;
+* a condition or script outside ``yizhan.bpmn.expressions``, or declared in
+  another language (a script's ``scriptFormat``, a condition's ``language``:
+  JavaScript, Groovy ...);
 * a graph the engine would get stuck in: not exactly one start event, an
   element without an exit, an element that cannot be reached, a loop with no
   user task in it (the engine would spin), an exclusive gateway with a
@@ -80,6 +83,9 @@ MAX_SCRIPT_TASKS = 50
 # A script task's scriptFormat, when a modeler writes one: the language of
 # ``expressions`` (a subset of Python's), or FEEL (a Camunda 8 script).
 SCRIPT_FORMATS = frozenset({"python", "text/x-python", "feel"})
+# A condition's language, when a modeler writes one: the same, or JUEL (a
+# Camunda 7 expression); ``expressions`` tells JUEL and FEEL by their form.
+CONDITION_LANGUAGES = SCRIPT_FORMATS | {"juel"}
 
 # The encoding a text's XML declaration names: a text read from a file (an
 # upload through the API is JSON text) has none of its own any more.
@@ -302,18 +308,36 @@ def _refuse(node, message, **fields):
     raise ProcessError(message, element=_label(node), element_id=node.get("id", ""), **fields)
 
 
-def _parse_xml(xml: bytes):
-    if isinstance(xml, (bytes, bytearray)) and xml.startswith(
-            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+def process_text(xml: bytes) -> str:
+    """The text of a BPMN file as it was saved: UTF-8 (with or without a byte
+    order mark) or UTF-16 with its byte order mark.
+
+    For a caller that keeps the file as text (the catalog's upload form):
+    ``load_process`` reads the text as it reads the file.  Raises
+    ``ProcessError`` for a file it would refuse for its size or encoding.
+    """
+    if _is_utf16(xml):
         # Saved as UTF-16 by a Windows editor: read as text, then checked as
         # UTF-8 like any other file (the size first, before decoding).
         if len(xml) > 2 * MAX_BYTES:
             raise ProcessError(_("流程文件过大：%(size)s 字节，上限为 %(limit)s 字节。"),
                                size=len(xml), limit=MAX_BYTES)
         try:
-            xml = bytes(xml).decode("utf-16")
+            return bytes(xml).decode("utf-16")
         except UnicodeDecodeError:
             raise ProcessError(_("流程文件须为 UTF-8 编码（也可以是带 BOM 的 UTF-16）。")) from None
+    _check_bytes(xml)
+    return bytes(xml).decode("utf-8-sig")
+
+
+def _is_utf16(xml) -> bool:
+    return isinstance(xml, (bytes, bytearray)) and xml.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
+def _parse_xml(xml: bytes):
+    if _is_utf16(xml):
+        xml = process_text(xml)
     if isinstance(xml, str):
         xml = _DECLARATION_ENCODING.sub(r"\1UTF-8\3", xml, count=1)
         try:
@@ -695,13 +719,19 @@ class _Checker:
     # Lanes and posts
 
     def _lanes(self, process) -> dict[str, list[str]]:
-        """Node id → the lane names from the outermost lane to the innermost."""
+        """Node id → the lane names from the outermost lane to the innermost.
+
+        A node only in lanes without names is in no lane: Camunda Modeler
+        draws a pool's lanes unnamed, and the post is then typed in the
+        task's candidate group; a lane with no name says nothing about it.
+        """
         found: dict[str, list[str]] = {}
 
         def walk(lane_set, path):
             for lane in lane_set.iterchildren(f"{{{BPMN}}}lane"):
                 here = [*path, _name(lane)]
-                for ref in lane.iterchildren(f"{{{BPMN}}}flowNodeRef"):
+                refs = lane.iterchildren(f"{{{BPMN}}}flowNodeRef") if any(here) else ()
+                for ref in refs:
                     node_id = (ref.text or "").strip()
                     known = found.get(node_id, [])
                     if here[:len(known)] != known and known[:len(here)] != here:
@@ -815,9 +845,23 @@ class _Checker:
                 _refuse(node, _("%(element)s：会同任务的实例由系统按会同机关生成，多实例标记中只能"
                                 "填写完成条件（completionCondition），不能有 %(item)s。"), item=tag)
             if tag == "completionCondition":
-                self._check_expression(node, item.text)
+                self._check_condition(node, item)
 
-    def _check_expression(self, node, text):
+    def _check_condition(self, node, condition):
+        """Refuse the condition element ``condition`` of ``node`` (a flow, or a
+        joint task's completion condition) in another language, or outside
+        ``expressions``."""
+        language = (condition.get("language") or "").strip()
+        if language and language.lower() not in CONDITION_LANGUAGES:
+            # Camunda 7 runs a condition in JavaScript or Groovy when the
+            # modeler names it; read here, the same text may mean something
+            # else (JavaScript's 500 == "500" is true, here false), so the
+            # language named is the one refused, as for a script task.
+            _refuse(node, _("%(element)s 的条件语言“%(language)s”不受支持：条件只能用本平台的"
+                            "表达式，或 JUEL（${…}）、FEEL（=…）的比较写成（language 留空或填 "
+                            "python）。"),
+                    language=language[:30])
+        text = condition.text
         try:
             expressions.compile_expression(text or "")
         except expressions.ExpressionError as exc:
@@ -857,7 +901,7 @@ class _Checker:
             if condition is not None:
                 if _local(nodes[flow.get("sourceRef")]) != "exclusiveGateway":
                     _refuse(flow, _("%(element)s 带有条件，但条件只能写在排他网关的出口上。"))
-                self._check_expression(flow, condition.text)
+                self._check_condition(flow, condition)
 
     def _check_graph(self, process, nodes, flows) -> dict[str, str]:
         outgoing = {node_id: [] for node_id in nodes}
@@ -1025,4 +1069,5 @@ def _role_list() -> str:
 def _outcome_list() -> str:
     return "、".join(f"{outcome.value}（{outcome.label}）" for outcome in Outcome)
 
-__all__ = ["MAX_BYTES", "SUPPORTED", "ProcessOutline", "load_process", "outline_process"]
+__all__ = ["MAX_BYTES", "SUPPORTED", "ProcessOutline", "load_process", "outline_process",
+           "process_text"]

@@ -171,25 +171,20 @@ def send_back(spec: ProcessDefinition | str, state_json: str, *, task_id: str) -
 def _previous_stage(task):
     """The task to reset to for returning ``task``, or None (see ``send_back``).
 
-    Walking up the task tree, a join gateway opens a parallel stage and the
-    matching split closes it; the split is the stage's beginning.  A joint
+    Walking up the task tree, the nearest user task is the step before;
+    when a join comes first, a parallel stage lies in between, and the split
+    that opened it (``spiff.split_of``) is the stage's beginning.  A joint
     instance's own container (``JointTask``) is the same step, not the one
     before.
     """
-    depth = 0
     node = task.parent
     if node is not None and isinstance(node.task_spec, spiff.JointTask):
         node = node.parent
     while node is not None:
         node_spec = node.task_spec
         if isinstance(node_spec, ParallelGateway) and len(node_spec.inputs) > 1:
-            depth += 1
-        elif isinstance(node_spec, ParallelGateway) and len(node_spec.outputs) > 1:
-            if depth > 0:
-                depth -= 1
-                if depth == 0:
-                    return node
-        elif depth == 0 and (node_spec.manual or isinstance(node_spec, spiff.JointTask)):
+            return spiff.split_of(node)
+        if node_spec.manual or isinstance(node_spec, spiff.JointTask):
             return node
         node = node.parent
     return None

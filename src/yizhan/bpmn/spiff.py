@@ -4,9 +4,12 @@
   one instance per joint agency.  Each instance receives its agency id in
   ``joint_agency``; each instance's ``opinion`` is collected, in the order
   the agencies answer, into ``joint_opinions``.
+* ``ParallelGateway``: SpiffWorkflow's, except that at a join a branch's
+  rejection (``opinion`` "reject") is not overwritten by another branch's
+  approval.
 * ``YizhanParser``: SpiffWorkflow's BPMN parser with the user task parser
-  that builds ``JointTask``.  It only ever sees documents that
-  ``yizhan.bpmn.loader`` has already checked.
+  that builds ``JointTask`` and the gateway above.  It only ever sees
+  documents that ``yizhan.bpmn.loader`` has already checked.
 * ``spec_to_dict``/``spec_from_dict`` and ``dump_state``/``load_state``:
   the process specification is serialized once, and a workflow's state is
   serialized *without* it (SpiffWorkflow's own serializer always embeds the
@@ -20,20 +23,26 @@ import threading
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.parser.task_parsers import GatewayParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
-from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    MultiInstanceTaskConverter,
+    ParallelGatewayConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs import defaults
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 from yizhan.bpmn.engine import SAFE_ENGINE
 
@@ -42,6 +51,7 @@ JOINT_AGENCIES = "joint_agencies"
 JOINT_AGENCY = "joint_agency"
 JOINT_OPINIONS = "joint_opinions"
 OPINION = "opinion"
+REJECT = "reject"
 # The data names a process reads that no applicant or script provides: the
 # decision each user task is completed with (``opinion``, the case engine's
 # approve/reject) and the joint agencies with their opinions (the runtime's).
@@ -53,15 +63,18 @@ __all__ = [
     "JOINT_AGENCY",
     "JOINT_OPINIONS",
     "OPINION",
+    "REJECT",
     "SPIFF_SERIALIZER_VERSION",
     "VERSION_KEY",
     "JointTask",
+    "ParallelGateway",
     "YizhanParser",
     "dump_state",
     "load_state",
     "new_workflow",
     "spec_from_dict",
     "spec_to_dict",
+    "split_of",
 ]
 
 
@@ -79,6 +92,104 @@ class JointTask(ParallelMultiInstanceTask):
         my_task.data.pop(OPINION, None)
         my_task.data[JOINT_OPINIONS] = []
         super().create_children(my_task)
+
+
+class ParallelGateway(defaults.ParallelGateway):
+    """A parallel gateway at whose join a rejection holds.
+
+    A join merges the data of the branches one over another, the branch
+    that arrived last on top (SpiffWorkflow's ``UnstructuredJoin._run_hook``):
+    of two agencies reviewing in explicit branches, each completing its task
+    with ``opinion``, only the later decision would reach the gateway after
+    the join, and an objection raised first would be lost, the licence
+    granted over it.  So when any branch arriving at this join in this pass
+    carries ``opinion`` "reject", the merged ``opinion`` is "reject"
+    (docs/processes.md, "Data conventions").
+
+    A join also waits only for the branches of this pass: SpiffWorkflow's
+    own count takes in the tasks an earlier pass left at the join (a case
+    sent back to before the split by the gateway after it), and the join
+    would go on as soon as the first branch of the next pass arrived.
+
+    The class keeps SpiffWorkflow's name: a stored specification names its
+    gateways by it, and is restored onto this class.
+    """
+
+    def _check_threshold_unstructured(self, my_task):
+        # SpiffWorkflow's check, with the tasks of earlier passes left out.
+        split = split_of(my_task)
+        waiting = set(self.inputs)
+        for task in my_task.workflow.get_tasks(spec_name=self.name):
+            if task.is_descendant_of(my_task):
+                # A join inside a loop: the next pass is predicted below this
+                # task; the branch it comes by is not waited for.
+                node = task
+                while node is not None and node.task_spec not in waiting:
+                    node = node.parent
+                if node is not None:
+                    waiting.discard(node.task_spec)
+            elif (task.parent.has_state(TaskState.COMPLETED)
+                  and _this_pass(task, my_task, split)):
+                waiting.discard(task.parent.task_spec)
+        return not waiting
+
+    def _run_hook(self, my_task):
+        super()._run_hook(my_task)
+        if len(self.inputs) > 1 and any(
+                data.get(OPINION) == REJECT for data in _arrived(my_task)):
+            my_task.data[OPINION] = REJECT
+        return True
+
+
+def _arrived(join):
+    """The data of each branch that reached ``join`` (a join's task) in this pass.
+
+    SpiffWorkflow gives each arriving branch a task of the join under the
+    branch's last task: the earlier ones wait and are cancelled when the
+    next arrives, the last one runs.  Those of an earlier pass (a loop back
+    to before the split) stay in the tree; only those below the split that
+    opened this pass count.
+    """
+    yield join.parent.data
+    split = split_of(join)
+    for task in join.workflow.get_tasks(spec_name=join.task_spec.name,
+                                        state=TaskState.FINISHED_MASK):
+        if (task is not join and task.parent.has_state(TaskState.COMPLETED)
+                and _this_pass(task, join, split)):
+            yield task.parent.data
+
+
+def _this_pass(task, join, split) -> bool:
+    """Whether ``task``, of the same join as the join task ``join``, belongs to
+    the pass opened by ``split`` (``split_of(join)``)."""
+    if split is not None:
+        return task is join or task.is_descendant_of(split)
+    # Branches that do not nest: SpiffWorkflow's own rule, earlier passes
+    # being the join tasks above this one.
+    return not join.is_descendant_of(task)
+
+
+def split_of(join):
+    """The task of the parallel gateway that opened the stage the join task
+    ``join`` closes, or None (a graph whose branches do not nest).
+
+    Walking up the task tree from the branch that reached the join, each
+    join passed opens a stage nested in this one, which its split closes.
+    """
+    depth = 0
+    node = join.parent
+    while node is not None:
+        spec = node.task_spec
+        if isinstance(spec, defaults.ParallelGateway):
+            # A gateway both joining and splitting is met as a split first.
+            if len(spec.outputs) > 1:
+                if depth == 0:
+                    return node
+                depth -= 1
+            if len(spec.inputs) > 1:
+                depth += 1
+        node = node.parent
+    return None
 
 
 class _UserTaskParser(TaskParser):
@@ -109,7 +220,10 @@ class _UserTaskParser(TaskParser):
 
 
 class YizhanParser(BpmnParser):
-    OVERRIDE_PARSER_CLASSES = {full_tag("userTask"): (_UserTaskParser, UserTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        full_tag("userTask"): (_UserTaskParser, UserTask),
+        full_tag("parallelGateway"): (GatewayParser, ParallelGateway),
+    }
 
 
 class _StateConverter(BpmnWorkflowConverter):
@@ -133,7 +247,13 @@ class _StateConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_CONFIG = {**DEFAULT_CONFIG, BpmnWorkflow: _StateConverter, JointTask: MultiInstanceTaskConverter}
+_CONFIG = {
+    **{cls: converter for cls, converter in DEFAULT_CONFIG.items()
+       if cls is not defaults.ParallelGateway},
+    BpmnWorkflow: _StateConverter,
+    JointTask: MultiInstanceTaskConverter,
+    ParallelGateway: ParallelGatewayConverter,
+}
 
 
 class _Serializer(threading.local):

@@ -401,6 +401,20 @@ def _agency_ids(problems, field, value):
     return ids
 
 
+def _is_above(upper_id: int, agency: Agency) -> bool:
+    """Whether the agency ``upper_id`` is above ``agency``: its division contains
+    ``agency``'s division and is not that division itself.
+
+    A case of 上级初审 is reviewed below and sent up to the agency that decides
+    (《行政许可法》第四十三条: 下级行政机关 … 报送上级行政机关); an agency of
+    the item's own division, or of a division beside or below it, would have
+    its cases "sent up" to itself, sideways or down.
+    """
+    upper = Agency.objects.select_related("division").get(pk=upper_id)
+    return (upper.division_id != agency.division_id
+            and agency.division.path.startswith(upper.division.path))
+
+
 class AmbiguousAgency(InvalidInput):
     message = _("有多个机关名为“%(name)s”，请改用统一社会信用代码指明是哪一个"
                 "（没有代码的内设机构用机关编号）")
@@ -536,6 +550,9 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
         _problem(problems, "joint_agencies", _("联办机关不能包括实施机关本身"))
     clean["joint_agencies"] = joint
     upper = _agency_ids(problems, "upper_agency", data.get("upper_agency"))
+    if upper and not _is_above(upper[0], agency):
+        _problem(problems, "upper_agency",
+                 _("上级审批机关须是本机关的上级机关（所在行政区划高于本机关）"))
     clean["upper_agency_id"] = upper[0] if upper else None
     needs = TEMPLATE_NEEDS.get(template, {})
     if template == ProcessTemplate.CUSTOM and not clean["process_xml"]:

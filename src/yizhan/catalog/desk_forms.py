@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from yizhan import bpmn
 from yizhan.catalog import content, form_spec
 from yizhan.catalog.models import (
     SERVICE_OBJECTS,
@@ -63,8 +64,6 @@ ROW_LIMITS = {"materials": content.MAX_MATERIALS, "fees": content.MAX_FEES,
 BLANK_ROWS = {"materials": 2, "fees": 1, "joint_agencies": 1, "form_fields": 1}
 ROW_GROUPS = tuple(ROW_LIMITS)
 
-# An uploaded BPMN file: far above a real process (some tens of KB).
-MAX_PROCESS_BYTES = MiB
 CHOICES_SEPARATORS = re.compile(r"[\n、，,]+")
 
 FORM_FIELD_TYPES = {"text": _("文本"), "number": _("数字"), "date": _("日期"),
@@ -207,15 +206,17 @@ def entry_from_post(posted, files=None) -> Entry:
 
 
 def _read_process(entry: Entry, upload) -> None:
-    raw = upload.read(MAX_PROCESS_BYTES + 1)
-    if len(raw) > MAX_PROCESS_BYTES:
+    """The file read as the process loader reads one (``bpmn.process_text``):
+    UTF-8, or UTF-16 with its byte order mark, which takes up to twice the
+    bytes of the same text; the loader checks the size of each."""
+    if upload.size > 2 * bpmn.MAX_BYTES:
         entry.add_error("process_file", _("BPMN 文件不能超过 %(mb)s MB") % {
-            "mb": MAX_PROCESS_BYTES // MiB})
+            "mb": bpmn.MAX_BYTES // MiB})
         return
     try:
-        entry.values["process_xml"] = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        entry.add_error("process_file", _("BPMN 文件应为 UTF-8 编码的 XML 文本"))
+        entry.values["process_xml"] = bpmn.process_text(upload.read(2 * bpmn.MAX_BYTES + 1))
+    except bpmn.ProcessError as exc:
+        entry.add_error("process_file", exc.render())
 
 
 # --- to the content the services take --------------------------------------------------

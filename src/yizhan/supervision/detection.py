@@ -537,9 +537,13 @@ class _Planner:
                 consider(rule, due + _AFTER, anchor=due, task=task,
                          fields={"task": task["title"], **deadline}, evidence=deadline)
             elif name == "transfer_late" and task["name"].startswith(rule.params["task"]):
-                moment = self.calendar.deadline(task["created_at"], rule.params["workdays"],
-                                                self.tz).at
-                consider(rule, moment, anchor=task["created_at"], task=task,
+                # 《行政许可法》第四十三条: the lower agency sends the case up
+                # within twenty days of accepting it.  Counted from the
+                # acceptance, not from this step: a first review given back
+                # by the upper agency does not start the twenty days again.
+                start = row["accepted_at"] or task["created_at"]
+                moment = self.calendar.deadline(start, rule.params["workdays"], self.tz).at
+                consider(rule, moment, anchor=start, task=task,
                          fields={"n": rule.params["workdays"]}, evidence={"due": moment})
 
     def _alert(self, line: _Line) -> dict:
