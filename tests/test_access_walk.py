@@ -40,6 +40,8 @@ PUBLIC = {
     ("GET", "/api/v1/cases/status"): "needs the case number and its query code",
     ("POST", "/api/v1/cases/status"): "needs the case number and its query code",
     ("GET", "/api/v1/certificates/verify/{token}"): "the QR code's public verification",
+    ("POST", "/api/v1/certificates/verify/{token}"):
+        "anyone checks the file they hold against the public certificate",
 }
 
 # Routes about the caller themselves or not tied to any agency, with the reason.
@@ -162,6 +164,27 @@ def _cases_of_b(world):
         case.refresh_from_db()
         made.append(case)
     return made
+
+
+def _walk_in_correction_of_b(world):
+    """A case B's window filed for an applicant without an account, then told to
+    correct: its printable notice and the window's correction form are B's."""
+    from tests.cases.helpers import open_task, publish_item, submitted
+    from tests.factories import valid_id_number
+    from yizhan.cases import services as case_services
+    from yizhan.directory import services as directory_services
+
+    clerk_b = world.user("b", Role.WINDOW_CLERK)
+    walk_in = directory_services.applicant_register(
+        actor=clerk_b, kind="person", name="赵六", id_number=valid_id_number(seq=72),
+        phone="13700007272")
+    version = publish_item(world, agency=world.agency_b, name="乙局窗口事项")
+    case, _code = submitted(world, version, actor=clerk_b, applicant=walk_in)
+    case_services.case_request_correction(actor=clerk_b, task=open_task(case), items=[
+        {"material_id": version.materials.first().pk, "problem": "缺少签名"}],
+        note="乙局补充说明")
+    case.refresh_from_db()
+    return case
 
 
 def _alert_of_b(world):
@@ -436,13 +459,15 @@ PAGES_OWN_ACCOUNT = {"portal:account", "portal:password_change", "portal:totp",
                      "cases:apply", "cases:mine"}
 # Pages of one case: walked below against agency B's cases.
 PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
-              "cases:mine_withdraw", "cases:certificate", "cases:file"}
+              "cases:mine_withdraw", "cases:certificate", "cases:file",
+              # The printable 补正材料通知书: the applicant's, and the accepting agency's.
+              "cases:correction_notice"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
 PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
                "catalog:desk_action", "catalog:desk_file_attach", "catalog:desk_file_detach",
                "catalog:desk_new", "catalog:desk_edit",
-               "cases:agency_cases", "cases:staff_case", "cases:task",
+               "cases:agency_cases", "cases:staff_case", "cases:staff_correct", "cases:task",
                "cases:task_action", "cases:case_action", "supervision:dashboard",
                "supervision:alerts",
                "supervision:alert_clear", "supervision:case", "supervision:rules",
@@ -476,6 +501,9 @@ def test_staff_pages_show_nothing_of_agency_b(world):
                   # B's item at A's window, and the filed page of B's case.
                   f"/workbench/apply/{version_b.item.impl_code}/",
                   f"/workbench/filed/{open_case.pk}/"]
+    correcting_b = _walk_in_correction_of_b(world)
+    b_names |= {correcting_b.number, "乙局补充说明", "乙局窗口事项"}
+    case_pages.append(f"/cases/{correcting_b.pk}/correction-notice/")
     alert_b = _alert_of_b(world)
     b_names.add(open_case.number)
     case_pages.append(f"/supervision/cases/{open_case.pk}/")
@@ -535,6 +563,11 @@ def test_staff_pages_show_nothing_of_agency_b(world):
         for action in ("correct", "submit", "withdraw"):
             response = client.post(f"/my/cases/{open_case.pk}/{action}/")
             assert response.status_code in REFUSED, (role, action, response.status_code)
+        # A's window does not take in the corrections of B's walk-in applicant.
+        for url in (f"/workbench/cases/{correcting_b.pk}/correct/",
+                    f"/my/cases/{correcting_b.pk}/correct/"):
+            response = client.post(url)
+            assert response.status_code in REFUSED, (role, url, response.status_code)
         response = client.post(f"/my/cases/{open_case.pk}/", {"action": "reissue_query_code"})
         assert response.status_code in REFUSED, (role, "reissue", response.status_code)
         for action in ("", "submit/", "publish/", "return/", "draft/", *DESK_FORMS):
@@ -564,6 +597,10 @@ def test_staff_pages_show_nothing_of_agency_b(world):
     status = open_case.status
     open_case.refresh_from_db()
     assert (open_case.status, open_case.extension_workdays) == (status, 0)
+    assert type(correcting_b).objects.get(pk=correcting_b.pk).status == "correction"
+    # Control: B's window prints B's notice.
+    assert _client(world.user("b", Role.WINDOW_CLERK)).get(
+        f"/cases/{correcting_b.pk}/correction-notice/").status_code == 200
     assert open_case.query_code_hash == hash_before
     for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/"):
         assert citizen.get(url).status_code == 403

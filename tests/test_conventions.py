@@ -3,13 +3,18 @@
 Every public function in an app's ``services.py`` checks its permission
 predicate, named like the service, in that app's ``permissions.py`` (the
 CKAN rule: an action that never calls its auth function is a bug).  The
-few services open to anyone are listed with the reason.
+few services open to anyone are listed with the reason.  A template comment
+that spans lines is a ``{% comment %}`` block, never ``{# #}``.
 """
 
 import importlib
 import inspect
+import re
+from pathlib import Path
 
 import pytest
+
+import yizhan
 
 APPS = ["directory", "accounts", "catalog", "workdays", "cases"]
 
@@ -63,3 +68,20 @@ def test_open_list_names_real_services():
     """The list of open services has no stale names."""
     real = {f"{app}.{name}" for app in APPS for name, _ in _services(app)}
     assert set(OPEN_TO_ANYONE) <= real, set(OPEN_TO_ANYONE) - real
+
+
+def _template_files():
+    for folder in Path(yizhan.__file__).parent.rglob("templates"):
+        yield from (path for path in folder.rglob("*") if path.is_file())
+
+
+def test_no_template_comment_spans_lines():
+    """A ``{# #}`` comment ends on its own line: one that goes on to the next is
+    not a comment to Django, and its text is printed on the page.  Longer
+    comments are ``{% comment %}`` blocks."""
+    spanning = [f"{path}:{text.count(chr(10), 0, found.start()) + 1}"
+                for path in _template_files()
+                for text in [path.read_text(encoding="utf-8")]
+                for found in re.finditer(r"\{#(?:(?!#\}).)*?\n", text, re.S)]
+    assert list(_template_files()), "no templates found"
+    assert spanning == [], f"multi-line {{# comments: {spanning}"

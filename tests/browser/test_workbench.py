@@ -63,3 +63,122 @@ def test_the_inbox_stays_readable_on_a_phone(browser, site, large):
         assert not phone.evaluate(SIDEWAYS)
     finally:
         context.close()
+
+
+# --- the window's correction notice: sent once, so never half-written ---------------
+
+TABLET = {"width": 820, "height": 1180}
+
+
+def _case_at_the_window(site):
+    from tests.cases.helpers import open_task, publish_item, submitted
+    from yizhan.directory.roles import Role
+
+    world = site.world
+    version = publish_item(world, name="食品经营许可证核发", materials=[
+        {"name": "食品经营许可申请书", "forms": ["original"]},
+        {"name": "营业执照复印件", "forms": ["copy"]},
+        {"name": "设备布局和操作流程文件", "forms": ["original"]},
+    ])
+    case, _code = submitted(world, version)
+    return world.user("a", Role.WINDOW_CLERK), case, open_task(case)
+
+
+def _window(browser, site, username, viewport=TABLET, **options):
+    context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=viewport,
+                                  timezone_id="Asia/Shanghai", **options)
+    tab = context.new_page()
+    sign_in_as(tab, username)
+    return context, tab
+
+
+def _nothing_sent(case):
+    from yizhan.cases.models import Case, CorrectionNotice
+
+    assert not CorrectionNotice.objects.filter(case_id=case.pk).exists()
+    assert Case.objects.get(pk=case.pk).status == Case.Status.SUBMITTED
+
+
+def test_enter_in_a_problem_does_not_send_the_one_time_notice(browser, site):
+    """The clerk writes the first material's problem and presses Enter (the
+    on-screen keyboard's 前往): the notice must not go out with that one
+    material, as no second notice may follow.  Enter starts a new line."""
+    clerk, case, task = _case_at_the_window(site)
+    context, tab = _window(browser, site, clerk.username, has_touch=True)
+    try:
+        tab.goto(reverse("cases:task", args=[task.pk]))
+        problem = tab.get_by_test_id("correct-problem-1")
+        problem.fill("缺少申请人签名")
+        problem.press("Enter")
+        problem.type("第二页")
+        tab.get_by_label("补充说明").press("Enter")
+        tab.wait_for_timeout(300)
+        expect(problem).to_have_value("缺少申请人签名\n第二页")
+        _nothing_sent(case)
+    finally:
+        context.close()
+
+
+def test_enter_in_a_tick_box_sends_nothing(browser, site):
+    """Chromium submits a form on Enter in a tick box: the page comes back with
+    what was typed, and neither 受理 nor the notice went out."""
+    clerk, case, task = _case_at_the_window(site)
+    context, tab = _window(browser, site, clerk.username)
+    try:
+        tab.goto(reverse("cases:task", args=[task.pk]))
+        tab.get_by_test_id("correct-problem-1").fill("缺少申请人签名")
+        box = tab.get_by_test_id("correct-material-2")
+        box.check()
+        box.press("Enter")
+        tab.wait_for_load_state()
+        expect(tab.get_by_test_id("correct-problem-1")).to_have_value("缺少申请人签名")
+        expect(tab.get_by_test_id("correct-material-2")).to_be_checked()
+        _nothing_sent(case)
+    finally:
+        context.close()
+
+
+def test_large_text_keeps_the_problems_typed(browser, site):
+    """Halfway through the list the clerk turns on 大字模式 to read it over: the
+    opinion, the boxes ticked, the problems typed and the note come back."""
+    clerk, case, task = _case_at_the_window(site)
+    context, tab = _window(browser, site, clerk.username, has_touch=True)
+    try:
+        tab.goto(reverse("cases:task", args=[task.pk]))
+        tab.get_by_test_id("opinion").fill("材料待核")
+        tab.get_by_test_id("correct-material-1").check()
+        tab.get_by_test_id("correct-material-3").check()
+        tab.get_by_test_id("correct-problem-1").fill("缺少申请人签名")
+        tab.get_by_test_id("correct-problem-2").fill("复印件未加盖公章")
+        tab.get_by_label("补充说明").fill("请一次性补正")
+        large_text_on(tab)
+        expect(tab.get_by_test_id("opinion")).to_have_value("材料待核")
+        expect(tab.get_by_test_id("correct-problem-1")).to_have_value("缺少申请人签名")
+        expect(tab.get_by_test_id("correct-problem-2")).to_have_value("复印件未加盖公章")
+        expect(tab.get_by_label("补充说明")).to_have_value("请一次性补正")
+        expect(tab.get_by_test_id("correct-material-1")).to_be_checked()
+        expect(tab.get_by_test_id("correct-material-2")).not_to_be_checked()
+        expect(tab.get_by_test_id("correct-material-3")).to_be_checked()
+        _nothing_sent(case)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_the_correction_notice_fits_a_phone(browser, site, large):
+    """At 390 px, in standard and large text, each problem's box is as wide as
+    its row, and the page does not scroll sideways."""
+    clerk, _case, task = _case_at_the_window(site)
+    context, tab = _window(browser, site, clerk.username, viewport={"width": 390, "height": 844},
+                           is_mobile=True, has_touch=True)
+    try:
+        if large:
+            large_text_on(tab)
+        tab.goto(reverse("cases:task", args=[task.pk]))
+        problem = tab.get_by_test_id("correct-problem-1").bounding_box()
+        row = tab.get_by_test_id("correct-problem-1").locator("xpath=..").bounding_box()
+        assert problem["width"] >= row["width"] - 2, (problem, row)
+        assert problem["x"] >= 0 and problem["x"] + problem["width"] <= 390
+        assert not tab.evaluate(SIDEWAYS)
+    finally:
+        context.close()

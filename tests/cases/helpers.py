@@ -161,11 +161,47 @@ def submitted(world, version, **kwargs):
     return services.case_submit(actor=kwargs.get("actor") or world.citizen, case=case)
 
 
+def walk_in(world):
+    """An applicant registered at A's window, with a phone and no account."""
+    from tests.factories import valid_id_number
+
+    return directory_services.applicant_register(
+        actor=world.user("a", Role.WINDOW_CLERK), kind="person", name="王五",
+        id_number=valid_id_number(seq=11), phone="13700002222")
+
+
+def walk_in_case(world, version):
+    """A case A's window files for the walk-in applicant; returns ``(case, query code)``."""
+    return submitted(world, version, actor=world.user("a", Role.WINDOW_CLERK),
+                     applicant=walk_in(world))
+
+
 def accepted(world, version, *, key="a"):
     """A case of ``version`` submitted by the citizen and accepted by the window."""
     case, _code = submitted(world, version)
     complete(world.user(key, Role.WINDOW_CLERK), case, "accept")
     return reload(case)
+
+
+def received_workdays_ago(case, days: int):
+    """Move the submission of ``case`` (and its open acceptance step) ``days``
+    working days back, at 10:00; returns that moment."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from yizhan.workdays.selectors import calendar_current
+
+    calendar = calendar_current()
+    day = timezone.localdate()
+    counted = 0
+    while counted < days:
+        day -= dt.timedelta(days=1)
+        counted += calendar.is_workday(day)
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+    Case.objects.filter(pk=case.pk).update(submitted_at=at, created_at=at)
+    Task.objects.filter(case_id=case.pk).update(created_at=at)
+    return at
 
 
 def open_task(case, name_prefix: str = "", *, agency=None) -> Task:

@@ -1,5 +1,7 @@
 """Acceptance (受理): starting the clock, refusing, and the one-time correction notice."""
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
@@ -11,9 +13,11 @@ from tests.cases.helpers import (
     event_types,
     nothing_written,
     open_task,
+    received_workdays_ago,
     reload,
     submitted,
     upload,
+    walk_in_case,
 )
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import selectors, services
@@ -325,3 +329,208 @@ def test_a_clerk_cannot_notify_corrections_on_a_task_another_clerk_claimed(world
             items=[{"material_id": _material_id(promised, "申请书"), "problem": "不清晰"}])
     assert exc.value.code == CasesErrorCode.TASK_TAKEN
     assert reload(case).corrections == 0
+
+
+# --- 一次性告知: what the notice may list -----------------------------------------
+
+def test_a_notice_lists_each_material_once(world, promised):
+    """A material named twice (a client's list, merged from two checks) is refused,
+    naming it: the applicant's page would show two file inputs with the same id
+    and name, of which only one file is kept."""
+    case, _code = submitted(world, promised)
+    material_id = _material_id(promised, "申请书")
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.case_request_correction(actor=_clerk(world), task=open_task(case), items=[
+            {"material_id": material_id, "problem": "缺少签名"},
+            {"material_id": str(material_id), "problem": "缺少盖章"}])
+    assert exc.value.fields["field"] == "items"
+    assert exc.value.fields["material_id"] == material_id
+    assert "申请书" in exc.value.render()
+
+
+# --- the walk-in applicant corrects at the window --------------------------------------
+
+def test_a_colleague_at_the_window_takes_in_a_walk_in_applicant_s_corrections(world, promised):
+    """An applicant without an account is told 请携带补正材料到受理窗口办理; the
+    clerk serving them that day is not always the one who filed.  A window clerk
+    of the accepting agency uploads the corrected material and resubmits."""
+    case, _code = walk_in_case(world, promised)
+    other = colleague(world, "a", Role.WINDOW_CLERK, "a.clerk2")
+    material_id = _material_id(promised, "申请书")
+    services.case_request_correction(actor=_clerk(world), task=open_task(case), items=[
+        {"material_id": material_id, "problem": "缺少签名"}])
+    services.material_upload(actor=other, case=reload(case), material_id=material_id,
+                             upload=upload(PNG))
+    services.case_correct(actor=other, case=reload(case))
+    assert reload(case).status == Case.Status.SUBMITTED
+    assert MaterialFile.objects.get(case=case, replaced=False,
+                                    material_id=material_id).uploaded_by == other
+
+
+def test_only_the_accepting_agency_s_window_takes_in_a_walk_in_correction(world, promised):
+    """Not a reviewer of the agency, nor another agency's window; and an
+    applicant with an account corrects themselves, not through the window."""
+    case, _code = walk_in_case(world, promised)
+    material_id = _material_id(promised, "申请书")
+    services.case_request_correction(actor=_clerk(world), task=open_task(case), items=[
+        {"material_id": material_id, "problem": "缺少签名"}])
+    for outsider in (world.user("a", Role.REVIEWER), _clerk(world, "b")):
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.material_upload(actor=outsider, case=reload(case),
+                                     material_id=material_id, upload=upload(PNG))
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.case_correct(actor=outsider, case=reload(case))
+    online, _code = submitted(world, promised)
+    _request_correction(world, online, promised)
+    other = colleague(world, "a", Role.WINDOW_CLERK, "a.clerk3")
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.material_upload(actor=other, case=reload(online), material_id=material_id,
+                                 upload=upload(PNG))
+
+
+# --- 《行政许可法》第三十二条: five working days to tell, or the application is accepted
+
+def test_the_time_to_tell_is_five_working_days_from_receipt(world, promised):
+    """On the fifth working day after receipt the notice may still be given;
+    after it, not (第八十二条: the law's days are working days)."""
+    from yizhan.cases import clock
+
+    assert clock.CORRECTION_NOTICE_WORKDAYS == 5
+    case, _code = submitted(world, promised)
+    received = received_workdays_ago(case, 5)
+    case = reload(case)
+    calendar = calendar_current()
+    due = clock.correction_notice_due(calendar=calendar, received_at=received)
+    assert due.date == calendar.add_workdays(timezone.localtime(received).date(), 5).date
+    assert selectors.correction_allowed(case, kind="accept", now=due.at)
+    assert not selectors.correction_allowed(case, kind="accept",
+                                            now=due.at + dt.timedelta(seconds=1))
+
+
+def test_a_correction_notice_after_five_working_days_is_refused(world, promised):
+    """逾期不告知的，自收到申请材料之日起即为受理: after five working days the
+    window can no longer send the application back for correction (409, the
+    rule cited), and nothing is written."""
+    case, _code = submitted(world, promised)
+    received_workdays_ago(case, 8)
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_request_correction(actor=_clerk(world), task=open_task(case), items=[
+            {"material_id": _material_id(promised, "申请书"), "problem": "缺少签名"}])
+    assert exc.value.code == CasesErrorCode.CORRECTION_TOO_LATE
+    assert exc.value.http_status == 409
+    assert "第三十二条" in exc.value.render() and "5 个工作日" in exc.value.render()
+    assert reload(case).status == Case.Status.SUBMITTED
+    assert not CorrectionNotice.objects.filter(case=case).exists()
+
+
+def test_an_application_left_past_five_working_days_counts_from_its_receipt(world, promised):
+    """Accepted late without a notice in time, the application is in law accepted
+    on the day it was received: its deadlines count from then, not from the day
+    the window got round to it; the acceptance's event keeps when it acted."""
+    case, _code = submitted(world, promised)
+    received = received_workdays_ago(case, 8)
+    complete(_clerk(world), case, "accept")
+    tz = timezone.get_default_timezone()
+    calendar = calendar_current()
+    case = reload(case)
+    assert case.accepted_at == received
+    assert case.statutory_due == calendar.deadline(received, 20, tz).at
+    assert case.promised_due == calendar.deadline(received, 10, tz).at
+    event = case.events.get(type=EventType.ACCEPTED)
+    assert event.at > received
+    assert dt.datetime.fromisoformat(event.data["deemed_accepted_at"]) == received
+    # Counted again when the calendar changes, still from the receipt.
+    services.deadlines_recompute(year=None)
+    assert reload(case).statutory_due == calendar.deadline(received, 20, tz).at
+
+
+def test_an_application_accepted_in_time_counts_from_its_acceptance(world, promised):
+    """Within the five working days the clock starts at acceptance, as always."""
+    case, _code = submitted(world, promised)
+    received_workdays_ago(case, 5)
+    task = complete(_clerk(world), case, "accept")
+    case = reload(case)
+    assert case.accepted_at == Task.objects.get(pk=task.pk).completed_at
+    assert "deemed_accepted_at" not in case.events.get(type=EventType.ACCEPTED).data
+
+
+def test_after_a_correction_the_receipt_is_the_corrected_materials(world, promised):
+    """The corrected materials are the ones received: acceptance more than five
+    working days after the correction was answered counts from the answer."""
+    case, _code = submitted(world, promised)
+    _request_correction(world, case, promised)
+    for name in ("申请书", "营业执照"):
+        services.material_upload(actor=world.citizen, case=reload(case),
+                                 material_id=_material_id(promised, name), upload=upload(PNG))
+    services.case_correct(actor=world.citizen, case=reload(case))
+    answered = received_workdays_ago(case, 9)
+    CorrectionNotice.objects.filter(case=case).update(answered_at=answered)
+    complete(_clerk(world), case, "accept")
+    case = reload(case)
+    assert case.accepted_at == answered
+    assert case.statutory_due == calendar_current().deadline(
+        answered, 20, timezone.get_default_timezone()).at
+
+
+# --- 即办件: the window's one step refuses to accept ---------------------------------
+
+def _immediate(world):
+    from tests.cases.helpers import publish_item
+
+    return publish_item(world, name="即办事项", case_type="immediate",
+                        process_template="immediate", statutory_limit=1, promised_limit=0,
+                        materials=[{"name": "申请书", "forms": ["original"]}])
+
+
+def test_the_window_of_an_immediate_item_refuses_to_accept(
+        world, django_capture_on_commit_callbacks):
+    """受理并当场办结 is still 受理: an application outside the agency's powers is
+    不予受理 (第三十二条), recorded as the window's acceptance step records it:
+    the same events, outcome and message, and no clock."""
+    from django.core import mail
+
+    case, _code = submitted(world, _immediate(world))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_complete(actor=_clerk(world), task=open_task(case),
+                               decision=selectors.NOT_ACCEPT, opinion="不属于本机关职权范围")
+    case = reload(case)
+    assert (case.status, case.outcome, case.outcome_reason) == (
+        Case.Status.NOT_ACCEPTED, Case.Outcome.NOT_ACCEPTED, "不属于本机关职权范围")
+    assert case.accepted_at is None and case.statutory_due is None
+    assert case.decided_at is None and case.closed_at is not None
+    assert event_types(case) == [EventType.SUBMITTED, EventType.NOT_ACCEPTED, EventType.CLOSED,
+                                 EventType.NOTIFIED]
+    assert case.events.get(type=EventType.CLOSED).data == {"outcome": "not_accepted"}
+    assert f"办件 {case.number} 不予受理，理由见平台。" in mail.outbox[-1].body
+    assert not Task.objects.filter(case=case, status__in=["open", "claimed"]).exists()
+
+
+def test_an_immediate_item_s_refusal_to_accept_needs_a_reason(world):
+    """不予受理 without reasons is refused and changes nothing."""
+    case, _code = submitted(world, _immediate(world))
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.task_complete(actor=_clerk(world), task=open_task(case),
+                               decision=selectors.NOT_ACCEPT, opinion=" ")
+    assert exc.value.code == CasesErrorCode.NO_REASON
+
+
+def test_not_accept_is_refused_once_the_case_is_accepted(world, promised):
+    """不予受理 is before acceptance: a review, or the window after a return,
+    refuses on the merits (不予许可) instead."""
+    case, _code = submitted(world, promised)
+    complete(_clerk(world), case, "accept")
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.task_complete(actor=world.user("a", Role.REVIEWER), task=open_task(case),
+                               decision=selectors.NOT_ACCEPT, opinion="不属于本机关")
+    assert exc.value.code == CasesErrorCode.BAD_DECISION
+
+
+def test_the_window_s_accept_step_takes_not_accept_as_its_refusal(world, promised):
+    """At the window's acceptance not_accept is the same 不予受理 as its reject."""
+    case, _code = submitted(world, promised)
+    complete(_clerk(world), case, "accept", decision=selectors.NOT_ACCEPT, opinion="不属于本机关")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.NOT_ACCEPTED, Case.Outcome.NOT_ACCEPTED)
+    assert event_types(case)[:3] == [EventType.SUBMITTED, EventType.NOT_ACCEPTED,
+                                     EventType.CLOSED]

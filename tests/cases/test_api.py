@@ -1,5 +1,6 @@
 """The case API: the whole promised flow with session auth, and its JSON errors."""
 
+import datetime
 import json
 import os
 import re
@@ -21,11 +22,13 @@ from tests.cases.helpers import (
     nothing_written,
     open_task,
     publish_item,
+    received_workdays_ago,
     reload,
     submitted,
     upload,
 )
 from yizhan.audit.verify import verify_chain
+from yizhan.cases import services
 from yizhan.cases.models import Case, Certificate, EventType, MaterialFile
 from yizhan.core.crypto import sm3_hex
 from yizhan.directory.roles import Role
@@ -344,6 +347,60 @@ def test_correction_through_the_api(world, promised, client_for):
                                                     ("image/png", False)]
     assert _post(citizen, f"{BASE}/cases/{case.pk}/correct").json()["status"] == "submitted"
     assert event_types(case)[-2:] == [E.CORRECTION_REQUESTED, E.CORRECTION_SUBMITTED]
+
+
+def test_the_applicant_reads_the_notice_s_note_through_the_api(world, promised, client_for):
+    """The case page shows the note above the materials; the API's applicant, who
+    corrects through a client, is given it too, and when the notice was given
+    (``correction`` stays the list of materials)."""
+    case, _code = submitted(world, promised)
+    citizen = client_for(world.citizen)
+    before = citizen.get(f"{BASE}/cases/{case.pk}").json()
+    assert (before["correction"], before["correction_note"],
+            before["correction_issued_at"]) == (None, None, None)
+    material = promised.materials.get(name="营业执照")
+    notice = services.case_request_correction(
+        actor=world.user("a", Role.WINDOW_CLERK), task=open_task(case),
+        items=[{"material_id": material.pk, "problem": "已过期"}],
+        note="请同时提交租赁合同原件扫描件")
+    detail = citizen.get(f"{BASE}/cases/{case.pk}").json()
+    assert detail["correction_note"] == "请同时提交租赁合同原件扫描件"
+    assert detail["correction"] == [{"material_id": material.pk, "name": "营业执照",
+                                     "problem": "已过期"}]
+    # Answered to the millisecond.
+    issued = datetime.datetime.fromisoformat(detail["correction_issued_at"])
+    assert abs(issued - notice.issued_at) < datetime.timedelta(milliseconds=1)
+
+
+def test_a_correction_notice_after_five_working_days_is_refused_through_the_api(
+        world, promised, client_for):
+    """409 cases.correction_too_late: 逾期不告知的，自收到申请材料之日起即为受理."""
+    case, _code = submitted(world, promised)
+    received_workdays_ago(case, 6)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    material = promised.materials.get(name="营业执照")
+    response = _post(clerk, f"{BASE}/tasks/{open_task(case).pk}/correction",
+                     {"items": [{"material_id": material.pk, "problem": "已过期"}]})
+    _error(response, 409, "cases.correction_too_late")
+    assert "第三十二条" in response.json()["message"]
+
+
+def test_the_window_of_an_immediate_item_refuses_to_accept_through_the_api(world, client_for):
+    """decision not_accept at a 即办件's window step: 不予受理, as at an accept step."""
+    version = publish_item(world, name="即办事项", case_type="immediate",
+                           process_template="immediate", statutory_limit=1, promised_limit=0)
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    task = open_task(case)
+    _error(_post(clerk, f"{BASE}/tasks/{task.pk}/complete", {"decision": "not_accept"}),
+           400, "cases.no_reason")
+    response = _post(clerk, f"{BASE}/tasks/{task.pk}/complete",
+                     {"decision": "not_accept", "opinion": "不属于本机关职权范围"})
+    assert response.status_code == 200, response.content
+    assert response.json()["decision"] == "not_accept"
+    detail = client_for(world.citizen).get(f"{BASE}/cases/{case.pk}").json()
+    assert (detail["status"], detail["outcome"], detail["accepted_at"]) == (
+        "not_accepted", "not_accepted", None)
 
 
 def test_clock_endpoints(world, promised, client_for):
@@ -732,6 +789,22 @@ def test_the_schema_says_a_revocation_needs_its_reason(client):
     assert reason["description"].startswith("required")
 
 
+def test_the_schema_says_a_file_is_checked_as_multipart(client):
+    """POST /certificates/verify/{token} takes the file as the page's form sends
+    it, and answers what the GET answers: a generated client sends a binary
+    ``file`` and reads a VerificationOut."""
+    schema = client.get(f"{BASE}/openapi.json").json()
+    path = schema["paths"][f"{BASE}/certificates/verify/{{token}}"]
+    body = path["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["properties"]["file"] == {"format": "binary", "title": "File",
+                                          "type": "string"}
+    assert body["required"] == ["file"]
+    answers = [op["responses"]["200"]["content"]["application/json"]["schema"]
+               for op in path.values()]
+    assert answers == [{"$ref": "#/components/schemas/VerificationOut"}] * 2
+    assert "413 `cases.upload_too_big`" in path["post"]["description"]
+
+
 def test_a_non_finite_number_in_the_data_is_a_400(world, promised, client_for):
     """Python's JSON reader takes NaN; the service refuses it instead of a 500."""
     client = client_for(world.citizen)
@@ -775,11 +848,12 @@ def test_my_cases_are_paged_to_the_last(world, promised, client_for):
     _error(client.get(f"{BASE}/cases/mine", {"limit": 501}), 400, "core.invalid_input")
 
 
-def test_the_schema_names_the_two_decisions(client):
-    """A generated client is offered approve and reject, the two the service takes."""
+def test_the_schema_names_the_three_decisions(client):
+    """A generated client is offered approve, reject and not_accept (不予受理 where
+    acceptance is decided), the three the service takes."""
     schema = client.get(f"{BASE}/openapi.json").json()
     decision = schema["components"]["schemas"]["DecisionIn"]["properties"]["decision"]
-    assert decision["enum"] == ["approve", "reject"]
+    assert decision["enum"] == ["approve", "reject", "not_accept"]
 
 
 # --- the applicant's side, as a client written from the OpenAPI document sees it ---

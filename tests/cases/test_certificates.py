@@ -9,8 +9,11 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from pypdf.actions import JavaScript
 
+from tests.api import api_error
 from tests.cases.helpers import (
     add_agency,
     another_citizen,
@@ -33,6 +36,9 @@ from yizhan.cases.models import Case, Certificate, EventType
 from yizhan.core import pdf, tasks
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.directory.roles import Role
+
+# Chinese characters and Chinese (full-width) punctuation.
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 @pytest.fixture
@@ -339,6 +345,24 @@ def test_the_verification_page_and_api_say_revoked_and_since_when(world, approve
         microsecond=certificate.revoked_at.microsecond // 1000 * 1000)
 
 
+def test_a_revoked_certificate_s_english_verdict_gives_the_day_in_english(world, approved):
+    """A verifier reading the page (or a system reading the API) in English is
+    told the day of revocation in English: "revoked on 2026年12月5日" is not."""
+    certificate = Certificate.objects.get(case=approved)
+    certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                    certificate=certificate, reason="许可被撤销")
+    certificate.refresh_from_db()
+    url = f"/verify/{certificate.verify_token}/"
+    verdict = _verdict(Client().get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode(),
+                       "verdict")
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}",
+                        HTTP_ACCEPT_LANGUAGE="en").json()
+    day = str(timezone.localdate(certificate.revoked_at).year)
+    for message in (verdict, body["message"]):
+        assert "revoked on" in message and day in message
+        assert not CJK.search(message), message
+
+
 def test_checking_an_uploaded_file_on_the_page(world, approved):
     """A genuine copy checks out; one with a byte changed fails, in words."""
     certificate = Certificate.objects.get(case=approved)
@@ -365,6 +389,34 @@ def test_the_public_page_does_not_publish_the_revocation_s_reasons(world, approv
     assert "no-cache" in response["Cache-Control"]
     api = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}")
     assert "no-cache" in api["Cache-Control"] and api.json()["revoked"] is True
+
+
+def test_the_holder_s_and_the_staff_s_case_pages_say_when_and_why_it_was_revoked(
+        world, approved, client_for):
+    """The public page leaves the reason out; the holder, whom it is about, and
+    the case's staff see the day and the reason, on the page and in the API."""
+    certificate = Certificate.objects.get(case=approved)
+    citizen = client_for(world.citizen)
+    before = citizen.get(f"/api/v1/cases/{approved.pk}").json()
+    assert (before["certificate_revoked"], before["certificate_revoked_at"],
+            before["certificate_revoke_reason"]) == (False, None, "")
+    reason = "持证人以欺骗手段取得许可，依法撤销"
+    certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                    certificate=certificate, reason=reason)
+    certificate.refresh_from_db()
+    day = timezone.localdate(certificate.revoked_at).isoformat()
+    for client, url in ((citizen, f"/my/cases/{approved.pk}/"),
+                        (client_for(world.user("a", Role.REVIEWER)),
+                         f"/workbench/cases/{approved.pk}/")):
+        page = client.get(url).content.decode()
+        found = re.search(r'data-testid="certificate-revoked"[^>]*>(.*?)</dl>', page, re.S)
+        assert "已注销" in page and found, url
+        facts = re.sub(r"<[^>]+>", " ", found.group(1))
+        assert "注销日期" in facts and day in facts and reason in facts
+    after = citizen.get(f"/api/v1/cases/{approved.pk}").json()
+    assert (after["certificate_revoked"], after["certificate_revoke_reason"]) == (True, reason)
+    assert parse_datetime(after["certificate_revoked_at"]) == certificate.revoked_at.replace(
+        microsecond=certificate.revoked_at.microsecond // 1000 * 1000)
 
 
 def test_a_certificate_whose_archived_file_is_lost_says_so(world, approved, client_for):
@@ -415,6 +467,39 @@ def test_the_public_verification_api(world, approved):
                                     certificate=certificate, reason="许可被撤销")
     body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
     assert (body["valid"], body["revoked"]) == (False, True)
+
+
+def test_the_api_checks_a_file_as_the_page_does(world, approved):
+    """A bank's system checks the file it was sent as the page does (POST the file
+    to the token's URL): the exact bytes are valid, one changed byte is not, and a
+    file that cannot be compared is refused in the one error shape."""
+    certificate = Certificate.objects.get(case=approved)
+    data = _pdf(certificate)
+    url = f"/api/v1/certificates/verify/{certificate.verify_token}"
+
+    def check(content, name="c.pdf"):
+        return Client().post(url, {"file": SimpleUploadedFile(name, content)})
+
+    genuine = check(data)
+    assert genuine.status_code == 200, genuine.content
+    assert genuine.json()["valid"] is True and "真实有效" in genuine.json()["message"]
+    assert "no-cache" in genuine["Cache-Control"]
+    altered = check(_tampered(data))
+    assert altered.status_code == 200 and altered.json()["valid"] is False
+    assert "与本证照签发的原始文件不一致" in altered.json()["message"]
+    assert check(_pdf(_issued(world, approved.item_version))).json()["valid"] is False
+    with nothing_written():
+        api_error(check(b""), 400, "core.invalid_input")
+        api_error(check(b"GIF89a not a pdf"), 415, "cases.upload_type")
+        api_error(Client().post(url, {}), 400, "core.invalid_input")
+        api_error(Client().post("/api/v1/certificates/verify/no-such-token",
+                                {"file": SimpleUploadedFile("c.pdf", data)}),
+                  404, "core.not_found")
+    certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                    certificate=certificate, reason="许可被撤销")
+    revoked = check(data).json()
+    assert (revoked["valid"], revoked["revoked"]) == (False, True)
+    assert "注销" in revoked["message"]
 
 
 def test_the_applicant_downloads_the_certificate(world, approved, client_for):
@@ -474,6 +559,17 @@ def test_a_certificate_naming_its_result_states_no_decision_row(world):
     version = publish_item(world, name="食品经营许可", result_name="食品经营许可证")
     text = _text(_pdf(_issued(world, version)))
     assert "许可内容：食品经营许可证" in text and "决定内容" not in text
+
+
+@pytest.mark.parametrize("basic_code", ["GG10101000", "QR00101000"])
+def test_a_certificate_of_an_item_that_is_no_licence_does_not_call_it_one(world, basic_code):
+    """A 公共服务 or 行政确认 item's certificate labels its rows 办理事项 and
+    办理结果: the signed page never calls a licence (行政许可) what is not one."""
+    version = publish_item(world, name="示范事项", basic_code=basic_code,
+                           result_name="示范证明")
+    text = _text(_pdf(_issued(world, version)))
+    assert "办理事项：示范事项" in text and "办理结果：示范证明" in text
+    assert "许可事项" not in text and "许可内容" not in text
 
 
 def test_an_item_name_of_200_characters_is_issued_and_delivered(
@@ -649,13 +745,14 @@ def test_a_certificate_signed_before_a_key_rotation_still_verifies_on_the_page(w
 @pytest.mark.parametrize(("content", "status", "words"), [
     (b"", 400, "是空文件"),
     (b"GIF89a not a pdf", 415, "不是 PDF 文件"),
-    (b"%PDF-1.4\n", 400, "不完整"),
+    (b"%PDF-1.4\n", 200, "与本证照签发的原始文件不一致"),
     (b"%PDF-1.4\n%%EOF", 200, "与本证照签发的原始文件不一致"),
 ])
 def test_a_file_that_cannot_be_checked_is_refused_in_words_with_a_4xx(world, promised,
                                                                      content, status, words):
-    """Empty, not a PDF, cut short: refused (4xx), saying why; a PDF that is not the
-    certificate is a verdict (200).  Either way a visible failure, never a 500."""
+    """Empty, not a PDF: refused (4xx), saying why; a PDF that is not the
+    certificate, whole or cut short, is a verdict (200).  Either way a visible
+    failure, never a 500."""
     certificate = _issued(world, promised)
     got, verdict = _checked(certificate, content, name="x.pdf")
     assert got == status and "✘" in verdict and words in verdict
@@ -668,6 +765,31 @@ def test_a_file_larger_than_uploads_may_be_is_refused_as_too_large(world, promis
     certificate = _issued(world, promised)
     status, verdict = _checked(certificate, b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024))
     assert status == 413 and "过大" in verdict and "1 MB" in verdict
+
+
+def _with_script(data: bytes) -> bytes:
+    """``data`` saved again with a script that runs on opening (a forger's copy)."""
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(data))
+    writer.add_open_action(JavaScript("app.alert(1);"))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("change", ["truncated", "script added"])
+def test_a_copy_that_is_not_the_signed_file_gets_a_verdict_not_a_refusal(
+        world, promised, change):
+    """A bank clerk checking a cut-short copy, or one someone added a script to,
+    is told that it is not the issued file (核验未通过), not 无法核对 with the
+    advice to upload it again or re-save it, which can never give a verdict: the
+    file is compared, not opened, so it is not checked as an applicant's upload."""
+    certificate = _issued(world, promised)
+    data = _pdf(certificate)
+    content = data[: len(data) - 200] if change == "truncated" else _with_script(data)
+    status, verdict = _checked(certificate, content)
+    assert status == 200, verdict
+    assert "核验未通过" in verdict and "无法核对" not in verdict
+    assert "与本证照签发的原始文件不一致" in verdict
 
 
 def test_checking_without_choosing_a_file_asks_for_one(world, promised):

@@ -1,6 +1,9 @@
 """Two people acting on the same task: exactly one wins, the other is told."""
 
 
+import contextlib
+import threading
+
 import pytest
 
 from tests.cases.helpers import (
@@ -18,11 +21,11 @@ from tests.cases.helpers import (
 from tests.markers import postgres_only
 from yizhan.accounts.models import User
 from yizhan.audit.models import AuditRecord
-from yizhan.cases import services
+from yizhan.cases import selectors, services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, CaseEvent, EventType, Task
-from yizhan.core.errors import Conflict
+from yizhan.cases.models import Case, CaseEvent, EventType, StatusQueryFailure, Task
+from yizhan.core.errors import Conflict, NotFound, Throttled
 from yizhan.directory.roles import Role
 
 
@@ -261,3 +264,39 @@ def test_applications_submitted_at_once_get_numbers_in_turn(transactional_db, wo
     numbers = sorted(Case.objects.filter(pk__in=[c.pk for c in drafts])
                      .values_list("number", flat=True))
     assert [number[-6:] for number in numbers] == ["000001", "000002", "000003"]
+
+
+@postgres_only
+def test_wrong_codes_sent_at_once_are_throttled_as_when_sent_in_turn(
+        transactional_db, world, promised, monkeypatch):
+    """Twenty wrong query codes sent at the same moment from one address: no more
+    than ten are checked against the case, as when they come one after another
+    (each try is counted before its code is checked, not after)."""
+    case, _code = submitted(world, promised)
+    number = Case.objects.get(pk=case.pk).number
+    tries = 20
+    checked = []
+    lock = threading.Lock()
+    together = threading.Barrier(tries)
+    real = selectors.case_by_query_code
+
+    def slow_check(*, number, code):
+        with lock:
+            checked.append(code)
+        # Every try that got past the count waits here for the others, as
+        # requests served at once by several workers do.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=3)
+        return real(number=number, code=code)
+
+    monkeypatch.setattr(selectors, "case_by_query_code", slow_check)
+    results = run_together(*[
+        (lambda i=i: services.case_status_lookup(number=number, code=f"{i:08d}",
+                                                 ip="10.7.7.7"))
+        for i in range(tries)])
+    assert all(isinstance(r, (NotFound, Throttled)) for r in results), results
+    assert len(checked) <= services.STATUS_QUERY_MAX_FAILURES, (
+        f"{len(checked)} wrong codes were checked; "
+        f"{StatusQueryFailure.objects.count()} failures recorded")
+    # Only the wrong codes checked count: the tries refused do not lengthen the wait.
+    assert StatusQueryFailure.objects.count() == len(checked)

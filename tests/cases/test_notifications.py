@@ -7,17 +7,19 @@ from django.test import Client, override_settings
 
 from tests.cases.helpers import (
     complete,
+    event_types,
     open_task,
     publish_item,
     reachable,
     reload,
     submitted,
+    walk_in,
+    walk_in_case,
 )
-from tests.factories import valid_id_number
-from yizhan.cases import services
-from yizhan.cases.models import EventType
+from yizhan.cases import certificates, services
+from yizhan.cases.models import Certificate, EventType
 from yizhan.core.notify import SMS_MAX_LENGTH, MemorySmsBackend
-from yizhan.directory import services as directory_services
+from yizhan.core.pdf import chinese_date
 from yizhan.directory.roles import Role
 
 PUBLIC = "https://zwfw.example.gov.cn"
@@ -31,21 +33,8 @@ class BrokenSms:
         raise TimeoutError("gateway down")
 
 
-def _walk_in(world):
-    """An applicant registered at the window, with a phone and no account."""
-    return directory_services.applicant_register(
-        actor=world.user("a", Role.WINDOW_CLERK), kind="person", name="王五",
-        id_number=valid_id_number(seq=11), phone="13700002222")
-
-
 def _sms_to(phone):
     return [m.text for m in MemorySmsBackend.outbox if m.phone == phone]
-
-
-def _walk_in_case(world, version):
-    """A case the window files for the walk-in applicant; returns ``(case, query code)``."""
-    return submitted(world, version, actor=world.user("a", Role.WINDOW_CLERK),
-                     applicant=_walk_in(world))
 
 
 def _decided(world, version, capture, *, decision, opinion="", **kwargs):
@@ -74,7 +63,7 @@ def test_the_applicant_is_told_the_reason_of_the_extension(
     """The law has the agency tell the applicant why the limit is longer: the
     notice (and the 告知 record of it) names the reason, for the walk-in
     applicant too, whose status page shows no reason at all."""
-    case, _code = _walk_in_case(world, promised)
+    case, _code = walk_in_case(world, promised)
     complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
     MemorySmsBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -133,7 +122,7 @@ def test_a_walk_in_applicant_refused_is_sent_to_the_window_not_the_platform(
     written decision, and names their remedies."""
     case, code = _refused_at_decision(world, promised, django_capture_on_commit_callbacks,
                                       actor=world.user("a", Role.WINDOW_CLERK),
-                                      applicant=_walk_in(world))
+                                      applicant=walk_in(world))
     [sms] = _sms_to("13700002222")
     assert sms.endswith(f"{PUBLIC}/status/")
     assert f"办件 {case.number} 不予许可。请到受理窗口领取决定书。{REMEDIES}" in sms
@@ -147,7 +136,7 @@ def test_a_walk_in_applicant_not_accepted_is_sent_to_the_window(
         world, promised, django_capture_on_commit_callbacks):
     """不予受理: the status page shows no reason, so the SMS sends the applicant
     without an account to the window for the written decision."""
-    case, _code = _walk_in_case(world, promised)
+    case, _code = walk_in_case(world, promised)
     MemorySmsBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         complete(world.user("a", Role.WINDOW_CLERK), case, "accept", decision="reject",
@@ -163,10 +152,66 @@ def test_a_walk_in_applicant_approved_collects_the_certificate_at_the_window(
     """They cannot download it from the platform: the SMS says where to get it."""
     case, _code = _decided(world, promised, django_capture_on_commit_callbacks,
                            decision="approve", actor=world.user("a", Role.WINDOW_CLERK),
-                           applicant=_walk_in(world))
+                           applicant=walk_in(world))
     [sms] = _sms_to("13700002222")
     assert f"办件 {case.number} 已准予。请到受理窗口领取证照。" in sms
     assert "平台" not in sms.removeprefix("【示范市一站式政务服务平台】")
+
+
+# --- 注销: the holder learns that the certificate no longer has effect, and why ------
+
+REVOKE_REASON = "持证人以欺骗手段取得许可，依法撤销"
+
+
+def _revoked(world, case, capture):
+    """The certificate of approved ``case``, revoked by the head, only the
+    revocation's messages in the outboxes."""
+    certificate = Certificate.objects.get(case=case)
+    MemorySmsBackend.outbox.clear()
+    mail.outbox.clear()
+    with capture(execute=True):
+        certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                        certificate=certificate, reason=REVOKE_REASON)
+    certificate.refresh_from_db()
+    return certificate
+
+
+def _revocation_text(case, certificate) -> str:
+    return (f"办件 {case.number} 的电子证照（证照编号 {certificate.number}）已于"
+            f"{chinese_date(certificate.revoked_at)}注销，自该日起不再有效。"
+            f"注销理由：{REVOKE_REASON}。{REMEDIES}")
+
+
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_the_holder_is_told_when_the_certificate_is_revoked(
+        world, promised, django_capture_on_commit_callbacks):
+    """注销 takes away what the holder relies on: they are told, as of every other
+    decision on the case, with the number, the day, the reason and the remedies,
+    and the 告知 is recorded after the revocation."""
+    case, _code = _decided(world, promised, django_capture_on_commit_callbacks,
+                           decision="approve")
+    certificate = _revoked(world, case, django_capture_on_commit_callbacks)
+    [message] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert message.subject == "电子证照已注销"
+    assert _revocation_text(case, certificate) in message.body
+    assert message.body.rsplit("\n", 1)[-1] == f"{PUBLIC}/my/cases/{case.pk}/"
+    types = event_types(case)
+    assert EventType.NOTIFIED in types[types.index(EventType.CERTIFICATE_REVOKED):]
+    told = case.events.filter(type=EventType.NOTIFIED).latest("at")
+    assert REVOKE_REASON in told.data["text"] and certificate.number in told.data["text"]
+
+
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_a_walk_in_holder_is_told_the_reason_of_the_revocation_by_sms(
+        world, promised, django_capture_on_commit_callbacks):
+    """The status query shows no certificate: the SMS itself says why."""
+    case, _code = _decided(world, promised, django_capture_on_commit_callbacks,
+                           decision="approve", actor=world.user("a", Role.WINDOW_CLERK),
+                           applicant=walk_in(world))
+    certificate = _revoked(world, case, django_capture_on_commit_callbacks)
+    [sms] = _sms_to("13700002222")
+    assert _revocation_text(case, certificate) in sms
+    assert sms.endswith(f"{PUBLIC}/status/")
 
 
 # --- 补正: everything at once, in words the applicant can use ---------------------------
@@ -178,7 +223,7 @@ def test_a_walk_in_applicant_is_not_asked_to_sign_in_to_correct(
     shows no correction notice: the SMS says what is wrong with each material
     (一次告知全部内容, 第三十二条) and sends them to the window."""
     clerk = world.user("a", Role.WINDOW_CLERK)
-    case, _code = _walk_in_case(world, promised)
+    case, _code = walk_in_case(world, promised)
     material = case.item_version.materials.get(name="申请书")
     MemorySmsBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -188,6 +233,49 @@ def test_a_walk_in_applicant_is_not_asked_to_sign_in_to_correct(
     assert "登录" not in sms
     assert (f"办件 {case.number} 需要补正以下材料：申请书（缺少签名）。"
             "请携带补正材料到受理窗口办理。") in sms
+
+
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_a_walk_in_applicant_is_told_the_notice_s_note(
+        world, promised, django_capture_on_commit_callbacks):
+    """一次告知全部内容: what the clerk wrote besides the materials (补充说明)
+    reaches the applicant without an account too, whose status page shows no
+    notice at all, before they are sent to the window."""
+    case, _code = walk_in_case(world, promised)
+    material = case.item_version.materials.get(name="申请书")
+    MemorySmsBackend.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_request_correction(
+            actor=world.user("a", Role.WINDOW_CLERK), task=open_task(case),
+            items=[{"material_id": material.pk, "problem": "缺少签名"}],
+            note="另需携带身份证原件。")
+    [sms] = _sms_to("13700002222")
+    assert len(sms) <= SMS_MAX_LENGTH, (len(sms), sms)
+    assert (f"办件 {case.number} 需要补正以下材料：申请书（缺少签名）。"
+            "补充说明：另需携带身份证原件。请携带补正材料到受理窗口办理。") in sms
+
+
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_the_notice_s_note_is_in_the_email_and_a_long_one_shortens_the_sms(
+        world, promised, django_capture_on_commit_callbacks):
+    """The note goes with the list: in full in the e-mail; an SMS it would make
+    longer than two segments falls back to the count and where to look."""
+    note = "请同时提交租赁合同原件扫描件，以及出租方的产权证明和出租方同意转租的书面材料，" * 2
+    reachable(world.citizen, phone="13900001111")
+    case, _code = submitted(world, promised)
+    material = case.item_version.materials.get(name="营业执照")
+    MemorySmsBackend.outbox.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_request_correction(
+            actor=world.user("a", Role.WINDOW_CLERK), task=open_task(case),
+            items=[{"material_id": material.pk, "problem": "已过期"}], note=note)
+    [message] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert f"补充说明：{note.rstrip('，')}。" in message.body
+    [sms] = _sms_to("13900001111")
+    assert len(sms) <= SMS_MAX_LENGTH, (len(sms), sms)
+    assert (f"办件 {case.number} 需要补正 1 项材料。"
+            "请登录平台查看补正告知，一次性补正后重新提交。") in sms
 
 
 @override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
@@ -222,7 +310,7 @@ def test_a_walk_in_applicant_s_long_correction_sms_points_to_the_window(
     """Problems too long for two segments: the walk-in applicant is told how
     many materials, and collects the notice at the window."""
     clerk = world.user("a", Role.WINDOW_CLERK)
-    case, _code = _walk_in_case(world, promised)
+    case, _code = walk_in_case(world, promised)
     MemorySmsBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.case_request_correction(actor=clerk, task=open_task(case), items=[
@@ -230,7 +318,7 @@ def test_a_walk_in_applicant_s_long_correction_sms_points_to_the_window(
             for m in case.item_version.materials.filter(necessity="required")], note="")
     [sms] = _sms_to("13700002222")
     assert len(sms) <= SMS_MAX_LENGTH, (len(sms), sms)
-    assert f"办件 {case.number} 需要补正 2 项材料。请到受理窗口领取补正告知书。" in sms
+    assert f"办件 {case.number} 需要补正 2 项材料。请到受理窗口领取补正材料通知书。" in sms
     assert "登录" not in sms
 
 

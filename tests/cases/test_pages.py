@@ -3,8 +3,10 @@
 import re
 from urllib.parse import urlencode
 
+import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tests.cases.helpers import (
     PDF,
@@ -23,6 +25,7 @@ from tests.cases.helpers import (
     reload,
     submitted,
     upload,
+    walk_in_case,
 )
 from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
@@ -611,7 +614,7 @@ def test_the_clerk_requests_a_correction_on_the_task_page(world, promised, clien
     first, second = promised.materials.filter(name__in=["申请书", "营业执照"]).order_by("order")
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     clerk.post(f"/workbench/tasks/{task.pk}/correction/", {
-        "material": [first.pk, second.pk], f"problem_{first.pk}": "未签字",
+        f"listed_{first.pk}": "1", f"listed_{second.pk}": "1", f"problem_{first.pk}": "未签字",
         f"problem_{second.pk}": "已过期", "note": "请一并补正"})
     case = reload(case)
     assert case.status == Case.Status.CORRECTION
@@ -626,7 +629,7 @@ def test_a_problem_written_without_ticking_its_box_is_listed(world, promised, cl
     first, second = promised.materials.filter(name__in=["申请书", "营业执照"]).order_by("order")
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     clerk.post(f"/workbench/tasks/{task.pk}/correction/", {
-        "material": [first.pk], f"problem_{first.pk}": "未签字",
+        f"listed_{first.pk}": "1", f"problem_{first.pk}": "未签字",
         f"problem_{second.pk}": "营业执照已过期"})
     case = reload(case)
     assert case.status == Case.Status.CORRECTION
@@ -643,14 +646,17 @@ def test_a_refused_correction_notice_keeps_what_the_clerk_typed(world, promised,
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     with nothing_written():
         response = clerk.post(f"/workbench/tasks/{task.pk}/correction/", {
-            "material": [first.pk, second.pk], f"problem_{first.pk}": "申请书第三页未签字",
+            f"listed_{first.pk}": "1", f"listed_{second.pk}": "1",
+            f"problem_{first.pk}": "申请书第三页未签字",
             f"problem_{second.pk}": "", "note": "请于十日内补正"})
     assert response.status_code == 400
-    assert 'value="申请书第三页未签字"' in _element(response, "input", f"problem-{first.pk}")
-    assert 'value="请于十日内补正"' in _element(response, "input", "note")
+    page = lxml.html.fromstring(response.content.decode())
+    [problem] = page.xpath(f"//textarea[@id='problem-{first.pk}']")
+    assert problem.text == "申请书第三页未签字"
+    assert page.xpath("//textarea[@id='note']")[0].text == "请于十日内补正"
     assert "checked" in _element(response, "input", f"fixm-{second.pk}")
-    assert "营业执照" in _at_field(response, "input", f"problem-{second.pk}")
-    assert 'aria-invalid' not in _element(response, "input", f"problem-{first.pk}")
+    assert "营业执照" in _at_field(response, "textarea", f"problem-{second.pk}")
+    assert 'aria-invalid' not in _element(response, "textarea", f"problem-{first.pk}")
 
 
 def test_a_refusal_without_reasons_is_shown_at_the_opinion_field(world, promised, client_for):
@@ -685,7 +691,7 @@ def test_a_stale_acceptance_page_does_not_accept_files_it_never_showed(
     task = open_task(case)
     clerk_a = client_for(world.user("a", Role.WINDOW_CLERK))
     page = clerk_a.get(f"/workbench/tasks/{task.pk}/").content.decode()
-    form = _hidden(page, f'/workbench/tasks/{task.pk}/approve/"')
+    form = _hidden(page, 'id="task-form"')
     assert form["version"] == str(task.version)
     clerk_b = colleague(world, "a", Role.WINDOW_CLERK, "clerk.b")
     first = promised.materials.get(name="申请书")
@@ -699,7 +705,7 @@ def test_a_stale_acceptance_page_does_not_accept_files_it_never_showed(
                                 {**form, "opinion": ""}, follow=True)
     assert reload(case).status == Case.Status.SUBMITTED
     assert _messages(response) == ["该环节已有变化，请刷新页面查看后再办理。"]
-    form = _hidden(response.content.decode(), f'/workbench/tasks/{task.pk}/approve/"')
+    form = _hidden(response.content.decode(), 'id="task-form"')
     clerk_a.post(f"/workbench/tasks/{task.pk}/approve/", {**form, "opinion": ""})
     assert reload(case).status == Case.Status.IN_PROGRESS
 
@@ -714,7 +720,7 @@ def test_a_stale_page_keeps_the_opinion_that_was_typed(world, promised, client_f
     reviewer = client_for(world.user("a", Role.REVIEWER))
     # 不同意 is a button of the 同意 form, which carries the version.
     page = reviewer.get(f"/workbench/tasks/{task.pk}/").content.decode()
-    form = _hidden(page, f'/workbench/tasks/{task.pk}/approve/"')
+    form = _hidden(page, 'id="task-form"')
     other = colleague(world, "a", Role.REVIEWER, "reviewer.b")
     services.task_release(actor=other, task=services.task_claim(actor=other, task=task))
     opinion = "经审查，申请人提交的营业执照经营范围不含本项许可所需内容，建议不予许可。"
@@ -726,7 +732,7 @@ def test_a_stale_page_keeps_the_opinion_that_was_typed(world, promised, client_f
     assert _messages(response) == ["该环节已有变化，请刷新页面查看后再办理。"]
     assert re.search(r'<textarea id="opinion"[^>]*>([^<]*)</textarea>',
                      response.content.decode()).group(1) == opinion
-    again = _hidden(response.content.decode(), f'/workbench/tasks/{task.pk}/approve/"')
+    again = _hidden(response.content.decode(), 'id="task-form"')
     assert again["version"] == str(open_task(case, "review").version) != form["version"]
     reviewer.post(f"/workbench/tasks/{task.pk}/reject/", {**again, "opinion": opinion})
     assert reload(case).events.get(type=E.REVIEWED).data["opinion"] == opinion
@@ -931,8 +937,8 @@ def test_a_double_click_on_the_task_page_lands_on_the_result(world, promised, cl
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
     material = promised.materials.get(name="营业执照")
-    correction = {**_hidden(page, f'/workbench/tasks/{task.pk}/correction/"'),
-                  "material": [material.pk], f"problem_{material.pk}": "已过期",
+    correction = {**_hidden(page, 'id="task-form"'),
+                  f"listed_{material.pk}": "1", f"problem_{material.pk}": "已过期",
                   "note": "请补正"}
     for _click in range(2):
         response = clerk.post(f"/workbench/tasks/{task.pk}/correction/", correction,
@@ -943,7 +949,7 @@ def test_a_double_click_on_the_task_page_lands_on_the_result(world, promised, cl
                              upload=upload(PNG, "营业执照.png"))
     services.case_correct(actor=world.citizen, case=reload(case))
     page = clerk.get(f"/workbench/tasks/{task.pk}/").content.decode()
-    approval = {**_hidden(page, f'/workbench/tasks/{task.pk}/approve/"'), "opinion": "齐全"}
+    approval = {**_hidden(page, 'id="task-form"'), "opinion": "齐全"}
     for _click in range(2):
         response = clerk.post(f"/workbench/tasks/{task.pk}/approve/", approval, follow=True)
         assert response.redirect_chain == [("/workbench/", 302)]
@@ -1339,3 +1345,146 @@ def test_my_cases_page_reaches_every_case_page_by_page(world, promised, client_f
     second = client.get("/my/cases/", {"page": 2}).content.decode()
     assert first.count("/my/cases/") - second.count("/my/cases/") == 49
     assert 'href="?page=2"' in first and 'href="?page=1"' in second
+
+
+# --- the correction notice: answered at the window, marked, printed ----------------
+
+def _notice(world, case, version, names=("申请书",), note=""):
+    return services.case_request_correction(
+        actor=world.user("a", Role.WINDOW_CLERK), task=open_task(case),
+        items=[{"material_id": version.materials.get(name=name).pk, "problem": "缺少签名"}
+               for name in names], note=note)
+
+
+def _correction_section(page: str) -> str:
+    section = page[page.index('id="correction-title"'):]
+    return section[:section.index("</section>")]
+
+
+def test_the_workbench_takes_in_a_walk_in_applicant_s_correction(world, promised,
+                                                                  client_for):
+    """The applicant without an account brings the corrected material to the
+    window: the staff case page has the correction form, and a clerk of the
+    accepting agency (not only the one who filed) sends it from there."""
+    case, _code = walk_in_case(world, promised)
+    material = promised.materials.get(name="申请书")
+    _notice(world, case, promised)
+    clerk = client_for(colleague(world, "a", Role.WINDOW_CLERK, "a.clerk2"))
+    page = clerk.get(f"/workbench/cases/{case.pk}/").content.decode()
+    section = _correction_section(page)
+    assert f'name="material_{material.pk}"' in section
+    assert f'action="/workbench/cases/{case.pk}/correct/"' in section
+    response = clerk.post(f"/workbench/cases/{case.pk}/correct/", {
+        f"material_{material.pk}": SimpleUploadedFile("签字版.png", PNG)}, follow=True)
+    assert response.redirect_chain == [(f"/workbench/cases/{case.pk}/", 302)]
+    assert _messages(response) == ["补正材料已提交。"]
+    assert reload(case).status == Case.Status.SUBMITTED
+    # Sent again (a double click): nothing failed, nothing more is written.
+    with nothing_written():
+        again = clerk.post(f"/workbench/cases/{case.pk}/correct/", follow=True)
+    assert _messages(again) == ["补正材料已提交。"]
+
+
+def test_the_workbench_does_not_correct_for_an_applicant_with_an_account(world, promised,
+                                                                          client_for):
+    """An applicant with an account corrects on their own page: the window's
+    case page has no form for them, and its post is refused."""
+    case, _code = submitted(world, promised)
+    material = promised.materials.get(name="申请书")
+    _notice(world, case, promised)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    page = clerk.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert f'name="material_{material.pk}"' not in page
+    with nothing_written():
+        response = clerk.post(f"/workbench/cases/{case.pk}/correct/", {
+            f"material_{material.pk}": SimpleUploadedFile("a.png", PNG)})
+    assert response.status_code == 404
+
+
+def test_the_case_page_shows_no_template_comment(world, promised, client_for):
+    """A ``{# #}`` comment spans one line only: a two-line one is printed on the
+    page, for applicants and staff alike."""
+    case, _code = submitted(world, promised)
+    for user, url in ((world.citizen, f"/my/cases/{case.pk}/"),
+                      (world.user("a", Role.WINDOW_CLERK), f"/workbench/cases/{case.pk}/")):
+        page = client_for(user).get(url).content.decode()
+        assert "{#" not in page and "#}" not in page, url
+        assert "a refusal tells the applicant of their remedies" not in page, url
+
+
+def test_the_correction_form_shows_what_was_already_sent_again(world, promised, client_for):
+    """The applicant who re-uploaded one of two listed materials (the other refused,
+    or sent from another device) sees at each material what is already in, as
+    the draft's form marks each file; the file the notice found fault with is
+    not taken for an answer."""
+    case, _code = submitted(world, promised)
+    _notice(world, case, promised, names=("申请书", "营业执照"), note="请一次性补正")
+    services.material_upload(actor=world.citizen, case=reload(case),
+                             material_id=promised.materials.get(name="申请书").pk,
+                             upload=upload(PNG, "签字版申请书.png"))
+    page = client_for(world.citizen).get(f"/my/cases/{case.pk}/").content.decode()
+    section = _correction_section(page)
+    assert "请一次性补正" in section
+    sent = re.findall(r'data-testid="correction-sent">([^<]*)<', section)
+    assert sent == ["签字版申请书.png"]
+    assert section.index("签字版申请书.png") < section.index("营业执照")
+
+
+def test_the_correction_notice_prints_on_one_page(world, promised, client_for):
+    """补正材料通知书: what the SMS sends the walk-in applicant to the window for,
+    printed there; with the agency, case, applicant, item, date, every
+    material and problem, the note, where to bring them and the law."""
+    case, _code = walk_in_case(world, promised)
+    notice = _notice(world, case, promised, names=("申请书", "营业执照"),
+                     note="另需携带身份证原件")
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    for url in (f"/workbench/cases/{case.pk}/", f"/workbench/tasks/{open_task(case).pk}/"):
+        page = clerk.get(url).content.decode()
+        assert f'href="/cases/{case.pk}/correction-notice/"' in page, url
+    response = clerk.get(f"/cases/{case.pk}/correction-notice/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "portal/print.css" in page and "site.css" not in page
+    text = " ".join(lxml.html.fromstring(page).text_content().split())
+    for expected in ("补正材料通知书", world.agency_a.name, case.number, "王五",
+                     promised.name, timezone.localtime(notice.issued_at).strftime("%Y-%m-%d"),
+                     "申请书", "营业执照", "缺少签名", "另需携带身份证原件",
+                     f"请携带上述补正材料到{world.agency_a.name}受理窗口办理", "第三十二条"):
+        assert expected in text, expected
+
+
+def test_the_applicant_prints_their_correction_notice(world, promised, client_for):
+    """The applicant with an account prints it from their case page, which says
+    they may also upload; no notice, nothing to print."""
+    case, _code = submitted(world, promised)
+    citizen = client_for(world.citizen)
+    assert citizen.get(f"/cases/{case.pk}/correction-notice/").status_code == 404
+    _notice(world, case, promised)
+    page = citizen.get(f"/my/cases/{case.pk}/").content.decode()
+    assert f'href="/cases/{case.pk}/correction-notice/"' in _correction_section(page)
+    printed = citizen.get(f"/cases/{case.pk}/correction-notice/").content.decode()
+    assert "请登录平台上传上述补正材料后一次性提交" in printed
+
+
+def test_only_the_accepting_agency_and_the_applicant_print_the_notice(world, client_for):
+    """A joint agency's reviewer sees the case but gives no notice; another
+    citizen sees nothing of it."""
+    from tests.cases.helpers import add_agency
+
+    _third, staff = add_agency(world, "丙局", credit_seed=303)
+    version = publish_item(world, name="并联许可", process_template="parallel",
+                           joint_agencies=[world.agency_b.name, "丙局"])
+    case, _code = submitted(world, version)
+    _notice(world, case, version)
+    material = version.materials.get(name="申请书")
+    services.material_upload(actor=world.citizen, case=reload(case), material_id=material.pk,
+                             upload=upload(PNG))
+    services.case_correct(actor=world.citizen, case=reload(case))
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    url = f"/cases/{case.pk}/correction-notice/"
+    assert client_for(world.user("a", Role.REVIEWER)).get(url).status_code == 200
+    joint = client_for(staff[Role.REVIEWER])
+    assert joint.get(f"/workbench/cases/{case.pk}/").status_code == 200
+    assert joint.get(url).status_code == 404
+    other, _applicant = another_citizen()
+    assert client_for(other).get(url).status_code == 404

@@ -224,6 +224,8 @@ def test_status_query_is_throttled_and_shows_no_staff(world, promised):
         assert response.status_code == 404
     locked = client.get("/api/v1/cases/status", {"number": case.number, "code": code})
     assert locked.status_code == 429
+    # The refused try is no wrong code: it leaves the ten as they were.
+    assert StatusQueryFailure.objects.filter(ip="10.1.2.3").count() == 10
     other = Client(REMOTE_ADDR="10.1.2.4").get("/api/v1/cases/status",
                                                {"number": case.number, "code": code})
     assert other.status_code == 200

@@ -237,6 +237,130 @@ def test_switching_the_language_keeps_the_opinion_typed(world, promised, client_
     assert '<html lang="en"' in client.get(url).content.decode()
 
 
+def _acceptance_page(world, promised, client_for):
+    """The window's acceptance page of a submitted case: the clerk's client, the
+    page's address, the item's materials in order, and the case."""
+    case, _code = submitted(world, promised)
+    url = reverse("cases:task", args=[open_task(case, "accept").pk])
+    materials = list(promised.materials.order_by("order"))
+    return client_for(world.user("a", Role.WINDOW_CLERK)), url, materials, case
+
+
+def test_switching_to_large_text_keeps_the_correction_notice_typed(world, promised,
+                                                                   client_for):
+    """At acceptance the decision and the correction notice are one form, which
+    the toggles send along: the opinion, every box ticked, each problem and the
+    note come back, once; nothing is sent to the applicant."""
+    client, url, (first, second, third), case = _acceptance_page(world, promised, client_for)
+    page = client.get(url).content.decode()
+    toggle = re.search(r'<button[^>]*data-testid="large-text"[^>]*>', page).group()
+    assert 'form="task-form"' in toggle
+    [form] = lxml.html.fromstring(page).xpath("//form[@id='task-form']")
+    assert form.xpath(f".//textarea[@id='problem-{first.pk}']")
+    assert form.xpath(".//textarea[@id='note']") and form.xpath(".//textarea[@id='opinion']")
+    switched = client.post("/display/", urlencode({
+        "version": "0", "opinion": "材料待核", f"listed_{first.pk}": "1",
+        f"listed_{second.pk}": "1", f"problem_{first.pk}": "缺少申请人签名",
+        f"problem_{second.pk}": "复印件未加盖公章\n第二页模糊", f"problem_{third.pk}": "",
+        "note": "请一次性补正", "large_text": "on", "next": url, "display_keeps_form": "1"}),
+        content_type="application/x-www-form-urlencoded", follow=True)
+    assert switched.redirect_chain == [(url, 302)]
+    doc = lxml.html.fromstring(switched.content.decode())
+    assert doc.xpath("//textarea[@id='opinion']")[0].text == "材料待核"
+    assert doc.xpath(f"//textarea[@id='problem-{first.pk}']")[0].text == "缺少申请人签名"
+    assert (doc.xpath(f"//textarea[@id='problem-{second.pk}']")[0].text
+            == "复印件未加盖公章\n第二页模糊")
+    assert doc.xpath("//textarea[@id='note']")[0].text == "请一次性补正"
+    assert [box.get("checked") is not None for box in
+            (doc.xpath(f"//input[@id='fixm-{m.pk}']")[0] for m in (first, second, third))
+            ] == [True, True, False]
+    assert reload(case).status == Case.Status.SUBMITTED
+    # Once: the page loaded again is a fresh form.
+    again = lxml.html.fromstring(client.get(url).content.decode())
+    assert not again.xpath(f"//textarea[@id='problem-{first.pk}']")[0].text
+
+
+def test_enter_in_the_task_form_sends_no_decision_and_no_notice(world, promised, client_for):
+    """Enter in a tick box submits the form to its own action (Chromium does so):
+    with the notice offered, that is the toggles' own, which keeps what was
+    typed and comes back; neither 受理 nor a half-written notice goes out."""
+    client, url, (first, *_rest), case = _acceptance_page(world, promised, client_for)
+    [form] = lxml.html.fromstring(client.get(url).content.decode()).xpath(
+        "//form[@id='task-form']")
+    assert form.get("action") == reverse("portal:display")
+    assert all(button.get("formaction") for button in form.xpath(".//button"))
+    fields = {field.get("name"): field.get("value") for field in
+              form.xpath(".//input[@type='hidden']")}
+    response = client.post(form.get("action"), {
+        **fields, f"listed_{first.pk}": "1", f"problem_{first.pk}": "缺少签名"}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert reload(case).status == Case.Status.SUBMITTED and not reload(case).corrections
+    doc = lxml.html.fromstring(response.content.decode())
+    assert doc.xpath(f"//textarea[@id='problem-{first.pk}']")[0].text == "缺少签名"
+
+
+def test_a_refused_decision_keeps_the_correction_notice_typed(world, promised, client_for):
+    """不予受理 without reasons, sent from the form that also holds the notice being
+    written: the page comes back with the problems and the note as typed."""
+    client, _url, (first, *_rest), case = _acceptance_page(world, promised, client_for)
+    response = client.post(reverse("cases:task_action", args=[open_task(case).pk, "reject"]),
+                           {"opinion": "", f"listed_{first.pk}": "1",
+                            f"problem_{first.pk}": "缺少签名", "note": "请带原件"})
+    assert response.status_code == 400
+    doc = lxml.html.fromstring(response.content.decode())
+    assert doc.xpath(f"//textarea[@id='problem-{first.pk}']")[0].text == "缺少签名"
+    assert doc.xpath("//textarea[@id='note']")[0].text == "请带原件"
+    assert doc.xpath(f"//input[@id='fixm-{first.pk}']")[0].get("checked") is not None
+
+
+def test_the_task_page_says_why_no_notice_is_offered_after_five_working_days(
+        world, promised, client_for):
+    """The correction form is offered only while the service would take it; once
+    the five working days have passed, the page says so and cites the rule."""
+    from tests.cases.helpers import received_workdays_ago
+
+    client, url, _materials, case = _acceptance_page(world, promised, client_for)
+    assert 'data-testid="correction-too-late"' not in client.get(url).content.decode()
+    received_workdays_ago(case, 7)
+    doc = _doc(client.get(url))
+    assert not doc.xpath("//*[@data-testid='request-correction']")
+    [why] = doc.xpath("//*[@data-testid='correction-too-late']")
+    assert "第三十二条" in _text(why) and "逾期不告知" in _text(why)
+    # 受理 is still offered: the application is accepted in law anyway.
+    assert doc.xpath("//*[@data-testid='approve']")
+
+
+def test_the_window_of_an_immediate_item_offers_to_refuse_to_accept(world, client_for):
+    """受理并当场办结 is still 受理: the step offers 不予受理 besides 不同意 (不予
+    许可); posted with its reason, the case ends not accepted."""
+    version = publish_item(world, name="即办事项", case_type="immediate",
+                           process_template="immediate", statutory_limit=1, promised_limit=0,
+                           materials=[{"name": "申请书", "forms": ["original"]}])
+    case, _code = submitted(world, version)
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    task = open_task(case)
+    page = client.get(reverse("cases:task", args=[task.pk])).content.decode()
+    assert re.search(r"<button[^>]*>\s*不予受理\s*</button>", page)
+    assert re.search(r"<button[^>]*>\s*不同意\s*</button>", page)
+    response = client.post(reverse("cases:task_action", args=[task.pk, "not_accept"]),
+                           {"opinion": ""})
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in re.search(r'<textarea[^>]*id="opinion"[^>]*>',
+                                              response.content.decode()).group()
+    response = client.post(reverse("cases:task_action", args=[task.pk, "not_accept"]),
+                           {"opinion": "不属于本机关职权范围"})
+    assert response.status_code == 302
+    assert reload(case).status == Case.Status.NOT_ACCEPTED
+
+
+def test_the_window_s_accept_step_offers_one_refusal_to_accept(world, promised, client_for):
+    """The acceptance step's own refusal is its 不予受理: no second button."""
+    client, url, _materials, _case = _acceptance_page(world, promised, client_for)
+    page = client.get(url).content.decode()
+    assert len(re.findall(r"<button[^>]*>\s*不予受理\s*</button>", page)) == 1
+    assert 'data-testid="not-accept"' not in page
+
+
 def test_a_task_page_without_a_decision_form_keeps_no_form_for_the_toggles(
         world, promised, client_for):
     case = accepted(world, promised)

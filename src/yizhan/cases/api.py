@@ -193,6 +193,13 @@ class ExtensionRequestOut(Schema):
     decision_note: str = Field(..., description="why the head declined, or \"\"")
 
 
+def _certificate_of(case) -> Certificate | None:
+    """The case's certificate, read once for the fields that describe it."""
+    if not hasattr(case, "api_certificate"):
+        case.api_certificate = Certificate.objects.filter(case=case).first()
+    return case.api_certificate
+
+
 class CaseDetail(CaseOut):
     data: dict[str, Any] = Field(..., description="the application's answers (a draft's "
                                  "as saved so far)")
@@ -204,7 +211,22 @@ class CaseDetail(CaseOut):
     timeline: list[EventOut]
     remaining: RemainingOut
     correction: list[dict[str, Any]] | None
+    # 一次告知全部内容: the note is part of the notice, as the case page shows it.
+    correction_note: str | None = Field(..., description="what the correction notice says "
+                                        "besides its materials (补充说明), \"\" without one; "
+                                        "null when no notice was given")
+    correction_issued_at: datetime.datetime | None = Field(
+        ..., description="when the correction notice was given; null when none was")
     certificate: str | None
+    # The holder relies on the certificate: a revocation (注销) is told with
+    # its day and reason, as the case page shows them (the public
+    # verification leaves the reason out, not the holder's own case).
+    certificate_revoked: bool = Field(..., description="whether the certificate was "
+                                      "revoked (注销); false without a certificate")
+    certificate_revoked_at: datetime.datetime | None = Field(
+        ..., description="when it was revoked; null while in force or without one")
+    certificate_revoke_reason: str = Field(..., description="why it was revoked, as "
+                                           "recorded; \"\" while in force")
     extension_request: ExtensionRequestOut | None = Field(
         None, description="staff only: the extension request waiting for the head; null "
         "when none waits, and for the applicant")
@@ -231,9 +253,34 @@ class CaseDetail(CaseOut):
         return notice.items if notice is not None else None
 
     @staticmethod
+    def resolve_correction_note(obj):
+        notice = getattr(obj, "correction", None) if obj.corrections else None
+        return notice.note if notice is not None else None
+
+    @staticmethod
+    def resolve_correction_issued_at(obj):
+        notice = getattr(obj, "correction", None) if obj.corrections else None
+        return notice.issued_at if notice is not None else None
+
+    @staticmethod
     def resolve_certificate(obj):
-        cert = Certificate.objects.filter(case=obj).first()
+        cert = _certificate_of(obj)
         return cert.number if cert else None
+
+    @staticmethod
+    def resolve_certificate_revoked(obj):
+        cert = _certificate_of(obj)
+        return cert is not None and cert.revoked_at is not None
+
+    @staticmethod
+    def resolve_certificate_revoked_at(obj):
+        cert = _certificate_of(obj)
+        return cert.revoked_at if cert else None
+
+    @staticmethod
+    def resolve_certificate_revoke_reason(obj):
+        cert = _certificate_of(obj)
+        return cert.revoke_reason if cert and cert.revoked_at else ""
 
     @staticmethod
     def resolve_extension_request(obj):
@@ -309,9 +356,12 @@ VERSION = Field(None, ge=0, description="optional: the task's version as read; 4
 class DecisionIn(Schema):
     # Named in the schema for generated clients; another value is still
     # answered by the service, 400 cases.bad_decision in both languages.
-    decision: str = Field(..., description="approve or reject",
+    decision: str = Field(..., description="approve, reject, or not_accept (不予受理: "
+                          "where acceptance is decided, before the case is accepted; a "
+                          "reject of the window's accept step is 不予受理 too, of a "
+                          "即办件's accept-and-decide step 不予许可)",
                           json_schema_extra={"enum": list(selectors.DECISIONS)})
-    opinion: str = Field("", description="required when rejecting")
+    opinion: str = Field("", description="required when rejecting or not accepting")
     version: int | None = VERSION
 
 
@@ -612,7 +662,8 @@ def claim_task(request, task_id: int):
 
 @router.post("/tasks/{task_id}/complete", response=TaskOut, auth=AUTH)
 def complete_task(request, task_id: int, payload: DecisionIn):
-    """Handle a task: approve, or reject with reasons."""
+    """Handle a task: approve, or reject (or not_accept, 不予受理, where acceptance
+    is decided) with reasons."""
     actor = actor_of(request)
     task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
     services.task_complete(actor=actor, task=task, decision=payload.decision,
@@ -654,16 +705,20 @@ def revoke_certificate(request, number: str, payload: RevokeIn = NO_REVOKE_REASO
     return _verification(certificate)
 
 
-def _verification(certificate):
-    result = certificates.certificate_verify(certificate=certificate)
+def _verification(certificate, checked=None):
+    """The certificate as verified: its archived file's verdict, or ``checked``,
+    the verdict on a file someone sent (``certificate_check_file``)."""
+    if checked is None:
+        result = certificates.certificate_verify(certificate=certificate)
+        # As the page says it: a revoked certificate says since when.
+        checked = certificates.FileCheck(
+            ok=result.ok, message=certificates.certificate_verdict(certificate, result))
     # The names printed on the certificate, not the agency's or holder's today.
     return {"number": certificate.number, "title": certificate.title,
             "holder": certificate.holder_name, "issuer": certificate.issuer_name,
-            "issued_at": certificate.issued_at, "valid": result.ok,
+            "issued_at": certificate.issued_at, "valid": checked.ok,
             "revoked": certificate.revoked_at is not None, "revoked_at": certificate.revoked_at,
-            # As the page says it: a revoked certificate says since when.
-            "message": certificates.certificate_verdict(certificate, result),
-            "algorithm": certificate.algorithm}
+            "message": checked.message, "algorithm": certificate.algorithm}
 
 
 @router.get("/certificates/verify/{token}", response=VerificationOut, auth=None)
@@ -672,3 +727,24 @@ def verify_certificate(request, token: str, response: HttpResponse):
     # Never kept by a cache: a revocation shows at once.
     add_never_cache_headers(response)
     return _verification(selectors.certificate_by_token(token=token))
+
+
+@router.post("/certificates/verify/{token}", response=VerificationOut, auth=None)
+def verify_certificate_file(request, token: str, file: File[UploadedFile],
+                            response: HttpResponse):
+    """Check a file someone was sent against the certificate (multipart `file`),
+    as the verification page does.
+
+    `valid` is true only for the exact bytes that were signed, of a
+    certificate in force; `message` says what the file is otherwise (another
+    certificate, the signed file changed after issue, or not the original).
+    A file that differs is answered 200 with `valid` false; one that cannot
+    be compared is refused: empty (400 `core.invalid_input`), larger than
+    the platform's upload limit (413 `cases.upload_too_big`), not a PDF (415
+    `cases.upload_type`).  An unknown token is a 404.  The file is neither
+    kept nor opened, only compared.
+    """
+    add_never_cache_headers(response)
+    certificate = selectors.certificate_by_token(token=token)
+    checked = certificates.certificate_check_file(certificate=certificate, upload=file)
+    return _verification(certificate, checked)

@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -32,11 +33,11 @@ from yizhan.audit.signing import (
     sign_certificate_bytes,
     verify_certificate_bytes,
 )
-from yizhan.cases import events, permissions
+from yizhan.cases import events, notifications, permissions
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, Certificate, EventType, Task
-from yizhan.cases.uploads import PDF, Accepted, check_upload
+from yizhan.cases.uploads import PDF, Accepted, read_to_compare
 from yizhan.catalog.models import ItemType
 from yizhan.core.errors import Conflict, InvalidInput
 from yizhan.core.pdf import CjkCharactersMissing, chinese_date, render_certificate
@@ -61,16 +62,19 @@ def _certificate_rows(case: Case) -> list[tuple[str, str]]:
         rows.append((str(_("法定代表人")), applicant.legal_rep_name))
     else:
         rows.append((str(_("公民身份号码")), applicant.id_number_masked))
-    rows.append((str(_("许可事项")), version.name))
+    # 许可事项/许可内容 name a 行政许可; a 公共服务 or 行政确认 is no
+    # licence, and its signed page must not call it one.
+    licensing = version.item_type == ItemType.LICENSING
+    rows.append((str(_("许可事项") if licensing else _("办理事项")), version.name))
     if version.result_name:
-        rows.append((str(_("许可内容")), version.result_name))
+        rows.append((str(_("许可内容") if licensing else _("办理结果")),
+                     version.result_name))
     else:
         # A 决定书 states the decision and its date (行政许可法 第三十八条:
         # a licence granted is decided in writing); without a result of its
         # own, the title alone would not say what was decided.  Only
         # approvals are issued.
-        decision = (_("准予行政许可") if version.item_type == ItemType.LICENSING
-                    else _("准予办理"))
+        decision = _("准予行政许可") if licensing else _("准予办理")
         rows.append((str(_("决定内容")), str(decision)))
         rows.append((str(_("决定日期")), chinese_date(case.decided_at)))
     rows.append((str(_("办件编号")), case.number))
@@ -232,6 +236,8 @@ def certificate_revoke(*, actor, certificate: Certificate, reason: str) -> Certi
     audit_append(actor=actor, action=CasesAction.CERTIFICATE_REVOKED,
                  obj=certificate.case, agency_id=certificate.agency_id, reason=reason,
                  changes={"certificate": certificate.number})
+    # Sent once the revocation commits; the 告知 is recorded with it.
+    notifications.certificate_revoked(certificate.case, certificate)
     return certificate
 
 
@@ -272,16 +278,41 @@ def certificate_verdict(certificate: Certificate, result: VerificationResult) ->
     """
     if result.reason == VerificationReason.REVOKED and certificate.revoked_at is not None:
         return gettext("该证照已于%(date)s注销，自该日起不再有效。如需了解注销原因，"
-                       "请向发证机关查询。") % {"date": chinese_date(certificate.revoked_at)}
+                       "请向发证机关查询。") % {"date": _revoked_on(certificate)}
     return result.message
 
 
+def _revoked_on(certificate: Certificate) -> str:
+    """The day ``certificate`` was revoked, as the active language writes a date.
+
+    The day is the platform's (its time zone's date), in whichever
+    language: a revocation late in the evening is of the day the agency
+    revoked it, whatever the reader's clock says.
+    """
+    if (translation.get_language() or settings.LANGUAGE_CODE).startswith("zh"):
+        return chinese_date(certificate.revoked_at)
+    return date_format(timezone.localdate(certificate.revoked_at))
+
+
 # A file checked on the verification page: a certificate is a PDF, never
-# another kind, and is read as applicants' uploads are (the same size
-# limit, the type told by the content, not by the name).
+# another kind, told by its content, not by its name, within the limit
+# applicants' uploads have.
 CERTIFICATE_FILE = Accepted(
     frozenset({PDF}),
     _("文件“%(name)s”不是 PDF 文件。电子证照是 PDF 文件，请上传发证机关签发的原始证照文件。"))
+
+
+def _file_to_compare(upload) -> bytes:
+    """The bytes of a file to check against a certificate, or a refusal.
+
+    Only what a comparison needs is asked of it (``read_to_compare``), not
+    what an applicant's material must be.  A copy cut short, or with a
+    script added, is then judged (not the issued file), where refusing it
+    as uncheckable would withhold the one answer the verifier came for.
+    """
+    if upload is None:
+        raise InvalidInput(_("请选择要核对的证照 PDF 文件。"), field="file")
+    return read_to_compare(upload, CERTIFICATE_FILE)
 
 
 @dataclass(frozen=True)
@@ -303,10 +334,11 @@ def certificate_check_file(*, certificate: Certificate, upload) -> FileCheck:
     signature adds an "incremental update" at the end, and the signed
     content can no longer be relied on).  Any other difference, a byte
     changed or the certificate printed to PDF again, looks the same from
-    here.  An upload that is not a PDF, is empty or is too large raises
+    here, and so does a copy cut short or with a script added.  No file
+    (``upload`` None), or one that is empty, too large or not a PDF, raises
     ``InvalidInput``.
     """
-    content = check_upload(upload, CERTIFICATE_FILE).content
+    content = _file_to_compare(upload)
     result = certificate_verify(certificate=certificate, pdf_bytes=content)
     if result.reason != VerificationReason.ALTERED:
         return FileCheck(ok=result.ok, message=certificate_verdict(certificate, result))

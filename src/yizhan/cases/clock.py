@@ -4,7 +4,10 @@ Pure functions over a case's clock columns and a ``WorkdayCalendar``; the
 services call them and save the columns.  The rules:
 
 - the clock starts at acceptance (受理): the statutory and promised limits
-  run from the next working day (``WorkdayCalendar.deadline``);
+  run from the next working day (``WorkdayCalendar.deadline``); an
+  application accepted more than five working days after its materials
+  were received, with no correction notice in that time, runs from the
+  receipt (``clock_start``);
 - time the law excludes (补正, hearing, tender, auction, testing, quarantine,
   appraisal, expert review, inspection: ``PAUSE_REASONS``) pauses the clock:
   the working days between pause and resume are added to both limits;
@@ -42,6 +45,12 @@ PAUSE_REASONS = {
 # Those staff choose when they stop the clock (补正 is the correction notice's).
 SUSPEND_REASONS = {key: label for key, label in PAUSE_REASONS.items() if key != "correction"}
 
+# 《行政许可法》第三十二条: materials incomplete or not in the legal form are
+# told 当场或者在五日内, all at once (一次告知); 逾期不告知的，自收到申请材料之日起
+# 即为受理.  The law's limits are working days (第八十二条: 以工作日计算，不含
+# 法定节假日), counted from the day after receipt as every limit is.
+CORRECTION_NOTICE_WORKDAYS = 5
+
 
 @dataclass(frozen=True)
 class Deadlines:
@@ -61,6 +70,30 @@ def deadlines(*, calendar: WorkdayCalendar, accepted_at: dt.datetime, statutory_
                                   + extension_workdays, tz)
     promised = calendar.deadline(accepted_at, promised_limit + paused_workdays, tz)
     return Deadlines(statutory=statutory, promised=promised)
+
+
+def correction_notice_due(*, calendar: WorkdayCalendar, received_at: dt.datetime) -> Deadline:
+    """The end of the time to tell what to correct in materials received at
+    ``received_at`` (``CORRECTION_NOTICE_WORKDAYS``); after it no notice may
+    be given."""
+    return calendar.deadline(received_at, CORRECTION_NOTICE_WORKDAYS,
+                             timezone.get_default_timezone())
+
+
+def clock_start(*, calendar: WorkdayCalendar, received_at: dt.datetime,
+                accepted_at: dt.datetime) -> dt.datetime:
+    """When the limits of an application accepted at ``accepted_at`` run from.
+
+    From the acceptance; but an application left longer than the time to
+    tell what to correct (``correction_notice_due``) was in law accepted on
+    the day its materials were received (第三十二条: 逾期不告知的，自收到申请
+    材料之日起即为受理), and the days the window let pass count against its
+    limits.  ``received_at`` is when the materials were received: the
+    submission, or the answer to the correction notice.
+    """
+    if accepted_at > correction_notice_due(calendar=calendar, received_at=received_at).at:
+        return received_at
+    return accepted_at
 
 
 def paused_workdays(*, calendar: WorkdayCalendar, since: dt.datetime, until: dt.datetime

@@ -20,6 +20,9 @@ class CasesErrorCode(StrEnum):
     UPLOAD_TYPE = "cases.upload_type"
     UPLOAD_TRUNCATED = "cases.upload_truncated"
     CORRECTION_ONCE = "cases.correction_once"
+    # More than five working days since the materials were received
+    # (《行政许可法》第三十二条): the application is accepted in law.
+    CORRECTION_TOO_LATE = "cases.correction_too_late"
     EXTENSION_ONCE = "cases.extension_once"
     # Another extension request of the case waits for the head.
     EXTENSION_PENDING = "cases.extension_pending"

@@ -79,23 +79,28 @@ def correction_requested(case, notice) -> None:
 
     The applicant with an account corrects on their case page, which lists
     each material's problem; one without an account is told each problem
-    here and brings the materials to the window.  An SMS that the list would
-    make longer than two segments names how many materials and where they
-    are listed; the e-mail keeps the list.
+    here and brings the materials to the window.  What the clerk wrote
+    besides the materials (补充说明) is part of the notice, told as the
+    materials are: the applicant without an account sees no case page.  An
+    SMS that the list and note would make longer than two segments names
+    how many materials and where they are listed; the e-mail keeps them.
     """
     n = len(notice.items)
+    # The sentence ends with its own full stop, not the note's last mark.
+    note = notice.note.strip().rstrip("。．.；;，,、 ")
     with translation.override("zh-hans"):
+        told = _("补充说明：%(note)s。") % {"note": note} if note else ""
         if _at_the_window(case):
             names = "、".join(f"{item['name']}（{item['problem']}）" for item in notice.items)
             text = (_("办件 %(number)s 需要补正以下材料：%(names)s。")
                     % {"number": case.number, "names": names}
-                    + _("请携带补正材料到受理窗口办理。"))
-            where = _("请到受理窗口领取补正告知书。")
+                    + told + _("请携带补正材料到受理窗口办理。"))
+            where = _("请到受理窗口领取补正材料通知书。")
         else:
             names = "、".join(item["name"] for item in notice.items)
             text = (_("办件 %(number)s 需要补正以下材料：%(names)s。"
                       "请登录平台一次性补正后重新提交。")
-                    % {"number": case.number, "names": names})
+                    % {"number": case.number, "names": names} + told)
             where = _("请登录平台查看补正告知，一次性补正后重新提交。")
         sms_text = ""
         if not notify.sms_fits(_with_link(text, _page_of(case))):
@@ -359,6 +364,31 @@ def case_resumed(case, *, reason: str, paused_workdays: int) -> None:
                       % {"number": case.number,
                          "reason": clock.SUSPEND_REASONS.get(reason, reason),
                          "n": paused_workdays, "due": due})
+
+
+def certificate_revoked(case, certificate) -> None:
+    """The holder's certificate was revoked (注销): from which day, why, and the
+    remedies.
+
+    注销 takes away what the holder relies on, and is a decision of the
+    agency's like a refusal: the holder is told of it as of the decision,
+    with the reason and the right to 行政复议 or 行政诉讼 (the same words
+    as a refusal's, 第三十八条).  The public verification page shows the
+    day but not the reason; the holder, whom it is about, is told both.
+    The message is in Chinese, as every message here, so the day is
+    written as the certificate itself writes one.
+    """
+    from yizhan.core.pdf import chinese_date
+
+    with translation.override("zh-hans"):
+        _to_applicant(case, _("电子证照已注销"),
+                      _("办件 %(number)s 的电子证照（证照编号 %(certificate)s）已于%(date)s"
+                        "注销，自该日起不再有效。注销理由：%(reason)s。")
+                      % {"number": case.number, "certificate": certificate.number,
+                         "date": chinese_date(certificate.revoked_at),
+                         # The reason's own full stop is the sentence's.
+                         "reason": certificate.revoke_reason.strip().rstrip("。")}
+                      + str(_REMEDIES))
 
 
 # --- supervision notices (监察督办) ------------------------------------------------

@@ -61,8 +61,18 @@ def _applicant_or_clerk(actor, case) -> bool:
             and scope_of(actor).has_role(Role.WINDOW_CLERK))
 
 
+def _walk_in_at_the_window(actor, case) -> bool:
+    # An applicant without an account acts on a submitted application only
+    # at the accepting agency's window (told so: 请携带补正材料到受理窗口办理),
+    # where whoever serves that day takes in what they bring, not only the
+    # clerk who filed.  A draft stays the filing clerk's (window_drafts).
+    return (case.kind == case.Kind.APPROVAL and case.applicant.user_id is None
+            and case.status != case.Status.DRAFT
+            and files_at_counter(actor, agency_id=case.agency_id))
+
+
 def material_upload(actor, *, case) -> bool:
-    return _applicant_or_clerk(actor, case)
+    return _applicant_or_clerk(actor, case) or _walk_in_at_the_window(actor, case)
 
 
 def case_submit(actor, *, case) -> bool:
@@ -74,7 +84,22 @@ def case_query_code_reissue(actor, *, case) -> bool:
 
 
 def case_correct(actor, *, case) -> bool:
+    return _applicant_or_clerk(actor, case) or _walk_in_at_the_window(actor, case)
+
+
+def case_applicant_page(actor, *, case) -> bool:
+    """The applicant's own page of ``case`` (/my/cases/): its applicant, or the
+    clerk who filed it at the window."""
     return _applicant_or_clerk(actor, case)
+
+
+def correction_notice_print(actor, *, case) -> bool:
+    """The printable 补正材料通知书: for the applicant's side, who is handed or
+    shown it, and for the accepting agency's staff, who hand it over at the
+    window (a joint agency's reviewer sees the case, but gives no notice)."""
+    return (_applicant_or_clerk(actor, case)
+            or (case.kind == case.Kind.APPROVAL
+                and scope_of(actor).has_any(STAFF_VIEW_ROLES, case.agency_id)))
 
 
 def case_withdraw(actor, *, case) -> bool:

@@ -25,7 +25,11 @@ from yizhan.core.errors import ApplicationError, Conflict, InvalidInput, NotFoun
 from yizhan.directory.authz import scope_of
 from yizhan.workdays.selectors import calendar_current
 
-DECISIONS = ("approve", "reject")
+# 不予受理 where acceptance is decided (the window's acceptance, or a 即办件's
+# step that accepts and decides at once), whose "reject" is 不予许可 (a
+# refusal on the merits of an application then recorded as accepted).
+NOT_ACCEPT = "not_accept"
+DECISIONS = ("approve", "reject", NOT_ACCEPT)
 
 CASE_RELATED = ("item_version", "item_version__item", "agency", "applicant", "submitted_by")
 
@@ -208,6 +212,40 @@ def agency_cases(*, actor, status: str = "", q: str = "") -> QuerySet[Case]:
     return qs.order_by("-submitted_at")
 
 
+def correction_notice_for_actor(*, actor, case_id: int) -> Case:
+    """A case with its correction notice, for the printable 补正材料通知书.
+
+    For whoever ``permissions.correction_notice_print`` lets print it (the
+    applicant's side, the accepting agency's staff); not found otherwise,
+    and for a case that was never told to correct anything.
+    """
+    case = _cases().select_related("correction", "applicant__user").filter(pk=case_id).first()
+    if (case is None or not case.corrections
+            or not permissions.correction_notice_print(actor, case=case)):
+        raise NotFound()
+    return case
+
+
+def materials_received_at(case: Case):
+    """When the application's materials were received (第三十二条's 收到申请材料):
+    its submission, or the answer to its correction notice, whose corrected
+    materials are those then received."""
+    if case.corrections and case.correction.answered_at is not None:
+        return case.correction.answered_at
+    return case.submitted_at
+
+
+def correction_answers(case: Case) -> dict[int, MaterialFile]:
+    """The files sent in answer to the case's correction notice, by material id:
+    each material's file uploaded since the notice (``services.case_correct``
+    wants one for every material the notice lists)."""
+    if not case.corrections:
+        return {}
+    return {record.material_id: _named(record) for record in MaterialFile.objects.filter(
+        case=case, replaced=False, uploaded_at__gte=case.correction.issued_at,
+    ).select_related("material")}
+
+
 def task_get_for_actor(*, actor, task_id: int) -> Task:
     task = Task.objects.select_related("case", "agency").filter(pk=task_id).first()
     if task is None or not permissions.case_view(actor, case=task.case):
@@ -221,7 +259,8 @@ def task_get_for_actor(*, actor, task_id: int) -> Task:
 # only what the service would do.  The services call them (``_check_in_hand``,
 # ``_check_undecided``, ``task_return``, ``case_request_correction``,
 # ``case_withdraw``), with messages that say which condition failed;
-# ``decision_refusal`` gives ``task_complete`` the error itself.
+# ``decision_refusal`` and ``correction_refusal`` give ``task_complete``
+# and ``case_request_correction`` the error itself.
 
 
 def in_hand(task: Task, actor) -> bool:
@@ -247,10 +286,17 @@ def decision_refusal(case: Case, *, kind: str, decision: str) -> ApplicationErro
         return Conflict(_("办件当前状态（%(status)s）下不能办理此环节。"),
                         code=CasesErrorCode.BAD_STATE, status=case.get_status_display())
     if decision not in DECISIONS:
-        return InvalidInput(_("办理意见须为 approve（同意）或 reject（不同意）。"),
+        return InvalidInput(_("办理意见须为 approve（同意）、reject（不同意）"
+                              "或 not_accept（不予受理）。"),
                             code=CasesErrorCode.BAD_DECISION, field="decision")
     if decision == "approve":
         return None
+    if decision == NOT_ACCEPT and not (case.kind == Case.Kind.APPROVAL
+                                       and accepting_step(case, kind=kind)
+                                       and case.accepted_at is None):
+        return InvalidInput(_("只有受理环节在受理前可以不予受理；已受理的办件如不符合条件，"
+                              "请在审查、决定环节提出不予许可。"),
+                            code=CasesErrorCode.BAD_DECISION, field="decision")
     if case.kind == Case.Kind.NOTICE:
         return InvalidInput(_("督办件只能提交回复或认可回复；不认可的回复请退回重新整改。"),
                             code=CasesErrorCode.BAD_DECISION, field="decision")
@@ -265,6 +311,13 @@ def decision_refusal(case: Case, *, kind: str, decision: str) -> ApplicationErro
                               "决定环节提出不予许可。"),
                             code=CasesErrorCode.BAD_DECISION, field="decision")
     return None
+
+
+def refuses_acceptance(*, kind: str, decision: str) -> bool:
+    """Whether ``decision`` on a step of ``kind`` (one ``decision_refusal``
+    lets take it) is 不予受理: the window's acceptance rejecting, or
+    ``NOT_ACCEPT`` where acceptance is decided."""
+    return decision == NOT_ACCEPT or (kind == "accept" and decision == "reject")
 
 
 def decision_allowed(case: Case, *, kind: str, decision: str) -> bool:
@@ -285,11 +338,38 @@ def accepting_step(case: Case, *, kind: str) -> bool:
     return kind == "accept" or (kind == "decide" and case.accepted_at is None)
 
 
-def correction_allowed(case: Case, *, kind: str) -> bool:
-    """一次性告知 is possible on a step of ``kind`` (services.case_request_correction):
-    at acceptance, of a submitted case, once."""
-    return (accepting_step(case, kind=kind) and case.status == Case.Status.SUBMITTED
-            and not case.corrections)
+def correction_refusal(case: Case, *, kind: str, now=None) -> ApplicationError | None:
+    """Why no correction notice can be given on a step of ``kind`` of ``case``
+    at ``now`` (the present by default), or None (services.case_request_correction
+    raises it; pages offer the form only when it gives None).
+
+    一次性告知: at acceptance, of a submitted case, once, and within
+    ``clock.CORRECTION_NOTICE_WORKDAYS`` working days of receiving the
+    materials (《行政许可法》第三十二条); after them the application is
+    accepted in law, and its limits run from the receipt (``clock.clock_start``).
+    """
+    if not accepting_step(case, kind=kind):
+        return Conflict(_("只能在受理环节告知补正。"), code=CasesErrorCode.BAD_STATE)
+    if case.status != Case.Status.SUBMITTED:
+        return Conflict(_("办件当前状态下不能告知补正。"), code=CasesErrorCode.BAD_STATE)
+    if case.corrections:
+        return Conflict(_("补正须一次性告知，本件已告知过，不能再次告知。"),
+                        code=CasesErrorCode.CORRECTION_ONCE)
+    due = clock.correction_notice_due(calendar=calendar_current(),
+                                      received_at=materials_received_at(case))
+    if (now or timezone.now()) > due.at:
+        return Conflict(_("收到申请材料已超过 %(n)s 个工作日，不能再告知补正。《行政许可法》"
+                          "第三十二条：申请材料不齐全或者不符合法定形式的，应当当场或者在五日内"
+                          "一次告知申请人需要补正的全部内容，逾期不告知的，自收到申请材料之日起"
+                          "即为受理。"),
+                        code=CasesErrorCode.CORRECTION_TOO_LATE,
+                        n=clock.CORRECTION_NOTICE_WORKDAYS, due=due.date.isoformat())
+    return None
+
+
+def correction_allowed(case: Case, *, kind: str, now=None) -> bool:
+    """一次性告知 is possible on a step of ``kind`` (``correction_refusal``)."""
+    return correction_refusal(case, kind=kind, now=now) is None
 
 
 def clock_adjustable(case: Case) -> bool:

@@ -846,9 +846,23 @@ def _close_task(task: Task, actor, *, decision: str, opinion: str, now) -> None:
 
 
 def _start_clock(case: Case, now) -> list[str]:
+    """Accept ``case`` at ``now``: the clock starts, from the receipt of its
+    materials when acceptance came too late (``clock.clock_start``: 逾期不告知
+    的，自收到申请材料之日起即为受理), which ``accepted_at`` then records; the
+    acceptance's event keeps when the window acted."""
     # Nothing is paused or extended before acceptance: the deadlines are the limits'.
-    case.accepted_at = now
-    return ["accepted_at", *_recompute(case)]
+    calendar = calendar_held()
+    case.accepted_at = clock.clock_start(calendar=calendar,
+                                         received_at=selectors.materials_received_at(case),
+                                         accepted_at=now)
+    return ["accepted_at", *_recompute(case, calendar)]
+
+
+def _deemed(case: Case, now) -> dict:
+    """What the event of an acceptance at ``now`` that started the clock
+    (``_start_clock``) adds when the law accepted the application earlier
+    than the window did: since when."""
+    return {"deemed_accepted_at": case.accepted_at} if case.accepted_at != now else {}
 
 
 @transaction.atomic
@@ -856,6 +870,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
                   expected_version: int | None = None) -> Task:
     """Handle a task with a decision (approve/reject) and an opinion.
 
+    Where acceptance is decided, ``not_accept`` is 不予受理 (the window's
+    "reject" is too): a 即办件's step that would accept and decide at once
+    refuses to accept as the window's acceptance does, with the same event,
+    outcome and message, and no clock.
     A refusal at any step needs its reasons.  Acceptance starts the clock;
     an approving decision issues the signed certificate; delivery of the
     decision closes the case (办结).  ``expected_version``, when given, is
@@ -874,11 +892,14 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     refusal = selectors.decision_refusal(case, kind=kind, decision=decision)
     if refusal is not None:
         raise refusal
+    # 不予受理 (第三十二条), at the window's acceptance or at a 即办件's step
+    # that would accept and decide at once: one path for both.
+    not_accepted = selectors.refuses_acceptance(kind=kind, decision=decision)
     opinion = (opinion or "").strip()
     if kind == "reply" and not opinion:
         raise InvalidInput(_("请写明整改情况或不能整改的理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
-    if decision == "reject" and not opinion:
+    if (decision == "reject" or not_accepted) and not opinion:
         raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
     now = timezone.now()
@@ -887,31 +908,35 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     accepted_before = case.accepted_at is not None
     vetoed = False
     _close_task(task, actor, decision=decision, opinion=opinion, now=now)
+    # The process knows a refusal as "reject": its branch to 不予受理 after
+    # the window's acceptance, to its end after a 即办件's step (whose
+    # outcome ``_finish`` then records as 不予受理, the case never accepted).
     step = bpmn.complete(case.item_version.process_spec, case.process_state,
                          task_id=task.spiff_id,
-                         data={"opinion": decision})
+                         data={"opinion": "reject" if not_accepted else decision})
     fields = ["process_state", "status", "next_check_at"]
     base = {"task": task.name, "decision": decision, "opinion": opinion}
-    if kind == "accept":
-        if decision == "approve":
-            # Supervision checks that nothing required was missing (it
-            # reads events, not the case's files).
-            base["missing_materials"] = _missing_materials(case)
-            if case.accepted_at is None:
-                # Accepted again after a return: the clock runs from the
-                # first acceptance, never restarts.
-                fields += _start_clock(case, now)
-            case.status = Case.Status.IN_PROGRESS
-            events.append(case=case, type=EventType.ACCEPTED, actor=actor, task=task, data=base)
-        else:
-            events.append(case=case, type=EventType.NOT_ACCEPTED, actor=actor, task=task,
-                          data=base)
+    if not_accepted:
+        # The clock never starts: the application was not accepted.
+        events.append(case=case, type=EventType.NOT_ACCEPTED, actor=actor, task=task,
+                      data=base)
+    elif kind == "accept":
+        # Supervision checks that nothing required was missing (it
+        # reads events, not the case's files).
+        base["missing_materials"] = _missing_materials(case)
+        if case.accepted_at is None:
+            # Accepted again after a return: the clock runs from the
+            # first acceptance, never restarts.
+            fields += _start_clock(case, now)
+            base.update(_deemed(case, now))
+        case.status = Case.Status.IN_PROGRESS
+        events.append(case=case, type=EventType.ACCEPTED, actor=actor, task=task, data=base)
     elif kind == "decide":
         if case.accepted_at is None:
             # 即办件: accepted and decided in one step at the window.
             fields += _start_clock(case, now)
             events.append(case=case, type=EventType.ACCEPTED, actor=actor, task=task,
-                          data=base)
+                          data={**base, **_deemed(case, now)})
         case.decided_at = now
         fields.append("decided_at")
         if decision == "approve":
@@ -982,6 +1007,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
         notifications.notice_progressed(case, kind=kind)
     elif vetoed:
         notifications.case_refused(case)
+    elif not_accepted:
+        # Told as the window's 不予受理, whichever step refused to accept.
+        notifications.task_completed(case, task, kind="accept", decision="reject")
     elif not (kind == "accept" and accepted_before):
         notifications.task_completed(case, task, kind=kind, decision=decision)
     return task
@@ -1080,6 +1108,11 @@ def _rejection_reasons(case: Case) -> list[str]:
 
 def _finish(case: Case, step: bpmn.Step, actor, now, *, reason: str) -> list[str]:
     outcome = step.outcome or Case.Outcome.APPROVED
+    if outcome == Case.Outcome.REFUSED and case.accepted_at is None:
+        # Refused and never accepted: not a refusal on the merits (不予许可,
+        # of an accepted application) but 不予受理, as a 即办件's step that
+        # refuses to accept ends in a process that has no branch for it.
+        outcome = Case.Outcome.NOT_ACCEPTED
     case.outcome = outcome
     case.status = (Case.Status.NOT_ACCEPTED if outcome == Case.Outcome.NOT_ACCEPTED
                    else Case.Status.CLOSED)
@@ -1117,13 +1150,9 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
         return case.correction
     _check_in_hand(task, actor)
     _check_version(task, expected_version)
-    if not selectors.accepting_step(case, kind=task_kind(task.name)):
-        raise Conflict(_("只能在受理环节告知补正。"), code=CasesErrorCode.BAD_STATE)
-    if case.status != Case.Status.SUBMITTED:
-        raise Conflict(_("办件当前状态下不能告知补正。"), code=CasesErrorCode.BAD_STATE)
-    if case.corrections:
-        raise Conflict(_("补正须一次性告知，本件已告知过，不能再次告知。"),
-                       code=CasesErrorCode.CORRECTION_ONCE)
+    refusal = selectors.correction_refusal(case, kind=task_kind(task.name))
+    if refusal is not None:
+        raise refusal
     materials = {m.pk: m for m in case.item_version.materials.all()}
     cleaned = []
     for entry in items or []:
@@ -1137,6 +1166,12 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
                                material_id=material.pk, name=material.name)
         if material is None:
             raise InvalidInput(_("每一项补正须指明材料并写明问题。"), field="items")
+        if any(item["material_id"] == material.pk for item in cleaned):
+            # The applicant's page has one file input a material: two entries
+            # would keep one file for both.  Its problems are told together.
+            raise InvalidInput(_("“%(name)s”列出了不止一次，每项材料只列一次，"
+                                 "请把它的问题写在一起。"), field="items",
+                               material_id=material.pk, name=material.name)
         cleaned.append({"material_id": material.pk, "name": material.name,
                         "problem": problem})
     if not cleaned:
@@ -1173,7 +1208,11 @@ def _notice_as_asked(case: Case, task: Task, actor, *, items, note: str) -> bool
 
 @transaction.atomic
 def case_correct(*, actor, case: Case) -> Case:
-    """The applicant resubmits after correcting; acceptance resumes."""
+    """The applicant resubmits after correcting; acceptance resumes.
+
+    An applicant without an account does so at the accepting agency's
+    window, through whichever clerk serves there (``permissions.case_correct``).
+    """
     case = _lock(case, *APPLICANT_SIDE)
     require(permissions.case_correct(actor, case=case), action="case_correct")
     if case.status != Case.Status.CORRECTION:
@@ -1184,9 +1223,7 @@ def case_correct(*, actor, case: Case) -> Case:
         raise Conflict(_("本件没有待补正的内容。"), code=CasesErrorCode.BAD_STATE)
     notice = case.correction
     now = timezone.now()
-    fixed = set(MaterialFile.objects.filter(case=case, replaced=False,
-                                            uploaded_at__gte=notice.issued_at)
-                .values_list("material_id", flat=True))
+    fixed = selectors.correction_answers(case)
     missing = [item["name"] for item in notice.items if item["material_id"] not in fixed]
     if missing:
         raise InvalidInput(_("以下材料尚未重新上传：%(names)s"),
@@ -1658,16 +1695,29 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
     block = throttle_address(ip)
     number = selectors.query_input(number)[:32]
     code = selectors.query_input(code)
+    # The try is recorded as a failure before it is checked, and counted
+    # with the others: tries sent at once each see those committed before
+    # their count, so that no more than the limit get past it, however
+    # many come together (counting first and recording after a wrong code
+    # let each of them read the same count).  Each statement commits on
+    # its own; no transaction is held while the case is looked up.
+    attempt = StatusQueryFailure.objects.create(at=timezone.now(), ip=block, number=number)
     recent = StatusQueryFailure.objects.filter(at__gte=timezone.now() - STATUS_QUERY_WINDOW)
-    if ((block and recent.filter(ip=block).count() >= STATUS_QUERY_MAX_FAILURES)
+    if ((block and recent.filter(ip=block).count() > STATUS_QUERY_MAX_FAILURES)
             or (number and recent.filter(number=number).count()
-                >= STATUS_QUERY_MAX_FAILURES_PER_NUMBER)):
+                > STATUS_QUERY_MAX_FAILURES_PER_NUMBER)):
+        # A refused try is not a guess: it does not lengthen the wait.
+        attempt.delete()
         raise Throttled(minutes=STATUS_QUERY_WINDOW.seconds // 60)
     try:
-        return selectors.case_by_query_code(number=number, code=code)
+        case = selectors.case_by_query_code(number=number, code=code)
     except (NotFound, InvalidInput):
-        StatusQueryFailure.objects.create(at=timezone.now(), ip=block, number=number)
         raise
+    except BaseException:
+        attempt.delete()
+        raise
+    attempt.delete()
+    return case
 
 
 # --- the calendar changed ------------------------------------------------------

@@ -588,12 +588,8 @@ def _too_big(upload, limit: int) -> InvalidInput:
                         name=upload.name, mb=megabytes(limit))
 
 
-def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
-    """Read and check an uploaded file; raise a clear error, or return its bytes.
-
-    ``accepted`` says which kinds this use takes (an applicant's material
-    unless told otherwise); the size limit is ``YIZHAN_MAX_UPLOAD_BYTES``.
-    """
+def _read_within_limit(upload) -> bytes:
+    """The bytes of ``upload``: refused when too large or empty."""
     limit = max_bytes()
     if upload.size is not None and upload.size > limit:
         raise _too_big(upload, limit)
@@ -605,6 +601,30 @@ def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
         # accepted" to someone who chose 申请书.pdf would send them looking
         # for another format.
         raise InvalidInput(_("文件“%(name)s”是空文件，请重新选择。"), name=upload.name)
+    return content
+
+
+def read_to_compare(upload, accepted: Accepted) -> bytes:
+    """The bytes of a file that is only hashed and compared, or a refusal.
+
+    Within the size limit, not empty, and of an accepted kind by its first
+    bytes; not what ``check_upload`` also asks of a file that is kept and
+    opened by staff (whole, running no script, no macros), which guards
+    the people who open it.  A file only compared is never opened.
+    """
+    content = _read_within_limit(upload)
+    if _sniff(content[:16]) not in accepted.kinds:
+        raise _refused(accepted, upload.name)
+    return content
+
+
+def check_upload(upload, accepted: Accepted = CASE_MATERIALS) -> CheckedUpload:
+    """Read and check an uploaded file; raise a clear error, or return its bytes.
+
+    ``accepted`` says which kinds this use takes (an applicant's material
+    unless told otherwise); the size limit is ``YIZHAN_MAX_UPLOAD_BYTES``.
+    """
+    content = _read_within_limit(upload)
     sniffed = _sniff(content[:16])
     possible = CONTAINER_KINDS.get(sniffed, (sniffed,)) if sniffed else ()
     if not accepted.kinds.intersection(possible):

@@ -15,6 +15,9 @@ urlpatterns = [
     path("my/cases/<int:case_id>/withdraw/", views.mine_withdraw, name="mine_withdraw"),
     path("my/cases/<int:case_id>/certificate/", views.certificate_download,
          name="certificate"),
+    # The printable 补正材料通知书, for the applicant and the accepting agency's staff.
+    path("cases/<int:case_id>/correction-notice/", views.correction_notice,
+         name="correction_notice"),
     path("files/<int:file_id>/", views.material_download, name="file"),
     path("status/", views.status, name="status"),
     path("verify/<str:token>/", views.verify, name="verify"),
@@ -24,6 +27,8 @@ urlpatterns = [
     path("workbench/window-drafts/", views.window_drafts, name="window_drafts"),
     path("workbench/cases/", views.agency_cases, name="agency_cases"),
     path("workbench/cases/<int:case_id>/", views.staff_case, name="staff_case"),
+    # Before the case's other forms (case_action), whose pattern it would match.
+    path("workbench/cases/<int:case_id>/correct/", views.staff_correct, name="staff_correct"),
     path("workbench/cases/<int:case_id>/<str:action>/", views.case_action, name="case_action"),
     path("workbench/tasks/<int:task_id>/", views.task_page, name="task"),
     path("workbench/tasks/<int:task_id>/<str:action>/", views.task_action, name="task_action"),

@@ -368,7 +368,7 @@ def mine_detail(request, case_id: int):
             request, selectors.case_get_for_actor(actor=request.user, case_id=case_id),
             back_to="cases:mine_detail")
     case = selectors.case_detail(actor=request.user, case_id=case_id)
-    if not permissions.case_correct(request.user, case=case):
+    if not permissions.case_applicant_page(request.user, case=case):
         raise NotFound()
     # A refused 提交申请 of a draft (mine_submit): its materials' problems, once.
     draft_invalid = {_int(k): v for k, v in
@@ -384,7 +384,23 @@ def mine_detail(request, case_id: int):
         "may_reissue_code": case.status != Case.Status.DRAFT
         and permissions.case_query_code_reissue(request.user, case=case),
         "may_edit_draft": _draft_editable(request, case),
+        **_correction_context(request.user, case, action="cases:mine_correct"),
     })
+
+
+def _correction_context(actor, case, *, action: str) -> dict:
+    """The correction form of a case under correction, for ``actor`` if they may
+    answer it (``permissions.case_correct``): ``action`` the page it posts to,
+    and the files already sent again since the notice, by material id, each
+    marked at its material.  The printable notice's link, for whoever may print it."""
+    correcting = (case.status == Case.Status.CORRECTION
+                  and permissions.case_correct(actor, case=case))
+    return {
+        "correction_action": reverse(action, args=[case.pk]) if correcting else "",
+        "correction_answers": selectors.correction_answers(case) if correcting else {},
+        "may_print_correction": bool(case.corrections)
+        and permissions.correction_notice_print(actor, case=case),
+    }
 
 
 def _draft_editable(request, case) -> bool:
@@ -467,7 +483,19 @@ def _draft_invalid_key(case_id: int) -> str:
 @login_required
 @require_POST
 def mine_correct(request, case_id: int):
+    """提交补正材料: the applicant's answer to the correction notice."""
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    _take_in_correction(request, case)
+    return redirect("cases:mine_detail", case_id=case.pk)
+
+
+def _take_in_correction(request, case) -> None:
+    """Upload the files posted for the materials the correction notice lists and
+    resubmit (``services.case_correct``), each refusal told as a message.
+
+    The applicant's page and the window's (for an applicant without an
+    account, who brings the materials there) post the same form here.
+    """
     errors = []
     if case.status == Case.Status.CORRECTION:
         errors = _upload_materials(request, case,
@@ -489,7 +517,30 @@ def mine_correct(request, case_id: int):
         messages.error(request, error)
     if not errors:
         messages.success(request, _("补正材料已提交。"))
-    return redirect("cases:mine_detail", case_id=case.pk)
+
+
+@require_POST
+@staff_page()
+def staff_correct(request, case_id: int):
+    """The window takes in the corrected materials of an applicant without an
+    account (``permissions.case_correct``), as the applicant would post them."""
+    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    if not permissions.case_correct(request.user, case=case):
+        raise NotFound()
+    _take_in_correction(request, case)
+    return redirect("cases:staff_case", case_id=case.pk)
+
+
+@login_required
+def correction_notice(request, case_id: int):
+    """补正材料通知书: the correction notice as a printable page (A4), handed to
+    an applicant at the window or printed by them; for whoever the selector
+    lets print it (``permissions.correction_notice_print``)."""
+    case = selectors.correction_notice_for_actor(actor=request.user, case_id=case_id)
+    return render(request, "cases/correction_notice.html", {
+        "case": case, "notice": case.correction,
+        "at_the_window": case.applicant.user_id is None,
+    })
 
 
 @login_required
@@ -543,15 +594,12 @@ def verify(request, token: str):
     status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            refusal, status = _("请选择要核对的证照 PDF 文件。"), 400
-        else:
-            uploaded_name = upload.name
-            try:
-                uploaded = certificates.certificate_check_file(certificate=certificate,
-                                                               upload=upload)
-            except ApplicationError as exc:
-                refusal, status = exc.render(), exc.http_status
+        uploaded_name = upload.name if upload is not None else ""
+        try:
+            uploaded = certificates.certificate_check_file(certificate=certificate,
+                                                           upload=upload)
+        except ApplicationError as exc:
+            refusal, status = exc.render(), exc.http_status
     result = certificates.certificate_verify(certificate=certificate)
     return render(request, "cases/verify.html", {
         "certificate": certificate, "result": result,
@@ -802,6 +850,9 @@ def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
         "case": case, "remaining": selectors.remaining_workdays(case),
         "applicant_view": False, "values": values, "invalid": invalid, "back": back,
         **_case_actions(request.user, case, values),
+        # An applicant without an account corrects at the window: its clerks
+        # take in what they bring here (permissions.case_correct).
+        **_correction_context(request.user, case, action="cases:staff_correct"),
     }, status=400 if refused is not None else 200)
 
 
@@ -812,6 +863,7 @@ def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
 STAFF_FORM_FIELDS = {
     "approve": {"opinion": "opinion"},
     "reject": {"opinion": "opinion"},
+    "not_accept": {"opinion": "opinion"},
     "return": {"opinion": "opinion"},
     "correction": {"items": "correction", "note": "note"},
     "fee": {"fee_id": "fee_id", "amount": "amount", "note": "fee-note", "key": "fee-key"},
@@ -977,18 +1029,26 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
     case = selectors.case_detail(actor=request.user, case_id=task.case_id)
     kind = task_kind(task.name)
     values, invalid = _kept(request, action, refused)
-    if refused is None and (returned := kept_form(request)) is not None:
-        # Back from 大字模式 (or 高对比度), switched with the decision form:
-        # the opinion typed comes back (portal.views.kept_form).
-        values["opinion"] = returned.get("opinion", "")
+    # What the task form carried comes back: posted with a refused button of
+    # it, or sent along by a display toggle (大字模式, 高对比度, the language:
+    # portal.views.kept_form).  It holds the decision and the correction
+    # notice alike, so the opinion, the materials ticked, their problems and
+    # the note all come back, whichever part was being written.
+    if refused is not None:
+        typed = request.POST if action in TASK_FORM_ACTIONS else {}
+    else:
+        typed = kept_form(request) or {}
+    for element in ("opinion", "note"):
+        values.setdefault(element, typed.get(element, ""))
     # The forms shown are those the services would take: the actor holds the
     # step's role, the step is not a colleague's, and the case's state allows it.
     may_act = (permissions.task_complete(request.user, task=task)
                and selectors.in_hand(task, request.user))
-    correcting = action == "correction"
-    ticked = request.POST.getlist("material") if correcting else []
     materials = list(case.item_version.materials.all())
     may_approve = may_act and selectors.decision_allowed(case, kind=kind, decision="approve")
+    no_correction = selectors.correction_refusal(case, kind=kind) if may_act else None
+    may_correct = (may_act and no_correction is None
+                   and permissions.case_request_correction(request.user, task=task))
     # Still to do while another agency opened with it (the same parallel
     # stage) has rejected: told from the timeline the page shows anyway.
     stage_rejections = [
@@ -1003,21 +1063,29 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         and permissions.task_release(request.user, task=task),
         "values": values, "invalid": invalid, "back": back,
         "correction_rows": [{
-            "material": m, "ticked": str(m.pk) in ticked,
-            "problem": request.POST.get(f"problem_{m.pk}", "") if correcting else "",
+            "material": m, "ticked": f"listed_{m.pk}" in typed,
+            "problem": typed.get(f"problem_{m.pk}", ""),
             "error": invalid.get(f"problem-{m.pk}", ""),
         } for m in materials],
         "fee_key": values.get("fee-key") or uuid.uuid4().hex,
         "may_approve": may_approve,
         "stage_rejections": stage_rejections,
-        # The display toggles send the decision form along (portal/base.html).
+        # The display toggles send the task form along (portal/base.html).
         "display_form": "task-form" if may_act and (
-            case.kind == Case.Kind.NOTICE or may_approve) else "",
+            case.kind == Case.Kind.NOTICE or may_approve or may_correct) else "",
         "may_reject": may_act and selectors.decision_allowed(case, kind=kind,
                                                              decision="reject"),
+        # The window's acceptance refuses to accept with its "reject"; a
+        # 即办件's step, whose "reject" is 不予许可, with its own button.
+        "may_not_accept": may_act and kind != "accept" and selectors.decision_allowed(
+            case, kind=kind, decision=selectors.NOT_ACCEPT),
         "may_return": may_act and selectors.return_allowed(case, kind=kind),
-        "may_correct": may_act and selectors.correction_allowed(case, kind=kind)
-        and permissions.case_request_correction(request.user, task=task),
+        "may_correct": may_correct,
+        # Why the notice is no longer offered, when only its time has run out.
+        "correction_too_late": no_correction.render() if no_correction is not None
+        and no_correction.code == CasesErrorCode.CORRECTION_TOO_LATE else "",
+        "may_print_correction": bool(case.corrections)
+        and permissions.correction_notice_print(request.user, case=case),
         "remaining": selectors.remaining_workdays(case),
         "materials": materials,
         "fees": list(case.item_version.fees.all()),
@@ -1036,15 +1104,22 @@ def _posted_version(request) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else -1
 
 
+# The buttons of the task form (task.html), which holds the decision and the
+# correction notice: each posts the whole form.
+TASK_FORM_ACTIONS = ("approve", "reject", "not_accept", "return", "correction")
+
+
 def _correction_items(post) -> list[dict]:
     """The materials the clerk listed: each ticked, and each whose problem was written.
 
     A problem typed without ticking its box is meant to be told: the notice
     goes out once (一次性告知), so nothing the clerk wrote may be dropped.
     A box ticked with no problem is refused by the service, naming the
-    material.  In the page's order of the materials.
+    material.  In the page's order of the materials.  Each box has a name
+    of its own (``listed_<id>``), so that a display toggle, which keeps one
+    value a name, keeps every box ticked.
     """
-    ticked = post.getlist("material")
+    ticked = [key.removeprefix("listed_") for key in post if key.startswith("listed_")]
     listed = [key.removeprefix("problem_") for key in post if key.startswith("problem_")
               and (key.removeprefix("problem_") in ticked or post.get(key, "").strip())]
     listed += [m for m in ticked if f"problem_{m}" not in post]
@@ -1066,7 +1141,7 @@ def task_action(request, task_id: int, action: str):
         elif action == "release":
             services.task_release(actor=request.user, task=task)
             messages.success(request, _("已解除签收，该环节已回到本岗位的待办。"))
-        elif action in ("approve", "reject"):
+        elif action in ("approve", "reject", selectors.NOT_ACCEPT):
             services.task_complete(actor=request.user, task=task, decision=action,
                                    opinion=request.POST.get("opinion", ""),
                                    expected_version=version)
