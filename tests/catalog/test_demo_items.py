@@ -6,6 +6,7 @@ officer zsj.data, so every record passes the same checks as a real import.
 """
 
 import json
+import re
 from importlib import resources
 
 import pytest
@@ -94,3 +95,72 @@ def test_the_demo_catalog_imports_and_publishes_in_the_demo_city(monkeypatch):
     again = transfer.catalog_import(actor=admin, records=transfer.read_upload(
         "demo_items.json", _raw()), source="demo_items.json")
     assert (again.created, sorted(again.unchanged)) == ([], sorted(result.created))
+
+
+# --- what the demo's items say --------------------------------------------------------
+
+def _items() -> dict[str, dict]:
+    return {r["name"]: r for r in json.loads(_raw())["items"]}
+
+
+# 法定时限为受理之日起 60 日，按 40 个工作日计: a limit the law gives in days, and
+# the working days the item counts (docs/catalog.md, "Demo catalog").
+CONVERTED = re.compile(r"法定时限为[^；]*?(\d+) 日[^；]*?按 (\d+) 个工作日计")
+
+
+def test_the_demo_converts_a_statutory_limit_in_days_the_same_way_everywhere():
+    """The engine counts working days: a limit the law gives in days (日) is two
+    working days for every three, rounded down, in every item (the ID card's
+    60 日 became 40 working days while the social organisation's stayed 60,
+    so that its red card came weeks after the law's deadline)."""
+    converted = {}
+    for name, item in _items().items():
+        for days, working in CONVERTED.findall(item["limit_notes"]):
+            converted[name] = (int(days), int(working), item["statutory_limit"])
+    assert {"居民身份证换领、补领", "社会团体成立登记", "医疗机构执业登记",
+            "建设项目环境影响报告书审批", "法律援助申请"} <= set(converted)
+    wrong = {name: limits for name, limits in converted.items()
+             if not limits[2] == limits[1] == limits[0] * 2 // 3}
+    assert wrong == {}
+    sixty = {converted[name][2] for name in converted if converted[name][0] == 60}
+    assert sixty == {40}
+
+
+def test_a_one_thing_item_takes_the_longest_statutory_limit_of_what_it_joins():
+    """企业开办“一件事” joins 公司设立登记 and 用人单位社会保险登记 (besides the
+    seal's filing): by the demo's own rule (按最长的法定时限) its limit is the
+    longer of theirs."""
+    items = _items()
+    joined = [items["公司设立登记"], items["用人单位社会保险登记"]]
+    assert items["企业开办“一件事”"]["statutory_limit"] == max(
+        i["statutory_limit"] for i in joined)
+
+
+def test_the_demo_legal_aid_exemption_is_the_one_the_law_gives():
+    """《法律援助法》第四十二条 exempts from the means test, among others, the
+    进城务工人员 claiming pay or work-injury damages (not every 劳动者): said
+    in the acceptance conditions, where who may apply is said, not in the notes
+    on time limits."""
+    item = _items()["法律援助申请"]
+    assert "进城务工人员" in item["acceptance_conditions"]
+    assert "第四十二条" in item["acceptance_conditions"]
+    assert "免予核查" not in item["limit_notes"]
+
+
+def test_the_demo_delivers_no_certificate_for_items_whose_result_is_none():
+    """The last step 送达：电子证照…纸质证照可免费邮寄 belongs to items whose result
+    is a certificate, not to a decision, a registration or a payment."""
+    wrong = sorted(name for name, item in _items().items()
+                   if "证照" in item["process_description"].splitlines()[-1]
+                   and item["result_type"] != "证照")
+    assert wrong == []
+
+
+def test_a_business_licence_the_agency_checks_itself_is_not_required_of_the_applicant():
+    """营业执照 rows whose standard says 申请人免于提交 (the agency checks the
+    licence library) say 非必要, not 必要 beside 免于提交."""
+    rows = [m for item in _items().values() for m in item["materials"]
+            if m["name"] == "营业执照" and "免于提交" in m["acceptance_standard"]]
+    assert rows
+    assert {m["necessity"] for m in rows} == {"optional"}
+    assert {m["source"] for m in rows} == {"government"}

@@ -424,6 +424,39 @@ def test_a_file_leaves_the_public_with_its_item(world):
     assert Client().get(f"/services/files/{'f' * 64}/{FORM_NAME}").status_code == 404
 
 
+def test_a_blank_form_link_from_before_a_new_version_leads_back_to_the_guide(world):
+    """The guide was open (or bookmarked, or printed) when v2 replaced the blank
+    form: the old address says the form was updated and leads to the guide for
+    the new one, rather than a bare 找不到所请求的对象，或您无权查看。"""
+    v1, content = public_item(world)
+    draft = services.item_version_draft(actor=editor(world), item=v1.item)
+    attach(world, draft, pdf_bytes("v2"), name="食品经营许可申请书（2026版）.pdf")
+    publish(world, draft)
+
+    response = Client().get(file_url(content, FORM_NAME))
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "该表格已更新，请打开办事指南下载最新版本。" in page
+    assert f'href="/services/items/{v1.item.impl_code}/"' in page
+
+
+def test_an_old_form_of_an_item_no_longer_offered_is_plainly_not_found(world):
+    """Only an item still in the public catalog is pointed to: not one whose
+    agency closed, nor bytes no version ever offered under that name."""
+    v1, content = public_item(world)
+    draft = services.item_version_draft(actor=editor(world), item=v1.item)
+    attach(world, draft, pdf_bytes("v2"), name="新表.pdf")
+    publish(world, draft)
+    directory_services.agency_update(actor=world.admin, agency=world.agency_a,
+                                     is_active=False)
+
+    for url in (file_url(content, FORM_NAME), file_url(content, "别的名字.pdf")):
+        response = Client().get(url)
+        assert response.status_code == 404
+        assert "该表格已更新" not in response.content.decode()
+
+
 def test_each_item_shows_and_serves_the_name_its_editor_gave_the_file(world, client_for):
     """The same standard form (bytes downloaded from the ministry) uploaded by two
     agencies under their own names: agency B's guide links it, and its download is

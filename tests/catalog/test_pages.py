@@ -6,13 +6,18 @@ import re
 import lxml.html
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
-from django.utils import timezone
+from django.test import Client, override_settings
+from django.utils import timezone, translation
+from django.utils.translation import pgettext
 
 from tests.catalog.helpers import (
+    attach,
     create,
+    digest,
     editor,
     nothing_written,
+    pdf_bytes,
+    publish,
     published,
     reviewer,
     workbook_bytes,
@@ -130,6 +135,34 @@ def test_the_printable_guide_is_a_page_of_its_own(guide_item):
     assert f"{code} · v1" in text
 
 
+@override_settings(YIZHAN_PUBLIC_URL="https://zwfw.example.gov.cn/")
+def test_the_printable_guide_prints_where_each_file_and_link_leads(world):
+    """On paper a link is its text only: the printable view prints after each
+    downloadable file, and each form linked elsewhere or on this site, its
+    address as the public knows it (never the request's host), the Chinese
+    file name as characters; the guide page itself does not."""
+    version = create(world, "社会团体成立登记", basic_code="XK00101000", materials=[
+        {"name": "申请书", "forms": ["original"]},
+        {"name": "章程草案", "forms": ["original"],
+         "blank_form": "https://forms.example.org/org-charter.pdf",
+         "sample": "/static/portal/charter-sample.pdf"}])
+    content = pdf_bytes("print")
+    attach(world, version, content, name="申请书（2026版）.pdf")
+    publish(world, version)
+    code = version.item.impl_code
+
+    printed = lxml.html.fromstring(
+        Client().get(f"/services/items/{code}/", {"print": "1"}).content.decode())
+    page = Client().get(f"/services/items/{code}/").content.decode()
+
+    addresses = [e.text_content() for e in printed.xpath('//*[@class="address"]')]
+    assert addresses == [
+        f"https://zwfw.example.gov.cn/services/files/{digest(content)}/申请书（2026版）.pdf",
+        "https://forms.example.org/org-charter.pdf",
+        "https://zwfw.example.gov.cn/static/portal/charter-sample.pdf"]
+    assert 'class="address"' not in page
+
+
 def test_the_printable_guide_keeps_large_text(world):
     """An elderly user in large-text mode opens 打印版: the page kept the mode only
     on the standard guide and showed 11pt text (14.7 px, smaller even than the
@@ -207,6 +240,23 @@ def test_english_guide_says_one_working_day_and_a_space_after_each_label(world):
     shown = re.sub(r"<[^>]+>", "", guide)
     for label in ("Questions: 0755-1234", "Complaints: 0755-5678", "Legal basis: 某办法"):
         assert label in shown, label
+
+
+def test_the_english_guide_heads_the_list_of_materials_in_the_plural(world):
+    """申请材料 heads a list of several documents: its heading has a context of
+    its own, apart from the model's verbose name (one "Application document")."""
+    version = published(world, "测试事项", materials=[
+        {"name": "申请书", "forms": ["original"]}, {"name": "身份证明", "forms": ["copy"]}])
+    client = Client()
+    client.cookies["django_language"] = "en"
+    root = lxml.html.fromstring(
+        client.get(f"/services/items/{version.item.impl_code}/").content.decode())
+
+    headings = [h.text_content().strip() for h in root.xpath("//main//h2")]
+
+    assert "Application document" not in headings
+    with translation.override("en"):
+        assert headings[2] == pgettext("guide heading", "申请材料")
 
 
 def test_unknown_and_unpublished_items_are_404(world):
@@ -498,6 +548,24 @@ def test_a_query_longer_than_the_form_allows_shows_the_error_and_no_results(worl
     assert "食品经营许可证核发" not in text and "公共场所卫生许可证核发" not in text
     assert 'role="alert"' in text and "100" in text
     assert "找到" not in text
+
+
+@pytest.mark.parametrize(("language", "stock"), [
+    ("zh-hans", "变量"), ("en", "Ensure this value")])
+def test_a_query_that_is_too_long_is_refused_in_plain_words(world, language, stock):
+    """A pasted sentence of 110 characters: not Django's stock wording
+    (确保该变量包含不超过 100 字符 (目前字符数 110)。), where "this variable"
+    means nothing to a citizen and the brackets are half-width."""
+    client = Client()
+    client.cookies["django_language"] = language
+    response = client.get("/services/search/", {"q": "食品经营许可证怎么办理" * 10})
+    root = lxml.html.fromstring(response.content.decode())
+
+    message = " ".join(e.text_content() for e in root.xpath('//*[@role="alert"]'))
+
+    assert "100" in message and stock not in message
+    if language == "zh-hans":
+        assert message.strip() == "搜索内容请不超过 100 个字，请删减后再搜索。"
 
 
 def test_a_department_with_more_than_200_items_lists_them_all_a_page_at_a_time(world):

@@ -1,7 +1,9 @@
 """Chinese search over the published catalog (jieba tokens), with filters."""
 
+import lxml.html
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.catalog.helpers import create, editor, publish, published
 from tests.factories import item_content
@@ -72,6 +74,21 @@ def test_when_no_item_has_every_word_the_items_with_most_of_them_come(catalog):
     assert _names(query="开 飞船") == []
 
 
+def test_a_misspelt_query_ranks_the_item_whose_name_has_the_right_word_first(world):
+    """身份症 (症 typed for 证, the same pinyin): no item has every word, so the
+    items having 身份 are listed, and the one with 身份 in its name comes before
+    the shorter names of items that merely ask for an identity document."""
+    published(world, "居民身份证换领、补领", basic_code="QR00101000", themes=["household"])
+    for n, name in enumerate(("出生登记", "公司设立登记", "法律援助申请"), start=2):
+        published(world, name, basic_code=f"QR00{n}01000",
+                  materials=[{"name": "申请人身份证明", "forms": ["original"]}])
+
+    ranked = [v.name for v in selectors.item_search(query="身份症")]
+
+    assert ranked[0] == "居民身份证换领、补领"
+    assert sorted(ranked[1:]) == ["公司设立登记", "出生登记", "法律援助申请"]
+
+
 def test_drafts_are_not_found(catalog):
     assert _names(query="生产") == []
     assert "食品生产许可证核发" not in _names(query="食品生产许可证核发")
@@ -108,6 +125,51 @@ def test_theme_and_agency_counts(world, catalog):
     counts = selectors.theme_counts()
     assert (counts["permits"], counts["health"], counts["birth"]) == (3, 1, 0)
     assert selectors.agencies_with_items() == [(world.agency_a, 2), (world.agency_b, 1)]
+
+
+def test_a_theme_lists_only_the_items_for_the_applicants_of_its_section(world):
+    """个人办事 › 退休养老 lists what a person applies for, not an institution's
+    filing (养老机构备案, for legal persons only); an item for both is in both.
+    The count beside each theme is the length of the list its link opens."""
+    published(world, "养老机构备案", basic_code="QT00101000", themes=["retirement"],
+              service_objects=["legal"])
+    published(world, "基本养老保险待遇申领", basic_code="JF00101000",
+              themes=["retirement"], service_objects=["natural"])
+    published(world, "退休人员档案查询", basic_code="GG00101000",
+              themes=["retirement"], service_objects=["natural", "legal"])
+
+    assert _names(theme="retirement", service_object="natural") == [
+        "基本养老保险待遇申领", "退休人员档案查询"]
+    assert _names(theme="retirement", service_object="legal") == [
+        "养老机构备案", "退休人员档案查询"]
+    assert selectors.theme_counts(service_object="natural")["retirement"] == 2
+    assert selectors.theme_counts()["retirement"] == 3
+
+
+def test_the_theme_links_of_each_section_name_its_applicants(world, django_assert_num_queries):
+    """The links of 个人办事 carry for=natural and those of 法人办事 for=legal, and
+    each count is of that list: a retiree finds only what a person applies for.
+    Counting takes one query a section, however many themes."""
+    published(world, "养老机构备案", basic_code="QT00101000", themes=["retirement"],
+              service_objects=["legal"])
+    published(world, "基本养老保险待遇申领", basic_code="JF00101000",
+              themes=["retirement"], service_objects=["natural"])
+    client = Client()
+    index = lxml.html.fromstring(client.get("/services/").content.decode())
+    link = next(a for a in index.xpath('//section[@aria-labelledby="person-themes"]//a')
+                if "retirement" in a.get("href"))
+    assert link.getnext().text_content() == "1"
+    assert all(a.get("href").endswith("&for=legal") for a in index.xpath(
+        '//section[@aria-labelledby="enterprise-themes"]//a'))
+
+    page = lxml.html.fromstring(client.get(link.get("href")).content.decode())
+
+    assert [a.text_content() for a in page.xpath('//ul[@class="item-list"]/li/a')] == [
+        "基本养老保险待遇申领"]
+    # A search from the theme's page stays in it.
+    assert page.xpath('//form[@role="search"]//input[@name="for"]/@value') == ["natural"]
+    with django_assert_num_queries(1):
+        selectors.theme_counts(service_object="natural")
 
 
 # --- how people type a query ------------------------------------------------------------
@@ -337,6 +399,54 @@ def test_traditional_queries_find_the_demo_items():
     assert api[0]["name"] == "食品经营许可证核发"
 
 
+# --- the editor's language and the reader's ---------------------------------------------
+
+
+def test_items_saved_by_an_editor_using_english_are_found_by_their_theme_in_chinese(world):
+    """The themes' labels are indexed in Chinese whoever saves: an item saved
+    from the desk in English was indexed as "marriage registration", and 婚姻登记
+    no longer found it (its twin saved in Chinese was found)."""
+    published(world, "甲事项", themes=["marriage"])
+    with translation.override("en"):
+        published(world, "乙事项", basic_code="XK00102000", themes=["marriage"])
+
+    assert _names(query="婚姻登记") == ["乙事项", "甲事项"]
+
+
+def test_an_english_reader_finds_items_by_the_english_names_of_theme_and_type(world):
+    """The theme lists and the guide are in English for a foreigner, and item
+    names are Chinese only: the English labels of an item's themes and type (as
+    those pages show them) find it, whatever language its editor used."""
+    published(world, "内地居民结婚登记", basic_code="QR00101000", themes=["marriage"])
+    with translation.override("en"):
+        published(world, "食品经营许可证核发", basic_code="XK04101000", themes=["permits"])
+    client = Client()
+    client.cookies["django_language"] = "en"
+
+    page = lxml.html.fromstring(client.get("/services/search/", {"q": "marriage"})
+                                .content.decode())
+
+    assert [a.text_content() for a in page.xpath('//ul[@class="item-list"]/li/a')] == [
+        "内地居民结婚登记"]
+    assert _names(query="Marriage registration") == ["内地居民结婚登记"]
+    assert _names(query="licensing") == ["食品经营许可证核发"]
+
+
+@pytest.mark.parametrize("q", ["spaceship", "shenfenzheng"])
+def test_a_query_without_chinese_that_finds_nothing_says_names_are_chinese(world, q):
+    """English, or pinyin typed without the input method: told that item names
+    are Chinese and led to the theme lists, rather than to try other words."""
+    published(world, "内地居民结婚登记", basic_code="QR00101000", themes=["marriage"])
+
+    page = lxml.html.fromstring(Client().get("/services/search/", {"q": q}).content.decode())
+
+    empty = page.xpath('//ul[@class="item-list"]/li')[0]
+    assert "事项名称均为中文" in empty.text_content()
+    assert empty.xpath(".//a/@href") == ["/services/"]
+    chinese = Client().get("/services/search/", {"q": "宇宙飞船"}).content.decode()
+    assert "事项名称均为中文" not in chinese and "请换个说法试试" in chinese
+
+
 # --- the migration that made the stored search text the way queries are read -------------
 
 BEFORE_NORMALISED = ("catalog", "0006_file_names_on_references")
@@ -375,6 +485,28 @@ def test_the_migration_recomputes_the_search_text_of_existing_versions(transacti
         assert ItemVersion.objects.get(pk=version.pk).search_text == made
     finally:
         _migrate(NORMALISED)
+
+
+def test_the_migration_makes_the_search_text_of_existing_versions_in_chinese(
+        transactional_db, world):
+    """Before 0008 an item saved from the English desk held its theme in English
+    and no item held English labels; the migration makes every version's text
+    again, as a new version's is made, whatever the language it runs in."""
+    from tests.migrating import migrate, migrate_to_latest
+    from yizhan.catalog.models import ItemVersion
+
+    version = published(world, "内地居民结婚登记", basic_code="QR00101000",
+                        themes=["marriage"])
+    made = ItemVersion.objects.get(pk=version.pk).search_text
+    as_saved_in_english = " 内地 居民 结婚 登记 甲局 marriage registration "
+    try:
+        migrate(NORMALISED)
+        ItemVersion.objects.filter(pk=version.pk).update(search_text=as_saved_in_english)
+    finally:
+        with translation.override("en"):
+            migrate_to_latest()
+    assert ItemVersion.objects.get(pk=version.pk).search_text == made
+    assert _names(query="婚姻登记") == _names(query="confirmation") == ["内地居民结婚登记"]
 
 
 def test_a_renamed_agency_s_items_are_found_by_the_new_name(world, catalog):

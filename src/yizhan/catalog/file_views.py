@@ -3,11 +3,12 @@
 A file is served by its sha256 and the name a version gives it, only while
 such a version may be shown (``selectors.catalog_file_for``): the public
 copy is cached long, since the content never changes under its address; a
-draft's is not cached.
+draft's is not cached.  The address of a form a newer version replaced leads
+to the item's guide (``selectors.version_replacing_file``).
 """
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from yizhan.cases.downloads import attachment
 from yizhan.catalog import permissions, selectors, services
-from yizhan.core.errors import InvalidInput
+from yizhan.core.errors import InvalidInput, NotFound
 from yizhan.directory.pages import refusal_shown, staff_page
 
 # A year: the address is the content's digest and its name, so a cached copy is
@@ -26,8 +27,16 @@ PUBLIC_MAX_AGE = 365 * 24 * 3600
 
 @require_safe
 def download(request, sha256: str, name: str):
-    reference, public = selectors.catalog_file_for(user=request.user, sha256=sha256,
-                                                   name=name)
+    """The file, or, at the address of a form a newer version of its item replaced,
+    a page that says so and leads to the item's guide (404 all the same)."""
+    try:
+        reference, public = selectors.catalog_file_for(user=request.user, sha256=sha256,
+                                                       name=name)
+    except NotFound:
+        current = selectors.version_replacing_file(sha256=sha256, name=name)
+        if current is None:
+            raise
+        return render(request, "catalog/file_replaced.html", {"v": current}, status=404)
     record = reference.record
     etag = f'"{record.sha256}"'
     # A browser or proxy that holds the bytes asks again with If-None-Match:

@@ -7,10 +7,14 @@ from yizhan.catalog.search import MAX_QUERY_CHARS
 
 
 class SearchForm(forms.Form):
+    # Its own words for a query too long: Django's says "this variable" and
+    # counts in half-width brackets, which mean nothing to a citizen.
     q = forms.CharField(
         label=_("搜索事项"), required=False, max_length=MAX_QUERY_CHARS,
         widget=forms.TextInput(attrs={"type": "search",
                                       "placeholder": _("如：食品经营许可、开餐馆")}),
+        error_messages={"max_length": _("搜索内容请不超过 %(limit_value)d 个字，"
+                                        "请删减后再搜索。")},
     )
 
 

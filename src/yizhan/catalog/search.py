@@ -18,6 +18,10 @@ read the way people type it (``parse_query``): the everyday words of
 of ``FILLER`` (办理, 申请, 如何 …) are dropped, so that 如何办理营业执照
 searches for 营业执照.  The ranking and the fallback to any word live in
 ``selectors.item_search``.
+
+An item is found in Chinese whatever the language of the editor who saved
+it, and by the English labels of its themes and item type as well
+(``search_text_for``): the catalog's names are Chinese only.
 """
 
 import logging
@@ -25,6 +29,9 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import translation
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 
@@ -77,16 +84,56 @@ def tokens(text: str) -> list[str]:
 
 
 def search_text_for(version) -> str:
+    """The tokens ``version`` is found by, the same whoever saves it.
+
+    The themes' labels are the platform language's (Chinese), not those of
+    the editor who saves: an item saved from the desk in English would
+    otherwise be found by "marriage registration" and no longer by 婚姻登记.
+    The labels of its themes and item type in each other language are added
+    (``labels_in_other_languages``): item names are Chinese only, and these
+    are the words a reader of the English pages has to search by.
+    """
     from yizhan.catalog.models import THEMES
 
     item = version.item
+    with translation.override(settings.LANGUAGE_CODE):
+        themes = " ".join(str(THEMES[t]) for t in version.themes if t in THEMES)
     parts = [
         version.name, item.agency.name, item.agency.short_name, version.basic_code,
-        item.impl_code, version.acceptance_conditions[:500], version.result_name,
-        " ".join(str(THEMES[t]) for t in version.themes if t in THEMES),
+        item.impl_code, version.acceptance_conditions[:500], version.result_name, themes,
         " ".join(m.name for m in version.materials.all()),
+        labels_in_other_languages(version),
     ]
     return " " + " ".join(tokens(normalise(" ".join(parts)))) + " "
+
+
+def labels_in_other_languages(version) -> str:
+    """The labels of ``version``'s themes and item type in each language of the
+    pages but the platform's own, e.g. "Marriage registration Administrative
+    confirmation": what a reader of those pages sees on the theme lists and
+    the guide, and types."""
+    from yizhan.catalog.models import THEMES, ItemType
+
+    codes = [THEMES[t] for t in version.themes if t in THEMES]
+    if version.item_type in ItemType.values:
+        codes.append(ItemType(version.item_type).label)
+    words = []
+    for language, _name in settings.LANGUAGES:
+        if language != settings.LANGUAGE_CODE:
+            with translation.override(language):
+                words += [str(label) for label in codes]
+    return " ".join(words)
+
+
+# Han characters (CJK unified ideographs, with extension A and the
+# compatibility block).  Item names are Chinese: a query without any of them
+# (English, or pinyin) can only match the labels above or a code.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def has_chinese(text: str) -> bool:
+    """Whether ``text`` holds a Chinese character."""
+    return bool(_HAN.search(text or ""))
 
 
 def search_texts_rebuilt(versions, *, batch: int = 500) -> int:

@@ -104,20 +104,38 @@ def _any(conditions) -> Q:
     return reduce(or_, conditions)
 
 
+# JSON containment is not portable to SQLite; themes and service objects are
+# short codes stored as a JSON list, so match the quoted code.
+def _of_theme(theme: str) -> Q:
+    return Q(themes__icontains=f'"{theme}"')
+
+
+def _for_applicant(service_object: str) -> Q:
+    """Items for ``service_object`` ("natural" or "legal", ``SERVICE_OBJECTS``):
+    a person's life events list no item only enterprises apply for, and the
+    reverse."""
+    return Q(service_objects__icontains=f'"{service_object}"')
+
+
 # Ranks of a search result, best first (see item_search).
 RANK_EXACT, RANK_NAME, RANK_NAME_WORDS, RANK_RESULT_WORDS, RANK_OTHER = range(5)
 
 
 def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "",
-                item_type: str = "") -> QuerySet[ItemVersion]:
+                item_type: str = "", service_object: str = "") -> QuerySet[ItemVersion]:
     """Published items matching ``query``, the most likely first.
 
-    The query is read by ``search.parse_query`` (NFKC, simplified characters,
-    everyday synonyms, filler words dropped).  An item matches when it has
-    every word of the query, when its name contains the query, or when the
-    query is one of its codes.  When no item matches so, the items having
-    any of the words match instead (a one-character word only counts when
-    the query has no longer one), those with the most words first.
+    ``theme``, ``item_type`` and ``service_object`` (who applies: "natural"
+    or "legal") narrow the list, as the theme lists of 个人办事 and 法人办事
+    do.  The query is read by ``search.parse_query`` (NFKC, simplified
+    characters, everyday synonyms, filler words dropped).  An item matches
+    when it has every word of the query, when its name contains the query,
+    or when the query is one of its codes.  When no item matches so, the
+    items having any of the words match instead (a one-character word only
+    counts when the query has no longer one): those with the most of the
+    words in their name first (身份症, a slip for 身份证, puts the ID card's
+    item before every item merely asking for 身份证明), then those with the
+    most of the words anywhere.
 
     The order is computed in the query, so that pages stay right, on SQLite
     and PostgreSQL alike: the item whose name or code (implementation or
@@ -130,11 +148,11 @@ def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "
     if agency_id:
         qs = qs.filter(item__agency_id=agency_id)
     if theme:
-        # JSON containment is not portable to SQLite; themes are short codes
-        # stored as a JSON list, so match the quoted code.
-        qs = qs.filter(themes__icontains=f'"{theme}"')
+        qs = qs.filter(_of_theme(theme))
     if item_type:
         qs = qs.filter(item_type=item_type)
+    if service_object:
+        qs = qs.filter(_for_applicant(service_object))
     parsed = parse_query(query)
     if not parsed.text:
         return qs.order_by("item__agency_id", "name", "pk")
@@ -147,13 +165,16 @@ def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "
     match = exact | in_name
     if words:
         match |= _all(_has_word(w) for w in words)
-    hits, order = Value(0), ["rank", "name_length", "item__agency_id", "name", "pk"]
+    hits, name_hits = Value(0), Value(0)
+    order = ["rank", "name_length", "item__agency_id", "name", "pk"]
     if words and not qs.filter(match).exists():
-        # Nothing has every word: the items with the most of them.
+        # Nothing has every word: the items with the most of them, those
+        # words in the name first (a material's name is no item's name).
         some = [w for w in words if len(w) > 1] or list(words)
         match = _any(_has_word(w) for w in some)
-        hits = sum(Case(When(_has_word(w), then=Value(1)), default=Value(0)) for w in some)
-        order.insert(0, "-hits")
+        hits = _count_true(_has_word(w) for w in some)
+        name_hits = _count_true(Q(name__icontains=w) for w in some)
+        order[:0] = ["-name_hits", "-hits"]
     ranks = [When(exact, then=Value(RANK_EXACT)), When(in_name, then=Value(RANK_NAME))]
     if words:
         ranks += [
@@ -162,8 +183,14 @@ def item_search(*, query: str = "", agency_id: int | None = None, theme: str = "
                  then=Value(RANK_RESULT_WORDS)),
         ]
     return qs.filter(match).annotate(
-        hits=hits, rank=Case(*ranks, default=Value(RANK_OTHER)), name_length=Length("name"),
+        hits=hits, name_hits=name_hits, rank=Case(*ranks, default=Value(RANK_OTHER)),
+        name_length=Length("name"),
     ).order_by(*order)
+
+
+def _count_true(conditions):
+    """How many of ``conditions`` a row meets, computed in the query."""
+    return sum(Case(When(c, then=Value(1)), default=Value(0)) for c in conditions)
 
 
 def agencies_with_items() -> list[tuple[Agency, int]]:
@@ -175,15 +202,20 @@ def agencies_with_items() -> list[tuple[Agency, int]]:
     return [(agency, counts[agency.pk]) for agency in agencies]
 
 
-def theme_counts() -> dict[str, int]:
+def theme_counts(*, service_object: str = "") -> dict[str, int]:
+    """How many items of the public catalog each theme lists, for applicants of
+    ``service_object`` only when given: the number beside each theme of 个人办事
+    and 法人办事 is the length of the list its link opens (``item_search`` with
+    the same filters).  One query, whatever the number of themes."""
     from yizhan.catalog.models import THEMES
 
-    counts = dict.fromkeys(THEMES, 0)
-    for themes in published_versions().values_list("themes", flat=True):
-        for theme in themes:
-            if theme in counts:
-                counts[theme] += 1
-    return counts
+    qs = published_versions()
+    if service_object:
+        qs = qs.filter(_for_applicant(service_object))
+    # Aliases of their own: a theme's code may one day be a field's name.
+    counts = qs.aggregate(**{f"theme_{theme}": Count("pk", filter=_of_theme(theme))
+                             for theme in THEMES})
+    return {theme: counts[f"theme_{theme}"] for theme in THEMES}
 
 
 def _with_details(qs):
@@ -365,6 +397,21 @@ def _seen_on_the_desk(user, sha256: str, name: str) -> bool:
     agencies = set(ItemVersion.objects.filter(_refers(sha256, name), item__internal=False)
                    .values_list("item__agency_id", flat=True))
     return any(scope.has_any(permissions.EDITORS, agency_id) for agency_id in agencies)
+
+
+def version_replacing_file(*, sha256: str, name: str) -> ItemVersion | None:
+    """The public version of an item an earlier published version of which
+    offered the file ``sha256`` under ``name``, or None.
+
+    The file's address was on that version's guide, printed or bookmarked:
+    once a new version replaced the form, the address is no longer served
+    (``catalog_file_for``), and whoever follows it is sent to the guide,
+    which offers the current form.
+    """
+    replaced = ItemVersion.objects.filter(
+        _refers(str(sha256).lower(), str(name)), item_id=OuterRef("item_id"),
+        status=ItemVersion.Status.SUPERSEDED)
+    return published_versions().filter(Exists(replaced)).order_by("pk").first()
 
 
 def catalog_file_for(*, user, sha256: str, name: str) -> tuple[FileReference, bool]:

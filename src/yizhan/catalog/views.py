@@ -1,42 +1,56 @@
 """Catalog pages: browse, search and the guide (public); editing desk (staff)."""
 
+import re
+from urllib.parse import urljoin
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.encoding import uri_to_iri
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from yizhan.catalog import permissions, selectors, services, transfer
 from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
-from yizhan.catalog.models import THEMES, ItemType
+from yizhan.catalog.models import SERVICE_OBJECTS, THEMES, ItemType
+from yizhan.catalog.search import has_chinese
 from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.ids import parse_id
+from yizhan.core.public import public_url
 from yizhan.directory.pages import paged, refusal_shown, staff_page
 
 PERSON_THEMES = ["birth", "household", "education", "employment", "marriage", "housing",
                  "health", "social_security", "travel", "retirement", "death"]
 ENTERPRISE_THEMES = ["establish", "permits", "qualification", "construction", "tax",
                      "dissolution"]
+# Who applies for the items each section lists (SERVICE_OBJECTS): a retiree
+# opening 退休养老 finds what a person applies for, not an institution's filing.
+PERSON, ENTERPRISE = "natural", "legal"
 
 
 def index(request):
-    counts = selectors.theme_counts()
+    person = selectors.theme_counts(service_object=PERSON)
+    enterprise = selectors.theme_counts(service_object=ENTERPRISE)
     return render(request, "catalog/index.html", {
         "form": SearchForm(),
         "agencies": selectors.agencies_with_items(),
-        "person_themes": [(t, THEMES[t], counts[t]) for t in PERSON_THEMES],
-        "enterprise_themes": [(t, THEMES[t], counts[t]) for t in ENTERPRISE_THEMES],
+        "person": PERSON, "enterprise": ENTERPRISE,
+        "person_themes": [(t, THEMES[t], person[t]) for t in PERSON_THEMES],
+        "enterprise_themes": [(t, THEMES[t], enterprise[t]) for t in ENTERPRISE_THEMES],
     })
 
 
 def search(request):
     """The search page, which is also a department's page (``?agency=``) and a
-    theme's (``?theme=``), a page of results at a time.
+    theme's (``?theme=``, with ``&for=natural`` or ``&for=legal`` from 个人办事
+    and 法人办事), a page of results at a time.
 
     A query the form refuses (too long) shows the form's error and no
     results.  The page of an agency that is not in the public catalog (none
-    has that id, or it is closed) is not found.
+    has that id, or it is closed) is not found.  A theme or applicant that
+    is none is ignored.
     """
     form = SearchForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
@@ -45,22 +59,63 @@ def search(request):
     agency = selectors.catalog_agency(agency_id=agency_id) if agency_id else None
     theme = request.GET.get("theme", "")
     theme = theme if theme in THEMES else ""
+    applicant = request.GET.get("for", "")
+    applicant = applicant if applicant in SERVICE_OBJECTS else ""
     results = None
     if valid:
         results = paged(request, selectors.item_search(
-            query=query, agency_id=agency.pk if agency else None, theme=theme))
+            query=query, agency_id=agency.pk if agency else None, theme=theme,
+            service_object=applicant))
     return render(request, "catalog/search.html", {
         "form": form, "query": query, "agency": agency, "theme": theme,
-        "theme_name": THEMES.get(theme), "results": results,
+        "applicant": applicant, "theme_name": THEMES.get(theme), "results": results,
         # No item had every word: these have some (item_search counts them).
         "partial": bool(results and getattr(results[0], "hits", 0)),
+        # Item names are Chinese: a query in English or pinyin that found
+        # nothing is told so, and sent to the theme lists.
+        "not_chinese": bool(query) and not has_chinese(query),
     })
 
 
 def guide(request, impl_code: str):
     version = selectors.item_guide(impl_code=impl_code)
-    template = "catalog/guide_print.html" if request.GET.get("print") else "catalog/guide.html"
-    return render(request, template, {"v": version, "item_types": dict(ItemType.choices)})
+    context = {"v": version, "item_types": dict(ItemType.choices)}
+    if request.GET.get("print"):
+        context["addresses"] = _printed_addresses(version)
+        return render(request, "catalog/guide_print.html", context)
+    return render(request, "catalog/guide.html", context)
+
+
+def _printed_addresses(version) -> dict[str, str]:
+    """The absolute address of each link of the guide's files and forms, by the
+    link as the page has it: on paper a link is only its text, and a file's
+    link is a path of this site.  Addresses are the platform's public ones
+    (``core.public``), never made from the request's host."""
+    files = [version.result_sample_download]
+    links = [version.result_sample_link]
+    for material in version.materials.all():
+        files += [material.blank_form_download, material.sample_download]
+        links += [material.blank_form_link, material.sample_link]
+    home = public_url("portal:home")
+    addresses = {f.url: _breakable(public_url("catalog:file", f.record.sha256, f.name))
+                 for f in files if f is not None}
+    # A link an editor typed: a web address, or a path of this site.
+    addresses.update((link, _breakable(urljoin(home, link))) for link in links if link)
+    return addresses
+
+
+# The separators of an address, after which a printed line may end.
+_ADDRESS_BREAK = re.compile(r"(?<=[/.?&=_~-])")
+
+
+def _breakable(address: str) -> str:
+    """``address`` as it is printed: its Chinese file name as characters, not
+    percent-escapes (an IRI, which a browser takes as typed), in HTML that
+    wraps after its separators (/ . - ? & = _ ~), so that a long address in a
+    narrow column breaks between its words and only a word wider than the
+    column is broken inside."""
+    parts = _ADDRESS_BREAK.split(uri_to_iri(address))
+    return format_html("<wbr>".join(["{}"] * len(parts)), *parts)
 
 
 @staff_page(permissions.catalog_edit_any)
