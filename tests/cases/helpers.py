@@ -122,6 +122,18 @@ def publish_item(world, *, agency=None, publisher=None, name="测试许可", **o
     return catalog_services.item_version_publish(actor=publisher, version=version)
 
 
+def publish_again(world, version, *, materials, name="测试许可", **content):
+    """Publish a new version of ``version``'s item (of agency A) with ``materials``
+    (new rows, new ids) and ``content``, as the agency does while someone fills
+    in the application form; returns the new version."""
+    again = catalog_services.item_version_draft(actor=world.admin, item=version.item)
+    catalog_services.item_version_edit(actor=world.admin, version=again,
+                                       data=item_content(name, materials=materials, **content))
+    catalog_services.item_version_submit(actor=world.admin, version=again)
+    return catalog_services.item_version_publish(actor=world.user("a", Role.SYSADMIN),
+                                                 version=again)
+
+
 def add_agency(world, name: str, *, credit_seed: int, division="449900", roles=None):
     """Another agency with one staff member per case-work role.
 
@@ -252,6 +264,17 @@ def accepted_parallel(world):
     version = publish_item(world, name="并联许可", process_template="parallel",
                            joint_agencies=[world.agency_b.name, "丙局"])
     return accepted(world, version), third, staff
+
+
+def at_upper_review(world):
+    """An 上级初审 case of A (市 level) sent up to the provincial 示范省厅, whose
+    reviewer now holds it; returns ``(case, 省厅, {role: user} of 省厅)``."""
+    upper, staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case = accepted(world, version)
+    complete(world.user("a", Role.REVIEWER), case, "first_review", opinion="同意上报")
+    return reload(case), upper, staff
 
 
 def apply_url(version) -> str:

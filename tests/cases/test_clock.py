@@ -8,6 +8,7 @@ from django.utils import timezone
 from tests.cases.helpers import (
     accepted,
     add_agency,
+    at_upper_review,
     audit_actions,
     colleague,
     complete,
@@ -141,6 +142,26 @@ def test_only_reviewers_and_heads_of_the_agency_suspend(world, promised, who):
     case = accepted(world, promised)
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_suspend(actor=world.user(*who), case=case, reason="hearing", note="听证")
+
+
+def test_the_upper_agency_s_reviewer_stops_the_clock_for_its_own_inspection(world):
+    """《行政许可法》第四十五条: the time of the deciding agency's 检验检测、现场勘验、
+    专家评审 is not counted.  Once an 上级初审 case is sent up, that agency is the
+    upper one: its reviewer stops and restarts the clock, recorded as its own;
+    the accepting agency's reviewer no longer does."""
+    case, upper, staff = at_upper_review(world)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_suspend(actor=_reviewer(world), case=case, reason="inspection",
+                              note="现场核查")
+    case = services.case_suspend(actor=staff[Role.REVIEWER], case=case, reason="inspection",
+                                 note="省厅组织现场核查")
+    assert reload(case).status == Case.Status.SUSPENDED
+    services.case_resume(actor=staff[Role.REVIEWER], case=reload(case))
+    assert reload(case).status == Case.Status.IN_PROGRESS
+    for event_type in (EventType.SUSPENDED, EventType.RESUMED):
+        assert case.events.get(type=event_type).agency_id == upper.pk
+    for action in (CasesAction.CASE_SUSPENDED, CasesAction.CASE_RESUMED):
+        assert AuditRecord.objects.get(action=action).agency_id == upper.pk
 
 
 def test_resuming_adds_the_paused_working_days_to_both_deadlines(world, promised):
@@ -481,6 +502,60 @@ def test_a_step_capped_at_the_promise_moves_with_it_after_a_pause(world, monkeyp
     case = _pause(world, case, since, since + dt.timedelta(days=10), monkeypatch)
     assert case.paused_workdays > 0
     assert open_task(case, "decide").due_at == case.promised_due
+
+
+def _sent_up_late(world, monkeypatch):
+    """An 上级初审 case whose first review took longer than the whole promise:
+    accepted three weeks ago with a two-day promise, sent up now.  Returns the
+    case, the upper agency's step and its staff."""
+    _upper, staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅", promised_limit=2, statutory_limit=20)
+    case, _code = _accepted_on(world, version, timezone.now() - dt.timedelta(days=21),
+                               monkeypatch)
+    assert case.promised_due < timezone.now()
+    complete(_reviewer(world), case, "first_review", opinion="同意上报")
+    return reload(case), open_task(case), staff
+
+
+def test_the_upper_agency_s_step_is_not_overdue_the_moment_it_arrives(world, monkeypatch):
+    """Once the promised deadline has passed at the lower level, a step the upper
+    agency receives keeps its own limit: capped at that past deadline it would
+    be due before it was created, and the sweep's 环节超时 (SX-05) would land
+    on the upper agency's post for the lower agency's delay."""
+    from yizhan.supervision.detection import sweep
+    from yizhan.supervision.models import Alert
+
+    case, arrived, _staff = _sent_up_late(world, monkeypatch)
+    assert arrived.due_at > arrived.created_at
+    assert arrived.due_at == services._task_due(case, "review", arrived.created_at).at
+    sweep(now=timezone.now())
+    assert not Alert.objects.filter(task=arrived, rule__code="SX-05").exists()
+
+
+def test_a_step_opened_after_the_promise_keeps_its_limit_after_a_pause_and_a_recount(
+        world, monkeypatch):
+    """A pause gives the late step the working days it took, and the calendar's
+    recount leaves it as it is: neither caps it at the promise it opened after."""
+    case, arrived, staff = _sent_up_late(world, monkeypatch)
+    with nothing_written():
+        assert services.deadlines_recompute(year=None) == 0
+    since = timezone.now()
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: since)
+        services.case_suspend(actor=staff[Role.REVIEWER], case=case, reason="inspection",
+                              note="现场勘验")
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: since + dt.timedelta(days=10))
+        services.case_resume(actor=staff[Role.REVIEWER], case=reload(case))
+    case = reload(case)
+    assert case.paused_workdays > 0
+    resumed = open_task(case)
+    assert resumed.due_at == calendar_current().deadline(arrived.due_at, case.paused_workdays,
+                                                         TZ).at
+    assert resumed.due_at > case.promised_due
+    services.deadlines_recompute(year=None)
+    assert open_task(case).due_at == resumed.due_at
 
 
 def test_delivery_keeps_its_own_limit_after_the_promise(world, monkeypatch):

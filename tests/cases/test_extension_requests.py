@@ -1,9 +1,10 @@
 """延期申请: the person handling a case asks the agency's head for the extension.
 
 《行政许可法》第四十二条: a decision that cannot be made within the limit may be
-extended by ten working days with the head's approval, the reason told to the
-applicant.  The reviewer (or the window) asks from the task page; the head
-approves with the extension form, prefilled, or declines with a note.
+extended by ten working days (fifteen for parallel approval) with the approval
+of the head of the agency that decides, the reason told to the applicant.  The
+reviewer (or the window) asks from the task page; the head approves with the
+extension form, prefilled, or declines with a note.
 """
 
 import json
@@ -18,12 +19,16 @@ from django.utils import timezone
 from tests.api import api_error
 from tests.cases.helpers import (
     accepted,
+    accepted_parallel,
+    add_agency,
+    at_upper_review,
     audit_actions,
     colleague,
     complete,
     event_types,
     nothing_written,
     open_task,
+    publish_item,
     reachable,
     reload,
     run_together,
@@ -289,6 +294,90 @@ def test_the_head_still_extends_without_a_request(world, promised):
     services.case_extend(actor=_head(world), case=case, workdays=5, reason="复杂")
     assert reload(case).extension_workdays == 5
     assert not ExtensionRequest.objects.filter(case=case).exists()
+
+
+# --- the deciding agency (上级初审) and parallel approval ----------------------------------
+
+
+def test_the_upper_agency_s_head_approves_the_extension_of_the_case_it_decides(
+        world, django_capture_on_commit_callbacks):
+    """《行政许可法》第四十二条: an extension is approved by the head of the agency that
+    decides (本行政机关负责人).  In 上级初审 that is the upper agency, which holds the
+    review and the decision once the case is sent up; its reviewer asks, its heads
+    are told, its head approves, and the records name it."""
+    case, upper, staff = at_upper_review(world)
+    reachable(_head(world), staff[Role.AGENCY_HEAD])
+    with django_capture_on_commit_callbacks(execute=True):
+        request = _ask(world, case, actor=staff[Role.REVIEWER])
+    assert request.status == ExtensionRequest.Status.PENDING
+    told = {address for m in mail.outbox for address in m.to}
+    assert staff[Role.AGENCY_HEAD].email in told and _head(world).email not in told
+    # The accepting agency's staff no longer manage the clock of a case sent up.
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_extend(actor=_head(world), case=reload(case), workdays=5, reason=REASON)
+    services.case_extend(actor=staff[Role.AGENCY_HEAD], case=reload(case), workdays=5,
+                         reason=REASON)
+    assert reload(case).extension_workdays == 5
+    assert ExtensionRequest.objects.get().status == ExtensionRequest.Status.APPROVED
+    for event_type in (EventType.EXTENSION_REQUESTED, EventType.EXTENDED):
+        assert case.events.get(type=event_type).agency_id == upper.pk
+    for action in (CasesAction.EXTENSION_REQUESTED, CasesAction.CASE_EXTENDED):
+        assert AuditRecord.objects.get(action=action).agency_id == upper.pk
+
+
+def test_the_upper_agency_s_head_sees_the_request_on_the_workbench(world, client_for):
+    """待批准的延期申请 lists a request where its head approves it: the upper
+    agency's, once the case is sent up, not the accepting agency's."""
+    case, _upper, staff = at_upper_review(world)
+    _ask(world, case, actor=staff[Role.REVIEWER])
+    page = client_for(staff[Role.AGENCY_HEAD]).get("/workbench/").content.decode()
+    assert "待批准的延期申请" in page and f'href="/workbench/cases/{case.pk}/"' in page
+    assert "待批准的延期申请" not in client_for(_head(world)).get(
+        "/workbench/").content.decode()
+
+
+def test_before_the_case_is_sent_up_the_accepting_agency_extends(world):
+    """During the first review the upper agency has not seen the case: its
+    accepting agency answers for the time, and the upper agency's head may not
+    extend it."""
+    _upper, staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case = accepted(world, version)
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_extend(actor=staff[Role.AGENCY_HEAD], case=case, workdays=5,
+                             reason=REASON)
+    _ask(world, case)
+    services.case_extend(actor=_head(world), case=reload(case), workdays=5, reason=REASON)
+    assert reload(case).extension_workdays == 5
+
+
+def test_a_parallel_case_may_be_extended_by_fifteen_working_days(world):
+    """《行政许可法》第四十二条第二款: 统一办理、联合办理 (the 并联 of 第二十六条) may be
+    extended by fifteen working days, not ten; asked and approved alike."""
+    case, _third, _staff = accepted_parallel(world)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _ask(world, case, workdays=16)
+    assert exc.value.fields["field"] == "workdays"
+    assert "1 至 15 个工作日" in exc.value.render()
+    _ask(world, case, workdays=15)
+    case = services.case_extend(actor=_head(world), case=reload(case), workdays=15,
+                                reason="三个会同机关均需现场核查")
+    assert reload(case).extension_workdays == 15
+
+
+def test_the_forms_offer_fifteen_days_for_a_parallel_case_and_ten_otherwise(
+        world, promised, client_for):
+    """The request's and the head's forms say the most the law allows the case."""
+    parallel, _third, _staff = accepted_parallel(world)
+    single = accepted(world, promised)
+    reviewer, head = client_for(_reviewer(world)), client_for(_head(world))
+    for case, step, most in ((parallel, "lead_review", 15), (single, "review", 10)):
+        task = open_task(case, step)
+        asking = reviewer.get(f"/workbench/tasks/{task.pk}/").content.decode()
+        assert re.search(rf'id="ask-days"[^>]*max="{most}"', asking)
+        extending = head.get(f"/workbench/cases/{case.pk}/").content.decode()
+        assert re.search(rf'id="extend-days"[^>]*max="{most}"', extending)
 
 
 # --- closed with the case ---------------------------------------------------------------

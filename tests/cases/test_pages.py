@@ -21,6 +21,7 @@ from tests.cases.helpers import (
     multipart,
     nothing_written,
     open_task,
+    publish_again,
     publish_item,
     reload,
     submitted,
@@ -349,6 +350,70 @@ def test_a_draft_of_a_superseded_version_offers_no_edit_link(world, client_for):
     assert page.status_code == 200
     assert 'data-testid="edit-draft"' not in page.content.decode()
     assert client.get(f"{_apply_url(version)}?draft={case.pk}").status_code == 404
+
+
+# --- a form opened before a new version of the item was published --------------------
+
+
+TWO_MATERIALS = [{"name": "申请书", "forms": ["original"]},
+                 {"name": "营业执照", "forms": ["copy"]}]
+
+
+@pytest.mark.parametrize("names_version", [True, False])
+def test_files_attached_before_a_new_version_is_published_are_not_dropped(
+        world, client_for, names_version):
+    """A citizen opens 在线申请 and attaches every material; meanwhile the agency
+    publishes v2 (here only the consultation phone changed), whose materials are
+    new rows.  The form's files are filed as v2's materials of the same names
+    and the application goes through; a page without the hidden version (one
+    opened before it had it) is known by the materials it names."""
+    v1 = publish_item(world, materials=TWO_MATERIALS)
+    client = client_for(world.citizen)
+    page = client.get(_apply_url(v1)).content.decode()
+    assert _hidden(page, "multipart/form-data")["version"] == str(v1.pk)
+    form = _apply_form(world, v1) | ({"version": str(v1.pk)} if names_version else {})
+    v2 = publish_again(world, v1, materials=TWO_MATERIALS, consultation="0755-12345678")
+
+    response = client.post(_apply_url(v1), form)
+
+    assert response.status_code == 302, _messages(response)
+    case = Case.objects.get()
+    assert (case.status, case.item_version_id) == (Case.Status.SUBMITTED, v2.pk)
+    assert sorted(MaterialFile.objects.filter(case=case).values_list(
+        "material__version_id", "material__name")) == sorted(
+        (v2.pk, m["name"]) for m in TWO_MATERIALS)
+
+
+def test_materials_changed_meanwhile_bring_the_form_back_with_the_files_kept(
+        world, client_for):
+    """v2 asks for a new material and drops none: the form is not submitted but
+    comes back saying the item was updated, listing the files kept (filed on
+    v2's materials of the same names), and the new material's input empty.
+    Sent again with that file only, it goes through."""
+    v1 = publish_item(world, materials=TWO_MATERIALS)
+    client = client_for(world.citizen)
+    form = _apply_form(world, v1) | {"version": str(v1.pk)}
+    v2 = publish_again(world, v1, materials=[
+        *TWO_MATERIALS, {"name": "场地证明", "forms": ["copy"]}])
+
+    back = client.post(_apply_url(v1), form)
+
+    assert back.status_code == 400
+    text = back.content.decode()
+    assert "事项已更新" in text
+    assert "已保存的文件：申请书（申请书.pdf）、营业执照（营业执照.pdf）。" in text
+    case = Case.objects.get()
+    assert (case.status, case.item_version_id) == (Case.Status.DRAFT, v2.pk)
+    assert event_types(case) == []
+    for material in v2.materials.all():
+        kept = MaterialFile.objects.filter(case=case, material=material).exists()
+        assert kept is (material.name != "场地证明"), material.name
+    assert _hidden(text, "multipart/form-data")["version"] == str(v2.pk)
+    done = client.post(_apply_url(v1), {
+        **_apply_form(world, v2, files={"申请书": None, "营业执照": None}),
+        "version": str(v2.pk)})
+    assert done["Location"] == f"/my/cases/{case.pk}/"
+    assert reload(case).status == Case.Status.SUBMITTED
 
 
 def test_a_draft_drops_an_answer_it_refuses_and_says_so(world, client_for):

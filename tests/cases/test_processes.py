@@ -809,3 +809,63 @@ def test_a_failing_condition_leaves_the_task_open_and_the_case_unchanged(world):
         "流程运行出错：gw_area：除数为零。")
     assert reload(case).process_state == before
     assert open_task(case, "accept").pk == task.pk
+
+
+# --- uploaded processes that refuse at a review ----------------------------------
+
+
+def _review_refuses_at_once() -> str:
+    """受理 → 审查; the reviewer's 不同意 ends the case at ``refused`` (as bpmn.io users
+    draw it: a refusal needs no head), otherwise 决定 → 送达 → ``approved``."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + user_task("review", "审查") + user_task("decide", "决定")
+            + user_task("deliver", "送达")
+            + '<bpmn:exclusiveGateway id="gw_accept" default="f_acc"/>'
+            + '<bpmn:exclusiveGateway id="gw_review" default="f_rev"/>'
+            + '<bpmn:exclusiveGateway id="gw_decide" default="f_dec"/>'
+            + '<bpmn:endEvent id="not_accepted"/><bpmn:endEvent id="refused"/>'
+            + '<bpmn:endEvent id="refused_head"/><bpmn:endEvent id="approved"/>'
+            + flow("start", "accept") + flow("accept", "gw_accept")
+            + flow("gw_accept", "not_accepted", 'opinion == "reject"')
+            + flow("gw_accept", "review", flow_id="f_acc")
+            + flow("review", "gw_review") + flow("gw_review", "refused", 'opinion == "reject"')
+            + flow("gw_review", "decide", flow_id="f_rev")
+            + flow("decide", "gw_decide")
+            + flow("gw_decide", "refused_head", 'opinion == "reject"')
+            + flow("gw_decide", "deliver", flow_id="f_dec") + flow("deliver", "approved"))
+    return document(body, lanes=[("$accepting/window_clerk", ["accept", "deliver"]),
+                                 ("$accepting/reviewer", ["review"]),
+                                 ("$accepting/agency_head", ["decide"])]).decode()
+
+
+def test_a_refusal_at_a_review_of_an_uploaded_process_is_decided_and_told(
+        world, django_capture_on_commit_callbacks):
+    """A reviewer's 不同意 that ends the case at ``refused`` is a refusal all the
+    same: decided then, recorded as the review's ``cases.refused`` for
+    supervision, and told to the applicant once, with the remedies
+    (《行政许可法》第三十八条)."""
+    from django.core import mail
+
+    from yizhan.core.notify import MemorySmsBackend
+
+    version = publish_item(world, name="自定义流程事项", process_template="custom",
+                           process_xml=_review_refuses_at_once())
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    mail.outbox.clear()
+    MemorySmsBackend.outbox.clear()
+    reviewer = world.user("a", Role.REVIEWER)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(reviewer, case, "review", decision="reject", opinion="经营场所不符合卫生要求")
+    case = reload(case)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.REFUSED)
+    assert case.decided_at is not None and case.decided_at <= case.closed_at
+    assert case.outcome_reason == "经营场所不符合卫生要求"
+    assert event_types(case)[-4:] == [E.REVIEWED, E.REFUSED, E.CLOSED, E.NOTIFIED]
+    refused = case.events.get(type=E.REFUSED)
+    assert (refused.task.name, refused.actor, refused.agency_id) == (
+        "review", reviewer, world.agency_a.pk)
+    assert refused.data["reasons"] == ["经营场所不符合卫生要求"]
+    told = [m.body for m in mail.outbox] + [str(s) for s in MemorySmsBackend.outbox]
+    assert len(mail.outbox) == 1
+    assert any(f"办件 {case.number} 不予许可" in text and "行政复议" in text for text in told), told

@@ -11,6 +11,7 @@ from tests.cases.helpers import (
     material_uploads,
     nothing_written,
     open_task,
+    publish_again,
     publish_item,
     run_in_thread,
 )
@@ -121,6 +122,26 @@ def test_the_window_finds_an_applicant_registered_before(world, window_only, cli
     assert response.status_code == 302
     assert Case.objects.get().applicant == company
     assert Applicant.objects.filter(kind="legal", credit_code=code).count() == 1
+
+
+def test_a_form_opened_before_a_new_version_is_published_files_its_files(
+        world, window_only, client_for):
+    """The window's form, like the apply page's, names the version it was opened
+    on: a version published meanwhile with the same materials takes its files
+    as those materials'."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    number = valid_id_number(seq=23)
+    page = _find(client, window_only, number=number).content.decode()
+    assert re.search(rf'name="version" value="{window_only.pk}"', page)
+    again = publish_again(world, window_only, name="窗口办理事项", online_depth=2,
+                          materials=[{"name": "申请书", "forms": ["original"]},
+                                     {"name": "营业执照", "forms": ["copy"]}])
+    form = _form(window_only, number=number, name="王五") | {"version": str(window_only.pk)}
+    response = client.post(_url(window_only), form)
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert (case.item_version_id, case.status) == (again.pk, Case.Status.SUBMITTED)
+    assert MaterialFile.objects.filter(case=case, material__version=again).count() == 2
 
 
 def test_a_double_click_files_once(world, window_only, client_for):

@@ -386,13 +386,19 @@ class SuspendIn(Schema):
     note: str
 
 
+# 《行政许可法》第四十二条: ten working days at most, fifteen for an item handled
+# by several agencies together (第二款: an item with joint agencies).
+EXTENSION_DAYS = ("1 to 10, or 1 to 15 for an item with joint agencies "
+                  "(parallel approval, 《行政许可法》第四十二条第二款)")
+
+
 class ExtendIn(Schema):
-    workdays: int
+    workdays: int = Field(..., description="working days granted, " + EXTENSION_DAYS)
     reason: str
 
 
 class ExtensionRequestIn(Schema):
-    workdays: int = Field(..., description="working days asked for, 1 to 10")
+    workdays: int = Field(..., description="working days asked for, " + EXTENSION_DAYS)
     reason: str = Field(..., description="told to the applicant if the head approves")
 
 
@@ -568,7 +574,8 @@ def withdraw_case(request, case_id: int, payload: ReasonIn = NO_REASON):
 
 @router.post("/cases/{case_id}/suspend", response=CaseOut, auth=AUTH)
 def suspend_case(request, case_id: int, payload: SuspendIn):
-    """Stop the clock for a lawful reason (staff of the agency)."""
+    """Stop the clock for a lawful reason (the reviewers and head of the deciding
+    agency: for an upper-level review sent up, the upper agency)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_suspend(actor=actor, case=case, reason=payload.reason,
@@ -584,9 +591,11 @@ def resume_case(request, case_id: int):
 
 @router.post("/cases/{case_id}/extend", response=CaseOut, auth=AUTH)
 def extend_case(request, case_id: int, payload: ExtendIn):
-    """The one extension (at most 10 working days), by the agency's head; with a
-    request waiting (``/extension-request``), its approval (the head may grant
-    fewer days or reword the reason)."""
+    """The one extension (at most 10 working days, 15 for an item with joint
+    agencies), by the head of the deciding agency (for an upper-level review
+    sent up, the upper agency); with a request waiting
+    (``/extension-request``), its approval (the head may grant fewer days or
+    reword the reason)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_extend(actor=actor, case=case, workdays=payload.workdays,
@@ -595,10 +604,10 @@ def extend_case(request, case_id: int, payload: ExtendIn):
 
 @router.post("/cases/{case_id}/extension-request", response=ExtensionRequestOut, auth=AUTH)
 def request_extension(request, case_id: int, payload: ExtensionRequestIn):
-    """延期申请: the holder of a step of the case (window or reviewer, as a person)
-    asks the agency's head for the one extension.  Sent again with the same
-    values, the request made is answered; another while one waits is refused
-    (409 ``cases.extension_pending``)."""
+    """延期申请: the holder of a step of the case in the deciding agency (window or
+    reviewer, as a person) asks that agency's head for the one extension.
+    Sent again with the same values, the request made is answered; another
+    while one waits is refused (409 ``cases.extension_pending``)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_extension_request(actor=actor, case=case, workdays=payload.workdays,

@@ -11,7 +11,9 @@ services call them and save the columns.  The rules:
 - time the law excludes (补正, hearing, tender, auction, testing, quarantine,
   appraisal, expert review, inspection: ``PAUSE_REASONS``) pauses the clock:
   the working days between pause and resume are added to both limits;
-- one lawful extension adds its working days to the statutory limit only;
+- one lawful extension (``EXTENSION_WORKDAYS``, or
+  ``JOINT_EXTENSION_WORKDAYS`` for parallel approval) adds its working days
+  to the statutory limit only;
 - a limit that runs into a year with no holiday data is provisional, and is
   recomputed when that year is published.
 """
@@ -50,6 +52,13 @@ SUSPEND_REASONS = {key: label for key, label in PAUSE_REASONS.items() if key != 
 # 即为受理.  The law's limits are working days (第八十二条: 以工作日计算，不含
 # 法定节假日), counted from the day after receipt as every limit is.
 CORRECTION_NOTICE_WORKDAYS = 5
+
+# 《行政许可法》第四十二条: a decision that cannot be made within the limit may
+# be put off once, by at most ten working days; an application handled by
+# several agencies together (统一办理、联合办理、集中办理, the 并联审批 of
+# 第二十六条: an item with joint agencies) by at most fifteen.
+EXTENSION_WORKDAYS = 10
+JOINT_EXTENSION_WORKDAYS = 15
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from yizhan.cases import events
+from yizhan.cases import events, permissions
 from yizhan.cases.models import EventType
 from yizhan.core import notify
 from yizhan.core.public import public_url
@@ -299,8 +299,10 @@ def case_extended(case, *, reason: str) -> None:
 
 
 def extension_requested(case, request) -> None:
-    """The heads of the case's agency are asked to approve an extension
-    (《行政许可法》第四十二条: 经本行政机关负责人批准), with the case page's address.
+    """The heads of the agency that decides the case (for an upper-level review
+    sent up, the upper agency: ``permissions.deciding_agency_id``) are asked
+    to approve an extension (《行政许可法》第四十二条: 经本行政机关负责人批准),
+    with the case page's address.
 
     The SMS only says there is a request: the reason, of any length, is in
     the e-mail and on the case page."""
@@ -312,7 +314,8 @@ def extension_requested(case, request) -> None:
                              % {"number": case.number, "item": case.item_version.name,
                                 "n": request.workdays, "reason": request.reason}, url),
                   sms_text=_with_link(_("办件 %(number)s 有延期申请待您批准，详见邮件或工作台。")
-                                      % {"number": case.number}, url))
+                                      % {"number": case.number}, url),
+                  agency_id=permissions.deciding_agency_id(case))
 
 
 def extension_declined(case, request) -> None:
@@ -393,11 +396,14 @@ def certificate_revoked(case, certificate) -> None:
 
 # --- supervision notices (监察督办) ------------------------------------------------
 
-def _to_heads(case, subject: str, text: str, *, sms_text: str = "") -> None:
-    """The heads of the agency a notice is addressed to: they answer for it."""
+def _to_heads(case, subject: str, text: str, *, sms_text: str = "",
+              agency_id: int | None = None) -> None:
+    """The heads of the agency a notice is addressed to (they answer for it),
+    or of ``agency_id``."""
     from yizhan.directory.selectors import agency_heads
 
-    for head in agency_heads(agency_ids=[case.agency_id]).get(case.agency_id, []):
+    agency_id = agency_id or case.agency_id
+    for head in agency_heads(agency_ids=[agency_id]).get(agency_id, []):
         notify.send(email=head.email, phone=head.phone, subject=subject, text=text,
                     sms_text=sms_text, case_number=case.number)
 

@@ -170,13 +170,35 @@ def case_request_correction(actor, *, task) -> bool:
     return scope_of(actor).has(task.role, task.agency_id)
 
 
+def deciding_agency_id(case) -> int:
+    """The agency that decides ``case``, and so runs its clock: the accepting
+    agency, or for an upper-level review (上级初审) the upper agency once the
+    case has been sent up to it (one of its steps has reached that agency).
+
+    《行政许可法》第三十五条: the lower agency reviews first and the upper one
+    decides; the time of the upper agency's 检验、检测、现场勘验 is not
+    counted (第四十五条) and its extension is approved by its own head
+    (第四十二条, 本行政机关负责人).  Until the case is sent up, the upper
+    agency has not seen it, and the accepting agency answers for its time.
+    Once sent up the upper agency keeps the decision, also while a return
+    has the first review done again.
+    """
+    upper = case.item_version.upper_agency_id
+    if upper is not None and upper != case.agency_id and any(
+            task.agency_id == upper for task in case.tasks.all()):
+        return upper
+    return case.agency_id
+
+
 def case_suspend(actor, *, case) -> bool:
+    """The reviewers and the head of the deciding agency (``deciding_agency_id``)
+    stop the clock for the time the law excludes."""
     # Only an application runs on the statutory clock; a notice's reply has
     # its own step limit, which the addressed agency must not stop or extend.
     if case.kind != case.Kind.APPROVAL:
         return False
     scope = scope_of(actor)
-    return scope.has_any((Role.REVIEWER, Role.AGENCY_HEAD), case.agency_id)
+    return scope.has_any((Role.REVIEWER, Role.AGENCY_HEAD), deciding_agency_id(case))
 
 
 def case_resume(actor, *, case) -> bool:
@@ -184,7 +206,8 @@ def case_resume(actor, *, case) -> bool:
 
 
 def case_extend(actor, *, case) -> bool:
-    """An extension needs the approval of the agency's head (《行政许可法》第四十二条)."""
+    """An extension needs the approval of the head of the agency that decides
+    (《行政许可法》第四十二条, ``deciding_agency_id``)."""
     if case.kind != case.Kind.APPROVAL:
         return False
     # 经本行政机关负责人批准: the head approves, as a person, and answers for
@@ -193,7 +216,7 @@ def case_extend(actor, *, case) -> bool:
     # refuses it).  Tasks, a decision step included, a token handles as any
     # holder of their role does (task_complete, docs/api.md).
     return (person_of(actor) is not None
-            and scope_of(actor).has(Role.AGENCY_HEAD, case.agency_id))
+            and scope_of(actor).has(Role.AGENCY_HEAD, deciding_agency_id(case)))
 
 
 # The steps whose holder may ask the head for the extension: the window's
@@ -202,10 +225,11 @@ EXTENSION_REQUEST_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER)
 
 
 def case_extension_request(actor, *, case) -> bool:
-    """延期申请: a person handling the case asks its agency's head.
+    """延期申请: a person handling the case asks the head of the deciding agency
+    (``deciding_agency_id``).
 
-    The holder of a step still to do in the case's agency (open in a post
-    they hold, or claimed by them): the window clerk or the reviewer, as a
+    The holder of a step still to do in that agency (open in a post they
+    hold, or claimed by them): the window clerk or the reviewer, as a
     person, who answers for the reason the applicant will be told.  A token
     handles steps but asks for nothing.
     """
@@ -215,11 +239,13 @@ def case_extension_request(actor, *, case) -> bool:
     if person is None:
         return False
     scope = scope_of(actor)
+    deciding = deciding_agency_id(case)
     return any(
-        task.role in EXTENSION_REQUEST_ROLES and scope.has(task.role, task.agency_id)
+        task.agency_id == deciding and task.role in EXTENSION_REQUEST_ROLES
+        and task.status in (Task.Status.OPEN, Task.Status.CLAIMED)
+        and scope.has(task.role, task.agency_id)
         and (task.status == Task.Status.OPEN or task.claimed_by_id == person.pk)
-        for task in case.tasks.filter(agency_id=case.agency_id,
-                                      status__in=[Task.Status.OPEN, Task.Status.CLAIMED]))
+        for task in case.tasks.all())
 
 
 def case_extension_decline(actor, *, case) -> bool:

@@ -20,6 +20,7 @@ from yizhan.cases.downloads import EXTENSIONS
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, CaseEvent, ExtensionRequest, MaterialFile, Task
 from yizhan.catalog.content import file_display_name
+from yizhan.catalog.models import ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
 from yizhan.core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from yizhan.directory.authz import scope_of
@@ -226,6 +227,51 @@ def correction_notice_for_actor(*, actor, case_id: int) -> Case:
     return case
 
 
+@dataclass(frozen=True)
+class PostedMaterials:
+    """An application form's file inputs read as the materials of the version in
+    force (``materials_as_posted``): by each material's id, the id its file
+    was posted under (``material_<id>``); and whether the form was of an
+    earlier version whose materials were not the same."""
+
+    posted_as: dict[int, int]
+    changed: bool = False
+
+
+def materials_as_posted(*, version, posted_version_id: int | None,
+                        posted_ids) -> PostedMaterials:
+    """How a form of the item of ``version`` posted its materials' files.
+
+    A form opened before a new version of the item was published names the
+    files by the earlier version's materials (new rows on publishing): each
+    is posted again as ``version``'s material of the same name (names are
+    unique within a version), so that a file the applicant chose is not
+    dropped, and ``changed`` says that materials were added or removed since
+    (the applicant then looks at the form again).  The form's version is
+    the one it names (``posted_version_id``), or for a form that names none,
+    the one the posted materials (``posted_ids``) are of.  A version of
+    another item, or none, posts as ``version``'s own.
+    """
+    current = list(version.materials.all())
+    own = {m.pk: m.pk for m in current}
+    if posted_version_id is None:
+        foreign = set(posted_ids) - set(own)
+        earlier = set(Material.objects.filter(pk__in=foreign, version__item_id=version.item_id)
+                      .values_list("version_id", flat=True)) if foreign else set()
+        posted_version_id = earlier.pop() if len(earlier) == 1 else None
+    if (posted_version_id is None or posted_version_id == version.pk
+            or not ItemVersion.objects.filter(pk=posted_version_id,
+                                              item_id=version.item_id).exists()):
+        return PostedMaterials(posted_as=own)
+    before = list(Material.objects.filter(version_id=posted_version_id)
+                  .values_list("pk", "name"))
+    names = [name for _pk, name in before]
+    by_name = {name: pk for pk, name in before if names.count(name) == 1}
+    posted_as = {m.pk: by_name[m.name] for m in current if m.name in by_name}
+    return PostedMaterials(posted_as=posted_as,
+                           changed=sorted(names) != sorted(m.name for m in current))
+
+
 def materials_received_at(case: Case):
     """When the application's materials were received (第三十二条's 收到申请材料):
     its submission, or the answer to its correction notice, whose corrected
@@ -395,6 +441,15 @@ def extension_allowed(case: Case, now=None) -> bool:
     return case.statutory_due is None or at <= case.statutory_due
 
 
+def extension_most(case: Case) -> int:
+    """The most working days the one extension of ``case`` may add: fifteen for
+    an item handled by several agencies together (joint agencies: 《行政许可法》
+    第四十二条第二款), ten otherwise (``clock.EXTENSION_WORKDAYS``)."""
+    if case.item_version.joint_agencies.exists():
+        return clock.JOINT_EXTENSION_WORKDAYS
+    return clock.EXTENSION_WORKDAYS
+
+
 def pending_extension(case: Case, *, actor) -> ExtensionRequest | None:
     """The case's extension request waiting for the head, for ``actor`` if they
     see the case as its staff do (``permissions.case_staff_view``): the request
@@ -406,8 +461,9 @@ def pending_extension(case: Case, *, actor) -> ExtensionRequest | None:
 
 
 def extensions_awaiting(*, actor) -> QuerySet[ExtensionRequest]:
-    """待批准的延期申请: the pending requests of the agencies where ``actor`` holds
-    the head's role, those whose limit runs out first first, in one query.
+    """待批准的延期申请: the pending requests of the cases decided by agencies where
+    ``actor`` holds the head's role, those whose limit runs out first first,
+    in one query.
 
     Only a person approves (``permissions.case_extend``): a token is shown none.
     """
@@ -419,7 +475,15 @@ def extensions_awaiting(*, actor) -> QuerySet[ExtensionRequest]:
     pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING,
                                               case__kind=Case.Kind.APPROVAL)
     if ids is not None:
-        pending = pending.filter(case__agency_id__in=ids)
+        # The deciding agency (``permissions.deciding_agency_id``) in SQL: the
+        # upper agency once a step of the case has reached it, else the
+        # accepting one.
+        sent_up = Exists(Task.objects.filter(
+            case_id=OuterRef("case_id"),
+            agency_id=OuterRef("case__item_version__upper_agency_id")))
+        pending = pending.alias(sent_up=sent_up).filter(
+            Q(sent_up=True, case__item_version__upper_agency_id__in=ids)
+            | Q(sent_up=False, case__agency_id__in=ids))
     return (pending.select_related("case", "case__item_version", "case__agency",
                                    "requested_by")
             .only("workdays", "reason", "requested_at", "requested_by__username",

@@ -65,9 +65,6 @@ from yizhan.workdays.selectors import calendar_cache_clear, calendar_current, ca
 
 MAX_DATA_KEYS = 100
 _DATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
-# Extension of a licensing decision: at most ten working days, approved by
-# the head of the agency (《行政许可法》第四十二条).
-MAX_EXTENSION = 10
 # The supervision office checks an agency's reply to a notice within five
 # working days (Yizhan's default, a step limit like any other).
 NOTICE_VERIFY_WORKDAYS = 5
@@ -500,7 +497,7 @@ def _task_due(case: Case, kind: str, start, *, paused: int = 0, calendar=None) -
         start, _task_limit(case, kind) + paused, timezone.get_default_timezone())
 
 
-def _within_promise(case: Case, kind: str, due: Deadline) -> Deadline:
+def _within_promise(case: Case, kind: str, due: Deadline, *, late: bool) -> Deadline:
     """``due``, or the case's promised deadline where that comes first.
 
     The steps up to the decision are done within what the case promises
@@ -508,12 +505,28 @@ def _within_promise(case: Case, kind: str, due: Deadline) -> Deadline:
     limit never runs past it, once acceptance has set it.  Delivery has its
     own limit after the decision (第四十四条) and is not capped.  The mark
     that goes with the date is that of whichever deadline wins.
+
+    A step that opened ``late``, the promise already run out
+    (``_opened_late``), keeps its own limit: capped, it would be overdue
+    the moment it arrived, and supervision would hold its post (an upper
+    agency receiving the case late) to account for the delay of the steps
+    before it.
     """
     promised = case.promised_due
-    if promised is None or case.accepted_at is None or kind == "deliver" or due.at <= promised:
+    if (promised is None or case.accepted_at is None or kind == "deliver" or late
+            or due.at <= promised):
         return due
     local = timezone.localtime(promised)
     return Deadline(local, local.date(), case.promised_provisional)
+
+
+def _opened_late(task: Task, promised) -> bool:
+    """Whether the open ``task`` opened once the case's promised deadline (as it
+    stood, ``promised``) had passed: its limit is then its own
+    (``_within_promise``), and so runs past that deadline, as no capped
+    step's does.  Asked before a pause is given back or the calendar counted
+    again, so that a step keeps the limit it opened with."""
+    return promised is not None and task.due_at is not None and task.due_at > promised
 
 
 def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
@@ -527,7 +540,8 @@ def _open_tasks(case: Case, step: bpmn.Step, now) -> list[Task]:
     calendar = calendar_held() if step.opened else None
     for ready in step.opened:
         kind = task_kind(ready.name)
-        due = _within_promise(case, kind, _task_due(case, kind, now, calendar=calendar))
+        due = _within_promise(case, kind, _task_due(case, kind, now, calendar=calendar),
+                              late=case.promised_due is not None and case.promised_due <= now)
         created.append(Task(case=case, spiff_id=ready.task_id, name=ready.name,
                             title=ready.title, role=ready.role, agency_id=ready.agency_id,
                             created_at=now, due_at=due.at, due_provisional=due.provisional))
@@ -963,28 +977,9 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
         events.append(case=case, type=EventType.REPLIED, actor=actor, task=task, data=base)
     else:
         events.append(case=case, type=EventType.REVIEWED, actor=actor, task=task, data=base)
-        if case.decided_at is None and any(task_kind(r.name) == "deliver" for r in step.ready):
-            # The process reached delivery without a decision step: a review
-            # vetoed it (a joint agency's rejection).  The refusal is decided
-            # here, with the rejecting reviews' reasons, and recorded as such
-            # for supervision: as the rejecting review's (the one that
-            # finished last may have approved), by whoever gave it (its
-            # closing event's actor, a token too), in its agency, so that
-            # an alert on it names the post that refused.
-            rejections = _round_rejections(case)
-            reasons = [t.opinion for t in rejections if t.opinion]
-            if reasons:
-                rejecting = rejections[-1]
-                case.decided_at = now
-                case.outcome_reason = "；".join(reasons)
-                fields += ["decided_at", "outcome_reason"]
-                events.append(case=case, type=EventType.REFUSED,
-                              actor=actor if rejecting.pk == task.pk
-                              else events.closer(rejecting),
-                              task=rejecting,
-                              data={"task": rejecting.name, "decision": rejecting.decision,
-                                    "opinion": rejecting.opinion, "reasons": reasons})
-                vetoed = True
+    if _refused_undecided(case, step):
+        fields += _refusal_decide(case, task, actor, now, data=base)
+        vetoed = True
     # With the standard processes only a joint agency's rejection withdraws
     # tasks (the other joint reviews); an uploaded process may withdraw them
     # otherwise, and is not told as a rejection.
@@ -1013,6 +1008,51 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     elif not (kind == "accept" and accepted_before):
         notifications.task_completed(case, task, kind=kind, decision=decision)
     return task
+
+
+def _refused_undecided(case: Case, step: bpmn.Step) -> bool:
+    """Whether ``step`` refused the accepted, undecided application ``case``
+    with no decision step: a review's rejection led the process to delivery
+    (a joint agency's veto), or to its end at a ``refused`` end event (an
+    uploaded process whose 不同意 at a review ends the case).  Either is a
+    refusal (不予许可) all the same, decided and told as the head's is
+    (《行政许可法》第三十八条), by ``_refusal_decide``.
+    """
+    if (case.kind != Case.Kind.APPROVAL or case.decided_at is not None
+            or case.accepted_at is None):
+        return False
+    if step.finished:
+        return step.outcome == Case.Outcome.REFUSED
+    return (any(task_kind(r.name) == "deliver" for r in step.ready)
+            and bool(_rejection_reasons(case)))
+
+
+def _refusal_decide(case: Case, task: Task, actor, now, *, data: dict) -> list[str]:
+    """Decide the refusal ``_refused_undecided`` found, on closing ``task``;
+    return the fields it set.
+
+    Decided now, with the rejecting reviews' reasons, and recorded as such
+    for supervision: as the rejecting review's (the one that finished last
+    may have approved), by whoever gave it (its closing event's actor, a
+    token too), in its agency, so that an alert on it names the post that
+    refused.  Reached with no rejection at all (a process whose end after an
+    approving step is ``refused``), it is ``task``'s, with its ``data``.
+    """
+    rejections = _round_rejections(case)
+    reasons = [t.opinion for t in rejections if t.opinion]
+    case.decided_at = now
+    case.outcome_reason = "；".join(reasons) or data["opinion"]
+    if rejections:
+        rejecting = rejections[-1]
+        events.append(case=case, type=EventType.REFUSED,
+                      actor=actor if rejecting.pk == task.pk else events.closer(rejecting),
+                      task=rejecting,
+                      data={"task": rejecting.name, "decision": rejecting.decision,
+                            "opinion": rejecting.opinion, "reasons": reasons})
+    else:
+        events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
+                      data={**data, "reasons": reasons})
+    return ["decided_at", "outcome_reason"]
 
 
 def _ensure_certificate(case: Case) -> None:
@@ -1289,10 +1329,13 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
     # The event carries the very moment the clock stopped: the pause is
     # counted from it again when the calendar changes (``clock.pause_spans``).
+    # Recorded as the deciding agency's (for an upper-level review sent up,
+    # the upper one), whose inspection or testing the pause is.
+    deciding = permissions.deciding_agency_id(case)
     events.append(case=case, type=EventType.SUSPENDED, actor=actor, at=now,
-                  data={"reason": reason, "note": note})
+                  agency_id=deciding, data={"reason": reason, "note": note})
     audit_append(actor=actor, action=CasesAction.CASE_SUSPENDED, obj=case,
-                 agency_id=case.agency_id, reason=note, changes={"reason": reason})
+                 agency_id=deciding, reason=note, changes={"reason": reason})
     if case.kind != Case.Kind.NOTICE:
         # 《行政许可法》第四十五条: the applicant is told of the time not counted.
         notifications.case_suspended(case, reason=reason)
@@ -1343,6 +1386,7 @@ def case_resume(*, actor, case: Case) -> Case:
     case.status = Case.Status.IN_PROGRESS
     case.paused_since = None
     case.pause_reason = ""
+    promised_before = case.promised_due
     fields = ["paused_workdays", "status", "paused_since", "pause_reason",
               *_recompute(case, calendar)]
     case.save(update_fields=fields)
@@ -1355,15 +1399,17 @@ def case_resume(*, actor, case: Case) -> Case:
                                             due_at__isnull=False))
         for task in open_steps:
             # The promised deadline moved by the same days: a step capped at
-            # it stays there.
+            # it stays there, and one that opened late keeps its own limit.
             due = _within_promise(case, task_kind(task.name),
-                                  calendar.deadline(task.due_at, lost, tz))
+                                  calendar.deadline(task.due_at, lost, tz),
+                                  late=_opened_late(task, promised_before))
             task.due_at, task.due_provisional = due.at, due.provisional
         Task.objects.bulk_update(open_steps, ["due_at", "due_provisional"])
+    deciding = permissions.deciding_agency_id(case)
     events.append(case=case, type=EventType.RESUMED, actor=actor, at=now,
-                  data={"reason": reason, "paused_workdays": lost})
+                  agency_id=deciding, data={"reason": reason, "paused_workdays": lost})
     audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
-                 agency_id=case.agency_id, changes={"paused_workdays": lost})
+                 agency_id=deciding, changes={"paused_workdays": lost})
     if case.kind != Case.Kind.NOTICE:
         notifications.case_resumed(case, reason=reason, paused_workdays=lost)
     return case
@@ -1385,12 +1431,13 @@ def _check_extendable(case: Case) -> None:
                        code=CasesErrorCode.BAD_STATE)
 
 
-def _check_extension(workdays, reason: str) -> None:
-    """The working days (1 to ``MAX_EXTENSION``) and the reason of an extension."""
+def _check_extension(case: Case, workdays, reason: str) -> None:
+    """The working days (1 to ``selectors.extension_most``: ten, fifteen for
+    parallel approval) and the reason of an extension of ``case``."""
+    most = selectors.extension_most(case)
     if not isinstance(workdays, int) or isinstance(workdays, bool) or not (
-            1 <= workdays <= MAX_EXTENSION):
-        raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays",
-                           n=MAX_EXTENSION)
+            1 <= workdays <= most):
+        raise InvalidInput(_("延长期限为 1 至 %(n)s 个工作日。"), field="workdays", n=most)
     if not (reason or "").strip():
         raise InvalidInput(_("延期须说明理由。"), code=CasesErrorCode.NO_REASON, field="reason")
 
@@ -1407,7 +1454,9 @@ def _last_extension_request(case: Case) -> ExtensionRequest | None:
 
 @transaction.atomic
 def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
-    """The one lawful extension, approved by the agency's head.
+    """The one lawful extension, approved by the head of the deciding agency
+    (``permissions.deciding_agency_id``), of at most ``selectors.extension_most``
+    working days.
 
     With a request pending (``case_extension_request``) this is its approval:
     the head may grant fewer working days or reword the reason, and the
@@ -1422,16 +1471,17 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
             case, actor, EventType.EXTENDED, workdays=workdays, reason=reason):
         return case
     _check_extendable(case)
-    _check_extension(workdays, reason)
+    _check_extension(case, workdays, reason)
     case.extension_workdays = workdays
     fields = ["extension_workdays", *_recompute(case)]
     case.save(update_fields=fields)
     request = _close_pending_extension(case, actor, status=ExtensionRequest.Status.APPROVED)
     asked = {"request": request.pk} if request is not None else {}
-    events.append(case=case, type=EventType.EXTENDED, actor=actor,
+    deciding = permissions.deciding_agency_id(case)
+    events.append(case=case, type=EventType.EXTENDED, actor=actor, agency_id=deciding,
                   data={"workdays": workdays, "reason": reason, **asked})
     audit_append(actor=actor, action=CasesAction.CASE_EXTENDED, obj=case,
-                 agency_id=case.agency_id, reason=reason,
+                 agency_id=deciding, reason=reason,
                  changes={"workdays": workdays, **asked})
     notifications.case_extended(case, reason=reason)
     return case
@@ -1462,14 +1512,16 @@ def _close_pending_extension(case: Case, actor, *, status: str) -> ExtensionRequ
 
 @transaction.atomic
 def case_extension_request(*, actor, case: Case, workdays: int, reason: str) -> ExtensionRequest:
-    """延期申请: the person handling the case asks the agency's head to extend it.
+    """延期申请: the person handling the case asks the deciding agency's head to
+    extend it (``permissions.deciding_agency_id``).
 
     《行政许可法》第四十二条: an application that cannot be decided within the
-    limit may be extended by ten working days with the head's approval, the
-    reason told to the applicant.  Asked while the case could be extended
+    limit may be extended by ten working days (fifteen for parallel approval:
+    ``selectors.extension_most``) with the head's approval, the reason told
+    to the applicant.  Asked while the case could be extended
     (``_check_extendable``) and no other request waits; the heads of the
-    agency are told.  The same request sent again by whoever made it (the
-    same working days and reason) returns the request made.
+    deciding agency are told.  The same request sent again by whoever made
+    it (the same working days and reason) returns the request made.
     """
     case = _lock(case)
     require(permissions.case_extension_request(actor, case=case),
@@ -1486,7 +1538,7 @@ def case_extension_request(*, actor, case: Case, workdays: int, reason: str) -> 
     if _pending_extension(case) is not None:
         raise Conflict(_("本件已有待负责人批准的延期申请，请等待批准或由提出人撤回后再申请。"),
                        code=CasesErrorCode.EXTENSION_PENDING)
-    _check_extension(workdays, reason)
+    _check_extension(case, workdays, reason)
     request = ExtensionRequest(case=case, requested_by=person_of(actor), workdays=workdays,
                                reason=reason, requested_at=timezone.now())
     try:
@@ -1497,11 +1549,12 @@ def case_extension_request(*, actor, case: Case, workdays: int, reason: str) -> 
         # last resort): one waits for the head at a time.
         raise Conflict(_("本件已有待负责人批准的延期申请，请等待批准或由提出人撤回后再申请。"),
                        code=CasesErrorCode.EXTENSION_PENDING) from None
+    deciding = permissions.deciding_agency_id(case)
     events.append(case=case, type=EventType.EXTENSION_REQUESTED, actor=actor,
-                  at=request.requested_at,
+                  at=request.requested_at, agency_id=deciding,
                   data={"request": request.pk, "workdays": workdays, "reason": reason})
     audit_append(actor=actor, action=CasesAction.EXTENSION_REQUESTED, obj=case,
-                 agency_id=case.agency_id, reason=reason,
+                 agency_id=deciding, reason=reason,
                  changes={"request": request.pk, "workdays": workdays})
     notifications.extension_requested(case, request)
     return request
@@ -1530,10 +1583,12 @@ def case_extension_decline(*, actor, case: Case, note: str) -> ExtensionRequest:
     request.decided_at = timezone.now()
     request.decision_note = note
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    deciding = permissions.deciding_agency_id(case)
     events.append(case=case, type=EventType.EXTENSION_DECLINED, actor=actor,
-                  at=request.decided_at, data={"request": request.pk, "note": note})
+                  at=request.decided_at, agency_id=deciding,
+                  data={"request": request.pk, "note": note})
     audit_append(actor=actor, action=CasesAction.EXTENSION_DECLINED, obj=case,
-                 agency_id=case.agency_id, reason=note, changes={"request": request.pk})
+                 agency_id=deciding, reason=note, changes={"request": request.pk})
     notifications.extension_declined(case, request)
     return request
 
@@ -1559,10 +1614,11 @@ def case_extension_withdraw(*, actor, case: Case) -> ExtensionRequest:
     request.decided_by = person
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_by", "decided_at"])
+    deciding = permissions.deciding_agency_id(case)
     events.append(case=case, type=EventType.EXTENSION_WITHDRAWN, actor=actor,
-                  at=request.decided_at, data={"request": request.pk})
+                  at=request.decided_at, agency_id=deciding, data={"request": request.pk})
     audit_append(actor=actor, action=CasesAction.EXTENSION_WITHDRAWN, obj=case,
-                 agency_id=case.agency_id, changes={"request": request.pk})
+                 agency_id=deciding, changes={"request": request.pk})
     return request
 
 
@@ -1772,6 +1828,7 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     for case in cases:
         spans = clock.pause_spans(pauses.get(case.pk, ()))
         changes, fields = {}, []
+        promised_before = case.promised_due
         is_running = case.status in Case.RUNNING_STATUSES
         if case.kind == Case.Kind.APPROVAL and case.accepted_at is not None and (
                 is_running or case.due_provisional or case.promised_provisional):
@@ -1793,10 +1850,12 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         for task in open_steps.get(case.pk, ()):
             start = task.due_from or task.created_at
             kind = task_kind(task.name)
-            # Capped at the case's promised deadline as counted again just above.
+            # Capped at the case's promised deadline as counted again just
+            # above, unless the step opened after it had passed.
             due = _within_promise(case, kind, _task_due(
                 case, kind, start, calendar=calendar,
-                paused=clock.paused_in(calendar=calendar, spans=spans, after=start)))
+                paused=clock.paused_in(calendar=calendar, spans=spans, after=start)),
+                late=_opened_late(task, promised_before))
             if (due.at, due.provisional) != (task.due_at, task.due_provisional):
                 changes.setdefault("tasks", {})[task.title] = [task.due_at, due.at]
                 if due.at != task.due_at:

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -46,15 +47,19 @@ def _errors_from(exc: ApplicationError) -> list[str]:
     return [exc.render()]
 
 
-def _upload_materials(request, case, material_ids, invalid=None) -> list[str]:
+def _upload_materials(request, case, material_ids, invalid=None, *,
+                      posted_as: dict[int, int] | None = None) -> list[str]:
     """Store each file posted as ``material_<id>``; return the refusals' messages.
 
     ``invalid``, when given, takes each refused material's message by its id,
-    for the page to show it at its field.
+    for the page to show it at its field.  ``posted_as``, when given, names
+    the id each material's file was posted under (a form of an earlier
+    version of the item: ``selectors.materials_as_posted``).
     """
     errors = []
     for material_id in material_ids:
-        upload = request.FILES.get(f"material_{material_id}")
+        posted_id = material_id if posted_as is None else posted_as.get(material_id)
+        upload = request.FILES.get(f"material_{posted_id}") if posted_id else None
         if upload is None:
             continue
         try:
@@ -138,6 +143,39 @@ def _answers(request, version) -> dict:
             for field in version.form_fields}
 
 
+def _posted_materials(request, version) -> selectors.PostedMaterials:
+    """The application form's files as ``version``'s materials, whichever version
+    the form was of: its hidden ``version``, or for a page without it, the
+    version its file inputs name (``selectors.materials_as_posted``)."""
+    return selectors.materials_as_posted(
+        version=version, posted_version_id=parse_id(request.POST.get("version")),
+        posted_ids={parse_id(name.removeprefix("material_")) for name in request.FILES
+                    if name.startswith("material_")} - {None})
+
+
+def _chosen_files(request, posted: selectors.PostedMaterials) -> set[str]:
+    """The names of the file inputs that had a file chosen, as the page of the
+    version in force names them (for ``_lost_files``)."""
+    return {f"material_{material_id}" for material_id, posted_id in posted.posted_as.items()
+            if f"material_{posted_id}" in request.FILES}
+
+
+def _item_updated(case, materials) -> str:
+    """事项已更新: the form was of an earlier version of the item, whose
+    materials differ from the version in force; what it kept is listed, so
+    that the applicant chooses only what is new or missing."""
+    message = _("事项已更新：您填写期间发布了新版办事指南，申请材料有增减，"
+                "请按下方现行材料核对后再提交。")
+    names = {m.pk: m.name for m in materials}
+    files = [names[material_id] + pgettext("open bracket", "（") + name
+             + pgettext("close bracket", "）")
+             for material_id, name in _kept_files(case).items() if material_id in names]
+    if files:
+        message += _("已保存的文件：%(files)s。") % {
+            "files": pgettext("list separator", "、").join(files)}
+    return message
+
+
 def _kept_files(case) -> dict[int, str]:
     """The files a draft of the request's user holds, by material id: the page
     says which need not be chosen again."""
@@ -146,7 +184,7 @@ def _kept_files(case) -> dict[int, str]:
 
 
 def _file_application(request, *, version, applicant, materials, key, errors, invalid,
-                      field_invalid, kept, draft=False):
+                      field_invalid, kept, posted, draft=False):
     """Create (or, by ``key``, continue) the case of an application form, upload
     its files and submit it (or keep it a draft when ``draft``).
 
@@ -164,6 +202,12 @@ def _file_application(request, *, version, applicant, materials, key, errors, in
     its files: the browser cannot choose a file again for the applicant, and
     an elderly applicant who scanned it should not have to.  The draft is
     continued by the same key when the form comes back corrected.
+
+    A form opened before a new version of the item was published
+    (``posted``: ``_posted_materials``) files on the version in force, each
+    file as the material of the same name.  Where materials were added or
+    removed since, it is not submitted: the page comes back saying that the
+    item was updated (``_item_updated``), with the files kept.
     """
     answers = _answers(request, version)
     try:
@@ -187,7 +231,8 @@ def _file_application(request, *, version, applicant, materials, key, errors, in
         # would be refused as late, so show the submitted case.
         _query_code_stored_meanwhile(request, case)
         return case
-    errors += _upload_materials(request, case, [m.pk for m in materials], invalid)
+    errors += _upload_materials(request, case, [m.pk for m in materials], invalid,
+                                posted_as=posted.posted_as)
     if errors and _no_longer(case, Case.Status.DRAFT):
         # A double click: the first request submitted the case
         # while this one uploaded its copies of the files, which
@@ -195,6 +240,9 @@ def _file_application(request, *, version, applicant, materials, key, errors, in
         errors.clear()
         _query_code_stored_meanwhile(request, case)
         return case
+    if posted.changed:
+        # Shown first: it explains the other messages (a new material missing).
+        errors.insert(0, _item_updated(case, materials))
     clean = form_spec.clean_unfinished if draft else form_spec.clean_answers
     problems = clean(version.form_fields, answers)[1] if version.form_fields else {}
     if problems:
@@ -296,6 +344,8 @@ def apply(request, impl_code: str):
     chosen_files = set(request.FILES)
     if request.method == "POST":
         key = request.POST.get("key", "")[:64]
+        posted_materials = _posted_materials(request, version)
+        chosen_files = _chosen_files(request, posted_materials)
         applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
                          None)
         if applicant is None:
@@ -304,6 +354,7 @@ def apply(request, impl_code: str):
             case = _file_application(request, version=version, applicant=applicant,
                                      materials=materials, key=key, errors=errors,
                                      invalid=invalid, field_invalid=field_invalid, kept=kept,
+                                     posted=posted_materials,
                                      draft=request.POST.get("action") == "draft")
             if case is not None:
                 return redirect("cases:mine_detail", case_id=case.pk)
@@ -760,13 +811,15 @@ def window_apply(request, impl_code: str):
                 looked_up = True
     if request.method == "POST" and not finding:
         key = request.POST.get("key", "")[:64]
+        posted_materials = _posted_materials(request, version)
+        chosen_files = _chosen_files(request, posted_materials)
         applicant = (_walk_in(request, kind=kind, number=number, found=found,
                               invalid=who_invalid) if looked_up else None)
         if applicant is not None:
             case = _file_application(request, version=version, applicant=applicant,
                                      materials=materials, key=key, errors=errors,
                                      invalid=invalid, field_invalid=field_invalid,
-                                     kept=kept)
+                                     kept=kept, posted=posted_materials)
             if case is not None:
                 return redirect("cases:window_filed", case_id=case.pk)
             # Registered by this post: the page comes back with the record found.
@@ -915,10 +968,11 @@ def _case_actions(actor, case, values: dict, *, on_task: bool = False) -> dict:
     if pending is not None and may_extend and "extend-days" not in values:
         values["extend-days"] = str(pending.workdays)
         values["extend-reason"] = pending.reason
+    may_request = (on_task and extendable and pending is None
+                   and permissions.case_extension_request(actor, case=case))
     return {
         "pending_extension": pending,
-        "may_request_extension": on_task and extendable and pending is None
-        and permissions.case_extension_request(actor, case=case),
+        "may_request_extension": may_request,
         "may_decline_extension": pending is not None
         and permissions.case_extension_decline(actor, case=case),
         "may_withdraw_extension": pending is not None
@@ -932,7 +986,8 @@ def _case_actions(actor, case, values: dict, *, on_task: bool = False) -> dict:
         "may_revoke": certificate is not None and certificate.revoked_at is None
         and permissions.certificate_revoke(actor, certificate=certificate),
         "suspend_reasons": list(SUSPEND_REASONS.items()),
-        "max_extension": services.MAX_EXTENSION,
+        # Ten working days, fifteen for parallel approval (第四十二条第二款).
+        "max_extension": selectors.extension_most(case) if may_extend or may_request else None,
     }
 
 
