@@ -217,11 +217,14 @@ def test_the_printable_view_on_a_phone_keeps_its_columns_readable(browser, site,
 def test_the_fee_table_on_a_phone_shows_whether_each_fee_can_be_waived(browser, site):
     """On a 390 px phone in large text 收费 is stacked as 申请材料 is (a block per
     fee): its 可减免 column lay off the screen, in a box that scrolls sideways,
-    where an older citizen does not look."""
+    where an older citizen does not look.  Its grounds (减免依据) are a block of
+    the fee like the others."""
     code = _guide_item(site.world, fees=[{
         "name": "不动产登记费（住宅类）", "standard": "每件 80 元", "amount": "80",
         "basis": "《国家发展改革委 财政部关于不动产登记收费标准等有关问题的通知》"
-                 "（发改价格规〔2016〕2559号）", "waivable": True}])
+                 "（发改价格规〔2016〕2559号）", "waivable": True,
+        "waiver_basis": "保障性住房登记免收：《财政部 国家发展改革委关于不动产登记收费有关政策"
+                        "问题的通知》（财税〔2016〕79号）"}])
     context = _context(browser, site, viewport=PHONE, large=True, phone=True)
     try:
         tab = context.new_page()
@@ -231,9 +234,12 @@ def test_the_fee_table_on_a_phone_shows_whether_each_fee_can_be_waived(browser, 
                           .flatMap(t => [...t.querySelectorAll('td')])
                           .map(td => Math.round(td.getBoundingClientRect().right))""")
         width = tab.evaluate("document.documentElement.clientWidth")
+        grounds = tab.locator("td", has_text="财税〔2016〕79号").evaluate(
+            "td => [td.dataset.label, getComputedStyle(td).display]")
     finally:
         context.close()
     assert cells and max(cells) <= width, (cells, width)
+    assert grounds == ["减免依据", "block"]
 
 
 # --- Ctrl+P on the guide page itself ---------------------------------------------------

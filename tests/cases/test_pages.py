@@ -1518,6 +1518,20 @@ def test_the_correction_notice_prints_on_one_page(world, promised, client_for):
         assert expected in text, expected
 
 
+def test_the_correction_notice_says_where_and_when_to_bring_the_materials(world, client_for):
+    """An applicant sent to the window is told where it is and when it is open,
+    as the item's guide says (办理地点, 办理时间)."""
+    version = publish_item(world, name="窗口事项", handling_place="市民中心A区2楼3号窗口",
+                           handling_hours="工作日 9:00—12:00，14:00—18:00")
+    case, _code = walk_in_case(world, version)
+    _notice(world, case, version)
+    page = client_for(world.user("a", Role.WINDOW_CLERK)).get(
+        f"/cases/{case.pk}/correction-notice/").content.decode()
+    text = " ".join(lxml.html.fromstring(page).text_content().split())
+    assert "办理地点：市民中心A区2楼3号窗口" in text
+    assert "办理时间：工作日 9:00—12:00，14:00—18:00" in text
+
+
 def test_the_applicant_prints_their_correction_notice(world, promised, client_for):
     """The applicant with an account prints it from their case page, which says
     they may also upload; no notice, nothing to print."""

@@ -64,14 +64,19 @@ def test_search_pages_through_every_item(world):
 def test_the_guide_is_public_with_everything_it_shows(world):
     version = published(world, "并联事项", process_template="parallel", joint_agencies=["乙局"],
                         fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10",
-                               "basis": "某文件", "waivable": True}])
+                               "basis": "某文件", "waivable": True,
+                               "waiver_basis": "低保对象免收：某文件"}],
+                        handling_place="市民中心A区2楼", handling_hours="工作日 9:00—17:00")
     body = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
     assert body["name"] == "并联事项"
     assert body["status"] == "published"
     assert body["joint_agencies"] == ["乙局"]
     assert body["materials"][0]["name"] == "申请书"
     assert body["fees"] == [{"name": "工本费", "standard": "每证 10 元", "amount": "10.00",
-                             "basis": "某文件", "waivable": True}]
+                             "basis": "某文件", "waivable": True,
+                             "waiver_basis": "低保对象免收：某文件"}]
+    assert (body["handling_place"], body["handling_hours"]) == ("市民中心A区2楼",
+                                                                "工作日 9:00—17:00")
     assert body["legal_basis"] == "《中华人民共和国行政许可法》"
     assert (body["upper_agency"], body["result_sample"]) == (None, "")
 
@@ -135,6 +140,34 @@ def test_create_edit_submit_publish_through_the_api(world, client_for):
     again = _post(head, f"{BASE}/items/{code}/versions")
     assert again.status_code == 201
     assert (again.json()["version"], again.json()["name"]) == (2, "接口事项（改）")
+
+
+def test_the_place_hours_and_waiver_grounds_are_written_and_read_through_the_api(
+        world, client_for):
+    head = client_for(editor(world))
+    fee = {"name": "不动产登记费", "standard": "每件 550 元", "amount": "550", "basis": "某文件",
+           "waivable": True, "waiver_basis": "小微企业免收：财税〔2016〕79号"}
+    created = _post(head, f"{BASE}/items", {"agency_id": world.agency_a.pk, "content":
+                                            item_content("接口事项", fees=[fee],
+                                                         handling_place="市民中心C区",
+                                                         handling_hours="工作日")})
+    assert created.status_code == 201, created.content
+    read = head.get(f"{BASE}/versions/{created.json()['id']}").json()
+    assert (read["handling_place"], read["handling_hours"]) == ("市民中心C区", "工作日")
+    assert read["fees"][0]["waiver_basis"] == "小微企业免收：财税〔2016〕79号"
+
+
+def test_a_waivable_fee_without_its_grounds_is_refused_by_the_api(world, client_for):
+    head = client_for(editor(world))
+    version = create(world)
+    content = item_content(fees=[{"name": "工本费", "standard": "每证 10 元",
+                                  "basis": "某文件", "waivable": True}])
+    with nothing_written():
+        response = head.put(f"{BASE}/versions/{version.pk}", json.dumps(content),
+                            content_type="application/json")
+    body = _error(response, 400, "catalog.bad_field")
+    assert [p["field"] for p in body["fields"]["problems"]] == ["fees[1].waiver_basis"]
+    assert "减免依据" in body["message_zh"]
 
 
 def test_the_editor_publishing_their_own_version_gets_same_reviewer(world, client_for):

@@ -136,6 +136,10 @@ def test_an_upper_review_item_needs_an_upper_agency_above_its_own(world, upper):
      "fees[1].waivable"),
     ({"fees": [{"name": "工本费", "standard": "每证", "basis": "某文", "waivable": [1]}]},
      "fees[1].waivable"),
+    ({"fees": [{"name": "工本费", "standard": "每证", "basis": "某文", "waivable": True,
+                "waiver_basis": ["低保"]}]}, "fees[1].waiver_basis"),
+    ({"handling_place": "窗口\x07"}, "handling_place"),
+    ({"handling_hours": {"工作日": "9:00"}}, "handling_hours"),
 ])
 def test_single_problem_names_its_field(world, overrides, field):
     assert field in _problems(world, **overrides)
@@ -192,9 +196,62 @@ def test_blank_numbers_take_their_defaults(world):
 ])
 def test_a_fee_is_waivable_by_a_boolean_or_a_yes_no_word(world, waivable, expected):
     """Not bool(value): the string "false" was once read as waivable."""
-    fee = {"name": "工本费", "standard": "每证", "basis": "某文", "waivable": waivable}
+    fee = {"name": "工本费", "standard": "每证", "basis": "某文", "waivable": waivable,
+           "waiver_basis": "低保对象免收：某文" if expected else ""}
     clean = clean_version_data(item_content(fees=[fee]), agency=world.agency_a)
     assert clean["fees"][0]["waivable"] is expected
+
+
+# --- where and when to apply, and a waiver's grounds (the national guide standard) ------
+
+WAIVABLE = {"name": "不动产登记费", "standard": "每件 80 元", "amount": "80",
+            "basis": "发改价格规〔2016〕2559号", "waivable": True,
+            "waiver_basis": "小微企业免收：财税〔2016〕79号"}
+
+
+def test_a_waivable_fee_keeps_its_grounds(world):
+    clean = clean_version_data(item_content(fees=[WAIVABLE]), agency=world.agency_a)
+    assert clean["fees"][0]["waiver_basis"] == "小微企业免收：财税〔2016〕79号"
+
+
+@pytest.mark.parametrize("blank", [None, "", "   "])
+def test_a_waivable_fee_without_its_grounds_is_refused_at_that_field(world, blank):
+    """允许减免依据 stands beside 是否允许减免: 可减免 是 alone tells no applicant
+    whether they are exempt."""
+    problems = _problems(world, fees=[{**WAIVABLE, "waiver_basis": blank}])
+    assert problems == {"fees[1].waiver_basis": "可减免的收费须填写减免依据：减免的对象或情形，"
+                                                "以及规定减免的文件名称和文号"}
+
+
+def test_grounds_of_a_fee_that_is_not_waivable_are_refused(world):
+    """Shown nowhere (the guide has none for a fee never waived), or misleading."""
+    problems = _problems(world, fees=[{**WAIVABLE, "waivable": False}])
+    assert problems == {"fees[1].waiver_basis": "填写了减免依据，但该收费未标为可减免：请标为"
+                                                "可减免，或删去减免依据"}
+
+
+def test_a_fee_whose_waivable_is_no_answer_is_refused_for_that_alone(world):
+    problems = _problems(world, fees=[{**WAIVABLE, "waivable": "maybe"}])
+    assert list(problems) == ["fees[1].waivable"]
+
+
+def test_the_place_and_hours_of_applying_are_optional_texts_kept_as_given(world):
+    clean = clean_version_data(item_content(
+        handling_place=" 示范市民政局婚姻登记处（市民中心A区2楼） ",
+        handling_hours="工作日 9:00—12:00，14:00—17:30"), agency=world.agency_a)
+    assert clean["handling_place"] == "示范市民政局婚姻登记处（市民中心A区2楼）"
+    assert clean["handling_hours"] == "工作日 9:00—12:00，14:00—17:30"
+    blank = clean_version_data(item_content(), agency=world.agency_a)
+    assert (blank["handling_place"], blank["handling_hours"]) == ("", "")
+
+
+def test_the_place_and_hours_longer_than_their_columns_are_refused_not_cut(world):
+    problems = _problems(world, handling_place="楼" * 501, handling_hours="时" * 201)
+    assert problems == {"handling_place": "办理地点不能超过 500 个字",
+                        "handling_hours": "办理时间不能超过 200 个字"}
+    clean = clean_version_data(item_content(handling_place="楼" * 500,
+                                            handling_hours="时" * 200), agency=world.agency_a)
+    assert (len(clean["handling_place"]), len(clean["handling_hours"])) == (500, 200)
 
 
 def test_materials_without_copies_take_one(world):
@@ -230,7 +287,8 @@ def test_a_version_written_out_cleans_to_the_same_content(world):
                     "necessity": "conditional", "condition": "委托办理的",
                     "source": "government", "acceptance_standard": "签字"}],
         fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10.00",
-               "basis": "某文件", "waivable": True}])
+               "basis": "某文件", "waivable": True, "waiver_basis": "低保对象免收：某文件"}],
+        handling_place="市民中心A区2楼\n各区行政服务中心", handling_hours="工作日 9:00—17:00")
     version = create(world, **{k: v for k, v in data.items() if k != "name"}, name="并联事项")
     again = clean_version_data(version_as_data(version), agency=world.agency_a)
     assert again == clean_version_data(data, agency=world.agency_a)

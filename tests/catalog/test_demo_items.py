@@ -48,6 +48,21 @@ def test_the_file_is_a_catalog_of_real_looking_items():
     assert fees and all(f["amount"] and f["basis"] for f in fees)
 
 
+def test_the_demo_says_where_and_when_to_apply_and_on_what_grounds_fees_are_waived():
+    """办理地点 and 办理时间 in their own fields, not crammed into 咨询方式; a waiver's
+    grounds in 减免依据, not in 收费依据 (小微企业免收 … 财税〔2016〕79号)."""
+    records = json.loads(_raw())["items"]
+    for r in records:
+        assert r["handling_place"] and r["handling_hours"], r["name"]
+        assert "工作日" not in r["consultation"], r["name"]
+        assert r["handling_place"] not in r["consultation"], r["name"]
+    fees = [f for r in records for f in r["fees"]]
+    assert all(bool(f.get("waiver_basis")) == f["waivable"] for f in fees)
+    assert not any("免收" in f["basis"] for f in fees)
+    assert any("小微企业" in f["waiver_basis"] and "财税〔2016〕79号" in f["waiver_basis"]
+               for f in fees)
+
+
 @pytest.mark.django_db
 def test_the_demo_catalog_imports_and_publishes_in_the_demo_city(monkeypatch):
     """Imported into the demo city without the catalog the demo loads itself (the

@@ -209,6 +209,37 @@ def test_every_problem_is_shown_at_its_field_and_everything_is_kept(world, clien
     assert doc.get_element_by_id("form-errors") is not None
 
 
+def test_a_waivable_fee_without_its_grounds_is_said_at_that_field(world, client_for):
+    client = client_for(editor(world))
+    fields = {**_new_item(_item_form(client.get(NEW)), world), "fees-1-waivable": "1"}
+    with nothing_written():
+        response = client.post(NEW, fields)
+    assert response.status_code == 400
+    doc = _doc(response)
+    field = doc.get_element_by_id("fees-1-waiver_basis")
+    assert field.tag == "textarea" and field.get("aria-invalid") == "true"
+    assert "可减免的收费须填写减免依据" in _described(doc, field)
+    assert _item_form(response)["fees-1-waivable"] == "1"
+
+
+def test_the_place_hours_and_waiver_grounds_are_entered_on_the_desk(world, client_for):
+    client = client_for(editor(world))
+    form = _item_form(client.get(NEW))
+    assert {"handling_place", "handling_hours", "fees-1-waiver_basis"} <= set(form)
+    fields = {**_new_item(form, world), "handling_place": "市民中心B区市场监管窗口",
+              "handling_hours": "工作日 9:00—12:00，14:00—18:00", "fees-1-waivable": "1",
+              "fees-1-waiver_basis": "小微企业免收：财税〔2016〕79号"}
+    assert client.post(NEW, fields).status_code == 302
+    version = ItemVersion.objects.get(name="食品经营许可证核发")
+    assert (version.handling_place, version.handling_hours) == (
+        "市民中心B区市场监管窗口", "工作日 9:00—12:00，14:00—18:00")
+    assert version.fees.get().waiver_basis == "小微企业免收：财税〔2016〕79号"
+    # 编辑草稿 shows them as saved.
+    again = _item_form(client.get(_edit(version)))
+    assert (again["handling_place"], again["fees-1-waiver_basis"]) == (
+        "市民中心B区市场监管窗口", "小微企业免收：财税〔2016〕79号")
+
+
 def test_a_custom_process_without_a_file_is_said_at_the_process(world, client_for):
     client = client_for(editor(world))
     fields = {**_new_item(_item_form(client.get(NEW)), world), "process_template": "custom"}

@@ -123,6 +123,73 @@ def test_the_guide_without_fees_says_it_is_free(world):
     assert "不收费。" in Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
 
 
+def _main_text(response) -> str:
+    """The visible text of a page's <main>, spaces collapsed."""
+    root = lxml.html.fromstring(response.content.decode())
+    main = root.find(".//main")
+    return " ".join((main if main is not None else root).text_content().split())
+
+
+# --- what the national guide standard asks for (办理地点, 办理时间, 减免依据) ---------------
+
+
+def test_the_guide_says_on_what_grounds_a_waivable_fee_is_reduced_or_waived(world):
+    """A fee is 可减免 是 with no word of who is exempt or by which rule: the
+    implementation-list standard has 允许减免依据 beside 是否允许减免.  (The demo
+    squeezed it into 收费依据: 小微企业免收，见……财税〔2016〕79号.)"""
+    version = published(world, "不动产转移登记", basic_code="QR00101000", fees=[{
+        "name": "不动产登记费（住宅类）", "standard": "每件 80 元", "amount": "80",
+        "basis": "发改价格规〔2016〕2559号", "waivable": True,
+        "waiver_basis": "小微企业免收：财税〔2016〕79号"}])
+
+    text = _main_text(Client().get(f"/services/items/{version.item.impl_code}/"))
+
+    assert "小微企业免收" in text
+
+
+def test_the_guide_says_where_and_when_to_apply_in_person(world):
+    """办理地点 and 办理时间 are elements of every guide (an older citizen goes to
+    the window): the item had no such fields, so the demo wrote them into 咨询方式."""
+    version = published(world, "内地居民结婚登记", basic_code="QR00101000",
+                        handling_place="示范市民政局婚姻登记处（市民中心A区2楼）",
+                        handling_hours="工作日 9:00—12:00，14:00—17:30")
+
+    text = _main_text(Client().get(f"/services/items/{version.item.impl_code}/"))
+
+    assert "婚姻登记处（市民中心A区2楼）" in text
+    assert "14:00—17:30" in text
+
+
+def test_the_place_hours_and_waiver_grounds_are_labelled_on_the_guide_and_its_print(world):
+    """Each under its own label; the grounds in a column of the fee table, which a
+    phone stacks under its label like the others, and a fee never waived has none."""
+    version = published(
+        world, "不动产转移登记", basic_code="QR00101000",
+        handling_place="市民中心C区", handling_hours="工作日 9:00—18:00",
+        fees=[{"name": "登记费", "standard": "每件 550 元", "basis": "发改价格规〔2016〕2559号",
+               "waivable": True, "waiver_basis": "小微企业免收：财税〔2016〕79号"},
+              {"name": "工本费", "standard": "每本 10 元", "basis": "发改价格规〔2016〕2559号"}])
+    for params in ({}, {"print": "1"}):
+        root = lxml.html.fromstring(Client().get(
+            f"/services/items/{version.item.impl_code}/", params).content.decode())
+        facts = {dt.text_content(): dt.getnext().text_content()
+                 for dt in root.xpath('//dl[contains(@class, "guide")]/dt')}
+        assert (facts["办理地点"], facts["办理时间"]) == ("市民中心C区", "工作日 9:00—18:00")
+        [table] = [t for t in root.xpath("//table[contains(@class, 'stacked')]")
+                   if "减免依据" in t.xpath("string(thead)")]
+        waived, charged = table.xpath("tbody/tr")
+        assert [td.get("data-label") for td in waived.xpath("td")][-2:] == ["可减免", "减免依据"]
+        assert waived.xpath("td")[-1].text_content() == "小微企业免收：财税〔2016〕79号"
+        assert charged.xpath("td")[-1].text_content() == ""
+        assert charged.xpath("td")[-1].get("data-label") is None
+
+
+def test_a_guide_without_a_place_or_hours_leaves_them_out(world):
+    version = published(world, "网上办事项")
+    text = _main_text(Client().get(f"/services/items/{version.item.impl_code}/"))
+    assert "办理地点" not in text and "办理时间" not in text
+
+
 def test_the_printable_guide_is_a_page_of_its_own(guide_item):
     code = guide_item.item.impl_code
     page = Client().get(f"/services/items/{code}/", {"print": "1"})
@@ -198,13 +265,17 @@ def test_multi_line_fields_keep_their_lines(world):
              "materials": [{"name": "申请书", "forms": ["original"],
                             "basis": "某办法第一条\n某办法第二条",
                             "acceptance_standard": "内容完整\n签字盖章"}],
+             "handling_place": "市民中心A区2楼\n各区行政服务中心",
+             "handling_hours": "工作日 9:00—18:00\n周六 9:00—12:00",
              "fees": [{"name": "工本费", "standard": "每证 10 元", "amount": "10",
-                       "basis": "某收费文件\n某补充通知"}]}
+                       "basis": "某收费文件\n某补充通知", "waivable": True,
+                       "waiver_basis": "低保对象免收\n见某补充通知"}]}
     version = published(world, "食品经营许可证核发", basic_code="XK04101000", **multi)
     text = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
     values = [multi["consultation"], multi["complaint"], multi["limit_notes"],
               multi["materials"][0]["basis"], multi["materials"][0]["acceptance_standard"],
-              multi["fees"][0]["basis"]]
+              multi["fees"][0]["basis"], multi["handling_place"], multi["handling_hours"],
+              multi["fees"][0]["waiver_basis"]]
     for value in values:
         assert _prewrapped(text, value), value
 

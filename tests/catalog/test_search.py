@@ -482,7 +482,9 @@ def test_the_migration_recomputes_the_search_text_of_existing_versions(transacti
     assert _names(query="ICP") == _names(query="营业执照复印件") == ["ＩＣＰ经营许可证核发"]
     _migrate(BEFORE_NORMALISED)
     try:
-        assert ItemVersion.objects.get(pk=version.pk).search_text == made
+        # The text alone: the table there lacks the columns later migrations add.
+        assert ItemVersion.objects.values_list("search_text", flat=True).get(
+            pk=version.pk) == made
     finally:
         _migrate(NORMALISED)
 

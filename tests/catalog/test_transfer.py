@@ -451,7 +451,8 @@ def _published_pair(world):
                                 "acceptance_standard": "签字", "basis": "某条例第八条"},
                                {"name": "营业执照", "forms": ["copy"]}],
                     fees=[{"name": "工本费", "standard": "每证 10 元", "amount": "10.50",
-                           "basis": "某文件", "waivable": True}])
+                           "basis": "某文件", "waivable": True,
+                           "waiver_basis": "低保对象免收：某文件"}])
     two = published(world, "即办事项", basic_code="QR00201000", case_type="immediate",
                     process_template="immediate", statutory_limit=1, promised_limit=0,
                     materials=[])
@@ -564,6 +565,7 @@ def test_every_field_survives_a_round_trip(world, fmt):
         form_fields=[{"name": "area", "label": "面积", "type": "choice", "required": True,
                       "choices": ["1", "2.0", "是"]}],
         limit_notes="  前后空格  ", consultation="0755-1234", complaint="12345",
+        handling_place="市民中心A区2楼\n=各区行政服务中心", handling_hours="9:00",
         result_name="许可证", result_type="证照", result_sample="#N/A",
         visits_required=0, online_depth=3,
         materials=[{"name": "申请书", "forms": ["original", "copy"], "copies": 3,
@@ -573,7 +575,7 @@ def test_every_field_survives_a_round_trip(world, fmt):
         fees=[{"name": "费", "standard": "标准", "amount": "0", "basis": "依据",
                "waivable": False},
               {"name": "费2", "standard": "#REF!", "amount": None, "basis": "依据",
-               "waivable": True},
+               "waivable": True, "waiver_basis": "小微企业免收：\n财税〔2016〕79号"},
               {"name": "费3", "standard": "标准", "amount": "1234567890.12", "basis": "依据"}])
     attach(world, version, pdf_bytes("round trip"))
     attach(world, version, pdf_bytes("round trip sample"), kind="result_sample",
@@ -652,6 +654,12 @@ def test_a_record_without_an_agency_is_not_given_a_unit_without_a_code(world):
     assert _failed(world, _json(_record(agency="")), "catalog.json") == [("JSON", 1, "agency")]
 
 
+_EXCEL_ITEM = {"事项键": "k1", "实施机关": "甲局", "事项名称": "结婚登记",
+               "基本编码": "QR00101000", "行使层级": "市级", "设定依据": "《婚姻登记条例》",
+               "服务对象": "自然人", "受理条件": "符合条件", "法定时限": 1, "承诺时限": 0,
+               "办件类型": "即办件", "流程": "即办件流程"}
+
+
 def test_excel_accepts_labels_and_blank_optional_cells(world):
     """People fill the sheet with the words they see: 行政许可, 市级, 原件、复印件."""
     raw = workbook_bytes(
@@ -664,7 +672,7 @@ def test_excel_accepts_labels_and_blank_optional_cells(world):
         materials=[{"事项键": "k1", "材料名称": "申请书", "材料形式": "原件、复印件",
                     "必要性": "必要", "来源渠道": "申请人自备", "份数": 2}],
         fees=[{"事项键": "k1", "收费项目": "工本费", "收费标准": "每证 5 元", "金额上限": 5,
-               "收费依据": "某文件", "可减免": "是"}])
+               "收费依据": "某文件", "可减免": "是", "减免依据": "低保对象免收：某文件"}])
     result = _import(world, raw, "catalog.xlsx")
     version = Item.objects.get(impl_code=result.created[0]).versions.get()
     assert (version.item_type, version.exercise_level, version.case_type) == ("XK", "3",
@@ -676,6 +684,44 @@ def test_excel_accepts_labels_and_blank_optional_cells(world):
     assert (material.forms, material.copies) == (["original", "copy"], 2)
     fee = version.fees.get()
     assert (str(fee.amount), fee.waivable) == ("5.00", True)
+    assert fee.waiver_basis == "低保对象免收：某文件"
+
+
+def test_excel_columns_of_the_place_hours_and_waiver_grounds_are_read_and_exported(world):
+    """办理地点, 办理时间 and 减免依据, headed in Chinese like the other columns."""
+    raw = workbook_bytes(
+        items=[{**_EXCEL_ITEM, "办理地点": "示范市民政局婚姻登记处（市民中心A区2楼）",
+                "办理时间": "工作日 9:00—12:00，14:00—17:30"}],
+        fees=[{"事项键": "k1", "收费项目": "不动产登记费", "收费标准": "每件 550 元",
+               "收费依据": "发改价格规〔2016〕2559号", "可减免": "是",
+               "减免依据": "小微企业免收：财税〔2016〕79号"}])
+    version = Item.objects.get(impl_code=_import(world, raw, "catalog.xlsx").created[0]) \
+        .versions.get()
+    assert version.handling_place == "示范市民政局婚姻登记处（市民中心A区2楼）"
+    assert version.handling_hours == "工作日 9:00—12:00，14:00—17:30"
+    assert version.fees.get().waiver_basis == "小微企业免收：财税〔2016〕79号"
+    publish(world, version)
+    book = load_workbook(io.BytesIO(transfer.export_excel(
+        selectors.versions_for_export(selectors.published_versions()))))
+    items, fees = ([dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]],
+                             strict=True)) for sheet in (book["事项"], book["收费项目"])])
+    assert (items["办理地点"], items["办理时间"]) == (version.handling_place,
+                                                      version.handling_hours)
+    assert (fees["可减免"], fees["减免依据"]) == (True, "小微企业免收：财税〔2016〕79号")
+
+
+def test_a_waivable_fee_row_without_its_grounds_is_reported_at_its_column(world):
+    raw = workbook_bytes(
+        items=[_EXCEL_ITEM],
+        fees=[{"事项键": "k1", "收费项目": "工本费", "收费标准": "每证 5 元",
+               "收费依据": "某文件", "可减免": "否"},
+              {"事项键": "k1", "收费项目": "补证费", "收费标准": "每证 5 元",
+               "收费依据": "某文件", "可减免": "是"}])
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        _import(world, raw, "catalog.xlsx")
+    assert exc.value.fields["errors"] == [{
+        "sheet": "收费项目", "row": 3, "field": "减免依据",
+        "problem": "可减免的收费须填写减免依据：减免的对象或情形，以及规定减免的文件名称和文号"}]
 
 
 def test_bad_excel_rows_are_each_reported_with_sheet_row_and_field(world):

@@ -202,11 +202,18 @@ def _with_sheet_renamed(raw: bytes, title: str) -> bytes:
      [("事项", 1, "", "缺少列：主题、申请表字段")]),
     (lambda raw: _without_column(raw, "材料形式", sheet="申请材料"),
      [("申请材料", 1, "", "缺少列：材料形式")]),
+    # A workbook exported before these columns existed: its items' place, hours
+    # and waivers' grounds would be cleared.
+    (lambda raw: _without_column(raw, "办理地点", "办理时间"),
+     [("事项", 1, "", "缺少列：办理地点、办理时间")]),
+    (lambda raw: _without_column(raw, "减免依据", sheet="收费项目"),
+     [("收费项目", 1, "", "缺少列：减免依据")]),
     (lambda raw: _with_sheet_renamed(raw, "申请材料"),
      [("申请材料", 0, "", "缺少工作表“申请材料”")]),
     (lambda raw: _with_sheet_renamed(raw, "收费项目"),
      [("收费项目", 0, "", "缺少工作表“收费项目”")]),
-], ids=["no 主题", "no 主题 nor 申请表字段", "no 材料形式", "材料 sheet renamed",
+], ids=["no 主题", "no 主题 nor 申请表字段", "no 材料形式", "no 办理地点 nor 办理时间",
+        "no 减免依据", "材料 sheet renamed",
         "收费 sheet renamed"])
 def test_a_missing_column_or_sheet_is_refused_not_read_as_empty(world, change, expected):
     """Read as empty, the item's next draft lost its themes, form or materials, silently."""

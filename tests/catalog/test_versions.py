@@ -183,6 +183,28 @@ def test_the_next_version_copies_the_latest(world):
     assert Item.objects.get(pk=v1.item_id).published_id == v1.pk
 
 
+def test_the_place_hours_and_waiver_grounds_are_content_of_the_version(world):
+    """Copied to the next version; changed on a published item, they are the next
+    version's, and the one in service (and its cases) keeps its own."""
+    fee = {"name": "工本费", "standard": "每证 20 元", "basis": "某文件", "waivable": True,
+           "waiver_basis": "低保对象免收：某文件"}
+    v1 = published(world, handling_place="市民中心A区", handling_hours="工作日 9:00—17:00",
+                   fees=[fee])
+    copy = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert (copy.handling_place, copy.handling_hours) == ("市民中心A区", "工作日 9:00—17:00")
+    assert copy.fees.get().waiver_basis == "低保对象免收：某文件"
+    services.item_version_edit(actor=editor(world), version=copy, data=item_content(
+        handling_place="市民中心B区", handling_hours="工作日 9:00—17:00",
+        fees=[{**fee, "waiver_basis": "低保对象、特困人员免收：某文件"}]))
+    publish(world, copy)
+    v1.refresh_from_db()
+    copy.refresh_from_db()
+    assert (v1.status, v1.handling_place, v1.fees.get().waiver_basis) == (
+        Status.SUPERSEDED, "市民中心A区", "低保对象免收：某文件")
+    assert (copy.number, copy.status, copy.handling_place) == (2, Status.PUBLISHED, "市民中心B区")
+    assert copy.fees.get().waiver_basis == "低保对象、特困人员免收：某文件"
+
+
 def test_the_next_version_copies_the_agencies_themselves_not_their_names(world):
     """The copy once went through names: another division's 乙局 (sorting first) was taken."""
     upper = provincial_agency(world)
@@ -360,3 +382,29 @@ def test_an_agency_without_credit_code_cannot_implement_items(world):
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         services.item_create(actor=editor(world), agency=world.unit_a, data=item_content())
     assert exc.value.code == CatalogErrorCode.BAD_IMPL_CODE
+
+
+# --- the migration that gave fees their grounds of waiver -----------------------------------
+
+
+def test_the_migration_gives_an_existing_waivable_fee_grounds_that_let_it_be_copied(
+        transactional_db, world):
+    """A waivable fee stored before 0009 has no grounds of its own, which every later
+    content check asks of it: without any, 新建版本 (a copy of the version) was
+    refused, and no editor could open the draft that gives them."""
+    from tests.migrating import migrate, migrate_to_latest
+
+    v1 = published(world, fees=[
+        {"name": "工本费", "standard": "每证 20 元", "basis": "某文件；低保对象免收",
+         "waivable": True, "waiver_basis": "低保对象免收"},
+        {"name": "补证费", "standard": "每证 10 元", "basis": "某文件"}])
+    try:
+        old = migrate(("catalog", "0008_search_text_language"))
+        fees = old.get_model("catalog", "Fee").objects.filter(version_id=v1.pk)
+        assert sorted(fees.values_list("waivable", flat=True)) == [False, True]
+    finally:
+        migrate_to_latest()
+    assert list(v1.fees.order_by("order").values_list("waiver_basis", flat=True)) == [
+        "见收费依据", ""]
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert [f.waiver_basis for f in v2.fees.order_by("order")] == ["见收费依据", ""]

@@ -200,6 +200,11 @@ def _certificate_of(case) -> Certificate | None:
     return case.api_certificate
 
 
+def _correction_of(case):
+    """The case's correction notice, or None when none was given."""
+    return getattr(case, "correction", None) if case.corrections else None
+
+
 class CaseDetail(CaseOut):
     data: dict[str, Any] = Field(..., description="the application's answers (a draft's "
                                  "as saved so far)")
@@ -249,17 +254,17 @@ class CaseDetail(CaseOut):
 
     @staticmethod
     def resolve_correction(obj):
-        notice = getattr(obj, "correction", None) if obj.corrections else None
+        notice = _correction_of(obj)
         return notice.items if notice is not None else None
 
     @staticmethod
     def resolve_correction_note(obj):
-        notice = getattr(obj, "correction", None) if obj.corrections else None
+        notice = _correction_of(obj)
         return notice.note if notice is not None else None
 
     @staticmethod
     def resolve_correction_issued_at(obj):
-        notice = getattr(obj, "correction", None) if obj.corrections else None
+        notice = _correction_of(obj)
         return notice.issued_at if notice is not None else None
 
     @staticmethod

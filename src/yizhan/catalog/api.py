@@ -86,6 +86,8 @@ class FeeOut(Schema):
     amount: Decimal | None
     basis: str
     waivable: bool
+    waiver_basis: str = Field(..., description="who or what case is exempt, by which "
+                              "rule (减免依据); \"\" for a fee that is not waivable")
 
 
 class WithdrawalOut(Schema):
@@ -123,6 +125,9 @@ class ItemGuide(ItemSummary):
     result_sample_url: str | None = Field(None, description="where to download the "
                                           "result sample (null once the item is cancelled "
                                           "or suspended)")
+    handling_place: str = Field(..., description="where to apply in person (办理地点), "
+                                "or \"\"")
+    handling_hours: str = Field(..., description="when (办理时间), or \"\"")
     consultation: str
     complaint: str
     special_procedures: list[str]
@@ -209,6 +214,8 @@ class FeeIn(Schema):
     amount: Decimal | None = None
     basis: str
     waivable: bool = False
+    waiver_basis: str = Field("", description="required when waivable: who or what case "
+                              "is exempt, and the document and number that say so")
 
 
 class VersionIn(Schema):
@@ -238,6 +245,9 @@ class VersionIn(Schema):
                                          "omitted: the result's name")
     visits_required: int = 0
     online_depth: int = 4
+    handling_place: str = Field("", description="where to apply in person (办理地点), "
+                                "at most 500 characters")
+    handling_hours: str = Field("", description="when (办理时间), at most 200 characters")
     consultation: str = ""
     complaint: str = ""
     special_procedures: list[str] = []

@@ -46,6 +46,8 @@ TEXT_FIELDS = {
     "result_name": (False, 200),
     "result_type": (False, 40),
     "result_sample": (False, 255),
+    "handling_place": (False, 500),
+    "handling_hours": (False, 200),
     "consultation": (False, None),
     "complaint": (False, None),
     "process_xml": (False, None),
@@ -333,6 +335,11 @@ def _check_files(problems, clean) -> None:
                 "label": FILE_REFERENCES[key], "ref": ref[:64]})
 
 
+WAIVER_BASIS_NEEDED = _("可减免的收费须填写减免依据：减免的对象或情形，"
+                        "以及规定减免的文件名称和文号")
+WAIVER_BASIS_UNUSED = _("填写了减免依据，但该收费未标为可减免：请标为可减免，或删去减免依据")
+
+
 def _clean_fees(problems, rows):
     cleaned = []
     rows = _list_of_rows(problems, rows, "fees", _("收费项目应为列表"), MAX_FEES)
@@ -368,10 +375,19 @@ def _clean_fees(problems, rows):
             except InvalidOperation:
                 _problem(problems, f"{where}.amount", _("金额应为不小于 0 的数字"))
                 amount = None
-        cleaned.append({
-            "order": index, **texts, "amount": amount,
-            "waivable": _yes_no(problems, f"{where}.waivable", row.get("waivable")),
-        })
+        reported = len(problems)
+        waivable = _yes_no(problems, f"{where}.waivable", row.get("waivable"))
+        waiver_basis = _text(problems, f"{where}.waiver_basis", row.get("waiver_basis"),
+                             label=_("减免依据"))
+        # 允许减免依据 stands beside 是否允许减免 in the implementation list: an
+        # applicant told a fee may be waived must be told who is exempt and by
+        # which rule, and grounds of a fee never waived would mislead.
+        if len(problems) == reported and waivable and not waiver_basis:
+            _problem(problems, f"{where}.waiver_basis", WAIVER_BASIS_NEEDED)
+        elif len(problems) == reported and waiver_basis and not waivable:
+            _problem(problems, f"{where}.waiver_basis", WAIVER_BASIS_UNUSED)
+        cleaned.append({"order": index, **texts, "amount": amount, "waivable": waivable,
+                        "waiver_basis": waiver_basis})
     return cleaned
 
 
@@ -725,7 +741,7 @@ def version_as_data(version: ItemVersion, *, copy: bool = False) -> dict:
     data["fees"] = [
         {"name": f.name, "standard": f.standard,
          "amount": str(f.amount) if f.amount is not None else None, "basis": f.basis,
-         "waivable": f.waivable}
+         "waivable": f.waivable, "waiver_basis": f.waiver_basis}
         for f in version.fees.all()
     ]
     return data

@@ -43,7 +43,8 @@ from yizhan.core.sizes import MiB
 TOP_TEXTS = ("name", "basic_code", "item_type", "exercise_level", "legal_basis",
              "acceptance_conditions", "process_description", "case_type", "statutory_limit",
              "promised_limit", "limit_notes", "result_name", "result_type", "result_sample",
-             "visits_required", "online_depth", "consultation", "complaint",
+             "visits_required", "online_depth", "handling_place", "handling_hours",
+             "consultation", "complaint",
              "process_template", "process_xml", "upper_agency",
              # Files stay as attached on the draft's page: carried, never typed.
              "result_sample_file", "result_sample_file_name")
@@ -55,7 +56,7 @@ MATERIAL_TEXTS = ("name", "condition", "copies", "blank_form", "sample",
 MATERIAL_CHOICES = ("necessity", "source")
 MATERIAL_FILES = ("blank_form_file", "blank_form_file_name", "sample_file",
                   "sample_file_name")
-FEE_TEXTS = ("name", "standard", "amount", "basis")
+FEE_TEXTS = ("name", "standard", "amount", "basis", "waiver_basis")
 FORM_FIELD_TEXTS = ("name", "label", "choices")
 
 # Each group's most rows, and the blank rows a page offers after the filled ones.
@@ -313,6 +314,7 @@ def _fee_label(key: str):
 FORM_FIELD_LABELS = {"name": _("字段名称"), "label": _("显示名称"), "type": _("类型"),
                      "required": pgettext_lazy("field property", "必填"), "choices": _("选项")}
 ITEM_TYPE_FROM_CODE = _("按基本编码前两位")
+WAIVER_BASIS_HELP = _("可减免时填写：减免的对象或情形，以及规定减免的文件名称和文号")
 NO_AGENCY = _("无")
 
 
@@ -385,6 +387,8 @@ def _row_fields(entry: Entry, group: str, index: int, row: dict, agency_choices)
             text("basis", _fee_label("basis"), kind="textarea", required=True),
             _field(entry, "checkbox", prefix + "waivable", _fee_label("waivable"),
                    value=bool(row.get("waivable"))),
+            text("waiver_basis", _fee_label("waiver_basis"), kind="textarea",
+                 help_text=WAIVER_BASIS_HELP),
         ]
     elif group == "joint_agencies":
         fields = [text("agency", LABELS["joint_agencies"], kind="select",
@@ -479,6 +483,10 @@ def sections(entry: Entry, *, agencies=None, agency_choices=()) -> list[dict]:
                inputmode="numeric"),
         _field(entry, "select", "online_depth", LABELS["online_depth"],
                choices=OnlineDepth.choices),
+        _field(entry, "textarea", "handling_place", LABELS["handling_place"], rows=2,
+               help_text=_("到现场办理的窗口和地址，如：市民中心A区2楼民政窗口")),
+        _field(entry, "textarea", "handling_hours", LABELS["handling_hours"], rows=2,
+               help_text=_("如：工作日 9:00—12:00，14:00—18:00（法定节假日除外）")),
         _field(entry, "textarea", "consultation", LABELS["consultation"]),
         _field(entry, "textarea", "complaint", LABELS["complaint"]),
     ]

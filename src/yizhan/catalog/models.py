@@ -339,6 +339,10 @@ class ItemVersion(models.Model):
     online_depth = models.PositiveSmallIntegerField(_("网上办理深度"),
                                                     choices=OnlineDepth.choices,
                                                     default=OnlineDepth.FULLY_ONLINE)
+    # Where and when one applies in person (办理地点, 办理时间): elements of every
+    # guide of the national standard, for whoever goes to the window.
+    handling_place = models.CharField(_("办理地点"), max_length=500, blank=True)
+    handling_hours = models.CharField(_("办理时间"), max_length=200, blank=True)
     consultation = models.TextField(_("咨询方式"), blank=True)
     complaint = models.TextField(_("监督投诉方式"), blank=True)
     special_procedures = models.JSONField(_("特别程序"), default=list)
@@ -473,6 +477,9 @@ class Fee(models.Model):
                                  null=True, blank=True)
     basis = models.TextField(_("收费依据"))
     waivable = models.BooleanField(_("可减免"), default=False)
+    # Who or what case is exempt, by which rule (允许减免依据 of the implementation
+    # list): required of a waivable fee (content._clean_fees), "" otherwise.
+    waiver_basis = models.TextField(_("减免依据"), blank=True)
 
     class Meta:
         verbose_name = _("收费项目")

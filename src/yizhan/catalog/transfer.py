@@ -102,6 +102,7 @@ ITEM_COLUMNS = [
     ("结果名称", "result_name"), ("结果类型", "result_type"), ("结果样本", "result_sample"),
     ("结果样本文件", "result_sample_file"), ("结果样本文件名", "result_sample_file_name"),
     ("到现场次数", "visits_required"), ("网上办理深度", "online_depth"),
+    ("办理地点", "handling_place"), ("办理时间", "handling_hours"),
     ("咨询方式", "consultation"), ("投诉方式", "complaint"),
     ("特别程序", "special_procedures"), ("主题", "themes"), ("流程", "process_template"),
     ("自定义流程（BPMN）", "process_xml"), ("申请表字段", "form_fields"),
@@ -124,7 +125,7 @@ MATERIAL_COLUMNS = [
 ]
 FEE_COLUMNS = [
     ("事项键", "key"), ("收费项目", "name"), ("收费标准", "standard"), ("金额上限", "amount"),
-    ("收费依据", "basis"), ("可减免", "waivable"),
+    ("收费依据", "basis"), ("可减免", "waivable"), ("减免依据", "waiver_basis"),
 ]
 LIST_KEYS = {"service_objects", "special_procedures", "themes", "forms"}
 # Also a list, but its text is split when the import checks it, where the
@@ -932,8 +933,9 @@ CODE_WIDTHS = {"key": 42, "impl_code": 42, "agency": 22, "basic_code": 13,
                "result_sample_file": 66, "blank_form_file": 66, "sample_file": 66}
 # Columns of long text: wide, wrapped, read from the top.
 LONG_TEXT = {"legal_basis", "acceptance_conditions", "process_description", "limit_notes",
-             "consultation", "complaint", "process_xml", "form_fields", "condition",
-             "acceptance_standard", "basis", "standard"}
+             "handling_place", "handling_hours", "consultation", "complaint", "process_xml",
+             "form_fields", "condition", "acceptance_standard", "basis", "standard",
+             "waiver_basis"}
 LONG_TEXT_WIDTH = 50
 WRAPPED = Alignment(wrap_text=True, vertical="top")
 
