@@ -155,6 +155,24 @@ def test_a_failing_function_is_told_in_the_reader_s_language_once(condition, dat
     assert info.value.render("zh-hans") == f"流程运行出错：gw：{told}"
 
 
+def test_arithmetic_that_fails_is_told_in_the_reader_s_words():
+    """Python's own words ("integer division result too large for a float")
+    never reach the clerk.  Data and literals are kept within range before,
+    so this is the last guard."""
+    import operator
+
+    from django.utils import translation
+
+    from yizhan.bpmn import expressions
+
+    with pytest.raises(expressions.ExpressionFailed) as info:
+        expressions._arith(operator.truediv, 10 ** 400, 3)
+    with translation.override("zh-hans"):
+        assert str(info.value) == "运算结果超出允许范围。"
+    with translation.override("en"):
+        assert str(info.value) == "The result of the calculation is out of range."
+
+
 def test_a_join_waiting_for_a_branch_not_taken_stops_the_step(monkeypatch):
     """An exclusive split joined by a parallel gateway: the join waits for ever.
 

@@ -662,8 +662,10 @@ def _arith(op, left, right):
         return op(left, right)
     except ZeroDivisionError:
         raise ExpressionFailed(_("除数为零。")) from None
-    except (OverflowError, ValueError) as exc:
-        raise ExpressionFailed(_("运算失败：%(error)s。"), error=str(exc)) from None
+    except (OverflowError, ValueError):
+        # Python's own words ("integer division result too large for a
+        # float") would reach the window clerk in English.
+        raise ExpressionFailed(_("运算结果超出允许范围。")) from None
 
 
 class _Evaluator:
