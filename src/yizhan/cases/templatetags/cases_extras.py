@@ -9,15 +9,6 @@ register = template.Library()
 
 
 @register.filter
-def get_item(mapping, key):
-    """``mapping[key]`` in a template, or "" when absent."""
-    try:
-        return mapping.get(key, "")
-    except AttributeError:
-        return ""
-
-
-@register.filter
 def step(title):
     """A task's title in the page's language (the standard templates' steps)."""
     from yizhan.bpmn.templates import step_title

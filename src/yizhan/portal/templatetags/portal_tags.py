@@ -6,6 +6,15 @@ from django.utils.html import format_html
 register = template.Library()
 
 
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]`` in a template, or "" when absent."""
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""
+
+
 class _ScrollRegion(template.Node):
     def __init__(self, label, nodelist):
         self.label = label
