@@ -204,14 +204,38 @@ def test_the_holder_is_told_when_the_certificate_is_revoked(
 @override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
 def test_a_walk_in_holder_is_told_the_reason_of_the_revocation_by_sms(
         world, promised, django_capture_on_commit_callbacks):
-    """The status query shows no certificate: the SMS itself says why."""
+    """The status query shows no certificate: the SMS itself says why, within
+    two segments (the remedies are left to the written decision)."""
     case, _code = _decided(world, promised, django_capture_on_commit_callbacks,
                            decision="approve", actor=world.user("a", Role.WINDOW_CLERK),
                            applicant=walk_in(world))
     certificate = _revoked(world, case, django_capture_on_commit_callbacks)
     [sms] = _sms_to("13700002222")
-    assert _revocation_text(case, certificate) in sms
+    assert (f"电子证照（证照编号 {certificate.number}）已于{chinese_date(certificate.revoked_at)}"
+            f"注销，自该日起不再有效。注销理由：{REVOKE_REASON}。") in sms
     assert sms.endswith(f"{PUBLIC}/status/")
+    assert len(sms) <= SMS_MAX_LENGTH
+
+
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_a_long_revocation_reason_is_not_sent_past_two_segments(
+        world, promised, django_capture_on_commit_callbacks):
+    """A reason too long for an SMS is left to what is recorded and written, and
+    the SMS says where the reason is learnt; the reason's own last mark does
+    not double the full stop."""
+    case, _code = _decided(world, promised, django_capture_on_commit_callbacks,
+                           decision="approve", actor=world.user("a", Role.WINDOW_CLERK),
+                           applicant=walk_in(world))
+    MemorySmsBackend.outbox.clear()
+    reason = "经复查，" + "申请材料存在虚假内容，" * 8 + "依法撤销；"
+    with django_capture_on_commit_callbacks(execute=True):
+        certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                        certificate=Certificate.objects.get(case=case),
+                                        reason=reason)
+    [sms] = _sms_to("13700002222")
+    assert len(sms) <= SMS_MAX_LENGTH and "注销理由及救济途径请向发证机关查询。" in sms
+    told = case.events.filter(type=EventType.NOTIFIED).latest("at")
+    assert "依法撤销。如不服" in told.data["text"] and "；。" not in told.data["text"]
 
 
 # --- 补正: everything at once, in words the applicant can use ---------------------------

@@ -869,3 +869,23 @@ def test_a_refusal_at_a_review_of_an_uploaded_process_is_decided_and_told(
     told = [m.body for m in mail.outbox] + [str(s) for s in MemorySmsBackend.outbox]
     assert len(mail.outbox) == 1
     assert any(f"办件 {case.number} 不予许可" in text and "行政复议" in text for text in told), told
+
+
+def test_a_process_that_ends_refused_after_approvals_tells_no_reasonless_refusal(world):
+    """Drawn so that the review's approval leads to ``refused`` (a slip of the
+    modeller): nobody refused, so nothing is decided as a refusal with no
+    reason (第三十八条 has a refusal give its reasons); the case ends as the
+    process says, for supervision to see, with no ``cases.refused`` event."""
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理")
+            + user_task("review", "审查") + '<bpmn:endEvent id="refused"/>'
+            + flow("start", "accept") + flow("accept", "review") + flow("review", "refused"))
+    xml = document(body, lanes=[("$accepting/window_clerk", ["accept"]),
+                                ("$accepting/reviewer", ["review"])]).decode()
+    version = publish_item(world, name="画错的流程事项", process_template="custom",
+                           process_xml=xml)
+    case, _code = submitted(world, version)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    complete(world.user("a", Role.REVIEWER), case, "review")
+    case = reload(case)
+    assert case.outcome_reason == ""
+    assert E.REFUSED not in event_types(case)

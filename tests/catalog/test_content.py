@@ -91,6 +91,28 @@ def test_an_upper_review_item_needs_an_upper_agency_above_its_own(world, upper):
         in exc.value.fields["problems"]
 
 
+def test_an_item_stored_before_the_rule_keeps_its_upper_agency_in_its_next_version(world):
+    """An item whose upper agency is not above it (stored before the rule) still
+    gets its next draft, which copies it, and is saved with it kept; naming
+    another such agency is refused as for a new item."""
+    from tests.catalog.helpers import editor, published
+    from yizhan.catalog import services
+    from yizhan.catalog.models import ItemVersion
+
+    v1 = published(world, process_template="upper_review",
+                   upper_agency=provincial_agency(world).name)
+    ItemVersion.objects.filter(pk=v1.pk).update(upper_agency=world.agency_b)
+    draft = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert draft.upper_agency_id == world.agency_b.pk
+    data = {**version_as_data(draft), "name": "改过名的事项"}
+    services.item_version_edit(actor=editor(world), version=draft, data=data)
+    with pytest.raises(VersionDataError) as exc:
+        again = ItemVersion.objects.get(pk=draft.pk)
+        services.item_version_edit(actor=editor(world), version=again, data={
+            **version_as_data(again), "upper_agency": world.agency_a.name})
+    assert exc.value.fields["problems"][0]["field"] == "upper_agency"
+
+
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"name": "  "}, "name"),
     ({"legal_basis": ""}, "legal_basis"),

@@ -437,7 +437,7 @@ def test_a_blank_form_link_from_before_a_new_version_leads_back_to_the_guide(wor
 
     assert response.status_code == 404
     page = response.content.decode()
-    assert "该表格已更新，请打开办事指南下载最新版本。" in page
+    assert "该文件已更新，请打开办事指南下载最新版本。" in page
     assert f'href="/services/items/{v1.item.impl_code}/"' in page
 
 
@@ -454,7 +454,7 @@ def test_an_old_form_of_an_item_no_longer_offered_is_plainly_not_found(world):
     for url in (file_url(content, FORM_NAME), file_url(content, "别的名字.pdf")):
         response = Client().get(url)
         assert response.status_code == 404
-        assert "该表格已更新" not in response.content.decode()
+        assert "该文件已更新" not in response.content.decode()
 
 
 def test_each_item_shows_and_serves_the_name_its_editor_gave_the_file(world, client_for):

@@ -9,7 +9,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yizhan.bpmn.templates import step_title
-from yizhan.cases import certificates, permissions, selectors, services
+from yizhan.cases import certificates, clock, permissions, selectors, services
 from yizhan.cases.clock import SUSPEND_REASONS
 from yizhan.cases.downloads import attachment
 from yizhan.cases.models import Certificate
@@ -393,8 +393,9 @@ class SuspendIn(Schema):
 
 # 《行政许可法》第四十二条: ten working days at most, fifteen for an item handled
 # by several agencies together (第二款: an item with joint agencies).
-EXTENSION_DAYS = ("1 to 10, or 1 to 15 for an item with joint agencies "
-                  "(parallel approval, 《行政许可法》第四十二条第二款)")
+EXTENSION_DAYS = (f"1 to {clock.EXTENSION_WORKDAYS}, or 1 to {clock.JOINT_EXTENSION_WORKDAYS} "
+                  "for an item with joint agencies (parallel approval, "
+                  "《行政许可法》第四十二条第二款)")
 
 
 class ExtendIn(Schema):

@@ -21,6 +21,12 @@ def _with_link(text: str, url: str) -> str:
     return f"{text}\n{url}"
 
 
+def _clause(text: str) -> str:
+    """Free text set into a sentence of a message, which ends with its own full
+    stop rather than the text's last mark (no "；。")."""
+    return text.strip().rstrip("。．.；;，,、 ")
+
+
 def _at_the_window(case) -> bool:
     """Whether the applicant has no account: told by SMS alone, with the
     status query's address, which shows no reasons, correction notice or
@@ -86,8 +92,7 @@ def correction_requested(case, notice) -> None:
     how many materials and where they are listed; the e-mail keeps them.
     """
     n = len(notice.items)
-    # The sentence ends with its own full stop, not the note's last mark.
-    note = notice.note.strip().rstrip("。．.；;，,、 ")
+    note = _clause(notice.note)
     with translation.override("zh-hans"):
         told = _("补充说明：%(note)s。") % {"note": note} if note else ""
         if _at_the_window(case):
@@ -384,14 +389,28 @@ def certificate_revoked(case, certificate) -> None:
     from yizhan.core.pdf import chinese_date
 
     with translation.override("zh-hans"):
-        _to_applicant(case, _("电子证照已注销"),
-                      _("办件 %(number)s 的电子证照（证照编号 %(certificate)s）已于%(date)s"
-                        "注销，自该日起不再有效。注销理由：%(reason)s。")
-                      % {"number": case.number, "certificate": certificate.number,
-                         "date": chinese_date(certificate.revoked_at),
-                         # The reason's own full stop is the sentence's.
-                         "reason": certificate.revoke_reason.strip().rstrip("。")}
-                      + str(_REMEDIES))
+        revoked = (_("办件 %(number)s 的电子证照（证照编号 %(certificate)s）已于%(date)s"
+                     "注销，自该日起不再有效。")
+                   % {"number": case.number, "certificate": certificate.number,
+                      "date": chinese_date(certificate.revoked_at)})
+        reason = _("注销理由：%(reason)s。") % {"reason": _clause(certificate.revoke_reason)}
+        text = revoked + reason + str(_REMEDIES)
+        sms_text = ""
+        page = _page_of(case)
+        if not notify.sms_fits(_with_link(text, page)):
+            # Within two segments: the case number (the certificate's holds
+            # it) and the remedies give way first (the e-mail and the case
+            # page keep them), then a long reason, to where it can be learnt.
+            revoked = (_("电子证照（证照编号 %(certificate)s）已于%(date)s注销，"
+                         "自该日起不再有效。")
+                       % {"certificate": certificate.number,
+                          "date": chinese_date(certificate.revoked_at)})
+            sms_text = revoked + reason
+            if not notify.sms_fits(_with_link(sms_text, page)):
+                sms_text = revoked + (_("注销理由及救济途径请向发证机关查询。")
+                                      if _at_the_window(case)
+                                      else _("注销理由及救济途径请登录平台查看办件。"))
+        _to_applicant(case, _("电子证照已注销"), text, sms_text=sms_text)
 
 
 # --- supervision notices (监察督办) ------------------------------------------------

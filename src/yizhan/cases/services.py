@@ -977,8 +977,8 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
         events.append(case=case, type=EventType.REPLIED, actor=actor, task=task, data=base)
     else:
         events.append(case=case, type=EventType.REVIEWED, actor=actor, task=task, data=base)
-    if _refused_undecided(case, step):
-        fields += _refusal_decide(case, task, actor, now, data=base)
+    if rejections := _refused_undecided(case, step):
+        fields += _refusal_decide(case, task, actor, now, rejections)
         vetoed = True
     # With the standard processes only a joint agency's rejection withdraws
     # tasks (the other joint reviews); an uploaded process may withdraw them
@@ -1010,48 +1010,49 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     return task
 
 
-def _refused_undecided(case: Case, step: bpmn.Step) -> bool:
-    """Whether ``step`` refused the accepted, undecided application ``case``
-    with no decision step: a review's rejection led the process to delivery
-    (a joint agency's veto), or to its end at a ``refused`` end event (an
-    uploaded process whose 不同意 at a review ends the case).  Either is a
-    refusal (不予许可) all the same, decided and told as the head's is
-    (《行政许可法》第三十八条), by ``_refusal_decide``.
+def _refused_undecided(case: Case, step: bpmn.Step) -> list[Task]:
+    """The rejecting steps by which ``step`` refused the accepted, undecided
+    application ``case`` with no decision step, or ``[]``: a review's
+    rejection led the process to delivery (a joint agency's veto), or to its
+    end at a ``refused`` end event (an uploaded process whose 不同意 at a
+    review ends the case).  Either is a refusal (不予许可) all the same,
+    decided and told as the head's is (《行政许可法》第三十八条), by
+    ``_refusal_decide``; and like the head's it has its reasons, so a
+    process that ends ``refused`` after steps that all approved is left to
+    ``_finish``, never told as a refusal without a reason.
     """
     if (case.kind != Case.Kind.APPROVAL or case.decided_at is not None
             or case.accepted_at is None):
-        return False
+        return []
     if step.finished:
-        return step.outcome == Case.Outcome.REFUSED
-    return (any(task_kind(r.name) == "deliver" for r in step.ready)
-            and bool(_rejection_reasons(case)))
+        refused = step.outcome == Case.Outcome.REFUSED
+    else:
+        refused = any(task_kind(r.name) == "deliver" for r in step.ready)
+    if not refused:
+        return []
+    rejections = _round_rejections(case)
+    return rejections if any(t.opinion for t in rejections) else []
 
 
-def _refusal_decide(case: Case, task: Task, actor, now, *, data: dict) -> list[str]:
-    """Decide the refusal ``_refused_undecided`` found, on closing ``task``;
-    return the fields it set.
+def _refusal_decide(case: Case, task: Task, actor, now, rejections: list[Task]) -> list[str]:
+    """Decide the refusal ``_refused_undecided`` found (its ``rejections``), on
+    closing ``task``; return the fields it set.
 
     Decided now, with the rejecting reviews' reasons, and recorded as such
     for supervision: as the rejecting review's (the one that finished last
     may have approved), by whoever gave it (its closing event's actor, a
     token too), in its agency, so that an alert on it names the post that
-    refused.  Reached with no rejection at all (a process whose end after an
-    approving step is ``refused``), it is ``task``'s, with its ``data``.
+    refused.
     """
-    rejections = _round_rejections(case)
     reasons = [t.opinion for t in rejections if t.opinion]
+    rejecting = rejections[-1]
     case.decided_at = now
-    case.outcome_reason = "；".join(reasons) or data["opinion"]
-    if rejections:
-        rejecting = rejections[-1]
-        events.append(case=case, type=EventType.REFUSED,
-                      actor=actor if rejecting.pk == task.pk else events.closer(rejecting),
-                      task=rejecting,
-                      data={"task": rejecting.name, "decision": rejecting.decision,
-                            "opinion": rejecting.opinion, "reasons": reasons})
-    else:
-        events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
-                      data={**data, "reasons": reasons})
+    case.outcome_reason = "；".join(reasons)
+    events.append(case=case, type=EventType.REFUSED,
+                  actor=actor if rejecting.pk == task.pk else events.closer(rejecting),
+                  task=rejecting,
+                  data={"task": rejecting.name, "decision": rejecting.decision,
+                        "opinion": rejecting.opinion, "reasons": reasons})
     return ["decided_at", "outcome_reason"]
 
 

@@ -473,24 +473,30 @@ def agency_reference(agency: Agency) -> str:
     return agency.credit_code or agency.name
 
 
-def clean_version_data(data: dict, *, agency: Agency) -> dict:
+def clean_version_data(data: dict, *, agency: Agency, kept_upper: int | None = None) -> dict:
     """Check a version's content; return clean values or raise with every problem.
 
     The problems are worded when they are found, in the request's language;
     the error carries them in both, checked once more in each, so that
     ``message_en`` is English throughout and ``message_zh`` Chinese.
+    ``kept_upper`` is the upper agency the version written over (or copied)
+    already names: kept, it is not refused for not being above, a rule
+    younger than some items (without it, such an item could get no draft
+    in which to change it).
     """
-    clean, problems = _clean(data, agency=agency)
+    clean, problems = _clean(data, agency=agency, kept_upper=kept_upper)
     if not problems:
         return clean
 
     def worded() -> str:
-        return joined(f"{p['field']}: {p['problem']}" for p in _clean(data, agency=agency)[1])
+        return joined(f"{p['field']}: {p['problem']}"
+                      for p in _clean(data, agency=agency, kept_upper=kept_upper)[1])
 
     raise VersionDataError(detail=worded_in_each_language(worded), problems=problems)
 
 
-def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
+def _clean(data: dict, *, agency: Agency, kept_upper: int | None = None
+           ) -> tuple[dict, list[dict]]:
     problems: list[dict] = []
     clean: dict = {}
     too_deep = []
@@ -566,7 +572,7 @@ def _clean(data: dict, *, agency: Agency) -> tuple[dict, list[dict]]:
         _problem(problems, "joint_agencies", _("联办机关不能包括实施机关本身"))
     clean["joint_agencies"] = joint
     upper = _agency_ids(problems, "upper_agency", data.get("upper_agency"))
-    if upper and not _is_above(upper[0], agency):
+    if upper and upper[0] != kept_upper and not _is_above(upper[0], agency):
         _problem(problems, "upper_agency",
                  _("上级审批机关须是本机关的上级机关（所在行政区划高于本机关）"))
     clean["upper_agency_id"] = upper[0] if upper else None

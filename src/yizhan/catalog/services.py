@@ -241,7 +241,8 @@ def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion
                        code=CatalogErrorCode.NOT_DRAFT)
     _unchanged_since(version, data.get("base_edited_at"), field="base_edited_at",
                      message=_("该草稿在您读取后已被他人修改，请重新读取后再编辑。"))
-    clean = clean_version_data(data, agency=version.item.agency)
+    clean = clean_version_data(data, agency=version.item.agency,
+                               kept_upper=version.upper_agency_id)
     _keeps_code(version.item, clean)
     version.edited_by = person_of(actor)
     version.edited_at = timezone.now()
@@ -266,7 +267,7 @@ def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVe
                        code=CatalogErrorCode.DRAFT_EXISTS)
     latest = item.versions.order_by("-number").first()
     content = version_as_data(latest, copy=True) if data is None else data
-    clean = clean_version_data(content, agency=item.agency)
+    clean = clean_version_data(content, agency=item.agency, kept_upper=latest.upper_agency_id)
     _keeps_code(item, clean)
     version = ItemVersion(item=item, number=latest.number + 1, edited_by=person_of(actor),
                           edited_at=timezone.now())

@@ -842,7 +842,7 @@ def _same_content(version: ItemVersion, clean: dict, agency) -> bool:
     """Whether ``clean`` is what ``version`` holds, as a copy of it would be checked."""
     try:
         held = content.clean_version_data(content.version_as_data(version, copy=True),
-                                          agency=agency)
+                                          agency=agency, kept_upper=version.upper_agency_id)
     except content.VersionDataError:
         return False  # it names an agency closed since, say: not what a record may say
     return _comparable(held) == _comparable(clean)
