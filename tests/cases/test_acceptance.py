@@ -280,7 +280,7 @@ def test_the_window_of_an_immediate_item_notifies_corrections(world):
     case, _code = submitted(world, version)
     task = open_task(case)
     assert task.name == "decide"
-    assert selectors.correction_allowed(reload(case), kind="decide")
+    assert selectors.correction_refusal(reload(case), kind="decide") is None
     material = version.materials.get()
     services.case_request_correction(actor=_clerk(world), task=task, items=[
         {"material_id": material.pk, "problem": "申请书未签字"}])
@@ -402,9 +402,10 @@ def test_the_time_to_tell_is_five_working_days_from_receipt(world, promised):
     calendar = calendar_current()
     due = clock.correction_notice_due(calendar=calendar, received_at=received)
     assert due.date == calendar.add_workdays(timezone.localtime(received).date(), 5).date
-    assert selectors.correction_allowed(case, kind="accept", now=due.at)
-    assert not selectors.correction_allowed(case, kind="accept",
-                                            now=due.at + dt.timedelta(seconds=1))
+    assert selectors.correction_refusal(case, kind="accept", now=due.at) is None
+    late = selectors.correction_refusal(case, kind="accept",
+                                        now=due.at + dt.timedelta(seconds=1))
+    assert late is not None and late.code == CasesErrorCode.CORRECTION_TOO_LATE
 
 
 def test_a_correction_notice_after_five_working_days_is_refused(world, promised):

@@ -413,11 +413,6 @@ def correction_refusal(case: Case, *, kind: str, now=None) -> ApplicationError |
     return None
 
 
-def correction_allowed(case: Case, *, kind: str, now=None) -> bool:
-    """一次性告知 is possible on a step of ``kind`` (``correction_refusal``)."""
-    return correction_refusal(case, kind=kind, now=now) is None
-
-
 def clock_adjustable(case: Case) -> bool:
     """The limits may still be paused or extended: no decision yet
     (services._check_undecided)."""

@@ -1759,22 +1759,22 @@ def case_status_lookup(*, number: str, code: str, ip: str | None) -> Case:
     # let each of them read the same count).  Each statement commits on
     # its own; no transaction is held while the case is looked up.
     attempt = StatusQueryFailure.objects.create(at=timezone.now(), ip=block, number=number)
-    recent = StatusQueryFailure.objects.filter(at__gte=timezone.now() - STATUS_QUERY_WINDOW)
-    if ((block and recent.filter(ip=block).count() > STATUS_QUERY_MAX_FAILURES)
-            or (number and recent.filter(number=number).count()
-                > STATUS_QUERY_MAX_FAILURES_PER_NUMBER)):
-        # A refused try is not a guess: it does not lengthen the wait.
-        attempt.delete()
-        raise Throttled(minutes=STATUS_QUERY_WINDOW.seconds // 60)
+    guessed_wrong = False
     try:
-        case = selectors.case_by_query_code(number=number, code=code)
+        recent = StatusQueryFailure.objects.filter(at__gte=timezone.now() - STATUS_QUERY_WINDOW)
+        if ((block and recent.filter(ip=block).count() > STATUS_QUERY_MAX_FAILURES)
+                or (number and recent.filter(number=number).count()
+                    > STATUS_QUERY_MAX_FAILURES_PER_NUMBER)):
+            raise Throttled(minutes=STATUS_QUERY_WINDOW.seconds // 60)
+        return selectors.case_by_query_code(number=number, code=code)
     except (NotFound, InvalidInput):
+        guessed_wrong = True
         raise
-    except BaseException:
-        attempt.delete()
-        raise
-    attempt.delete()
-    return case
+    finally:
+        # Only a wrong number or code stays counted: a refused try is not a
+        # guess (it does not lengthen the wait), nor is one that found its case.
+        if not guessed_wrong:
+            attempt.delete()
 
 
 # --- the calendar changed ------------------------------------------------------
