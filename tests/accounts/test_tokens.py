@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.api import ERROR_KEYS
+from tests.api import ERROR_KEYS, api_error
 from tests.directory.writes import last_audit, nothing_written
 from tests.factories import item_content
 from yizhan.accounts import services
@@ -146,6 +146,25 @@ def test_an_expiry_without_a_time_zone_is_beijing_time(world, client_for):
     assert response.status_code == 201, response.content
     token = ApiToken.objects.get(pk=response.json()["id"])
     assert token.expires_at == datetime.datetime(2029, 12, 31, 16, tzinfo=datetime.UTC)
+
+
+def test_an_expiry_past_year_9999_in_utc_is_refused_and_nothing_is_written(world):
+    """9999-12-31T23:59:59-12:00 is 10000-01-01 in UTC.  PostgreSQL stored it
+    (timestamptz reaches far beyond), then the answer could not be written:
+    a 400 without the secret, the token and its audit record kept, and every
+    later read of the agency's tokens a 500.  (On SQLite the write itself
+    failed: the test tells the difference on PostgreSQL.)"""
+    client = Client(raise_request_exception=False)
+    client.force_login(world.user("a", Role.AGENCY_HEAD))
+    with nothing_written():
+        refused = client.post(TOKENS, {
+            "agency_id": world.agency_a.pk, "name": "对接系统", "role": Role.REVIEWER,
+            "expires_at": "9999-12-31T23:59:59-12:00"}, content_type="application/json")
+    body = api_error(refused, 400, "core.invalid_input")
+    assert body["fields"]["field"] == "expires_at"
+    assert body["message_zh"] == "到期时间超出允许的范围。"
+    listed = client.get(f"/api/v1/accounts/agencies/{world.agency_a.pk}/tokens")
+    assert (listed.status_code, listed.json()) == (200, [])
 
 
 def test_unknown_role_and_empty_name_are_refused(world):

@@ -19,7 +19,7 @@ from tests.catalog.helpers import (
     reviewer,
     workbook_bytes,
 )
-from tests.factories import item_content
+from tests.factories import item_content, valid_credit_code
 from yizhan.accounts import services as accounts_services
 from yizhan.catalog import transfer
 from yizhan.catalog.models import Item, ItemVersion
@@ -87,8 +87,11 @@ def test_the_guide_and_a_version_show_the_upper_agency_and_result_sample(world, 
                         result_sample="/media/result.pdf")
     guide = Client().get(f"{BASE}/items/{version.item.impl_code}").json()
     shown = client_for(editor(world)).get(f"{BASE}/versions/{version.pk}").json()
-    for body in (guide, shown):
-        assert (body["upper_agency"], body["result_sample"]) == (upper.name, "/media/result.pdf")
+    # The guide names the agency for its reader; the editors' version as PUT
+    # takes it back, by its credit code (a name is unique within a division only).
+    assert (guide["upper_agency"], guide["result_sample"]) == (upper.name, "/media/result.pdf")
+    assert (shown["upper_agency"], shown["result_sample"]) == (upper.credit_code,
+                                                               "/media/result.pdf")
 
 
 def test_an_unpublished_or_unknown_item_is_not_found(world):
@@ -378,6 +381,34 @@ def test_a_version_read_and_written_back_keeps_its_process(world, client_for, pr
     guide = Client().get(f"{BASE}/items/{read['impl_code']}").json()
     assert guide["consultation"] == "咨询电话 12345"
     assert "process_xml" not in guide
+
+
+def test_a_version_with_a_joint_agency_of_a_shared_name_is_written_back_as_read(
+        world, client_for):
+    """The read named the joint agencies by name, which another agency may bear
+    too (names are unique within a division only): the PUT of what was read was
+    then refused.  The editors' read names them as PUT takes them and an
+    export writes them, by credit code; the public guide keeps the names."""
+    from yizhan.directory import services as directory_services
+
+    directory_services.agency_create(actor=world.admin, name="乙局", kind="department",
+                                     division_code="449901",
+                                     credit_code=valid_credit_code(606, "449901"))
+    client = client_for(editor(world))
+    created = _post(client, f"{BASE}/items", {
+        "agency_id": world.agency_a.pk,
+        "content": item_content("并联事项", process_template="parallel",
+                                joint_agencies=[world.agency_b.credit_code])})
+    assert created.status_code == 201, created.content
+    read = _as_read(client, ItemVersion.objects.get(pk=created.json()["id"]))
+    assert read["joint_agencies"] == [world.agency_b.credit_code]
+    read["consultation"] = "咨询电话 12345"
+    written = client.put(f"{BASE}/versions/{read['id']}", json.dumps(read),
+                         content_type="application/json")
+    assert written.status_code == 200, written.json()["message"]
+    version = ItemVersion.objects.get(pk=read["id"])
+    assert list(version.joint_agencies.all()) == [world.agency_b]
+    assert version.consultation == "咨询电话 12345"
 
 
 # --- import ---------------------------------------------------------------------

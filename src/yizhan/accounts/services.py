@@ -274,6 +274,14 @@ def token_issue(*, actor, agency, name: str, role: str,
     if expires_at is not None and timezone.is_naive(expires_at):
         # A time without a zone is the platform's local time (Beijing time).
         expires_at = timezone.make_aware(expires_at)
+    if expires_at is not None:
+        try:
+            # Kept and answered in UTC: a time past the end of year 9999 there
+            # (9999-12-31T23:59:59-12:00) is one that neither this platform
+            # nor a client can read back, whatever the database stores.
+            expires_at.astimezone(datetime.UTC)
+        except OverflowError:
+            raise InvalidInput(_("到期时间超出允许的范围。"), field="expires_at") from None
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput(_("到期时间须晚于现在。"), field="expires_at")
     name = (name or "").strip()

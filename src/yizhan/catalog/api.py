@@ -9,6 +9,7 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yizhan.catalog import selectors, services, transfer
+from yizhan.catalog.content import agency_reference
 from yizhan.catalog.models import THEMES, Item
 from yizhan.core.api import AUTH, ListPage, actor_of
 from yizhan.core.errors import NotFound
@@ -176,10 +177,25 @@ class VersionOut(ItemGuide):
     # public guide, which describes the process in words.
     process_xml: str = Field(..., description="the uploaded BPMN process (process_template "
                              "\"custom\"), or \"\"")
+    # Named as PUT takes them and an export writes them (credit codes): a
+    # name is unique only within a division, and one another agency bears
+    # too would be refused when the version is written back as read.
+    joint_agencies: list[str] = Field(..., description="credit codes (a unit without one "
+                                      "by its name), as PUT takes them")
+    upper_agency: str | None = Field(..., description="a credit code (a unit without one "
+                                     "by its name), as PUT takes it, or null")
     edited_at: str = Field(..., description="the version's last edit (content or file), "
                            "UTC to the microsecond: sent back as PUT's base_edited_at, or "
                            "publish's and return's edited_at, it refuses the write if the "
                            "version changed since it was read")
+
+    @staticmethod
+    def resolve_joint_agencies(obj):
+        return [agency_reference(a) for a in obj.joint_agencies.all()]
+
+    @staticmethod
+    def resolve_upper_agency(obj):
+        return agency_reference(obj.upper_agency) if obj.upper_agency_id else None
 
     @staticmethod
     def resolve_edited_at(obj):
