@@ -1,13 +1,17 @@
 """The admin pages of the calendar: writes go through the services."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.utils import timezone
 
 from tests.workdays.writes import nothing_written
 from yizhan.audit.models import AuditRecord
+from yizhan.directory import services as directory_services
 from yizhan.directory.roles import Role
+from yizhan.workdays import permissions
 from yizhan.workdays.actions import WorkdaysAction
 from yizhan.workdays.models import CalendarDay, CalendarYear
 
@@ -98,3 +102,40 @@ class TestCalendarAdmin:
             assert response.status_code in {302, 403}, url
             if response.status_code == 302:
                 assert "/login/" in response["Location"]
+
+    def test_the_weekday_column_is_in_english_on_an_english_page(self, world, client_for):
+        """节假日调整 in English lists 1 January 2026 (a Thursday) with its weekday
+        in English (Django's abbreviations), not a Chinese character."""
+        client = client_for(world.admin)
+        html = client.get(f"{DAYS}?date__year=2026",
+                          HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Weekday" in html                       # the page is in English
+        row = html.split('id="result_list"')[1].split("</tr>")[1]
+        cells = [re.sub(r"<[^>]+>", "", cell).strip()
+                 for cell in re.findall(r"<t[dh][^>]*>.*?</t[dh]>", row, flags=re.S)]
+        assert "Jan. 1, 2026" in cells, cells
+        assert "Thu" in cells and "四" not in cells, cells
+
+    def test_the_calendar_reminder_leads_its_reader_to_a_page_they_may_open(
+            self, world, client_for, monkeypatch):
+        """A district's system administrator (a division grant: a calendar
+        administrator) is reminded on the workbench in December that 2027 is
+        missing, with a link to enter it.  The district has no agency yet: the
+        admin site lets them in all the same, and lists no agency's rows."""
+        officer = world.user("a", Role.REVIEWER)
+        directory_services.scope_grant_create(actor=world.admin, user=officer,
+                                              role=Role.SYSADMIN, division=world.district,
+                                              reason="区政务办维护工作日历")
+        officer = type(officer).objects.get(pk=officer.pk)
+        assert permissions.calendar_day_set(officer)
+        monkeypatch.setattr(timezone, "now", lambda: dt.datetime(
+            2026, 12, 5, 10, tzinfo=timezone.get_default_timezone()))
+        client = client_for(officer)
+        page = client.get("/workbench/").content.decode()
+        assert 'data-testid="workdays-notice"' in page
+        link = re.search(r'href="(/admin/workdays/calendarday/add/)"', page).group(1)
+        response = client.get(link)
+        assert response.status_code == 200, (response.status_code, response.get("Location"))
+        posts = client.get("/admin/directory/post/")
+        assert posts.status_code == 200
+        assert posts.context["cl"].result_count == 0

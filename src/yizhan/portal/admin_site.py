@@ -16,6 +16,16 @@ from yizhan.directory.authz import scope_of
 from yizhan.directory.roles import Role
 
 
+def administers(user) -> bool:
+    """Whether ``user`` is a system administrator: of an agency, or of a
+    division as a whole (a division grant, as the calendar's administrators
+    hold: workdays.permissions).  A district's grant may come before the
+    district has any agency; its holder is the one who enters them, and
+    the holidays, here."""
+    scope = scope_of(user)
+    return scope.has_role(Role.SYSADMIN) or scope.has_any_division(Role.SYSADMIN)
+
+
 class YizhanAdminSite(admin.AdminSite):
     site_header = _("一站 主数据管理")
     site_title = _("一站 主数据管理")
@@ -23,7 +33,7 @@ class YizhanAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         user = request.user
-        return bool(user.is_active and scope_of(user).has_role(Role.SYSADMIN))
+        return bool(user.is_active and administers(user))
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -53,10 +63,10 @@ class ScopedAdmin(admin.ModelAdmin):
             **{f"{self.agency_field}__in": ids}).values("pk"))
 
     def has_module_permission(self, request):
-        return scope_of(request.user).has_role(Role.SYSADMIN)
+        return administers(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return scope_of(request.user).has_role(Role.SYSADMIN)
+        return administers(request.user)
 
     def has_add_permission(self, request):
         return False

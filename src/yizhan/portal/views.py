@@ -20,6 +20,7 @@ from yizhan.audit import registry as audit_registry
 from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
 from yizhan.cases import selectors as case_selectors
+from yizhan.catalog import permissions as catalog_permissions
 from yizhan.catalog.forms import SearchForm
 from yizhan.core.errors import ApplicationError
 from yizhan.core.public import public_url
@@ -293,6 +294,8 @@ def workbench(request):
         # The window's pages ask this predicate; a clerk through a scope
         # grant holds no posting and is still shown the link.
         "may_file_at_window": directory_permissions.applicant_look_up(request.user),
+        # The catalog desk's own predicate: its editing roles only.
+        "may_edit_catalog": catalog_permissions.catalog_edit_any(request.user),
         "may_monitor": supervision_permissions.monitor(request.user),
         "may_see_scores": supervision_permissions.scores_view(request.user),
         "tasks": tasks,

@@ -9,6 +9,7 @@ to what the Monday-to-Friday rule says removes its exception.
 
 from django import forms
 from django.contrib import admin
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import InvalidInput
@@ -40,7 +41,7 @@ class CalendarDayAdmin(ServiceAdmin):
 
     @admin.display(description=_("星期"))
     def weekday(self, obj):
-        return "一二三四五六日"[obj.date.weekday()]
+        return WEEKDAYS_ABBR[obj.date.weekday()]
 
     def get_fields(self, request, obj=None):
         return ("date", "is_workday", "name", "reason")
