@@ -33,8 +33,10 @@ OPEN_TO_ANYONE = {
     "directory.person_sign_up": "self-registration of a citizen",
     "cases.deadlines_recompute": "system work when the calendar changes; no actor",
     "cases.case_status_lookup": "anyone with the number and query code; throttled",
-    "cases.release_claims": "follows a change of postings whose own service checked the "
-                            "caller (directory.staff_unpost, staff_deactivate)",
+    "cases.release_claims": "follows a change of postings or grants whose own service "
+                            "checked the caller (directory.staff_unpost, staff_deactivate, "
+                            "scope_grant_revoke)",
+    "cases.claims_release_lapsed": "system work: claims through grants that ran out; no actor",
     "workdays.calendar_seed": "system work (migration, command line); no actor",
     "catalog.internal_item_version": "made once for a case whose own service checked the "
                                      "caller (supervision.notice_issue)",

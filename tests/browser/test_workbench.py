@@ -182,3 +182,40 @@ def test_the_correction_notice_fits_a_phone(browser, site, large):
         assert not tab.evaluate(SIDEWAYS)
     finally:
         context.close()
+
+
+SCANNED = "Business_License_Scan_2026_12_05_HighResolution_Final_Version_Signed.pdf"
+
+
+def test_the_task_page_fits_a_phone_with_a_long_file_name(browser, site):
+    """A material's file name as the scanner or the phone named it does not make
+    the task page scroll sideways on a 390 px phone, in standard and large
+    text: it wraps in 申请材料 and in the correction notice's rows, as on the
+    case page."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.cases.helpers import PDF, open_task, publish_item
+    from yizhan.cases import services
+    from yizhan.directory.roles import Role
+
+    world = site.world
+    version = publish_item(world)
+    case = services.case_create(actor=world.citizen, item_version=version,
+                                applicant=world.applicant)
+    for material in version.materials.all():
+        services.material_upload(actor=world.citizen, case=case, material_id=material.pk,
+                                 upload=SimpleUploadedFile(SCANNED, PDF))
+    case, _code = services.case_submit(actor=world.citizen, case=case)
+    task = open_task(case, "accept")
+    context, phone = _window(browser, site, world.user("a", Role.WINDOW_CLERK).username,
+                             viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        for large in (False, True):
+            if large:
+                large_text_on(phone)
+            for path in (reverse("cases:staff_case", args=[case.pk]),
+                         reverse("cases:task", args=[task.pk])):
+                phone.goto(path)
+                assert not phone.evaluate(SIDEWAYS), (path, large)
+    finally:
+        context.close()

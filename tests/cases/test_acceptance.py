@@ -535,3 +535,31 @@ def test_the_window_s_accept_step_takes_not_accept_as_its_refusal(world, promise
     assert (case.status, case.outcome) == (Case.Status.NOT_ACCEPTED, Case.Outcome.NOT_ACCEPTED)
     assert event_types(case)[:3] == [EventType.SUBMITTED, EventType.NOT_ACCEPTED,
                                      EventType.CLOSED]
+
+
+def test_the_recount_judges_every_receipt_again_without_a_query_a_case(world, promised):
+    """The deadline recount judges again when each accepted application's
+    limits run from (第三十二条), from when its materials were received: for
+    a corrected one the answer to its notice, read with the case, not one
+    query a case."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def corrected_and_accepted():
+        case, _code = submitted(world, promised)
+        _request_correction(world, case, promised)
+        for name in ("申请书", "营业执照"):
+            services.material_upload(actor=world.citizen, case=reload(case),
+                                     material_id=_material_id(promised, name),
+                                     upload=upload(PNG))
+        services.case_correct(actor=world.citizen, case=reload(case))
+        complete(_clerk(world), case, "accept")
+
+    corrected_and_accepted()
+    with CaptureQueriesContext(connection) as one:
+        assert services.deadlines_recompute(year=None) == 0
+    corrected_and_accepted()
+    corrected_and_accepted()
+    with CaptureQueriesContext(connection) as three:
+        assert services.deadlines_recompute(year=None) == 0
+    assert len(three) == len(one), [query["sql"] for query in three.captured_queries]

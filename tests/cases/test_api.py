@@ -16,6 +16,7 @@ from tests.cases.helpers import (
     accepted,
     another_citizen,
     colleague,
+    complete,
     draft,
     event_types,
     multipart,
@@ -727,6 +728,34 @@ def test_a_token_handles_a_task_without_claiming_it(world, promised):
     assert case.correction.issued_by is None
 
 
+def test_each_step_in_the_api_inbox_names_its_case(world, promised):
+    """A system handling its agency's steps through the API reads the application
+    (GET /cases/{id}) before deciding: nothing in an inbox entry led to its case.
+    The inbox reads the cases with its steps: a longer list costs no more queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = accepted(world, promised)
+    system = _token_client(world, Role.REVIEWER)
+
+    def read():
+        with CaptureQueriesContext(connection) as queries:
+            listed = _inbox(system)
+        return listed, len(queries)
+
+    read()   # the token's use is recorded once a minute: on the first call
+    _one, queries_of_one = read()
+    second = accepted(world, publish_item(world, name="另一许可"))
+    listed, queries_of_two = read()
+    assert queries_of_two == queries_of_one
+    by_task = {t["id"]: t for t in listed}
+    assert set(by_task) == {open_task(first).pk, open_task(second).pk}
+    for case in (first, second):
+        entry = by_task[open_task(case).pk]
+        assert (entry["case_id"], entry["case_number"]) == (case.pk, case.number)
+        assert system.get(f"{BASE}/cases/{entry['case_id']}").status_code == 200
+
+
 def test_an_agency_head_s_token_revokes_no_certificate(world, promised, client_for,
                                                        django_capture_on_commit_callbacks):
     """Revoking withdraws a licence its holder relies on: the head decides it, as a
@@ -991,6 +1020,39 @@ def test_the_applicant_reads_the_opinion_and_the_correction_s_items(world, promi
     assert (notice["agency"], notice["actor_label"], notice["data"]) == ("甲局", None, None)
 
 
+def test_the_applicant_reads_the_extension_s_days_and_reason(world, promised, client_for):
+    """《行政许可法》第四十二条: the extension's reason is told to the applicant.  The
+    API's timeline tells what the case page tells (``selectors.event_shown``): the
+    extension's working days and reason and a review's decision; the request
+    to the head and its refusal are the agency's, told to its staff only."""
+    case = accepted(world, promised)
+    head, reviewer = world.user("a", Role.AGENCY_HEAD), world.user("a", Role.REVIEWER)
+    services.case_extension_request(actor=reviewer, case=case, workdays=5,
+                                    reason="内部：等待专家")
+    services.case_extension_decline(actor=head, case=case, note="内部：可按期办结")
+    services.case_extend(actor=head, case=case, workdays=7, reason="需现场核查经营场所")
+    complete(reviewer, case, "review", opinion="材料齐全")
+
+    page = client_for(world.citizen).get(f"/my/cases/{case.pk}/").content.decode()
+    assert "需现场核查经营场所" in page and "内部" not in page
+    answer = client_for(world.citizen).get(f"{BASE}/cases/{case.pk}").json()
+    by_type = {e["type"]: e for e in answer["timeline"]}
+    told = {k: by_type[E.EXTENDED][k] for k in ("workdays", "reason", "note", "decision")}
+    assert told == {"workdays": 7, "reason": "需现场核查经营场所", "note": "", "decision": ""}
+    assert (by_type[E.REVIEWED]["decision"], by_type[E.REVIEWED]["opinion"]) == (
+        "approve", "材料齐全")
+    assert "内部" not in json.dumps(answer, ensure_ascii=False)
+    assert (by_type[E.EXTENSION_REQUESTED]["workdays"],
+            by_type[E.EXTENSION_REQUESTED]["reason"]) == (None, "")
+    staff = {e["type"]: e for e in client_for(reviewer).get(
+        f"{BASE}/cases/{case.pk}").json()["timeline"]}
+    assert (staff[E.EXTENSION_REQUESTED]["workdays"],
+            staff[E.EXTENSION_REQUESTED]["reason"]) == (5, "内部：等待专家")
+    assert staff[E.EXTENSION_DECLINED]["note"] == "内部：可按期办结"
+    staff_page = client_for(reviewer).get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert "内部：等待专家" in staff_page and "内部：可按期办结" in staff_page
+
+
 def test_missing_materials_are_listed_with_the_language_s_separator(world, promised,
                                                                     client_for):
     """docs/development.md: punctuation between values is translated ("、", context
@@ -1066,3 +1128,50 @@ def test_the_schema_says_what_the_applicant_is_not_answered(client):
     assert {"data", "materials", "files"} <= set(schemas["CaseDetail"]["required"])
     assert "replaced" in schemas["CaseFileOut"]["properties"]
     assert "id" in schemas["GuideMaterialOut"]["required"]
+
+
+def test_a_clerk_moved_to_another_agency_s_window_no_longer_reaches_a_s_cases(
+        world, promised, client_for):
+    """A's clerk files a walk-in case, then is moved to B's window (调岗): the hold
+    on the walk-in cases they filed ends with the post at A's window, so as B's
+    clerk they neither read A's case nor withdraw the applicant's application."""
+    from tests.cases.helpers import walk_in_case
+    from yizhan.accounts.models import User
+    from yizhan.directory import services as directory_services
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case, _code = walk_in_case(world, promised)
+    directory_services.staff_post(actor=world.admin, user=clerk,
+                                  post=world.posts["b"][Role.WINDOW_CLERK])
+    directory_services.staff_unpost(actor=world.admin, user=clerk,
+                                    post=world.posts["a"][Role.WINDOW_CLERK])
+    moved = client_for(User.objects.get(pk=clerk.pk))
+
+    _error(moved.get(f"{BASE}/cases/{case.pk}"), 404, "core.not_found")
+    with nothing_written():
+        _error(_post(moved, f"{BASE}/cases/{case.pk}/withdraw", {"reason": "乙局窗口撤回"}),
+               404, "core.not_found")
+    assert reload(case).status == "submitted"
+    assert moved.get(f"{BASE}/cases/mine").json() == []
+
+
+def test_my_cases_does_not_list_what_a_former_clerk_filed(world, promised, client_for):
+    """After the post at the window ended, GET /cases/mine no longer lists the
+    walk-in applicant's case (name, number, status, outcome and its reasons),
+    as GET /cases/{id} of the same case is refused."""
+    from tests.cases.helpers import walk_in_case
+    from yizhan.accounts.models import User
+    from yizhan.directory import services as directory_services
+
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case, _code = walk_in_case(world, promised)
+    assert [row["id"] for row in client_for(clerk).get(f"{BASE}/cases/mine").json()] == [
+        case.pk]
+    directory_services.staff_unpost(actor=world.admin, user=clerk,
+                                    post=world.posts["a"][Role.WINDOW_CLERK])
+    former = client_for(User.objects.get(pk=clerk.pk))
+
+    _error(former.get(f"{BASE}/cases/{case.pk}"), 404, "core.not_found")
+    mine = former.get(f"{BASE}/cases/mine")
+    assert mine.status_code == 200
+    assert [row["number"] for row in mine.json()] == []

@@ -504,3 +504,29 @@ def test_a_code_replaced_in_another_browser_is_no_longer_shown(world, promised, 
     case.refresh_from_db()
     assert not selectors.query_code_matches(case, old)
     assert codes_shown(computer.get(detail).content.decode()) == []
+
+
+def test_a_withdrawn_draft_is_not_told_as_submitted_to_its_applicant(world, promised,
+                                                                     client_for):
+    """The applicant withdrew a draft (it was never submitted, it has no number).
+    Its page must not offer 重新生成查询码 (a query code for a case without a
+    number opens nothing), nor the service give one, and the apply form sent
+    again from the browser's history must not say 该申请已提交（办件编号 None）
+    but that the draft was withdrawn."""
+    from yizhan.core.errors import Conflict
+
+    case = draft(world, promised, key="K-draft", data={"x": 1})
+    services.case_withdraw(actor=world.citizen, case=case)
+    client = client_for(world.citizen)
+
+    page = client.get(f"/my/cases/{case.pk}/").content.decode()
+    assert 'data-testid="reissue-query-code"' not in page
+    with nothing_written(), pytest.raises(Conflict):
+        services.case_query_code_reissue(actor=world.citizen, case=reload(case))
+
+    again = client.post(f"/services/items/{promised.item.impl_code}/apply/", {
+        "key": "K-draft", "applicant": str(world.applicant.pk)}, follow=True)
+    text = again.content.decode()
+    assert again.status_code == 400
+    assert "None" not in text and "该申请已提交" not in text
+    assert "该请求编号的草稿已撤回" in text

@@ -17,6 +17,7 @@ from tests.cases.helpers import (
     draft,
     event_types,
     nothing_written,
+    publish_again,
     publish_item,
     reachable,
     reload,
@@ -223,13 +224,73 @@ def test_a_retry_after_a_new_version_returns_the_submitted_case(world, promised)
         again = services.case_create(actor=world.citizen, item_version=v2,
                                      applicant=world.applicant, idempotency_key="lost-answer")
     assert again.pk == case.pk
-    # A draft on the old version is not continued: it could not be submitted.
+    # A draft on the old version is moved onto the version in force, where it
+    # can be submitted (test_a_draft_of_an_earlier_version_moves_onto_the_version_in_force).
     old = draft(world, v2, key="old-draft", files=False)
     Case.objects.filter(pk=old.pk).update(item_version=promised)
-    with pytest.raises(Conflict) as exc:
-        services.case_create(actor=world.citizen, item_version=v2,
-                             applicant=world.applicant, idempotency_key="old-draft")
+    moved = services.case_create(actor=world.citizen, item_version=v2,
+                                 applicant=world.applicant, idempotency_key="old-draft")
+    assert (moved.pk, moved.item_version_id) == (old.pk, v2.pk)
+
+
+def test_a_draft_of_an_earlier_version_moves_onto_the_version_in_force(
+        world, django_capture_on_commit_callbacks):
+    """A refused form filed a draft on v1 under its key; v2 is published, and the
+    form is sent again by the key.  The draft moves onto v2: each file as v2's
+    material of the same name, the file of a material v2 no longer asks for
+    dropped (row and stored file), the answers taken through v2's form (those
+    v2 refuses left out), the move audited.  It can then be submitted."""
+    v1 = publish_item(world, materials=[{"name": "申请书", "forms": ["original"]},
+                                        {"name": "旧证明", "forms": ["copy"]}],
+                      form_fields=[{"name": "kind", "label": "经营类别", "type": "choice",
+                                    "choices": ["热食类", "冷食类"]},
+                                   {"name": "note", "label": "备注", "type": "text"}])
+    case = services.case_create(actor=world.citizen, item_version=v1,
+                                applicant=world.applicant, idempotency_key="K",
+                                data={"kind": "冷食类", "note": "临街"}, unfinished=True)
+    first = {m.name: m for m in v1.materials.all()}
+    kept = services.material_upload(actor=world.citizen, case=case,
+                                    material_id=first["申请书"].pk, upload=upload())
+    gone = services.material_upload(actor=world.citizen, case=case,
+                                    material_id=first["旧证明"].pk,
+                                    upload=upload(PNG, "旧证明.png"))
+    v2 = publish_again(world, v1, materials=[{"name": "申请书", "forms": ["original"]}],
+                       form_fields=[{"name": "kind", "label": "经营类别", "type": "choice",
+                                     "choices": ["热食类"]}])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = services.case_create(actor=world.citizen, item_version=v2,
+                                     applicant=world.applicant, idempotency_key="K",
+                                     data={"kind": "热食类"}, unfinished=True)
+
+    assert (moved.pk, moved.item_version_id, moved.data) == (case.pk, v2.pk, {"kind": "热食类"})
+    assert list(MaterialFile.objects.filter(case=case).values_list("pk", "material_id")) == [
+        (kept.pk, v2.materials.get(name="申请书").pk)]
+    assert gone.file.name not in stored_files()
+    assert kept.file.name in stored_files()
+    record = AuditRecord.objects.filter(action=CasesAction.DRAFT_UPDATED).order_by("id").first()
+    assert record.changes["version"] == [v1.number, v2.number]
+    assert record.changes["data"] == [{"kind": "冷食类", "note": "临街"}, {"kind": None}]
+    assert [f["material"] for f in record.changes["dropped_files"]] == ["旧证明"]
+    services.case_submit(actor=world.citizen, case=moved)
+    assert reload(case).status == Case.Status.SUBMITTED
+
+
+def test_a_key_of_another_item_s_draft_is_still_refused(world, promised):
+    """Only a draft of the same item moves: a key that names a draft of another
+    item is refused as before, and nothing is written; another person's key
+    of the same name is theirs, and starts their own application."""
+    case = draft(world, promised, key="K", files=False)
+    other = publish_item(world, name="另一许可")
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_create(actor=world.citizen, item_version=other,
+                             applicant=world.applicant, idempotency_key="K")
     assert exc.value.code == CasesErrorCode.KEY_REUSED
+    stranger, theirs = another_citizen()
+    own = services.case_create(actor=stranger, item_version=promised, applicant=theirs,
+                               idempotency_key="K")
+    assert own.pk != case.pk
+    assert reload(case).item_version_id == promised.pk
 
 
 def test_a_clerk_who_left_the_window_no_longer_reaches_the_cases_they_filed(world, promised):
@@ -1156,3 +1217,29 @@ def test_the_application_data_holds_the_form_s_fields_only(world):
     assert case.data == {"area": None, "shop_name": None, "chain": False}
     case, _code = submitted(world, version, data={"area": "88", "shop_name": " 湖滨小馆 "})
     assert reload(case).data == {"area": 88, "shop_name": "湖滨小馆", "chain": False}
+
+
+def test_a_clerk_who_left_the_window_no_longer_lists_the_walk_in_cases(world, client_for):
+    """A window clerk files 王五's application at the counter.  While they serve
+    there, the case is theirs to carry through (permissions._applicant_or_clerk);
+    once they leave the window post the case page and the API refuse them (404),
+    and 我的办件 and GET /api/v1/cases/mine no longer list it either: the walk-in
+    applicant's name, the item, the status and any refusal's reason are not
+    shown to someone who may no longer open the case."""
+    from tests.cases.helpers import walk_in
+    from yizhan.accounts.models import User
+
+    version = publish_item(world)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case, _code = submitted(world, version, actor=clerk, applicant=walk_in(world))
+    serving = client_for(clerk)
+    assert "王五" in serving.get("/my/cases/").content.decode()
+    directory_services.staff_unpost(actor=world.admin, user=clerk,
+                                    post=world.posts["a"][Role.WINDOW_CLERK])
+    client = client_for(User.objects.get(pk=clerk.pk))
+    assert client.get(f"/my/cases/{case.pk}/").status_code == 404
+
+    listed = client.get("/my/cases/").content.decode()
+    api = client.get("/api/v1/cases/mine").json()
+
+    assert ("王五" in listed, [row["id"] for row in api]) == (False, [])

@@ -990,3 +990,77 @@ def test_the_new_task_mail_marks_a_provisional_step_limit(
                    if m.subject.startswith("新待办") and m.to == ["reviewer@example.org"])
     due = timezone.localtime(review.due_at).strftime("%Y-%m-%d")
     assert f"请于 {due}（暂定） 前办理" in message.body, message.body
+
+
+def test_a_deemed_acceptance_counted_over_an_unpublished_new_year_is_counted_again(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """Received in the last days of December and accepted on the fifth working
+    day after, 元旦 a holiday (say 28 December 2026 and 5 January 2027): within
+    the time 第三十二条 gives to tell what to correct, so the limits run from
+    the acceptance.  Counted before the new year is published (1 January a
+    working day), the window looked a day late, and the limits ran from the
+    receipt (逾期不告知的，自收到申请材料之日起即为受理).  Publishing the year
+    judges the start again: the limits run from the acceptance, and the
+    change is audited."""
+    calendar = calendar_current()
+    last = max(calendar.known_years)
+    new = last + 1
+    day = dt.date(last, 12, 28)
+    while not calendar.is_workday(day):
+        day += dt.timedelta(days=1)
+    received = dt.datetime.combine(day, dt.time(10), tzinfo=TZ)
+    # The sixth working day counting 元旦: the fifth once it is a holiday.
+    window = dt.datetime.combine(calendar.add_workdays(day, 6).date, dt.time(10), tzinfo=TZ)
+    case, _code = _at(received, monkeypatch, lambda: submitted(world, promised))
+    _at(window, monkeypatch,
+        lambda: complete(world.user("a", Role.WINDOW_CLERK), case, "accept"))
+    case = reload(case)
+    assert case.accepted_at == received          # deemed, on the provisional count
+    assert case.due_provisional is True
+
+    _publish_with_new_year_holiday(world, new, django_capture_on_commit_callbacks)
+    case = reload(case)
+    calendar = calendar_current()
+    assert calendar.count_workdays(received.date(), window.date()).days == 5
+    assert (case.due_provisional, case.promised_provisional) == (False, False)
+    assert case.accepted_at == window
+    assert case.statutory_due == calendar.deadline(window, 20, TZ).at
+    assert case.promised_due == calendar.deadline(window, 10, TZ).at
+    record = AuditRecord.objects.filter(action=CasesAction.DEADLINES_RECOMPUTED,
+                                        object_id=str(case.pk)).get()
+    assert [dt.datetime.fromisoformat(moment) for moment in record.changes["accepted_at"]] \
+        == [received, window]
+
+
+def test_a_decided_case_s_pause_over_an_unpublished_new_year_is_counted_again(
+        world, promised, monkeypatch, django_capture_on_commit_callbacks):
+    """Accepted on 14 December; the clock stood still for an inspection from
+    28 December to 12 January, 1 January counted as a working day the case
+    waited; approved on 2 February, before the new year was published, its
+    deadlines 暂定.  Published with 元旦, the pause cost a working day less:
+    a decided case's pauses are counted again from their events as a running
+    case's are, and its deadlines, now final, are the law's."""
+    last = max(calendar_current().known_years)
+    new = last + 1
+    accepted_at = dt.datetime(last, 12, 14, 10, 0, tzinfo=TZ)
+    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
+    since = dt.datetime(last, 12, 28, 10, 0, tzinfo=TZ)
+    until = dt.datetime(new, 1, 12, 10, 0, tzinfo=TZ)
+    case = _pause(world, case, since, until, monkeypatch)
+    provisional_lost = case.paused_workdays
+    decided = dt.datetime(new, 2, 2, 10, 0, tzinfo=TZ)
+    _at(decided, monkeypatch, lambda: complete(_reviewer(world), case, "review"))
+    _at(decided, monkeypatch, lambda: complete(_head(world), case, "decide"))
+    case = reload(case)
+    assert case.status == Case.Status.APPROVED
+    assert case.due_provisional is True
+
+    _publish_with_new_year_holiday(world, new, django_capture_on_commit_callbacks)
+    case = reload(case)
+    calendar = calendar_current()
+    lost = calendar.count_workdays(since.date(), until.date()).days
+    assert lost == provisional_lost - 1
+    assert (case.due_provisional, case.promised_provisional) == (False, False)
+    assert case.paused_workdays == lost
+    assert case.statutory_due == calendar.deadline(accepted_at, 20 + lost, TZ).at
+    assert case.promised_due == calendar.deadline(accepted_at, 10 + lost, TZ).at

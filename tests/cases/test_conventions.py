@@ -18,7 +18,8 @@ SYSTEM = {
     "certificate_verdict": "a pure function of a verification",
     "verify_url": "a pure function of a token",
     "case_status_lookup": "anyone with the number and query code; throttled",
-    "release_claims": "follows a change of postings whose service checked the actor",
+    "release_claims": "follows a change of postings or grants whose service checked the actor",
+    "claims_release_lapsed": "system work: grants that ran out (no actor)",
 }
 
 

@@ -225,8 +225,8 @@ def test_claim_during_the_deadline_recount(transactional_db, world, promised, mo
     second, _c = submitted(world, promised)
     for case in (first, second):
         complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
-    # Cases are counted newest first (Case.Meta.ordering): the first case comes last.
-    task = open_task(first, "review")
+    # Cases are counted in id order (as release_claims locks them): the second comes last.
+    task = open_task(second, "review")
     # A holiday inside the review steps' limits, entered with the recount
     # held back: the recount below is the one under test.
     monkeypatch.setattr(tasks, "EAGER", False)
@@ -306,3 +306,46 @@ def test_acceptance_committing_after_a_calendar_change_gets_the_new_deadline(
     assert case.statutory_due == expected.statutory.at, (
         f"counted over {day}, now a holiday: {case.statutory_due} instead of "
         f"{expected.statutory.at}")
+
+
+@postgres_only
+@override_settings(YIZHAN_AUDIT_SHARDS=1)
+def test_leaving_a_post_during_the_deadline_recount(transactional_db, world, promised,
+                                                    monkeypatch):
+    """A reviewer who claimed the reviews of two cases is taken off the post while
+    the recount after a holiday change runs.  Leaving releases the claims with
+    every case locked first in case id order (services.release_claims); the
+    recount locks the cases it counts in one statement, in the same order.  The
+    window clerk's own step on the older case (here: this connection holding
+    its row) makes them meet: both wait for it, and neither holds what the
+    other waits for (in the model's order, newest first, PostgreSQL killed
+    one with "deadlock detected")."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    reviewer = User.objects.get(pk=world.user("a", Role.REVIEWER).pk)
+    first, _c = submitted(world, promised)
+    second, _c = submitted(world, promised)
+    assert first.pk < second.pk
+    for case in (first, second):
+        complete(clerk, case, "accept")
+        services.task_claim(actor=reviewer, task=open_task(case, "review"))
+    # A holiday inside the reviews' limits, its recount held back: the one under test.
+    monkeypatch.setattr(tasks, "EAGER", False)
+    monkeypatch.setattr(tasks, "_embedded", type("Null", (), {"submit": lambda *a: None})())
+    day = timezone.localtime(open_task(first, "review").due_at).date()
+    workdays_services.calendar_day_set(actor=world.admin, date=day, is_workday=False,
+                                       name="调休", reason="国办发明电〔2026〕1号")
+    admin = User.objects.get(pk=world.admin.pk)
+    post = world.posts["a"][Role.REVIEWER]
+    with transaction.atomic():
+        Case.objects.select_for_update().get(pk=first.pk)     # a step on the older case
+        left = run_in_thread(lambda: directory_services.staff_unpost(
+            actor=admin, user=User.objects.get(pk=reviewer.pk), post=post))
+        assert _until_waiting(1)           # leaving waits for the older case
+        recount = run_in_thread(lambda: services.deadlines_recompute())
+        assert _until_waiting(2)           # the recount waits for the older case too
+    for thread, _box in (left, recount):
+        thread.join(timeout=60)
+    results = [left[1]["result"], recount[1]["result"]]
+    assert not _deadlocked(results), results
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert Task.objects.filter(claimed_by=reviewer, status=Task.Status.CLAIMED).count() == 0

@@ -32,7 +32,6 @@ from yizhan.audit.models import AuditRecord
 from yizhan.cases import services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, EventType, MaterialFile
-from yizhan.catalog import services as catalog_services
 from yizhan.core.errors import ApplicationError
 from yizhan.directory.roles import Role
 
@@ -333,23 +332,41 @@ def test_a_draft_holds_an_unfinished_answer_but_is_not_submitted_with_it(
     assert reload(case).status == Case.Status.SUBMITTED
 
 
-def test_a_draft_of_a_superseded_version_offers_no_edit_link(world, client_for):
+def test_a_draft_of_a_superseded_version_is_continued_on_the_version_in_force(
+        world, client_for):
     """修改申请信息 continues a draft on the apply page, which offers the version in
-    force only: a draft begun on a version superseded since does not link there
-    (it would answer 404)."""
+    force.  A draft begun on a version superseded since is linked there too:
+    the page carries its key, answers and files (as v2's materials of the same
+    names), and sent, moves it onto v2 (services.case_create), where it can be
+    submitted; its own page could not submit it, nothing given is lost."""
     version = _form_item(world)
     client = client_for(world.citizen)
-    client.post(_apply_url(version), {**_apply_form(world, version),
-                                      "field_area": "", "action": "draft"})
+    client.post(_apply_url(version), {**_apply_form(world, version, files={"营业执照": None}),
+                                      "field_area": "80", "action": "draft"})
     case = Case.objects.get()
     assert 'data-testid="edit-draft"' in client.get(f"/my/cases/{case.pk}/").content.decode()
-    v2 = catalog_services.item_version_draft(actor=world.admin, item=version.item)
-    catalog_services.item_version_submit(actor=world.admin, version=v2)
-    catalog_services.item_version_publish(actor=world.user("a", Role.SYSADMIN), version=v2)
+    v2 = publish_again(world, version, name="带表单的许可", materials=TWO_MATERIALS,
+                       form_fields=version.form_fields, consultation="0755-12345678")
     page = client.get(f"/my/cases/{case.pk}/")
     assert page.status_code == 200
-    assert 'data-testid="edit-draft"' not in page.content.decode()
-    assert client.get(f"{_apply_url(version)}?draft={case.pk}").status_code == 404
+    assert f'?draft={case.pk}" data-testid="edit-draft"' in page.content.decode()
+
+    form = client.get(f"{_apply_url(version)}?draft={case.pk}")
+
+    assert form.status_code == 200
+    hidden = _hidden(form.content.decode(), "multipart/form-data")
+    assert (hidden["key"], hidden["version"]) == (case.idempotency_key, str(v2.pk))
+    assert 'value="80"' in _element(form, "input", "f-area")
+    again = {m.name: m.pk for m in v2.materials.all()}
+    assert "申请书.pdf" in _described(form, f"material-{again['申请书']}")
+    done = client.post(_apply_url(version), {
+        **_apply_form(world, v2, key=case.idempotency_key, files={"申请书": None}),
+        "version": str(v2.pk), "field_area": "80"})
+    assert done["Location"] == f"/my/cases/{case.pk}/", _messages(done)
+    case = reload(case)
+    assert (case.status, case.item_version_id) == (Case.Status.SUBMITTED, v2.pk)
+    assert sorted(MaterialFile.objects.filter(case=case).values_list("material_id", flat=True)
+                  ) == sorted(again.values())
 
 
 # --- a form opened before a new version of the item was published --------------------
@@ -414,6 +431,37 @@ def test_materials_changed_meanwhile_bring_the_form_back_with_the_files_kept(
         "version": str(v2.pk)})
     assert done["Location"] == f"/my/cases/{case.pk}/"
     assert reload(case).status == Case.Status.SUBMITTED
+
+
+def test_a_refused_form_sent_again_after_a_new_version_goes_through(world, client_for):
+    """提交申请 is refused for a missing material: the page files a draft (key K)
+    with the file chosen and comes back with K.  Meanwhile the agency publishes
+    v2 (only the consultation phone changed).  The applicant chooses the
+    missing file and presses 提交申请 again: the form is of the item in force
+    (its hidden version is v2), so it goes through, as a form opened before
+    v2 does, rather than being refused for its key (cases.idempotency_key_reused,
+    "请重新打开申请页面") with the page keeping the same key, so that pressing
+    again could never succeed."""
+    v1 = publish_item(world, materials=TWO_MATERIALS)
+    client = client_for(world.citizen)
+    first = {m.name: m.pk for m in v1.materials.all()}
+    refused = client.post(_apply_url(v1), {
+        "key": "K", "applicant": str(world.applicant.pk), "version": str(v1.pk),
+        f"material_{first['申请书']}": SimpleUploadedFile("申请书.pdf", PDF)})
+    assert refused.status_code == 400
+    assert Case.objects.get().status == Case.Status.DRAFT
+
+    v2 = publish_again(world, v1, materials=TWO_MATERIALS, consultation="0755-12345678")
+    again = {m.name: m.pk for m in v2.materials.all()}
+    form = {"key": "K", "applicant": str(world.applicant.pk), "version": str(v2.pk)}
+    pressed = [client.post(_apply_url(v2), {
+        **form, **{f"material_{again[name]}": SimpleUploadedFile(f"{name}.pdf", PDF)
+                   for name in ("申请书", "营业执照")}}) for _try in range(2)]
+
+    assert [r.status_code for r in pressed] != [400, 400], [
+        re.findall(r'<div class="form-errors"[^>]*>(.*?)</div>', r.content.decode(), re.S)
+        for r in pressed]
+    assert Case.objects.filter(status=Case.Status.SUBMITTED, item_version=v2).count() == 1
 
 
 def test_a_draft_drops_an_answer_it_refuses_and_says_so(world, client_for):
@@ -1567,3 +1615,31 @@ def test_only_the_accepting_agency_and_the_applicant_print_the_notice(world, cli
     assert joint.get(url).status_code == 404
     other, _applicant = another_citizen()
     assert client_for(other).get(url).status_code == 404
+
+
+def test_the_apply_page_offers_only_applicants_the_item_serves(world, client_for):
+    """张三 registered his company (a legal person) beside himself.  An item that
+    serves legal persons only (服务对象: 法人, as most business licences) must not
+    offer — let alone pre-select — 张三 as a natural person: the service refuses
+    that application (cases.applicant) after he has scanned and attached every
+    material, and the files he chose are gone.  The window's page offers only
+    the kinds the item serves (docs/cases.md); the applicant's page does too,
+    and to someone registered as none of them it says so instead of a form."""
+    from tests.factories import valid_credit_code
+    from yizhan.directory import services as directory_services
+
+    company = directory_services.applicant_register(
+        actor=world.citizen, kind="legal", name="张记餐饮有限公司",
+        credit_code=valid_credit_code(909), legal_rep_name="张三", for_self=True)
+    version = publish_item(world, name="法人许可", service_objects=["legal"])
+    url = f"/services/items/{version.item.impl_code}/apply/"
+
+    page = client_for(world.citizen).get(url).content.decode()
+    offered = {value: "checked" in tag for tag, value in
+               ((m.group(0), m.group(1)) for m in re.finditer(
+                   r'<input type="radio" name="applicant" value="(\d+)"[^>]*>', page))}
+    assert offered == {str(company.pk): True}
+
+    person, _applicant = another_citizen()
+    page = client_for(person).get(url).content.decode()
+    assert "该事项不受理自然人的申请。" in page and 'name="applicant"' not in page

@@ -277,3 +277,31 @@ def test_the_public_status_page_masks_a_person_and_leaves_out_the_answers(world,
     assert "经营面积" not in page
     own = client_for(world.citizen).get(f"/my/cases/{case.pk}/").content.decode()
     assert name in own and "经营面积" in own
+
+
+def test_staff_do_not_see_a_draft_the_applicant_withdrew(world, promised, client_for):
+    """docs/cases.md: "Staff do not see a draft, nor its files, until it is
+    submitted."  A draft withdrawn without ever being submitted (我要撤回 is
+    offered on a draft's page) is still no application: the accepting agency's
+    staff neither list it, open it, nor download the ID scans it holds, and it
+    is counted in no figure of the agency's work."""
+    from tests.cases.helpers import draft
+    from yizhan.cases import services
+    from yizhan.cases.models import MaterialFile
+    from yizhan.supervision.selectors import coverage
+
+    case = draft(world, promised)
+    services.case_withdraw(actor=world.citizen, case=case, reason="不办了")
+    record = MaterialFile.objects.filter(case=case).first()
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+
+    seen = {
+        "listed": f"/workbench/cases/{case.pk}/" in reviewer.get("/workbench/cases/")
+        .content.decode(),
+        "case page": reviewer.get(f"/workbench/cases/{case.pk}/").status_code,
+        "file": reviewer.get(f"/files/{record.pk}/").status_code,
+        "api": reviewer.get(f"/api/v1/cases/{case.pk}").status_code,
+    }
+    assert seen == {"listed": False, "case page": 404, "file": 404, "api": 404}
+    counted = {row.agency_id: row.cases for row in coverage(actor=world.admin)}
+    assert counted.get(world.agency_a.pk, 0) == 0

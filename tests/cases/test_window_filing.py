@@ -523,6 +523,39 @@ def test_a_refused_filing_is_listed_and_continued_another_day(world, client_for)
     assert "未提交的代办申请" not in client.get("/workbench/apply/").content.decode()
 
 
+def test_a_window_draft_is_continued_after_a_new_version_is_published(world, client_for):
+    """The applicant comes back with the missing document after the agency
+    published v2.  继续办理 still opens the draft, on v2's form: its key, its
+    answer and its scan (as v2's material of the same name); the missing scan
+    attached, the draft moves onto v2 and is submitted, nothing given lost."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    version, number, draft = _refused_at_the_window(world, client, seq=33)
+    v2 = publish_again(world, version, name="带表单的窗口事项", online_depth=1,
+                       materials=[{"name": "申请书", "forms": ["original"]},
+                                  {"name": "营业执照", "forms": ["copy"]}],
+                       form_fields=version.form_fields)
+    continue_url = f"{_url(version)}?draft={draft.pk}"
+
+    found = client.post(continue_url, {"action": "find", "kind": "person", "number": number})
+
+    page = found.content.decode()
+    assert found.status_code == 200 and 'name="key" value="w-left"' in page
+    assert f'name="version" value="{v2.pk}"' in page
+    assert 'value="80"' in _field(page, "f-area")
+    kept = v2.materials.get(name="营业执照")
+    assert f'data-testid="material-kept-{kept.order}"' in page
+    done = client.post(continue_url, {"key": "w-left", "kind": "person", "number": number,
+                                      "version": str(v2.pk), "field_area": "80",
+                                      **material_uploads(v2, {"营业执照": None})})
+    assert done.status_code == 302, done.content.decode()[:2000]
+    case = Case.objects.get()
+    assert (case.pk, case.status, case.item_version_id) == (
+        draft.pk, Case.Status.SUBMITTED, v2.pk)
+    assert set(MaterialFile.objects.filter(case=case).values_list("material_id", flat=True)
+               ) == set(v2.materials.values_list("pk", flat=True))
+
+
 def test_a_window_draft_is_given_up_by_its_clerk_alone(world, client_for):
     """放弃 withdraws the draft, recorded with its reason; a colleague at the
     same window neither lists, continues nor gives up another clerk's draft."""

@@ -1,14 +1,16 @@
 """The staff workbench: what 我的待办 lists and counts, and which forms the task
 and case pages offer (only what the services would do)."""
 
+import datetime as dt
 import re
 from urllib.parse import urlencode
 
 import lxml.html
+import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.cases.helpers import (
     accepted,
@@ -26,6 +28,7 @@ from yizhan.directory.pages import PAGE_SIZE
 from yizhan.directory.roles import Role
 
 TASK_LINK = re.compile(r'href="/workbench/tasks/(\d+)/"')
+TZ = timezone.get_default_timezone()
 
 
 def _page(client, url) -> str:
@@ -105,6 +108,25 @@ def test_the_workbench_counts_every_task_and_pages_to_each(world, client_for):
     assert len(seen) == len(set(seen)) == 201 and set(seen) == waiting
 
 
+@pytest.mark.parametrize("role", [Role.WINDOW_CLERK, Role.REVIEWER, Role.SUPERVISION_OFFICER])
+def test_every_workbench_link_opens_for_its_reader(world, client_for, role):
+    """The workbench's navigation offers only pages its reader may open: 事项管理
+    is for the catalog desk's editing roles, as the window, audit, monitoring and
+    scores links are for theirs."""
+    client = client_for(world.user("a", role))
+    page = _page(client, "/workbench/")
+    nav = re.search(r'<nav class="subnav".*?</nav>', page, re.S).group(0)
+    refused = [href for href in re.findall(r'href="([^"]+)"', nav)
+               if client.get(href).status_code == 403]
+    assert refused == [], f"{role} is offered pages that refuse them: {refused}"
+
+
+def test_the_catalog_desk_is_linked_for_its_editors(world, client_for):
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    assert 'href="/workbench/catalog/"' in _page(head, "/workbench/")
+    assert head.get("/workbench/catalog/").status_code == 200
+
+
 def test_the_provisional_mark_in_the_inbox_is_explained_in_words(world, client_for):
     """暂定 next to a step's limit in 我的待办 is explained on the page (the year's
     holidays not yet published), not only in a tooltip a tablet never shows —
@@ -141,6 +163,37 @@ def test_the_provisional_mark_in_the_agency_s_cases_is_explained_in_words(world,
     assert "暂定" in _text(doc.xpath("//table")[0])
     [note] = doc.xpath("//*[@data-testid='provisional-note']")
     assert "节假日尚未公布" in _text(note)
+
+
+def test_a_provisional_step_limit_is_explained_on_the_task_page(
+        world, promised, client_for, monkeypatch):
+    """Accepted on 1 December 2026, both of the case's deadlines fall in 2026 and
+    are final; decided on 31 December, its delivery (one working day) is due on
+    1 January 2027, 暂定.  The badge's meaning is only in a tooltip (never shown
+    on a phone): the task page, and the case page's list of steps, say it in
+    words (cases/_provisional_note.html), though the case's own deadlines,
+    being final, do not."""
+    def at(moment, call):
+        with monkeypatch.context() as patch:
+            patch.setattr(timezone, "now", lambda: moment)
+            return call()
+
+    accepted_at = dt.datetime(2026, 12, 1, 10, tzinfo=TZ)
+    case, _code = at(accepted_at, lambda: submitted(world, promised))
+    at(accepted_at, lambda: complete(world.user("a", Role.WINDOW_CLERK), case, "accept"))
+    decided = dt.datetime(2026, 12, 31, 10, tzinfo=TZ)
+    at(decided, lambda: complete(world.user("a", Role.REVIEWER), case, "review"))
+    at(decided, lambda: complete(world.user("a", Role.AGENCY_HEAD), case, "decide"))
+    case = reload(case)
+    assert case.status == Case.Status.APPROVED
+    assert (case.due_provisional, case.promised_provisional) == (False, False)
+    deliver = open_task(case, "deliver")
+    assert deliver.due_provisional is True
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    for url in (f"/workbench/tasks/{deliver.pk}/", f"/workbench/cases/{case.pk}/"):
+        page = clerk.get(url).content.decode()
+        assert "暂定" in page, url
+        assert page.count('data-testid="provisional-note"') == 1, url
 
 
 # --- the task page --------------------------------------------------------------------
@@ -313,6 +366,37 @@ def test_a_refused_decision_keeps_the_correction_notice_typed(world, promised, c
     assert doc.xpath(f"//input[@id='fixm-{first.pk}']")[0].get("checked") is not None
 
 
+REASONS = "经审查，申请人提交的场所平面图与现场不符，依据《食品经营许可管理办法》第十条不予许可。"
+
+
+def test_a_decision_refused_for_a_change_to_the_case_keeps_the_reasons_typed(
+        world, promised, client_for):
+    """While the reviewer writes the reasons, the head stops the clock for an
+    expert review (第四十五条): the case is paused, the task unchanged.  The
+    decision is refused and told why; the reasons come back with the page (as
+    a stale page's do, cases.task_changed), not dropped by a redirect.  A
+    paused case takes no decision, so the page offers no decision form: the
+    reasons are shown to be copied and sent once the clock runs again."""
+    case = accepted(world, promised)
+    task = open_task(case, "review")
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    _page(reviewer, f"/workbench/tasks/{task.pk}/")
+    services.case_suspend(actor=world.user("a", Role.AGENCY_HEAD), case=reload(case),
+                          reason="expert_review", note="专家评审")
+    response = reviewer.post(f"/workbench/tasks/{task.pk}/reject/",
+                             {"opinion": REASONS, "version": str(task.version)})
+    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+    assert reload(case).status == Case.Status.SUSPENDED
+    assert response.status_code == 409
+    doc = lxml.html.fromstring(response.content.decode())
+    assert "下不能办理此环节" in _text(doc)
+    assert not doc.xpath("//textarea[@id='opinion']")
+    [kept] = doc.xpath("//*[@data-testid='unsent']//textarea")
+    assert kept.text.strip() == REASONS and kept.get("readonly") is not None
+    label = doc.xpath(f"//label[@for='{kept.get('id')}']")[0]
+    assert _text(label) == "意见"
+
+
 def test_the_task_page_says_why_no_notice_is_offered_after_five_working_days(
         world, promised, client_for):
     """The correction form is offered only while the service would take it; once
@@ -482,3 +566,34 @@ def test_the_applicant_is_not_offered_withdrawal_once_decided(world, promised, c
 
     case = _decided_refusal(world, promised)
     assert 'data-testid="withdraw"' not in _page(citizen, f"/my/cases/{case.pk}/")
+
+
+def test_a_filing_clerk_moved_to_another_agency_sees_no_staff_page(world, promised,
+                                                                    client_for):
+    """A's clerk files a walk-in case and is moved to B's window (调岗): still a
+    window clerk, of another agency.  A's reviewer has asked the head for more
+    time, with a reason that is the agency's own until the head approves it
+    (docs/cases.md).  Neither the applicant's page of the case (the clerk's
+    hold on it ended with A's window) nor A's workbench pages of it are B's
+    clerk's to read."""
+    from tests.cases.helpers import walk_in_case
+    from yizhan.directory import services as directory_services
+    from yizhan.directory.authz import forget_scope
+
+    case, _code = walk_in_case(world, promised)
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    services.case_extension_request(actor=world.user("a", Role.REVIEWER), case=case,
+                                    workdays=5, reason="内部会商意见分歧，需报分管领导")
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    directory_services.staff_post(actor=world.admin, user=clerk,
+                                  post=world.posts["b"][Role.WINDOW_CLERK])
+    directory_services.staff_unpost(actor=world.admin, user=clerk,
+                                    post=world.posts["a"][Role.WINDOW_CLERK])
+    forget_scope(clerk)
+    client = client_for(clerk)
+    task = open_task(case, "review")
+    for url in (f"/my/cases/{case.pk}/", f"/workbench/cases/{case.pk}/",
+                f"/workbench/tasks/{task.pk}/"):
+        response = client.get(url)
+        assert "内部会商意见分歧" not in response.content.decode(), url
+        assert response.status_code == 404, url

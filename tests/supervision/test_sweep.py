@@ -497,3 +497,70 @@ def test_a_recount_that_moves_no_deadline_clears_nothing(
                                            name="调休", reason="国办发明电〔测试〕2号")
     alert.refresh_from_db()
     assert alert.status == Alert.Status.OPEN
+
+
+def _at_time(monkeypatch, moment, call):
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment)
+        return call()
+
+
+def test_one_lapse_is_one_alert_after_a_lawful_pause(world, promised, lines_only, monkeypatch):
+    """Accepted on Monday 2 March 2026 (promised 10 working days, its review 5).
+    On day 11 the case is a day past its promised deadline and its review six
+    days past its own: the sweep raises SX-02 and SX-05.  The reviewer then
+    stops the clock for testing (检验检测, 第四十五条) until day 15: both limits
+    move on by the four working days, and the alerts on the old ones are
+    cleared by the system (as after a recount), saying why.  The case is
+    still a day late: the sweep raises SX-02 and SX-05 again on the new
+    deadlines, one alert for each lapse (the agency's score loses each
+    deduction once)."""
+    from yizhan.audit.models import AuditRecord
+    from yizhan.supervision.actions import SupervisionAction
+
+    lines_only("SX-02", "SX-05")
+    reviewer = world.user("a", Role.REVIEWER)
+    case = _accepted_at(world, promised, dt.datetime(2026, 3, 2, 10, tzinfo=TZ), monkeypatch)
+    day11 = start_of(workday(case, 11)) + dt.timedelta(hours=9)
+    sweep(now=day11)
+    old = list(Alert.objects.filter(case_id=case.pk).order_by("rule__code"))
+    assert [alert.rule.code for alert in old] == ["SX-02", "SX-05"]
+    _at_time(monkeypatch, day11, lambda: case_services.case_suspend(
+        actor=reviewer, case=reload(case), reason="testing", note="送检"))
+    day15 = start_of(workday(case, 15)) + dt.timedelta(hours=9)
+    _at_time(monkeypatch, day15, lambda: case_services.case_resume(actor=reviewer,
+                                                                   case=reload(case)))
+    assert reload(case).paused_workdays == 4
+    for alert in old:
+        alert.refresh_from_db()
+        assert (alert.status, alert.cleared_by, alert.cleared_reason) == (
+            Alert.Status.CLEARED, None, services.PAUSE_GIVEN_BACK)
+    assert set(AuditRecord.objects.filter(action=SupervisionAction.ALERT_CLEARED)
+               .values_list("actor_label", "reason")) == {
+        ("system", "暂停计时期间不计入办理期限，期限已顺延，原期限的预警不再适用。")}
+    sweep(now=day15 + dt.timedelta(hours=1))
+    open_alerts = list(Alert.objects.filter(case_id=case.pk, status=Alert.Status.OPEN)
+                       .values_list("rule__code", "message"))
+    assert sorted(code for code, _message in open_alerts) == ["SX-02", "SX-05"], open_alerts
+
+
+def test_a_warning_about_the_old_promised_deadline_goes_with_the_pause(
+        world, promised, lines_only, monkeypatch):
+    """The yellow point (SX-01, day 8) says 办件将于 16 March 到达承诺期限; the clock
+    then stands still for five working days and the promised deadline is 23
+    March.  The warning about 16 March is cleared when the clock runs again,
+    and the one open warning names the deadline that stands."""
+    lines_only("SX-01")
+    reviewer = world.user("a", Role.REVIEWER)
+    case = _accepted_at(world, promised, dt.datetime(2026, 3, 2, 10, tzinfo=TZ), monkeypatch)
+    day8 = start_of(workday(case, 8))
+    sweep(now=day8)
+    _at_time(monkeypatch, day8 + dt.timedelta(hours=9), lambda: case_services.case_suspend(
+        actor=reviewer, case=reload(case), reason="testing", note="送检"))
+    _at_time(monkeypatch, start_of(workday(case, 13)) + dt.timedelta(hours=9),
+             lambda: case_services.case_resume(actor=reviewer, case=reload(case)))
+    case = reload(case)
+    sweep(now=start_of(workday(case, 16)))
+    open_alerts = list(Alert.objects.filter(case_id=case.pk, status=Alert.Status.OPEN)
+                       .values_list("message", flat=True))
+    assert open_alerts == ["办件将于 2026-03-23 到达承诺期限。"], open_alerts

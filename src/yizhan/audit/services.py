@@ -15,9 +15,10 @@ a head, a transaction must not go on to lock rows that another writer may
 hold while waiting for the same head (a case step holds its case, then
 appends): a service that locks cases does so before its first append,
 directly or through the signals it sends (``directory.services``
-``staff_unpost`` and ``staff_deactivate`` send ``posts_left`` before
-appending their own record, and the release of claims it causes locks
-every case concerned, in case id order, before its first append).
+``staff_unpost``, ``staff_deactivate`` and ``scope_grant_revoke`` send
+``posts_left`` before appending their own record, and the release of
+claims it causes locks every case concerned, in case id order, before its
+first append).
 """
 
 import secrets

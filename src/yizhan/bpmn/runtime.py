@@ -190,6 +190,29 @@ def _previous_stage(task):
     return None
 
 
+def revise_data(spec: ProcessDefinition | str, state_json: str, *,
+                data: Mapping[str, Any]) -> Step:
+    """The application data ``data`` corrected in a stored state, nothing run.
+
+    The applicant's answers corrected after a correction notice (补正) are
+    what the conditions read from then on.  They are written into every
+    task of the process, done ones included: a later return to an earlier
+    step (``send_back``) makes it ready again with the data it had, which
+    must be the corrected answers, not those first submitted.  ``data``
+    follows the rules of ``start``.
+    """
+    compiled = _compiled(spec)
+    workflow = _restore(compiled, state_json)
+    data = check_data(data)
+    for task in workflow.get_tasks():
+        task.data.update(data)
+    _check_data_size(compiled.definition, workflow, _ready_user_tasks(workflow))
+    previously_ready = {str(t.id) for t in _ready_user_tasks(workflow)}
+    return _step(compiled, workflow, previously_ready=previously_ready,
+                 state_json=spiff.dump_state(workflow, {STATE_SPEC_KEY:
+                                                        compiled.definition.digest}))
+
+
 def current(spec: ProcessDefinition | str, state_json: str) -> Step:
     """The step a stored state stands at, without changing it."""
     compiled = _compiled(spec)

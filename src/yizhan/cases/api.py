@@ -24,6 +24,11 @@ router = Router(tags=["cases"])
 
 class TaskOut(Schema):
     id: int
+    # The case the step is of: a system handling its agency's steps reads the
+    # application (GET /cases/{id}) before it decides.
+    case_id: int = Field(..., description="the case the step is of (GET /cases/{id})")
+    case_number: str | None = Field(..., alias="case.number",
+                                    description="that case's number (办件编号)")
     name: str
     title: str
     role: str
@@ -48,7 +53,8 @@ class TaskOut(Schema):
 
 
 class EventItemOut(Schema):
-    name: str = Field(..., description="the material to correct")
+    name: str = Field(..., description="the material, or the application form's field, to "
+                      "correct")
     problem: str
 
 
@@ -56,10 +62,13 @@ class EventOut(Schema):
     """One event of a case's timeline, wherever it is answered.
 
     The applicant is answered what their case page shows: the agency, the
-    step, an opinion, a correction's items.  Staff who see the case by a role
-    (of its agency, or of an agency holding one of its tasks) are answered
-    also who acted (actor_label) and everything the event records (data);
-    anyone else is answered those two null.
+    step, an opinion, a correction's items, a review's decision, an
+    extension's working days and reason (``selectors.event_shown``, which
+    the page follows too).  Staff who see the case by a role (of its agency,
+    or of an agency holding one of its tasks) are answered also an extension
+    request's days and reason and a declined one's note, as their pages show
+    them, who acted (actor_label) and everything the event records (data);
+    anyone else is answered as the applicant, those two null.
     """
 
     type: str
@@ -71,6 +80,15 @@ class EventOut(Schema):
     opinion: str = Field(..., description="the opinion given, or \"\"")
     items: list[EventItemOut] = Field(..., description="a correction notice's materials and "
                                       "problems, or []")
+    decision: str = Field(..., description="a review's (cases.reviewed) decision, approve "
+                          "(同意) or reject (不同意), or \"\"")
+    workdays: int | None = Field(..., description="the working days of an extension "
+                                 "(cases.extended), or, to staff, of an extension request "
+                                 "(cases.extension_requested); else null")
+    reason: str = Field(..., description="the reason of that extension (told to the "
+                        "applicant, 《行政许可法》第四十二条) or request, or \"\"")
+    note: str = Field(..., description="staff only: why the head declined an extension "
+                      "request (cases.extension_declined), or \"\"")
     actor_label: str | None = Field(..., description="staff only: who acted (a sign-in "
                                     "name); null for the applicant")
     data: dict[str, Any] | None = Field(..., description="staff only: everything the event "
@@ -89,13 +107,29 @@ class EventOut(Schema):
         return step_title(obj.task.title) if obj.task_id else None
 
     @staticmethod
-    def resolve_opinion(obj):
-        return str((obj.data or {}).get("opinion") or "")
+    def resolve_opinion(obj, context):
+        return _shown(obj, context).opinion
 
     @staticmethod
-    def resolve_items(obj):
+    def resolve_items(obj, context):
         return [{"name": str(item.get("name", "")), "problem": str(item.get("problem", ""))}
-                for item in (obj.data or {}).get("items") or ()]
+                for item in _shown(obj, context).items]
+
+    @staticmethod
+    def resolve_decision(obj, context):
+        return _shown(obj, context).decision
+
+    @staticmethod
+    def resolve_workdays(obj, context):
+        return _shown(obj, context).workdays
+
+    @staticmethod
+    def resolve_reason(obj, context):
+        return _shown(obj, context).reason
+
+    @staticmethod
+    def resolve_note(obj, context):
+        return _shown(obj, context).note
 
     @staticmethod
     def resolve_actor_label(obj, context):
@@ -104,6 +138,13 @@ class EventOut(Schema):
     @staticmethod
     def resolve_data(obj, context):
         return obj.data if _staff_reads(obj, context) else None
+
+
+def _shown(event, context) -> selectors.EventShown:
+    """What the case page would tell this answer's reader of ``event``, read once."""
+    if not hasattr(event, "api_shown"):
+        event.api_shown = selectors.event_shown(event, staff=_staff_reads(event, context))
+    return event.api_shown
 
 
 def _staff_reads(event, context) -> bool:
@@ -376,8 +417,21 @@ class OpinionIn(Schema):
 
 
 class CorrectionItem(Schema):
-    material_id: int
+    """One entry of a correction notice: a material or an answer of the
+    application form (one of the two), and its problem."""
+    material_id: int | None = Field(None, description="a material of the case's item version")
+    field: str | None = Field(None, description="or the name of an application form field "
+                              "whose answer is to be corrected")
     problem: str
+
+
+class CorrectIn(Schema):
+    data: dict[str, Any] | None = Field(
+        None, description="the corrected answers of every form field the notice lists "
+        "(by name), and of no other")
+
+
+NO_ANSWERS = CorrectIn()
 
 
 class CorrectionIn(Schema):
@@ -564,11 +618,12 @@ def reissue_query_code(request, case_id: int):
 
 
 @router.post("/cases/{case_id}/correct", response=CaseOut, auth=AUTH)
-def correct_case(request, case_id: int):
-    """Resubmit after uploading every material the correction notice lists."""
+def correct_case(request, case_id: int, payload: CorrectIn = NO_ANSWERS):
+    """Resubmit after uploading every material the correction notice lists,
+    with the corrected answers of the form fields it lists."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
-    return services.case_correct(actor=actor, case=case)
+    return services.case_correct(actor=actor, case=case, data=payload.data)
 
 
 @router.post("/cases/{case_id}/withdraw", response=CaseOut, auth=AUTH)
@@ -698,11 +753,12 @@ def return_task(request, task_id: int, payload: OpinionIn):
 
 @router.post("/tasks/{task_id}/correction", response=CaseOut, auth=AUTH)
 def request_correction(request, task_id: int, payload: CorrectionIn):
-    """一次性告知: every material to correct, once (at acceptance)."""
+    """一次性告知: every material and form answer to correct, once (at acceptance)."""
     actor = actor_of(request)
     task = selectors.task_get_for_actor(actor=actor, task_id=task_id)
     services.case_request_correction(actor=actor, task=task,
-                                     items=[i.dict() for i in payload.items], note=payload.note,
+                                     items=[i.dict(exclude_none=True) for i in payload.items],
+                                     note=payload.note,
                                      expected_version=payload.version)
     return selectors.case_get_for_actor(actor=actor, case_id=task.case_id)
 

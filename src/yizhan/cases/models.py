@@ -161,6 +161,13 @@ class Case(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def was_submitted(self) -> bool:
+        """Whether the case ever was an application before the agency (or a
+        notice issued).  Not the status: a draft its applicant withdrew is
+        已撤回 without ever having been submitted, and has no number."""
+        return self.submitted_at is not None
+
 
 class CaseNumberSequence(models.Model):
     """The last serial per agency and year; locked to allocate the next.

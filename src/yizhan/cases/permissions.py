@@ -42,8 +42,19 @@ def case_create(actor, *, applicant, item_version) -> bool:
 
 def files_at_counter(actor, *, agency_id: int) -> bool:
     """Whether ``actor`` serves at the window of ``agency_id``, and so files
-    its items for walk-in applicants (the window's pages, ``case_create``)."""
-    return scope_of(actor).has(Role.WINDOW_CLERK, agency_id)
+    its items for walk-in applicants (the window's pages, ``case_create``)
+    and carries through the walk-in applications they filed there."""
+    agencies = counter_agencies(actor)
+    return agency_id is not None and (agencies is None or agency_id in agencies)
+
+
+def counter_agencies(actor) -> frozenset[int] | None:
+    """The agencies at whose window ``actor`` serves (None: every agency's).
+
+    ``files_at_counter`` for one agency; ``selectors.cases_of_applicant_user``
+    for the list of the walk-in applications a clerk still carries.
+    """
+    return scope_of(actor).agencies(Role.WINDOW_CLERK)
 
 
 def _applicant_or_clerk(actor, case) -> bool:
@@ -55,10 +66,11 @@ def _applicant_or_clerk(actor, case) -> bool:
     if _own_applicant(actor, case.applicant):
         return True
     # A window clerk who filed a walk-in application carries it through
-    # while they serve at a window; the case is the applicant's, not theirs
-    # to keep after leaving the post.
+    # while they serve at the window where they filed it, the accepting
+    # agency's; the case is the applicant's, not theirs to keep after leaving
+    # the post, nor to take along to another agency's window.
     return (actor is not None and case.submitted_by_id == getattr(actor, "pk", None)
-            and scope_of(actor).has_role(Role.WINDOW_CLERK))
+            and files_at_counter(actor, agency_id=case.agency_id))
 
 
 def _walk_in_at_the_window(actor, case) -> bool:
@@ -107,11 +119,18 @@ def case_withdraw(actor, *, case) -> bool:
 
 
 def case_view(actor, *, case) -> bool:
-    if _applicant_or_clerk(actor, case):
-        return True
-    if case.status == case.Status.DRAFT:
-        # Not yet an application: the draft and its files are the
-        # applicant's until they submit it.
+    return _applicant_or_clerk(actor, case) or case_staff_page(actor, case=case)
+
+
+def case_staff_page(actor, *, case) -> bool:
+    """The staff pages of ``case`` (the workbench's case and task pages, its
+    tasks in the API): for its staff (``case_staff_view``), never by being its
+    applicant or the clerk who filed it, whose page is ``case_applicant_page``:
+    the staff pages show what the agency keeps to itself until it decides (an
+    extension's reason before the head approves it, the reviewers' opinions)."""
+    if not case.was_submitted:
+        # Not an application: a draft and its files are the applicant's until
+        # they submit it, and stay theirs if they withdraw it unsubmitted.
         return False
     return case_staff_view(actor, case=case)
 

@@ -18,7 +18,7 @@ from yizhan.accounts.models import person_of
 from yizhan.cases import clock, permissions
 from yizhan.cases.downloads import EXTENSIONS
 from yizhan.cases.error_codes import CasesErrorCode
-from yizhan.cases.models import Case, CaseEvent, ExtensionRequest, MaterialFile, Task
+from yizhan.cases.models import Case, CaseEvent, EventType, ExtensionRequest, MaterialFile, Task
 from yizhan.catalog.content import file_display_name
 from yizhan.catalog.models import ItemVersion, Material
 from yizhan.core.crypto import sm3_hex
@@ -59,6 +59,20 @@ def case_detail(*, actor, case_id: int) -> Case:
     return _with_timeline(case)
 
 
+def case_get_for_staff(*, actor, case_id: int) -> Case:
+    """A case for its staff pages (``permissions.case_staff_page``): not found for
+    whoever sees it only as its applicant or as the clerk who filed it."""
+    case = _cases_with_tasks().filter(pk=case_id).first()
+    if case is None or not permissions.case_staff_page(actor, case=case):
+        raise NotFound()
+    return case
+
+
+def case_detail_for_staff(*, actor, case_id: int) -> Case:
+    """``case_get_for_staff`` with its tasks, events and files, for one page."""
+    return _with_timeline(case_get_for_staff(actor=actor, case_id=case_id))
+
+
 def case_id_seen_as_staff(*, actor, case_id: int) -> bool:
     """``permissions.case_staff_view`` for the case ``case_id`` (False if there is none)."""
     case = _cases_with_tasks().filter(pk=case_id).first()
@@ -71,6 +85,43 @@ def _with_timeline(case: Case) -> Case:
     case.task_list = list(case.tasks.all())
     case.file_list = case_files(case)
     return case
+
+
+@dataclass(frozen=True)
+class EventShown:
+    """What a case's timeline tells of one event besides its type, agency and step."""
+
+    decision: str  # a review's "approve" (同意) or "reject" (不同意); else ""
+    opinion: str
+    items: list  # a correction notice's materials, each with its problem
+    workdays: int | None  # an extension's (or, to staff, an extension request's) days
+    reason: str  # the reason of that extension (or request)
+    note: str  # to staff: why the head declined an extension request
+
+
+def event_shown(event: CaseEvent, *, staff: bool) -> EventShown:
+    """What the timeline tells of ``event`` to the applicant, or to ``staff``.
+
+    The case page (``cases/timeline.html``) and the API (``EventOut``) both
+    follow it.  The applicant is told the opinions, a correction's items, a
+    review's decision, and an extension's working days and reason
+    (《行政许可法》第四十二条: the reason is told to the applicant).  An
+    extension request, and the head's refusal of it, are the agency's
+    internal steps: only staff are told their days, reason and note.
+    """
+    data = event.data or {}
+    extension = event.type == EventType.EXTENDED or (
+        staff and event.type == EventType.EXTENSION_REQUESTED)
+    decision = data.get("decision") if event.type == EventType.REVIEWED else ""
+    return EventShown(
+        decision=decision if decision in ("approve", "reject") else "",
+        opinion=str(data.get("opinion") or ""),
+        items=list(data.get("items") or ()),
+        workdays=data.get("workdays") if extension else None,
+        reason=str(data.get("reason") or "") if extension else "",
+        note=str(data.get("note") or "")
+        if staff and event.type == EventType.EXTENSION_DECLINED else "",
+    )
 
 
 def case_files(case: Case) -> list[MaterialFile]:
@@ -122,13 +173,18 @@ def draft_continues(case: Case, *, actor, version) -> bool:
     Only a draft the actor saved, of that version, by the idempotency key
     the form posts again: the applicant's own on the apply page (修改申请信息),
     the clerk's own on the window's page (继续办理).  A draft the window
-    filed is the clerk's to continue, not the applicant's, and a draft of a
-    version superseded since followed another form.
+    filed is the clerk's to continue, not the applicant's.  A draft of a
+    version of the item superseded since is continued by the form of the
+    version in force, which files it as that version's (its files by their
+    materials' names, ``materials_as_posted``; services.case_create moves it
+    there), so that what the applicant gave is not lost.
     """
     return (case.status == Case.Status.DRAFT and bool(case.idempotency_key)
             and case.submitted_by_id is not None
             and case.submitted_by_id == getattr(person_of(actor), "pk", None)
-            and case.item_version_id == version.pk)
+            and (case.item_version_id == version.pk
+                 or (version.item.published_id == version.pk
+                     and case.item_version.item_id == version.item_id)))
 
 
 def draft_by_key(*, actor, version, key: str) -> Case | None:
@@ -136,8 +192,10 @@ def draft_by_key(*, actor, version, key: str) -> Case | None:
     (one sent back from a display toggle), or None (``draft_continues``)."""
     if not key or person_of(actor) is None:
         return None
-    return Case.objects.filter(submitted_by=actor, idempotency_key=key, item_version=version,
-                               status=Case.Status.DRAFT).first()
+    case = Case.objects.filter(submitted_by=actor, idempotency_key=key,
+                               status=Case.Status.DRAFT).select_related("item_version").first()
+    return case if case is not None and draft_continues(case, actor=actor,
+                                                         version=version) else None
 
 
 def window_drafts(*, actor) -> QuerySet[Case]:
@@ -151,10 +209,19 @@ def window_drafts(*, actor) -> QuerySet[Case]:
 
 
 def cases_of_applicant_user(*, user) -> QuerySet[Case]:
-    """The applications a user made or is the applicant of (not notices they issued)."""
+    """The applications a user made or is the applicant of (not notices they issued).
+
+    The walk-in applications a window clerk filed are listed while they serve
+    at the window of the agency they filed them with, the rule by which they
+    open one (``permissions.case_applicant_page``): a list entry that would
+    not open would show a stranger's name, item and outcome.
+    """
     if person_of(user) is None:
         return Case.objects.none()  # a token applies for nobody
-    return _cases().filter(Q(submitted_by=user) | Q(applicant__user=user),
+    counters = permissions.counter_agencies(user)
+    filed = (Q(submitted_by=user) if counters is None
+             else Q(submitted_by=user, agency_id__in=counters))
+    return _cases().filter(filed | Q(applicant__user=user),
                            kind=Case.Kind.APPROVAL).order_by("-created_at")
 
 
@@ -183,6 +250,14 @@ def inbox(*, actor) -> QuerySet[Task]:
             .order_by("due_at", "id"))
 
 
+def submitted_cases() -> QuerySet[Case]:
+    """The cases that are before an agency: applications once submitted, and
+    the notices issued (``Case.was_submitted``).  Neither a draft nor a draft
+    its applicant withdrew unsubmitted: the staff never see them, and they
+    count in no figure of the agency's work."""
+    return Case.objects.filter(submitted_at__isnull=False)
+
+
 # Longer than any case number or applicant's name: a search that long is
 # something pasted by mistake, and is ignored rather than run.
 AGENCY_CASES_QUERY_MAX = 100
@@ -197,10 +272,10 @@ def agency_cases(*, actor, status: str = "", q: str = "") -> QuerySet[Case]:
     """
     scope = scope_of(actor)
     ids = scope.agencies(*permissions.STAFF_VIEW_ROLES)
-    qs = _cases().exclude(status=Case.Status.DRAFT)
+    qs = submitted_cases().select_related(*CASE_RELATED)
     if ids is not None:
         # Through a task (joint review) only the roles that do tasks see a
-        # case, as in permissions.case_view: a listed case must open.
+        # case, as in permissions.case_staff_page: a listed case must open.
         task_ids = scope.agencies(*permissions.TASK_ROLES)
         qs = qs.filter(Q(agency_id__in=ids) | Q(tasks__agency_id__in=task_ids)).distinct()
     if status:
@@ -293,8 +368,9 @@ def correction_answers(case: Case) -> dict[int, MaterialFile]:
 
 
 def task_get_for_actor(*, actor, task_id: int) -> Task:
+    """A task of a case whose staff pages the actor sees (``case_get_for_staff``)."""
     task = Task.objects.select_related("case", "agency").filter(pk=task_id).first()
-    if task is None or not permissions.case_view(actor, case=task.case):
+    if task is None or not permissions.case_staff_page(actor, case=task.case):
         raise NotFound()
     return task
 

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -59,7 +59,8 @@ from yizhan.core.ids import parse_id
 from yizhan.core.middleware import throttle_address
 from yizhan.core.permissions import require
 from yizhan.core.tasks import enqueue
-from yizhan.directory.models import Posting
+from yizhan.directory import selectors as directory_selectors
+from yizhan.directory.authz import forget_scope
 from yizhan.workdays.arithmetic import Deadline
 from yizhan.workdays.selectors import calendar_cache_clear, calendar_current, calendar_held
 
@@ -183,17 +184,7 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
         if existing is not None:
             return _continue_keyed(existing, actor=actor, item_version=item_version,
                                    applicant=applicant, data=data, unfinished=unfinished)
-    # Read afresh: the caller's version may have been loaded before a newer
-    # version superseded it, and its cached item would still say published.
-    item = Item.objects.select_related("agency").get(pk=item_version.item_id)
-    if item.published_id != item_version.pk:
-        raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
-                           code=CasesErrorCode.NOT_PUBLISHED)
-    _check_still_offered(item, draft=False)
-    _check_agencies_open(item_version, draft=False)
-    if not at_window and not item_version.offered_online:
-        raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
-                       code=CasesErrorCode.NOT_ONLINE)
+    item = _check_taking_in(item_version, at_window=at_window, draft=False)
     _check_applicant_served(item_version, applicant)
     data = _application_data(item_version, data, unfinished=unfinished)
     now = timezone.now()
@@ -215,6 +206,28 @@ def case_create(*, actor, item_version: ItemVersion, applicant, data: dict | Non
                  changes={"item": item.impl_code, "version": item_version.number,
                           "applicant": applicant.pk})
     return case
+
+
+def _check_taking_in(item_version: ItemVersion, *, at_window: bool, draft: bool) -> Item:
+    """``item_version`` takes in an application: it is the version in force of an
+    item still offered, online unless the window files it.  Returns the item.
+
+    A new application and a draft moved onto the version in force
+    (``_draft_move``) are checked alike; ``draft`` words the refusals for the
+    latter.
+    """
+    # Read afresh: the caller's version may have been loaded before a newer
+    # version superseded it, and its cached item would still say published.
+    item = Item.objects.select_related("agency").get(pk=item_version.item_id)
+    if item.published_id != item_version.pk:
+        raise InvalidInput(_("该事项版本未发布或已被新版本替代，请从事项指南重新申请。"),
+                           code=CasesErrorCode.NOT_PUBLISHED)
+    _check_still_offered(item, draft=draft)
+    _check_agencies_open(item_version, draft=draft)
+    if not at_window and not item_version.offered_online:
+        raise Conflict(_("该事项不提供网上申请，请按办事指南到窗口办理。"),
+                       code=CasesErrorCode.NOT_ONLINE)
+    return item
 
 
 def _check_still_offered(item: Item, *, draft: bool, agency=None) -> None:
@@ -273,19 +286,28 @@ def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, 
     rather than answered with a case that is not the one asked for.
     A retry that arrives after the item got a new version names a case
     already submitted on the old one: that case is the answer (its answers
-    followed the old version's form, so they are not compared).
+    followed the old version's form, so they are not compared).  One that
+    names a draft on the old one moves the draft onto the version in force
+    (``_draft_move``), and goes on as for a draft of it.
     """
     if case.item_version_id != item_version.pk:
-        if (case.status != Case.Status.DRAFT and case.applicant_id == applicant.pk
-                and ItemVersion.objects.filter(pk=case.item_version_id,
-                                               item_id=item_version.item_id).exists()):
+        earlier = ItemVersion.objects.filter(pk=case.item_version_id,
+                                             item_id=item_version.item_id).exists()
+        if case.was_submitted and case.applicant_id == applicant.pk and earlier:
             return case
-        raise Conflict(_("该请求编号已用于其他事项或事项版本的申请，请重新打开申请页面。"),
-                       code=CasesErrorCode.KEY_REUSED)
+        if case.status != Case.Status.DRAFT or not earlier:
+            raise Conflict(_("该请求编号已用于其他事项或事项版本的申请，请重新打开申请页面。"),
+                           code=CasesErrorCode.KEY_REUSED)
+        case = _draft_move(case, actor=actor, item_version=item_version, applicant=applicant)
     data = _application_data(item_version, data, unfinished=unfinished)
     if case.applicant_id == applicant.pk and case.data == data:
         return case
     case = _lock(case, "applicant")
+    if case.status != Case.Status.DRAFT and not case.was_submitted:
+        # A draft its applicant withdrew before submitting it: no application
+        # was made, so there is none to lead to.
+        raise Conflict(_("该请求编号的草稿已撤回，请重新打开申请页面。"),
+                       code=CasesErrorCode.KEY_REUSED)
     if case.status != Case.Status.DRAFT:
         # The case named, for the page to lead to it: the form sent again
         # from the browser's history after it went through, changed.
@@ -300,6 +322,54 @@ def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, 
                  agency_id=case.agency_id,
                  changes={"applicant": [before["applicant"], applicant.pk],
                           "data": [before["data"], data]})
+    return case
+
+
+def _draft_move(case: Case, *, actor, item_version: ItemVersion, applicant) -> Case:
+    """The draft ``case``, of an earlier version of the item, moved onto
+    ``item_version``, the version in force, for its form sent again by its key.
+
+    A form refused after it filed the draft comes back with the same key; if
+    the agency publishes a new version meanwhile, the draft could never be
+    submitted (``case_submit`` wants the version in force), and refusing the
+    key would bring the page back with it again, the files chosen lost.  So
+    the draft goes over as a form opened before the new version does
+    (``selectors.materials_as_posted``): each file as the new version's
+    material of the same name.  A file of a material the new version no
+    longer asks for is dropped, as a file replaced in a draft is: it never
+    was part of an application.  The answers go through the new version's
+    form, keeping those given and valid (a draft's, ``unfinished``).
+    Refused as a new application would be when the new version takes none in.
+    """
+    case = _lock(case, "applicant")
+    if case.status != Case.Status.DRAFT or case.item_version_id == item_version.pk:
+        return case   # moved, or ended, by a request that went first
+    item = _check_taking_in(item_version, draft=True, at_window=permissions.files_at_window(
+        actor, applicant=applicant))
+    _check_applicant_served(item_version, applicant)
+    earlier = case.item_version
+    refiled = {before: now for now, before in selectors.materials_as_posted(
+        version=item_version, posted_version_id=earlier.pk, posted_ids=()).posted_as.items()}
+    dropped = []
+    for record in MaterialFile.objects.filter(case=case).select_related("material"):
+        if record.material_id in refiled:
+            MaterialFile.objects.filter(pk=record.pk).update(
+                material_id=refiled[record.material_id])
+            continue
+        record.delete()
+        _file_delete_on_commit(record.file.name)
+        dropped.append({"material": record.material.name, "file": record.original_name,
+                        "sm3": record.digest})
+    before = case.data
+    case.item_version = item_version
+    case.agency_id = item.agency_id
+    case.data = _application_data(item_version, before, unfinished=True)
+    case.save(update_fields=["item_version", "agency", "data"])
+    audit_append(actor=actor, action=CasesAction.DRAFT_UPDATED, obj=case,
+                 agency_id=case.agency_id,
+                 changes={"version": [earlier.number, item_version.number],
+                          "item_version": [earlier.pk, item_version.pk],
+                          "data": [before, case.data], "dropped_files": dropped})
     return case
 
 
@@ -341,7 +411,7 @@ def _material_record(*, actor, case, material_id, upload, checked, name) -> Mate
     if material is None:
         raise InvalidInput(_("该事项没有这项材料。"), field="material_id")
     if case.status == Case.Status.CORRECTION and material.pk not in {
-            item["material_id"] for item in case.correction.items}:
+            item.get("material_id") for item in case.correction.items}:
         # 一次性告知: the notice lists everything to correct; the window
         # accepted the other materials as they stand, and they stay so.
         raise Conflict(_("补正告知没有列出“%(name)s”，该材料不能更换。"),
@@ -642,7 +712,9 @@ def case_query_code_reissue(*, actor, case: Case) -> tuple[Case, str]:
     case = _lock(case)
     require(permissions.case_query_code_reissue(actor, case=case),
             action="case_query_code_reissue")
-    if case.status == Case.Status.DRAFT:
+    if not case.number:
+        # A draft, or one withdrawn unsubmitted: the query code goes with the
+        # case number (its digest is keyed by it), which only submitting gives.
         raise Conflict(_("草稿尚未提交，没有查询码。"), code=CasesErrorCode.BAD_STATE)
     code = _new_query_code(case)
     case.save(update_fields=["query_code_hash"])
@@ -719,18 +791,26 @@ def task_claim(*, actor, task: Task) -> Task:
 def release_claims(*, actor, user, posts) -> list[Task]:
     """Put back in their post's inbox the tasks ``user`` claimed and can no longer do.
 
-    Runs when a person leaves posts (``directory.signals.posts_left``), in
-    the transaction of that change, whose service checked that ``actor``
-    may make it.  A claim is held for ever otherwise: nobody else in the
-    post may handle the task, the one who claimed it no longer may, and the
-    case would stand still past its limit.  A post the person still holds
-    (another posting with the same role in the same agency) keeps its claims.
+    Runs when a person stops holding roles (``directory.signals.posts_left``:
+    a post left, the account switched off, a grant revoked), in the
+    transaction of that change, whose service checked that ``actor`` may
+    make it; and for grants that ran out, which nobody announces, from the
+    periodic ``claims_release_lapsed`` (``actor`` None: the system).  A
+    claim is held for ever otherwise: nobody else in the post may handle the
+    task, the one who claimed it no longer may, and the case would stand
+    still past its limit.
+
+    ``posts``, the ``(agency id, role)`` pairs left, say which roles' claims
+    to look at; whether one goes back is decided as the step itself decides
+    who may act, on the person's whole scope as it is now (their posts with
+    the units below them, their live grants).  A claim in a role they still
+    hold there, by another post or a grant, stays theirs.
     """
-    still = set() if not user.is_active else set(
-        Posting.objects.filter(user=user).values_list("post__agency_id", "post__role"))
-    gone = set(posts) - still
-    claimed = [task for task in Task.objects.filter(claimed_by=user, status=Task.Status.CLAIMED)
-               .order_by("case_id", "pk") if (task.agency_id, task.role) in gone]
+    forget_scope(user)
+    roles = {role for _agency, role in posts}
+    claimed = [task for task in Task.objects.filter(claimed_by=user, status=Task.Status.CLAIMED,
+                                                    role__in=roles).order_by("case_id", "pk")
+               if not permissions.task_claim(user, task=task)]
     # Lock order: every case first, in case_id order, and only then the
     # releases, each of which appends (takes an audit chain head).  Locking
     # the next case after appending for the last one held a head while
@@ -751,6 +831,35 @@ def release_claims(*, actor, user, posts) -> list[Task]:
         _release(task, case, actor=actor, holder=user, now=now)
         released.append(task)
     notifications.tasks_opened(released)
+    return released
+
+
+def claims_release_lapsed() -> list[Task]:
+    """Put back in their post's inbox the tasks claimed through a grant that has run out.
+
+    System work (no actor), run periodically (``tasks.release_lapsed_claims``):
+    an expiry is no change anyone makes, so nothing announces it as leaving
+    a post or a revocation is announced.  Until then the one who claimed may
+    no longer act, and the post that may neither lists nor counts the task.
+    The candidates are found in one query, the claims whose holder had a
+    grant of the task's role that expired after the claim was made; each
+    holder's then go through ``release_claims``, which decides on their whole
+    scope (another post or grant may still cover the task) and writes the
+    same events, audit records and notices, in one transaction per holder.
+    Safe to run twice at once: a claim already back is skipped.
+    """
+    lapsed = directory_selectors.grants_expired(now=timezone.now()).filter(
+        user=OuterRef("claimed_by"), role=OuterRef("role"), expires_at__gt=OuterRef("claimed_at"))
+    candidates = (Task.objects.filter(status=Task.Status.CLAIMED).filter(Exists(lapsed))
+                  .select_related("claimed_by").order_by("claimed_by_id", "pk"))
+    held: dict[int, tuple] = {}
+    for task in candidates:
+        holder, posts = held.setdefault(task.claimed_by_id, (task.claimed_by, set()))
+        posts.add((task.agency_id, task.role))
+    released = []
+    for holder, posts in held.values():
+        with transaction.atomic():
+            released += release_claims(actor=None, user=holder, posts=posts)
     return released
 
 
@@ -1194,27 +1303,7 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
     refusal = selectors.correction_refusal(case, kind=task_kind(task.name))
     if refusal is not None:
         raise refusal
-    materials = {m.pk: m for m in case.item_version.materials.all()}
-    cleaned = []
-    for entry in items or []:
-        material = materials.get(parse_id(entry.get("material_id"))) if isinstance(
-            entry, dict) else None
-        problem = str(entry.get("problem") or "").strip() if isinstance(entry, dict) else ""
-        if material is not None and not problem:
-            # Named, so that the page marks the material's own field: the
-            # notice goes out once, and nothing listed may go without its problem.
-            raise InvalidInput(_("请写明“%(name)s”需要补正的问题。"), field="items",
-                               material_id=material.pk, name=material.name)
-        if material is None:
-            raise InvalidInput(_("每一项补正须指明材料并写明问题。"), field="items")
-        if any(item["material_id"] == material.pk for item in cleaned):
-            # The applicant's page has one file input a material: two entries
-            # would keep one file for both.  Its problems are told together.
-            raise InvalidInput(_("“%(name)s”列出了不止一次，每项材料只列一次，"
-                                 "请把它的问题写在一起。"), field="items",
-                               material_id=material.pk, name=material.name)
-        cleaned.append({"material_id": material.pk, "name": material.name,
-                        "problem": problem})
+    cleaned = _notice_items(case.item_version, items)
     if not cleaned:
         raise InvalidInput(_("请列出需要补正的全部材料。"), field="items")
     now = timezone.now()
@@ -1233,24 +1322,79 @@ def case_request_correction(*, actor, task: Task, items: list[dict], note: str =
     return notice
 
 
+def _notice_items(version: ItemVersion, items) -> list[dict]:
+    """The entries of a correction notice, checked: each a material of
+    ``version`` (``material_id``) or an answer of its application form
+    (``field``, the form field's name), with the problem to correct.
+
+    The application form is part of the application (申请书): an answer that
+    is wrong or incomplete is told in the same notice as the materials, once.
+    Each entry keeps the material's or the field's name as the notice shows it.
+    """
+    materials = {m.pk: m for m in version.materials.all()}
+    fields = {f["name"]: f for f in version.form_fields or []}
+    cleaned = []
+    for entry in items or []:
+        entry = entry if isinstance(entry, dict) else {}
+        if entry.get("field") is not None:
+            field = fields.get(entry["field"]) if isinstance(entry["field"], str) else None
+            key = ("field", field["name"]) if field else None
+            named = {"form_field": field["name"]} if field else {}
+            name = field["label"] if field else ""
+        else:
+            material = materials.get(parse_id(entry.get("material_id")))
+            key = ("material_id", material.pk) if material else None
+            named = {"material_id": material.pk} if material else {}
+            name = material.name if material else ""
+        problem = str(entry.get("problem") or "").strip()
+        if key is not None and not problem:
+            # Named, so that the page marks the entry's own field: the
+            # notice goes out once, and nothing listed may go without its problem.
+            raise InvalidInput(_("请写明“%(name)s”需要补正的问题。"), field="items",
+                               name=name, **named)
+        if key is None:
+            raise InvalidInput(_("每一项补正须指明材料或申请信息并写明问题。"), field="items")
+        if any(item.get(key[0]) == key[1] for item in cleaned):
+            # The applicant's page has one input an entry: two entries would
+            # keep one answer for both.  Its problems are told together.
+            raise InvalidInput(_("“%(name)s”列出了不止一次，每项只列一次，"
+                                 "请把它的问题写在一起。"), field="items", name=name, **named)
+        cleaned.append({key[0]: key[1], "name": name, "problem": problem})
+    return cleaned
+
+
+def _notice_entry(entry) -> tuple:
+    """What a notice's entry (or a request's) lists: a material or a form field."""
+    if not isinstance(entry, dict):
+        return (None, None)
+    if entry.get("field") is not None:
+        return ("field", entry["field"])
+    return ("material_id", parse_id(entry.get("material_id")))
+
+
 def _notice_as_asked(case: Case, task: Task, actor, *, items, note: str) -> bool:
     """Whether the case's correction notice is the one this request asks for:
     sent on ``task`` by ``actor``, listing the same materials with the same
     problems, and the same note (a double click, a retry after the answer
     was lost; see ``_done_as_asked``)."""
     notice = case.correction
-    asked = [(parse_id(entry.get("material_id")), str(entry.get("problem") or "").strip())
+    asked = [(_notice_entry(entry), str(entry.get("problem") or "").strip())
              if isinstance(entry, dict) else None for entry in items or []]
     return (notice.note == note
-            and asked == [(item["material_id"], item["problem"]) for item in notice.items]
+            and asked == [(_notice_entry(item), item["problem"]) for item in notice.items]
             and events.same_actor(events.recorded_actor(events.latest(
                 types=(EventType.CORRECTION_REQUESTED,), task=task)), actor))
 
 
 @transaction.atomic
-def case_correct(*, actor, case: Case) -> Case:
+def case_correct(*, actor, case: Case, data: dict | None = None) -> Case:
     """The applicant resubmits after correcting; acceptance resumes.
 
+    Every material the notice lists must have been uploaded again since,
+    and every answer of the application form it lists be given again in
+    ``data`` (by field name); ``data`` may hold no other answer, the rest
+    having been accepted as it stands.  The answers are checked as at
+    submission, with the others kept.
     An applicant without an account does so at the accepting agency's
     window, through whichever clerk serves there (``permissions.case_correct``).
     """
@@ -1264,8 +1408,10 @@ def case_correct(*, actor, case: Case) -> Case:
         raise Conflict(_("本件没有待补正的内容。"), code=CasesErrorCode.BAD_STATE)
     notice = case.correction
     now = timezone.now()
+    revised = _corrected_answers(case, notice, data)
     fixed = selectors.correction_answers(case)
-    missing = [item["name"] for item in notice.items if item["material_id"] not in fixed]
+    missing = [item["name"] for item in notice.items
+               if "material_id" in item and item["material_id"] not in fixed]
     if missing:
         raise InvalidInput(_("以下材料尚未重新上传：%(names)s"),
                            code=CasesErrorCode.MISSING_MATERIALS, names=rendered_later(
@@ -1279,7 +1425,17 @@ def case_correct(*, actor, case: Case) -> Case:
     # The acceptance step starts afresh from the resubmission, with a new
     # limit: supervision plans its next look.
     case.next_check_at = now
-    case.save(update_fields=["status", "paused_since", "pause_reason", "next_check_at"])
+    fields = ["status", "paused_since", "pause_reason", "next_check_at"]
+    changes = {}
+    if revised:
+        # The conditions read the corrected answers from now on.
+        changes = {name: [case.data.get(name), value] for name, value in revised.items()
+                   if case.data.get(name) != value}
+        case.data = {**case.data, **revised}
+        case.process_state = bpmn.revise_data(case.item_version.process_spec,
+                                              case.process_state, data=revised).state_json
+        fields += ["data", "process_state"]
+    case.save(update_fields=fields)
     back = list(case.tasks.filter(status__in=[Task.Status.OPEN, Task.Status.CLAIMED]))
     calendar = calendar_held() if back else None
     for task in back:
@@ -1288,12 +1444,42 @@ def case_correct(*, actor, case: Case) -> Case:
                                                due_provisional=due.provisional,
                                                version=F("version") + 1)
     events.append(case=case, type=EventType.CORRECTION_SUBMITTED, actor=actor,
-                  data={"materials": sorted(fixed)})
+                  data={"materials": sorted(fixed), "fields": sorted(revised)})
     audit_append(actor=actor, action=CasesAction.CORRECTION_SUBMITTED, obj=case,
-                 agency_id=case.agency_id)
+                 agency_id=case.agency_id,
+                 changes={f"data.{name}": values for name, values in changes.items()} or None)
     notifications.correction_submitted(case)
     notifications.tasks_opened(back)   # acceptance is the window's to do again
     return case
+
+
+def _corrected_answers(case: Case, notice: CorrectionNotice, data) -> dict:
+    """The answers of the application form that ``data`` corrects, checked:
+    exactly those the notice lists, each given, and all the answers then
+    valid together, as at submission (``_answers_in_full``).  By field name."""
+    listed = [item["field"] for item in notice.items if "field" in item]
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise InvalidInput(_("申请信息应为键值对。"), field="data")
+    labels = {f["name"]: f["label"] for f in case.item_version.form_fields or []}
+    others = [labels.get(name, str(name)) for name in data if name not in listed]
+    if others:
+        # As for a material the notice does not list (``material_upload``):
+        # the window accepted these answers as they stand.
+        raise Conflict(_("补正告知没有列出以下申请信息，不能修改：%(names)s"), field="data",
+                       code=CasesErrorCode.NOT_IN_NOTICE, names=rendered_later(
+                               lambda: pgettext("list separator", "、").join(others)))
+    unanswered = [name for name in listed if name not in data]
+    if unanswered:
+        raise InvalidInput(_("以下申请信息尚未重新填写：%(names)s"), field="data",
+                           code=CasesErrorCode.MISSING_MATERIALS,
+                           problems={name: str(_("请重新填写此项。")) for name in unanswered},
+                           names=rendered_later(lambda: pgettext("list separator", "、").join(
+                               labels[name] for name in unanswered)))
+    if not listed:
+        return {}
+    answers = _application_data(case.item_version, {**case.data, **data})
+    return {name: answers.get(name) for name in listed}
 
 
 @transaction.atomic
@@ -1388,9 +1574,12 @@ def case_resume(*, actor, case: Case) -> Case:
     case.paused_since = None
     case.pause_reason = ""
     promised_before = case.promised_due
+    before = {name: getattr(case, name) for name in ("statutory_due", "promised_due")}
     fields = ["paused_workdays", "status", "paused_since", "pause_reason",
               *_recompute(case, calendar)]
     case.save(update_fields=fields)
+    moved = {name: [old, getattr(case, name)] for name, old in before.items()
+             if old != getattr(case, name)}
     if lost:
         # Each open step's own limit stopped with the case's clock: it is
         # given back the working days the pause took, or supervision would
@@ -1404,6 +1593,8 @@ def case_resume(*, actor, case: Case) -> Case:
             due = _within_promise(case, task_kind(task.name),
                                   calendar.deadline(task.due_at, lost, tz),
                                   late=_opened_late(task, promised_before))
+            if due.at != task.due_at:
+                moved.setdefault("tasks", {})[task.pk] = [task.due_at, due.at]
             task.due_at, task.due_provisional = due.at, due.provisional
         Task.objects.bulk_update(open_steps, ["due_at", "due_provisional"])
     deciding = permissions.deciding_agency_id(case)
@@ -1411,6 +1602,12 @@ def case_resume(*, actor, case: Case) -> Case:
                   agency_id=deciding, data={"reason": reason, "paused_workdays": lost})
     audit_append(actor=actor, action=CasesAction.CASE_RESUMED, obj=case,
                  agency_id=deciding, changes={"paused_workdays": lost})
+    if moved:
+        # The deadlines moved on by the days the law excludes: supervision's
+        # alerts on the old ones (a warning, an overdue step counted as if the
+        # clock had run) go, and its sweep raises what the new ones call for,
+        # as after a recount.
+        deadlines_moved.send(sender=Case, case=case, moved=moved, cause="resumed")
     if case.kind != Case.Kind.NOTICE:
         notifications.case_resumed(case, reason=reason, paused_workdays=lost)
     return case
@@ -1794,9 +1991,12 @@ def deadlines_recompute(*, year: int | None = None) -> int:
     Only an application (``Case.Kind.APPROVAL``) has deadlines of its own; a
     supervision notice's limits are its steps', counted again as steps.  A
     case decided, withdrawn or closed while a deadline of it was provisional
-    is counted again too (from its stored pauses and extension), so that its
-    暂定 mark goes once the year is published; one whose deadlines are final
-    is left as it is.
+    is counted again too (its pauses from their events, its extension), so
+    that its 暂定 mark goes once the year is published; one whose deadlines
+    are final is left as it is.  When an application's limits run from (its
+    acceptance, or its receipt: 第三十二条, ``clock.clock_start``) is judged
+    again too, since the five working days after receipt may have run over
+    a day the calendar changed.
     """
     # This process may have read the calendar a moment before the change
     # committed elsewhere (a worker): the count must use the new one.
@@ -1813,15 +2013,26 @@ def deadlines_recompute(*, year: int | None = None) -> int:
                              | Q(created_at__year__lte=year, due_at__year__gte=year))
         running &= (Q(due_provisional=True)
                     | Q(accepted_at__year__lte=year, statutory_due__year__gte=year))
+    # Locked in case id order, as every step that locks several cases does
+    # (release_claims): in the model's order (newest first) the recount and
+    # a person leaving a post would each hold a case the other waits for.
+    # The correction notice comes with the case: its answer is when the
+    # materials were received (selectors.materials_received_at).
     cases = list(Case.objects.select_for_update(of=("self",)).filter(
         running | provisional | Q(pk__in=steps.values("case_id"))
-    ).select_related("item_version"))
+    ).select_related("item_version", "correction").order_by("pk"))
     ids = [case.pk for case in cases]
     pauses = {}
     for event in CaseEvent.objects.filter(
             case_id__in=ids, type__in=[EventType.SUSPENDED, EventType.RESUMED]).order_by(
             "case_id", "at", "id").only("case_id", "type", "at"):
         pauses.setdefault(event.case_id, []).append(event)
+    # When the window acted: the first acceptance (one again after a return
+    # never restarts the clock).
+    acceptances = {}
+    for event in CaseEvent.objects.filter(case_id__in=ids, type=EventType.ACCEPTED).order_by(
+            "case_id", "at", "id").only("case_id", "at"):
+        acceptances.setdefault(event.case_id, event)
     open_steps = {}
     for task in steps.filter(case_id__in=ids):
         open_steps.setdefault(task.case_id, []).append(task)
@@ -1834,12 +2045,27 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         if case.kind == Case.Kind.APPROVAL and case.accepted_at is not None and (
                 is_running or case.due_provisional or case.promised_provisional):
             before = {name: getattr(case, name) for name in
-                      ("paused_workdays", *clock.DEADLINE_FIELDS)}
-            if is_running:
-                case.paused_workdays = clock.paused_in(calendar=calendar, spans=spans)
-            fields = ["paused_workdays", *_recompute(case, calendar)]
+                      ("accepted_at", "paused_workdays", *clock.DEADLINE_FIELDS)}
+            acceptance = acceptances.get(case.pk)
+            if acceptance is not None:
+                # 第三十二条 (逾期不告知的，自收到申请材料之日起即为受理) judged
+                # again: the five working days after receipt may have run
+                # over a day since made a holiday or a working day.  Judged
+                # the same, the moment stored is kept (the event was written
+                # a moment after the clock started: not a change).
+                received = selectors.materials_received_at(case)
+                deemed = clock.clock_start(calendar=calendar, received_at=received,
+                                           accepted_at=acceptance.at) == received
+                if deemed != (case.accepted_at == received):
+                    case.accepted_at = received if deemed else acceptance.at
+            # Every pause counted again from its events, the case decided or
+            # not: one counted over an unpublished year would otherwise stay
+            # in its final deadlines as the provisional count had it.
+            case.paused_workdays = clock.paused_in(calendar=calendar, spans=spans)
+            fields = ["accepted_at", "paused_workdays", *_recompute(case, calendar)]
             changes = {name: [before[name], getattr(case, name)]
-                       for name in ("paused_workdays", "statutory_due", "promised_due")
+                       for name in ("accepted_at", "paused_workdays", "statutory_due",
+                                    "promised_due")
                        if before[name] != getattr(case, name)}
             if not changes:
                 # Only a provisional mark went (a year published): each one
@@ -1884,7 +2110,7 @@ def deadlines_recompute(*, year: int | None = None) -> int:
         if moved_dues and case.status in Case.OPEN_STATUSES:
             dues["tasks"] = moved_dues
         if dues:
-            deadlines_moved.send(sender=Case, case=case, moved=dues)
+            deadlines_moved.send(sender=Case, case=case, moved=dues, cause="calendar")
         moved += 1
     return moved
 

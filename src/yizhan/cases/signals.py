@@ -8,9 +8,11 @@ A receiver that raises aborts that change, so it should only write.
 from django.dispatch import Signal
 
 # Sent by ``services.deadlines_recompute``, inside its transaction, for each
-# case whose deadlines it moved, so that what was said about the old
-# deadlines (supervision's alerts) is settled in the same commit.  ``moved``
-# names only what moved, each as [old, new]: "statutory_due",
-# "promised_due", and "tasks", a dict by task id.
-# provides args: case, moved
+# case whose deadlines it moved, and by ``services.case_resume`` when a pause
+# given back moved them, so that what was said about the old deadlines
+# (supervision's alerts) is settled in the same commit.  ``moved`` names only
+# what moved, each as [old, new]: "statutory_due", "promised_due", and
+# "tasks", a dict by task id.  ``cause`` says why: "calendar" (the calendar
+# changed) or "resumed" (the clock ran again after a lawful pause).
+# provides args: case, moved, cause
 deadlines_moved = Signal()

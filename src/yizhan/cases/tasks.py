@@ -32,6 +32,16 @@ def catch_up_deadlines() -> dict:
     return {"recounted": done.ran, "cases": done.result or 0, "calendar": done.version}
 
 
+@task("cases.release_lapsed_claims", every=60)
+def release_lapsed_claims() -> dict:
+    """Every minute: tasks claimed through a grant that ran out go back to their
+    post (an expiry, unlike a revocation, is announced by nothing); safe on
+    several nodes."""
+    from yizhan.cases.services import claims_release_lapsed
+
+    return {"released": len(claims_release_lapsed())}
+
+
 @task("cases.tell_task_holders")
 def tell_task_holders(*, task_ids: list[int]) -> int:
     from yizhan.cases.notifications import tell_task_holders
@@ -64,8 +74,9 @@ def on_calendar_day_changed(sender, *, year, published, **kwargs):
 
 
 def on_posts_left(sender, *, actor, user, posts, **kwargs):
-    """Someone left posts: the tasks they claimed there go back to the post,
-    in the same transaction (not background work: the change is one)."""
+    """Someone left posts or a grant was revoked: the tasks they claimed there
+    go back to the post, in the same transaction (not background work: the
+    change is one)."""
     from yizhan.cases.services import release_claims
 
     release_claims(actor=actor, user=user, posts=posts)

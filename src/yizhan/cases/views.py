@@ -176,11 +176,20 @@ def _item_updated(case, materials) -> str:
     return message
 
 
-def _kept_files(case) -> dict[int, str]:
+def _kept_files(case, version=None) -> dict[int, str]:
     """The files a draft of the request's user holds, by material id: the page
-    says which need not be chosen again."""
-    return {record.material_id: record.original_name
-            for record in selectors.case_files(case) if not record.replaced}
+    says which need not be chosen again.  A draft of an earlier version,
+    continued by the form of ``version`` (``selectors.draft_continues``),
+    holds them as that version's materials of the same names, as which the
+    form, sent, files them."""
+    files = {record.material_id: record.original_name
+             for record in selectors.case_files(case) if not record.replaced}
+    if version is None or case.item_version_id == version.pk:
+        return files
+    posted_as = selectors.materials_as_posted(
+        version=version, posted_version_id=case.item_version_id, posted_ids=()).posted_as
+    return {material_id: files[earlier] for material_id, earlier in posted_as.items()
+            if earlier in files}
 
 
 def _file_application(request, *, version, applicant, materials, key, errors, invalid,
@@ -296,7 +305,7 @@ def _returned_form(request, *, version, materials):
     chosen = {name for name in inputs if returned.get(name)}
     draft = selectors.draft_by_key(actor=request.user, version=version,
                                    key=posted.get("key", "")[:64])
-    return posted, chosen, (_kept_files(draft) if draft else {})
+    return posted, chosen, (_kept_files(draft, version) if draft else {})
 
 
 def _continued_draft(request, version) -> Case | None:
@@ -334,7 +343,12 @@ def apply(request, impl_code: str):
         # applicant uses the window's page (window_apply).
         return render(request, "cases/apply_offline.html", {"v": version},
                       status=409 if request.method == "POST" else 200)
-    applicants = list(directory_selectors.applicants_of_user(user=request.user))
+    registered = list(directory_selectors.applicants_of_user(user=request.user))
+    # Only the applicants the item serves (服务对象) are offered, as on the
+    # window's page: the service refuses another (services.case_create) only
+    # once every material has been scanned and chosen.
+    applicants = [a for a in registered
+                  if Applicant.SERVICE_OBJECT[a.kind] in version.service_objects]
     materials = list(version.materials.all())
     errors: list[str] = []
     invalid: dict[int, str] = {}         # material id -> what is wrong with it
@@ -346,7 +360,9 @@ def apply(request, impl_code: str):
         key = request.POST.get("key", "")[:64]
         posted_materials = _posted_materials(request, version)
         chosen_files = _chosen_files(request, posted_materials)
-        applicant = next((a for a in applicants if str(a.pk) == request.POST.get("applicant")),
+        # Any of the account's own: one the item does not serve is refused by
+        # the service, which says so, rather than as not chosen.
+        applicant = next((a for a in registered if str(a.pk) == request.POST.get("applicant")),
                          None)
         if applicant is None:
             errors.append(_("请选择申请人。"))
@@ -364,7 +380,7 @@ def apply(request, impl_code: str):
         # with the answers and files it holds.
         key = draft.idempotency_key
         posted = {"applicant": str(draft.applicant_id)} | _draft_as_posted(draft)
-        kept = _kept_files(draft)
+        kept = _kept_files(draft, version)
         status = 200
     else:
         key = uuid.uuid4().hex
@@ -379,8 +395,15 @@ def apply(request, impl_code: str):
     # After a refusal the page keeps the applicant chosen, as it keeps the answers.
     chosen = next((a.pk for a in applicants if str(a.pk) == posted.get("applicant")),
                   applicants[0].pk if applicants else None)
+    # Registered, but as none the item serves: said instead of a form that
+    # could only be refused.
+    not_served = (_("该事项不受理%(who)s的申请。") % {
+        "who": pgettext("list separator", "、").join(
+            str(Applicant.Kind(kind).label) for kind in dict.fromkeys(a.kind for a in registered))}
+        if registered and not applicants else "")
     return render(request, "cases/apply.html", {
-        "v": version, "applicants": applicants, "materials": materials, "key": key,
+        "v": version, "applicants": applicants, "not_served": not_served,
+        "materials": materials, "key": key,
         "errors": errors, "invalid": invalid, "field_invalid": field_invalid,
         "kept": kept, "lost": _lost_files(chosen_files, materials, invalid=invalid, kept=kept),
         "posted": posted, "chosen": chosen, "max_mb": max_megabytes(),
@@ -432,23 +455,37 @@ def mine_detail(request, case_id: int):
         "applicant_view": True,
         "may_withdraw": selectors.withdrawal_allowed(case)
         and permissions.case_withdraw(request.user, case=case),
-        "may_reissue_code": case.status != Case.Status.DRAFT
+        "may_reissue_code": bool(case.number)
         and permissions.case_query_code_reissue(request.user, case=case),
         "may_edit_draft": _draft_editable(request, case),
-        **_correction_context(request.user, case, action="cases:mine_correct"),
+        **_correction_context(request, case, action="cases:mine_correct"),
     })
 
 
-def _correction_context(actor, case, *, action: str) -> dict:
-    """The correction form of a case under correction, for ``actor`` if they may
-    answer it (``permissions.case_correct``): ``action`` the page it posts to,
-    and the files already sent again since the notice, by material id, each
-    marked at its material.  The printable notice's link, for whoever may print it."""
+def _correction_context(request, case, *, action: str) -> dict:
+    """The correction form of a case under correction, for the reader if they
+    may answer it (``permissions.case_correct``): ``action`` the page it posts
+    to, the files already sent again since the notice, by material id, each
+    marked at its material, and an input for each answer of the application
+    form the notice lists (what was typed when refused, else the answer
+    given).  The printable notice's link, for whoever may print it."""
+    actor = request.user
     correcting = (case.status == Case.Status.CORRECTION
                   and permissions.case_correct(actor, case=case))
+    kept = request.session.pop(_correction_kept_key(case.pk), None) or {}
+    fields = {f["name"]: f for f in case.item_version.form_fields or []}
     return {
         "correction_action": reverse(action, args=[case.pk]) if correcting else "",
         "correction_answers": selectors.correction_answers(case) if correcting else {},
+        "correction_fields": [{
+            "field": fields[item["field"]], "problem": item["problem"],
+            "posted": {f"field_{item['field']}": kept["answers"][item["field"]]
+                       if item["field"] in kept.get("answers", {})
+                       else _as_posted(case.data.get(item["field"]))},
+            "error": kept.get("problems", {}).get(item["field"], ""),
+        } for item in case.correction.items
+            if "field" in item and item["field"] in fields] if correcting else [],
+        "max_text": form_spec.MAX_TEXT,
         "may_print_correction": bool(case.corrections)
         and permissions.correction_notice_print(actor, case=case),
     }
@@ -456,13 +493,17 @@ def _correction_context(actor, case, *, action: str) -> dict:
 
 def _draft_editable(request, case) -> bool:
     """Whether 修改申请信息 may take ``case`` back to the apply page, which continues
-    only a draft of the viewer's own with a key (``apply``), of the version
-    still published: not one the window filed for them (the clerk's), nor one
-    of a version superseded since, whose form is not the one offered."""
+    only a draft of the viewer's own with a key (``apply``), on the form of the
+    version in force: not one the window filed for them (the clerk's).  A
+    draft of a version superseded since is linked there whatever its form:
+    only that page files it as the version in force's, which submission
+    wants."""
     item = case.item_version.item
-    return (bool(case.item_version.form_fields)
-            and case.item_version_id == item.published_id and not item.is_withdrawn
-            and selectors.draft_continues(case, actor=request.user, version=case.item_version))
+    if item.published_id is None or item.is_withdrawn:
+        return False
+    superseded = case.item_version_id != item.published_id
+    return ((superseded or bool(case.item_version.form_fields))
+            and selectors.draft_continues(case, actor=request.user, version=item.published))
 
 
 def _reissue_query_code(request, case: Case, *, back_to: str):
@@ -548,9 +589,12 @@ def _take_in_correction(request, case) -> None:
     account, who brings the materials there) post the same form here.
     """
     errors = []
+    answers = None
     if case.status == Case.Status.CORRECTION:
-        errors = _upload_materials(request, case,
-                                   [item["material_id"] for item in case.correction.items])
+        listed = [item for item in case.correction.items if "material_id" in item]
+        errors = _upload_materials(request, case, [item["material_id"] for item in listed])
+        answers = {item["field"]: request.POST.get(f"field_{item['field']}", "")
+                   for item in case.correction.items if "field" in item} or None
         if errors and _no_longer(case, Case.Status.CORRECTION):
             # A double click: the first request resubmitted while this one
             # uploaded its copies, refused as late.  The service answers
@@ -559,15 +603,26 @@ def _take_in_correction(request, case) -> None:
     # Not under correction (any more): no file is uploaded; case_correct
     # returns a case whose correction is already in unchanged, and refuses
     # any other (withdrawn, never asked to correct).
+    problems = {}
     if not errors:
         try:
-            services.case_correct(actor=request.user, case=case)
+            services.case_correct(actor=request.user, case=case, data=answers)
         except ApplicationError as exc:
             errors += _errors_from(exc)
+            problems = exc.fields.get("problems") or {}
     for error in errors:
         messages.error(request, error)
     if not errors:
         messages.success(request, _("补正材料已提交。"))
+    elif answers:
+        # The answers typed come back at their fields, with what is wrong
+        # with each (the files uploaded are kept by the case already).
+        request.session[_correction_kept_key(case.pk)] = {
+            "answers": answers, "problems": {k: str(v) for k, v in problems.items()}}
+
+
+def _correction_kept_key(case_id: int) -> str:
+    return f"correction_kept_{case_id}"
 
 
 @require_POST
@@ -833,7 +888,7 @@ def window_apply(request, impl_code: str):
         elif draft is not None:
             key = draft.idempotency_key
             posted = _draft_as_posted(draft)
-            kept = _kept_files(draft)
+            kept = _kept_files(draft, version)
         status = 400 if who_invalid else 200
     return render(request, "cases/window_apply.html", {
         "v": version, "materials": materials, "key": key, "kinds": kinds, "kind": kind,
@@ -861,7 +916,7 @@ def window_filed(request, case_id: int):
     """
     case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
     if (case.submitted_by_id != request.user.pk or case.channel != "window"
-            or case.status == Case.Status.DRAFT):
+            or not case.was_submitted):
         raise NotFound()
     if request.method == "POST":
         return _reissue_query_code(request, case, back_to="cases:window_filed")
@@ -897,16 +952,30 @@ def staff_case(request, case_id: int):
 def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
                      back: str = ""):
     """The staff case page; after a refused form, as ``_task_page`` shows its own."""
-    case = selectors.case_detail(actor=request.user, case_id=case_id)
+    case = selectors.case_detail_for_staff(actor=request.user, case_id=case_id)
     values, invalid = _kept(request, action, refused)
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
         "applicant_view": False, "values": values, "invalid": invalid, "back": back,
+        # The limits of the steps it lists (办理环节).
+        "step_provisional": _step_provisional_note(case, case.task_list),
         **_case_actions(request.user, case, values),
         # An applicant without an account corrects at the window: its clerks
         # take in what they bring here (permissions.case_correct).
-        **_correction_context(request.user, case, action="cases:staff_correct"),
+        **_correction_context(request, case, action="cases:staff_correct"),
     }, status=400 if refused is not None else 200)
+
+
+def _step_provisional_note(case, tasks) -> bool:
+    """Whether a page showing the limits of ``tasks`` explains 暂定 in words
+    below them (its badge's tooltip never shows on a phone): when one is
+    provisional and the case summary does not already, for the case's own
+    deadlines (cases/case_summary.html).  A step's limit may run into a year
+    without holiday data while the case's are final: delivery, due after
+    the decision."""
+    if not any(task.due_at and task.due_provisional for task in tasks):
+        return False
+    return not (case.promised_due and (case.promised_provisional or case.due_provisional))
 
 
 # Each staff form's fields, by action: the name posted, and the id of the
@@ -932,14 +1001,15 @@ def _kept(request, action: str, refused: ApplicationError | None) -> tuple[dict,
     """What the refused form ``action`` had typed, and the refusal at its field.
 
     Both by element id.  A correction's problem left blank is refused
-    naming its material, and shown at that material's problem.
+    naming its material (or form field), and shown at its problem.
     """
     if refused is None:
         return {}, {}
     fields = STAFF_FORM_FIELDS.get(action, {})
     values = {element: request.POST.get(name, "") for name, element in fields.items()}
-    material = refused.fields.get("material_id")
-    element = (f"problem-{material}" if action == "correction" and material
+    listed = refused.fields.get("material_id") or (
+        f"field-{refused.fields['form_field']}" if refused.fields.get("form_field") else None)
+    element = (f"problem-{listed}" if action == "correction" and listed
                else fields.get(refused.fields.get("field")))
     return values, ({element: refused.render()} if element else {})
 
@@ -1000,7 +1070,7 @@ def case_action(request, case_id: int, action: str):
     A refusal naming a field brings back the page the form was on, with
     what was typed; anything else returns to it with the message.
     """
-    case = selectors.case_get_for_actor(actor=request.user, case_id=case_id)
+    case = selectors.case_get_for_staff(actor=request.user, case_id=case_id)
     back = safe_next(request, reverse("cases:staff_case", args=[case.pk]))
     try:
         if action == "suspend":
@@ -1073,6 +1143,7 @@ def task_page(request, task_id: int):
 def _task_page(request, task, *, action: str = "", refused=None, back: str = ""):
     """The task page; after a refused form (``action``), with status 400, what
     was typed kept and the refusal shown at its field, as the apply page does.
+    A refusal of the action as a whole comes back with its own status.
 
     The decision forms carry the task's version as shown, so that a page
     left open while the task changed acts on nothing (``cases.task_changed``):
@@ -1081,7 +1152,7 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
     The fee form carries a new key each time it is shown: the same form sent
     twice records one fee.
     """
-    case = selectors.case_detail(actor=request.user, case_id=task.case_id)
+    case = selectors.case_detail_for_staff(actor=request.user, case_id=task.case_id)
     kind = task_kind(task.name)
     values, invalid = _kept(request, action, refused)
     # What the task form carried comes back: posted with a refused button of
@@ -1116,12 +1187,24 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         "task": task, "case": case, "kind": kind, "may_act": may_act,
         "may_release": task.status == Task.Status.CLAIMED
         and permissions.task_release(request.user, task=task),
+        "step_provisional": _step_provisional_note(case, [task]),
+        "unsent": _unsent(typed, materials=materials,
+                          fields=case.item_version.form_fields or [],
+                          opinion_shown=may_act and (case.kind == Case.Kind.NOTICE
+                                                     or may_approve),
+                          notice_shown=may_act and may_correct),
         "values": values, "invalid": invalid, "back": back,
         "correction_rows": [{
             "material": m, "ticked": f"listed_{m.pk}" in typed,
             "problem": typed.get(f"problem_{m.pk}", ""),
             "error": invalid.get(f"problem-{m.pk}", ""),
         } for m in materials],
+        # The application form's answers, which the notice may list too.
+        "correction_field_rows": [{
+            "field": f, "ticked": f"listed_field_{f['name']}" in typed,
+            "problem": typed.get(f"problem_field_{f['name']}", ""),
+            "error": invalid.get(f"problem-field-{f['name']}", ""),
+        } for f in case.item_version.form_fields or []],
         "fee_key": values.get("fee-key") or uuid.uuid4().hex,
         "may_approve": may_approve,
         "stage_rejections": stage_rejections,
@@ -1146,8 +1229,24 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         "fees": list(case.item_version.fees.all()),
         "may_charge": permissions.case_fee_charge(request.user, case=case),
         **_case_actions(request.user, case, values, on_task=True),
-    }, status=200 if refused is None else 409 if refused.code == CasesErrorCode.TASK_CHANGED
-        else 400)
+    }, status=200 if refused is None else 400 if _refused_at_field(refused)
+        else refused.http_status)
+
+
+def _unsent(typed, *, materials, fields, opinion_shown: bool,
+            notice_shown: bool) -> list[tuple]:
+    """What a refused task form had typed that the page, as the case now is,
+    holds no field for: the case paused meanwhile offers neither a decision
+    nor a notice.  Each text with what it was written for, shown to be copied
+    and sent once the step may be handled again, rather than lost."""
+    texts = []
+    if not opinion_shown:
+        texts.append((_("意见"), typed.get("opinion", "")))
+    if not notice_shown:
+        texts += [(m.name, typed.get(f"problem_{m.pk}", "")) for m in materials]
+        texts += [(f["label"], typed.get(f"problem_field_{f['name']}", "")) for f in fields]
+        texts.append((_("补充说明"), typed.get("note", "")))
+    return [(label, text) for label, text in texts if text.strip()]
 
 
 def _posted_version(request) -> int | None:
@@ -1165,7 +1264,8 @@ TASK_FORM_ACTIONS = ("approve", "reject", "not_accept", "return", "correction")
 
 
 def _correction_items(post) -> list[dict]:
-    """The materials the clerk listed: each ticked, and each whose problem was written.
+    """The materials and form answers the clerk listed: each ticked, and each
+    whose problem was written.
 
     A problem typed without ticking its box is meant to be told: the notice
     goes out once (一次性告知), so nothing the clerk wrote may be dropped.
@@ -1178,7 +1278,10 @@ def _correction_items(post) -> list[dict]:
     listed = [key.removeprefix("problem_") for key in post if key.startswith("problem_")
               and (key.removeprefix("problem_") in ticked or post.get(key, "").strip())]
     listed += [m for m in ticked if f"problem_{m}" not in post]
-    return [{"material_id": m, "problem": post.get(f"problem_{m}", "")}
+    # A form field's box and problem are ``listed_field_<name>`` and
+    # ``problem_field_<name>``: a material's id is a number, never field_….
+    return [{**({"field": m.removeprefix("field_")} if m.startswith("field_")
+                else {"material_id": m}), "problem": post.get(f"problem_{m}", "")}
             for m in dict.fromkeys(listed)]
 
 
@@ -1234,12 +1337,14 @@ def task_action(request, task_id: int, action: str):
         raise
     except ApplicationError as exc:
         messages.error(request, exc.render())
-        if exc.code == CasesErrorCode.TASK_CHANGED:
-            # A stale page: what was typed (a reasoned opinion, a correction
-            # notice) is kept on the page as the task is now, whose version
-            # the forms carry, so that the reviewer looks again and sends it.
+        if action in TASK_FORM_ACTIONS or _refused_at_field(exc):
+            # What was typed (a reasoned opinion, a correction notice) is
+            # kept on the page as the task and the case are now, whatever
+            # the refusal: a stale page (its forms then carry the current
+            # version), or the case changed meanwhile (the head paused the
+            # clock), so that the reviewer looks again and sends it without
+            # writing it again.
             task = selectors.task_get_for_actor(actor=request.user, task_id=task.pk)
-        if _refused_at_field(exc) or exc.code == CasesErrorCode.TASK_CHANGED:
             return _task_page(request, task, action=action, refused=exc,
                               back=reverse("cases:task", args=[task.pk]))
     return redirect("cases:task", task_id=task.pk)

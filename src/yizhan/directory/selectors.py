@@ -5,7 +5,7 @@ from django.db.models import Prefetch, QuerySet
 from yizhan.core.errors import NotFound
 from yizhan.directory import permissions
 from yizhan.directory.authz import scope_of
-from yizhan.directory.models import Agency, Applicant, Division, Post, Posting
+from yizhan.directory.models import Agency, Applicant, Division, Post, Posting, ScopeGrant
 
 
 def division_list(*, parent_code: str | None = None) -> QuerySet[Division]:
@@ -120,3 +120,13 @@ def agency_heads(*, agency_ids) -> dict[int, list]:
 
     held = post_holders(posts={(agency_id, Role.AGENCY_HEAD) for agency_id in agency_ids})
     return {agency_id: users for (agency_id, _role), users in held.items()}
+
+
+def grants_expired(*, now) -> QuerySet[ScopeGrant]:
+    """The grants whose expiry has passed, revoked since or not.
+
+    A grant that runs out is no change anyone makes, so nothing announces
+    it (a revocation sends ``posts_left``): what rested on it is looked for
+    against these (``cases.services.claims_release_lapsed``).
+    """
+    return ScopeGrant.objects.filter(expires_at__lte=now)

@@ -19,7 +19,7 @@ from yizhan.core.errors import Conflict, InvalidInput, NotFound
 from yizhan.core.permissions import require
 from yizhan.directory import identifiers, permissions
 from yizhan.directory.actions import DirectoryAction
-from yizhan.directory.authz import forget_scope
+from yizhan.directory.authz import build_scope_for_user, forget_scope
 from yizhan.directory.error_codes import DirectoryErrorCode
 from yizhan.directory.models import (
     Agency,
@@ -312,8 +312,18 @@ def scope_grant_revoke(*, actor, grant: ScopeGrant, reason: str) -> ScopeGrant:
         raise InvalidInput(_("收回授权须说明理由。"), field="reason")
     if grant.revoked_at is not None:
         return grant
+    user = grant.user
+    held = build_scope_for_user(user).roles.get(grant.role, frozenset())
     grant.revoked_at = timezone.now()
     grant.save(update_fields=["revoked_at"])
+    forget_scope(user)
+    # What the grant alone reached is left, as a post is: the tasks claimed
+    # there go back to the post (a seconded reviewer's 借调 ends).  Before the
+    # audit record, as in staff_unpost: case locks, then the head.
+    still = build_scope_for_user(user)
+    left = {(agency_id, grant.role) for agency_id in held if not still.has(grant.role, agency_id)}
+    if left:
+        posts_left.send(sender=ScopeGrant, actor=actor, user=user, posts=left)
     audit_append(actor=actor, action=DirectoryAction.GRANT_REVOKED, obj=grant, reason=reason,
                  agency_id=grant.agency_id, changes={"revoked_at": grant.revoked_at})
     return grant

@@ -9,9 +9,12 @@ and what follows from it commit together or not at all.
 
 from django.dispatch import Signal
 
-# A person stopped holding posts: removed from one (免去岗位), or their
-# account switched off (every post they held).  ``posts`` is a set of
-# ``(agency id, role)``; ``actor`` made the change.
+# A person stopped holding roles: removed from a post (免去岗位), their
+# account switched off (every post they held), or a grant revoked (收回授权:
+# the agencies it reached that no post or other grant of theirs still
+# covers).  ``posts`` is a set of ``(agency id, role)``; ``actor`` made the
+# change.  A grant that runs out announces nothing: the case engine looks
+# for what rested on it periodically (cases.release_lapsed_claims).
 # provides args: actor, user, posts
 posts_left = Signal()
 

@@ -174,13 +174,14 @@ def on_event(event: CaseEvent) -> None:
 
 # --- deadlines counted again -----------------------------------------------------------
 
-def on_deadlines_moved(sender, *, case, moved, **kwargs) -> None:
-    """The calendar moved deadlines of ``case`` (inside the recount's
-    transaction): the open alerts about the old ones are cleared by the
-    system, and the sweep raises what the new ones call for."""
-    from yizhan.supervision.services import alerts_clear_superseded
+def on_deadlines_moved(sender, *, case, moved, cause="calendar", **kwargs) -> None:
+    """The calendar, or a pause given back, moved deadlines of ``case``
+    (inside the step's transaction): the open alerts about the old ones are
+    cleared by the system, saying why, and the sweep raises what the new
+    ones call for."""
+    from yizhan.supervision.services import SUPERSEDED_BECAUSE, alerts_clear_superseded
 
-    alerts_clear_superseded(case=case, moved=moved)
+    alerts_clear_superseded(case=case, moved=moved, reason=SUPERSEDED_BECAUSE[cause])
 
 
 deadlines_moved.connect(on_deadlines_moved, dispatch_uid="supervision.deadlines_moved")

@@ -196,7 +196,7 @@ def coverage(*, actor) -> list[AgencyRow]:
         if _supervised(deadline_rules, item_id, agency_id):
             r.items_supervised += 1
             supervised_items.add(item_id)
-    cases = Case.objects.filter(kind=Case.Kind.APPROVAL).exclude(status=Case.Status.DRAFT)
+    cases = case_selectors.submitted_cases().filter(kind=Case.Kind.APPROVAL)
     if agencies is not None:
         cases = cases.filter(agency_id__in=agencies)
     for agency_id, name, item_id, channel, status, n in (

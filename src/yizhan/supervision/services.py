@@ -165,19 +165,26 @@ def _clear(alert: Alert, *, actor, reason: str) -> Alert:
 # Why the system clears an alert whose deadline the calendar moved; stored in
 # Chinese, as the sweep's messages are.
 RECOUNTED = _("期限按公布的节假日重算，原期限的预警不再适用。")
+# Why, when a lawful pause was given back (《行政许可法》第四十五条: its time is
+# not counted in the limits) and the deadlines moved on by its working days.
+PAUSE_GIVEN_BACK = _("暂停计时期间不计入办理期限，期限已顺延，原期限的预警不再适用。")
+# By the ``cause`` of ``cases.signals.deadlines_moved``.
+SUPERSEDED_BECAUSE = {"calendar": RECOUNTED, "resumed": PAUSE_GIVEN_BACK}
 
 
 @transaction.atomic
-def alerts_clear_superseded(*, case, moved: dict) -> list[Alert]:
+def alerts_clear_superseded(*, case, moved: dict, reason=RECOUNTED) -> list[Alert]:
     """System work: clear the open alerts about deadlines that were counted again.
 
     When holidays are published (or a day edited) the case engine counts
-    a case's deadlines again (``cases.signals.deadlines_moved``).  A
+    a case's deadlines again, and when a pause is given back it moves them
+    on by the days the pause took (``cases.signals.deadlines_moved``).  A
     warning or an overdue alert about the old deadline no longer has a
     basis: the sweep raises one for the new deadline when it is due, and
     the old one would leave two open alerts for one limit.  Cleared by the
-    system, with the reason, on the record like any clearing; an alert
-    already in a notice (督办) is the notice's to settle and stays.
+    system, with ``reason`` (a text to translate: ``SUPERSEDED_BECAUSE``),
+    on the record like any clearing; an alert already in a notice (督办) is
+    the notice's to settle and stays.
     """
     keys = superseded_keys(case.pk, moved)
     if not keys:
@@ -185,7 +192,7 @@ def alerts_clear_superseded(*, case, moved: dict) -> list[Alert]:
     alerts = list(Alert.objects.select_for_update(of=("self",)).select_related("rule")
                   .filter(key__in=keys, status=Alert.Status.OPEN).order_by("pk"))
     with translation.override("zh-hans"):
-        reason = str(RECOUNTED)
+        reason = str(reason)
     return [_clear(alert, actor=None, reason=reason) for alert in alerts]
 
 

@@ -16,6 +16,15 @@ def step(title):
     return step_title(title)
 
 
+@register.simple_tag(takes_context=True)
+def event_shown(context, event):
+    """What the timeline tells of ``event`` on the applicant's page (``applicant_view``)
+    or on a staff page: ``selectors.event_shown``, which the API follows too."""
+    from yizhan.cases import selectors
+
+    return selectors.event_shown(event, staff=not context.get("applicant_view"))
+
+
 @register.filter
 def public_name(applicant):
     """The applicant's name on the public status page: a person's masked (张*).
