@@ -180,3 +180,21 @@ def test_the_api_lists_an_answer_in_the_notice_and_takes_it_corrected(world, rou
                             content_type="application/json")
     assert response.status_code == 200, response.content
     assert reload(case).data["area"] == 650
+
+
+
+def test_the_applicant_is_told_the_answers_to_correct(
+        world, routed, django_capture_on_commit_callbacks):
+    """The notice told by e-mail names the answers as it names the materials,
+    as 内容 (the law's word, 需要补正的全部内容), not as 材料."""
+    from django.core import mail
+
+    from tests.cases.helpers import reachable
+
+    reachable(world.citizen)
+    case, _code = submitted(world, routed, data={"area": "80", "scope": "餐饮"})
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _notify(world, case, [{"field": "scope", "problem": "不规范"}])
+    [message] = [m for m in mail.outbox if m.to == [world.citizen.email]]
+    assert f"办件 {case.number} 需要补正以下内容：经营范围。" in message.body

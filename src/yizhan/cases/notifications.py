@@ -93,25 +93,33 @@ def correction_requested(case, notice) -> None:
     """
     n = len(notice.items)
     note = _clause(notice.note)
+    # A notice that lists answers of the application form as well says 内容,
+    # the law's word (需要补正的全部内容), not 材料.
+    answers = any("field" in item for item in notice.items)
     with translation.override("zh-hans"):
         told = _("补充说明：%(note)s。") % {"note": note} if note else ""
         if _at_the_window(case):
             names = "、".join(f"{item['name']}（{item['problem']}）" for item in notice.items)
-            text = (_("办件 %(number)s 需要补正以下材料：%(names)s。")
+            text = ((_("办件 %(number)s 需要补正以下内容：%(names)s。") if answers
+                     else _("办件 %(number)s 需要补正以下材料：%(names)s。"))
                     % {"number": case.number, "names": names}
                     + told + _("请携带补正材料到受理窗口办理。"))
             where = _("请到受理窗口领取补正材料通知书。")
         else:
             names = "、".join(item["name"] for item in notice.items)
-            text = (_("办件 %(number)s 需要补正以下材料：%(names)s。"
-                      "请登录平台一次性补正后重新提交。")
+            text = ((_("办件 %(number)s 需要补正以下内容：%(names)s。"
+                       "请登录平台一次性补正后重新提交。") if answers
+                     else _("办件 %(number)s 需要补正以下材料：%(names)s。"
+                            "请登录平台一次性补正后重新提交。"))
                     % {"number": case.number, "names": names} + told)
             where = _("请登录平台查看补正告知，一次性补正后重新提交。")
         sms_text = ""
         if not notify.sms_fits(_with_link(text, _page_of(case))):
-            sms_text = ngettext("办件 %(number)s 需要补正 %(n)s 项材料。",
-                                "办件 %(number)s 需要补正 %(n)s 项材料。",
-                                n) % {"number": case.number, "n": n} + where
+            sms_text = (ngettext("办件 %(number)s 需要补正 %(n)s 项内容。",
+                                 "办件 %(number)s 需要补正 %(n)s 项内容。", n) if answers
+                        else ngettext("办件 %(number)s 需要补正 %(n)s 项材料。",
+                                      "办件 %(number)s 需要补正 %(n)s 项材料。", n)
+                        ) % {"number": case.number, "n": n} + where
         _to_applicant(case, _("请补正申请材料"), text, told=False, sms_text=sms_text)
 
 
