@@ -752,18 +752,25 @@ def _pause(world, case, since, until, monkeypatch, reason="inspection"):
     return reload(case)
 
 
+def _paused_over_the_new_year(world, promised, monkeypatch):
+    """A case accepted on 14 December of the last year with holiday data whose
+    clock stood still from 28 December to 12 January of the next, which has
+    none yet; returns it and (accepted at, paused since, resumed at)."""
+    last = max(calendar_current().known_years)
+    accepted_at = dt.datetime(last, 12, 14, 10, 0, tzinfo=TZ)
+    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
+    since = dt.datetime(last, 12, 28, 10, 0, tzinfo=TZ)
+    until = dt.datetime(last + 1, 1, 12, 10, 0, tzinfo=TZ)
+    return _pause(world, case, since, until, monkeypatch), (accepted_at, since, until)
+
+
 def test_a_pause_into_an_unpublished_year_is_counted_again_when_it_is_published(
         world, promised, monkeypatch, django_capture_on_commit_callbacks):
     """Paused from late December into January of a year without data, 1 January
     counted as a working day the case waited.  Once it is published as 元旦 the
     pause cost a working day less, and both deadlines come a day earlier."""
-    last = max(calendar_current().known_years)
-    new = last + 1
-    accepted_at = dt.datetime(last, 12, 14, 10, 0, tzinfo=TZ)
-    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
-    since = dt.datetime(last, 12, 28, 10, 0, tzinfo=TZ)
-    until = dt.datetime(new, 1, 12, 10, 0, tzinfo=TZ)
-    case = _pause(world, case, since, until, monkeypatch)
+    case, (accepted_at, since, until) = _paused_over_the_new_year(world, promised, monkeypatch)
+    new = until.year
     provisional_lost = case.paused_workdays
     assert case.due_provisional is True
 
@@ -1040,13 +1047,8 @@ def test_a_decided_case_s_pause_over_an_unpublished_new_year_is_counted_again(
     deadlines 暂定.  Published with 元旦, the pause cost a working day less:
     a decided case's pauses are counted again from their events as a running
     case's are, and its deadlines, now final, are the law's."""
-    last = max(calendar_current().known_years)
-    new = last + 1
-    accepted_at = dt.datetime(last, 12, 14, 10, 0, tzinfo=TZ)
-    case, _code = _accepted_on(world, promised, accepted_at, monkeypatch)
-    since = dt.datetime(last, 12, 28, 10, 0, tzinfo=TZ)
-    until = dt.datetime(new, 1, 12, 10, 0, tzinfo=TZ)
-    case = _pause(world, case, since, until, monkeypatch)
+    case, (accepted_at, since, until) = _paused_over_the_new_year(world, promised, monkeypatch)
+    new = until.year
     provisional_lost = case.paused_workdays
     decided = dt.datetime(new, 2, 2, 10, 0, tzinfo=TZ)
     _at(decided, monkeypatch, lambda: complete(_reviewer(world), case, "review"))

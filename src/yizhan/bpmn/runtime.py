@@ -206,9 +206,10 @@ def revise_data(spec: ProcessDefinition | str, state_json: str, *,
     data = check_data(data)
     for task in workflow.get_tasks():
         task.data.update(data)
-    _check_data_size(compiled.definition, workflow, _ready_user_tasks(workflow))
-    previously_ready = {str(t.id) for t in _ready_user_tasks(workflow)}
-    return _step(compiled, workflow, previously_ready=previously_ready,
+    ready = _ready_user_tasks(workflow)
+    _check_data_size(compiled.definition, workflow, ready)
+    # Nothing ran: every ready task stays ready, none opened or cancelled.
+    return _step(compiled, workflow, previously_ready={str(t.id) for t in ready},
                  state_json=spiff.dump_state(workflow, {STATE_SPEC_KEY:
                                                         compiled.definition.digest}))
 
