@@ -46,9 +46,15 @@ def _cases_with_tasks() -> QuerySet[Case]:
     return _cases().prefetch_related(Prefetch("tasks", queryset=tasks))
 
 
-def case_get_for_actor(*, actor, case_id: int) -> Case:
+def _case_seen(actor, case_id: int, rule) -> Case | None:
+    """The case ``case_id`` with its tasks if ``rule(actor, case=...)`` lets the actor see it."""
     case = _cases_with_tasks().filter(pk=case_id).first()
-    if case is None or not permissions.case_view(actor, case=case):
+    return case if case is not None and rule(actor, case=case) else None
+
+
+def case_get_for_actor(*, actor, case_id: int) -> Case:
+    case = _case_seen(actor, case_id, permissions.case_view)
+    if case is None:
         raise NotFound()
     return case
 
@@ -62,8 +68,8 @@ def case_detail(*, actor, case_id: int) -> Case:
 def case_get_for_staff(*, actor, case_id: int) -> Case:
     """A case for its staff pages (``permissions.case_staff_page``): not found for
     whoever sees it only as its applicant or as the clerk who filed it."""
-    case = _cases_with_tasks().filter(pk=case_id).first()
-    if case is None or not permissions.case_staff_page(actor, case=case):
+    case = _case_seen(actor, case_id, permissions.case_staff_page)
+    if case is None:
         raise NotFound()
     return case
 
@@ -75,8 +81,7 @@ def case_detail_for_staff(*, actor, case_id: int) -> Case:
 
 def case_id_seen_as_staff(*, actor, case_id: int) -> bool:
     """``permissions.case_staff_view`` for the case ``case_id`` (False if there is none)."""
-    case = _cases_with_tasks().filter(pk=case_id).first()
-    return case is not None and permissions.case_staff_view(actor, case=case)
+    return _case_seen(actor, case_id, permissions.case_staff_view) is not None
 
 
 def _with_timeline(case: Case) -> Case:
