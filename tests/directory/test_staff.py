@@ -326,10 +326,31 @@ def test_agency_grant_reaches_the_agency_and_its_units_only(world):
 def test_expired_grant_gives_nothing(world):
     """A grant past its expiry reaches nothing."""
     reviewer_b = world.user("b", "reviewer")
-    services.scope_grant_create(actor=world.admin, user=reviewer_b, role=Role.REVIEWER,
-                                agency=world.agency_a, reason="临时协助",
-                                expires_at=timezone.now() - datetime.timedelta(days=1))
+    grant = services.scope_grant_create(actor=world.admin, user=reviewer_b,
+                                        role=Role.REVIEWER, agency=world.agency_a,
+                                        reason="临时协助",
+                                        expires_at=timezone.now() + datetime.timedelta(days=1))
+    assert scope_of(fresh(reviewer_b)).has(Role.REVIEWER, world.agency_a.pk)
+    ScopeGrant.objects.filter(pk=grant.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1))
     assert not scope_of(fresh(reviewer_b)).has(Role.REVIEWER, world.agency_a.pk)
+
+
+def test_a_grant_that_would_end_before_it_begins_or_past_year_9999_is_refused(world):
+    """An expiry in the past would record a grant that never gave anything;
+    one past the end of year 9999 in UTC cannot be read back.  Both are
+    refused at the field, as a token's are, and nothing is written."""
+    user = world.user("b", "reviewer")
+    too_far = datetime.datetime(9999, 12, 31, 23, 59, 59,
+                                tzinfo=datetime.timezone(-datetime.timedelta(hours=12)))
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    for expires_at, message in ((yesterday, "到期时间须晚于现在。"),
+                                (too_far, "到期时间超出允许的范围。")):
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.scope_grant_create(actor=world.admin, user=user, role=Role.REVIEWER,
+                                        agency=world.agency_a, reason="临时协助",
+                                        expires_at=expires_at)
+        assert (exc.value.fields["field"], str(exc.value.message)) == ("expires_at", message)
 
 
 def test_grant_refusals_write_nothing(world):

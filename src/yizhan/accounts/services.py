@@ -264,6 +264,27 @@ def _token_digest(secret: str) -> str:
     return crypto.sm3_hex(secret.encode())
 
 
+def check_expiry(expires_at: datetime.datetime | None) -> datetime.datetime | None:
+    """An expiry of a token or a grant, refused unless it is a readable future time.
+
+    A time without a zone is the platform's local time (Beijing time).
+    """
+    if expires_at is None:
+        return None
+    if timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at)
+    try:
+        # Kept and answered in UTC: a time past the end of year 9999 there
+        # (9999-12-31T23:59:59-12:00) is one that neither this platform
+        # nor a client can read back, whatever the database stores.
+        expires_at.astimezone(datetime.UTC)
+    except OverflowError:
+        raise InvalidInput(_("到期时间超出允许的范围。"), field="expires_at") from None
+    if expires_at <= timezone.now():
+        raise InvalidInput(_("到期时间须晚于现在。"), field="expires_at")
+    return expires_at
+
+
 @transaction.atomic
 def token_issue(*, actor, agency, name: str, role: str,
                 expires_at: datetime.datetime | None = None) -> tuple[ApiToken, str]:
@@ -271,19 +292,7 @@ def token_issue(*, actor, agency, name: str, role: str,
     if role not in Role.values:
         raise InvalidInput(_("角色“%(role)s”不存在。"), field="role", role=role)
     require(permissions.token_issue(actor, agency=agency, role=role), action="token_issue")
-    if expires_at is not None and timezone.is_naive(expires_at):
-        # A time without a zone is the platform's local time (Beijing time).
-        expires_at = timezone.make_aware(expires_at)
-    if expires_at is not None:
-        try:
-            # Kept and answered in UTC: a time past the end of year 9999 there
-            # (9999-12-31T23:59:59-12:00) is one that neither this platform
-            # nor a client can read back, whatever the database stores.
-            expires_at.astimezone(datetime.UTC)
-        except OverflowError:
-            raise InvalidInput(_("到期时间超出允许的范围。"), field="expires_at") from None
-    if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput(_("到期时间须晚于现在。"), field="expires_at")
+    expires_at = check_expiry(expires_at)
     name = (name or "").strip()
     if not name:
         raise InvalidInput(_("请填写令牌名称（说明由哪个系统使用）。"), field="name")

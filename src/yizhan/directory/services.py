@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.models import User, person_of
-from yizhan.accounts.services import check_new_password
+from yizhan.accounts.services import check_expiry, check_new_password
 from yizhan.audit.services import audit_append
 from yizhan.core import crypto
 from yizhan.core.errors import Conflict, InvalidInput, NotFound
@@ -291,6 +291,7 @@ def scope_grant_create(
                            role=role)
     if not (reason or "").strip():
         raise InvalidInput(_("授权须写明依据。"), field="reason")
+    expires_at = check_expiry(expires_at)
     grant = ScopeGrant.objects.create(user=user, role=role, agency=agency, division=division,
                                       reason=reason, granted_by=person_of(actor),
                                       granted_at=timezone.now(), expires_at=expires_at)
