@@ -159,6 +159,8 @@ def test_a_draft_begun_on_a_version_since_superseded_is_not_submitted(world, pro
     with nothing_written(), pytest.raises(InvalidInput) as exc:
         services.case_submit(actor=world.citizen, case=case)
     assert exc.value.code == CasesErrorCode.NOT_PUBLISHED
+    # Not "apply again": 修改申请信息 carries the draft and its files over.
+    assert "修改申请信息" in exc.value.render("zh-hans")
     assert reload(case).status == Case.Status.DRAFT
 
 

@@ -656,10 +656,12 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
         return case, None
     _check_still_offered(case.item_version.item, draft=True, agency=case.agency)
     if case.item_version.item.published_id != case.item_version_id:
-        # The item was changed (or withdrawn) since the draft began: its
-        # materials and conditions may no longer be the ones in force.
-        raise InvalidInput(_("该事项的办事指南已更新或已停止办理，本草稿不能再提交，"
-                             "请按现行办事指南重新申请。"),
+        # The item was changed since the draft began (a withdrawal was told
+        # above): its materials and conditions may no longer be the ones in
+        # force.  The draft is not lost: sent again by its key on the version
+        # in force, it moves there with its files (_draft_move).
+        raise InvalidInput(_("该事项的办事指南已更新，本草稿须按现行办事指南修改申请信息后"
+                             "再提交，已上传的同名材料会保留。"),
                            code=CasesErrorCode.NOT_PUBLISHED)
     _check_agencies_open(case.item_version, draft=True)
     _check_answers_complete(case)
