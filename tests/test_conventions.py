@@ -29,6 +29,7 @@ OPEN_TO_ANYONE = {
     "accounts.token_authenticate": "authentication itself",
     "accounts.totp_new_secret": "pure function",
     "accounts.check_new_password": "validation only; writes nothing",
+    "accounts.check_expiry": "validation only; writes nothing",
     "accounts.totp_provisioning_uri": "pure function",
     "directory.person_sign_up": "self-registration of a citizen",
     "cases.deadlines_recompute": "system work when the calendar changes; no actor",
