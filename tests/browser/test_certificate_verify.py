@@ -3,6 +3,7 @@ uses it: the QR code opens it, the file they were sent is checked on it."""
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import large_text_on
@@ -12,8 +13,12 @@ from yizhan.cases.models import Certificate
 from yizhan.core import tasks
 from yizhan.directory.roles import Role
 
+pytestmark = pytest.mark.browser
+
 # A small phone, in CSS pixels.
 SMALL_PHONE = {"width": 360, "height": 740}
+# What a messaging app or a browser names a downloaded attachment: one long word.
+LONG_NAME = "Download_20260314_093015_JY14403050012345_certificate_copy.pdf"
 
 
 def _issued(world) -> Certificate:
@@ -53,6 +58,33 @@ def test_a_phone_in_large_text_reads_the_verdicts_in_words_and_sees_the_file_s(
         expect(verdict).to_be_in_viewport()
         expect(verdict.locator("[aria-hidden=true]")).to_have_text("✘")
         assert tab.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_a_long_file_name_in_the_file_s_verdict_does_not_push_the_page_sideways(
+        browser, site, tmp_path, large):
+    """An inspector checks the file the shop sent them: the verdict names it
+    (您上传的文件“…”), and a long name must wrap, not widen the page."""
+    certificate = _issued(site.world)
+    sent = tmp_path / LONG_NAME
+    with certificate.file.open("rb") as handle:
+        sent.write_bytes(handle.read())
+    context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=SMALL_PHONE,
+                                  is_mobile=True, timezone_id="Asia/Shanghai")
+    try:
+        tab = context.new_page()
+        tab.goto(f"/verify/{certificate.verify_token}/")
+        if large:
+            large_text_on(tab)
+        tab.get_by_label("选择证照 PDF 文件").set_input_files(str(sent))
+        tab.get_by_role("button", name="核对").click()
+        verdict = tab.get_by_test_id("file-verdict")
+        expect(verdict).to_contain_text("核验通过")
+        expect(verdict).to_contain_text(LONG_NAME)
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        assert width <= SMALL_PHONE["width"], f"the page is {width} px wide on a 360 px phone"
     finally:
         context.close()
 

@@ -437,6 +437,32 @@ def test_a_certificate_whose_archived_file_is_lost_says_so(world, approved, clie
         f"/my/cases/{approved.pk}/certificate/").status_code == 404
 
 
+def test_a_revoked_certificate_whose_archive_is_lost_still_says_it_was_revoked(
+        world, approved, client_for):
+    """注销 is the agency's decision, known whatever became of the archived file:
+    a bank told only "暂时无法核验，请联系发证机关" may wait and accept a licence
+    that no longer has effect.  The revoke reply, the page and the API say it
+    was revoked, and since when; a file that is not the signed one is still
+    judged as a file."""
+    certificate = Certificate.objects.get(case=approved)
+    data = _pdf(certificate)
+    default_storage.delete(certificate.file.name)
+    reply = client_for(world.user("a", Role.AGENCY_HEAD)).post(
+        f"/api/v1/certificates/{certificate.number}/revoke", {"reason": "许可被依法撤销"},
+        content_type="application/json")
+    assert reply.status_code == 200
+    certificate.refresh_from_db()
+    revoked = f"该证照已于{pdf.chinese_date(certificate.revoked_at)}注销"
+    assert revoked in reply.json()["message"], reply.json()["message"]
+    page = Client().get(f"/verify/{certificate.verify_token}/").content.decode()
+    assert revoked in _verdict(page, "verdict") and "核验未通过" in _verdict(page, "verdict")
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
+    assert revoked in body["message"] and (body["valid"], body["revoked"]) == (False, True)
+    assert revoked in _checked(certificate, data)[1]
+    status, verdict = _checked(certificate, _tampered(data))
+    assert status == 200 and "与本证照签发的原始文件不一致" in verdict and revoked not in verdict
+
+
 def test_a_refusal_decided_but_not_delivered_is_never_issued(world, promised):
     """Its outcome is set only at delivery: the decision says it is no approval."""
     case, _code = submitted(world, promised)
@@ -534,6 +560,15 @@ def test_a_signature_this_server_cannot_check_says_so(world, approved, monkeypat
     body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
     assert body["valid"] is False
     assert body["message"] == str(VerificationReason.ALGORITHM_UNAVAILABLE.label)
+    # Revoked, it says so whatever can be checked here.
+    certificates.certificate_revoke(actor=world.user("a", Role.AGENCY_HEAD),
+                                    certificate=certificate, reason="许可被依法撤销")
+    certificate.refresh_from_db()
+    revoked = f"该证照已于{pdf.chinese_date(certificate.revoked_at)}注销"
+    page = Client().get(f"/verify/{certificate.verify_token}/").content.decode()
+    assert revoked in _verdict(page, "verdict")
+    body = Client().get(f"/api/v1/certificates/verify/{certificate.verify_token}").json()
+    assert revoked in body["message"]
 
 
 # --- what the certificate says ------------------------------------------------------------

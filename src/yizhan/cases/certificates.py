@@ -268,15 +268,28 @@ def certificate_verify(*, certificate: Certificate, pdf_bytes: bytes | None = No
                                     revoked=certificate.revoked_at is not None)
 
 
+# The failures that are the platform's, not the file's: the archived file
+# lost, the signing key's record or its algorithm missing here.  They say
+# nothing of whether the certificate is in force, which the revocation does.
+_NOT_THE_FILE_S_FAULT = frozenset({
+    VerificationReason.REVOKED, VerificationReason.ARCHIVE_MISSING,
+    VerificationReason.KEY_UNKNOWN, VerificationReason.ALGORITHM_UNAVAILABLE,
+})
+
+
 def certificate_verdict(certificate: Certificate, result: VerificationResult) -> str:
     """What the public is told of a verification, in the active language.
 
     A revoked certificate says since when: whoever relies on it (a bank,
-    a landlord) must learn that it has no effect and from which day.  The
-    reason the agency recorded is not shown: it is staff's free text and
-    may name people (it is kept in the case's events and audit record).
+    a landlord) must learn that it has no effect and from which day.  注销
+    is the agency's decision, known whatever became of the archived file or
+    the key: told only "暂时无法核验", they might wait and then accept it.
+    A file that is not the signed one (altered, or its signature false) is
+    judged as a file, revoked or not.  The reason the agency recorded is not
+    shown: it is staff's free text and may name people (it is kept in the
+    case's events and audit record).
     """
-    if result.reason == VerificationReason.REVOKED and certificate.revoked_at is not None:
+    if certificate.revoked_at is not None and result.reason in _NOT_THE_FILE_S_FAULT:
         return gettext("该证照已于%(date)s注销，自该日起不再有效。如需了解注销原因，"
                        "请向发证机关查询。") % {"date": _revoked_on(certificate)}
     return result.message
