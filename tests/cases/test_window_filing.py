@@ -13,15 +13,18 @@ from tests.cases.helpers import (
     open_task,
     publish_again,
     publish_item,
+    reload,
     run_in_thread,
 )
 from tests.factories import valid_credit_code, valid_id_number
 from tests.markers import postgres_only
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
-from yizhan.cases import selectors
+from yizhan.cases import selectors, services
+from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, CaseEvent, EventType, MaterialFile, Task
 from yizhan.core.crypto import decrypt_field
+from yizhan.core.errors import Conflict
 from yizhan.directory import services as directory_services
 from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.models import Applicant
@@ -577,3 +580,99 @@ def test_a_window_draft_is_given_up_by_its_clerk_alone(world, client_for):
     assert "没有未提交的代办申请" in client.get("/workbench/window-drafts/").content.decode()
     # Given up, it is continued no more.
     assert client.get(f"{_url(version)}?draft={draft.pk}").status_code == 404
+
+
+def test_a_clerk_moved_to_another_agency_s_window_is_not_listed_a_s_drafts(world, client_for):
+    """A's clerk leaves a window draft at A and is moved to B's window (调岗):
+    the draft is neither listed, counted on the items list nor given up
+    there, as it is not continued (404): the applicant's name and item are
+    not the clerk's to see at B's window (``permissions.counter_agencies``)."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    client = client_for(clerk)
+    version, _number, draft = _refused_at_the_window(world, client, seq=41)
+    directory_services.staff_post(actor=world.admin, user=clerk,
+                                  post=world.posts["b"][Role.WINDOW_CLERK])
+    directory_services.staff_unpost(actor=world.admin, user=clerk,
+                                    post=world.posts["a"][Role.WINDOW_CLERK])
+
+    assert client.get(f"{_url(version)}?draft={draft.pk}").status_code == 404
+    drafts = client.get("/workbench/window-drafts/").content.decode()
+    assert "没有未提交的代办申请" in drafts and "王五" not in drafts
+    assert "未提交的代办申请" not in client.get("/workbench/apply/").content.decode()
+    with nothing_written():
+        assert client.post("/workbench/window-drafts/", {"action": "discard",
+                                                         "case": draft.pk}).status_code == 404
+    assert reload(draft).status == Case.Status.DRAFT
+
+
+def test_a_continued_draft_is_not_filed_for_another_person_s_document(world, client_for):
+    """继续办理 looks the applicant up again by the document in hand: another
+    person's document (someone else at the counter, the wrong row of the
+    list) is refused at the number field, the draft's key, answers and scans
+    not shown; submitted anyway, nothing is filed and nobody registered, so
+    that 王五's answers and scans never become another's application."""
+    client = client_for(world.user("a", Role.WINDOW_CLERK))
+    version, number, draft = _refused_at_the_window(world, client, seq=42)
+    registered = valid_id_number(seq=43)
+    directory_services.applicant_register(
+        actor=world.user("a", Role.WINDOW_CLERK), kind=Applicant.Kind.PERSON, name="李四",
+        id_number=registered, phone="13900004343")
+    continue_url = f"{_url(version)}?draft={draft.pk}"
+
+    with _no_case_written():
+        found = client.post(continue_url, {"action": "find", "kind": "person",
+                                           "number": registered})
+        page = found.content.decode()
+        assert found.status_code == 400
+        assert _marked(page, "number") == (
+            "该证件号码不是此草稿的申请人（王五）的，请核对申请人出示的证件。")
+        assert 'name="key"' not in page and 'data-testid="material-kept-' not in page
+        assert 'data-testid="applicant-found"' not in page
+        for other, name in ((registered, "李四"), (valid_id_number(seq=44), "赵六")):
+            done = client.post(continue_url, {"key": "w-left", "kind": "person",
+                                              "number": other, "name": name,
+                                              "field_area": "80",
+                                              **material_uploads(version, {"营业执照": None})})
+            assert done.status_code == 400
+            assert "此草稿的申请人（王五）" in _marked(done.content.decode(), "number")
+    draft.refresh_from_db()
+    assert (draft.status, draft.applicant.name) == (Case.Status.DRAFT, "王五")
+    # 王五's own document still continues it.
+    again = client.post(continue_url, {"action": "find", "kind": "person", "number": number})
+    assert again.status_code == 200 and 'name="key" value="w-left"' in again.content.decode()
+
+
+def test_a_window_draft_is_not_switched_to_another_applicant_in_the_service(world):
+    """The service refuses (409 ``cases.idempotency_key_reused``) a window
+    draft's key sent again for another applicant, whatever the page (the API
+    goes through it), and writes nothing; an account's own draft still
+    switches between the applicant records it acts for (the apply page's
+    choice)."""
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    version = publish_item(world, name="窗口代办许可", online_depth=2)
+    wang, li = (directory_services.applicant_register(
+        actor=clerk, kind=Applicant.Kind.PERSON, name=name,
+        id_number=valid_id_number(seq=seq), phone=f"139000045{seq}")
+        for name, seq in (("王五", 45), ("李四", 46)))
+    draft = services.case_create(actor=clerk, item_version=version, applicant=wang,
+                                 idempotency_key="counter-1", unfinished=True)
+    with nothing_written(), pytest.raises(Conflict) as refused:
+        services.case_create(actor=clerk, item_version=version, applicant=li,
+                             idempotency_key="counter-1", unfinished=True)
+    assert refused.value.code == CasesErrorCode.KEY_REUSED
+    assert "case_id" not in refused.value.fields
+    draft.refresh_from_db()
+    assert draft.applicant_id == wang.pk
+
+    online = publish_item(world, name="网上许可")
+    company = directory_services.applicant_register(
+        actor=world.citizen, kind=Applicant.Kind.LEGAL, name="张记餐饮有限公司",
+        credit_code=valid_credit_code(778), legal_rep_name="张三", for_self=True)
+    own = services.case_create(actor=world.citizen, item_version=online,
+                               applicant=world.applicant, idempotency_key="mine-1",
+                               unfinished=True)
+    switched = services.case_create(actor=world.citizen, item_version=online,
+                                    applicant=company, idempotency_key="mine-1",
+                                    unfinished=True)
+    assert (switched.pk, switched.applicant_id, switched.channel) == (own.pk, company.pk,
+                                                                      "online")

@@ -203,13 +203,31 @@ def draft_by_key(*, actor, version, key: str) -> Case | None:
                                                          version=version) else None
 
 
+def _carried_by_filer(user) -> Q:
+    """The cases ``user`` filed that they still carry as their filer: at the
+    window of an agency where they serve at the window now
+    (``permissions.counter_agencies``, the rule by which they open one,
+    ``permissions.case_applicant_page``).  A clerk moved to another agency's
+    window (调岗) no longer carries the old agency's: the applicant's case is
+    not theirs to take along."""
+    counters = permissions.counter_agencies(user)
+    return (Q(submitted_by=user) if counters is None
+            else Q(submitted_by=user, agency_id__in=counters))
+
+
 def window_drafts(*, actor) -> QuerySet[Case]:
     """未提交的代办申请: the drafts the clerk's window filings left (a material
     missing, an answer refused, the applicant gone to fetch a document),
-    newest first, to be continued or given up (``draft_continues``)."""
+    newest first, to be continued or given up (``draft_continues``).
+
+    Only those of the agencies at whose window the clerk serves now
+    (``_carried_by_filer``): one of another agency's would list a
+    stranger's name and item that the clerk can neither continue nor give up.
+    """
     if person_of(actor) is None:
         return Case.objects.none()
-    return _cases().filter(submitted_by=actor, channel="window", status=Case.Status.DRAFT,
+    return _cases().filter(_carried_by_filer(actor), channel="window",
+                           status=Case.Status.DRAFT,
                            kind=Case.Kind.APPROVAL).order_by("-created_at", "-pk")
 
 
@@ -223,10 +241,7 @@ def cases_of_applicant_user(*, user) -> QuerySet[Case]:
     """
     if person_of(user) is None:
         return Case.objects.none()  # a token applies for nobody
-    counters = permissions.counter_agencies(user)
-    filed = (Q(submitted_by=user) if counters is None
-             else Q(submitted_by=user, agency_id__in=counters))
-    return _cases().filter(filed | Q(applicant__user=user),
+    return _cases().filter(_carried_by_filer(user) | Q(applicant__user=user),
                            kind=Case.Kind.APPROVAL).order_by("-created_at")
 
 

@@ -289,7 +289,19 @@ def _continue_keyed(case: Case, *, actor, item_version: ItemVersion, applicant, 
     followed the old version's form, so they are not compared).  One that
     names a draft on the old one moves the draft onto the version in force
     (``_draft_move``), and goes on as for a draft of it.
+
+    A draft the window filed is the walk-in applicant's whose document the
+    clerk checked: sent again for another applicant (another person's
+    document at the counter, the wrong row looked up), it is refused, not
+    switched, lest one person's answers and scans be filed as another's
+    application.  An account's own draft may switch between the applicant
+    records it acts for (the apply page's choice).
     """
+    if (case.channel == "window" and case.status == Case.Status.DRAFT
+            and case.applicant_id != applicant.pk):
+        raise Conflict(_("该请求编号的代办申请草稿是另一申请人的，不能改为此申请人的申请；"
+                         "请核对申请人的证件，或重新打开申请页面。"),
+                       code=CasesErrorCode.KEY_REUSED)
     if case.item_version_id != item_version.pk:
         earlier = ItemVersion.objects.filter(pk=case.item_version_id,
                                              item_id=item_version.item_id).exists()

@@ -864,6 +864,14 @@ def window_apply(request, impl_code: str):
                 who_invalid[exc.fields.get("field") or "number"] = exc.render()
             else:
                 looked_up = True
+    if looked_up and draft is not None and getattr(found, "pk", None) != draft.applicant_id:
+        # A draft is continued for its own applicant only: another document
+        # (someone else at the counter, the wrong row of the list) would file
+        # this applicant's answers and scans as that person's application.
+        # Nothing of the draft is shown and nobody is registered.
+        who_invalid["number"] = _("该证件号码不是此草稿的申请人（%(name)s）的，"
+                                  "请核对申请人出示的证件。") % {"name": draft.applicant.name}
+        found, looked_up = None, False
     if request.method == "POST" and not finding:
         key = request.POST.get("key", "")[:64]
         posted_materials = _posted_materials(request, version)
