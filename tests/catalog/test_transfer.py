@@ -285,12 +285,24 @@ def test_staff_who_edit_no_items_cannot_import(world):
         _import(world, _json(_record()), actor=world.user("a", "reviewer"))
 
 
-def test_a_code_of_another_agency_s_item_is_refused(world):
-    theirs = published(world, key="b")
-    raw = _json(_record(impl_code=theirs.item.impl_code, agency="甲局"))
-    with nothing_written(), pytest.raises(PermissionDenied):
+def test_a_code_of_another_agency_s_item_is_a_row_error_not_a_refusal_of_one_s_own_agency(
+        world):
+    """甲局's head imports a row for 甲局 whose 实施编码 (copied wrong) is 乙局's item:
+    they were told “您无权维护“甲局”的事项”, their own agency, and the import
+    stopped there instead of listing the row's problem with the file's others."""
+    theirs = published(world, "乙局事项", key="b")
+    raw = _json(_record(impl_code=theirs.item.impl_code, agency="甲局"),
+                _record("甲局事项", legal_basis=""))
+    for actor in (editor(world), world.admin):
+        assert _failed(world, raw, "catalog.json", actor=actor) == [
+            ("JSON", 1, "impl_code"), ("JSON", 2, "legal_basis")]
+    with pytest.raises(transfer.ImportFailed) as exc:
         _import(world, raw, actor=editor(world))
-    assert _failed(world, raw, "catalog.json", actor=world.admin) == [("JSON", 1, "impl_code")]
+    assert exc.value.fields["errors"][0]["problem"] == "实施编码属于另一个机关"
+    # 乙局's own head, naming 甲局 for their item: the row's problem too.
+    assert _failed(world, _json(_record(impl_code=theirs.item.impl_code, agency="甲局")),
+                   "catalog.json", actor=editor(world, "b")) == [
+        ("JSON", 1, "impl_code")]
 
 
 # --- the checks on the file itself ----------------------------------------------
@@ -590,6 +602,41 @@ def test_every_field_survives_a_round_trip(world, fmt):
             f"catalog.{fmt}", actor=world.admin)
     assert version_as_data(v1.item.versions.get(number=2)) == {
         **version_as_data(v1), "name": "全字段事项（修订）"}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "json"])
+def test_export_of_an_item_with_a_kept_upper_agency_imports_back(world, fmt):
+    """An item stored before the upper-agency rule keeps its upper agency in its next
+    versions (docs/catalog.md); its export, imported back untouched or with its name
+    changed, was refused at upper_agency (上级审批机关须是本机关的上级机关)."""
+    v1 = published(world, process_template="upper_review",
+                   upper_agency=provincial_agency(world).name)
+    ItemVersion.objects.filter(pk=v1.pk).update(upper_agency=world.agency_b)
+    v1.refresh_from_db()
+    versions = selectors.versions_for_export(selectors.published_versions())
+    raw = transfer.export_excel(versions) if fmt == "xlsx" else transfer.export_json(versions)
+    assert _import(world, raw, f"catalog.{fmt}").unchanged == [v1.item.impl_code]
+    renamed = _renamed(raw, fmt, v1.item.impl_code, "改过名的事项")
+    assert _import(world, renamed, f"catalog.{fmt}").drafted == [v1.item.impl_code]
+    draft = v1.item.versions.get(number=2)
+    assert (draft.name, draft.upper_agency_id) == ("改过名的事项", world.agency_b.pk)
+    # The desk's export of that draft, changed and imported over it (an edit of it).
+    again = _renamed(_desk_export(world), "xlsx", v1.item.impl_code, "再改名的事项")
+    assert _import(world, again, "catalog.xlsx").drafted == [v1.item.impl_code]
+    draft.refresh_from_db()
+    assert (draft.name, draft.upper_agency_id) == ("再改名的事项", world.agency_b.pk)
+
+
+def test_an_import_naming_another_upper_agency_that_is_not_above_is_refused(world):
+    """Only the upper agency the item already names is kept: naming another that is
+    not above the item's agency is refused, as for a new item."""
+    v1 = published(world, process_template="upper_review",
+                   upper_agency=provincial_agency(world).name)
+    ItemVersion.objects.filter(pk=v1.pk).update(upper_agency=world.agency_b)
+    data = json.loads(transfer.export_json([ItemVersion.objects.get(pk=v1.pk)]))
+    data["items"][0]["upper_agency"] = "甲局审批科"
+    assert _failed(world, json.dumps(data, ensure_ascii=False).encode(), "catalog.json") == [
+        ("JSON", 1, "upper_agency")]
 
 
 def _namesake(world, name: str, division="440000", seed=303):

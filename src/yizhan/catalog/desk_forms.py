@@ -65,7 +65,9 @@ ROW_LIMITS = {"materials": content.MAX_MATERIALS, "fees": content.MAX_FEES,
 BLANK_ROWS = {"materials": 2, "fees": 1, "joint_agencies": 1, "form_fields": 1}
 ROW_GROUPS = tuple(ROW_LIMITS)
 
-CHOICES_SEPARATORS = re.compile(r"[\n、，,]+")
+# One choice a line: a choice may itself hold a comma or a 、 (the API and the
+# import take any text), which a separator within the line would split.
+CHOICES_SEPARATORS = re.compile(r"[\r\n]+")
 
 FORM_FIELD_TYPES = {"text": _("文本"), "number": _("数字"), "date": _("日期"),
                     "choice": _("选择"), "boolean": _("是/否")}
@@ -130,7 +132,7 @@ def entry_of(version: ItemVersion) -> Entry:
     entry.rows["joint_agencies"] = [{"agency": str(pk)} for pk in data["joint_agencies"]]
     entry.rows["form_fields"] = [
         {"name": f.get("name", ""), "label": f.get("label", ""), "type": f.get("type", "text"),
-         "required": bool(f.get("required")), "choices": "、".join(f.get("choices") or [])}
+         "required": bool(f.get("required")), "choices": "\n".join(f.get("choices") or [])}
         for f in data["form_fields"] or []]
     return entry
 
@@ -402,8 +404,8 @@ def _row_fields(entry: Entry, group: str, index: int, row: dict, agency_choices)
                  choices=FORM_FIELD_TYPES.items(), value=row.get("type", "text")),
             text("required", FORM_FIELD_LABELS["required"], kind="checkbox",
                  value=bool(row.get("required"))),
-            text("choices", FORM_FIELD_LABELS["choices"],
-                 help_text=_("选择题的选项，以“、”分隔")),
+            text("choices", FORM_FIELD_LABELS["choices"], kind="textarea",
+                 help_text=_("选择题的选项，每行一项")),
         ]
     if row and group != "joint_agencies":
         fields.append(_field(entry, "checkbox", prefix + "delete", _("删除此行"), value=False))

@@ -747,6 +747,12 @@ def _check(actor, record: Record, errors: list[dict]):
         errors.append(_error(record, "impl_code", gettext("实施编码 %(impl_code)s 已存在。")
                              % {"impl_code": existing.impl_code}))
         return None
+    if existing is not None and existing.agency_id != agency.pk:
+        # Before who may write it: a code copied wrong is the row's problem, listed
+        # with the file's others, not a refusal naming the row's agency, which
+        # the importer may well maintain.
+        errors.append(_error(record, "impl_code", gettext("实施编码属于另一个机关")))
+        return None
     allowed = (permissions.item_version_draft(actor, item=existing) if existing
                else permissions.item_create(actor, agency=agency))
     if not allowed:
@@ -770,17 +776,25 @@ def _check(actor, record: Record, errors: list[dict]):
         if isinstance(data.get(key), str):
             data[key] = _agency_list(data[key])
     try:
-        clean = content.clean_version_data(data, agency=agency)
+        clean = content.clean_version_data(data, agency=agency,
+                                           kept_upper=_kept_upper(existing))
     except content.VersionDataError as exc:
         for problem in exc.fields["problems"]:
             errors.append(_error(record, problem["field"],
                                  _choice_problem(record, problem["field"])
                                  or problem["problem"]))
         return None
-    if existing is not None and existing.agency_id != agency.pk:
-        errors.append(_error(record, "impl_code", gettext("实施编码属于另一个机关")))
-        return None
     return agency, existing, clean
+
+
+def _kept_upper(existing: Item | None) -> int | None:
+    """The upper agency a record for ``existing`` may keep: its latest version's,
+    which the draft the record becomes is written over or copied from
+    (``services.item_version_edit``, ``item_version_draft``)."""
+    if existing is None:
+        return None
+    return (existing.versions.order_by("-number")
+            .values_list("upper_agency_id", flat=True).first())
 
 
 @transaction.atomic
