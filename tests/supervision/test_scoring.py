@@ -286,6 +286,48 @@ def test_items_below_online_depth_three_cost_disclosure_points(world, officer, r
     assert all(p.total == Decimal(100) for p in PostScore.objects.filter(agency_score=score))
 
 
+def _cancel(world, version):
+    """Cancel the item of ``version`` by a State Council decision."""
+    from yizhan.catalog import services as catalog_services
+    from yizhan.catalog.models import Item
+
+    catalog_services.item_withdraw(
+        actor=world.admin, item=Item.objects.get(pk=version.item_id), kind="cancelled",
+        reason="国务院关于取消一批行政许可事项的决定（国发〔2026〕5号）")
+
+
+def test_an_item_cancelled_before_the_period_ends_costs_no_disclosure_points(
+        world, officer, red_only):
+    """事项公开 counts the items in the catalog at the period's end.  An item
+    cancelled by a State Council decision is out of it (the coverage leaves
+    it out too): its agency can no longer raise its online depth, and it
+    costs no points."""
+    publish_item(world, name="网上办理许可")
+    low = publish_item(world, name="线下办理许可", online_depth=2)
+    _cancel(world, low)
+    disclosure = dimensions(agency_score(compute(officer), world.agency_a))["disclosure"]
+    assert (disclosure["score"], disclosure["count"]) == ("100.00", 0), disclosure
+    assert "1 个事项的网上办理深度均达到" in scoring.explain(disclosure["explain"])
+
+
+def test_an_item_cancelled_after_the_period_still_counts_for_it(world, officer, red_only,
+                                                                monkeypatch):
+    """Offered below depth 3 for the whole period and cancelled only after its
+    end: the period's 事项公开 still loses the item's 2 points."""
+    publish_item(world, name="网上办理许可")
+    low = publish_item(world, name="线下办理许可", online_depth=2)
+    period = this_period()
+    after = period.bounds()[1] + dt.timedelta(days=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: after)
+        _cancel(world, low)
+    score = agency_score(compute(officer, period), world.agency_a)
+    disclosure = dimensions(score)["disclosure"]
+    assert (disclosure["score"], disclosure["count"]) == ("98.00", 1), disclosure
+    assert ScoreDeduction.objects.get(agency_score=score, dimension="disclosure").item_id \
+        == low.item_id
+
+
 def test_an_internal_units_posts_are_ranked_within_its_department(world, officer, version_a):
     """A post of A's 审批科 is scored among A's posts; the unit is not ranked on its own."""
     from yizhan.directory import services as directory_services

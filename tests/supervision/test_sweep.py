@@ -564,3 +564,112 @@ def test_a_warning_about_the_old_promised_deadline_goes_with_the_pause(
     open_alerts = list(Alert.objects.filter(case_id=case.pk, status=Alert.Status.OPEN)
                        .values_list("message", flat=True))
     assert open_alerts == ["办件将于 2026-03-23 到达承诺期限。"], open_alerts
+
+
+# --- SX-06: the lower level's twenty days (《行政许可法》第四十三条) -----------------------------
+
+
+def _upper_case(world, monkeypatch):
+    """An 上级初审 case of A accepted on Monday 2 March 2026, its first review
+    open at A; returns ``(case, {role: user} of the provincial 示范省厅)``."""
+    _upper, upper_staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case = _accepted_at(world, version, dt.datetime(2026, 3, 2, 10, tzinfo=TZ), monkeypatch)
+    return case, upper_staff
+
+
+def test_time_paused_for_inspection_is_not_counted_in_the_twenty_days(
+        world, lines_only, monkeypatch):
+    """第四十五条: the time of 现场勘验/检测 is not counted in the limits of 第三节
+    (第四十二条 to 第四十五条), 第四十三条's twenty days included.  The lower
+    agency stops the clock for ten working days during its first review: it
+    has until the end of day 30 to send the case up, and no SX-06 stands on
+    day 21."""
+    lines_only("SX-06")
+    case, _upper_staff = _upper_case(world, monkeypatch)
+    reviewer = world.user("a", Role.REVIEWER)
+
+    def day(n):
+        return start_of(workday(case, n)) + dt.timedelta(hours=9)
+
+    _at_time(monkeypatch, day(2), lambda: case_services.case_suspend(
+        actor=reviewer, case=reload(case), reason="inspection", note="现场勘验"))
+    _at_time(monkeypatch, day(12), lambda: case_services.case_resume(actor=reviewer,
+                                                                     case=reload(case)))
+    assert reload(case).paused_workdays == 10
+    sweep(now=end_of(workday(case, 20)) + MICRO)
+    sweep(now=day(21))
+    assert codes(case) == [], "SX-06 raised on day 21 though ten of the days were paused"
+    due = end_of(workday(case, 30))
+    assert reload(case).next_check_at == due + MICRO
+    # At the last instant of day 30 the days have not run out; past it they have.
+    sweep(now=due)
+    assert codes(case) == []
+    sweep(now=due + MICRO)
+    alert = _only(case, "SX-06")
+    assert alert.evidence["due"][:10] == due.date().isoformat()
+
+
+def test_one_late_transfer_is_one_alert_through_a_return(world, lines_only, monkeypatch):
+    """The lower agency sends the case up on day 22, two days late: one SX-06,
+    on its first review.  The upper agency returns it for a missing record;
+    the new first review counts from the same acceptance, so it is the same
+    lapse of the same limit, and no second yellow card (the agency's score
+    would lose the deduction twice)."""
+    lines_only("SX-06")
+    case, upper_staff = _upper_case(world, monkeypatch)
+    first = open_task(case, "first_review")
+
+    def day(n):
+        return start_of(workday(case, n)) + dt.timedelta(hours=9)
+
+    sweep(now=day(21))
+    assert list(Alert.objects.filter(case_id=case.pk).values_list("task_id", "agency_id")) \
+        == [(first.pk, world.agency_a.pk)]
+    _at_time(monkeypatch, day(22), lambda: complete(world.user("a", Role.REVIEWER), case,
+                                                    "first_review", opinion="同意上报"))
+    _at_time(monkeypatch, day(23), lambda: case_services.task_return(
+        actor=upper_staff[Role.REVIEWER], task=open_task(case),
+        opinion="现场核查记录不全，请补充后重新上报"))
+    assert open_task(case, "first_review").pk != first.pk
+    sweep(now=day(23) + dt.timedelta(hours=1))
+    found = list(Alert.objects.filter(case_id=case.pk).values_list("rule__code", "task_id"))
+    assert found == [("SX-06", first.pk)], found
+
+
+def test_an_sx06_alert_stored_under_its_step_s_key_is_found_after_the_migration(
+        world, lines_only, monkeypatch):
+    """An SX-06 alert raised before its key named the case alone carries its
+    first review's id: migration 0010 gives the case's earliest one the key
+    the sweep now makes, so the first review opened again after a return
+    raises no second alert."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from yizhan.supervision.detection import line_key
+
+    migration = import_module("yizhan.supervision.migrations.0010_transfer_late_keyed_by_case")
+    lines_only("SX-06")
+    case, upper_staff = _upper_case(world, monkeypatch)
+    first = open_task(case, "first_review")
+
+    def day(n):
+        return start_of(workday(case, n)) + dt.timedelta(hours=9)
+
+    sweep(now=day(21))
+    alert = _only(case, "SX-06")
+    stored = line_key("SX-06", case.pk, first.pk, case.accepted_at)
+    Alert.objects.filter(pk=alert.pk).update(key=stored)
+    migration.rekey(apps, None)
+    alert.refresh_from_db()
+    assert alert.key == line_key("SX-06", case.pk, None, case.accepted_at)
+    _at_time(monkeypatch, day(22), lambda: complete(world.user("a", Role.REVIEWER), case,
+                                                    "first_review", opinion="同意上报"))
+    _at_time(monkeypatch, day(23), lambda: case_services.task_return(
+        actor=upper_staff[Role.REVIEWER], task=open_task(case),
+        opinion="现场核查记录不全，请补充后重新上报"))
+    sweep(now=day(23) + dt.timedelta(hours=1))
+    assert list(Alert.objects.filter(case_id=case.pk).values_list("pk", flat=True)) \
+        == [alert.pk]

@@ -337,7 +337,11 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
 
 def line_key(code: str, case_id: int, task_id: int | None, anchor: dt.datetime) -> str:
     """The key of the alert rule ``code`` raises for a line of a case (or of
-    one of its tasks) that belongs to ``anchor``: the deadline, the pause."""
+    one of its tasks) that belongs to ``anchor``: the deadline, the pause.
+
+    ``task_id`` is None for a limit of the case even when a step holds it
+    (SX-06's twenty days): one lapse is one alert whichever step held it.
+    """
     return f"{code}:{case_id}:{task_id or 0}:{int(anchor.timestamp())}"
 
 
@@ -406,7 +410,8 @@ class _Planner:
         self.posts: dict[tuple[int, str], int] = {}
         self.accepted_events: dict[int, int] = {}
         # The finished pauses of the cases whose clock has stood still: a
-        # step's warning counts its own days, not the ones a pause gave back.
+        # step's warning counts its own days, not the ones a pause gave back,
+        # and the lower level's twenty days (SX-06) move on by them.
         self.pauses: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
         paused = [row["id"] for row in rows
                   if row["paused_workdays"] and row["id"] in self.tasks]
@@ -450,7 +455,8 @@ class _Planner:
         item_id, agency_id = row["item_version__item_id"], row["agency_id"]
         tasks = self.tasks.get(row["id"], ())
 
-        def consider(rule, moment, *, anchor, task=None, fields=None, evidence=None):
+        def consider(rule, moment, *, anchor, task=None, case_line=False, fields=None,
+                     evidence=None):
             # Only the key is made here: the rest of an alert is written
             # out (``_alert``) once it is known not to have been raised.
             # A line is crossed from its moment on: a warning from the start
@@ -463,9 +469,12 @@ class _Planner:
                 return
             # The key names what the line belongs to (the deadline, the
             # pause), not where the line lies: moving a threshold does not
-            # raise a line already crossed again, a new deadline does.
+            # raise a line already crossed again, a new deadline does.  A
+            # limit of the case that a step holds (``case_line``) is keyed
+            # without the step: the next step to hold it finds its alert.
+            key_task = task["id"] if task and not case_line else None
             fired.append(_Line(
-                line_key(rule.code, row["id"], task["id"] if task else None, anchor), rule, row,
+                line_key(rule.code, row["id"], key_task, anchor), rule, row,
                 task or _case_holder(tasks, row["agency_id"]), task, moment, fields or {},
                 evidence or {}))
 
@@ -524,8 +533,7 @@ class _Planner:
                 # are neither time used nor part of its own limit, as for
                 # the case's warning.
                 start = task["due_from"] or task["created_at"]
-                paused = clock.paused_in(calendar=self.calendar,
-                                         spans=self.pauses.get(row["id"], ()), after=start)
+                paused = self._paused_since(row, start)
                 span = self.calendar.count_workdays(start.astimezone(self.tz).date(),
                                                     due.astimezone(self.tz).date()).days
                 moment = checks.warning_moment(
@@ -541,11 +549,30 @@ class _Planner:
                 # 《行政许可法》第四十三条: the lower agency sends the case up
                 # within twenty days of accepting it.  Counted from the
                 # acceptance, not from this step: a first review given back
-                # by the upper agency does not start the twenty days again.
+                # by the upper agency does not start the twenty days again,
+                # and a late one is one lapse of the case's limit, however
+                # many first reviews hold it in turn (keyed without the
+                # step).  第四十五条 takes the time of 检验、检测、鉴定、专家
+                # 评审 (and 现场勘验) out of every limit of 第四十二条 to
+                # 第四十五条, these twenty days included: the line moves on
+                # by the working days the pauses since acceptance took, as
+                # the case's own deadlines do.  The anchor stays the
+                # acceptance, so the line keeps its key when it moves.
                 start = row["accepted_at"] or task["created_at"]
-                moment = self.calendar.deadline(start, rule.params["workdays"], self.tz).at
-                consider(rule, moment, anchor=start, task=task,
-                         fields={"n": rule.params["workdays"]}, evidence={"due": moment})
+                workdays = rule.params["workdays"] + self._paused_since(row, start)
+                due = self.calendar.deadline(start, workdays, self.tz).at
+                consider(rule, due + _AFTER, anchor=start, task=task, case_line=True,
+                         fields={"n": rule.params["workdays"]}, evidence={"due": due})
+
+    def _paused_since(self, row, start: dt.datetime) -> int:
+        """Working days the case's finished pauses begun at or after ``start``
+        took: time the law excludes from a limit counted from ``start``.
+
+        Read only for cases whose clock has stood still (``self.pauses``);
+        a case paused now has its pause watched instead (``_plan``).
+        """
+        return clock.paused_in(calendar=self.calendar, spans=self.pauses.get(row["id"], ()),
+                               after=start)
 
     def _alert(self, line: _Line) -> dict:
         rule, row, holder, fields, evidence = (line.rule, line.row, line.holder, line.fields,

@@ -14,8 +14,9 @@ Sources of data:
   undecided when the period ended: a card that did not lead to a decision
   (监察督办 without effect).
 * ``catalog``: the agency's items as published when the period ended, each
-  below the online depth ``min_depth`` costing ``per_item`` (事项公开).  It
-  is an agency's matter, so posts are not scored on it.
+  below the online depth ``min_depth`` costing ``per_item`` (事项公开); an
+  item cancelled or suspended before the end is out of the catalog and
+  costs nothing.  It is an agency's matter, so posts are not scored on it.
 * ``notices``: supervision notices (监察督办) issued to the agency in the
   period, each costing the deduction of its type (纠错通知, 监察建议书), and
   each return of its reply costing ``returned`` more.  An agency's matter,
@@ -651,8 +652,9 @@ def compute(*, dimensions: list[dict], bands: dict, period: Period,
     """Score every agency of ``agency_ids`` (None: all) and its posts for ``period``.
 
     Agencies scored are departments (an internal unit's alerts and posts
-    count for the department above it) that had items published at
-    the end of the period or alerts in it.  Cleared alerts do not count.
+    count for the department above it) that had items published and in
+    service at the end of the period or alerts in it.  Cleared alerts do
+    not count.
     """
     from yizhan.catalog.models import ItemVersion
     from yizhan.directory.models import Agency, Post
@@ -679,7 +681,15 @@ def compute(*, dimensions: list[dict], bands: dict, period: Period,
         if in_scope(alert.agency_id):
             by_agency[department[alert.agency_id]].append(alert)
 
-    versions = ItemVersion.objects.filter(published_at__isnull=False, published_at__lt=end)
+    # The catalog as it stood at the period's end: an item cancelled or
+    # suspended before then (``Item.withdrawn_at``) was out of the public
+    # catalog, as the coverage leaves it out, and its agency could no longer
+    # raise its online depth; one withdrawn after the end was still offered
+    # for the whole period.  (``published_versions`` is the catalog now: it
+    # would drop the versions in force at an earlier end, and the items
+    # withdrawn since.)
+    versions = (ItemVersion.objects.filter(published_at__isnull=False, published_at__lt=end)
+                .exclude(item__withdrawn_at__lt=end))
     if agency_ids is not None:
         versions = versions.filter(item__agency_id__in=agency_ids)
     items: dict[int, list[ItemRow]] = defaultdict(list)
