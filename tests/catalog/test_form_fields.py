@@ -33,6 +33,11 @@ def test_an_item_keeps_its_form_fields(world):
     ([{"name": "a", "label": "甲", "type": "choice"}], "选项"),
     ("not a list", "列表"),
     ([{"name": "a", "label": "甲", "type": "choice", "choices": 5}], "选项应为列表"),
+    # The desk shows choices one a line: one that held a line break would
+    # come back as two when the draft is saved there.
+    ([{"name": "a", "label": "甲", "type": "choice", "choices": ["热食\n冷食"]}], "不能分行"),
+    ([{"name": "a", "label": "甲", "type": "choice", "choices": ["热食", " "]}], "不能为空"),
+    ([{"name": "a", "label": "甲", "type": "choice", "choices": ["热食", "热食 "]}], "有重复"),
     ([{"name": "joint_agencies", "label": "甲"}], "保留"),
     ([{"name": "opinion", "label": "意见"}], "保留"),
     ([{"name": "typename", "label": "类型"}], "保留"),
@@ -60,6 +65,15 @@ def test_required_is_read_as_yes_or_no(world, required, expected):
     version = services.item_create(actor=world.admin, agency=world.agency_a,
                                    data=item_content(form_fields=fields))
     assert version.form_fields[0]["required"] is expected
+
+
+def test_choices_are_kept_without_surrounding_spaces():
+    """A choice is read as the desk reads it, without surrounding spaces, so an
+    answer and a process condition compare with what the applicant is shown."""
+    fields, problems = form_spec.check_definitions(
+        [{"name": "kind", "label": "类别", "type": "choice",
+          "choices": [" 1,000平方米以下 ", "其他"]}])
+    assert (problems, fields[0]["choices"]) == ([], ["1,000平方米以下", "其他"])
 
 
 def test_answers_are_typed_and_checked():

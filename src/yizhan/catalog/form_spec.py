@@ -90,7 +90,13 @@ def check_definitions(value) -> tuple[list[dict], list[str]]:
         if not isinstance(raw_choices, list):
             problems.append(gettext("第 %(i)s 个字段的选项应为列表") % {"i": index})
             raw_choices = []
-        choices = [str(c) for c in raw_choices]
+        # Each choice one line of text, once: the desk shows them one a line,
+        # and an applicant cannot tell two equal choices apart.
+        choices = [str(c).strip() for c in raw_choices]
+        if any(not c or "\n" in c or "\r" in c for c in choices):
+            problems.append(gettext("第 %(i)s 个字段的选项不能为空，也不能分行") % {"i": index})
+        elif len(set(choices)) < len(choices):
+            problems.append(gettext("第 %(i)s 个字段的选项有重复") % {"i": index})
         if kind == "choice" and not choices:
             problems.append(gettext("第 %(i)s 个字段为选择题，须列出选项") % {"i": index})
         required = yes_no(entry.get("required"))
