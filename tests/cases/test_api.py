@@ -323,6 +323,16 @@ def test_the_applicant_gets_a_new_query_code(world, promised, client_for):
     _error(status(old), 404, "core.not_found")
 
 
+def test_a_field_of_the_status_query_is_named_by_its_place_in_the_body(db):
+    """POST /cases/status takes the number and the query code in the body: a
+    wrong one is named ``number``, as docs/api.md names a body's fields, not
+    ``query.number``, a field of a query string the client never sent."""
+    response = Client().post(f"{BASE}/cases/status", json.dumps({"number": 5, "code": "1"}),
+                             content_type="application/json")
+    body = _error(response, 400, "core.invalid_input")
+    assert body["fields"]["problems"] == [{"field": "number", "problem": "应为文本"}]
+
+
 def test_correction_through_the_api(world, promised, client_for):
     """The clerk's notice, the applicant's new files and the resubmission."""
     case, _code = submitted(world, promised)

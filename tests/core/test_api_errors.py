@@ -151,6 +151,33 @@ def test_schema_problems_are_worded_in_each_language(clerk_client):
                                            "problem": "must be at most 200 characters"}]
 
 
+def test_a_choice_is_refused_in_chinese_without_english_words(db, client):
+    """pydantic joins the values a choice takes with the English "or" ('json' or
+    'xlsx'): each language lists them with its own separator."""
+    body = _error(client.get("/api/v1/catalog/export?format=csv", HTTP_ACCEPT_LANGUAGE="en"),
+                  400, "core.invalid_input")
+    assert body["message_zh"] == "输入有误：query.format: 应为以下之一：'json'、'xlsx'"
+    assert body["message_en"] == "Invalid input: query.format: must be one of: 'json', 'xlsx'"
+    assert body["fields"]["problems"] == [{"field": "query.format",
+                                           "problem": "must be one of: 'json', 'xlsx'"}]
+
+
+def test_the_values_of_a_choice_are_read_whole_whatever_they_hold():
+    """A value holding a comma or an "or" stays one value; numbers and None are
+    values too; an ``expected`` that cannot be read is the generic wording."""
+    from django.utils import translation
+
+    from yizhan.core.api import _pydantic_problem
+
+    expected = """1, 2, 'a or b', "x', 'y" or None"""
+    with translation.override("zh-hans"):
+        assert _pydantic_problem({"type": "enum", "ctx": {"expected": expected}}) == (
+            """应为以下之一：1、2、'a or b'、"x', 'y"、None""")
+        assert _pydantic_problem({"type": "literal_error", "ctx": {"expected": "'only'"}}) == (
+            "应为以下之一：'only'")
+        assert _pydantic_problem({"type": "enum", "ctx": {"expected": "'open"}}) == "值无效"
+
+
 def test_permission_refusal_writes_nothing(world, client_for):
     """A reviewer may not register applicants: 403 and no record."""
     before = _counts()

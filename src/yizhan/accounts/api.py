@@ -58,13 +58,13 @@ class TokenIssued(TokenOut):
     token: str = Field(..., description="the secret, shown only in this response")
 
 
-class ReasonIn(Schema):
+class TokenRevokeIn(Schema):
     reason: str = ""
 
 
 # Every field of the body is optional, so the body is too: a revocation may
 # be sent with none (``curl -X POST``), as docs/api.md lists it.
-NO_REASON = ReasonIn()
+NO_REASON = TokenRevokeIn()
 
 
 @router.get("/me", response=MeOut, auth=AUTH)
@@ -106,7 +106,7 @@ def list_tokens(request, agency_id: int):
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut, auth=AUTH)
-def revoke_token(request, token_id: int, payload: ReasonIn = NO_REASON):
+def revoke_token(request, token_id: int, payload: TokenRevokeIn = NO_REASON):
     token = ApiToken.objects.filter(pk=token_id).first()
     if token is None or not permissions.token_list(actor_of(request), agency_id=token.agency_id):
         raise NotFound()

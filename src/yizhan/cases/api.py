@@ -471,13 +471,13 @@ class DeclineIn(Schema):
 NO_DECLINE_NOTE = DeclineIn()
 
 
-class ReasonIn(Schema):
+class WithdrawIn(Schema):
     reason: str = ""
 
 
-# Every field of the body is optional, so the body is too: these endpoints
-# may be sent with none (``curl -X POST``), as docs/api.md lists them.
-NO_REASON = ReasonIn()
+# Every field of the body is optional, so the body is too: a withdrawal
+# may be sent with none (``curl -X POST``), as docs/api.md lists it.
+NO_REASON = WithdrawIn()
 
 
 class RevokeIn(Schema):
@@ -491,7 +491,7 @@ class RevokeIn(Schema):
 NO_REVOKE_REASON = RevokeIn()
 
 
-class FeeIn(Schema):
+class FeeChargeIn(Schema):
     fee_id: int = Field(..., description="a fee of the case's item version")
     amount: str = Field(..., description="yuan charged, e.g. \"80.00\"; 0 when waived")
     note: str = ""
@@ -543,14 +543,14 @@ class StatusQueryIn(Schema):
 
 
 @router.post("/cases/status", response=CaseStatusOut, auth=None)
-def case_status_post(request, query: StatusQueryIn):
+def case_status_post(request, payload: StatusQueryIn):
     """Status without signing in: the case number and the query code, in the body.
 
     The way to ask: a query code in a URL ends up in web server and proxy
     logs, and in a browser's history.  Ten wrong tries from one address in
     fifteen minutes are answered 429.
     """
-    return services.case_status_lookup(number=query.number, code=query.code,
+    return services.case_status_lookup(number=payload.number, code=payload.code,
                                        ip=client_ip(request))
 
 
@@ -627,7 +627,7 @@ def correct_case(request, case_id: int, payload: CorrectIn = NO_ANSWERS):
 
 
 @router.post("/cases/{case_id}/withdraw", response=CaseOut, auth=AUTH)
-def withdraw_case(request, case_id: int, payload: ReasonIn = NO_REASON):
+def withdraw_case(request, case_id: int, payload: WithdrawIn = NO_REASON):
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)
     return services.case_withdraw(actor=actor, case=case, reason=payload.reason)
@@ -695,7 +695,7 @@ def withdraw_extension(request, case_id: int):
 
 
 @router.post("/cases/{case_id}/fees", response=CaseOut, auth=AUTH)
-def charge_fee(request, case_id: int, payload: FeeIn):
+def charge_fee(request, case_id: int, payload: FeeChargeIn):
     """Record a fee charged on the case (the window of the case's agency)."""
     actor = actor_of(request)
     case = selectors.case_get_for_actor(actor=actor, case_id=case_id)

@@ -224,7 +224,7 @@ class MaterialIn(Schema):
     basis: str = ""
 
 
-class FeeIn(Schema):
+class CatalogFeeIn(Schema):
     name: str
     standard: str
     amount: Decimal | None = None
@@ -273,7 +273,7 @@ class VersionIn(Schema):
     process_template: str = "promised"
     process_xml: str = ""
     materials: list[MaterialIn] = []
-    fees: list[FeeIn] = []
+    fees: list[CatalogFeeIn] = []
     base_edited_at: str | None = Field(None, description="the edited_at of the version as "
                                        "read: if it was edited since, the PUT is refused "
                                        "(409 catalog.stale_version) and nothing is written")

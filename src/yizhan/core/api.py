@@ -12,6 +12,7 @@ raised them, leave as one JSON shape, documented in docs/api.md::
 import datetime
 import functools
 import json
+import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -20,6 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -356,11 +358,39 @@ _PYDANTIC_PROBLEMS = {
 }
 
 
+# pydantic hands the allowed values of a choice (an enum, a Literal) over
+# as their reprs already joined in English: "'json' or 'xlsx'", "1, 2 or 3".
+# Each value is a quoted string (which may hold a comma or an "or") or a
+# bare word (a number, None, True), followed by ", ", " or " or the end.
+_CHOICE_PROBLEMS = {"enum", "literal_error"}
+_EXPECTED_VALUE = re.compile(
+    r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s,'"]+)(?:, | or |$)""")
+
+
+def _expected_values(expected: str) -> list[str] | None:
+    """The allowed values in pydantic's ``expected``, as written; None if unreadable."""
+    values, at = [], 0
+    while at < len(expected):
+        match = _EXPECTED_VALUE.match(expected, at)
+        if match is None:
+            return None
+        values.append(match.group(1))
+        at = match.end()
+    return values or None
+
+
 def _pydantic_problem(err: dict) -> str:
     """One pydantic problem in the active language (never pydantic's English)."""
     template = _PYDANTIC_PROBLEMS.get(err.get("type", ""), _INVALID_VALUE)
+    ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    if err.get("type") in _CHOICE_PROBLEMS and "expected" in ctx:
+        # Joined again in the message's language: 'json'、'xlsx' in Chinese.
+        values = _expected_values(ctx["expected"])
+        if values is None:
+            return str(_INVALID_VALUE)
+        ctx["expected"] = pgettext("list separator", "、").join(values)
     try:
-        return str(template) % {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+        return str(template) % ctx
     except (KeyError, TypeError, ValueError):
         return str(_INVALID_VALUE)
 

@@ -78,8 +78,14 @@ class StaffCreated(Schema):
     username: str
 
 
-class ReasonIn(Schema):
-    reason: str = Field(..., min_length=1)
+class StaffDeactivateIn(Schema):
+    reason: str = Field(..., min_length=1, description="why the account is closed; "
+                        "audited")
+
+
+class IdentifierRevealIn(Schema):
+    reason: str = Field(..., min_length=1, description="why the full ID number is "
+                        "needed; audited")
 
 
 class ApplicantIn(Schema):
@@ -172,7 +178,7 @@ def create_staff(request, post_id: int, payload: StaffIn):
 
 
 @router.post("/staff/{user_id}/deactivate", response={200: StaffCreated}, auth=AUTH)
-def deactivate_staff(request, user_id: int, payload: ReasonIn):
+def deactivate_staff(request, user_id: int, payload: StaffDeactivateIn):
     user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF).first()
     if user is None:
         raise NotFound()
@@ -194,7 +200,8 @@ def get_applicant(request, applicant_id: int):
 
 
 @router.post("/applicants/{applicant_id}/reveal", response=RevealOut, auth=AUTH)
-def reveal_applicant_identifier(request, applicant_id: int, payload: ReasonIn):
+def reveal_applicant_identifier(request, applicant_id: int,
+                                payload: IdentifierRevealIn):
     """The full ID number, for those with a need to see it; audited with the reason."""
     applicant = selectors.applicant_get_for_actor(actor=actor_of(request),
                                                   applicant_id=applicant_id)
