@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
 from yizhan import bpmn
 from yizhan.accounts.models import person_of
@@ -52,6 +51,7 @@ from yizhan.core.errors import (
     NotFound,
     Throttled,
     joined,
+    listed_later,
     rendered_later,
     worded_in_each_language,
 )
@@ -109,8 +109,7 @@ def _application_data(item_version: ItemVersion, data, *, unfinished: bool = Fal
     bad = [key for key in data if not isinstance(key, str) or not _DATA_KEY.match(key)]
     if bad:
         raise InvalidInput(_("申请信息的字段名只能由字母、数字和下划线组成：%(keys)s"),
-                           field="data", keys=rendered_later(
-                               lambda: pgettext("list separator", "、").join(map(str, bad))))
+                           field="data", keys=listed_later(bad))
     if item_version.form_fields and unfinished:
         answers, _problems = form_spec.clean_unfinished(item_version.form_fields, data)
         data = {field["name"]: answers.get(field["name"])
@@ -680,9 +679,7 @@ def case_submit(*, actor, case: Case) -> tuple[Case, str | None]:
     missing = _missing_materials(case)
     if missing:
         raise InvalidInput(_("还缺少必要材料：%(names)s"), code=CasesErrorCode.MISSING_MATERIALS,
-                           names=rendered_later(
-                               lambda: pgettext("list separator", "、").join(missing)),
-                           missing=missing)
+                           names=listed_later(missing), missing=missing)
     version = case.item_version
     # The runtime keeps each parsed specification by its hash, so steps never
     # re-parse it; only the agencies the process names are read here.
@@ -1428,8 +1425,7 @@ def case_correct(*, actor, case: Case, data: dict | None = None) -> Case:
                if "material_id" in item and item["material_id"] not in fixed]
     if missing:
         raise InvalidInput(_("以下材料尚未重新上传：%(names)s"),
-                           code=CasesErrorCode.MISSING_MATERIALS, names=rendered_later(
-                               lambda: pgettext("list separator", "、").join(missing)),
+                           code=CasesErrorCode.MISSING_MATERIALS, names=listed_later(missing),
                            missing=missing)
     notice.answered_at = now
     notice.save(update_fields=["answered_at"])
@@ -1481,15 +1477,13 @@ def _corrected_answers(case: Case, notice: CorrectionNotice, data) -> dict:
         # As for a material the notice does not list (``material_upload``):
         # the window accepted these answers as they stand.
         raise Conflict(_("补正告知没有列出以下申请信息，不能修改：%(names)s"), field="data",
-                       code=CasesErrorCode.NOT_IN_NOTICE, names=rendered_later(
-                               lambda: pgettext("list separator", "、").join(others)))
+                       code=CasesErrorCode.NOT_IN_NOTICE, names=listed_later(others))
     unanswered = [name for name in listed if name not in data]
     if unanswered:
         raise InvalidInput(_("以下申请信息尚未重新填写：%(names)s"), field="data",
                            code=CasesErrorCode.MISSING_MATERIALS,
                            problems={name: str(_("请重新填写此项。")) for name in unanswered},
-                           names=rendered_later(lambda: pgettext("list separator", "、").join(
-                               labels[name] for name in unanswered)))
+                           names=listed_later(labels[name] for name in unanswered))
     if not listed:
         return {}
     answers = _application_data(case.item_version, {**case.data, **data})
@@ -1512,9 +1506,7 @@ def case_suspend(*, actor, case: Case, reason: str, note: str) -> Case:
     if reason not in clock.SUSPEND_REASONS:
         raise InvalidInput(_("暂停计时须为法定事由：%(reasons)s。"),
                            code=CasesErrorCode.NO_REASON, field="reason",
-                           reasons=rendered_later(
-                               lambda: pgettext("list separator", "、").join(
-                                   map(str, clock.SUSPEND_REASONS.values()))))
+                           reasons=listed_later(clock.SUSPEND_REASONS.values()))
     if not (note or "").strip():
         raise InvalidInput(_("请说明暂停计时的具体情况。"), code=CasesErrorCode.NO_REASON,
                            field="note")

@@ -24,7 +24,7 @@ from yizhan.cases.uploads import max_megabytes
 from yizhan.catalog import form_spec
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.search import MAX_QUERY_CHARS
-from yizhan.core.errors import ApplicationError, NotFound, joined
+from yizhan.core.errors import ApplicationError, NotFound, joined, listed
 from yizhan.core.ids import parse_id
 from yizhan.core.middleware import client_ip
 from yizhan.directory import permissions as directory_permissions
@@ -172,7 +172,7 @@ def _item_updated(case, materials) -> str:
              for material_id, name in _kept_files(case).items() if material_id in names]
     if files:
         message += _("已保存的文件：%(files)s。") % {
-            "files": pgettext("list separator", "、").join(files)}
+            "files": listed(files)}
     return message
 
 
@@ -398,8 +398,8 @@ def apply(request, impl_code: str):
     # Registered, but as none the item serves: said instead of a form that
     # could only be refused.
     not_served = (_("该事项不受理%(who)s的申请。") % {
-        "who": pgettext("list separator", "、").join(
-            str(Applicant.Kind(kind).label) for kind in dict.fromkeys(a.kind for a in registered))}
+        "who": listed(Applicant.Kind(kind).label
+                      for kind in dict.fromkeys(a.kind for a in registered))}
         if registered and not applicants else "")
     return render(request, "cases/apply.html", {
         "v": version, "applicants": applicants, "not_served": not_served,

@@ -9,14 +9,13 @@ from django.shortcuts import redirect, render
 from django.utils.encoding import uri_to_iri
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from yizhan.catalog import permissions, selectors, services, transfer
 from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
 from yizhan.catalog.models import SERVICE_OBJECTS, THEMES, ItemType
 from yizhan.catalog.search import has_chinese
-from yizhan.core.errors import ApplicationError, NotFound
+from yizhan.core.errors import ApplicationError, NotFound, listed
 from yizhan.core.ids import parse_id
 from yizhan.core.public import public_url
 from yizhan.directory.pages import paged, refusal_shown, staff_page
@@ -231,7 +230,7 @@ def desk_import(request):
                 messages.warning(
                     request,
                     _("以下事项正在暂停办理，其草稿须恢复办理后才能发布：%(codes)s")
-                    % {"codes": pgettext("list separator", "、").join(result.suspended)})
+                    % {"codes": listed(result.suspended)})
             return redirect("catalog:desk")
     else:
         status = 400

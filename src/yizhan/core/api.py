@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -38,6 +37,7 @@ from yizhan.core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    listed,
     rendered_later,
 )
 from yizhan.core.text import querydict_unstorable, unstorable
@@ -388,7 +388,7 @@ def _pydantic_problem(err: dict) -> str:
         values = _expected_values(ctx["expected"])
         if values is None:
             return str(_INVALID_VALUE)
-        ctx["expected"] = pgettext("list separator", "、").join(values)
+        ctx["expected"] = listed(values)
     try:
         return str(template) % ctx
     except (KeyError, TypeError, ValueError):

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from yizhan.core.error_codes import CoreErrorCode
 
@@ -89,6 +90,19 @@ def worded_in_each_language(make) -> str:
 def joined(texts) -> str:
     """Texts as a list in a message, with the active language's separator."""
     return str(_("；")).join(map(str, texts))
+
+
+def listed(items) -> str:
+    """Names as one list in a sentence: 营业执照、食品经营许可证 in Chinese, a
+    comma in English (the catalog's ``list separator``)."""
+    return pgettext("list separator", "、").join(map(str, items))
+
+
+def listed_later(items) -> str:
+    """``listed(items)`` worded when its message is rendered (``rendered_later``),
+    so an error told in Chinese and in English lists its items in each."""
+    items = list(items)
+    return rendered_later(lambda: listed(items))
 
 
 def _jsonable(value):

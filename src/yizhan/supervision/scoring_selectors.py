@@ -15,9 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from django.utils.translation import pgettext
 
-from yizhan.core.errors import NotFound, PermissionDenied
+from yizhan.core.errors import NotFound, PermissionDenied, listed
 from yizhan.supervision import permissions, scoring
 from yizhan.supervision.models import (
     AgencyScore,
@@ -255,8 +254,7 @@ class SchemeDimension:
 
     @property
     def kinds_label(self) -> str:
-        return pgettext("list separator", "、").join(
-            str(Kind(k).label) for k in self.config.get("kinds", ()))
+        return listed(Kind(k).label for k in self.config.get("kinds", ()))
 
 
 @dataclass(frozen=True)
