@@ -7,7 +7,7 @@ when it is saved instead.
 
 import pytest
 
-from yizhan.bpmn.expressions import script_unguarded_names, unguarded_names
+from yizhan.bpmn.expressions import script_none_names, script_unguarded_names, unguarded_names
 
 OPTIONAL = {"area", "kind", "name", "opened"}
 
@@ -57,3 +57,38 @@ def test_a_script_line_that_assigns_a_field_gives_it_a_value_for_the_lines_after
     assert script_unguarded_names("fee = area * 2", OPTIONAL) == {"area"}
     assert script_unguarded_names("area = area or 0\nfee = area * 2", OPTIONAL) == set()
     assert script_unguarded_names("fee = area * 2\narea = 0", OPTIONAL) == {"area"}
+
+
+def test_a_script_line_that_passes_a_blank_answer_on_gives_no_value():
+    """``size = area`` is None when area is, and so is ``area = area``: what
+    the lines after read is as blank as the answer."""
+    assert script_unguarded_names("size = area\nfee = size * 2", OPTIONAL) == {"size"}
+    assert script_unguarded_names("area = area\nfee = area * 2", OPTIONAL) == {"area"}
+    assert script_unguarded_names("size = area or 0\nfee = size * 2", OPTIONAL) == set()
+
+
+@pytest.mark.parametrize("value", [
+    "area", "None", "kind and 1", "area if kind else 0", "0 if area else kind",
+    "max(area, 1)", "max([1, 2])", "applicant['kind']", "applicant.kind", "[area][0]",
+    "{'甲': 1, '乙': None}[kind]",
+])
+def test_a_value_that_may_be_none_leaves_the_name_it_is_assigned_to_none(value):
+    assert script_none_names(f"size = {value}", OPTIONAL) == {"size"}
+
+
+@pytest.mark.parametrize("value", [
+    "0", "''", "False", "area or 0", "kind or name or ''", "area + 1", "area > 500",
+    "not area", "area is not None and area > 500", "0 if area is None else area",
+    "area if area is not None else 0", "(area is None or kind == 'x') or area",
+    "len(name)", "str(area)", "round(area)", "max(area, 1) if area else 0",
+    "[area]", "{'甲': 1, '乙': 2}[kind]", "amount",
+])
+def test_a_value_that_cannot_be_none_gives_the_name_a_value(value):
+    assert script_none_names(f"size = {value}", OPTIONAL) == set()
+
+
+def test_the_last_line_that_assigns_a_name_says_whether_it_may_be_none():
+    assert script_none_names("size = area\nsize = size or 0", OPTIONAL) == set()
+    assert script_none_names("size = 0\nsize = area", OPTIONAL) == {"size"}
+    # Only the names the script assigns: a field it reads stays the caller's concern.
+    assert script_none_names("size = area or 0", OPTIONAL) == set()

@@ -1,5 +1,6 @@
 """clean_version_data: one check for every entry point, every problem reported."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -462,20 +463,26 @@ def test_the_standard_templates_uploaded_as_files_pass(world, template):
 AREA_FIELD = {"name": "area", "label": "经营面积", "type": "number"}
 
 
-def _gateway_on(condition: str, script: str = "") -> str:
-    """受理 (then a script) → gateway: ``condition`` → 重大项目审查, default → 决定."""
-    calc = (f'<bpmn:scriptTask id="calc" name="计算"><bpmn:script>{script}</bpmn:script>'
-            '</bpmn:scriptTask>') if script else ""
-    after_accept = "calc" if script else "gw_area"
-    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理") + calc
+def _gateway_on(condition: str, script: str = "", *, then: str = "", big: str = "") -> str:
+    """受理 (then a script 计算, and a script 汇总 after it) → gateway: ``condition``
+    → 重大项目审查 (then a script 复核), default → 决定."""
+    scripts = [(task_id, name, text) for task_id, name, text in (
+        ("calc", "计算", script), ("total", "汇总", then)) if text]
+    tasks = "".join(f'<bpmn:scriptTask id="{task_id}" name="{name}"><bpmn:script>{text}'
+                    '</bpmn:script></bpmn:scriptTask>' for task_id, name, text in scripts)
+    chain = ["accept", *(task_id for task_id, _name, _text in scripts), "gw_area"]
+    big_chain = ["review_big", *(["recheck"] if big else []), "decide"]
+    body = ('<bpmn:startEvent id="start"/>' + user_task("accept", "受理") + tasks
+            + (f'<bpmn:scriptTask id="recheck" name="复核"><bpmn:script>{big}'
+               '</bpmn:script></bpmn:scriptTask>' if big else "")
             + '<bpmn:exclusiveGateway id="gw_area" default="f_small"/>'
             + user_task("review_big", "重大项目审查") + user_task("decide", "决定")
-            + '<bpmn:endEvent id="approved"/>'
-            + flow("start", "accept") + flow("accept", after_accept)
-            + (flow("calc", "gw_area") if script else "")
+            + '<bpmn:endEvent id="approved"/>' + flow("start", "accept")
+            + "".join(flow(a, b) for a, b in itertools.pairwise(chain))
             + flow("gw_area", "review_big", condition, flow_id="f_big")
             + flow("gw_area", "decide", flow_id="f_small")
-            + flow("review_big", "decide") + flow("decide", "approved"))
+            + "".join(flow(a, b) for a, b in itertools.pairwise(big_chain))
+            + flow("decide", "approved"))
     return document(body, lanes=[("$accepting/window_clerk", ["accept"]),
                                  ("$accepting/reviewer", ["review_big"]),
                                  ("$accepting/agency_head", ["decide"])]).decode()
@@ -494,17 +501,64 @@ def test_a_condition_on_a_name_no_case_has_is_refused_naming_the_flow(world):
                              form_fields=[AREA_FIELD]) == [f"脚本任务“计算”（calc） {unknown}"]
 
 
+BLANK_AREA = ("在可选字段“area”未填写时无法判断：未填写的字段没有值（None），不能比较或计算。"
+              "请先判断是否填写（例如在前面加上“area is not None and”），或把该字段改为必填")
+
+
+def _may_be_blank(name: str) -> str:
+    return (f"使用的“{name}”可能没有值（None）：脚本赋给它的值可能是 None（例如可选字段未填写时），"
+            f"不能比较或计算。请先判断是否有值（例如在前面加上“{name} is not None and”），"
+            f"或让脚本赋给它的值不会是 None（例如“{name} = … or 0”）")
+
+
 def test_a_condition_that_cannot_be_decided_on_a_blank_optional_field_is_refused(world):
     """An optional field left blank is None: ``area > 500`` would stop every
     case without the answer at the step before the gateway, for good."""
-    blank = ("在可选字段“area”未填写时无法判断：未填写的字段没有值（None），不能比较或计算。"
-             "请先判断是否填写（例如在前面加上“area is not None and”），或把该字段改为必填")
     for condition in ("area > 500", "${area > 500}", "=area >= 500", "area * 2 > 1000",
                       'opinion == "x" or area > 500'):
         assert _process_problems(world, _gateway_on(condition), form_fields=[AREA_FIELD]) == [
-            f"顺序流 f_big {blank}"], condition
+            f"顺序流 f_big {BLANK_AREA}"], condition
     assert _process_problems(world, _gateway_on("fee > 100", script="fee = area * 0.01"),
-                             form_fields=[AREA_FIELD]) == [f"脚本任务“计算”（calc） {blank}"]
+                             form_fields=[AREA_FIELD]) == [f"脚本任务“计算”（calc） {BLANK_AREA}"]
+
+
+@pytest.mark.parametrize(("condition", "scripts", "problem"), [
+    # A script's copy of the answer is as blank as the answer.
+    ("size > 500", {"script": "size = area"}, f"顺序流 f_big {_may_be_blank('size')}"),
+    # Assigning the field to itself gives it no value.
+    ("area > 500", {"script": "area = area"}, f"顺序流 f_big {BLANK_AREA}"),
+    # Nor does one script's copy reach another with a value.
+    ("fee > 100", {"script": "size = area", "then": "fee = size * 2"},
+     f"脚本任务“汇总”（total） {_may_be_blank('size')}"),
+    # The gateway comes before the script that gives the field a value.
+    ("area > 500", {"big": "area = area or 0"}, f"顺序流 f_big {BLANK_AREA}"),
+])
+def test_a_blank_optional_field_a_script_passes_on_is_refused(world, condition, scripts,
+                                                              problem):
+    """Saved, such an item would stop every case without the answer at 受理 for
+    good, as ``area > 500`` would: a script that assigns a name gives it a value
+    only if that value cannot be None, and only for the steps after it."""
+    xml = _gateway_on(condition, **scripts)
+    assert _process_problems(world, xml, form_fields=[AREA_FIELD]) == [problem]
+    definition = bpmn.load_process(xml.encode(), resolve_agency=lambda name: True)
+    step = bpmn.start(definition, data={"area": None}, agencies={"$accepting": 1})
+    with pytest.raises(bpmn.ProcessRuntimeError):
+        bpmn.complete(definition, step.state_json, task_id=step.ready[0].task_id,
+                      data={"opinion": "approve"})
+
+
+@pytest.mark.parametrize(("condition", "scripts"), [
+    ("area > 500", {"script": "area = area or 0"}),
+    ("size > 500", {"script": "size = area or 0"}),
+    ("size > 500", {"script": "size = 0 if area is None else area"}),
+    ("fee > 100", {"script": "size = area or 0", "then": "fee = size * 2"}),
+    ("area > 500", {"script": "area = area or 0", "big": "fee = area * 2"}),
+])
+def test_a_value_a_script_gives_a_blank_optional_field_is_accepted(world, condition, scripts):
+    clean = clean_version_data(item_content(
+        process_template="custom", process_xml=_gateway_on(condition, **scripts),
+        form_fields=[AREA_FIELD]), agency=world.agency_a)
+    assert clean["process_template"] == "custom"
 
 
 @pytest.mark.parametrize(("condition", "required"), [

@@ -587,6 +587,49 @@ def _unguarded(node: ast.AST, maybe_none: frozenset[str], safe: frozenset[str]) 
     return found
 
 
+def _may_be_none(node: ast.AST, maybe_none: frozenset[str], safe: frozenset[str]) -> bool:
+    """Whether the value of ``node`` can be None when the names of
+    ``maybe_none`` not in ``safe`` (tested) can be.  Conservative: only a
+    value that is provably not None is not, so that a blank answer a script
+    passes on (``size = area``) is followed to where it is used."""
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, ast.Name):
+        return node.id in maybe_none - safe
+    if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare,
+                         ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        # Arithmetic, a sign and a comparison fail on None rather than give
+        # it (the operand is refused on its own), ``not`` gives a bool.
+        return False
+    if isinstance(node, ast.BoolOp):
+        # ``a and b`` gives the first false operand, or the last one: any of
+        # them, each after the ones before it were true.  ``a or b`` gives
+        # the first true operand (never None), or the last one.
+        conjunction = isinstance(node.op, ast.And)
+        known = safe
+        for value in node.values[:-1]:
+            if conjunction and _may_be_none(value, maybe_none, known):
+                return True
+            known = known | _tested(value, conjunction)
+        return _may_be_none(node.values[-1], maybe_none, known)
+    if isinstance(node, ast.IfExp):
+        return (_may_be_none(node.body, maybe_none, safe | _tested(node.test, True))
+                or _may_be_none(node.orelse, maybe_none, safe | _tested(node.test, False)))
+    if isinstance(node, ast.Call):
+        if getattr(node.func, "id", None) in ("min", "max"):
+            # One of the arguments, or an element of the only one.
+            return len(node.args) < 2 or any(
+                _may_be_none(argument, maybe_none, safe) for argument in node.args)
+        return False
+    if isinstance(node, ast.Subscript) and isinstance(node.value, (ast.List, ast.Tuple,
+                                                                   ast.Dict)):
+        # ``{"甲": 1, "乙": 2}[kind]``: one of the values written there.
+        values = node.value.values if isinstance(node.value, ast.Dict) else node.value.elts
+        return any(_may_be_none(value, maybe_none, safe) for value in values)
+    # An element or key of process data may be None.
+    return True
+
+
 def unguarded_names(source: str, maybe_none) -> frozenset[str]:
     """The names of ``maybe_none`` (an optional field, None when left blank)
     that the condition ``source`` uses where None cannot be: ``area > 500``
@@ -595,14 +638,33 @@ def unguarded_names(source: str, maybe_none) -> frozenset[str]:
     return frozenset(_unguarded(tree.body, frozenset(maybe_none), frozenset()))
 
 
-def script_unguarded_names(source: str, maybe_none) -> frozenset[str]:
-    """The same for a script; a line that assigns a name gives it a value
-    for the lines after it."""
+def _follow_script(source: str, maybe_none) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of ``maybe_none`` a script uses where None cannot be, and the
+    names that may be None once it has run.  A line that assigns a name a
+    value that is provably not None (``area = area or 0``) gives it a value
+    for the lines after it; any other value (``size = area``, ``area =
+    area``) may be None there."""
     maybe_none, found = set(maybe_none), set()
     for name, expression in compile_script(source):
         found |= _unguarded(expression, frozenset(maybe_none), frozenset())
-        maybe_none.discard(name)
-    return frozenset(found)
+        if _may_be_none(expression, frozenset(maybe_none), frozenset()):
+            maybe_none.add(name)
+        else:
+            maybe_none.discard(name)
+    return frozenset(found), frozenset(maybe_none)
+
+
+def script_unguarded_names(source: str, maybe_none) -> frozenset[str]:
+    """The same as ``unguarded_names`` for a script (see ``_follow_script``)."""
+    return _follow_script(source, maybe_none)[0]
+
+
+def script_none_names(source: str, maybe_none) -> frozenset[str]:
+    """The names a script assigns that may be None once it has run, when the
+    names of ``maybe_none`` may be before: ``size = area`` leaves ``size``
+    None when ``area`` is, ``size = area or 0`` does not."""
+    assigned, _read = script_names(source)
+    return _follow_script(source, maybe_none)[1] & assigned
 
 
 def evaluate(source: str, data: Mapping[str, Any]) -> Any:

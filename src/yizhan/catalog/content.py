@@ -656,12 +656,7 @@ def _custom_process_problems(xml: str, definition, form_fields: list[dict]) -> l
     would stop the case at that gateway, or let the applicant route it.
     """
     from yizhan.bpmn import ENGINE_NAMES, Outcome, outline_process, task_kind
-    from yizhan.bpmn.expressions import (
-        condition_names,
-        script_names,
-        script_unguarded_names,
-        unguarded_names,
-    )
+    from yizhan.bpmn.expressions import condition_names, script_names
 
     outline = outline_process(xml)
     problems = []
@@ -706,18 +701,71 @@ def _custom_process_problems(xml: str, definition, form_fields: list[dict]) -> l
     # answer would stop at the step before, with nothing staff could do.
     optional = {field["name"] for field in form_fields
                 if not field.get("required") and field.get("type") != "boolean"}
-    blank = {element: script_unguarded_names(script, optional)
-             for element, script in outline.scripts.items()}
-    blank.update({element: unguarded_names(condition, optional - assigned)
-                  for element, condition in outline.conditions.items()})
-    for element, names in blank.items():
-        if names:
+    for element, names in _blank_uses(outline, optional).items():
+        fields, others = sorted(names & optional), sorted(names - optional)
+        if fields:
             problems.append(_("%(element)s 在可选字段“%(names)s”未填写时无法判断：未填写的字段"
                               "没有值（None），不能比较或计算。请先判断是否填写（例如在前面加上"
                               "“%(first)s is not None and”），或把该字段改为必填") % {
-                "element": outline.labels[element], "names": "、".join(sorted(names)),
-                "first": sorted(names)[0]})
+                "element": outline.labels[element], "names": "、".join(fields),
+                "first": fields[0]})
+        if others:
+            # What a script assigned: ``size = area`` is None when area is.
+            problems.append(_("%(element)s 使用的“%(names)s”可能没有值（None）：脚本赋给它的"
+                              "值可能是 None（例如可选字段未填写时），不能比较或计算。请先判断是否"
+                              "有值（例如在前面加上“%(first)s is not None and”），或让脚本赋给它的"
+                              "值不会是 None（例如“%(first)s = … or 0”）") % {
+                "element": outline.labels[element], "names": "、".join(others),
+                "first": others[0]})
     return problems
+
+
+def _blank_uses(outline, optional: set[str]) -> dict[str, frozenset[str]]:
+    """The names each script and condition of ``outline`` uses where None
+    cannot be, when the fields of ``optional`` are left blank.
+
+    At an element, an optional field may be None unless every way there
+    goes through a script that gives it a value (a gateway before the
+    script sees the blank answer).  A name that a script may leave None
+    (``size = area``, ``area = area``) may be None everywhere: which of the
+    scripts assigning it ran last is not followed, so any of them may have.
+    """
+    from yizhan.bpmn.expressions import (
+        script_names,
+        script_none_names,
+        script_unguarded_names,
+        unguarded_names,
+    )
+
+    assigning: dict[str, set[str]] = {}
+    for element, script in outline.scripts.items():
+        for name in script_names(script)[0]:
+            assigning.setdefault(name, set()).add(element)
+    # The flow nodes a case reaches with each optional field a script
+    # assigns still unassigned; a condition is read at its gateway (or, a
+    # completion condition, at its task).
+    unassigned = {name: outline.reachable(avoiding=assigning[name])
+                  for name in optional & assigning.keys()}
+
+    def maybe_none(element: str, left_none: set[str]) -> set[str]:
+        node = outline.flows[element][0] if element in outline.flows else element
+        return left_none | {name for name in optional
+                            if name not in unassigned or node in unassigned[name]}
+
+    # What a script leaves None makes other scripts' values None in turn
+    # (``size = area`` then ``total = size``): until nothing more is.
+    left_none: set[str] = set()
+    while True:
+        more = set().union(*(script_none_names(script, maybe_none(element, left_none))
+                             for element, script in outline.scripts.items()))
+        if more <= left_none:
+            break
+        left_none |= more
+    uses = {element: script_unguarded_names(script, maybe_none(element, left_none))
+            for element, script in outline.scripts.items()}
+    uses.update({element: unguarded_names(condition, maybe_none(element, left_none))
+                 for element, condition in outline.conditions.items()})
+    return {element: names for element, names in uses.items() if names}
 
 
 def version_as_data(version: ItemVersion, *, copy: bool = False) -> dict:
