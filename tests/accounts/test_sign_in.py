@@ -1,16 +1,18 @@
 """Signing in and out through the pages, and the throttle on failures."""
 
 import datetime
+import re
 
 import pytest
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
 from tests.directory.writes import last_audit, nothing_written
 from tests.factories import PASSWORD, SignInFailureFactory
 from yizhan.accounts.actions import AccountsAction
-from yizhan.accounts.models import SignInFailure
+from yizhan.accounts.models import SignInFailure, User
 from yizhan.directory import services as directory_services
 
 LOGIN = "/accounts/login/"
@@ -55,6 +57,33 @@ def test_public_users_are_sent_home(world):
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert signed_in(client)
+
+
+@pytest.mark.parametrize("typed", ["Citizen", "CITIZEN", " citizen "])
+def test_the_login_name_signs_in_whatever_its_case(world, typed):
+    """A phone keyboard that capitalises the first letter does not lock the
+    citizen out: the name is one account whatever its case, as registration
+    and the throttle count it."""
+    client = Client()
+    response = sign_in(client, typed, PASSWORD)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(world.citizen.pk)
+    assert last_audit(AccountsAction.SIGNED_IN).actor_id == world.citizen.pk
+
+
+def test_the_database_refuses_a_name_differing_only_in_case(world):
+    """Two sign-ups racing past the service's check cannot both get the name."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="CITIZEN", kind=User.Kind.PUBLIC)
+
+
+@pytest.mark.parametrize("page", [LOGIN, "/accounts/register/"])
+def test_the_login_name_field_is_neither_capitalised_nor_corrected(world, page):
+    """Phones type the login name as it is keyed in."""
+    field = re.search(r'<input[^>]*name="username"[^>]*>', Client().get(page).content.decode())
+    for attribute in ('autocapitalize="none"', 'autocorrect="off"', 'spellcheck="false"',
+                      'autocomplete="username"'):
+        assert attribute in field.group(0), (page, attribute)
 
 
 def test_next_is_followed_only_within_the_site(world):
@@ -132,10 +161,16 @@ def test_account_locks_after_max_failures_even_with_the_right_password(world):
 
 
 def test_lock_applies_whatever_the_case_of_the_username(world):
-    """Changing the case of the username does not dodge the lock."""
+    """Changing the case of the username does not dodge the lock, nor does
+    a success in one case leave the failures typed in another."""
     for i in range(settings.LOGIN_MAX_FAILURES):
-        sign_in(Client(), "A.Reviewer", f"wrong-{i}", ip=f"10.2.0.{i}")
-    assert sign_in(Client(), "a.reviewer", PASSWORD, ip="10.2.1.1").status_code == 429
+        sign_in(Client(), "A.Reviewer" if i % 2 else "a.REVIEWER", f"wrong-{i}",
+                ip=f"10.2.0.{i}")
+    for typed in ("a.reviewer", "A.Reviewer"):
+        assert sign_in(Client(), typed, PASSWORD, ip="10.2.1.1").status_code == 429
+    SignInFailure.objects.filter(username="a.REVIEWER").delete()
+    assert sign_in(Client(), "A.REVIEWER", PASSWORD, ip="10.2.1.2").status_code == 302
+    assert not SignInFailure.objects.exists()
 
 
 def test_one_address_failing_across_usernames_is_locked(world):

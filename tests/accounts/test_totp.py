@@ -13,6 +13,8 @@ from yizhan.accounts.actions import AccountsAction
 from yizhan.accounts.error_codes import AccountsErrorCode
 from yizhan.accounts.models import SignInFailure, User
 from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.directory import services as directory_services
+from yizhan.directory.roles import Role
 
 LOGIN = "/accounts/login/"
 
@@ -149,6 +151,26 @@ def test_head_of_another_agency_may_not_disable_it(world):
         with nothing_written(), pytest.raises(PermissionDenied):
             services.totp_disable(actor=actor, user=reviewer, reason="越权")
     assert User.objects.get(pk=reviewer.pk).totp_enabled is True
+
+
+def test_a_grant_s_holder_s_second_factor_is_reset_only_by_who_may_revoke_the_grant(world):
+    """B's head resets B's staff's second factor, but not that of the city's
+    supervision officer seconded from a post in B: the city-wide grant is a
+    system administrator's over the city to take away, and so is resetting
+    what guards it (docs/access.md)."""
+    officer = world.user("b", "data_officer")
+    directory_services.scope_grant_create(actor=world.admin, user=officer,
+                                          role=Role.SUPERVISION_OFFICER,
+                                          reason="市纪委监委派驻监督", division=world.city)
+    enable(officer)
+    for actor in (world.user("b", "agency_head"), world.user("b", "sysadmin")):
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.totp_disable(actor=actor, user=User.objects.get(pk=officer.pk),
+                                  reason="手机丢失")
+    assert User.objects.get(pk=officer.pk).totp_enabled is True
+    services.totp_disable(actor=world.admin, user=User.objects.get(pk=officer.pk),
+                          reason="手机丢失")
+    assert User.objects.get(pk=officer.pk).totp_enabled is False
 
 
 def test_users_disable_their_own_second_factor_on_the_page(world, client_for):

@@ -280,6 +280,34 @@ def test_page_filters_by_actor_and_dates(world, client_for):
     assert "没有符合条件的记录" in html
 
 
+@pytest.mark.parametrize("query", [{"until": "9999-12-31"}, {"since": "0001-01-01"},
+                                   {"since": "2026-02-30"}])
+def test_page_refuses_dates_it_cannot_search_with_a_400(world, client_for, query):
+    """A day at the ends of the calendar has no instant in UTC, where records
+    are kept (9999-12-31 ends in year 10000; 0001-01-01 in Beijing begins in
+    year 0): it is refused at its field, as a day that does not exist is,
+    with a 400 and nothing written, never a 500."""
+    client = client_for(_officer(world))
+    client.raise_request_exception = False
+    before = AuditRecord.objects.count()
+    response = client.get(PAGE, query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    if query != {"since": "2026-02-30"}:
+        assert "日期超出允许的范围。" in html
+    assert 'data-testid="audit-results"' not in html
+    assert AuditRecord.objects.count() == before
+
+
+def test_page_searches_up_to_the_last_days_it_can(world, client_for):
+    """The days next to the calendar's ends are searched as any other."""
+    client = client_for(_officer(world))
+    response = client.get(PAGE, {"object": "areviewer", "since": "0001-01-02",
+                                 "until": "9999-12-30"})
+    assert response.status_code == 200
+    assert "areviewer" in response.content.decode().split('data-testid="audit-results"')[1]
+
+
 def test_division_officer_page_shows_both_agencies(world, client_for):
     """The division-wide officer's page finds B's records too."""
     client = client_for(_division_officer(world))

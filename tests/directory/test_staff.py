@@ -210,6 +210,60 @@ def test_staff_of_two_agencies_needs_a_manager_of_both(world):
                                   reason="调离")
 
 
+def _city_officer(world):
+    """B's data officer, given supervision over the whole city (the city's
+    supervision officer, seconded from an ordinary post in bureau B)."""
+    officer = world.user("b", "data_officer")
+    grant = services.scope_grant_create(actor=world.admin, user=officer,
+                                        role=Role.SUPERVISION_OFFICER,
+                                        reason="市纪委监委派驻监督", division=world.city)
+    return fresh(officer), grant
+
+
+def test_a_grant_s_holder_is_switched_off_only_by_who_may_revoke_the_grant(world):
+    """B's head staffs B's data officer, but the same person's city-wide
+    supervision grant is no head's to take away: only a system administrator
+    over the city switches the officer off."""
+    officer, _grant = _city_officer(world)
+    for actor in (world.user("b", "agency_head"), world.user("b", "sysadmin")):
+        with nothing_written(), pytest.raises(PermissionDenied):
+            services.staff_deactivate(actor=actor, user=officer, reason="调离")
+    assert fresh(officer).is_active is True
+    services.staff_deactivate(actor=world.admin, user=officer, reason="调离")
+    assert fresh(officer).is_active is False
+
+
+def test_a_grant_revoked_or_expired_no_longer_stands_in_the_head_s_way(world):
+    """Only grants standing now count: once the city's grant is revoked, or
+    has run out, B's head switches off B's data officer again."""
+    for how in ("revoked", "expired"):
+        officer, grant = _city_officer(world)
+        if how == "revoked":
+            services.scope_grant_revoke(actor=world.admin, grant=grant, reason="任务结束")
+        else:
+            ScopeGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
+        services.staff_deactivate(actor=world.user("b", "agency_head"), user=officer,
+                                  reason="调离")
+        assert fresh(officer).is_active is False, how
+        User.objects.filter(pk=officer.pk).update(is_active=True)
+
+
+def test_a_staff_account_holding_grants_but_no_post_follows_the_same_rule(world):
+    """Without a post, the grants decide: the administrator over what they
+    reach switches the account off, an agency's head never."""
+    user = services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                                 username="a.seconded", full_name="借调者", password=PASSWORD)
+    services.scope_grant_create(actor=world.admin, user=user, role=Role.REVIEWER,
+                                agency=world.agency_a, reason="借调甲局审查")
+    services.staff_unpost(actor=world.admin, user=user, post=world.posts["a"]["reviewer"])
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.staff_deactivate(actor=world.user("a", "agency_head"), user=fresh(user),
+                                  reason="借调结束")
+    services.staff_deactivate(actor=world.user("a", "sysadmin"), user=fresh(user),
+                              reason="借调结束")
+    assert fresh(user).is_active is False
+
+
 def test_a_deactivated_staff_member_s_open_session_is_signed_out_of_the_api(world, client_for):
     """Switched off mid-session: the next API call, a read or a write, is 401."""
     reviewer = world.user("a", "reviewer")
@@ -380,6 +434,33 @@ def test_grant_refusals_write_nothing(world):
         with pytest.raises(InvalidInput):
             services.scope_grant_create(actor=world.admin, user=user, role=Role.REVIEWER,
                                         agency=world.agency_a, reason=" ")
+
+
+def test_a_grant_to_a_public_account_or_a_switched_off_one_is_refused(world):
+    """A citizen's account is given no staff role: a grant is refused to it,
+    as a post is (staff_post), or it would act as a window clerk and reveal
+    anyone's ID number; so is a grant to staff switched off."""
+    leaver = world.user("b", "reviewer")
+    services.staff_deactivate(actor=world.admin, user=leaver, reason="离职")
+    for user in (world.citizen, fresh(leaver)):
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.scope_grant_create(actor=world.admin, user=user,
+                                        role=Role.WINDOW_CLERK, reason="协助窗口",
+                                        agency=world.agency_a)
+        assert exc.value.fields["field"] == "user"
+        assert exc.value.render("zh-hans") == "只有有效的工作人员账户可以授权。"
+    assert not ScopeGrant.objects.filter(user__in=[world.citizen, leaver]).exists()
+
+
+def test_a_grant_on_record_for_a_public_account_gives_it_nothing(world):
+    """A grant row for a citizen (written before grants were refused to one,
+    or by hand) reaches no agency: the scope is built from staff grants only."""
+    ScopeGrant.objects.create(user=world.citizen, role=Role.WINDOW_CLERK,
+                              agency=world.agency_a, reason="旧数据", granted_by=world.admin,
+                              granted_at=timezone.now())
+    scope = scope_of(fresh(world.citizen))
+    assert scope.is_staff is False
+    assert not scope.has(Role.WINDOW_CLERK, world.agency_a.pk)
 
 
 def test_agency_sysadmin_grants_within_their_agency_only(world):

@@ -1,8 +1,19 @@
 """Users, failed sign-in records and API tokens."""
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+
+class YizhanUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        # A login name is one account whatever its case: registration and
+        # staff creation refuse "Zhangsan" once "zhangsan" exists, and the
+        # sign-in throttle counts both as one, so signing in (Django's
+        # ModelBackend looks the account up here) finds it too, when a
+        # phone keyboard capitalises the first letter.
+        return self.get(username__iexact=username)
 
 
 class User(AbstractUser):
@@ -26,9 +37,15 @@ class User(AbstractUser):
     # The time step of the last code accepted, so a code works only once.
     totp_last_step = models.BigIntegerField(default=0, editable=False)
 
+    objects = YizhanUserManager()
+
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+        constraints = [
+            # The database's word on it, for two sign-ups racing each other.
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+        ]
 
     def __str__(self):
         return self.full_name or self.username

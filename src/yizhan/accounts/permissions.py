@@ -2,7 +2,7 @@
 
 from yizhan.accounts.models import person_of
 from yizhan.directory.authz import scope_of
-from yizhan.directory.permissions import MANAGERS, confers
+from yizhan.directory.permissions import MANAGERS, confers, removes_every_role
 
 
 def _is_user(actor) -> bool:
@@ -21,8 +21,9 @@ def totp_enable(actor, *, user) -> bool:
 def totp_disable(actor, *, user) -> bool:
     if _is_user(actor) and actor.pk == user.pk:
         return True
-    # A lost phone: whoever may post the staff member in each of their
-    # posts (the head of the agency, for most) may reset it.
+    # A lost phone: whoever may take away every role the staff member holds
+    # (the head of the agency, for most; for an overseeing role or a grant,
+    # a system administrator over it) may reset it.
     from yizhan.directory.models import Posting
 
     if person_of(actor) is None:
@@ -30,8 +31,7 @@ def totp_disable(actor, *, user) -> bool:
         # by someone who answers for it: never by an API token.
         return False
     posts = set(Posting.objects.filter(user=user).values_list("post__role", "post__agency_id"))
-    return bool(posts) and all(confers(actor, role=role, agency_id=agency_id)
-                               for role, agency_id in posts)
+    return removes_every_role(actor, user=user, posts=posts)
 
 
 def token_issue(actor, *, agency, role) -> bool:

@@ -10,7 +10,7 @@ every app asks the scope; none looks at posts directly.
 import contextlib
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from yizhan.directory.models import Agency, Division, Posting, ScopeGrant
@@ -86,6 +86,14 @@ def _divisions_below(division_paths: list[str]) -> set[int]:
     return set(Division.objects.filter(query).values_list("id", flat=True))
 
 
+def live_grants(user, *, now=None) -> QuerySet[ScopeGrant]:
+    """The grants ``user`` holds at ``now`` (default: now): neither revoked
+    nor past their expiry."""
+    now = now or timezone.now()
+    return ScopeGrant.objects.filter(user=user, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
 def build_scope_for_user(user) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return EMPTY
@@ -102,9 +110,11 @@ def build_scope_for_user(user) -> Scope:
         by_role_paths.setdefault(role, []).append(path)
         homes.add(agency_id)
     division_paths: dict[str, list[str]] = {}
-    grants = ScopeGrant.objects.filter(user=user, revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    ).values_list("role", "agency__path", "division__path")
+    # A grant gives a staff member more; a public account (a citizen's) is
+    # given no staff role whatever a grant says (services.scope_grant_create
+    # refuses one, as staff_post refuses it a post).
+    grants = (live_grants(user, now=now).values_list("role", "agency__path", "division__path")
+              if user.is_staff_member else ())
     for role, agency_path, division_path in grants:
         if agency_path:
             by_role_paths.setdefault(role, []).append(agency_path)

@@ -8,7 +8,7 @@ units) unless a grant or the bootstrap superuser says otherwise; see
 """
 
 from yizhan.accounts.models import person_of
-from yizhan.directory.authz import scope_of
+from yizhan.directory.authz import live_grants, scope_of
 from yizhan.directory.roles import Role
 
 MANAGERS = (Role.SYSADMIN, Role.AGENCY_HEAD)
@@ -83,14 +83,30 @@ def staff_unpost(actor, *, post) -> bool:
     return _person(actor) and confers(actor, role=post.role, agency_id=post.agency_id)
 
 
-def staff_deactivate(actor, *, posts) -> bool:
-    """``posts``: the (role, agency id) of every post the account holds."""
-    if not _person(actor):
-        return False
-    if not posts:
-        # A staff account without a post: only an administrator of everything.
+def removes_every_role(actor, *, user, posts) -> bool:
+    """Whether ``actor`` may take away every role ``user`` holds at once, as
+    switching the account off, or its second factor, does.
+
+    ``posts``: the (role, agency id) of every post the account holds; each
+    is the roles of the agency's work for its managers to take away, an
+    overseeing role for a system administrator over the agency
+    (``confers``).  Each grant standing now is for whoever may revoke it:
+    the city's supervision officer, seconded from an ordinary post in a
+    bureau, answers for the whole city to the administrator who granted
+    it, never to the bureau's head.  An account holding neither (a
+    citizen's, or staff left without a post) is only the installation
+    superuser's to switch off or reset.
+    """
+    grants = list(live_grants(user).select_related("agency", "division"))
+    if not posts and not grants:
         return Role.SYSADMIN in scope_of(actor).everywhere
-    return all(confers(actor, role=role, agency_id=agency_id) for role, agency_id in posts)
+    return (all(confers(actor, role=role, agency_id=agency_id) for role, agency_id in posts)
+            and all(scope_grant_revoke(actor, grant=grant) for grant in grants))
+
+
+def staff_deactivate(actor, *, user, posts) -> bool:
+    """``posts``: the (role, agency id) of every post the account holds."""
+    return _person(actor) and removes_every_role(actor, user=user, posts=posts)
 
 
 def staff_view(actor, *, agency_id) -> bool:

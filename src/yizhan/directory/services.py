@@ -255,7 +255,8 @@ def staff_deactivate(*, actor, user: User, reason: str) -> User:
     # case to release their claims.  FOR UPDATE would deadlock with it.
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     posts = set(Posting.objects.filter(user=user).values_list("post__role", "post__agency_id"))
-    require(permissions.staff_deactivate(actor, posts=posts), action="staff_deactivate")
+    require(permissions.staff_deactivate(actor, user=user, posts=posts),
+            action="staff_deactivate")
     if not (reason or "").strip():
         raise InvalidInput(_("停用账户须说明理由。"), field="reason")
     if not user.is_active:
@@ -286,6 +287,10 @@ def scope_grant_create(
         raise InvalidInput(_("授权对象须为一个机关或一个行政区划。"), field="agency")
     require(permissions.scope_grant_create(actor, agency=agency, division=division),
             action="scope_grant_create")
+    if not (user.is_staff_member and user.is_active):
+        # A grant is a staff role beyond one's posts: given to a citizen's
+        # public account, it would make them a window clerk or a reviewer.
+        raise InvalidInput(_("只有有效的工作人员账户可以授权。"), field="user")
     if role not in Role.values:
         raise InvalidInput(_("角色“%(role)s”不存在。"), code=DirectoryErrorCode.UNKNOWN_ROLE,
                            role=role)

@@ -1,12 +1,21 @@
 """Forms of the portal pages; they parse input, services decide."""
 
+import datetime
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# A login name as typed: a phone keyboard neither capitalises its first
+# letter nor "corrects" it into a word (the name is found whatever its case,
+# but a corrected one is another name).
+LOGIN_NAME_ATTRS = {"autocomplete": "username", "autocapitalize": "none",
+                    "autocorrect": "off", "spellcheck": "false"}
 
 
 class SignInForm(forms.Form):
     username = forms.CharField(label=_("用户名"), max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username",
+                               widget=forms.TextInput(attrs={**LOGIN_NAME_ATTRS,
                                                              "autofocus": True}))
     password = forms.CharField(label=_("密码"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete":
@@ -37,7 +46,8 @@ class PasswordResetConfirmForm(forms.Form):
 
 
 class RegisterForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150)
+    username = forms.CharField(label=_("用户名"), max_length=150,
+                               widget=forms.TextInput(attrs=LOGIN_NAME_ATTRS))
     full_name = forms.CharField(label=_("姓名"), max_length=100)
     id_number = forms.CharField(label=_("身份证号码"), max_length=18)
     phone = forms.CharField(label=_("手机号"), max_length=20, required=False)
@@ -53,10 +63,37 @@ class TotpForm(forms.Form):
                                                          "inputmode": "numeric"}))
 
 
+def _day_starts(day: datetime.date, *, days_later: int = 0) -> datetime.datetime:
+    """The instant the local day ``days_later`` after ``day`` begins.
+
+    Records are kept and compared in UTC: a day at the ends of the calendar
+    has no such instant there (9999-12-31 ends in year 10000, 0001-01-01 in
+    Beijing begins in year 0 in UTC), and is refused.
+    """
+    try:
+        at = (datetime.datetime.combine(day, datetime.time.min, timezone.get_current_timezone())
+              + datetime.timedelta(days=days_later))
+        at.astimezone(datetime.UTC)
+    except OverflowError:
+        raise forms.ValidationError(_("日期超出允许的范围。"), code="out_of_range") from None
+    return at
+
+
 class AuditSearchForm(forms.Form):
+    """Cleaned, ``since`` and ``until`` are instants: the start of the first
+    day and the end of the last (the start of the day after), local time."""
+
     actor = forms.CharField(label=_("操作人"), required=False, max_length=150)
     object = forms.CharField(label=_("对象"), required=False, max_length=200)
     since = forms.DateField(label=_("起始日期"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("截止日期"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_since(self):
+        day = self.cleaned_data["since"]
+        return _day_starts(day) if day else None
+
+    def clean_until(self):
+        day = self.cleaned_data["until"]
+        return _day_starts(day, days_later=1) if day else None

@@ -1,7 +1,5 @@
 """Portal and workbench pages: parse the request, call one service, render."""
 
-import datetime
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -323,21 +321,18 @@ def my_agency(request):
 @staff_page()
 def audit_search(request):
     form = forms.AuditSearchForm(request.GET or None)
-    records = None
-    if form.is_valid() or not request.GET:
-        data = form.cleaned_data if form.is_bound else {}
-        tz = timezone.get_current_timezone()
-        since = data.get("since")
-        until = data.get("until")
-        qs = audit_selectors.audit_search(
-            actor=request.user,
-            actor_query=data.get("actor") or "",
-            object_query=data.get("object") or "",
-            since=datetime.datetime.combine(since, datetime.time.min, tz) if since else None,
-            until=(datetime.datetime.combine(until, datetime.time.min, tz)
-                   + datetime.timedelta(days=1)) if until else None,
-        )
-        records = paged(request, qs)
+    if form.is_bound and not form.is_valid():
+        return render(request, "portal/audit_search.html", {
+            "form": form, "records": None, "labels": audit_registry.all_actions(),
+        }, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    qs = audit_selectors.audit_search(
+        actor=request.user,
+        actor_query=data.get("actor") or "",
+        object_query=data.get("object") or "",
+        since=data.get("since"),
+        until=data.get("until"),
+    )
     return render(request, "portal/audit_search.html", {
-        "form": form, "records": records, "labels": audit_registry.all_actions(),
+        "form": form, "records": paged(request, qs), "labels": audit_registry.all_actions(),
     })
