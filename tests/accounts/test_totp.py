@@ -105,6 +105,27 @@ def test_sign_in_asks_for_the_code_when_enabled(world):
     assert "_auth_user_id" in client.session
 
 
+def test_the_admin_s_own_sign_in_form_is_not_a_way_round_the_code(world, client_for):
+    """Django's admin form checks the password alone: a system administrator
+    with the second factor on, or anyone trying passwords there, would pass
+    neither the code nor the throttle.  /admin/login/ sends to the
+    platform's page; a signed-in user who administers nothing is refused."""
+    enable(world.user("a", Role.SYSADMIN))
+    client = Client()
+    response = client.post("/admin/login/?next=/admin/directory/post/",
+                           {"username": "a.sysadmin", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/directory/post/"
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302  # to sign in, as before
+    assert client.get("/admin/login/?next=https://evil.example/")["Location"] == (
+        "/accounts/login/?next=/admin/")
+    assert client_for(world.user("a", Role.REVIEWER)).get("/admin/login/").status_code == 403
+    admin = client_for(world.user("b", Role.SYSADMIN))
+    assert admin.get("/admin/login/?next=/admin/directory/post/")["Location"] == (
+        "/admin/directory/post/")
+
+
 def test_a_wrong_code_at_sign_in_is_a_counted_failure(world):
     """A wrong code is refused and counts towards the lock."""
     secret = enable(world.user("a", "reviewer"))

@@ -8,11 +8,17 @@ through the owning app's service so it is checked and audited like any
 other write.
 """
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import ApplicationError
 from yizhan.directory.authz import scope_of
+from yizhan.directory.pages import safe_next
 from yizhan.directory.roles import Role
 
 
@@ -34,6 +40,22 @@ class YizhanAdminSite(admin.AdminSite):
     def has_permission(self, request):
         user = request.user
         return bool(user.is_active and administers(user))
+
+    def login(self, request, extra_context=None):
+        """Signing in is the platform's own page, never the admin's form.
+
+        Django's admin form checks the password alone: it would skip the
+        sign-in throttle, the record of refused tries and the second factor
+        (accounts.services.user_sign_in), and its session then opens every
+        page of the platform.  Whoever is signed in but administers nothing
+        is refused here, not sent to sign in again.
+        """
+        next_url = safe_next(request, reverse("admin:index", current_app=self.name))
+        if request.user.is_authenticated:
+            if self.has_permission(request):
+                return redirect(next_url)
+            raise PermissionDenied
+        return redirect_to_login(next_url, settings.LOGIN_URL)
 
 
 class ScopedAdmin(admin.ModelAdmin):
