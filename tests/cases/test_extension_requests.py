@@ -352,6 +352,63 @@ def test_before_the_case_is_sent_up_the_accepting_agency_extends(world):
     assert reload(case).extension_workdays == 5
 
 
+def test_a_request_waiting_when_the_case_is_sent_up_lapses_and_the_upper_agency_asks_again(
+        world, django_capture_on_commit_callbacks):
+    """上级初审: the accepting agency's reviewer asks during the first review and
+    then sends the case up.  From then on only the upper agency's head may
+    approve (本行政机关负责人), and its heads were never told: the request is
+    closed as withdrawn with the step that sent the case up, recorded under the
+    agency it was made to, and whoever asked is told why.  The upper agency's
+    reviewer asks again, and its head decides."""
+    _upper, staff = add_agency(world, "示范省厅", credit_seed=505, division="440000")
+    version = publish_item(world, name="上级审批事项", process_template="upper_review",
+                           upper_agency="示范省厅")
+    case = accepted(world, version)
+    reachable(_reviewer(world), _head(world), staff[Role.AGENCY_HEAD])
+    request = _ask(world, case)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(_reviewer(world), reload(case), "first_review", opinion="同意上报")
+    request.refresh_from_db()
+    assert (request.status, request.decided_by) == (ExtensionRequest.Status.WITHDRAWN, None)
+    record = AuditRecord.objects.get(action=CasesAction.EXTENSION_WITHDRAWN)
+    assert (record.agency_id, record.reason) == (world.agency_a.pk, "case sent up")
+    [told] = [m for m in mail.outbox if _reviewer(world).email in m.to
+              and "延期申请" in m.subject]
+    assert told.subject == f"延期申请已失效：{case.number}"
+    assert "已报送上级机关审查决定，您的延期申请随之撤回" in told.body
+    assert told.body.endswith(f"/workbench/cases/{case.pk}/")
+    # Nothing waits on the accepting agency's heads, who may no longer decide it.
+    assert not ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING).exists()
+    with nothing_written(), pytest.raises(PermissionDenied):
+        services.case_extension_decline(actor=_head(world), case=reload(case), note="不同意")
+    # The upper agency asks for itself; its head is told and approves.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _ask(world, reload(case), actor=staff[Role.REVIEWER])
+    assert again.pk != request.pk and again.status == ExtensionRequest.Status.PENDING
+    assert any(staff[Role.AGENCY_HEAD].email in m.to and "延期申请" in m.subject
+               for m in mail.outbox)
+    services.case_extend(actor=staff[Role.AGENCY_HEAD], case=reload(case), workdays=5,
+                         reason=REASON)
+    again.refresh_from_db()
+    assert again.status == ExtensionRequest.Status.APPROVED
+    assert reload(case).extension_workdays == 5
+
+
+def test_a_request_the_upper_agency_s_decision_closes_is_recorded_under_it(world):
+    """A waiting request closed with the case is recorded under the agency it
+    was made to, as its other records are: once sent up, the upper agency's."""
+    case, upper, staff = at_upper_review(world)
+    request = _ask(world, case, actor=staff[Role.REVIEWER])
+    complete(staff[Role.REVIEWER], case, "upper_level_review")
+    complete(staff[Role.AGENCY_HEAD], reload(case), "decide")
+    request.refresh_from_db()
+    assert request.status == ExtensionRequest.Status.WITHDRAWN
+    record = AuditRecord.objects.get(action=CasesAction.EXTENSION_WITHDRAWN)
+    assert (record.agency_id, record.reason) == (upper.pk, "case closed")
+
+
 def test_a_parallel_case_may_be_extended_by_fifteen_working_days(world):
     """《行政许可法》第四十二条第二款: 统一办理、联合办理 (the 并联 of 第二十六条) may be
     extended by fifteen working days, not ten; asked and approved alike."""

@@ -75,6 +75,39 @@ def test_the_applicant_is_told_the_reason_of_the_extension(
     assert "需组织专家现场核查" in told.data["text"]
 
 
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_a_long_reason_of_the_extension_is_not_sent_past_two_segments(
+        world, promised, django_capture_on_commit_callbacks):
+    """An applicant with an account is told by SMS the working days and where
+    the reason is, and by e-mail the reason; the walk-in applicant, told by
+    SMS alone, is sent the reason whatever its length (第四十二条).  The 告知
+    record keeps the reason for both."""
+    reason = ("申请人提交的消防设计文件需委托第三方机构进行技术复核，复核结论预计需要七个工作日，"
+              "另需组织专家对结构安全进行现场论证")
+    at_window, _code = walk_in_case(world, promised)
+    reachable(world.citizen, phone="13900001111")
+    online, _code = submitted(world, promised)
+    head = world.user("a", Role.AGENCY_HEAD)
+    for case in (at_window, online):
+        complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    MemorySmsBackend.outbox.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        for case in (at_window, online):
+            services.case_extend(actor=head, case=reload(case), workdays=5, reason=reason)
+    [sms] = _sms_to("13900001111")
+    assert len(sms) <= SMS_MAX_LENGTH, (len(sms), sms)
+    assert (f"办件 {online.number} 的办理期限经批准延长 5 个工作日。"
+            "延期理由请登录平台查看办件。") in sms
+    [sms] = _sms_to("13700002222")
+    assert f"理由：{reason}。" in sms
+    for case in (at_window, online):
+        told = case.events.filter(type=EventType.NOTIFIED).latest("at")
+        assert reason in told.data["text"]
+    [message] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert f"理由：{reason}。" in message.body
+
+
 # --- 不予许可: the reasons and remedies are where the message sends the applicant ------
 
 @override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
@@ -347,6 +380,27 @@ def test_a_walk_in_applicant_s_long_correction_sms_points_to_the_window(
 
 
 # --- SMS length ---------------------------------------------------------------------
+
+@override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
+def test_the_submission_receipt_sms_fits_two_segments_for_a_long_item_name(
+        world, django_capture_on_commit_callbacks):
+    """A catalogue name as provinces publish it (the item and its sub-item):
+    the SMS leaves the name out, the e-mail keeps it."""
+    name = ("建设工程消防设计审查（特殊建设工程消防设计审查，"
+            "含新建、扩建、改建、内部装修及改变用途）")
+    version = publish_item(world, name=name)
+    reachable(world.citizen, phone="13900001111")
+    MemorySmsBackend.outbox.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        case, _code = submitted(world, version)
+    [sms] = _sms_to("13900001111")
+    assert len(sms) <= SMS_MAX_LENGTH, (len(sms), sms)
+    assert f"您的申请已提交，办件编号 {case.number}，请等待受理。" in sms
+    assert sms.endswith(f"{PUBLIC}/my/cases/{case.pk}/")
+    [message] = [m for m in mail.outbox if m.to == ["citizen@example.com"]]
+    assert f"您的“{name}”申请已提交" in message.body
+
 
 @override_settings(YIZHAN_PUBLIC_URL=PUBLIC)
 def test_the_heads_sms_of_an_extension_request_fits_two_segments(

@@ -377,7 +377,8 @@ class ExtensionRequest(models.Model):
     request carries the working days and the reason the reviewer proposes,
     which the head may lower or reword on approving (``services.case_extend``).
     At most one request of a case is pending; none stays pending once the
-    case is decided, withdrawn or extended.
+    case is decided, withdrawn or extended, or sent up to the upper agency
+    (上级初审), whose head the request was not made to.
     """
 
     class Status(models.TextChoices):
@@ -395,7 +396,7 @@ class ExtensionRequest(models.Model):
     requested_at = models.DateTimeField(_("申请时间"))
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices,
                               default=Status.PENDING)
-    # None when the request was closed with its case (decided or withdrawn).
+    # None when the request was closed with its case (decided, withdrawn or sent up).
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"),
                                    null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")

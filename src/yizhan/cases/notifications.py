@@ -41,15 +41,32 @@ def _page_of(case) -> str:
             else _link("cases:mine_detail", case.pk))
 
 
+def _phone_text(text: str, url: str, shorter: tuple[str, ...]) -> str:
+    """What the SMS says instead of ``text`` (both end with ``url``), or ""
+    when ``text`` fits in two segments (``notify.sms_fits``): the first of
+    the ``shorter`` texts, longest first, that fits, else the last of them.
+
+    Free text set into a message (an item's name as the catalogue publishes
+    it, a reason) has no bound; the e-mail keeps it, the phone gets what
+    two segments hold and where the rest is.
+    """
+    if not shorter or notify.sms_fits(_with_link(text, url)):
+        return ""
+    fitting = next((candidate for candidate in shorter
+                    if notify.sms_fits(_with_link(candidate, url))), shorter[-1])
+    return _with_link(fitting, url)
+
+
 def _to_applicant(case, subject: str, text: str, *, told: bool = True,
-                  sms_text: str = "") -> None:
+                  shorter: tuple[str, ...] = ()) -> None:
     """The applicant's own e-mail (their account's) and phone.
 
     Never the submitter's: a case filed at the window was submitted by the
     clerk, whose mailbox is not the applicant's.  An applicant without an
     account is told by SMS alone, with the status query's address (the case
     number and query code open it) instead of a case page they cannot sign
-    in to.  ``sms_text``, when given, is a shorter text for the SMS.
+    in to.  ``shorter`` are the texts the SMS says instead, longest first,
+    when ``text`` would not fit in two segments (``_phone_text``).
 
     What the law has the agency tell the applicant (受理 or 不予受理 and the
     decision, 第三十二条、第三十八条; a longer limit, 第四十二条; a pause and
@@ -64,8 +81,7 @@ def _to_applicant(case, subject: str, text: str, *, told: bool = True,
     phone = applicant.phone or (user.phone if user is not None else "")
     url = _page_of(case)
     notify.send(email=email, phone=phone, subject=subject, text=_with_link(text, url),
-                sms_text=_with_link(sms_text, url) if sms_text else "",
-                case_number=case.number)
+                sms_text=_phone_text(text, url, shorter), case_number=case.number)
     if told:
         # The platform tells, on the agency's behalf: no person is the actor.
         events.append(case=case, type=EventType.NOTIFIED, actor=None,
@@ -74,10 +90,14 @@ def _to_applicant(case, subject: str, text: str, *, told: bool = True,
 
 
 def case_submitted(case) -> None:
+    """The receipt names the item; an SMS a long item name (a catalogue's item
+    and sub-item) would make longer than two segments leaves it out."""
     with translation.override("zh-hans"):
         _to_applicant(case, _("申请已提交"),
                       _("您的“%(item)s”申请已提交，办件编号 %(number)s，请等待受理。")
-                      % {"item": case.item_version.name, "number": case.number}, told=False)
+                      % {"item": case.item_version.name, "number": case.number}, told=False,
+                      shorter=(_("您的申请已提交，办件编号 %(number)s，请等待受理。")
+                               % {"number": case.number},))
 
 
 def correction_requested(case, notice) -> None:
@@ -113,14 +133,12 @@ def correction_requested(case, notice) -> None:
                             "请登录平台一次性补正后重新提交。"))
                     % {"number": case.number, "names": names} + told)
             where = _("请登录平台查看补正告知，一次性补正后重新提交。")
-        sms_text = ""
-        if not notify.sms_fits(_with_link(text, _page_of(case))):
-            sms_text = (ngettext("办件 %(number)s 需要补正 %(n)s 项内容。",
-                                 "办件 %(number)s 需要补正 %(n)s 项内容。", n) if answers
-                        else ngettext("办件 %(number)s 需要补正 %(n)s 项材料。",
-                                      "办件 %(number)s 需要补正 %(n)s 项材料。", n)
-                        ) % {"number": case.number, "n": n} + where
-        _to_applicant(case, _("请补正申请材料"), text, told=False, sms_text=sms_text)
+        counted = (ngettext("办件 %(number)s 需要补正 %(n)s 项内容。",
+                            "办件 %(number)s 需要补正 %(n)s 项内容。", n) if answers
+                   else ngettext("办件 %(number)s 需要补正 %(n)s 项材料。",
+                                 "办件 %(number)s 需要补正 %(n)s 项材料。", n)
+                   ) % {"number": case.number, "n": n} + where
+        _to_applicant(case, _("请补正申请材料"), text, told=False, shorter=(counted,))
 
 
 def correction_submitted(case) -> None:
@@ -303,12 +321,19 @@ def tell_cancelled(task_ids, *, reason: str) -> int:
 def case_extended(case, *, reason: str) -> None:
     """The limit is longer, and why (《行政许可法》第四十二条: 并应当将延长期限的理由
     告知申请人): the walk-in applicant's status page shows no reason, so the
-    message says it."""
+    message says it.  An applicant with an account is sent a reason too long
+    for an SMS of two segments by e-mail and finds it on the case page; the
+    SMS says so.  The walk-in applicant has only the SMS: it keeps the
+    reason, whatever its length, since the law has it told."""
     with translation.override("zh-hans"):
+        extended = (_("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日。")
+                    % {"number": case.number, "n": case.extension_workdays})
+        shorter = (() if _at_the_window(case)
+                   else (extended + _("延期理由请登录平台查看办件。"),))
         _to_applicant(case, _("办理期限延长"),
                       _("办件 %(number)s 的办理期限经批准延长 %(n)s 个工作日，理由：%(reason)s。")
                       % {"number": case.number, "n": case.extension_workdays,
-                         "reason": reason})
+                         "reason": reason}, shorter=shorter)
 
 
 def extension_requested(case, request) -> None:
@@ -342,6 +367,24 @@ def extension_declined(case, request) -> None:
                     text=_with_link(_("办件 %(number)s 的延期申请未获负责人批准，"
                                       "理由：%(note)s。") % {"number": case.number,
                                                            "note": request.decision_note},
+                                    _link("cases:staff_case", case.pk)),
+                    case_number=case.number)
+
+
+def extension_lapsed(case, request) -> None:
+    """Whoever asked for the extension hears that the request was closed
+    because the case went up to the upper agency (上级初审), whose head alone
+    may now approve an extension (第四十二条, 本行政机关负责人): the upper
+    agency asks again if it needs the time."""
+    user = request.requested_by
+    if not user.is_active:
+        return
+    with translation.override("zh-hans"):
+        notify.send(email=user.email, phone=user.phone,
+                    subject=_("延期申请已失效：%(number)s") % {"number": case.number},
+                    text=_with_link(_("办件 %(number)s 已报送上级机关审查决定，"
+                                      "您的延期申请随之撤回；上级机关如需延长办理期限，将另行申请。")
+                                    % {"number": case.number},
                                     _link("cases:staff_case", case.pk)),
                     case_number=case.number)
 
@@ -403,22 +446,17 @@ def certificate_revoked(case, certificate) -> None:
                       "date": chinese_date(certificate.revoked_at)})
         reason = _("注销理由：%(reason)s。") % {"reason": _clause(certificate.revoke_reason)}
         text = revoked + reason + str(_REMEDIES)
-        sms_text = ""
-        page = _page_of(case)
-        if not notify.sms_fits(_with_link(text, page)):
-            # Within two segments: the case number (the certificate's holds
-            # it) and the remedies give way first (the e-mail and the case
-            # page keep them), then a long reason, to where it can be learnt.
-            revoked = (_("电子证照（证照编号 %(certificate)s）已于%(date)s注销，"
-                         "自该日起不再有效。")
-                       % {"certificate": certificate.number,
-                          "date": chinese_date(certificate.revoked_at)})
-            sms_text = revoked + reason
-            if not notify.sms_fits(_with_link(sms_text, page)):
-                sms_text = revoked + (_("注销理由及救济途径请向发证机关查询。")
-                                      if _at_the_window(case)
-                                      else _("注销理由及救济途径请登录平台查看办件。"))
-        _to_applicant(case, _("电子证照已注销"), text, sms_text=sms_text)
+        # Within two segments: the case number (the certificate's holds it)
+        # and the remedies give way first (the e-mail and the case page keep
+        # them), then a long reason, to where it can be learnt.
+        numbered = (_("电子证照（证照编号 %(certificate)s）已于%(date)s注销，"
+                      "自该日起不再有效。")
+                    % {"certificate": certificate.number,
+                       "date": chinese_date(certificate.revoked_at)})
+        where = (_("注销理由及救济途径请向发证机关查询。") if _at_the_window(case)
+                 else _("注销理由及救济途径请登录平台查看办件。"))
+        _to_applicant(case, _("电子证照已注销"), text,
+                      shorter=(numbered + reason, numbered + where))
 
 
 # --- supervision notices (监察督办) ------------------------------------------------

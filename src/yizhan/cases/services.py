@@ -1010,10 +1010,13 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     outcome and message, and no clock.
     A refusal at any step needs its reasons.  Acceptance starts the clock;
     an approving decision issues the signed certificate; delivery of the
-    decision closes the case (办结).  ``expected_version``, when given, is
-    the task's version on the page the decision was made on: a task that
-    changed since is refused (``_check_version``).  The same decision sent
-    again by whoever made it returns the task as it is (``_done_as_asked``).
+    decision closes the case (办结).  A waiting extension request is closed
+    by the decision, or by the step that sends an upper-level review up to
+    the agency that decides it from then on (its requester is told).
+    ``expected_version``, when given, is the task's version on the page the
+    decision was made on: a task that changed since is refused
+    (``_check_version``).  The same decision sent again by whoever made it
+    returns the task as it is (``_done_as_asked``).
     """
     told = task_kind(task.name) in notifications.TOLD_KINDS
     task, case = _locked(task, *(APPLICANT_SIDE if told else ()))
@@ -1023,6 +1026,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     _check_in_hand(task, actor)
     _check_version(task, expected_version)
     kind = task_kind(task.name)
+    # 上级初审: the step that sends the case up hands its decision, and the
+    # approval of its extension, to the upper agency; a request waiting on
+    # the agency deciding until then lapses with the step.
+    deciding = permissions.deciding_agency_id(case)
     refusal = selectors.decision_refusal(case, kind=kind, decision=decision)
     if refusal is not None:
         raise refusal
@@ -1114,7 +1121,18 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
         # Decided (or ended undecided) by this step: its limit can no longer be
         # extended.  Not asked at delivery: nothing can be requested once a
         # case is decided (_check_extendable), so nothing waits then.
-        _close_pending_extension(case, actor, status=ExtensionRequest.Status.WITHDRAWN)
+        _close_pending_extension(case, actor, status=ExtensionRequest.Status.WITHDRAWN,
+                                 deciding=deciding)
+    elif permissions.deciding_agency_id(case) != deciding:
+        # Sent up: the heads who were asked may no longer approve (第四十二条,
+        # 本行政机关负责人), and the upper agency's were never told.  Left
+        # waiting, nobody would decide it while the statutory deadline ran
+        # out; closed, whoever asked is told, and the upper agency's reviewer
+        # asks its own head if the upper agency needs the time.
+        lapsed = _close_pending_extension(case, actor, status=ExtensionRequest.Status.WITHDRAWN,
+                                          deciding=deciding, reason="case sent up")
+        if lapsed is not None:
+            notifications.extension_lapsed(case, lapsed)
     audit_append(actor=actor, action=CasesAction.TASK_COMPLETED, obj=case,
                  agency_id=task.agency_id, reason=opinion,
                  changes={"task": task.title, "decision": decision, "status": case.status})
@@ -1691,13 +1709,18 @@ def case_extend(*, actor, case: Case, workdays: int, reason: str) -> Case:
     return case
 
 
-def _close_pending_extension(case: Case, actor, *, status: str) -> ExtensionRequest | None:
+def _close_pending_extension(case: Case, actor, *, status: str, deciding: int | None = None,
+                             reason: str = "case closed") -> ExtensionRequest | None:
     """Close the case's pending request, if any, as ``status``: approved by the
     extension (``case_extend``), withdrawn with the case decided or withdrawn,
-    so that nothing waits for the head on a case that can no longer be extended.
+    or sent up to the upper agency (``task_complete``), so that nothing waits
+    for a head on a case they can no longer extend.
 
     Closed with the case (not approved), it records the step that closed it
-    in the audit log; its event is the case's own.
+    in the audit log, for ``reason``, under the agency the request was made
+    to, as its other records are: ``deciding``, the deciding agency before
+    the step (``permissions.deciding_agency_id`` unless given).  Its event
+    is the case's own.
     """
     request = _pending_extension(case)
     if request is None:
@@ -1708,8 +1731,10 @@ def _close_pending_extension(case: Case, actor, *, status: str) -> ExtensionRequ
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_by", "decided_at"])
     if not approved:
+        if deciding is None:
+            deciding = permissions.deciding_agency_id(case)
         audit_append(actor=actor, action=CasesAction.EXTENSION_WITHDRAWN, obj=case,
-                     agency_id=case.agency_id, reason="case closed",
+                     agency_id=deciding, reason=reason,
                      changes={"request": request.pk, "status": case.status})
     return request
 
