@@ -116,7 +116,12 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # A connection is kept for a minute, and checked before it is used again
+    # by a request or a job: one the server dropped while idle (a restart, a
+    # failover, a firewall) is replaced instead of failing the next request
+    # with a 500 or losing the next job.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
+                                                  conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "yizhan.sqlite3"}

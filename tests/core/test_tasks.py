@@ -9,10 +9,12 @@ test.
 import logging
 import threading
 
+import psycopg
 import pytest
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.test import override_settings
 
+from tests.markers import postgres_only
 from yizhan.core import tasks
 
 
@@ -183,3 +185,26 @@ def test_periodic_tasks_are_listed(registry):
 
     assert tasks.Periodic("tests.sweep", 300) in tasks.periodic()
     assert tasks.registered()["tests.sweep"] is sweep
+
+
+@postgres_only
+def test_a_job_after_the_database_dropped_the_connection(transactional_db, world):
+    """The database restarted (a failover, an idle connection cut by a firewall)
+    while a worker kept its connection (CONN_MAX_AGE): the next job, run as the
+    embedded runner and Celery's Django fixup run it (close_old_connections
+    first), reconnects rather than fail and be lost.  So does the first request
+    of each web thread, which would otherwise answer 500."""
+    connection.ensure_connection()
+    assert connection.settings_dict["CONN_MAX_AGE"] > 0
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    close_old_connections()     # what the runner does before each job
+    try:
+        assert tasks.run_now("cases.release_lapsed_claims") == {"released": 0}
+    finally:
+        connection.close()      # for the test database's teardown
