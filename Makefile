@@ -16,6 +16,9 @@ RUN_ENV := YIZHAN_DEBUG=1
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
 	  || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
+	@# Debian and Ubuntu ship venv's ensurepip apart, in python3-venv.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null \
+	  || { echo "Python's venv module is missing (no ensurepip in $(PYTHON)); on Debian or Ubuntu: apt-get install python3 python3-venv make"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,distributed]'

@@ -48,15 +48,19 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _fresh_calendar():
-    """Tests roll back; a calendar or rules cached by an earlier test must not leak."""
+    """Tests roll back; a calendar, rules or whether the demo city is loaded,
+    cached by an earlier test, must not leak."""
+    from yizhan.demo import loaded_cache_clear
     from yizhan.supervision.detection import rules_cache_clear
     from yizhan.workdays.selectors import calendar_cache_clear
 
     calendar_cache_clear()
     rules_cache_clear()
+    loaded_cache_clear()
     yield
     calendar_cache_clear()
     rules_cache_clear()
+    loaded_cache_clear()
 
 
 @pytest.fixture

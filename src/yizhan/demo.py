@@ -7,9 +7,10 @@ division codes, GB 32100 credit codes, GB 11643 ID numbers with correct
 check characters) but name no real place, body or person.
 """
 
+import time
 from dataclasses import dataclass
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from stdnum.cn import ric, uscc
 
@@ -20,6 +21,13 @@ from yizhan.directory.models import Agency, Applicant, Division
 from yizhan.directory.roles import Role
 
 DEMO_PASSWORD = "Yizhan@2026"
+# The offices the footer names as 主办 and 承办 while the demo city is loaded
+# and the installation names none (YIZHAN_SITE_OWNER, YIZHAN_SITE_OPERATOR).
+SITE_OWNER = "示范市人民政府办公室"
+SITE_OPERATOR = "示范市政务服务数据管理局"
+# The accounts that administer or watch the whole city: whoever signs in to
+# one of them with the published password holds the platform.
+CITY_WIDE_ACCOUNTS = ("admin", "zsj.sysadmin", "zsj.data", "jcj.officer", "jcj.head")
 PROVINCE = ("440000", "示范省")
 CITY = ("449900", "示范市")
 DISTRICTS = [
@@ -123,6 +131,55 @@ def is_loaded() -> bool:
     return Division.objects.filter(code=CITY[0]).exists()
 
 
+# Every page's footer says whether the demo city is loaded, so each process
+# asks the database at most once every LOADED_CHECK_SECONDS rather than once
+# a page.  The process that loads the demo forgets its answer at once; a web
+# server already running elsewhere learns within that time.
+LOADED_CHECK_SECONDS = 60.0
+# Replaced by tests to move time forward without sleeping.
+_monotonic = time.monotonic
+# (when asked, by _monotonic; the answer) or None; replaced, never mutated.
+_loaded: tuple[float, bool] | None = None
+
+
+def is_loaded_cached() -> bool:
+    """``is_loaded()``, as this process last found it (at most
+    ``LOADED_CHECK_SECONDS`` ago)."""
+    global _loaded
+    known, now = _loaded, _monotonic()
+    if known is None or now - known[0] >= LOADED_CHECK_SECONDS:
+        known = _loaded = (now, is_loaded())
+    return known[1]
+
+
+def loaded_cache_clear() -> None:
+    """Forget whether the demo city is loaded (after loading it, and in tests,
+    whose databases roll back)."""
+    global _loaded
+    _loaded = None
+
+
+def accounts_with_published_password() -> list[str]:
+    """The city-wide demo accounts (``CITY_WIDE_ACCOUNTS``) still active and
+    signed in to with ``DEMO_PASSWORD``, which the README prints; none when
+    the demo city is not loaded.
+
+    The demo gives all its staff one password hash, so at most a couple of
+    hashes are computed, each a key derivation's time.
+    """
+    if not is_loaded():
+        return []
+    verdicts: dict[str, bool] = {}
+    found = []
+    users = User.objects.filter(username__in=CITY_WIDE_ACCOUNTS, is_active=True)
+    for user in users.only("username", "password").order_by("username"):
+        if user.password not in verdicts:
+            verdicts[user.password] = check_password(DEMO_PASSWORD, user.password)
+        if verdicts[user.password]:
+            found.append(user.username)
+    return found
+
+
 @transaction.atomic
 def load(out=print) -> list[DemoAccount]:
     """Load the demo city unless it is there; return the accounts to print."""
@@ -219,6 +276,8 @@ def load(out=print) -> list[DemoAccount]:
                                     legal_rep_name=rep, for_self=True)
     load_catalog(admin=admin, reviewer=User.objects.get(username="zsj.data"))
     load_cases()
+    loaded_cache_clear()
+    transaction.on_commit(loaded_cache_clear)
     out(f"示范市已加载 / demo city loaded: {Division.objects.count()} divisions, "
         f"{Agency.objects.count()} agencies, {User.objects.count()} accounts")
     return accounts()

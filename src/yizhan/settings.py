@@ -258,6 +258,11 @@ YIZHAN_BROKER_URL = os.environ.get("YIZHAN_BROKER_URL", "")
 
 # --- Platform ---------------------------------------------------------------
 YIZHAN_SITE_NAME = os.environ.get("YIZHAN_SITE_NAME", "示范市一站式政务服务平台")
+# The offices every page's footer names as the site's 主办 (the body
+# answerable for it) and 承办 (the body running it), as government sites
+# must; not named when empty (the demo city names its own).
+YIZHAN_SITE_OWNER = os.environ.get("YIZHAN_SITE_OWNER", "")
+YIZHAN_SITE_OPERATOR = os.environ.get("YIZHAN_SITE_OPERATOR", "")
 # The address the public reaches the platform at: printed in certificates'
 # QR codes, so it must be the real public URL in production.
 YIZHAN_PUBLIC_URL = os.environ.get("YIZHAN_PUBLIC_URL", "http://127.0.0.1:8000")

@@ -52,7 +52,10 @@ def test_home_renders_in_chinese(page: Page):
     expect(home).to_have_attribute("aria-current", "page")
     footer = page.get_by_role("contentinfo")
     expect(footer).to_be_visible()
+    # The test world is built in the demo city's division (449900 示范市):
+    # its footer names the demo's offices and says it is fictitious.
     expect(footer).to_contain_text("示范市人民政府办公室")
+    expect(footer).to_contain_text("所有机构与人员均为虚构")
     # The world's agencies are listed from the directory.
     expect(page.get_by_role("main")).to_contain_text("甲局")
 

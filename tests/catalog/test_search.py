@@ -51,6 +51,14 @@ def test_the_way_people_say_it_finds_the_restaurant_item(catalog):
     assert _names(query="饭店") == ["开办餐饮店“一件事”"]
 
 
+@pytest.mark.parametrize("query", ["开餐厅", "开饭馆", "我想开个餐厅", "餐厅", "饭馆"])
+def test_the_everyday_words_for_a_restaurant_find_the_restaurant_item(catalog, query):
+    """开餐厅 and 开饭馆 are how most people say it; the item says 餐饮店 (and
+    餐馆), no item has 餐厅 or 饭馆, and they found nothing, not even the
+    items having some of the words."""
+    assert _names(query=query) == ["开办餐饮店“一件事”"]
+
+
 def test_materials_are_searched_too(catalog):
     assert _names(query="检测报告") == ["公共场所卫生许可证核发"]
 
@@ -248,6 +256,9 @@ COMMON_QUERIES = {
     "公司注册": "公司设立登记",
     "申请失业保险金": "失业保险金申领",
     "怎么办理出生登记": "出生登记",
+    "开餐厅": "开办餐饮店“一件事”",
+    "开饭馆": "开办餐饮店“一件事”",
+    "我想开个餐厅": "开办餐饮店“一件事”",
 }
 
 

@@ -12,7 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from yizhan import cli
+from yizhan import cli, demo
+from yizhan.accounts.models import User
+from yizhan.accounts.services import password_change
+from yizhan.core.checks import check_demo_accounts
 
 REPO = Path(__file__).resolve().parents[2]
 START = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'yizhan.settings'; "
@@ -220,6 +223,40 @@ def test_platform_check_live_finds_the_migrated_database(db):
     call_command("platform_check", stdout=out, stderr=io.StringIO())
     assert "migration(s) are not applied" not in out.getvalue()
     assert "does not answer" not in out.getvalue()
+
+
+def test_platform_check_refuses_the_demo_citys_published_password(db):
+    """The demo loaded on a production install by mistake: its administrators
+    sign in with the password the README prints, and ``yizhan check`` said
+    nothing.  A password changed is no longer named; in debug (``make run``)
+    nothing is said."""
+    demo.load(out=lambda *args: None)
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("platform_check", stdout=out, stderr=io.StringIO())
+    assert "1 configuration error(s) found" in str(refused.value)
+    output = out.getvalue()
+    assert ("ERROR: [core.E006] 已加载示范市，其管理员账户 "
+            "admin、jcj.head、jcj.officer、zsj.data、zsj.sysadmin 仍使用") in output
+    assert ("accounts (admin, jcj.head, jcj.officer, zsj.data, zsj.sysadmin) still have "
+            f"the demo password the README publishes ({demo.DEMO_PASSWORD})") in output
+    assert "yizhan changepassword USERNAME" in output
+    assert "core.E006" not in _platform_check()   # --no-live: no database
+
+    admin = User.objects.get(username="admin")
+    password_change(actor=admin, user=admin, old_password=demo.DEMO_PASSWORD,
+                    new_password="Another-Pass-2031")
+    [error] = check_demo_accounts()
+    assert error.id == "core.E006"
+    assert "其管理员账户 jcj.head、jcj.officer、zsj.data、zsj.sysadmin 仍使用" in error.msg
+    with override_settings(DEBUG=True):
+        assert check_demo_accounts() == []
+
+
+def test_platform_check_does_not_read_passwords_without_the_demo_city(db, monkeypatch):
+    """An installation without the demo computes no password hash for it."""
+    monkeypatch.setattr("yizhan.demo.check_password", lambda *args: pytest.fail("hashed"))
+    assert check_demo_accounts() == []
 
 
 # --- console script --------------------------------------------------------------

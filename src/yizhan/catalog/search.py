@@ -188,6 +188,12 @@ SYNONYMS = {
     "户口本": "户口簿",
     "公司注册": "公司设立登记",
     "注册公司": "公司设立登记",
+    # 开办餐饮店 is the standard's name for opening one (the "一件事" that
+    # bundles the food business licence with the others).  Not 饭店: items
+    # also use it for hotels (宾馆、饭店 needing a public-places hygiene
+    # licence), and the restaurant items name it already.
+    "餐厅": "餐饮店",
+    "饭馆": "餐饮店",
 }
 _SYNONYM = re.compile("|".join(re.escape(w) for w in sorted(SYNONYMS, key=len, reverse=True)))
 

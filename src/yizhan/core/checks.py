@@ -111,6 +111,36 @@ def check_platform_settings(app_configs, **kwargs):
     return problems
 
 
+def check_demo_accounts() -> list[Error]:
+    """The demo city's administrators on a production install, still with the
+    password the README publishes: anyone can sign in as them.
+
+    It reads the database, so it is not registered with Django's checks,
+    which run before every command (``migrate`` of a database with no
+    tables yet among them): ``yizhan check`` runs it with the other live
+    checks (not with ``--no-live``).
+    """
+    from yizhan import demo
+
+    if settings.DEBUG:
+        return []
+    names = demo.accounts_with_published_password()
+    if not names:
+        return []
+    return [Error(
+        f"已加载示范市，其管理员账户 {'、'.join(names)} 仍使用 README 中公开的演示密码 "
+        f"{demo.DEMO_PASSWORD}，任何人都能以其身份登录；示范市的其他账户也使用该密码。/ "
+        f"The demo city is loaded, and its administrators' accounts ({', '.join(names)}) "
+        f"still have the demo password the README publishes ({demo.DEMO_PASSWORD}): anyone "
+        "can sign in as them. The demo's other accounts have it too.",
+        hint="请删除演示数据库、另建空库后部署，或修改示范市全部账户的密码"
+             "（yizhan changepassword 用户名）/ Drop the demo database and deploy on an "
+             "empty one, or change the password of every demo account "
+             "(yizhan changepassword USERNAME).",
+        id="core.E006",
+    )]
+
+
 def _public_host(url: str) -> bool:
     """Whether ``url`` is an http(s) address with a host other than this machine."""
     try:

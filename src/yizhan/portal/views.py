@@ -19,6 +19,7 @@ from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
 from yizhan.cases import selectors as case_selectors
 from yizhan.catalog import permissions as catalog_permissions
+from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.forms import SearchForm
 from yizhan.core.errors import ApplicationError
 from yizhan.core.public import public_url
@@ -36,9 +37,17 @@ from yizhan.workdays.notices import calendar_notice_context
 ONE_YEAR = 365 * 24 * 3600
 
 
+# Top-level agencies the home page names, the city's own first (by division
+# code); 全部部门 leads to the catalog's list of every department with items.
+HOME_AGENCIES = 40
+
+
 def home(request):
+    agencies = directory_selectors.agency_list().filter(parent__isnull=True)[:HOME_AGENCIES]
+    with_items = catalog_selectors.item_counts_by_agency()
     return render(request, "portal/home.html", {
-        "agencies": directory_selectors.agency_list().filter(parent__isnull=True)[:40],
+        # Each with whether it has items: its name then leads to them.
+        "agencies": [(agency, agency.pk in with_items) for agency in agencies],
         # Finding the item is where most visits begin (办事指南 and 申请).
         "search_form": SearchForm(),
     })

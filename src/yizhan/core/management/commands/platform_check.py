@@ -2,7 +2,8 @@
 
 Runs Django's system checks (with the deployment checks unless in debug
 mode), then checks what only a live installation can show: the database
-answers, migrations are applied, the broker answers if one is configured.
+answers, migrations are applied, the demo city's administrators do not have
+the published password (core.E006), the broker answers if one is configured.
 """
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+
+from yizhan.core.checks import check_demo_accounts
 
 
 class Command(BaseCommand):
@@ -20,12 +23,7 @@ class Command(BaseCommand):
                             help="skip the checks that connect to the database and broker")
 
     def handle(self, *args, **options):
-        problems: list[tuple[str, str, str]] = []
-        for message in checks.run_checks(include_deployment_checks=not settings.DEBUG):
-            if message.level < checks.WARNING or message.is_silenced():
-                continue
-            level = "ERROR" if message.level >= checks.ERROR else "WARNING"
-            problems.append((level, f"[{message.id}] {message.msg}", message.hint or ""))
+        problems = _reported(checks.run_checks(include_deployment_checks=not settings.DEBUG))
         if settings.DEBUG:
             problems.append(("WARNING", "调试模式已开启，错误页会显示内部细节。/ "
                              "DEBUG is on: error pages show internal details.",
@@ -59,6 +57,8 @@ class Command(BaseCommand):
             found.append(("ERROR", f"有 {len(pending)} 个数据库迁移未执行 / "
                           f"{len(pending)} database migration(s) are not applied.",
                           "运行 / Run: yizhan migrate"))
+        else:
+            found.extend(_reported(check_demo_accounts()))
         if settings.YIZHAN_BROKER_URL:
             try:
                 from kombu import Connection
@@ -75,3 +75,14 @@ class Command(BaseCommand):
                               "请检查 YIZHAN_BROKER_URL 与 Redis/RabbitMQ / "
                               "Check YIZHAN_BROKER_URL and that Redis or RabbitMQ is running."))
         return found
+
+
+def _reported(messages) -> list[tuple[str, str, str]]:
+    """(level, text, hint) of the warnings and errors among ``messages``."""
+    problems = []
+    for message in messages:
+        if message.level < checks.WARNING or message.is_silenced():
+            continue
+        level = "ERROR" if message.level >= checks.ERROR else "WARNING"
+        problems.append((level, f"[{message.id}] {message.msg}", message.hint or ""))
+    return problems
