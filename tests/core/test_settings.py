@@ -2,11 +2,13 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -349,3 +351,77 @@ def test_console_script_makes_a_new_var_folder_for_sqlite(tmp_path):
         capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (var / "yizhan.sqlite3").is_file()
+
+
+# --- what docs/operations.md and `yizhan check` promise ---------------------------
+
+# Variables read only by the test suite, not by an installation.
+TEST_ONLY = {"YIZHAN_TEST_SQLITE"}
+
+
+def _variables_read_by_settings() -> set[str]:
+    source = (REPO / "src" / "yizhan" / "settings.py").read_text()
+    return set(re.findall(r'(?:os\.environ\.get|env_bool|env_list)\(\s*"([A-Z][A-Z0-9_]*)"',
+                          source)) - TEST_ONLY
+
+
+def _variables_in_the_settings_table() -> set[str]:
+    text = (REPO / "docs" / "operations.md").read_text()
+    table = text.split("## Settings (environment variables)", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            first_cell = row.split("|")[1]
+            names |= set(re.findall(r"`([A-Z][A-Z0-9_]*)`", first_cell))
+    return names
+
+
+def test_every_environment_variable_settings_reads_is_in_the_operations_table():
+    """settings.py says 'See docs/operations.md for the full list': a variable
+    the operator can set (the mail backend, the log level) is in the table."""
+    read = _variables_read_by_settings()
+    assert {"SECRET_KEY", "YIZHAN_PUBLIC_URL", "EMAIL_HOST"} <= read
+    missing = sorted(read - _variables_in_the_settings_table())
+    assert not missing, f"docs/operations.md's table lacks {missing}"
+
+
+def test_every_variable_of_the_operations_table_is_read_by_settings():
+    stale = sorted(_variables_in_the_settings_table() - _variables_read_by_settings())
+    assert not stale, f"docs/operations.md lists variables settings.py never reads: {stale}"
+
+
+@pytest.mark.django_db
+def test_yizhan_check_reports_in_plain_words_and_runs_the_live_checks_despite_an_error(
+        settings, capsys, monkeypatch):
+    """README: `yizhan check` reports configuration problems in plain words,
+    with what to set; operations.md: it also checks the database, the
+    migrations and the demo accounts (core.E006).  Run as an operator runs it
+    (the console script, not call_command, which skips Django's own pre-check),
+    one static error (empty ALLOWED_HOSTS, core.E001) must not hide the rest."""
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = []
+    settings.YIZHAN_PUBLIC_URL = "https://zwfw.example.gov.cn"
+    demo_error = Error("demo administrators keep the published password", id="core.E006")
+    monkeypatch.setattr(
+        "yizhan.core.management.commands.platform_check.check_demo_accounts",
+        lambda: [demo_error])
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["yizhan", "check"])
+    assert exited.value.code == 1
+    out, err = capsys.readouterr()
+    assert "ERROR: [core.E001]" in out, (out, err)
+    assert "ERROR: [core.E006]" in out, (out, err)
+    assert "2 configuration error(s) found" in err, err
+
+
+@pytest.mark.django_db
+def test_yizhan_check_prints_each_warning_once(settings, capsys):
+    """Without errors, the warnings are the command's report alone, not also
+    Django's 'System check identified some issues' before it."""
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["zwfw.example.gov.cn"]
+    settings.YIZHAN_PUBLIC_URL = "https://zwfw.example.gov.cn"
+    settings.YIZHAN_SMS_BACKEND = "yizhan.core.notify.ConsoleSmsBackend"
+    cli.main(["yizhan", "check", "--no-live"])
+    out, err = capsys.readouterr()
+    assert (out + err).count("core.W004") == 1, (out, err)

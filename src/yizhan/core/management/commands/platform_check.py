@@ -17,6 +17,11 @@ from yizhan.core.checks import check_demo_accounts
 
 class Command(BaseCommand):
     help = "Report configuration problems of this installation in plain words."
+    # The command runs Django's checks itself and reports them with the live
+    # ones: Django's own run before it would stop it at the first error (an
+    # empty ALLOWED_HOSTS hiding the demo's published password) and print
+    # every warning twice.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--no-live", action="store_true",
