@@ -13,6 +13,7 @@ from tests.cases.helpers import (
     publish_item,
     reload,
     run_together,
+    stored_files,
     submitted,
 )
 from tests.markers import postgres_only
@@ -115,6 +116,9 @@ def test_certificate_issued_twice_at_once_is_issued_once(transactional_db, world
     assert all(isinstance(r, int) for r in results), results
     assert Certificate.objects.filter(case=case).count() == 1
     assert len(set(results)) == 1
+    # A run that lost to another removed the file it had stored.
+    assert {name for name in stored_files() if name.startswith("certificates/")} == {
+        Certificate.objects.get(case=case).file.name}
     assert event_types(case).count(EventType.CERTIFICATE_ISSUED) == 1
     assert AuditRecord.objects.filter(action=CasesAction.CERTIFICATE_ISSUED).count() == 1
 

@@ -1,10 +1,19 @@
-"""A step that fails half-way leaves the case exactly as it was before the step."""
+"""A step that fails half-way leaves the case exactly as it was before the step
+(a certificate its delivery issued first, in a transaction of its own, stays)."""
 
 import pytest
 
-from tests.cases.helpers import complete, open_task, reload, submitted
+from tests.cases.helpers import (
+    audit_actions,
+    complete,
+    nothing_written,
+    open_task,
+    reload,
+    stored_files,
+    submitted,
+)
 from yizhan.audit.models import AuditChainHead, AuditRecord
-from yizhan.cases import events, services
+from yizhan.cases import certificates, events, services
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.models import Case, CaseEvent, Certificate, EventType, Task
 from yizhan.core import context, tasks
@@ -112,30 +121,101 @@ def _fail_completion_audit(patch):
     patch.setattr(services, "audit_append", audit_append)
 
 
-def test_failed_delivery_that_issued_the_missing_certificate(world, promised, monkeypatch):
-    """Delivery issues the certificate the background run never made, then fails at its
-    audit record: nothing of the step stays, not even the certificate's file."""
+def _approved_without_certificate(world, promised, monkeypatch):
+    """An approved case whose background certificate issue was lost."""
     case, _code = submitted(world, promised)
     complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
     complete(world.user("a", Role.REVIEWER), case, "review")
-    monkeypatch.setattr(tasks, "EAGER", False)
-    monkeypatch.setattr(tasks, "_embedded", type("Null", (), {"submit": lambda *a: None})())
-    complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
-    monkeypatch.setattr(tasks, "EAGER", True)
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "EAGER", False)
+        patch.setattr(tasks, "_embedded", type("Null", (), {"submit": lambda *a: None})())
+        complete(world.user("a", Role.AGENCY_HEAD), case, "decide")
     assert not Certificate.objects.filter(case=case).exists()
+    return case
+
+
+def test_failed_delivery_that_issued_the_missing_certificate(world, promised, monkeypatch):
+    """Delivery issues the certificate the background run never made, in a transaction
+    of its own, then fails at its audit record: the certificate stays whole (row, event,
+    audit record and its file), as the background run would have left it; nothing of
+    the delivery stays, and storage keeps no signed file that no certificate records.
+    The retry delivers with that certificate."""
+    case = _approved_without_certificate(world, promised, monkeypatch)
+    files = stored_files()
     before = _state(case)
+    issued_before = audit_actions(case)
     with monkeypatch.context() as patch:
         _fail_completion_audit(patch)
         with pytest.raises(Boom):
             complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
-    assert _state(case) == before
-    # The file it left is replaced by the retry (documented in cases/certificates.py).
+    certificate = Certificate.objects.get(case=case)
+    assert stored_files() == files | {certificate.file.name}
+    after = _state(case)
+    assert (after["case"], after["tasks"]) == (before["case"], before["tasks"])
+    assert after["events"][:len(before["events"])] == before["events"]
+    assert [e["type"] for e in after["events"][len(before["events"]):]] == [
+        EventType.CERTIFICATE_ISSUED]
+    # The case's audit records; the agency's signing key, made on first use, keeps its own.
+    assert audit_actions(case) == [*issued_before, CasesAction.CERTIFICATE_ISSUED]
+
     complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
     case = reload(case)
     assert case.status == Case.Status.CLOSED
-    assert Certificate.objects.filter(case=case).count() == 1
+    assert list(Certificate.objects.filter(case=case)) == [certificate]
+    assert stored_files() == files | {certificate.file.name}
     assert CaseEvent.objects.filter(case=case, type=EventType.CERTIFICATE_ISSUED).count() == 1
     assert AuditRecord.objects.filter(action=CasesAction.CERTIFICATE_ISSUED).count() == 1
+
+
+def test_a_certificate_that_fails_to_be_recorded_leaves_no_file(world, promised,
+                                                                monkeypatch):
+    """The issue stores the signed file before it records the certificate: recording
+    failing (here its audit record) removes the file again, and delivery, which issued
+    it, is refused with nothing written."""
+    case = _approved_without_certificate(world, promised, monkeypatch)
+    real = certificates.audit_append
+
+    def audit_append(**kwargs):
+        if kwargs["action"] == CasesAction.CERTIFICATE_ISSUED:
+            raise Boom("the audit log is unreachable")
+        return real(**kwargs)
+
+    files = stored_files()
+    with monkeypatch.context() as patch:
+        patch.setattr(certificates, "audit_append", audit_append)
+        with pytest.raises(Boom):
+            tasks.run_now("cases.issue_certificate", case_id=case.pk)
+        assert stored_files() == files
+        assert not Certificate.objects.filter(case=case).exists()
+        # Now that the agency's signing key exists (made on first use, and kept).
+        with nothing_written(), pytest.raises(Boom):
+            complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
+    assert reload(case).status == Case.Status.APPROVED
+
+
+def test_a_certificate_run_that_finds_another_recorded_removes_its_own_file(
+        world, promised, monkeypatch):
+    """Two runs at once both render and store; the one that takes the lock second keeps
+    the first's certificate and removes its own file, not the recorded one."""
+    case = _approved_without_certificate(world, promised, monkeypatch)
+    files = stored_files()
+    real = certificates._prepare
+    first = []
+
+    def prepare(case, agency_id):
+        prepared = real(case, agency_id)
+        if not first:
+            # The other run, rendered after this one, records first.
+            first.append(None)
+            first[0] = certificates.certificate_issue_for_case(case_id=case.pk)
+        return prepared
+
+    monkeypatch.setattr(certificates, "_prepare", prepare)
+    assert certificates.certificate_issue_for_case(case_id=case.pk) == first[0]
+    certificate = Certificate.objects.get(case=case)
+    assert certificate.pk == first[0]
+    assert stored_files() == files | {certificate.file.name}
+    assert certificates.certificate_verify(certificate=certificate).ok
 
 
 def test_failed_decision_is_retried_cleanly(world, promised, monkeypatch,

@@ -4,8 +4,11 @@ The PDF is rendered (Chinese fonts from the system, a seal, a QR code that
 opens the public verification page), its SM3 digest is signed with the
 agency's key (SM2 where available, otherwise Ed25519; the algorithm is
 recorded), and the file and the signature are kept with the case.  The
-certificate number, and so the file's name, derives from the case number,
-so a step retried after a failure replaces the file it left, never adds one.
+certificate number derives from the case number.  The file is stored before
+the certificate is recorded, under a name of its own (the number and the
+file's digest), and removed again unless that run records it: a run that
+fails, or finds another run's certificate recorded first, leaves no signed
+file, with a seal and a verification token, that no certificate records.
 
 The certificate is drawn in the platform's language, whoever's request
 issues it, and the names it prints (the agency's, the holder's) are kept
@@ -94,12 +97,17 @@ def certificate_issue_for_case(*, case_id: int, task_id: int | None = None,
     (a person) and ``agency_id`` name them: the system and the case's
     agency when not given.
 
-    The certificate is rendered and signed before the case is locked, and
-    the lock is held only to record it: rendering is most of the step, and
-    a transaction holding the case (and an audit chain) for all of it
-    would keep every other step of that case, and every writer on that
-    chain, waiting.  Two runs at once both render; the second to take the
-    lock finds the first's certificate and keeps it.
+    The certificate is rendered, signed and stored before the case is
+    locked, and the lock is held only to record it: rendering is most of
+    the step, and a transaction holding the case (and an audit chain) for
+    all of it would keep every other step of that case, and every writer on
+    that chain, waiting.  Two runs at once both render; the second to take
+    the lock finds the first's certificate, keeps it and removes its own
+    file.  The file is removed too when recording fails, so the step runs
+    in a transaction of its own, never inside another (delivery issues a
+    missing certificate before its step's, ``services._ensure_certificate``):
+    a transaction that failed after this one recorded the certificate would
+    roll the row back and leave the signed file.
     """
     from yizhan.accounts.models import User
 
@@ -111,17 +119,27 @@ def certificate_issue_for_case(*, case_id: int, task_id: int | None = None,
     if decided is not None:
         agency_id = decided.agency_id
     prepared = _prepare(case, agency_id)
-    with transaction.atomic():
-        # Recording reads only the case's own columns.
-        case = Case.objects.select_for_update().get(pk=case_id)
-        settled = _settled(case)
-        if settled is not None:
-            return settled
-        if decided is not None:
-            actor = events.closer(decided)
-        else:
-            actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-        return _record(case, prepared, actor=actor).pk
+    # Named by the signed file's digest, which no other run's file has:
+    # a run that loses to another removes only its own file, never the
+    # recorded one, on any storage (some overwrite a name that exists).
+    name = default_storage.save(f"certificates/{prepared.number}-{prepared.signed.digest}.pdf",
+                                ContentFile(prepared.pdf))
+    try:
+        with transaction.atomic():
+            # Recording reads only the case's own columns.
+            case = Case.objects.select_for_update().get(pk=case_id)
+            settled = _settled(case)
+            if settled is None:
+                if decided is not None:
+                    actor = events.closer(decided)
+                else:
+                    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+                return _record(case, prepared, name, actor=actor).pk
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    default_storage.delete(name)
+    return settled
 
 
 def _settled(case: Case) -> int | None:
@@ -189,13 +207,9 @@ def _prepare(case: Case, agency_id: int | None) -> _Prepared:
                      signed=signed)
 
 
-def _record(case: Case, prepared: _Prepared, *, actor) -> Certificate:
-    """Keep the file and record the certificate, its event and audit record."""
+def _record(case: Case, prepared: _Prepared, name: str, *, actor) -> Certificate:
+    """Record the certificate stored as ``name``, its event and audit record."""
     signed = prepared.signed
-    path = f"certificates/{prepared.number}.pdf"
-    if default_storage.exists(path):
-        default_storage.delete(path)
-    name = default_storage.save(path, ContentFile(prepared.pdf))
     certificate = Certificate.objects.create(
         case=case, agency=prepared.agency, number=prepared.number, title=prepared.title,
         issuer_name=prepared.issuer_name, holder_name=prepared.holder_name, file=name,

@@ -999,7 +999,6 @@ def _deemed(case: Case, now) -> dict:
     return {"deemed_accepted_at": case.accepted_at} if case.accepted_at != now else {}
 
 
-@transaction.atomic
 def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
                   expected_version: int | None = None) -> Task:
     """Handle a task with a decision (approve/reject) and an opinion.
@@ -1017,7 +1016,26 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     decision was made on: a task that changed since is refused
     (``_check_version``).  The same decision sent again by whoever made it
     returns the task as it is (``_done_as_asked``).
+    An approval whose certificate the background run never issued is
+    delivered with one: it is issued first, in a transaction of its own
+    (``_ensure_certificate``), and the step then runs.
     """
+    # Checked once before a missing certificate is issued, and again under the lock.
+    require(permissions.task_complete(actor, task=task), action="task_complete")
+    asked = {"actor": actor, "task": task, "decision": decision, "opinion": opinion,
+             "expected_version": expected_version}
+    try:
+        return _task_complete(**asked)
+    except _CertificateMissing as missing:
+        certificates.certificate_issue_for_case(case_id=missing.case_id,
+                                                task_id=missing.decided_id)
+    return _task_complete(**asked)
+
+
+@transaction.atomic
+def _task_complete(*, actor, task: Task, decision: str, opinion: str,
+                   expected_version: int | None) -> Task:
+    """The step of ``task_complete``, in one transaction."""
     told = task_kind(task.name) in notifications.TOLD_KINDS
     task, case = _locked(task, *(APPLICANT_SIDE if told else ()))
     require(permissions.task_complete(actor, task=task), action="task_complete")
@@ -1043,6 +1061,10 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
     if (decision == "reject" or not_accepted) and not opinion:
         raise InvalidInput(_("不予受理、不同意或不予许可须写明理由。"),
                            code=CasesErrorCode.NO_REASON, field="opinion")
+    if kind == "deliver" and case.status == Case.Status.APPROVED:
+        # Asked once the step is known to go ahead: a refused delivery
+        # issues nothing.
+        _ensure_certificate(case)
     now = timezone.now()
     # Accepted again after an internal return: the applicant was told of
     # the acceptance the first time, and the return was the agency's own.
@@ -1097,8 +1119,6 @@ def task_complete(*, actor, task: Task, decision: str, opinion: str = "",
             events.append(case=case, type=EventType.REFUSED, actor=actor, task=task,
                           data=base)
     elif kind == "deliver":
-        if case.status == Case.Status.APPROVED:
-            _ensure_certificate(case)
         events.append(case=case, type=EventType.DELIVERED, actor=actor, task=task, data=base)
     elif kind == "reply":
         events.append(case=case, type=EventType.REPLIED, actor=actor, task=task, data=base)
@@ -1194,6 +1214,15 @@ def _refusal_decide(case: Case, task: Task, actor, now, rejections: list[Task]) 
     return ["decided_at", "outcome_reason"]
 
 
+class _CertificateMissing(Exception):
+    """The delivery step of an approval found no certificate (``_ensure_certificate``)."""
+
+    def __init__(self, case_id: int, decided_id: int | None):
+        super().__init__(case_id, decided_id)
+        self.case_id = case_id
+        self.decided_id = decided_id
+
+
 def _ensure_certificate(case: Case) -> None:
     """An approval is delivered with its certificate.
 
@@ -1201,14 +1230,22 @@ def _ensure_certificate(case: Case) -> None:
     run was lost (a worker killed, a queue emptied), nothing else would
     issue it, and the case would close approved with nothing to download.
     Delivery then issues it itself, as the deciding step would have: by
-    its agency, as whoever decided (``certificate_issue_for_case``).
+    its agency, as whoever decided (``certificate_issue_for_case``).  Not
+    inside the step's transaction: the signed file is stored as the
+    certificate is recorded, and a step failing after that (at its audit
+    record, or its commit) would roll the row back and leave a sealed file
+    with a verification token that no certificate records.  The step stops
+    here instead (``_CertificateMissing``, its transaction rolled back),
+    ``task_complete`` issues the certificate in a transaction of its own,
+    and runs the step again, which then finds it.  The usual delivery,
+    whose certificate exists, pays only the query that finds it.
     """
     if Certificate.objects.filter(case=case).exists():
         return
     decided = (case.tasks.filter(status=Task.Status.DONE, decision="approve",
                                  name__startswith="decide")
                .order_by("-completed_at").values_list("pk", flat=True).first())
-    certificates.certificate_issue_for_case(case_id=case.pk, task_id=decided)
+    raise _CertificateMissing(case.pk, decided)
 
 
 @transaction.atomic
