@@ -95,9 +95,9 @@ def test_change_page_needs_sign_in(world):
 # --- reset -----------------------------------------------------------------------------
 
 
-def request_reset(capture, email: str):
+def request_reset(capture, email: str, *, ip: str = "127.0.0.1"):
     with capture(execute=True):
-        return Client().post(RESET, {"email": email})
+        return Client().post(RESET, {"email": email}, REMOTE_ADDR=ip)
 
 
 def reset_link() -> str:
@@ -172,6 +172,67 @@ class DownMailBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("the mail server is down")
+
+
+def test_password_reset_mails_are_throttled(world, django_capture_on_commit_callbacks):
+    """Anyone may type a citizen's address into the form: a script posting it
+    twenty times gets three mails sent, and after the client's fifth request
+    (sign-in's limit) a 429 saying how long to wait."""
+    responses = [request_reset(django_capture_on_commit_callbacks, "citizen@example.com",
+                               ip="203.0.113.9") for _ in range(20)]
+    assert len(mail.outbox) == services.PASSWORD_RESET_MAX_PER_EMAIL
+    statuses = [response.status_code for response in responses]
+    assert statuses == [200] * settings.LOGIN_MAX_FAILURES + [429] * (
+        20 - settings.LOGIN_MAX_FAILURES)
+    assert "尝试次数过多，请 15 分钟后再试。" in responses[-1].content.decode()
+
+
+def test_reset_mails_to_one_address_stop_and_the_page_does_not_say(
+        world, django_capture_on_commit_callbacks):
+    """Asked from a new client address each time, one e-mail address gets
+    three mails in 15 minutes, whatever its case; the requests beyond get
+    the page every request gets, known address or not."""
+    asked = [request_reset(django_capture_on_commit_callbacks, email, ip=f"198.51.100.{i}")
+             for i, email in enumerate(["citizen@example.com", "Citizen@Example.com",
+                                        "CITIZEN@example.com", "citizen@example.com",
+                                        "citizen@EXAMPLE.com"], start=1)]
+    assert len(mail.outbox) == 3
+    unknown = request_reset(django_capture_on_commit_callbacks, "stranger@example.com",
+                            ip="198.51.100.99")
+    assert all(comparable(response) == comparable(unknown) for response in asked)
+    # Another citizen's mail is not held up by it.
+    directory_services.staff_create(actor=world.admin, post=world.posts["a"]["reviewer"],
+                                    username="a.other", full_name="另一人",
+                                    password=PASSWORD, email="other@example.com")
+    request_reset(django_capture_on_commit_callbacks, "other@example.com", ip="198.51.100.1")
+    assert mail.outbox[-1].to == ["other@example.com"]
+
+
+def test_reset_requests_from_one_client_are_limited_whatever_the_address(
+        world, django_capture_on_commit_callbacks):
+    """Beyond five requests from one client (an IPv6 client's whole /64) in 15
+    minutes, for whatever addresses, the next is a 429 with the wait: the
+    same for a known address as for an unknown one, so it tells nothing.
+    Another client is served."""
+    for i in range(settings.LOGIN_MAX_FAILURES):
+        response = request_reset(django_capture_on_commit_callbacks, f"nobody{i}@example.com",
+                                 ip=f"2001:db8::{i + 1}")
+        assert response.status_code == 200
+    known = request_reset(django_capture_on_commit_callbacks, "citizen@example.com",
+                          ip="2001:db8::ff")
+    unknown = request_reset(django_capture_on_commit_callbacks, "stranger@example.com",
+                            ip="2001:db8::fe")
+    assert known.status_code == unknown.status_code == 429
+    for response, email in ((known, "citizen@example.com"), (unknown, "stranger@example.com")):
+        # What was typed is shown again; nothing else differs.
+        assert (CSRF_VALUE.sub("", response.content.decode()).replace(email, "")
+                == CSRF_VALUE.sub("", unknown.content.decode()).replace(
+                    "stranger@example.com", ""))
+    assert "尝试次数过多，请 15 分钟后再试。" in known.content.decode()
+    assert mail.outbox == []
+    request_reset(django_capture_on_commit_callbacks, "citizen@example.com",
+                  ip="2001:db8:0:1::1")
+    assert mail.outbox[0].to == ["citizen@example.com"]
 
 
 def test_inactive_accounts_get_no_mail(world, django_capture_on_commit_callbacks):

@@ -1,13 +1,23 @@
-"""Public registration: an account and a person applicant, both or neither."""
+"""Public registration: an account and a person applicant, both or neither;
+throttled per client address."""
+
+import contextlib
+import threading
 
 import pytest
 from django.test import Client
 
+from tests.cases.helpers import run_together
 from tests.directory.writes import last_audit, nothing_written
 from tests.factories import PASSWORD, valid_id_number
+from tests.markers import postgres_only
 from yizhan.accounts.actions import AccountsAction
 from yizhan.accounts.models import User
 from yizhan.core import crypto
+from yizhan.core.errors import Throttled
+from yizhan.core.models import Attempt
+from yizhan.directory import identifiers
+from yizhan.directory import services as directory_services
 from yizhan.directory.actions import DirectoryAction
 from yizhan.directory.models import Applicant
 
@@ -87,3 +97,78 @@ def test_a_registered_id_number_cannot_register_again(world):
     assert response.status_code == 400
     assert "该身份证号码已登记" in response.content.decode()
     assert not User.objects.filter(username="lisi").exists()
+
+
+# --- throttle ----------------------------------------------------------------------
+
+
+def probe(seq: int, *, ip: str = "203.0.113.9"):
+    return Client().post(REGISTER, form(username=f"probe{seq}", full_name="探测",
+                                        id_number=valid_id_number(seq=seq), phone="", email="",
+                                        password=PASSWORD + "x"), REMOTE_ADDR=ip)
+
+
+def test_registration_cannot_be_used_unthrottled_to_test_id_numbers(world):
+    """The form answers 该身份证号码已登记 for a registered ID number: without a
+    throttle it would tell anyone, for any list of numbers, who has dealt
+    with the government here.  Beyond ten tries from one client in 15
+    minutes, refused ones and accounts made alike, the answer is a 429 with
+    the wait, and nothing is created or checked."""
+    # world.citizen signed up with valid_id_number(seq=7): among those probed.
+    responses = [probe(seq) for seq in range(1, 21)]
+    statuses = [response.status_code for response in responses]
+    assert statuses[6] == 400 and "该身份证号码已登记" in responses[6].content.decode()
+    assert 429 not in statuses[:10] and statuses[10:] == [429] * 10, statuses
+    assert "尝试次数过多，请 15 分钟后再试。" in responses[-1].content.decode()
+    assert "该身份证号码已登记" not in responses[-1].content.decode()
+    made = User.objects.filter(username__startswith="probe").count()
+    assert made == statuses.count(302) == 9
+
+
+def test_a_throttled_sign_up_writes_nothing_and_other_clients_still_sign_up(world):
+    """The refused try leaves no account, applicant or audit row, nor a
+    longer wait; an IPv6 client is its whole /64, and a client elsewhere
+    signs up as usual."""
+    for seq in range(101, 111):
+        probe(seq, ip=f"2001:db8::{seq}")
+    before = Attempt.objects.count()
+    with nothing_written():
+        response = probe(111, ip="2001:db8::ffff")
+    assert response.status_code == 429
+    assert Attempt.objects.count() == before
+    assert probe(112, ip="2001:db8:0:1::1").status_code == 302
+
+
+@postgres_only
+def test_sign_ups_sent_at_once_are_throttled_as_when_sent_in_turn(transactional_db, world,
+                                                                 monkeypatch):
+    """Twenty sign-ups sent at the same moment from one address: no more than
+    ten get past the count to have their ID number checked (each try is
+    recorded before it is counted)."""
+    tries = 20
+    checked = []
+    lock = threading.Lock()
+    together = threading.Barrier(tries)
+    real = identifiers.validate_id_number
+
+    def slow_check(number):
+        with lock:
+            checked.append(number)
+        # Every try past the count waits here for the others, as requests
+        # served at once by several workers do.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait(timeout=3)
+        return real(number)
+
+    monkeypatch.setattr(identifiers, "validate_id_number", slow_check)
+    results = run_together(*[
+        (lambda seq=seq: directory_services.person_sign_up(
+            username=f"rush{seq}", full_name="并发", id_number=valid_id_number(seq=seq),
+            password=PASSWORD + "x", ip="10.7.7.7"))
+        for seq in range(201, 201 + tries)])
+    assert all(isinstance(r, (User, Throttled)) for r in results), results
+    # A sign-up checks its number more than once: count the tries, not the checks.
+    passed = set(checked)
+    assert len(passed) <= directory_services.SIGN_UP_MAX_PER_ADDRESS, passed
+    # The tries refused are not kept: they do not lengthen the wait.
+    assert Attempt.objects.count() == len(passed)

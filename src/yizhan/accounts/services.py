@@ -26,7 +26,7 @@ from yizhan.accounts.error_codes import AccountsErrorCode
 from yizhan.accounts.models import ApiToken, SignInFailure, User, person_of
 from yizhan.accounts.principals import TokenPrincipal
 from yizhan.audit.services import audit_append
-from yizhan.core import crypto, notify
+from yizhan.core import crypto, notify, throttle
 from yizhan.core.errors import (
     ApplicationError,
     InvalidInput,
@@ -36,6 +36,7 @@ from yizhan.core.errors import (
     worded_in_each_language,
 )
 from yizhan.core.middleware import client_ip, throttle_address
+from yizhan.core.models import Attempt
 from yizhan.core.permissions import require
 from yizhan.directory import identifiers
 from yizhan.directory.roles import Role
@@ -175,15 +176,40 @@ def user_register_public(*, username: str, full_name: str, password: str, email:
     return user
 
 
-def password_reset_request(*, email: str, reset_url_template: str) -> None:
+# At most this many reset mails to one e-mail address in the window, however
+# many addresses ask: anyone may type a citizen's address into the form, and
+# without a limit a script would fill the inbox (and have the platform's mail
+# server listed as a source of spam).
+PASSWORD_RESET_MAX_PER_EMAIL = 3
+
+
+def password_reset_request(*, email: str, reset_url_template: str, ip: str | None) -> None:
     """Mail a reset link if an active account has this address.
 
     Answers the same whether or not the address is known, so the form
     cannot be used to find out who has an account.  ``reset_url_template``
     has ``{uid}`` and ``{token}`` placeholders.
+
+    Throttled like sign-in: beyond ``LOGIN_MAX_FAILURES`` requests from one
+    client address (``ip``; an IPv6 client's /64) within
+    ``LOGIN_LOCK_SECONDS``, whatever the e-mail addresses, raises
+    ``Throttled``.  Beyond ``PASSWORD_RESET_MAX_PER_EMAIL`` requests for one
+    e-mail address in that time, from anywhere, nothing is sent and nothing
+    is raised: a refusal there would tell that the address had been asked
+    for, and the page must look the same either way.
     """
     email = (email or "").strip()
     if not email:
+        return
+    over = throttle.attempt_counted(
+        kind=Attempt.Kind.PASSWORD_RESET, ip=ip,
+        window=datetime.timedelta(seconds=settings.LOGIN_LOCK_SECONDS),
+        per_address=settings.LOGIN_MAX_FAILURES,
+        # A digest, not the address: the record is of what strangers typed.
+        key=crypto.blind_index(email.casefold()), per_key=PASSWORD_RESET_MAX_PER_EMAIL)
+    if over == throttle.Over.ADDRESS:
+        raise Throttled(minutes=max(1, settings.LOGIN_LOCK_SECONDS // 60))
+    if over is not None:
         return
     for user in User.objects.filter(email__iexact=email, is_active=True):
         uid = urlsafe_base64_encode(force_bytes(user.pk))

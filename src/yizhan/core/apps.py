@@ -9,4 +9,4 @@ class CoreConfig(AppConfig):
     verbose_name = "平台基础"
 
     def ready(self):
-        from yizhan.core import checks, notify  # noqa: F401  (registers checks, tasks)
+        from yizhan.core import checks, notify, throttle  # noqa: F401  (registers checks, tasks)

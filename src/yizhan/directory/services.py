@@ -4,6 +4,7 @@ Each function checks permission first, validates, writes, and appends the
 audit record in the same transaction.  Nothing else saves these models.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -14,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from yizhan.accounts.models import User, person_of
 from yizhan.accounts.services import check_expiry, check_new_password
 from yizhan.audit.services import audit_append
-from yizhan.core import crypto
-from yizhan.core.errors import Conflict, InvalidInput, NotFound
+from yizhan.core import crypto, throttle
+from yizhan.core.errors import Conflict, InvalidInput, NotFound, Throttled
+from yizhan.core.models import Attempt
 from yizhan.core.permissions import require
 from yizhan.directory import identifiers, permissions
 from yizhan.directory.actions import DirectoryAction
@@ -484,19 +486,38 @@ def applicant_identifier_reveal(*, actor, applicant: Applicant, reason: str) -> 
     return crypto.decrypt_field(applicant.id_number_enc)
 
 
-@transaction.atomic
+# Sign-ups from one client address in the window, refused or not.  The form
+# answers whether an ID number is registered (it must: the real person has to
+# learn why they cannot sign up), so without a limit a script could run lists
+# of numbers through it, or create accounts by the thousand.  Ten covers a
+# family or an office behind one address; the window is the status query's.
+SIGN_UP_MAX_PER_ADDRESS = 10
+SIGN_UP_WINDOW = datetime.timedelta(minutes=15)
+
+
 def person_sign_up(*, username: str, full_name: str, id_number: str, password: str,
-                   phone: str = "", email: str = "") -> User:
+                   phone: str = "", email: str = "", ip: str | None = None) -> User:
     """A citizen creates a public account and registers as an applicant.
 
     Both happen or neither: a refused ID number leaves no account behind.
-    Open to anyone, so no permission predicate.
+    Open to anyone, so no permission predicate, but throttled: beyond
+    ``SIGN_UP_MAX_PER_ADDRESS`` tries from the client address ``ip`` (an
+    IPv6 client's /64) within ``SIGN_UP_WINDOW``, refused ones counted,
+    raises ``Throttled``.  ``ip`` is None only for a caller that is not a
+    request from the network (the demo, the command line).
     """
     from yizhan.accounts.services import user_register_public
 
+    # Recorded before anything is checked, and outside the transaction
+    # below, so that a refused try stays counted.
+    if ip is not None and throttle.attempt_counted(
+            kind=Attempt.Kind.SIGN_UP, ip=ip, window=SIGN_UP_WINDOW,
+            per_address=SIGN_UP_MAX_PER_ADDRESS):
+        raise Throttled(minutes=SIGN_UP_WINDOW.seconds // 60)
     identifiers.validate_id_number(id_number)
-    user = user_register_public(username=username, full_name=full_name, password=password,
-                                email=email, phone=phone)
-    applicant_register(actor=user, kind=Applicant.Kind.PERSON, name=full_name,
-                       id_number=id_number, phone=phone, for_self=True)
+    with transaction.atomic():
+        user = user_register_public(username=username, full_name=full_name,
+                                    password=password, email=email, phone=phone)
+        applicant_register(actor=user, kind=Applicant.Kind.PERSON, name=full_name,
+                           id_number=id_number, phone=phone, for_self=True)
     return user

@@ -22,6 +22,7 @@ from yizhan.catalog import permissions as catalog_permissions
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.forms import SearchForm
 from yizhan.core.errors import ApplicationError
+from yizhan.core.middleware import client_ip
 from yizhan.core.public import public_url
 from yizhan.directory import permissions as directory_permissions
 from yizhan.directory import selectors as directory_selectors
@@ -173,18 +174,20 @@ def sign_out(request):
 @require_http_methods(["GET", "POST"])
 def register(request):
     form = forms.RegisterForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
-            user = directory_services.person_sign_up(**form.cleaned_data)
+            user = directory_services.person_sign_up(**form.cleaned_data,
+                                                     ip=client_ip(request))
         except ApplicationError as exc:
             field = exc.fields.get("field")
             form.add_error(field if field in form.fields else None, exc.render())
+            status = exc.http_status
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("注册成功，欢迎使用。"))
             return redirect("portal:home")
-    return render(request, "registration/register.html", {"form": form},
-                  status=400 if request.method == "POST" else 200)
+    return render(request, "registration/register.html", {"form": form}, status=status)
 
 
 @login_required
@@ -214,8 +217,15 @@ def password_reset(request):
         # header, which a proxy or another allowed host may have set.
         template = public_url("portal:password_reset_confirm", "UIDX", "TOKENX"
                               ).replace("UIDX", "{uid}").replace("TOKENX", "{token}")
-        account_services.password_reset_request(email=form.cleaned_data["email"],
-                                                reset_url_template=template)
+        try:
+            account_services.password_reset_request(email=form.cleaned_data["email"],
+                                                    reset_url_template=template,
+                                                    ip=client_ip(request))
+        except ApplicationError as exc:
+            # Raised for the client address's own limit only, never for the e-mail typed.
+            form.add_error(None, exc.render())
+            return render(request, "registration/password_reset.html", {"form": form},
+                          status=exc.http_status)
         return render(request, "registration/password_reset_sent.html")
     return render(request, "registration/password_reset.html", {"form": form},
                   status=400 if request.method == "POST" else 200)
