@@ -1,6 +1,7 @@
-"""The applicant's pages on a 360×740 phone, in normal and large text (zh-CN):
-nothing pushes the page sideways, what to do is on the first screen, what
-is tapped is big enough, and nothing is explained only on hover."""
+"""The applicant's pages on a 360×740 phone, in normal and large text (zh-CN),
+and a page staff open on one (the supervision officer's 办件监察): nothing
+pushes the page sideways, what to do is on the first screen, what is tapped
+is big enough, and nothing is explained only on hover."""
 
 import re
 
@@ -18,14 +19,15 @@ FITS = "() => [document.documentElement.clientWidth, document.documentElement.sc
 LONG = "Scan_20260314_093015_business_licence_copy.pdf"
 
 
-def _phone(browser, site, *, large=False, sign_in=True):
+def _phone(browser, site, *, large=False, sign_in=True, user=None):
+    """A phone with the citizen (or ``user``) signed in."""
     context = browser.new_context(base_url=site.url, locale="zh-CN", viewport=PHONE,
                                   device_scale_factor=2, is_mobile=True, has_touch=True,
                                   timezone_id="Asia/Shanghai")
     phone = context.new_page()
     if sign_in:
         phone.goto(reverse("portal:login"))
-        phone.get_by_label("用户名").fill(site.world.citizen.username)
+        phone.get_by_label("用户名").fill((user or site.world.citizen).username)
         phone.get_by_label("密码").fill(PASSWORD)
         phone.get_by_test_id("sign-in").click()
         expect(phone.get_by_test_id("sign-out")).to_be_visible()
@@ -225,5 +227,36 @@ def test_the_correction_notice_is_on_the_first_screen(browser, site, large):
         expect(heading).to_be_visible()
         top = heading.bounding_box()["y"]
         assert top < PHONE["height"], f"补正告知 starts at {top:.0f} px"
+    finally:
+        context.close()
+
+
+# The elements, outside a scrolling region, whose content is wider than they are.
+WIDER = """() => [...document.querySelectorAll('body *')].filter((el) =>
+  !el.closest('.table-scroll') && el.scrollWidth > el.clientWidth + 1
+  && getComputedStyle(el).position !== 'absolute')
+  .map((el) => el.tagName.toLowerCase() + ' ' + el.clientWidth + '<' + el.scrollWidth + 'px')"""
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_supervision_case_page_does_not_scroll_sideways(browser, site, language, large):
+    """办件监察 is the page a red card on the dashboard leads to.  Its heading
+    ends in the case number, 22 digits without a break: the heading breaks it
+    rather than push the page wider than the phone, in either language."""
+    from tests.cases.helpers import accepted, publish_item
+    from tests.supervision.helpers import city_officer, seed_as_migrations_do
+
+    world = site.world
+    seed_as_migrations_do("workdays", "supervision")
+    case = accepted(world, publish_item(world, name="食品经营许可证核发"))
+    context, phone = _phone(browser, site, large=large, user=city_officer(world))
+    try:
+        context.add_cookies([{"name": "django_language", "value": language, "url": site.url}])
+        phone.goto(reverse("supervision:case", args=[case.pk]))
+        expect(phone.get_by_role("heading", level=1)).to_contain_text(case.number)
+        expect(phone.get_by_test_id("points")).to_be_attached()
+        width, scroll = phone.evaluate(FITS)
+        assert scroll <= width, (language, width, scroll, phone.evaluate(WIDER))
     finally:
         context.close()

@@ -12,6 +12,9 @@ period's scores deduct the red card with a link back to it.
 The people share one browser, as colleagues at one desk would: each signs
 out before the next signs in, so every step runs with the rights of the
 person named, never with a session left behind.
+
+And a rule's page: a change refused comes back as the officer typed it, the
+message at the field it is about.
 """
 
 import datetime as dt
@@ -20,6 +23,7 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -48,6 +52,7 @@ ITEM = "电子监察演练许可"
 SEEDED_APPS = ("workdays", "supervision")
 # A moment well inside a working day, so no line falls on the sweep itself.
 INTO_THE_DAY = dt.timedelta(hours=1)
+RULE_REASON = "依据《示范市行政审批电子监察办法》第十二条修订暂停时限"
 REQUIREMENTS = "立即办结该件，查明超期原因，五个工作日内书面报告整改情况。"
 REPLY = "已于当日办结该件；超期系审查岗人员调整所致，已明确专人签收并建立每日督办台账。"
 CHECKED = "整改措施具体，予以认可。"
@@ -282,3 +287,24 @@ def test_a_late_case_is_marked_noticed_answered_and_scored(seeded, site, desk):
     expect(shown.get_by_test_id("mark-red")).to_have_text("红牌")
     # Noticed, with the way to the notice that answered it.
     expect(shown.get_by_role("link", name="已发督办")).to_have_attribute("href", notice_url)
+
+
+def test_a_refused_rule_change_comes_back_as_typed_with_its_message_at_the_field(
+        seeded, site, desk):
+    """CX-05 (暂停计时超过时限) allows 1 to 250 working days; 300 is refused.  The
+    page comes back (400) with 300 and the reason still in their fields, the
+    field marked invalid and described by the message, and nothing saved."""
+    page = desk(city_officer(site.world))
+    page.goto(reverse("supervision:rule", args=["CX-05"]))
+    field = page.get_by_test_id("param-workdays")
+    field.fill("300")
+    page.get_by_test_id("reason").fill(RULE_REASON)
+    with page.expect_response(lambda r: r.request.method == "POST") as answered:
+        page.get_by_test_id("save-rule").click()
+    assert answered.value.status == 400
+    expect(page.get_by_role("heading", level=1)).to_contain_text("CX-05")
+    expect(field).to_have_value("300")
+    expect(page.get_by_test_id("reason")).to_have_value(RULE_REASON)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile("1 至 250"))
+    expect(page.get_by_role("row").filter(has_text="v2")).to_have_count(0)

@@ -7,6 +7,9 @@ again).  The alerts become "noticed" and point to the notice.
 """
 
 import datetime as dt
+import html
+import re
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import pytest
@@ -26,6 +29,7 @@ from yizhan.cases.models import Case, CaseEvent, Certificate, EventType, Task
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from yizhan.directory import pages
 from yizhan.directory.roles import Role
 from yizhan.supervision import selectors, services
 from yizhan.supervision.actions import SupervisionAction
@@ -168,6 +172,90 @@ def test_a_bad_notice_is_refused_naming_the_field(world, officer, alert, content
     assert refused.value.fields.get("field") == field
     alert.refresh_from_db()
     assert alert.status == "open"
+
+
+def test_facts_over_the_limit_are_refused_not_cut(world, officer, alert):
+    """发现的问题 past its limit is refused, as 整改要求 is: cut, the end of what the
+    officer wrote (the last alerts' facts) would never reach the agency."""
+    with nothing_written(), pytest.raises(InvalidInput) as refused:
+        _issue(officer, alert, facts="甲" * services.NOTICE_TEXT_LIMIT + "最后一件办件的问题")
+    assert refused.value.code == SupervisionErrorCode.BAD_NOTICE
+    assert refused.value.fields.get("field") == "facts"
+    assert refused.value.render("zh-hans") == "发现的问题不超过 4000 字。"
+    # At the limit as the form counts it: a browser sends each line break as CR LF.
+    facts = "\n".join(["问" * 1000] * 3 + ["问" * 997])
+    assert len(facts) == services.NOTICE_TEXT_LIMIT
+    notice = _issue(officer, alert, facts=facts.replace("\n", "\r\n"))
+    assert notice.data["facts"] == facts
+
+
+def test_the_form_proposes_facts_within_the_limit(world, officer, alert, client_for):
+    """A hundred alerts' lines would exceed the limit: the form shortens the messages (the
+    notice lists its alerts in full), so the text it proposes, sent as it is, is never
+    refused."""
+    Alert.objects.bulk_create([
+        Alert(key=f"long-{n}", rule=alert.rule, rule_version=alert.rule_version,
+              level=alert.level, case=alert.case, agency=alert.agency, message="超" * 300,
+              raised_at=timezone.now()) for n in range(services.MAX_NOTICE_ALERTS - 1)])
+    ids = list(Alert.objects.filter(status="open").values_list("pk", flat=True))
+    office = client_for(officer)
+    page = office.get("/supervision/notices/new/", {"alert": ids}).content.decode()
+    facts = html.unescape(re.search(r'<textarea id="facts"[^>]*>(.*?)</textarea>', page,
+                                    re.S).group(1))
+    assert len(facts) <= services.NOTICE_TEXT_LIMIT
+    assert f'maxlength="{services.NOTICE_TEXT_LIMIT}"' in page
+    lines = facts.split("\n")
+    assert len(lines) == services.MAX_NOTICE_ALERTS
+    assert all(line.startswith(f"{alert.case.number}：{alert.rule.code} ") for line in lines)
+    assert all(line.endswith("…") for line in lines if "超" in line)
+    issued = office.post("/supervision/notices/new/", {
+        "alert": ids, "type": "correction", "title": "纠错通知", "requirements": "补正",
+        "facts": facts.replace("\n", "\r\n")})
+    assert issued.status_code == 302
+    assert Case.objects.get(kind="notice").data["facts"] == facts
+
+
+def _alerts(messages, *, code="CX-01"):
+    return [SimpleNamespace(case=SimpleNamespace(number=f"4499002025{n:012d}"), case_id=n,
+                            rule=SimpleNamespace(code=code), message=message)
+            for n, message in enumerate(messages)]
+
+
+def test_the_proposed_facts_shorten_only_the_long_messages():
+    """The room left by the short messages is shared equally by the long ones."""
+    alerts = _alerts(["短说明"] * 10 + ["长" * 300] * 10)
+    facts = selectors.notice_facts_draft(alerts, limit=1000)
+    lines = facts.split("\n")
+    assert lines[:10] == [f"{a.case.number}：CX-01 短说明" for a in alerts[:10]]
+    share = (1000 - 20 * 30 + 1 - 10 * 3) // 10
+    assert lines[10:] == [f"{a.case.number}：CX-01 {'长' * (share - 1)}…" for a in alerts[10:]]
+    assert len(facts) <= 1000
+    assert selectors.notice_facts_draft(alerts[:3], limit=1000).split("\n") == [
+        f"{a.case.number}：CX-01 短说明" for a in alerts[:3]]
+
+
+def test_the_proposed_facts_keep_whole_lines_when_even_the_cases_do_not_fit():
+    """Rule codes of twenty characters leave no room for any message: the lines that fit,
+    each whole."""
+    alerts = _alerts(["说明"] * services.MAX_NOTICE_ALERTS, code="R" * 20)
+    facts = selectors.notice_facts_draft(alerts, limit=services.NOTICE_TEXT_LIMIT)
+    lines = facts.split("\n")
+    assert len(facts) <= services.NOTICE_TEXT_LIMIT < len(facts) + 44
+    assert lines == [f"{a.case.number}：{'R' * 20}" for a in alerts[:len(lines)]]
+
+
+def test_the_notices_list_pages_through_every_notice(world, officer, promised, client_for,
+                                                     monkeypatch):
+    """No notice is out of reach: the list has pages, which keep its filter."""
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    first = _issue(officer, _red(world, promised))
+    second = _issue(officer, _red(world, promised))
+    office = client_for(officer)
+    one = office.get("/supervision/notices/?status=all").content.decode()
+    two = office.get("/supervision/notices/?status=all&page=2").content.decode()
+    assert second.number in one and first.number not in one
+    assert first.number in two
+    assert 'href="?status=all&amp;page=2"' in one
 
 
 def test_alerts_must_be_open_visible_and_on_one_agency(world, officer, promised, alert):

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tests.api import api_error
 from tests.cases.helpers import complete, open_task, publish_item, submitted
+from yizhan.directory import pages
 from yizhan.directory.roles import Role
 from yizhan.supervision.detection import sweep
 from yizhan.supervision.error_codes import SupervisionErrorCode
@@ -54,6 +55,49 @@ def test_drill_down_from_an_alert_to_the_monitoring_points(world, late_case, cli
     page = client.get(f"/supervision/cases/{late_case.pk}/").content.decode()
     assert "受理" in page and 'data-testid="points"' in page
     assert 'data-testid="remaining"' in page
+
+
+def test_the_alerts_page_reaches_every_open_alert(world, late_case, officer, client):
+    """More alerts than a page holds (a busy Monday): the oldest is on the last page, to
+    be read and picked for a notice, and the pages keep the filters."""
+    oldest = Alert.objects.filter(case=late_case, level="red").first()
+    Alert.objects.filter(pk=oldest.pk).update(
+        raised_at=timezone.now() - datetime.timedelta(days=30))
+    Alert.objects.bulk_create([
+        Alert(key=f"busy-{n}", rule=oldest.rule, rule_version=oldest.rule_version,
+              level=oldest.level, case=late_case, agency=oldest.agency, message=oldest.message,
+              raised_at=timezone.now() - datetime.timedelta(minutes=n)) for n in range(300)])
+    client.force_login(officer)
+    first = client.get("/supervision/alerts/?level=red").content.decode()
+    assert f'data-testid="pick-alert-{oldest.pk}"' not in first
+    assert 'href="?level=red&amp;page=2"' in first
+    red = Alert.objects.filter(level="red", status="open").count()
+    last = client.get(f"/supervision/alerts/?level=red&page={-(-red // pages.PAGE_SIZE)}")
+    assert f'data-testid="pick-alert-{oldest.pk}"' in last.content.decode()
+
+
+def test_the_alerts_page_filters_by_agency_and_rule(world, late_case, officer, client):
+    """docs/supervision.md: alerts by level, status, agency and rule. A notice goes to one
+    agency: the office picks its alerts by agency, and by the rule broken."""
+    red = Alert.objects.get(case=late_case, rule__code="SX-02")
+    others = Alert.objects.filter(case=late_case).exclude(pk=red.pk)
+    assert others.exists()
+    a, b = world.agency_a.pk, world.agency_b.pk
+    client.force_login(officer)
+    page = client.get(f"/supervision/alerts/?agency={a}&rule=SX-02").content.decode()
+    assert '<label for="agency">责任机关</label>' in page
+    assert '<label for="rule">规则</label>' in page
+    assert f'<option value="{a}" selected>' in page and f'<option value="{b}" >' in page
+    assert '<option value="SX-02" selected>' in page
+    assert page.index('<option value="CX-01"') < page.index('<option value="SX-01"')
+    assert f'data-testid="pick-alert-{red.pk}"' in page
+    assert not any(f'data-testid="pick-alert-{other.pk}"' in page for other in others)
+    page = client.get(f"/supervision/alerts/?agency={b}").content.decode()
+    assert f'data-testid="pick-alert-{red.pk}"' not in page and "暂无预警。" in page
+    # Agency staff choose among the agencies whose alerts they read: their own.
+    client.force_login(world.user("a", Role.REVIEWER))
+    page = client.get("/supervision/alerts/").content.decode()
+    assert f'<option value="{a}" >' in page and f'<option value="{b}"' not in page
 
 
 def test_the_case_page_says_overdue_as_the_other_pages_do(world, promised, officer, client,
@@ -139,6 +183,40 @@ def test_editing_a_rule_from_its_page(world, officer, client):
     assert (rule.version, rule.params["share"]) == (2, 0.7)
     page = client.get("/supervision/rules/SX-01/").content.decode()
     assert "调整预警线" in page and "v2" in page
+
+
+@pytest.mark.parametrize("posted, element, message", [
+    ({"param_share": "1.5"}, "param_share", "应在 0.05 至 0.99 之间"),
+    ({"param_days_before": "两天"}, "param_days_before", "应为数字"),
+    ({"name": " "}, "name", "规则名称不能为空"),
+    ({"reason": ""}, "reason", "修改监察规则须说明理由。"),
+], ids=["out-of-range", "not-a-number", "no-name", "no-reason"])
+def test_a_refused_rule_change_comes_back_as_typed_with_the_message_at_its_field(
+        world, officer, client, posted, element, message):
+    """The page comes back with 400 and every value as the officer typed it (the
+    reason too), the refused field marked and described by its message, and
+    the rule as it was."""
+    import re
+
+    from tests.supervision.helpers import nothing_written
+
+    client.force_login(officer)
+    form = {"name": "办件临近承诺期限（试行）", "level": "red", "param_share": "0.6",
+            "param_days_before": "3", "reason": "调整预警线", **posted}
+    with nothing_written():
+        response = client.post("/supervision/rules/SX-01/", form)
+    assert response.status_code == 400
+    page = response.content.decode()
+    for name, value in form.items() - {("level", "red")}:
+        assert re.search(rf'<input id="{name}" name="{name}" value="{re.escape(value)}"',
+                         page), name
+    assert '<option value="red" selected>' in page
+    assert re.search(r'<input type="checkbox" id="enabled" name="enabled" >', page)  # not sent
+    assert f'aria-invalid="true" aria-describedby="{element}-error"' in page
+    assert page.count('aria-invalid="true"') == 1
+    shown = re.search(rf'<p class="field-error" id="{element}-error">([^<]*)</p>', page)
+    assert shown and message in shown.group(1)
+    assert Rule.objects.get(code="SX-01").version == 1
 
 
 def test_a_clerk_may_not_open_the_dashboard_or_edit_rules(world, client):

@@ -29,6 +29,7 @@ from tests.supervision.helpers import district_officer, run_released_together
 from tests.writes import watching
 from yizhan.audit.models import AuditRecord
 from yizhan.core.errors import InvalidInput, PermissionDenied
+from yizhan.directory.models import Agency
 from yizhan.directory.roles import Role
 from yizhan.supervision import permissions, scoring, scoring_services
 from yizhan.supervision import services as supervision_services
@@ -544,6 +545,26 @@ def test_the_excel_report_has_the_ranking_rows(world, officer, two_agencies, cli
     assert any(row[-1] == f"/supervision/cases/{two_agencies.pk}/#alert-{alert.pk}"
                for row in lines[1:])
     assert workbook["岗位"].max_row > 1
+
+
+def test_the_excel_report_writes_names_as_text_not_formulas(world, officer, red_only, client):
+    """Names and notes are typed by people: an item's name (a catalog editor's) or an
+    agency's beginning with "=" shows as written, never run as a formula when the
+    office opens the workbook."""
+    name = '=HYPERLINK("http://evil.example/","点击查看")'
+    publish_item(world, name=name, online_depth=2)   # a disclosure deduction names it
+    Agency.objects.filter(pk=world.agency_a.pk).update(name="=1+1")
+    compute(officer)
+    client.force_login(officer)
+    response = client.get(f"/supervision/scores/report/?period={this_period().key}"
+                          "&format=xlsx")
+    workbook = load_workbook(io.BytesIO(response.content))
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
+    assert any(c.value == "=1+1" for c in texts)
+    assert any(name in c.value for c in workbook["扣分明细"]["I"])
+    assert all(c.data_type == "s" and c.quotePrefix for c in texts)
 
 
 def test_the_api_computes_lists_and_explains(world, officer, version_a, client):

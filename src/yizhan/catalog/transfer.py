@@ -64,6 +64,7 @@ from yizhan.catalog.models import (
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.core.permissions import require
 from yizhan.core.sizes import MiB, megabytes
+from yizhan.core.spreadsheets import append_row
 from yizhan.core.times import utc_text
 from yizhan.directory.models import Agency
 
@@ -976,19 +977,11 @@ def _cell(key: str, value, impl_code: str, header: str):
 
 
 def _append(sheet, columns, key: str, record: dict) -> None:
-    sheet.append([key if k == "key" else _cell(k, record.get(k), key, h) for h, k in columns])
-    for cell, (_header, column_key) in zip(sheet[sheet.max_row], columns, strict=True):
-        if cell.data_type == "f":
-            # openpyxl takes any text starting with "=" for a formula: an
-            # exported "=HYPERLINK(...)" would run in the reader's Excel, and
-            # the text would come back empty on import (formulas are read as
-            # their cached value). Text, and marked so in Excel too.
-            cell.data_type = "s"
-            cell.quotePrefix = True
-        elif cell.data_type == "e":
-            # And a text such as "#N/A" for an error value, which the import
-            # refuses (_ExcelError): text.
-            cell.data_type = "s"
+    # As text: a formula would come back empty on import (formulas are read
+    # as their cached value), an error value refused (_ExcelError).
+    cells = append_row(sheet, [key if k == "key" else _cell(k, record.get(k), key, h)
+                               for h, k in columns])
+    for cell, (_header, column_key) in zip(cells, columns, strict=True):
         if column_key in CODE_WIDTHS:
             cell.number_format = "@"
         elif column_key in LONG_TEXT:

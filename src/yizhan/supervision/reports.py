@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import InvalidInput
 from yizhan.core.pdf import cjk_fonts, use_cjk_fonts
+from yizhan.core.spreadsheets import append_row
 from yizhan.supervision import scoring
 from yizhan.supervision.models import Level
 from yizhan.supervision.scoring_selectors import AgencyDetail, Report
@@ -229,7 +230,11 @@ def _agency(pdf, detail: AgencyDetail, plain) -> None:
 
 
 def scores_excel(report: Report) -> bytes:
-    """The report as an Excel workbook: ranking, posts, deductions, dimensions."""
+    """The report as an Excel workbook: ranking, posts, deductions, dimensions.
+
+    Names and notes are typed by people (an item's name by a catalog editor):
+    ``append_row`` writes them as text, never as formulas.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -237,53 +242,56 @@ def scores_excel(report: Report) -> bytes:
     columns = report.board.columns
     ranking = workbook.active
     ranking.title = str(_("排名"))
-    ranking.append([str(_("排名")), str(_("机关")), str(_("总分")), str(_("等级")),
-                    str(_("计入的预警")), *(name for _code, name in columns)])
+    append_row(ranking, [str(_("排名")), str(_("机关")), str(_("总分")), str(_("等级")),
+                         str(_("计入的预警")), *(name for _code, name in columns)])
     for row in report.board.rows:
-        ranking.append([row.score.rank, row.name, row.score.total, row.grade_label,
-                        row.score.alerts, *(cell.score if cell else None
-                                            for cell in row.cells)])
+        append_row(ranking, [row.score.rank, row.name, row.score.total, row.grade_label,
+                             row.score.alerts, *(cell.score if cell else None
+                                                 for cell in row.cells)])
 
     posts = workbook.create_sheet(str(_("岗位")))
-    posts.append([str(_("机关")), str(_("排名")), str(_("岗位")), str(_("总分")),
-                  str(_("等级")), str(_("计入的预警"))])
+    append_row(posts, [str(_("机关")), str(_("排名")), str(_("岗位")), str(_("总分")),
+                       str(_("等级")), str(_("计入的预警"))])
     for detail in report.details:
         for post in detail.posts:
-            posts.append([detail.row.name, post.row.score.rank, post.row.name,
-                          post.row.score.total, post.row.grade_label, post.row.score.alerts])
+            append_row(posts, [detail.row.name, post.row.score.rank, post.row.name,
+                               post.row.score.total, post.row.grade_label,
+                               post.row.score.alerts])
 
     lines = workbook.create_sheet(str(_("扣分明细")))
-    lines.append([str(_("机关")), str(_("指标")), str(_("扣分")), str(_("级别")),
-                  str(_("办件 / 事项")), str(_("预警编号")), str(_("岗位")), str(_("责任人")),
-                  str(_("说明")), str(_("链接"))])
+    append_row(lines, [str(_("机关")), str(_("指标")), str(_("扣分")), str(_("级别")),
+                       str(_("办件 / 事项")), str(_("预警编号")), str(_("岗位")),
+                       str(_("责任人")), str(_("说明")), str(_("链接"))])
     for detail in report.details:
         names = {item.dimension.code: item.dimension.name for item in detail.dimensions}
         for item in detail.dimensions:
             for deduction in item.deductions:
-                lines.append([detail.row.name, names[item.dimension.code], deduction.points,
-                              _level(deduction.level), deduction_source(deduction),
-                              deduction.alert_id, deduction.post.name if deduction.post else "",
-                              str(deduction.alert.responsible or "") if deduction.alert_id
-                              else "", deduction.note, deduction.link])
+                append_row(lines, [
+                    detail.row.name, names[item.dimension.code], deduction.points,
+                    _level(deduction.level), deduction_source(deduction), deduction.alert_id,
+                    deduction.post.name if deduction.post else "",
+                    str(deduction.alert.responsible or "") if deduction.alert_id else "",
+                    deduction.note, deduction.link])
 
     dimensions = workbook.create_sheet(str(_("各指标得分")))
-    dimensions.append([str(_("机关")), str(_("指标")), str(_("权重")), str(_("实际权重")),
-                       str(_("得分")), str(_("扣分")), str(_("说明"))])
+    append_row(dimensions, [str(_("机关")), str(_("指标")), str(_("权重")),
+                            str(_("实际权重")), str(_("得分")), str(_("扣分")), str(_("说明"))])
     for detail in report.details:
         for item in detail.dimensions:
             d = item.dimension
-            dimensions.append([detail.row.name, d.name, d.weight, d.effective_weight, d.score,
-                               d.deducted, d.explanation])
+            append_row(dimensions, [detail.row.name, d.name, d.weight, d.effective_weight,
+                                    d.score, d.deducted, d.explanation])
 
     if report.board.runs:
         scheme = report.board.runs[0].scheme
         sheet = workbook.create_sheet(str(_("评估方案")))
-        sheet.append([str(_("指标")), str(_("权重")), str(_("实际权重")), str(_("计分办法"))])
+        append_row(sheet, [str(_("指标")), str(_("权重")), str(_("实际权重")),
+                           str(_("计分办法"))])
         for row in scheme_rows(scheme):
-            sheet.append(list(row))
-        sheet.append([])
-        sheet.append([str(_("评估方案 v%(version)s")) % {"version": scheme.version},
-                      None, None, bands_text(scheme.bands)])
+            append_row(sheet, list(row))
+        append_row(sheet, [])
+        append_row(sheet, [str(_("评估方案 v%(version)s")) % {"version": scheme.version},
+                           None, None, bands_text(scheme.bands)])
 
     for sheet in workbook.worksheets:
         sheet.freeze_panes = "A2"

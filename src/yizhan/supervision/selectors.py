@@ -17,6 +17,7 @@ from yizhan.cases import clock
 from yizhan.cases import selectors as case_selectors
 from yizhan.cases.models import Case, CaseEvent, EventType
 from yizhan.core.errors import NotFound, PermissionDenied
+from yizhan.directory.models import Agency
 from yizhan.supervision import permissions
 from yizhan.supervision.detection import active_rules
 from yizhan.supervision.models import Alert, Level, Rule
@@ -56,6 +57,21 @@ def alerts_for(*, actor, level: str = "", status: str = "", agency_id: int | Non
     if rule_code:
         queryset = queryset.filter(rule__code=rule_code)
     return queryset.order_by("-raised_at", "-id")
+
+
+def alert_agencies_for(*, actor) -> QuerySet[Agency]:
+    """The agencies whose alerts ``actor`` reads: the choices of the alerts page's filter."""
+    agencies = permissions.alert_agencies(actor)
+    queryset = Agency.objects.only("name")
+    if agencies is not None:
+        queryset = queryset.filter(pk__in=agencies)
+    return queryset.order_by("division__code", "name", "id")
+
+
+def alert_rules() -> QuerySet[Rule]:
+    """Every rule, by code: the choices of the alerts page's filter (a disabled
+    rule's alerts stay on record)."""
+    return Rule.objects.only("code", "name").order_by("code")
 
 
 def alert_get_for_actor(*, actor, alert_id: int) -> Alert:
@@ -327,6 +343,52 @@ def notices_for(*, actor, open_only: bool = False, agency_id: int | None = None
     if agency_id:
         queryset = queryset.filter(agency_id=agency_id)
     return queryset.order_by("-submitted_at", "-id")
+
+
+def notice_facts_draft(alerts, *, limit: int) -> str:
+    """The 发现的问题 the notice form proposes: a line per alert, its case, rule and message.
+
+    The officer did not write it, so it must never be what gets the notice
+    refused: when the lines of many alerts (up to a hundred) would exceed
+    ``limit``, the longest messages are shortened to an equal share of the
+    room (short ones stay whole).  Nothing is lost: the notice records its
+    alerts, shown in full with it.
+    """
+    heads = [f"{a.case.number or a.case_id}：{a.rule.code}" for a in alerts]
+    # Each line is its head, a space and its message; lines end with "\n".
+    room = limit - sum(len(head) + 2 for head in heads) + 1
+    share = _equal_share([len(a.message) for a in alerts], room)
+    lines = [f"{head} {_shortened(a.message, share)}".rstrip()
+             for head, a in zip(heads, alerts, strict=True)]
+    text = ""
+    for line in lines:
+        # Only when even the heads do not fit (rule codes of twenty characters):
+        # the whole lines that do.
+        longer = f"{text}\n{line}" if text else line
+        if len(longer) > limit:
+            break
+        text = longer
+    return text
+
+
+def _equal_share(lengths: list[int], room: int) -> int | None:
+    """The most characters each text keeps so that all fit in ``room`` (None: all fit)."""
+    if sum(lengths) <= room:
+        return None
+    room = max(0, room)
+    ordered = sorted(lengths)
+    for index, length in enumerate(ordered):
+        left = len(ordered) - index
+        if length * left > room:
+            return room // left
+        room -= length
+    return None
+
+
+def _shortened(text: str, most: int | None) -> str:
+    if most is None or len(text) <= most:
+        return text
+    return f"{text[:most - 1]}…" if most > 0 else ""
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,9 @@ NOTICE_TYPES = {
 }
 MAX_REPLY_WORKDAYS = 60
 MAX_NOTICE_ALERTS = 100
+# The most characters of a notice's 发现的问题 and of its 整改要求.  Longer text
+# is refused, never cut: what was cut would never reach the agency.
+NOTICE_TEXT_LIMIT = 4000
 NOTICE_BASIS = ("《中华人民共和国行政许可法》第六十条、第七十一条至第七十七条；"
                 "《中华人民共和国监察法》关于监察建议的规定")
 
@@ -246,6 +249,16 @@ def _addressee(actor, agency):
     return agency_party(actor=actor, agency=agency)
 
 
+def _notice_text(value) -> str:
+    """A text of the notice, its line breaks as one character each.
+
+    A browser counts a line break as one character against the form's
+    ``maxlength`` but sends it as two (CR LF): counted as sent, a text the
+    form allowed would be refused.
+    """
+    return str(value or "").replace("\r\n", "\n").strip()
+
+
 def _clean_notice(content: dict) -> dict:
     kind = content.get("type")
     if kind not in NOTICE_TYPES:
@@ -255,11 +268,14 @@ def _clean_notice(content: dict) -> dict:
     if not title or len(title) > 100:
         raise InvalidInput(_("督办标题不能为空，且不超过 100 字。"),
                            code=SupervisionErrorCode.BAD_NOTICE, field="title")
-    requirements = str(content.get("requirements") or "").strip()
-    if not requirements or len(requirements) > 4000:
+    requirements = _notice_text(content.get("requirements"))
+    if not requirements or len(requirements) > NOTICE_TEXT_LIMIT:
         raise InvalidInput(_("请写明整改要求（不超过 4000 字）。"),
                            code=SupervisionErrorCode.BAD_NOTICE, field="requirements")
-    facts = str(content.get("facts") or "").strip()[:4000]
+    facts = _notice_text(content.get("facts"))
+    if len(facts) > NOTICE_TEXT_LIMIT:
+        raise InvalidInput(_("发现的问题不超过 4000 字。"),
+                           code=SupervisionErrorCode.BAD_NOTICE, field="facts")
     days = content.get("reply_workdays")
     if days in (None, ""):
         days = NOTICE_TYPES[kind][1]
