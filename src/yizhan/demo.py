@@ -392,15 +392,23 @@ def _complete_next(case, decision="approve", opinion=""):
                                     opinion=opinion)
 
 
+# The items of the demo's cases.  The restaurant company tries the joint
+# item; the citizen 张伟, a private person without a business, applies for
+# something a private person holds (a promised item, served to natural
+# persons), not for a licence whose conditions ask for a business licence
+# first (食品经营许可证核发: 申请人应当先行取得营业执照).
+RESTAURANT_ITEM = "开办餐饮店“一件事”"
+CITIZEN_ITEM = "户口迁移（市内迁移）"
+
+
 def load_cases() -> None:
     """A few applications in different states, so the workbench is not empty."""
     from yizhan.catalog.models import ItemVersion
 
     published = ItemVersion.objects.filter(status=ItemVersion.Status.PUBLISHED)
-    restaurant = published.filter(name__contains="开办餐饮店").first()
-    promised = published.filter(process_template="promised",
-                                service_objects__icontains="\"natural\"").first()
-    if restaurant is None or promised is None:
+    restaurant = published.filter(name=RESTAURANT_ITEM).first()
+    household = published.filter(name=CITIZEN_ITEM).first()
+    if restaurant is None or household is None:
         return
     hubin = User.objects.get(username="hubin.canyin")
     zhangwei = User.objects.get(username="zhangwei")
@@ -408,15 +416,15 @@ def load_cases() -> None:
     person = Applicant.objects.get(user=zhangwei)
     # Waiting for acceptance at the service center's window.
     _apply(hubin, company, restaurant, "demo-restaurant-1")
-    # Accepted: the three bureaus review in parallel.
+    # Accepted: the service center's lead review and the three bureaus' in parallel.
     reviewing = _apply(hubin, company, restaurant, "demo-restaurant-2")
     _complete_next(reviewing)
     # A citizen's item through to the end, with its certificate.
-    done = _apply(zhangwei, person, promised, "demo-citizen-1")
+    done = _apply(zhangwei, person, household, "demo-citizen-1")
     for _step in range(4):
         _complete_next(done)
     # And one waiting in review.
-    waiting = _apply(zhangwei, person, promised, "demo-citizen-2")
+    waiting = _apply(zhangwei, person, household, "demo-citizen-2")
     _complete_next(waiting)
     # A fee charged above its standard: electronic supervision's red card.
     identity = published.filter(name__startswith="居民身份证换领").first()
@@ -462,17 +470,21 @@ def _notice_overcharge(case):
 
 
 def accounts() -> list[DemoAccount]:
+    """The accounts ``yizhan demo`` prints (README's table): who runs and watches
+    the city, and everyone the restaurant item needs, step by step, from the
+    company's agent to the service center's joint decision."""
     return [
         DemoAccount("admin", "平台超级管理员 / platform superuser"),
         DemoAccount("zsj.sysadmin", "市政数局 系统管理员 / system administrator"),
-        DemoAccount("xzfw.clerk", "市行政服务中心 窗口受理员 / window clerk"),
-        DemoAccount("scjg.reviewer", "市市场监管局 审查员 / reviewer"),
-        DemoAccount("scjg.head", "市市场监管局 负责人 / agency head"),
         DemoAccount("jcj.officer", "市监察局 监察员 / supervision officer"),
         DemoAccount("zsj.data", "市政数局 数据管理员 / data officer"),
         DemoAccount("zhangwei", "市民 张伟 / citizen"),
         DemoAccount("hubin.canyin", "湖滨餐饮公司经办人 / enterprise agent"),
-        DemoAccount("scjg.clerk", "市市场监管局 窗口受理员 / window clerk"),
+        DemoAccount("xzfw.clerk", "市行政服务中心 窗口受理员（受理） / window clerk"),
+        DemoAccount("xzfw.reviewer", "市行政服务中心 审查员（主办机关审查） / lead reviewer"),
+        DemoAccount("scjg.reviewer", "市市场监管局 审查员 / reviewer (joint review)"),
         DemoAccount("wjw.reviewer", "市卫健委 审查员 / reviewer (joint review)"),
         DemoAccount("xf.reviewer", "市消防支队 审查员 / reviewer (joint review)"),
+        DemoAccount("xzfw.head",
+                    "市行政服务中心 负责人（联合决定） / agency head (joint decision)"),
     ]
