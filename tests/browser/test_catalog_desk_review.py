@@ -68,3 +68,36 @@ def test_a_draft_s_page_does_not_scroll_sideways(browser, site, width, large):
         assert scroll_width <= client_width, (width, large, client_width, scroll_width)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_review_page_s_form_and_process_fit_a_phone(browser, site, large):
+    """The application form's fields and the process's steps scroll in their own
+    boxes, and the uploaded BPMN, opened, wraps its long lines."""
+    from yizhan.bpmn.templates import template_xml
+
+    world = site.world
+    version = create(world, NAME, process_template="custom",
+                     process_xml=template_xml("parallel").decode(), joint_agencies=["乙局"],
+                     form_fields=[{"name": "business_premises_area_in_square_metres",
+                                   "label": "经营场所使用面积（平方米，含仓储和加工区域）",
+                                   "type": "choice", "required": True,
+                                   "choices": ["100平方米以下", "100至500平方米",
+                                               "500平方米以上"]}])
+    services.item_version_submit(actor=editor(world), version=version)
+    context = browser.new_context(base_url=site.url, locale="zh-CN", is_mobile=True,
+                                  viewport={"width": 360, "height": 800})
+    try:
+        phone = context.new_page()
+        sign_in_as(phone, reviewer(world).username)
+        if large:
+            large_text_on(phone)
+        phone.goto(reverse("catalog:desk_version", args=[version.pk]))
+        expect(phone.get_by_role("heading", name="申请表字段")).to_be_visible()
+        phone.get_by_test_id("process-xml").locator("summary").click()
+        expect(phone.get_by_test_id("process-xml").locator("code")).to_be_visible()
+        client_width, scroll_width = phone.evaluate(FITS)
+        assert scroll_width <= client_width, (large, client_width, scroll_width)
+        _check(phone)
+    finally:
+        context.close()

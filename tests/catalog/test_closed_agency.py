@@ -12,11 +12,14 @@ from django.test import Client
 from tests.cases.helpers import add_agency, draft, nothing_written, publish_item, reload
 from tests.catalog import helpers as catalog
 from tests.catalog.helpers import create, editor, published, reviewer
+from yizhan.audit.models import AuditRecord
+from yizhan.bpmn.templates import template_xml
 from yizhan.cases import services as case_services
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case
 from yizhan.catalog import selectors, services
-from yizhan.catalog.content import VersionDataError
+from yizhan.catalog.actions import CatalogAction
+from yizhan.catalog.content import VersionDataError, version_as_data
 from yizhan.catalog.error_codes import CatalogErrorCode
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.core.errors import Conflict, InvalidInput, NotFound
@@ -184,14 +187,131 @@ def test_a_closed_agency_is_not_named_as_joint_or_upper_agency(world, field):
     assert {"field": field, "problem": "“丙局”已停用"} in exc.value.fields["problems"]
 
 
-def test_the_next_version_of_an_item_naming_a_closed_agency_says_which(world):
-    """A copy names its agencies by id; the problem names the agency."""
+@pytest.mark.parametrize("field", list(NAMING))
+def test_the_next_version_of_an_item_naming_a_closed_agency_says_which(world, field):
+    """Content naming it by id (as a copy does) is refused naming the agency; the
+    copy itself leaves it out and says so — the returned version, the audit
+    record — or the item, out of service since 丙局 closed, could get no draft
+    in which to name another agency."""
     third, _staff = _provincial_third(world)
-    v1 = catalog.publish(world, create(world, "并联事项", **NAMING["joint_agencies"]))
+    v1 = catalog.publish(world, create(world, "并联事项", **NAMING[field]))
     _close(world, third)
     with catalog.nothing_written(), pytest.raises(VersionDataError) as exc:
-        services.item_version_draft(actor=editor(world), item=v1.item)
-    assert {"field": "joint_agencies", "problem": "“丙局”已停用"} in exc.value.fields["problems"]
+        services.item_version_draft(actor=editor(world), item=v1.item,
+                                    data=version_as_data(v1, copy=True))
+    assert {"field": field, "problem": "“丙局”已停用"} in exc.value.fields["problems"]
+
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert v2.dropped_closed == [third]
+    assert list(v2.joint_agencies.all()) == [] and v2.upper_agency_id is None
+    record = AuditRecord.objects.get(action=CatalogAction.VERSION_DRAFTED,
+                                     object_id=str(v2.pk))
+    assert record.changes == {"number": 2, "dropped_closed": [
+        {"field": field, "id": third.pk, "name": "丙局"}]}
+
+
+def test_a_copy_keeps_the_open_joint_agencies(world):
+    """Only the closed one is left out: with 乙局 still at work, the copy is ready
+    to be published as it is, and the item is offered again."""
+    third, _staff = _provincial_third(world)
+    v1 = catalog.publish(world, create(world, "并联事项", process_template="parallel",
+                                       joint_agencies=["乙局", "丙局"]))
+    _close(world, third)
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert v2.dropped_closed == [third]
+    assert list(v2.joint_agencies.all()) == [world.agency_b]
+    catalog.publish(world, v2)
+    assert selectors.item_guide(impl_code=v1.item.impl_code).pk == v2.pk
+
+
+def test_a_copy_of_an_item_naming_only_open_agencies_drops_nothing(world):
+    v1 = catalog.publish(world, create(world, "并联事项", process_template="parallel",
+                                       joint_agencies=["乙局"]))
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    assert v2.dropped_closed == []
+    record = AuditRecord.objects.get(action=CatalogAction.VERSION_DRAFTED,
+                                     object_id=str(v2.pk))
+    assert record.changes == {"number": 2}
+
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_a_copy_without_the_agency_its_process_needs_is_published_once_another_is_named(
+        world, field):
+    """丙局 was the only joint (the upper) agency: the draft has none, and is not
+    published so — every case would fail at the $joint ($upper) step — until its
+    editor names one; then the item is offered again."""
+    third, _staff = _provincial_third(world)
+    v1 = catalog.publish(world, create(world, "并联事项", **NAMING[field]))
+    _close(world, third)
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    services.item_version_submit(actor=editor(world), version=v2)
+    with catalog.nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_publish(actor=reviewer(world), version=v2)
+    assert exc.value.code == CatalogErrorCode.AGENCY_MISSING
+    assert exc.value.fields["field"] == field
+    assert exc.value.render("zh-hans") == {
+        "joint_agencies": "并联审批事项须至少有一个联办机关；请退回编辑人修改后再发布。",
+        "upper_agency": "上级初审事项须指定上级审批机关；请退回编辑人修改后再发布。"}[field]
+    assert exc.value.render("en").startswith({
+        "joint_agencies": "A parallel approval item needs at least one joint agency",
+        "upper_agency": "An item with preliminary review by a higher authority"}[field])
+    assert ItemVersion.objects.get(pk=v2.pk).status == ItemVersion.Status.PENDING
+
+    services.item_version_return(actor=reviewer(world), version=v2, note="请改定机关")
+    other = ({"joint_agencies": [world.agency_b.name]} if field == "joint_agencies"
+             else {"upper_agency": catalog.provincial_agency(world).name})
+    data = {**version_as_data(v2), **other}
+    services.item_version_edit(actor=editor(world), version=v2, data=data)
+    catalog.publish(world, v2)
+    assert selectors.item_guide(impl_code=v1.item.impl_code).pk == v2.pk
+
+
+def test_an_uploaded_process_s_lane_without_its_agency_is_not_published(world):
+    """The same for a custom process's $joint lane: the refusal names its step, in
+    Chinese and in English."""
+    third, _staff = _provincial_third(world)
+    xml = template_xml("parallel").decode()
+    v1 = catalog.publish(world, create(world, "并联事项", process_template="custom",
+                                       process_xml=xml, joint_agencies=["丙局"]))
+    _close(world, third)
+    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
+    services.item_version_submit(actor=editor(world), version=v2)
+    with catalog.nothing_written(), pytest.raises(Conflict) as exc:
+        services.item_version_publish(actor=reviewer(world), version=v2)
+    assert exc.value.code == CatalogErrorCode.AGENCY_MISSING
+    assert exc.value.render("zh-hans").startswith(
+        "用户任务“会同审查”（joint_review）在“$joint”泳道中，须至少有一个联办机关；")
+    assert exc.value.render("en").startswith(
+        "The user task “会同审查” (joint_review) is in the “$joint” lane")
+
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_the_desk_drafts_the_version_without_the_closed_agency_and_says_so(
+        world, client_for, field):
+    """新建版本 on the desk: the draft is made, and its editor is told which agency
+    was left out and what to do."""
+    third, _staff = _provincial_third(world)
+    v1 = catalog.publish(world, create(world, "并联事项", **NAMING[field]))
+    _close(world, third)
+    page = client_for(editor(world)).post(
+        f"/workbench/catalog/versions/{v1.pk}/draft/", follow=True)
+    v2 = ItemVersion.objects.get(item=v1.item, number=2)
+    assert page.redirect_chain[-1][0] == f"/workbench/catalog/versions/{v2.pk}/"
+    assert ("已新建版本草稿；已停用的机关“丙局”未复制，请在草稿中改定联办或上级审批机关。"
+            in page.content.decode())
+
+
+def test_the_api_drafts_the_version_without_the_closed_agency(world, client_for):
+    """POST /items/{code}/versions: the draft's agencies are what is left; the audit
+    record says what was left out."""
+    third, _staff = _provincial_third(world)
+    v1 = catalog.publish(world, create(world, "并联事项", process_template="parallel",
+                                       joint_agencies=["乙局", "丙局"]))
+    _close(world, third)
+    response = client_for(editor(world)).post(
+        f"/api/v1/catalog/items/{v1.item.impl_code}/versions")
+    assert response.status_code == 201
+    assert response.json()["joint_agencies"] == [world.agency_b.credit_code]
 
 
 @pytest.mark.parametrize("field", list(NAMING))

@@ -17,6 +17,7 @@ from tests.catalog.helpers import (
     editor,
     nothing_written,
     pdf_bytes,
+    provincial_agency,
     publish,
     published,
     reviewer,
@@ -24,6 +25,7 @@ from tests.catalog.helpers import (
 )
 from tests.factories import item_content
 from yizhan.accounts.models import User
+from yizhan.bpmn.templates import template_xml
 from yizhan.catalog import services, transfer
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.directory import services as directory_services
@@ -423,6 +425,87 @@ def test_a_pending_version_shows_the_publish_button_to_a_reviewer_only(world, cl
     assert 'data-testid="publish"' in client_for(reviewer(world)).get(url).content.decode()
     assert 'data-testid="publish"' not in client_for(editor(world)).get(url).content.decode()
     assert client_for(editor(world, "b")).get(url).status_code == 404
+
+
+def _review_page(world, client_for, **content) -> lxml.html.HtmlElement:
+    """The reviewer's page of a pending version, the one with 审核通过并发布."""
+    version = create(world, "食品经营许可证核发", **content)
+    services.item_version_submit(actor=editor(world), version=version)
+    page = client_for(reviewer(world)).get(f"/workbench/catalog/versions/{version.pk}/")
+    assert page.status_code == 200 and 'data-testid="publish"' in page.content.decode()
+    return lxml.html.fromstring(page.content.decode())
+
+
+def _rows(table) -> list[list[str]]:
+    return [[" ".join(cell.text_content().split()) for cell in row.xpath("th|td")]
+            for row in table.xpath("tbody/tr")]
+
+
+def test_the_reviewer_sees_the_application_form_they_publish(world, client_for):
+    """Every applicant answers its fields, and the process's conditions read them,
+    yet the public guide does not show them: the page the reviewer publishes
+    from lists each field, a table in its own scrolling box for phones."""
+    fields = [{"name": "area", "label": "经营场所面积", "type": "number", "required": True},
+              {"name": "kind", "label": "经营类别", "type": "choice", "required": False,
+               "choices": ["餐饮", "零售"]}]
+    page = _review_page(world, client_for, form_fields=fields)
+    table = page.xpath('//table[@data-testid="form-fields"]')[0]
+    assert table.xpath("caption")[0].text_content() == "申请表字段"
+    assert [th.text_content() for th in table.xpath("thead//th")] == [
+        "字段名称", "显示名称", "类型", "必填", "选项"]
+    assert _rows(table) == [["area", "经营场所面积", "数字", "是", ""],
+                            ["kind", "经营类别", "选择", "否", "餐饮、零售"]]
+    assert "table-scroll" in table.getparent().get("class")
+
+
+def test_the_reviewer_sees_the_process_they_publish(world, client_for):
+    """Which process every case of the version follows, and who does each step:
+    the agencies its lanes give the steps to, in the order a case reaches them."""
+    page = _review_page(world, client_for)
+    assert page.xpath('//*[@data-testid="process-template"]')[0].text_content() == "承诺件流程"
+    page = _review_page(world, client_for, basic_code="XK00102000",
+                        process_template="parallel", joint_agencies=["乙局"])
+    assert page.xpath('//*[@data-testid="process-template"]')[0].text_content() == "并联审批流程"
+    steps = _rows(page.xpath('//table[@data-testid="process-steps"]')[0])
+    assert steps[0] == ["受理 accept", "甲局（实施机关）", "窗口受理员"]
+    assert ["会同审查 joint_review", "乙局（联办机关）", "审查员"] in steps
+    assert not page.xpath('//*[@data-testid="process-xml"]')
+
+
+def test_the_reviewer_reads_an_uploaded_process_as_its_steps_and_its_file(world, client_for):
+    """A custom process is shown as the agencies its lanes name, with the BPMN
+    itself at hand (folded: a file hundreds of lines long)."""
+    xml = template_xml("upper_review").decode()
+    upper = provincial_agency(world)
+    page = _review_page(world, client_for, process_template="custom", process_xml=xml,
+                        upper_agency=upper.name)
+    assert page.xpath('//*[@data-testid="process-template"]')[0].text_content() == "自定义流程"
+    lanes = [row[1] for row in _rows(page.xpath('//table[@data-testid="process-steps"]')[0])]
+    assert f"{upper.name}（上级审批机关）" in lanes
+    details = page.xpath('//details[@data-testid="process-xml"]')[0]
+    assert details.xpath("summary")[0].text_content() == "自定义流程 BPMN"
+    assert details.xpath(".//code")[0].text_content() == xml.strip()
+
+
+def test_the_review_page_says_why_a_process_could_not_be_published(world, client_for):
+    """An agency an uploaded lane names closed after submission: the page still
+    opens, and says what publication would refuse."""
+    xml = template_xml("upper_review").decode().replace("$upper/", "乙局/")
+    version = create(world, process_template="custom", process_xml=xml)
+    services.item_version_submit(actor=editor(world), version=version)
+    directory_services.agency_update(actor=world.admin, agency=world.agency_b, is_active=False)
+    page = client_for(reviewer(world)).get(f"/workbench/catalog/versions/{version.pk}/")
+    assert page.status_code == 200
+    alert = lxml.html.fromstring(page.content.decode()).xpath(
+        '//section[@id="process"]//*[@role="alert"]')[0].text_content()
+    assert "“乙局”不能使用：该机关已停用" in alert
+
+
+def test_the_public_guide_leaves_the_form_and_the_process_to_the_desk(world):
+    version = published(world, form_fields=[{"name": "area", "label": "经营场所面积",
+                                            "type": "number", "required": True}])
+    text = Client().get(f"/services/items/{version.item.impl_code}/").content.decode()
+    assert 'data-testid="form-fields"' not in text and 'data-testid="process-steps"' not in text
 
 
 def test_publishing_from_the_desk(world, client_for):

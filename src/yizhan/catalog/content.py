@@ -473,7 +473,8 @@ def agency_reference(agency: Agency) -> str:
     return agency.credit_code or agency.name
 
 
-def clean_version_data(data: dict, *, agency: Agency, kept_upper: int | None = None) -> dict:
+def clean_version_data(data: dict, *, agency: Agency, kept_upper: int | None = None,
+                       lanes_unfilled: bool = False) -> dict:
     """Check a version's content; return clean values or raise with every problem.
 
     The problems are worded when they are found, in the request's language;
@@ -482,21 +483,27 @@ def clean_version_data(data: dict, *, agency: Agency, kept_upper: int | None = N
     ``kept_upper`` is the upper agency the version written over (or copied)
     already names: kept, it is not refused for not being above, a rule
     younger than some items (without it, such an item could get no draft
-    in which to change it).
+    in which to change it).  ``lanes_unfilled`` lets a ``$joint`` or
+    ``$upper`` lane of the process be left without its agency: in a copy
+    that left out closed agencies (``services.item_version_draft``), the
+    draft in which the editor names others; publication refuses it until
+    then (``unnamed_lanes``).
     """
-    clean, problems = _clean(data, agency=agency, kept_upper=kept_upper)
+    clean, problems = _clean(data, agency=agency, kept_upper=kept_upper,
+                             lanes_unfilled=lanes_unfilled)
     if not problems:
         return clean
 
     def worded() -> str:
         return joined(f"{p['field']}: {p['problem']}"
-                      for p in _clean(data, agency=agency, kept_upper=kept_upper)[1])
+                      for p in _clean(data, agency=agency, kept_upper=kept_upper,
+                                      lanes_unfilled=lanes_unfilled)[1])
 
     raise VersionDataError(detail=worded_in_each_language(worded), problems=problems)
 
 
-def _clean(data: dict, *, agency: Agency, kept_upper: int | None = None
-           ) -> tuple[dict, list[dict]]:
+def _clean(data: dict, *, agency: Agency, kept_upper: int | None = None,
+           lanes_unfilled: bool = False) -> tuple[dict, list[dict]]:
     problems: list[dict] = []
     clean: dict = {}
     too_deep = []
@@ -576,7 +583,7 @@ def _clean(data: dict, *, agency: Agency, kept_upper: int | None = None
         _problem(problems, "upper_agency",
                  _("上级审批机关须是本机关的上级机关（所在行政区划高于本机关）"))
     clean["upper_agency_id"] = upper[0] if upper else None
-    needs = TEMPLATE_NEEDS.get(template, {})
+    definition = None
     if template == ProcessTemplate.CUSTOM and not clean["process_xml"]:
         _problem(problems, "process_xml", _("自定义流程须上传 BPMN 文件"))
     elif template == ProcessTemplate.CUSTOM:
@@ -589,17 +596,13 @@ def _clean(data: dict, *, agency: Agency, kept_upper: int | None = None
         except ProcessError as exc:
             _problem(problems, "process_xml", exc.render())
         else:
-            needs = _custom_needs(definition)
             for problem in _custom_process_problems(clean["process_xml"], definition,
                                                     form_fields):
                 _problem(problems, "process_xml", problem)
-    # A process with a $joint ($upper) lane gives its tasks to the version's
-    # joint (upper) agencies: without them every application would fail
-    # when it is submitted.
-    if JOINT in needs and not joint:
-        _problem(problems, "joint_agencies", needs[JOINT])
-    if UPPER in needs and not upper:
-        _problem(problems, "upper_agency", needs[UPPER])
+    if not lanes_unfilled:
+        for field, problem in unnamed_lanes(template, definition, joint=bool(joint),
+                                            upper=bool(upper)):
+            _problem(problems, field, problem)
     if case_type == CaseType.IMMEDIATE and template not in (ProcessTemplate.IMMEDIATE,
                                                             ProcessTemplate.CUSTOM):
         _problem(problems, "process_template", _("即办件应使用即办件流程"))
@@ -620,17 +623,39 @@ TEMPLATE_NEEDS = {
 
 
 def _custom_needs(definition) -> dict:
-    """The same for an uploaded process: the problem names the first task of the lane."""
+    """The same for an uploaded process: the problem names the first task of the lane
+    (worded in each language, as publication's refusal tells it in both)."""
     needs = {}
     for post in definition.tasks.values():
         task = {"title": post.title, "id": post.task}
         if post.agency == JOINT and JOINT not in needs:
-            needs[JOINT] = _("用户任务“%(title)s”（%(id)s）在“$joint”泳道中，"
-                             "须至少有一个联办机关") % task
+            needs[JOINT] = worded_in_each_language(
+                lambda task=task: _("用户任务“%(title)s”（%(id)s）在“$joint”泳道中，"
+                                    "须至少有一个联办机关") % task)
         if post.agency == UPPER and UPPER not in needs:
-            needs[UPPER] = _("用户任务“%(title)s”（%(id)s）在“$upper”泳道中，"
-                             "须指定上级审批机关") % task
+            needs[UPPER] = worded_in_each_language(
+                lambda task=task: _("用户任务“%(title)s”（%(id)s）在“$upper”泳道中，"
+                                    "须指定上级审批机关") % task)
     return needs
+
+
+def unnamed_lanes(template: str, definition, *, joint: bool, upper: bool
+                  ) -> list[tuple[str, str]]:
+    """The agencies a version's process waits for and the version does not name:
+    each as its field ("joint_agencies", "upper_agency") with the problem.
+
+    A process with a ``$joint`` (``$upper``) lane gives its tasks to the
+    version's joint (upper) agencies: without them every application would
+    fail when it is submitted.  ``definition`` is the loaded process of a
+    custom one (None when it could not be loaded: its own problem is said);
+    ``joint`` and ``upper`` whether the version names any.
+    """
+    needs = (_custom_needs(definition)
+             if template == ProcessTemplate.CUSTOM and definition is not None
+             else TEMPLATE_NEEDS.get(template, {}))
+    return [(field, needs[lane]) for lane, field, named in (
+        (JOINT, "joint_agencies", joint), (UPPER, "upper_agency", upper))
+        if lane in needs and not named]
 
 
 # How the case engine tells the steps apart (docs/processes.md, "Task ids"),

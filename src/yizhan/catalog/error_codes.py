@@ -21,6 +21,9 @@ class CatalogErrorCode(StrEnum):
     # An agency no longer at work (Agency.is_active false): none of its items is
     # created or published, and no version names it as joint or upper agency.
     AGENCY_CLOSED = "catalog.agency_closed"
+    # A $joint or $upper lane of the version's process has no agency: its copy
+    # left out closed ones, and the editor has not named others yet.
+    AGENCY_MISSING = "catalog.agency_missing"
     # All 99 business item sequences of one basic code, level and agency are taken.
     IMPL_CODES_EXHAUSTED = "catalog.impl_codes_exhausted"
     # The version changed since it was read: a review of what the reviewer's

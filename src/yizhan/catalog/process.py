@@ -42,21 +42,24 @@ def _agency_exists(name: str):
 
 def compile_process(version) -> str:
     """The specification JSON of ``version``'s process (raises ``ProcessError``)."""
+    return process_definition(version).spec_json
+
+
+def process_definition(version) -> ProcessDefinition:
+    """``version``'s process, loaded (raises ``ProcessError``)."""
+    return compile_definition(process_file(version))
+
+
+def process_file(version) -> bytes | str:
+    """The BPMN file of ``version``'s process: its template's or its uploaded one."""
     if version.process_template == ProcessTemplate.CUSTOM:
         # Passed as text: the loader refuses what has no UTF-8 form.
-        xml = version.process_xml
-    elif version.process_template in TEMPLATES:
-        xml = template_xml(version.process_template)
-    else:
-        raise ValueError(f"unknown process template {version.process_template!r}")
-    return compile_xml(xml)
+        return version.process_xml
+    if version.process_template in TEMPLATES:
+        return template_xml(version.process_template)
+    raise ValueError(f"unknown process template {version.process_template!r}")
 
 
 def compile_definition(xml: bytes | str) -> ProcessDefinition:
     """The loaded process of a BPMN file (raises ``ProcessError``)."""
     return load_process(xml, resolve_agency=_agency_exists)
-
-
-def compile_xml(xml: bytes | str) -> str:
-    """The specification JSON of a BPMN file (raises ``ProcessError``)."""
-    return compile_definition(xml).spec_json

@@ -1,5 +1,6 @@
 """Reads of the catalog: the public catalog and the editors' lists."""
 
+from dataclasses import dataclass
 from functools import reduce
 from operator import and_, or_
 
@@ -314,6 +315,75 @@ def version_get_for_editor(*, actor, version_id: int) -> ItemVersion:
     if not permissions.item_version_edit(actor, version=version):
         raise NotFound()
     return version
+
+
+@dataclass(frozen=True)
+class ProcessStep:
+    """A user task of a version's process, as its reviewer reads it."""
+
+    task: str                # its BPMN id
+    title: str               # a standard template's in the page's language
+    role: str                # the post's role, as the page's language names it
+    lane: str                # "$accepting", "$joint", "$upper" or an agency's name
+    agencies: list[str]      # the names of the agencies doing it; none named: empty
+
+
+@dataclass(frozen=True)
+class VersionProcess:
+    """The steps of a version's process, or why it cannot be read (``problem``)."""
+
+    steps: tuple[ProcessStep, ...] = ()
+    problem: str = ""
+
+
+def version_process(version: ItemVersion) -> VersionProcess:
+    """Who does each step of ``version``'s process: the agencies its lanes give
+    the tasks to (``$accepting`` the item's agency, ``$joint`` the version's
+    joint agencies, ``$upper`` its upper agency, else the agency the lane names).
+
+    What is reviewed is what is published: the desk shows it to the reviewer
+    beside the guide, which describes the process only in words.  A version
+    not yet published is loaded as publication would load it, so a process
+    publication would refuse (an agency a lane names closed since) says why.
+    """
+    from yizhan.bpmn import ProcessDefinition, ProcessError, outline_process
+    from yizhan.bpmn.definition import ACCEPTING, JOINT, UPPER
+    from yizhan.bpmn.templates import step_title
+    from yizhan.catalog.process import process_definition, process_file
+    from yizhan.directory.roles import Role
+
+    try:
+        definition = (ProcessDefinition.from_json(version.process_spec)
+                      if version.process_spec else process_definition(version))
+        order = _flow_order(outline_process(process_file(version)))
+    except ProcessError as exc:
+        return VersionProcess(problem=exc.render())
+    named = {ACCEPTING: [version.item.agency.name],
+             JOINT: [agency.name for agency in version.joint_agencies.all()],
+             UPPER: [version.upper_agency.name] if version.upper_agency_id else []}
+    roles = dict(Role.choices)
+    posts = sorted(definition.tasks.values(), key=lambda post: order.get(post.task, len(order)))
+    return VersionProcess(steps=tuple(
+        ProcessStep(task=post.task, title=step_title(post.title),
+                    role=str(roles.get(post.role, post.role)), lane=post.agency,
+                    agencies=named.get(post.agency, [post.agency]))
+        for post in posts))
+
+
+def _flow_order(outline) -> dict[str, int]:
+    """Each flow node's place in the order a case first reaches it (breadth
+    first from the start event): the steps as the process runs, where the
+    definition lists them by id."""
+    exits: dict[str, list[str]] = {}
+    for source, target in outline.flows.values():
+        exits.setdefault(source, []).append(target)
+    order, queue = {outline.start: 0}, [outline.start]
+    for node in queue:
+        for target in exits.get(node, ()):
+            if target not in order:
+                order[target] = len(order)
+                queue.append(target)
+    return order
 
 
 def item_versions_for_editor(*, item: Item) -> QuerySet[ItemVersion]:

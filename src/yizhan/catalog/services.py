@@ -23,6 +23,7 @@ from yizhan.catalog.content import (
     clean_version_data,
     file_display_name,
     illegal_character,
+    unnamed_lanes,
     version_as_data,
 )
 from yizhan.catalog.error_codes import CatalogErrorCode
@@ -172,6 +173,21 @@ def _named_agencies_open(version: ItemVersion) -> None:
                            ref="、".join(names))
 
 
+def _lanes_have_agencies(version: ItemVersion, definition) -> None:
+    """Every ``$joint`` and ``$upper`` lane of the version's process has its agencies.
+
+    The content's own check (``content.unnamed_lanes``), made again at
+    publication for a copy that left out closed agencies
+    (``item_version_draft``), whose editor may not have named others yet:
+    every case would fail when it is submitted.
+    """
+    for field, problem in unnamed_lanes(version.process_template, definition,
+                                        joint=version.joint_agencies.exists(),
+                                        upper=version.upper_agency_id is not None):
+        raise Conflict(_("%(problem)s；请退回编辑人修改后再发布。"),
+                       code=CatalogErrorCode.AGENCY_MISSING, field=field, problem=problem)
+
+
 @transaction.atomic
 def item_create(*, actor, agency: Agency, data: dict, impl_code: str | None = None
                 ) -> ItemVersion:
@@ -254,7 +270,13 @@ def item_version_edit(*, actor, version: ItemVersion, data: dict) -> ItemVersion
 
 @transaction.atomic
 def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVersion:
-    """Start the next version of a published item (a copy, optionally changed)."""
+    """Start the next version of a published item (a copy, or ``data``).
+
+    A copy leaves out the joint and upper agencies closed since (the
+    returned version's ``dropped_closed`` lists them, and so does the audit
+    record): its editor names others in the draft, which is not published
+    while a lane of its process has no agency (``_lanes_have_agencies``).
+    """
     item = Item.objects.select_for_update(of=("self",)).select_related("agency").get(pk=item.pk)
     if item.internal:
         # The platform's own item (监察督办) has no editors: it is not found.
@@ -266,15 +288,43 @@ def item_version_draft(*, actor, item: Item, data: dict | None = None) -> ItemVe
         raise Conflict(_("该事项已有未发布的版本，请在其上修改。"),
                        code=CatalogErrorCode.DRAFT_EXISTS)
     latest = item.versions.order_by("-number").first()
-    content = version_as_data(latest, copy=True) if data is None else data
-    clean = clean_version_data(content, agency=item.agency, kept_upper=latest.upper_agency_id)
+    dropped = []
+    if data is None:
+        content, dropped = _open_agencies_only(version_as_data(latest, copy=True), latest)
+    else:
+        content = data
+    clean = clean_version_data(content, agency=item.agency, kept_upper=latest.upper_agency_id,
+                               lanes_unfilled=bool(dropped))
     _keeps_code(item, clean)
     version = ItemVersion(item=item, number=latest.number + 1, edited_by=person_of(actor),
                           edited_at=timezone.now())
     _write_version(version, clean)
+    changes = {"number": version.number}
+    if dropped:
+        changes["dropped_closed"] = [{"field": field, "id": agency.pk, "name": agency.name}
+                                     for field, agency in dropped]
     audit_append(actor=actor, action=CatalogAction.VERSION_DRAFTED, obj=version,
-                 agency_id=item.agency_id, changes={"number": version.number})
+                 agency_id=item.agency_id, changes=changes)
+    version.dropped_closed = [agency for _field, agency in dropped]
     return version
+
+
+def _open_agencies_only(content: dict, latest: ItemVersion) -> tuple[dict, list]:
+    """A copy of ``latest`` (``version_as_data(copy=True)``) without the joint and
+    upper agencies closed since it was written, and those left out
+    (``selectors.closed_named_agencies``: field, agency).
+
+    Copied, a closed agency would be refused (“丙局”已停用), and an item whose
+    joint or upper agency closed (merged, abolished) could get no draft in
+    which to name another: it would stay out of service for good.
+    """
+    dropped = selectors.closed_named_agencies(latest)
+    closed = {agency.pk for _field, agency in dropped}
+    if closed:
+        content["joint_agencies"] = [pk for pk in content["joint_agencies"] if pk not in closed]
+        if content["upper_agency"] in closed:
+            content["upper_agency"] = None
+    return content, dropped
 
 
 @transaction.atomic
@@ -352,7 +402,7 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "",
     and the version was edited since (returned, changed and submitted
     again), it is not published: nobody reviewed that content.
     """
-    from yizhan.catalog.process import compile_process
+    from yizhan.catalog.process import process_definition
 
     version = _locked(version)
     require(permissions.item_version_publish(actor, version=version),
@@ -371,7 +421,9 @@ def item_version_publish(*, actor, version: ItemVersion, note: str = "",
     _not_withdrawn(item)
     _agency_open(version.item.agency)
     _named_agencies_open(version)
-    version.process_spec = compile_process(version)
+    definition = process_definition(version)
+    _lanes_have_agencies(version, definition)
+    version.process_spec = definition.spec_json
     previous = item.published_id
     if previous:
         ItemVersion.objects.filter(pk=previous).update(status=ItemVersion.Status.SUPERSEDED)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yizhan.catalog import permissions, selectors, services, transfer
+from yizhan.catalog.desk_forms import FORM_FIELD_LABELS, FORM_FIELD_TYPES
 from yizhan.catalog.forms import ImportForm, NoteForm, SearchForm
 from yizhan.catalog.models import SERVICE_OBJECTS, THEMES, ItemType
 from yizhan.catalog.search import has_chinese
@@ -138,6 +139,9 @@ def _desk_version_page(request, version, *, status: int = 200, posted: dict | No
     was posted (``posted``: kind, reason) and the refusal of the reason at its field."""
     return render(request, "catalog/desk_version.html", {
         "v": version, "note_form": NoteForm(),
+        # What the guide does not show and the version's cases go by.
+        "process": selectors.version_process(version),
+        "field_labels": FORM_FIELD_LABELS, "field_types": FORM_FIELD_TYPES,
         "versions": selectors.item_versions_for_editor(item=version.item),
         "may_review": permissions.item_version_publish(request.user, version=version),
         "may_edit": permissions.item_version_edit(request.user, version=version),
@@ -193,7 +197,12 @@ def desk_action(request, version_id: int, action: str):
             messages.success(request, _("已退回编辑人。"))
         elif action == "draft":
             version = services.item_version_draft(actor=request.user, item=version.item)
-            messages.success(request, _("已新建版本草稿。"))
+            if version.dropped_closed:
+                messages.success(request, _(
+                    "已新建版本草稿；已停用的机关“%(names)s”未复制，请在草稿中改定联办或"
+                    "上级审批机关。") % {"names": listed(a.name for a in version.dropped_closed)})
+            else:
+                messages.success(request, _("已新建版本草稿。"))
         else:
             raise NotFound()
     return redirect("catalog:desk_version", version_id=version.pk)
