@@ -11,6 +11,7 @@ lines, counted in working days after the day of acceptance:
 """
 
 import datetime as dt
+from functools import partial
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -569,6 +570,11 @@ def test_a_warning_about_the_old_promised_deadline_goes_with_the_pause(
 # --- SX-06: the lower level's twenty days (《行政许可法》第四十三条) -----------------------------
 
 
+def _morning_of_day(case, n: int) -> dt.datetime:
+    """9:00 on the ``n``-th working day of ``case``'s clock."""
+    return start_of(workday(case, n)) + dt.timedelta(hours=9)
+
+
 def _upper_case(world, monkeypatch):
     """An 上级初审 case of A accepted on Monday 2 March 2026, its first review
     open at A; returns ``(case, {role: user} of the provincial 示范省厅)``."""
@@ -589,9 +595,7 @@ def test_time_paused_for_inspection_is_not_counted_in_the_twenty_days(
     lines_only("SX-06")
     case, _upper_staff = _upper_case(world, monkeypatch)
     reviewer = world.user("a", Role.REVIEWER)
-
-    def day(n):
-        return start_of(workday(case, n)) + dt.timedelta(hours=9)
+    day = partial(_morning_of_day, case)
 
     _at_time(monkeypatch, day(2), lambda: case_services.case_suspend(
         actor=reviewer, case=reload(case), reason="inspection", note="现场勘验"))
@@ -620,9 +624,7 @@ def test_one_late_transfer_is_one_alert_through_a_return(world, lines_only, monk
     lines_only("SX-06")
     case, upper_staff = _upper_case(world, monkeypatch)
     first = open_task(case, "first_review")
-
-    def day(n):
-        return start_of(workday(case, n)) + dt.timedelta(hours=9)
+    day = partial(_morning_of_day, case)
 
     sweep(now=day(21))
     assert list(Alert.objects.filter(case_id=case.pk).values_list("task_id", "agency_id")) \
@@ -654,9 +656,7 @@ def test_an_sx06_alert_stored_under_its_step_s_key_is_found_after_the_migration(
     lines_only("SX-06")
     case, upper_staff = _upper_case(world, monkeypatch)
     first = open_task(case, "first_review")
-
-    def day(n):
-        return start_of(workday(case, n)) + dt.timedelta(hours=9)
+    day = partial(_morning_of_day, case)
 
     sweep(now=day(21))
     alert = _only(case, "SX-06")

@@ -356,19 +356,25 @@ def extension_requested(case, request) -> None:
                   agency_id=permissions.deciding_agency_id(case))
 
 
-def extension_declined(case, request) -> None:
-    """Whoever asked for the extension hears that the head did not approve it, and why."""
+def _to_requester(case, request, subject, text) -> None:
+    """Whoever asked for an extension, still staff, about their request: the
+    texts are made in Chinese (``subject()``, ``text()``), as every message is."""
     user = request.requested_by
     if not user.is_active:
         return
     with translation.override("zh-hans"):
-        notify.send(email=user.email, phone=user.phone,
-                    subject=_("延期申请未获批准：%(number)s") % {"number": case.number},
-                    text=_with_link(_("办件 %(number)s 的延期申请未获负责人批准，"
-                                      "理由：%(note)s。") % {"number": case.number,
-                                                           "note": request.decision_note},
-                                    _link("cases:staff_case", case.pk)),
+        notify.send(email=user.email, phone=user.phone, subject=subject(),
+                    text=_with_link(text(), _link("cases:staff_case", case.pk)),
                     case_number=case.number)
+
+
+def extension_declined(case, request) -> None:
+    """Whoever asked for the extension hears that the head did not approve it, and why."""
+    _to_requester(
+        case, request,
+        lambda: _("延期申请未获批准：%(number)s") % {"number": case.number},
+        lambda: _("办件 %(number)s 的延期申请未获负责人批准，理由：%(note)s。")
+        % {"number": case.number, "note": request.decision_note})
 
 
 def extension_lapsed(case, request) -> None:
@@ -376,17 +382,11 @@ def extension_lapsed(case, request) -> None:
     because the case went up to the upper agency (上级初审), whose head alone
     may now approve an extension (第四十二条, 本行政机关负责人): the upper
     agency asks again if it needs the time."""
-    user = request.requested_by
-    if not user.is_active:
-        return
-    with translation.override("zh-hans"):
-        notify.send(email=user.email, phone=user.phone,
-                    subject=_("延期申请已失效：%(number)s") % {"number": case.number},
-                    text=_with_link(_("办件 %(number)s 已报送上级机关审查决定，"
-                                      "您的延期申请随之撤回；上级机关如需延长办理期限，将另行申请。")
-                                    % {"number": case.number},
-                                    _link("cases:staff_case", case.pk)),
-                    case_number=case.number)
+    _to_requester(
+        case, request,
+        lambda: _("延期申请已失效：%(number)s") % {"number": case.number},
+        lambda: _("办件 %(number)s 已报送上级机关审查决定，您的延期申请随之撤回；"
+                  "上级机关如需延长办理期限，将另行申请。") % {"number": case.number})
 
 
 # 《行政许可法》第四十五条: the time a hearing, testing, quarantine, appraisal or
