@@ -463,7 +463,8 @@ PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
               # The printable 补正材料通知书: the applicant's, and the accepting agency's.
               "cases:correction_notice"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
-PAGES_STAFF = {"portal:workbench", "portal:my_agency", "portal:audit_search", "catalog:desk",
+PAGES_STAFF = {"portal:workbench", "portal:workbench_extensions", "portal:my_agency",
+               "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
                "catalog:desk_action", "catalog:desk_file_attach", "catalog:desk_file_detach",
                "catalog:desk_new", "catalog:desk_edit",
@@ -519,8 +520,9 @@ def test_staff_pages_show_nothing_of_agency_b(world):
                    f"/supervision/scores/report/?period={period}&format=xlsx")
     for role in Role.values:
         client = _client(world.user("a", role))
-        for url in ("/workbench/", "/workbench/agency/", "/workbench/audit/",
-                    "/workbench/catalog/", "/workbench/catalog/export/", "/workbench/cases/",
+        for url in ("/workbench/", "/workbench/extensions/", "/workbench/agency/",
+                    "/workbench/audit/", "/workbench/catalog/", "/workbench/catalog/export/",
+                    "/workbench/cases/",
                     "/workbench/apply/", "/workbench/window-drafts/",
                     "/supervision/", "/supervision/alerts/?status=all", "/supervision/rules/",
                     "/supervision/rules/SX-01/", "/supervision/notices/?status=all",

@@ -42,6 +42,7 @@ from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, EventType, ExtensionRequest
 from yizhan.core.errors import Conflict, InvalidInput, PermissionDenied
 from yizhan.directory.roles import Role
+from yizhan.portal.views import WORKBENCH_EXTENSIONS
 
 BASE = "/api/v1"
 REASON = "需组织现场核查，二十日内无法作出决定"
@@ -530,6 +531,64 @@ def test_the_head_sees_the_request_on_the_workbench_and_approves_it_prefilled(
     assert reload(case).extension_workdays == 4
     assert ExtensionRequest.objects.get(case=case).status == ExtensionRequest.Status.APPROVED
     assert "待批准的延期申请" not in head.get("/workbench/").content.decode()
+
+
+CASE_LINK = re.compile(r'href="/workbench/cases/(\d+)/"')
+
+
+def test_the_head_reaches_every_waiting_request_or_is_told_how_many(
+        world, promised, client_for, monkeypatch):
+    """The workbench lists the nearest requests, says how many wait and, when
+    there are more, links to all of them, paged: a request beyond the first
+    ones would otherwise wait unseen until the statutory limit runs out and it
+    can no longer be granted (selectors.extension_allowed)."""
+    cases = [accepted(world, promised) for _ in range(WORKBENCH_EXTENSIONS + 1)]
+    for case in cases[:-1]:
+        _ask(world, case)
+    head = client_for(_head(world))
+    page = head.get("/workbench/").content.decode()
+    assert f"共 {WORKBENCH_EXTENSIONS} 件待批准" in page
+    assert 'data-testid="all-extensions"' not in page   # every one is listed
+
+    _ask(world, cases[-1])
+    page = head.get("/workbench/").content.decode()
+    assert f"共 {len(cases)} 件待批准" in page
+    assert len(set(CASE_LINK.findall(page))) == WORKBENCH_EXTENSIONS
+    assert re.search(r'href="/workbench/extensions/" data-testid="all-extensions"', page)
+
+    monkeypatch.setattr("yizhan.directory.pages.PAGE_SIZE", 8)
+    pages = -(-len(cases) // 8)
+    seen = []
+    for number in range(1, pages + 1):
+        page = head.get(f"/workbench/extensions/?page={number}").content.decode()
+        assert f"共 {len(cases)} 件待批准" in page and f"{number} / {pages}" in page
+        seen += [int(pk) for pk in CASE_LINK.findall(page)]
+    assert seen == [case.pk for case in cases]   # soonest statutory deadline first
+    # The head of the deciding agency only: another agency's head sees none
+    # of A's requests, and whoever heads no agency is refused the page.
+    page = client_for(_head(world, "b")).get("/workbench/extensions/").content.decode()
+    assert "共 0 件待批准" in page and not CASE_LINK.findall(page)
+    for refused in (_reviewer(world), world.citizen):
+        assert client_for(refused).get("/workbench/extensions/").status_code == 403
+
+
+def test_a_provisional_statutory_deadline_among_the_requests_is_explained_in_words(
+        world, client_for):
+    """A page showing a provisional limit says it in a sentence below
+    (cases/_provisional_note.html), not only in a tooltip no phone shows: a
+    head whose inbox is empty (the case is at review) still sees the 暂定 of a
+    request's 法定期限 explained, on the workbench and on the full list."""
+    case = accepted(world, publish_item(world, name="长期许可", promised_limit=60,
+                                        statutory_limit=60))
+    assert case.due_provisional
+    _ask(world, case)
+    head = client_for(_head(world))
+    for url in ("/workbench/", "/workbench/extensions/"):
+        page = head.get(url).content.decode()
+        listed = re.search(r'<ul data-testid="pending-extensions">.*?</ul>', page, re.S)
+        assert "暂定" in listed.group(0), url
+        assert page.count('data-testid="provisional-note"') == 1, url
+        assert 'data-testid="inbox"' not in page, url
 
 
 def test_the_head_declines_on_the_case_page(world, promised, client_for):

@@ -165,6 +165,21 @@ def test_the_provisional_mark_in_the_agency_s_cases_is_explained_in_words(world,
     assert "节假日尚未公布" in _text(note)
 
 
+def test_the_agency_s_cases_offer_no_status_none_of_them_can_have(world, promised,
+                                                                  client_for):
+    """本机关办件 lists submitted cases only (selectors.submitted_cases): its
+    filter offers every status but 草稿, which would always find nothing, and
+    a status asked for by hand that none can have lists them all."""
+    case = accepted(world, promised)
+    head = client_for(world.user("a", Role.AGENCY_HEAD))
+    doc = _doc(head.get(reverse("cases:agency_cases")))
+    offered = doc.xpath("//select[@name='status']/option/@value")
+    assert offered == ["", *[value for value in Case.Status.values
+                             if value != Case.Status.DRAFT]]
+    page = _page(head, reverse("cases:agency_cases") + "?status=draft")
+    assert case.number in page
+
+
 def test_a_provisional_step_limit_is_explained_on_the_task_page(
         world, promised, client_for, monkeypatch):
     """Accepted on 1 December 2026, both of the case's deadlines fall in 2026 and

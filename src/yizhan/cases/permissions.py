@@ -238,6 +238,13 @@ def case_extend(actor, *, case) -> bool:
             and scope_of(actor).has(Role.AGENCY_HEAD, deciding_agency_id(case)))
 
 
+def extensions_awaiting(actor) -> bool:
+    """待批准的延期申请 are listed to whoever may approve one (``case_extend``):
+    a person holding the head's role in some agency; which requests, the
+    selector of the same name decides by the deciding agency."""
+    return person_of(actor) is not None and scope_of(actor).has_role(Role.AGENCY_HEAD)
+
+
 # The steps whose holder may ask the head for the extension: the window's
 # and the reviewers' (the head, holding a decision step, extends itself).
 EXTENSION_REQUEST_ROLES = (Role.WINDOW_CLERK, Role.REVIEWER)

@@ -278,6 +278,13 @@ def submitted_cases() -> QuerySet[Case]:
     return Case.objects.filter(submitted_at__isnull=False)
 
 
+def submitted_statuses() -> list[tuple[str, str]]:
+    """The statuses a case of ``submitted_cases`` can be in, as choices: every
+    one but 草稿, which submitting leaves for good; 本机关办件 filters by them."""
+    return [(value, label) for value, label in Case.Status.choices
+            if value != Case.Status.DRAFT]
+
+
 # Longer than any case number or applicant's name: a search that long is
 # something pasted by mistake, and is ignored rather than run.
 AGENCY_CASES_QUERY_MAX = 100
@@ -556,11 +563,12 @@ def extensions_awaiting(*, actor) -> QuerySet[ExtensionRequest]:
     ``actor`` holds the head's role, those whose limit runs out first first,
     in one query.
 
-    Only a person approves (``permissions.case_extend``): a token is shown none.
+    Only a person approves (``permissions.case_extend``): a token is shown none,
+    as is anyone heading no agency (``permissions.extensions_awaiting``).
     """
     from yizhan.directory.roles import Role
 
-    if person_of(actor) is None:
+    if not permissions.extensions_awaiting(actor):
         return ExtensionRequest.objects.none()
     ids = scope_of(actor).agencies(Role.AGENCY_HEAD)
     pending = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING,

@@ -939,8 +939,9 @@ def window_filed(request, case_id: int):
 @staff_page()
 def agency_cases(request):
     """本机关办件, by status, and by case number or applicant's name (``q``)."""
+    statuses = selectors.submitted_statuses()
     status_filter = request.GET.get("status", "")
-    if status_filter not in Case.Status.values:
+    if status_filter not in dict(statuses):
         status_filter = ""
     q = request.GET.get("q", "")
     cases = paged(request, selectors.agency_cases(actor=request.user, status=status_filter, q=q))
@@ -948,7 +949,7 @@ def agency_cases(request):
         "cases": cases,
         # 暂定 is explained once below the table when a row shows it.
         "any_provisional": any(case.promised_provisional for case in cases),
-        "statuses": Case.Status.choices, "status": status_filter, "q": q,
+        "statuses": statuses, "status": status_filter, "q": q,
     })
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("accounts/totp/", views.totp_setup, name="totp"),
     path("workbench/", views.workbench, name="workbench"),
+    path("workbench/extensions/", views.workbench_extensions, name="workbench_extensions"),
     path("workbench/agency/", views.my_agency, name="my_agency"),
     path("workbench/audit/", views.audit_search, name="audit_search"),
 ]

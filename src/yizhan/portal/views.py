@@ -17,6 +17,7 @@ from yizhan.accounts.services import SecondFactorRequired
 from yizhan.audit import registry as audit_registry
 from yizhan.audit import selectors as audit_selectors
 from yizhan.audit.permissions import audit_search as may_search_audit
+from yizhan.cases import permissions as case_permissions
 from yizhan.cases import selectors as case_selectors
 from yizhan.catalog import permissions as catalog_permissions
 from yizhan.catalog import selectors as catalog_selectors
@@ -295,8 +296,18 @@ def totp_setup(request):
 
 
 # The extension requests listed on the workbench: the most urgent, each a link
-# to its case page, where it is approved or declined.
+# to its case page, where it is approved or declined.  The workbench says how
+# many wait and links to all of them (workbench_extensions): a request beyond
+# the first ones must not sit unseen until the statutory limit runs out, after
+# which the extension is refused (《行政许可法》第四十二条).
 WORKBENCH_EXTENSIONS = 20
+
+
+def _any_provisional(*, tasks=(), extensions=()) -> bool:
+    """Whether a row shows 暂定, explained once in words below the lists: a
+    step's limit, or the statutory deadline of a case whose extension waits."""
+    return (any(task.due_provisional for task in tasks)
+            or any(extension.case.due_provisional for extension in extensions))
 
 
 @staff_page()
@@ -305,6 +316,12 @@ def workbench(request):
     marks = supervision_selectors.marks_for_tasks(tasks)
     for task in tasks:
         task.mark = marks.get(task.pk, "")
+    # 待批准的延期申请 of the agencies the user heads: the nearest, and how many
+    # wait, counted only when the list is full.
+    awaiting = case_selectors.extensions_awaiting(actor=request.user)
+    extensions = list(awaiting[:WORKBENCH_EXTENSIONS])
+    extensions_total = (awaiting.count() if len(extensions) == WORKBENCH_EXTENSIONS
+                        else len(extensions))
     return render(request, "portal/workbench.html", {
         "postings": directory_selectors.postings_of(user=request.user),
         "may_audit": may_search_audit(request.user),
@@ -316,13 +333,21 @@ def workbench(request):
         "may_monitor": supervision_permissions.monitor(request.user),
         "may_see_scores": supervision_permissions.scores_view(request.user),
         "tasks": tasks,
-        # 待批准的延期申请 of the agencies the user heads (one query).
-        "extensions": list(case_selectors.extensions_awaiting(actor=request.user)
-                           [:WORKBENCH_EXTENSIONS]),
-        # 暂定 is explained once below the table when a row shows it.
-        "any_provisional": any(task.due_provisional for task in tasks),
+        "extensions": extensions,
+        "extensions_total": extensions_total,
+        "any_provisional": _any_provisional(tasks=tasks, extensions=extensions),
         "now": timezone.now(),
         **calendar_notice_context(request),
+    })
+
+
+@staff_page(allowed=case_permissions.extensions_awaiting)
+def workbench_extensions(request):
+    """待批准的延期申请, all of them, paged: the workbench lists the nearest."""
+    extensions = paged(request, case_selectors.extensions_awaiting(actor=request.user))
+    return render(request, "portal/workbench_extensions.html", {
+        "extensions": extensions,
+        "any_provisional": _any_provisional(extensions=extensions),
     })
 
 
