@@ -66,6 +66,17 @@ def provincial_agency(world, name="示范省厅", credit_seed=505):
     return add_agency(world, name, credit_seed=credit_seed, division="440000")[0]
 
 
+def city_agencies(world, count: int, credit_seed=600) -> list:
+    """``count`` open agencies of the city (联办00局, 联办01局, …), without staff: the
+    joint agencies of a 并联审批 item."""
+    from tests.factories import valid_credit_code
+    from yizhan.directory import services as directory_services
+
+    return [directory_services.agency_create(
+        actor=world.admin, name=f"联办{n:02d}局", kind="department", division_code="449900",
+        credit_code=valid_credit_code(credit_seed + n, "449900")) for n in range(count)]
+
+
 # --- files of a version (blank forms, samples, result samples) ---------------------------
 
 FORM_NAME = "食品经营许可申请书.pdf"

@@ -1,16 +1,25 @@
 """clean_version_data: one check for every entry point, every problem reported."""
 
 import itertools
+import json
 from decimal import Decimal
 
 import pytest
 
 from tests.bpmn.documents import document, flow, user_task
-from tests.catalog.helpers import create, nothing_written, provincial_agency
+from tests.catalog.helpers import (
+    city_agencies,
+    create,
+    editor,
+    nothing_written,
+    provincial_agency,
+)
 from tests.factories import item_content
 from yizhan import bpmn
 from yizhan.bpmn.templates import TEMPLATES
+from yizhan.catalog import services, transfer
 from yizhan.catalog.content import (
+    MAX_JOINT_AGENCIES,
     TEMPLATE_NEEDS,
     VersionDataError,
     clean_version_data,
@@ -194,6 +203,28 @@ def test_agencies_are_found_by_name_credit_code_or_id(world):
                      joint_agencies=[world.agency_b.credit_code, str(world.unit_a.pk)]),
         agency=world.agency_a)
     assert clean["joint_agencies"] == [world.agency_b.pk, world.unit_a.pk]
+
+
+def test_joint_agencies_beyond_the_limit_are_refused_at_every_entry_point(world):
+    """The desk offers MAX_JOINT_AGENCIES rows of joint agencies: an item stored with
+    more through the API or an import could not be saved on the desk as it is."""
+    agencies = [a.credit_code for a in city_agencies(world, MAX_JOINT_AGENCIES + 1)]
+    clean = clean_version_data(item_content(process_template="parallel",
+                                            joint_agencies=agencies[:-1]),
+                               agency=world.agency_a)
+    assert len(clean["joint_agencies"]) == MAX_JOINT_AGENCIES
+
+    content = item_content(process_template="parallel", joint_agencies=agencies)
+    assert _problems(world, **content) == {"joint_agencies": "最多 20 项"}
+    # The API's and the desk's service, and an import.
+    with nothing_written(), pytest.raises(VersionDataError) as exc:
+        services.item_create(actor=editor(world), agency=world.agency_a, data=content)
+    assert exc.value.fields["problems"] == [{"field": "joint_agencies", "problem": "最多 20 项"}]
+    raw = json.dumps({"items": [{**content, "agency": "甲局"}]}, ensure_ascii=False).encode()
+    with nothing_written(), pytest.raises(transfer.ImportFailed) as exc:
+        transfer.catalog_import(actor=editor(world), source="catalog.json",
+                                records=transfer.read_upload("catalog.json", raw))
+    assert [e["field"] for e in exc.value.fields["errors"]] == ["joint_agencies"]
 
 
 def test_immediate_item_needs_no_statutory_limit(world):

@@ -10,6 +10,7 @@ import pytest
 from tests.catalog.helpers import (
     attach,
     audit_actions,
+    city_agencies,
     create,
     digest,
     editor,
@@ -18,7 +19,8 @@ from tests.catalog.helpers import (
     published,
 )
 from tests.factories import item_content
-from yizhan.catalog import services
+from yizhan.catalog import codes, services
+from yizhan.catalog.content import MAX_JOINT_AGENCIES
 from yizhan.catalog.models import Item, ItemVersion
 from yizhan.directory.roles import Role
 from yizhan.portal.views import KEPT_FORM_MARKER
@@ -149,6 +151,57 @@ def test_another_row_comes_back_with_what_was_typed(world, client_for):
              if el.name.endswith("-name") and el.name.count("-") == 2]
     assert names == ["食品经营许可申请书", "营业执照", "", "", ""]
     assert _item_form(response)["fees-1-amount"] == "10"
+
+
+def test_a_new_item_takes_the_implementation_code_it_is_given(world, client_for):
+    """The 实施编码 of an item is assigned by the provincial item list (已赋码): the desk
+    takes it as the API and the import do, rather than always generating 01."""
+    a = world.agency_a
+    given = codes.make_impl_code(basic_code="XK00101000", level="3",
+                                 division_code=a.division.code, credit_code=a.credit_code,
+                                 sequence=2)
+    client = client_for(editor(world))
+    response = client.get(NEW)
+    doc = _doc(response)
+    assert "留空则按基本编码、行使层级和实施机关自动生成" in _described(
+        doc, doc.get_element_by_id("impl_code"))
+    fields = {**_new_item(_item_form(response), world), "impl_code": f" {given.lower()} "}
+    assert client.post(NEW, fields).status_code == 302
+    version = ItemVersion.objects.get(name="食品经营许可证核发")
+    assert version.item.impl_code == given
+    # The code is the item's for good: a draft's form has no such field.
+    assert "impl_code" not in _item_form(client.get(_edit(version)))
+
+
+def test_an_implementation_code_left_blank_is_generated(world, client_for):
+    client = client_for(editor(world))
+    fields = _new_item(_item_form(client.get(NEW)), world)
+    assert fields["impl_code"] == ""
+    assert client.post(NEW, fields).status_code == 302
+    assert ItemVersion.objects.get(name="食品经营许可证核发").item.impl_code.endswith("01")
+
+
+@pytest.mark.parametrize(("code", "problem"), [
+    ("XK001", "长度不足"),
+    # 乙局's credit code in a code for 甲局's item.
+    ("agency_b", "实施编码中的统一社会信用代码与实施机关“甲局”不符"),
+])
+def test_an_implementation_code_that_does_not_fit_is_said_at_its_field(world, client_for,
+                                                                        code, problem):
+    if code == "agency_b":
+        code = codes.make_impl_code(basic_code="XK00101000", level="3",
+                                    division_code=world.agency_b.division.code,
+                                    credit_code=world.agency_b.credit_code, sequence=1)
+    client = client_for(editor(world))
+    fields = {**_new_item(_item_form(client.get(NEW)), world), "impl_code": code}
+    with nothing_written():
+        response = client.post(NEW, fields)
+    assert response.status_code == 400
+    doc = _doc(response)
+    field = doc.get_element_by_id("impl_code")
+    assert field.get("aria-invalid") == "true"
+    assert problem in _described(doc, field)
+    assert _item_form(response)["impl_code"] == code
 
 
 def test_a_new_item_for_an_agency_one_does_not_edit_is_not_found(world, client_for):
@@ -311,6 +364,39 @@ def test_a_row_ticked_for_deletion_is_removed(world, client_for):
     fields = {**_item_form(client.get(_edit(version))), "materials-1-delete": "1"}
     assert client.post(_edit(version), fields).status_code == 302
     assert [m.name for m in version.materials.all()] == ["营业执照"]
+
+
+def test_a_draft_saved_on_the_desk_keeps_every_joint_agency_it_shows(world, client_for):
+    """As many as the desk offers rows for, saved unchanged, are all kept."""
+    agencies = [a.name for a in city_agencies(world, MAX_JOINT_AGENCIES)]
+    version = create(world, "并联事项", process_template="parallel", joint_agencies=agencies)
+    client = client_for(editor(world))
+    fields = _item_form(client.get(_edit(version)))
+    assert client.post(_edit(version), fields).status_code == 302
+    assert version.joint_agencies.count() == MAX_JOINT_AGENCIES
+
+
+def test_a_draft_with_more_joint_agencies_than_the_limit_is_refused_not_cut(world, client_for):
+    """A draft stored with more (before the limit) shows them all; saved, the desk
+    once kept the first 23 of them and said nothing.  It is refused at the joint
+    agencies instead, and saves once the editor has cleared the rows beyond."""
+    agencies = city_agencies(world, MAX_JOINT_AGENCIES + 5)
+    version = create(world, "并联事项", process_template="parallel",
+                     joint_agencies=[a.name for a in agencies[:MAX_JOINT_AGENCIES]])
+    version.joint_agencies.add(*agencies[MAX_JOINT_AGENCIES:])
+    client = client_for(editor(world))
+    fields = _item_form(client.get(_edit(version)))
+    shown = [name for name in fields if re.fullmatch(r"joint_agencies-\d+-agency", name)]
+    assert len(shown) == MAX_JOINT_AGENCIES + 5
+    with nothing_written():
+        response = client.post(_edit(version), fields)
+    assert response.status_code == 400
+    assert "最多 20 项" in _doc(response).get_element_by_id("joint_agencies-error").text_content()
+    assert len([name for name in _item_form(response) if name in shown]) == len(shown)
+    for index in range(MAX_JOINT_AGENCIES + 1, MAX_JOINT_AGENCIES + 6):
+        fields[f"joint_agencies-{index}-agency"] = ""
+    assert client.post(_edit(version), fields).status_code == 302
+    assert set(version.joint_agencies.all()) == set(agencies[:MAX_JOINT_AGENCIES])
 
 
 def test_a_draft_saved_unchanged_on_the_desk_keeps_its_form_field_choices(world, client_for):

@@ -186,6 +186,23 @@ def test_the_place_hours_and_waiver_grounds_are_labelled_on_the_guide_and_its_pr
         assert charged.xpath("td")[-1].get("data-label") is None
 
 
+def test_the_guide_shows_the_result_type_without_a_result_name(world):
+    """审批结果类型 (证照, 批文, 其他) is an element of the guide of its own: given
+    without the result's name, it was left out with it."""
+    alone = published(world, "只有结果类型", result_type="批文")
+    both = published(world, "有结果名称", basic_code="XK00102000",
+                     result_name="食品经营许可证", result_type="证照")
+    neither = published(world, "没有结果", basic_code="XK00103000")
+    for version, expected in ((alone, "批文"), (both, "食品经营许可证（证照）"),
+                              (neither, None)):
+        for params in ({}, {"print": "1"}):
+            root = lxml.html.fromstring(Client().get(
+                f"/services/items/{version.item.impl_code}/", params).content.decode())
+            facts = {dt.text_content(): dt.getnext().text_content()
+                     for dt in root.xpath('//dl[contains(@class, "guide")]/dt')}
+            assert facts.get("审批结果") == expected, (version.name, params)
+
+
 def test_a_guide_without_a_place_or_hours_leaves_them_out(world):
     version = published(world, "网上办事项")
     text = _main_text(Client().get(f"/services/items/{version.item.impl_code}/"))

@@ -195,14 +195,25 @@ def _choice_list(problems, data, field, allowed, *, required=False):
 # of the item a burden: a 3 MB file once made 200,000 material rows.
 MAX_MATERIALS = 200
 MAX_FEES = 50
+# The agencies that decide a 并联审批 item together, each given its own task in
+# every case: the desk offers as many rows, and no entry point takes more, so
+# that an item the API or an import stores is one the desk shows and saves whole.
+MAX_JOINT_AGENCIES = 20
+
+
+def _too_many(problems, field, values, limit) -> bool:
+    """Whether ``values`` holds more than ``limit`` entries (then reported at ``field``)."""
+    if len(values) <= limit:
+        return False
+    _problem(problems, field, _("最多 %(limit)s 项") % {"limit": limit})
+    return True
 
 
 def _list_of_rows(problems, rows, field, message, limit) -> list | None:
     if not isinstance(rows, list):
         _problem(problems, field, message)
         return None
-    if len(rows) > limit:
-        _problem(problems, field, _("最多 %(limit)s 项") % {"limit": limit})
+    if _too_many(problems, field, rows, limit):
         return None
     return rows
 
@@ -391,11 +402,14 @@ def _clean_fees(problems, rows):
     return cleaned
 
 
-def _agency_ids(problems, field, value):
+def _agency_ids(problems, field, value, limit=None):
     if value in (None, "", []):
         return []
     if not isinstance(value, list):
         value = [value]
+    if limit is not None and _too_many(problems, field, value, limit):
+        # Those within the limit are still checked; the rest are not looked up.
+        value = value[:limit]
     ids = []
     for ref in value:
         if illegal_character(str(ref)):
@@ -574,7 +588,8 @@ def _clean(data: dict, *, agency: Agency, kept_upper: int | None = None,
     if template not in ProcessTemplate.values:
         _problem(problems, "process_template", _("流程模板无效"))
     clean["process_template"] = template
-    joint = _agency_ids(problems, "joint_agencies", data.get("joint_agencies"))
+    joint = _agency_ids(problems, "joint_agencies", data.get("joint_agencies"),
+                        limit=MAX_JOINT_AGENCIES)
     if agency.pk in joint:
         _problem(problems, "joint_agencies", _("联办机关不能包括实施机关本身"))
     clean["joint_agencies"] = joint

@@ -108,7 +108,10 @@ def _posted(request, *, version=None, agencies=None):
                     raise NotFound()  # an agency the person does not edit
                 entry.add_error("agency", _("请选择实施机关"))
                 return _render(request, entry, status=400, **page)
-            saved = services.item_create(actor=request.user, agency=agency, data=data)
+            # A code given (an item list's, 已赋码) is checked by the service and
+            # taken; left blank, one is generated.
+            saved = services.item_create(actor=request.user, agency=agency, data=data,
+                                         impl_code=entry.values["impl_code"].strip() or None)
         else:
             # Refused when the draft was changed since the form was read.
             data["base_edited_at"] = base

@@ -61,7 +61,7 @@ FORM_FIELD_TEXTS = ("name", "label", "choices")
 
 # Each group's most rows, and the blank rows a page offers after the filled ones.
 ROW_LIMITS = {"materials": content.MAX_MATERIALS, "fees": content.MAX_FEES,
-              "joint_agencies": 20, "form_fields": form_spec.MAX_FIELDS}
+              "joint_agencies": content.MAX_JOINT_AGENCIES, "form_fields": form_spec.MAX_FIELDS}
 BLANK_ROWS = {"materials": 2, "fees": 1, "joint_agencies": 1, "form_fields": 1}
 ROW_GROUPS = tuple(ROW_LIMITS)
 
@@ -147,11 +147,19 @@ def blank_entry() -> Entry:
 
 
 def _count(posted, group: str) -> int:
+    """The rows of ``group`` the page showed (``materials-rows``), every one of them.
+
+    Not capped at the group's limit: a draft stored with more rows (before
+    the limit) shows them all, and saved, each is sent on to the content
+    check, which refuses the list naming its limit rather than the desk
+    saving fewer rows than it showed.  Each row shown posts at least one
+    input, so a count beyond the inputs posted is no page's.
+    """
     try:
         count = int(posted.get(f"{group}-rows") or 0)
     except (TypeError, ValueError):
         count = 0
-    return max(0, min(count, ROW_LIMITS[group] + max(BLANK_ROWS.values()) + 1))
+    return max(0, min(count, len(posted)))
 
 
 def _posted(posted, name: str) -> str:
@@ -172,6 +180,7 @@ def entry_from_post(posted, files=None) -> Entry:
     for name in TOP_TEXTS:
         entry.values[name] = _posted(posted, name)
     entry.values["agency"] = _posted(posted, "agency")
+    entry.values["impl_code"] = _posted(posted, "impl_code")
     for group, choices in CHOICE_GROUPS.items():
         entry.values[group] = [code for code in choices if _ticked(posted, f"{group}-{code}")]
     for index in range(1, _count(posted, "materials") + 1):
@@ -262,7 +271,7 @@ def input_for(problem_field: str) -> str | None:
     group, index, key = match.group("group", "index", "key")
     if index is None:
         if group in TOP_TEXTS or group in CHOICE_GROUPS or group in (
-                "joint_agencies", "form_fields", "agency"):
+                "joint_agencies", "form_fields", "agency", "impl_code"):
             return group
         return None
     if group in ("materials", "fees", "form_fields"):
@@ -316,6 +325,7 @@ def _fee_label(key: str):
 FORM_FIELD_LABELS = {"name": _("字段名称"), "label": _("显示名称"), "type": _("类型"),
                      "required": pgettext_lazy("field property", "必填"), "choices": _("选项")}
 ITEM_TYPE_FROM_CODE = _("按基本编码前两位")
+IMPL_CODE_HELP = _("留空则按基本编码、行使层级和实施机关自动生成；事项清单已赋码的，请照录")
 WAIVER_BASIS_HELP = _("可减免时填写：减免的对象或情形，以及规定减免的文件名称和文号")
 NO_AGENCY = _("无")
 
@@ -451,6 +461,14 @@ def sections(entry: Entry, *, agencies=None, agency_choices=()) -> list[dict]:
                choices=[("", ITEM_TYPE_FROM_CODE), *ItemType.choices]),
         _field(entry, "select", "exercise_level", LABELS["exercise_level"], required=True,
                choices=[("", _("请选择")), *ExerciseLevel.choices]),
+    ]
+    if agencies is not None:
+        # The code is the item's for good: given (or generated) once, when the
+        # item is created, and kept by every later version.
+        basic.append(_field(entry, "text", "impl_code",
+                            Item._meta.get_field("impl_code").verbose_name,
+                            help_text=IMPL_CODE_HELP))
+    basic += [
         _field(entry, "textarea", "legal_basis", LABELS["legal_basis"], required=True),
         _checks(entry, "service_objects", LABELS["service_objects"], SERVICE_OBJECTS.items(),
                 v.get("service_objects") or []),
