@@ -585,7 +585,8 @@ def test_revocation_through_the_api(world, promised, client_for,
 
 
 def test_fees_and_withdrawal_through_the_api(world, client_for):
-    """The window records a fee (an unknown fee is a 400); the applicant withdraws."""
+    """The window records a fee (an unknown fee, or a fraction of a fen, is a 400);
+    the applicant withdraws."""
     from tests.supervision.helpers import fee_item
 
     version = fee_item(world, amount="80")
@@ -593,6 +594,12 @@ def test_fees_and_withdrawal_through_the_api(world, client_for):
     clerk = client_for(world.user("a", Role.WINDOW_CLERK))
     _error(_post(clerk, f"{BASE}/cases/{case.pk}/fees", {"fee_id": 999999, "amount": "80"}),
            400, "core.invalid_input")
+    with nothing_written():
+        below_a_fen = _error(_post(clerk, f"{BASE}/cases/{case.pk}/fees",
+                                   {"fee_id": version.fees.get().pk, "amount": "0.004"}),
+                             400, "core.invalid_input")
+    assert below_a_fen["fields"] == {"field": "amount"}
+    assert below_a_fen["message_zh"] == "金额应为不小于 0 的数字，最多两位小数。"
     charged = _post(clerk, f"{BASE}/cases/{case.pk}/fees",
                     {"fee_id": version.fees.get().pk, "amount": "80.00"})
     assert charged.status_code == 200, charged.content

@@ -1,5 +1,6 @@
 """Electronic certificates: issued on approval, signed, verifiable, revocable."""
 
+import datetime as dt
 import io
 import os
 import re
@@ -30,6 +31,7 @@ from tests.cases.helpers import (
 from yizhan.audit.models import AuditRecord
 from yizhan.audit.signing import VerificationReason, certificate_digest, signing_key_rotate
 from yizhan.cases import certificates
+from yizhan.cases import tasks as case_tasks
 from yizhan.cases.actions import CasesAction
 from yizhan.cases.error_codes import CasesErrorCode
 from yizhan.cases.models import Case, Certificate, EventType
@@ -180,6 +182,96 @@ def test_a_certificate_issued_at_delivery_names_whoever_decided(
         complete(actor, case, "decide")   # the issue is lost
     complete(world.user("a", Role.WINDOW_CLERK), case, "deliver")
     assert _issuer(case) == [named, named]
+
+
+# --- the periodic job that issues what a lost run did not ------------------------------
+
+
+def _later(monkeypatch):
+    """The clock moves past the time an approval's own background issue is given."""
+    at = timezone.now() + case_tasks.CERTIFICATE_GRACE + dt.timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+
+
+def _lost(world, version, actor, capture, *steps):
+    """A case of ``version`` taken through ``steps`` and decided by ``actor``
+    at the last, whose background issue is lost."""
+    case, _code = submitted(world, version)
+    for who, step in steps:
+        complete(world.user("a", who), case, step)
+    with capture(execute=False) as callbacks:
+        complete(actor, case, "decide")
+    assert callbacks   # the background issue, never run
+    return reload(case)
+
+
+def test_an_immediate_approval_whose_certificate_run_was_lost_still_gets_it(
+        world, django_capture_on_commit_callbacks, monkeypatch):
+    """即办件: the case closes approved (办结) at the window's one step, with no
+    delivery step to make good a lost background issue (as a 承诺件's does): the
+    periodic job issues it, as the run would have, by the clerk who decided."""
+    assert ("cases.issue_missing_certificates", 300) in {
+        (p.name, p.seconds) for p in tasks.periodic()}
+    version = publish_item(world, name="即办事项", case_type="immediate",
+                           process_template="immediate", statutory_limit=1, promised_limit=0)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    case = _lost(world, version, clerk, django_capture_on_commit_callbacks)
+    assert (case.status, case.outcome) == (Case.Status.CLOSED, Case.Outcome.APPROVED)
+    assert not Certificate.objects.filter(case=case).exists()
+    _later(monkeypatch)
+    assert tasks.run_now("cases.issue_missing_certificates") == {"issued": 1, "failed": 0}
+    certificate = Certificate.objects.get(case=case)
+    assert certificates.certificate_verify(certificate=certificate).ok
+    assert certificate.agency_id == world.agency_a.pk
+    named = (clerk.pk, clerk.username)
+    assert _issuer(case) == [named, named]
+    with nothing_written():
+        assert tasks.run_now("cases.issue_missing_certificates") == {"issued": 0, "failed": 0}
+
+
+def test_the_job_leaves_issued_and_recent_approvals_alone_in_one_query(
+        world, approved, promised, django_capture_on_commit_callbacks,
+        django_assert_num_queries, monkeypatch):
+    """Every approval with its certificate, a refusal decided but not delivered, and
+    an approval decided a moment ago, whose own run is still to come: the job
+    writes nothing, at the cost of one query.  Once that run has had its time,
+    the job issues that approval's certificate, and only that."""
+    staff = ((Role.WINDOW_CLERK, "accept"), (Role.REVIEWER, "review"))
+    head = world.user("a", Role.AGENCY_HEAD)
+    refused, _code = submitted(world, promised)
+    for who, step in staff:
+        complete(world.user("a", who), refused, step)
+    complete(head, refused, "decide", decision="reject", opinion="不符合条件")
+    recent = _lost(world, promised, head, django_capture_on_commit_callbacks, *staff)
+    with nothing_written(), django_assert_num_queries(1):
+        assert tasks.run_now("cases.issue_missing_certificates") == {"issued": 0, "failed": 0}
+    _later(monkeypatch)
+    assert tasks.run_now("cases.issue_missing_certificates") == {"issued": 1, "failed": 0}
+    assert set(Certificate.objects.values_list("case_id", flat=True)) == {approved.pk, recent.pk}
+
+
+def test_an_approval_the_job_cannot_issue_holds_up_no_other(
+        world, promised, django_capture_on_commit_callbacks, monkeypatch):
+    """A certificate that cannot be issued (a name no installed font can draw)
+    fails alone: the job issues the others, and tries it again next time."""
+    staff = ((Role.WINDOW_CLERK, "accept"), (Role.REVIEWER, "review"))
+    head = world.user("a", Role.AGENCY_HEAD)
+    first = _lost(world, promised, head, django_capture_on_commit_callbacks, *staff)
+    second = _lost(world, promised, head, django_capture_on_commit_callbacks, *staff)
+    prepare = certificates._prepare
+
+    def undrawable(case, agency_id):
+        if case.pk == first.pk:
+            raise Conflict("缺字", code=CasesErrorCode.CERTIFICATE_GLYPHS)
+        return prepare(case, agency_id)
+
+    monkeypatch.setattr(certificates, "_prepare", undrawable)
+    _later(monkeypatch)
+    assert tasks.run_now("cases.issue_missing_certificates") == {"issued": 1, "failed": 1}
+    assert list(Certificate.objects.values_list("case_id", flat=True)) == [second.pk]
+    monkeypatch.setattr(certificates, "_prepare", prepare)
+    assert tasks.run_now("cases.issue_missing_certificates") == {"issued": 1, "failed": 0}
+    assert Certificate.objects.filter(case=first).exists()
 
 
 def test_a_run_overtaken_while_rendering_keeps_the_first_certificate(

@@ -13,6 +13,8 @@ from yizhan.directory.roles import Role
 SYSTEM = {
     "deadlines_recompute": "system work after the calendar changed (no actor)",
     "certificate_issue_for_case": "background step after an approving decision",
+    "certificates_missing": "a read of the periodic job that issues them (no actor)",
+    "approving_steps": "a read: the step whose agency issues the certificate",
     "certificate_verify": "public: anyone may verify a certificate",
     "certificate_check_file": "public: anyone may check the file they hold against one",
     "certificate_verdict": "a pure function of a verification",

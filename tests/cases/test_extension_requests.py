@@ -424,6 +424,25 @@ def test_a_parallel_case_may_be_extended_by_fifteen_working_days(world):
     assert reload(case).extension_workdays == 15
 
 
+def test_a_promised_item_naming_joint_agencies_gets_the_ordinary_extension(world):
+    """第四十二条第二款's fifteen days are for 统一办理、联合办理: an item whose
+    process (承诺件) never gives the joint agencies it names a step is handled
+    by one agency alone, and may be extended by ten working days only."""
+    add_agency(world, "丙局", credit_seed=303)
+    version = publish_item(world, name="单独办理", process_template="promised",
+                           joint_agencies=["丙局"])
+    case = accepted(world, version)
+    assert not case.tasks.exclude(agency=world.agency_a).exists()   # only A works on it
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        _ask(world, case, workdays=11)
+    assert exc.value.fields["field"] == "workdays"
+    assert "1 至 10 个工作日" in exc.value.render()
+    _ask(world, case, workdays=10)
+    with nothing_written(), pytest.raises(InvalidInput):
+        services.case_extend(actor=_head(world), case=reload(case), workdays=11,
+                             reason="丙局需出具意见")
+
+
 def test_the_forms_offer_fifteen_days_for_a_parallel_case_and_ten_otherwise(
         world, promised, client_for):
     """The request's and the head's forms say the most the law allows the case."""

@@ -1041,6 +1041,69 @@ def test_a_double_click_on_record_fee_records_the_fee_once(world, client_for):
     assert event_types(case).count(E.FEE_CHARGED) == 2
 
 
+def test_the_fee_form_is_offered_only_where_a_charge_is_taken(world, client_for):
+    """A paused case takes no fee (selectors.fee_refusal), so its task page
+    offers no 记录收费; a fee sent from a page left open before the pause is
+    refused and told why, what was typed shown to be copied, not lost."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case = accepted(world, version)
+    task = open_task(case, "review")
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    url = f"/workbench/tasks/{task.pk}/"
+    assert "记录收费" in reviewer.get(url).content.decode()
+    services.case_suspend(actor=world.user("a", Role.AGENCY_HEAD), case=reload(case),
+                          reason="expert_review", note="专家评审")
+    page = lxml.html.fromstring(reviewer.get(url).content.decode())
+    assert not page.xpath("//input[@id='amount']") and "记录收费" not in page.text_content()
+    with nothing_written():
+        sent = reviewer.post(f"{url}fee/", {"fee_id": version.fees.get().pk,
+                                            "amount": "80", "note": "现场缴费"})
+    assert sent.status_code == 409
+    assert "办件当前状态下不能收费。" in _messages(sent)
+    doc = lxml.html.fromstring(sent.content.decode())
+    assert not doc.xpath("//input[@id='amount']")
+    kept = {doc.xpath(f"//label[@for='{t.get('id')}']")[0].text_content(): t.text
+            for t in doc.xpath("//*[@data-testid='unsent']//textarea")}
+    assert kept == {"收费项目": "登记费", "实收金额（元，减免填 0）": "80", "备注": "现场缴费"}
+
+
+def test_a_refused_fee_keeps_the_amount_and_note_typed(world, client_for):
+    """Refused at its amount (a fraction of a fen) or as a whole (its key
+    already used for another charge), the fee form comes back with the fee,
+    amount and note as typed; the key refused is replaced, so that the form
+    sent again is the other charge the message offers to record."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case, _code = submitted(world, version)
+    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
+    task = open_task(case, "accept")
+    url = f"/workbench/tasks/{task.pk}/fee/"
+    form = _hidden(clerk.get(f"/workbench/tasks/{task.pk}/").content.decode(), f'{url}"')
+    form.update({"fee_id": version.fees.get().pk, "amount": "0.004", "note": "现场缴费"})
+    with nothing_written():
+        refused = clerk.post(url, form)
+    assert refused.status_code == 400
+    assert _at_field(refused, "input", "amount") == "金额应为不小于 0 的数字，最多两位小数。"
+    assert 'value="0.004"' in _element(refused, "input", "amount")
+    assert 'value="现场缴费"' in _element(refused, "input", "fee-note")
+    assert _hidden(refused.content.decode(), f'action="{url}"')["key"] == form["key"]
+    assert clerk.post(url, {**form, "amount": "80"}).status_code == 302
+    with nothing_written():
+        reused = clerk.post(url, {**form, "amount": "40", "note": "补收"})
+    assert reused.status_code == 409
+    assert any("该请求编号已用于本办件的另一笔收费" in m for m in _messages(reused))
+    assert 'value="40"' in _element(reused, "input", "amount")
+    assert 'value="补收"' in _element(reused, "input", "fee-note")
+    assert f'value="{form["fee_id"]}" selected' in reused.content.decode()
+    again = _hidden(reused.content.decode(), f'action="{url}"')
+    assert again["key"] != form["key"]
+    assert clerk.post(url, {**form, **again, "amount": "40", "note": "补收"}).status_code == 302
+    assert event_types(case).count(E.FEE_CHARGED) == 2
+
+
 def test_a_double_click_on_the_task_page_lands_on_the_result(world, promised, client_for):
     """一次性告知 and then 同意, each clicked twice (both posts carrying the page's
     version): the second click lands where the first did, with its message, not

@@ -4,6 +4,7 @@ import pytest
 
 from tests.bpmn.documents import document, flow, user_task
 from tests.cases.helpers import (
+    accepted,
     accepted_parallel,
     add_agency,
     audit_actions,
@@ -692,6 +693,49 @@ def test_fees_are_recorded_as_charged(world):
     with nothing_written(), pytest.raises(PermissionDenied):
         services.case_fee_charge(actor=world.user("b", Role.WINDOW_CLERK), case=case,
                                  fee_id=fee.pk, amount="80")
+
+
+def test_an_amount_below_a_fen_is_refused_not_recorded_as_waived(world):
+    """0.004 typed for a fee is a typo, not 减免: rounded to 0.00 it would be
+    recorded as ``waived`` (and 80.005 as 80.00), the record no longer saying
+    what was typed.  An amount with a fraction of a fen is refused at its
+    field; 80.000 (the same amount written otherwise) is taken."""
+    from decimal import Decimal
+
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case = accepted(world, version)
+    clerk = world.user("a", Role.WINDOW_CLERK)
+    fee = version.fees.get()
+    for typed in ("0.004", "80.005"):
+        with nothing_written(), pytest.raises(InvalidInput) as exc:
+            services.case_fee_charge(actor=clerk, case=reload(case), fee_id=fee.pk,
+                                     amount=typed)
+        assert exc.value.fields == {"field": "amount"}
+        assert exc.value.render() == "金额应为不小于 0 的数字，最多两位小数。"
+    services.case_fee_charge(actor=clerk, case=reload(case), fee_id=fee.pk, amount="80.000")
+    [charged] = case.events.filter(type=E.FEE_CHARGED)
+    assert (Decimal(charged.data["amount"]), charged.data["waived"]) == (Decimal("80"), False)
+
+
+def test_a_fee_is_taken_only_where_the_fee_form_is_offered(world):
+    """One rule (selectors.fee_refusal) answers the service and the task page:
+    a case paused, when nothing is handled, takes no fee."""
+    from tests.supervision.helpers import fee_item
+
+    version = fee_item(world, amount="80")
+    case = accepted(world, version)
+    assert selectors.fee_refusal(case) is None
+    services.case_suspend(actor=world.user("a", Role.AGENCY_HEAD), case=reload(case),
+                          reason="expert_review", note="专家评审")
+    case = reload(case)
+    refusal = selectors.fee_refusal(case)
+    assert refusal is not None and refusal.code == CasesErrorCode.BAD_STATE
+    with nothing_written(), pytest.raises(Conflict) as exc:
+        services.case_fee_charge(actor=world.user("a", Role.WINDOW_CLERK), case=case,
+                                 fee_id=version.fees.get().pk, amount="80")
+    assert exc.value.code == CasesErrorCode.BAD_STATE
 
 
 def test_the_staff_of_a_post_hear_of_each_step_that_reaches_it(

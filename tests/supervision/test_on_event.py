@@ -80,6 +80,20 @@ def test_nothing_charged_needs_no_basis(world, promised):
     assert codes() == []
 
 
+def test_a_fee_marked_waived_but_charged_without_basis_raises_sf01(world, promised):
+    """An event from another channel that says ``waived`` yet records 20 yuan
+    taken without a basis is a charge without basis (第五十八条): the amount
+    decides, as for SF-02; the mark only where no amount is recorded."""
+    case = accepted(world, promised)
+    events.append(case=case, type=E.FEE_CHARGED, actor=_clerk(world),
+                  data={"fee": "工本费", "basis": "", "waived": True})
+    assert codes() == []
+    event = events.append(case=case, type=E.FEE_CHARGED, actor=_clerk(world),
+                          data={"fee": "工本费", "amount": "20", "basis": "", "waived": True})
+    alert = Alert.objects.get()
+    assert (alert.rule.code, alert.evidence) == ("SF-01", {"events": [event.pk]})
+
+
 def test_a_fee_above_the_standard_from_another_channel_raises_sf02(world, promised):
     """The amount is compared with the standard: an event without the engine's mark still counts."""
     case = accepted(world, promised)

@@ -446,10 +446,11 @@ class SuspendIn(Schema):
 
 
 # 《行政许可法》第四十二条: ten working days at most, fifteen for an item handled
-# by several agencies together (第二款: an item with joint agencies).
+# by several agencies together (第二款: an item whose process has its joint
+# agencies review the case).
 EXTENSION_DAYS = (f"1 to {clock.EXTENSION_WORKDAYS}, or 1 to {clock.JOINT_EXTENSION_WORKDAYS} "
-                  "for an item with joint agencies (parallel approval, "
-                  "《行政许可法》第四十二条第二款)")
+                  "for an item whose process has its joint agencies review the case "
+                  "(parallel approval, 《行政许可法》第四十二条第二款)")
 
 
 class ExtendIn(Schema):

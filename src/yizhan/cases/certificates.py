@@ -15,7 +15,9 @@ issues it, and the names it prints (the agency's, the holder's) are kept
 with it: the public verification page shows those, not today's.
 """
 
+import functools
 import logging
+import operator
 import secrets
 from dataclasses import dataclass
 
@@ -23,6 +25,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -147,12 +150,52 @@ def _settled(case: Case) -> int | None:
     existing = Certificate.objects.filter(case=case).values_list("pk", flat=True).first()
     if existing is not None:
         return existing
-    # Approved, whether delivered yet or not; a refusal decided but not yet
-    # delivered has no outcome yet either, and is never issued.
-    issuable = case.decided_at is not None and (
-        case.outcome == Case.Outcome.APPROVED
-        or (case.outcome == "" and case.status == Case.Status.APPROVED))
-    return None if issuable else 0
+    return None if _issuable(case) else 0
+
+
+# Issued for a case decided and approved, whether delivered yet (closed
+# approved) or not (approved, its outcome recorded at delivery); a refusal
+# decided but not yet delivered has no outcome yet either, and is never
+# issued.  One condition, read on a case (``_issuable``) and in SQL
+# (``_issuable_q``).
+_APPROVED_AS = ({"outcome": Case.Outcome.APPROVED},
+                {"outcome": "", "status": Case.Status.APPROVED})
+
+
+def _issuable(case: Case) -> bool:
+    return case.decided_at is not None and any(
+        all(getattr(case, name) == value for name, value in fields.items())
+        for fields in _APPROVED_AS)
+
+
+def _issuable_q() -> Q:
+    return Q(decided_at__isnull=False) & functools.reduce(
+        operator.or_, (Q(**fields) for fields in _APPROVED_AS))
+
+
+def approving_steps(case: Case | OuterRef) -> QuerySet[Task]:
+    """The decision steps that approved ``case`` (a case, or ``OuterRef`` to
+    one), the latest first: the first is the one whose agency issues the
+    certificate, as whoever decided there (``certificate_issue_for_case``).
+    """
+    return (Task.objects.filter(case=case, status=Task.Status.DONE, decision="approve",
+                                name__startswith="decide")
+            .order_by("-completed_at"))
+
+
+def certificates_missing(*, decided_before) -> list[tuple[int, int | None]]:
+    """The approvals decided before ``decided_before`` that have no
+    certificate, oldest first, as ``(case_id, task_id)``, ``task_id`` the
+    step that approved it (``approving_steps``): in one query, so the
+    periodic job that issues them (``cases.issue_missing_certificates``)
+    costs that one query when there are none, and reads nothing more about
+    a case than issuing it does.
+    """
+    deciding = approving_steps(OuterRef("pk")).values("pk")[:1]
+    return list(Case.objects.filter(_issuable_q(), decided_at__lt=decided_before,
+                                    certificate__isnull=True)
+                .order_by("decided_at", "pk")
+                .values_list("pk", Subquery(deciding)))
 
 
 @dataclass(frozen=True)

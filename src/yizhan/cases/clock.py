@@ -56,7 +56,8 @@ CORRECTION_NOTICE_WORKDAYS = 5
 # 《行政许可法》第四十二条: a decision that cannot be made within the limit may
 # be put off once, by at most ten working days; an application handled by
 # several agencies together (统一办理、联合办理、集中办理, the 并联审批 of
-# 第二十六条: an item with joint agencies) by at most fifteen.
+# 第二十六条: an item whose process has its joint agencies review the case, a
+# ``$joint`` lane) by at most fifteen.
 EXTENSION_WORKDAYS = 10
 JOINT_EXTENSION_WORKDAYS = 15
 

@@ -516,6 +516,21 @@ def correction_refusal(case: Case, *, kind: str, now=None) -> ApplicationError |
     return None
 
 
+def fee_refusal(case: Case) -> ApplicationError | None:
+    """Why no fee can be recorded on ``case`` now, or None
+    (services.case_fee_charge raises it; pages offer the fee form only when
+    it gives None).
+
+    A fee is taken while the application is before the agency and its
+    result not yet delivered: not while the applicant is still correcting
+    it (not yet accepted) nor while it is paused, when nothing is handled.
+    """
+    if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
+                           Case.Status.APPROVED):
+        return Conflict(_("办件当前状态下不能收费。"), code=CasesErrorCode.BAD_STATE)
+    return None
+
+
 def clock_adjustable(case: Case) -> bool:
     """The limits may still be paused or extended: no decision yet
     (services._check_undecided)."""
@@ -541,9 +556,17 @@ def extension_allowed(case: Case, now=None) -> bool:
 
 def extension_most(case: Case) -> int:
     """The most working days the one extension of ``case`` may add: fifteen for
-    an item handled by several agencies together (joint agencies: 《行政许可法》
-    第四十二条第二款), ten otherwise (``clock.EXTENSION_WORKDAYS``)."""
-    if case.item_version.joint_agencies.exists():
+    an item handled by several agencies together (统一办理、联合办理、集中办理:
+    《行政许可法》第四十二条第二款), ten otherwise (``clock.EXTENSION_WORKDAYS``).
+
+    Handled together when its process gives the joint agencies steps (a
+    ``$joint`` lane), not when the item merely names joint agencies: a 承诺件,
+    上级初审 or 即办件 naming some is still handled by one agency alone.  Read
+    from the version's stored process, with no query of its own.
+    """
+    from yizhan.bpmn import ProcessDefinition
+
+    if ProcessDefinition.from_json(case.item_version.process_spec).has_joint:
         return clock.JOINT_EXTENSION_WORKDAYS
     return clock.EXTENSION_WORKDAYS
 

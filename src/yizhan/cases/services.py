@@ -1242,9 +1242,7 @@ def _ensure_certificate(case: Case) -> None:
     """
     if Certificate.objects.filter(case=case).exists():
         return
-    decided = (case.tasks.filter(status=Task.Status.DONE, decision="approve",
-                                 name__startswith="decide")
-               .order_by("-completed_at").values_list("pk", flat=True).first())
+    decided = certificates.approving_steps(case).values_list("pk", flat=True).first()
     raise _CertificateMissing(case.pk, decided)
 
 
@@ -1963,9 +1961,9 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
         raise Conflict(_("该请求编号已用于本办件的另一笔收费（收费项目、金额或说明不同），"
                          "本次未记录。如确为另一笔收费，请重新打开收费表单或使用新的请求编号。"),
                        code=CasesErrorCode.KEY_REUSED)
-    if case.status not in (Case.Status.SUBMITTED, Case.Status.IN_PROGRESS,
-                           Case.Status.APPROVED):
-        raise Conflict(_("办件当前状态下不能收费。"), code=CasesErrorCode.BAD_STATE)
+    refused = selectors.fee_refusal(case)
+    if refused is not None:
+        raise refused
     fee, charged = _fee_as_charged(case, fee_id, amount)
     above = fee.amount is not None and charged > fee.amount
     events.append(case=case, type=EventType.FEE_CHARGED, actor=actor,
@@ -1981,16 +1979,22 @@ def case_fee_charge(*, actor, case: Case, fee_id: int, amount, note: str = "",
 
 
 def _fee_as_charged(case: Case, fee_id, amount) -> tuple[Fee, Decimal]:
-    """The item's fee ``fee_id`` and ``amount`` as recorded (to the fen), or refused."""
+    """The item's fee ``fee_id`` and ``amount`` as recorded (to the fen), or refused.
+
+    Money is paid in fen: an amount with a fraction of one is a typo, and
+    rounded it would be recorded as other than typed (0.004 as waived), so
+    it is refused; 80.000 is 80.00 written otherwise, and taken.
+    """
     fee = case.item_version.fees.filter(pk=fee_id).first()
     if fee is None:
         raise InvalidInput(_("该事项没有这个收费项目。"), field="fee_id")
     try:
-        charged = Decimal(str(amount)).quantize(Decimal("0.01"))
-        if charged < 0:
+        typed = Decimal(str(amount))
+        charged = typed.quantize(Decimal("0.01"))
+        if charged < 0 or charged != typed:
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        raise InvalidInput(_("金额应为不小于 0 的数字。"), field="amount") from None
+        raise InvalidInput(_("金额应为不小于 0 的数字，最多两位小数。"), field="amount") from None
     return fee, charged
 
 

@@ -1,9 +1,23 @@
 """Background work of the case engine."""
 
+import datetime as dt
+import logging
+
+from django.utils import timezone
+
 from yizhan.core.tasks import task
+
+log = logging.getLogger(__name__)
 
 # The name the recount is recorded under in workdays' CalendarCheckpoint.
 DEADLINES_FOLLOWER = "cases.deadlines"
+
+# How long an approval's own background issue (``cases.issue_certificate``,
+# queued as the decision commits) has before the periodic job issues the
+# certificate instead: longer than a busy queue takes, so that the two seldom
+# render the same certificate side by side (harmless, only wasted: the second
+# to record it keeps the first's).
+CERTIFICATE_GRACE = dt.timedelta(minutes=10)
 
 
 def deadlines_catch_up(*, force: bool = False):
@@ -40,6 +54,40 @@ def release_lapsed_claims() -> dict:
     from yizhan.cases.services import claims_release_lapsed
 
     return {"released": len(claims_release_lapsed())}
+
+
+@task("cases.issue_missing_certificates", every=300)
+def issue_missing_certificates() -> dict:
+    """Every five minutes: the certificate of an approval whose background
+    issue was lost (a worker killed, a queue emptied) is issued here.
+
+    A 即办件 closes (办结) approved at the window's one step, with no
+    delivery step to issue it (``services._ensure_certificate``): without
+    this its applicant, told the certificate can be downloaded, would never
+    have one.  Each case is issued as its own run would have issued it (by
+    the deciding step's agency, as whoever decided), in a transaction of
+    its own, so that one that cannot be issued (a name no installed font
+    can draw) holds up no other; it is tried again next time.  Safe on
+    several nodes: issuing twice records one certificate.
+    """
+    from yizhan.cases.certificates import certificate_issue_for_case, certificates_missing
+    from yizhan.core import context
+
+    issued = failed = 0
+    for case_id, decided_id in certificates_missing(
+            decided_before=timezone.now() - CERTIFICATE_GRACE):
+        try:
+            # One action per certificate: its event and audit record share
+            # an id with nothing issued for another case.
+            with context.acting("task"):
+                certificate = certificate_issue_for_case(case_id=case_id, task_id=decided_id)
+        except Exception:
+            failed += 1
+            log.exception("case %s: its missing certificate could not be issued", case_id)
+        else:
+            # 0: no longer an approval when the case was locked.
+            issued += bool(certificate)
+    return {"issued": issued, "failed": failed}
 
 
 @task("cases.tell_task_holders")

@@ -1192,6 +1192,11 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         and e.task is not None and e.task.created_at == task.created_at
         and e.agency_id != task.agency_id
     ] if task.status in (Task.Status.OPEN, Task.Status.CLAIMED) else []
+    # The fee form where the service takes a charge: not on a case paused
+    # or waiting for its correction.
+    fees = list(case.item_version.fees.all())
+    may_charge = (bool(fees) and permissions.case_fee_charge(request.user, case=case)
+                  and selectors.fee_refusal(case) is None)
     return render(request, "cases/task.html", {
         "task": task, "case": case, "kind": kind, "may_act": may_act,
         "may_release": task.status == Task.Status.CLAIMED
@@ -1201,7 +1206,8 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
                           fields=case.item_version.form_fields or [],
                           opinion_shown=may_act and (case.kind == Case.Kind.NOTICE
                                                      or may_approve),
-                          notice_shown=may_act and may_correct),
+                          notice_shown=may_act and may_correct)
+        + (_fee_unsent(values, fees) if action == "fee" and not may_charge else []),
         "values": values, "invalid": invalid, "back": back,
         "correction_rows": [{
             "material": m, "ticked": f"listed_{m.pk}" in typed,
@@ -1214,7 +1220,10 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
             "problem": typed.get(f"problem_field_{f['name']}", ""),
             "error": invalid.get(f"problem-field-{f['name']}", ""),
         } for f in case.item_version.form_fields or []],
-        "fee_key": values.get("fee-key") or uuid.uuid4().hex,
+        # The key comes back with what was typed (nothing was recorded with
+        # it), unless it is what was refused: sent again, it would be again.
+        "fee_key": (values.get("fee-key") if getattr(refused, "code", None)
+                    != CasesErrorCode.KEY_REUSED else "") or uuid.uuid4().hex,
         "may_approve": may_approve,
         "stage_rejections": stage_rejections,
         # The display toggles send the task form along (portal/base.html).
@@ -1235,8 +1244,8 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
         and permissions.correction_notice_print(request.user, case=case),
         "remaining": selectors.remaining_workdays(case),
         "materials": materials,
-        "fees": list(case.item_version.fees.all()),
-        "may_charge": permissions.case_fee_charge(request.user, case=case),
+        "fees": fees,
+        "may_charge": may_charge,
         **_case_actions(request.user, case, values, on_task=True),
     }, status=200 if refused is None else 400 if _refused_at_field(refused)
         else refused.http_status)
@@ -1258,6 +1267,18 @@ def _unsent(typed, *, materials, fields, opinion_shown: bool,
     return [(label, text) for label, text in texts if text.strip()]
 
 
+def _fee_unsent(values: dict, fees) -> list[tuple]:
+    """What a refused fee form had typed (``values``, by element id) when the
+    page, as the case now is, offers no fee form (the case paused
+    meanwhile): shown to be copied, as ``_unsent`` shows a decision's."""
+    amount, note = values.get("amount", ""), values.get("fee-note", "")
+    if not (amount.strip() or note.strip()):
+        return []
+    chosen = next((f.name for f in fees if str(f.pk) == values.get("fee_id")), "")
+    texts = [(_("收费项目"), chosen), (_("实收金额（元，减免填 0）"), amount), (_("备注"), note)]
+    return [(label, text) for label, text in texts if text.strip()]
+
+
 def _posted_version(request) -> int | None:
     """The task's version on the page the form was sent from; None from a
     form without it.  Anything but digits matches no version."""
@@ -1270,6 +1291,10 @@ def _posted_version(request) -> int | None:
 # The buttons of the task form (task.html), which holds the decision and the
 # correction notice: each posts the whole form.
 TASK_FORM_ACTIONS = ("approve", "reject", "not_accept", "return", "correction")
+# The task page's forms whose every refusal, not only one at a field, brings
+# the page back with what was typed: the task form's, and the fee form's (an
+# amount and note taken down at the counter, lost if the page only said no).
+KEPT_ON_REFUSAL = (*TASK_FORM_ACTIONS, "fee")
 
 
 def _correction_items(post) -> list[dict]:
@@ -1346,8 +1371,8 @@ def task_action(request, task_id: int, action: str):
         raise
     except ApplicationError as exc:
         messages.error(request, exc.render())
-        if action in TASK_FORM_ACTIONS or _refused_at_field(exc):
-            # What was typed (a reasoned opinion, a correction notice) is
+        if action in KEPT_ON_REFUSAL or _refused_at_field(exc):
+            # What was typed (a reasoned opinion, a correction notice, a fee) is
             # kept on the page as the task and the case are now, whatever
             # the refusal: a stale page (its forms then carry the current
             # version), or the case changed meanwhile (the head paused the

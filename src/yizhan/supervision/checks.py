@@ -147,9 +147,13 @@ def _money(value) -> Decimal | None:
 
 
 def _fee_without_basis(event, case, params, history):
+    # The amount decides, as for SF-02: an event from another channel may
+    # mark a fee ``waived`` and still record money taken (第五十八条).  The
+    # mark stands only for an event that records no amount at all.
     data = event.data or {}
-    if (data.get("basis") or "").strip() or data.get("waived") or _money(
-            data.get("amount")) == 0:
+    amount = _money(data.get("amount"))
+    if ((data.get("basis") or "").strip() or amount == 0
+            or (amount is None and data.get("waived"))):
         return None
     return Finding(_("收取“%(fee)s”%(amount)s 元，无收费依据。")
                    % {"fee": data.get("fee", ""), "amount": data.get("amount", "")})
