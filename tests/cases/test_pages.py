@@ -1018,10 +1018,10 @@ def test_the_window_records_a_fee_on_the_task_page(world, client_for):
     assert E.FEE_CHARGED in event_types(case)
 
 
-def test_a_double_click_on_record_fee_records_the_fee_once(world, client_for):
-    """The same 记录收费 form posted twice (a double click, a retry) records one
-    charge, not two (which would also raise two alerts for supervision); the form
-    shown again records a second charge."""
+def _fee_form(world, client_for):
+    """A case of an item with an 80-yuan fee waiting for acceptance, and its
+    clerk's 记录收费 form as the task page shows it:
+    ``(version, case, clerk's client, task, the form's address, its fields)``."""
     from tests.supervision.helpers import fee_item
 
     version = fee_item(world, amount="80")
@@ -1030,6 +1030,14 @@ def test_a_double_click_on_record_fee_records_the_fee_once(world, client_for):
     task = open_task(case, "accept")
     url = f"/workbench/tasks/{task.pk}/fee/"
     form = _hidden(clerk.get(f"/workbench/tasks/{task.pk}/").content.decode(), f'{url}"')
+    return version, case, clerk, task, url, form
+
+
+def test_a_double_click_on_record_fee_records_the_fee_once(world, client_for):
+    """The same 记录收费 form posted twice (a double click, a retry) records one
+    charge, not two (which would also raise two alerts for supervision); the form
+    shown again records a second charge."""
+    version, case, clerk, task, url, form = _fee_form(world, client_for)
     assert form["key"]
     form.update({"fee_id": version.fees.get().pk, "amount": "80", "note": "现场缴费"})
     for _click in range(2):
@@ -1074,14 +1082,7 @@ def test_a_refused_fee_keeps_the_amount_and_note_typed(world, client_for):
     already used for another charge), the fee form comes back with the fee,
     amount and note as typed; the key refused is replaced, so that the form
     sent again is the other charge the message offers to record."""
-    from tests.supervision.helpers import fee_item
-
-    version = fee_item(world, amount="80")
-    case, _code = submitted(world, version)
-    clerk = client_for(world.user("a", Role.WINDOW_CLERK))
-    task = open_task(case, "accept")
-    url = f"/workbench/tasks/{task.pk}/fee/"
-    form = _hidden(clerk.get(f"/workbench/tasks/{task.pk}/").content.decode(), f'{url}"')
+    version, case, clerk, _task, url, form = _fee_form(world, client_for)
     form.update({"fee_id": version.fees.get().pk, "amount": "0.004", "note": "现场缴费"})
     with nothing_written():
         refused = clerk.post(url, form)
