@@ -1105,6 +1105,25 @@ def test_a_refused_fee_keeps_the_amount_and_note_typed(world, client_for):
     assert event_types(case).count(E.FEE_CHARGED) == 2
 
 
+def test_the_display_toggles_of_a_refused_form_return_to_its_page(world, client_for):
+    """A refused form is answered at the action's address, which takes no GET:
+    大字模式 used there sent the browser back to it, and it answered 405.  The
+    toggles return to the task page (or the case page) itself."""
+    _version, case, clerk, task, url, form = _fee_form(world, client_for)
+    refused = clerk.post(url, {**form, "amount": "0.004"})
+    assert refused.status_code == 400
+    toggle = _hidden(refused.content.decode(), 'action="/display/"')
+    assert toggle["next"] == f"/workbench/tasks/{task.pk}/"
+    landed = clerk.post("/display/", {"next": toggle["next"], "large_text": "on"}, follow=True)
+    assert landed.status_code == 200 and landed.redirect_chain[-1][0] == toggle["next"]
+    complete(world.user("a", Role.WINDOW_CLERK), case, "accept")
+    reviewer = client_for(world.user("a", Role.REVIEWER))
+    refused = reviewer.post(f"/workbench/cases/{case.pk}/suspend/", {"reason": "inspection"})
+    assert refused.status_code == 400
+    assert _hidden(refused.content.decode(), 'action="/display/"')["next"] == (
+        f"/workbench/cases/{case.pk}/")
+
+
 def test_a_double_click_on_the_task_page_lands_on_the_result(world, promised, client_for):
     """一次性告知 and then 同意, each clicked twice (both posts carrying the page's
     version): the second click lands where the first did, with its message, not

@@ -958,6 +958,13 @@ def staff_case(request, case_id: int):
     return _staff_case_page(request, case_id)
 
 
+def _page_path(request, name: str, pk: int) -> str | None:
+    """Where the display toggles return to (base.html ``page_path``): the page
+    itself when it answers a refused form posted to an action's address,
+    which takes no GET (a toggle used there answered 405); else the request's."""
+    return reverse(name, args=[pk]) if request.method == "POST" else None
+
+
 def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
                      back: str = ""):
     """The staff case page; after a refused form, as ``_task_page`` shows its own."""
@@ -966,6 +973,7 @@ def _staff_case_page(request, case_id: int, *, action: str = "", refused=None,
     return render(request, "cases/case_detail.html", {
         "case": case, "remaining": selectors.remaining_workdays(case),
         "applicant_view": False, "values": values, "invalid": invalid, "back": back,
+        "page_path": _page_path(request, "cases:staff_case", case_id),
         # The limits of the steps it lists (办理环节).
         "step_provisional": _step_provisional_note(case, case.task_list),
         **_case_actions(request.user, case, values),
@@ -1199,6 +1207,7 @@ def _task_page(request, task, *, action: str = "", refused=None, back: str = "")
                   and selectors.fee_refusal(case) is None)
     return render(request, "cases/task.html", {
         "task": task, "case": case, "kind": kind, "may_act": may_act,
+        "page_path": _page_path(request, "cases:task", task.pk),
         "may_release": task.status == Task.Status.CLAIMED
         and permissions.task_release(request.user, task=task),
         "step_provisional": _step_provisional_note(case, [task]),
