@@ -292,6 +292,15 @@ def _foreign(world):
         ("POST", "/api/v1/directory/staff/{user_id}/deactivate"):
             (f"/api/v1/directory/staff/{world.user('b', Role.REVIEWER).pk}/deactivate",
              {"reason": "越权停用"}),
+        ("POST", "/api/v1/directory/posts/{post_id}/staff/{user_id}"):
+            (f"/api/v1/directory/posts/{post_b.pk}/staff/"
+             f"{world.user('b', Role.WINDOW_CLERK).pk}", None),
+        ("DELETE", "/api/v1/directory/posts/{post_id}/staff/{user_id}"):
+            (f"/api/v1/directory/posts/{post_b.pk}/staff/{world.user('b', Role.REVIEWER).pk}",
+             None),
+        ("POST", "/api/v1/directory/staff/{user_id}/totp/disable"):
+            (f"/api/v1/directory/staff/{world.user('b', Role.REVIEWER).pk}/totp/disable",
+             {"reason": "越权重置"}),
         ("POST", "/api/v1/accounts/tokens"):
             ("/api/v1/accounts/tokens", {"agency_id": b.pk, "name": "越权令牌",
                                          "role": "reviewer"}),
@@ -464,6 +473,8 @@ PAGES_CASE = {"cases:mine_detail", "cases:mine_correct", "cases:mine_submit",
               "cases:correction_notice"}
 # Staff pages whose content is limited to the viewer's agencies: checked below.
 PAGES_STAFF = {"portal:workbench", "portal:workbench_extensions", "portal:my_agency",
+               "portal:my_agency_post_staff", "portal:my_agency_unpost_staff",
+               "portal:my_agency_totp_reset",
                "portal:audit_search", "catalog:desk",
                "catalog:desk_import", "catalog:desk_export", "catalog:desk_version",
                "catalog:desk_action", "catalog:desk_file_attach", "catalog:desk_file_detach",
@@ -545,6 +556,17 @@ def test_staff_pages_show_nothing_of_agency_b(world):
             assert response.status_code in REFUSED, (role, url, response.status_code)
         response = client.post(f"/supervision/alerts/{alert_b.pk}/clear/", {"reason": "越权"})
         assert response.status_code in REFUSED, (role, "alert_clear", response.status_code)
+        # 本机关's forms on B's posts and people: 任命岗位, 免去岗位, 重置动态口令.
+        post_b, reviewer_b = world.posts["b"][Role.REVIEWER], world.user("b", Role.REVIEWER)
+        for url, data in (
+            (f"/workbench/agency/posts/{post_b.pk}/staff/",
+             {f"post-{post_b.pk}-username": world.user("b", Role.WINDOW_CLERK).username}),
+            (f"/workbench/agency/posts/{post_b.pk}/staff/{reviewer_b.pk}/unpost/", {}),
+            (f"/workbench/agency/staff/{reviewer_b.pk}/totp/",
+             {f"totp-{reviewer_b.pk}-reason": "越权"}),
+        ):
+            response = client.post(url, data)
+            assert response.status_code in REFUSED, (role, url, response.status_code)
         response = client.post("/supervision/notices/new/", {
             "alert": open_alert_b.pk, "type": "correction", "title": "越权督办",
             "requirements": "整改"})

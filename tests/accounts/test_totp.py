@@ -163,6 +163,47 @@ def test_agency_head_may_disable_a_subordinate_s_second_factor(world):
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_resetting_another_person_s_second_factor_needs_a_reason(world, reason):
+    """Someone else's safeguard is switched off only with the reason on record;
+    one's own needs none."""
+    reviewer = world.user("a", "reviewer")
+    enable(reviewer)
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.totp_disable(actor=world.user("a", "agency_head"), user=reviewer,
+                              reason=reason)
+    assert exc.value.fields["field"] == "reason"
+    assert exc.value.render("zh-hans") == "为他人停用动态口令须说明理由。"
+    assert User.objects.get(pk=reviewer.pk).totp_enabled is True
+    services.totp_disable(actor=reviewer, user=reviewer, reason=reason)
+    assert User.objects.get(pk=reviewer.pk).totp_enabled is False
+
+
+def test_a_head_resets_a_second_factor_on_the_agency_page(world, client_for):
+    """本机关 shows 重置动态口令 for a staff member whose second factor is on, to
+    whoever may reset it; the reason is asked at its field."""
+    reviewer = world.user("a", "reviewer")
+    enable(reviewer)
+    head = client_for(world.user("a", "agency_head"))
+    page = head.get("/workbench/agency/").content.decode()
+    assert f'data-testid="totp-reset-{reviewer.pk}"' in page
+    colleague_page = client_for(world.user("a", "window_clerk")).get("/workbench/agency/")
+    assert "totp-reset-" not in colleague_page.content.decode()
+    url = f"/workbench/agency/staff/{reviewer.pk}/totp/"
+    field = f"totp-{reviewer.pk}-reason"
+    with nothing_written():
+        response = head.post(url, {field: "   "})
+    assert response.status_code == 400
+    assert f'id="id_{field}_error"' in response.content.decode()
+    assert User.objects.get(pk=reviewer.pk).totp_enabled is True
+    response = head.post(url, {field: "手机丢失"})
+    assert response.status_code == 302
+    assert User.objects.get(pk=reviewer.pk).totp_enabled is False
+    record = last_audit(AccountsAction.TOTP_DISABLED, object_id=str(reviewer.pk))
+    assert (record.actor_label, record.reason) == ("a.agency_head", "手机丢失")
+    assert "totp-reset-" not in head.get("/workbench/agency/").content.decode()
+
+
 def test_head_of_another_agency_may_not_disable_it(world):
     """Other agencies' heads, colleagues and citizens cannot switch it off."""
     reviewer = world.user("a", "reviewer")

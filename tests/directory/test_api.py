@@ -7,7 +7,7 @@ from tests.directory.writes import last_audit, nothing_written
 from tests.factories import PASSWORD
 from yizhan.accounts.models import User
 from yizhan.directory.actions import DirectoryAction
-from yizhan.directory.models import Post
+from yizhan.directory.models import Post, Posting
 
 
 def test_divisions_and_agencies_are_public(world):
@@ -115,3 +115,83 @@ def test_deactivating_a_citizen_through_the_staff_endpoint_is_not_found(world, c
         response = client.post(f"/api/v1/directory/staff/{world.citizen.pk}/deactivate",
                                {"reason": "试试"}, content_type="application/json")
     assert response.status_code == 404
+
+
+def test_a_head_posts_and_unposts_existing_staff_through_the_api(world, client_for):
+    """调岗: 201 for a new posting, 200 when it is already held, 204 for taking
+    it away; each change audited once."""
+    client = client_for(world.user("a", "agency_head"))
+    clerk, post = world.user("a", "window_clerk"), world.posts["a"]["reviewer"]
+    url = f"/api/v1/directory/posts/{post.pk}/staff/{clerk.pk}"
+    response = client.post(url)
+    assert response.status_code == 201
+    assert response.json() == {"user_id": clerk.pk, "username": clerk.username,
+                               "full_name": clerk.full_name, "post_id": post.pk,
+                               "post_name": post.name, "role": "reviewer"}
+    assert last_audit(DirectoryAction.STAFF_POSTED, object_id=str(clerk.pk)).actor_label == (
+        "a.agency_head")
+    with nothing_written():
+        assert client.post(url).status_code == 200
+    response = client.delete(url)
+    assert (response.status_code, response.content) == (204, b"")
+    assert not Posting.objects.filter(user=clerk, post=post).exists()
+    assert last_audit(DirectoryAction.STAFF_UNPOSTED, object_id=str(clerk.pk)).actor_label == (
+        "a.agency_head")
+
+
+def test_posting_through_the_api_is_refused_as_the_services_refuse_it(world, client_for):
+    """A post beyond one's reach and a public account are not found; a staff
+    member who may not confer the role is refused; a switched-off account is
+    a 400 naming the field.  Nothing is written."""
+    head = client_for(world.user("a", "agency_head"))
+    clerk, post = world.user("a", "window_clerk"), world.posts["a"]["reviewer"]
+    post_b = world.posts["b"]["reviewer"]
+    gone = world.user("a", "data_officer")
+    User.objects.filter(pk=gone.pk).update(is_active=False)
+    colleague = client_for(world.user("a", "reviewer"))
+    with nothing_written():
+        for method in (head.post, head.delete):
+            api_error(method(f"/api/v1/directory/posts/{post_b.pk}/staff/{clerk.pk}"),
+                      404, "core.not_found")
+            api_error(method(f"/api/v1/directory/posts/{post.pk}/staff/{world.citizen.pk}"),
+                      404, "core.not_found")
+            api_error(method(f"/api/v1/directory/posts/999999/staff/{clerk.pk}"),
+                      404, "core.not_found")
+        api_error(colleague.post(f"/api/v1/directory/posts/{post.pk}/staff/{clerk.pk}"),
+                  403, "core.permission_denied")
+        api_error(colleague.delete(f"/api/v1/directory/posts/{post.pk}/staff/"
+                                   f"{world.user('a', 'reviewer').pk}"),
+                  403, "core.permission_denied")
+        body = api_error(head.post(f"/api/v1/directory/posts/{post.pk}/staff/{gone.pk}"),
+                         400, "core.invalid_input")
+    assert body["message_zh"] == "只有有效的工作人员账户可以任命岗位。"
+    assert body["fields"]["field"] == "user"
+
+
+def test_a_head_resets_a_staff_member_s_second_factor_through_the_api(world, client_for):
+    """A lost phone: the reason is required (missing, empty or blank is a 400
+    that changes nothing) and kept in the audit record."""
+    from tests.accounts.test_totp import enable
+    from yizhan.accounts.actions import AccountsAction
+
+    reviewer = world.user("a", "reviewer")
+    enable(reviewer)
+    client = client_for(world.user("a", "agency_head"))
+    other_head = client_for(world.user("b", "agency_head"))
+    url = f"/api/v1/directory/staff/{reviewer.pk}/totp/disable"
+    with nothing_written():
+        for payload in ({}, {"reason": ""}, {"reason": "   "}):
+            api_error(client.post(url, payload, content_type="application/json"),
+                      400, "core.invalid_input")
+        api_error(other_head.post(url, {"reason": "越权"}, content_type="application/json"),
+                  403, "core.permission_denied")
+        api_error(client.post(f"/api/v1/directory/staff/{world.citizen.pk}/totp/disable",
+                              {"reason": "手机丢失"}, content_type="application/json"),
+                  404, "core.not_found")
+    assert User.objects.get(pk=reviewer.pk).totp_enabled is True
+    response = client.post(url, {"reason": "手机丢失"}, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"user_id": reviewer.pk, "username": "a.reviewer",
+                               "totp_enabled": False}
+    record = last_audit(AccountsAction.TOTP_DISABLED, object_id=str(reviewer.pk))
+    assert (record.actor_label, record.reason) == ("a.agency_head", "手机丢失")

@@ -156,6 +156,67 @@ def test_posting_refusals(world):
             services.staff_post(actor=world.admin, user=world.citizen, post=a_post)
 
 
+def test_posting_a_switched_off_account_is_refused_like_a_grant(world):
+    """A post, as a grant, goes only to an account that can act: one switched
+    off is refused at the field, and nothing is written."""
+    user = world.user("a", "reviewer")
+    services.staff_deactivate(actor=world.admin, user=user, reason="离职")
+    user.refresh_from_db()
+    with nothing_written(), pytest.raises(InvalidInput) as exc:
+        services.staff_post(actor=world.user("a", "agency_head"), user=user,
+                            post=world.posts["a"]["window_clerk"])
+    assert exc.value.fields["field"] == "user"
+    assert exc.value.render("zh-hans") == "只有有效的工作人员账户可以任命岗位。"
+    assert not Posting.objects.filter(user=user, post=world.posts["a"]["window_clerk"]).exists()
+
+
+def test_a_head_posts_and_unposts_staff_on_the_agency_page(world, client_for):
+    """本机关: 任命岗位 takes an existing staff account's login name, 免去岗位
+    takes the post away; what is wrong is said at the field, in Chinese."""
+    head = client_for(world.user("a", "agency_head"))
+    clerk, post = world.user("a", "window_clerk"), world.posts["a"]["reviewer"]
+    page = head.get("/workbench/agency/").content.decode()
+    assert f'data-testid="post-{post.pk}"' in page
+    assert "任命岗位" in page and "免去岗位" in page
+    url, field = f"/workbench/agency/posts/{post.pk}/staff/", f"post-{post.pk}-username"
+    with nothing_written():
+        for username, message in (("", None), ("nobody", "没有登录名为“nobody”的工作人员账户。"),
+                                  (world.citizen.username, None)):
+            response = head.post(url, {field: username})
+            assert response.status_code == 400, username
+            text = response.content.decode()
+            assert f'id="id_{field}_error"' in text
+            if message:
+                assert message in text
+    response = head.post(url, {field: clerk.username.upper()})
+    assert response.status_code == 302
+    assert Posting.objects.filter(user=clerk, post=post).exists()
+    unpost = f'data-testid="unpost-{post.pk}-{clerk.pk}"'
+    assert unpost in head.get("/workbench/agency/").content.decode()
+    response = head.post(f"/workbench/agency/posts/{post.pk}/staff/{clerk.pk}/unpost/")
+    assert response.status_code == 302
+    assert not Posting.objects.filter(user=clerk, post=post).exists()
+    assert last_audit(DirectoryAction.STAFF_UNPOSTED, object_id=str(clerk.pk)).actor_label == (
+        "a.agency_head")
+
+
+def test_the_agency_page_offers_staffing_only_to_who_may_do_it(world, client_for):
+    """A colleague sees the posts and people without the forms; pressed anyway,
+    the refusal changes nothing."""
+    colleague = client_for(world.user("a", "reviewer"))
+    page = colleague.get("/workbench/agency/").content.decode()
+    assert "免去岗位" not in page and 'data-testid="post-' not in page
+    clerk, post = world.user("a", "window_clerk"), world.posts["a"]["window_clerk"]
+    with nothing_written():
+        response = colleague.post(f"/workbench/agency/posts/{post.pk}/staff/{clerk.pk}/unpost/")
+    assert response.status_code == 302
+    assert Posting.objects.filter(user=clerk, post=post).exists()
+    with nothing_written():
+        response = colleague.post(f"/workbench/agency/posts/{post.pk}/staff/",
+                                  {f"post-{post.pk}-username": "a.reviewer"})
+    assert response.status_code == 403
+
+
 # --- staff_deactivate ----------------------------------------------------------
 
 

@@ -276,7 +276,13 @@ def totp_enable(*, actor, user: User, secret: str, code: str) -> User:
 
 @transaction.atomic
 def totp_disable(*, actor, user: User, reason: str = "") -> User:
+    """Switch off ``user``'s second factor: their own choice, or a reset after a
+    lost phone by whoever answers for every role they hold."""
     require(permissions.totp_disable(actor, user=user), action="totp_disable")
+    if getattr(person_of(actor), "pk", None) != user.pk and not (reason or "").strip():
+        # Someone else's account loses a safeguard: the audit record says why,
+        # to be checked against the staff member's own request.
+        raise InvalidInput(_("为他人停用动态口令须说明理由。"), field="reason")
     if not user.totp_enabled:
         return user
     user.totp_secret = ""

@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
-from yizhan.accounts.models import User
+from yizhan.accounts import services as account_services
 from yizhan.core.api import AUTH, actor_of
 from yizhan.core.errors import NotFound
 from yizhan.directory import selectors, services
@@ -81,6 +81,17 @@ class StaffCreated(Schema):
 class StaffDeactivateIn(Schema):
     reason: str = Field(..., min_length=1, description="why the account is closed; "
                         "audited")
+
+
+class TotpResetIn(Schema):
+    reason: str = Field(..., min_length=1, description="why another person's second "
+                        "factor is switched off (a lost phone); audited")
+
+
+class TotpResetOut(Schema):
+    user_id: int
+    username: str
+    totp_enabled: bool
 
 
 class IdentifierRevealIn(Schema):
@@ -177,11 +188,40 @@ def create_staff(request, post_id: int, payload: StaffIn):
     return Status(201, {"user_id": user.pk, "username": user.username})
 
 
+@router.post("/posts/{post_id}/staff/{user_id}", response={200: StaffOut, 201: StaffOut},
+             auth=AUTH)
+def post_staff(request, post_id: int, user_id: int):
+    """Post an existing staff member (调岗): 201 when new, 200 when already held."""
+    actor = actor_of(request)
+    post = selectors.post_get_for_actor(actor=actor, post_id=post_id)
+    user = selectors.staff_account_get(user_id=user_id)
+    posting, created = services.staff_post(actor=actor, user=user, post=post)
+    return Status(201 if created else 200, posting)
+
+
+@router.delete("/posts/{post_id}/staff/{user_id}", response={204: None}, auth=AUTH)
+def unpost_staff(request, post_id: int, user_id: int):
+    """Take a post from a staff member; the cases they claimed there go back to it."""
+    actor = actor_of(request)
+    post = selectors.post_get_for_actor(actor=actor, post_id=post_id)
+    user = selectors.staff_account_get(user_id=user_id)
+    services.staff_unpost(actor=actor, user=user, post=post)
+    return Status(204, None)
+
+
+@router.post("/staff/{user_id}/totp/disable", response={200: TotpResetOut}, auth=AUTH)
+def disable_staff_totp(request, user_id: int, payload: TotpResetIn):
+    """Reset a staff member's second factor after a lost phone (the head of
+    their agency); audited with the reason."""
+    user = selectors.staff_account_get(user_id=user_id)
+    user = account_services.totp_disable(actor=actor_of(request), user=user,
+                                         reason=payload.reason)
+    return {"user_id": user.pk, "username": user.username, "totp_enabled": user.totp_enabled}
+
+
 @router.post("/staff/{user_id}/deactivate", response={200: StaffCreated}, auth=AUTH)
 def deactivate_staff(request, user_id: int, payload: StaffDeactivateIn):
-    user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF).first()
-    if user is None:
-        raise NotFound()
+    user = selectors.staff_account_get(user_id=user_id)
     user = services.staff_deactivate(actor=actor_of(request), user=user, reason=payload.reason)
     return {"user_id": user.pk, "username": user.username}
 

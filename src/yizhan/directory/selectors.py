@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
+from yizhan.accounts.models import User
 from yizhan.core.errors import NotFound
 from yizhan.directory import permissions
 from yizhan.directory.authz import scope_of
@@ -59,6 +60,19 @@ def staff_list_for_actor(*, actor, agency_id: int) -> QuerySet[Posting]:
         .select_related("user", "post", "post__agency")
         .order_by("post_id", "user__username")
     )
+
+
+def staff_account_get(*, user_id: int | None = None, username: str = "") -> User:
+    """A staff account, active or not, by id or by login name (any case); a
+    public account is not found here, so no staff page or route acts on one."""
+    qs = User.objects.filter(kind=User.Kind.STAFF)
+    if user_id is not None:
+        user = qs.filter(pk=user_id).first()
+    else:
+        user = qs.filter(username__iexact=(username or "").strip()).first() if username else None
+    if user is None:
+        raise NotFound()
+    return user
 
 
 def postings_of(*, user) -> list[Posting]:

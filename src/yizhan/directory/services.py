@@ -221,17 +221,20 @@ def staff_create(
 
 
 @transaction.atomic
-def staff_post(*, actor, user: User, post: Post) -> Posting:
+def staff_post(*, actor, user: User, post: Post) -> tuple[Posting, bool]:
+    """Post an existing staff member (调岗); with whether the posting is new."""
     require(permissions.staff_post(actor, post=post), action="staff_post")
-    if not user.is_staff_member:
-        raise InvalidInput(_("只有工作人员账户可以任命岗位。"), field="user")
+    if not (user.is_staff_member and user.is_active):
+        # As for a grant: a post on a switched-off account would bring its
+        # roles back with the account, unseen by whoever switches it on.
+        raise InvalidInput(_("只有有效的工作人员账户可以任命岗位。"), field="user")
     posting, created = Posting.objects.get_or_create(user=user, post=post,
                                                      defaults={"since": timezone.now()})
     if created:
         audit_append(actor=actor, action=DirectoryAction.STAFF_POSTED, obj=user,
                      agency_id=post.agency_id, changes={"post": post.pk, "role": post.role})
         forget_scope(user)
-    return posting
+    return posting, created
 
 
 @transaction.atomic

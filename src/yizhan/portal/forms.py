@@ -63,6 +63,18 @@ class TotpForm(forms.Form):
                                                          "inputmode": "numeric"}))
 
 
+class PostStaffForm(forms.Form):
+    """任命岗位 on the 本机关 page: an existing staff account, by login name."""
+
+    username = forms.CharField(label=_("登录名"), max_length=150)
+
+
+class TotpResetForm(forms.Form):
+    """重置动态口令 on the 本机关 page, for a staff member who lost their phone."""
+
+    reason = forms.CharField(label=_("理由"), max_length=500)
+
+
 def _day_starts(day: datetime.date, *, days_later: int = 0) -> datetime.datetime:
     """The instant the local day ``days_later`` after ``day`` begins.
 

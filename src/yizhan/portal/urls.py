@@ -23,5 +23,11 @@ urlpatterns = [
     path("workbench/", views.workbench, name="workbench"),
     path("workbench/extensions/", views.workbench_extensions, name="workbench_extensions"),
     path("workbench/agency/", views.my_agency, name="my_agency"),
+    path("workbench/agency/posts/<int:post_id>/staff/", views.my_agency_post_staff,
+         name="my_agency_post_staff"),
+    path("workbench/agency/posts/<int:post_id>/staff/<int:user_id>/unpost/",
+         views.my_agency_unpost_staff, name="my_agency_unpost_staff"),
+    path("workbench/agency/staff/<int:user_id>/totp/", views.my_agency_totp_reset,
+         name="my_agency_totp_reset"),
     path("workbench/audit/", views.audit_search, name="audit_search"),
 ]

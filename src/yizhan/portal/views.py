@@ -12,6 +12,7 @@ from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from yizhan.accounts import permissions as account_permissions
 from yizhan.accounts import services as account_services
 from yizhan.accounts.services import SecondFactorRequired
 from yizhan.audit import registry as audit_registry
@@ -22,14 +23,14 @@ from yizhan.cases import selectors as case_selectors
 from yizhan.catalog import permissions as catalog_permissions
 from yizhan.catalog import selectors as catalog_selectors
 from yizhan.catalog.forms import SearchForm
-from yizhan.core.errors import ApplicationError
+from yizhan.core.errors import ApplicationError, NotFound
 from yizhan.core.middleware import client_ip
 from yizhan.core.public import public_url
 from yizhan.directory import permissions as directory_permissions
 from yizhan.directory import selectors as directory_selectors
 from yizhan.directory import services as directory_services
 from yizhan.directory.authz import scope_of
-from yizhan.directory.pages import paged, safe_next, staff_page
+from yizhan.directory.pages import paged, refusal_shown, safe_next, staff_page
 from yizhan.portal import forms
 from yizhan.portal.context_processors import CONTRAST_COOKIE, DISPLAY_COOKIE
 from yizhan.supervision import permissions as supervision_permissions
@@ -351,15 +352,112 @@ def workbench_extensions(request):
     })
 
 
+def _post_prefix(post) -> str:
+    return f"post-{post.pk}"
+
+
+def _totp_prefix(user) -> str:
+    return f"totp-{user.pk}"
+
+
+def _my_agency_page(request, *, failed=None, status: int = 200):
+    """本机关: each home agency's posts and staff, with the forms the viewer may
+    use on them; ``failed`` is a refused form, shown in its row with its errors.
+    """
+    viewer = request.user
+
+    def form_for(form_class, prefix):
+        if failed is not None and failed.prefix == prefix:
+            return failed
+        return form_class(prefix=prefix)
+
+    agencies = []
+    for agency in directory_selectors.agencies_for_actor(actor=viewer).filter(
+        pk__in=scope_of(viewer).home_agency_ids
+    ):
+        staff = list(directory_selectors.staff_list_for_actor(actor=viewer, agency_id=agency.pk))
+        for posting in staff:
+            posting.may_unpost = directory_permissions.staff_unpost(viewer, post=posting.post)
+        posts = list(directory_selectors.post_list_for_actor(actor=viewer, agency_id=agency.pk))
+        for post in posts:
+            post.form = (form_for(forms.PostStaffForm, _post_prefix(post))
+                         if directory_permissions.staff_post(viewer, post=post) else None)
+        # A lost phone: the staff member whose second factor is on, for whoever
+        # may take away every role they hold (docs/access.md); one's own is
+        # switched off on the account page.
+        resets, seen = [], set()
+        for posting in staff:
+            person = posting.user
+            if (person.pk in seen or not person.totp_enabled or person.pk == viewer.pk
+                    or not account_permissions.totp_disable(viewer, user=person)):
+                continue
+            seen.add(person.pk)
+            resets.append({"user": person, "form": form_for(forms.TotpResetForm,
+                                                            _totp_prefix(person))})
+        agencies.append({"agency": agency, "staff": staff, "posts": posts, "resets": resets})
+    return render(request, "portal/my_agency.html", {"agencies": agencies}, status=status)
+
+
 @staff_page()
 def my_agency(request):
-    agencies = []
-    for agency in directory_selectors.agencies_for_actor(actor=request.user).filter(
-        pk__in=scope_of(request.user).home_agency_ids
-    ):
-        staff = directory_selectors.staff_list_for_actor(actor=request.user, agency_id=agency.pk)
-        agencies.append({"agency": agency, "staff": staff})
-    return render(request, "portal/my_agency.html", {"agencies": agencies})
+    return _my_agency_page(request)
+
+
+@staff_page()
+@require_POST
+def my_agency_post_staff(request, post_id: int):
+    """任命岗位: post an existing staff account, named by login name (调岗)."""
+    post = directory_selectors.post_get_for_actor(actor=request.user, post_id=post_id)
+    form = forms.PostStaffForm(request.POST, prefix=_post_prefix(post))
+    if not form.is_valid():
+        return _my_agency_page(request, failed=form, status=400)
+    username = form.cleaned_data["username"]
+    try:
+        user = directory_selectors.staff_account_get(username=username)
+    except NotFound:
+        form.add_error("username", _("没有登录名为“%(username)s”的工作人员账户。")
+                       % {"username": username})
+        return _my_agency_page(request, failed=form, status=400)
+    try:
+        directory_services.staff_post(actor=request.user, user=user, post=post)
+    except ApplicationError as exc:
+        form.add_error("username", exc.render())
+        return _my_agency_page(request, failed=form, status=exc.http_status)
+    messages.success(request, _("已任命%(name)s为“%(post)s”。")
+                     % {"name": user.full_name or user.username, "post": post.name})
+    return redirect("portal:my_agency")
+
+
+@staff_page()
+@require_POST
+def my_agency_unpost_staff(request, post_id: int, user_id: int):
+    """免去岗位: the cases the staff member claimed there go back to the post."""
+    post = directory_selectors.post_get_for_actor(actor=request.user, post_id=post_id)
+    user = directory_selectors.staff_account_get(user_id=user_id)
+    with refusal_shown(request):
+        directory_services.staff_unpost(actor=request.user, user=user, post=post)
+        messages.success(request, _("已免去%(name)s的“%(post)s”岗位。")
+                         % {"name": user.full_name or user.username, "post": post.name})
+    return redirect("portal:my_agency")
+
+
+@staff_page()
+@require_POST
+def my_agency_totp_reset(request, user_id: int):
+    """重置动态口令 of a staff member who lost their phone, with the reason."""
+    user = directory_selectors.staff_account_get(user_id=user_id)
+    form = forms.TotpResetForm(request.POST, prefix=_totp_prefix(user))
+    if not form.is_valid():
+        return _my_agency_page(request, failed=form, status=400)
+    try:
+        account_services.totp_disable(actor=request.user, user=user,
+                                      reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        form.add_error("reason", exc.render())
+        return _my_agency_page(request, failed=form, status=exc.http_status)
+    messages.success(request, _("已重置%(name)s的动态口令，其下次登录只需密码。")
+                     % {"name": user.full_name or user.username})
+    return redirect("portal:my_agency")
 
 
 @staff_page()
