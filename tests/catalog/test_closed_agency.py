@@ -234,20 +234,28 @@ def test_a_copy_of_an_item_naming_only_open_agencies_drops_nothing(world):
     assert record.changes == {"number": 2}
 
 
-@pytest.mark.parametrize("field", list(NAMING))
-def test_a_copy_without_the_agency_its_process_needs_is_published_once_another_is_named(
-        world, field):
-    """丙局 was the only joint (the upper) agency: the draft has none, and is not
-    published so — every case would fail at the $joint ($upper) step — until its
-    editor names one; then the item is offered again."""
+def _copied_after_the_closure(world, **content):
+    """An item naming the provincial 丙局 (``content``), published; 丙局 closes;
+    the next version is copied, submitted and refused at publication.
+    Returns ``(v1, v2, the refusal's ExceptionInfo)``, nothing written by it."""
     third, _staff = _provincial_third(world)
-    v1 = catalog.publish(world, create(world, "并联事项", **NAMING[field]))
+    v1 = catalog.publish(world, create(world, "并联事项", **content))
     _close(world, third)
     v2 = services.item_version_draft(actor=editor(world), item=v1.item)
     services.item_version_submit(actor=editor(world), version=v2)
     with catalog.nothing_written(), pytest.raises(Conflict) as exc:
         services.item_version_publish(actor=reviewer(world), version=v2)
     assert exc.value.code == CatalogErrorCode.AGENCY_MISSING
+    return v1, v2, exc
+
+
+@pytest.mark.parametrize("field", list(NAMING))
+def test_a_copy_without_the_agency_its_process_needs_is_published_once_another_is_named(
+        world, field):
+    """丙局 was the only joint (the upper) agency: the draft has none, and is not
+    published so — every case would fail at the $joint ($upper) step — until its
+    editor names one; then the item is offered again."""
+    v1, v2, exc = _copied_after_the_closure(world, **NAMING[field])
     assert exc.value.fields["field"] == field
     assert exc.value.render("zh-hans") == {
         "joint_agencies": "并联审批事项须至少有一个联办机关；请退回编辑人修改后再发布。",
@@ -269,16 +277,9 @@ def test_a_copy_without_the_agency_its_process_needs_is_published_once_another_i
 def test_an_uploaded_process_s_lane_without_its_agency_is_not_published(world):
     """The same for a custom process's $joint lane: the refusal names its step, in
     Chinese and in English."""
-    third, _staff = _provincial_third(world)
-    xml = template_xml("parallel").decode()
-    v1 = catalog.publish(world, create(world, "并联事项", process_template="custom",
-                                       process_xml=xml, joint_agencies=["丙局"]))
-    _close(world, third)
-    v2 = services.item_version_draft(actor=editor(world), item=v1.item)
-    services.item_version_submit(actor=editor(world), version=v2)
-    with catalog.nothing_written(), pytest.raises(Conflict) as exc:
-        services.item_version_publish(actor=reviewer(world), version=v2)
-    assert exc.value.code == CatalogErrorCode.AGENCY_MISSING
+    _v1, _v2, exc = _copied_after_the_closure(
+        world, process_template="custom", process_xml=template_xml("parallel").decode(),
+        joint_agencies=["丙局"])
     assert exc.value.render("zh-hans").startswith(
         "用户任务“会同审查”（joint_review）在“$joint”泳道中，须至少有一个联办机关；")
     assert exc.value.render("en").startswith(

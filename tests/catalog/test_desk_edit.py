@@ -53,6 +53,19 @@ def _described(doc, element) -> str:
                     if doc.xpath(f'//*[@id="{i}"]'))
 
 
+def _refused_at(client, fields: dict, field_id: str, problem: str):
+    """The new-item form ``fields`` posted: refused (400, nothing written) with
+    ``problem`` at the input ``field_id``, marked invalid; the response."""
+    with nothing_written():
+        response = client.post(NEW, fields)
+    assert response.status_code == 400
+    doc = _doc(response)
+    field = doc.get_element_by_id(field_id)
+    assert field.get("aria-invalid") == "true"
+    assert problem in _described(doc, field)
+    return response
+
+
 def _new_item(fields: dict, world) -> dict:
     """A new item's form filled in as an editor does: two materials and a fee."""
     fields.update({
@@ -194,13 +207,7 @@ def test_an_implementation_code_that_does_not_fit_is_said_at_its_field(world, cl
                                     credit_code=world.agency_b.credit_code, sequence=1)
     client = client_for(editor(world))
     fields = {**_new_item(_item_form(client.get(NEW)), world), "impl_code": code}
-    with nothing_written():
-        response = client.post(NEW, fields)
-    assert response.status_code == 400
-    doc = _doc(response)
-    field = doc.get_element_by_id("impl_code")
-    assert field.get("aria-invalid") == "true"
-    assert problem in _described(doc, field)
+    response = _refused_at(client, fields, "impl_code", problem)
     assert _item_form(response)["impl_code"] == code
 
 
@@ -217,13 +224,7 @@ def test_a_new_item_for_an_agency_one_does_not_edit_is_not_found(world, client_f
 def test_no_agency_chosen_is_said_at_the_field(world, client_for):
     client = client_for(world.user("a", Role.SYSADMIN))
     fields = {**_new_item(_item_form(client.get(NEW)), world), "agency": ""}
-    with nothing_written():
-        response = client.post(NEW, fields)
-    assert response.status_code == 400
-    doc = _doc(response)
-    field = doc.get_element_by_id("agency")
-    assert field.get("aria-invalid") == "true"
-    assert "请选择实施机关" in _described(doc, field)
+    _refused_at(client, fields, "agency", "请选择实施机关")
 
 
 # --- problems at their fields -------------------------------------------------------
